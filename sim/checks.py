@@ -1,0 +1,124 @@
+"""Graph and policy sanity checks run after the schema: each problem is (key path, message)."""
+
+from __future__ import annotations
+
+from sim.scenario import (EDGE_TARGETS, GROUP_TARGETS, NODE_TARGETS, Scenario, month_str, parse_month)
+
+MAX_PATHS = 20_000
+
+
+def check_scenario(sc: Scenario) -> list[tuple[str, str]]:
+    """Edges name existing nodes; ids are unique; origins exist and reach a destination by a path some group
+    may use; policies select something and lie inside the time horizon."""
+    problems: list[tuple[str, str]] = []
+    nodes = {n.id: n for n in sc.network.nodes}
+    if len(nodes) != len(sc.network.nodes):
+        dup = _dups([n.id for n in sc.network.nodes])
+        problems.append(("network.nodes", f"node ids must be unique; repeated: {', '.join(dup)}"))
+    edge_ids = [e.id for e in sc.network.edges]
+    if len(set(edge_ids)) != len(edge_ids):
+        problems.append(("network.edges", f"edge ids must be unique; repeated: {', '.join(_dups(edge_ids))}"))
+    for e in sc.network.edges:
+        for end in ("from", "to"):
+            nid = e.from_ if end == "from" else e.to
+            if nid not in nodes:
+                problems.append((f"network.edges[{e.id}].{end}",
+                                 f"unknown node '{nid}'; known nodes: {', '.join(nodes)}"))
+    if not any(n.kind == "destination" for n in nodes.values()):
+        problems.append(("network.nodes", "no node has kind 'destination'"))
+    origin_ids = {i for i, n in nodes.items() if n.kind == "origin"}
+    for where, weights in [("population.origins", sc.population.origins)] + [
+            (f"population.groups[{g.name}].origins", g.origins) for g in sc.population.groups if g.origins]:
+        for o in weights:
+            if o not in origin_ids:
+                problems.append((f"{where}.{o}", f"'{o}' is not an origin node; origin nodes: "
+                                 f"{', '.join(sorted(origin_ids)) or 'none'}"))
+    if problems:
+        return problems
+
+    from sim.network import RouteGraph, modes_mask
+
+    graph = RouteGraph(sc)
+    if len(graph.paths) > MAX_PATHS:
+        return [("network", f"{len(graph.paths)} candidate paths; at most {MAX_PATHS} are allowed "
+                            "(lower network.max_path_edges)")]
+    reachable: dict[str, bool] = {}
+    for g in sc.population.groups:
+        weights = g.origins if g.origins is not None else sc.population.origins
+        mask = modes_mask(g.modes)
+        usable_any = False
+        for o, w in weights.items():
+            if w <= 0:
+                continue
+            ok = graph.allowed_paths(graph.node_index[o], mask).size > 0
+            reachable[o] = reachable.get(o, False) or ok
+            usable_any = usable_any or ok
+        if not usable_any:
+            problems.append((f"population.groups[{g.name}].modes",
+                             f"group '{g.name}' can reach no destination from its origins using modes "
+                             f"{', '.join(g.modes)} (paths of at most {sc.network.max_path_edges} edges)"))
+    for o, ok in reachable.items():
+        if not ok:
+            problems.append((f"population.origins.{o}",
+                             f"origin '{o}' reaches no destination by a path any of its groups may use"))
+
+    start, end = parse_month(sc.time.start), parse_month(sc.time.end)
+    groups = {g.name for g in sc.population.groups}
+    for p in sc.policies:
+        key = f"policies[{p.name}]"
+        sel = p.select
+        for e in sel.edges:
+            if e not in graph.edge_index:
+                problems.append((f"{key}.select.edges", f"unknown edge '{e}'"))
+        for n in sel.nodes:
+            if n not in nodes:
+                problems.append((f"{key}.select.nodes", f"unknown node '{n}'"))
+            elif nodes[n].kind != "transit":
+                problems.append((f"{key}.select.nodes", f"node '{n}' is {nodes[n].kind}; only transit nodes "
+                                 "have arrest_hazard and dwell"))
+        for g in sel.groups:
+            if g not in groups:
+                problems.append((f"{key}.select.groups", f"unknown group '{g}'; groups: {', '.join(groups)}"))
+        targets = p.targets()
+        edge_sel = bool(sel.edges) or any(m in sel.modes for m in graph.edge_mode)
+        if targets & EDGE_TARGETS and not edge_sel:
+            problems.append((f"{key}.select", f"policy '{p.name}' changes edges "
+                             f"({', '.join(sorted(targets & EDGE_TARGETS))}) but selects none "
+                             "(select.edges or select.modes matching an edge)"))
+        if (sel.edges or sel.modes) and not targets & EDGE_TARGETS:
+            problems.append((f"{key}.select", f"policy '{p.name}' selects edges but changes no edge target"))
+        if targets & NODE_TARGETS and not sel.nodes:
+            problems.append((f"{key}.select", f"policy '{p.name}' changes transit nodes but selects none "
+                             "(select.nodes)"))
+        if sel.nodes and not targets & NODE_TARGETS:
+            problems.append((f"{key}.select", f"policy '{p.name}' selects nodes but changes no node target"))
+        group_targets = {t for t in targets if t in GROUP_TARGETS or t.startswith("push.")}
+        if sel.groups and not group_targets:
+            problems.append((f"{key}.select.groups", f"groups select only departure_rate and push.* targets"))
+        for t in targets:
+            if t.startswith("push.") and t[5:] not in sc.push:
+                problems.append((f"{key}", f"push series '{t[5:]}' is not defined; defined: "
+                                 f"{', '.join(sc.push) or 'none'}"))
+        ps = parse_month(p.start)
+        if not start <= ps <= end:
+            problems.append((f"{key}.start", f"start {p.start} lies outside the time horizon "
+                             f"{month_str(start)}..{month_str(end)}"))
+        if p.end is not None:
+            pe = parse_month(p.end)
+            after_end = (end[0] + (end[1] == 12), end[1] % 12 + 1)
+            if pe > after_end:
+                problems.append((f"{key}.end", f"end {p.end} lies after the time horizon (last month "
+                                 f"{month_str(end)}; omit end for 'until the end')"))
+    names = [p.name for p in sc.policies]
+    if len(set(names)) != len(names):
+        problems.append(("policies", f"policy names must be unique; repeated: {', '.join(_dups(names))}"))
+    return problems
+
+
+def _dups(items: list[str]) -> list[str]:
+    seen, dup = set(), []
+    for i in items:
+        if i in seen and i not in dup:
+            dup.append(i)
+        seen.add(i)
+    return dup

@@ -1,0 +1,83 @@
+"""The decision rules shared by every engine: path metrics, route utility, departure probability, logit choice.
+
+For a person with risk tolerance r in [0, 1] and means m (USD), a usable path j (every edge open, every mode
+allowed for the person's group) with cost c_j, expected duration d_j (steps) and success probability s_j has
+
+    U_ij = -alpha_risk * (1 - r) * (1 - s_j) - alpha_cost * c_j / max(m, 1) - alpha_time * d_j   if c_j <= m
+    U_ij = -inf                                                                                   otherwise
+
+The person's deterrence is that of the best affordable path, U*_i = max_j U_ij (<= 0), and the probability of
+setting out in a step is (Epstein's grievance against risk-weighted deterrence, as a hazard)
+
+    p_i = 1 - exp(-lambda_g(t) * exp(U*_i))
+
+where lambda_g(t) is the group's departure rate times the push series. Whoever sets out picks path j with the
+logit probability exp(U_ij) / sum_k exp(U_ik) over affordable usable paths. No affordable path: p_i = 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.hazards import edge_outcome_table, expected_dwell, transit_survival
+from sim.network import RouteGraph
+from sim.policies import NetworkState
+from sim.scenario import RouteChoice, Scenario
+
+
+@dataclass
+class PathMetrics:
+    """Per candidate path: cost (USD), expected duration (steps), success probability, usable now."""
+
+    cost: np.ndarray
+    duration: np.ndarray
+    success: np.ndarray
+    usable: np.ndarray
+
+
+def path_metrics(graph: RouteGraph, state: NetworkState, scenario: Scenario) -> PathMetrics:
+    """Sum costs and durations along each path; success = prod over edges of P(passed) times prod over
+    transit nodes waited in of P(leaving without arrest)."""
+    table = edge_outcome_table(state.controls, state.shoot_on_sight, scenario.hazards)
+    edge_pass = table[:, -1]
+    node_survive = transit_survival(state.arrest_hazard, state.dwell, state.geometric_dwell)
+    node_wait = expected_dwell(state.dwell, state.geometric_dwell)
+    n = len(graph.paths)
+    cost, dur, succ = np.zeros(n), np.zeros(n), np.ones(n)
+    usable = np.ones(n, dtype=bool)
+    for i, p in enumerate(graph.paths):
+        e = np.array(p.edges)
+        waits = np.array(p.nodes[:-1], dtype=np.int64)  # the last node is the destination
+        cost[i] = state.cost[e].sum()
+        dur[i] = state.duration[e].sum() + node_wait[waits].sum()
+        succ[i] = edge_pass[e].prod() * node_survive[waits].prod()
+        usable[i] = bool(state.open[e].all())
+    return PathMetrics(cost=cost, duration=dur, success=succ, usable=usable)
+
+
+def utilities(risk_tolerance: np.ndarray, means: np.ndarray, metrics: PathMetrics, paths: np.ndarray,
+              rc: RouteChoice) -> np.ndarray:
+    """(k, P) utility of each of `paths` for k persons; -inf where the path costs more than the person has."""
+    c = metrics.cost[paths][None, :]
+    u = (-rc.risk_weight * (1.0 - risk_tolerance[:, None]) * (1.0 - metrics.success[paths][None, :])
+         - rc.cost_weight * c / np.maximum(means[:, None], 1.0)
+         - rc.time_weight * metrics.duration[paths][None, :])
+    return np.where(c <= means[:, None], u, -np.inf)
+
+
+def departure_probability(rate: np.ndarray, best_utility: np.ndarray) -> np.ndarray:
+    """p = 1 - exp(-rate * exp(U*)); zero where no path is affordable (U* = -inf)."""
+    with np.errstate(over="ignore"):
+        return -np.expm1(-rate * np.exp(best_utility))
+
+
+def logit_choice(u: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
+    """Row-wise index drawn with P(j) = exp(u_j) / sum_k exp(u_k) by inverse CDF on the given uniforms.
+    Every row must have at least one finite entry."""
+    w = np.exp(u - u.max(axis=1, keepdims=True))
+    cdf = np.cumsum(w, axis=1)
+    cdf /= cdf[:, -1:]
+    idx = (cdf < uniforms[:, None]).sum(axis=1)
+    return np.minimum(idx, u.shape[1] - 1)

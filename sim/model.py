@@ -1,0 +1,210 @@
+"""BorderModel: one step is one month (or one week). Wires the population, the network and the migrants.
+
+Each step t, in this order:
+1. policies: if the set of active policies changed, rebuild the network state and the path metrics, and redraw
+   the pending arrest times of everyone waiting at a node whose hazard or dwell changed;
+2. migrants: every migrant with an event due at t acts (`Migrant.step`), in the order the events were scheduled;
+3. departures: persons at home set out (`Population.candidates` + the rule in `sim.choice`), in order of person
+   index; each becomes a `Migrant` and enters the first edge of the path it chose;
+4. the ledger closes the step (stock in transit).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
+
+import mesa
+import numpy as np
+from mesa.discrete_space import Network
+
+from sim.agents import Migrant
+from sim.choice import departure_probability, logit_choice, path_metrics, utilities
+from sim.hazards import edge_outcome_table
+from sim.ledger import Ledger, RunResult
+from sim.network import RouteGraph, modes_mask
+from sim.policies import active_set, group_rates, network_state
+from sim.population import Population
+from sim.scenario import Scenario, dump_scenario, scenario_sha256, step_dates
+
+
+def package_version() -> str:
+    try:
+        return version("bordersim")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+class BorderModel(mesa.Model):
+    """Agent-based model of people leaving along a route network under dated border policies."""
+
+    def __init__(self, scenario: Scenario, rng: int | None = None, population: bool = True):
+        seed = scenario.seed if rng is None else rng
+        super().__init__(rng=seed)
+        self.spec = scenario
+        self.seed = seed
+        self.graph = RouteGraph(scenario)
+        self.dates = step_dates(scenario.time)
+        self.space = Network(self.graph.graph, layout=None, random=self.random)
+        self.node_cells = [self.space[n] for n in self.graph.node_ids]
+        self.is_destination = [k == "destination" for k in self.graph.node_kind]
+        self.group_modes = [modes_mask(g.modes) for g in scenario.population.groups]
+        self.rates = group_rates(scenario, self.dates)
+        self.ledger = Ledger(len(self.dates), len(self.graph.routes), len(scenario.population.groups),
+                             len(self.graph.edge_ids), len(self.graph.node_ids))
+        self.population = (Population(scenario, self.graph.node_index, self.rng) if population else None)
+        self._due: dict[int, list] = {}
+        self._active: tuple[int, ...] | None = None
+        self.t = 0
+
+    # ------------------------------------------------------------------------------------------- policies
+    def _apply_policies(self, t: int) -> None:
+        active = active_set(self.spec, self.dates[t])
+        if active == self._active:
+            return
+        first = self._active is None
+        self._active = active
+        old_hazard = None if first else (self.node_hazard, self.node_dwell)
+        st = network_state(self.spec, self.graph, active)
+        self.state = st
+        table = edge_outcome_table(st.controls, st.shoot_on_sight, self.spec.hazards)
+        cdf = np.cumsum(table[:, :4], axis=1)
+        self.edge_cdf = [tuple(row) for row in cdf.tolist()]
+        self.edge_open = st.open.tolist()
+        self.edge_duration = st.duration.tolist()
+        self.node_hazard = st.arrest_hazard.tolist()
+        self.node_dwell = st.dwell.tolist()
+        self.node_geometric = st.geometric_dwell.tolist()
+        self.waits_at = [k == "transit" and (d >= 1 if g else round(d) >= 1)
+                         for k, d, g in zip(self.graph.node_kind, self.node_dwell, self.node_geometric)]
+        self.metrics = path_metrics(self.graph, st, self.spec)
+        self._strata: dict[tuple[int, int], np.ndarray] = {}
+        if not first:
+            changed = [n for n in range(len(self.node_hazard))
+                       if (old_hazard[0][n], old_hazard[1][n]) != (self.node_hazard[n], self.node_dwell[n])]
+            for n in changed:
+                waiting = [a for a in self.node_cells[n].agents if a.waiting_at == n]
+                for agent in waiting:
+                    agent.plan_wait(t - 1, draw_leave=False)
+
+    def stratum_paths(self, origin: int, group: int) -> np.ndarray:
+        """Usable candidate paths for (origin, group) under the current state (cached until it changes)."""
+        key = (origin, group)
+        paths = self._strata.get(key)
+        if paths is None:
+            allowed = self.graph.allowed_paths(origin, self.group_modes[group])
+            paths = allowed[self.metrics.usable[allowed]]
+            self._strata[key] = paths
+        return paths
+
+    # ----------------------------------------------------------------------------------------- scheduling
+    def schedule(self, agent: Migrant, step: int) -> None:
+        """Have `agent.step()` called at `step` (events past the horizon are never run)."""
+        self._due.setdefault(step, []).append((agent, agent.token))
+
+    # ------------------------------------------------------------------------------------------------ step
+    def step(self) -> None:
+        t = self.steps - 1
+        self.t = t
+        self._apply_policies(t)
+        for agent, token in self._due.pop(t, ()):
+            if agent.token == token:
+                agent.step()
+        if self.population is not None:
+            self._departures(t)
+        self.ledger.close_step(t)
+
+    def departure_bound(self, t: int) -> float:
+        """p_bar = 1 - exp(-max_g lambda_g(t) * exp(Ub_g)) with Ub_g = max over the group's usable paths of
+        -alpha_risk * (1 - r_max,g) * (1 - s_j) - alpha_time * d_j: an upper bound on every person's p_i."""
+        rc = self.spec.route_choice
+        best = 0.0
+        for g, group in enumerate(self.spec.population.groups):
+            r_max = group.risk_tolerance.bounds()[1]
+            weights = group.origins if group.origins is not None else self.spec.population.origins
+            ub = -math.inf
+            for o, w in weights.items():
+                if w <= 0:
+                    continue
+                paths = self.stratum_paths(self.graph.node_index[o], g)
+                if paths.size:
+                    u = (-rc.risk_weight * (1 - r_max) * (1 - self.metrics.success[paths])
+                         - rc.time_weight * self.metrics.duration[paths])
+                    ub = max(ub, float(u.max()))
+            if ub > -math.inf:
+                best = max(best, self.rates[t, g] * math.exp(ub))
+        return -math.expm1(-best)
+
+    def _departures(self, t: int) -> None:
+        pop = self.population
+        p_bar = self.departure_bound(t)
+        cand = pop.candidates(p_bar, self.rng)
+        if cand.size == 0:
+            return
+        u_accept = self.rng.random(cand.size)
+        u_choice = self.rng.random(cand.size)
+        group = pop.group[cand]
+        origin = pop.origin[cand]
+        key = origin.astype(np.int64) * 256 + group
+        leavers, chosen = [], []
+        for k in np.unique(key):
+            sel = np.flatnonzero(key == k)
+            o, g = int(k // 256), int(k % 256)
+            paths = self.stratum_paths(o, g)
+            if paths.size == 0:
+                continue
+            u = utilities(pop.risk_tolerance[cand[sel]].astype(float), pop.means[cand[sel]].astype(float),
+                          self.metrics, paths, self.spec.route_choice)
+            p = departure_probability(self.rates[t, g], u.max(axis=1))
+            go = u_accept[sel] * p_bar < p
+            if not go.any():
+                continue
+            pick = logit_choice(u[go], u_choice[sel][go])
+            leavers.append(cand[sel][go])
+            chosen.append(paths[pick])
+        if not leavers:
+            return
+        persons = np.concatenate(leavers)
+        path_idx = np.concatenate(chosen)
+        order = np.argsort(persons, kind="stable")
+        pop.away[persons] = True
+        for person, j in zip(persons[order].tolist(), path_idx[order].tolist()):
+            self.launch(person, int(pop.group[person]), bool(pop.female[person]), j, t)
+
+    def launch(self, person: int, group: int, female: bool, path_index: int, t: int) -> Migrant:
+        """Create the Migrant for a person setting out on a path at step t and start the first crossing."""
+        path = self.graph.paths[path_index]
+        agent = Migrant(self, person, group, female, path)
+        self.ledger.set_out(t, path.route, group)
+        agent.enter_edge(t)
+        return agent
+
+    # ------------------------------------------------------------------------------------------------- run
+    def run(self, progress: Callable[[int, int], None] | None = None) -> RunResult:
+        """Step through the whole horizon; `progress(done, total)` is called after each step."""
+        total = len(self.dates)
+        while self.steps < total:
+            self.step()
+            if progress is not None:
+                progress(self.steps, total)
+        return self.result()
+
+    def result(self) -> RunResult:
+        sc = self.spec
+        resolved = sc.model_copy(update={"seed": self.seed})
+        led = self.ledger
+        return RunResult(
+            scenario_name=sc.name, seed=self.seed, scenario_sha256=scenario_sha256(resolved),
+            version=package_version(), dates=self.dates, routes=list(self.graph.routes),
+            groups=[g.name for g in sc.population.groups], edge_ids=list(self.graph.edge_ids),
+            node_ids=list(self.graph.node_ids), flows=led.flows, arrived_female=led.arrived_female,
+            in_transit=led.in_transit, edges=led.edges, repatriated_at=led.repatriated_at,
+            resolved_yaml=dump_scenario(resolved),
+        )
+
+
+def run(scenario: Scenario, seed: int | None = None,
+        progress: Callable[[int, int], None] | None = None) -> RunResult:
+    """Run a scenario once: the single entry point used by the CLI, sweeps and calibration."""
+    return BorderModel(scenario, rng=seed).run(progress=progress)
