@@ -17,7 +17,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import mesa
 import numpy as np
-from mesa.discrete_space import Network
+from mesa.discrete_space import Cell, Network
 
 from sim.agents import Migrant
 from sim.choice import departure_probability, logit_choice, path_metrics, utilities
@@ -27,6 +27,31 @@ from sim.network import RouteGraph, modes_mask
 from sim.policies import active_set, group_rates, network_state
 from sim.population import Population
 from sim.scenario import Scenario, dump_scenario, scenario_sha256, step_dates
+
+
+class RouteCell(Cell):
+    """A network node's cell holding its agents in an insertion-ordered dict: O(1) removal, where Mesa's list
+    makes removal O(agents in the cell) and a crowded origin or transit node quadratic."""
+
+    __slots__ = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._agents = {}
+
+    def add_agent(self, agent) -> None:
+        if self.capacity is not None and len(self._agents) >= self.capacity:
+            raise RuntimeError(f"cell {self.coordinate} is full")
+        self._agents[agent] = None
+        self._empty = False
+
+    def remove_agent(self, agent) -> None:
+        del self._agents[agent]
+        self._empty = not self._agents
+
+    @property
+    def agents(self) -> list:
+        return list(self._agents)
 
 
 def package_version() -> str:
@@ -46,7 +71,7 @@ class BorderModel(mesa.Model):
         self.seed = seed
         self.graph = RouteGraph(scenario)
         self.dates = step_dates(scenario.time)
-        self.space = Network(self.graph.graph, layout=None, random=self.random)
+        self.space = Network(self.graph.graph, layout=None, random=self.random, cell_klass=RouteCell)
         self.node_cells = [self.space[n] for n in self.graph.node_ids]
         self.is_destination = [k == "destination" for k in self.graph.node_kind]
         self.group_modes = [modes_mask(g.modes) for g in scenario.population.groups]
