@@ -1,0 +1,81 @@
+"""Observed series packaged with bordersim (`sim/data/`), and like-with-like comparison of runs against them.
+
+`mou_arrivals` is the Ministry of Unification's table of North Korean defectors arriving in South Korea per year
+(sources and caveats in `sim/data/mou_arrivals.csv` and `sim/data/SOURCES.md`). Its rows cover periods, not all
+single years: the first row is the cumulative total of everyone who arrived up to the end of 1998, and the second
+covers 1999-2001 combined. Comparisons therefore follow one rule (`compare_yearly`):
+
+- a single-year row (period_start == period_end) is compared with the simulated arrivals of that year;
+- a multi-year row is compared with the sum of the simulated arrivals over its years, and only when every one of
+  those years was simulated (a partial sum would understate the simulated total);
+- the cumulative row ("up to 1998") has no defined start and is never compared, neither as a single year nor as
+  a sum.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from importlib import resources
+
+import pandas as pd
+
+OBSERVED_SERIES = ("mou_arrivals",)
+COLUMNS = ("period_start", "period_end", "arrivals", "male", "female", "female_share", "cumulative")
+
+
+def _read_packaged(name: str) -> str:
+    """Text of `sim/data/<name>.csv`, read through importlib.resources (works from a wheel or a zip)."""
+    if name not in OBSERVED_SERIES:
+        raise ValueError(f"unknown observed series '{name}'; packaged series: {', '.join(OBSERVED_SERIES)}")
+    return resources.files("sim").joinpath("data", f"{name}.csv").read_text(encoding="utf-8")
+
+
+def load_observed(name: str = "mou_arrivals") -> pd.DataFrame:
+    """The packaged observed series as a table, one row per published period, in file order.
+
+    Columns: period_start, period_end (years, inclusive), arrivals, male, female (persons), female_share
+    (female / arrivals, NaN when arrivals is 0) and cumulative (True for the row that totals every arrival up to
+    its period_end, whose period_start is a placeholder; it must not be compared with simulated years).
+    Comment lines (starting with '#') in the file carry the sources and caveats and are skipped here.
+    """
+    raw = pd.read_csv(io.StringIO(_read_packaged(name)), comment="#", dtype={"note": "string"})
+    table = raw[["period_start", "period_end", "arrivals", "male", "female"]].astype("int64")
+    table["female_share"] = [f / a if a else math.nan for f, a in zip(table["female"], table["arrivals"])]
+    table["cumulative"] = raw["note"].fillna("").str.lower().str.startswith("cumulative").astype(bool)
+    return table[list(COLUMNS)].reset_index(drop=True)
+
+
+def compare_yearly(arrivals_by_year: dict[str, int], observed: pd.DataFrame) -> pd.DataFrame:
+    """Observed against simulated arrivals, like with like (the rule in the module docstring).
+
+    `arrivals_by_year` maps year ('YYYY' as in summary.json, or int) to simulated arrivals; a year counts as
+    simulated when it is a key. `observed` is a table from `load_observed`. Returns one row per comparable
+    observed period, in the observed order, with columns period ('2002' or '1999-2001'), period_start,
+    period_end, years (number of years in the period), observed, simulated (sum over the period's years),
+    difference (simulated - observed) and log_error = ln(1 + simulated) - ln(1 + observed).
+    Rows that cannot be compared (the cumulative row, or a period not wholly simulated) are left out.
+    """
+    sim = {int(year): int(value) for year, value in arrivals_by_year.items()}
+    rows = []
+    for rec in observed.itertuples(index=False):
+        if rec.cumulative:
+            continue
+        years = range(int(rec.period_start), int(rec.period_end) + 1)
+        if not all(y in sim for y in years):
+            continue
+        simulated = sum(sim[y] for y in years)
+        start, end = int(rec.period_start), int(rec.period_end)
+        rows.append({
+            "period": str(start) if start == end else f"{start}-{end}",
+            "period_start": start,
+            "period_end": end,
+            "years": len(years),
+            "observed": int(rec.arrivals),
+            "simulated": simulated,
+            "difference": simulated - int(rec.arrivals),
+            "log_error": math.log1p(simulated) - math.log1p(int(rec.arrivals)),
+        })
+    columns = ["period", "period_start", "period_end", "years", "observed", "simulated", "difference",
+               "log_error"]
+    return pd.DataFrame(rows, columns=columns)
