@@ -3,4 +3,18 @@
 from sim.model import BorderModel, run
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
-__all__ = ["BorderModel", "Scenario", "ScenarioError", "load_scenario", "run"]
+
+def sweep(spec, out=None, **kwargs):
+    """Run (or resume) a sweep from an experiment spec; one row per run (see sim.experiments.sweep.sweep)."""
+    from sim.experiments.sweep import sweep as _sweep
+
+    return _sweep(spec, out, **kwargs)
+
+
+def load_sweep(path):
+    """runs.parquet of a sweep directory as a DataFrame."""
+    from sim.experiments.store import load_sweep as _load
+
+    return _load(path)
+
+__all__ = ["BorderModel", "Scenario", "ScenarioError", "load_scenario", "load_sweep", "run", "sweep"]

@@ -91,6 +91,74 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from sim.experiments.executors import default_workers
+    from sim.experiments.sweep import SweepInterrupted, estimate_seconds, plan, run_sweep
+
+    p = plan(args.spec, replicates=args.replicates)
+    workers = args.workers or default_workers()
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, found {args.workers}")
+    if args.dry_run:
+        points = p.points
+        print(f"spec {p.spec.path} ({p.spec.spec.design.type} design): {len(points)} points x "
+              f"{p.spec.spec.replicates} replicates = {len(p.runs)} runs of scenario '{p.spec.base.name}'")
+        print(points.to_string(index=False, max_rows=40))
+        one, total = estimate_seconds(p, workers)
+        print(f"pilot run: {one:.2f} s; estimated sweep time with {workers} worker(s): {_duration(total)}")
+        return EXIT_OK
+    out = Path(args.out) if args.out else Path("results") / p.spec.spec.name
+    with progress_bar(f"sweep {p.spec.spec.name}", not args.quiet) as update:
+        try:
+            df = run_sweep(p, out, workers=workers, scheduler=args.scheduler, force=args.force, progress=update)
+        except SweepInterrupted as exc:
+            print(f"{exc}; run the same command again to resume", file=sys.stderr)
+            return 130
+    failed = df[df["status"] != "ok"] if not df.empty else df
+    print(f"wrote {out}/runs.parquet: {len(df)} runs, {len(failed)} failed")
+    for _, row in failed.head(10).iterrows():
+        print(f"  failed {row['run_id']}: {row['error']}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def cmd_summarize(args: argparse.Namespace) -> int:
+    from sim.experiments.store import load_sweep
+    from sim.experiments.summarize import outcome_columns, paired_differences, resolve_point, summarize
+
+    root = Path(args.dir)
+    df = load_sweep(root)
+    parameters = json.loads((root / "sweep.json").read_text()).get("parameters", [])
+    outcomes = args.outcome or None
+    if outcomes:
+        unknown = [o for o in outcomes if o not in df.columns]
+        if unknown:
+            raise UsageError(f"unknown outcome(s) {', '.join(unknown)}; kept: "
+                             f"{', '.join(outcome_columns(df, parameters)[:30])}")
+    elif args.format == "table":
+        from sim.ledger import TOTAL_KEYS
+
+        outcomes = [c for c in TOTAL_KEYS if c in df.columns] or None
+    if args.baseline is not None:
+        table = paired_differences(df, parameters, resolve_point(df, parameters, args.baseline), outcomes)
+    else:
+        table = summarize(df, parameters, outcomes)
+    if args.format == "csv":
+        sys.stdout.write(table.to_csv(index=False))
+    elif args.format == "json":
+        sys.stdout.write(table.to_json(orient="records", indent=2) + "\n")
+    else:
+        print(table.to_string(index=False, float_format=lambda v: f"{v:,.4g}"))
+    return EXIT_OK
+
+
 # ------------------------------------------------------------------------------------------------ parser
 
 
@@ -122,6 +190,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO")
     p.set_defaults(func=cmd_validate)
 
+    p = sub.add_parser("sweep", help="run a batch of runs from an experiment spec (resumable)",
+                       description="Run every point x replicate of an experiment spec (docs/experiments.md). "
+                                   "Results stream into DIR; running the same command again resumes, skipping "
+                                   "finished runs. Ctrl-C stops cleanly, keeping finished runs.")
+    p.add_argument("spec", help="experiment spec YAML file")
+    p.add_argument("--out", metavar="DIR", help="sweep directory (default: results/<spec name>)")
+    p.add_argument("--workers", type=int, metavar="N", help="worker processes (default: number of cores)")
+    p.add_argument("--scheduler", metavar="ADDR",
+                   help="run on a Dask cluster at ADDR (e.g. tcp://host:8786), or 'local' for a LocalCluster "
+                        "(needs the extra bordersim[cluster])")
+    p.add_argument("--replicates", type=int, metavar="R", help="override the spec's replicate count")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the design and a time estimate from one pilot run; run nothing")
+    p.add_argument("--force", action="store_true", help="discard results in DIR made by a different spec")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("summarize", help="mean and 95%% CI per parameter point of a sweep",
+                       description="Per parameter point, the mean and 95%% CI over replicates of each kept "
+                                   "outcome; with --baseline, the paired difference to that point and its CI.")
+    p.add_argument("dir", metavar="DIR", help="sweep directory")
+    p.add_argument("--baseline", metavar="POINT",
+                   help="point index, policy package name, or name=value[,name=value] naming one point")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument("--outcome", action="append", metavar="NAME",
+                   help="outcome column to report (repeatable; default: totals for table, all otherwise)")
+    p.set_defaults(func=cmd_summarize)
+
     p = sub.add_parser("schema", help="print the scenario JSON Schema (for editors)")
     p.set_defaults(func=cmd_schema)
     return parser
@@ -141,6 +237,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into e.g. `head`, which closed early
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - the last line of defence: a message, not a traceback
         if args.debug:
             raise

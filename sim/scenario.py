@@ -628,6 +628,11 @@ def apply_override(data: dict, item: str, *, source: str = "--set") -> None:
         value = yaml.safe_load(text) if text.strip() else None
     except yaml.YAMLError as exc:
         raise ScenarioError(f"cannot parse value {text!r}: {exc}", path=source, key=key) from exc
+    set_path(data, key, value, source=source)
+
+
+def set_path(data: dict, key: str, value: Any, *, source: str = "--set") -> None:
+    """Set the scalar at dotted path `key` (list items by id/name or index) in a full scenario dict."""
     if isinstance(value, (dict, list)):
         raise ScenarioError("--set takes a scalar value (number, string, true/false)", path=source, key=key)
     node: Any = data

@@ -1,0 +1,1 @@
+"""Batch experiments: sweep designs, seeds, executors, resumable store, summaries."""

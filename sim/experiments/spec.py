@@ -1,0 +1,156 @@
+"""Experiment (sweep) specs: YAML validated like scenarios. Format in docs/experiments.md."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationError, model_validator
+
+from sim.scenario import (Scenario, ScenarioError, Strict, _line_for, _loc_to_key, dump_scenario, load_scenario,
+                          read_yaml, scenario_to_dict, set_path)
+
+
+class Range(Strict):
+    """`num` evenly spaced values from `start` to `stop` inclusive."""
+
+    start: float
+    stop: float
+    num: int = Field(ge=1, le=10_000)
+
+
+class Distribution(Strict):
+    """A sampled parameter: uniform(low, high), loguniform(low, high) (low > 0), integer(low..high inclusive)."""
+
+    dist: Literal["uniform", "loguniform", "integer"]
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _check(self) -> Distribution:
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high}) must not be below low ({self.low})")
+        if self.dist == "loguniform" and self.low <= 0:
+            raise ValueError("loguniform needs low > 0")
+        return self
+
+
+Scalar = float | int | bool | str
+Parameter = Annotated[list[Scalar] | Range | Distribution, Field(description="values, range or distribution")]
+
+
+class Design(Strict):
+    type: Literal["grid", "lhs", "sobol", "policies"] = Field("grid", description="How points are made.")
+    samples: int | None = Field(None, ge=1, le=1_000_000,
+                                description="lhs/sobol: number of points (sobol: a power of two).")
+    policies: dict[str, dict[str, Scalar]] = Field(
+        default_factory=dict, description="policies: package name -> {dotted.path: value}.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Design:
+        if self.type in ("lhs", "sobol") and self.samples is None:
+            raise ValueError(f"design '{self.type}' needs samples")
+        if self.type == "sobol" and self.samples & (self.samples - 1):
+            raise ValueError(f"sobol samples must be a power of two, found {self.samples}")
+        if self.type == "policies" and not self.policies:
+            raise ValueError("design 'policies' needs at least one named package under policies")
+        if self.type != "policies" and self.policies:
+            raise ValueError("policies packages are only used with design type 'policies'")
+        return self
+
+
+class Outputs(Strict):
+    keep: list[Literal["totals", "by_route", "by_year"]] = Field(
+        default_factory=lambda: ["totals", "by_route", "by_year"], description="Outcome blocks kept per run.")
+    timeseries: bool = Field(True, description="Write each run's time series to DIR/timeseries/.")
+
+
+class ExperimentSpec(Strict):
+    name: str
+    description: str = ""
+    scenario: str = Field(description="Base scenario, path relative to the spec file.")
+    parameters: dict[str, Parameter] = Field(default_factory=dict)
+    design: Design = Field(default_factory=Design)
+    replicates: int = Field(1, ge=1, le=10_000)
+    seed: int = Field(0, ge=0)
+    outputs: Outputs = Field(default_factory=Outputs)
+
+    @model_validator(mode="after")
+    def _check(self) -> ExperimentSpec:
+        for path, p in self.parameters.items():
+            if isinstance(p, Distribution) and self.design.type not in ("lhs", "sobol"):
+                raise ValueError(f"parameter '{path}' is a distribution; use design lhs or sobol, "
+                                 f"or give a list of values or a range")
+            if not isinstance(p, Distribution) and self.design.type in ("lhs", "sobol"):
+                raise ValueError(f"design '{self.design.type}' samples distributions; parameter '{path}' "
+                                 "must be {dist: uniform|loguniform|integer, low, high}")
+            if isinstance(p, list) and not p:
+                raise ValueError(f"parameter '{path}' has no values")
+        if self.design.type in ("lhs", "sobol") and not self.parameters:
+            raise ValueError(f"design '{self.design.type}' needs at least one parameter")
+        return self
+
+
+class LoadedSpec:
+    """A validated spec with its base scenario resolved and checked."""
+
+    def __init__(self, spec: ExperimentSpec, path: Path, base: Scenario):
+        self.spec = spec
+        self.path = path
+        self.base = base
+        self.base_dict = scenario_to_dict(base)
+
+    @property
+    def parameter_names(self) -> list[str]:
+        return list(self.spec.parameters)
+
+    def fingerprint(self) -> str:
+        """sha256 of what determines every run's result (replicate count excluded, so a sweep can be extended)."""
+        payload = self.spec.model_dump(mode="json", exclude={"replicates", "description"})
+        payload["scenario"] = dump_scenario(self.base)
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def load_spec(path: str | Path, replicates: int | None = None) -> LoadedSpec:
+    """Read and validate an experiment spec; check every parameter path against the base scenario."""
+    p = Path(path)
+    data, lines = read_yaml(p)
+    try:
+        spec = ExperimentSpec.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        key, raw = _loc_to_key(tuple(err["loc"]), data)
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown key '{raw[-1]}'"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        raise ScenarioError(msg, path=str(p), key=key or None, line=_line_for(lines, raw)) from exc
+    if replicates is not None:
+        if replicates < 1:
+            raise ScenarioError(f"--replicates must be at least 1, found {replicates}", path=str(p))
+        spec = spec.model_copy(update={"replicates": replicates})
+    base_path = (p.parent / spec.scenario).resolve()
+    base = load_scenario(base_path)
+    full = scenario_to_dict(base)
+    probe_values = {**{k: v for pkg in spec.design.policies.values() for k, v in pkg.items()}}
+    for name, param in spec.parameters.items():
+        probe_values.setdefault(name, _probe(param))
+    for name, value in probe_values.items():
+        try:
+            set_path(json.loads(json.dumps(full)), name, value, source=str(p))
+        except ScenarioError as exc:
+            raise ScenarioError(exc.message, path=str(p), key=f"parameters.{name}",
+                                line=_line_for(lines, ("parameters", name))) from None
+    return LoadedSpec(spec, p, base)
+
+
+def _probe(param) -> Scalar:
+    if isinstance(param, list):
+        return param[0]
+    if isinstance(param, Range):
+        return param.start
+    return param.low
+

@@ -1,0 +1,100 @@
+"""Summaries of a sweep: per point, mean and 95% CI of each kept outcome over replicates; paired differences.
+
+CI of a mean over n replicates: mean ± t_{0.975, n-1} · sd / sqrt(n) (NaN for n < 2). Against a baseline point,
+the difference is paired by replicate (replicate k of both points used the same random stream):
+d_k = x_k(point) − x_k(baseline), summarised the same way, which common random numbers make tight.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.scenario import ScenarioError
+
+ID_COLUMNS = ("run_id", "point", "policy", "replicate", "seed", "status", "error", "wall_time")
+
+
+def outcome_columns(df: pd.DataFrame, parameters: list[str]) -> list[str]:
+    skip = set(ID_COLUMNS) | set(parameters)
+    return [c for c in df.columns if c not in skip and pd.api.types.is_numeric_dtype(df[c])]
+
+
+def _ci(values: np.ndarray) -> tuple[float, float, float, int]:
+    v = values[~np.isnan(values)]
+    n = v.size
+    if n == 0:
+        return np.nan, np.nan, np.nan, 0
+    mean = float(v.mean())
+    if n < 2:
+        return mean, np.nan, np.nan, n
+    half = float(stats.t.ppf(0.975, n - 1) * v.std(ddof=1) / np.sqrt(n))
+    return mean, mean - half, mean + half, n
+
+
+def point_columns(df: pd.DataFrame, parameters: list[str]) -> list[str]:
+    return ["point"] + (["policy"] if "policy" in df.columns else []) + list(parameters)
+
+
+def summarize(df: pd.DataFrame, parameters: list[str], outcomes: list[str] | None = None) -> pd.DataFrame:
+    """Long table: one row per point x outcome with n, mean, ci_low, ci_high (successful runs only)."""
+    ok = df[df["status"] == "ok"]
+    outcomes = outcomes or outcome_columns(df, parameters)
+    keys = point_columns(df, parameters)
+    rows = []
+    for _, grp in ok.groupby("point", sort=True):
+        ident = grp.iloc[0][keys].to_dict()
+        for col in outcomes:
+            mean, lo, hi, n = _ci(grp[col].to_numpy(dtype=float))
+            rows.append({**ident, "outcome": col, "n": n, "mean": mean, "ci_low": lo, "ci_high": hi})
+    return pd.DataFrame(rows)
+
+
+def resolve_point(df: pd.DataFrame, parameters: list[str], text: str) -> int:
+    """A baseline given as a point index ('3'), a policy package name, or 'path=value,path=value'."""
+    points = df.drop_duplicates("point")
+    if text.isdigit() and int(text) in set(points["point"]):
+        return int(text)
+    if "policy" in points.columns and text in set(points["policy"].dropna()):
+        match = points[points["policy"] == text]
+        if len(match) == 1:
+            return int(match["point"].iloc[0])
+    sel = points
+    if "=" in text:
+        for part in text.split(","):
+            name, _, value = part.partition("=")
+            name = name.strip()
+            if name not in parameters and name != "policy":
+                raise ScenarioError(f"--baseline: unknown parameter '{name}'; parameters: {', '.join(parameters)}")
+            col = sel[name]
+            try:
+                target = float(value)
+                sel = sel[np.isclose(col.astype(float), target)]
+            except ValueError:
+                sel = sel[col.astype(str) == value.strip()]
+        if len(sel) == 1:
+            return int(sel["point"].iloc[0])
+    choices = ", ".join(str(p) for p in points["point"].head(10))
+    raise ScenarioError(f"--baseline '{text}' matches {len(sel) if '=' in text else 0} points; give a point index "
+                        f"({choices}{', ...' if len(points) > 10 else ''}), a policy name, or name=value pairs "
+                        "naming exactly one point")
+
+
+def paired_differences(df: pd.DataFrame, parameters: list[str], baseline: int,
+                       outcomes: list[str] | None = None) -> pd.DataFrame:
+    """Per point x outcome: mean and 95% CI of x(point, k) - x(baseline, k) over replicates k present in both."""
+    ok = df[df["status"] == "ok"]
+    outcomes = outcomes or outcome_columns(df, parameters)
+    keys = point_columns(df, parameters)
+    base = ok[ok["point"] == baseline].set_index("replicate")
+    rows = []
+    for _, grp in ok.groupby("point", sort=True):
+        ident = grp.iloc[0][keys].to_dict()
+        g = grp.set_index("replicate")
+        common = g.index.intersection(base.index)
+        for col in outcomes:
+            d = (g.loc[common, col].astype(float) - base.loc[common, col].astype(float)).to_numpy()
+            mean, lo, hi, n = _ci(d)
+            rows.append({**ident, "outcome": col, "n": n, "diff": mean, "ci_low": lo, "ci_high": hi})
+    return pd.DataFrame(rows)

@@ -1,0 +1,70 @@
+"""What a worker does for one run: build the point's scenario, run it, reduce the result to kept outcomes.
+
+Runs in worker processes (local pool or Dask), so it takes and returns only plain picklable data. An error in the
+run itself (a bad parameter value, a model failure) is caught and returned as a failed run with its message.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+import traceback
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from sim.ledger import TOTAL_KEYS, RunResult
+
+
+@dataclass
+class TaskOutput:
+    run_id: str
+    status: str  # "ok" or "failed"
+    outcomes: dict = field(default_factory=dict)
+    error: str | None = None
+    wall_time: float = 0.0
+    timeseries: pd.DataFrame | None = None
+
+
+def outcomes(result: RunResult, keep: list[str]) -> dict[str, float]:
+    """Flat outcome columns: `<outcome>` (totals), `route.<route>.<outcome>`, `year.<YYYY>.arrived` and
+    `year.<YYYY>.female_share`."""
+    out: dict[str, float] = {}
+    if "totals" in keep:
+        out.update(result.totals())
+    if "by_route" in keep:
+        for route, vals in result.by_route().items():
+            for k in TOTAL_KEYS:
+                out[f"route.{route}.{k}"] = vals[k]
+    if "by_year" in keep:
+        shares = result.female_share_by_year()
+        for year, n in result.arrivals_by_year().items():
+            out[f"year.{year}.arrived"] = n
+            out[f"year.{year}.female_share"] = shares[year] if shares[year] is not None else float("nan")
+    return out
+
+
+def execute(run_id: str, base: dict, overrides: list[tuple[str, object]], seed: int, keep: list[str],
+            keep_timeseries: bool) -> TaskOutput:
+    """Run one point/replicate; never raises for a problem of the run itself."""
+    from sim.model import run
+    from sim.scenario import ScenarioError, set_path, validate_dict
+
+    t0 = time.perf_counter()
+    try:
+        data = copy.deepcopy(base)
+        for path, value in overrides:
+            set_path(data, path, value, source="(sweep point)")
+        scenario = validate_dict(data, path="(sweep point)")
+        result = run(scenario, seed=seed)
+        ts = None
+        if keep_timeseries:
+            ts = result.timeseries()
+            ts.insert(0, "run_id", run_id)
+        return TaskOutput(run_id, "ok", outcomes(result, keep), None, time.perf_counter() - t0, ts)
+    except ScenarioError as exc:
+        return TaskOutput(run_id, "failed", {}, exc.format(), time.perf_counter() - t0)
+    except Exception as exc:  # noqa: BLE001 - recorded with the run, the sweep goes on
+        tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        return TaskOutput(run_id, "failed", {}, tb, time.perf_counter() - t0)
+
