@@ -131,7 +131,7 @@ class Person(mesa.Agent):
         model = self.model
         e = self.path_edges[self.leg]
         u = model.rng.random()
-        c_ret, c_kill, c_shot, c_caught = model.edge_cdf[e]
+        c_ret, _, c_shot, c_caught = model.edge_cdf[e]  # killed = undetected or shot
         if u < c_ret:
             model.ledger.edges[e, _RETURNED] += 1
             self.finish(RETURNED)
