@@ -1,20 +1,24 @@
-"""bordersim: agent-based simulation of departures along a route network under border policies."""
+"""bordersim: agent-based simulation of departures along a route network under border policies.
 
-from sim.model import BorderModel, run
-from sim.scenario import Scenario, ScenarioError, load_scenario
+The names below are imported lazily, so that `bordersim --help`, `validate` and `summarize` start fast.
+"""
+
+from importlib import import_module
+
+_EXPORTS = {
+    "BorderModel": "sim.model",
+    "run": "sim.model",
+    "Scenario": "sim.scenario",
+    "ScenarioError": "sim.scenario",
+    "load_scenario": "sim.scenario",
+    "sweep": "sim.experiments.sweep",
+    "load_sweep": "sim.experiments.store",
+}
+
+__all__ = sorted(_EXPORTS)
 
 
-def sweep(spec, out=None, **kwargs):
-    """Run (or resume) a sweep from an experiment spec; one row per run (see sim.experiments.sweep.sweep)."""
-    from sim.experiments.sweep import sweep as _sweep
-
-    return _sweep(spec, out, **kwargs)
-
-
-def load_sweep(path):
-    """runs.parquet of a sweep directory as a DataFrame."""
-    from sim.experiments.store import load_sweep as _load
-
-    return _load(path)
-
-__all__ = ["BorderModel", "Scenario", "ScenarioError", "load_scenario", "load_sweep", "run", "sweep"]
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")

@@ -1,0 +1,262 @@
+"""Sweeps: designs and seeds, resumability after SIGKILL, backend independence, failures, bad specs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.experiments.design import build_points, build_runs, replicate_seeds
+from sim.experiments.executors import Backend, _process_pool, drive
+from sim.experiments.spec import load_spec
+from sim.experiments.sweep import plan, run_sweep
+
+ROOT = Path(__file__).resolve().parents[1]
+TOY_SWEEP = ROOT / "experiments" / "toy_sweep.yaml"
+sys.path.insert(0, str(Path(__file__).parent))
+import sweep_helpers  # noqa: E402
+
+
+def cli(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True, cwd=ROOT, **kw)
+
+
+def write_spec(tmp_path: Path, body: str, name: str = "spec.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(body.replace("SCENARIO", str(ROOT / "scenarios" / "toy.yaml")))
+    return path
+
+
+SMALL = """
+name: small
+scenario: SCENARIO
+parameters:
+  network.edges.dmz.controls.mines: [0.0, 1.0]
+  population.size: [3000]
+replicates: 3
+seed: 7
+outputs: {keep: [totals, by_route], timeseries: true}
+"""
+
+
+def comparable(df: pd.DataFrame) -> pd.DataFrame:
+    return df.drop(columns=["wall_time"]).sort_values("run_id").reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------------------ design and seeds
+
+
+def test_grid_design_is_full_factorial_with_common_random_numbers():
+    ls = load_spec(TOY_SWEEP)
+    points = build_points(ls)
+    assert len(points) == 4 * 2
+    runs = build_runs(ls)
+    assert len(runs) == 8 * ls.spec.replicates
+    by_rep = {}
+    for r in runs:
+        by_rep.setdefault(r.replicate, set()).add(r.seed)
+    assert all(len(s) == 1 for s in by_rep.values()), "replicate k must use the same seed at every point"
+    assert len({next(iter(s)) for s in by_rep.values()}) == ls.spec.replicates
+
+
+def test_more_replicates_keep_the_old_seeds():
+    assert replicate_seeds(5, 3) == replicate_seeds(5, 6)[:3]
+
+
+@pytest.mark.parametrize("kind", ["lhs", "sobol"])
+def test_sampled_designs_respect_bounds(tmp_path, kind):
+    spec = write_spec(tmp_path, f"""
+name: s
+scenario: SCENARIO
+parameters:
+  network.edges.dmz.controls.mines: {{dist: uniform, low: 0.2, high: 0.4}}
+  population.groups.ordinary.departure_rate: {{dist: loguniform, low: 0.0001, high: 0.01}}
+  population.size: {{dist: integer, low: 1000, high: 1003}}
+design: {{type: {kind}, samples: 16}}
+""")
+    pts = build_points(load_spec(spec))
+    assert len(pts) == 16
+    mines = np.array([p.values["network.edges.dmz.controls.mines"] for p in pts])
+    rate = np.array([p.values["population.groups.ordinary.departure_rate"] for p in pts])
+    size = [p.values["population.size"] for p in pts]
+    assert mines.min() >= 0.2 and mines.max() <= 0.4
+    assert rate.min() >= 1e-4 and rate.max() <= 1e-2
+    assert set(size) <= {1000, 1001, 1002, 1003} and all(isinstance(s, int) for s in size)
+    # stratified: every quarter of the mines range is hit (LHS exactly 4 per quarter for 16 samples)
+    counts = np.histogram(mines, bins=4, range=(0.2, 0.4))[0]
+    assert counts.min() >= 2
+
+
+def test_policy_design_crosses_packages_with_parameters(tmp_path):
+    spec = write_spec(tmp_path, """
+name: p
+scenario: SCENARIO
+parameters:
+  population.size: [2000, 3000]
+design:
+  type: policies
+  policies:
+    baseline: {}
+    river_open: {policies.river_closed.start: 2004-12}
+""")
+    pts = build_points(load_spec(spec))
+    assert [(p.package, p.values["population.size"]) for p in pts] == [
+        ("baseline", 2000), ("baseline", 3000), ("river_open", 2000), ("river_open", 3000)]
+
+
+# -------------------------------------------------------------------------------------------- running
+
+
+def test_sweep_results_do_not_depend_on_worker_count_or_backend(tmp_path):
+    spec = write_spec(tmp_path, SMALL)
+    p = plan(spec)
+    one = run_sweep(p, tmp_path / "w1", workers=1)
+    two = run_sweep(p, tmp_path / "w2", workers=2)
+    dask = run_sweep(p, tmp_path / "dask", workers=2, scheduler="local")
+    assert len(one) == 6 and (one["status"] == "ok").all()
+    pd.testing.assert_frame_equal(comparable(one), comparable(two))
+    pd.testing.assert_frame_equal(comparable(one), comparable(dask))
+    assert one["seed"].nunique() == 3 and one.groupby("replicate")["seed"].nunique().eq(1).all()
+    ts = pd.read_parquet(tmp_path / "w1" / "timeseries")
+    assert set(ts["run_id"].astype(str)) == set(one["run_id"])
+
+
+def test_sigkill_half_way_then_resume_gives_identical_results(tmp_path):
+    full = tmp_path / "full"
+    r = cli("sweep", str(TOY_SWEEP), "--out", str(full), "--workers", "2", "--quiet")
+    assert r.returncode == 0, r.stderr
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "sweep", str(TOY_SWEEP), "--out", str(killed),
+                             "--workers", "2", "--quiet"], cwd=ROOT, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if len(list((killed / "runs").glob("*.json"))) >= 8:
+            break
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    partial = len(list((killed / "runs").glob("*.json")))
+    assert 0 < partial < 32, f"kill was not half-way ({partial} of 32 runs done)"
+    r = cli("sweep", str(TOY_SWEEP), "--out", str(killed), "--workers", "2", "--quiet")
+    assert r.returncode == 0, r.stderr
+    a = pd.read_parquet(full / "runs.parquet")
+    b = pd.read_parquet(killed / "runs.parquet")
+    assert len(b) == 32 and b["run_id"].is_unique
+    pd.testing.assert_frame_equal(comparable(a), comparable(b))
+    assert not list(killed.rglob(".*.tmp"))
+
+
+def test_resume_skips_finished_runs(tmp_path):
+    spec = write_spec(tmp_path, SMALL)
+    p = plan(spec)
+    run_sweep(p, tmp_path / "o", workers=1)
+    stamps = {f.name: f.stat().st_mtime_ns for f in (tmp_path / "o" / "runs").glob("*.json")}
+    calls = []
+    run_sweep(p, tmp_path / "o", workers=1, progress=lambda d, t: calls.append((d, t)))
+    assert calls == [(6, 6)]
+    assert stamps == {f.name: f.stat().st_mtime_ns for f in (tmp_path / "o" / "runs").glob("*.json")}
+
+
+def test_a_different_spec_is_refused_unless_forced(tmp_path):
+    spec = write_spec(tmp_path, SMALL)
+    out = tmp_path / "o"
+    assert cli("sweep", str(spec), "--out", str(out), "--workers", "1", "--quiet").returncode == 0
+    other = write_spec(tmp_path, SMALL.replace("seed: 7", "seed: 8"), "other.yaml")
+    r = cli("sweep", str(other), "--out", str(out), "--workers", "1", "--quiet")
+    assert r.returncode == 2 and "different spec" in r.stderr and "Traceback" not in r.stderr
+    r = cli("sweep", str(other), "--out", str(out), "--workers", "1", "--quiet", "--force")
+    assert r.returncode == 0, r.stderr
+
+
+def test_a_failing_run_is_recorded_and_the_sweep_finishes(tmp_path):
+    # a group share that breaks the sum-to-one rule makes that point's runs fail validation
+    spec = write_spec(tmp_path, SMALL.replace("population.size: [3000]",
+                                              "population.groups.soldier.share: [0.07, 0.5]"))
+    r = cli("sweep", str(spec), "--out", str(tmp_path / "o"), "--workers", "2", "--quiet")
+    assert r.returncode == 0, r.stderr
+    df = pd.read_parquet(tmp_path / "o" / "runs.parquet")
+    assert len(df) == 12
+    bad = df[df["population.groups.soldier.share"] == 0.5]
+    assert (bad["status"] == "failed").all() and bad["error"].str.contains("sum to 1").all()
+    assert (df[df["population.groups.soldier.share"] == 0.07]["status"] == "ok").all()
+    assert "failed" in r.stdout
+
+
+def test_a_dying_worker_is_retried_and_a_repeat_killer_recorded_failed(tmp_path):
+    marker = tmp_path / "marker"
+    be = Backend("processes", 2, lambda: _process_pool(2), lambda: _process_pool(1))
+    results, lost = {}, {}
+
+    def submit(executor, task):
+        kind, value = task
+        if kind == "crash_once":
+            return executor.submit(sweep_helpers.crash_once, str(marker), value)
+        if kind == "crash_always":
+            return executor.submit(sweep_helpers.crash_always, value)
+        return executor.submit(sweep_helpers.double, value)
+
+    tasks = [("ok", i) for i in range(4)] + [("crash_once", 10)] + [("ok", i) for i in range(4, 8)] + [
+        ("crash_always", 99)]
+    drive(tasks, submit, be, lambda t, out: results.__setitem__(t, out), lambda t, msg: lost.__setitem__(t, msg))
+    assert results == {**{("ok", i): 2 * i for i in range(8)}, ("crash_once", 10): 20}
+    assert list(lost) == [("crash_always", 99)] and "died 3 times" in lost[("crash_always", 99)]
+
+
+# ------------------------------------------------------------------------------------------- CLI and specs
+
+
+def test_dry_run_prints_design_and_runs_nothing(tmp_path):
+    out = tmp_path / "o"
+    r = cli("sweep", str(TOY_SWEEP), "--dry-run", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "32 runs" in r.stdout and "estimated" in r.stdout
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("body, needle", [
+    ("name: x\nscenario: SCENARIO\nparameters: {nope.path: [1]}\n", "unknown path 'nope.path'"),
+    ("name: x\nscenario: SCENARIO\nreplicates: 0\n", "replicates"),
+    ("name: x\nscenario: SCENARIO\nbogus: 1\n", "unknown key 'bogus'"),
+    ("name: x\nscenario: missing.yaml\n", "file not found"),
+    ("name: x\nscenario: SCENARIO\ndesign: {type: sobol, samples: 10}\n"
+     "parameters: {population.size: {dist: integer, low: 1, high: 5}}\n", "power of two"),
+    ("name: x\nscenario: SCENARIO\nparameters: {population.size: {dist: uniform, low: 1, high: 5}}\n",
+     "use design lhs or sobol"),
+    ("name: [unclosed\n", "YAML syntax error"),
+])
+def test_malformed_specs_exit_2_with_a_clear_message(tmp_path, body, needle):
+    spec = write_spec(tmp_path, body)
+    out = tmp_path / "o"
+    r = cli("sweep", str(spec), "--out", str(out))
+    assert r.returncode == 2, r.stderr
+    assert needle in r.stderr and "Traceback" not in r.stderr
+    assert not out.exists()
+
+
+def test_summarize_formats_and_paired_baseline(tmp_path):
+    spec = write_spec(tmp_path, SMALL)
+    out = tmp_path / "o"
+    assert cli("sweep", str(spec), "--out", str(out), "--workers", "1", "--quiet").returncode == 0
+    r = cli("summarize", str(out), "--format", "json")
+    rows = json.loads(r.stdout)
+    df = pd.read_parquet(out / "runs.parquet")
+    row = next(x for x in rows if x["point"] == 1 and x["outcome"] == "route.dmz.killed")
+    assert row["mean"] == pytest.approx(df[df["point"] == 1]["route.dmz.killed"].mean())
+    r = cli("summarize", str(out), "--baseline", "network.edges.dmz.controls.mines=0", "--format", "csv",
+            "--outcome", "set_out")
+    diff = pd.read_csv(pd.io.common.StringIO(r.stdout))
+    # set_out is decided before any crossing; with common random numbers... it still depends on the mines
+    # through the deterrence term, so only the baseline's own difference is exactly zero
+    base = diff[diff["point"] == 0].iloc[0]
+    assert base["diff"] == 0 and base["ci_low"] == 0 and base["ci_high"] == 0
+    r = cli("summarize", str(out), "--baseline", "nope=1")
+    assert r.returncode == 2 and "unknown parameter" in r.stderr
