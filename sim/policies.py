@@ -46,7 +46,7 @@ def base_state(scenario: Scenario) -> NetworkState:
 
 
 def is_active(policy: Policy, date: dt.date) -> bool:
-    if date < month_start(policy.start):
+    if not policy.enabled or date < month_start(policy.start):
         return False
     return policy.end is None or date < month_start(policy.end)
 

@@ -316,6 +316,7 @@ class Policy(Strict):
     name: str = Field(description="Unique policy name.")
     start: Month = Field(description="First month in force.")
     end: Month | None = Field(None, description="Month from which it no longer holds (exclusive); none = forever.")
+    enabled: bool = Field(True, description="false switches the policy off (e.g. in a sweep) without deleting it.")
     select: Selector = Field(default_factory=Selector, description="What the policy acts on.")
     set: dict[str, float | bool] = Field(default_factory=dict, description="target -> new value.")
     scale: dict[str, NonNeg] = Field(default_factory=dict, description="target -> multiplier.")

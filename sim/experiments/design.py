@@ -32,7 +32,7 @@ class Point:
 
     def overrides(self, spec) -> list[tuple[str, object]]:
         """(dotted path, value) pairs that turn the base scenario into this point's scenario."""
-        pairs = list(self.values.items())
+        pairs = [(path.strip(), v) for name, v in self.values.items() for path in name.split(",")]
         if self.package is not None:
             pairs = list(spec.design.policies[self.package].items()) + pairs
         return pairs

@@ -140,7 +140,8 @@ def load_spec(path: str | Path, replicates: int | None = None) -> LoadedSpec:
         probe_values.setdefault(name, _probe(param))
     for name, value in probe_values.items():
         try:
-            set_path(json.loads(json.dumps(full)), name, value, source=str(p))
+            for path in name.split(","):
+                set_path(json.loads(json.dumps(full)), path.strip(), value, source=str(p))
         except ScenarioError as exc:
             raise ScenarioError(exc.message, path=str(p), key=f"parameters.{name}",
                                 line=_line_for(lines, ("parameters", name))) from None
