@@ -1,24 +1,26 @@
 """Reference engine: the decision and crossing rules of `BorderModel`, written the plain Mesa way.
 
 This module exists only as the yardstick for the equivalence tests (`tests/test_equivalence.py`) and the
-benchmarks (`experiments/bench.py`); runs, sweeps and the CLI never use it. Every person, at home or on the move,
-is one `Person` agent, and every step the model calls `self.agents.shuffle_do("step")` on all of them: the cost
-of a step is proportional to the number of people, whatever they are doing. The rules are those documented in
-`sim.agents`, `sim.choice` and `sim.model`, applied one step at a time instead of by events and thinning:
+benchmarks (`experiments/bench.py`); runs, sweeps and the CLI never use it. Every person, at home or on the
+move, is one `Person` agent, and every step the model calls `self.agents.shuffle_do("step")` on all of them:
+the cost of a step is proportional to the number of people, whatever they are doing. The rules are those
+documented in `sim.agents`, `sim.choice` and `sim.model`, applied one step at a time instead of by events and
+thinning:
 
 - at home: one uniform draw per step against the person's own p_i = 1 - exp(-lambda_g(t) * exp(U*_i)); the
   utilities U_ij (`sim.choice`) depend only on the network state, so a person recomputes them only when the
-  set of active policies changes (what a careful Mesa user would do); whoever sets out picks a path by the same
-  logit rule with a second uniform;
+  set of active policies changes (what a careful Mesa user would do); whoever sets out picks a path by the
+  same logit rule with a second uniform;
 - entering an edge: closed -> `returned`; otherwise a countdown of the edge's duration, and in the step it
   reaches zero one draw against the edge outcome table in force (`sim.hazards.edge_outcome_table`);
 - reaching a node: destination -> `arrived`; a transit node where people wait -> each following step one
-  arrest draw with the node's hazard h (-> `repatriated`), then, if not arrested, a leave draw with probability
-  1/D (geometric dwell) or a countdown of round(w) steps (fixed dwell); any other node is passed in the step.
+  arrest draw with the node's hazard h (-> `repatriated`), then, if not arrested, a leave draw with
+  probability 1/D (geometric dwell) or a countdown of round(w) steps (fixed dwell); any other node is passed
+  in the step.
 
-Population attributes are drawn by `sim.population.Population` with the model's generator, so both engines give
-the same people for the same seed; everything after that uses different draws, and the engines agree in law,
-not draw for draw.
+Population attributes are drawn by `sim.population.Population` with the model's generator, so both engines
+give the same people for the same seed; everything after that uses different draws, and the engines agree in
+law, not draw for draw.
 """
 
 from __future__ import annotations
@@ -76,7 +78,8 @@ class Person(mesa.Agent):
 
     # ------------------------------------------------------------------------------------------------ home
     def refresh_utilities(self) -> None:
-        """U_ij = -a_risk (1 - r)(1 - s_j) - a_cost c_j / max(m, 1) - a_time d_j over affordable usable paths."""
+        """U_ij = -a_risk (1 - r)(1 - s_j) - a_cost c_j / max(m, 1) - a_time d_j, over the usable paths
+        the person can afford (c_j <= m)."""
         model = self.model
         rc = model.spec.route_choice
         m = model.metrics
@@ -86,12 +89,14 @@ class Person(mesa.Agent):
             if c <= self.means:
                 self.paths.append(j)
                 self.utils.append(-rc.risk_weight * (1.0 - self.risk_tolerance) * (1.0 - m.success[j])
-                                  - rc.cost_weight * c / max(self.means, 1.0) - rc.time_weight * m.duration[j])
+                                  - rc.cost_weight * c / max(self.means, 1.0)
+                                  - rc.time_weight * m.duration[j])
         self.best = max(self.utils, default=-math.inf)
         self.epoch = model.epoch
 
     def consider_leaving(self) -> None:
-        """Set out with p_i = 1 - exp(-lambda_g(t) exp(U*_i)); pick path j w.p. exp(U_ij) / sum_k exp(U_ik)."""
+        """Set out with p_i = 1 - exp(-lambda_g(t) exp(U*_i)); pick path j with probability
+        exp(U_ij) / sum_k exp(U_ik)."""
         model = self.model
         if self.epoch != model.epoch:
             self.refresh_utilities()
@@ -202,7 +207,7 @@ class NaiveBorderModel(mesa.Model):
         self.t = 0
 
     def apply_policies(self, t: int) -> None:
-        """Rebuild the network state, outcome table and path metrics when the set of active policies changes."""
+        """Rebuild the network state, outcome table and path metrics when the active policies change."""
         active = active_set(self.spec, self.dates[t])
         if active == self._active:
             return

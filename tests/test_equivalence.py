@@ -7,8 +7,9 @@ back, choice shifts), a crackdown raising an arrest hazard mid-run.
 Each engine runs over its own seeds; for every count (totals per outcome, per route x outcome, per edge x
 outcome, set-out and arrivals per half-year, repatriations per node) the two pooled totals S_fast over K_fast
 runs and S_naive over K_naive runs are compared with the exact conditional test of equal Poisson rates:
-S_fast ~ Binomial(S_fast + S_naive, K_fast / (K_fast + K_naive)). Every count is a sum of independent per-person
-indicators (people do not interact), so its variance is at most its mean and the Poisson test is conservative.
+S_fast ~ Binomial(S_fast + S_naive, K_fast / (K_fast + K_naive)). Every count is a sum of independent
+per-person indicators (people do not interact), so its variance is at most its mean and the Poisson test is
+conservative.
 The family of tests is held at 1% overall (Bonferroni).
 """
 
@@ -29,8 +30,8 @@ FAMILY_LEVEL = 0.01
 
 
 def busy_toy() -> dict:
-    """toy.yaml over two years with 3,000 people who leave about 20 times faster, a cheaper, less guarded river route, a
-    fixed-dwell island on the sea route, and policies moved inside the window."""
+    """toy.yaml over two years with 3,000 people who leave about 20 times faster, a cheaper, less guarded
+    river route, a fixed-dwell island on the sea route, and policies moved inside the window."""
     d = scenario_to_dict(load_scenario(TOY))
     d["time"] = {"start": "2000-01", "end": "2001-12", "step": "month"}
     d["population"]["size"] = 3000
@@ -45,8 +46,8 @@ def busy_toy() -> dict:
     edges["boat"]["to"] = "island"
     edges["walk"]["cost"], edges["ford"]["cost"], edges["flight"]["cost"] = 200.0, 300.0, 600.0
     edges["walk"]["controls"]["guards"] = edges["ford"]["controls"]["guards"] = 0.1
-    d["network"]["edges"].append({"id": "ferry", "from": "island", "to": "south", "mode": "sea", "duration": 1,
-                                  "cost": 100.0, "controls": {"patrol": 0.2}})
+    d["network"]["edges"].append({"id": "ferry", "from": "island", "to": "south", "mode": "sea",
+                                  "duration": 1, "cost": 100.0, "controls": {"patrol": 0.2}})
     d["policies"] = [
         {"name": "river_closed", "start": "2000-07", "end": "2000-11", "select": {"edges": ["ford"]},
          "set": {"open": False}},
@@ -96,7 +97,8 @@ def test_the_scenario_exercises_every_outcome_in_both_engines(both_engines):
     for pooled_counts in (fast, naive):
         for k in TOTAL_KEYS:
             assert pooled_counts[f"total.{k}"] >= 20, (k, pooled_counts[f"total.{k}"])
-        assert pooled_counts["repatriated_at.island"] >= 20 and pooled_counts["repatriated_at.thirdland"] >= 20
+        assert pooled_counts["repatriated_at.island"] >= 20
+        assert pooled_counts["repatriated_at.thirdland"] >= 20
         assert pooled_counts["edge.ford.returned"] > 0  # closed-edge turn-backs and fence blocks
 
 
@@ -117,7 +119,8 @@ def test_fast_and_naive_engines_agree_in_law(both_engines):
         n = fast[k] + naive[k]
         p = binomtest(fast[k], n, share).pvalue
         if p < alpha:
-            failures.append(f"{k}: fast {fast[k] / K_FAST:.2f}/run, naive {naive[k] / K_NAIVE:.2f}/run (p={p:.2g})")
+            failures.append(f"{k}: fast {fast[k] / K_FAST:.2f}/run, "
+                            f"naive {naive[k] / K_NAIVE:.2f}/run (p={p:.2g})")
     assert not failures, "engines differ:\n" + "\n".join(failures)
 
 
