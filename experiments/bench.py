@@ -176,6 +176,30 @@ def home_rate(runs: dict[int, list[dict]], sizes: tuple[int, int]) -> dict:
             "set_out": {str(n): median([r["set_out"] for r in runs[n]]) for n in sizes}}
 
 
+class HomeOnlyModel(BorderModel):
+    """The fast engine with departures decided and counted but no Migrant created: the home engine alone."""
+
+    def launch(self, person: int, group: int, female: bool, path_index: int, t: int) -> None:
+        self.ledger.set_out(t, self.graph.paths[path_index].route, group)
+
+
+def home_only(scenario: Path, sizes: tuple[int, int], repeats: int) -> dict:
+    """Marginal person-steps per second of the home engine alone (thinning, choice; no migrants)."""
+    run: dict[int, list[float]] = {n: [] for n in sizes}
+    for _ in range(repeats):
+        for n in sizes:
+            model = HomeOnlyModel(scenario_at(scenario, n))
+            t0 = time.perf_counter()
+            model.run()
+            run[n].append(time.perf_counter() - t0)
+            steps = len(model.dates)
+            del model
+    n1, n2 = sizes
+    med = {n: median(run[n]) for n in sizes}
+    return {"median_run_s": {str(n): med[n] for n in sizes},
+            "person_steps_per_s": (n2 - n1) * steps / (med[n2] - med[n1])}
+
+
 # ---------------------------------------------------------------------------------------------- migrants
 def migrant_model(scenario: Path, count: int, seed: int):
     """A model with no home population, stepped once (policies in force), and a plan of `count` launches:
@@ -372,6 +396,7 @@ def table(report: dict) -> str:
     rows = [
         ("home_person_steps_per_s (marginal, full horizon)", r["home_person_steps_per_s"],
          "numpy_ceiling_person_steps_per_s", r["numpy_ceiling_person_steps_per_s"]),
+        ("  of which home engine alone (no migrants)", r["home_only_person_steps_per_s"], "", None),
     ]
     for m in sorted(mig, key=int):
         rows.append((f"migrant_steps_per_s at {m}", mig[m]["migrant_steps_per_s"],
@@ -384,7 +409,8 @@ def table(report: dict) -> str:
     w = max(len(a) for a, *_ in rows)
     w2 = max(len(c) for _, _, c, _ in rows)
     for a, b, c, d in rows:
-        lines.append(f"  {a:<{w}}  {fmt(b):>10}    {c:<{w2}}  {fmt(d):>10}")
+        ref = f"{c:<{w2}}  {fmt(d):>10}" if c else ""
+        lines.append(f"  {a:<{w}}  {fmt(b):>10}    {ref}".rstrip())
     lines += ["", "  scaling (fresh process each; peak RSS includes the interpreter and libraries):",
               f"  {'persons':>12} {'wall s':>8} {'run s':>8} {'peak MB':>9}"]
     for row in r["scaling"]["rows"]:
@@ -416,6 +442,7 @@ def benchmark(mode: str, scenario: Path) -> dict:
         return out
 
     ceiling = timed("numpy_ceiling", numpy_ceiling, cfg["home"], cfg["ceiling_steps"], cfg["repeats"])
+    home_alone = timed("home_only", home_only, scenario, cfg["home"], cfg["repeats"])
     migrants = timed("migrants", bench_migrants, scenario, cfg)
     naive = timed("naive", bench_naive, scenario, cfg)
     runs = timed("full_runs", bench_runs, scenario, cfg)
@@ -439,7 +466,8 @@ def benchmark(mode: str, scenario: Path) -> dict:
                  "memory_method": "VmHWM (peak RSS) of a fresh child process, read from /proc/self/status"},
         "home_person_steps_per_s": home["person_steps_per_s"],
         "numpy_ceiling_person_steps_per_s": ceiling["person_steps_per_s"],
-        "home": home, "numpy_ceiling": ceiling,
+        "home_only_person_steps_per_s": home_alone["person_steps_per_s"],
+        "home": home, "home_only": home_alone, "numpy_ceiling": ceiling,
         "migrant_steps_per_s": migrants[str(m2)]["migrant_steps_per_s"],
         "migrant_events_per_s": migrants[str(m2)]["migrant_events_per_s"],
         "mesa_empty_steps_per_s": migrants[str(m2)]["mesa_empty_steps_per_s"],

@@ -13,7 +13,8 @@ import sys
 
 from conftest import ROOT
 
-FIGURES = ("home_person_steps_per_s", "numpy_ceiling_person_steps_per_s", "migrant_steps_per_s",
+FIGURES = ("home_person_steps_per_s", "home_only_person_steps_per_s", "numpy_ceiling_person_steps_per_s",
+           "migrant_steps_per_s",
            "migrant_events_per_s", "mesa_empty_steps_per_s", "naive_mesa_person_steps_per_s",
            "fast_person_steps_per_s_at_naive_size", "naive_speed_ratio", "peak_bytes_per_home_person",
            "peak_bytes_per_migrant", "largest_run_peak_rss_bytes")
