@@ -1,0 +1,149 @@
+"""Shared helpers: a builder for small scenarios as plain dicts, binomial confidence intervals, a CLI runner.
+
+Tests import these directly (`from conftest import ...`); pytest puts this directory on sys.path.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+from scipy.stats import binomtest
+
+from sim.scenario import MODES, Scenario, validate_dict
+
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+FIXTURES = TESTS / "fixtures"
+TOY = ROOT / "scenarios" / "toy.yaml"
+
+# In CI (CI=true) property tests draw the same examples every time: a red build is then reproducible.
+settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
+
+# No hazard unless a test asks for one: every coefficient zero (the schema defaults are not zero).
+NO_HAZARDS = {"block": {}, "kill": {}, "detect": {}, "shot_kill_probability": 0.0}
+
+
+def fixed(value: float) -> dict:
+    return {"dist": "fixed", "value": value}
+
+
+def node(id: str, kind: str, **kw) -> dict:
+    return {"id": id, "kind": kind, **kw}
+
+
+def edge(id: str, frm: str, to: str, mode: str = "land", **kw) -> dict:
+    return {"id": id, "from": frm, "to": to, "mode": mode, **kw}
+
+
+def group(
+    name: str = "everyone",
+    *,
+    share: float = 1.0,
+    female_share: float = 0.5,
+    departure_rate: float = 50.0,
+    risk_tolerance: dict | float = 1.0,
+    means: dict | float = 0.0,
+    modes=MODES,
+    **kw,
+) -> dict:
+    """A population group; by default everyone ignores risk, has no money and sets out almost surely at once
+    (rate 50 per step: p = 1 - exp(-50 * exp(U*)) ~ 1 on a free, riskless, short path)."""
+    rt = fixed(risk_tolerance) if isinstance(risk_tolerance, (int, float)) else risk_tolerance
+    m = fixed(means) if isinstance(means, (int, float)) else means
+    return {
+        "name": name,
+        "share": share,
+        "female_share": female_share,
+        "departure_rate": departure_rate,
+        "risk_tolerance": rt,
+        "means": m,
+        "modes": list(modes),
+        **kw,
+    }
+
+
+def scenario_dict(
+    *,
+    nodes: list[dict],
+    edges: list[dict],
+    groups: list[dict] | None = None,
+    size: int = 1000,
+    origins: dict[str, float] | None = None,
+    start: str = "2000-01",
+    end: str = "2000-12",
+    step: str = "month",
+    hazards: dict | None = None,
+    route_choice: dict | None = None,
+    policies: list[dict] | None = None,
+    push: dict | None = None,
+    seed: int = 1,
+    name: str = "test",
+    max_path_edges: int | None = None,
+) -> dict:
+    """A scenario as the plain dict YAML would give. Defaults: no hazards, route choice weights all zero,
+    origins = every origin node with weight 1, one group of `group()`."""
+    if origins is None:
+        origins = {n["id"]: 1.0 for n in nodes if n["kind"] == "origin"}
+    network = {"nodes": nodes, "edges": edges}
+    if max_path_edges is not None:
+        network["max_path_edges"] = max_path_edges
+    return {
+        "name": name,
+        "time": {"start": start, "end": end, "step": step},
+        "seed": seed,
+        "population": {"size": size, "origins": origins, "groups": groups or [group()]},
+        "push": push or {},
+        "route_choice": route_choice
+        if route_choice is not None
+        else {"risk_weight": 0.0, "cost_weight": 0.0, "time_weight": 0.0},
+        "network": network,
+        "hazards": hazards if hazards is not None else dict(NO_HAZARDS),
+        "policies": policies or [],
+    }
+
+
+def build(data: dict) -> Scenario:
+    """Validate a scenario dict with the same code path as a YAML file (schema + graph checks)."""
+    return validate_dict(data, path="<test>")
+
+
+def binom_ci(k: int, n: int, level: float = 0.99) -> tuple[float, float]:
+    """Clopper-Pearson (exact) confidence interval for a binomial proportion k / n."""
+    ci = binomtest(k, n).proportion_ci(confidence_level=level, method="exact")
+    return ci.low, ci.high
+
+
+def assert_binomial(k: int, n: int, p: float, what: str, level: float = 0.99) -> None:
+    """The analytic probability p lies in the `level` confidence interval of k successes in n trials."""
+    assert n > 0, f"{what}: no trials"
+    lo, hi = binom_ci(k, n, level)
+    assert lo <= p <= hi, (
+        f"{what}: {k}/{n} = {k / n:.4f}, {level:.0%} CI [{lo:.4f}, {hi:.4f}] excludes {p:.4f}"
+    )
+
+
+def run_cli(
+    *args: str, cwd: Path | str | None = None, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    """`python -m sim ARGS` in a subprocess (not a TTY), text output captured; `env` adds variables."""
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *map(str, args)],
+        check=False,
+        cwd=cwd or ROOT,
+        env={**os.environ, **env} if env else None,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def toy_path() -> Path:
+    return TOY

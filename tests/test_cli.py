@@ -1,0 +1,199 @@
+"""`bordersim` end to end, through subprocess: the run directory's three files and their keys, refusing to
+overwrite, validate, schema, --help, and the console script."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import TOY, run_cli
+
+from sim.ledger import FLOWS
+from sim.scenario import load_scenario, step_dates
+
+TOTAL_KEYS = {"set_out", "arrived", "caught", "killed", "repatriated", "returned", "in_transit"}
+
+
+@pytest.fixture(scope="module")
+def toy_run(tmp_path_factory) -> tuple[Path, object]:
+    out = tmp_path_factory.mktemp("cli") / "toy"
+    proc = run_cli("run", TOY, "--out", out)
+    return out, proc
+
+
+def test_run_writes_three_files(toy_run):
+    out, proc = toy_run
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == [
+        "scenario.resolved.yaml",
+        "summary.json",
+        "timeseries.parquet",
+    ]
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")], "temporary directory left behind"
+    assert proc.stderr == "", "no progress bar when stderr is not a terminal"
+    assert f"wrote {out}" in proc.stdout and "totals: " in proc.stdout
+
+
+def test_summary_keys(toy_run):
+    out, _ = toy_run
+    summary = json.loads((out / "summary.json").read_text())
+    sc = load_scenario(TOY)
+    for key in ("totals", "by_route", "by_group", "arrivals_by_year", "female_share_by_year", "provenance"):
+        assert key in summary, key
+    totals = summary["totals"]
+    assert set(totals) == TOTAL_KEYS
+    assert all(isinstance(v, int) and v >= 0 for v in totals.values())
+    assert totals["set_out"] == sum(totals[k] for k in TOTAL_KEYS - {"set_out"}) > 0
+    assert set(summary["by_route"]) == {"river", "dmz", "sea", "abroad"}
+    assert set(summary["by_group"]) == {g.name for g in sc.population.groups}
+    for table in ("by_route", "by_group"):
+        for name, row in summary[table].items():
+            assert set(row) == TOTAL_KEYS, (table, name)
+            assert row["set_out"] == sum(row[k] for k in TOTAL_KEYS - {"set_out"}), (table, name)
+        for k in TOTAL_KEYS:
+            assert sum(row[k] for row in summary[table].values()) == totals[k], (table, k)
+    years = [str(y) for y in range(2000, 2005)]
+    assert list(summary["arrivals_by_year"]) == years
+    assert sum(summary["arrivals_by_year"].values()) == totals["arrived"]
+    assert list(summary["female_share_by_year"]) == years
+    for y, share in summary["female_share_by_year"].items():
+        if summary["arrivals_by_year"][y] == 0:
+            assert share is None
+        else:
+            assert 0.0 <= share <= 1.0
+
+
+def test_provenance(toy_run):
+    out, _ = toy_run
+    prov = json.loads((out / "summary.json").read_text())["provenance"]
+    resolved = (out / "scenario.resolved.yaml").read_bytes()
+    assert prov["scenario"] == "toy"
+    assert prov["seed"] == 1
+    assert prov["scenario_sha256"] == hashlib.sha256(resolved).hexdigest()
+    assert prov["version"] == version("bordersim")
+
+
+def test_resolved_scenario_reloads_to_the_same_scenario(toy_run):
+    out, _ = toy_run
+    assert load_scenario(out / "scenario.resolved.yaml") == load_scenario(TOY)
+
+
+def test_timeseries_is_tidy(toy_run):
+    out, _ = toy_run
+    ts = pd.read_parquet(out / "timeseries.parquet")
+    summary = json.loads((out / "summary.json").read_text())
+    sc = load_scenario(TOY)
+    dates = pd.to_datetime(step_dates(sc.time))
+    routes, groups = list(summary["by_route"]), list(summary["by_group"])
+    assert {"date", "route", "group", *FLOWS, "in_transit"} <= set(ts.columns)
+    assert pd.api.types.is_datetime64_any_dtype(ts["date"])
+    assert len(ts) == len(dates) * len(routes) * len(groups)
+    assert not ts.duplicated(["date", "route", "group"]).any()
+    assert sorted(ts["date"].unique()) == list(dates)
+    assert set(ts["route"].astype(str)) == set(routes) and set(ts["group"].astype(str)) == set(groups)
+    for k in FLOWS:
+        assert int(ts[k].sum()) == summary["totals"][k], k
+        by_route = ts.groupby(ts["route"].astype(str))[k].sum()
+        assert {r: int(v) for r, v in by_route.items()} == {
+            r: row[k] for r, row in summary["by_route"].items()
+        }
+    last = ts[ts["date"] == dates[-1]]
+    assert int(last["in_transit"].sum()) == summary["totals"]["in_transit"]
+    arrivals = ts.groupby(ts["date"].dt.year)["arrived"].sum()
+    assert {str(y): int(v) for y, v in arrivals.items()} == summary["arrivals_by_year"]
+    # the identity at every step, per route and group
+    ts = ts.sort_values("date")
+    cum = ts.groupby(["route", "group"], observed=True)[list(FLOWS)].cumsum()
+    assert (cum["set_out"] == cum[list(FLOWS[1:])].sum(axis=1) + ts["in_transit"]).all()
+
+
+def test_existing_dir_refused_then_replaced_with_force(tmp_path: Path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    proc = run_cli("run", TOY, "--out", out, "--set", "population.size=2000")
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "--force" in proc.stderr and str(out) in proc.stderr
+    assert (out / "keep.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    proc = run_cli("run", TOY, "--out", out, "--set", "population.size=2000", "--force", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "" and proc.stderr == ""
+    assert sorted(p.name for p in out.iterdir()) == [
+        "scenario.resolved.yaml",
+        "summary.json",
+        "timeseries.parquet",
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    assert yaml.safe_load((out / "scenario.resolved.yaml").read_text())["population"]["size"] == 2000
+
+
+def test_default_out_dir_is_under_results(tmp_path: Path):
+    proc = run_cli("run", TOY, "--set", "population.size=2000", "--quiet", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    runs = list((tmp_path / "results").iterdir())
+    assert len(runs) == 1 and runs[0].name.startswith("toy-")
+    assert (runs[0] / "summary.json").is_file()
+
+
+def test_seed_option(tmp_path: Path):
+    out = tmp_path / "run"
+    proc = run_cli("run", TOY, "--out", out, "--seed", "123", "--set", "population.size=2000", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((out / "summary.json").read_text())["provenance"]["seed"] == 123
+    assert yaml.safe_load((out / "scenario.resolved.yaml").read_text())["seed"] == 123
+
+
+def test_schema_prints_json_schema():
+    proc = run_cli("schema")
+    assert proc.returncode == 0, proc.stderr
+    schema = json.loads(proc.stdout)
+    assert schema["$schema"].startswith("https://json-schema.org/")
+    assert schema["type"] == "object"
+    assert {"name", "time", "seed", "population", "push", "network", "hazards", "policies"} <= set(
+        schema["properties"]
+    )
+    assert {"name", "time", "population", "network"} <= set(schema["required"])
+    assert schema.get("additionalProperties") is False
+    edge = schema["$defs"]["Edge"]
+    assert "from" in edge["properties"] and "from_" not in edge["properties"]
+    assert set(edge["properties"]["mode"]["enum"]) == {"land", "river", "dmz", "sea", "air"}
+
+
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        ([], "run"),
+        (["run"], "--set"),
+        (["validate"], "SCENARIO"),
+        (["schema"], "schema"),
+    ],
+)
+def test_help(argv, says):
+    proc = run_cli(*argv, "--help")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("usage:") and says in proc.stdout
+
+
+def test_no_command_is_a_usage_error():
+    proc = run_cli()
+    assert proc.returncode == 2
+    assert "usage:" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_console_script(tmp_path: Path):
+    exe = shutil.which("bordersim", path=str(Path(sys.executable).parent)) or shutil.which("bordersim")
+    assert exe, "the bordersim console script is not installed"
+    proc = subprocess.run(
+        [exe, "validate", str(TOY)], check=False, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"ok: {TOY}")

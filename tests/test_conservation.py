@@ -1,0 +1,297 @@
+"""Every person is accounted for at every step, on random small scenarios (hypothesis):
+
+    cumulative set_out(t) = cumulative (arrived + caught + killed + repatriated + returned)(t) + in_transit(t)
+
+per route and group, checked against the model's live state (Mesa agents alive, persons marked away) after
+each step, and in the totals, by_route and by_group summaries."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from conftest import build, edge, group, node, scenario_dict
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sim.hazards import geometric_time
+from sim.ledger import FLOWS, TOTAL_KEYS
+from sim.model import BorderModel, run
+from sim.population import Population
+from sim.scenario import CONTROLS, MODES
+
+unit = st.floats(0.0, 1.0, allow_nan=False)
+# Rates and hazards are 0 or at least 1e-4: subnormal values hang or crash the model (see the regression tests
+# test_tiny_departure_bound and test_geometric_time_of_a_tiny_hazard below).
+hazard = st.one_of(st.just(0.0), st.floats(1e-4, 1.0))
+rate_factor = st.one_of(st.just(0.0), st.floats(1e-3, 5.0))
+EDGE_SET_TARGETS = ["open", "cost", "duration", "shoot_on_sight"] + [f"controls.{c}" for c in CONTROLS]
+
+
+def month(k: int) -> str:
+    """The k-th month after 2000-01 as 'YYYY-MM'."""
+    return f"{2000 + k // 12:04d}-{k % 12 + 1:02d}"
+
+
+@st.composite
+def distributions(draw, kind: str) -> dict:
+    if kind == "risk":
+        choice = draw(st.sampled_from(["fixed", "uniform", "beta"]))
+        if choice == "fixed":
+            return {"dist": "fixed", "value": draw(unit)}
+        if choice == "uniform":
+            lo = draw(unit)
+            return {"dist": "uniform", "low": lo, "high": draw(st.floats(lo, 1.0))}
+        return {"dist": "beta", "a": draw(st.floats(0.5, 5)), "b": draw(st.floats(0.5, 5))}
+    if draw(st.booleans()):
+        return {"dist": "fixed", "value": draw(st.sampled_from([0.0, 100.0, 1000.0, 5000.0]))}
+    return {"dist": "lognormal", "median": draw(st.floats(50, 5000)), "sigma": draw(st.floats(0, 1.5))}
+
+
+@st.composite
+def scenarios(draw) -> dict:
+    """A small valid scenario: a land backbone origin -> mids... -> first destination guarantees a route for
+    every group (all groups may use land); extra edges of random modes add alternatives."""
+    n_orig = draw(st.integers(1, 2))
+    mids = draw(st.lists(st.sampled_from(["border", "transit"]), max_size=3))
+    n_dest = draw(st.integers(1, 2))
+    nodes = [node(f"o{i}", "origin") for i in range(n_orig)]
+    for j, kind in enumerate(mids):
+        kw = {}
+        if kind == "transit":
+            geometric = draw(st.booleans())
+            dwell = draw(st.floats(1.0, 4.0)) if geometric else float(draw(st.integers(0, 4)))
+            kw = {
+                "arrest_hazard": draw(hazard),
+                "dwell": dwell,
+                "dwell_distribution": "geometric" if geometric else "fixed",
+            }
+        nodes.append(node(f"m{j}", kind, **kw))
+    nodes += [node(f"d{k}", "destination") for k in range(n_dest)]
+    mid_ids = [f"m{j}" for j in range(len(mids))]
+    chain = mid_ids + ["d0"]
+    pairs = [(f"o{i}", chain[0], "land") for i in range(n_orig)]
+    pairs += [(a, b, "land") for a, b in itertools.pairwise(chain)]
+    n_backbone = len(pairs)  # free of charge, so that someone can always afford to set out
+    sources = [f"o{i}" for i in range(n_orig)] + mid_ids
+    targets = mid_ids + [f"d{k}" for k in range(n_dest)]
+    for _ in range(draw(st.integers(0, 4))):
+        a, b = draw(st.sampled_from(sources)), draw(st.sampled_from(targets))
+        if a != b:
+            pairs.append((a, b, draw(st.sampled_from(MODES))))
+    edges = []
+    for k, (a, b, mode) in enumerate(pairs):
+        controls = draw(st.dictionaries(st.sampled_from(CONTROLS), unit, max_size=3))
+        edges.append(
+            edge(
+                f"e{k}",
+                a,
+                b,
+                mode,
+                duration=draw(st.integers(1, 3)),
+                cost=0.0 if k < n_backbone else draw(st.sampled_from([0.0, 50.0, 400.0])),
+                controls=controls,
+                shoot_on_sight=draw(st.booleans()),
+                route=draw(st.sampled_from([None, "north", "south"])),
+            )
+        )
+    weights = draw(st.lists(st.floats(0.1, 1.0), min_size=1, max_size=3))
+    shares = [w / sum(weights) for w in weights]
+    shares[-1] = 1.0 - sum(shares[:-1])
+    groups = [
+        group(
+            f"g{i}",
+            share=s,
+            female_share=draw(unit),
+            departure_rate=draw(st.floats(0.05, 1.0)),
+            risk_tolerance=draw(distributions("risk")),
+            means=draw(distributions("means")),
+            modes=["land"] + draw(st.lists(st.sampled_from(MODES[1:]), unique=True)),
+        )
+        for i, s in enumerate(shares)
+    ]
+    coef = st.dictionaries(st.sampled_from(CONTROLS), st.floats(0.0, 3.0), max_size=3)
+    hazards = {
+        "block": draw(coef),
+        "kill": draw(coef),
+        "detect": draw(coef),
+        "shot_kill_probability": draw(unit),
+    }
+    weekly = draw(st.booleans())
+    months = draw(st.integers(1, 3) if weekly else st.integers(3, 15))
+    policies = []
+    for p in range(draw(st.integers(0, 3))):
+        start = draw(st.integers(0, months - 1))
+        end = draw(st.one_of(st.none(), st.integers(start + 1, months)))
+        pol = {"name": f"p{p}", "start": month(start)} | ({"end": month(end)} if end is not None else {})
+        kind = draw(st.sampled_from(["edge", "node", "group"] if "transit" in mids else ["edge", "group"]))
+        if kind == "edge":
+            target = draw(st.sampled_from(EDGE_SET_TARGETS))
+            value = {
+                "open": draw(st.booleans()),
+                "shoot_on_sight": draw(st.booleans()),
+                "cost": draw(st.sampled_from([0.0, 200.0, 5000.0])),
+                "duration": float(draw(st.integers(1, 4))),
+            }.get(target, draw(unit))
+            pol["select"] = {
+                "edges": draw(st.lists(st.sampled_from([e["id"] for e in edges]), min_size=1, unique=True))
+            }
+            pol["set"] = {target: value}
+        elif kind == "node":
+            transit = [n for n in nodes if n["kind"] == "transit"]
+            chosen = draw(st.lists(st.sampled_from(transit), min_size=1, unique_by=lambda n: n["id"]))
+            pol["select"] = {"nodes": [n["id"] for n in chosen]}
+            if draw(st.booleans()):
+                # a dwell of 0 at a geometric node crashes (test_geometric_dwell_set_to_zero_while_waiting)
+                geometric = any(n["dwell_distribution"] == "geometric" for n in chosen)
+                value = draw(st.sampled_from([0.5, 1.0, 2.0, 3.5] if geometric else [0.0, 1.0, 2.0, 3.5]))
+                target = "dwell"
+            else:
+                value, target = draw(hazard), "arrest_hazard"
+            pol["scale" if draw(st.booleans()) else "set"] = {target: value}
+        else:
+            pol["scale"] = {"departure_rate": draw(rate_factor)}
+        policies.append(pol)
+    return scenario_dict(
+        nodes=nodes,
+        edges=edges,
+        groups=groups,
+        size=draw(st.integers(200, 2000)),
+        start="2000-01",
+        end=month(months - 1),
+        step="week" if weekly else "month",
+        hazards=hazards,
+        route_choice={
+            "risk_weight": draw(st.floats(0, 10)),
+            "cost_weight": draw(st.floats(0, 2)),
+            "time_weight": draw(st.floats(0, 0.5)),
+        },
+        policies=policies,
+        seed=draw(st.integers(0, 2**31 - 1)),
+    )
+
+
+def check_identities(result) -> None:
+    flows = result.flows  # (T, R, G, 6)
+    assert (flows >= 0).all() and (result.in_transit >= 0).all()
+    cum = flows.cumsum(axis=0)
+    np.testing.assert_array_equal(cum[..., 0], cum[..., 1:].sum(axis=-1) + result.in_transit)
+    assert result.conservation_holds()
+    for table in [{"all": result.totals()}, result.by_route(), result.by_group()]:
+        for name, row in table.items():
+            assert set(row) == set(TOTAL_KEYS), name
+            assert row["set_out"] == sum(row[k] for k in TOTAL_KEYS[1:]), (name, row)
+    assert sum(r["set_out"] for r in result.by_route().values()) == result.totals()["set_out"]
+    assert sum(g["arrived"] for g in result.by_group().values()) == result.totals()["arrived"]
+    ts = result.timeseries()
+    for k in FLOWS:
+        assert int(ts[k].sum()) == result.totals()[k]
+    last = ts[ts["date"] == ts["date"].max()]
+    assert int(last["in_transit"].sum()) == result.totals()["in_transit"]
+    assert (result.arrived_female <= flows[..., 1]).all()
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+@given(scenarios())
+def test_conservation_every_step(data):
+    sc = build(data)
+    model = BorderModel(sc)
+    pop = model.population
+    for t in range(len(model.dates)):
+        model.step()
+        stock = model.ledger.in_transit[t]
+        assert len(model.agents) == stock.sum(), f"step {t}: agents alive != in_transit"
+        assert np.count_nonzero(pop.away) == model.ledger.flows[: t + 1, ..., 0].sum(), (
+            f"step {t}: away != set_out"
+        )
+    result = model.result()
+    check_identities(result)
+    assert result.totals()["set_out"] <= sc.population.size
+
+
+def test_conservation_on_toy(toy_path):
+    from sim.scenario import load_scenario
+
+    result = run(load_scenario(toy_path))
+    assert result.totals()["set_out"] > 0
+    check_identities(result)
+
+
+# ------------------------------------------------------------------ regressions found by the property test
+
+
+class _BoundedRng:
+    """A numpy Generator that refuses more than `limit` calls of `geometric`: turns a runaway loop into an
+    error."""
+
+    def __init__(self, seed: int, limit: int = 1000):
+        self._rng = np.random.default_rng(seed)
+        self._left = limit
+
+    def geometric(self, *args, **kwargs):
+        self._left -= 1
+        if self._left < 0:
+            raise RuntimeError("candidates() makes no progress")
+        return self._rng.geometric(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._rng, name)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=RuntimeError,
+    reason="sim/population.py Population.candidates: for p_bar below ~1e-19 rng.geometric saturates "
+    "at 2**63-1, pos + cumsum(gaps) overflows to negative, steps[-1] >= size never holds: "
+    "endless loop that grows memory without bound",
+)
+@pytest.mark.parametrize("p_bar", [1e-30, 5e-324])
+def test_tiny_departure_bound(p_bar):
+    """A departure bound that is positive but tiny (e.g. a policy scaling departure_rate by 1e-30) selects
+    nobody out of a small population, and returns."""
+    sc = build(
+        scenario_dict(
+            nodes=[node("o", "origin"), node("d", "destination")], edges=[edge("e", "o", "d")], size=1000
+        )
+    )
+    pop = Population(sc, {"o": 0, "d": 1}, np.random.default_rng(0))
+    assert pop.candidates(p_bar, _BoundedRng(1)).size == 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=OverflowError,
+    reason="sim/hazards.py geometric_time: for a subnormal p, log1p(-u) / log1p(-p) is inf and "
+    "math.floor(inf) raises OverflowError (should return inf: never)",
+)
+def test_geometric_time_of_a_tiny_hazard():
+    t = geometric_time(0.5, 1e-320)
+    assert t >= 1e300
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=ZeroDivisionError,
+    reason="sim/agents.py Migrant.plan_wait: 1.0 / node_dwell for a geometric node whose dwell a "
+    "policy set to 0 while people wait there",
+)
+def test_geometric_dwell_set_to_zero_while_waiting():
+    """Setting a geometric transit node's dwell to 0 makes it a pass-through; those waiting leave, nobody is
+    lost."""
+    data = scenario_dict(
+        nodes=[
+            node("o", "origin"),
+            node("t", "transit", dwell=3, dwell_distribution="geometric"),
+            node("d", "destination"),
+        ],
+        edges=[edge("a", "o", "t"), edge("b", "t", "d")],
+        size=500,
+        end="2000-12",
+        policies=[{"name": "no_wait", "start": "2000-04", "select": {"nodes": ["t"]}, "set": {"dwell": 0}}],
+    )
+    result = run(build(data))
+    check_identities(result)
+    assert result.totals()["arrived"] == 500

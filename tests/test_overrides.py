@@ -1,0 +1,225 @@
+"""`--set dotted.path=value` reaches any scalar of the resolved scenario, defaults included; bad paths and
+values are errors (exit 2) that name the path and list nearby valid ones."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import TOY, run_cli
+
+from sim.scenario import ScenarioError, apply_override, load_scenario, scalar_paths, scenario_to_dict
+
+
+def test_toy_leaves_the_tested_defaults_unwritten():
+    """The paths below are defaults, not written in toy.yaml: the override must reach into the resolved
+    dict."""
+    raw = yaml.safe_load(TOY.read_text())
+    dmz = next(e for e in raw["network"]["edges"] if e["id"] == "dmz")
+    boat = next(e for e in raw["network"]["edges"] if e["id"] == "boat")
+    assert "patrol" not in dmz["controls"] and "mines" not in boat["controls"]
+    assert "shoot_on_sight" not in boat and "max_path_edges" not in raw["network"]
+
+
+@pytest.mark.parametrize(
+    "item, getter, value",
+    [
+        ("population.size=2000000", lambda s: s.population.size, 2_000_000),
+        ("hazards.shot_kill_probability=0.9", lambda s: s.hazards.shot_kill_probability, 0.9),
+        ("hazards.detect.mines=0.25", lambda s: s.hazards.detect.mines, 0.25),
+        ("network.edges.dmz.controls.mines=0.9", lambda s: _edge(s, "dmz").controls.mines, 0.9),
+        ("network.edges.dmz.controls.patrol=0.4", lambda s: _edge(s, "dmz").controls.patrol, 0.4),
+        ("network.edges.boat.controls.mines=0.1", lambda s: _edge(s, "boat").controls.mines, 0.1),
+        ("network.edges.boat.shoot_on_sight=true", lambda s: _edge(s, "boat").shoot_on_sight, True),
+        ("network.edges.ford.open=false", lambda s: _edge(s, "ford").open, False),
+        ("network.max_path_edges=5", lambda s: s.network.max_path_edges, 5),
+        ("network.nodes.thirdland.dwell=2", lambda s: _node(s, "thirdland").dwell, 2.0),
+        (
+            "population.groups.soldier.departure_rate=0.01",
+            lambda s: _group(s, "soldier").departure_rate,
+            0.01,
+        ),
+        (
+            "population.groups.soldier.risk_tolerance.high=0.8",
+            lambda s: _group(s, "soldier").risk_tolerance.high,
+            0.8,
+        ),
+        ("route_choice.time_weight=0.5", lambda s: s.route_choice.time_weight, 0.5),
+        ("push.hardship.values.2003-01=2.5", lambda s: s.push["hardship"].values["2003-01"], 2.5),
+        ("time.end=2005-06", lambda s: s.time.end, "2005-06"),
+        ("seed=42", lambda s: s.seed, 42),
+        ("policies.river_closed.enabled=false", lambda s: s.policies[0].enabled, False),
+        (
+            "policies.transit_crackdown.scale.arrest_hazard=2",
+            lambda s: s.policies[1].scale["arrest_hazard"],
+            2.0,
+        ),
+        ("name=renamed", lambda s: s.name, "renamed"),
+    ],
+)
+def test_set_any_scalar(item, getter, value):
+    base = load_scenario(TOY)
+    sc = load_scenario(TOY, overrides=[item])
+    assert getter(sc) == value
+    assert getter(base) != value
+    # nothing else changed
+    changed = _diff(scenario_to_dict(base), scenario_to_dict(sc))
+    assert changed == [item.split("=")[0]]
+
+
+def test_group_shares_can_be_moved_together():
+    sc = load_scenario(
+        TOY, overrides=["population.groups.soldier.share=0.05", "population.groups.ordinary.share=0.92"]
+    )
+    assert [g.share for g in sc.population.groups] == [0.92, 0.05, 0.03]
+
+
+def test_shares_must_still_sum_to_one():
+    with pytest.raises(ScenarioError, match="sum to 1"):
+        load_scenario(TOY, overrides=["population.groups.soldier.share=0.05"])
+
+
+def test_override_is_validated():
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(TOY, overrides=["network.edges.dmz.controls.mines=1.5"])
+    assert info.value.key == "network.edges[dmz].controls.mines"
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(TOY, overrides=["network.nodes.thirdland.arrest_hazard=.nan"])
+    assert info.value.key == "network.nodes[thirdland].arrest_hazard"
+
+
+@pytest.mark.parametrize(
+    "item, near",
+    [
+        ("hazards.shot_kill_probabilty=0.3", "hazards.shot_kill_probability"),
+        ("network.edges.dmz.controls.mine=0.9", "network.edges.dmz.controls.mines"),
+        ("population.groups.soldiers.share=0.1", "population.groups.soldier.share"),
+        ("population.sise=10", "population.size"),
+    ],
+)
+def test_unknown_path_lists_nearby_paths(item, near):
+    key = item.split("=")[0]
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(TOY, overrides=[item])
+    assert info.value.key == key
+    text = str(info.value)
+    assert f"unknown path '{key}'" in text
+    assert near in text.split("nearby valid paths:", 1)[1]
+
+
+@pytest.mark.parametrize(
+    "item, says",
+    [
+        ("population.size", "dotted.path=value"),
+        ("network=1", "is a section"),
+        ("network.edges.dmz.controls={guards: 1}", "scalar value"),
+    ],
+)
+def test_malformed_overrides(item, says):
+    with pytest.raises(ScenarioError, match=says):
+        load_scenario(TOY, overrides=[item])
+
+
+def test_every_scalar_path_is_settable():
+    """Each path listed by scalar_paths can be set to its own current value, leaving the scenario unchanged;
+    and to another value, changing exactly that path."""
+    data = scenario_to_dict(load_scenario(TOY))
+    paths = scalar_paths(data)
+    assert len(paths) > 100
+    for p in paths:
+        same = copy.deepcopy(data)
+        apply_override(same, f"{p}={json.dumps(_get(data, p))}")
+        assert same == data, p
+        other = copy.deepcopy(data)
+        apply_override(other, f"{p}=__changed__")
+        assert _diff(data, other) == [p], p  # items are named by their original id/name
+
+
+def test_cli_set_changes_the_run(tmp_path: Path):
+    """Closing the DMZ edge by --set: nobody sets out on that route; the resolved scenario records the
+    change."""
+    out = tmp_path / "run"
+    proc = run_cli(
+        "run",
+        TOY,
+        "--out",
+        out,
+        "--quiet",
+        "--set",
+        "network.edges.dmz.open=false",
+        "--set",
+        "population.size=5000",
+        "--seed",
+        "11",
+    )
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["by_route"]["dmz"]["set_out"] == 0
+    assert summary["totals"]["set_out"] > 0
+    resolved = yaml.safe_load((out / "scenario.resolved.yaml").read_text())
+    assert resolved["population"]["size"] == 5000 and resolved["seed"] == 11
+    assert next(e for e in resolved["network"]["edges"] if e["id"] == "dmz")["open"] is False
+    assert summary["provenance"]["seed"] == 11
+
+
+@pytest.mark.parametrize(
+    "item, says",
+    [
+        ("hazards.shot_kill_probabilty=0.3", "hazards.shot_kill_probability"),
+        ("population.groups.soldier.share=0.05", "sum to 1"),
+        ("population.size=abc", "population.size"),
+    ],
+)
+def test_cli_bad_set(item, says, tmp_path: Path):
+    out = tmp_path / "run"
+    proc = run_cli("run", TOY, "--out", out, "--set", item)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert str(TOY) in proc.stderr and says in proc.stderr
+    assert not out.exists()
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+
+def _edge(sc, eid):
+    return next(e for e in sc.network.edges if e.id == eid)
+
+
+def _node(sc, nid):
+    return next(n for n in sc.network.nodes if n.id == nid)
+
+
+def _group(sc, name):
+    return next(g for g in sc.population.groups if g.name == name)
+
+
+def _get(data, dotted):
+    node = data
+    for part in dotted.split("."):
+        if isinstance(node, list):
+            node = (
+                next(
+                    (x for x in node if isinstance(x, dict) and str(x.get("id", x.get("name"))) == part), None
+                )
+                or node[int(part)]
+            )
+        else:
+            node = node[part]
+    return node
+
+
+def _diff(a, b, prefix=""):
+    """Dotted paths (items by id/name) where two resolved scenario dicts differ."""
+    if isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys():
+        return [p for k in a for p in _diff(a[k], b[k], f"{prefix}.{k}" if prefix else str(k))]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        out = []
+        for i, (x, y) in enumerate(zip(a, b)):
+            ident = x.get("id", x.get("name")) if isinstance(x, dict) else i
+            out += _diff(x, y, f"{prefix}.{ident}")
+        return out
+    return [] if a == b else [prefix]
