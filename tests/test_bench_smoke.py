@@ -18,7 +18,8 @@ FIGURES = ("home_person_steps_per_s", "home_only_person_steps_per_s", "numpy_cei
            "migrant_events_per_s", "mesa_empty_steps_per_s", "naive_mesa_person_steps_per_s",
            "fast_person_steps_per_s_at_naive_size", "naive_speed_ratio", "peak_bytes_per_home_person",
            "peak_bytes_per_migrant", "largest_run_peak_rss_bytes")
-TARGETS = ("home_vs_numpy_ceiling", "naive_speed_ratio", "migrant_steps_per_s", "time_loglog_slope_max",
+TARGETS = ("home_vs_numpy_ceiling", "naive_speed_ratio", "migrant_steps_per_s", "migrants_vs_mesa_empty",
+           "time_loglog_slope_max",
            "memory_loglog_slope_max", "peak_bytes_per_home_person", "peak_bytes_per_migrant",
            "largest_run_peak_rss_bytes")
 
