@@ -114,7 +114,8 @@ class Migrant(CellAgent):
         node = self.waiting_at
         rng = model.rng
         if model.node_geometric[node]:
-            self.leave_at = since + geometric_time(rng.random(), 1.0 / model.node_dwell[node])
+            dwell = model.node_dwell[node]
+            self.leave_at = since + geometric_time(rng.random(), 1.0 / dwell if dwell >= 1 else 1.0)
         elif draw_leave:
             self.leave_at = since + round(model.node_dwell[node])
         arrest_at = since + geometric_time(rng.random(), model.node_hazard[node])

@@ -73,4 +73,5 @@ def geometric_time(u: float, p: float) -> float:
         return float("inf")
     if p >= 1.0:
         return 1.0
-    return math.floor(math.log1p(-u) / math.log1p(-p)) + 1.0
+    t = math.log1p(-u) / math.log1p(-p)
+    return math.floor(t) + 1.0 if math.isfinite(t) else math.inf

@@ -95,6 +95,7 @@ class Population:
             parts, pos = [], -1
             while True:
                 gaps = rng.geometric(p_bar, chunk)
+                np.minimum(gaps, self.size + 1, out=gaps)  # a gap past the end ends the scan; no overflow
                 steps = pos + np.cumsum(gaps)
                 if steps[-1] >= self.size:
                     parts.append(steps[steps < self.size])

@@ -401,6 +401,28 @@ def _line_index(root: yaml.Node | None) -> dict[tuple, int]:
     return index
 
 
+def _key_at(root: yaml.Node | None, mark) -> str | None:
+    """Dotted key of the value node that starts at a parser mark (None if not found)."""
+    if root is None or mark is None:
+        return None
+
+    def walk(node: yaml.Node, path: list[str]) -> str | None:
+        if (node.start_mark.line, node.start_mark.column) == (mark.line, mark.column) and path:
+            return ".".join(path)
+        children = []
+        if isinstance(node, yaml.MappingNode):
+            children = [(v, path + [str(k.value)]) for k, v in node.value]
+        elif isinstance(node, yaml.SequenceNode):
+            children = [(v, path + [str(i)]) for i, v in enumerate(node.value)]
+        for child, child_path in children:
+            found = walk(child, child_path)
+            if found:
+                return found
+        return None
+
+    return walk(root, [])
+
+
 def read_yaml(path: str | Path) -> tuple[Any, dict[tuple, int]]:
     """Read a YAML file safely; return (data, line index). Raise ScenarioError on any problem."""
     p = Path(path)
@@ -412,13 +434,15 @@ def read_yaml(path: str | Path) -> tuple[Any, dict[tuple, int]]:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"cannot read file: {exc}", path=str(p)) from exc
+    root = None
     try:
         root = yaml.compose(text, Loader=_LineLoader)
         data = yaml.load(text, Loader=_LineLoader)
     except yaml.constructor.ConstructorError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark else None
         raise ScenarioError(f"unsupported or unsafe YAML tag ({exc.problem}); only plain YAML data is allowed",
-                            path=str(p), line=line) from exc
+                            path=str(p), key=_key_at(root, mark), line=line) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None

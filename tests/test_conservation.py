@@ -241,13 +241,6 @@ class _BoundedRng:
         return getattr(self._rng, name)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RuntimeError,
-    reason="sim/population.py Population.candidates: for p_bar below ~1e-19 rng.geometric saturates "
-    "at 2**63-1, pos + cumsum(gaps) overflows to negative, steps[-1] >= size never holds: "
-    "endless loop that grows memory without bound",
-)
 @pytest.mark.parametrize("p_bar", [1e-30, 5e-324])
 def test_tiny_departure_bound(p_bar):
     """A departure bound that is positive but tiny (e.g. a policy scaling departure_rate by 1e-30) selects
@@ -261,23 +254,11 @@ def test_tiny_departure_bound(p_bar):
     assert pop.candidates(p_bar, _BoundedRng(1)).size == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason="sim/hazards.py geometric_time: for a subnormal p, log1p(-u) / log1p(-p) is inf and "
-    "math.floor(inf) raises OverflowError (should return inf: never)",
-)
 def test_geometric_time_of_a_tiny_hazard():
     t = geometric_time(0.5, 1e-320)
     assert t >= 1e300
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ZeroDivisionError,
-    reason="sim/agents.py Migrant.plan_wait: 1.0 / node_dwell for a geometric node whose dwell a "
-    "policy set to 0 while people wait there",
-)
 def test_geometric_dwell_set_to_zero_while_waiting():
     """Setting a geometric transit node's dwell to 0 makes it a pass-through; those waiting leave, nobody is
     lost."""

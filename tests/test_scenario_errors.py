@@ -64,7 +64,7 @@ CASES = [
         ("- name: more_guards", "end: 2000-02"),
         ("end (2000-02)", "after start (2000-03)"),
     ),
-    Case("unsafe_tag.yaml", None, ("!!python/object/apply:os.system",), ("unsafe",)),
+    Case("unsafe_tag.yaml", "name", ("!!python/object/apply:os.system",), ("unsafe",)),
 ]
 IDS = [c.fixture.removesuffix(".yaml") for c in CASES]
 
@@ -127,11 +127,6 @@ def test_unsafe_tag_is_not_executed():
     assert "pwned" not in proc.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sim/scenario.py read_yaml: the unsafe-tag message names the line but "
-    "not the key path ('name'), which the composed node tree knows",
-)
 def test_unsafe_tag_names_the_key():
     with pytest.raises(ScenarioError) as info:
         load_scenario(FIXTURES / "unsafe_tag.yaml")
