@@ -168,6 +168,9 @@ def write_run(result: RunResult, out_dir: str | Path, *, force: bool = False) ->
         raise FileExistsError(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; a run dir gets the usual permissions
     try:
         (tmp / "summary.json").write_text(json.dumps(result.summary(), indent=2) + "\n")
         result.timeseries().to_parquet(tmp / "timeseries.parquet", index=False)
