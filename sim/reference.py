@@ -160,14 +160,16 @@ class Person(mesa.Agent):
                 self.enter_edge()
 
     def wait(self) -> None:
-        """Arrest w.p. h first; then leave w.p. 1/D (geometric dwell) or when the countdown ends (fixed)."""
+        """Arrest w.p. h first; then leave w.p. 1/D (geometric dwell; 1 if D < 1) or when the countdown
+        ends (fixed)."""
         model = self.model
         n = self.node
         if model.rng.random() < model.node_hazard[n]:
             self.finish(REPATRIATED)
             return
         if model.node_geometric[n]:
-            leave = model.rng.random() < 1.0 / model.node_dwell[n]
+            d = model.node_dwell[n]  # a geometric dwell set below 1 mid-wait: leave at the next step
+            leave = model.rng.random() < (1.0 / d if d >= 1 else 1.0)
         else:
             self.countdown -= 1
             leave = self.countdown <= 0
