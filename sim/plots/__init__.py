@@ -1,0 +1,27 @@
+"""Figures and reports of run and sweep directories (`bordersim plot`, `bordersim report`).
+
+Plots read only what `bordersim run` and `bordersim sweep` wrote to disk, never the live model. One module per
+figure family (run_figures, route_map, sweep_figures) sharing style; detect reads directories, api makes and
+writes figures, report writes the HTML report. Names below are imported lazily (matplotlib loads on first use).
+"""
+
+from importlib import import_module
+
+_EXPORTS = {
+    "make_figures": "sim.plots.api",
+    "build_figures": "sim.plots.api",
+    "FIGURE_NAMES": "sim.plots.api",
+    "write_report": "sim.plots.report",
+    "report_html": "sim.plots.report",
+    "load_run": "sim.plots.detect",
+    "load_sweep_dir": "sim.plots.detect",
+}
+
+__all__ = ["FIGURE_NAMES", "build_figures", "load_run", "load_sweep_dir", "make_figures", "report_html",
+           "write_report"]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'sim.plots' has no attribute {name!r}")

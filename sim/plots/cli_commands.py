@@ -1,0 +1,54 @@
+"""`bordersim plot` and `bordersim report`: argument parsing and the two commands. sim/cli.py registers them with
+`add_plot_parsers(sub)`; errors of input are ScenarioError (exit 2), as for the other commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+FIGURE_HELP = ("run: flows, yearly, route_map, outcome_shares; "
+               "sweep: response, heatmap, route_shares, policy_bars")
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from sim.plots.api import make_figures
+
+    written, skipped = make_figures(args.path, args.out, fmt=args.format, only=args.only, baseline=args.baseline)
+    for path in written:
+        print(path)
+    for name, reason in skipped.items():
+        print(f"skipped {name}: {reason}", file=sys.stderr)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from sim.plots.report import write_report
+
+    print(write_report(args.path, args.out, baseline=args.baseline))
+    return 0
+
+
+def add_plot_parsers(sub) -> None:
+    """Register the `plot` and `report` subcommands on an argparse subparsers object."""
+    p = sub.add_parser("plot", help="figures of a run or sweep directory",
+                       description="Detect whether PATH is a run directory (bordersim run) or a sweep directory "
+                                   "(bordersim sweep), make every figure that applies (or those named with "
+                                   "--only), write them and print their paths. Figures: " + FIGURE_HELP + ".")
+    p.add_argument("path", metavar="PATH", help="run or sweep directory")
+    p.add_argument("--out", metavar="DIR", help="directory for the figures (default: PATH/figures)")
+    p.add_argument("--format", choices=["png", "svg", "pdf"], default="png", help="file format (default: png)")
+    p.add_argument("--only", nargs="+", action="extend", metavar="NAME",
+                   help="make only these figures (" + FIGURE_HELP + ")")
+    p.add_argument("--baseline", metavar="PACKAGE",
+                   help="policy package the policy bars compare against (default: the first in the spec)")
+    p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser("report", help="one self-contained HTML report of a run or sweep directory",
+                       description="Write one HTML file with the provenance, the summary tables and every figure "
+                                   "embedded (no external files or links), to open offline or attach to an "
+                                   "email; prints its path.")
+    p.add_argument("path", metavar="PATH", help="run or sweep directory")
+    p.add_argument("--out", metavar="FILE", help="HTML file to write (default: PATH/report.html)")
+    p.add_argument("--baseline", metavar="PACKAGE",
+                   help="policy package the comparisons are against (default: the first in the spec)")
+    p.set_defaults(func=cmd_report)

@@ -1,0 +1,260 @@
+"""One self-contained HTML report of a run or sweep directory: provenance, summary tables and every figure,
+embedded as base64 PNG, with inline CSS and no external resource, so that it opens offline and can be sent as
+one attachment.
+
+Run report: provenance (scenario, seed, hash, version, horizon), the scenario's description and sources, totals by
+route and by group, yearly arrivals (against the observed series when the scenario names one), the enabled
+policies. Sweep report: the spec (design, parameters, replicates, seed, fingerprint), run counts and failures, the
+mean and 95% interval of the totals per point (`sim.experiments.summarize`), paired differences against the
+baseline package for a policies design, and the figures.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+import json
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from sim.experiments.summarize import summarize
+from sim.ledger import TOTAL_KEYS
+from sim.observed import compare_yearly, load_observed
+from sim.plots import style
+from sim.plots.api import Figures, build_figures
+from sim.plots.detect import RunData, SweepData
+from sim.plots.sweep_figures import baseline_package, paired_against_baseline
+
+CSS = """
+body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;max-width:1180px;margin:2em auto;
+padding:0 1em;color:#1a1a1a;line-height:1.45}
+h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ddd}
+h3{font-size:1.05em;margin-top:1.6em}
+table{border-collapse:collapse;margin:.6em 0;font-size:.86em}
+th,td{border:1px solid #d6d6d6;padding:.22em .55em;text-align:right;vertical-align:top}
+th{background:#f3f3f3}td.l,th.l{text-align:left}
+figure{margin:1.2em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{font-size:.85em;color:#444;margin-top:.3em}.muted{color:#666;font-size:.88em}
+code{background:#f5f5f5;padding:0 .2em}
+"""
+
+
+def _e(text) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _png(fig: Figure) -> str:
+    """The figure as a base64 PNG data URI (no metadata chunk naming any web address)."""
+    buf = io.BytesIO()
+    with style.mpl.rc_context(style.RC):
+        fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _table(df: pd.DataFrame, left: tuple[str, ...] = (), max_rows: int = 300) -> str:
+    """An HTML table; numbers with thousands separators, columns named in `left` left-aligned."""
+    rows = df.head(max_rows)
+    head = "".join(f"<th class='{'l' if c in left else ''}'>{_e(c)}</th>" for c in rows.columns)
+    body = []
+    for rec in rows.itertuples(index=False):
+        cells = []
+        for c, v in zip(rows.columns, rec):
+            cls = " class='l'" if c in left else ""
+            cells.append(f"<td{cls}>{_e(_fmt(v))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    more = f"<p class='muted'>{len(df) - max_rows} more rows not shown.</p>" if len(df) > max_rows else ""
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
+
+
+def _fmt(v) -> str:
+    if v is None or (isinstance(v, float) and pd.isna(v)):
+        return ""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.4g}"
+    return str(v)
+
+
+def _kv(pairs: list[tuple[str, object]]) -> str:
+    return "<table>" + "".join(f"<tr><th class='l'>{_e(k)}</th><td class='l'>{_e(_fmt(v))}</td></tr>"
+                               for k, v in pairs) + "</table>"
+
+
+def _figures_html(figs: Figures) -> str:
+    parts = ["<h2>Figures</h2>"]
+    for stem, fig in figs.figures.items():
+        title = fig._suptitle.get_text() if fig._suptitle is not None else stem
+        parts.append(f"<figure id='{_e(stem)}'><img alt='{_e(title)}' src='{_png(fig)}'>"
+                     f"<figcaption>{_e(stem)}: {_e(title)}</figcaption></figure>")
+    if figs.skipped:
+        parts.append("<p class='muted'>Not drawn: " + "; ".join(f"{_e(k)} ({_e(v)})" for k, v in
+                                                                figs.skipped.items()) + "</p>")
+    return "".join(parts)
+
+
+def _bordersim_version() -> str:
+    try:
+        return version("bordersim")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+# --------------------------------------------------------------------------------------------------- run
+
+
+def _run_sections(run: RunData) -> str:
+    prov = run.summary["provenance"]
+    sc = run.scenario
+    parts = ["<h2>Provenance</h2>", _kv([
+        ("run directory", str(run.path.resolve())), ("scenario", prov["scenario"]), ("seed", str(prov["seed"])),
+        ("scenario sha256", prov["scenario_sha256"]), ("bordersim version of the run", prov["version"]),
+        ("steps", f"{prov['steps']} ({(sc.get('time') or {}).get('step', 'month')})"),
+        ("first step", prov["start"]), ("last step", prov["end"]),
+        ("population size", (sc.get("population") or {}).get("size")),
+        ("observed series", sc.get("observed") or "none")])]
+    if sc.get("description"):
+        parts.append(f"<p>{_e(sc['description'])}</p>")
+    if sc.get("sources"):
+        parts.append("<h3>Sources named by the scenario</h3><ul>"
+                     + "".join(f"<li>{_e(s)}</li>" for s in sc["sources"]) + "</ul>")
+    parts.append("<h2>Totals</h2><p class='muted'>Persons over the whole run; in_transit is the stock on the way "
+                 "at the end. set_out = arrived + caught + killed + repatriated + returned + in_transit.</p>")
+    rows = [{"": "all", **run.summary["totals"]}]
+    rows += [{"": f"route {k}", **v} for k, v in run.summary["by_route"].items()]
+    rows += [{"": f"group {k}", **v} for k, v in run.summary["by_group"].items()]
+    table = pd.DataFrame(rows, columns=["", *TOTAL_KEYS])
+    table["arrived / set out"] = [f"{a / s:.1%}" if s else "" for a, s in zip(table["arrived"], table["set_out"])]
+    parts.append(_table(table, left=("",)))
+    parts.append("<h2>Arrivals per year</h2>")
+    yearly = pd.DataFrame({"year": list(run.summary["arrivals_by_year"]),
+                           "arrived": list(run.summary["arrivals_by_year"].values()),
+                           "female share": [None if v is None else f"{v:.1%}"
+                                            for v in run.summary["female_share_by_year"].values()]})
+    parts.append(_table(yearly))
+    if sc.get("observed"):
+        comp = compare_yearly(run.summary["arrivals_by_year"], load_observed(sc["observed"]))
+        parts.append(f"<h3>Against the observed series <code>{_e(sc['observed'])}</code></h3>"
+                     "<p class='muted'>Like with like: a multi-year observed period against the sum of its "
+                     "simulated years; the cumulative row is never compared. log_error = ln(1+simulated) − "
+                     "ln(1+observed).</p>")
+        parts.append(_table(comp[["period", "observed", "simulated", "difference", "log_error"]],
+                            left=("period",)))
+    policies = run.scenario.get("policies") or []
+    parts.append("<h2>Policies</h2>")
+    if policies:
+        rows = []
+        for p in policies:
+            sel = {k: v for k, v in (p.get("select") or {}).items() if v}
+            rows.append({"name": p["name"], "enabled": p.get("enabled", True), "start": p["start"],
+                         "end (exclusive)": p.get("end") or "—", "selects": json.dumps(sel),
+                         "sets": json.dumps(p.get("set") or {}), "scales": json.dumps(p.get("scale") or {})})
+        parts.append(_table(pd.DataFrame(rows), left=("name", "selects", "sets", "scales")))
+    else:
+        parts.append("<p>None.</p>")
+    return "".join(parts)
+
+
+# ------------------------------------------------------------------------------------------------- sweep
+
+
+def _ci_text(mean: float, lo: float, hi: float) -> str:
+    if pd.isna(mean):
+        return ""
+    m = style.thousands(mean)
+    return m if pd.isna(lo) else f"{m} [{style.thousands(lo)}, {style.thousands(hi)}]"
+
+
+def _sweep_sections(sw: SweepData, baseline: str | None) -> str:
+    spec = sw.manifest.get("spec") or {}
+    runs = sw.runs
+    n_ok = len(sw.ok)
+    wall = float(runs["wall_time"].sum()) if "wall_time" in runs.columns and len(runs) else 0.0
+    parts = ["<h2>Provenance</h2>", _kv([
+        ("sweep directory", str(sw.path.resolve())), ("name", spec.get("name")),
+        ("description", spec.get("description") or ""), ("spec file", sw.manifest.get("spec_path")),
+        ("base scenario", f"{sw.manifest.get('scenario')} ({spec.get('scenario')})"),
+        ("design", sw.design), ("replicates", spec.get("replicates")), ("seed", str(spec.get("seed"))),
+        ("fingerprint", sw.manifest.get("fingerprint")),
+        ("runs", f"{len(runs)} recorded, {n_ok} successful, {len(runs) - n_ok} failed"),
+        ("total run time", f"{wall:,.1f} s (sum over runs)")])]
+    params = spec.get("parameters") or {}
+    if params:
+        parts.append("<h3>Parameters</h3>" + _table(pd.DataFrame(
+            [{"parameter": k, "values": json.dumps(v)} for k, v in params.items()]), left=("parameter", "values")))
+    packages = (spec.get("design") or {}).get("policies") or {}
+    if packages:
+        parts.append("<h3>Policy packages</h3>" + _table(pd.DataFrame(
+            [{"package": k, "settings": json.dumps(v)} for k, v in packages.items()]), left=("package", "settings")))
+    failed = runs[runs["status"] != "ok"] if len(runs) and "status" in runs.columns else runs.head(0)
+    if len(failed):
+        parts.append("<h3>Failed runs</h3>" + _table(failed[["run_id", "error"]], left=("run_id", "error"), max_rows=30))
+    if n_ok:
+        outcomes = [c for c in TOTAL_KEYS if c in runs.columns]
+        table = summarize(runs, sw.parameters, outcomes)
+        keys = [c for c in ("point", "policy", *sw.parameters) if c in table.columns]
+        wide = table.pivot_table(index=keys, columns="outcome", values="n", aggfunc="first").reset_index()[keys]
+        n = table.groupby("point")["n"].max()
+        wide["n"] = wide["point"].map(n)
+        for o in outcomes:
+            t = table[table["outcome"] == o].set_index("point")
+            wide[o] = [_ci_text(*t.loc[p, ["mean", "ci_low", "ci_high"]]) for p in wide["point"]]
+        wide = wide.rename(columns={p: style.param_short(p) for p in sw.parameters})
+        parts.append("<h2>Totals per point</h2><p class='muted'>Mean over successful replicates [95% "
+                     "t-interval], persons over the run (same numbers as <code>bordersim summarize</code>). "
+                     "Parameters: " + "; ".join(f"{_e(style.param_short(p))} = <code>{_e(p)}</code>"
+                                                for p in sw.parameters) + ".</p>")
+        parts.append(_table(wide, left=("policy",)))
+        if sw.design == "policies" and "policy" in runs.columns:
+            base = baseline_package(sw, baseline)
+            d = paired_against_baseline(sw, outcomes, base)
+            if len(d):
+                d["difference [95% CI]"] = [_ci_text(m, lo, hi) for m, lo, hi in
+                                            zip(d["diff"], d["ci_low"], d["ci_high"])]
+                d["baseline mean"] = d["baseline_mean"]
+                cols = (["combo"] if d["combo"].str.len().gt(0).any() else []) + [
+                    "policy", "outcome", "n", "baseline mean", "difference [95% CI]"]
+                parts.append(f"<h3>Paired differences against the baseline package '{_e(base)}'</h3>"
+                             "<p class='muted'>Mean over replicates k of x(package, k) − x(baseline, k) "
+                             "[95% t-interval]; replicate k of every package used the same random stream.</p>"
+                             + _table(d[cols].rename(columns={"combo": "other parameters"}),
+                                      left=("other parameters", "policy", "outcome")))
+    return "".join(parts)
+
+
+# ------------------------------------------------------------------------------------------------ writing
+
+
+def report_html(path: str | Path, *, baseline: str | None = None) -> str:
+    """The report of a run or sweep directory as one HTML string (see module docstring)."""
+    figs = build_figures(path, baseline=baseline)
+    data = figs.data
+    if figs.kind == "run":
+        title = f"bordersim report: run of scenario '{data.name}'"
+        body = _run_sections(data)
+    else:
+        title = f"bordersim report: sweep '{data.name}'"
+        body = _sweep_sections(data, baseline)
+    stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{_e(title)}</title>"
+            f"<style>{CSS}</style></head><body><h1>{_e(title)}</h1>"
+            f"<p class='muted'>Written {stamp} by bordersim {_e(_bordersim_version())} from "
+            f"<code>{_e(Path(path).resolve())}</code>. Self-contained: figures are embedded.</p>"
+            f"{body}{_figures_html(figs)}</body></html>\n")
+
+
+def write_report(path: str | Path, out: str | Path | None = None, *, baseline: str | None = None) -> Path:
+    """Write the report to OUT (default PATH/report.html) and return its path."""
+    text = report_html(path, baseline=baseline)
+    target = Path(out) if out is not None else Path(path) / "report.html"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    return target

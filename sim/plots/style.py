@@ -1,0 +1,191 @@
+"""Shared look of every bordersim figure: Agg backend, Okabe-Ito palette, fixed colours per outcome and route,
+readable labels for parameters and outcomes (with units), date axes, number formats, saving.
+
+Figures are `matplotlib.figure.Figure` objects drawn by the Agg canvas, never through pyplot: no display is
+needed and the caller's backend and pyplot state are left alone.
+
+Okabe & Ito (2008) colours stay distinguishable under the common forms of colour blindness; sequential maps use
+cividis / viridis for the same reason.
+"""
+
+from __future__ import annotations
+
+import matplotlib as mpl
+import matplotlib.dates as mdates
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+
+# One colour per outcome wherever it appears (flows, shares, sweeps).
+OUTCOME_COLOURS = {
+    "set_out": "#0072B2",     # blue
+    "arrived": "#009E73",     # bluish green
+    "returned": "#E69F00",    # orange
+    "caught": "#D55E00",      # vermillion
+    "repatriated": "#CC79A7",  # reddish purple
+    "killed": "#000000",      # black
+    "in_transit": "#BBBBBB",  # grey
+}
+OUTCOME_LABELS = {
+    "set_out": "set out",
+    "arrived": "arrived",
+    "returned": "turned back",
+    "caught": "caught",
+    "repatriated": "repatriated",
+    "killed": "killed",
+    "in_transit": "still in transit",
+}
+# Routes take the palette in order, skipping black (reserved for totals and observed data) and yellow (too pale
+# for thin lines on white), then the rest.
+ROUTE_PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999"]
+SEQUENTIAL_CMAP = "cividis"
+
+# Units of a parameter by the last part of its dotted path.
+_UNITS = {
+    "guards": "control level, 0-1", "fence": "control level, 0-1", "mines": "control level, 0-1",
+    "surveillance": "control level, 0-1", "patrol": "control level, 0-1",
+    "cost": "USD", "duration": "steps", "dwell": "steps", "arrest_hazard": "per step",
+    "departure_rate": "per step", "size": "persons", "share": "fraction", "female_share": "fraction",
+    "risk_weight": "utility weight", "cost_weight": "utility weight", "time_weight": "utility weight",
+    "shot_kill_probability": "probability", "start": "month", "end": "month", "seed": "",
+}
+
+RC = {
+    "figure.dpi": 110,
+    "savefig.dpi": 150,
+    "font.size": 9.5,
+    "axes.titlesize": 10.5,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 9.5,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#E5E5E5",
+    "grid.linewidth": 0.6,
+    "axes.axisbelow": True,
+    "legend.fontsize": 8.5,
+    "legend.frameon": False,
+    "xtick.labelsize": 8.5,
+    "ytick.labelsize": 8.5,
+    "figure.titlesize": 12,
+    "figure.titleweight": "bold",
+}
+
+
+def figure(width: float, height: float) -> Figure:
+    """A new figure (inches) with constrained layout, which keeps labels and legends apart. Not registered with
+    pyplot, so it is freed like any object; call inside `styled` functions so the style applies."""
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)  # render with Agg whatever the session's backend; no display, pyplot untouched
+    fig.get_layout_engine().set(h_pad=0.05, w_pad=0.05)
+    return fig
+
+
+def styled(fn):
+    """Decorator: build the figure inside the style's rc context (fonts, grids, spines)."""
+    def wrapper(*args, **kwargs):
+        with mpl.rc_context(RC):
+            return fn(*args, **kwargs)
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+def route_colours(routes: list[str]) -> dict[str, str]:
+    """Route -> colour, in the given (scenario) order, so a route keeps its colour across figures of one run."""
+    return {r: ROUTE_PALETTE[i % len(ROUTE_PALETTE)] for i, r in enumerate(routes)}
+
+
+def ink_on(colour) -> str:
+    """Black or white, whichever contrasts more with this fill (WCAG: white when relative luminance < 0.179)."""
+    r, g, b = (c if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in mpl.colors.to_rgb(colour))
+    return "white" if 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.179 else "black"
+
+
+def thousands(x: float, _pos=None) -> str:
+    """Tick or value label: thousands separators for large or whole numbers (12,500), up to three significant
+    digits otherwise (0.5, 2.25, -12.5)."""
+    if abs(x) >= 100 or float(x).is_integer():
+        return f"{x:,.0f}"
+    return f"{x:,.3g}"
+
+
+def signed(x: float) -> str:
+    """A difference with its sign: +1,250, -3, +0.45."""
+    return ("+" if x >= 0 else "-") + thousands(abs(x)) if abs(x) >= 10 or float(x).is_integer() else f"{x:+.2g}"
+
+
+THOUSANDS = FuncFormatter(thousands)
+PERCENT = FuncFormatter(lambda x, _pos=None: f"{100 * x:.0f}%")
+
+
+def date_axis(ax, span_years: float) -> None:
+    """Year ticks on a time axis: every year up to 12 years, then every 2 or 5 years; minor ticks per year."""
+    step = 1 if span_years <= 12 else 2 if span_years <= 30 else 5
+    ax.xaxis.set_major_locator(mdates.YearLocator(step))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+    if step > 1:
+        ax.xaxis.set_minor_locator(mdates.YearLocator(1))
+
+
+def param_label(name: str) -> str:
+    """Readable axis label for a sweep parameter's dotted path, with its unit.
+
+    'network.edges.dmz.controls.mines' -> 'mines on edge dmz (control level, 0-1)'; several comma-separated paths
+    setting the same value are named by their common leaf and the list of items.
+    """
+    paths = [p.strip() for p in name.split(",") if p.strip()]
+    leaves = {p.split(".")[-1] for p in paths}
+    leaf = paths[0].split(".")[-1]
+    items = []
+    for p in paths:
+        parts = p.split(".")
+        if len(parts) >= 3 and parts[0] == "network" and parts[1] in ("edges", "nodes"):
+            items.append(("edge " if parts[1] == "edges" else "node ") + parts[2])
+        elif len(parts) >= 3 and parts[0] == "population" and parts[1] == "groups":
+            items.append("group " + parts[2])
+        elif len(parts) >= 2 and parts[0] == "policies":
+            items.append("policy " + parts[1])
+        elif len(parts) >= 2:
+            items.append(".".join(parts[:-1]))
+    what = leaf.replace("_", " ") if len(leaves) == 1 else " / ".join(sorted(leaves))
+    where = ""
+    if items:
+        where = " on " + (", ".join(items) if len(items) <= 2 else f"{items[0]} and {len(items) - 1} more")
+        if items[0].startswith("policy "):
+            where = " of " + where[4:]
+    unit = _UNITS.get(leaf, "")
+    return f"{what}{where}" + (f" ({unit})" if unit else "")
+
+
+def param_short(name: str) -> str:
+    """Short form of a parameter for facet titles and file names: 'dmz.mines'."""
+    parts = name.split(",")[0].split(".")
+    if len(parts) >= 3 and parts[0] == "network":
+        return f"{parts[2]}.{parts[-1]}"
+    return ".".join(parts[-2:]) if len(parts) >= 2 else parts[0]
+
+
+def format_value(v) -> str:
+    """A parameter value in a facet title or table: 0.25, 2,000, 2023-01."""
+    if isinstance(v, float) and v.is_integer() and abs(v) >= 1000:
+        return f"{v:,.0f}"
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f"{v:,}"
+    return str(v)
+
+
+def save(fig: Figure, path, fmt: str) -> None:
+    """Write the figure in the given format (png, svg, pdf)."""
+    with mpl.rc_context(RC):
+        fig.savefig(path, format=fmt)
+
+
+def note(fig: Figure, text: str) -> None:
+    """A small grey footnote at the bottom left of the figure (data source, how intervals were computed); the
+    constrained layout keeps room for it (it is the figure's supxlabel)."""
+    fig.supxlabel(text, x=0.01, ha="left", fontsize=7.5, color="#555555", fontweight="normal")

@@ -1,0 +1,440 @@
+"""Figures of one sweep directory: response curves, a heatmap for two-parameter grids, route shares against a
+parameter, and policy comparison bars against a baseline package.
+
+Means and 95% intervals come from `sim.experiments.summarize` (mean ± t₀.₉₇₅,ₙ₋₁·sd/√n over replicates;
+paired differences against the baseline for the policy bars), so the figures show the same numbers as
+`bordersim summarize`. Route shares are computed per run (route count / all-route count of the same run) and then
+summarised the same way. Only successful runs are used.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from sim.experiments.summarize import paired_differences, summarize
+from sim.plots import style
+from sim.plots.detect import SweepData
+
+RESPONSE_OUTCOMES = ("set_out", "arrived", "killed")
+HEATMAP_OUTCOMES = ("set_out", "arrived", "killed")
+POLICY_OUTCOMES = ("set_out", "arrived", "caught", "killed", "repatriated", "returned")
+MAX_FACETS = 6
+SAMPLED = ("lhs", "sobol")
+
+
+class NotApplicable(Exception):
+    """This figure does not apply to this sweep (the message says why)."""
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+
+def numeric_parameters(sw: SweepData) -> list[str]:
+    """Varying parameters with numeric values (the ones a curve can run along)."""
+    return [p for p in sw.varying() if sw.numeric(p)]
+
+
+def _other_dims(sw: SweepData, x: str) -> list[str]:
+    dims = [p for p in sw.varying() if p != x]
+    if "policy" in sw.ok.columns and sw.ok["policy"].nunique() > 1:
+        dims = ["policy", *dims]
+    return dims
+
+
+def _facets(sw: SweepData, x: str) -> tuple[list[dict], str]:
+    """Panels for a curve along x: one per combination of the other varying dimensions. Beyond MAX_FACETS
+    combinations, the others are held at their middle value. Returns (combinations, note)."""
+    dims = _other_dims(sw, x)
+    if not dims:
+        return [{}], ""
+    ok = sw.ok
+    combos = ok[dims].drop_duplicates()
+    note = ""
+    if len(combos) > MAX_FACETS:
+        middle = {}
+        for d in dims:
+            values = sorted(ok[d].dropna().unique(), key=lambda v: (str(type(v)), v))
+            middle[d] = values[len(values) // 2]
+        combos = pd.DataFrame([middle])
+        note = "other parameters held at their middle values"
+    if "policy" in dims and sw.packages:
+        order = {p: i for i, p in enumerate(sw.packages)}
+        combos = combos.sort_values(by=dims, key=lambda c: c.map(order) if c.name == "policy" else c)
+    else:
+        combos = combos.sort_values(by=dims)
+    return combos.to_dict("records"), note
+
+
+def _select(df: pd.DataFrame, combo: dict) -> pd.DataFrame:
+    mask = pd.Series(True, index=df.index)
+    for k, v in combo.items():
+        mask &= np.isclose(df[k].astype(float), float(v)) if isinstance(v, (int, float)) and not isinstance(
+            v, bool) else df[k].astype(str) == str(v)
+    return df[mask]
+
+
+def _facet_title(combo: dict) -> str:
+    if not combo:
+        return ""
+    return ", ".join(f"policy {v}" if k == "policy" else f"{style.param_short(k)} = {style.format_value(v)}"
+                     for k, v in combo.items())
+
+
+def _stem(prefix: str, x: str, many: bool) -> str:
+    return f"{prefix}-{style.param_short(x)}" if many else prefix
+
+
+def _series(sw: SweepData, outcome: str) -> list[tuple[str, str]]:
+    """(label, column) pairs: one per route (`route.<r>.<outcome>`) when kept, otherwise the all-route total."""
+    cols = [(r, f"route.{r}.{outcome}") for r in sw.routes if f"route.{r}.{outcome}" in sw.runs.columns]
+    if cols:
+        return cols
+    return [("all routes", outcome)] if outcome in sw.runs.columns else []
+
+
+def _replicates_note(sw: SweepData, what: str = "") -> str:
+    """Footnote: sweep name, successful runs (and failed ones), replicates per point, then `what`."""
+    n = sw.ok.groupby("point").size()
+    lo, hi = (int(n.min()), int(n.max())) if len(n) else (0, 0)
+    reps = f"{lo}" if lo == hi else f"{lo}-{hi}"
+    failed = len(sw.runs) - len(sw.ok)
+    text = f"{sw.name}: {len(sw.ok)} successful runs" + (f" ({failed} failed, left out)" if failed else "")
+    return text + f", {reps} replicates per point" + (f"; {what}" if what else "")
+
+
+def _require_ok(sw: SweepData) -> None:
+    if sw.runs.empty or "status" not in sw.runs.columns or sw.ok.empty:
+        raise NotApplicable("the sweep has no successful runs")
+
+
+# ---------------------------------------------------------------------------------------------- response
+
+
+@style.styled
+def response(sw: SweepData) -> dict[str, Figure]:
+    """Outcome against each numeric parameter: per route, the replicate mean with its 95% band; rows are
+    outcomes (set out, arrived, killed), columns the values of the other varying dimensions. Sampled designs
+    (lhs, sobol) show each point's mean with an error bar, as the other parameters vary at the same time."""
+    _require_ok(sw)
+    xs = numeric_parameters(sw)
+    if not xs:
+        raise NotApplicable("no numeric parameter varies in this sweep")
+    outcomes = [o for o in RESPONSE_OUTCOMES if _series(sw, o)]
+    colours = style.route_colours(sw.routes)
+    figures = {}
+    for x in xs:
+        sampled = sw.design in SAMPLED
+        combos, note = ([{}], "") if sampled else _facets(sw, x)
+        wanted = [c for o in outcomes for _, c in _series(sw, o)]
+        fig = style.figure(min(3.6 * len(combos) + 1.9, 16), 2.5 * len(outcomes) + 1.0)
+        axes = np.atleast_2d(fig.subplots(len(outcomes), len(combos), sharex=True, sharey="row", squeeze=False))
+        for j, combo in enumerate(combos):
+            sub = sw.runs if sampled else _select(sw.runs, combo)
+            table = summarize(sub, sw.parameters, wanted)
+            for i, outcome in enumerate(outcomes):
+                ax = axes[i, j]
+                for label, col in _series(sw, outcome):
+                    t = table[table["outcome"] == col].sort_values(x)
+                    colour = colours.get(label, "black")
+                    if sampled:
+                        err = np.vstack([t["mean"] - t["ci_low"], t["ci_high"] - t["mean"]])
+                        ax.errorbar(t[x], t["mean"], yerr=np.nan_to_num(err), fmt="o", ms=3, color=colour,
+                                    elinewidth=0.8, capsize=0, label=label, alpha=0.85)
+                    else:
+                        ax.plot(t[x], t["mean"], "o-", ms=3.5, lw=1.5, color=colour, label=label)
+                        ax.fill_between(t[x], t["ci_low"], t["ci_high"], color=colour, alpha=0.18, lw=0)
+                ax.yaxis.set_major_formatter(style.THOUSANDS)
+                if j == 0:
+                    ax.set_ylabel(f"{style.OUTCOME_LABELS[outcome]}\n(persons over the run)")
+                if i == 0:
+                    title = _facet_title(combo)
+                    ax.set_title(title if title else style.OUTCOME_LABELS[outcome].capitalize(), fontsize=9.5)
+                if i == len(outcomes) - 1:
+                    ax.set_xlabel(style.param_label(x))
+        for i in range(len(outcomes)):  # after every panel is drawn, so the shared autoscale sees all of them
+            axes[i, 0].set_ylim(bottom=0)
+        handles, labels = axes[0, 0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside right upper", title="route")
+        fig.suptitle(f"Response to {style.param_label(x).split(' (')[0]}: mean over replicates with 95% band")
+        style.note(fig, _replicates_note(sw, "bands: 95% t-interval of the mean" + (f"; {note}" if note else "")
+                                         + ("; other parameters vary (sampled design)" if sampled else "")))
+        figures[_stem("response", x, len(xs) > 1)] = fig
+    return figures
+
+
+# ----------------------------------------------------------------------------------------------- heatmap
+
+
+@style.styled
+def heatmap(sw: SweepData) -> dict[str, Figure]:
+    """For a grid of exactly two varying numeric parameters: the replicate mean of each total outcome in every
+    cell, coloured on a colour-blind-safe sequential scale and written in the cell with its 95% half-width."""
+    _require_ok(sw)
+    xs = numeric_parameters(sw)
+    if sw.design in SAMPLED:
+        raise NotApplicable(f"a heatmap needs a grid; this sweep has a {sw.design} design")
+    if len(xs) != 2 or len(_other_dims(sw, xs[0])) != 1:
+        varies = f"{len(xs)} numeric parameters" if len(xs) != 1 else "1 numeric parameter"
+        if "policy" in _other_dims(sw, ""):
+            varies += " and the policy package"
+        raise NotApplicable(f"a heatmap needs exactly two varying numeric parameters and nothing else; this "
+                            f"sweep varies {varies}")
+    px, py = xs
+    outcomes = [o for o in HEATMAP_OUTCOMES if o in sw.runs.columns]
+    table = summarize(sw.runs, sw.parameters, outcomes)
+    vx = sorted(table[px].unique())
+    vy = sorted(table[py].unique())
+    fig = style.figure(min(4.2 * len(outcomes) + 0.6, 16), max(3.4, 0.5 * len(vy) + 2.4))
+    axes = fig.subplots(1, len(outcomes), squeeze=False)[0]
+    for ax, outcome in zip(axes, outcomes):
+        t = table[table["outcome"] == outcome]
+        grid = np.full((len(vy), len(vx)), np.nan)
+        half = np.full_like(grid, np.nan)
+        for rec in t.to_dict("records"):  # parameter names hold dots: no attribute access
+            r, c = vy.index(rec[py]), vx.index(rec[px])
+            grid[r, c] = rec["mean"]
+            half[r, c] = (rec["ci_high"] - rec["ci_low"]) / 2
+        im = ax.imshow(grid, origin="lower", aspect="auto", cmap=style.SEQUENTIAL_CMAP)
+        lo, hi = np.nanmin(grid), np.nanmax(grid)
+        for r in range(len(vy)):
+            for c in range(len(vx)):
+                if np.isnan(grid[r, c]):
+                    continue
+                light = (grid[r, c] - lo) / (hi - lo) > 0.6 if hi > lo else False
+                text = f"{grid[r, c]:,.0f}" if abs(grid[r, c]) >= 10 else f"{grid[r, c]:.2g}"
+                if not np.isnan(half[r, c]):
+                    text += f"\n±{half[r, c]:,.0f}" if half[r, c] >= 10 else f"\n±{half[r, c]:.2g}"
+                ax.text(c, r, text, ha="center", va="center", fontsize=7.5,
+                        color="black" if light else "white")
+        ax.set_xticks(range(len(vx)), [style.format_value(v) for v in vx])
+        ax.set_yticks(range(len(vy)), [style.format_value(v) for v in vy])
+        ax.set_xlabel(style.param_label(px))
+        ax.set_ylabel(style.param_label(py))
+        ax.set_title(f"{style.OUTCOME_LABELS[outcome].capitalize()}, all routes")
+        ax.grid(False)
+        cbar = fig.colorbar(im, ax=ax, shrink=0.9, format=style.THOUSANDS)
+        cbar.set_label("persons over the run (mean)")
+    fig.suptitle("Mean outcome over the two-parameter grid (cell: mean and 95% half-width)")
+    style.note(fig, _replicates_note(sw, "±: half-width of the 95% t-interval; colours span each panel's range"))
+    return {"heatmap": fig}
+
+
+# ------------------------------------------------------------------------------------------- route shares
+
+
+def _with_shares(sw: SweepData) -> tuple[pd.DataFrame, dict[str, list[tuple[str, str]]]]:
+    """runs with per-run route shares added: share.<outcome>.<route> = route.<route>.<outcome> / <outcome>."""
+    df = sw.runs.copy()
+    cols: dict[str, list[tuple[str, str]]] = {}
+    for outcome in ("set_out", "arrived"):
+        pairs = []
+        for r in sw.routes:
+            src = f"route.{r}.{outcome}"
+            if src in df.columns and outcome in df.columns:
+                name = f"share.{outcome}.{r}"
+                total = df[outcome].astype(float)
+                df[name] = np.where(total > 0, df[src].astype(float) / total.where(total > 0, 1), np.nan)
+                pairs.append((r, name))
+        if pairs:
+            cols[outcome] = pairs
+    return df, cols
+
+
+@style.styled
+def route_shares(sw: SweepData) -> dict[str, Figure]:
+    """Substitution between routes: the mean share of each route among the people who set out (route choice)
+    and among those who arrived, stacked, against each numeric parameter of a grid (columns: the values of the
+    other varying dimensions); for a policies design without numeric parameters, one stacked bar per package."""
+    _require_ok(sw)
+    xs = numeric_parameters(sw)
+    by_package = not xs and "policy" in sw.runs.columns and sw.ok["policy"].nunique() > 1
+    if not xs and not by_package:
+        raise NotApplicable("no numeric parameter varies in this sweep")
+    if sw.design in SAMPLED:
+        raise NotApplicable(f"route shares against a parameter need a grid; this sweep has a {sw.design} design")
+    df, cols = _with_shares(sw)
+    if not cols:
+        raise NotApplicable("the sweep kept no per-route outcomes (outputs.keep lacks by_route)")
+    if by_package:
+        return {"route_shares": _shares_by_package(sw, df, cols)}
+    colours = style.route_colours(sw.routes)
+    rows = list(cols)
+    figures = {}
+    for x in xs:
+        combos, note = _facets(sw, x)
+        fig = style.figure(min(3.6 * len(combos) + 1.9, 16), 2.6 * len(rows) + 1.0)
+        axes = fig.subplots(len(rows), len(combos), sharex=True, sharey=True, squeeze=False)
+        for j, combo in enumerate(combos):
+            sub = _select(df, combo)
+            table = summarize(sub, sw.parameters, [c for r in rows for _, c in cols[r]])
+            for i, outcome in enumerate(rows):
+                ax = axes[i, j]
+                means = []
+                for route, col in cols[outcome]:
+                    t = table[table["outcome"] == col].sort_values(x)
+                    means.append(t["mean"].fillna(0).to_numpy())
+                xv = table[table["outcome"] == cols[outcome][0][1]].sort_values(x)[x].to_numpy()
+                ax.stackplot(xv, *means, colors=[colours[r] for r, _ in cols[outcome]],
+                             labels=[r for r, _ in cols[outcome]], alpha=0.9, lw=0)
+                ax.set_ylim(0, 1)
+                if len(xv) > 1:
+                    ax.set_xlim(xv.min(), xv.max())
+                ax.yaxis.set_major_formatter(style.PERCENT)
+                ax.grid(axis="x", visible=False)
+                if j == 0:
+                    ax.set_ylabel(f"share of {_WHO[outcome]} (%)")
+                if i == 0 and combo:
+                    ax.set_title(_facet_title(combo), fontsize=9.5)
+                if i == len(rows) - 1:
+                    ax.set_xlabel(style.param_label(x))
+        handles = [Patch(color=colours[r], label=r) for r in sw.routes]
+        fig.legend(handles=handles, loc="outside right upper", title="route")
+        fig.suptitle(f"Route shares against {style.param_label(x).split(' (')[0]} (mean over replicates)")
+        style.note(fig, _replicates_note(sw, note))
+        figures[_stem("route_shares", x, len(xs) > 1)] = fig
+    return figures
+
+
+_WHO = {"set_out": "people who set out", "arrived": "arrivals"}
+
+
+def _shares_by_package(sw: SweepData, df: pd.DataFrame, cols: dict[str, list[tuple[str, str]]]) -> Figure:
+    """One horizontal 100% bar per policy package: mean route shares of departures and of arrivals."""
+    colours = style.route_colours(sw.routes)
+    packages = sw.packages or sorted(sw.ok["policy"].unique())
+    table = summarize(df, sw.parameters, [c for r in cols for _, c in cols[r]])
+    fig = style.figure(10, 0.5 * len(packages) * len(cols) + 2.2)
+    axes = fig.subplots(len(cols), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, outcome in zip(axes, cols):
+        ys = np.arange(len(packages))[::-1]
+        left = np.zeros(len(packages))
+        for route, col in cols[outcome]:
+            t = table[table["outcome"] == col].set_index("policy")
+            share = np.array([float(t.loc[p, "mean"]) if p in t.index else 0.0 for p in packages])
+            share = np.nan_to_num(share)
+            ax.barh(ys, share, left=left, color=colours[route], height=0.7, edgecolor="white", lw=0.5)
+            for y, s_, lft in zip(ys, share, left):
+                if s_ >= 0.06:
+                    ax.text(lft + s_ / 2, y, f"{100 * s_:.0f}%", ha="center", va="center", fontsize=7.5,
+                            color=style.ink_on(colours[route]))
+            left += share
+        ax.set_yticks(ys, packages)
+        ax.set_xlim(0, 1)
+        ax.xaxis.set_major_formatter(style.PERCENT)
+        ax.set_ylabel("policy package")
+        ax.set_title(f"Share of {_WHO[outcome]} by route")
+        ax.grid(axis="y", visible=False)
+    axes[-1].set_xlabel("share (%), mean over replicates")
+    fig.legend(handles=[Patch(color=colours[r], label=r) for r in sw.routes], loc="outside right upper",
+               title="route")
+    fig.suptitle("Route shares by policy package (substitution between routes)")
+    style.note(fig, _replicates_note(sw))
+    return fig
+
+
+# -------------------------------------------------------------------------------------------- policy bars
+
+
+def baseline_package(sw: SweepData, baseline: str | None = None) -> str:
+    """The baseline policy package: the one named, else the first in the spec."""
+    packages = sw.packages or sorted(sw.ok["policy"].dropna().unique())
+    if baseline is None:
+        return packages[0]
+    if baseline not in packages:
+        raise NotApplicable(f"baseline '{baseline}' is not a policy package of this sweep; packages: "
+                            f"{', '.join(packages)}")
+    return baseline
+
+
+def paired_against_baseline(sw: SweepData, outcomes: list[str], base: str) -> pd.DataFrame:
+    """Paired differences (`sim.experiments.summarize.paired_differences`) of every other package against the
+    baseline package, separately for each combination of the other varying parameters (the baseline point of
+    that combination). Columns: combo (text), policy, outcome, n, diff, ci_low, ci_high, baseline_mean."""
+    others = sw.varying()
+    combos = sw.ok[others].drop_duplicates().sort_values(others).to_dict("records") if others else [{}]
+    rows = []
+    for combo in combos:
+        sub = _select(sw.runs, combo)
+        base_pts = sub[(sub["policy"] == base) & (sub["status"] == "ok")]["point"].unique()
+        if len(base_pts) != 1:
+            continue
+        diffs = paired_differences(sub, sw.parameters, int(base_pts[0]), outcomes)
+        means = summarize(sub[sub["point"] == base_pts[0]], sw.parameters, outcomes).set_index("outcome")["mean"]
+        for rec in diffs.to_dict("records"):
+            if rec["policy"] != base:
+                rows.append({"combo": _facet_title(combo), "policy": rec["policy"], "outcome": rec["outcome"],
+                             "n": rec["n"], "diff": rec["diff"], "ci_low": rec["ci_low"],
+                             "ci_high": rec["ci_high"], "baseline_mean": float(means[rec["outcome"]])})
+    return pd.DataFrame(rows, columns=["combo", "policy", "outcome", "n", "diff", "ci_low", "ci_high",
+                                       "baseline_mean"])
+
+
+@style.styled
+def policy_bars(sw: SweepData, baseline: str | None = None) -> dict[str, Figure]:
+    """Policies design: for each total outcome, every package's paired difference from the baseline package
+    (replicate k against replicate k, common random numbers) with its 95% interval; the label gives the
+    difference and the baseline mean it is relative to. With other parameters, one bar per combination."""
+    _require_ok(sw)
+    if sw.design != "policies" or "policy" not in sw.runs.columns:
+        raise NotApplicable("policy comparison bars need a policies design")
+    base = baseline_package(sw, baseline)
+    packages = [p for p in (sw.packages or sorted(sw.ok["policy"].unique())) if p != base]
+    if not packages:
+        raise NotApplicable("the sweep has only one policy package")
+    outcomes = [o for o in POLICY_OUTCOMES if o in sw.runs.columns]
+    data = paired_against_baseline(sw, outcomes, base)
+    if data.empty:
+        raise NotApplicable(f"no successful runs of the baseline package '{base}'")
+    data = data.rename(columns={"ci_low": "lo", "ci_high": "hi", "baseline_mean": "base"})
+    combo_names = list(dict.fromkeys(data["combo"]))
+    hue = {c: style.OKABE_ITO[i % len(style.OKABE_ITO)] for i, c in enumerate(combo_names)}
+    ncols = 3 if len(outcomes) > 4 else len(outcomes)
+    nrows = int(np.ceil(len(outcomes) / ncols))
+    bar_h = 0.8 / len(combo_names)
+    fig = style.figure(4.3 * ncols + 0.8, nrows * (0.45 * len(packages) * max(1, len(combo_names) * 0.6) + 1.5) + 1)
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True).ravel()  # the same packages in every panel
+    for ax, outcome in zip(axes, outcomes):
+        d = data[data["outcome"] == outcome]
+        for k, cname in enumerate(combo_names):
+            for i, pkg in enumerate(packages):
+                rec = d[(d["policy"] == pkg) & (d["combo"] == cname)]
+                if rec.empty:
+                    continue
+                rec = rec.iloc[0]
+                y = len(packages) - 1 - i + (len(combo_names) - 1) / 2 * bar_h - k * bar_h
+                colour = hue[cname] if len(combo_names) > 1 else (
+                    style.OUTCOME_COLOURS[outcome] if outcome != "killed" else "#555555")
+                err = None
+                if not np.isnan(rec["lo"]):
+                    err = [[rec["diff"] - rec["lo"]], [rec["hi"] - rec["diff"]]]
+                ax.barh(y, rec["diff"], height=bar_h * 0.85, color=colour, alpha=0.85, xerr=err,
+                        error_kw={"elinewidth": 1.1, "capsize": 3, "ecolor": "#222222"})
+                rel = f" ({style.signed(round(100 * rec['diff'] / rec['base'], 1))}%)" if rec["base"] else ""
+                right = max(0.0, rec["diff"], rec["hi"] if not np.isnan(rec["hi"]) else rec["diff"])
+                ax.annotate(f"{style.signed(rec['diff'])}{rel}", (right, y), xytext=(4, 0),
+                            textcoords="offset points", va="center", fontsize=7.5)
+        ax.axvline(0, color="black", lw=0.9)
+        ax.set_yticks(range(len(packages))[::-1], packages)
+        ax.set_ylim(-0.6, len(packages) - 0.4)
+        lo = min(0.0, np.nanmin(d[["diff", "lo"]].to_numpy())) if len(d) else 0
+        hi = max(0.0, np.nanmax(d[["diff", "hi"]].to_numpy())) if len(d) else 1
+        span = (hi - lo) or 1
+        ax.set_xlim(lo - 0.08 * span, hi + 0.45 * span)  # room on the right for the value labels
+        ax.xaxis.set_major_formatter(style.THOUSANDS)
+        ax.set_xlabel(f"difference in {style.OUTCOME_LABELS[outcome]} (persons)")
+        ax.set_title(style.OUTCOME_LABELS[outcome].capitalize())
+        ax.grid(axis="y", visible=False)
+    for ax in axes[len(outcomes):]:
+        ax.set_visible(False)
+    for ax in axes[::ncols]:
+        ax.set_ylabel("policy package")
+    if len(combo_names) > 1:
+        fig.legend(handles=[Patch(color=hue[c], label=c) for c in combo_names], loc="outside right upper",
+                   title="other parameters")
+    fig.suptitle(f"Policy packages against the baseline '{base}': paired difference over the run, 95% CI")
+    style.note(fig, _replicates_note(sw, "bars: mean of x(package, k) - x(baseline, k) over replicates k with "
+                                         "its 95% t-interval; (%): relative to the baseline mean"))
+    return {"policy_bars": fig}

@@ -1,0 +1,391 @@
+"""`bordersim plot` and `bordersim report`: every figure is made for run and sweep directories, its axes carry
+labels, the numbers drawn are the ones the run and sweep wrote (and `summarize` computes), the CLI writes the files
+it prints, and the report is one HTML file with embedded images and no external link. No pixel comparisons."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import ROOT, TOY, build, edge, group, node, scenario_dict
+
+from sim.experiments.summarize import paired_differences, summarize
+from sim.experiments.sweep import plan, run_sweep
+from sim.ledger import write_run
+from sim.model import run
+from sim.plots import route_map as rmap
+from sim.plots.api import FIGURE_NAMES, build_figures, make_figures
+from sim.plots.cli_commands import add_plot_parsers
+from sim.plots.detect import kind_of, load_run, load_sweep_dir
+from sim.plots.report import report_html, write_report
+from sim.scenario import ScenarioError, load_scenario, scenario_to_dict
+
+# ------------------------------------------------------------------------------------------------ fixtures
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    """Toy run, small population, observed series named, one of its two policies switched off."""
+    sc = load_scenario(TOY, overrides=["population.size=4000", "observed=mou_arrivals",
+                                       "policies.river_closed.enabled=false"])
+    return write_run(run(sc), tmp_path_factory.mktemp("plots") / "run")
+
+
+@pytest.fixture(scope="module")
+def plain_run_dir(tmp_path_factory) -> Path:
+    """A scenario without coordinates, without observed series and without policies."""
+    data = scenario_dict(
+        nodes=[node("home", "origin"), node("bank", "border"), node("hide", "transit", arrest_hazard=0.02),
+               node("safe", "destination")],
+        edges=[edge("a", "home", "bank", route="river"), edge("b", "bank", "hide", "river"),
+               edge("c", "hide", "safe"), edge("d", "home", "safe", "sea", route="sea")],
+        groups=[group(departure_rate=0.05)], size=300, end="2001-06")
+    return write_run(run(build(data)), tmp_path_factory.mktemp("plots") / "plain")
+
+
+def _sweep(tmp_path_factory, name: str, body: str) -> Path:
+    root = tmp_path_factory.mktemp("plots")
+    spec = root / f"{name}.yaml"
+    spec.write_text(body.replace("SCENARIO", str(TOY)))
+    out = root / name
+    run_sweep(plan(spec), out, workers=1)
+    return out
+
+
+@pytest.fixture(scope="module")
+def grid_dir(tmp_path_factory) -> Path:
+    return _sweep(tmp_path_factory, "grid", """
+name: grid
+scenario: SCENARIO
+parameters:
+  network.edges.dmz.controls.mines: [0.0, 1.0]
+  network.edges.boat.controls.patrol: [0.2, 0.6, 0.9]
+  population.size: [2500]
+replicates: 2
+seed: 3
+""")
+
+
+@pytest.fixture(scope="module")
+def policy_dir(tmp_path_factory) -> Path:
+    return _sweep(tmp_path_factory, "pol", """
+name: pol
+scenario: SCENARIO
+parameters:
+  population.size: [2500]
+design:
+  type: policies
+  policies:
+    kept: {}
+    sea_open: {network.edges.boat.controls.patrol: 0.1}
+    no_crackdown: {policies.transit_crackdown.enabled: false}
+replicates: 3
+seed: 4
+""")
+
+
+# ----------------------------------------------------------------------------------------------- helpers
+
+
+def main_axes(fig):
+    return [ax for ax in fig.axes if ax.get_visible() and ax.get_label() != "<colorbar>"]
+
+
+def assert_labelled(fig, where: str) -> None:
+    """A suptitle; every panel has a y label (its own or a row neighbour's when y is shared) and an x label (its
+    own or a column neighbour's when x is shared) and a title or the figure's suptitle above it."""
+    assert fig.get_suptitle().strip(), f"{where}: no figure title"
+    for ax in main_axes(fig):
+        ys = [a for a in ax.get_shared_y_axes().get_siblings(ax) if a.get_visible()]
+        xs = [a for a in ax.get_shared_x_axes().get_siblings(ax) if a.get_visible()]
+        assert any(a.get_ylabel().strip() for a in ys), f"{where}: panel without a y label ({ax.get_title()!r})"
+        assert any(a.get_xlabel().strip() for a in xs), f"{where}: panel without an x label ({ax.get_title()!r})"
+
+
+def texts(fig) -> list[str]:
+    out = [t.get_text() for t in fig.texts]
+    for ax in fig.axes:
+        out += [t.get_text() for t in ax.texts] + [ax.get_title()]
+    return out
+
+
+# --------------------------------------------------------------------------------------------- detection
+
+
+def test_detects_run_and_sweep_dirs_and_refuses_others(run_dir, grid_dir, tmp_path):
+    assert kind_of(run_dir) == "run"
+    assert kind_of(grid_dir) == "sweep"
+    with pytest.raises(ScenarioError, match="neither a run directory"):
+        kind_of(tmp_path)
+    with pytest.raises(ScenarioError, match="no such directory"):
+        kind_of(tmp_path / "missing")
+    (tmp_path / "half").mkdir()
+    (tmp_path / "half" / "summary.json").write_text("{}")
+    with pytest.raises(ScenarioError, match="missing timeseries.parquet"):
+        kind_of(tmp_path / "half")
+
+
+# ---------------------------------------------------------------------------------------------- run figures
+
+
+def test_every_run_figure_is_made_and_labelled(run_dir):
+    figs = build_figures(run_dir)
+    assert figs.kind == "run" and list(figs.figures) == FIGURE_NAMES["run"] and not figs.skipped
+    for name, fig in figs.figures.items():
+        assert_labelled(fig, name)
+    flows = figs.figures["flows"]
+    assert all("persons per month" in ax.get_ylabel() for ax in main_axes(flows)[:3])
+    assert main_axes(flows)[-1].get_xlabel() == "date"
+    yearly = figs.figures["yearly"]
+    assert {ax.get_ylabel() for ax in main_axes(yearly)} == {"arrivals (persons per year)",
+                                                             "female share of arrivals (%)"}
+    assert {ax.get_xlabel() for ax in main_axes(figs.figures["route_map"])} == {"longitude (°E)"}
+
+
+def test_flows_show_enabled_policies_only(run_dir):
+    lane = texts(build_figures(run_dir, ["flows"]).figures["flows"])
+    assert any(t.startswith("transit_crackdown (from 2003-06)") for t in lane), lane
+    assert not any("river_closed" in t for t in lane), "a disabled policy is drawn"
+
+
+def test_flows_sum_to_the_time_series(run_dir):
+    """The stacked arrivals panel tops out at the monthly total the run wrote."""
+    ts = load_run(run_dir).timeseries
+    fig = build_figures(run_dir, ["flows"]).figures["flows"]
+    arrivals_ax = main_axes(fig)[1]
+    tops = np.max([np.max(c.get_paths()[0].vertices[:, 1]) for c in arrivals_ax.collections])
+    assert tops == ts.groupby("date")["arrived"].sum().max()
+
+
+def test_yearly_draws_observed_series_only_when_named(run_dir, plain_run_dir):
+    ax = main_axes(build_figures(run_dir, ["yearly"]).figures["yearly"])[0]
+    labels = ax.get_legend_handles_labels()[1]
+    assert "observed (mou_arrivals)" in labels
+    observed = next(line for line in ax.get_lines() if line.get_label() == "observed (mou_arrivals)")
+    mou = pd.read_csv(ROOT / "sim" / "data" / "mou_arrivals.csv", comment="#")
+    expected = mou[(mou.period_start == mou.period_end) & mou.period_start.between(2000, 2004)]
+    assert list(observed.get_xdata()) == list(expected.period_start)
+    assert list(observed.get_ydata()) == list(expected.arrivals)
+    bars = sorted((p.get_x() + p.get_width() / 2, p.get_height()) for p in ax.patches if p.get_height() > 0)
+    summary = load_run(run_dir).summary["arrivals_by_year"]
+    assert [(round(x), h) for x, h in bars] == [(int(y), v) for y, v in summary.items() if v > 0]
+
+    plain = main_axes(build_figures(plain_run_dir, ["yearly"]).figures["yearly"])[0]
+    assert not any("observed" in lab for lab in plain.get_legend_handles_labels()[1])
+    assert "names no observed series" in plain.get_title()
+
+
+def test_outcome_shares_add_up_to_one_per_route_and_group(run_dir):
+    fig = build_figures(run_dir, ["outcome_shares"]).figures["outcome_shares"]
+    summary = load_run(run_dir).summary
+    for ax, table in zip(main_axes(fig), (summary["by_route"], summary["by_group"])):
+        totals = {}
+        for p in ax.patches:
+            y = round(p.get_y() + p.get_height() / 2, 6)
+            totals[y] = totals.get(y, 0.0) + p.get_width()
+        names = [t.get_text() for t in ax.get_yticklabels()]
+        for tick, name in zip(ax.get_yticks(), names):
+            expected = 1.0 if table[name]["set_out"] else 0.0
+            assert totals[round(tick, 6)] == pytest.approx(expected), name
+
+
+def test_route_map_positions_widths_and_colours(run_dir, plain_run_dir):
+    run_data = load_run(run_dir)
+    lay = rmap.layout(run_data.scenario["network"]["nodes"])
+    assert lay.geographic and lay.pos["north"] == (127.0, 40.0) and lay.pos["abroad"] == (100.0, 45.0)
+    assert "abroad" not in lay.core, "the far-away post abroad gets the overview panel, not the detail"
+    stats = rmap._edge_stats(run_data)
+    for eid, c in run_data.summary["by_edge"].items():
+        entered, loss = stats[eid]
+        assert entered == c["entered"]
+        if entered:
+            assert loss == pytest.approx((c["returned"] + c["caught"] + c["killed"]) / entered)
+    top = max(s[0] for s in stats.values())
+    assert rmap._width(top, top) == rmap.MAX_WIDTH and rmap._width(0, top) == rmap.MIN_WIDTH
+
+    plain = load_run(plain_run_dir)
+    nodes = plain.scenario["network"]["nodes"]
+    first, again = rmap.layout(nodes), rmap.layout(nodes)
+    assert not first.geographic and first.pos == again.pos, "layout without coordinates must be stable"
+    assert [first.pos[n][0] for n in ("home", "bank", "hide", "safe")] == [0, 1, 2, 3]
+    fig = build_figures(plain_run_dir, ["route_map"]).figures["route_map"]
+    assert_labelled(fig, "route_map without coordinates")
+    ax = main_axes(fig)[0]
+    assert len([p for p in ax.patches if p.get_gid() == "edge"]) == 4
+    node_labels = [t.get_text() for t in ax.texts]
+    assert {"home", "bank", "hide", "safe"} <= set(node_labels)
+
+
+def test_flows_without_policies(plain_run_dir):
+    figs = build_figures(plain_run_dir)
+    assert list(figs.figures) == FIGURE_NAMES["run"]
+    assert "no enabled policies" in texts(figs.figures["flows"])
+
+
+# -------------------------------------------------------------------------------------------- sweep figures
+
+
+def test_every_grid_sweep_figure_is_made_and_labelled(grid_dir):
+    figs = build_figures(grid_dir)
+    assert figs.kind == "sweep"
+    assert set(figs.figures) == {"response-dmz.mines", "response-boat.patrol", "heatmap",
+                                 "route_shares-dmz.mines", "route_shares-boat.patrol"}
+    assert set(figs.skipped) == {"policy_bars"}
+    for name, fig in figs.figures.items():
+        assert_labelled(fig, name)
+    response = figs.figures["response-boat.patrol"]
+    assert main_axes(response)[-1].get_xlabel() == "patrol on edge boat (control level, 0-1)"
+    assert len(main_axes(response)) == 3 * 2, "rows: set out, arrived, killed; columns: the two mine levels"
+
+
+def test_response_curves_are_summarize_means(grid_dir):
+    sw = load_sweep_dir(grid_dir)
+    fig = build_figures(grid_dir, ["response"]).figures["response-boat.patrol"]
+    ax = main_axes(fig)[1 * 2 + 0]  # row 'arrived', column mines = 0
+    line = next(line for line in ax.get_lines() if line.get_label() == "sea")
+    table = summarize(sw.runs, sw.parameters, ["route.sea.arrived"])
+    expected = table[table["network.edges.dmz.controls.mines"] == 0.0].sort_values(
+        "network.edges.boat.controls.patrol")
+    np.testing.assert_allclose(line.get_ydata(), expected["mean"])
+    np.testing.assert_allclose(line.get_xdata(), [0.2, 0.6, 0.9])
+
+
+def test_heatmap_cells_are_summarize_means(grid_dir):
+    sw = load_sweep_dir(grid_dir)
+    fig = build_figures(grid_dir, ["heatmap"]).figures["heatmap"]
+    arrived_ax = next(ax for ax in main_axes(fig) if ax.get_title().startswith("Arrived"))
+    cells = np.asarray(arrived_ax.get_images()[0].get_array())
+    table = summarize(sw.runs, sw.parameters, ["arrived"])
+    for rec in table.to_dict("records"):
+        r = [0.2, 0.6, 0.9].index(rec["network.edges.boat.controls.patrol"])
+        c = [0.0, 1.0].index(rec["network.edges.dmz.controls.mines"])
+        assert cells[r, c] == pytest.approx(rec["mean"])
+
+
+def test_route_shares_stack_to_one(grid_dir):
+    fig = build_figures(grid_dir, ["route_shares"]).figures["route_shares-dmz.mines"]
+    for ax in main_axes(fig):
+        top = max(np.max(c.get_paths()[0].vertices[:, 1]) for c in ax.collections)
+        assert top == pytest.approx(1.0)
+
+
+def test_policy_bars_are_paired_differences(policy_dir):
+    figs = build_figures(policy_dir)
+    assert set(figs.figures) == {"policy_bars", "route_shares"}
+    assert set(figs.skipped) == {"response", "heatmap"}
+    for name, fig in figs.figures.items():
+        assert_labelled(fig, name)
+    sw = load_sweep_dir(policy_dir)
+    base = int(sw.runs.loc[sw.runs["policy"] == "kept", "point"].iloc[0])
+    diffs = paired_differences(sw.runs, sw.parameters, base, ["arrived"]).set_index("policy")
+    ax = next(ax for ax in main_axes(figs.figures["policy_bars"]) if ax.get_title() == "Arrived")
+    bars = {round(p.get_y() + p.get_height() / 2): p.get_width() for p in ax.patches}
+    first = main_axes(figs.figures["policy_bars"])[0]  # y is shared; inner panels hide their tick labels
+    ticks = dict(zip([round(t) for t in first.get_yticks()], [t.get_text() for t in first.get_yticklabels()]))
+    assert sorted(ticks.values()) == ["no_crackdown", "sea_open"]
+    for y, width in bars.items():
+        assert width == pytest.approx(diffs.loc[ticks[y], "diff"])
+    assert "kept" in figs.figures["policy_bars"].get_suptitle()
+
+    other = build_figures(policy_dir, ["policy_bars"], baseline="sea_open").figures["policy_bars"]
+    assert "sea_open" in other.get_suptitle()
+    with pytest.raises(ScenarioError, match="not a policy package"):
+        build_figures(policy_dir, ["policy_bars"], baseline="nonesuch")
+
+
+def test_only_rejects_unknown_and_inapplicable_figures(run_dir, policy_dir):
+    with pytest.raises(ScenarioError, match="unknown figure.*heatmap is for a sweep directory"):
+        build_figures(run_dir, ["heatmap"])
+    with pytest.raises(ScenarioError, match="'heatmap' does not apply"):
+        build_figures(policy_dir, ["heatmap"])
+
+
+# ------------------------------------------------------------------------------------------------------ CLI
+
+
+def _cli(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="bordersim")
+    add_plot_parsers(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def test_plot_command_writes_and_prints_each_file(run_dir, tmp_path, capsys):
+    assert _cli("plot", str(run_dir), "--out", str(tmp_path / "png")) == 0
+    printed = capsys.readouterr().out.split()
+    assert [Path(p).name for p in printed] == [f"{n}.png" for n in FIGURE_NAMES["run"]]
+    assert all(Path(p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in printed)
+
+    assert _cli("plot", str(run_dir), "--out", str(tmp_path / "v"), "--format", "svg", "--only", "yearly",
+                "flows") == 0
+    printed = capsys.readouterr().out.split()
+    assert [Path(p).name for p in printed] == ["flows.svg", "yearly.svg"]
+    assert "<svg" in Path(printed[0]).read_text()[:2000]
+    written, _ = make_figures(run_dir, tmp_path / "pdf", fmt="pdf", only=["outcome_shares"])
+    assert written[0].read_bytes()[:5] == b"%PDF-"
+
+
+def test_plot_command_defaults_to_figures_inside_the_directory(grid_dir, capsys):
+    assert _cli("plot", str(grid_dir), "--only", "heatmap") == 0
+    assert capsys.readouterr().out.split() == [str(grid_dir / "figures" / "heatmap.png")]
+
+
+def test_light_commands_do_not_import_matplotlib():
+    code = "import sys, sim.plots, sim.plots.cli_commands; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# --------------------------------------------------------------------------------------------------- report
+
+
+def _check_report(text: str, n_figures: int) -> None:
+    images = re.findall(r"<img [^>]*src='([^']*)'", text)
+    assert len(images) == n_figures
+    for src in images:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not re.search(r"https?://", text), "the report must not refer to anything online"
+    assert not re.search(r"<(link|script)\b", text), "no external stylesheet or script"
+
+
+def test_run_report_is_self_contained(run_dir, tmp_path, capsys):
+    assert _cli("report", str(run_dir), "--out", str(tmp_path / "r.html")) == 0
+    path = Path(capsys.readouterr().out.strip())
+    assert path == tmp_path / "r.html"
+    text = path.read_text()
+    _check_report(text, len(FIGURE_NAMES["run"]))
+    summary = load_run(run_dir).summary
+    assert summary["provenance"]["scenario_sha256"] in text
+    assert f"{summary['totals']['arrived']:,}" in text
+    assert "Against the observed series" in text and "transit_crackdown" in text
+
+
+def test_sweep_report_is_self_contained(policy_dir):
+    text = report_html(policy_dir)
+    _check_report(text, 2)
+    assert "Paired differences against the baseline package 'kept'" in text
+    assert "Totals per point" in text
+    path = write_report(policy_dir)
+    assert path == policy_dir / "report.html" and path.read_text().count("<img") == 2
+
+
+def test_report_escapes_scenario_text(run_dir, tmp_path):
+    """Scenario text is data, not markup."""
+    copy = tmp_path / "run"
+    copy.mkdir()
+    for f in ("summary.json", "timeseries.parquet"):
+        (copy / f).write_bytes((run_dir / f).read_bytes())
+    sc = scenario_to_dict(load_scenario(TOY))
+    sc["description"] = "<script>alert(1)</script> & co"
+    (copy / "scenario.resolved.yaml").write_text(yaml.safe_dump(sc))
+    text = report_html(copy)
+    assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in text
