@@ -73,7 +73,7 @@ MODES = {
               "parallel_children": 1},
     "smoke": {"home": (20_000, 200_000), "scaling": (20_000, 60_000, 200_000), "migrants": (1_000, 5_000),
               "naive": 2_000, "naive_steps": 2, "repeats": 3, "ceiling_steps": 3, "empty_steps": 5,
-              "max_migrant_steps": 24, "child_repeats": 1, "parallel_children": 2},
+              "max_migrant_steps": 24, "child_repeats": 1, "parallel_children": 5},
 }
 
 TARGETS = {
