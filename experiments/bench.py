@@ -117,7 +117,9 @@ def median(xs) -> float:
 def child(args: list[str]) -> dict:
     """Run this script's child mode in a fresh interpreter and return the JSON it prints."""
     out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", *args],
-                         capture_output=True, text=True, check=True, cwd=ROOT)
+                         capture_output=True, text=True, check=False, cwd=ROOT)
+    if out.returncode != 0:
+        raise RuntimeError(f"child {' '.join(args)} failed (exit {out.returncode}):\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
