@@ -238,7 +238,7 @@ def test_every_grid_sweep_figure_is_made_and_labelled(grid_dir):
     assert figs.kind == "sweep"
     assert set(figs.figures) == {"response-dmz.mines", "response-boat.patrol", "heatmap",
                                  "route_shares-dmz.mines", "route_shares-boat.patrol"}
-    assert set(figs.skipped) == {"policy_bars"}
+    assert set(figs.skipped) == {"policy_bars", "policy_years"}
     for name, fig in figs.figures.items():
         assert_labelled(fig, name)
     response = figs.figures["response-boat.patrol"]
@@ -279,7 +279,7 @@ def test_route_shares_stack_to_one(grid_dir):
 
 def test_policy_bars_are_paired_differences(policy_dir):
     figs = build_figures(policy_dir)
-    assert set(figs.figures) == {"policy_bars", "route_shares"}
+    assert set(figs.figures) == {"policy_bars", "policy_years", "route_shares"}
     assert set(figs.skipped) == {"response", "heatmap"}
     for name, fig in figs.figures.items():
         assert_labelled(fig, name)
@@ -299,6 +299,27 @@ def test_policy_bars_are_paired_differences(policy_dir):
     assert "sea_open" in other.get_suptitle()
     with pytest.raises(ScenarioError, match="not a policy package"):
         build_figures(policy_dir, ["policy_bars"], baseline="nonesuch")
+
+
+def test_policy_years_are_paired_differences_per_year(policy_dir):
+    sw = load_sweep_dir(policy_dir)
+    fig = build_figures(policy_dir, ["policy_years"], baseline="sea_open").figures["policy_years"]
+    assert_labelled(fig, "policy_years")
+    means_ax, diff_ax = main_axes(fig)
+    years = [2000, 2001, 2002, 2003, 2004]
+    base = int(sw.runs.loc[sw.runs["policy"] == "sea_open", "point"].iloc[0])
+    cols = [f"year.{y}.arrived" for y in years]
+    diffs = paired_differences(sw.runs, sw.parameters, base, cols)
+    lines = {line.get_label(): line for line in diff_ax.get_lines() if not line.get_label().startswith("_")}
+    assert set(lines) == {"kept", "no_crackdown"}, "the baseline has no difference line"
+    for pkg, line in lines.items():
+        expected = diffs[diffs["policy"] == pkg].set_index("outcome").loc[cols, "diff"]
+        np.testing.assert_allclose(line.get_xdata(), years)
+        np.testing.assert_allclose(line.get_ydata(), expected)
+    means = summarize(sw.runs, sw.parameters, cols)
+    kept = next(line for line in means_ax.get_lines() if line.get_label() == "kept")
+    np.testing.assert_allclose(kept.get_ydata(), means[means["policy"] == "kept"].set_index("outcome").loc[cols,
+                                                                                                          "mean"])
 
 
 def test_only_rejects_unknown_and_inapplicable_figures(run_dir, policy_dir):
@@ -371,11 +392,11 @@ def test_run_report_is_self_contained(run_dir, tmp_path, capsys):
 
 def test_sweep_report_is_self_contained(policy_dir):
     text = report_html(policy_dir)
-    _check_report(text, 2)
+    _check_report(text, 3)
     assert "Paired differences against the baseline package 'kept'" in text
     assert "Totals per point" in text
     path = write_report(policy_dir)
-    assert path == policy_dir / "report.html" and path.read_text().count("<img") == 2
+    assert path == policy_dir / "report.html" and path.read_text().count("<img") == 3
 
 
 def test_report_escapes_scenario_text(run_dir, tmp_path):

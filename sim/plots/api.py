@@ -1,7 +1,7 @@
 """Make every relevant figure of a run or sweep directory, or the ones asked for, and write them to files.
 
 Figure names (`--only`): for a run `flows`, `yearly`, `route_map`, `outcome_shares`; for a sweep `response`,
-`heatmap`, `route_shares`, `policy_bars`. A sweep figure drawn against each varying parameter gives one file per
+`heatmap`, `route_shares`, `policy_bars`, `policy_years`. A sweep figure drawn against each varying parameter gives one file per
 parameter (`response-dmz.mines.png`). A figure that does not apply (a heatmap of a one-parameter sweep, policy
 bars without a policies design) is skipped with the reason; asking for it by name is an error.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from sim.plots import route_map, run_figures, style, sweep_figures
+from sim.plots import policy_figures, route_map, run_figures, style, sweep_figures
 from sim.plots.detect import RunData, SweepData, kind_of, load
 from sim.plots.sweep_figures import NotApplicable
 from sim.scenario import ScenarioError
@@ -31,9 +31,11 @@ SWEEP_FIGURES: dict[str, Callable[..., dict[str, Figure]]] = {
     "response": sweep_figures.response,
     "heatmap": sweep_figures.heatmap,
     "route_shares": sweep_figures.route_shares,
-    "policy_bars": sweep_figures.policy_bars,
+    "policy_bars": policy_figures.policy_bars,
+    "policy_years": policy_figures.policy_years,
 }
 FIGURE_NAMES = {"run": list(RUN_FIGURES), "sweep": list(SWEEP_FIGURES)}
+BASELINE_FIGURES = ("policy_bars", "policy_years")
 
 
 @dataclass
@@ -75,7 +77,7 @@ def build_figures(path: str | Path, only: list[str] | None = None, *, baseline: 
             out.names[name] = name
             continue
         try:
-            made = (SWEEP_FIGURES[name](data, baseline) if name == "policy_bars"
+            made = (SWEEP_FIGURES[name](data, baseline) if name in BASELINE_FIGURES
                     else SWEEP_FIGURES[name](data))
         except NotApplicable as exc:
             if only:

@@ -7,7 +7,7 @@ import argparse
 import sys
 
 FIGURE_HELP = ("run: flows, yearly, route_map, outcome_shares; "
-               "sweep: response, heatmap, route_shares, policy_bars")
+               "sweep: response, heatmap, route_shares, policy_bars, policy_years")
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -40,7 +40,7 @@ def add_plot_parsers(sub) -> None:
     p.add_argument("--only", nargs="+", action="extend", metavar="NAME",
                    help="make only these figures (" + FIGURE_HELP + ")")
     p.add_argument("--baseline", metavar="PACKAGE",
-                   help="policy package the policy bars compare against (default: the first in the spec)")
+                   help="policy package the policy figures compare against (default: the first in the spec)")
     p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser("report", help="one self-contained HTML report of a run or sweep directory",

@@ -28,7 +28,7 @@ from sim.observed import compare_yearly, load_observed
 from sim.plots import style
 from sim.plots.api import Figures, build_figures
 from sim.plots.detect import RunData, SweepData
-from sim.plots.sweep_figures import baseline_package, paired_against_baseline
+from sim.plots.policy_figures import baseline_package, paired_against_baseline
 
 CSS = """
 body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;max-width:1180px;margin:2em auto;

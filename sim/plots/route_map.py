@@ -114,9 +114,10 @@ def _curvatures(edges: list[dict]) -> dict[str, float]:
     return rad
 
 
-def _draw(ax, run: RunData, lay: Layout, show: list[str], *, detail: bool) -> list[tuple[str, float, float]]:
-    """Edges (busiest on top), route names at the middle of labelled edges inside the panel, node markers.
-    Returns the node labels to place, as (text, x, y), for the nodes in `show`."""
+def _draw(ax, run: RunData, lay: Layout, show: list[str], *, detail: bool) -> tuple[list, list]:
+    """Edges (busiest on top), route names of labelled edges inside the panel, node markers. Returns the node
+    labels to place, as (text, x, y), for the nodes in `show`, and the route labels with their edge's ends and
+    curvature, to centre on the drawn arcs once the layout is final."""
     nodes = run.scenario["network"]["nodes"]
     edges = run.scenario["network"]["edges"]
     stats = _edge_stats(run)
@@ -124,6 +125,7 @@ def _draw(ax, run: RunData, lay: Layout, show: list[str], *, detail: bool) -> li
     rad = _curvatures(edges)
     norm = Normalize(0, 1)
     size_scale = 1.0 if detail else 0.6
+    route_labels = []
     for e in sorted(edges, key=lambda e: stats.get(e["id"], (0, None))[0]):
         (x1, y1), (x2, y2) = lay.pos[e["from"]], lay.pos[e["to"]]
         entered, loss = stats.get(e["id"], (0, None))
@@ -140,13 +142,11 @@ def _draw(ax, run: RunData, lay: Layout, show: list[str], *, detail: bool) -> li
         arrow.set_gid("edge")
         ax.add_patch(arrow)
         if detail and e.get("route") and e["from"] in show and e["to"] in show:
-            dx, dy = x2 - x1, y2 - y1
-            r = rad[e["id"]]
-            mx = (x1 + x2) / 2 + 0.5 * r * lay.aspect * dy
-            my = (y1 + y2) / 2 - 0.5 * r * dx / lay.aspect
-            ax.text(mx, my, e["route"], fontsize=7.5, style="italic", ha="center", va="center", zorder=4,
-                    color="#222222", gid="route", bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
-                                                        "alpha": 0.8})
+            # placed at the straight midpoint for now; moved onto the arc once the layout is final
+            text = ax.text((x1 + x2) / 2, (y1 + y2) / 2, e["route"], fontsize=7.5, style="italic", ha="center",
+                           va="center", zorder=4, color="#222222", gid="route",
+                           bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
+            route_labels.append((text, (x1, y1), (x2, y2), rad[e["id"]]))
     repatriated = run.summary.get("repatriated_at", {})
     labels = []
     for n in nodes:
@@ -159,7 +159,17 @@ def _draw(ax, run: RunData, lay: Layout, show: list[str], *, detail: bool) -> li
             if repatriated.get(n["id"]):
                 text += f"\n{repatriated[n['id']]:,} repatriated"
             labels.append((text, x, y))
-    return labels
+    return labels, route_labels
+
+
+def _centre_route_labels(ax, route_labels) -> None:
+    """Move each route name to the middle of its edge's arc. An 'arc3' connection of curvature r from A to B is a
+    quadratic Bezier in display space with control point M + r·(dy, −dx); its middle is M + r/2·(dy, −dx)."""
+    for text, a, b, r in route_labels:
+        (ax_, ay), (bx, by) = ax.transData.transform([a, b])
+        dx, dy = bx - ax_, by - ay
+        mid = ((ax_ + bx) / 2 + 0.5 * r * dy, (ay + by) / 2 - 0.5 * r * dx)
+        text.set_position(ax.transData.inverted().transform(mid))
 
 
 # Candidate label offsets (points) and alignments around a node, in order of preference.
@@ -302,7 +312,8 @@ def route_map(run: RunData) -> Figure:
     fig.suptitle(f"Route-flow map: {run.name} (seed {run.summary['provenance']['seed']})")
     fig.canvas.draw()  # final layout first, so that labels can be placed in display space
     renderer = fig.canvas.get_renderer()
-    for a, labels in placements:
+    for a, (labels, route_labels) in placements:
+        _centre_route_labels(a, route_labels)
         _place_labels(a, labels, renderer)
     fig.set_layout_engine("none")  # freeze: the labels were placed for this layout
     return fig

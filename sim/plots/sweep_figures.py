@@ -1,5 +1,5 @@
 """Figures of one sweep directory: response curves, a heatmap for two-parameter grids, route shares against a
-parameter, and policy comparison bars against a baseline package.
+parameter (or per policy package). Policy comparisons are in policy_figures.py.
 
 Means and 95% intervals come from `sim.experiments.summarize` (mean ± t₀.₉₇₅,ₙ₋₁·sd/√n over replicates;
 paired differences against the baseline for the policy bars), so the figures show the same numbers as
@@ -14,13 +14,12 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from sim.experiments.summarize import paired_differences, summarize
+from sim.experiments.summarize import summarize
 from sim.plots import style
 from sim.plots.detect import SweepData
 
 RESPONSE_OUTCOMES = ("set_out", "arrived", "killed")
 HEATMAP_OUTCOMES = ("set_out", "arrived", "killed")
-POLICY_OUTCOMES = ("set_out", "arrived", "caught", "killed", "repatriated", "returned")
 MAX_FACETS = 6
 SAMPLED = ("lhs", "sobol")
 
@@ -68,7 +67,7 @@ def _facets(sw: SweepData, x: str) -> tuple[list[dict], str]:
     return combos.to_dict("records"), note
 
 
-def _select(df: pd.DataFrame, combo: dict) -> pd.DataFrame:
+def select(df: pd.DataFrame, combo: dict) -> pd.DataFrame:
     mask = pd.Series(True, index=df.index)
     for k, v in combo.items():
         mask &= np.isclose(df[k].astype(float), float(v)) if isinstance(v, (int, float)) and not isinstance(
@@ -76,7 +75,7 @@ def _select(df: pd.DataFrame, combo: dict) -> pd.DataFrame:
     return df[mask]
 
 
-def _facet_title(combo: dict) -> str:
+def facet_title(combo: dict) -> str:
     if not combo:
         return ""
     return ", ".join(f"policy {v}" if k == "policy" else f"{style.param_short(k)} = {style.format_value(v)}"
@@ -95,7 +94,7 @@ def _series(sw: SweepData, outcome: str) -> list[tuple[str, str]]:
     return [("all routes", outcome)] if outcome in sw.runs.columns else []
 
 
-def _replicates_note(sw: SweepData, what: str = "") -> str:
+def replicates_note(sw: SweepData, what: str = "") -> str:
     """Footnote: sweep name, successful runs (and failed ones), replicates per point, then `what`."""
     n = sw.ok.groupby("point").size()
     lo, hi = (int(n.min()), int(n.max())) if len(n) else (0, 0)
@@ -105,7 +104,7 @@ def _replicates_note(sw: SweepData, what: str = "") -> str:
     return text + f", {reps} replicates per point" + (f"; {what}" if what else "")
 
 
-def _require_ok(sw: SweepData) -> None:
+def require_ok(sw: SweepData) -> None:
     if sw.runs.empty or "status" not in sw.runs.columns or sw.ok.empty:
         raise NotApplicable("the sweep has no successful runs")
 
@@ -118,7 +117,7 @@ def response(sw: SweepData) -> dict[str, Figure]:
     """Outcome against each numeric parameter: per route, the replicate mean with its 95% band; rows are
     outcomes (set out, arrived, killed), columns the values of the other varying dimensions. Sampled designs
     (lhs, sobol) show each point's mean with an error bar, as the other parameters vary at the same time."""
-    _require_ok(sw)
+    require_ok(sw)
     xs = numeric_parameters(sw)
     if not xs:
         raise NotApplicable("no numeric parameter varies in this sweep")
@@ -132,7 +131,7 @@ def response(sw: SweepData) -> dict[str, Figure]:
         fig = style.figure(min(3.6 * len(combos) + 1.9, 16), 2.5 * len(outcomes) + 1.0)
         axes = np.atleast_2d(fig.subplots(len(outcomes), len(combos), sharex=True, sharey="row", squeeze=False))
         for j, combo in enumerate(combos):
-            sub = sw.runs if sampled else _select(sw.runs, combo)
+            sub = sw.runs if sampled else select(sw.runs, combo)
             table = summarize(sub, sw.parameters, wanted)
             for i, outcome in enumerate(outcomes):
                 ax = axes[i, j]
@@ -150,7 +149,7 @@ def response(sw: SweepData) -> dict[str, Figure]:
                 if j == 0:
                     ax.set_ylabel(f"{style.OUTCOME_LABELS[outcome]}\n(persons over the run)")
                 if i == 0:
-                    title = _facet_title(combo)
+                    title = facet_title(combo)
                     ax.set_title(title if title else style.OUTCOME_LABELS[outcome].capitalize(), fontsize=9.5)
                 if i == len(outcomes) - 1:
                     ax.set_xlabel(style.param_label(x))
@@ -159,7 +158,7 @@ def response(sw: SweepData) -> dict[str, Figure]:
         handles, labels = axes[0, 0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside right upper", title="route")
         fig.suptitle(f"Response to {style.param_label(x).split(' (')[0]}: mean over replicates with 95% band")
-        style.note(fig, _replicates_note(sw, "bands: 95% t-interval of the mean" + (f"; {note}" if note else "")
+        style.note(fig, replicates_note(sw, "bands: 95% t-interval of the mean" + (f"; {note}" if note else "")
                                          + ("; other parameters vary (sampled design)" if sampled else "")))
         figures[_stem("response", x, len(xs) > 1)] = fig
     return figures
@@ -172,7 +171,7 @@ def response(sw: SweepData) -> dict[str, Figure]:
 def heatmap(sw: SweepData) -> dict[str, Figure]:
     """For a grid of exactly two varying numeric parameters: the replicate mean of each total outcome in every
     cell, coloured on a colour-blind-safe sequential scale and written in the cell with its 95% half-width."""
-    _require_ok(sw)
+    require_ok(sw)
     xs = numeric_parameters(sw)
     if sw.design in SAMPLED:
         raise NotApplicable(f"a heatmap needs a grid; this sweep has a {sw.design} design")
@@ -218,7 +217,7 @@ def heatmap(sw: SweepData) -> dict[str, Figure]:
         cbar = fig.colorbar(im, ax=ax, shrink=0.9, format=style.THOUSANDS)
         cbar.set_label("persons over the run (mean)")
     fig.suptitle("Mean outcome over the two-parameter grid (cell: mean and 95% half-width)")
-    style.note(fig, _replicates_note(sw, "±: half-width of the 95% t-interval; colours span each panel's range"))
+    style.note(fig, replicates_note(sw, "±: half-width of the 95% t-interval; colours span each panel's range"))
     return {"heatmap": fig}
 
 
@@ -248,7 +247,7 @@ def route_shares(sw: SweepData) -> dict[str, Figure]:
     """Substitution between routes: the mean share of each route among the people who set out (route choice)
     and among those who arrived, stacked, against each numeric parameter of a grid (columns: the values of the
     other varying dimensions); for a policies design without numeric parameters, one stacked bar per package."""
-    _require_ok(sw)
+    require_ok(sw)
     xs = numeric_parameters(sw)
     by_package = not xs and "policy" in sw.runs.columns and sw.ok["policy"].nunique() > 1
     if not xs and not by_package:
@@ -268,7 +267,7 @@ def route_shares(sw: SweepData) -> dict[str, Figure]:
         fig = style.figure(min(3.6 * len(combos) + 1.9, 16), 2.6 * len(rows) + 1.0)
         axes = fig.subplots(len(rows), len(combos), sharex=True, sharey=True, squeeze=False)
         for j, combo in enumerate(combos):
-            sub = _select(df, combo)
+            sub = select(df, combo)
             table = summarize(sub, sw.parameters, [c for r in rows for _, c in cols[r]])
             for i, outcome in enumerate(rows):
                 ax = axes[i, j]
@@ -287,13 +286,13 @@ def route_shares(sw: SweepData) -> dict[str, Figure]:
                 if j == 0:
                     ax.set_ylabel(f"share of {_WHO[outcome]} (%)")
                 if i == 0 and combo:
-                    ax.set_title(_facet_title(combo), fontsize=9.5)
+                    ax.set_title(facet_title(combo), fontsize=9.5)
                 if i == len(rows) - 1:
                     ax.set_xlabel(style.param_label(x))
         handles = [Patch(color=colours[r], label=r) for r in sw.routes]
         fig.legend(handles=handles, loc="outside right upper", title="route")
         fig.suptitle(f"Route shares against {style.param_label(x).split(' (')[0]} (mean over replicates)")
-        style.note(fig, _replicates_note(sw, note))
+        style.note(fig, replicates_note(sw, note))
         figures[_stem("route_shares", x, len(xs) > 1)] = fig
     return figures
 
@@ -331,110 +330,5 @@ def _shares_by_package(sw: SweepData, df: pd.DataFrame, cols: dict[str, list[tup
     fig.legend(handles=[Patch(color=colours[r], label=r) for r in sw.routes], loc="outside right upper",
                title="route")
     fig.suptitle("Route shares by policy package (substitution between routes)")
-    style.note(fig, _replicates_note(sw))
+    style.note(fig, replicates_note(sw))
     return fig
-
-
-# -------------------------------------------------------------------------------------------- policy bars
-
-
-def baseline_package(sw: SweepData, baseline: str | None = None) -> str:
-    """The baseline policy package: the one named, else the first in the spec."""
-    packages = sw.packages or sorted(sw.ok["policy"].dropna().unique())
-    if baseline is None:
-        return packages[0]
-    if baseline not in packages:
-        raise NotApplicable(f"baseline '{baseline}' is not a policy package of this sweep; packages: "
-                            f"{', '.join(packages)}")
-    return baseline
-
-
-def paired_against_baseline(sw: SweepData, outcomes: list[str], base: str) -> pd.DataFrame:
-    """Paired differences (`sim.experiments.summarize.paired_differences`) of every other package against the
-    baseline package, separately for each combination of the other varying parameters (the baseline point of
-    that combination). Columns: combo (text), policy, outcome, n, diff, ci_low, ci_high, baseline_mean."""
-    others = sw.varying()
-    combos = sw.ok[others].drop_duplicates().sort_values(others).to_dict("records") if others else [{}]
-    rows = []
-    for combo in combos:
-        sub = _select(sw.runs, combo)
-        base_pts = sub[(sub["policy"] == base) & (sub["status"] == "ok")]["point"].unique()
-        if len(base_pts) != 1:
-            continue
-        diffs = paired_differences(sub, sw.parameters, int(base_pts[0]), outcomes)
-        means = summarize(sub[sub["point"] == base_pts[0]], sw.parameters, outcomes).set_index("outcome")["mean"]
-        for rec in diffs.to_dict("records"):
-            if rec["policy"] != base:
-                rows.append({"combo": _facet_title(combo), "policy": rec["policy"], "outcome": rec["outcome"],
-                             "n": rec["n"], "diff": rec["diff"], "ci_low": rec["ci_low"],
-                             "ci_high": rec["ci_high"], "baseline_mean": float(means[rec["outcome"]])})
-    return pd.DataFrame(rows, columns=["combo", "policy", "outcome", "n", "diff", "ci_low", "ci_high",
-                                       "baseline_mean"])
-
-
-@style.styled
-def policy_bars(sw: SweepData, baseline: str | None = None) -> dict[str, Figure]:
-    """Policies design: for each total outcome, every package's paired difference from the baseline package
-    (replicate k against replicate k, common random numbers) with its 95% interval; the label gives the
-    difference and the baseline mean it is relative to. With other parameters, one bar per combination."""
-    _require_ok(sw)
-    if sw.design != "policies" or "policy" not in sw.runs.columns:
-        raise NotApplicable("policy comparison bars need a policies design")
-    base = baseline_package(sw, baseline)
-    packages = [p for p in (sw.packages or sorted(sw.ok["policy"].unique())) if p != base]
-    if not packages:
-        raise NotApplicable("the sweep has only one policy package")
-    outcomes = [o for o in POLICY_OUTCOMES if o in sw.runs.columns]
-    data = paired_against_baseline(sw, outcomes, base)
-    if data.empty:
-        raise NotApplicable(f"no successful runs of the baseline package '{base}'")
-    data = data.rename(columns={"ci_low": "lo", "ci_high": "hi", "baseline_mean": "base"})
-    combo_names = list(dict.fromkeys(data["combo"]))
-    hue = {c: style.OKABE_ITO[i % len(style.OKABE_ITO)] for i, c in enumerate(combo_names)}
-    ncols = 3 if len(outcomes) > 4 else len(outcomes)
-    nrows = int(np.ceil(len(outcomes) / ncols))
-    bar_h = 0.8 / len(combo_names)
-    fig = style.figure(4.3 * ncols + 0.8, nrows * (0.45 * len(packages) * max(1, len(combo_names) * 0.6) + 1.5) + 1)
-    axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True).ravel()  # the same packages in every panel
-    for ax, outcome in zip(axes, outcomes):
-        d = data[data["outcome"] == outcome]
-        for k, cname in enumerate(combo_names):
-            for i, pkg in enumerate(packages):
-                rec = d[(d["policy"] == pkg) & (d["combo"] == cname)]
-                if rec.empty:
-                    continue
-                rec = rec.iloc[0]
-                y = len(packages) - 1 - i + (len(combo_names) - 1) / 2 * bar_h - k * bar_h
-                colour = hue[cname] if len(combo_names) > 1 else (
-                    style.OUTCOME_COLOURS[outcome] if outcome != "killed" else "#555555")
-                err = None
-                if not np.isnan(rec["lo"]):
-                    err = [[rec["diff"] - rec["lo"]], [rec["hi"] - rec["diff"]]]
-                ax.barh(y, rec["diff"], height=bar_h * 0.85, color=colour, alpha=0.85, xerr=err,
-                        error_kw={"elinewidth": 1.1, "capsize": 3, "ecolor": "#222222"})
-                rel = f" ({style.signed(round(100 * rec['diff'] / rec['base'], 1))}%)" if rec["base"] else ""
-                right = max(0.0, rec["diff"], rec["hi"] if not np.isnan(rec["hi"]) else rec["diff"])
-                ax.annotate(f"{style.signed(rec['diff'])}{rel}", (right, y), xytext=(4, 0),
-                            textcoords="offset points", va="center", fontsize=7.5)
-        ax.axvline(0, color="black", lw=0.9)
-        ax.set_yticks(range(len(packages))[::-1], packages)
-        ax.set_ylim(-0.6, len(packages) - 0.4)
-        lo = min(0.0, np.nanmin(d[["diff", "lo"]].to_numpy())) if len(d) else 0
-        hi = max(0.0, np.nanmax(d[["diff", "hi"]].to_numpy())) if len(d) else 1
-        span = (hi - lo) or 1
-        ax.set_xlim(lo - 0.08 * span, hi + 0.45 * span)  # room on the right for the value labels
-        ax.xaxis.set_major_formatter(style.THOUSANDS)
-        ax.set_xlabel(f"difference in {style.OUTCOME_LABELS[outcome]} (persons)")
-        ax.set_title(style.OUTCOME_LABELS[outcome].capitalize())
-        ax.grid(axis="y", visible=False)
-    for ax in axes[len(outcomes):]:
-        ax.set_visible(False)
-    for ax in axes[::ncols]:
-        ax.set_ylabel("policy package")
-    if len(combo_names) > 1:
-        fig.legend(handles=[Patch(color=hue[c], label=c) for c in combo_names], loc="outside right upper",
-                   title="other parameters")
-    fig.suptitle(f"Policy packages against the baseline '{base}': paired difference over the run, 95% CI")
-    style.note(fig, _replicates_note(sw, "bars: mean of x(package, k) - x(baseline, k) over replicates k with "
-                                         "its 95% t-interval; (%): relative to the baseline mean"))
-    return {"policy_bars": fig}

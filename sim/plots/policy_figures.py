@@ -1,0 +1,194 @@
+"""Policy comparisons of a policies-design sweep against a baseline package (the first in the spec unless named):
+bars of the paired difference of each total outcome (policy_bars), and arrivals year by year with their paired
+differences (policy_years).
+
+Differences come from `sim.experiments.summarize.paired_differences`: d_k = x_k(package) − x_k(baseline) over the
+replicates k present in both (replicate k of every package used the same random stream), mean ± t₀.₉₇₅,ₙ₋₁·sd/√n.
+With other varying parameters, each combination is compared with the baseline package at the same combination.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from sim.experiments.summarize import paired_differences, summarize
+from sim.plots import style
+from sim.plots.detect import SweepData
+from sim.plots.sweep_figures import NotApplicable, facet_title, replicates_note, require_ok, select
+
+POLICY_OUTCOMES = ("set_out", "arrived", "caught", "killed", "repatriated", "returned")
+
+
+def baseline_package(sw: SweepData, baseline: str | None = None) -> str:
+    """The baseline policy package: the one named, else the first in the spec."""
+    packages = sw.packages or sorted(sw.ok["policy"].dropna().unique())
+    if baseline is None:
+        return packages[0]
+    if baseline not in packages:
+        raise NotApplicable(f"baseline '{baseline}' is not a policy package of this sweep; packages: "
+                            f"{', '.join(packages)}")
+    return baseline
+
+
+def paired_against_baseline(sw: SweepData, outcomes: list[str], base: str, *,
+                            only: dict | None = None) -> pd.DataFrame:
+    """Paired differences (`sim.experiments.summarize.paired_differences`) of every other package against the
+    baseline package, separately for each combination of the other varying parameters (the baseline point of
+    that combination), or only for the combination `only`. Columns: combo (text), policy, outcome, n, diff,
+    ci_low, ci_high, baseline_mean."""
+    others = sw.varying()
+    combos = sw.ok[others].drop_duplicates().sort_values(others).to_dict("records") if others else [{}]
+    if only is not None:
+        combos = [only]
+    rows = []
+    for combo in combos:
+        sub = select(sw.runs, combo)
+        base_pts = sub[(sub["policy"] == base) & (sub["status"] == "ok")]["point"].unique()
+        if len(base_pts) != 1:
+            continue
+        diffs = paired_differences(sub, sw.parameters, int(base_pts[0]), outcomes)
+        means = summarize(sub[sub["point"] == base_pts[0]], sw.parameters, outcomes).set_index("outcome")["mean"]
+        for rec in diffs.to_dict("records"):
+            if rec["policy"] != base:
+                rows.append({"combo": facet_title(combo), "policy": rec["policy"], "outcome": rec["outcome"],
+                             "n": rec["n"], "diff": rec["diff"], "ci_low": rec["ci_low"],
+                             "ci_high": rec["ci_high"], "baseline_mean": float(means[rec["outcome"]])})
+    return pd.DataFrame(rows, columns=["combo", "policy", "outcome", "n", "diff", "ci_low", "ci_high",
+                                       "baseline_mean"])
+
+
+@style.styled
+def policy_bars(sw: SweepData, baseline: str | None = None) -> dict[str, Figure]:
+    """Policies design: for each total outcome, every package's paired difference from the baseline package
+    (replicate k against replicate k, common random numbers) with its 95% interval; the label gives the
+    difference and the baseline mean it is relative to. With other parameters, one bar per combination."""
+    require_ok(sw)
+    if sw.design != "policies" or "policy" not in sw.runs.columns:
+        raise NotApplicable("policy comparison bars need a policies design")
+    base = baseline_package(sw, baseline)
+    packages = [p for p in (sw.packages or sorted(sw.ok["policy"].unique())) if p != base]
+    if not packages:
+        raise NotApplicable("the sweep has only one policy package")
+    outcomes = [o for o in POLICY_OUTCOMES if o in sw.runs.columns]
+    data = paired_against_baseline(sw, outcomes, base)
+    if data.empty:
+        raise NotApplicable(f"no successful runs of the baseline package '{base}'")
+    data = data.rename(columns={"ci_low": "lo", "ci_high": "hi", "baseline_mean": "base"})
+    combo_names = list(dict.fromkeys(data["combo"]))
+    hue = {c: style.OKABE_ITO[i % len(style.OKABE_ITO)] for i, c in enumerate(combo_names)}
+    ncols = 3 if len(outcomes) > 4 else len(outcomes)
+    nrows = int(np.ceil(len(outcomes) / ncols))
+    bar_h = 0.8 / len(combo_names)
+    fig = style.figure(4.3 * ncols + 0.8, nrows * (0.45 * len(packages) * max(1, len(combo_names) * 0.6) + 1.5) + 1)
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True).ravel()  # the same packages in every panel
+    for ax, outcome in zip(axes, outcomes):
+        d = data[data["outcome"] == outcome]
+        for k, cname in enumerate(combo_names):
+            for i, pkg in enumerate(packages):
+                rec = d[(d["policy"] == pkg) & (d["combo"] == cname)]
+                if rec.empty:
+                    continue
+                rec = rec.iloc[0]
+                y = len(packages) - 1 - i + (len(combo_names) - 1) / 2 * bar_h - k * bar_h
+                colour = hue[cname] if len(combo_names) > 1 else (
+                    style.OUTCOME_COLOURS[outcome] if outcome != "killed" else "#555555")
+                err = None
+                if not np.isnan(rec["lo"]):
+                    err = [[rec["diff"] - rec["lo"]], [rec["hi"] - rec["diff"]]]
+                ax.barh(y, rec["diff"], height=bar_h * 0.85, color=colour, alpha=0.85, xerr=err,
+                        error_kw={"elinewidth": 1.1, "capsize": 3, "ecolor": "#222222"})
+                rel = f" ({style.signed(round(100 * rec['diff'] / rec['base'], 1))}%)" if rec["base"] else ""
+                right = max(0.0, rec["diff"], rec["hi"] if not np.isnan(rec["hi"]) else rec["diff"])
+                ax.annotate(f"{style.signed(rec['diff'])}{rel}", (right, y), xytext=(4, 0),
+                            textcoords="offset points", va="center", fontsize=7.5)
+        ax.axvline(0, color="black", lw=0.9)
+        ax.set_yticks(range(len(packages))[::-1], packages)
+        ax.set_ylim(-0.6, len(packages) - 0.4)
+        lo = min(0.0, np.nanmin(d[["diff", "lo"]].to_numpy())) if len(d) else 0
+        hi = max(0.0, np.nanmax(d[["diff", "hi"]].to_numpy())) if len(d) else 1
+        span = (hi - lo) or 1
+        ax.set_xlim(lo - 0.08 * span, hi + 0.45 * span)  # room on the right for the value labels
+        ax.xaxis.set_major_formatter(style.THOUSANDS)
+        ax.set_xlabel(f"difference in {style.OUTCOME_LABELS[outcome]} (persons)")
+        ax.set_title(style.OUTCOME_LABELS[outcome].capitalize())
+        ax.grid(axis="y", visible=False)
+    for ax in axes[len(outcomes):]:
+        ax.set_visible(False)
+    for ax in axes[::ncols]:
+        ax.set_ylabel("policy package")
+    if len(combo_names) > 1:
+        fig.legend(handles=[Patch(color=hue[c], label=c) for c in combo_names], loc="outside right upper",
+                   title="other parameters")
+    fig.suptitle(f"Policy packages against the baseline '{base}': paired difference over the run, 95% CI")
+    style.note(fig, replicates_note(sw, "bars: mean of x(package, k) - x(baseline, k) over replicates k with "
+                                         "its 95% t-interval; (%): relative to the baseline mean"))
+    return {"policy_bars": fig}
+
+
+MAX_ROWS = 4
+
+
+@style.styled
+def policy_years(sw: SweepData, baseline: str | None = None) -> dict[str, Figure]:
+    """Policies design with yearly outcomes kept: per year, the mean arrivals of every package with its 95% band
+    (left), and each package's paired difference from the baseline with its 95% band (right); one row per
+    combination of the other varying parameters (at most MAX_ROWS)."""
+    require_ok(sw)
+    if sw.design != "policies" or "policy" not in sw.runs.columns:
+        raise NotApplicable("yearly policy comparisons need a policies design")
+    years = sw.years
+    if len(years) < 2:
+        raise NotApplicable("the sweep kept no yearly outcomes (outputs.keep lacks by_year)")
+    base = baseline_package(sw, baseline)
+    packages = sw.packages or sorted(sw.ok["policy"].unique())
+    cols = [f"year.{y}.arrived" for y in years]
+    x = np.array([int(y) for y in years])
+    others = sw.varying()
+    combos = sw.ok[others].drop_duplicates().sort_values(others).to_dict("records") if others else [{}]
+    note = ""
+    if len(combos) > MAX_ROWS:
+        combos, note = combos[:MAX_ROWS], f"first {MAX_ROWS} of {len(combos)} parameter combinations shown"
+    colours = {p: ("black" if p == base else style.OKABE_ITO[i % len(style.OKABE_ITO)])
+               for i, p in enumerate(packages)}
+    fig = style.figure(12, 3.6 * len(combos) + 1.2)
+    axes = fig.subplots(len(combos), 2, squeeze=False, sharex=True)
+    for row, combo in enumerate(combos):
+        sub = select(sw.runs, combo)
+        means = summarize(sub, sw.parameters, cols)
+        diffs = paired_against_baseline(sw, cols, base, only=combo)
+        ax_m, ax_d = axes[row]
+        for pkg in packages:
+            t = means[means["policy"] == pkg].set_index("outcome").reindex(cols)
+            # the baseline dashed on top: where packages agree (common random numbers), both stay visible
+            ax_m.plot(x, t["mean"], marker="o", ms=3, lw=1.2 if pkg == base else 1.6, color=colours[pkg],
+                      label=pkg, ls="--" if pkg == base else "-", zorder=3 if pkg == base else 2)
+            ax_m.fill_between(x, t["ci_low"], t["ci_high"], color=colours[pkg], alpha=0.15, lw=0)
+            if pkg == base:
+                continue
+            d = diffs[diffs["policy"] == pkg].set_index("outcome").reindex(cols)
+            ax_d.plot(x, d["diff"], "o-", ms=3, lw=1.4, color=colours[pkg], label=pkg)
+            ax_d.fill_between(x, d["ci_low"], d["ci_high"], color=colours[pkg], alpha=0.2, lw=0)
+        ax_d.axhline(0, color="black", lw=0.9, ls="--")
+        title = facet_title(combo)
+        ax_m.set_title("Arrivals per year" + (f" ({title})" if title else ""))
+        ax_d.set_title(f"Paired difference from '{base}'" + (f" ({title})" if title else ""))
+        ax_m.set_ylabel("arrivals (persons per year)")
+        ax_d.set_ylabel("difference (persons per year)")
+        ax_m.set_ylim(bottom=0)
+        for ax in (ax_m, ax_d):
+            ax.yaxis.set_major_formatter(style.THOUSANDS)
+    for ax in axes[-1]:
+        ax.set_xlabel("year")
+    span = int(x.max() - x.min())
+    step = next(s for s in (1, 2, 5, 10, 20) if span // s + 1 <= 10)
+    for ax in axes[-1]:
+        ax.set_xticks(np.arange(x.min() + (-x.min()) % step, x.max() + 1, step))
+    handles = [Patch(color=colours[p], label=p + (" (baseline)" if p == base and "baseline" not in p else ""))
+               for p in packages]
+    fig.legend(handles=handles, loc="outside right upper", title="policy package")
+    fig.suptitle("Arrivals per year by policy package (mean and paired difference, 95% bands)")
+    style.note(fig, replicates_note(sw, "bands: 95% t-interval" + (f"; {note}" if note else "")))
+    return {"policy_years": fig}
