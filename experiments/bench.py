@@ -183,7 +183,7 @@ class HomeOnlyModel(BorderModel):
     """The fast engine with departures decided and counted but no Migrant created: the home engine alone."""
 
     def launch(self, person: int, group: int, female: bool, path_index: int, t: int) -> None:
-        self.ledger.set_out(t, self.graph.paths[path_index].route, group)
+        self.ledger.set_out(self.graph.paths[path_index].route, group)
 
 
 def home_only(scenario: Path, sizes: tuple[int, int], repeats: int) -> dict:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from mesa.discrete_space import CellAgent
 
-from sim.hazards import geometric_time
+from sim.hazards import geometric_time_log
 from sim.ledger import ARRIVED, CAUGHT, KILLED, REPATRIATED, RETURNED
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from sim.network import CandidatePath
 
 _CROSS, _LEAVE, _ARREST = 0, 1, 2
-_EDGE_RETURNED, _EDGE_PASSED, _EDGE_CAUGHT, _EDGE_KILLED = 2, 1, 3, 4
+_EDGE_ENTERED, _EDGE_PASSED, _EDGE_RETURNED, _EDGE_CAUGHT, _EDGE_KILLED = range(5)  # EDGE_COUNTS order
 
 
 class Migrant(CellAgent):
@@ -68,29 +68,29 @@ class Migrant(CellAgent):
         model = self.model
         e = self.path_edges[self.leg]
         if not model.edge_open[e]:
-            model.ledger.edges[e, _EDGE_RETURNED] += 1
+            model.ledger.edge(e, _EDGE_RETURNED)
             self._finish(t, RETURNED)
             return
-        model.ledger.edges[e, 0] += 1
+        model.ledger.edge(e, _EDGE_ENTERED)
         self.action = _CROSS
         model.schedule(self, t + model.edge_duration[e])
 
     def _resolve_crossing(self, t: int) -> None:
         model = self.model
         e = self.path_edges[self.leg]
-        u = model.rng.random()
+        u = model.uniform()
         c_ret, c_kill, c_shot, c_caught = model.edge_cdf[e]
         if u < c_ret:
-            model.ledger.edges[e, _EDGE_RETURNED] += 1
+            model.ledger.edge(e, _EDGE_RETURNED)
             self._finish(t, RETURNED)
         elif u < c_shot:
-            model.ledger.edges[e, _EDGE_KILLED] += 1
+            model.ledger.edge(e, _EDGE_KILLED)
             self._finish(t, KILLED)
         elif u < c_caught:
-            model.ledger.edges[e, _EDGE_CAUGHT] += 1
+            model.ledger.edge(e, _EDGE_CAUGHT)
             self._finish(t, CAUGHT)
         else:
-            model.ledger.edges[e, _EDGE_PASSED] += 1
+            model.ledger.edge(e, _EDGE_PASSED)
             node = self.path_nodes[self.leg]
             self.leg += 1
             self.cell = model.node_cells[node]
@@ -112,13 +112,11 @@ class Migrant(CellAgent):
         A fixed leaving step, once drawn, is kept when the plan is redrawn after a policy change."""
         model = self.model
         node = self.waiting_at
-        rng = model.rng
         if model.node_geometric[node]:
-            dwell = model.node_dwell[node]
-            self.leave_at = since + geometric_time(rng.random(), 1.0 / dwell if dwell >= 1 else 1.0)
+            self.leave_at = since + geometric_time_log(model.uniform(), model.node_log_stay[node])
         elif draw_leave:
             self.leave_at = since + round(model.node_dwell[node])
-        arrest_at = since + geometric_time(rng.random(), model.node_hazard[node])
+        arrest_at = since + geometric_time_log(model.uniform(), model.node_log_free[node])
         self.token += 1
         if arrest_at <= self.leave_at:
             self.action = _ARREST
@@ -128,9 +126,9 @@ class Migrant(CellAgent):
             model.schedule(self, int(self.leave_at))
 
     def _finish(self, t: int, outcome: int) -> None:
-        model = self.model
+        ledger = self.model.ledger
         if outcome == REPATRIATED:
-            model.ledger.repatriated_at[self.waiting_at] += 1
-        model.ledger.finish(t, self.route, self.group, outcome, self.female)
+            ledger.repatriated(self.waiting_at)
+        ledger.finish(self.route, self.group, outcome, self.female)
         self.cell = None
         self.remove()

@@ -68,10 +68,19 @@ def expected_dwell(dwell: np.ndarray, geometric: np.ndarray) -> np.ndarray:
 
 
 def geometric_time(u: float, p: float) -> float:
-    """Inverse-CDF draw of a Geometric(p) waiting time on {1, 2, ...} from a uniform u in (0, 1); inf if p = 0."""
-    if p <= 0.0:
-        return float("inf")
-    if p >= 1.0:
-        return 1.0
-    t = math.log1p(-u) / math.log1p(-p)
-    return math.floor(t) + 1.0 if math.isfinite(t) else math.inf
+    """Inverse-CDF draw of a Geometric(p) waiting time on {1, 2, ...} from a uniform u in [0, 1); inf if p = 0."""
+    return geometric_time_log(u, log_survival(p))
+
+
+def log_survival(p: float) -> float:
+    """log(1 - p), the per-step log survival used by `geometric_time_log` (0 for p = 0, -inf for p = 1)."""
+    return -math.inf if p >= 1.0 else math.log1p(-p)
+
+
+def geometric_time_log(u: float, log_q: float) -> float:
+    """Geometric waiting time T = floor(log(1 - u) / log(1 - p)) + 1 given log_q = log(1 - p); inf when p = 0
+    (log_q = 0) or when p is so small that T overflows."""
+    if log_q == 0.0:
+        return math.inf
+    t = math.log1p(-u) / log_q
+    return math.floor(t) + 1.0 if t < 1e300 else math.inf

@@ -28,28 +28,58 @@ EDGE_COUNTS = ("entered", "passed", "returned", "caught", "killed")
 
 
 class Ledger:
-    """Mutable counters filled by the model during a run."""
+    """Counters filled by the model during a run.
+
+    Events of the current step are counted in plain Python lists (cheaper per event than numpy scalars) and
+    moved into the (T, R, G, ...) arrays when the step closes."""
 
     def __init__(self, n_steps: int, n_routes: int, n_groups: int, n_edges: int, n_nodes: int):
+        self.shape = (n_routes, n_groups)
         self.flows = np.zeros((n_steps, n_routes, n_groups, len(FLOWS)), dtype=np.int64)
         self.arrived_female = np.zeros((n_steps, n_routes, n_groups), dtype=np.int64)
         self.in_transit = np.zeros((n_steps, n_routes, n_groups), dtype=np.int64)
-        self.edges = np.zeros((n_edges, len(EDGE_COUNTS)), dtype=np.int64)
-        self.repatriated_at = np.zeros(n_nodes, dtype=np.int64)
-        self._stock = np.zeros((n_routes, n_groups), dtype=np.int64)
+        self._groups = n_groups
+        self._step = [0] * (n_routes * n_groups * len(FLOWS))
+        self._female = [0] * (n_routes * n_groups)
+        self._stock = [0] * (n_routes * n_groups)
+        self._edges = [0] * (n_edges * len(EDGE_COUNTS))
+        self._repatriated = [0] * n_nodes
 
-    def set_out(self, t: int, route: int, group: int) -> None:
-        self.flows[t, route, group, SET_OUT] += 1
-        self._stock[route, group] += 1
+    def set_out(self, route: int, group: int) -> None:
+        cell = route * self._groups + group
+        self._step[cell * 6 + SET_OUT] += 1
+        self._stock[cell] += 1
 
-    def finish(self, t: int, route: int, group: int, outcome: int, female: bool) -> None:
-        self.flows[t, route, group, outcome] += 1
-        self._stock[route, group] -= 1
+    def finish(self, route: int, group: int, outcome: int, female: bool) -> None:
+        cell = route * self._groups + group
+        self._step[cell * 6 + outcome] += 1
+        self._stock[cell] -= 1
         if outcome == ARRIVED and female:
-            self.arrived_female[t, route, group] += 1
+            self._female[cell] += 1
+
+    def edge(self, edge: int, count: int) -> None:
+        """Count one crossing event on an edge; `count` indexes EDGE_COUNTS."""
+        self._edges[edge * 5 + count] += 1
+
+    def repatriated(self, node: int) -> None:
+        self._repatriated[node] += 1
 
     def close_step(self, t: int) -> None:
-        self.in_transit[t] = self._stock
+        r, g = self.shape
+        self.flows[t] = np.array(self._step, dtype=np.int64).reshape(r, g, len(FLOWS))
+        self.arrived_female[t] = np.array(self._female, dtype=np.int64).reshape(r, g)
+        self.in_transit[t] = np.array(self._stock, dtype=np.int64).reshape(r, g)
+        self._step = [0] * len(self._step)
+        self._female = [0] * len(self._female)
+
+    @property
+    def edges(self) -> np.ndarray:
+        """(E, 5) crossing counts in EDGE_COUNTS order."""
+        return np.array(self._edges, dtype=np.int64).reshape(-1, len(EDGE_COUNTS))
+
+    @property
+    def repatriated_at(self) -> np.ndarray:
+        return np.array(self._repatriated, dtype=np.int64)
 
 
 @dataclass

@@ -11,6 +11,7 @@ Each step t, in this order:
 
 from __future__ import annotations
 
+import gc
 import math
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
@@ -21,7 +22,7 @@ from mesa.discrete_space import Cell, Network
 
 from sim.agents import Migrant
 from sim.choice import departure_probability, logit_choice, path_metrics, utilities
-from sim.hazards import edge_outcome_table
+from sim.hazards import edge_outcome_table, log_survival
 from sim.ledger import Ledger, RunResult
 from sim.network import RouteGraph, modes_mask
 from sim.policies import active_set, group_rates, network_state
@@ -80,6 +81,7 @@ class BorderModel(mesa.Model):
                              len(self.graph.edge_ids), len(self.graph.node_ids))
         self.population = (Population(scenario, self.graph.node_index, self.rng) if population else None)
         self._due: dict[int, list] = {}
+        self._uniforms: list[float] = []
         self._active: tuple[int, ...] | None = None
         self.t = 0
 
@@ -101,6 +103,8 @@ class BorderModel(mesa.Model):
         self.node_hazard = st.arrest_hazard.tolist()
         self.node_dwell = st.dwell.tolist()
         self.node_geometric = st.geometric_dwell.tolist()
+        self.node_log_free = [log_survival(h) for h in self.node_hazard]  # log(1 - h): arrest draws
+        self.node_log_stay = [log_survival(1.0 / d if d >= 1 else 1.0) for d in self.node_dwell]  # leave draws
         self.waits_at = [k == "transit" and (d >= 1 if g else round(d) >= 1)
                          for k, d, g in zip(self.graph.node_kind, self.node_dwell, self.node_geometric)]
         self.metrics = path_metrics(self.graph, st, self.spec)
@@ -122,6 +126,13 @@ class BorderModel(mesa.Model):
             paths = allowed[self.metrics.usable[allowed]]
             self._strata[key] = paths
         return paths
+
+    def uniform(self) -> float:
+        """Next U(0, 1) draw of the run's generator, taken in blocks of 4096 (one numpy call per block)."""
+        buf = self._uniforms
+        if not buf:
+            buf.extend(self.rng.random(4096)[::-1].tolist())
+        return buf.pop()
 
     # ----------------------------------------------------------------------------------------- scheduling
     def schedule(self, agent: Migrant, step: int) -> None:
@@ -201,7 +212,7 @@ class BorderModel(mesa.Model):
         """Create the Migrant for a person setting out on a path at step t and start the first crossing."""
         path = self.graph.paths[path_index]
         agent = Migrant(self, person, group, female, path)
-        self.ledger.set_out(t, path.route, group)
+        self.ledger.set_out(path.route, group)
         agent.enter_edge(t)
         return agent
 
@@ -209,10 +220,15 @@ class BorderModel(mesa.Model):
     def run(self, progress: Callable[[int, int], None] | None = None) -> RunResult:
         """Step through the whole horizon; `progress(done, total)` is called after each step."""
         total = len(self.dates)
-        while self.steps < total:
-            self.step()
-            if progress is not None:
-                progress(self.steps, total)
+        gc.collect()
+        gc.freeze()  # keep the libraries' long-lived objects out of the collections the migrants trigger
+        try:
+            while self.steps < total:
+                self.step()
+                if progress is not None:
+                    progress(self.steps, total)
+        finally:
+            gc.unfreeze()
         return self.result()
 
     def result(self) -> RunResult:

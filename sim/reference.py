@@ -116,7 +116,7 @@ class Person(mesa.Agent):
         path = model.graph.paths[self.paths[pick]]
         self.route, self.path_edges, self.path_nodes = path.route, path.edges, path.nodes
         self.leg = 0
-        model.ledger.set_out(model.t, self.route, self.group)
+        model.ledger.set_out(self.route, self.group)
         self.enter_edge()
 
     # ------------------------------------------------------------------------------------------- on the way
@@ -124,10 +124,10 @@ class Person(mesa.Agent):
         model = self.model
         e = self.path_edges[self.leg]
         if not model.edge_open[e]:
-            model.ledger.edges[e, _RETURNED] += 1
+            model.ledger.edge(e, _RETURNED)
             self.finish(RETURNED)
             return
-        model.ledger.edges[e, _ENTERED] += 1
+        model.ledger.edge(e, _ENTERED)
         self.state = CROSSING
         self.countdown = model.edge_duration[e]
 
@@ -138,16 +138,16 @@ class Person(mesa.Agent):
         u = model.rng.random()
         c_ret, _, c_shot, c_caught = model.edge_cdf[e]  # killed = undetected or shot
         if u < c_ret:
-            model.ledger.edges[e, _RETURNED] += 1
+            model.ledger.edge(e, _RETURNED)
             self.finish(RETURNED)
         elif u < c_shot:
-            model.ledger.edges[e, _KILLED] += 1
+            model.ledger.edge(e, _KILLED)
             self.finish(KILLED)
         elif u < c_caught:
-            model.ledger.edges[e, _CAUGHT] += 1
+            model.ledger.edge(e, _CAUGHT)
             self.finish(CAUGHT)
         else:
-            model.ledger.edges[e, _PASSED] += 1
+            model.ledger.edge(e, _PASSED)
             node = self.path_nodes[self.leg]
             self.leg += 1
             if model.is_destination[node]:
@@ -180,8 +180,8 @@ class Person(mesa.Agent):
     def finish(self, outcome: int) -> None:
         model = self.model
         if outcome == REPATRIATED:
-            model.ledger.repatriated_at[self.node] += 1
-        model.ledger.finish(model.t, self.route, self.group, outcome, self.female)
+            model.ledger.repatriated(self.node)
+        model.ledger.finish(self.route, self.group, outcome, self.female)
         self.remove()
 
 
