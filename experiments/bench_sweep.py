@@ -73,8 +73,9 @@ def main(argv: list[str] | None = None) -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_sweep."))
     size = 200_000
-    per = time_one(write_spec(tmp, size, 2))
-    size = max(1000, int(size * args.target / max(per, 1e-3)))
+    for _ in range(3):  # run time is not proportional to size (fixed costs): refine the size a few times
+        per = time_one(write_spec(tmp, size, 2))
+        size = max(1000, min(50_000_000, int(size * args.target / max(per, 1e-3))))
     spec = write_spec(tmp, size, args.runs)
     p = plan(spec)
 
