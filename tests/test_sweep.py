@@ -260,3 +260,21 @@ def test_summarize_formats_and_paired_baseline(tmp_path):
     assert base["diff"] == 0 and base["ci_low"] == 0 and base["ci_high"] == 0
     r = cli("summarize", str(out), "--baseline", "nope=1")
     assert r.returncode == 2 and "unknown parameter" in r.stderr
+
+
+def test_points_design_zips_parameter_lists(tmp_path):
+    spec = write_spec(tmp_path, """
+name: z
+scenario: SCENARIO
+parameters:
+  population.size: [1000, 2000, 3000]
+  network.edges.dmz.controls.mines: [0.1, 0.2, 0.3]
+design: {type: points}
+""")
+    pts = build_points(load_spec(spec))
+    assert [(p.values["population.size"], p.values["network.edges.dmz.controls.mines"]) for p in pts] == [
+        (1000, 0.1), (2000, 0.2), (3000, 0.3)]
+    bad = write_spec(tmp_path, "name: z\nscenario: SCENARIO\ndesign: {type: points}\n"
+                               "parameters: {population.size: [1, 2], seed: [1]}\n", "bad.yaml")
+    r = cli("sweep", str(bad), "--dry-run")
+    assert r.returncode == 2 and "equal length" in r.stderr

@@ -4,7 +4,9 @@
 - lhs / sobol: `samples` points from scipy.stats.qmc (LatinHypercube / scrambled Sobol, seeded by the spec seed)
   mapped through each parameter's distribution: uniform low + u(high - low); loguniform
   exp(log low + u(log high - log low)); integer floor(low + u(high - low + 1)) capped at high;
-- policies: every named package crossed with the grid of the other parameters.
+- policies: every named package crossed with the grid of the other parameters;
+- points: explicit points, point i taking the i-th value of every parameter's list (used by calibration and
+  sensitivity analysis, whose samplers choose the points).
 
 Seeds: replicate k of every point uses the k-th child of SeedSequence(spec.seed) (common random numbers), so
 results depend neither on worker count, backend nor completion order, and adding replicates keeps the old ones.
@@ -78,6 +80,9 @@ def build_points(ls: LoadedSpec) -> list[Point]:
             u = qmc.Sobol(d=d, scramble=True, rng=np.random.default_rng(spec.seed)).random(spec.design.samples)
         cols = [_map(spec.parameters[n], u[:, i]) for i, n in enumerate(names)]
         return [Point(i, dict(zip(names, row))) for i, row in enumerate(zip(*cols))]
+    if spec.design.type == "points":
+        columns = [_values(spec.parameters[n]) for n in names]
+        return [Point(i, dict(zip(names, row))) for i, row in enumerate(zip(*columns))]
     grid = [dict(zip(names, combo)) for combo in itertools.product(*(_values(spec.parameters[n]) for n in names))]
     if spec.design.type == "policies":
         combos = [(pkg, values) for pkg in spec.design.policies for values in grid]

@@ -42,7 +42,7 @@ Parameter = Annotated[list[Scalar] | Range | Distribution, Field(description="va
 
 
 class Design(Strict):
-    type: Literal["grid", "lhs", "sobol", "policies"] = Field("grid", description="How points are made.")
+    type: Literal["grid", "lhs", "sobol", "policies", "points"] = Field("grid", description="How points are made.")
     samples: int | None = Field(None, ge=1, le=1_000_000,
                                 description="lhs/sobol: number of points (sobol: a power of two).")
     policies: dict[str, dict[str, Scalar]] = Field(
@@ -88,6 +88,13 @@ class ExperimentSpec(Strict):
                                  "must be {dist: uniform|loguniform|integer, low, high}")
             if isinstance(p, list) and not p:
                 raise ValueError(f"parameter '{path}' has no values")
+            if self.design.type == "points" and not isinstance(p, list):
+                raise ValueError(f"design 'points' takes lists of values; parameter '{path}' is not a list")
+        if self.design.type == "points":
+            lengths = {len(p) for p in self.parameters.values()}
+            if len(lengths) > 1:
+                raise ValueError(f"design 'points' needs lists of equal length (point i takes the i-th value of "
+                                 f"each); found lengths {sorted(lengths)}")
         if self.design.type in ("lhs", "sobol") and not self.parameters:
             raise ValueError(f"design '{self.design.type}' needs at least one parameter")
         return self
