@@ -183,6 +183,15 @@ def test_yearly_draws_observed_series_only_when_named(run_dir, plain_run_dir):
     assert "names no observed series" in plain.get_title()
 
 
+def test_yearly_hatches_years_covered_in_part(tmp_path):
+    sc = load_scenario(TOY, overrides=["population.size=2000", "time.start=2000-07", "time.end=2003-09"])
+    ax = main_axes(build_figures(write_run(run(sc), tmp_path / "r"), ["yearly"]).figures["yearly"])[0]
+    hatched = {round(p.get_x() + p.get_width() / 2): bool(p.get_hatch()) for p in ax.patches
+               if p.get_width() == pytest.approx(0.8)}
+    assert hatched == {2000: True, 2001: False, 2002: False, 2003: True}
+    assert "simulated, partial year" in [t.get_text() for t in ax.get_legend().get_texts()]
+
+
 def test_outcome_shares_add_up_to_one_per_route_and_group(run_dir):
     fig = build_figures(run_dir, ["outcome_shares"]).figures["outcome_shares"]
     summary = load_run(run_dir).summary
@@ -297,8 +306,8 @@ def test_policy_bars_are_paired_differences(policy_dir):
 
     other = build_figures(policy_dir, ["policy_bars"], baseline="sea_open").figures["policy_bars"]
     assert "sea_open" in other.get_suptitle()
-    with pytest.raises(ScenarioError, match="not a policy package"):
-        build_figures(policy_dir, ["policy_bars"], baseline="nonesuch")
+    with pytest.raises(ScenarioError, match="'nonesuch' is not a policy package of this sweep; packages: kept, "):
+        build_figures(policy_dir, baseline="nonesuch")
 
 
 def test_policy_years_are_paired_differences_per_year(policy_dir):
@@ -327,6 +336,8 @@ def test_only_rejects_unknown_and_inapplicable_figures(run_dir, policy_dir):
         build_figures(run_dir, ["heatmap"])
     with pytest.raises(ScenarioError, match="'heatmap' does not apply"):
         build_figures(policy_dir, ["heatmap"])
+    with pytest.raises(ScenarioError, match="--baseline names a policy package"):
+        build_figures(run_dir, baseline="kept")
 
 
 # ------------------------------------------------------------------------------------------------------ CLI

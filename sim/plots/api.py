@@ -70,6 +70,8 @@ def build_figures(path: str | Path, only: list[str] | None = None, *, baseline: 
     kind = kind_of(path)
     wanted = _check_only(kind, only)
     data = load(path)
+    if baseline is not None:
+        _check_baseline(data, baseline)
     out = Figures(kind, data)
     for name in wanted:
         if kind == "run":
@@ -87,11 +89,18 @@ def build_figures(path: str | Path, only: list[str] | None = None, *, baseline: 
         for stem, fig in made.items():
             out.figures[stem] = fig
             out.names[stem] = name
-    if baseline is not None and kind == "sweep" and "policy_bars" not in out.figures:
-        reason = out.skipped.get("policy_bars")
-        if reason:
-            raise ScenarioError(f"--baseline applies to policy comparison bars, which do not apply here: {reason}")
     return out
+
+
+def _check_baseline(data: RunData | SweepData, baseline: str) -> None:
+    """A baseline package must be one of the packages of a policies-design sweep."""
+    if not isinstance(data, SweepData) or data.design != "policies":
+        raise ScenarioError(f"--baseline names a policy package, for sweeps with a policies design; "
+                            f"{data.path} is not one")
+    packages = data.packages or sorted(data.ok["policy"].dropna().unique())
+    if baseline not in packages:
+        raise ScenarioError(f"--baseline '{baseline}' is not a policy package of this sweep; packages: "
+                            f"{', '.join(packages)}")
 
 
 def make_figures(path: str | Path, out: str | Path | None = None, *, fmt: str = "png",

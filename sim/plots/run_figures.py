@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from sim.ledger import TOTAL_KEYS
 from sim.observed import compare_yearly, load_observed
@@ -99,6 +100,7 @@ def flows(run: RunData) -> Figure:
     shade = not _overlap(windows)  # overlapping windows would stack into a dark wash over the data
     for ax in (ax_out, ax_arr, ax_loss):
         ax.set_ylabel(f"persons per {step}")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts of people: whole ticks
         ax.yaxis.set_major_formatter(style.THOUSANDS)
         ax.set_ylim(bottom=0)
         ax.margins(x=0)
@@ -164,7 +166,7 @@ def yearly(run: RunData) -> Figure:
     fig = style.figure(11, 4.4)
     ax, ax_f = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2.1, 1]})
     bars = ax.bar(years, [by_year[y] for y in years], color=style.OUTCOME_COLOURS["arrived"], alpha=0.8,
-                  width=0.8, label="simulated")
+                  width=0.8)
     for b, y in zip(bars, years):
         if y in partial:
             b.set_hatch("///")
@@ -203,10 +205,9 @@ def yearly(run: RunData) -> Figure:
         ax.set_title("Arrivals per year: simulated vs observed")
     else:
         ax.set_title("Arrivals per year (simulated; the scenario names no observed series)")
-    if partial:
-        ax.bar([], [], color=style.OUTCOME_COLOURS["arrived"], alpha=0.45, hatch="///", label="partial year")
     ax.set_xlabel("year")
     ax.set_ylabel("arrivals (persons per year)")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.yaxis.set_major_formatter(style.THOUSANDS)
     ax_f.set_title("Female share of arrivals")
     ax_f.set_xlabel("year")
@@ -218,7 +219,11 @@ def yearly(run: RunData) -> Figure:
     # legends in room kept free for them: headroom above the tallest bar, the empty band under low shares
     top = max([*by_year.values(), *(ax.get_ylim()[1:])])
     ax.set_ylim(0, top * 1.2)
-    ax.legend(loc="upper center", ncol=4)
+    green = style.OUTCOME_COLOURS["arrived"]
+    handles = [Patch(facecolor=green, alpha=0.8, label="simulated")]
+    if partial:
+        handles.append(Patch(facecolor=green, alpha=0.45, hatch="///", label="simulated, partial year"))
+    ax.legend(handles=handles + ax.get_legend_handles_labels()[0], loc="upper center", ncol=4)
     ax_f.legend(loc="lower left")
     fig.suptitle(f"Yearly arrivals: {run.name}")
     if footnote:

@@ -79,7 +79,7 @@ def figure(width: float, height: float) -> Figure:
     pyplot, so it is freed like any object; call inside `styled` functions so the style applies."""
     fig = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)  # render with Agg whatever the session's backend; no display, pyplot untouched
-    fig.get_layout_engine().set(h_pad=0.05, w_pad=0.05)
+    fig.get_layout_engine().set(h_pad=0.05, w_pad=0.05, wspace=0.06)
     return fig
 
 
@@ -133,29 +133,37 @@ def date_axis(ax, span_years: float) -> None:
 def param_label(name: str) -> str:
     """Readable axis label for a sweep parameter's dotted path, with its unit.
 
-    'network.edges.dmz.controls.mines' -> 'mines on edge dmz (control level, 0-1)'; several comma-separated paths
-    setting the same value are named by their common leaf and the list of items.
+    'network.edges.dmz.controls.mines' -> 'mines on edge dmz (control level, 0-1)'; 'population.size' ->
+    'population size (persons)'; 'hazards.kill.mines' -> 'kill coefficient of mines (per unit of control)';
+    several comma-separated paths setting the same value are named by their common leaf and the list of items.
     """
     paths = [p.strip() for p in name.split(",") if p.strip()]
+    first = paths[0].split(".")
+    leaf = first[-1]
+    if first[0] == "hazards" and len(first) == 3:
+        return f"{first[1]} coefficient of {leaf} (per unit of control)"
+    if first[0] == "push" and len(first) == 4:
+        return f"push {first[1]} in {leaf} (multiplier)"
     leaves = {p.split(".")[-1] for p in paths}
-    leaf = paths[0].split(".")[-1]
+    what = leaf.replace("_", " ") if len(leaves) == 1 else " / ".join(sorted(leaves))
+    if len(paths) == 1 and len(first) == 2:  # a top-level setting: 'population size'
+        what = first[0].replace("_", " ") + " " + what
     items = []
     for p in paths:
         parts = p.split(".")
         if len(parts) >= 3 and parts[0] == "network" and parts[1] in ("edges", "nodes"):
-            items.append(("edge " if parts[1] == "edges" else "node ") + parts[2])
+            items.append(("on edge " if parts[1] == "edges" else "at node ") + parts[2])
         elif len(parts) >= 3 and parts[0] == "population" and parts[1] == "groups":
-            items.append("group " + parts[2])
-        elif len(parts) >= 2 and parts[0] == "policies":
-            items.append("policy " + parts[1])
-        elif len(parts) >= 2:
-            items.append(".".join(parts[:-1]))
-    what = leaf.replace("_", " ") if len(leaves) == 1 else " / ".join(sorted(leaves))
+            items.append("of group " + parts[2])
+        elif len(parts) >= 3 and parts[0] == "policies":
+            items.append("of policy " + parts[1])
+        elif len(parts) > 2:
+            items.append("in " + ".".join(parts[:-1]))
     where = ""
     if items:
-        where = " on " + (", ".join(items) if len(items) <= 2 else f"{items[0]} and {len(items) - 1} more")
-        if items[0].startswith("policy "):
-            where = " of " + where[4:]
+        prep = items[0].split(" ")[0]
+        names = [i.split(" ", 1)[1] for i in items]
+        where = f" {prep} " + (", ".join(names) if len(names) <= 2 else f"{names[0]} and {len(names) - 1} more")
     unit = _UNITS.get(leaf, "")
     return f"{what}{where}" + (f" ({unit})" if unit else "")
 

@@ -128,8 +128,8 @@ def response(sw: SweepData) -> dict[str, Figure]:
         sampled = sw.design in SAMPLED
         combos, note = ([{}], "") if sampled else _facets(sw, x)
         wanted = [c for o in outcomes for _, c in _series(sw, o)]
-        fig = style.figure(min(3.6 * len(combos) + 1.9, 16), 2.5 * len(outcomes) + 1.0)
-        axes = np.atleast_2d(fig.subplots(len(outcomes), len(combos), sharex=True, sharey="row", squeeze=False))
+        fig = style.figure(min(max(3.6 * len(combos) + 1.9, 8.5), 16), 2.5 * len(outcomes) + 1.0)
+        axes = fig.subplots(len(outcomes), len(combos), sharex=True, sharey="row", squeeze=False)
         for j, combo in enumerate(combos):
             sub = sw.runs if sampled else select(sw.runs, combo)
             table = summarize(sub, sw.parameters, wanted)
@@ -148,18 +148,18 @@ def response(sw: SweepData) -> dict[str, Figure]:
                 ax.yaxis.set_major_formatter(style.THOUSANDS)
                 if j == 0:
                     ax.set_ylabel(f"{style.OUTCOME_LABELS[outcome]}\n(persons over the run)")
-                if i == 0:
-                    title = facet_title(combo)
-                    ax.set_title(title if title else style.OUTCOME_LABELS[outcome].capitalize(), fontsize=9.5)
+                if i == 0 and combo:
+                    ax.set_title(facet_title(combo), fontsize=9.5)
                 if i == len(outcomes) - 1:
                     ax.set_xlabel(style.param_label(x))
         for i in range(len(outcomes)):  # after every panel is drawn, so the shared autoscale sees all of them
             axes[i, 0].set_ylim(bottom=0)
         handles, labels = axes[0, 0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside right upper", title="route")
-        fig.suptitle(f"Response to {style.param_label(x).split(' (')[0]}: mean over replicates with 95% band")
-        style.note(fig, replicates_note(sw, "bands: 95% t-interval of the mean" + (f"; {note}" if note else "")
-                                         + ("; other parameters vary (sampled design)" if sampled else "")))
+        shown = "mean over replicates with 95% " + ("error bar" if sampled else "band")
+        fig.suptitle(f"Response to {style.param_label(x).split(' (')[0]}: {shown}")
+        style.note(fig, replicates_note(sw, "95% t-interval of the mean" + (f"; {note}" if note else "")
+                                        + ("; the other parameters vary too (sampled design)" if sampled else "")))
         figures[_stem("response", x, len(xs) > 1)] = fig
     return figures
 
@@ -197,17 +197,15 @@ def heatmap(sw: SweepData) -> dict[str, Figure]:
             grid[r, c] = rec["mean"]
             half[r, c] = (rec["ci_high"] - rec["ci_low"]) / 2
         im = ax.imshow(grid, origin="lower", aspect="auto", cmap=style.SEQUENTIAL_CMAP)
-        lo, hi = np.nanmin(grid), np.nanmax(grid)
         for r in range(len(vy)):
             for c in range(len(vx)):
                 if np.isnan(grid[r, c]):
                     continue
-                light = (grid[r, c] - lo) / (hi - lo) > 0.6 if hi > lo else False
                 text = f"{grid[r, c]:,.0f}" if abs(grid[r, c]) >= 10 else f"{grid[r, c]:.2g}"
                 if not np.isnan(half[r, c]):
                     text += f"\n±{half[r, c]:,.0f}" if half[r, c] >= 10 else f"\n±{half[r, c]:.2g}"
                 ax.text(c, r, text, ha="center", va="center", fontsize=7.5,
-                        color="black" if light else "white")
+                        color=style.ink_on(im.cmap(im.norm(grid[r, c]))))
         ax.set_xticks(range(len(vx)), [style.format_value(v) for v in vx])
         ax.set_yticks(range(len(vy)), [style.format_value(v) for v in vy])
         ax.set_xlabel(style.param_label(px))
@@ -264,7 +262,7 @@ def route_shares(sw: SweepData) -> dict[str, Figure]:
     figures = {}
     for x in xs:
         combos, note = _facets(sw, x)
-        fig = style.figure(min(3.6 * len(combos) + 1.9, 16), 2.6 * len(rows) + 1.0)
+        fig = style.figure(min(max(3.6 * len(combos) + 1.9, 8.5), 16), 2.6 * len(rows) + 1.0)
         axes = fig.subplots(len(rows), len(combos), sharex=True, sharey=True, squeeze=False)
         for j, combo in enumerate(combos):
             sub = select(df, combo)
@@ -279,8 +277,9 @@ def route_shares(sw: SweepData) -> dict[str, Figure]:
                 ax.stackplot(xv, *means, colors=[colours[r] for r, _ in cols[outcome]],
                              labels=[r for r, _ in cols[outcome]], alpha=0.9, lw=0)
                 ax.set_ylim(0, 1)
-                if len(xv) > 1:
-                    ax.set_xlim(xv.min(), xv.max())
+                if len(xv) > 1:  # a little room at the ends, so neighbouring panels' edge ticks stay apart
+                    pad = 0.04 * (xv.max() - xv.min())
+                    ax.set_xlim(xv.min() - pad, xv.max() + pad)
                 ax.yaxis.set_major_formatter(style.PERCENT)
                 ax.grid(axis="x", visible=False)
                 if j == 0:
