@@ -100,7 +100,7 @@ def flows(run: RunData) -> Figure:
     shade = not _overlap(windows)  # overlapping windows would stack into a dark wash over the data
     for ax in (ax_out, ax_arr, ax_loss):
         ax.set_ylabel(f"persons per {step}")
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts of people: whole ticks
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 2.5, 5, 10]))  # counts of people: whole ticks
         ax.yaxis.set_major_formatter(style.THOUSANDS)
         ax.set_ylim(bottom=0)
         ax.margins(x=0)
@@ -207,7 +207,7 @@ def yearly(run: RunData) -> Figure:
         ax.set_title("Arrivals per year (simulated; the scenario names no observed series)")
     ax.set_xlabel("year")
     ax.set_ylabel("arrivals (persons per year)")
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 2.5, 5, 10]))
     ax.yaxis.set_major_formatter(style.THOUSANDS)
     ax_f.set_title("Female share of arrivals")
     ax_f.set_xlabel("year")
