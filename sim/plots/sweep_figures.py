@@ -21,7 +21,7 @@ from sim.plots.detect import SweepData
 RESPONSE_OUTCOMES = ("set_out", "arrived", "killed")
 HEATMAP_OUTCOMES = ("set_out", "arrived", "killed")
 MAX_FACETS = 6
-SAMPLED = ("lhs", "sobol")
+SAMPLED = ("lhs", "sobol", "points")  # designs whose points need not form a grid
 
 
 class NotApplicable(Exception):
@@ -116,7 +116,7 @@ def require_ok(sw: SweepData) -> None:
 def response(sw: SweepData) -> dict[str, Figure]:
     """Outcome against each numeric parameter: per route, the replicate mean with its 95% band; rows are
     outcomes (set out, arrived, killed), columns the values of the other varying dimensions. Sampled designs
-    (lhs, sobol) show each point's mean with an error bar, as the other parameters vary at the same time."""
+    (lhs, sobol, explicit points) show each point's mean with an error bar, as the other parameters vary too."""
     require_ok(sw)
     xs = numeric_parameters(sw)
     if not xs:
