@@ -225,6 +225,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("schema", help="print the scenario JSON Schema (for editors)")
     p.set_defaults(func=cmd_schema)
+
+    from sim.plots.cli_commands import add_plot_parsers
+
+    add_plot_parsers(sub)
     return parser
 
 

@@ -197,3 +197,19 @@ def test_console_script(tmp_path: Path):
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith(f"ok: {TOY}")
+
+
+def test_plot_and_report_through_the_cli(toy_run, tmp_path: Path):
+    out_dir, _ = toy_run
+    figs = tmp_path / "figs"
+    proc = run_cli("plot", out_dir, "--out", figs, "--format", "svg")
+    assert proc.returncode == 0, proc.stderr
+    written = [Path(line) for line in proc.stdout.split()]
+    assert {p.stem for p in written} >= {"flows", "route_map", "outcome_shares"}
+    assert all(p.exists() and p.suffix == ".svg" for p in written)
+    report = tmp_path / "r.html"
+    proc = run_cli("report", out_dir, "--out", report)
+    assert proc.returncode == 0, proc.stderr
+    assert "data:image/png;base64," in report.read_text()
+    proc = run_cli("plot", tmp_path / "nowhere")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
