@@ -1,0 +1,133 @@
+"""Figures of a sensitivity analysis, read from its indices.csv (`bordersim sensitivity`, docs/sensitivity.md).
+
+- Morris: per outcome, mu* (mean absolute elementary effect, in outcome units per full range of the parameter)
+  against sigma (their standard deviation); points to the right matter, points above the dashed line sigma = mu*
+  act through non-linearity or interactions. Horizontal bars: 95% interval of mu*.
+- Sobol: per outcome, first-order S1 and total ST indices as bars, largest ST on top, with 95% intervals.
+Intervals combine SALib's design bootstrap and the replicate (seed) bootstrap: sqrt(conf^2 + seed_conf^2).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.lines import Line2D
+
+from sim.plots import style
+
+MARKERS = "osD^vP"
+NOTE = ("Outcome at each design point: mean of {r}. Intervals: 95%, design (SALib bootstrap) and seed "
+        "(replicate bootstrap) combined as sqrt(a² + b²).")
+
+
+def _combined(g: pd.DataFrame, key: str) -> np.ndarray:
+    seed = g[f"{key}_seed_conf"].fillna(0.0) if f"{key}_seed_conf" in g else 0.0
+    return np.sqrt(g[f"{key}_conf"].fillna(0.0) ** 2 + seed ** 2).to_numpy()
+
+
+def _grid(n: int, width: float, height: float):
+    cols = min(3, n)
+    rows = math.ceil(n / cols)
+    fig = style.figure(width * cols, height * rows + 0.6)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return fig, axes[:n]
+
+
+def _look(labels: list[str]) -> dict[str, tuple[str, str]]:
+    """Parameter label -> (colour, marker): Okabe-Ito colours, a new marker after every 8 parameters."""
+    pal = style.OKABE_ITO
+    return {lab: (pal[i % len(pal)], MARKERS[(i // len(pal)) % len(MARKERS)]) for i, lab in enumerate(labels)}
+
+
+def _title(g: pd.DataFrame) -> str:
+    name, expr = g["outcome"].iloc[0], g["expression"].iloc[0]
+    return name if name == expr else f"{name} = {expr}"
+
+
+@style.styled
+def morris_figure(indices: pd.DataFrame, replicates: str = "the replicates"):
+    """mu* against sigma, one panel per outcome, one colour per parameter (legend below)."""
+    outcomes = list(dict.fromkeys(indices["outcome"]))
+    labels = list(dict.fromkeys(indices["label"]))
+    look = _look(labels)
+    fig, axes = _grid(len(outcomes), 3.6, 3.0)
+    for ax, name in zip(axes, outcomes):
+        g = indices[indices["outcome"] == name]
+        xerr = _combined(g, "mu_star")
+        for (_, row), err in zip(g.iterrows(), xerr):
+            colour, marker = look[row["label"]]
+            ax.errorbar(row["mu_star"], row["sigma"], xerr=err, fmt=marker, color=colour, ms=5.5, lw=1,
+                        capsize=2, zorder=3)
+        top = float(np.nanmax(np.r_[g["mu_star"].to_numpy() + xerr, g["sigma"].to_numpy(), 1e-12]))
+        ax.plot([0, top], [0, top], ls="--", lw=0.8, color="#777777", zorder=1)
+        for _, row in g[g["rank"] <= 3].iterrows():
+            ax.annotate(row["label"], (row["mu_star"], row["sigma"]), xytext=(4, 4), textcoords="offset points",
+                        fontsize=7.5)
+        ax.set_xlim(left=0, right=top * 1.08)
+        ax.set_ylim(bottom=0, top=top * 1.08)
+        ax.set_title(_title(g), loc="left")
+        ax.set_xlabel("μ* (outcome per full parameter range)")
+        ax.set_ylabel("σ of elementary effects")
+        ax.xaxis.set_major_formatter(style.THOUSANDS)
+        ax.yaxis.set_major_formatter(style.THOUSANDS)
+    handles = [Line2D([], [], ls="", marker=look[lab][1], color=look[lab][0], label=lab) for lab in labels]
+    handles.append(Line2D([], [], ls="--", color="#777777", label="σ = μ*"))
+    fig.legend(handles=handles, loc="outside right upper")
+    fig.suptitle("Morris screening: mean absolute effect μ* against its spread σ")
+    style.note(fig, NOTE.format(r=replicates))
+    return fig
+
+
+@style.styled
+def sobol_figure(indices: pd.DataFrame, replicates: str = "the replicates"):
+    """S1 and ST bars per parameter (largest ST on top), one panel per outcome."""
+    outcomes = list(dict.fromkeys(indices["outcome"]))
+    fig, axes = _grid(len(outcomes), 3.8, 0.9 + 0.32 * indices["parameter"].nunique())
+    for ax, name in zip(axes, outcomes):
+        g = indices[indices["outcome"] == name].sort_values("ST", ascending=True, na_position="first")
+        y = np.arange(len(g))
+        ax.set_yticks(y, g["label"])
+        ax.set_title(_title(g), loc="left")
+        ax.axvline(0, color="#333333", lw=0.8)
+        ax.set_xlabel("share of variance")
+        if g["ST"].isna().all():
+            ax.text(0.5, 0.5, "constant outcome:\nno variance to apportion", transform=ax.transAxes, ha="center",
+                    va="center", color="#555555")
+            continue
+        ax.barh(y + 0.2, g["ST"], height=0.38, xerr=_combined(g, "ST"), color=style.OKABE_ITO[0],
+                error_kw={"lw": 0.9, "capsize": 2}, label="total ST")
+        ax.barh(y - 0.2, g["S1"], height=0.38, xerr=_combined(g, "S1"), color=style.OKABE_ITO[4],
+                error_kw={"lw": 0.9, "capsize": 2}, label="first order S1")
+        ax.set_xlim(min(-0.05, float(np.nanmin(g["S1"] - _combined(g, "S1")))), None)
+        ax.grid(axis="y", visible=False)
+    axes[0].legend(loc="lower right")
+    fig.suptitle("Sobol indices: share of the outcome's variance due to each parameter")
+    style.note(fig, NOTE.format(r=replicates))
+    return fig
+
+
+def write_figures(indices: pd.DataFrame, out: str | Path, fmt: str = "png") -> list[Path]:
+    """Write morris.<fmt> or sobol.<fmt> (by the method in indices) into out; return the paths."""
+    out = Path(out)
+    r = int(indices["replicates"].iloc[0]) if "replicates" in indices else None
+    replicates = f"{r} replicate{'s' if r != 1 else ''}" if r else "the replicates"
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for method, g in indices.groupby("method", sort=False):
+        fig = morris_figure(g, replicates) if method == "morris" else sobol_figure(g, replicates)
+        path = out / f"{method}.{fmt}"
+        style.save(fig, path, fmt)
+        written.append(path)
+    return written
+
+
+def figures_from_dir(root: str | Path, out: str | Path | None = None, fmt: str = "png") -> list[Path]:
+    """Figures of a sensitivity output directory from its indices.csv (default out: ROOT/figures)."""
+    root = Path(root)
+    indices = pd.read_csv(root / "indices.csv")
+    return write_figures(indices, out or root / "figures", fmt)
