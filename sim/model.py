@@ -79,7 +79,11 @@ class BorderModel(mesa.Model):
         self.rates = group_rates(scenario, self.dates)
         self.ledger = Ledger(len(self.dates), len(self.graph.routes), len(scenario.population.groups),
                              len(self.graph.edge_ids), len(self.graph.node_ids))
-        self.population = (Population(scenario, self.graph.node_index, self.rng) if population else None)
+        # Three independent streams from the run's generator: who lives at home, who sets out, what happens on
+        # the way. Separate streams keep departures unaffected by journey randomness, so two scenarios that differ
+        # only on a route compare under common random numbers.
+        home_rng, self.departure_rng, self.journey_rng = self.rng.spawn(3)
+        self.population = (Population(scenario, self.graph.node_index, home_rng) if population else None)
         self._due: dict[int, list] = {}
         self._uniforms: list[float] = []
         self._active: tuple[int, ...] | None = None
@@ -128,10 +132,10 @@ class BorderModel(mesa.Model):
         return paths
 
     def uniform(self) -> float:
-        """Next U(0, 1) draw of the run's generator, taken in blocks of 4096 (one numpy call per block)."""
+        """Next U(0, 1) draw of the journey stream, taken in blocks of 4096 (one numpy call per block)."""
         buf = self._uniforms
         if not buf:
-            buf.extend(self.rng.random(4096)[::-1].tolist())
+            buf.extend(self.journey_rng.random(4096)[::-1].tolist())
         return buf.pop()
 
     # ----------------------------------------------------------------------------------------- scheduling
@@ -175,11 +179,11 @@ class BorderModel(mesa.Model):
     def _departures(self, t: int) -> None:
         pop = self.population
         p_bar = self.departure_bound(t)
-        cand = pop.candidates(p_bar, self.rng)
+        cand = pop.candidates(p_bar, self.departure_rng)
         if cand.size == 0:
             return
-        u_accept = self.rng.random(cand.size)
-        u_choice = self.rng.random(cand.size)
+        u_accept = self.departure_rng.random(cand.size)
+        u_choice = self.departure_rng.random(cand.size)
         group = pop.group[cand]
         origin = pop.origin[cand]
         key = origin.astype(np.int64) * 256 + group

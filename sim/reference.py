@@ -200,7 +200,7 @@ class NaiveBorderModel(mesa.Model):
         self.rates = group_rates(scenario, self.dates)
         self.ledger = Ledger(len(self.dates), len(self.graph.routes), len(scenario.population.groups),
                              len(self.graph.edge_ids), len(self.graph.node_ids))
-        pop = Population(scenario, self.graph.node_index, self.rng)
+        pop = Population(scenario, self.graph.node_index, self.rng.spawn(3)[0])  # same people as BorderModel
         for g, f, o, r, m in zip(pop.group.tolist(), pop.female.tolist(), pop.origin.tolist(),
                                  pop.risk_tolerance.astype(float).tolist(), pop.means.astype(float).tolist()):
             Person(self, g, f, o, r, m)
