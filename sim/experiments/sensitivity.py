@@ -32,7 +32,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from scipy import stats
 
 from sim.ledger import TOTAL_KEYS
@@ -68,22 +68,24 @@ class MorrisSettings(Strict):
     trajectories: int = Field(10, ge=2, le=10_000, description="Number of trajectories r.")
     levels: int = Field(4, ge=2, le=100, description="Grid levels p (even).")
 
-    @model_validator(mode="after")
-    def _check(self) -> MorrisSettings:
-        if self.levels % 2:
-            raise ValueError(f"levels must be even, found {self.levels}")
-        return self
+    @field_validator("levels")
+    @classmethod
+    def _even(cls, v: int) -> int:
+        if v % 2:
+            raise ValueError(f"levels must be even, found {v}")
+        return v
 
 
 class SobolSettings(Strict):
     samples: int = Field(64, ge=2, le=1_048_576, description="Base sample size N (a power of two).")
     second_order: bool = Field(False, description="Also sample for second-order indices (N(2D+2) points).")
 
-    @model_validator(mode="after")
-    def _check(self) -> SobolSettings:
-        if self.samples & (self.samples - 1):
-            raise ValueError(f"samples must be a power of two, found {self.samples}")
-        return self
+    @field_validator("samples")
+    @classmethod
+    def _power_of_two(cls, v: int) -> int:
+        if v & (v - 1):
+            raise ValueError(f"samples must be a power of two, found {v}")
+        return v
 
 
 class SensitivitySpec(Strict):

@@ -1,0 +1,343 @@
+"""Sensitivity analysis: known answers on a one-route scenario, the outcome language, seed-noise measures, the
+spec's errors and the command.
+
+Known-answer scenario: everyone sets out in the first month (rate 50, no route-choice weights) on the only usable
+route, a river ford; a sea route exists but no group may use the sea. Arrivals are Binomial(N, p) with
+p = exp(-fence) * exp(-2 guards) (block coefficient 1 for the fence, detect coefficient 2 for guards), so
+- sea patrol has no effect at all (its index must be zero),
+- ford guards (over [0, 1]) move arrivals more than the ford fence (over [0, 0.5]): guards rank first,
+and the indices of the simulation must match SALib's indices of the exact function N p on the same design, up to
+binomial noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import ROOT, edge, group, node, scenario_dict
+
+from sim.experiments import sensitivity as sa
+from sim.scenario import ScenarioError
+
+N = 2000
+GUARDS = "network.edges.ford.controls.guards"
+FENCE = "network.edges.ford.controls.fence"
+PATROL = "network.edges.boat.controls.patrol"
+
+
+def one_route_scenario() -> dict:
+    return scenario_dict(
+        nodes=[node("home", "origin"), node("south", "destination")],
+        edges=[edge("ford", "home", "south", "river", route="river", controls={"guards": 0.3, "fence": 0.2}),
+               edge("boat", "home", "south", "sea", route="sea", controls={"patrol": 0.5})],
+        groups=[group(modes=["river"])],
+        size=N, start="2000-01", end="2000-03",
+        hazards={"block": {"fence": 1.0}, "kill": {}, "detect": {"guards": 2.0, "patrol": 2.0},
+                 "shot_kill_probability": 0.0})
+
+
+def expected_arrivals(guards: np.ndarray, fence: np.ndarray) -> np.ndarray:
+    return N * np.exp(-fence) * np.exp(-2.0 * guards)
+
+
+@pytest.fixture(scope="module")
+def known(tmp_path_factory):
+    d = tmp_path_factory.mktemp("known")
+    (d / "one_route.yaml").write_text(yaml.safe_dump(one_route_scenario(), sort_keys=False))
+    spec = {
+        "name": "known_answer",
+        "scenario": "one_route.yaml",
+        "parameters": {GUARDS: {"low": 0.0, "high": 1.0, "label": "guards"},
+                       FENCE: {"low": 0.0, "high": 0.5, "label": "fence"},
+                       PATROL: {"low": 0.0, "high": 1.0, "label": "sea_patrol"}},
+        "outcomes": {"arrivals": "arrived", "river_share": "share(river)", "sea_arrivals": "arrived(sea)"},
+        "morris": {"trajectories": 6, "levels": 4},
+        "sobol": {"samples": 16},
+        "replicates": 2,
+        "seed": 5,
+        "seed_bootstrap": 50,
+    }
+    path = d / "known.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="module")
+def morris_result(known):
+    calls = []
+    res = sa.run_sensitivity(known, "morris", known.parent / "morris", workers=2,
+                             progress=lambda done, total: calls.append((done, total)))
+    return res, calls
+
+
+@pytest.fixture(scope="module")
+def sobol_result(known):
+    return sa.run_sensitivity(known, "sobol", known.parent / "sobol", workers=2, figures=False)
+
+
+def _rows(indices: pd.DataFrame, outcome: str) -> pd.DataFrame:
+    return indices[indices["outcome"] == outcome].set_index("label")
+
+
+def _exact_indices(known, method: str, out) -> dict:
+    """SALib indices of the exact expected arrivals on the same design the simulation ran."""
+    ls = sa.load_sensitivity(known)
+    x = sa.sample(ls, method)
+    design = pd.read_csv(out / "point_means.csv")
+    exact = expected_arrivals(design[GUARDS].to_numpy(), design[FENCE].to_numpy())
+    settings = ls.spec.morris if method == "morris" else ls.spec.sobol
+    return sa._indices(method, sa.problem(ls), x, exact, settings, 10, 1)
+
+
+def test_morris_ranks_the_only_route_first_and_the_unusable_route_at_zero(morris_result):
+    res, _ = morris_result
+    arr = _rows(res.indices, "arrivals")
+    assert arr.loc["guards", "rank"] == 1
+    assert arr.loc["fence", "rank"] == 2
+    assert arr.loc["sea_patrol", "mu_star"] <= 0.01 * arr.loc["guards", "mu_star"]
+    assert arr.loc["guards", "mu"] < 0 and arr.loc["fence", "mu"] < 0  # more control, fewer arrivals
+
+
+def test_morris_matches_the_exact_function_up_to_binomial_noise(known, morris_result):
+    res, _ = morris_result
+    exact = _exact_indices(known, "morris", res.out)
+    arr = _rows(res.indices, "arrivals")
+    # An elementary effect is a difference of two means of R binomial counts over delta = p/(2(p-1)) = 2/3:
+    # sd <= sqrt(2 * N/4 / R) / delta; mu* is a mean of |effects|, within 3 such sd of the exact one.
+    tol = 3 * math.sqrt(2 * N / 4 / 2) / (2 / 3)
+    for j, label in enumerate(["guards", "fence", "sea_patrol"]):
+        assert abs(arr.loc[label, "mu_star"] - exact["mu_star"][j]) < tol, label
+    assert exact["mu_star"][0] > exact["mu_star"][1] + 2 * tol  # the known answer separates guards and fence
+
+
+def test_sobol_ranks_the_only_route_first_and_the_unusable_route_at_zero(known, sobol_result):
+    arr = _rows(sobol_result.indices, "arrivals")
+    assert arr.loc["guards", "rank"] == 1
+    assert abs(arr.loc["sea_patrol", "ST"]) < 0.01 and abs(arr.loc["sea_patrol", "S1"]) < 0.01
+    exact = _exact_indices(known, "sobol", sobol_result.out)
+    # Binomial noise is ~0.2% of the spread of arrivals across the design (noise share), so the indices of the
+    # simulation and of the exact function on the same design agree closely.
+    assert arr["noise_share"].iloc[0] < 0.01
+    for j, label in enumerate(["guards", "fence", "sea_patrol"]):
+        assert abs(arr.loc[label, "ST"] - exact["ST"][j]) < 0.05, label
+        assert abs(arr.loc[label, "S1"] - exact["S1"][j]) < 0.05, label
+
+
+def test_constant_outcomes_do_not_break_the_analysis(morris_result, sobol_result):
+    m = _rows(morris_result[0].indices, "sea_arrivals")
+    assert (m["mu_star"] == 0).all() and (m["sigma"] == 0).all()
+    s = _rows(sobol_result.indices, "river_share")  # always 1: no variance to apportion
+    assert s[["S1", "ST"]].isna().all().all() and s["rank"].isna().all()
+    assert " - " in sa.ranking_table(sobol_result.indices[sobol_result.indices["outcome"] == "river_share"])
+
+
+def test_outputs_on_disk(known, morris_result):
+    res, _ = morris_result
+    ind = pd.read_csv(res.out / "indices.csv")
+    assert len(ind) == 3 * 3  # parameters x outcomes
+    for col in ("parameter", "outcome", "mu_star", "mu_star_conf", "sigma", "mu_star_seed_conf", "noise_share"):
+        assert col in ind.columns
+    assert set(ind["parameter"]) == {GUARDS, FENCE, PATROL}
+    assert (res.out / "figures" / "morris.png").stat().st_size > 10_000
+    assert "guards" in (res.out / "ranking.txt").read_text()
+    exp = yaml.safe_load((res.out / "experiment.yaml").read_text())
+    assert exp["design"] == {"type": "points"} and exp["outputs"]["timeseries"] is False
+    assert len(exp["parameters"][GUARDS]) == 6 * (3 + 1)
+    assert res.runs == 6 * 4 * 2
+
+
+def test_sobol_columns(sobol_result):
+    for col in ("S1", "S1_conf", "ST", "ST_conf", "S1_seed_conf", "ST_seed_conf"):
+        assert col in sobol_result.indices.columns
+    assert len(sobol_result.indices) == 9
+
+
+def test_rerun_resumes_without_running_again(known, morris_result):
+    res, _ = morris_result
+    calls = []
+    again = sa.run_sensitivity(known, "morris", res.out, workers=1, figures=False,
+                               progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(48, 48)]  # every run was already on disk
+    pd.testing.assert_frame_equal(again.indices, res.indices)
+
+
+# ------------------------------------------------------------------------------------------- seed noise
+
+
+def test_noise_share_against_its_expectation():
+    """Point effects with variance V plus iid seed noise sigma^2: the point means have variance V + sigma^2/R,
+    so the noise share tends to (sigma^2/R) / (V + sigma^2/R)."""
+    rng = np.random.default_rng(3)
+    points, r, v, s2 = 4000, 4, 1.0, 2.0
+    y = rng.normal(0, math.sqrt(v), (points, 1)) + rng.normal(0, math.sqrt(s2), (points, r))
+    expected = (s2 / r) / (v + s2 / r)
+    assert sa.noise_share(y) == pytest.approx(expected, abs=0.02)
+    assert math.isnan(sa.noise_share(y[:, :1]))
+    assert sa.noise_share(np.repeat(y[:, :1], 3, axis=1)) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_seed_intervals_vanish_without_seed_noise_and_grow_with_it(known):
+    ls = sa.load_sensitivity(known)
+    x = sa.sample(ls, "morris")
+    f = expected_arrivals(x[:, 0], 0.5 * x[:, 1])
+    quiet = {o.name: np.repeat(f[:, None], 4, axis=1) for o in ls.outcomes}
+    rng = np.random.default_rng(0)
+    noisy = {o.name: f[:, None] + rng.normal(0, 50, (len(f), 4)) for o in ls.outcomes}
+    q = sa.analyze(ls, "morris", x, quiet)
+    n = sa.analyze(ls, "morris", x, noisy)
+    assert (q["mu_star_seed_conf"] <= 1e-9 * q["mu_star"].max()).all()  # zero up to rounding
+    assert (n["mu_star_seed_conf"] > 0).all()
+
+
+# ----------------------------------------------------------------------------------------- outcome language
+
+
+ROUTES = ["river", "dmz", "sea"]
+YEARS = range(2000, 2005)
+
+
+def test_outcome_language_evaluates_as_documented():
+    runs = pd.DataFrame({"arrived": [10, 0], "killed": [4, 0], "route.river.arrived": [3, 0],
+                         "route.sea.arrived": [5, 0], "route.dmz.arrived": [2, 0], "route.dmz.killed": [4, 0],
+                         "route.sea.killed": [0, 0], "year.2001.arrived": [1, 0], "year.2002.arrived": [6, 0],
+                         "year.2003.arrived": [3, 0]})
+
+    def ev(expr):
+        return sa.parse_outcome("o", expr, ROUTES, YEARS).evaluate(runs).tolist()
+
+    assert ev("arrived") == [10, 0]
+    assert ev("killed(dmz)") == [4, 0]
+    assert ev("arrived(river + sea)") == [8, 0]
+    assert ev("share(sea)") == [0.5, 0.0]  # 0 when nobody arrived
+    assert ev("share(dmz + sea, killed)") == [1.0, 0.0]
+    assert ev("arrived(2001..2002)") == [7, 0]
+    assert ev("arrived(2003)") == [3, 0]
+    assert sa.parse_outcome("o", "share(dmz)", ROUTES, YEARS).needs() == {"totals", "by_route"}
+    assert sa.parse_outcome("o", "arrived(2001..2002)", ROUTES, YEARS).needs() == {"by_year"}
+
+
+@pytest.mark.parametrize("expr, says", [
+    ("arrivals", "unknown outcome 'arrivals'"),
+    ("share", "share needs routes"),
+    ("arrived(land)", "unknown route 'land'; routes of the scenario: river, dmz, sea"),
+    ("killed(2001..2002)", "only arrivals are counted by year"),
+    ("arrived(1999..2001)", "inside the scenario's horizon 2000..2004"),
+    ("arrived(2003..2001)", "must be in order"),
+    ("share(sea, deaths)", "unknown outcome 'deaths'"),
+    ("arrived(river, sea)", "routes are joined by '+'"),
+    ("arrived - killed", "cannot read"),
+])
+def test_outcome_language_errors(expr, says):
+    with pytest.raises(ValueError, match=re_escape(says)):
+        sa.parse_outcome("o", expr, ROUTES, YEARS)
+
+
+def re_escape(text: str) -> str:
+    import re
+
+    return re.escape(text)
+
+
+# -------------------------------------------------------------------------------------------- spec errors
+
+
+def _spec(tmp_path, **changes) -> str:
+    spec = {"name": "s", "scenario": str(ROOT / "scenarios" / "toy.yaml"),
+            "parameters": {"network.edges.dmz.controls.mines": {"low": 0.0, "high": 1.0}},
+            "outcomes": {"arrivals": "arrived"}}
+    spec.update(changes)
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+@pytest.mark.parametrize("changes, key, says", [
+    ({"parameters": {"network.edges.dmz.controls.mine": {"low": 0, "high": 1}}},
+     "parameters.network.edges.dmz.controls.mine", "unknown path"),
+    ({"parameters": {"network.edges.dmz.controls.mines": {"low": 0, "high": 2}}},
+     "parameters.network.edges.dmz.controls.mines", "invalid at high = 2"),
+    ({"parameters": {"network.edges.dmz.controls.mines": {"low": 1, "high": 1}}},
+     "parameters.network.edges.dmz.controls.mines", "must be above low"),
+    ({"outcomes": {"x": "share(land)"}}, "outcomes.x", "unknown route 'land'"),
+    ({"sobol": {"samples": 48}}, "sobol.samples", "power of two"),
+    ({"morris": {"levels": 5}}, "morris.levels", "must be even"),
+    ({"fixed": {"population.sizes": 100}}, "fixed.population.sizes", "unknown path"),
+    ({"replicate": 3}, "replicate", "unknown key"),
+])
+def test_spec_errors_name_key_and_line(tmp_path, changes, key, says):
+    with pytest.raises(ScenarioError) as err:
+        sa.load_sensitivity(_spec(tmp_path, **changes))
+    assert says in err.value.message
+    assert err.value.key == key
+    assert err.value.line is not None
+
+
+def test_design_sizes(tmp_path):
+    ls = sa.load_sensitivity(_spec(tmp_path, parameters={
+        "network.edges.dmz.controls.mines": {"low": 0, "high": 1},
+        "network.edges.boat.controls.patrol": {"low": 0, "high": 1},
+        "population.groups.ordinary.departure_rate": {"low": 1e-3, "high": 4e-3, "dist": "loguniform"}},
+        morris={"trajectories": 5}, sobol={"samples": 8}, replicates=3))
+    assert sa.design_size(ls, "morris") == (5 * 4, 5 * 4 * 3)
+    assert sa.design_size(ls, "sobol") == (8 * 5, 8 * 5 * 3)
+    assert sa.sample(ls, "morris").shape == (20, 3)
+    assert sa.sample(ls, "sobol").shape == (40, 3)
+    spec = sa.experiment_spec(ls, "sobol", sa.sample(ls, "sobol"))
+    rates = spec["parameters"]["population.groups.ordinary.departure_rate"]
+    assert min(rates) >= 1e-3 and max(rates) <= 4e-3
+
+
+# -------------------------------------------------------------------------------------------------- command
+
+
+def _parser():
+    ap = argparse.ArgumentParser()
+    sa.add_sensitivity_parser(ap.add_subparsers())
+    return ap
+
+
+def test_dry_run_prints_the_run_count_and_runs_nothing(capsys, tmp_path):
+    out = tmp_path / "out"
+    args = _parser().parse_args(["sensitivity", str(ROOT / "experiments" / "toy_sensitivity.yaml"),
+                                 "--method", "morris", "--out", str(out), "--dry-run"])
+    assert args.func(args) == 0
+    assert "70 points x 2 replicates = 140 runs" in capsys.readouterr().out
+    assert not out.exists()
+    args = _parser().parse_args(["sensitivity", str(ROOT / "experiments" / "toy_sensitivity.yaml"),
+                                 "--method", "sobol", "--dry-run"])
+    args.func(args)
+    assert "128 points x 2 replicates = 256 runs" in capsys.readouterr().out
+
+
+def test_bad_spec_is_bad_input(tmp_path):
+    args = _parser().parse_args(["sensitivity", str(tmp_path / "missing.yaml"), "--method", "sobol"])
+    with pytest.raises(ScenarioError, match="file not found"):
+        args.func(args)
+
+
+def test_cli_exit_code_for_bad_input(tmp_path):
+    from conftest import run_cli
+
+    from sim.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    if "sensitivity" not in sub.choices:
+        pytest.skip("`bordersim sensitivity` is not registered in sim/cli.py yet")
+    proc = run_cli("sensitivity", _spec(tmp_path, outcomes={"x": "share(land)"}), "--method", "morris",
+                   "--dry-run")
+    assert proc.returncode == 2
+    assert "outcomes.x" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_toy_spec_end_to_end(tmp_path):
+    """The shipped toy spec runs; a sea patrol can only lower the share of arrivals that came by sea."""
+    res = sa.run_sensitivity(ROOT / "experiments" / "toy_sensitivity.yaml", "morris", tmp_path / "toy", workers=2)
+    share = _rows(res.indices, "sea_share")
+    assert share.loc["sea_patrol", "rank"] == 1 and share.loc["sea_patrol", "mu"] < 0
+    assert res.indices[["mu_star", "sigma", "mu_star_conf"]].notna().all().all()
