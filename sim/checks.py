@@ -94,7 +94,7 @@ def check_scenario(sc: Scenario) -> list[tuple[str, str]]:
             problems.append((f"{key}.select", f"policy '{p.name}' selects nodes but changes no node target"))
         group_targets = {t for t in targets if t in GROUP_TARGETS or t.startswith("push.")}
         if sel.groups and not group_targets:
-            problems.append((f"{key}.select.groups", f"groups select only departure_rate and push.* targets"))
+            problems.append((f"{key}.select.groups", "groups select only departure_rate and push.* targets"))
         for t in targets:
             if t.startswith("push.") and t[5:] not in sc.push:
                 problems.append((f"{key}", f"push series '{t[5:]}' is not defined; defined: "

@@ -488,20 +488,19 @@ def _line_for(index: dict[tuple, int], raw: tuple) -> int | None:
     return None
 
 
-def validate_dict(data: dict, *, path: str | None = None, lines: dict[tuple, int] | None = None) -> Scenario:
-    """Validate a raw dict into a Scenario and run the graph sanity checks."""
-    from sim.checks import check_scenario
-
-    lines = lines or {}
+def validate_model[M: BaseModel](model: type[M], data: Any, *, path: str | None = None,
+                                 lines: dict[tuple, int] | None = None) -> M:
+    """Validate raw data against a schema model; on failure raise ScenarioError naming the file, the key path,
+    the line and what is allowed (the first problem, with a count of the others)."""
     try:
-        scenario = Scenario.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         key, raw = _loc_to_key(tuple(err["loc"]), data)
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
-            parent = raw[:-1]
-            msg = f"unknown key '{raw[-1]}'; allowed here: {', '.join(_allowed_keys(parent, data))}"
+            allowed = _allowed_keys(raw[:-1], model)
+            msg = f"unknown key '{raw[-1]}'" + (f"; allowed here: {', '.join(allowed)}" if allowed else "")
         elif err["type"] == "missing":
             msg = "required key is missing"
         elif "input" in err and err["type"] not in ("value_error",):
@@ -510,20 +509,33 @@ def validate_dict(data: dict, *, path: str | None = None, lines: dict[tuple, int
         more = len(exc.errors()) - 1
         if more:
             msg += f" (and {more} more problem{'s' if more > 1 else ''})"
-        raise ScenarioError(msg, path=path, key=key or None, line=_line_for(lines, raw)) from exc
+        raise ScenarioError(msg, path=path, key=key or None, line=_line_for(lines or {}, raw)) from exc
+
+
+def read_model_file[M: BaseModel](model: type[M], path: str | Path) -> tuple[M, dict, dict[tuple, int]]:
+    """Read a YAML file and validate it against a schema model: (validated model, raw data, line index)."""
+    data, lines = read_yaml(path)
+    return validate_model(model, data, path=str(path), lines=lines), data, lines
+
+
+def validate_dict(data: dict, *, path: str | None = None, lines: dict[tuple, int] | None = None) -> Scenario:
+    """Validate a raw dict into a Scenario and run the graph sanity checks."""
+    from sim.checks import check_scenario
+
+    scenario = validate_model(Scenario, data, path=path, lines=lines)
     problems = check_scenario(scenario)
     if problems:
         key, msg = problems[0]
         raw = _key_to_raw(key, data)
         if len(problems) > 1:
             msg += f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
-        raise ScenarioError(msg, path=path, key=key, line=_line_for(lines, raw))
+        raise ScenarioError(msg, path=path, key=key, line=_line_for(lines or {}, raw))
     return scenario
 
 
-def _allowed_keys(parent: tuple, data: dict) -> list[str]:
-    """Field names allowed at a raw path, found by walking the schema."""
-    model: Any = Scenario
+def _allowed_keys(parent: tuple, root: Any = None) -> list[str]:
+    """Field names allowed at a raw path, found by walking the schema from `root` (default Scenario)."""
+    model: Any = Scenario if root is None else root
     for item in parent:
         if isinstance(item, int):
             continue

@@ -73,7 +73,9 @@ def test_every_control_and_coefficient():
     tot = run(sc).totals()
     n = tot["set_out"]
     assert n == sc.population.size and tot["in_transit"] == 0
-    dot = lambda coefs: sum(coefs.get(k, 0.0) * v for k, v in c.items())
+    def dot(coefs):
+        return sum(coefs.get(k, 0.0) * v for k, v in c.items())
+
     pb = 1 - math.exp(-dot(hz["block"]))
     pk = (1 - pb) * (1 - math.exp(-dot(hz["kill"])))
     through = (1 - pb) * math.exp(-dot(hz["kill"]))

@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from sim.scenario import (Scenario, ScenarioError, Strict, _line_for, _loc_to_key, dump_scenario, load_scenario,
-                          read_yaml, scenario_to_dict, set_path)
+from sim.scenario import (Scenario, ScenarioError, Strict, _line_for, dump_scenario, load_scenario, read_model_file,
+                          scenario_to_dict, set_path)
 
 
 class Range(Strict):
@@ -123,18 +123,7 @@ class LoadedSpec:
 def load_spec(path: str | Path, replicates: int | None = None) -> LoadedSpec:
     """Read and validate an experiment spec; check every parameter path against the base scenario."""
     p = Path(path)
-    data, lines = read_yaml(p)
-    try:
-        spec = ExperimentSpec.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        key, raw = _loc_to_key(tuple(err["loc"]), data)
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = f"unknown key '{raw[-1]}'"
-        elif err["type"] == "missing":
-            msg = "required key is missing"
-        raise ScenarioError(msg, path=str(p), key=key or None, line=_line_for(lines, raw)) from exc
+    spec, _, lines = read_model_file(ExperimentSpec, p)
     if replicates is not None:
         if replicates < 1:
             raise ScenarioError(f"--replicates must be at least 1, found {replicates}", path=str(p))

@@ -1,9 +1,9 @@
 """Make every relevant figure of a run or sweep directory, or the ones asked for, and write them to files.
 
 Figure names (`--only`): for a run `flows`, `yearly`, `route_map`, `outcome_shares`; for a sweep `response`,
-`heatmap`, `route_shares`, `policy_bars`, `policy_years`. A sweep figure drawn against each varying parameter gives one file per
-parameter (`response-dmz.mines.png`). A figure that does not apply (a heatmap of a one-parameter sweep, policy
-bars without a policies design) is skipped with the reason; asking for it by name is an error.
+`heatmap`, `route_shares`, `policy_bars`, `policy_years`. A sweep figure drawn against each varying parameter gives
+one file per parameter (`response-dmz.mines.png`). A figure that does not apply (a heatmap of a one-parameter
+sweep, policy bars without a policies design) is skipped with the reason; asking for it by name is an error.
 """
 
 from __future__ import annotations

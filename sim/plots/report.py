@@ -195,7 +195,8 @@ def _sweep_sections(sw: SweepData, baseline: str | None) -> str:
             [{"package": k, "settings": json.dumps(v)} for k, v in packages.items()]), left=("package", "settings")))
     failed = runs[runs["status"] != "ok"] if len(runs) and "status" in runs.columns else runs.head(0)
     if len(failed):
-        parts.append("<h3>Failed runs</h3>" + _table(failed[["run_id", "error"]], left=("run_id", "error"), max_rows=30))
+        table = _table(failed[["run_id", "error"]], left=("run_id", "error"), max_rows=30)
+        parts.append("<h3>Failed runs</h3>" + table)
     if n_ok:
         outcomes = [c for c in TOTAL_KEYS if c in runs.columns]
         table = summarize(runs, sw.parameters, outcomes)

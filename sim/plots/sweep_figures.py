@@ -270,7 +270,7 @@ def route_shares(sw: SweepData) -> dict[str, Figure]:
             for i, outcome in enumerate(rows):
                 ax = axes[i, j]
                 means = []
-                for route, col in cols[outcome]:
+                for _route, col in cols[outcome]:
                     t = table[table["outcome"] == col].sort_values(x)
                     means.append(t["mean"].fillna(0).to_numpy())
                 xv = table[table["outcome"] == cols[outcome][0][1]].sort_values(x)[x].to_numpy()
