@@ -1,0 +1,358 @@
+"""Calibration (ABC rejection through the sweep engine): spec errors, the distance on hand-made inputs, acceptance
+and the identifiability table, writing the calibrated scenario, recovery of known parameters from synthetic data
+(synthetic truth), resuming, figures."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+from unittest import mock
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from sim.experiments.calibration import (PROVENANCE_END, PROVENANCE_START, Prediction, accept, add_calibrate_parser,
+                                         box_points, calibrate, distance, in_box, load_calibration,
+                                         posterior_table, refine_box, write_scenario)
+from sim.model import run
+from sim.scenario import ScenarioError, load_scenario, scenario_to_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+TOY = ROOT / "scenarios" / "toy.yaml"
+
+OBSERVED_CSV = """# hand-made series: a cumulative row, single years and one two-year period
+period_start,period_end,arrivals,male,female,source,note
+1950,1999,5000,2500,2500,X,cumulative total up to 1999
+2000,2000,99,24,75,X,
+2001,2001,999,249,750,X,
+2002,2003,20,10,10,X,two years combined
+2004,2004,50,25,25,X,
+"""
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def spec_text(**over) -> str:
+    """A valid calibration spec on the toy scenario, with top-level keys replaced by `over` (YAML text)."""
+    parts = {
+        "name": "t",
+        "scenario": str(TOY),
+        "observed": "observed.csv",
+        "parameters": "\n  population.groups.ordinary.departure_rate: {dist: loguniform, low: 0.0005, high: 0.008}",
+        "targets": "\n  arrivals: {years: [2000, 2003]}\n  female_share: {years: [2000, 2001], weight: 2.0}"
+                   "\n  route_share: {years: [2000, 2004], routes: [abroad], value: 0.0195, weight: 0.5}",
+        "sampling": "{design: sobol, samples: 8, replicates: 1, seed: 1}",
+        "accept": "{quantile: 0.25}",
+    }
+    parts.update(over)
+    return "".join(f"{k}: {v}\n" for k, v in parts.items() if v is not None)
+
+
+@pytest.fixture
+def spec_dir(tmp_path: Path) -> Path:
+    write(tmp_path / "observed.csv", OBSERVED_CSV)
+    return tmp_path
+
+
+# -------------------------------------------------------------------------------------------- spec errors
+
+
+def cli_main(argv: list[str]) -> int:
+    """`bordersim ARGV` through sim.cli.main, with the calibrate command registered if the CLI lacks it."""
+    from sim import cli
+
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    if "calibrate" not in sub.choices:
+        add_calibrate_parser(sub)
+    with mock.patch.object(cli, "build_parser", return_value=parser):
+        return cli.main(argv)
+
+
+BAD_SPECS = [
+    ({"sampling": "{design: sobol, samples: 8, replicates: 1, seed: 1, extra: 3}"}, "sampling.extra",
+     "unknown key 'extra'"),
+    ({"parameters": "\n  population.groups.ordinary.departure_rat: {dist: uniform, low: 0.001, high: 0.002}"},
+     "parameters.population.groups.ordinary.departure_rat", "unknown path"),
+    ({"parameters": "\n  network.nodes.thirdland.arrest_hazard: {dist: uniform, low: 0.1, high: 1.5}"},
+     "parameters.network.nodes.thirdland.arrest_hazard", "prior bound 1.5"),
+    ({"parameters": "\n  route_choice.risk_weight: {dist: loguniform, low: 0, high: 2}"},
+     "parameters.route_choice.risk_weight", "loguniform needs low > 0"),
+    ({"parameters": "\n  route_choice.risk_weight: {dist: uniform, low: 3, high: 2}"},
+     "parameters.route_choice.risk_weight", "must be above low"),
+    ({"targets": "\n  route_share: {years: [2000, 2004], routes: [zeppelin], value: 0.1}"},
+     "targets.route_share.routes", "unknown route(s) zeppelin"),
+    ({"targets": "\n  arrivals: {years: [1990, 2003]}"}, "targets.arrivals.years", "outside the scenario's horizon"),
+    ({"targets": "{}"}, "targets", "at least one target"),
+    ({"sampling": "{design: sobol, samples: 12}"}, "sampling", "power of two"),
+    ({"accept": "{quantile: 0}"}, "accept.quantile", "greater than 0"),
+    ({"observed": "nowhere.csv"}, "observed", "unknown observed series 'nowhere.csv'"),
+    ({"scenario": None}, "scenario", "required key is missing"),
+]
+
+
+@pytest.mark.parametrize(("over", "key", "message"), BAD_SPECS)
+def test_bad_spec_exits_2_naming_file_key_and_problem(spec_dir, capsys, over, key, message):
+    spec = write(spec_dir / "spec.yaml", spec_text(**over))
+    code = cli_main(["calibrate", str(spec), "--out", str(spec_dir / "out"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert str(spec) in err and f"key '{key}'" in err and message in err, err
+    assert "Traceback" not in err
+    assert not (spec_dir / "out").exists(), "nothing may be written for a bad spec"
+
+
+def test_error_names_the_line_of_the_bad_key(spec_dir):
+    spec = write(spec_dir / "spec.yaml", spec_text(accept="\n  quantile: 0.2\n  epsilon: 3"))
+    with pytest.raises(ScenarioError) as exc:
+        load_calibration(spec)
+    line = spec.read_text().splitlines().index("  epsilon: 3") + 1
+    assert exc.value.line == line and exc.value.key == "accept.epsilon"
+
+
+def test_valid_spec_derives_observed_female_share_and_scale(spec_dir):
+    spec = write(spec_dir / "spec.yaml", spec_text(population_size=5000))
+    lc = load_calibration(spec)
+    assert lc.female_observed == pytest.approx((75 + 750) / (99 + 999))
+    assert lc.count_scale == pytest.approx(20000 / 5000)
+    assert lc.horizon == (2000, 2004)
+    assert not lc.route_share_needs_timeseries  # the route-share years are the whole horizon: route totals do
+    narrower = spec_text(targets="\n  route_share: {years: [2001, 2004], routes: [abroad], value: 0.1}")
+    assert load_calibration(write(spec_dir / "spec.yaml", narrower)).route_share_needs_timeseries
+
+
+# ---------------------------------------------------------------------------------------------- distance
+
+
+def test_distance_on_hand_made_inputs(spec_dir):
+    lc = load_calibration(write(spec_dir / "spec.yaml", spec_text()))
+    # 2000: ln(1000/100); 2001: exact; 2002-2003 as one period: ln((9 + 10 + 1)/(20 + 1)); 2004 outside the years.
+    pred = Prediction({2000: 999, 2001: 999, 2002: 9, 2003: 10, 2004: 7}, female_share=0.5, route_k=19,
+                      route_n=1999)
+    d = distance(pred, lc)
+    rmse = math.sqrt((math.log(10) ** 2 + 0 + math.log(20 / 21) ** 2) / 3)
+    female = abs(math.log(0.5 / ((75 + 750) / (99 + 999))))
+    route = abs(math.log((19 + 0.5) / (1999 + 1) / 0.0195))
+    assert d.arrivals == pytest.approx(rmse)
+    assert d.female_share == pytest.approx(female)
+    assert d.route_share == pytest.approx(route)
+    assert d.total == pytest.approx(rmse + 2.0 * female + 0.5 * route)
+
+
+def test_distance_is_zero_on_the_observed_values_and_grows_with_the_error(spec_dir):
+    lc = load_calibration(write(spec_dir / "spec.yaml", spec_text()))
+    female = (75 + 750) / (99 + 999)
+    exact = Prediction({2000: 99, 2001: 999, 2002: 12, 2003: 8, 2004: 0}, female, 0.0195 * 2000 - 0.5, 1999)
+    assert distance(exact, lc).total == pytest.approx(0.0, abs=1e-12)
+    errors = [distance(Prediction({2000: 99 * f, 2001: 999, 2002: 12, 2003: 8}, female, 38.5, 1999), lc).total
+              for f in (1.5, 2.0, 4.0)]
+    assert errors == sorted(errors) and errors[0] > 0
+
+
+def test_multi_year_period_needs_all_its_years_and_cumulative_row_is_never_compared(spec_dir):
+    lc = load_calibration(write(spec_dir / "spec.yaml", spec_text(targets="\n  arrivals: {years: [2000, 2004]}")))
+    full = distance(Prediction({2000: 99, 2001: 999, 2002: 12, 2003: 8, 2004: 49}), lc).arrivals
+    # Without 2003 the 2002-2003 period cannot be compared: only 2000, 2001 and 2004 remain (all exact but 2004).
+    partial = distance(Prediction({2000: 99, 2001: 999, 2002: 12, 2004: 49}), lc).arrivals
+    assert full == pytest.approx(math.sqrt(math.log(50 / 51) ** 2 / 4))
+    assert partial == pytest.approx(math.sqrt(math.log(50 / 51) ** 2 / 3))
+
+
+def test_share_terms_are_infinite_without_arrivals(spec_dir):
+    lc = load_calibration(write(spec_dir / "spec.yaml", spec_text()))
+    d = distance(Prediction({2000: 0, 2001: 0, 2002: 0, 2003: 0}, math.nan, 0, 0), lc)
+    assert math.isinf(d.total) and math.isinf(d.female_share) and math.isinf(d.route_share)
+
+
+# --------------------------------------------------------------------------------- acceptance and table
+
+
+def test_accept_keeps_the_closest_quantile_and_ignores_failed_points():
+    points = pd.DataFrame({"point": range(9), "distance": [5, 1, 4, 2, 8, 3, 7, 6, math.inf]})
+    keep, eps = accept(points, 0.25)
+    assert eps == 2 and sorted(keep["point"]) == [1, 3]
+    with pytest.raises(ScenarioError, match="no parameter point"):
+        accept(pd.DataFrame({"point": [0], "distance": [math.inf]}), 0.5)
+
+
+def test_width_ratio_measures_narrowing_in_the_prior_scale(spec_dir):
+    text = spec_text(parameters="\n  population.groups.ordinary.departure_rate: {dist: loguniform, low: 0.0001, "
+                                "high: 0.01}\n  route_choice.risk_weight: {dist: uniform, low: 0, high: 10}")
+    lc = load_calibration(write(spec_dir / "spec.yaml", text))
+    u = np.linspace(0.25, 0.75, 1001)  # the middle half of each prior, in its own scale
+    post = pd.DataFrame({"population.groups.ordinary.departure_rate": 10 ** (-4 + 2 * u), "route_choice.risk_weight":
+                         np.linspace(0, 10, 1001)})
+    table = posterior_table(post, lc).set_index("parameter")
+    assert table.loc["population.groups.ordinary.departure_rate", "width_ratio"] == pytest.approx(0.5, abs=1e-3)
+    assert table.loc["population.groups.ordinary.departure_rate", "posterior_median"] == pytest.approx(1e-3)
+    assert table.loc["population.groups.ordinary.departure_rate", "verdict"] == "partly"
+    assert table.loc["route_choice.risk_weight", "width_ratio"] == pytest.approx(1.0, abs=1e-3)
+    assert table.loc["route_choice.risk_weight", "verdict"] == "not pinned down"
+    assert table.loc["route_choice.risk_weight", "prior_q05"] == pytest.approx(0.5)
+
+
+def test_refinement_box_holds_the_accepted_points_and_its_sample_fills_it(spec_dir):
+    text = spec_text(parameters="\n  population.groups.ordinary.departure_rate: {dist: loguniform, low: 0.0001, "
+                                "high: 0.01}\n  route_choice.risk_weight: {dist: uniform, low: 0, high: 10}")
+    lc = load_calibration(write(spec_dir / "spec.yaml", text))
+    post = pd.DataFrame({"population.groups.ordinary.departure_rate": [1e-3, 2e-3], "route_choice.risk_weight":
+                         [4.0, 6.0]})
+    box = refine_box(post, lc, expand=0.5)
+    assert box["route_choice.risk_weight"] == pytest.approx((0.3, 0.7))
+    lo, hi = box["population.groups.ordinary.departure_rate"]
+    assert lo < 0.5 < 0.5 + math.log10(2) / 2 < hi
+    cols = box_points(lc, box, 64, seed=3)
+    sample = pd.DataFrame(cols)
+    assert in_box(sample, lc, box).all() and in_box(post, lc, box).all()
+    u = (sample["route_choice.risk_weight"] - 3) / 4  # uniform on the box: mean 1/2
+    assert abs(u.mean() - 0.5) < 0.05
+
+
+# ------------------------------------------------------------------------------------- scenario writing
+
+
+def test_written_scenario_keeps_comments_and_holds_the_values(tmp_path):
+    base = write(tmp_path / "toy.yaml", TOY.read_text())
+    values = {"population.groups.ordinary.departure_rate": 0.00123, "network.nodes.thirdland.dwell": 7.5,
+              "push.hardship.values.2003-01": 1.25}
+    out = tmp_path / "calibrated.yaml"
+    assert write_scenario(out, base, values, ["spec: test", "distance: 0.1"]) is True
+    text = out.read_text()
+    assert text.startswith(PROVENANCE_START) and "# spec: test" in text
+    assert "# Toy scenario for teaching and tests" in text  # the base's comments are kept
+    data = scenario_to_dict(load_scenario(out))
+    assert data["population"]["groups"][0]["departure_rate"] == 0.00123
+    assert next(n for n in data["network"]["nodes"] if n["id"] == "thirdland")["dwell"] == 7.5
+    assert data["push"]["hardship"]["values"]["2003-01"] == 1.25  # written as 2003 in the file
+    # Everything else is unchanged.
+    before, after = scenario_to_dict(load_scenario(base)), data
+    before["population"]["groups"][0]["departure_rate"] = 0.00123
+    next(n for n in before["network"]["nodes"] if n["id"] == "thirdland")["dwell"] = 7.5
+    before["push"]["hardship"]["values"]["2003-01"] = 1.25
+    assert before == after
+    # Writing again over the written file replaces the provenance block instead of adding one.
+    write_scenario(out, out, {"network.nodes.thirdland.dwell": 8.0}, ["second"])
+    again = out.read_text()
+    assert again.count(PROVENANCE_START) == 1 and again.count(PROVENANCE_END) == 1 and "# second" in again
+    assert "# spec: test" not in again
+
+
+def test_value_not_written_in_the_file_falls_back_to_the_resolved_scenario(tmp_path):
+    base = write(tmp_path / "toy.yaml", TOY.read_text())
+    out = tmp_path / "calibrated.yaml"
+    assert write_scenario(out, base, {"network.edges.walk.controls.mines": 0.25}, ["p"]) is False
+    data = scenario_to_dict(load_scenario(out))
+    assert next(e for e in data["network"]["edges"] if e["id"] == "walk")["controls"]["mines"] == 0.25
+    assert out.read_text().startswith(PROVENANCE_START)
+
+
+def test_tiny_values_are_written_as_yaml_floats(tmp_path):
+    base = write(tmp_path / "toy.yaml", TOY.read_text())
+    out = tmp_path / "calibrated.yaml"
+    write_scenario(out, base, {"population.groups.ordinary.departure_rate": 1e-05}, [])
+    raw = yaml.safe_load(out.read_text())
+    assert raw["population"]["groups"][0]["departure_rate"] == 1e-05  # a float, not the string '1e-05'
+
+
+# ------------------------------------------------------------------------------------------ synthetic truth
+
+
+def make_truth(tmp_path: Path, overrides: dict[str, float], seed: int) -> tuple[Path, dict]:
+    """Simulate the toy with known parameter values; write its arrivals as an observed series (CSV in the
+    packaged format); return the file and the truth run's route shares over the whole horizon."""
+    scenario = load_scenario(TOY, overrides=[f"{k}={v}" for k, v in overrides.items()])
+    result = run(scenario, seed=seed)
+    arrivals, shares = result.arrivals_by_year(), result.female_share_by_year()
+    lines = ["period_start,period_end,arrivals,male,female,source,note"]
+    for year, a in arrivals.items():
+        f = round(a * (shares[year] or 0.0))
+        lines.append(f"{year},{year},{a},{a - f},{f},synthetic,")
+    by_route = {r: v["arrived"] for r, v in result.by_route().items()}
+    total = sum(by_route.values())
+    return write(tmp_path / "truth.csv", "\n".join(lines) + "\n"), {r: n / total for r, n in by_route.items()}
+
+
+TRUTH = {"population.groups.ordinary.departure_rate": 0.002, "population.groups.overseas_worker.departure_rate": 0.003}
+
+
+def synthetic_spec(tmp_path: Path, samples: int, replicates: int, quantile: float, extra: str = "") -> Path:
+    csv, shares = make_truth(tmp_path, TRUTH, seed=4242)
+    return write(tmp_path / "synthetic.yaml", f"""
+name: synthetic
+scenario: {TOY}
+observed: {csv.name}
+parameters:
+  population.groups.ordinary.departure_rate: {{dist: loguniform, low: 0.0004, high: 0.01}}
+  population.groups.overseas_worker.departure_rate: {{dist: loguniform, low: 0.0004, high: 0.02}}
+targets:
+  arrivals: {{years: [2000, 2004]}}
+  route_share: {{years: [2000, 2004], routes: [abroad], value: {shares['abroad']:.6f}, weight: 1.0}}
+sampling: {{design: sobol, samples: {samples}, replicates: {replicates}, seed: 11}}
+accept: {{quantile: {quantile}}}
+check: {{replicates: 2}}
+{extra}""")
+
+
+def test_synthetic_truth_lies_in_the_90_percent_intervals_and_the_data_narrow_the_prior(tmp_path):
+    spec = synthetic_spec(tmp_path, samples=64, replicates=1, quantile=0.2)
+    out = tmp_path / "out"
+    reports = []
+    result = calibrate(spec, out, workers=2, write_scenario_path=tmp_path / "calibrated.yaml",
+                       progress=lambda stage, done, total: reports.append((stage, done, total)))
+    table = result.table.set_index("parameter")
+    for name, truth in TRUTH.items():
+        lo, hi = table.loc[name, "posterior_q05"], table.loc[name, "posterior_q95"]
+        assert lo <= truth <= hi, f"{name}: truth {truth} outside the 90% interval [{lo:.4g}, {hi:.4g}]"
+        assert table.loc[name, "width_ratio"] < 0.7, f"{name}: the data did not narrow the prior\n{table}"
+    assert len(result.posterior) == math.floor(0.2 * 63) + 1  # epsilon: the 0.2 quantile, rounded down
+    assert result.failed == 0 and result.runs == 64
+    assert result.check["replicates"] == 2 and math.isfinite(result.check["distance"])
+    # Outputs on disk.
+    for name in ("points.csv", "posterior.csv", "posterior.parquet", "posterior_table.csv", "posterior_table.md",
+                 "predictive.csv", "calibration.json", "sweep_spec.yaml", "check_spec.yaml"):
+        assert (out / name).exists(), name
+    posterior = pd.read_csv(out / "posterior.csv")
+    assert (posterior["distance"] <= result.epsilon).all()
+    points = pd.read_csv(out / "points.csv")
+    assert (points.loc[~points["accepted"], "distance"] > result.epsilon).all()
+    written = scenario_to_dict(load_scenario(tmp_path / "calibrated.yaml"))
+    assert written["population"]["groups"][0]["departure_rate"] == result.values[
+        "population.groups.ordinary.departure_rate"]
+
+    # Resume: a second call finds every run finished (first progress report is total/total), reruns nothing,
+    # and gives the same posterior.
+    records = {p: p.stat().st_mtime_ns for p in (out / "sweep" / "runs").glob("*.json")}
+    reports.clear()
+    again = calibrate(spec, out, workers=2, progress=lambda stage, done, total: reports.append((stage, done, total)))
+    first = {stage: (done, total) for stage, done, total in reversed(reports)}
+    assert first["sweep"] == (64, 64) and first["check"] == (2, 2)
+    assert {p: p.stat().st_mtime_ns for p in (out / "sweep" / "runs").glob("*.json")} == records
+    pd.testing.assert_frame_equal(again.posterior, result.posterior)
+
+    # Figures are drawn from the files alone.
+    from sim.plots.calibration import write_figures
+
+    files = write_figures(out)
+    assert sorted(f.name for f in files) == ["posterior_pairs.png", "posterior_predictive.png"]
+    assert all(f.stat().st_size > 10_000 for f in files)
+
+
+@pytest.mark.slow
+def test_synthetic_truth_with_refinement(tmp_path):
+    """The larger synthetic check documented in docs/calibration.md: 256 points x 2 replicates, then a second
+    round of 128 points in the narrowed box."""
+    spec = synthetic_spec(tmp_path, samples=256, replicates=2, quantile=0.05,
+                          extra="refine: {samples: 128, expand: 0.25}\n")
+    result = calibrate(spec, tmp_path / "out", workers=2)
+    table = result.table.set_index("parameter")
+    assert result.rounds == 2
+    for name, truth in TRUTH.items():
+        lo, hi = table.loc[name, "posterior_q05"], table.loc[name, "posterior_q95"]
+        assert lo <= truth <= hi, f"{name}: truth {truth} outside [{lo:.4g}, {hi:.4g}]\n{table}"
+        assert table.loc[name, "width_ratio"] < 0.5, table
