@@ -144,6 +144,7 @@ def test_outputs_on_disk(known, morris_result):
         assert col in ind.columns
     assert set(ind["parameter"]) == {GUARDS, FENCE, PATROL}
     assert (res.out / "figures" / "morris.png").stat().st_size > 10_000
+    assert (res.out / "figures" / "morris_overview.png").stat().st_size > 5_000
     assert "guards" in (res.out / "ranking.txt").read_text()
     exp = yaml.safe_load((res.out / "experiment.yaml").read_text())
     assert exp["design"] == {"type": "points"} and exp["outputs"]["timeseries"] is False
@@ -275,6 +276,13 @@ def test_spec_errors_name_key_and_line(tmp_path, changes, key, says):
     assert says in err.value.message
     assert err.value.key == key
     assert err.value.line is not None
+
+
+def test_every_spec_key_is_documented():
+    text = (ROOT / "docs" / "sensitivity.md").read_text()
+    models = [sa.SensitivitySpec, sa.Bounds, sa.MorrisSettings, sa.SobolSettings]
+    missing = [k for m in models for k in m.model_fields if f"{k}:" not in text]
+    assert not missing, f"keys missing from docs/sensitivity.md: {missing}"
 
 
 def test_design_sizes(tmp_path):

@@ -32,12 +32,12 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from scipy import stats
 
 from sim.ledger import TOTAL_KEYS
-from sim.scenario import (Scenario, ScenarioError, Strict, _line_for, _loc_to_key, load_scenario, parse_month,
-                          read_yaml, scenario_to_dict, set_path, validate_dict)
+from sim.scenario import (Scenario, ScenarioError, Strict, _line_for, load_scenario, parse_month, read_model_file,
+                          scenario_to_dict, set_path, validate_dict)
 
 METHODS = ("morris", "sobol")
 CONF_LEVEL = 0.95
@@ -215,18 +215,7 @@ def load_sensitivity(path: str | Path) -> LoadedSensitivity:
     from sim.network import RouteGraph
 
     p = Path(path)
-    data, lines = read_yaml(p)
-    try:
-        spec = SensitivitySpec.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        key, raw = _loc_to_key(tuple(err["loc"]), data)
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = f"unknown key '{raw[-1]}'"
-        elif err["type"] == "missing":
-            msg = "required key is missing"
-        raise ScenarioError(msg, path=str(p), key=key or None, line=_line_for(lines, raw)) from exc
+    spec, _, lines = read_model_file(SensitivitySpec, p)
     scenario_path = (p.parent / spec.scenario).resolve()
     base = load_scenario(scenario_path)
     fixed = scenario_to_dict(base)
@@ -478,7 +467,8 @@ def ranking_table(indices: pd.DataFrame) -> str:
         g = g.sort_values("rank", na_position="last")
         ns = g["noise_share"].iloc[0]
         noise = "n/a (1 replicate)" if pd.isna(ns) else f"{100 * ns:.1f}% of the variance of the point means"
-        head = f"outcome {name} = {g['expression'].iloc[0]} (mean {g['outcome_mean'].iloc[0]:,.4g}); seed noise: {noise}"
+        head = (f"outcome {name} = {g['expression'].iloc[0]} (mean {g['outcome_mean'].iloc[0]:,.4g}); "
+                f"seed noise: {noise}")
         if g["method"].iloc[0] == "morris":
             t = pd.DataFrame({"rank": g["rank"], "parameter": g["label"], "mu_star": g["mu_star"],
                               "±design": g["mu_star_conf"], "±seed": g["mu_star_seed_conf"], "sigma": g["sigma"],

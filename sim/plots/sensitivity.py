@@ -44,9 +44,12 @@ def _look(labels: list[str]) -> dict[str, tuple[str, str]]:
     return {lab: (pal[i % len(pal)], MARKERS[(i // len(pal)) % len(MARKERS)]) for i, lab in enumerate(labels)}
 
 
-def _title(g: pd.DataFrame) -> str:
+def _title(ax, g: pd.DataFrame) -> None:
+    """Outcome name in bold, its expression below in small type when it differs."""
     name, expr = g["outcome"].iloc[0], g["expression"].iloc[0]
-    return name if name == expr else f"{name} = {expr}"
+    ax.set_title(name, loc="left", pad=14 if name != expr else 6)
+    if name != expr:
+        ax.text(0, 1.01, expr, transform=ax.transAxes, fontsize=7.5, color="#555555", va="bottom")
 
 
 @style.styled
@@ -70,7 +73,7 @@ def morris_figure(indices: pd.DataFrame, replicates: str = "the replicates"):
                         fontsize=7.5)
         ax.set_xlim(left=0, right=top * 1.08)
         ax.set_ylim(bottom=0, top=top * 1.08)
-        ax.set_title(_title(g), loc="left")
+        _title(ax, g)
         ax.set_xlabel("μ* (outcome per full parameter range)")
         ax.set_ylabel("σ of elementary effects")
         ax.xaxis.set_major_formatter(style.THOUSANDS)
@@ -92,7 +95,7 @@ def sobol_figure(indices: pd.DataFrame, replicates: str = "the replicates"):
         g = indices[indices["outcome"] == name].sort_values("ST", ascending=True, na_position="first")
         y = np.arange(len(g))
         ax.set_yticks(y, g["label"])
-        ax.set_title(_title(g), loc="left")
+        _title(ax, g)
         ax.axvline(0, color="#333333", lw=0.8)
         ax.set_xlabel("share of variance")
         if g["ST"].isna().all():
@@ -111,8 +114,38 @@ def sobol_figure(indices: pd.DataFrame, replicates: str = "the replicates"):
     return fig
 
 
+@style.styled
+def overview_figure(indices: pd.DataFrame):
+    """Parameters x outcomes: each cell the parameter's index relative to the largest for that outcome (mu* for
+    Morris, ST for Sobol), with its rank written in; rows ordered by the mean of these relative values."""
+    method = indices["method"].iloc[0]
+    key = "mu_star" if method == "morris" else "ST"
+    table = indices.pivot_table(index="label", columns="outcome", values=key, sort=False, dropna=False)
+    ranks = indices.pivot_table(index="label", columns="outcome", values="rank", sort=False, dropna=False)
+    rel = table.clip(lower=0) / table.clip(lower=0).max(axis=0).replace(0, np.nan)
+    order = rel.mean(axis=1).sort_values(ascending=False).index
+    rel, ranks = rel.loc[order], ranks.loc[order]
+    fig = style.figure(1.6 + 1.05 * rel.shape[1], 1.2 + 0.34 * rel.shape[0])
+    ax = fig.subplots()
+    im = ax.imshow(rel.to_numpy(float), cmap=style.SEQUENTIAL_CMAP, vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(rel.shape[1]), rel.columns, rotation=30, ha="right")
+    ax.set_yticks(range(rel.shape[0]), rel.index)
+    ax.grid(False)
+    cmap = im.get_cmap()
+    for i in range(rel.shape[0]):
+        for j in range(rel.shape[1]):
+            v, r = rel.iat[i, j], ranks.iat[i, j]
+            if pd.notna(r):
+                ax.text(j, i, f"{int(r)}", ha="center", va="center", fontsize=8, color=style.ink_on(cmap(v)))
+    what = "μ*" if method == "morris" else "total index ST"
+    fig.colorbar(im, ax=ax, label=f"{what} / largest {what} of the outcome", shrink=0.8)
+    ax.set_title(f"Which parameter moves which outcome ({method}); numbers are ranks", loc="left")
+    return fig
+
+
 def write_figures(indices: pd.DataFrame, out: str | Path, fmt: str = "png") -> list[Path]:
-    """Write morris.<fmt> or sobol.<fmt> (by the method in indices) into out; return the paths."""
+    """Write <method>.<fmt> and <method>_overview.<fmt> (method morris or sobol, from indices) into out; return
+    the paths."""
     out = Path(out)
     r = int(indices["replicates"].iloc[0]) if "replicates" in indices else None
     replicates = f"{r} replicate{'s' if r != 1 else ''}" if r else "the replicates"
@@ -122,6 +155,9 @@ def write_figures(indices: pd.DataFrame, out: str | Path, fmt: str = "png") -> l
         fig = morris_figure(g, replicates) if method == "morris" else sobol_figure(g, replicates)
         path = out / f"{method}.{fmt}"
         style.save(fig, path, fmt)
+        written.append(path)
+        path = out / f"{method}_overview.{fmt}"
+        style.save(overview_figure(g), path, fmt)
         written.append(path)
     return written
 
