@@ -27,17 +27,17 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-import pandas as pd
 import yaml
 from pydantic import Field, field_validator, model_validator
-from scipy import stats
 
-from sim.ledger import TOTAL_KEYS
 from sim.scenario import (Scenario, ScenarioError, Strict, _line_for, load_scenario, parse_month, read_model_file,
                           scenario_to_dict, set_path, validate_dict)
+
+if TYPE_CHECKING:  # numpy, pandas, scipy and SALib load on use, so registering the command costs nothing
+    import numpy as np
+    import pandas as pd
 
 METHODS = ("morris", "sobol")
 CONF_LEVEL = 0.95
@@ -135,6 +135,8 @@ class Outcome:
     def evaluate(self, runs: pd.DataFrame) -> np.ndarray:
         """One value per run (row): total `key`; sum of route.<r>.<key> over routes; that sum / total `key`
         (0 when the total is 0); sum of year.<YYYY>.arrived over the years."""
+        import numpy as np
+
         if self.kind == "total":
             return runs[self.key].to_numpy(float)
         if self.kind == "period":
@@ -149,6 +151,8 @@ class Outcome:
 def parse_outcome(name: str, expression: str, routes: list[str], years: range) -> Outcome:
     """Parse `arrived` | `killed(dmz)` | `arrived(west_sea + east_sea)` | `share(dmz)` | `share(dmz, killed)` |
     `arrived(2012..2019)`; raise ValueError with what is allowed."""
+    from sim.ledger import TOTAL_KEYS
+
     m = _EXPR.match(str(expression))
     if not m:
         raise ValueError(f"cannot read '{expression}'; write an outcome (e.g. arrived), outcome(route + route), "
@@ -212,6 +216,8 @@ class LoadedSensitivity:
 def load_sensitivity(path: str | Path) -> LoadedSensitivity:
     """Read and validate a sensitivity spec: schema, parameter and fixed paths against the base scenario,
     outcome expressions against its routes and horizon. Errors name file, key and line (ScenarioError)."""
+    import numpy as np
+
     from sim.network import RouteGraph
 
     p = Path(path)
@@ -263,6 +269,8 @@ def _validate(data: dict, source: str, raw: tuple, lines: dict, when: str) -> No
 def _from_unit(b: Bounds, u: np.ndarray) -> list:
     """Unit-interval sample -> values: uniform low + u(high - low); loguniform exp(log low + u log(high/low));
     integer floor(low + u(high - low + 1)) capped at high."""
+    import numpy as np
+
     if b.dist == "uniform":
         return (b.low + u * (b.high - b.low)).tolist()
     if b.dist == "loguniform":
@@ -337,6 +345,9 @@ def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None
                     figures: bool = True) -> SensitivityResult:
     """Sample, run every point x replicate through the sweep engine (resumable) into OUT/sweep, analyse, and write
     OUT/indices.csv, OUT/point_means.csv, OUT/ranking.txt and (unless figures=False) OUT/figures/."""
+    import numpy as np
+    import pandas as pd
+
     from sim.experiments.sweep import plan, run_sweep
 
     ls = load_sensitivity(spec)
@@ -398,6 +409,8 @@ def noise_share(y: np.ndarray) -> float:
 
 def _indices(method: str, prob: dict, x: np.ndarray, ybar: np.ndarray, settings, resamples: int,
              seed: int) -> dict[str, np.ndarray]:
+    import numpy as np
+
     d = prob["num_vars"]
     if method == "morris":
         from SALib.analyze.morris import analyze as morris_analyze
@@ -418,6 +431,10 @@ def analyze(ls: LoadedSensitivity, method: str, x: np.ndarray, y: dict[str, np.n
     """indices.csv rows (parameter x outcome): SALib indices of the replicate means with their design intervals,
     seed intervals from the replicate bootstrap, the outcome's noise share, and the rank within the outcome
     (by mu_star for Morris, ST for Sobol)."""
+    import numpy as np
+    import pandas as pd
+    from scipy import stats
+
     prob = problem(ls)
     settings = ls.spec.morris if method == "morris" else ls.spec.sobol
     salib_seed = int(np.random.SeedSequence([ls.spec.seed, 7]).generate_state(1)[0]) | 1  # SALib skips seed 0
@@ -453,15 +470,10 @@ def analyze(ls: LoadedSensitivity, method: str, x: np.ndarray, y: dict[str, np.n
     return pd.concat(frames, ignore_index=True)
 
 
-def combined_conf(indices: pd.DataFrame, key: str) -> pd.Series:
-    """Half-width of the design interval and the seed interval together: sqrt(conf^2 + seed_conf^2) (seed part
-    taken as 0 when it could not be estimated)."""
-    seed = indices.get(f"{key}_seed_conf", pd.Series(0.0, index=indices.index)).fillna(0.0)
-    return np.sqrt(indices[f"{key}_conf"] ** 2 + seed ** 2)
-
-
 def ranking_table(indices: pd.DataFrame) -> str:
     """One block per outcome: parameters ranked by mu_star (Morris) or ST (Sobol) with their intervals."""
+    import pandas as pd
+
     blocks = []
     for name, g in indices.groupby("outcome", sort=False):
         g = g.sort_values("rank", na_position="last")
