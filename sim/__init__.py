@@ -13,6 +13,7 @@ _EXPORTS = {
     "load_scenario": "sim.scenario",
     "sweep": "sim.experiments.sweep",
     "load_sweep": "sim.experiments.store",
+    "run_sensitivity": "sim.experiments.sensitivity",
 }
 
 __all__ = sorted(_EXPORTS)

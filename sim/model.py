@@ -224,8 +224,7 @@ class BorderModel(mesa.Model):
     def run(self, progress: Callable[[int, int], None] | None = None) -> RunResult:
         """Step through the whole horizon; `progress(done, total)` is called after each step."""
         total = len(self.dates)
-        gc.collect()
-        gc.freeze()  # keep the libraries' long-lived objects out of the collections the migrants trigger
+        gc.freeze()  # keep everything alive now out of the collections the migrants trigger (unfrozen after)
         try:
             while self.steps < total:
                 self.step()
