@@ -278,3 +278,22 @@ design: {type: points}
                                "parameters: {population.size: [1, 2], seed: [1]}\n", "bad.yaml")
     r = cli("sweep", str(bad), "--dry-run")
     assert r.returncode == 2 and "equal length" in r.stderr
+
+
+def test_ctrl_c_stops_cleanly_keeps_finished_runs_and_says_how_to_resume(tmp_path):
+    out = tmp_path / "o"
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "sweep", str(TOY_SWEEP), "--out", str(out),
+                             "--workers", "2", "--quiet"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list((out / "runs").glob("*.json"))) < 4:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C on a terminal: the whole process group, workers included
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "run the same command again to resume" in err and "Traceback" not in err
+    partial = pd.read_parquet(out / "runs.parquet")
+    assert 0 < len(partial) < 32 and (partial["status"] == "ok").all()
+    r = cli("sweep", str(TOY_SWEEP), "--out", str(out), "--workers", "2", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert len(pd.read_parquet(out / "runs.parquet")) == 32
