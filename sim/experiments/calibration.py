@@ -51,12 +51,12 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 from scipy.stats import qmc
 
 from sim.observed import OBSERVED_SERIES, compare_yearly, load_observed
-from sim.scenario import (Scenario, ScenarioError, Strict, _line_for, _loc_to_key, dump_scenario, load_scenario,
-                          read_yaml, scenario_to_dict, set_path, validate_dict)
+from sim.scenario import (Scenario, ScenarioError, Strict, _line_for, dump_scenario, load_scenario, read_model_file,
+                          scenario_to_dict, set_path, validate_dict)
 
 Progress = Callable[[str, int, int], None]
 KEEP = ["by_route", "by_year"]
@@ -155,6 +155,8 @@ class Accept(Strict):
 class Refine(Strict):
     samples: int = Field(ge=2, le=100_000, description="New Sobol points in the box (a power of two).")
     expand: float = Field(0.1, ge=0, le=1, description="Widen the accepted range by this fraction on each side.")
+    quantile: float | None = Field(None, gt=0, le=1, description="Accept this quantile of the points in the box; "
+                                                                  "default: keep the first round's epsilon.")
 
     @model_validator(mode="after")
     def _pow2(self) -> Refine:
@@ -165,6 +167,8 @@ class Refine(Strict):
 
 class Check(Strict):
     replicates: int = Field(5, ge=1, le=100, description="Runs of the calibrated values at the base size.")
+    candidates: int = Field(1, ge=1, le=100, description="point: best: check this many accepted points of least "
+                                                         "distance and write the one that does best.")
 
 
 class CalibrationSpec(Strict):
@@ -214,22 +218,11 @@ class LoadedCalibration:
 def load_calibration(path: str | Path) -> LoadedCalibration:
     """Read and validate a calibration spec against its base scenario and observed series."""
     p = Path(path)
-    data, lines = read_yaml(p)
+    spec, _, lines = read_model_file(CalibrationSpec, p)
 
     def fail(msg: str, raw: tuple) -> ScenarioError:
         return ScenarioError(msg, path=str(p), key=".".join(map(str, raw)) or None, line=_line_for(lines, raw))
 
-    try:
-        spec = CalibrationSpec.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        key, raw = _loc_to_key(tuple(err["loc"]), data)
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = f"unknown key '{raw[-1]}'"
-        elif err["type"] == "missing":
-            msg = "required key is missing"
-        raise ScenarioError(msg, path=str(p), key=key or None, line=_line_for(lines, raw)) from exc
     base_path = (p.parent / spec.scenario).resolve()
     base = load_scenario(base_path)
     horizon = (int(base.time.start[:4]), int(base.time.end[:4]))
@@ -538,14 +531,15 @@ def run_round(lc: LoadedCalibration, out: Path, name: str, base: Path, design: d
 # ------------------------------------------------------------------------------------------- analysis
 
 
-def accept(points: pd.DataFrame, quantile: float) -> tuple[pd.DataFrame, float]:
+def accept(points: pd.DataFrame, quantile: float | None, eps: float | None = None) -> tuple[pd.DataFrame, float]:
     """Rejection: epsilon = the `quantile` quantile of the finite distances (lower interpolation, so epsilon is
-    an attained distance); keep the points with distance <= epsilon."""
+    an attained distance), or the given `eps`; keep the points with distance <= epsilon."""
     finite = points["distance"][np.isfinite(points["distance"])]
     if finite.empty:
         raise ScenarioError("no parameter point produced a finite distance (every run failed, or no arrivals); "
                             "see the failed runs in the sweep directory")
-    eps = float(np.quantile(finite.to_numpy(), quantile, method="lower"))
+    if eps is None:
+        eps = float(np.quantile(finite.to_numpy(), quantile, method="lower"))
     keep = points[points["distance"] <= eps].sort_values("distance").reset_index(drop=True)
     return keep, eps
 
@@ -570,15 +564,16 @@ def verdict(ratio: float) -> str:
     return "pinned down" if ratio < 0.5 else "partly" if ratio < 0.8 else "not pinned down"
 
 
-def calibrated_values(posterior: pd.DataFrame, lc: LoadedCalibration) -> dict[str, float]:
-    """Posterior medians (or the accepted point of least distance), 3 significant digits, typed like the base."""
+def candidate_values(posterior: pd.DataFrame, lc: LoadedCalibration) -> list[dict[str, float]]:
+    """Values to check: the posterior medians, or (point: best) the `check.candidates` accepted points of least
+    distance; 3 significant digits, typed like the base."""
     full = scenario_to_dict(lc.base)
     if lc.spec.point == "best":
-        best = posterior.sort_values("distance").iloc[0]
-        raw = {n: float(best[n]) for n in lc.names}
+        rows = posterior.sort_values("distance").head(lc.spec.check.candidates)
+        raws = [{n: float(row[n]) for n in lc.names} for _, row in rows.iterrows()]
     else:
-        raw = {n: float(np.median(posterior[n].to_numpy(dtype=float))) for n in lc.names}
-    return {n: _typed(full, n.split(",")[0].strip(), _round(v)) for n, v in raw.items()}
+        raws = [{n: float(np.median(posterior[n].to_numpy(dtype=float))) for n in lc.names}]
+    return [{n: _typed(full, n.split(",")[0].strip(), _round(v)) for n, v in raw.items()} for raw in raws]
 
 
 def refine_box(posterior: pd.DataFrame, lc: LoadedCalibration, expand: float) -> dict[str, tuple[float, float]]:
@@ -759,6 +754,7 @@ class CalibrationResult:
     failed: int
     rounds: int
     notes: list[str] = field(default_factory=list)
+    box: dict[str, tuple[float, float]] | None = None  # round 2's box in unit coordinates
 
 
 def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = None, *, workers: int | None = None,
@@ -778,7 +774,7 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
                                 priors, s.sampling.replicates, s.sampling.seed, scale=lc.count_scale, **common)
     points = score_points(design, per_run, lc).assign(round=1)
     posterior, eps = accept(points, s.accept.quantile)
-    rounds, notes = 1, []
+    rounds, notes, box = 1, [], None
     if s.refine is not None:
         box = refine_box(posterior, lc, s.refine.expand)
         cols = box_points(lc, box, s.refine.samples, s.sampling.seed + 1)
@@ -791,18 +787,17 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
         points = pd.concat([points, points2], ignore_index=True)
         per_run = pd.concat([per_run, per_run2], ignore_index=True)
         inside = in_box(points, lc, box)
-        posterior, eps = accept(points[inside], s.accept.quantile)
+        posterior, eps = accept(points[inside], s.refine.quantile, None if s.refine.quantile else eps)
         rounds = 2
         notes.append(f"round 2: {inside.sum()} points inside the box (both rounds), "
                      f"box in unit coordinates: " + ", ".join(f"{n} [{a:.2f}, {b:.2f}]" for n, (a, b) in box.items()))
     points["accepted"] = points["point"].isin(posterior["point"])
     table = posterior_table(posterior, lc)
-    values = calibrated_values(posterior, lc)
-    check = run_check(lc, out, values, **common)
+    values, check = run_check(lc, out, candidate_values(posterior, lc), **common)
     failed = int(sum(len(list((out / d / "runs").glob("*.json"))) for d in ("sweep", "sweep_round2")
                      if (out / d).exists()) - len(per_run))
     result = CalibrationResult(out, points, posterior, eps, table, values, check, len(per_run), failed, rounds,
-                               notes)
+                               notes, box)
     write_outputs(result, lc, per_run)
     if write_scenario_path is not None:
         kept = write_scenario(Path(write_scenario_path), lc.base_path, values, provenance(result, lc))
@@ -812,21 +807,31 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
     return result
 
 
-def run_check(lc: LoadedCalibration, out: Path, values: dict[str, float], **common) -> dict:
-    """Run the calibrated values `check.replicates` times at the base scenario's own size; return the distance
-    of their pooled prediction and its terms."""
+def run_check(lc: LoadedCalibration, out: Path, candidates: list[dict[str, float]], **common
+              ) -> tuple[dict[str, float], dict]:
+    """Run each candidate `check.replicates` times at the base scenario's own size (OUT/check, replaced when the
+    candidates change); return the candidate whose pooled prediction has the least distance, and that distance
+    with its terms."""
     base = write_base(lc, out / "check_base.yaml", None)
-    _, per_run = run_round(lc, out, "check", base, {"type": "points"}, {n: [v] for n, v in values.items()},
-                           lc.spec.check.replicates, lc.spec.sampling.seed, scale=1.0, **common)
-    if per_run.empty:
-        return {"replicates": 0, "distance": math.inf}
-    pred = point_predictions(per_run)[0]
+    cols = {n: [c[n] for c in candidates] for n in lc.names}
+    _, per_run = run_round(lc, out, "check", base, {"type": "points"}, cols, lc.spec.check.replicates,
+                           lc.spec.sampling.seed, scale=1.0, **{**common, "force": True})
+    preds = point_predictions(per_run) if not per_run.empty else {}
+    scored = sorted((distance(pred, lc).total, i) for i, pred in preds.items())
+    if not scored:
+        return candidates[0], {"replicates": 0, "distance": math.inf, "candidates": len(candidates)}
+    best = scored[0][1]
+    pred = preds[best]
     d = distance(pred, lc)
     arrivals = arrival_errors(pred.arrivals, lc)
-    return {"replicates": len(per_run), "population_size": lc.base.population.size, "distance": d.total,
-            "d_arrivals": d.arrivals, "d_female_share": d.female_share, "d_route_share": d.route_share,
-            "female_share": pred.female_share, "route_share": pred.route_share if pred.route_n else None,
-            "median_abs_log_error": float(arrivals["log_error"].abs().median()) if len(arrivals) else None}
+    return candidates[best], {
+        "replicates": int((per_run["point"] == best).sum()), "population_size": lc.base.population.size,
+        "candidates": len(candidates),
+        "candidate_distances": [round(t, 4) for t, _ in sorted(scored, key=lambda x: x[1])],
+        "distance": d.total, "d_arrivals": d.arrivals, "d_female_share": d.female_share,
+        "d_route_share": d.route_share, "female_share": pred.female_share,
+        "route_share": pred.route_share if pred.route_n else None,
+        "median_abs_log_error": float(arrivals["log_error"].abs().median()) if len(arrivals) else None}
 
 
 def provenance(result: CalibrationResult, lc: LoadedCalibration) -> list[str]:
@@ -839,7 +844,9 @@ def provenance(result: CalibrationResult, lc: LoadedCalibration) -> list[str]:
         f"replicates at population.size {size:,} (counts x {lc.count_scale:g})"
         + (f", refined by {s.refine.samples} points in a narrower box" if result.rounds == 2 else ""),
         f"accepted: {len(result.posterior)} points (closest {s.accept.quantile:.0%}), epsilon {result.epsilon:.4f}",
-        f"values: posterior {'medians' if s.point == 'median' else 'point of least distance'} (90% interval):",
+        "values: " + ("posterior medians" if s.point == "median" else
+                      f"of the {s.check.candidates} accepted point(s) of least distance, the one that did best when "
+                      f"re-run at full size") + " (posterior 90% interval):",
     ]
     for _, row in result.table.iterrows():
         lines.append(f"  {row['parameter']} = {_format_value(result.values[row['parameter']])}  "

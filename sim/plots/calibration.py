@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from sim.plots import style
 
@@ -28,12 +28,14 @@ BAND_COLOUR = style.OKABE_ITO[0]
 def posterior_predictive(predictive: pd.DataFrame, shares: pd.DataFrame | None = None,
                          title: str = "Posterior predictive") -> Figure:
     """Observed against simulated arrivals per observed period (per-year mean for multi-year periods)."""
-    with_shares = shares is not None and not shares.empty
-    fig = style.figure(9.5 if with_shares else 8.0, 4.2)
-    if with_shares:
-        ax, sax = fig.subplots(1, 2, width_ratios=[3.2, 1])
+    n_shares = 0 if shares is None else len(shares)
+    fig = style.figure(8.0 + 1.6 * min(n_shares, 1), 4.4)
+    if n_shares:
+        grid = fig.add_gridspec(n_shares, 2, width_ratios=[4.2, 1])
+        ax = fig.add_subplot(grid[:, 0])
+        share_axes = [fig.add_subplot(grid[i, 1]) for i in range(n_shares)]
     else:
-        ax, sax = fig.subplots(1, 1), None
+        ax, share_axes = fig.subplots(1, 1), []
     years = predictive["years"].to_numpy(dtype=float)
     mid = (predictive["period_start"] + predictive["period_end"]).to_numpy(dtype=float) / 2
     single = years == 1
@@ -48,8 +50,8 @@ def posterior_predictive(predictive: pd.DataFrame, shares: pd.DataFrame | None =
         ax.fill_between([a, b], lo[i], hi[i], color=BAND_COLOUR, alpha=0.25, lw=0)
         ax.plot([a, b], [med[i]] * 2, color=BAND_COLOUR, lw=1.5)
         ax.plot([a, b], [obs[i]] * 2, color=OBSERVED_COLOUR, lw=2)
-        ax.annotate(f"{predictive['period'].iloc[i]}\n(yearly mean)", (mid[i], obs[i]), textcoords="offset points",
-                    xytext=(0, 8), ha="center", fontsize=7.5, color="#555555")
+        ax.annotate(f"{predictive['period'].iloc[i]}:\nyearly mean", (a, min(obs[i], lo[i])),
+                    textcoords="offset points", xytext=(0, -20), ha="left", fontsize=7.5, color="#555555")
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(style.THOUSANDS)
     ax.set_ylabel("arrivals per year (log scale)")
@@ -57,28 +59,31 @@ def posterior_predictive(predictive: pd.DataFrame, shares: pd.DataFrame | None =
     ax.set_title(title)
     ax.legend(loc="lower left")
     inside = int(predictive["inside_90"].sum()) if "inside_90" in predictive else None
-    if sax is not None:
-        _shares_panel(sax, shares)
+    for sax, row in zip(share_axes, shares.itertuples(index=False) if n_shares else []):
+        _share_panel(sax, row)
     if inside is not None:
         style.note(fig, f"Band: 5%-95% of all runs of the accepted points. Observed inside the band: {inside} of "
                         f"{len(predictive)} periods.")
     return fig
 
 
-def _shares_panel(ax, shares: pd.DataFrame) -> None:
-    labels = {"female_share": "female share", "route_share": "direct-route share"}
-    for i, row in enumerate(shares.itertuples(index=False)):
-        ax.plot([i, i], [row.q05, row.q95], color=BAND_COLOUR, lw=6, alpha=0.35, solid_capstyle="butt")
-        ax.plot([i], [row.median], "_", color=BAND_COLOUR, ms=16, mew=2)
-        ax.plot([i], [row.observed], "o", color=OBSERVED_COLOUR, ms=5)
-    ax.set_xticks(range(len(shares)), [f"{labels.get(t, t)}\n{y}" for t, y in zip(shares["target"],
-                                                                                     shares["years"])])
-    ax.set_xlim(-0.6, len(shares) - 0.4)
-    ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(style.PERCENT if shares["q95"].max() > 0.05 else
-                                 FuncFormatter(lambda x, _p=None: f"{100 * x:.2g}%"))
-    ax.set_title("Share targets")
-    ax.set_ylabel("share of arrivals (log scale)")
+SHARE_LABELS = {"female_share": "women", "route_share": "target routes"}
+
+
+def _share_panel(ax, row) -> None:
+    """One share target: the simulated 90% band and median against the observed value, on a linear axis."""
+    ax.plot([0, 0], [row.q05, row.q95], color=BAND_COLOUR, lw=10, alpha=0.3, solid_capstyle="butt",
+            label="simulated, 90% band")
+    ax.plot([0], [row.median], "_", color=BAND_COLOUR, ms=22, mew=2, label="simulated, median")
+    ax.plot([0], [row.observed], "o", color=OBSERVED_COLOUR, ms=5, label="observed")
+    top = max(row.q95, row.observed)
+    bottom = min(row.q05, row.observed)
+    pad = 0.35 * (top - bottom) + 0.02 * top
+    ax.set_ylim(max(0.0, bottom - pad), top + pad)
+    ax.set_xlim(-1, 1)
+    ax.set_xticks([])
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _p=None: f"{100 * x:.3g}%"))
+    ax.set_title(f"{SHARE_LABELS.get(row.target, row.target)} among\narrivals {row.years}", fontsize=8.5)
 
 
 @style.styled
@@ -102,7 +107,7 @@ def posterior_pairs(points: pd.DataFrame, priors: dict[str, dict], title: str = 
         for j, xname in enumerate(names):
             ax = axes[i, j]
             if j > i:
-                ax.set_visible(False)
+                _correlation(ax, acc, xname, yname)
                 continue
             _axis(ax, priors[xname], "x")
             if i == j:
@@ -115,32 +120,58 @@ def posterior_pairs(points: pd.DataFrame, priors: dict[str, dict], title: str = 
                     scatter = ax.scatter(acc[xname], acc[yname], s=12, c=dist, cmap=style.SEQUENTIAL_CMAP + "_r",
                                          norm=norm, lw=0.3, edgecolor="white")
             if i == d - 1:
-                ax.set_xlabel(style.param_short(xname), fontsize=8)
+                ax.set_xlabel(short_name(xname).replace(".", "\n", 1 if len(short_name(xname)) > 18 else 0),
+                              fontsize=8)
             else:
                 ax.tick_params(labelbottom=False)
             if j == 0 and i != j:
-                ax.set_ylabel(style.param_short(yname), fontsize=8)
+                ax.set_ylabel(short_name(yname).replace(".", "\n", 1 if len(short_name(yname)) > 18 else 0),
+                              fontsize=8)
             elif j != 0:
                 ax.tick_params(labelleft=False)
             ax.tick_params(labelsize=7)
     if scatter is not None:
-        fig.colorbar(scatter, ax=axes[0, -1] if d > 1 else axes[0, 0], label="distance", shrink=0.8,
-                     location="left" if d > 1 else "right")
+        fig.colorbar(scatter, ax=list(axes[:, -1]), label="distance of the accepted points", shrink=0.5,
+                     location="right")
     fig.suptitle(title)
-    style.note(fig, f"Grey: the other prior points ({len(rej)}); coloured: the {len(acc)} accepted points. "
-                    "Axes span the prior.")
+    style.note(fig, f"Grey: the other points sampled ({len(rej)}); coloured: the {len(acc)} accepted points. Axes "
+                    "span the prior. Upper triangle: Spearman correlation of the accepted points.")
     return fig
+
+
+def short_name(name: str) -> str:
+    """A parameter's dotted path shortened for an axis: 'ordinary.departure_rate', 'china.arrest_hazard',
+    'china_lockdown_stuck.dwell' (policy name and target), 'repression 2012-01' (push series and date)."""
+    parts = name.split(",")[0].split(".")
+    if parts[0] == "policies" and len(parts) >= 4:
+        return f"{parts[1]}.{parts[-1]}"
+    if parts[0] == "push" and len(parts) == 4:
+        return f"{parts[1]} {parts[3]}"
+    if parts[0] in ("network", "population") and len(parts) >= 4:
+        return f"{parts[2]}.{parts[-1]}"
+    return ".".join(parts[-2:])
+
+
+def _correlation(ax, acc: pd.DataFrame, xname: str, yname: str) -> None:
+    ax.axis("off")
+    if len(acc) < 3:
+        return
+    rho = acc[[xname, yname]].corr(method="spearman").iloc[0, 1]
+    ax.text(0.5, 0.5, f"ρ = {rho:+.2f}", ha="center", va="center", transform=ax.transAxes,
+            fontsize=9 + 5 * abs(rho), color="#000000" if abs(rho) >= 0.5 else "#777777")
 
 
 def _axis(ax, prior: dict, which: str) -> None:
     lo, hi = float(prior["low"]), float(prior["high"])
-    log = prior["dist"] == "loguniform"
-    if which == "x":
-        ax.set_xscale("log" if log else "linear")
-        ax.set_xlim(lo, hi)
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    if prior["dist"] == "loguniform":
+        (ax.set_xscale if which == "x" else ax.set_yscale)("log")
+        axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0), numticks=4))
+        axis.set_major_formatter(FuncFormatter(lambda v, _p=None: f"{v:g}"))
+        axis.set_minor_formatter(NullFormatter())
     else:
-        ax.set_yscale("log" if log else "linear")
-        ax.set_ylim(lo, hi)
+        axis.set_major_locator(MaxNLocator(4))
+    (ax.set_xlim if which == "x" else ax.set_ylim)(lo, hi)
 
 
 def _hist(ax, x: np.ndarray, prior: dict) -> None:
