@@ -90,6 +90,10 @@ BAD_SPECS = [
      "targets.route_share.routes", "unknown route(s) zeppelin"),
     ({"targets": "\n  arrivals: {years: [1990, 2003]}"}, "targets.arrivals.years", "outside the scenario's horizon"),
     ({"targets": "{}"}, "targets", "at least one target"),
+    ({"targets": "\n  route_share: {years: [2000, 2004], routes: [abroad], value: 0.1, range: [0.1, 0.2]}"},
+     "targets.route_share", "either value"),
+    ({"targets": "\n  route_share: {years: [2000, 2004], routes: [abroad], range: [0.2, 0.1]}"},
+     "targets.route_share", "0 < low <= high < 1"),
     ({"sampling": "{design: sobol, samples: 12}"}, "sampling", "power of two"),
     ({"accept": "{quantile: 0}"}, "accept.quantile", "greater than 0"),
     ({"observed": "nowhere.csv"}, "observed", "unknown observed series 'nowhere.csv'"),
@@ -143,6 +147,16 @@ def test_distance_on_hand_made_inputs(spec_dir):
     assert d.female_share == pytest.approx(female)
     assert d.route_share == pytest.approx(route)
     assert d.total == pytest.approx(rmse + 2.0 * female + 0.5 * route)
+
+
+def test_route_share_range_costs_nothing_inside_and_the_log_distance_outside(spec_dir):
+    text = spec_text(targets="\n  route_share: {years: [2000, 2004], routes: [abroad], range: [0.01, 0.02]}")
+    lc = load_calibration(write(spec_dir / "spec.yaml", text))
+    cases = ((14.5, 0.0), (19.5, 0.0), (29.5, math.log(0.03 / 0.02)), (4.5, math.log(0.01 / 0.005)),
+             (79.5, math.log(0.08 / 0.02)))
+    for k, expected in cases:
+        d = distance(Prediction({}, route_k=k, route_n=999), lc)  # share (k + 1/2) / 1000
+        assert d.route_share == pytest.approx(expected, abs=1e-12) and d.total == pytest.approx(expected, abs=1e-12)
 
 
 def test_distance_is_zero_on_the_observed_values_and_grows_with_the_error(spec_dir):

@@ -17,6 +17,8 @@ Method (docs/calibration.md has the reasoning and the Korea results):
          + w_f * |ln(f_sim / f_obs)|                                  (sim.observed.compare_yearly)
          + w_r * |ln(r_sim / r_obs)|
 
+   A route share known only as a range [lo, hi] costs nothing inside it and ln(lo / r) or ln(r / hi) outside.
+
 4. Acceptance. epsilon is the `accept.quantile` quantile of the distances; the points with D <= epsilon are the
    posterior sample (rejection ABC: the prior restricted to D <= epsilon).
 5. Optional refinement (`refine`), a second round on a narrower box: in the prior's own scale (u in [0, 1] per
@@ -115,8 +117,26 @@ class FemaleShareTarget(Strict):
 class RouteShareTarget(Strict):
     years: Years
     routes: list[str] = Field(min_length=1, description="Route labels whose share of arrivals is the target.")
-    value: float = Field(gt=0, lt=1, description="Observed share of these routes among arrivals.")
+    value: float | None = Field(None, gt=0, lt=1, description="Observed share of these routes among arrivals.")
+    range: tuple[float, float] | None = Field(None, description="Or the range the sources give: no error inside.")
     weight: float = Field(1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one(self) -> RouteShareTarget:
+        if (self.value is None) == (self.range is None):
+            raise ValueError("give either value (a share) or range ([low, high])")
+        if self.range is not None and not 0 < self.range[0] <= self.range[1] < 1:
+            raise ValueError(f"range must satisfy 0 < low <= high < 1, found {list(self.range)}")
+        return self
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        return (self.value, self.value) if self.range is None else self.range
+
+    def error(self, share: float) -> float:
+        """|ln(share / value)|, or for a range the log-distance to its nearer end (0 inside)."""
+        lo, hi = self.bounds
+        return math.log(lo / share) if share < lo else math.log(share / hi) if share > hi else 0.0
 
 
 class Targets(Strict):
@@ -328,7 +348,8 @@ class Distance:
 
 
 def distance(pred: Prediction, lc: LoadedCalibration) -> Distance:
-    """D = w_a RMSE_k[ln(1 + sim_k) - ln(1 + obs_k)] + w_f |ln(f_sim / f_obs)| + w_r |ln(r_sim / r_obs)|."""
+    """D = w_a RMSE_k[ln(1 + sim_k) - ln(1 + obs_k)] + w_f |ln(f_sim / f_obs)| + w_r |ln(r_sim / r_obs)|, where for
+    a route-share range the last term is the log-distance to the range (0 inside)."""
     t = lc.spec.targets
     out = Distance(0.0)
     if t.arrivals is not None:
@@ -340,7 +361,7 @@ def distance(pred: Prediction, lc: LoadedCalibration) -> Distance:
         out.female_share = abs(math.log(f / lc.female_observed)) if f > 0 else math.inf
         out.total += t.female_share.weight * out.female_share
     if t.route_share is not None:
-        out.route_share = (abs(math.log(pred.route_share / t.route_share.value)) if pred.route_n > 0 else math.inf)
+        out.route_share = t.route_share.error(pred.route_share) if pred.route_n > 0 else math.inf
         out.total += t.route_share.weight * out.route_share
     return out
 
@@ -625,21 +646,22 @@ def predictive(per_run: pd.DataFrame, points: list[int], lc: LoadedCalibration) 
 
 
 def share_predictive(per_run: pd.DataFrame, points: list[int], lc: LoadedCalibration) -> pd.DataFrame:
-    """The share targets: observed value and the 5/50/95% quantiles over the accepted points' runs."""
+    """The share targets: observed value (or range: low, high) and the 5/50/95% quantiles over the accepted
+    points' runs."""
     runs = per_run[per_run["point"].isin(points)]
     rows = []
     t = lc.spec.targets
     if t.female_share is not None and "female_n" in runs:
         s = (runs["female_k"] / runs["female_n"].where(runs["female_n"] > 0)).dropna()
-        rows.append(("female_share", t.female_share.years, lc.female_observed, s))
+        rows.append(("female_share", t.female_share.years, (lc.female_observed,) * 2, s))
     if t.route_share is not None and "route_n" in runs:
         s = (runs["route_k"] + 0.5) / (runs["route_n"] + 1.0)
-        rows.append(("route_share", t.route_share.years, t.route_share.value, s))
-    return pd.DataFrame([{"target": n, "years": f"{y[0]}-{y[1]}", "observed": o,
+        rows.append(("route_share", t.route_share.years, t.route_share.bounds, s))
+    return pd.DataFrame([{"target": n, "years": f"{y[0]}-{y[1]}", "observed_low": o[0], "observed_high": o[1],
                           "q05": float(np.quantile(s, 0.05)) if len(s) else math.nan,
                           "median": float(np.quantile(s, 0.5)) if len(s) else math.nan,
                           "q95": float(np.quantile(s, 0.95)) if len(s) else math.nan} for n, y, o, s in rows],
-                        columns=["target", "years", "observed", "q05", "median", "q95"])
+                        columns=["target", "years", "observed_low", "observed_high", "q05", "median", "q95"])
 
 
 # ------------------------------------------------------------------------------- calibrated scenario

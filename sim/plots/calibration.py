@@ -71,13 +71,18 @@ SHARE_LABELS = {"female_share": "women", "route_share": "target routes"}
 
 
 def _share_panel(ax, row) -> None:
-    """One share target: the simulated 90% band and median against the observed value, on a linear axis."""
+    """One share target: the simulated 90% band and median against the observed value (a dot) or range (a bar
+    to the right), on a linear axis."""
     ax.plot([0, 0], [row.q05, row.q95], color=BAND_COLOUR, lw=10, alpha=0.3, solid_capstyle="butt",
             label="simulated, 90% band")
     ax.plot([0], [row.median], "_", color=BAND_COLOUR, ms=22, mew=2, label="simulated, median")
-    ax.plot([0], [row.observed], "o", color=OBSERVED_COLOUR, ms=5, label="observed")
-    top = max(row.q95, row.observed)
-    bottom = min(row.q05, row.observed)
+    if row.observed_high > row.observed_low:
+        ax.plot([0.35, 0.35], [row.observed_low, row.observed_high], color=OBSERVED_COLOUR, lw=2.5,
+                solid_capstyle="butt", label="observed range")
+    else:
+        ax.plot([0], [row.observed_low], "o", color=OBSERVED_COLOUR, ms=5, label="observed")
+    top = max(row.q95, row.observed_high)
+    bottom = min(row.q05, row.observed_low)
     pad = 0.35 * (top - bottom) + 0.02 * top
     ax.set_ylim(max(0.0, bottom - pad), top + pad)
     ax.set_xlim(-1, 1)
