@@ -235,17 +235,22 @@ class BorderModel(mesa.Model):
         return self.result()
 
     def result(self) -> RunResult:
-        sc = self.spec
-        resolved = sc.model_copy(update={"seed": self.seed})
-        led = self.ledger
-        return RunResult(
-            scenario_name=sc.name, seed=self.seed, scenario_sha256=scenario_sha256(resolved),
-            version=package_version(), dates=self.dates, routes=list(self.graph.routes),
-            groups=[g.name for g in sc.population.groups], edge_ids=list(self.graph.edge_ids),
-            node_ids=list(self.graph.node_ids), flows=led.flows, arrived_female=led.arrived_female,
-            in_transit=led.in_transit, edges=led.edges, repatriated_at=led.repatriated_at,
-            resolved_yaml=dump_scenario(resolved),
-        )
+        return run_result(self)
+
+
+def run_result(model, extra: dict | None = None) -> RunResult:
+    """The RunResult of a model that has `spec`, `seed`, `graph`, `dates` and `ledger` (either engine)."""
+    sc = model.spec
+    resolved = sc.model_copy(update={"seed": model.seed})
+    led = model.ledger
+    return RunResult(
+        scenario_name=sc.name, seed=model.seed, scenario_sha256=scenario_sha256(resolved),
+        version=package_version(), dates=model.dates, routes=list(model.graph.routes),
+        groups=[g.name for g in sc.population.groups], edge_ids=list(model.graph.edge_ids),
+        node_ids=list(model.graph.node_ids), flows=led.flows, arrived_female=led.arrived_female,
+        in_transit=led.in_transit, edges=led.edges, repatriated_at=led.repatriated_at,
+        resolved_yaml=dump_scenario(resolved), extra=extra or {},
+    )
 
 
 def run(scenario: Scenario, seed: int | None = None,

@@ -33,11 +33,11 @@ import numpy as np
 from sim.choice import path_metrics
 from sim.hazards import edge_outcome_table
 from sim.ledger import ARRIVED, CAUGHT, KILLED, REPATRIATED, RETURNED, Ledger, RunResult
-from sim.model import package_version
+from sim.model import run_result
 from sim.network import RouteGraph, modes_mask
 from sim.policies import active_set, group_rates, network_state
 from sim.population import Population
-from sim.scenario import Scenario, dump_scenario, scenario_sha256, step_dates
+from sim.scenario import Scenario, step_dates
 
 HOME, CROSSING, WAITING = 0, 1, 2
 _ENTERED, _PASSED, _RETURNED, _CAUGHT, _KILLED = range(5)  # columns of Ledger.edges
@@ -253,14 +253,4 @@ class NaiveBorderModel(mesa.Model):
         return self.result()
 
     def result(self) -> RunResult:
-        sc = self.spec
-        resolved = sc.model_copy(update={"seed": self.seed})
-        led = self.ledger
-        return RunResult(
-            scenario_name=sc.name, seed=self.seed, scenario_sha256=scenario_sha256(resolved),
-            version=package_version(), dates=self.dates, routes=list(self.graph.routes),
-            groups=[g.name for g in sc.population.groups], edge_ids=list(self.graph.edge_ids),
-            node_ids=list(self.graph.node_ids), flows=led.flows, arrived_female=led.arrived_female,
-            in_transit=led.in_transit, edges=led.edges, repatriated_at=led.repatriated_at,
-            resolved_yaml=dump_scenario(resolved), extra={"engine": "naive_mesa"},
-        )
+        return run_result(self, extra={"engine": "naive_mesa"})
