@@ -295,12 +295,14 @@ def make_truth(tmp_path: Path, overrides: dict[str, float], seed: int) -> tuple[
 TRUTH = {"population.groups.ordinary.departure_rate": 0.002, "population.groups.overseas_worker.departure_rate": 0.003}
 
 
-def synthetic_spec(tmp_path: Path, samples: int, replicates: int, quantile: float, extra: str = "") -> Path:
-    csv, shares = make_truth(tmp_path, TRUTH, seed=4242)
+def synthetic_spec(tmp_path: Path, samples: int, replicates: int, quantile: float, extra: str = "",
+                   truth_seed: int = 4242) -> Path:
+    """A calibration of the two rates in TRUTH against a truth run (seed `truth_seed`) written to tmp_path."""
+    csv, shares = make_truth(tmp_path, TRUTH, seed=truth_seed)
     return write(tmp_path / "synthetic.yaml", f"""
 name: synthetic
 scenario: {TOY}
-observed: {csv.name}
+observed: {csv}
 parameters:
   population.groups.ordinary.departure_rate: {{dist: loguniform, low: 0.0004, high: 0.01}}
   population.groups.overseas_worker.departure_rate: {{dist: loguniform, low: 0.0004, high: 0.02}}
@@ -374,8 +376,13 @@ def test_refinement_round_samples_the_box_and_keeps_epsilon(tmp_path):
     best_two = [{n: float(f"{row[n]:.3g}") for n in TRUTH} for _, row in result.posterior.head(2).iterrows()]
     assert result.check["candidates"] == 2 and len(result.check["candidate_distances"]) == 2
     assert result.values in best_two
-    assert result.check["distance"] == min(result.check["candidate_distances"]) or math.isclose(
-        result.check["distance"], min(result.check["candidate_distances"]), abs_tol=1e-4)
+    assert result.check["distance"] == pytest.approx(min(result.check["candidate_distances"]), abs=1e-4)
+    # Other targets change round 1's accepted set and so round 2's box: round 2 is run again, round 1 is kept.
+    records = {p: p.stat().st_mtime_ns for p in (tmp_path / "out" / "sweep" / "runs").glob("*.json")}
+    write(spec, spec.read_text().replace("accept: {quantile: 0.25}", "accept: {quantile: 0.5}"))
+    again = calibrate(spec, tmp_path / "out", workers=2)
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "out" / "sweep" / "runs").glob("*.json")} == records
+    assert again.box != result.box and in_box(again.points[again.points["round"] == 2], lc, again.box).all()
 
 
 @pytest.mark.slow
@@ -387,17 +394,17 @@ def test_synthetic_truth_coverage_over_20_truths(tmp_path):
     out = tmp_path / "out"
     inside = {name: 0 for name in TRUTH}
     ratios = {name: [] for name in TRUTH}
+    truths = set()
     for k in range(20):
         truth_dir = tmp_path / f"truth{k}"
         truth_dir.mkdir()
-        csv, shares = make_truth(truth_dir, TRUTH, seed=1001 + k)
-        spec = synthetic_spec(truth_dir, samples=512, replicates=2, quantile=0.05)
-        text = spec.read_text()
-        text = text.replace(f"observed: {csv.name}", f"observed: {csv}")
-        result = calibrate(write(spec, text), out, workers=2)
+        spec = synthetic_spec(truth_dir, samples=512, replicates=2, quantile=0.05, truth_seed=1001 + k)
+        truths.add((truth_dir / "truth.csv").read_text())
+        result = calibrate(spec, out, workers=2)
         table = result.table.set_index("parameter")
         for name, truth in TRUTH.items():
             inside[name] += table.loc[name, "posterior_q05"] <= truth <= table.loc[name, "posterior_q95"]
             ratios[name].append(table.loc[name, "width_ratio"])
+    assert len(truths) == 20, "each truth run must be a different realization"
     assert all(n >= 15 for n in inside.values()), inside
     assert all(np.mean(r) < 0.5 for r in ratios.values()), {n: np.mean(r) for n, r in ratios.items()}

@@ -23,9 +23,10 @@ Method (docs/calibration.md has the reasoning and the Korea results):
    posterior sample (rejection ABC: the prior restricted to D <= epsilon).
 5. Optional refinement (`refine`), a second round on a narrower box: in the prior's own scale (u in [0, 1] per
    parameter) the box spans the accepted points widened by `expand` times their range on each side; `samples`
-   new Sobol points fill it. Both rounds' points inside the box are a uniform sample of the prior truncated to
-   the box, so the same quantile rule applied to them gives the posterior, valid while the box holds the whole
-   region D <= epsilon (it is built to).
+   new Sobol points fill it (OUT/sweep_round2; derived from round 1 and the targets, so replaced when they
+   change). Both rounds' points inside the box are a uniform sample of the prior truncated to the box; accepting
+   those within round 1's epsilon (default) samples the same posterior more densely, valid while the box holds
+   the whole region D <= epsilon (it is built to); `refine.quantile` accepts a quantile of them instead.
 6. Calibrated values: the posterior median of each parameter (or the accepted point of least distance), rounded
    to 3 significant digits, run `check.replicates` times at the base scenario's own size (OUT/check) to report
    the distance they achieve.
@@ -800,8 +801,10 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
     if s.refine is not None:
         box = refine_box(posterior, lc, s.refine.expand)
         cols = box_points(lc, box, s.refine.samples, s.sampling.seed + 1)
+        # Round 2 is derived from round 1 and the targets: when they change, its old runs are stale and replaced.
         design2, per_run2 = run_round(lc, out, "sweep_round2", base, {"type": "points"}, cols,
-                                      s.sampling.replicates, s.sampling.seed, scale=lc.count_scale, **common)
+                                      s.sampling.replicates, s.sampling.seed, scale=lc.count_scale,
+                                      **{**common, "force": True})
         offset = int(points["point"].max()) + 1
         design2["point"] += offset
         per_run2["point"] += offset
