@@ -1,0 +1,269 @@
+"""Calibration specs (`bordersim calibrate SPEC`): the YAML schema, validated against the base scenario and the
+observed series before anything runs. Format and meaning in docs/calibration.md."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, model_validator
+
+from sim.observed import OBSERVED_SERIES, load_observed
+from sim.scenario import (Scenario, ScenarioError, Strict, _line_for, load_scenario, read_model_file,
+                          scenario_to_dict, set_path, validate_dict)
+
+class Prior(Strict):
+    """uniform(low, high) or loguniform(low, high) with 0 < low."""
+
+    dist: Literal["uniform", "loguniform"] = Field(description="Prior family.")
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _check(self) -> Prior:
+        if not self.high > self.low:
+            raise ValueError(f"high ({self.high}) must be above low ({self.low})")
+        if self.dist == "loguniform" and self.low <= 0:
+            raise ValueError("loguniform needs low > 0")
+        return self
+
+    def to_scale(self, x):
+        """The prior's own scale: x (uniform) or ln x (loguniform)."""
+        return np.log(x) if self.dist == "loguniform" else np.asarray(x, dtype=float)
+
+    def from_unit(self, u):
+        """Map u in [0, 1] to a value: low + u (high - low), or exp(ln low + u (ln high - ln low))."""
+        lo, hi = self.to_scale(self.low), self.to_scale(self.high)
+        v = lo + np.asarray(u, dtype=float) * (hi - lo)
+        return np.exp(v) if self.dist == "loguniform" else v
+
+    def to_unit(self, x):
+        lo, hi = self.to_scale(self.low), self.to_scale(self.high)
+        return (self.to_scale(x) - lo) / (hi - lo)
+
+    def quantile(self, q: float) -> float:
+        return float(self.from_unit(q))
+
+
+Years = tuple[int, int]
+
+
+class ArrivalsTarget(Strict):
+    years: Years = Field(description="First and last year (inclusive); observed periods wholly inside are compared.")
+    weight: float = Field(1.0, gt=0)
+
+
+class FemaleShareTarget(Strict):
+    years: Years
+    weight: float = Field(1.0, gt=0)
+    value: float | None = Field(None, gt=0, lt=1, description="Observed share; default: pooled from the series.")
+
+
+class RouteShareTarget(Strict):
+    years: Years
+    routes: list[str] = Field(min_length=1, description="Route labels whose share of arrivals is the target.")
+    value: float | None = Field(None, gt=0, lt=1, description="Observed share of these routes among arrivals.")
+    range: tuple[float, float] | None = Field(None, description="Or the range the sources give: no error inside.")
+    weight: float = Field(1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one(self) -> RouteShareTarget:
+        if (self.value is None) == (self.range is None):
+            raise ValueError("give either value (a share) or range ([low, high])")
+        if self.range is not None and not 0 < self.range[0] <= self.range[1] < 1:
+            raise ValueError(f"range must satisfy 0 < low <= high < 1, found {list(self.range)}")
+        return self
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        return (self.value, self.value) if self.range is None else self.range
+
+    def error(self, share: float) -> float:
+        """|ln(share / value)|, or for a range the log-distance to its nearer end (0 inside)."""
+        lo, hi = self.bounds
+        return math.log(lo / share) if share < lo else math.log(share / hi) if share > hi else 0.0
+
+
+class Targets(Strict):
+    arrivals: ArrivalsTarget | None = None
+    female_share: FemaleShareTarget | None = None
+    route_share: RouteShareTarget | None = None
+
+    @model_validator(mode="after")
+    def _some(self) -> Targets:
+        if not (self.arrivals or self.female_share or self.route_share):
+            raise ValueError("give at least one target: arrivals, female_share or route_share")
+        for name in ("arrivals", "female_share", "route_share"):
+            t = getattr(self, name)
+            if t is not None and t.years[1] < t.years[0]:
+                raise ValueError(f"{name}.years: the last year ({t.years[1]}) is before the first ({t.years[0]})")
+        return self
+
+
+class Sampling(Strict):
+    design: Literal["sobol", "lhs"] = "sobol"
+    samples: int = Field(ge=2, le=100_000, description="Prior points (sobol: a power of two).")
+    replicates: int = Field(2, ge=1, le=100)
+    seed: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _pow2(self) -> Sampling:
+        if self.design == "sobol" and self.samples & (self.samples - 1):
+            raise ValueError(f"sobol samples must be a power of two, found {self.samples}")
+        return self
+
+
+class Accept(Strict):
+    quantile: float = Field(gt=0, le=1, description="Keep the closest fraction of points (epsilon quantile).")
+
+
+class Refine(Strict):
+    samples: int = Field(ge=2, le=100_000, description="New Sobol points in the box (a power of two).")
+    expand: float = Field(0.1, ge=0, le=1, description="Widen the accepted range by this fraction on each side.")
+    quantile: float | None = Field(None, gt=0, le=1, description="Accept this quantile of the points in the box; "
+                                                                  "default: keep the first round's epsilon.")
+
+    @model_validator(mode="after")
+    def _pow2(self) -> Refine:
+        if self.samples & (self.samples - 1):
+            raise ValueError(f"refine samples must be a power of two, found {self.samples}")
+        return self
+
+
+class Check(Strict):
+    replicates: int = Field(5, ge=1, le=100, description="Runs of the calibrated values at the base size.")
+    candidates: int = Field(1, ge=1, le=100, description="point: best: check this many accepted points of least "
+                                                         "distance and write the one that does best.")
+
+
+class CalibrationSpec(Strict):
+    name: str
+    description: str = ""
+    scenario: str = Field(description="Base scenario, relative to the spec file.")
+    observed: str = Field("mou_arrivals", description="Packaged series name, or a CSV file (relative to the spec) "
+                                                       "with the columns of sim/data/mou_arrivals.csv.")
+    population_size: int | None = Field(None, ge=1, description="Run the calibration at this population size.")
+    parameters: dict[str, Prior] = Field(min_length=1)
+    targets: Targets
+    sampling: Sampling
+    accept: Accept
+    refine: Refine | None = None
+    point: Literal["median", "best"] = Field("median", description="Calibrated values: posterior medians, or the "
+                                                                    "accepted point of least distance.")
+    check: Check = Field(default_factory=Check)
+
+
+@dataclass
+class LoadedCalibration:
+    """A validated spec with its base scenario, observed table and derived constants."""
+
+    spec: CalibrationSpec
+    path: Path
+    base_path: Path
+    base: Scenario
+    observed: pd.DataFrame
+    female_observed: float | None
+    count_scale: float
+    horizon: Years
+    routes: list[str]
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.spec.parameters)
+
+    @property
+    def route_share_needs_timeseries(self) -> bool:
+        t = self.spec.targets.route_share
+        return t is not None and tuple(t.years) != self.horizon
+
+    def sha256(self) -> str:
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
+
+def load_calibration(path: str | Path) -> LoadedCalibration:
+    """Read and validate a calibration spec against its base scenario and observed series."""
+    p = Path(path)
+    spec, _, lines = read_model_file(CalibrationSpec, p)
+
+    def fail(msg: str, raw: tuple) -> ScenarioError:
+        return ScenarioError(msg, path=str(p), key=".".join(map(str, raw)) or None, line=_line_for(lines, raw))
+
+    base_path = (p.parent / spec.scenario).resolve()
+    base = load_scenario(base_path)
+    horizon = (int(base.time.start[:4]), int(base.time.end[:4]))
+    full = scenario_to_dict(base)
+    for name, prior in spec.parameters.items():
+        for bound in (prior.low, prior.high):
+            trial = json.loads(json.dumps(full))
+            try:
+                for one in name.split(","):
+                    set_path(trial, one.strip(), bound, source=str(p))
+                validate_dict(trial, path="(prior bound)")
+            except ScenarioError as exc:
+                raise fail(f"{exc.message} (with the prior bound {bound:g})", ("parameters", name)) from None
+    observed = _observed_table(spec.observed, p)
+    if observed is None:
+        raise fail(f"unknown observed series '{spec.observed}' (no such file either); packaged series: "
+                   f"{', '.join(OBSERVED_SERIES)}", ("observed",))
+    t = spec.targets
+    for name in ("arrivals", "female_share", "route_share"):
+        target = getattr(t, name)
+        if target is not None and not (horizon[0] <= target.years[0] and target.years[1] <= horizon[1]):
+            raise fail(f"years {list(target.years)} reach outside the scenario's horizon {list(horizon)}",
+                       ("targets", name, "years"))
+    if t.arrivals is not None and _arrival_rows(observed, t.arrivals.years, horizon).empty:
+        raise fail(f"no observed period of '{spec.observed}' lies wholly inside {list(t.arrivals.years)}",
+                   ("targets", "arrivals", "years"))
+    female = None
+    if t.female_share is not None:
+        female = t.female_share.value
+        if female is None:
+            rows = _arrival_rows(observed, t.female_share.years, horizon)
+            arrivals = rows["arrivals"].sum()
+            if not arrivals:
+                raise fail("no observed arrivals in these years to take the female share from",
+                           ("targets", "female_share", "years"))
+            female = float(rows["female"].sum() / arrivals)
+    from sim.network import RouteGraph
+
+    routes = RouteGraph(base).routes
+    if t.route_share is not None:
+        unknown = [r for r in t.route_share.routes if r not in routes]
+        if unknown:
+            raise fail(f"unknown route(s) {', '.join(unknown)}; routes of '{base.name}': {', '.join(routes)}",
+                       ("targets", "route_share", "routes"))
+    scale = base.population.size / spec.population_size if spec.population_size else 1.0
+    return LoadedCalibration(spec, p, base_path, base, observed, female, scale, horizon, routes)
+
+
+def _observed_table(ref: str, spec_path: Path) -> pd.DataFrame | None:
+    """A packaged series by name, or a CSV file with the packaged columns (period_start, period_end, arrivals,
+    male, female, source, note; '#' comment lines), parsed by the same rules as `load_observed`."""
+    if ref in OBSERVED_SERIES:
+        return load_observed(ref)
+    path = (spec_path.parent / ref)
+    if not path.is_file():
+        return None
+    try:
+        raw = pd.read_csv(path, comment="#", dtype={"note": "string"})
+        table = raw[["period_start", "period_end", "arrivals", "male", "female"]].astype("int64")
+    except (ValueError, KeyError, pd.errors.ParserError) as exc:
+        raise ScenarioError(f"cannot read observed series: {exc}", path=str(path)) from None
+    table["female_share"] = [f / a if a else math.nan for f, a in zip(table["female"], table["arrivals"])]
+    note = raw["note"] if "note" in raw else pd.Series([""] * len(raw), dtype="string")
+    table["cumulative"] = note.fillna("").str.lower().str.startswith("cumulative").astype(bool)
+    return table.reset_index(drop=True)
+
+
+def _arrival_rows(observed: pd.DataFrame, years: Years, horizon: Years) -> pd.DataFrame:
+    """Observed non-cumulative periods wholly inside `years` and the horizon."""
+    lo, hi = max(years[0], horizon[0]), min(years[1], horizon[1])
+    keep = (~observed["cumulative"]) & (observed["period_start"] >= lo) & (observed["period_end"] <= hi)
+    return observed[keep]
+
