@@ -385,6 +385,24 @@ def test_refinement_round_samples_the_box_and_keeps_epsilon(tmp_path):
     assert again.box != result.box and in_box(again.points[again.points["round"] == 2], lc, again.box).all()
 
 
+def test_writing_the_calibrated_values_into_the_base_keeps_the_runs(tmp_path):
+    """The usual cycle: calibrate, write the values into the base scenario itself, edit its description, calibrate
+    again: every run is reused (free parameters, description and sources do not enter the sweep's fingerprint)."""
+    base = write(tmp_path / "toy.yaml", TOY.read_text())
+    spec = synthetic_spec(tmp_path, samples=8, replicates=1, quantile=0.5)
+    spec = write(spec, spec.read_text().replace(f"scenario: {TOY}", f"scenario: {base}"))
+    result = calibrate(spec, tmp_path / "out", workers=1, write_scenario_path=base)
+    assert load_scenario(base).population.groups[0].departure_rate == result.values[
+        "population.groups.ordinary.departure_rate"]
+    write(base, base.read_text().replace("Small enough to read in one sitting.", "Calibrated."))
+    records = {p: p.stat().st_mtime_ns for p in (tmp_path / "out" / "sweep" / "runs").glob("*.json")}
+    reports = []
+    again = calibrate(spec, tmp_path / "out", workers=1, progress=lambda *r: reports.append(r))
+    assert ("sweep", 8, 8) == reports[0]
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "out" / "sweep" / "runs").glob("*.json")} == records
+    pd.testing.assert_frame_equal(again.posterior, result.posterior)
+
+
 @pytest.mark.slow
 def test_synthetic_truth_coverage_over_20_truths(tmp_path):
     """The larger synthetic check of docs/calibration.md: 20 truth runs (seeds 1001-1020) of the same known

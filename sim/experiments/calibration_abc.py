@@ -222,9 +222,13 @@ def _write_if_changed(path: Path, text: str) -> None:
 
 def write_base(lc: LoadedCalibration, path: Path, size: int | None) -> Path:
     """The base scenario every run of a round starts from: the spec's base, resolved, with the calibration's
-    population size and every free parameter at its prior median (each run overrides them, so the sweep's
-    fingerprint depends only on what the calibration does not vary)."""
+    population size, every free parameter at its prior median (each run overrides them) and the description and
+    sources left out (they do not act on a run). The sweep's fingerprint then depends only on what acts on the
+    runs and is not calibrated, so writing calibrated values or editing the text of the base scenario keeps the
+    runs made."""
     data = scenario_to_dict(lc.base)
+    data["description"] = ""
+    data["sources"] = []
     if size is not None:
         data["population"]["size"] = size
     for name, prior in lc.spec.parameters.items():
