@@ -223,8 +223,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="outcome column to report (repeatable; default: totals for table, all otherwise)")
     p.set_defaults(func=cmd_summarize)
 
+    from sim.experiments.calibration import add_calibrate_parser
     from sim.experiments.sensitivity import add_sensitivity_parser
 
+    add_calibrate_parser(sub)
     add_sensitivity_parser(sub)
 
     p = sub.add_parser("schema", help="print the scenario JSON Schema (for editors)")
