@@ -125,13 +125,11 @@ def posterior_pairs(points: pd.DataFrame, priors: dict[str, dict], title: str = 
                     scatter = ax.scatter(acc[xname], acc[yname], s=12, c=dist, cmap=style.SEQUENTIAL_CMAP + "_r",
                                          norm=norm, lw=0.3, edgecolor="white")
             if i == d - 1:
-                ax.set_xlabel(short_name(xname).replace(".", "\n", 1 if len(short_name(xname)) > 18 else 0),
-                              fontsize=8)
+                ax.set_xlabel(_label(xname), fontsize=8 if len(short_name(xname)) <= 18 else 7)
             else:
                 ax.tick_params(labelbottom=False)
             if j == 0 and i != j:
-                ax.set_ylabel(short_name(yname).replace(".", "\n", 1 if len(short_name(yname)) > 18 else 0),
-                              fontsize=8)
+                ax.set_ylabel(_label(yname), fontsize=8 if len(short_name(yname)) <= 18 else 7)
             elif j != 0:
                 ax.tick_params(labelleft=False)
             ax.tick_params(labelsize=7)
@@ -157,6 +155,12 @@ def short_name(name: str) -> str:
     return ".".join(parts[-2:])
 
 
+def _label(name: str) -> str:
+    """short_name on two lines when long (split at its first '.')."""
+    short = short_name(name)
+    return short.replace(".", "\n", 1) if len(short) > 18 else short
+
+
 def _correlation(ax, acc: pd.DataFrame, xname: str, yname: str) -> None:
     ax.axis("off")
     if len(acc) < 3:
@@ -171,7 +175,9 @@ def _axis(ax, prior: dict, which: str) -> None:
     axis = ax.xaxis if which == "x" else ax.yaxis
     if prior["dist"] == "loguniform":
         (ax.set_xscale if which == "x" else ax.set_yscale)("log")
-        axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0), numticks=4))
+        decades = np.log10(hi / lo)
+        subs = (1.0, 2.0, 5.0) if decades <= 1.0 else (1.0, 3.0) if decades <= 2.0 else (1.0,)
+        axis.set_major_locator(LogLocator(subs=subs, numticks=6))
         axis.set_major_formatter(FuncFormatter(lambda v, _p=None: f"{v:g}"))
         axis.set_minor_formatter(NullFormatter())
     else:
