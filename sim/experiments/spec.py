@@ -114,9 +114,11 @@ class LoadedSpec:
         return list(self.spec.parameters)
 
     def fingerprint(self) -> str:
-        """sha256 of what determines every run's result (replicate count excluded, so a sweep can be extended)."""
+        """sha256 of what determines every run's result: the spec (without replicates, so a sweep can be extended,
+        and description) and the resolved base scenario (without its description and sources)."""
         payload = self.spec.model_dump(mode="json", exclude={"replicates", "description"})
-        payload["scenario"] = dump_scenario(self.base)
+        # the base scenario's free text (description, sources) does not change any run
+        payload["scenario"] = dump_scenario(self.base.model_copy(update={"description": "", "sources": []}))
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
