@@ -297,3 +297,17 @@ def test_ctrl_c_stops_cleanly_keeps_finished_runs_and_says_how_to_resume(tmp_pat
     r = cli("sweep", str(TOY_SWEEP), "--out", str(out), "--workers", "2", "--quiet")
     assert r.returncode == 0, r.stderr
     assert len(pd.read_parquet(out / "runs.parquet")) == 32
+
+
+def test_editing_the_base_scenarios_text_keeps_the_results(tmp_path):
+    scenario = tmp_path / "toy.yaml"
+    scenario.write_text((ROOT / "scenarios" / "toy.yaml").read_text())
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SMALL.replace("SCENARIO", str(scenario)))
+    assert cli("sweep", str(spec), "--out", str(tmp_path / "o"), "--workers", "1", "--quiet").returncode == 0
+    scenario.write_text(scenario.read_text().replace("name: toy\n", "name: toy\nsources: [a new citation]\n"))
+    r = cli("sweep", str(spec), "--out", str(tmp_path / "o"), "--workers", "1", "--quiet")
+    assert r.returncode == 0, r.stderr
+    scenario.write_text(scenario.read_text().replace("departure_rate: 0.002", "departure_rate: 0.003", 1))
+    r = cli("sweep", str(spec), "--out", str(tmp_path / "o"), "--workers", "1", "--quiet")
+    assert r.returncode == 2 and "different spec" in r.stderr
