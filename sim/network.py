@@ -71,8 +71,8 @@ class RouteGraph:
                 label = next((edge_route[k] for k in ids if edge_route[k]), None) or ">".join(ids)
                 r = route_index.setdefault(label, len(route_index))
                 mask = 0
-                for k in ids:
-                    mask |= MODE_BIT[self.graph.edges[_edge_key(epath, k)]["mode"]]
+                for edge in epath:
+                    mask |= MODE_BIT[self.graph.edges[edge]["mode"]]
                 self.paths.append(CandidatePath(
                     origin=self.node_index[origin],
                     edges=tuple(self.edge_index[k] for k in ids),
@@ -98,13 +98,6 @@ def modes_mask(modes: list[str]) -> int:
     for m in modes:
         mask |= MODE_BIT[m]
     return mask
-
-
-def _edge_key(epath, key):
-    for u, v, k in epath:
-        if k == key:
-            return (u, v, k)
-    raise KeyError(key)
 
 
 def _edge_paths(graph: nx.MultiDiGraph, origin: str, destinations: set[str], cutoff: int):

@@ -75,10 +75,6 @@ class Population:
                 self.risk_tolerance[lo + sel] = draw(g.risk_tolerance, sel.size, rng)
                 self.means[lo + sel] = draw(g.means, sel.size, rng)
 
-    @property
-    def at_home(self) -> int:
-        return int(self.size - np.count_nonzero(self.away))
-
     def nbytes(self) -> int:
         return sum(a.nbytes for a in (self.group, self.female, self.origin, self.risk_tolerance, self.means,
                                       self.away))

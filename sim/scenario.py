@@ -8,7 +8,6 @@ A scenario is loaded in three steps: YAML text -> plain dict (safe loader, line 
 from __future__ import annotations
 
 import calendar
-import copy
 import datetime as dt
 import difflib
 import hashlib
@@ -715,7 +714,3 @@ def step_dates(time: TimeSpec) -> list[dt.date]:
 def month_start(ym: str) -> dt.date:
     y, m = parse_month(ym)
     return dt.date(y, m, 1)
-
-
-def deep_copy(data: dict) -> dict:
-    return copy.deepcopy(data)
