@@ -10,13 +10,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sim.scenario import ScenarioError
+from sim.errors import InputError, ScenarioError, UsageError
+from sim.outputs import claim_dir, default_dir
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
-
-
-class UsageError(Exception):
-    """Bad command-line use that argparse cannot see (exit 2)."""
 
 
 @contextmanager
@@ -44,8 +41,9 @@ def progress_bar(description: str, enabled: bool) -> Iterator[Callable[[int, int
 
 
 def default_run_dir(name: str) -> Path:
+    """results/<scenario name>-<local time stamp> (the name is a safe path component: see sim.outputs)."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("results") / f"{name}-{stamp}"
+    return default_dir(f"{name}-{stamp}")
 
 
 # ---------------------------------------------------------------------------------------------- commands
@@ -58,8 +56,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario, overrides=args.set, seed=args.seed)
     out = Path(args.out) if args.out else default_run_dir(scenario.name)
-    if out.exists() and not args.force:
-        raise UsageError(f"{out}: output directory exists; choose another --out or pass --force to replace it")
+    claim_dir(out, "run", force=args.force)  # refuse before running, not after
     with progress_bar(f"run {scenario.name}", not args.quiet) as update:
         result = run(scenario, progress=update)
     write_run(result, out, force=args.force)
@@ -243,11 +240,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (ScenarioError, UsageError) as exc:
+    except InputError as exc:
         if args.debug:
             raise
-        text = exc.format() if isinstance(exc, ScenarioError) else str(exc)
-        print(f"error: {text}", file=sys.stderr)
+        print(f"error: {exc.format()}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from sim.outputs import new_dir
 
 FLOWS = ("set_out", "arrived", "caught", "killed", "repatriated", "returned")
 TERMINAL = FLOWS[1:]
@@ -192,28 +191,11 @@ class RunResult:
 
 def write_run(result: RunResult, out_dir: str | Path, *, force: bool = False) -> Path:
     """Write summary.json, timeseries.parquet and scenario.resolved.yaml atomically: into a temporary sibling
-    directory first, renamed into place only when complete. An existing directory is replaced only with force."""
+    directory first, renamed into place only when complete. An existing directory is replaced only with force,
+    and only if it is a run directory bordersim made (`sim.outputs.claim_dir`)."""
     out = Path(out_dir)
-    if out.exists() and not force:
-        raise FileExistsError(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; a run dir gets the usual permissions
-    try:
+    with new_dir(out, "run", force=force) as tmp:
         (tmp / "summary.json").write_text(json.dumps(result.summary(), indent=2) + "\n")
         result.timeseries().to_parquet(tmp / "timeseries.parquet", index=False)
         (tmp / "scenario.resolved.yaml").write_text(result.resolved_yaml)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out

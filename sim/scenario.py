@@ -19,31 +19,14 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from sim.errors import ScenarioError
+from sim.outputs import check_name
+
 CONTROLS = ("guards", "fence", "mines", "surveillance", "patrol")
 MODES = ("land", "river", "dmz", "sea", "air")
 NODE_KINDS = ("origin", "border", "transit", "destination")
 
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
-
-
-class ScenarioError(Exception):
-    """Bad input: carries the file, key path and line so the CLI can print one clear message."""
-
-    def __init__(self, message: str, *, path: str | None = None, key: str | None = None, line: int | None = None):
-        self.message = message
-        self.path = path
-        self.key = key
-        self.line = line
-        super().__init__(self.format())
-
-    def format(self) -> str:
-        where = []
-        if self.path:
-            where.append(str(self.path) + (f":{self.line}" if self.line else ""))
-        if self.key:
-            where.append(f"key '{self.key}'")
-        prefix = ", ".join(where)
-        return f"{prefix}: {self.message}" if prefix else self.message
 
 
 # ---------------------------------------------------------------------------------------------- month handling
@@ -358,7 +341,10 @@ class Policy(Strict):
 class Scenario(Strict):
     """A complete, validated scenario. Immutable: overrides produce a new Scenario."""
 
-    name: str = Field(description="Short name, used in output provenance.")
+    name: str = Field(description="Short name, used in output provenance and in the default run directory "
+                                  "results/<name>-<time>: letters, digits, '.', '_', '-'.")
+
+    _safe_name = field_validator("name")(classmethod(lambda cls, v: check_name(v)))
     description: str = Field("", description="Free text.")
     sources: list[str] = Field(default_factory=list, description="Citations for the figures used.")
     time: TimeSpec

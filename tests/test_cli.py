@@ -29,10 +29,11 @@ def toy_run(tmp_path_factory) -> tuple[Path, object]:
     return out, proc
 
 
-def test_run_writes_three_files(toy_run):
+def test_run_writes_three_files_and_the_ownership_marker(toy_run):
     out, proc = toy_run
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in out.iterdir()) == [
+        ".bordersim",
         "scenario.resolved.yaml",
         "summary.json",
         "timeseries.parquet",
@@ -115,25 +116,38 @@ def test_timeseries_is_tidy(toy_run):
     assert (cum["set_out"] == cum[list(FLOWS[1:])].sum(axis=1) + ts["in_transit"]).all()
 
 
-def test_existing_dir_refused_then_replaced_with_force(tmp_path: Path):
+def test_existing_run_dir_refused_then_replaced_with_force(tmp_path: Path):
     out = tmp_path / "run"
-    out.mkdir()
-    (out / "keep.txt").write_text("mine")
+    first = run_cli("run", TOY, "--out", out, "--set", "population.size=1000", "--quiet")
+    assert first.returncode == 0, first.stderr
     proc = run_cli("run", TOY, "--out", out, "--set", "population.size=2000")
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "--force" in proc.stderr and str(out) in proc.stderr
-    assert (out / "keep.txt").read_text() == "mine"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    assert yaml.safe_load((out / "scenario.resolved.yaml").read_text())["population"]["size"] == 1000
     proc = run_cli("run", TOY, "--out", out, "--set", "population.size=2000", "--force", "--quiet")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "" and proc.stderr == ""
     assert sorted(p.name for p in out.iterdir()) == [
+        ".bordersim",
         "scenario.resolved.yaml",
         "summary.json",
         "timeseries.parquet",
     ]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
     assert yaml.safe_load((out / "scenario.resolved.yaml").read_text())["population"]["size"] == 2000
+
+
+def test_a_directory_bordersim_did_not_make_is_refused_even_with_force(tmp_path: Path):
+    out = tmp_path / "thesis"
+    out.mkdir()
+    (out / "ch1.tex").write_text("mine")
+    for extra in ([], ["--force"]):
+        proc = run_cli("run", TOY, "--out", out, "--set", "population.size=1000", *extra)
+        assert proc.returncode == 2, proc.stderr
+        assert "Traceback" not in proc.stderr and "not made by bordersim" in proc.stderr
+        assert sorted(p.name for p in out.iterdir()) == ["ch1.tex"]
+        assert (out / "ch1.tex").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["thesis"]
 
 
 def test_default_out_dir_is_under_results(tmp_path: Path):

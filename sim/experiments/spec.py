@@ -7,8 +7,9 @@ import json
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from sim.outputs import check_name
 from sim.scenario import (Scenario, ScenarioError, Strict, _line_for, dump_scenario, load_scenario, read_model_file,
                           scenario_to_dict, set_path)
 
@@ -68,7 +69,9 @@ class Outputs(Strict):
 
 
 class ExperimentSpec(Strict):
-    name: str
+    name: str = Field(description="Spec name; the default output is results/<name>: letters, digits, '.', '_', '-'.")
+
+    _safe_name = field_validator("name")(classmethod(lambda cls, v: check_name(v)))
     description: str = ""
     scenario: str = Field(description="Base scenario, path relative to the spec file.")
     parameters: dict[str, Parameter] = Field(default_factory=dict)

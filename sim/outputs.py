@@ -1,0 +1,235 @@
+"""Where bordersim writes, and the rule that keeps it from destroying anything it did not make.
+
+The output-directory rule (docs/outputs.md):
+
+- Every directory bordersim creates holds a marker file, `.bordersim`, naming its kind: `run`, `sweep`,
+  `sensitivity`, `calibration` or `figures`. The marker holds no time stamp, so outputs stay reproducible.
+- An existing directory is replaced (`--force`) or resumed only if its marker names the same kind. Anything else -
+  a file, a directory of another kind, a directory bordersim did not make - is refused with a message (exit 2) and
+  nothing is deleted. An empty directory may be used as it is.
+- Never the file-system root, the home directory, the current directory or any parent of it, with or without
+  `--force`.
+- Every file is written to a temporary name in its own directory and renamed into place, so a crash or a full disk
+  leaves the old file or the new one, never a fragment. Temporaries are named `.bordersim-<pid>-<random>.tmp`;
+  those of processes that are no longer alive are removed the next time bordersim writes beside them.
+- Names that become paths (scenario, spec names) are single safe path components (`SAFE_NAME`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sim.errors import UsageError
+
+MARKER = ".bordersim"
+KINDS = ("run", "sweep", "sensitivity", "calibration", "figures")
+TMP_PREFIX = ".bordersim-"
+TMP_SUFFIX = ".tmp"
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+SAFE_NAME_RULE = ("1 to 80 characters: letters, digits, '.', '_' or '-', starting with a letter or digit "
+                  "(a name becomes a directory name)")
+_TMP_RE = re.compile(r"^\.bordersim-(\d+)-[A-Za-z0-9_]+\.tmp$")
+
+
+def check_name(name: str) -> str:
+    """Return `name` if it is a safe single path component (`SAFE_NAME`), else raise ValueError (for schemas)."""
+    if not isinstance(name, str) or not SAFE_NAME.match(name) or name in (".", ".."):
+        raise ValueError(f"{name!r} is not a valid name: use {SAFE_NAME_RULE}")
+    return name
+
+
+def default_dir(*parts: str) -> Path:
+    """results/<part>/... for names already checked by `check_name` (asserted again here: defaults stay under
+    results/)."""
+    for part in parts:
+        check_name(part)
+    return Path("results").joinpath(*parts)
+
+
+# ------------------------------------------------------------------------------------------------ ownership
+
+
+def marker_kind(path: Path) -> str | None:
+    """The kind written in `path`/.bordersim, or None when there is no readable marker."""
+    try:
+        data = json.loads((Path(path) / MARKER).read_text())
+    except (OSError, ValueError):
+        return None
+    kind = data.get("kind") if isinstance(data, dict) else None
+    return kind if kind in KINDS else None
+
+
+def _protected(path: Path) -> str | None:
+    """Why `path` may never be used as an output directory, or None."""
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError) as exc:
+        return f"cannot resolve it ({exc})"
+    cwd = Path.cwd().resolve()
+    if resolved == Path(resolved.anchor):
+        return "it is the root of the file system"
+    if resolved == Path.home().resolve():
+        return "it is the home directory"
+    if resolved == cwd:
+        return "it is the current directory"
+    if resolved in cwd.parents:
+        return "it contains the current directory"
+    return None
+
+
+def claim_dir(path: str | Path, kind: str, *, force: bool = False, resume: bool = False, what: str = "--out") -> bool:
+    """Check that bordersim may write a `kind` directory at `path`; True when it exists and may be replaced or
+    resumed, False when it does not exist or is empty. Raises UsageError (nothing touched) otherwise:
+    - a protected place (root, home, the current directory or a parent of it), a file;
+    - a non-empty directory without a `kind` marker (even with force);
+    - a `kind` directory when neither force nor resume is given."""
+    assert kind in KINDS, kind
+    p = Path(path)
+    why = _protected(p)
+    if why:
+        raise UsageError(f"{p}: refusing to write here: {why}; choose another {what}")
+    if not p.exists() and not p.is_symlink():
+        return False
+    if not p.is_dir():
+        raise UsageError(f"{p}: exists and is not a directory; choose another {what}")
+    try:
+        empty = not any(p.iterdir())
+    except OSError as exc:
+        raise UsageError(f"{p}: cannot read the directory ({exc.strerror}); choose another {what}") from None
+    if empty:
+        return False
+    found = marker_kind(p)
+    if found is None:
+        raise UsageError(f"{p}: exists and was not made by bordersim (no {MARKER} marker); bordersim never "
+                         f"deletes or writes into such a directory, even with --force: choose another {what}")
+    if found != kind:
+        raise UsageError(f"{p}: is a bordersim {found} directory, not a {kind} directory; choose another {what}")
+    if not (force or resume):
+        raise UsageError(f"{p}: {kind} directory exists; choose another {what} or pass --force to replace it")
+    return True
+
+
+def write_marker(directory: Path, kind: str) -> None:
+    atomic_write_text(Path(directory) / MARKER, json.dumps({"kind": kind, "made_by": "bordersim"}) + "\n")
+
+
+def remove_owned(path: str | Path, kind: str) -> None:
+    """Delete a directory bordersim made as `kind` (checked again here, right before deleting)."""
+    p = Path(path)
+    if _protected(p) or marker_kind(p) != kind or p.is_symlink():
+        raise UsageError(f"{p}: not a bordersim {kind} directory; not deleted")
+    shutil.rmtree(p)
+
+
+# ---------------------------------------------------------------------------------------------- temporaries
+
+
+def clean_stale_temporaries(directory: str | Path) -> None:
+    """Remove `.bordersim-<pid>-*.tmp` entries of `directory` whose process is no longer alive."""
+    d = Path(directory)
+    try:
+        entries = list(d.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        m = _TMP_RE.match(entry.name)
+        if not m or _alive(int(m.group(1))):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            try:
+                entry.unlink()
+            except OSError:
+                pass
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _tmp_prefix() -> str:
+    return f"{TMP_PREFIX}{os.getpid()}-"
+
+
+def make_temp_dir(parent: Path) -> Path:
+    """A fresh temporary directory in `parent` (created if missing), with the usual permissions (umask)."""
+    parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_temporaries(parent)
+    tmp = Path(tempfile.mkdtemp(prefix=_tmp_prefix(), suffix=TMP_SUFFIX, dir=parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700
+    return tmp
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path` for a writer (savefig, to_parquet, ...); renamed onto `path` when the
+    block ends without error, removed otherwise."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=_tmp_prefix(), suffix=TMP_SUFFIX, dir=target.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write `data` to `path` through a temporary file in the same directory and a rename."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+@contextmanager
+def new_dir(out: str | Path, kind: str, *, force: bool = False, what: str = "--out") -> Iterator[Path]:
+    """Build a whole `kind` directory in a temporary sibling and rename it onto `out` when the block ends
+    without error (replacing an existing `kind` directory only with force; see `claim_dir`)."""
+    out = Path(out)
+    claim_dir(out, kind, force=force, what=what)
+    tmp = make_temp_dir(out.parent)
+    try:
+        yield tmp
+        write_marker(tmp, kind)
+        if out.exists() and any(out.iterdir()):
+            old = make_temp_dir(out.parent)
+            os.replace(out, old / "old")
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            if out.exists():
+                out.rmdir()  # empty: checked by claim_dir
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
