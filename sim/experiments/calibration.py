@@ -15,7 +15,7 @@ import argparse
 import sys
 from importlib import import_module
 
-from sim.scenario import ScenarioError
+from sim.errors import UsageError
 
 _EXPORTS = {
     "CalibrationSpec": "sim.experiments.calibration_spec",
@@ -58,8 +58,12 @@ def add_calibrate_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address, or 'local' (needs "
                                                        "bordersim[cluster])")
     p.add_argument("--write-scenario", metavar="PATH",
-                   help="write the base scenario with the calibrated values and a provenance block to PATH")
-    p.add_argument("--force", action="store_true", help="discard results in DIR made by a different spec")
+                   help="write the base scenario with the calibrated values and a provenance block to PATH (a new "
+                        "file in an existing directory, the base scenario itself, or a scenario an earlier "
+                        "calibration wrote; checked before anything runs)")
+    p.add_argument("--force", action="store_true",
+                   help="discard the runs in DIR/sweep made by a different prior, sampling or base scenario (DIR "
+                        "must be a calibration directory bordersim made; nothing else is ever deleted)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no report")
     p.set_defaults(func=cmd_calibrate)
     return p
@@ -67,7 +71,8 @@ def add_calibrate_parser(sub) -> argparse.ArgumentParser:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """The command: run (or resume) the calibration, draw the figures, print the fit table. Bad input raises
-    ScenarioError (exit 2 in the CLI); Ctrl-C returns 130 with finished runs kept."""
+    InputError (ScenarioError for the spec, UsageError for arguments and directories: exit 2 in the CLI); Ctrl-C
+    returns 130 with finished runs kept."""
     from sim.cli import progress_bar
     from sim.experiments.calibration_abc import calibrate
     from sim.experiments.calibration_spec import load_calibration
@@ -75,7 +80,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from sim.plots.calibration import write_figures
 
     if args.workers is not None and args.workers < 1:
-        raise ScenarioError(f"--workers must be at least 1, found {args.workers}")
+        raise UsageError(f"--workers must be at least 1, found {args.workers}")
     lc = load_calibration(args.spec)
     with progress_bar(f"calibrate {lc.spec.name}", not args.quiet) as update:
         def progress(stage: str, done: int, total: int) -> None:

@@ -41,7 +41,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,10 +50,15 @@ import pandas as pd
 import yaml
 from scipy.stats import qmc
 
-from sim.experiments.calibration_scenario import format_value, temporary_file, write_scenario
+from sim.experiments.analysis_dirs import (claim_analysis_dir, is_stale, make_analysis_dir, refuse_stale,
+                                          run_owned_sweep)
+from sim.experiments.calibration_scenario import check_scenario_target, format_value, write_scenario
 from sim.experiments.calibration_spec import LoadedCalibration, Prior, Years, load_calibration
+from sim.experiments.spec import ExperimentSpec, LoadedSpec
 from sim.observed import compare_yearly
-from sim.scenario import ScenarioError, dump_scenario, scenario_to_dict, set_path, validate_dict
+from sim.outputs import atomic_path, atomic_write_text, default_dir
+from sim.scenario import (Scenario, ScenarioError, dump_scenario, scenario_to_dict, set_path, validate_dict,
+                          validate_model)
 
 Progress = Callable[[str, int, int], None]
 KEEP = ["by_route", "by_year"]
@@ -213,14 +217,12 @@ def _round(x: float, digits: int = 3) -> float:
 
 def _write_if_changed(path: Path, text: str) -> None:
     """Atomic write, skipped when the file already holds exactly this text (so reruns resume)."""
-    if path.exists() and path.read_text() == text:
+    if path.is_file() and path.read_text() == text:
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(temporary_file(path, text), path)
+    atomic_write_text(path, text)
 
 
-
-def write_base(lc: LoadedCalibration, path: Path, size: int | None) -> Path:
+def base_scenario(lc: LoadedCalibration, size: int | None) -> Scenario:
     """The base scenario every run of a round starts from: the spec's base, resolved, with the calibration's
     population size, every free parameter at its prior median (each run overrides them) and the description and
     sources left out (they do not act on a run). The sweep's fingerprint then depends only on what acts on the
@@ -234,12 +236,7 @@ def write_base(lc: LoadedCalibration, path: Path, size: int | None) -> Path:
     for name, prior in lc.spec.parameters.items():
         for one in name.split(","):
             set_path(data, one.strip(), _typed(data, one.strip(), _mid(prior)), source=str(lc.path))
-    scenario = validate_dict(data, path=str(path))
-    text = (f"# Base of a calibration sweep, written by `bordersim calibrate {lc.path.name}` from {lc.base_path}.\n"
-            "# Free parameters sit at their prior medians here; every run sets its own values.\n"
-            + dump_scenario(scenario))
-    _write_if_changed(path, text)
-    return path
+    return validate_dict(data, path=str(lc.base_path))
 
 
 def _typed(data: dict, path: str, value: float):
@@ -253,37 +250,60 @@ def _typed(data: dict, path: str, value: float):
     return round(value) if isinstance(node, int) and not isinstance(node, bool) else float(value)
 
 
-def write_sweep_spec(lc: LoadedCalibration, out: Path, name: str, base: Path, design: dict, parameters: dict,
-                     replicates: int, seed: int) -> Path:
-    """An experiment spec (docs/experiments.md) for one round, written to OUT/<name>_spec.yaml."""
+@dataclass
+class Round:
+    """One sweep of a calibration, run in OUT/<name>: the experiment spec the sweep engine runs (`loaded`, built
+    in memory so that its fingerprint can be compared with OUT/<name> before anything is written), and the texts
+    of its base scenario (OUT/<base_file>) and spec (OUT/<name>_spec.yaml), written for the record and so that
+    `bordersim sweep OUT/<name>_spec.yaml --out OUT/<name>` resumes the same sweep."""
+
+    name: str
+    base_file: str
+    base_text: str
+    spec_text: str
+    loaded: LoadedSpec
+
+
+def make_round(lc: LoadedCalibration, out: Path, name: str, base_file: str, size: int | None, design: dict,
+               parameters: dict, replicates: int, seed: int) -> Round:
+    """An experiment spec (docs/experiments.md) for one round; its base scenario is named relative to the spec
+    (both live in OUT), so a calibration directory can be moved and still resume."""
+    scenario = base_scenario(lc, size)
+    base_text = (f"# Base of a calibration sweep, written by `bordersim calibrate {lc.path.name}` from "
+                 f"{lc.base_path}.\n# Free parameters sit at their prior medians here; every run sets its own "
+                 "values.\n" + dump_scenario(scenario))
     spec = {
         "name": f"{lc.spec.name}-{name}",
         "description": f"written by `bordersim calibrate {lc.path.name}`",
-        "scenario": str(base.resolve()),
+        "scenario": base_file,
         "parameters": parameters,
         "design": design,
         "replicates": replicates,
         "seed": seed,
         "outputs": {"keep": KEEP, "timeseries": lc.route_share_needs_timeseries},
     }
-    path = out / f"{name}_spec.yaml"
-    _write_if_changed(path, yaml.safe_dump(spec, sort_keys=False, width=110))
-    return path
+    spec_path = out / f"{name}_spec.yaml"
+    loaded = LoadedSpec(validate_model(ExperimentSpec, spec, path=str(spec_path)), spec_path, scenario)
+    return Round(name, base_file, base_text, yaml.safe_dump(spec, sort_keys=False, width=110), loaded)
 
 
-def run_round(lc: LoadedCalibration, out: Path, name: str, base: Path, design: dict, parameters: dict,
-              replicates: int, seed: int, *, workers, scheduler, force, progress: Progress | None,
-              scale: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run one round through the sweep engine in OUT/<name>; return (design table, per-run predictions)."""
-    from sim.experiments.sweep import plan, run_sweep
+def run_round(lc: LoadedCalibration, out: Path, rnd: Round, *, replace: bool, workers, scheduler,
+              progress: Progress | None, scale: float) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Run one round through the sweep engine in OUT/<name>; return (design table, per-run predictions of the
+    successful runs, number of failed runs). Runs of another design in OUT/<name> are replaced when `replace`
+    (only a bordersim sweep directory: `sim.experiments.analysis_dirs.run_owned_sweep`), else refused."""
+    from sim.experiments.sweep import plan
 
-    spec_path = write_sweep_spec(lc, out, name, base, design, parameters, replicates, seed)
-    p = plan(spec_path)
-    cb = (lambda done, total: progress(name, done, total)) if progress else None
-    runs = run_sweep(p, out / name, workers=workers, scheduler=scheduler, force=force, progress=cb)
+    _write_if_changed(out / rnd.base_file, rnd.base_text)
+    _write_if_changed(out / f"{rnd.name}_spec.yaml", rnd.spec_text)
+    cb = (lambda done, total: progress(rnd.name, done, total)) if progress else None
+    p = plan(rnd.loaded)
+    runs = run_owned_sweep(p, out / rnd.name, replace=replace, workers=workers, scheduler=scheduler, progress=cb)
+    points = p.points
     if runs.empty:
-        return p.points, pd.DataFrame(columns=["run_id", "point", "replicate"])
-    return p.points, run_predictions(runs, lc, out / name, scale)
+        return points, pd.DataFrame(columns=["run_id", "point", "replicate"]), 0
+    failed = int((runs["status"] != "ok").sum())
+    return points, run_predictions(runs, lc, out / rnd.name, scale), failed
 
 
 # ------------------------------------------------------------------------------------------- analysis
@@ -421,21 +441,40 @@ class CalibrationResult:
     box: dict[str, tuple[float, float]] | None = None  # round 2's box in unit coordinates
 
 
+ROUNDS = ("sweep", "sweep_round2", "check")
+OUTPUT_FILES = ("base.yaml", "check_base.yaml", *(f"{r}_spec.yaml" for r in ROUNDS), "points.csv", "posterior.csv",
+                "posterior.parquet", "posterior_table.csv", "posterior_table.md", "predictive.csv",
+                "shares_predictive.csv", "calibration.json")
+
+
 def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = None, *, workers: int | None = None,
               scheduler: str | None = None, force: bool = False, progress: Progress | None = None,
               write_scenario_path: str | Path | None = None) -> CalibrationResult:
     """Run (or resume) a calibration and write its outputs to `out` (default results/<name>); with
     `write_scenario_path`, also the calibrated scenario. Interrupting raises SweepInterrupted; calling again
-    resumes (finished runs are kept)."""
+    resumes (finished runs are kept).
+
+    Output rule (sim/outputs.py), checked before anything is written or run (UsageError otherwise): `out` is
+    absent, empty or a calibration directory (marker `calibration`, written when it is created), which is
+    resumed; OUT/sweep, OUT/sweep_round2 and OUT/check are absent, empty or bordersim sweep directories; the
+    `write_scenario_path` target is checked by `check_scenario_target`. Round 1's runs of a different design are
+    discarded only with `force`; round 2 and the check, derived from round 1's analysis, are replaced when that
+    analysis changes. Nothing that bordersim did not make is deleted or overwritten."""
     lc = spec if isinstance(spec, LoadedCalibration) else load_calibration(spec)
     s = lc.spec
-    out = Path(out) if out is not None else Path("results") / s.name
-    out.mkdir(parents=True, exist_ok=True)
-    common = {"workers": workers, "scheduler": scheduler, "force": force, "progress": progress}
-    base = write_base(lc, out / "base.yaml", s.population_size)
+    out = Path(out) if out is not None else default_dir(s.name)
+    scenario_target = (check_scenario_target(write_scenario_path, lc.base_path)
+                       if write_scenario_path is not None else None)
+    existed = claim_analysis_dir(out, "calibration", force=force, sweeps=list(ROUNDS), files=list(OUTPUT_FILES))
     priors = {n: {"dist": p.dist, "low": p.low, "high": p.high} for n, p in s.parameters.items()}
-    design, per_run = run_round(lc, out, "sweep", base, {"type": s.sampling.design, "samples": s.sampling.samples},
-                                priors, s.sampling.replicates, s.sampling.seed, scale=lc.count_scale, **common)
+    first = make_round(lc, out, "sweep", "base.yaml", s.population_size,
+                       {"type": s.sampling.design, "samples": s.sampling.samples}, priors, s.sampling.replicates,
+                       s.sampling.seed)
+    if not force and is_stale(out / "sweep", first.loaded):
+        refuse_stale(out / "sweep")
+    make_analysis_dir(out, "calibration", existed)
+    common = {"workers": workers, "scheduler": scheduler, "progress": progress}
+    design, per_run, failed = run_round(lc, out, first, replace=force, scale=lc.count_scale, **common)
     points = score_points(design, per_run, lc).assign(round=1)
     posterior, eps = accept(points, s.accept.quantile)
     rounds, notes, box = 1, [], None
@@ -443,9 +482,10 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
         box = refine_box(posterior, lc, s.refine.expand)
         cols = box_points(lc, box, s.refine.samples, s.sampling.seed + 1)
         # Round 2 is derived from round 1 and the targets: when they change, its old runs are stale and replaced.
-        design2, per_run2 = run_round(lc, out, "sweep_round2", base, {"type": "points"}, cols,
-                                      s.sampling.replicates, s.sampling.seed, scale=lc.count_scale,
-                                      **{**common, "force": True})
+        second = make_round(lc, out, "sweep_round2", "base.yaml", s.population_size, {"type": "points"}, cols,
+                            s.sampling.replicates, s.sampling.seed)
+        design2, per_run2, failed2 = run_round(lc, out, second, replace=True, scale=lc.count_scale, **common)
+        failed += failed2
         offset = int(points["point"].max()) + 1
         design2["point"] += offset
         per_run2["point"] += offset
@@ -460,13 +500,11 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
     points["accepted"] = points["point"].isin(posterior["point"])
     table = posterior_table(posterior, lc)
     values, check = run_check(lc, out, candidate_values(posterior, lc), **common)
-    failed = int(sum(len(list((out / d / "runs").glob("*.json"))) for d in ("sweep", "sweep_round2")
-                     if (out / d).exists()) - len(per_run))
     result = CalibrationResult(out, points, posterior, eps, table, values, check, len(per_run), failed, rounds,
                                notes, box)
     write_outputs(result, lc, per_run)
-    if write_scenario_path is not None:
-        kept = write_scenario(Path(write_scenario_path), lc.base_path, values, provenance(result, lc))
+    if scenario_target is not None:
+        kept = write_scenario(scenario_target, lc.base_path, values, provenance(result, lc))
         if not kept:
             notes.append("the calibrated scenario was written in resolved form (comments lost): a calibrated "
                          "value is not written out in the base file")
@@ -478,10 +516,10 @@ def run_check(lc: LoadedCalibration, out: Path, candidates: list[dict[str, float
     """Run each candidate `check.replicates` times at the base scenario's own size (OUT/check, replaced when the
     candidates change); return the candidate whose pooled prediction has the least distance, and that distance
     with its terms."""
-    base = write_base(lc, out / "check_base.yaml", None)
     cols = {n: [c[n] for c in candidates] for n in lc.names}
-    _, per_run = run_round(lc, out, "check", base, {"type": "points"}, cols, lc.spec.check.replicates,
-                           lc.spec.sampling.seed, scale=1.0, **{**common, "force": True})
+    rnd = make_round(lc, out, "check", "check_base.yaml", None, {"type": "points"}, cols, lc.spec.check.replicates,
+                     lc.spec.sampling.seed)
+    _, per_run, _ = run_round(lc, out, rnd, replace=True, scale=1.0, **common)
     preds = point_predictions(per_run) if not per_run.empty else {}
     scored = sorted((distance(pred, lc).total, i) for i, pred in preds.items())
     if not scored:
@@ -531,15 +569,16 @@ def write_outputs(result: CalibrationResult, lc: LoadedCalibration, per_run: pd.
     """OUT/points.csv, posterior.csv and .parquet, posterior_table.csv and .md, predictive.csv,
     shares_predictive.csv, calibration.json."""
     out = result.out
-    result.points.to_csv(out / "points.csv", index=False)
-    result.posterior.to_csv(out / "posterior.csv", index=False)
-    result.posterior.to_parquet(out / "posterior.parquet", index=False)
-    result.table.to_csv(out / "posterior_table.csv", index=False)
-    (out / "posterior_table.md").write_text(table_markdown(result.table, result.values) + "\n")
+    _write_table(result.points, out / "points.csv")
+    _write_table(result.posterior, out / "posterior.csv")
+    with atomic_path(out / "posterior.parquet") as tmp:
+        result.posterior.to_parquet(tmp, index=False)
+    _write_table(result.table, out / "posterior_table.csv")
+    atomic_write_text(out / "posterior_table.md", table_markdown(result.table, result.values) + "\n")
     accepted = result.posterior["point"].tolist()
     if lc.spec.targets.arrivals is not None:
-        predictive(per_run, accepted, lc).to_csv(out / "predictive.csv", index=False)
-    share_predictive(per_run, accepted, lc).to_csv(out / "shares_predictive.csv", index=False)
+        _write_table(predictive(per_run, accepted, lc), out / "predictive.csv")
+    _write_table(share_predictive(per_run, accepted, lc), out / "shares_predictive.csv")
     summary = {
         "spec": str(lc.path), "spec_sha256": lc.sha256(), "date": dt.date.today().isoformat(),
         "name": lc.spec.name, "priors": {n: p.model_dump() for n, p in lc.spec.parameters.items()},
@@ -550,7 +589,13 @@ def write_outputs(result: CalibrationResult, lc: LoadedCalibration, per_run: pd.
         "correlation": result.posterior[lc.names].corr(method="spearman").round(3).to_dict()
         if len(result.posterior) > 2 else {},
     }
-    (out / "calibration.json").write_text(json.dumps(_plain(summary), indent=2) + "\n")
+    atomic_write_text(out / "calibration.json", json.dumps(_plain(summary), indent=2) + "\n")
+
+
+def _write_table(table: pd.DataFrame, path: Path) -> None:
+    """CSV without the index, through a temporary file renamed into place (sim.outputs.atomic_path)."""
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)
 
 
 def _plain(obj):

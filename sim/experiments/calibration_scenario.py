@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import yaml
 
+from sim.errors import UsageError
+from sim.outputs import atomic_path
 from sim.scenario import ScenarioError, dump_scenario, load_scenario, scenario_to_dict, set_path, validate_dict
 
 PROVENANCE_START = "# --- calibration provenance (written by `bordersim calibrate`) ---"
@@ -77,23 +78,59 @@ def scenario_text(base_path: Path, values: dict[str, float], provenance: list[st
     return block + "\n" + dump_scenario(validate_dict(data, path=str(base_path))), False
 
 
+def check_scenario_target(path: str | Path, base_path: Path) -> Path:
+    """Where `--write-scenario PATH` may write, checked before any run (UsageError otherwise): not a directory; its
+    directory exists and is writable; an existing file only if calibrate may update it - the base scenario itself
+    (its values are put in place, comments kept) or a scenario an earlier calibration wrote (it holds the
+    provenance block) - and it is writable. Returns the path to write (a symbolic link is followed)."""
+    p = Path(path)
+    if p.is_dir():
+        raise UsageError(f"{p}: --write-scenario names a directory; give the path of a scenario file, e.g. "
+                         f"{p / 'calibrated.yaml'}")
+    if p.exists():
+        if not p.is_file():
+            raise UsageError(f"{p}: exists and is not a regular file; choose another --write-scenario")
+        p = p.resolve()
+        if p != Path(base_path).resolve() and not _written_by_calibrate(p):
+            raise UsageError(f"{p}: exists and is neither the base scenario ({base_path}) nor a scenario written by "
+                             "`bordersim calibrate` (no provenance block); bordersim does not overwrite it: choose "
+                             "a new file for --write-scenario")
+        if not os.access(p, os.W_OK):
+            raise UsageError(f"{p}: is read-only; choose another --write-scenario")
+    elif p.is_symlink():
+        raise UsageError(f"{p}: is a broken symbolic link; choose another --write-scenario")
+    parent = p.parent
+    if not parent.is_dir():
+        raise UsageError(f"{p}: the directory {parent} does not exist; create it or choose another "
+                         "--write-scenario")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{p}: cannot write in the directory {parent} (permission denied); choose another "
+                         "--write-scenario")
+    return p
+
+
+def _written_by_calibrate(path: Path) -> bool:
+    """The file holds the provenance block `write_scenario` puts at its top (looked for in its first 64 KiB)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return PROVENANCE_START in fh.read(65536)
+    except OSError:
+        return False
+
+
 def write_scenario(path: Path, base_path: Path, values: dict[str, float], provenance: list[str]) -> bool:
-    """Write the calibrated scenario atomically after checking that it loads and holds exactly `values`."""
+    """Write the calibrated scenario atomically (sim.outputs.atomic_path) after checking that it loads and holds
+    exactly `values`; the caller checks the target first (`check_scenario_target`)."""
     text, kept = scenario_text(base_path, values, provenance)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temporary_file(path, text)
-    try:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
         full = scenario_to_dict(load_scenario(tmp))
         for name, v in values.items():
             for one in name.split(","):
                 got = _get(full, one.strip())
                 if not math.isclose(float(got), float(v), rel_tol=1e-12):
                     raise ScenarioError(f"written value of {one} reads back as {got}, expected {v}", path=str(path))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return kept
 
 
@@ -103,15 +140,3 @@ def _get(data: dict, path: str):
         node = (next(x for x in node if str(x.get("id", x.get("name"))) == part) if isinstance(node, list)
                 else node[part])
     return node
-
-
-def temporary_file(path: Path, text: str) -> str:
-    """`text` in a temporary file next to `path`, with the usual permissions (mkstemp makes them 0600)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    return tmp
-

@@ -12,9 +12,10 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from sim.observed import OBSERVED_SERIES, load_observed
+from sim.outputs import check_name
 from sim.scenario import (Scenario, ScenarioError, Strict, _line_for, load_scenario, read_model_file,
                           scenario_to_dict, set_path, validate_dict)
 
@@ -142,8 +143,23 @@ class Check(Strict):
                                                          "distance and write the one that does best.")
 
 
+ROUND_SUFFIX = "-sweep_round2"  # the longest name of a calibration's sweep specs is <name>-sweep_round2
+
+
+def _check_calibration_name(name: str) -> str:
+    """A safe path component (`sim.outputs.check_name`) short enough for its sweeps' names."""
+    check_name(name)
+    if len(name) + len(ROUND_SUFFIX) > 80:
+        raise ValueError(f"{name!r} is too long: at most {80 - len(ROUND_SUFFIX)} characters (the calibration's "
+                         f"sweeps are named <name>{ROUND_SUFFIX})")
+    return name
+
+
 class CalibrationSpec(Strict):
-    name: str
+    name: str = Field(description="Calibration name; the default output is results/<name>: letters, digits, '.', "
+                                  "'_', '-'.")
+
+    _safe_name = field_validator("name")(classmethod(lambda cls, v: _check_calibration_name(v)))
     description: str = ""
     scenario: str = Field(description="Base scenario, relative to the spec file.")
     observed: str = Field("mou_arrivals", description="Packaged series name, or a CSV file (relative to the spec) "

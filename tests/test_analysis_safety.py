@@ -1,0 +1,190 @@
+"""Safety of the analyses (issue 10, items 2, 3, 11 and 17): `calibrate` and `sensitivity` follow the output rule of
+sim/outputs.py (their directories carry a marker, everything is checked before anything is written, a foreign file
+or directory is never deleted or overwritten, with or without --force); spec names are safe path components and
+default outputs stay under results/; `calibrate --write-scenario` is checked before any run; Sobol indices that the
+design does not resolve come with warnings (data, printed by the command, written with the results).
+
+The deletion cases run against scratch directories and compare every file byte for byte before and after."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import TOY
+
+from sim.cli import main
+from sim.errors import ScenarioError, UsageError
+from sim.experiments.calibration import PROVENANCE_START, load_calibration
+from sim.outputs import marker_kind, write_marker
+
+OBSERVED_CSV = """period_start,period_end,arrivals,male,female,source,note
+2000,2000,99,24,75,X,
+2001,2001,999,249,750,X,
+2002,2003,20,10,10,X,two years combined
+"""
+
+
+def snapshot(root: Path) -> dict[str, bytes | None]:
+    """Every path under root (and root's own entry) with its bytes (None for a directory)."""
+    return {str(p.relative_to(root.parent)): (p.read_bytes() if p.is_file() else None)
+            for p in [root, *sorted(root.rglob("*"))]}
+
+
+def user_dir(path: Path, files: dict[str, str]) -> Path:
+    """A directory a user made, holding `files` (relative path -> text)."""
+    for rel, text in files.items():
+        (path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (path / rel).write_text(text)
+    return path
+
+
+# ----------------------------------------------------------------------------------------------- calibration
+
+
+def calibration_spec(tmp_path: Path, name: str = "tiny", *, low: float = 0.0005, quantile: float = 0.5,
+                     samples: int = 4) -> Path:
+    """A calibration of the toy's ordinary departure rate: `samples` Sobol points x 1 replicate, 1 check run."""
+    (tmp_path / "observed.csv").write_text(OBSERVED_CSV)
+    path = tmp_path / "calibration.yaml"
+    path.write_text(yaml.safe_dump({
+        "name": name, "scenario": str(TOY), "observed": "observed.csv",
+        "parameters": {"population.groups.ordinary.departure_rate": {"dist": "loguniform", "low": low,
+                                                                     "high": 0.008}},
+        "targets": {"arrivals": {"years": [2000, 2003]}},
+        "sampling": {"design": "sobol", "samples": samples, "replicates": 1, "seed": 1},
+        "accept": {"quantile": quantile},
+        "check": {"replicates": 1},
+    }, sort_keys=False))
+    return path
+
+
+def calibrate_cli(spec: Path, out: Path | None, *extra: str) -> int:
+    return main(["calibrate", str(spec), *(["--out", str(out)] if out else []), "--workers", "1", "--quiet",
+                 *extra])
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_calibrate_refuses_a_directory_it_did_not_make_and_touches_nothing(tmp_path, capsys, force):
+    spec = calibration_spec(tmp_path)
+    out = user_dir(tmp_path / "thesis", {"ch1.tex": "chapter 1", "base.yaml": "my own base\n",
+                                         "check/notes.txt": "keep me", "sweep_round2/data.csv": "1,2,3\n",
+                                         "sweep/x.txt": "x"})
+    before = snapshot(out)
+    assert calibrate_cli(spec, out, *(["--force"] if force else [])) == 2
+    assert "not made by bordersim" in capsys.readouterr().err
+    assert snapshot(out) == before
+
+
+@pytest.mark.parametrize("force", [False, True])
+@pytest.mark.parametrize("inner", ["check", "sweep_round2", "sweep"])
+def test_calibrate_refuses_foreign_content_inside_its_own_directory(tmp_path, capsys, force, inner):
+    """OUT is a calibration directory, but OUT/<inner> is not a sweep directory bordersim made: refused before any
+    run, with or without --force, and nothing is deleted."""
+    spec = calibration_spec(tmp_path)
+    out = user_dir(tmp_path / "out", {f"{inner}/notes.txt": "keep me", "base.yaml": "# an old base\n"})
+    write_marker(out, "calibration")
+    before = snapshot(out)
+    assert calibrate_cli(spec, out, *(["--force"] if force else [])) == 2
+    err = capsys.readouterr().err
+    assert f"{inner}: exists and was not made by bordersim as a sweep directory" in err
+    assert snapshot(out) == before
+
+
+def test_calibration_directories_carry_markers_a_stale_design_is_refused_and_derived_sweeps_replaced(tmp_path,
+                                                                                                   capsys):
+    spec = calibration_spec(tmp_path)
+    out = tmp_path / "out"
+    assert calibrate_cli(spec, out) == 0
+    assert marker_kind(out) == "calibration"
+    assert all(marker_kind(out / d) == "sweep" for d in ("sweep", "check"))
+    (out / "my_notes.txt").write_text("mine")
+    # The prior changes: round 1's runs are of another design. Without --force nothing is written.
+    spec = calibration_spec(tmp_path, low=0.0006)
+    before = snapshot(out)
+    assert calibrate_cli(spec, out) == 2
+    assert "holds the runs of a different design" in capsys.readouterr().err
+    assert snapshot(out) == before
+    # With --force round 1 is replaced (a bordersim sweep directory), and the user's file next to it stays.
+    old_records = sorted(p.name for p in (out / "sweep" / "runs").iterdir())
+    assert calibrate_cli(spec, out, "--force") == 0
+    assert (out / "my_notes.txt").read_text() == "mine"
+    assert marker_kind(out / "sweep") == "sweep" and len(old_records) == 4
+    assert yaml.safe_load((out / "sweep_spec.yaml").read_text())["parameters"][
+        "population.groups.ordinary.departure_rate"]["low"] == 0.0006
+    # The spec written for the record runs the same sweep: `bordersim sweep` on it resumes, runs nothing new.
+    from sim.experiments.sweep import plan
+
+    manifest = yaml.safe_load((out / "sweep" / "sweep.json").read_text())
+    assert plan(out / "sweep_spec.yaml").spec.fingerprint() == manifest["fingerprint"]
+    # Another acceptance changes the candidates: the check (a sweep directory the calibration made) is replaced
+    # without --force; round 1 is kept.
+    records = {p: p.stat().st_mtime_ns for p in (out / "sweep" / "runs").glob("*.json")}
+    check = yaml.safe_load((out / "check_spec.yaml").read_text())["parameters"]
+    spec = calibration_spec(tmp_path, low=0.0006, quantile=0.25)
+    assert calibrate_cli(spec, out) == 0
+    assert yaml.safe_load((out / "check_spec.yaml").read_text())["parameters"] != check
+    assert {p: p.stat().st_mtime_ns for p in (out / "sweep" / "runs").glob("*.json")} == records
+    assert marker_kind(out / "check") == "sweep" and (out / "my_notes.txt").read_text() == "mine"
+
+
+# ----------------------------------------------------------------------------------------------------- names
+
+
+BAD_NAMES = ["/", "../..", "a/b", "..", ".hidden", "", "x" * 81]
+
+
+@pytest.mark.parametrize("name", BAD_NAMES)
+def test_calibration_names_must_be_safe_path_components(tmp_path, monkeypatch, capsys, name):
+    monkeypatch.chdir(tmp_path)
+    spec = calibration_spec(tmp_path, name=name)
+    with pytest.raises(ScenarioError) as err:
+        load_calibration(spec)
+    assert err.value.key == "name"
+    before = snapshot(tmp_path)
+    assert calibrate_cli(spec, None, "--force") == 2
+    assert "key 'name'" in capsys.readouterr().err
+    assert snapshot(tmp_path) == before
+
+
+# --------------------------------------------------------------------------------------- --write-scenario
+
+
+def test_write_scenario_to_a_directory_fails_at_once_with_exit_2(tmp_path, capsys):
+    spec = calibration_spec(tmp_path)
+    out = tmp_path / "out"
+    target = tmp_path / "scenarios"
+    target.mkdir()
+    assert calibrate_cli(spec, out, "--write-scenario", str(target)) == 2
+    assert "names a directory" in capsys.readouterr().err
+    assert not out.exists()  # nothing ran: the runs would have made OUT
+
+
+def test_write_scenario_target_rules(tmp_path):
+    from sim.experiments.calibration_scenario import check_scenario_target
+
+    base = tmp_path / "toy.yaml"
+    base.write_text(TOY.read_text())
+    assert check_scenario_target(tmp_path / "new.yaml", base) == tmp_path / "new.yaml"
+    assert check_scenario_target(base, base) == base.resolve()  # the base itself is updated in place
+    earlier = tmp_path / "calibrated.yaml"
+    earlier.write_text(PROVENANCE_START + "\n# ...\n" + TOY.read_text())
+    assert check_scenario_target(earlier, base) == earlier.resolve()  # an earlier calibration's output
+    foreign = tmp_path / "thesis.tex"
+    foreign.write_text("chapter 1")
+    with pytest.raises(UsageError, match="does not overwrite it"):
+        check_scenario_target(foreign, base)
+    with pytest.raises(UsageError, match="does not exist"):
+        check_scenario_target(tmp_path / "missing" / "x.yaml", base)
+    with pytest.raises(UsageError, match="names a directory"):
+        check_scenario_target(tmp_path, base)
+
+
+def test_write_scenario_onto_a_foreign_file_is_refused_before_any_run(tmp_path, capsys):
+    spec = calibration_spec(tmp_path)
+    foreign = tmp_path / "notes.yaml"
+    foreign.write_text("my notes: keep\n")
+    assert calibrate_cli(spec, tmp_path / "out", "--write-scenario", str(foreign)) == 2
+    assert foreign.read_text() == "my notes: keep\n" and not (tmp_path / "out").exists()
+    assert "does not overwrite it" in capsys.readouterr().err
