@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
-from conftest import TOY
+from conftest import TOY, edge, group, node, scenario_dict
 
 from sim.cli import main
 from sim.errors import ScenarioError, UsageError
+from sim.experiments import sensitivity as sa
 from sim.experiments.calibration import PROVENANCE_START, load_calibration
 from sim.outputs import marker_kind, write_marker
 
@@ -129,6 +131,80 @@ def test_calibration_directories_carry_markers_a_stale_design_is_refused_and_der
     assert marker_kind(out / "check") == "sweep" and (out / "my_notes.txt").read_text() == "mine"
 
 
+# ----------------------------------------------------------------------------------------------- sensitivity
+
+
+def one_route(tmp_path: Path) -> Path:
+    """Everyone sets out in the first month over a river ford (3 months: fast runs); a sea route nobody may use."""
+    path = tmp_path / "one_route.yaml"
+    path.write_text(yaml.safe_dump(scenario_dict(
+        nodes=[node("home", "origin"), node("south", "destination")],
+        edges=[edge("ford", "home", "south", "river", route="river", controls={"guards": 0.3, "fence": 0.2}),
+               edge("boat", "home", "south", "sea", route="sea", controls={"patrol": 0.5})],
+        groups=[group(modes=["river"])], size=2000, start="2000-01", end="2000-03",
+        hazards={"block": {"fence": 1.0}, "kill": {}, "detect": {"guards": 2.0, "patrol": 2.0},
+                 "shot_kill_probability": 0.0}), sort_keys=False))
+    return path
+
+
+def sensitivity_spec(tmp_path: Path, name: str = "known", samples: int = 4, replicates: int = 2) -> Path:
+    one_route(tmp_path)
+    path = tmp_path / "sensitivity.yaml"
+    path.write_text(yaml.safe_dump({
+        "name": name, "scenario": "one_route.yaml",
+        "parameters": {"network.edges.ford.controls.guards": {"low": 0.0, "high": 1.0, "label": "guards"},
+                       "network.edges.ford.controls.fence": {"low": 0.0, "high": 0.5, "label": "fence"},
+                       "network.edges.boat.controls.patrol": {"low": 0.0, "high": 1.0, "label": "sea_patrol"}},
+        "outcomes": {"arrivals": "arrived", "caught": "caught"},
+        "morris": {"trajectories": 2, "levels": 4},
+        "sobol": {"samples": samples},
+        "replicates": replicates, "seed": 5, "seed_bootstrap": 20,
+    }, sort_keys=False))
+    return path
+
+
+def sensitivity_cli(spec: Path, out: Path | None, method: str, *extra: str) -> int:
+    return main(["sensitivity", str(spec), "--method", method, *(["--out", str(out)] if out else []),
+                 "--workers", "1", "--quiet", *extra])
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_sensitivity_refuses_a_directory_it_did_not_make_and_touches_nothing(tmp_path, capsys, force):
+    spec = sensitivity_spec(tmp_path)
+    out = user_dir(tmp_path / "mine", {"experiment.yaml": "my experiment\n", "sweep/runs/data.json": "{}",
+                                       "paper.tex": "text"})
+    before = snapshot(out)
+    assert sensitivity_cli(spec, out, "morris", *(["--force"] if force else [])) == 2
+    assert "not made by bordersim" in capsys.readouterr().err
+    assert snapshot(out) == before
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_sensitivity_refuses_a_foreign_sweep_inside_its_own_directory(tmp_path, capsys, force):
+    spec = sensitivity_spec(tmp_path)
+    out = user_dir(tmp_path / "out", {"experiment.yaml": "# an older design\n", "sweep/notes.txt": "keep me"})
+    write_marker(out, "sensitivity")
+    before = snapshot(out)
+    assert sensitivity_cli(spec, out, "morris", *(["--force"] if force else [])) == 2
+    assert "sweep: exists and was not made by bordersim as a sweep directory" in capsys.readouterr().err
+    assert snapshot(out) == before
+
+
+def test_sensitivity_refuses_another_design_before_writing_and_replaces_it_with_force(tmp_path, capsys):
+    spec = sensitivity_spec(tmp_path, replicates=1)
+    out = tmp_path / "out"
+    assert sensitivity_cli(spec, out, "morris") == 0
+    assert marker_kind(out) == "sensitivity" and marker_kind(out / "sweep") == "sweep"
+    before = snapshot(out)
+    assert sensitivity_cli(spec, out, "sobol") == 2  # another design into the same directory
+    assert "holds the runs of a different design" in capsys.readouterr().err
+    assert snapshot(out) == before
+    assert sensitivity_cli(spec, out, "sobol", "--force") == 0
+    assert yaml.safe_load((out / "experiment.yaml").read_text())["name"] == "known_sobol"
+    assert marker_kind(out / "sweep") == "sweep"
+    assert pd.read_csv(out / "indices.csv")["method"].eq("sobol").all()
+
+
 # ----------------------------------------------------------------------------------------------------- names
 
 
@@ -146,6 +222,43 @@ def test_calibration_names_must_be_safe_path_components(tmp_path, monkeypatch, c
     assert calibrate_cli(spec, None, "--force") == 2
     assert "key 'name'" in capsys.readouterr().err
     assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("name", BAD_NAMES)
+def test_sensitivity_names_must_be_safe_path_components(tmp_path, monkeypatch, capsys, name):
+    monkeypatch.chdir(tmp_path)
+    spec = sensitivity_spec(tmp_path, name=name)
+    with pytest.raises(ScenarioError) as err:
+        sa.load_sensitivity(spec)
+    assert err.value.key == "name"
+    before = snapshot(tmp_path)
+    assert sensitivity_cli(spec, None, "morris", "--force") == 2
+    assert snapshot(tmp_path) == before
+
+
+def test_names_leave_room_for_the_suffixes_their_directories_get(tmp_path):
+    """A calibration's sweeps are named <name>-sweep_round2, a sensitivity's default directory <name>-<method>:
+    a name is refused when those would not be safe names, not after the runs."""
+    with pytest.raises(ScenarioError, match="at most 67 characters"):
+        load_calibration(calibration_spec(tmp_path, name="c" * 68))
+    assert load_calibration(calibration_spec(tmp_path, name="c" * 67)).spec.name == "c" * 67
+    with pytest.raises(ScenarioError, match="at most 73 characters"):
+        sa.load_sensitivity(sensitivity_spec(tmp_path, name="s" * 74))
+    assert sa.load_sensitivity(sensitivity_spec(tmp_path, name="s" * 73)).spec.name == "s" * 73
+
+
+def test_default_output_directories_are_results_name(tmp_path, monkeypatch, capsys):
+    """Without --out, results/<name> (calibration) and results/<name>-<method> (sensitivity), under the rule: a
+    directory of the user's there is refused before anything runs."""
+    monkeypatch.chdir(tmp_path)
+    user_dir(tmp_path / "results" / "tiny", {"mine.txt": "x"})
+    user_dir(tmp_path / "results" / "known-morris", {"mine.txt": "x"})
+    before = snapshot(tmp_path / "results")
+    assert calibrate_cli(calibration_spec(tmp_path, name="tiny"), None) == 2
+    assert "results/tiny: exists and was not made by bordersim" in capsys.readouterr().err
+    assert sensitivity_cli(sensitivity_spec(tmp_path, name="known"), None, "morris") == 2
+    assert "results/known-morris: exists and was not made by bordersim" in capsys.readouterr().err
+    assert snapshot(tmp_path / "results") == before
 
 
 # --------------------------------------------------------------------------------------- --write-scenario

@@ -20,10 +20,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import re
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +30,8 @@ from typing import TYPE_CHECKING, Literal
 import yaml
 from pydantic import Field, field_validator, model_validator
 
+from sim.errors import UsageError
+from sim.outputs import atomic_path, atomic_write_text, check_name, default_dir
 from sim.scenario import (Scenario, ScenarioError, Strict, _line_for, load_scenario, parse_month, read_model_file,
                           scenario_to_dict, set_path, validate_dict)
 
@@ -88,8 +88,22 @@ class SobolSettings(Strict):
         return v
 
 
+def _check_sensitivity_name(name: str) -> str:
+    """A safe path component (`sim.outputs.check_name`) that stays one with the method appended (the default
+    output directory is results/<name>-<method>)."""
+    check_name(name)
+    longest = max(len(m) for m in METHODS) + 1
+    if len(name) + longest > 80:
+        raise ValueError(f"{name!r} is too long: at most {80 - longest} characters (the default output directory "
+                         "is results/<name>-<method>)")
+    return name
+
+
 class SensitivitySpec(Strict):
-    name: str
+    name: str = Field(description="Spec name; the default output is results/<name>-<method>: letters, digits, "
+                                  "'.', '_', '-'.")
+
+    _safe_name = field_validator("name")(classmethod(lambda cls, v: _check_sensitivity_name(v)))
     description: str = ""
     scenario: str = Field(description="Base scenario, path relative to the spec file.")
     fixed: dict[str, Scalar] = Field(default_factory=dict,
@@ -339,25 +353,45 @@ class SensitivityResult:
     figures: list[Path] = field(default_factory=list)
 
 
+OUTPUT_FILES = ("experiment.yaml", "indices.csv", "point_means.csv", "ranking.txt")
+
+
 def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None, *, workers: int | None = None,
                     scheduler: str | None = None, force: bool = False,
                     progress: Callable[[int, int], None] | None = None,
                     figures: bool = True) -> SensitivityResult:
     """Sample, run every point x replicate through the sweep engine (resumable) into OUT/sweep, analyse, and write
-    OUT/indices.csv, OUT/point_means.csv, OUT/ranking.txt and (unless figures=False) OUT/figures/."""
+    OUT/experiment.yaml, OUT/indices.csv, OUT/point_means.csv, OUT/ranking.txt and (unless figures=False)
+    OUT/figures/; default OUT results/<name>-<method>.
+
+    Output rule (sim/outputs.py), checked before anything is written (UsageError otherwise): OUT is absent, empty
+    or a sensitivity directory (marker `sensitivity`, written when it is created), which is resumed; OUT/sweep is
+    absent, empty or a bordersim sweep directory. Runs of another design in OUT/sweep are discarded only with
+    `force` (`remove_owned`); nothing bordersim did not make is deleted or overwritten."""
     import numpy as np
     import pandas as pd
 
-    from sim.experiments.sweep import plan, run_sweep
+    from sim.experiments.analysis_dirs import (claim_analysis_dir, is_stale, make_analysis_dir, refuse_stale,
+                                               run_owned_sweep)
+    from sim.experiments.spec import ExperimentSpec, LoadedSpec
+    from sim.experiments.sweep import plan
+    from sim.scenario import validate_model
 
     ls = load_sensitivity(spec)
-    out = Path(out) if out is not None else Path("results") / f"{ls.spec.name}-{method}"
+    design_size(ls, method)  # an unknown method is refused before a path is made of it
+    out = Path(out) if out is not None else default_dir(f"{ls.spec.name}-{method}")
+    existed = claim_analysis_dir(out, "sensitivity", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES))
     x = sample(ls, method)
-    out.mkdir(parents=True, exist_ok=True)
     exp_path = out / "experiment.yaml"
-    _atomic_write(exp_path, yaml.safe_dump(experiment_spec(ls, method, x), sort_keys=False, width=110))
-    runs = run_sweep(plan(exp_path), out / "sweep", workers=workers, scheduler=scheduler, force=force,
-                     progress=progress)
+    exp = experiment_spec(ls, method, x)
+    # The sweep's spec is built in memory, so that OUT/sweep can be compared with it before anything is written.
+    loaded = LoadedSpec(validate_model(ExperimentSpec, exp, path=str(exp_path)), exp_path, ls.base)
+    if not force and is_stale(out / "sweep", loaded):
+        refuse_stale(out / "sweep")
+    make_analysis_dir(out, "sensitivity", existed)
+    atomic_write_text(exp_path, yaml.safe_dump(exp, sort_keys=False, width=110))
+    runs = run_owned_sweep(plan(loaded), out / "sweep", replace=force, workers=workers, scheduler=scheduler,
+                           progress=progress)
     y = replicate_matrix(runs, len(x), ls.spec.replicates, ls.outcomes)
     indices = analyze(ls, method, x, y)
     means = pd.DataFrame(x, columns=[f"u:{n}" for n in ls.names])
@@ -366,11 +400,13 @@ def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None
     for o in ls.outcomes:
         means[o.name] = y[o.name].mean(axis=1)
         means[f"{o.name}:sd"] = y[o.name].std(axis=1, ddof=1) if y[o.name].shape[1] > 1 else np.nan
-    indices.to_csv(out / "indices.csv", index=False)
-    means.to_csv(out / "point_means.csv", index_label="point")
+    with atomic_path(out / "indices.csv") as tmp:
+        indices.to_csv(tmp, index=False)
+    with atomic_path(out / "point_means.csv") as tmp:
+        means.to_csv(tmp, index_label="point")
     header = (f"{ls.spec.name}: {method}, {len(x)} points x {ls.spec.replicates} replicates = "
               f"{len(x) * ls.spec.replicates} runs of {ls.scenario_path.name}")
-    _atomic_write(out / "ranking.txt", header + "\n\n" + ranking_table(indices) + "\n")
+    atomic_write_text(out / "ranking.txt", header + "\n\n" + ranking_table(indices) + "\n")
     result = SensitivityResult(method, indices, means, len(runs), out)
     if figures:
         from sim.plots.sensitivity import write_figures
@@ -429,8 +465,8 @@ def _indices(method: str, prob: dict, x: np.ndarray, ybar: np.ndarray, settings,
 
 def analyze(ls: LoadedSensitivity, method: str, x: np.ndarray, y: dict[str, np.ndarray]) -> pd.DataFrame:
     """indices.csv rows (parameter x outcome): SALib indices of the replicate means with their design intervals,
-    seed intervals from the replicate bootstrap, the outcome's noise share, and the rank within the outcome
-    (by mu_star for Morris, ST for Sobol)."""
+    seed intervals from the replicate bootstrap, the outcome's noise share, and the rank within the outcome (by
+    mu_star for Morris, ST for Sobol)."""
     import numpy as np
     import pandas as pd
     from scipy import stats
@@ -493,22 +529,17 @@ def ranking_table(indices: pd.DataFrame) -> str:
     return "\n\n".join(blocks)
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
 # ---------------------------------------------------------------------------------------------------- CLI
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
+    """The command: run (or resume) the analysis and print the ranking. Bad input raises InputError (exit 2 in the
+    CLI); Ctrl-C returns 130."""
     from sim.cli import progress_bar
     from sim.experiments.executors import default_workers
 
     if args.workers is not None and args.workers < 1:
-        raise ScenarioError(f"--workers must be at least 1, found {args.workers}")
+        raise UsageError(f"--workers must be at least 1, found {args.workers}")
     ls = load_sensitivity(args.spec)
     points, runs = design_size(ls, args.method)
     if args.dry_run:
@@ -545,6 +576,8 @@ def add_sensitivity_parser(sub) -> None:
     p.add_argument("--scheduler", metavar="ADDR",
                    help="run on a Dask cluster at ADDR, or 'local' for a LocalCluster (extra bordersim[cluster])")
     p.add_argument("--dry-run", action="store_true", help="print the number of runs the design needs; run nothing")
-    p.add_argument("--force", action="store_true", help="discard results in OUT/sweep made by a different design")
+    p.add_argument("--force", action="store_true",
+                   help="discard the runs in OUT/sweep made by a different design (OUT must be a sensitivity "
+                        "directory bordersim made; nothing else is ever deleted)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_sensitivity)
