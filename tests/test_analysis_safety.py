@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import TOY, edge, group, node, scenario_dict
+from conftest import ROOT, TOY, edge, group, node, scenario_dict
 
 from sim.cli import main
 from sim.errors import ScenarioError, UsageError
@@ -301,3 +301,62 @@ def test_write_scenario_onto_a_foreign_file_is_refused_before_any_run(tmp_path, 
     assert calibrate_cli(spec, tmp_path / "out", "--write-scenario", str(foreign)) == 2
     assert foreign.read_text() == "my notes: keep\n" and not (tmp_path / "out").exists()
     assert "does not overwrite it" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------- Sobol warnings
+
+
+def row(s1: float, s1_conf: float, st: float, st_conf: float, s1_seed: float = float("nan"),
+        st_seed: float = float("nan")) -> dict:
+    return {"S1": s1, "S1_conf": s1_conf, "ST": st, "ST_conf": st_conf, "S1_seed_conf": s1_seed,
+            "ST_seed_conf": st_seed}
+
+
+def test_sobol_problems_on_synthetic_indices():
+    assert sa.sobol_problems(row(0.30, 0.05, 0.40, 0.05)) == []  # resolved
+    assert sa.sobol_problems(row(0.0, 0.0, 0.0, 0.0)) == []  # a parameter without effect: exact zeros
+    assert sa.sobol_problems(row(float("nan"), float("nan"), float("nan"), float("nan"))) == []  # constant outcome
+    wide = sa.sobol_problems(row(0.40, 0.10, 1.29, 1.33))  # the issue's ST 1.29 +- 1.33
+    assert wide == ["ST = 1.29 ± 1.3: interval wider than the index"]
+    assert sa.sobol_problems(row(0.90, 0.05, 0.50, 0.05)) == [
+        "S1 = 0.9 ± 0.05 exceeds ST = 0.5 ± 0.05 beyond their intervals"]
+    assert sa.sobol_problems(row(0.5, 0.1, 1.3, 0.1)) == ["ST = 1.3 ± 0.1: outside [0, 1] beyond its interval"]
+    assert sa.sobol_problems(row(-0.2, 0.05, 0.3, 0.05)) == ["S1 = -0.2 ± 0.05: outside [0, 1] beyond its interval"]
+    # The seed interval counts: the design interval 0.03 alone resolves S1 = 0.05, with +-0.05 for seeds not.
+    assert sa.sobol_problems(row(0.05, 0.03, 0.3, 0.01)) == []
+    assert sa.sobol_problems(row(0.05, 0.03, 0.3, 0.01, s1_seed=0.05, st_seed=0.01)) == [
+        "S1 = 0.05 ± 0.058: interval wider than the index"]
+    # An index whose whole interval lies within +-0.05 is resolved as negligible, whatever its sign...
+    assert sa.sobol_problems(row(0.001, 0.004, 0.002, 0.003)) == []
+    assert sa.sobol_problems(row(-0.003, 0.002, 0.0001, 0.0)) == []
+    # ... but not one whose interval reaches further.
+    assert sa.sobol_problems(row(0.03, 0.04, 0.2, 0.05)) == ["S1 = 0.03 ± 0.04: interval wider than the index"]
+    # Overlapping intervals: S1 above ST within the noise is no warning.
+    assert sa.sobol_problems(row(0.52, 0.05, 0.50, 0.05)) == []
+    table = pd.DataFrame([{"method": "sobol", "outcome": "arrivals", "label": "a", "warning": ""},
+                          {"method": "sobol", "outcome": "arrivals", "label": "b", "warning": "ST = 2 ± 1: x"},
+                          {"method": "sobol", "outcome": "deaths", "label": "a", "warning": ""}])
+    (w,) = sa.index_warnings(table)
+    assert "outcome arrivals" in w and "b: ST = 2 ± 1: x" in w and "sobol.samples" in w
+
+
+def test_a_small_sobol_sample_warns_in_the_command_and_the_results(tmp_path, capsys):
+    spec = sensitivity_spec(tmp_path, samples=2, replicates=1)
+    out = tmp_path / "small"
+    assert sensitivity_cli(spec, out, "sobol") == 0
+    err = capsys.readouterr().err
+    assert "warning: sobol indices of outcome arrivals not resolved by this design" in err
+    indices = pd.read_csv(out / "indices.csv", keep_default_na=False)
+    assert (indices["warning"] != "").any()
+    assert "warning: sobol indices of outcome" in (out / "ranking.txt").read_text()
+
+
+@pytest.mark.slow
+def test_the_shipped_toy_sobol_spec_resolves_every_index(tmp_path):
+    """The shipped Sobol spec, experiments/toy_sobol.yaml (5,120 runs, about 5 minutes on 2 workers): every interval
+    is narrower than its index, S1 <= ST and every index within [0, 1] up to the intervals (docs/sensitivity.md,
+    "Toy specs and timings")."""
+    res = sa.run_sensitivity(ROOT / "experiments" / "toy_sobol.yaml", "sobol", tmp_path / "toy", workers=2,
+                             figures=False)
+    assert res.warnings == [], "\n".join(res.warnings)
+    assert (res.indices["warning"] == "").all()

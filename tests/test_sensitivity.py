@@ -316,10 +316,10 @@ def test_dry_run_prints_the_run_count_and_runs_nothing(capsys, tmp_path):
     assert args.func(args) == 0
     assert "70 points x 2 replicates = 140 runs" in capsys.readouterr().out
     assert not out.exists()
-    args = _parser().parse_args(["sensitivity", str(ROOT / "experiments" / "toy_sensitivity.yaml"),
+    args = _parser().parse_args(["sensitivity", str(ROOT / "experiments" / "toy_sobol.yaml"),
                                  "--method", "sobol", "--dry-run"])
     args.func(args)
-    assert "128 points x 2 replicates = 256 runs" in capsys.readouterr().out
+    assert "2560 points x 2 replicates = 5120 runs" in capsys.readouterr().out
 
 
 def test_bad_spec_is_bad_input(tmp_path):

@@ -13,6 +13,10 @@ Seed noise: SALib's confidence intervals resample the design, not the seeds. Two
 - seed interval (`*_seed_conf`): z * sd of the index over B bootstrap draws of the replicates (R replicate indices
   drawn with replacement, the same for every point so that common random numbers stay paired).
 Both need R >= 2. The figures and the ranking use the combined half-width sqrt(conf^2 + seed_conf^2).
+
+Sobol indices the design does not resolve (an interval wider than its index, S1 above ST or an index outside
+[0, 1] beyond the intervals; `sobol_problems`) are reported as data: the `warning` column of indices.csv, one
+message per outcome in `SensitivityResult.warnings` and ranking.txt; the command prints them as `warning: ...`.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ if TYPE_CHECKING:  # numpy, pandas, scipy and SALib load on use, so registering 
 
 METHODS = ("morris", "sobol")
 CONF_LEVEL = 0.95
+NEGLIGIBLE = 0.05  # a Sobol index whose interval lies within +-0.05 is resolved as negligible (`sobol_problems`)
 Scalar = float | int | bool | str
 
 
@@ -351,6 +356,7 @@ class SensitivityResult:
     runs: int
     out: Path
     figures: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # indices the design does not resolve (`index_warnings`)
 
 
 OUTPUT_FILES = ("experiment.yaml", "indices.csv", "point_means.csv", "ranking.txt")
@@ -362,7 +368,8 @@ def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None
                     figures: bool = True) -> SensitivityResult:
     """Sample, run every point x replicate through the sweep engine (resumable) into OUT/sweep, analyse, and write
     OUT/experiment.yaml, OUT/indices.csv, OUT/point_means.csv, OUT/ranking.txt and (unless figures=False)
-    OUT/figures/; default OUT results/<name>-<method>.
+    OUT/figures/; default OUT results/<name>-<method>. Sobol indices the design does not resolve come back as
+    `warnings` (`index_warnings`), in the `warning` column of indices.csv and at the end of ranking.txt.
 
     Output rule (sim/outputs.py), checked before anything is written (UsageError otherwise): OUT is absent, empty
     or a sensitivity directory (marker `sensitivity`, written when it is created), which is resumed; OUT/sweep is
@@ -394,6 +401,7 @@ def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None
                            progress=progress)
     y = replicate_matrix(runs, len(x), ls.spec.replicates, ls.outcomes)
     indices = analyze(ls, method, x, y)
+    warnings = index_warnings(indices)
     means = pd.DataFrame(x, columns=[f"u:{n}" for n in ls.names])
     for j, (n, b) in enumerate(ls.spec.parameters.items()):
         means[n] = _from_unit(b, x[:, j])
@@ -406,8 +414,10 @@ def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None
         means.to_csv(tmp, index_label="point")
     header = (f"{ls.spec.name}: {method}, {len(x)} points x {ls.spec.replicates} replicates = "
               f"{len(x) * ls.spec.replicates} runs of {ls.scenario_path.name}")
-    atomic_write_text(out / "ranking.txt", header + "\n\n" + ranking_table(indices) + "\n")
-    result = SensitivityResult(method, indices, means, len(runs), out)
+    footer = "".join(f"\nwarning: {w}" for w in warnings)
+    atomic_write_text(out / "ranking.txt", header + "\n\n" + ranking_table(indices) + "\n" + footer
+                      + ("\n" if footer else ""))
+    result = SensitivityResult(method, indices, means, len(runs), out, warnings=warnings)
     if figures:
         from sim.plots.sensitivity import write_figures
 
@@ -465,8 +475,9 @@ def _indices(method: str, prob: dict, x: np.ndarray, ybar: np.ndarray, settings,
 
 def analyze(ls: LoadedSensitivity, method: str, x: np.ndarray, y: dict[str, np.ndarray]) -> pd.DataFrame:
     """indices.csv rows (parameter x outcome): SALib indices of the replicate means with their design intervals,
-    seed intervals from the replicate bootstrap, the outcome's noise share, and the rank within the outcome (by
-    mu_star for Morris, ST for Sobol)."""
+    seed intervals from the replicate bootstrap, the outcome's noise share, the rank within the outcome (by
+    mu_star for Morris, ST for Sobol) and, for Sobol, `warning`: what the design does not resolve about the row's
+    indices (`sobol_problems`; empty when resolved)."""
     import numpy as np
     import pandas as pd
     from scipy import stats
@@ -502,8 +513,65 @@ def analyze(ls: LoadedSensitivity, method: str, x: np.ndarray, y: dict[str, np.n
         order = frame["mu_star" if method == "morris" else "ST"].rank(ascending=False, method="min",
                                                                         na_option="keep")
         frame.insert(5, "rank", order.astype("Int64"))
+        frame["warning"] = [("; ".join(sobol_problems(row)) if method == "sobol" else "")
+                            for _, row in frame.iterrows()]
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
+
+
+def half_width(row, key: str) -> float:
+    """Combined 95% half-width of index `key` in an indices row: sqrt(conf^2 + seed_conf^2), the design interval
+    alone when there is no seed interval (1 replicate)."""
+    conf = float(row[f"{key}_conf"])
+    seed = row.get(f"{key}_seed_conf", math.nan)
+    seed = 0.0 if seed is None or math.isnan(float(seed)) else float(seed)
+    return math.hypot(conf, seed) if not math.isnan(conf) else seed
+
+
+def sobol_problems(row) -> list[str]:
+    """What the design does not resolve about one parameter's Sobol indices (h: `half_width`):
+    - an interval wider than its index (h > |S|): the index is not told apart from zero;
+    - an index outside [0, 1] beyond its interval (S + h < 0 or S - h > 1);
+    - S1 exceeding ST beyond their intervals (S1 - h1 > ST + hT): impossible for true indices (S1 <= ST).
+    An index whose whole interval lies within [-NEGLIGIBLE, NEGLIGIBLE] is resolved as negligible (the parameter
+    explains less than that share of the variance, whatever the sign of the estimate) and raises none of these.
+    Empty for NaN indices (an outcome without variance) and for exact zeros (a parameter without effect)."""
+    out = []
+    values = {}
+    for key in ("S1", "ST"):
+        v = float(row[key])
+        if math.isnan(v):
+            return []
+        h = half_width(row, key)
+        negligible = -NEGLIGIBLE <= v - h and v + h <= NEGLIGIBLE
+        values[key] = (v, h, negligible)
+        if negligible:
+            continue
+        if h > abs(v):
+            out.append(f"{key} = {v:.3g} ± {h:.2g}: interval wider than the index")
+        if v + h < 0 or v - h > 1:
+            out.append(f"{key} = {v:.3g} ± {h:.2g}: outside [0, 1] beyond its interval")
+    (s1, h1, small1), (st, ht, smallt) = values["S1"], values["ST"]
+    if s1 - h1 > st + ht and not (small1 and smallt):
+        out.append(f"S1 = {s1:.3g} ± {h1:.2g} exceeds ST = {st:.3g} ± {ht:.2g} beyond their intervals")
+    return out
+
+
+def index_warnings(indices: pd.DataFrame) -> list[str]:
+    """One warning per outcome whose indices the design does not resolve (the `warning` column that `analyze`
+    fills by `sobol_problems`), naming each parameter and problem; empty when every index is resolved."""
+    if "warning" not in indices:
+        return []
+    warnings = []
+    for name, g in indices.groupby("outcome", sort=False):
+        bad = g[g["warning"].fillna("").astype(str) != ""]
+        if bad.empty:
+            continue
+        parts = "; ".join(f"{r['label']}: {r['warning']}" for _, r in bad.iterrows())
+        warnings.append(f"{g['method'].iloc[0]} indices of outcome {name} not resolved by this design - {parts}; "
+                        "more base samples (sobol.samples; design intervals shrink as 1/sqrt(N)) or replicates "
+                        "(the ±seed part) narrow them")
+    return warnings
 
 
 def ranking_table(indices: pd.DataFrame) -> str:
@@ -533,8 +601,8 @@ def ranking_table(indices: pd.DataFrame) -> str:
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    """The command: run (or resume) the analysis and print the ranking. Bad input raises InputError (exit 2 in the
-    CLI); Ctrl-C returns 130."""
+    """The command: run (or resume) the analysis, print the ranking and a `warning: ...` line per outcome whose
+    indices the design does not resolve. Bad input raises InputError (exit 2 in the CLI); Ctrl-C returns 130."""
     from sim.cli import progress_bar
     from sim.experiments.executors import default_workers
 
@@ -559,6 +627,8 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     print(f"\nwrote {res.out}/indices.csv, point_means.csv, ranking.txt ({res.runs} runs in {res.out}/sweep)")
     for p in res.figures:
         print(p)
+    for w in res.warnings:
+        print(f"warning: {w}", file=sys.stderr)
     return 0
 
 
