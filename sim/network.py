@@ -59,6 +59,7 @@ class RouteGraph:
             self.paths_by_origin.setdefault(p.origin, []).append(i)
         self.paths_by_origin = {o: np.array(v, dtype=np.int64) for o, v in self.paths_by_origin.items()}
         self.path_mode_mask = np.array([p.mode_mask for p in self.paths], dtype=np.int64)
+        self.max_legs = max((len(p.edges) for p in self.paths), default=0)  # edges of the longest candidate path
 
     def _enumerate(self, scenario: Scenario) -> None:
         net = scenario.network
