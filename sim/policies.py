@@ -15,6 +15,7 @@ import numpy as np
 
 from sim.network import RouteGraph
 from sim.scenario import CONTROLS, Policy, Scenario, month_start, parse_month
+from sim.units import step_months
 
 
 @dataclass
@@ -23,12 +24,13 @@ class NetworkState:
 
     controls: np.ndarray  # (E, 5) densities in CONTROLS order
     cost: np.ndarray  # (E,) USD
-    duration: np.ndarray  # (E,) steps, int
+    duration: np.ndarray  # (E,) steps, int (months in `base_state`)
     shoot_on_sight: np.ndarray  # (E,) bool
     open: np.ndarray  # (E,) bool
-    arrest_hazard: np.ndarray  # (N,) per step
-    dwell: np.ndarray  # (N,) steps
+    arrest_hazard: np.ndarray  # (N,) probability per step (per month in `base_state`)
+    dwell: np.ndarray  # (N,) steps (months in `base_state`)
     geometric_dwell: np.ndarray  # (N,) bool
+    step_months: float = 1.0  # length of a step in months, by which durations are converted (sim.units)
 
 
 def base_state(scenario: Scenario) -> NetworkState:
@@ -36,7 +38,7 @@ def base_state(scenario: Scenario) -> NetworkState:
     return NetworkState(
         controls=np.array([[getattr(e.controls, c) for c in CONTROLS] for e in edges], dtype=float),
         cost=np.array([e.cost for e in edges], dtype=float),
-        duration=np.array([e.duration for e in edges], dtype=np.int64),
+        duration=np.array([e.duration for e in edges], dtype=float),
         shoot_on_sight=np.array([e.shoot_on_sight for e in edges], dtype=bool),
         open=np.array([e.open for e in edges], dtype=bool),
         arrest_hazard=np.array([n.arrest_hazard for n in nodes], dtype=float),
@@ -70,7 +72,8 @@ def selected_nodes(policy: Policy, graph: RouteGraph) -> np.ndarray:
 
 
 def network_state(scenario: Scenario, graph: RouteGraph, active: tuple[int, ...]) -> NetworkState:
-    """Base values with the active policies applied; densities and hazards clipped to [0, 1]."""
+    """Base values (months) with the active policies applied, densities and hazards clipped to [0, 1], then in
+    steps of Δ months (sim.units): duration max(1, round(d / Δ)), dwell w / Δ, arrest hazard 1 - (1 - h)^Δ."""
     st = base_state(scenario)
     for i in active:
         pol = scenario.policies[i]
@@ -93,7 +96,12 @@ def network_state(scenario: Scenario, graph: RouteGraph, active: tuple[int, ...]
                     arr[idx] = arr[idx] * value
     np.clip(st.controls, 0.0, 1.0, out=st.controls)
     np.clip(st.arrest_hazard, 0.0, 1.0, out=st.arrest_hazard)
-    st.duration = np.maximum(1, np.round(st.duration)).astype(np.int64)
+    delta = step_months(scenario.time.step)
+    st.step_months = delta
+    st.duration = np.maximum(1, np.round(st.duration / delta)).astype(np.int64)
+    st.dwell = st.dwell / delta
+    with np.errstate(divide="ignore"):
+        st.arrest_hazard = -np.expm1(np.log1p(-st.arrest_hazard) * delta)
     return st
 
 
@@ -116,7 +124,8 @@ def _month_number(ym: str) -> int:
 
 
 def group_rates(scenario: Scenario, dates: list[dt.date]) -> np.ndarray:
-    """(T, G) departure hazard per step at a free, riskless route: lambda_g(t) * prod_s push_s(t).
+    """(T, G) departure hazard per step at a free, riskless route: lambda_g(t) * prod_s push_s(t) * Δ, with
+    lambda_g per month and Δ the step in months.
 
     Policies may `set`/`scale` `departure_rate` and `push.<series>`, for the selected groups (all if none).
     """
@@ -138,4 +147,4 @@ def group_rates(scenario: Scenario, dates: list[dt.date]) -> np.ndarray:
                             name = target.split(".", 1)[1]
                             push[name] = value if op == "set" else push[name] * value
             out[t, g] = rate * float(np.prod(list(push.values()))) if push else rate
-    return out
+    return out * step_months(scenario.time.step)

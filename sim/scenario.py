@@ -21,11 +21,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from sim.errors import ScenarioError
 from sim.outputs import check_name
+from sim.units import parse_duration, parse_probability_rate, parse_rate, step_months
 
 CONTROLS = ("guards", "fence", "mines", "surveillance", "patrol")
 MODES = ("land", "river", "dmz", "sea", "air")
 NODE_KINDS = ("origin", "border", "transit", "destination")
 
+MAX_MONTHS = 600.0  # longest edge duration or dwell: 50 years
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -73,7 +75,9 @@ NonNeg = Annotated[float, Field(ge=0.0)]
 class TimeSpec(Strict):
     start: Month = Field(description="First simulated month, 'YYYY-MM'.")
     end: Month = Field(description="Last simulated month (inclusive), 'YYYY-MM'.")
-    step: Literal["month", "week"] = Field("month", description="Length of one step.")
+    step: Literal["month", "week"] = Field(
+        "month", description="Length of one step. Durations and rates are given in months whatever the step and "
+                             "converted to steps (docs/scenario.md, time units).")
 
     _norm = field_validator("start", "end", mode="before")(classmethod(lambda cls, v: _month_value(v)))
 
@@ -133,13 +137,16 @@ class Group(Strict):
     share: Probability = Field(description="Share of the population in this group; shares sum to 1.")
     female_share: Probability = Field(description="Share of women in the group.")
     departure_rate: NonNeg = Field(
-        description="lambda_g: hazard of setting out per person per step at push 1 with a riskless, free route.")
+        description="lambda_g: hazard rate of setting out per person per month at push 1 with a riskless, free "
+                    "route; a number (per month) or e.g. '0.02 per year'.")
     risk_tolerance: Distribution = Field(description="Risk tolerance r in [0, 1] (1 = ignores risk).")
     means: Distribution = Field(description="Means m in USD available for the journey.")
     modes: list[Literal["land", "river", "dmz", "sea", "air"]] = Field(
         description="Route modes the group may use; a path is usable only if all its edges' modes are listed.")
     origins: dict[str, NonNeg] | None = Field(
         None, description="Origin node -> weight for this group; default: population.origins.")
+
+    _rate_unit = field_validator("departure_rate", mode="before")(classmethod(lambda cls, v: parse_rate(v)))
 
     @field_validator("risk_tolerance")
     @classmethod
@@ -208,17 +215,23 @@ class Node(Strict):
     label: str | None = Field(None, description="Readable name for plots.")
     lon: float | None = Field(None, ge=-180, le=180, description="Longitude for maps.")
     lat: float | None = Field(None, ge=-90, le=90, description="Latitude for maps.")
-    arrest_hazard: Probability = Field(0.0, description="Transit: P(arrested and repatriated) per step of waiting.")
-    dwell: NonNeg = Field(0.0, description="Transit: mean wait in steps before moving on.")
+    arrest_hazard: Probability = Field(
+        0.0, description="Transit: P(arrested and repatriated) per month of waiting; a number (per month) or e.g. "
+                         "'0.1 per year'.")
+    dwell: NonNeg = Field(0.0, le=MAX_MONTHS, description="Transit: mean wait before moving on, in months; a number "
+                                                          "(months) or e.g. '45 days', '3 years'.")
     dwell_distribution: Literal["fixed", "geometric"] = Field(
-        "fixed", description="fixed: wait exactly round(dwell) steps; geometric: leave each step w.p. 1/dwell.")
+        "fixed", description="fixed: wait exactly the dwell (rounded to whole steps); geometric: leave each step "
+                             "with probability step / dwell.")
+
+    _dwell_unit = field_validator("dwell", mode="before")(classmethod(lambda cls, v: parse_duration(v)))
+    _hazard_unit = field_validator("arrest_hazard", mode="before")(
+        classmethod(lambda cls, v: parse_probability_rate(v)))
 
     @model_validator(mode="after")
     def _transit_only(self) -> Node:
         if self.kind != "transit" and (self.arrest_hazard > 0 or self.dwell > 0):
             raise ValueError(f"node '{self.id}' is {self.kind}: arrest_hazard and dwell apply to transit nodes only")
-        if self.dwell_distribution == "geometric" and 0 < self.dwell < 1:
-            raise ValueError("a geometric dwell needs a mean of at least 1 step")
         return self
 
 
@@ -235,7 +248,9 @@ class Edge(Strict):
     from_: str = Field(alias="from", description="Start node id.")
     to: str = Field(description="End node id.")
     mode: Literal["land", "river", "dmz", "sea", "air"] = Field(description="How the edge is crossed.")
-    duration: int = Field(1, ge=1, le=600, description="Steps needed to cross the edge.")
+    duration: float = Field(1.0, gt=0, le=MAX_MONTHS,
+                            description="Time needed to cross the edge, in months (at least one step); a number "
+                                        "(months) or e.g. '10 days', '2 weeks'.")
     cost: NonNeg = Field(0.0, description="USD paid to cross (e.g. a broker fee).")
     route: str | None = Field(None, description="Route label for outputs; a path takes its first edge label.")
     controls: Controls = Field(default_factory=Controls, description="Control densities on the edge.")
@@ -243,6 +258,8 @@ class Edge(Strict):
     open: bool = Field(True, description="A closed edge cannot be entered; people reaching it turn back.")
 
     model_config = ConfigDict(populate_by_name=True)
+
+    _duration_unit = field_validator("duration", mode="before")(classmethod(lambda cls, v: parse_duration(v)))
 
 
 class Network(Strict):
@@ -277,7 +294,7 @@ class RouteChoice(Strict):
     risk_weight: NonNeg = Field(6.0, description="alpha_risk: utility lost per unit of failure probability "
                                                  "at risk tolerance 0.")
     cost_weight: NonNeg = Field(1.0, description="alpha_cost: utility lost per unit of cost / means.")
-    time_weight: NonNeg = Field(0.01, description="alpha_time: utility lost per expected step of travel.")
+    time_weight: NonNeg = Field(0.01, description="alpha_time: utility lost per expected month of travel.")
 
 
 class Selector(Strict):
@@ -292,6 +309,8 @@ EDGE_TARGETS = {f"controls.{c}" for c in CONTROLS} | {"cost", "duration", "shoot
 NODE_TARGETS = {"arrest_hazard", "dwell"}
 GROUP_TARGETS = {"departure_rate"}
 BOOL_TARGETS = {"shoot_on_sight", "open"}
+UNIT_PARSERS = {"duration": parse_duration, "dwell": parse_duration, "departure_rate": parse_rate,
+                "arrest_hazard": parse_probability_rate}
 
 
 class Policy(Strict):
@@ -300,11 +319,22 @@ class Policy(Strict):
     end: Month | None = Field(None, description="Month from which it no longer holds (exclusive); none = forever.")
     enabled: bool = Field(True, description="false switches the policy off (e.g. in a sweep) without deleting it.")
     select: Selector = Field(default_factory=Selector, description="What the policy acts on.")
-    set: dict[str, float | bool] = Field(default_factory=dict, description="target -> new value.")
+    set: dict[str, float | bool] = Field(
+        default_factory=dict, description="target -> new value, in the target's unit (duration, dwell: months or "
+                                          "e.g. '45 days'; departure_rate, arrest_hazard: per month or e.g. "
+                                          "'0.1 per year').")
     scale: dict[str, NonNeg] = Field(default_factory=dict, description="target -> multiplier.")
 
     _norm = field_validator("start", "end", mode="before")(
         classmethod(lambda cls, v: None if v is None else _month_value(v)))
+
+    @field_validator("set", mode="before")
+    @classmethod
+    def _units(cls, v: Any) -> Any:
+        """Read unit strings of duration/dwell (months) and departure_rate/arrest_hazard (per month)."""
+        if not isinstance(v, dict):
+            return v
+        return {k: UNIT_PARSERS[k](x) if k in UNIT_PARSERS and isinstance(x, str) else x for k, x in v.items()}
 
     @model_validator(mode="after")
     def _check(self) -> Policy:
@@ -357,6 +387,15 @@ class Scenario(Strict):
     network: Network
     hazards: Hazards = Field(default_factory=Hazards)
     policies: list[Policy] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _geometric_dwell_at_least_one_step(self) -> Scenario:
+        delta = step_months(self.time.step)
+        for n in self.network.nodes:
+            if n.dwell_distribution == "geometric" and 0 < n.dwell < delta:
+                raise ValueError(f"node '{n.id}': a geometric dwell needs a mean of at least one step "
+                                 f"({delta:.4g} months with {self.time.step} steps), found {n.dwell:.4g}")
+        return self
 
 
 # ---------------------------------------------------------------------------------------------------- loading
