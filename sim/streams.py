@@ -15,7 +15,7 @@ outcome (common random numbers); a second engine can draw the same numbers for t
 `h` on whole arrays (uint64 arithmetic wraps); `hash_int` is the same function on Python ints, for tests.
 
 Purposes (the first part after the key):
-- HOME: attributes of the people at home, one numpy generator per (chunk of 2^20 persons, stratum);
+- HOME: attributes of the people at home, one numpy generator per (chunk of 2^20 persons, stratum), seeded by h;
 - DEPART_ORDER, DEPART_PERM: the per-person, per-step departure uniforms (see `departure_candidates`);
 - CHOICE: U(k, CHOICE, person, step) picks the path of a person setting out at that step;
 - JOURNEY: U(k, JOURNEY, person, step set out, slot) for the crossings and waits of that journey
@@ -66,9 +66,14 @@ def _mix(z: np.ndarray) -> np.ndarray:
 
 
 def hash_u64(key: int, *parts) -> np.ndarray:
-    """h(key, parts...) element-wise; parts are ints or integer arrays (broadcast together)."""
-    arrays = [np.asarray(p).astype(np.uint64) for p in parts]
-    x = np.broadcast_to(np.uint64(key), np.broadcast_shapes(*(a.shape for a in arrays))).copy()
+    """h(key, parts...) element-wise; parts are ints or integer arrays (broadcast together). Leading scalar parts
+    are folded in on Python ints first, so only the array parts cost vectorized work."""
+    lead = 0
+    while lead < len(parts) and np.ndim(parts[lead]) == 0:
+        lead += 1
+    prefix = hash_int(key, *(int(p) for p in parts[:lead]))
+    arrays = [np.asarray(p).astype(np.uint64) for p in parts[lead:]]
+    x = np.full(np.broadcast_shapes(*(a.shape for a in arrays)), prefix, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for a in arrays:
             x = _mix((x ^ a) + np.uint64(_GOLDEN))
@@ -81,9 +86,9 @@ def uniforms(key: int, *parts) -> np.ndarray:
 
 
 def home_generator(key: int, chunk: int, stratum: int) -> np.random.Generator:
-    """numpy generator for the home attributes of one chunk of persons and one stratum (0: group, origin and
-    sex assignment; g + 1: the attributes drawn for group g)."""
-    return np.random.Generator(np.random.Philox(key=(hash_int(key, HOME, chunk, stratum) << 64) | key))
+    """numpy generator (PCG64 seeded by SeedSequence(h(key, HOME, chunk, stratum))) for the home attributes of one
+    chunk of persons and one stratum (0: group, origin and sex assignment; g + 1: the attributes of group g)."""
+    return np.random.default_rng(np.random.SeedSequence(hash_int(key, HOME, chunk, stratum)))
 
 
 def journey_uniforms(key: int, persons: np.ndarray, step: int, n_legs: int) -> np.ndarray:
