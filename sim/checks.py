@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from sim.errors import ScenarioError
 from sim.scenario import (EDGE_TARGETS, GROUP_TARGETS, NODE_TARGETS, Scenario, month_str, parse_month)
-
-MAX_PATHS = 20_000
 
 
 def check_scenario(sc: Scenario) -> list[tuple[str, str]]:
-    """Edges name existing nodes; ids are unique; origins exist and reach a destination by a path some group
-    may use; policies select something and lie inside the time horizon."""
+    """Edges name existing nodes; ids are unique; the network has at most `sim.network.MAX_PATHS` candidate
+    paths; origins exist and reach a destination by a path some group may use; policies select something and
+    lie inside the time horizon."""
     problems: list[tuple[str, str]] = []
     nodes = {n.id: n for n in sc.network.nodes}
     if len(nodes) != len(sc.network.nodes):
@@ -38,10 +38,10 @@ def check_scenario(sc: Scenario) -> list[tuple[str, str]]:
 
     from sim.network import RouteGraph, modes_mask
 
-    graph = RouteGraph(sc)
-    if len(graph.paths) > MAX_PATHS:
-        return [("network", f"{len(graph.paths)} candidate paths; at most {MAX_PATHS} are allowed "
-                            "(lower network.max_path_edges)")]
+    try:
+        graph = RouteGraph(sc)
+    except ScenarioError as exc:  # too many candidate paths: the search stopped at its limit
+        return [(exc.key or "network", exc.message)]
     reachable: dict[str, bool] = {}
     for g in sc.population.groups:
         weights = g.origins if g.origins is not None else sc.population.origins
