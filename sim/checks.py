@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
 from sim.errors import ScenarioError
-from sim.scenario import (EDGE_TARGETS, GROUP_TARGETS, NODE_TARGETS, Scenario, month_str, parse_month)
+from sim.scenario import (EDGE_TARGETS, GROUP_TARGETS, NODE_TARGETS, Scenario, month_str, parse_month, step_dates)
+
+if TYPE_CHECKING:
+    from sim.network import RouteGraph
 
 
 def check_scenario(sc: Scenario) -> list[tuple[str, str]]:
     """Edges name existing nodes; ids are unique; the network has at most `sim.network.MAX_PATHS` candidate
     paths; origins exist and reach a destination by a path some group may use; policies select something and
-    lie inside the time horizon."""
+    lie inside the time horizon; every value fits (`value_checks`) under every set of policies in force."""
     problems: list[tuple[str, str]] = []
     nodes = {n.id: n for n in sc.network.nodes}
     if len(nodes) != len(sc.network.nodes):
@@ -112,7 +121,67 @@ def check_scenario(sc: Scenario) -> list[tuple[str, str]]:
     names = [p.name for p in sc.policies]
     if len(set(names)) != len(names):
         problems.append(("policies", f"policy names must be unique; repeated: {', '.join(_dups(names))}"))
+    if not problems:
+        problems += value_checks(sc, graph)
     return problems
+
+
+def value_checks(sc: Scenario, graph: RouteGraph) -> list[tuple[str, str]]:
+    """Every value fits under every distinct set of policies in force over the horizon: the network state's values
+    (`sim.policies.value_problems`: finite, durations and dwell within their limits) and every group's departure
+    rate times its push (finite). Each problem names the policy key that made the value, where one did."""
+    from sim.policies import active_set, group_rates, state_problems
+
+    dates = step_dates(sc.time)
+    first_date: dict[tuple[int, ...], dt.date] = {}
+    for d in dates:
+        first_date.setdefault(active_set(sc, d), d)
+    problems: list[tuple[str, str]] = []
+    for active, d in first_date.items():  # the first date each set is in force; one problem per policy key
+        problems += [p for p in state_problems(sc, graph, active, when=_when(sc, d))
+                     if all(p[0] != k for k, _ in problems)]
+    if all(np.isfinite(_rate_bounds(sc, active)).all() for active in first_date):
+        return problems
+    with np.errstate(over="ignore", invalid="ignore"):
+        rates = group_rates(sc, dates)
+    for t, g in zip(*np.nonzero(~np.isfinite(rates))):
+        group = sc.population.groups[g]
+        keys = [f"policies[{pol.name}].{op}.{target}" for pol in (sc.policies[i] for i in active_set(sc, dates[t]))
+                if not pol.select.groups or group.name in pol.select.groups
+                for op, items in (("set", pol.set), ("scale", pol.scale))
+                for target in items if target in GROUP_TARGETS or target.startswith("push.")]
+        key = keys[-1] if keys else f"population.groups[{group.name}].departure_rate"
+        msg = (f"departure rate of group '{group.name}' times its push series overflows (is {rates[t, g]:g}) from "
+               f"{_when(sc, dates[t])}" + (f" (changed by {', '.join(keys)})" if len(keys) > 1 else "")
+               + "; allowed: a finite number")
+        if all(k != key for k, _ in problems):
+            problems.append((key, msg))
+    return problems
+
+
+def _rate_bounds(sc: Scenario, active: tuple[int, ...]) -> np.ndarray:
+    """Per group, an upper bound on its departure rate times its push under the `active` policies: each push
+    series at its largest point (interpolation stays between points). Finite bounds prove every rate finite,
+    without evaluating `group_rates` at every step."""
+    out = []
+    for group in sc.population.groups:
+        rate = group.departure_rate
+        push = {name: max(s.values.values()) for name, s in sc.push.items()}
+        for pol in (sc.policies[i] for i in active):
+            if pol.select.groups and group.name not in pol.select.groups:
+                continue
+            for op, items in (("set", pol.set), ("scale", pol.scale)):
+                for target, value in items.items():
+                    if target == "departure_rate":
+                        rate = value if op == "set" else rate * value
+                    elif target.startswith("push.") and target[5:] in push:
+                        push[target[5:]] = value if op == "set" else push[target[5:]] * value
+        out.append(rate * math.prod(push.values()))
+    return np.array(out, dtype=float)
+
+
+def _when(sc: Scenario, d: dt.date) -> str:
+    return month_str((d.year, d.month)) if sc.time.step == "month" else d.isoformat()
 
 
 def _dups(items: list[str]) -> list[str]:
@@ -122,3 +191,4 @@ def _dups(items: list[str]) -> list[str]:
             dup.append(i)
         seen.add(i)
     return dup
+

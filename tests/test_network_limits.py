@@ -1,5 +1,5 @@
-"""Limits of the route graph (issue 10, item 7): path enumeration stops at its limit with a message instead of
-hanging or exhausting memory."""
+"""Limits of the route graph and of policy values (issue 10, items 7, 13, 11): path enumeration stops at its limit
+with a message instead of hanging or exhausting memory; values a policy makes too large are errors, not wrapped."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from conftest import ROOT, TOY, edge, node, scenario_dict
 from sim.cli import main
 from sim.errors import ScenarioError
 from sim.network import MAX_PATHS, RouteGraph
+from sim.policies import MAX_DURATION, network_state
 from sim.scenario import Scenario, validate_model
 
 MEMORY_LIMIT = 1_500_000_000  # bytes of address space for the subprocess
@@ -140,3 +141,77 @@ def test_pruning_keeps_every_path_in_the_same_order(data, cutoff):
                 for o in (n.id for n in sc.network.nodes if n.kind == "origin")
                 for p in _reference_paths(graph.graph, o, dests, sc.network.max_path_edges)]
         assert [p.edges for p in graph.paths] == want
+
+
+# ----------------------------------------------------------------------- items 13 and 11: policy values
+
+
+def _toy_with(policies: list[dict]) -> dict:
+    data = yaml.safe_load(TOY.read_text())
+    data["policies"] = data["policies"] + policies
+    return data
+
+
+BAD_VALUES = {
+    "scale_duration": ([{"name": "slow", "start": "2001-03", "select": {"edges": ["boat"]},
+                         "scale": {"duration": 1e20}}], "policies[slow].scale.duration", "at most 600 steps"),
+    "set_duration": ([{"name": "slow", "start": "2001-03", "select": {"edges": ["boat"]},
+                       "set": {"duration": 1e20}}], "policies[slow].set.duration", "at most 600 steps"),
+    "duration_just_over": ([{"name": "slow", "start": "2001-03", "select": {"edges": ["boat"]},
+                             "scale": {"duration": 300.5}}], "policies[slow].scale.duration", "at most 600 steps"),
+    "set_dwell": ([{"name": "wait", "start": "2001-03", "select": {"nodes": ["thirdland"]},
+                    "set": {"dwell": 1e20}}], "policies[wait].set.dwell", "at most 600 steps"),
+    "dwell_to_infinity": ([{"name": "wait", "start": "2001-03", "select": {"nodes": ["thirdland"]},
+                            "set": {"dwell": 1e300}, "scale": {"dwell": 1e300}}], "policies[wait].scale.dwell",
+                          "at most 600 steps"),
+    "cost_to_infinity": ([{"name": f"fee{i}", "start": "2001-03", "select": {"edges": ["boat"]},
+                           "scale": {"cost": 1e300}} for i in range(2)], "policies[fee1].scale.cost",
+                         "a finite number"),
+    "control_to_nan": ([{"name": f"g{i}", "start": "2001-03", "end": "2001-05", "select": {"edges": ["dmz"]},
+                         "scale": {"controls.guards": 1e300}} for i in range(2)]
+                       + [{"name": "zero", "start": "2001-04", "end": "2001-05", "select": {"edges": ["dmz"]},
+                           "scale": {"controls.guards": 0.0}}], "policies[g1].scale.controls.guards",
+                       "a finite number"),
+    "rate_to_infinity": ([{"name": f"r{i}", "start": "2001-03", "scale": {"departure_rate": 1e300}}
+                          for i in range(2)], "policies[r1].scale.departure_rate", "a finite number"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_VALUES))
+def test_values_that_do_not_fit_are_refused_by_validate(tmp_path, capsys, case):
+    """A policy value that overflows or passes a limit is exit 2 naming the policy and key, not wrapped around
+    (scale 1e20 once made a boat trip 1 step long) and not an OverflowError."""
+    policies, key, allowed = BAD_VALUES[case]
+    path = write(tmp_path, _toy_with(policies))
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"key '{key}'" in err and allowed in err and str(path) in err, err
+
+
+def test_values_at_the_limit_still_work(tmp_path, capsys):
+    """A duration scaled to exactly the limit (2 x 300 = 600 steps) is valid and in force as 600 steps."""
+    data = _toy_with([{"name": "slow", "start": "2001-03", "select": {"edges": ["boat"]},
+                       "scale": {"duration": 300.0}}])
+    assert main(["validate", str(write(tmp_path, data))]) == 0
+    sc = validate_model(Scenario, data)
+    graph = RouteGraph(sc)
+    st = network_state(sc, graph, (len(sc.policies) - 1,))
+    assert st.duration[graph.edge_index["boat"]] == MAX_DURATION == 600
+
+
+@pytest.mark.parametrize("case", ["scale_duration", "set_duration", "set_dwell", "cost_to_infinity",
+                                  "control_to_nan"])
+def test_network_state_refuses_values_that_do_not_fit(case):
+    """Second line of defence: network_state itself raises ScenarioError for a scenario that skipped the checks,
+    instead of wrapping (int64 overflow) or raising OverflowError. With every added policy in force, the key is
+    that of the last policy that changed the value."""
+    policies, key, allowed = BAD_VALUES[case]
+    sc = validate_model(Scenario, _toy_with(policies))
+    graph = RouteGraph(sc)
+    active = tuple(range(2, len(sc.policies)))
+    with pytest.raises(ScenarioError) as info:
+        network_state(sc, graph, active)
+    if case == "control_to_nan":  # inf times 0
+        key = "policies[zero].scale.controls.guards"
+        assert "would be nan" in info.value.message and "policies[g0].scale.controls.guards" in info.value.message
+    assert info.value.key == key and allowed in info.value.message
