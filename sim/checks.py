@@ -1,4 +1,5 @@
-"""Graph and policy sanity checks run after the schema: each problem is (key path, message)."""
+"""Graph and policy sanity checks run after the schema: each problem is (key path, message); and warnings about
+scenarios that are valid but probably not what was meant."""
 
 from __future__ import annotations
 
@@ -192,3 +193,41 @@ def _dups(items: list[str]) -> list[str]:
         seen.add(i)
     return dup
 
+
+def scenario_warnings(sc: Scenario) -> list[str]:
+    """Warnings for a valid scenario (call after `check_scenario`): every group with a positive share that has
+    no usable path at the first step (every path its modes allow from its origins crosses an edge closed in the
+    base network or by the policies in force then). Such a group cannot set out until a policy opens an edge."""
+    from sim.network import RouteGraph, modes_mask
+    from sim.policies import active_set, network_state, selected_edges
+
+    graph = RouteGraph(sc)
+    first = step_dates(sc.time)[0]
+    active = active_set(sc, first)
+    state = network_state(sc, graph, active)
+    closed_by: dict[int, str] = {}
+    for i in active:
+        pol = sc.policies[i]
+        if pol.set.get("open") is False:
+            for e in selected_edges(pol, graph).tolist():
+                closed_by[e] = f"policy '{pol.name}'"
+        elif pol.set.get("open") is True:
+            for e in selected_edges(pol, graph).tolist():
+                closed_by.pop(e, None)
+    out = []
+    for g in sc.population.groups:
+        if g.share <= 0:
+            continue
+        weights = g.origins if g.origins is not None else sc.population.origins
+        mask = modes_mask(g.modes)
+        allowed = [j for o, w in weights.items() if w > 0
+                   for j in graph.allowed_paths(graph.node_index[o], mask).tolist()]
+        if any(state.open[list(graph.paths[j].edges)].all() for j in allowed):
+            continue
+        closed = sorted({e for j in allowed for e in graph.paths[j].edges if not state.open[e]})
+        named = [f"{graph.edge_ids[e]} ({closed_by.get(e, 'open: false in the network')})" for e in closed]
+        shown = ", ".join(named[:5]) + (f" and {len(named) - 5} more" if len(named) > 5 else "")
+        out.append(f"group '{g.name}' has no usable path at the first step ({_when(sc, first)}): every path its "
+                   f"modes ({', '.join(g.modes)}) allow from its origins crosses a closed edge: {shown}; nobody "
+                   "in it sets out until a policy opens one")
+    return out

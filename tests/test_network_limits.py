@@ -1,5 +1,6 @@
-"""Limits of the route graph and of policy values (issue 10, items 7, 13, 11): path enumeration stops at its limit
-with a message instead of hanging or exhausting memory; values a policy makes too large are errors, not wrapped."""
+"""Limits of the route graph and of policy values (issue 10, items 7, 13, 11, 14): path enumeration stops at its
+limit with a message instead of hanging or exhausting memory; values a policy makes too large are errors, not
+wrapped; a group with no usable path at the first step is warned about."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, TOY, edge, node, scenario_dict
+from conftest import ROOT, TOY, edge, group, node, scenario_dict
 
 from sim.cli import main
 from sim.errors import ScenarioError
@@ -215,3 +216,51 @@ def test_network_state_refuses_values_that_do_not_fit(case):
         key = "policies[zero].scale.controls.guards"
         assert "would be nan" in info.value.message and "policies[g0].scale.controls.guards" in info.value.message
     assert info.value.key == key and allowed in info.value.message
+
+
+# ------------------------------------------------------------------- item 14: no usable path at the start
+
+
+def _closed_network(**kw) -> dict:
+    nodes = [node("o", "origin"), node("b", "border"), node("d", "destination")]
+    edges = [edge("walk", "o", "b", "land", open=False), edge("swim", "b", "d", "river", open=False),
+             edge("boat", "o", "d", "sea", open=False)]
+    return scenario_dict(nodes=nodes, edges=edges, size=200, end="2000-03", **kw)
+
+
+def test_every_edge_closed_warns_on_validate_and_run(tmp_path, capsys):
+    """Valid (exit 0), but each group is warned about on stderr as `warning: FILE: ...`."""
+    path = write(tmp_path, _closed_network(groups=[group("a", share=0.5), group("b", share=0.5, modes=["sea"])]))
+    assert main(["validate", str(path)]) == 0
+    captured = capsys.readouterr()
+    warnings = [line for line in captured.err.splitlines() if line.startswith(f"warning: {path}: ")]
+    assert len(warnings) == 2, captured.err
+    assert "group 'a' has no usable path at the first step (2000-01)" in warnings[0]
+    assert "group 'b'" in warnings[1] and "boat (open: false in the network)" in warnings[1]
+    assert captured.out.startswith("ok: ")
+    assert main(["run", str(path), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    assert "group 'a' has no usable path" in capsys.readouterr().err
+
+
+def test_modes_closed_by_a_policy_from_the_first_month_warn(tmp_path, capsys):
+    """A policy closing the only mode of one group from the first month warns about that group alone; the same
+    closure from a later month warns about nobody."""
+    edges = [edge("walk", "o", "d", "land"), edge("boat", "o", "d", "sea")]
+    groups = [group("sailors", share=0.5, modes=["sea"]), group("walkers", share=0.5, modes=["land"])]
+
+    def data(start):
+        return scenario_dict(nodes=[node("o", "origin"), node("d", "destination")], edges=edges, groups=groups,
+                             policies=[{"name": "coast_shut", "start": start, "select": {"modes": ["sea"]},
+                                        "set": {"open": False}}])
+
+    assert main(["validate", str(write(tmp_path, data("2000-01"), "first.yaml"))]) == 0
+    err = capsys.readouterr().err
+    assert "group 'sailors' has no usable path" in err and "boat (policy 'coast_shut')" in err, err
+    assert "walkers" not in err
+    assert main(["validate", str(write(tmp_path, data("2000-02"), "later.yaml"))]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_shipped_scenarios_give_no_warning(capsys):
+    assert main(["validate", str(TOY), str(ROOT / "scenarios/korea.yaml")]) == 0
+    assert capsys.readouterr().err == ""
