@@ -18,9 +18,9 @@ thinning:
   probability 1/D (geometric dwell) or a countdown of round(w) steps (fixed dwell); any other node is passed
   in the step.
 
-Population attributes are drawn by `sim.population.Population` with the model's generator, so both engines
-give the same people for the same seed; everything after that uses different draws, and the engines agree in
-law, not draw for draw.
+Population attributes are drawn by `sim.population.Population` from the run's keyed streams (`sim.streams`), so
+both engines give the same people for the same seed; everything after that uses the Mesa generator here, and the
+engines agree in law, not draw for draw.
 """
 
 from __future__ import annotations
