@@ -56,6 +56,15 @@ def default_dir(*parts: str) -> Path:
 # ------------------------------------------------------------------------------------------------ ownership
 
 
+def real_target(path: str | Path) -> Path:
+    """`path` itself, or, when it holds '..', the path it names (`os.path.realpath`): 'new/../x' names ./x,
+    which a check of the text 'new/../x' would miss (the kernel finds no 'new', so 'x' looks absent), and which
+    writing (creating 'new') would then reach."""
+    p = Path(path)
+    return Path(os.path.realpath(p)) if ".." in p.parts else p
+
+
+
 def marker_kind(path: Path) -> str | None:
     """The kind written in `path`/.bordersim, or None when there is no readable marker."""
     try:
@@ -91,7 +100,7 @@ def claim_dir(path: str | Path, kind: str, *, force: bool = False, resume: bool 
     - a non-empty directory without a `kind` marker (even with force);
     - a `kind` directory when neither force nor resume is given."""
     assert kind in KINDS, kind
-    p = Path(path)
+    p = real_target(path)
     _check_name_lengths(p, what)
     why = _protected(p)
     if why:
@@ -215,7 +224,7 @@ def make_temp_dir(parent: Path) -> Path:
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `path` for a writer (savefig, to_parquet, ...); renamed onto `path` when the
     block ends without error, removed otherwise."""
-    target = Path(path)
+    target = real_target(path)
     with writing(target):
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix=_tmp_prefix(), suffix=TMP_SUFFIX, dir=target.parent)
@@ -250,7 +259,7 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 def new_dir(out: str | Path, kind: str, *, force: bool = False, what: str = "--out") -> Iterator[Path]:
     """Build a whole `kind` directory in a temporary sibling and rename it onto `out` when the block ends
     without error (replacing an existing `kind` directory only with force; see `claim_dir`)."""
-    out = Path(out)
+    out = real_target(out)
     claim_dir(out, kind, force=force, what=what)
     with writing(out):
         tmp = make_temp_dir(out.parent)

@@ -197,3 +197,14 @@ def test_debug_works_after_the_subcommand_and_version_is_printed(capsys, tmp_pat
     with pytest.raises(UsageError):
         main(["run", str(TOY), "--out", str(thesis), "--debug"])
     assert (thesis / "f").read_text() == "x"
+
+
+def test_a_path_through_a_missing_directory_and_dotdot_names_what_it_reaches(tmp_path, capsys, monkeypatch):
+    """'new/../thesis' is the existing ./thesis: refused as such, and 'new' is not created."""
+    monkeypatch.chdir(tmp_path)
+    thesis = tmp_path / "thesis"
+    thesis.mkdir()
+    (thesis / "ch1.tex").write_text("mine")
+    rc, err = _run(capsys, "--out", "new/../thesis", *SMALL, "--force")
+    assert rc == 2 and "not made by bordersim" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["thesis"] and (thesis / "ch1.tex").read_text() == "mine"

@@ -11,7 +11,6 @@ cividis / viridis for the same reason.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from sim.errors import UsageError
-from sim.outputs import atomic_path, claim_dir, marker_kind, write_marker
+from sim.outputs import atomic_path, claim_dir, marker_kind, real_target, write_marker
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 
@@ -221,14 +220,6 @@ def safe_stem(text: str) -> str:
     leading '.' or '-' is dropped, so the stem is one path component and never a hidden file."""
     stem = _UNSAFE.sub("_", text).lstrip(".-")
     return stem or "figure"
-
-
-def real_target(path) -> Path:
-    """`path` itself, or, when it holds '..', the path it names (`os.path.realpath`): 'new/../x' names ./x,
-    which a check of the text 'new/../x' would miss (the kernel finds no 'new', so 'x' looks absent), and which
-    writing (creating 'new') would then reach."""
-    p = Path(path)
-    return Path(os.path.realpath(p)) if ".." in p.parts else p
 
 
 def check_figures_dir(path, *, default: bool = False) -> None:
