@@ -322,9 +322,14 @@ def test_base_60_numbers_are_not_read(tmp_path: Path):
         load_scenario(path)
     assert info.value.key == "population.size" and info.value.line == line_of(path, "size:")
     assert "'1:20'" in str(info.value) and "base-60" in str(info.value)
-    path = minimal_with(tmp_path, "departure_rate: 0.05", "departure_rate: 1:20.5")
-    with pytest.raises(ScenarioError, match="base-60"):
+    path = minimal_with(tmp_path, "      mode: land\n", "      mode: land\n      cost: 1:20.5\n")
+    with pytest.raises(ScenarioError, match="base-60") as info:
         load_scenario(path)
+    assert info.value.key == "network.edges[crossing].cost" and "'1:20.5'" in str(info.value)
+    path = minimal_with(tmp_path, "departure_rate: 0.05", "departure_rate: 1:20.5")
+    with pytest.raises(ScenarioError) as info:  # not 80.5
+        load_scenario(path)
+    assert info.value.key == "population.groups[everyone].departure_rate" and "'1:20.5'" in str(info.value)
 
 
 def test_base_60_looking_text_stays_text(tmp_path: Path):
