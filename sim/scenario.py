@@ -498,6 +498,7 @@ _FLOAT_RE = re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
                     |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
                     |[-+]?\.(?:inf|Inf|INF)
                     |\.(?:nan|NaN|NAN))$""", re.X)
+_OCTAL_RE = re.compile(r"^[-+]?0[0-7_]+$")  # 0100 would be read as 64
 _SEXAGESIMAL_RE = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
 
 
@@ -538,6 +539,9 @@ class _Loader(yaml.SafeLoader):
             self._depth -= 1
 
     def construct_yaml_int(self, node):
+        if _OCTAL_RE.match(str(node.value)):
+            raise _Refused(f"{node.value} has a leading zero, which YAML 1.1 reads as an octal number; write it "
+                           "without the leading zero (or quote it if it is text)", node.start_mark)
         if ":" in str(node.value):
             raise _Refused(f"base-60 numbers such as {node.value} are not read; write the number in decimal "
                            "(or quote it if it is text)", node.start_mark)

@@ -332,6 +332,13 @@ def test_base_60_numbers_are_not_read(tmp_path: Path):
     assert info.value.key == "population.groups[everyone].departure_rate" and "'1:20.5'" in str(info.value)
 
 
+def test_a_leading_zero_is_not_read_as_octal(tmp_path: Path):
+    path = minimal_with(tmp_path, "size: 500", "size: 0100")
+    with pytest.raises(ScenarioError) as info:  # not 64
+        load_scenario(path)
+    assert info.value.key == "population.size" and "leading zero" in str(info.value)
+
+
 def test_base_60_looking_text_stays_text(tmp_path: Path):
     path = minimal_with(tmp_path, "name: minimal", "name: minimal\ndescription: 1:20")
     assert load_scenario(path).description == "1:20"
