@@ -236,10 +236,10 @@ def _dask_check(client, lost_after: float, idle_after: float):
                 return f"the Dask scheduler has not answered for {lost_after:.0f} s"
             return None
         since["down"] = None
-        try:
-            workers = len(client.scheduler_info().get("workers", {}))
-        except Exception:  # noqa: BLE001 - a client in trouble: the status check catches it next time
-            workers = 1
+        # the identity the client refreshes itself every 2 s (scheduler_info() would ask the scheduler, and could
+        # block on one that hangs); when it is not there, do not judge
+        info = getattr(client, "_scheduler_identity", None) or {}
+        workers = info.get("n_workers", 1) if hasattr(info, "get") else 1
         if workers:
             since["idle"] = None
         else:

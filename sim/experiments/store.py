@@ -69,7 +69,10 @@ class SweepStore:
         root = Path(root)
         fingerprint = ls.fingerprint()
         _decide(root, fingerprint, force)  # refuse before writing anything, not even the lock file
-        root.mkdir(parents=True, exist_ok=True)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"{root}: cannot create the directory ({exc.strerror}); choose another --out") from None
         fd = _lock(root)
         try:
             action = _decide(root, fingerprint, force)  # again, now that no other sweep can change it
