@@ -13,7 +13,7 @@ from scipy import stats
 
 from sim.scenario import ScenarioError
 
-ID_COLUMNS = ("run_id", "point", "policy", "replicate", "seed", "status", "error", "wall_time")
+ID_COLUMNS = ("run_id", "point", "policy", "replicate", "seed", "status", "error", "error_kind", "wall_time")
 
 
 def outcome_columns(df: pd.DataFrame, parameters: list[str]) -> list[str]:
