@@ -75,7 +75,7 @@ def marker_kind(path: Path) -> str | None:
     return kind if kind in KINDS else None
 
 
-def _protected(path: Path) -> str | None:
+def protected_reason(path: Path) -> str | None:
     """Why `path` may never be used as an output directory, or None."""
     try:
         resolved = path.resolve()
@@ -102,7 +102,7 @@ def claim_dir(path: str | Path, kind: str, *, force: bool = False, resume: bool 
     assert kind in KINDS, kind
     p = real_target(path)
     _check_name_lengths(p, what)
-    why = _protected(p)
+    why = protected_reason(p)
     if why:
         raise UsageError(f"{p}: refusing to write here: {why}; choose another {what}")
     if not p.exists() and not p.is_symlink():
@@ -165,7 +165,7 @@ def write_marker(directory: Path, kind: str) -> None:
 def remove_owned(path: str | Path, kind: str) -> None:
     """Delete a directory bordersim made as `kind` (checked again here, right before deleting)."""
     p = Path(path)
-    if _protected(p) or marker_kind(p) != kind or p.is_symlink():
+    if protected_reason(p) or marker_kind(p) != kind or p.is_symlink():
         raise UsageError(f"{p}: not a bordersim {kind} directory; not deleted")
     shutil.rmtree(p)
 

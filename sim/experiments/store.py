@@ -45,7 +45,7 @@ from sim.errors import UsageError
 from sim.experiments.design import RunSpec
 from sim.experiments.spec import LoadedSpec
 from sim.experiments.task import TaskOutput
-from sim.outputs import (MARKER, TMP_PREFIX, TMP_SUFFIX, _protected, atomic_path, atomic_write_text, claim_dir,
+from sim.outputs import (MARKER, TMP_PREFIX, TMP_SUFFIX, protected_reason, atomic_path, atomic_write_text, claim_dir,
                          make_temp_dir, marker_kind, remove_owned, write_marker)
 
 KIND = "sweep"
@@ -227,7 +227,7 @@ def _decide(root: Path, fingerprint: str, force: bool) -> str:
     UsageError when the directory may not be used. Reads only."""
     legacy = root.is_dir() and marker_kind(root) is None and (root / MANIFEST).is_file()
     if legacy or (root.is_dir() and not root.is_symlink() and not _entries(root)):
-        why = _protected(root)
+        why = protected_reason(root)
         if why:
             raise UsageError(f"{root}: refusing to write here: {why}; choose another --out")
         if not legacy:
