@@ -175,7 +175,8 @@ def _duration(seconds: float) -> str:
 
 def cmd_summarize(args: argparse.Namespace) -> int:
     from sim.experiments.store import load_sweep, read_manifest
-    from sim.experiments.summarize import outcome_columns, paired_differences, resolve_point, summarize
+    from sim.experiments.summarize import (MIN_CI_REPLICATES, outcome_columns, paired_differences, resolve_point,
+                                           summarize)
 
     root = Path(args.dir)
     df = load_sweep(root)  # says what a directory is when it is not a sweep, and names a damaged file
@@ -202,6 +203,9 @@ def cmd_summarize(args: argparse.Namespace) -> int:
         sys.stdout.write(table.to_json(orient="records", indent=2) + "\n")
     else:
         print(table.to_string(index=False, float_format=lambda v: f"{v:,.4g}"))
+    if "n" in table.columns and (table["n"] < MIN_CI_REPLICATES).any():
+        print(f"note: a 95% CI needs at least {MIN_CI_REPLICATES} replicates; points with fewer show none "
+              "(add replicates with --replicates)", file=sys.stderr)
     return EXIT_OK
 
 

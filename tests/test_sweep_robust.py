@@ -568,3 +568,18 @@ def test_ctrl_c_while_workers_start_prints_one_line_and_exits_130(tmp_path):
             sweep.kill()
         assert sweep.returncode == 130, (delay, err)
         assert len(err.strip().splitlines()) == 1 and "interrupted" in err, (delay, err)
+
+
+def test_summaries_give_no_t_interval_from_fewer_than_three_replicates():
+    """With 2 replicates t_{0.975,1} = 12.7: the interval would describe the t distribution, not the outcome."""
+    import pandas as pd
+
+    from sim.experiments.summarize import paired_differences, summarize
+
+    df = pd.DataFrame({"point": [0, 0, 1, 1, 1], "replicate": [0, 1, 0, 1, 2], "status": ["ok"] * 5,
+                       "x": [1.0, 2.0, 3.0, 5.0, 4.0]})
+    table = summarize(df, [], ["x"]).set_index("point")
+    assert table.loc[0, "n"] == 2 and table.loc[0, "mean"] == 1.5 and pd.isna(table.loc[0, "ci_low"])
+    assert table.loc[1, "n"] == 3 and table.loc[1, "ci_low"] < 4.0 < table.loc[1, "ci_high"]
+    diff = paired_differences(df, [], 0, ["x"]).set_index("point")
+    assert pd.isna(diff.loc[1, "ci_low"])  # only 2 replicates are paired
