@@ -83,7 +83,8 @@ class Population:
                                       self.away))
 
     def candidates(self, key: int, step: int, p_bar: float) -> tuple[np.ndarray, np.ndarray]:
-        """(persons at home with u_i(step) < p_bar, sorted; their u_i(step)): see the module doc."""
+        """(persons at home with u_i(step) < p_bar, in increasing order of u_i(step); their u_i(step)): see the
+        module doc."""
         idx, u = departure_candidates(key, step, self.size, p_bar)
         home = ~self.away[idx]
         return idx[home], u[home]

@@ -98,7 +98,8 @@ def journey_uniforms(key: int, persons: np.ndarray, step: int, n_legs: int) -> n
 
 
 def departure_candidates(key: int, step: int, n: int, p_bar: float) -> tuple[np.ndarray, np.ndarray]:
-    """The persons i in [0, n) whose departure uniform u_i(step) is below p_bar, with those uniforms, sorted by i.
+    """The persons i in [0, n) whose departure uniform u_i(step) is below p_bar, with those uniforms, in increasing
+    order of the uniforms.
 
     u_i(step) is defined for every person at once, without touching every person: the order statistics of n
     independent uniforms are generated from the bottom by Renyi's representation,
@@ -125,9 +126,7 @@ def departure_candidates(key: int, step: int, n: int, p_bar: float) -> tuple[np.
     a = np.concatenate(parts)
     if a.size == 0:
         return np.empty(0, dtype=np.int64), np.empty(0)
-    persons = permutation(key, step, np.arange(a.size, dtype=np.int64), n)
-    order = np.argsort(persons, kind="stable")
-    return persons[order], -np.expm1(-a[order])
+    return permutation(key, step, np.arange(a.size, dtype=np.int64), n), -np.expm1(-a)
 
 
 def permutation(key: int, step: int, x: np.ndarray, n: int) -> np.ndarray:
