@@ -182,7 +182,8 @@ def home_rate(runs: dict[int, list[dict]], sizes: tuple[int, int]) -> dict:
 class HomeOnlyModel(BorderModel):
     """The fast engine with departures decided and counted but no Migrant created: the home engine alone."""
 
-    def launch(self, person: int, group: int, female: bool, path_index: int, t: int) -> None:
+    def launch(self, person: int, group: int, female: bool, path_index: int, t: int,
+               draws: list[float] | None = None) -> None:
         self.ledger.set_out(self.graph.paths[path_index].route, group)
 
 

@@ -2,6 +2,10 @@
 
 import sys
 
-from sim.cli import main
+try:
+    from sim.cli import main
+except KeyboardInterrupt:  # Ctrl-C while Python is still importing: one line, like every other interruption
+    sys.stderr.write("interrupted\n")
+    sys.exit(130)
 
 sys.exit(main())

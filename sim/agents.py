@@ -6,24 +6,30 @@ out, and is stepped only when something happens to it (the model keeps a due-lis
 waiting three years in a transit country costs nothing in the steps in between. The rules:
 
 - Entering an edge: if the edge is closed, the person turns back (`returned`). Otherwise the crossing takes the
-  edge's `duration` steps and is resolved when it ends, by one uniform draw against the edge's outcome table
-  (`sim.hazards.edge_outcome_table`): returned, killed (undetected or shot), caught, or passed.
+  edge's `duration` steps and is resolved when it ends, by the journey's keyed uniform for that leg against the
+  edge's outcome table (`sim.hazards.edge_outcome_table`): returned, killed (undetected or shot), caught, or passed.
 - Reaching a node: a destination means `arrived`; a border node, or a transit node with no wait, is passed
-  through in the same step; at a transit node the person waits. With arrest hazard h per step, the step of
-  arrest is drawn as Geometric(h); with a fixed dwell w the person leaves after round(w) steps unless arrested
-  first (at step <= w); with a geometric dwell of mean D the step of leaving is Geometric(1/D), and an arrest in
-  the same step comes first. Arrest means `repatriated`. Geometric times are memoryless, so when a policy
-  changes a node's hazard the remaining times of everyone waiting there are redrawn from that step.
+  through in the same step; at a transit node the person waits. Each wait has two unit-exponential thresholds
+  from the journey's keyed uniforms, E_a = -log(1 - u) for arrest and E_l for leaving (geometric dwell). With
+  arrest hazard h per step, i.e. a cumulative hazard of lambda = -log(1 - h) per step, the person is arrested
+  in the first step at which the hazard accumulated since arriving reaches E_a: since + floor(E_a / lambda) + 1,
+  a Geometric(h) time. With a fixed dwell w the person leaves after round(w) steps unless arrested first (at a
+  step <= w); with a geometric dwell of mean D, leaving uses E_l and lambda = -log(1 - 1/D), a Geometric(1/D)
+  time, and an arrest in the same step comes first. Arrest means `repatriated`. When a policy changes a node's
+  hazard or dwell, the hazard already accumulated is kept and only the rest of each threshold is spent at the
+  new rate (the same law as redrawing a memoryless time, and common random numbers across scenarios).
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from mesa.discrete_space import CellAgent
 
-from sim.hazards import geometric_time_log
+from sim.hazards import leave_probability, log_survival, threshold_time
 from sim.ledger import ARRIVED, CAUGHT, KILLED, REPATRIATED, RETURNED
+from sim.streams import ARREST, CROSS, LEAVE, SLOTS_PER_LEG
 
 if TYPE_CHECKING:
     from sim.model import BorderModel
@@ -36,7 +42,8 @@ _EDGE_ENTERED, _EDGE_PASSED, _EDGE_RETURNED, _EDGE_CAUGHT, _EDGE_KILLED = range(
 class Migrant(CellAgent):
     """A person who set out: crosses the edges of its path, waits in transit nodes, ends in one outcome."""
 
-    def __init__(self, model: BorderModel, person: int, group: int, female: bool, path: CandidatePath):
+    def __init__(self, model: BorderModel, person: int, group: int, female: bool, path: CandidatePath,
+                 draws: list[float]):
         super().__init__(model)
         self.person = person
         self.group = group
@@ -46,7 +53,12 @@ class Migrant(CellAgent):
         self.path_nodes = path.nodes
         self.leg = 0  # index of the edge being crossed or next to cross
         self.waiting_at = -1  # node index while waiting in transit, else -1
+        self.draws = draws  # keyed uniforms of this journey, SLOTS_PER_LEG per leg (sim.streams)
         self.leave_at = 0.0
+        self.arrest_at = 0.0
+        self.wait_since = 0  # step from which the thresholds below are spent at the node's current rates
+        self.e_arrest = 0.0  # arrest threshold left at wait_since (unit-exponential at arrival)
+        self.e_leave = 0.0  # leave threshold left at wait_since (geometric dwell)
         self.action = _CROSS
         self.token = 0  # bumps when a scheduled event is replaced; stale events are skipped
         self.cell = model.node_cells[path.origin]
@@ -78,7 +90,7 @@ class Migrant(CellAgent):
     def _resolve_crossing(self, t: int) -> None:
         model = self.model
         e = self.path_edges[self.leg]
-        u = model.uniform()
+        u = self.draws[SLOTS_PER_LEG * self.leg + CROSS]
         c_ret, c_kill, c_shot, c_caught = model.edge_cdf[e]
         if u < c_ret:
             model.ledger.edge(e, _EDGE_RETURNED)
@@ -102,25 +114,45 @@ class Migrant(CellAgent):
             self._finish(t, ARRIVED)
         elif model.waits_at[node]:
             self.waiting_at = node
-            self.plan_wait(t, draw_leave=True)
+            self.start_wait(t)
         else:
             self.enter_edge(t)
 
-    def plan_wait(self, since: int, draw_leave: bool) -> None:
-        """Schedule whichever comes first after step `since`: arrest at since + Geometric(h), or leaving at
-        since + round(w) (fixed dwell) / since + Geometric(1/D) (geometric dwell; an arrest in the same step wins).
-        A fixed leaving step, once drawn, is kept when the plan is redrawn after a policy change."""
+    def start_wait(self, t: int) -> None:
+        """Arrive at the waiting node at step t: thresholds E = -log(1 - u) from the journey's uniforms for the
+        leg just crossed; a fixed dwell w sets the leaving step t + round(w)."""
+        model = self.model
+        slot = SLOTS_PER_LEG * (self.leg - 1)
+        self.e_arrest = -math.log1p(-self.draws[slot + ARREST])
+        self.e_leave = -math.log1p(-self.draws[slot + LEAVE])
+        self.wait_since = t
+        if not model.node_geometric[self.waiting_at]:
+            self.leave_at = t + round(model.node_dwell[self.waiting_at])
+        self._schedule_wait()
+
+    def replan_wait(self, since: int, old_hazard: float, old_dwell: float) -> None:
+        """The node's hazard or dwell changed from step since + 1: spend the thresholds at the old rates up to
+        `since`, the rest at the new ones. A fixed leaving step is kept."""
+        steps = since - self.wait_since
+        if steps > 0:
+            self.e_arrest = max(0.0, self.e_arrest + steps * log_survival(old_hazard))
+            if self.model.node_geometric[self.waiting_at]:
+                self.e_leave = max(0.0, self.e_leave + steps * log_survival(leave_probability(old_dwell)))
+        self.wait_since = since
+        self._schedule_wait()
+
+    def _schedule_wait(self) -> None:
+        """Schedule whichever comes first: arrest at wait_since + floor(E_a / lambda_a) + 1, or leaving (fixed:
+        leave_at; geometric: wait_since + floor(E_l / lambda_l) + 1); arrest wins a tie."""
         model = self.model
         node = self.waiting_at
         if model.node_geometric[node]:
-            self.leave_at = since + geometric_time_log(model.uniform(), model.node_log_stay[node])
-        elif draw_leave:
-            self.leave_at = since + round(model.node_dwell[node])
-        arrest_at = since + geometric_time_log(model.uniform(), model.node_log_free[node])
+            self.leave_at = self.wait_since + threshold_time(self.e_leave, -model.node_log_stay[node])
+        self.arrest_at = self.wait_since + threshold_time(self.e_arrest, -model.node_log_free[node])
         self.token += 1
-        if arrest_at <= self.leave_at:
+        if self.arrest_at <= self.leave_at:
             self.action = _ARREST
-            model.schedule(self, int(arrest_at))
+            model.schedule(self, int(self.arrest_at))
         else:
             self.action = _LEAVE
             model.schedule(self, int(self.leave_at))
@@ -132,3 +164,4 @@ class Migrant(CellAgent):
         ledger.finish(self.route, self.group, outcome, self.female)
         self.cell = None
         self.remove()
+

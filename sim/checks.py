@@ -1,15 +1,25 @@
-"""Graph and policy sanity checks run after the schema: each problem is (key path, message)."""
+"""Graph and policy sanity checks run after the schema: each problem is (key path, message); and warnings about
+scenarios that are valid but probably not what was meant."""
 
 from __future__ import annotations
 
-from sim.scenario import (EDGE_TARGETS, GROUP_TARGETS, NODE_TARGETS, Scenario, month_str, parse_month)
+import datetime as dt
+import math
+from typing import TYPE_CHECKING
 
-MAX_PATHS = 20_000
+import numpy as np
+
+from sim.errors import ScenarioError
+from sim.scenario import (EDGE_TARGETS, GROUP_TARGETS, NODE_TARGETS, Scenario, month_str, parse_month, step_dates)
+
+if TYPE_CHECKING:
+    from sim.network import RouteGraph
 
 
 def check_scenario(sc: Scenario) -> list[tuple[str, str]]:
-    """Edges name existing nodes; ids are unique; origins exist and reach a destination by a path some group
-    may use; policies select something and lie inside the time horizon."""
+    """Edges name existing nodes; ids are unique; the network has at most `sim.network.MAX_PATHS` candidate
+    paths; origins exist and reach a destination by a path some group may use; policies select something and
+    lie inside the time horizon; every value fits (`value_checks`) under every set of policies in force."""
     problems: list[tuple[str, str]] = []
     nodes = {n.id: n for n in sc.network.nodes}
     if len(nodes) != len(sc.network.nodes):
@@ -38,10 +48,10 @@ def check_scenario(sc: Scenario) -> list[tuple[str, str]]:
 
     from sim.network import RouteGraph, modes_mask
 
-    graph = RouteGraph(sc)
-    if len(graph.paths) > MAX_PATHS:
-        return [("network", f"{len(graph.paths)} candidate paths; at most {MAX_PATHS} are allowed "
-                            "(lower network.max_path_edges)")]
+    try:
+        graph = RouteGraph(sc)
+    except ScenarioError as exc:  # too many candidate paths: the search stopped at its limit
+        return [(exc.key or "network", exc.message)]
     reachable: dict[str, bool] = {}
     for g in sc.population.groups:
         weights = g.origins if g.origins is not None else sc.population.origins
@@ -112,7 +122,67 @@ def check_scenario(sc: Scenario) -> list[tuple[str, str]]:
     names = [p.name for p in sc.policies]
     if len(set(names)) != len(names):
         problems.append(("policies", f"policy names must be unique; repeated: {', '.join(_dups(names))}"))
+    if not problems:
+        problems += value_checks(sc, graph)
     return problems
+
+
+def value_checks(sc: Scenario, graph: RouteGraph) -> list[tuple[str, str]]:
+    """Every value fits under every distinct set of policies in force over the horizon: the network state's values
+    (`sim.policies.value_problems`: finite, durations and dwell within their limits) and every group's departure
+    rate times its push (finite). Each problem names the policy key that made the value, where one did."""
+    from sim.policies import active_set, group_rates, state_problems
+
+    dates = step_dates(sc.time)
+    first_date: dict[tuple[int, ...], dt.date] = {}
+    for d in dates:
+        first_date.setdefault(active_set(sc, d), d)
+    problems: list[tuple[str, str]] = []
+    for active, d in first_date.items():  # the first date each set is in force; one problem per policy key
+        problems += [p for p in state_problems(sc, graph, active, when=_when(sc, d))
+                     if all(p[0] != k for k, _ in problems)]
+    if all(np.isfinite(_rate_bounds(sc, active)).all() for active in first_date):
+        return problems
+    with np.errstate(over="ignore", invalid="ignore"):
+        rates = group_rates(sc, dates)
+    for t, g in zip(*np.nonzero(~np.isfinite(rates))):
+        group = sc.population.groups[g]
+        keys = [f"policies[{pol.name}].{op}.{target}" for pol in (sc.policies[i] for i in active_set(sc, dates[t]))
+                if not pol.select.groups or group.name in pol.select.groups
+                for op, items in (("set", pol.set), ("scale", pol.scale))
+                for target in items if target in GROUP_TARGETS or target.startswith("push.")]
+        key = keys[-1] if keys else f"population.groups[{group.name}].departure_rate"
+        msg = (f"departure rate of group '{group.name}' times its push series overflows (is {rates[t, g]:g}) from "
+               f"{_when(sc, dates[t])}" + (f" (changed by {', '.join(keys)})" if len(keys) > 1 else "")
+               + "; allowed: a finite number")
+        if all(k != key for k, _ in problems):
+            problems.append((key, msg))
+    return problems
+
+
+def _rate_bounds(sc: Scenario, active: tuple[int, ...]) -> np.ndarray:
+    """Per group, an upper bound on its departure rate times its push under the `active` policies: each push
+    series at its largest point (interpolation stays between points). Finite bounds prove every rate finite,
+    without evaluating `group_rates` at every step."""
+    out = []
+    for group in sc.population.groups:
+        rate = group.departure_rate
+        push = {name: max(s.values.values()) for name, s in sc.push.items()}
+        for pol in (sc.policies[i] for i in active):
+            if pol.select.groups and group.name not in pol.select.groups:
+                continue
+            for op, items in (("set", pol.set), ("scale", pol.scale)):
+                for target, value in items.items():
+                    if target == "departure_rate":
+                        rate = value if op == "set" else rate * value
+                    elif target.startswith("push.") and target[5:] in push:
+                        push[target[5:]] = value if op == "set" else push[target[5:]] * value
+        out.append(rate * math.prod(push.values()))
+    return np.array(out, dtype=float)
+
+
+def _when(sc: Scenario, d: dt.date) -> str:
+    return month_str((d.year, d.month)) if sc.time.step == "month" else d.isoformat()
 
 
 def _dups(items: list[str]) -> list[str]:
@@ -122,3 +192,42 @@ def _dups(items: list[str]) -> list[str]:
             dup.append(i)
         seen.add(i)
     return dup
+
+
+def scenario_warnings(sc: Scenario) -> list[str]:
+    """Warnings for a valid scenario (call after `check_scenario`): every group with a positive share that has
+    no usable path at the first step (every path its modes allow from its origins crosses an edge closed in the
+    base network or by the policies in force then). Such a group cannot set out until a policy opens an edge."""
+    from sim.network import RouteGraph, modes_mask
+    from sim.policies import active_set, network_state, selected_edges
+
+    graph = RouteGraph(sc)
+    first = step_dates(sc.time)[0]
+    active = active_set(sc, first)
+    state = network_state(sc, graph, active)
+    closed_by: dict[int, str] = {}
+    for i in active:
+        pol = sc.policies[i]
+        if pol.set.get("open") is False:
+            for e in selected_edges(pol, graph).tolist():
+                closed_by[e] = f"policy '{pol.name}'"
+        elif pol.set.get("open") is True:
+            for e in selected_edges(pol, graph).tolist():
+                closed_by.pop(e, None)
+    out = []
+    for g in sc.population.groups:
+        if g.share <= 0:
+            continue
+        weights = g.origins if g.origins is not None else sc.population.origins
+        mask = modes_mask(g.modes)
+        allowed = [j for o, w in weights.items() if w > 0
+                   for j in graph.allowed_paths(graph.node_index[o], mask).tolist()]
+        if any(state.open[list(graph.paths[j].edges)].all() for j in allowed):
+            continue
+        closed = sorted({e for j in allowed for e in graph.paths[j].edges if not state.open[e]})
+        named = [f"{graph.edge_ids[e]} ({closed_by.get(e, 'open: false in the network')})" for e in closed]
+        shown = ", ".join(named[:5]) + (f" and {len(named) - 5} more" if len(named) > 5 else "")
+        out.append(f"group '{g.name}' has no usable path at the first step ({_when(sc, first)}): every path its "
+                   f"modes ({', '.join(g.modes)}) allow from its origins crosses a closed edge: {shown}; nobody "
+                   "in it sets out until a policy opens one")
+    return out

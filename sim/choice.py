@@ -1,7 +1,7 @@
 """The decision rules shared by every engine: path metrics, route utility, departure probability, logit choice.
 
 For a person with risk tolerance r in [0, 1] and means m (USD), a usable path j (every edge open, every mode
-allowed for the person's group) with cost c_j, expected duration d_j (steps) and success probability s_j has
+allowed for the person's group) with cost c_j, expected duration d_j (months) and success probability s_j has
 
     U_ij = -alpha_risk * (1 - r) * (1 - s_j) - alpha_cost * c_j / max(m, 1) - alpha_time * d_j   if c_j <= m
     U_ij = -inf                                                                                   otherwise
@@ -29,7 +29,7 @@ from sim.scenario import RouteChoice, Scenario
 
 @dataclass
 class PathMetrics:
-    """Per candidate path: cost (USD), expected duration (steps), success probability, usable now."""
+    """Per candidate path: cost (USD), expected duration (months), success probability, usable now."""
 
     cost: np.ndarray
     duration: np.ndarray
@@ -51,7 +51,7 @@ def path_metrics(graph: RouteGraph, state: NetworkState, scenario: Scenario) -> 
         e = np.array(p.edges)
         waits = np.array(p.nodes[:-1], dtype=np.int64)  # the last node is the destination
         cost[i] = state.cost[e].sum()
-        dur[i] = state.duration[e].sum() + node_wait[waits].sum()
+        dur[i] = (state.duration[e].sum() + node_wait[waits].sum()) * state.step_months
         succ[i] = edge_pass[e].prod() * node_survive[waits].prod()
         usable[i] = bool(state.open[e].all())
     return PathMetrics(cost=cost, duration=dur, success=succ, usable=usable)

@@ -50,11 +50,14 @@ def default_run_dir(name: str) -> Path:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from sim.checks import scenario_warnings
     from sim.ledger import write_run
     from sim.model import run
     from sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario, overrides=args.set, seed=args.seed)
+    for message in scenario_warnings(scenario):  # valid, but probably not what was meant; exit code unchanged
+        print(f"warning: {args.scenario}: {message}", file=sys.stderr)
     out = Path(args.out) if args.out else default_run_dir(scenario.name)
     claim_dir(out, "run", force=args.force)  # refuse before running, not after
     with progress_bar(f"run {scenario.name}", not args.quiet) as update:
@@ -68,6 +71,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from sim.checks import scenario_warnings
     from sim.scenario import load_scenario
 
     bad = 0
@@ -78,6 +82,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(f"error: {exc.format()}", file=sys.stderr)
             bad += 1
         else:
+            for message in scenario_warnings(sc):  # valid, but probably not what was meant; exit code unchanged
+                print(f"warning: {path}: {message}", file=sys.stderr)
             print(f"ok: {path} ({sc.name}: {len(sc.network.nodes)} nodes, {len(sc.network.edges)} edges, "
                   f"{len(sc.policies)} policies)")
     return EXIT_BAD_INPUT if bad else EXIT_OK
@@ -94,33 +100,69 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from sim.experiments.design import CONFIRM_RUNS
     from sim.experiments.executors import default_workers
-    from sim.experiments.sweep import SweepInterrupted, estimate_seconds, plan, run_sweep
+    from sim.experiments.sweep import SweepAborted, SweepInterrupted, check_points, estimate_seconds, plan, run_sweep
 
-    p = plan(args.spec, replicates=args.replicates)
-    workers = args.workers or default_workers()
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be at least 1, found {args.workers}")
+    p = plan(args.spec, replicates=args.replicates)  # counted, not built; refused above the hard limit
+    workers = args.workers or default_workers()
+    size = f"{p.n_points:,} points x {p.spec.spec.replicates:,} replicates = {p.size:,} runs"
     if args.dry_run:
-        points = p.points
-        print(f"spec {p.spec.path} ({p.spec.spec.design.type} design): {len(points)} points x "
-              f"{p.spec.spec.replicates} replicates = {len(p.runs)} runs of scenario '{p.spec.base.name}'")
-        print(points.to_string(index=False, max_rows=40))
+        print(f"spec {p.spec.path} ({p.spec.spec.design.type} design): {size} of scenario '{p.spec.base.name}'")
+        if not p.size:
+            print("nothing to run")
+            return EXIT_OK
+        table, left_out = p.design_rows(DRY_RUN_ROWS)
+        lines = table.to_string(index=False).splitlines()
+        if left_out:  # the first and the last half of the rows, with the gap between them said
+            lines.insert(1 + DRY_RUN_ROWS // 2, f"... {left_out:,} more points ...")
+        print("\n".join(lines))
+        checked = check_points(p, limit=DRY_RUN_CHECKED)
+        print(f"checked the scenario of {'every point' if checked == p.n_points else f'the first {checked:,} points'}"
+              + ("" if checked == p.n_points else " (the sweep checks every point before it starts)"))
         one, total = estimate_seconds(p, workers)
         print(f"pilot run: {one:.2f} s; estimated sweep time with {workers} worker(s): {_duration(total)}")
+        if total > LONG_SECONDS:
+            print(f"warning: this sweep would take about {_duration(total)} (more than {LONG_SECONDS // 3600} h) "
+                  f"with {workers} worker(s): consider fewer points or replicates, or more workers (--scheduler)",
+                  file=sys.stderr)
+        if p.size > CONFIRM_RUNS:
+            print(f"warning: more than {CONFIRM_RUNS:,} runs: `bordersim sweep` runs it only with --yes",
+                  file=sys.stderr)
         return EXIT_OK
-    out = Path(args.out) if args.out else Path("results") / p.spec.spec.name
+    if p.size > CONFIRM_RUNS and not args.yes:
+        raise UsageError(f"{args.spec}: this sweep has {size}, more than {CONFIRM_RUNS:,}; look at it with --dry-run "
+                         "(design and time estimate) and pass --yes to run it")
+    out = Path(args.out) if args.out else default_dir(p.spec.spec.name)
     with progress_bar(f"sweep {p.spec.spec.name}", not args.quiet) as update:
         try:
             df = run_sweep(p, out, workers=workers, scheduler=args.scheduler, force=args.force, progress=update)
         except SweepInterrupted as exc:
             print(f"{exc}; run the same command again to resume", file=sys.stderr)
             return 130
+        except SweepAborted as exc:
+            print(f"error: {exc}; run the same command again to resume", file=sys.stderr)
+            return EXIT_FAILURE
     failed = df[df["status"] != "ok"] if not df.empty else df
     print(f"wrote {out}/runs.parquet: {len(df)} runs, {len(failed)} failed")
+    if failed.empty:
+        return EXIT_OK
+    ours = failed["error_kind"].fillna("internal") != "input"
+    print(f"error: {len(failed)} of {len(df)} runs failed ({int(ours.sum())} by a failure of bordersim or of a "
+          f"worker, {int((~ours).sum())} by bad values); they are recorded in {out}/runs.parquet and are run again "
+          "when the same command runs again:", file=sys.stderr)
     for _, row in failed.head(10).iterrows():
         print(f"  failed {row['run_id']}: {row['error']}", file=sys.stderr)
-    return EXIT_OK
+    if len(failed) > 10:
+        print(f"  ... and {len(failed) - 10} more", file=sys.stderr)
+    return EXIT_FAILURE if ours.any() else EXIT_BAD_INPUT
+
+
+DRY_RUN_ROWS = 40  # design rows a dry run prints
+DRY_RUN_CHECKED = 1_000  # points a dry run checks (the sweep itself checks all)
+LONG_SECONDS = 24 * 3600  # a dry run warns when its estimate is longer
 
 
 def _duration(seconds: float) -> str:
@@ -132,12 +174,15 @@ def _duration(seconds: float) -> str:
 
 
 def cmd_summarize(args: argparse.Namespace) -> int:
-    from sim.experiments.store import load_sweep
-    from sim.experiments.summarize import outcome_columns, paired_differences, resolve_point, summarize
+    from sim.experiments.store import load_sweep, read_manifest
+    from sim.experiments.summarize import (MIN_CI_REPLICATES, outcome_columns, paired_differences, resolve_point,
+                                           summarize)
 
     root = Path(args.dir)
-    df = load_sweep(root)
-    parameters = json.loads((root / "sweep.json").read_text()).get("parameters", [])
+    df = load_sweep(root)  # says what a directory is when it is not a sweep, and names a damaged file
+    parameters = read_manifest(root).get("parameters", [])
+    if df.empty:
+        raise UsageError(f"{root}/runs.parquet has no runs yet; run the same `bordersim sweep` command again")
     outcomes = args.outcome or None
     if outcomes:
         unknown = [o for o in outcomes if o not in df.columns]
@@ -158,6 +203,9 @@ def cmd_summarize(args: argparse.Namespace) -> int:
         sys.stdout.write(table.to_json(orient="records", indent=2) + "\n")
     else:
         print(table.to_string(index=False, float_format=lambda v: f"{v:,.4g}"))
+    if "n" in table.columns and (table["n"] < MIN_CI_REPLICATES).any():
+        print(f"note: a 95% CI needs at least {MIN_CI_REPLICATES} replicates; points with fewer show none "
+              "(add replicates with --replicates)", file=sys.stderr)
     return EXIT_OK
 
 
@@ -171,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 success, 1 internal failure, 2 bad input. Docs: docs/model.md, docs/scenario.md.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--version", action="version", version=f"bordersim {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("run", help="run one scenario and write a run directory",
@@ -205,7 +254,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replicates", type=int, metavar="R", help="override the spec's replicate count")
     p.add_argument("--dry-run", action="store_true",
                    help="print the design and a time estimate from one pilot run; run nothing")
-    p.add_argument("--force", action="store_true", help="discard results in DIR made by a different spec")
+    p.add_argument("--force", action="store_true",
+                   help="discard results in DIR made by a different spec (only a sweep directory bordersim made)")
+    p.add_argument("--yes", action="store_true",
+                   help="run a sweep of more than 100,000 runs (the limit is 1,000,000; see --dry-run)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_sweep)
 
@@ -232,7 +284,19 @@ def build_parser() -> argparse.ArgumentParser:
     from sim.plots.cli_commands import add_plot_parsers
 
     add_plot_parsers(sub)
+    for command in sub.choices.values():  # `bordersim run ... --debug` as well as `bordersim --debug run ...`
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="show tracebacks on errors")
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("bordersim")
+    except PackageNotFoundError:
+        return "0+unknown"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -72,9 +72,25 @@ def geometric_time(u: float, p: float) -> float:
     return geometric_time_log(u, log_survival(p))
 
 
+def leave_probability(dwell: float) -> float:
+    """Per-step probability of leaving a node with a geometric dwell of mean `dwell` steps: 1 / dwell (1 below
+    one step)."""
+    return 1.0 / dwell if dwell >= 1 else 1.0
+
+
 def log_survival(p: float) -> float:
     """log(1 - p), the per-step log survival used by `geometric_time_log` (0 for p = 0, -inf for p = 1)."""
     return -math.inf if p >= 1.0 else math.log1p(-p)
+
+
+def threshold_time(e: float, rate: float) -> float:
+    """Steps until a cumulative hazard of `rate` per step reaches the threshold e >= 0: floor(e / rate) + 1
+    (1 for rate = inf; inf for rate = 0 or when the time overflows). With e = -log(1 - u) and
+    rate = -log(1 - p) this is the Geometric(p) time of `geometric_time_log`."""
+    if rate == 0.0:
+        return math.inf
+    t = e / rate
+    return math.floor(t) + 1.0 if t < 1e300 else math.inf
 
 
 def geometric_time_log(u: float, log_q: float) -> float:

@@ -1,8 +1,8 @@
 """BorderModel: one step is one month (or one week). Wires the population, the network and the migrants.
 
 Each step t, in this order:
-1. policies: if the set of active policies changed, rebuild the network state and the path metrics, and redraw
-   the pending arrest times of everyone waiting at a node whose hazard or dwell changed;
+1. policies: if the set of active policies changed, rebuild the network state and the path metrics, and
+   reschedule everyone waiting at a node whose hazard or dwell changed (`Migrant.replan_wait`);
 2. migrants: every migrant with an event due at t acts (`Migrant.step`), in the order the events were scheduled;
 3. departures: persons at home set out (`Population.candidates` + the rule in `sim.choice`), in order of person
    index; each becomes a `Migrant` and enters the first edge of the path it chose;
@@ -22,12 +22,13 @@ from mesa.discrete_space import Cell, Network
 
 from sim.agents import Migrant
 from sim.choice import departure_probability, logit_choice, path_metrics, utilities
-from sim.hazards import edge_outcome_table, log_survival
+from sim.hazards import edge_outcome_table, leave_probability, log_survival
 from sim.ledger import Ledger, RunResult
 from sim.network import RouteGraph, modes_mask
 from sim.policies import active_set, group_rates, network_state
 from sim.population import Population
 from sim.scenario import Scenario, dump_scenario, scenario_sha256, step_dates
+from sim.streams import CHOICE, journey_uniforms, run_key, uniforms
 
 
 class RouteCell(Cell):
@@ -79,13 +80,11 @@ class BorderModel(mesa.Model):
         self.rates = group_rates(scenario, self.dates)
         self.ledger = Ledger(len(self.dates), len(self.graph.routes), len(scenario.population.groups),
                              len(self.graph.edge_ids), len(self.graph.node_ids))
-        # Three independent streams from the run's generator: who lives at home, who sets out, what happens on
-        # the way. Separate streams keep departures unaffected by journey randomness, so two scenarios that differ
-        # only on a route compare under common random numbers.
-        home_rng, self.departure_rng, self.journey_rng = self.rng.spawn(3)
-        self.population = (Population(scenario, self.graph.node_index, home_rng) if population else None)
+        # Every draw is keyed by what it is for (sim.streams): who lives at home, who sets out when, which path,
+        # what happens on each leg. A change leaves every draw it does not touch as it was.
+        self.key = run_key(seed)
+        self.population = (Population(scenario, self.graph.node_index, self.key) if population else None)
         self._due: dict[int, list] = {}
-        self._uniforms: list[float] = []
         self._active: tuple[int, ...] | None = None
         self.t = 0
 
@@ -108,7 +107,7 @@ class BorderModel(mesa.Model):
         self.node_dwell = st.dwell.tolist()
         self.node_geometric = st.geometric_dwell.tolist()
         self.node_log_free = [log_survival(h) for h in self.node_hazard]  # log(1 - h): arrest draws
-        self.node_log_stay = [log_survival(1.0 / d if d >= 1 else 1.0) for d in self.node_dwell]  # leave draws
+        self.node_log_stay = [log_survival(leave_probability(d)) for d in self.node_dwell]  # leaving
         self.waits_at = [k == "transit" and (d >= 1 if g else round(d) >= 1)
                          for k, d, g in zip(self.graph.node_kind, self.node_dwell, self.node_geometric)]
         self.metrics = path_metrics(self.graph, st, self.spec)
@@ -119,7 +118,7 @@ class BorderModel(mesa.Model):
             for n in changed:
                 waiting = [a for a in self.node_cells[n].agents if a.waiting_at == n]
                 for agent in waiting:
-                    agent.plan_wait(t - 1, draw_leave=False)
+                    agent.replan_wait(t - 1, old_hazard[0][n], old_hazard[1][n])
 
     def stratum_paths(self, origin: int, group: int) -> np.ndarray:
         """Usable candidate paths for (origin, group) under the current state (cached until it changes)."""
@@ -130,13 +129,6 @@ class BorderModel(mesa.Model):
             paths = allowed[self.metrics.usable[allowed]]
             self._strata[key] = paths
         return paths
-
-    def uniform(self) -> float:
-        """Next U(0, 1) draw of the journey stream, taken in blocks of 4096 (one numpy call per block)."""
-        buf = self._uniforms
-        if not buf:
-            buf.extend(self.journey_rng.random(4096)[::-1].tolist())
-        return buf.pop()
 
     # ----------------------------------------------------------------------------------------- scheduling
     def schedule(self, agent: Migrant, step: int) -> None:
@@ -179,11 +171,10 @@ class BorderModel(mesa.Model):
     def _departures(self, t: int) -> None:
         pop = self.population
         p_bar = self.departure_bound(t)
-        cand = pop.candidates(p_bar, self.departure_rng)
+        cand, u_depart = pop.candidates(self.key, t, p_bar)
         if cand.size == 0:
             return
-        u_accept = self.departure_rng.random(cand.size)
-        u_choice = self.departure_rng.random(cand.size)
+        u_choice = uniforms(self.key, CHOICE, cand, t)
         group = pop.group[cand]
         origin = pop.origin[cand]
         key = origin.astype(np.int64) * 256 + group
@@ -197,7 +188,7 @@ class BorderModel(mesa.Model):
             u = utilities(pop.risk_tolerance[cand[sel]].astype(float), pop.means[cand[sel]].astype(float),
                           self.metrics, paths, self.spec.route_choice)
             p = departure_probability(self.rates[t, g], u.max(axis=1))
-            go = u_accept[sel] * p_bar < p
+            go = u_depart[sel] < p
             if not go.any():
                 continue
             pick = logit_choice(u[go], u_choice[sel][go])
@@ -208,14 +199,20 @@ class BorderModel(mesa.Model):
         persons = np.concatenate(leavers)
         path_idx = np.concatenate(chosen)
         order = np.argsort(persons, kind="stable")
+        persons, path_idx = persons[order], path_idx[order]
         pop.away[persons] = True
-        for person, j in zip(persons[order].tolist(), path_idx[order].tolist()):
-            self.launch(person, int(pop.group[person]), bool(pop.female[person]), j, t)
+        draws = journey_uniforms(self.key, persons, t, self.graph.max_legs).tolist()
+        for person, j, u in zip(persons.tolist(), path_idx.tolist(), draws):
+            self.launch(person, int(pop.group[person]), bool(pop.female[person]), j, t, u)
 
-    def launch(self, person: int, group: int, female: bool, path_index: int, t: int) -> Migrant:
-        """Create the Migrant for a person setting out on a path at step t and start the first crossing."""
+    def launch(self, person: int, group: int, female: bool, path_index: int, t: int,
+               draws: list[float] | None = None) -> Migrant:
+        """Create the Migrant for a person setting out on a path at step t and start the first crossing.
+        `draws` are the journey's keyed uniforms (`sim.streams.journey_uniforms`; computed here if omitted)."""
         path = self.graph.paths[path_index]
-        agent = Migrant(self, person, group, female, path)
+        if draws is None:
+            draws = journey_uniforms(self.key, np.array([person]), t, self.graph.max_legs)[0].tolist()
+        agent = Migrant(self, person, group, female, path, draws)
         self.ledger.set_out(path.route, group)
         agent.enter_edge(t)
         return agent

@@ -56,6 +56,15 @@ def default_dir(*parts: str) -> Path:
 # ------------------------------------------------------------------------------------------------ ownership
 
 
+def real_target(path: str | Path) -> Path:
+    """`path` itself, or, when it holds '..', the path it names (`os.path.realpath`): 'new/../x' names ./x,
+    which a check of the text 'new/../x' would miss (the kernel finds no 'new', so 'x' looks absent), and which
+    writing (creating 'new') would then reach."""
+    p = Path(path)
+    return Path(os.path.realpath(p)) if ".." in p.parts else p
+
+
+
 def marker_kind(path: Path) -> str | None:
     """The kind written in `path`/.bordersim, or None when there is no readable marker."""
     try:
@@ -66,7 +75,7 @@ def marker_kind(path: Path) -> str | None:
     return kind if kind in KINDS else None
 
 
-def _protected(path: Path) -> str | None:
+def protected_reason(path: Path) -> str | None:
     """Why `path` may never be used as an output directory, or None."""
     try:
         resolved = path.resolve()
@@ -91,11 +100,13 @@ def claim_dir(path: str | Path, kind: str, *, force: bool = False, resume: bool 
     - a non-empty directory without a `kind` marker (even with force);
     - a `kind` directory when neither force nor resume is given."""
     assert kind in KINDS, kind
-    p = Path(path)
-    why = _protected(p)
+    p = real_target(path)
+    _check_name_lengths(p, what)
+    why = protected_reason(p)
     if why:
         raise UsageError(f"{p}: refusing to write here: {why}; choose another {what}")
     if not p.exists() and not p.is_symlink():
+        _check_writable(p, what)
         return False
     if not p.is_dir():
         raise UsageError(f"{p}: exists and is not a directory; choose another {what}")
@@ -116,6 +127,37 @@ def claim_dir(path: str | Path, kind: str, *, force: bool = False, resume: bool 
     return True
 
 
+def _check_name_lengths(p: Path, what: str) -> None:
+    """Refuse a path with a component longer than the file system allows (NAME_MAX, 255 bytes here)."""
+    too_long = [part for part in p.parts if len(os.fsencode(part)) > 255]
+    if too_long:
+        raise UsageError(f"{p}: the name '{too_long[0][:40]}...' is longer than the file system allows "
+                         f"(255 bytes); choose another {what}")
+
+
+def _check_writable(p: Path, what: str) -> None:
+    """Refuse, before any work, a name the file system cannot hold or a place where nothing can be created: the
+    nearest existing ancestor of `p` must take a temporary directory (made and removed at once)."""
+    ancestor = p.absolute().parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise UsageError(f"{p}: {ancestor} is not a directory; choose another {what}")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=_tmp_prefix(), suffix=TMP_SUFFIX, dir=ancestor))
+    except OSError as exc:
+        raise UsageError(f"{p}: cannot write in {ancestor} ({exc.strerror}); choose another {what}") from None
+
+
+@contextmanager
+def writing(path: str | Path) -> Iterator[None]:
+    """Turn an OSError of writing `path` (no space, no permission, read-only file system) into a UsageError."""
+    try:
+        yield
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write ({exc.strerror or exc}); nothing was replaced") from None
+
+
 def write_marker(directory: Path, kind: str) -> None:
     atomic_write_text(Path(directory) / MARKER, json.dumps({"kind": kind, "made_by": "bordersim"}) + "\n")
 
@@ -123,7 +165,7 @@ def write_marker(directory: Path, kind: str) -> None:
 def remove_owned(path: str | Path, kind: str) -> None:
     """Delete a directory bordersim made as `kind` (checked again here, right before deleting)."""
     p = Path(path)
-    if _protected(p) or marker_kind(p) != kind or p.is_symlink():
+    if protected_reason(p) or marker_kind(p) != kind or p.is_symlink():
         raise UsageError(f"{p}: not a bordersim {kind} directory; not deleted")
     shutil.rmtree(p)
 
@@ -182,17 +224,19 @@ def make_temp_dir(parent: Path) -> Path:
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `path` for a writer (savefig, to_parquet, ...); renamed onto `path` when the
     block ends without error, removed otherwise."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=_tmp_prefix(), suffix=TMP_SUFFIX, dir=target.parent)
+    target = real_target(path)
+    with writing(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=_tmp_prefix(), suffix=TMP_SUFFIX, dir=target.parent)
     os.close(fd)
     tmp = Path(name)
     try:
-        yield tmp
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600
-        os.replace(tmp, target)
+        with writing(target):
+            yield tmp
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600
+            os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -215,21 +259,23 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 def new_dir(out: str | Path, kind: str, *, force: bool = False, what: str = "--out") -> Iterator[Path]:
     """Build a whole `kind` directory in a temporary sibling and rename it onto `out` when the block ends
     without error (replacing an existing `kind` directory only with force; see `claim_dir`)."""
-    out = Path(out)
+    out = real_target(out)
     claim_dir(out, kind, force=force, what=what)
-    tmp = make_temp_dir(out.parent)
+    with writing(out):
+        tmp = make_temp_dir(out.parent)
     try:
-        yield tmp
-        write_marker(tmp, kind)
-        if out.exists() and any(out.iterdir()):
-            old = make_temp_dir(out.parent)
-            os.replace(out, old / "old")
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            if out.exists():
-                out.rmdir()  # empty: checked by claim_dir
-            os.replace(tmp, out)
+        with writing(out):
+            yield tmp
+            write_marker(tmp, kind)
+            if out.exists() and any(out.iterdir()):
+                old = make_temp_dir(out.parent)
+                os.replace(out, old / "old")
+                os.replace(tmp, out)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                if out.exists():
+                    out.rmdir()  # empty: checked by claim_dir
+                os.replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

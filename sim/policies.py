@@ -3,7 +3,8 @@
 The state in force at a date is always rebuilt from the scenario's base values by applying every policy active
 at that date, in the order they are listed (`set` first, then `scale`, within a policy). A policy is active for
 steps whose date d satisfies start <= d < end. Rebuilding (instead of applying and undoing) keeps overlapping
-policies exact: ending one policy never disturbs another.
+policies exact: ending one policy never disturbs another. A state whose values do not fit (an overflow to
+infinity, a duration or dwell past its limit: `value_problems`) is an error, never wrapped or cut to fit.
 """
 
 from __future__ import annotations
@@ -13,8 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.errors import ScenarioError
 from sim.network import RouteGraph
-from sim.scenario import CONTROLS, Policy, Scenario, month_start, parse_month
+from sim.scenario import BOOL_TARGETS, CONTROLS, MAX_MONTHS, NODE_TARGETS, Policy, Scenario, month_start, parse_month
+from sim.units import step_months
+
+MAX_DURATION = MAX_MONTHS  # months: an edge's duration, also after policies (the schema's bound, 600)
+MAX_DWELL = MAX_MONTHS  # months: a node's dwell, likewise
 
 
 @dataclass
@@ -23,12 +29,13 @@ class NetworkState:
 
     controls: np.ndarray  # (E, 5) densities in CONTROLS order
     cost: np.ndarray  # (E,) USD
-    duration: np.ndarray  # (E,) steps, int
+    duration: np.ndarray  # (E,) steps, int (months, float, in `base_state`)
     shoot_on_sight: np.ndarray  # (E,) bool
     open: np.ndarray  # (E,) bool
-    arrest_hazard: np.ndarray  # (N,) per step
-    dwell: np.ndarray  # (N,) steps
+    arrest_hazard: np.ndarray  # (N,) probability per step (per month in `base_state`)
+    dwell: np.ndarray  # (N,) steps (months in `base_state`)
     geometric_dwell: np.ndarray  # (N,) bool
+    step_months: float = 1.0  # length of a step in months, by which durations are converted (sim.units)
 
 
 def base_state(scenario: Scenario) -> NetworkState:
@@ -36,7 +43,7 @@ def base_state(scenario: Scenario) -> NetworkState:
     return NetworkState(
         controls=np.array([[getattr(e.controls, c) for c in CONTROLS] for e in edges], dtype=float),
         cost=np.array([e.cost for e in edges], dtype=float),
-        duration=np.array([e.duration for e in edges], dtype=np.int64),
+        duration=np.array([e.duration for e in edges], dtype=float),
         shoot_on_sight=np.array([e.shoot_on_sight for e in edges], dtype=bool),
         open=np.array([e.open for e in edges], dtype=bool),
         arrest_hazard=np.array([n.arrest_hazard for n in nodes], dtype=float),
@@ -70,31 +77,107 @@ def selected_nodes(policy: Policy, graph: RouteGraph) -> np.ndarray:
 
 
 def network_state(scenario: Scenario, graph: RouteGraph, active: tuple[int, ...]) -> NetworkState:
-    """Base values with the active policies applied; densities and hazards clipped to [0, 1]."""
-    st = base_state(scenario)
-    for i in active:
-        pol = scenario.policies[i]
-        edges = selected_edges(pol, graph)
-        nodes = selected_nodes(pol, graph)
-        for op, items in (("set", pol.set), ("scale", pol.scale)):
-            for target, value in items.items():
-                if target.startswith("controls."):
-                    col = CONTROLS.index(target.split(".", 1)[1])
-                    arr, idx = st.controls[:, col], edges
-                elif target in ("cost", "duration", "shoot_on_sight", "open"):
-                    arr, idx = getattr(st, target), edges
-                elif target in ("arrest_hazard", "dwell"):
-                    arr, idx = getattr(st, target), nodes
-                else:
-                    continue  # group targets: see group_rates
-                if op == "set":
-                    arr[idx] = value
-                else:
-                    arr[idx] = arr[idx] * value
+    """Base values (months) with the active policies applied, densities and hazards clipped to [0, 1], then in
+    steps of Δ months (sim.units): duration max(1, round(d / Δ)), dwell w / Δ, arrest hazard 1 - (1 - h)^Δ.
+    A value that does not fit (`value_problems`) raises ScenarioError naming the policy and its key: a value is
+    never wrapped around or silently cut to fit."""
+    st, changed_by = _applied(scenario, graph, active)
+    problems = _describe(value_problems(st), changed_by, graph, when=None)
+    if problems:
+        key, msg = problems[0]
+        if len(problems) > 1:
+            msg += f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
+        raise ScenarioError(msg, key=key)
     np.clip(st.controls, 0.0, 1.0, out=st.controls)
     np.clip(st.arrest_hazard, 0.0, 1.0, out=st.arrest_hazard)
-    st.duration = np.maximum(1, np.round(st.duration)).astype(np.int64)
+    delta = step_months(scenario.time.step)
+    st.step_months = delta
+    st.duration = np.maximum(1, np.round(st.duration / delta)).astype(np.int64)
+    st.dwell = st.dwell / delta
+    with np.errstate(divide="ignore"):
+        st.arrest_hazard = -np.expm1(np.log1p(-st.arrest_hazard) * delta)
     return st
+
+
+def state_problems(scenario: Scenario, graph: RouteGraph, active: tuple[int, ...],
+                   when: str | None = None) -> list[tuple[str, str]]:
+    """(key, message) for every value that does not fit in the state of the `active` policies (`value_problems`).
+    The key is the last policy key that changed the value (e.g. `policies[slow].scale.duration`), or the base
+    value's key if no policy did; `when` (a date) is named in the message."""
+    st, changed_by = _applied(scenario, graph, active)
+    return _describe(value_problems(st), changed_by, graph, when)
+
+
+def value_problems(st: NetworkState) -> list[tuple[str, int, float, str]]:
+    """(target, element index, value, what is allowed) for each value of a network state, before clipping and
+    conversion to steps, that does not fit. This is the one place the limits are stated, in months: every number
+    finite, a duration at most MAX_DURATION and a dwell at most MAX_DWELL (the schema's bounds)."""
+    out: list[tuple[str, int, float, str]] = []
+
+    def check(target: str, values: np.ndarray, ok: np.ndarray, allowed: str) -> None:
+        out.extend((target, int(j), float(values[j]), allowed) for j in np.flatnonzero(~ok))
+
+    finite = "a finite number"
+    with np.errstate(invalid="ignore"):
+        for c, name in enumerate(CONTROLS):
+            check(f"controls.{name}", st.controls[:, c], np.isfinite(st.controls[:, c]), finite)
+        check("cost", st.cost, np.isfinite(st.cost), finite)
+        check("duration", st.duration, np.isfinite(st.duration) & (st.duration <= MAX_DURATION),
+              f"at most {MAX_DURATION:g} months")
+        check("arrest_hazard", st.arrest_hazard, np.isfinite(st.arrest_hazard), finite)
+        check("dwell", st.dwell, np.isfinite(st.dwell) & (st.dwell <= MAX_DWELL), f"at most {MAX_DWELL:g} months")
+    return out
+
+
+def _applied(scenario: Scenario, graph: RouteGraph, active: tuple[int, ...]
+             ) -> tuple[NetworkState, dict[tuple[str, int], list[str]]]:
+    """Base values (months) with the active policies applied in order (`set`, then `scale`, within a policy),
+    neither clipped nor converted to steps, and for each numeric (target, element) the policy keys that changed it,
+    in order."""
+    st = base_state(scenario)
+    changed_by: dict[tuple[str, int], list[str]] = {}
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow becomes inf/nan, which value_problems reports
+        for i in active:
+            pol = scenario.policies[i]
+            edges = selected_edges(pol, graph)
+            nodes = selected_nodes(pol, graph)
+            for op, items in (("set", pol.set), ("scale", pol.scale)):
+                for target, value in items.items():
+                    if target.startswith("controls."):
+                        col = CONTROLS.index(target.split(".", 1)[1])
+                        arr, idx = st.controls[:, col], edges
+                    elif target in ("cost", "duration", "shoot_on_sight", "open"):
+                        arr, idx = getattr(st, target), edges
+                    elif target in ("arrest_hazard", "dwell"):
+                        arr, idx = getattr(st, target), nodes
+                    else:
+                        continue  # group targets: see group_rates
+                    if op == "set":
+                        arr[idx] = value
+                    else:
+                        arr[idx] = arr[idx] * value
+                    if target not in BOOL_TARGETS:
+                        for j in idx.tolist():
+                            changed_by.setdefault((target, j), []).append(f"policies[{pol.name}].{op}.{target}")
+    return st, changed_by
+
+
+def _describe(problems: list[tuple[str, int, float, str]], changed_by: dict[tuple[str, int], list[str]],
+              graph: RouteGraph, when: str | None) -> list[tuple[str, str]]:
+    out = []
+    for target, j, value, allowed in problems:
+        on_node = target in NODE_TARGETS
+        ident = graph.node_ids[j] if on_node else graph.edge_ids[j]
+        keys = changed_by.get((target, j), [])
+        key = keys[-1] if keys else f"network.{'nodes' if on_node else 'edges'}[{ident}].{target}"
+        unit = " months" if target in ("duration", "dwell") else ""
+        msg = f"{target} of {'node' if on_node else 'edge'} '{ident}' would be {value:g}{unit}"
+        if when:
+            msg += f" from {when}"
+        if len(keys) > 1:
+            msg += f" (changed by {', '.join(keys)})"
+        out.append((key, f"{msg}; allowed: {allowed}"))
+    return out
 
 
 def push_value(series, date: dt.date) -> float:
@@ -116,7 +199,8 @@ def _month_number(ym: str) -> int:
 
 
 def group_rates(scenario: Scenario, dates: list[dt.date]) -> np.ndarray:
-    """(T, G) departure hazard per step at a free, riskless route: lambda_g(t) * prod_s push_s(t).
+    """(T, G) departure hazard per step at a free, riskless route: lambda_g(t) * prod_s push_s(t) * Δ, with
+    lambda_g per month and Δ the step in months.
 
     Policies may `set`/`scale` `departure_rate` and `push.<series>`, for the selected groups (all if none).
     """
@@ -138,4 +222,4 @@ def group_rates(scenario: Scenario, dates: list[dt.date]) -> np.ndarray:
                             name = target.split(".", 1)[1]
                             push[name] = value if op == "set" else push[name] * value
             out[t, g] = rate * float(np.prod(list(push.values()))) if push else rate
-    return out
+    return out * step_months(scenario.time.step)

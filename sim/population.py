@@ -3,15 +3,15 @@
 Each person is one row: group (uint8), female (bool), origin (uint16), risk tolerance (float32), means
 (float32, USD) and away (bool, set once they leave): 13 bytes a person.
 
-Who sets out is sampled exactly without touching every person each step (thinning). With p_i the person's
-probability of setting out this step (`sim.choice`), and an upper bound p_bar >= p_i for everyone:
+Attributes are drawn in chunks of 2^20 persons from keyed generators (`sim.streams.home_generator`): one for the
+assignment of group, origin and sex, and one per group for that group's risk tolerance and means, so changing one
+group's distributions leaves every other group's people exactly as they were.
 
-1. candidates: each of the N persons independently with probability p_bar, drawn as geometric gaps between
-   successive candidates (cost proportional to the number of candidates, not to N);
-2. a candidate who is at home sets out with probability p_i / p_bar (others are skipped).
-
-Each person at home then sets out with probability p_bar * p_i / p_bar = p_i, independently: the same law as
-one Bernoulli(p_i) draw per person, at a cost of O(N * p_bar) per step instead of O(N).
+Who sets out is sampled exactly without touching every person each step (thinning). Person i sets out at step t
+when their own keyed uniform u_i(t) < p_i(t) (`sim.choice`). With an upper bound p_bar >= p_i for everyone, only
+the persons with u_i(t) < p_bar can set out, and `sim.streams.departure_candidates` lists exactly those (with their
+u_i(t)) at a cost proportional to their number, not to N. The law is one Bernoulli(p_i) draw per person and step;
+the draws do not depend on p_bar, so a change that leaves p_i alone leaves person i's decision alone.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.scenario import Distribution, Scenario
+from sim.streams import departure_candidates, home_generator
 
 CHUNK = 1 << 20  # persons generated per chunk: bounds the temporary memory of generation
 
@@ -38,7 +39,7 @@ def draw(dist: Distribution, n: int, rng: np.random.Generator) -> np.ndarray:
 class Population:
     """People at home as arrays; `candidates` samples who considers leaving this step (see module doc)."""
 
-    def __init__(self, scenario: Scenario, origin_index: dict[str, int], rng: np.random.Generator):
+    def __init__(self, scenario: Scenario, origin_index: dict[str, int], key: int):
         pop = scenario.population
         n = pop.size
         self.size = n
@@ -56,9 +57,10 @@ class Population:
             ids = [o for o, w in weights.items() if w > 0]
             w = np.array([weights[o] for o in ids], dtype=float)
             origin_tables.append((np.array([origin_index[o] for o in ids], dtype=np.uint16), np.cumsum(w / w.sum())))
-        for lo in range(0, n, CHUNK):
+        for chunk, lo in enumerate(range(0, n, CHUNK)):
             hi = min(n, lo + CHUNK)
             k = hi - lo
+            rng = home_generator(key, chunk, 0)
             grp = np.searchsorted(shares, rng.random(k), side="right").astype(np.uint8)
             np.minimum(grp, len(pop.groups) - 1, out=grp)
             self.group[lo:hi] = grp
@@ -72,31 +74,17 @@ class Population:
                 pick = np.minimum(np.searchsorted(cdf, u_origin[sel], side="right"), len(nodes) - 1)
                 self.origin[lo + sel] = nodes[pick]
                 self.female[lo + sel] = u_sex[sel] < g.female_share
-                self.risk_tolerance[lo + sel] = draw(g.risk_tolerance, sel.size, rng)
-                self.means[lo + sel] = draw(g.means, sel.size, rng)
+                g_rng = home_generator(key, chunk, gi + 1)
+                self.risk_tolerance[lo + sel] = draw(g.risk_tolerance, sel.size, g_rng)
+                self.means[lo + sel] = draw(g.means, sel.size, g_rng)
 
     def nbytes(self) -> int:
         return sum(a.nbytes for a in (self.group, self.female, self.origin, self.risk_tolerance, self.means,
                                       self.away))
 
-    def candidates(self, p_bar: float, rng: np.random.Generator) -> np.ndarray:
-        """Indices of persons at home picked independently with probability p_bar (sorted, via geometric gaps)."""
-        if p_bar <= 0.0:
-            return np.empty(0, dtype=np.int64)
-        if p_bar >= 1.0:
-            idx = np.arange(self.size)
-        else:
-            expected = self.size * p_bar
-            chunk = int(expected + 6 * np.sqrt(expected) + 16)
-            parts, pos = [], -1
-            while True:
-                gaps = rng.geometric(p_bar, chunk)
-                np.minimum(gaps, self.size + 1, out=gaps)  # a gap past the end ends the scan; no overflow
-                steps = pos + np.cumsum(gaps)
-                if steps[-1] >= self.size:
-                    parts.append(steps[steps < self.size])
-                    break
-                parts.append(steps)
-                pos = int(steps[-1])
-            idx = np.concatenate(parts)
-        return idx[~self.away[idx]]
+    def candidates(self, key: int, step: int, p_bar: float) -> tuple[np.ndarray, np.ndarray]:
+        """(persons at home with u_i(step) < p_bar, in increasing order of u_i(step); their u_i(step)): see the
+        module doc."""
+        idx, u = departure_candidates(key, step, self.size, p_bar)
+        home = ~self.away[idx]
+        return idx[home], u[home]

@@ -18,9 +18,9 @@ thinning:
   probability 1/D (geometric dwell) or a countdown of round(w) steps (fixed dwell); any other node is passed
   in the step.
 
-Population attributes are drawn by `sim.population.Population` with the model's generator, so both engines
-give the same people for the same seed; everything after that uses different draws, and the engines agree in
-law, not draw for draw.
+Population attributes are drawn by `sim.population.Population` from the run's keyed streams (`sim.streams`), so
+both engines give the same people for the same seed; everything after that uses the Mesa generator here, and the
+engines agree in law, not draw for draw.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from sim.network import RouteGraph, modes_mask
 from sim.policies import active_set, group_rates, network_state
 from sim.population import Population
 from sim.scenario import Scenario, step_dates
+from sim.streams import run_key
 
 HOME, CROSSING, WAITING = 0, 1, 2
 _ENTERED, _PASSED, _RETURNED, _CAUGHT, _KILLED = range(5)  # columns of Ledger.edges
@@ -200,7 +201,7 @@ class NaiveBorderModel(mesa.Model):
         self.rates = group_rates(scenario, self.dates)
         self.ledger = Ledger(len(self.dates), len(self.graph.routes), len(scenario.population.groups),
                              len(self.graph.edge_ids), len(self.graph.node_ids))
-        pop = Population(scenario, self.graph.node_index, self.rng.spawn(3)[0])  # same people as BorderModel
+        pop = Population(scenario, self.graph.node_index, run_key(seed))  # same people as BorderModel
         for g, f, o, r, m in zip(pop.group.tolist(), pop.female.tolist(), pop.origin.tolist(),
                                  pop.risk_tolerance.astype(float).tolist(), pop.means.astype(float).tolist()):
             Person(self, g, f, o, r, m)

@@ -219,7 +219,7 @@ def _broken(change) -> dict:
         (
             lambda d: d["network"]["edges"][0].update(duration=0),
             "network.edges[e].duration",
-            "greater than or equal",
+            "greater than 0",
         ),
         (lambda d: d["network"]["edges"][0].update(cost=float("inf")), "network.edges[e].cost", "finite"),
         (lambda d: d["network"]["edges"].append(edge("e", "o", "d")), "network.edges", "unique"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -177,18 +178,26 @@ def test_a_different_spec_is_refused_unless_forced(tmp_path):
     assert r.returncode == 0, r.stderr
 
 
-def test_a_failing_run_is_recorded_and_the_sweep_finishes(tmp_path):
-    # a group share that breaks the sum-to-one rule makes that point's runs fail validation
-    spec = write_spec(tmp_path, SMALL.replace("population.size: [3000]",
-                                              "population.groups.soldier.share: [0.07, 0.5]"))
-    r = cli("sweep", str(spec), "--out", str(tmp_path / "o"), "--workers", "2", "--quiet")
-    assert r.returncode == 0, r.stderr
+def test_a_failing_run_is_recorded_and_the_sweep_finishes_with_exit_1(tmp_path):
+    # A point that fails at run time (the values themselves are valid: a bad value is refused before any run,
+    # see test_sweep_robust.py): 200 million persons do not fit in the address space the sweep is given.
+    spec = write_spec(tmp_path, SMALL.replace("population.size: [3000]", "population.size: [3000, 200000000]")
+                      .replace("replicates: 3", "replicates: 2").replace("timeseries: true", "timeseries: false"))
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (1200 << 20, 1200 << 20))
+
+    r = subprocess.run([sys.executable, "-m", "sim", "sweep", str(spec), "--out", str(tmp_path / "o"), "--workers",
+                        "2", "--quiet"], capture_output=True, text=True, cwd=ROOT, preexec_fn=limit, timeout=120,
+                       env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+    assert r.returncode == 1, r.stderr  # a run failed, and not because of a bad value
     df = pd.read_parquet(tmp_path / "o" / "runs.parquet")
-    assert len(df) == 12
-    bad = df[df["population.groups.soldier.share"] == 0.5]
-    assert (bad["status"] == "failed").all() and bad["error"].str.contains("sum to 1").all()
-    assert (df[df["population.groups.soldier.share"] == 0.07]["status"] == "ok").all()
-    assert "failed" in r.stdout
+    assert len(df) == 8
+    bad = df[df["population.size"] == 200_000_000]
+    assert (bad["status"] == "failed").all() and bad["error"].str.contains("MemoryError").all()
+    assert (bad["error_kind"] == "internal").all()
+    assert (df[df["population.size"] == 3000]["status"] == "ok").all()
+    assert "4 failed" in r.stdout and "4 of 8 runs failed" in r.stderr and "MemoryError" in r.stderr
 
 
 def test_a_dying_worker_is_retried_and_a_repeat_killer_recorded_failed(tmp_path):

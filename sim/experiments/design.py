@@ -10,12 +10,17 @@
 
 Seeds: replicate k of every point uses the k-th child of SeedSequence(spec.seed) (common random numbers), so
 results depend neither on worker count, backend nor completion order, and adding replicates keeps the old ones.
+
+Size: `count_points` counts the points from the spec alone (product of list lengths and range nums, times the
+packages; samples; list length) without building any, so that a sweep too large to hold is refused before anything
+is built (`MAX_RUNS`), and `point_at` / `iter_points` give any point, or all of them one by one, without a list.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +29,11 @@ from scipy.stats import qmc
 from sim.experiments.spec import Distribution, LoadedSpec, Range
 
 
-@dataclass(frozen=True)
+MAX_RUNS = 1_000_000  # points x replicates above this are refused (docs/experiments.md)
+CONFIRM_RUNS = 100_000  # `bordersim sweep` asks for --yes above this
+
+
+@dataclass(frozen=True, slots=True)
 class Point:
     """One parameter point: its index, the value of each parameter, and the policy package name (if any)."""
 
@@ -40,7 +49,7 @@ class Point:
         return pairs
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RunSpec:
     run_id: str
     point: Point
@@ -69,25 +78,84 @@ def _map(dist: Distribution, u: np.ndarray) -> list:
     return [int(v) for v in ints]
 
 
-def build_points(ls: LoadedSpec) -> list[Point]:
+def _length(param) -> int:
+    return len(param) if isinstance(param, list) else param.num
+
+
+def count_points(ls: LoadedSpec) -> int:
+    """Number of points of the design, from the spec alone (nothing is built)."""
     spec = ls.spec
-    names = list(spec.parameters)
-    if spec.design.type in ("lhs", "sobol"):
-        d = len(names)
-        if spec.design.type == "lhs":
-            u = qmc.LatinHypercube(d=d, rng=np.random.default_rng(spec.seed)).random(spec.design.samples)
+    kind = spec.design.type
+    if kind in ("lhs", "sobol"):
+        return spec.design.samples
+    lengths = [_length(p) for p in spec.parameters.values()]
+    if kind == "points":
+        return lengths[0] if lengths else 0
+    grid = math.prod(lengths)
+    return grid * len(spec.design.policies) if kind == "policies" else grid
+
+
+def count_runs(ls: LoadedSpec) -> int:
+    """Points x replicates, from the spec alone."""
+    return count_points(ls) * ls.spec.replicates
+
+
+class _Design:
+    """The points of a spec, by index: columns of values (grid axes, sampled or listed columns)."""
+
+    def __init__(self, ls: LoadedSpec):
+        spec = ls.spec
+        self.names = list(spec.parameters)
+        self.kind = spec.design.type
+        self.packages = list(spec.design.policies) if self.kind == "policies" else [None]
+        self.size = count_points(ls)
+        if self.kind in ("lhs", "sobol"):
+            d = len(self.names)
+            rng = np.random.default_rng(spec.seed)
+            sampler = qmc.LatinHypercube(d=d, rng=rng) if self.kind == "lhs" else qmc.Sobol(d=d, scramble=True, rng=rng)
+            u = sampler.random(spec.design.samples)
+            self.columns = [_map(spec.parameters[n], u[:, i]) for i, n in enumerate(self.names)]
         else:
-            u = qmc.Sobol(d=d, scramble=True, rng=np.random.default_rng(spec.seed)).random(spec.design.samples)
-        cols = [_map(spec.parameters[n], u[:, i]) for i, n in enumerate(names)]
-        return [Point(i, dict(zip(names, row))) for i, row in enumerate(zip(*cols))]
-    if spec.design.type == "points":
-        columns = [_values(spec.parameters[n]) for n in names]
-        return [Point(i, dict(zip(names, row))) for i, row in enumerate(zip(*columns))]
-    grid = [dict(zip(names, combo)) for combo in itertools.product(*(_values(spec.parameters[n]) for n in names))]
-    if spec.design.type == "policies":
-        combos = [(pkg, values) for pkg in spec.design.policies for values in grid]
-        return [Point(i, values, pkg) for i, (pkg, values) in enumerate(combos)]
-    return [Point(i, values) for i, values in enumerate(grid)]
+            self.columns = [_values(spec.parameters[n]) for n in self.names]
+
+    def at(self, index: int) -> Point:
+        if not 0 <= index < self.size:
+            raise IndexError(index)
+        if self.kind in ("lhs", "sobol", "points"):
+            return Point(index, {n: col[index] for n, col in zip(self.names, self.columns)})
+        grid = self.size // len(self.packages)
+        package, rest = divmod(index, grid)
+        values = {}
+        for name, col in reversed(list(zip(self.names, self.columns))):  # the last parameter varies fastest
+            rest, k = divmod(rest, len(col))
+            values[name] = col[k]
+        return Point(index, {n: values[n] for n in self.names}, self.packages[package])
+
+    def __iter__(self) -> Iterator[Point]:
+        if self.kind in ("lhs", "sobol", "points"):
+            for i, row in enumerate(zip(*self.columns)):
+                yield Point(i, dict(zip(self.names, row)))
+            return
+        i = 0
+        for package in self.packages:
+            for combo in itertools.product(*self.columns):
+                yield Point(i, dict(zip(self.names, combo)), package)
+                i += 1
+
+
+def iter_points(ls: LoadedSpec) -> Iterator[Point]:
+    """Every point in index order, one at a time."""
+    return iter(_Design(ls))
+
+
+def points_at(ls: LoadedSpec, indices: list[int]) -> list[Point]:
+    """The points with these indices (for showing part of a large design without building it)."""
+    design = _Design(ls)
+    return [design.at(i) for i in indices]
+
+
+def build_points(ls: LoadedSpec) -> list[Point]:
+    return list(iter_points(ls))
 
 
 def replicate_seeds(seed: int, replicates: int) -> list[int]:
@@ -96,7 +164,13 @@ def replicate_seeds(seed: int, replicates: int) -> list[int]:
     return [int(c.generate_state(2, dtype=np.uint32).view(np.uint64)[0] >> np.uint64(1)) for c in children]
 
 
-def build_runs(ls: LoadedSpec) -> list[RunSpec]:
-    points = build_points(ls)
+def iter_runs(ls: LoadedSpec) -> Iterator[RunSpec]:
+    """Every run (point x replicate) in design order, one at a time."""
     seeds = replicate_seeds(ls.spec.seed, ls.spec.replicates)
-    return [RunSpec(f"p{p.index:05d}-r{k:04d}", p, k, seeds[k]) for p in points for k in range(len(seeds))]
+    for p in iter_points(ls):
+        for k, seed in enumerate(seeds):
+            yield RunSpec(f"p{p.index:05d}-r{k:04d}", p, k, seed)
+
+
+def build_runs(ls: LoadedSpec) -> list[RunSpec]:
+    return list(iter_runs(ls))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from sim.outputs import check_name
 from sim.scenario import (Scenario, ScenarioError, Strict, _line_for, dump_scenario, load_scenario, read_model_file,
@@ -39,7 +39,34 @@ class Distribution(Strict):
 
 
 Scalar = float | int | bool | str
-Parameter = Annotated[list[Scalar] | Range | Distribution, Field(description="values, range or distribution")]
+
+
+def _parameter_kind(v: Any) -> str | None:
+    """Which form of parameter a value is meant to be: a list, a mapping with `dist` (a distribution) or with
+    `start`, `stop` or `num` (a range); None for anything else. Validating only that form makes the message say
+    what is wrong with it, not with every form at once."""
+    if isinstance(v, (list, tuple)):
+        return "values"
+    if isinstance(v, Range):  # a validated parameter, when a spec is dumped
+        return "range"
+    if isinstance(v, Distribution):
+        return "distribution"
+    if isinstance(v, dict):
+        if "dist" in v:
+            return "distribution"
+        if {"start", "stop", "num"} & set(v):
+            return "range"
+    return None
+
+
+Parameter = Annotated[
+    Annotated[list[Scalar], Tag("values")] | Annotated[Range, Tag("range")]
+    | Annotated[Distribution, Tag("distribution")],
+    Discriminator(_parameter_kind, custom_error_type="parameter_form",
+                  custom_error_message="expected a list of values, a range {start, stop, num} or a distribution "
+                                       "{dist: uniform|loguniform|integer, low, high}"),
+    Field(description="values, range or distribution"),
+]
 
 
 class Design(Strict):

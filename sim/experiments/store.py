@@ -1,6 +1,8 @@
-"""Crash-safe, resumable results store of a sweep directory. Written only by the parent process.
+"""Crash-safe, resumable results store of a sweep directory. Written only by the parent process, under a lock.
 
 Layout:
+    DIR/.bordersim                         marker: a directory bordersim made, of kind "sweep" (sim/outputs.py)
+    DIR/.lock                              the lock file (see below): pid, host and command of the last holder
     DIR/sweep.json                         manifest: spec fingerprint, spec, base scenario name
     DIR/runs/<run_id>.json                 one record per finished run (status, outcomes, error, wall time)
     DIR/timeseries/run_id=<run_id>/part-0.parquet   the run's time series (a Parquet dataset keyed by run_id)
@@ -9,67 +11,105 @@ Layout:
 Every file is written to a temporary name in the same directory and renamed into place (atomic on POSIX), the
 time series before the record, so a record on disk always means a complete run. A kill at any moment leaves at
 worst a stray temporary file, removed when the store is opened again.
+
+Opening a directory follows the output-directory rule of sim/outputs.py:
+- a new or empty directory becomes a sweep directory (marker first, then manifest);
+- a sweep directory (marker) of the same spec fingerprint is resumed; of another fingerprint, or with a damaged
+  manifest, it is refused, or with `force` replaced as a whole (the new one is built beside it and renamed in, the
+  old one removed with `remove_owned`);
+- a sweep directory of an older bordersim (sweep.json, no marker) is resumed when the fingerprint matches (the
+  marker is written then); otherwise it is refused even with `force`: bordersim deletes nothing it cannot prove
+  it made;
+- anything else (a file, a foreign or other-kind directory, the root, home or current directory or a parent of
+  it) is refused, even with `force`, and nothing is written.
+
+Locking: while a store is open its process holds an exclusive `fcntl.flock` on DIR/.lock (taken without waiting).
+A second sweep into the same directory is refused at once, naming the holder; the OS releases the lock when the
+holder exits or is killed, so a crashed sweep never leaves the directory locked.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import os
 import shutil
-import tempfile
+import socket
+import sys
 from pathlib import Path
 
 import pandas as pd
 
+from sim.errors import UsageError
 from sim.experiments.design import RunSpec
 from sim.experiments.spec import LoadedSpec
 from sim.experiments.task import TaskOutput
-from sim.scenario import ScenarioError
+from sim.outputs import (MARKER, TMP_PREFIX, TMP_SUFFIX, protected_reason, atomic_path, atomic_write_text, claim_dir,
+                         make_temp_dir, marker_kind, remove_owned, write_marker)
+
+KIND = "sweep"
+LOCK = ".lock"
+MANIFEST = "sweep.json"
 
 
 class SweepStore:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, lock_fd: int | None = None):
         self.root = root
         self.runs_dir = root / "runs"
         self.ts_dir = root / "timeseries"
+        self._lock_fd = lock_fd
 
     # ------------------------------------------------------------------------------------------- opening
     @classmethod
     def open(cls, root: str | Path, ls: LoadedSpec, *, force: bool = False) -> SweepStore:
-        """Create the store, or reopen it to resume; refuse a directory made by a different spec unless force."""
+        """Create the sweep directory, or reopen it to resume, following the rule in the module docstring; the
+        returned store holds the directory's lock until `close()` (or the end of the process). Raises UsageError
+        (nothing written or deleted) for a directory it may not use or one another sweep holds."""
         root = Path(root)
-        store = cls(root)
-        manifest = root / "sweep.json"
         fingerprint = ls.fingerprint()
-        if root.exists() and any(root.iterdir()):
-            if not manifest.exists():
-                if not force:
-                    raise ScenarioError(f"{root} exists and is not a sweep directory; choose another --out "
-                                        "or pass --force to replace it")
-                shutil.rmtree(root)
-            else:
-                old = json.loads(manifest.read_text())
-                if old.get("fingerprint") != fingerprint:
-                    if not force:
-                        raise ScenarioError(
-                            f"{root} holds results of a different spec ({old.get('spec_path')}, spec or base "
-                            f"scenario changed); choose another --out, or pass --force to discard them")
-                    shutil.rmtree(root)
-        store.runs_dir.mkdir(parents=True, exist_ok=True)
-        store.ts_dir.mkdir(parents=True, exist_ok=True)
-        store._clean_temporaries()
-        if not manifest.exists():
-            _atomic_write_text(manifest, json.dumps({
-                "fingerprint": fingerprint,
-                "spec_path": str(ls.path),
-                "spec": ls.spec.model_dump(mode="json"),
-                "scenario": ls.base.name,
-                "parameters": ls.parameter_names,
-            }, indent=2) + "\n")
+        _decide(root, fingerprint, force)  # refuse before writing anything, not even the lock file
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"{root}: cannot create the directory ({exc.strerror}); choose another --out") from None
+        fd = _lock(root)
+        try:
+            action = _decide(root, fingerprint, force)  # again, now that no other sweep can change it
+            if action == "new":
+                _initialise(root, ls)
+            elif action == "legacy":
+                write_marker(root, KIND)
+            elif action == "replace":
+                fd = _replace(root, ls, fd)
+            store = cls(root, fd)
+            store.runs_dir.mkdir(exist_ok=True)
+            store.ts_dir.mkdir(exist_ok=True)
+            store._clean_temporaries()
+        except BaseException:
+            _unlock(fd)
+            raise
         return store
 
+    @staticmethod
+    def check(root: str | Path, ls: LoadedSpec, *, force: bool = False) -> None:
+        """Raise the UsageError `open` would raise for this directory (reads only; the lock is not checked)."""
+        _decide(Path(root), ls.fingerprint(), force)
+
+    def close(self) -> None:
+        """Release the directory's lock (clearing the holder's name from the lock file)."""
+        if self._lock_fd is not None:
+            _unlock(self._lock_fd)
+            self._lock_fd = None
+
+    def __enter__(self) -> SweepStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def _clean_temporaries(self) -> None:
+        """Remove every temporary file of the directory: under the lock no other process is writing here."""
         for p in list(self.root.rglob(".*.tmp")):
             if p.is_dir():
                 shutil.rmtree(p, ignore_errors=True)
@@ -92,10 +132,8 @@ class SweepStore:
         if out.timeseries is not None:
             part = self.ts_dir / f"run_id={run.run_id}"
             part.mkdir(exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".part-0.", suffix=".tmp", dir=part)
-            os.close(fd)
-            out.timeseries.drop(columns=["run_id"]).to_parquet(tmp, index=False)
-            os.replace(tmp, part / "part-0.parquet")
+            with atomic_path(part / "part-0.parquet") as tmp:
+                out.timeseries.drop(columns=["run_id"]).to_parquet(tmp, index=False)
         record = {
             "run_id": run.run_id,
             "point": run.point.index,
@@ -105,26 +143,28 @@ class SweepStore:
             "parameters": run.point.values,
             "status": out.status,
             "error": out.error,
+            "error_kind": out.error_kind,
             "outcomes": {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in out.outcomes.items()},
             "wall_time": out.wall_time,
         }
-        _atomic_write_text(self.runs_dir / f"{run.run_id}.json", json.dumps(record) + "\n")
+        atomic_write_text(self.runs_dir / f"{run.run_id}.json", json.dumps(record) + "\n")
 
     # ------------------------------------------------------------------------------------------ table
     def compile(self, runs: list[RunSpec], parameter_names: list[str]) -> pd.DataFrame:
         """runs.parquet: one row per run of the design that has a record, in run_id order."""
         rows = []
+        policies = any(r.point.package is not None for r in runs)
         for run in sorted(runs, key=lambda r: r.run_id):
             p = self.runs_dir / f"{run.run_id}.json"
             if not p.exists():
                 continue
             rec = json.loads(p.read_text())
             row = {"run_id": rec["run_id"], "point": rec["point"]}
-            if any(r.point.package is not None for r in runs):
+            if policies:
                 row["policy"] = rec["package"]
             row.update({"replicate": rec["replicate"], "seed": rec["seed"]})
             row.update({name: rec["parameters"].get(name) for name in parameter_names})
-            row.update({"status": rec["status"], "error": rec["error"]})
+            row.update({"status": rec["status"], "error": rec["error"], "error_kind": _error_kind(rec)})
             row.update({k: (math.nan if v is None else v) for k, v in rec["outcomes"].items()})
             row["wall_time"] = rec["wall_time"]
             rows.append(row)
@@ -133,23 +173,240 @@ class SweepStore:
             df["seed"] = df["seed"].astype("uint64")
             wall = df.pop("wall_time")
             df["wall_time"] = wall
-        fd, tmp = tempfile.mkstemp(prefix=".runs.", suffix=".tmp", dir=self.root)
-        os.close(fd)
-        df.to_parquet(tmp, index=False)
-        os.replace(tmp, self.root / "runs.parquet")
+        with atomic_path(self.root / "runs.parquet") as tmp:
+            df.to_parquet(tmp, index=False)
         return df
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+def _error_kind(rec: dict) -> str | None:
+    """A failed run's kind; records of older versions have none: their failures count as ours."""
+    if rec.get("status") == "ok":
+        return None
+    return rec.get("error_kind") or "internal"
+
+
+# ----------------------------------------------------------------------------------------- ownership
+
+
+def _entries(root: Path) -> list[str]:
+    """Names in `root` other than our lock file and our temporaries: a directory holding only those is empty
+    (a sweep killed right after taking the lock of a new directory leaves it so)."""
+    names = [e.name for e in root.iterdir() if not (e.name.startswith(TMP_PREFIX) and e.name.endswith(TMP_SUFFIX))]
+    if LOCK in names and _our_lock_file(root / LOCK):
+        names.remove(LOCK)
+    return names
+
+
+def _our_lock_file(path: Path) -> bool:
+    """A lock file as `_lock` leaves it: empty, or the JSON of its holder."""
+    try:
+        if path.is_symlink() or not path.is_file():
+            return False
+        text = path.read_text()
+        return not text.strip() or set(json.loads(text)) == {"pid", "host", "command"}
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def read_manifest(root: Path) -> dict:
+    """DIR/sweep.json as a dict; UsageError naming the file when it is missing or damaged."""
+    path = Path(root) / MANIFEST
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UsageError(f"{path}: missing; {root} is not a (complete) sweep directory") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"{path}: damaged, cannot be read ({exc})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: damaged (not a JSON object)")
+    return data
+
+
+def _decide(root: Path, fingerprint: str, force: bool) -> str:
+    """What opening `root` does: "new", "resume", "legacy" (resume, writing the marker) or "replace"; raises
+    UsageError when the directory may not be used. Reads only."""
+    legacy = root.is_dir() and marker_kind(root) is None and (root / MANIFEST).is_file()
+    if legacy or (root.is_dir() and not root.is_symlink() and not _entries(root)):
+        why = protected_reason(root)
+        if why:
+            raise UsageError(f"{root}: refusing to write here: {why}; choose another --out")
+        if not legacy:
+            return "new"
+        old = _manifest_or_none(root)
+        if old is not None and old.get("fingerprint") == fingerprint:
+            return "legacy"
+        what = ("holds results of a different spec "
+                f"({old.get('spec_path')}, spec or base scenario changed)" if old is not None
+                else f"has a damaged {MANIFEST}")
+        raise UsageError(f"{root} {what} and was made by an older bordersim (no {MARKER} marker), so bordersim will "
+                         "not delete it, even with --force: delete it yourself or choose another --out")
+    if not claim_dir(root, KIND, force=force, resume=True):
+        return "new"
+    try:
+        old = read_manifest(root)
+    except UsageError as exc:
+        records = (root / "runs").is_dir() and any((root / "runs").glob("*.json"))
+        if not (root / MANIFEST).exists() and not records:
+            return "new"  # a sweep directory killed while it was being created
+        if force:
+            return _replaceable(root)
+        raise UsageError(f"{exc.message}; pass --force to replace the sweep directory {root}") from None
+    if old.get("fingerprint") == fingerprint:
+        return "resume"
+    if force:
+        return _replaceable(root)
+    raise UsageError(f"{root} holds results of a different spec ({old.get('spec_path')}, spec or base scenario "
+                     "changed); choose another --out, or pass --force to discard them")
+
+
+def _replaceable(root: Path) -> str:
+    if root.is_symlink():
+        raise UsageError(f"{root}: is a symbolic link; bordersim replaces only a real sweep directory: remove the "
+                         "link or choose another --out")
+    return "replace"
+
+
+def _manifest_or_none(root: Path) -> dict | None:
+    try:
+        return read_manifest(root)
+    except UsageError:
+        return None
+
+
+def _initialise(directory: Path, ls: LoadedSpec) -> None:
+    """Make `directory` (empty but for the lock) a sweep directory: the marker first, so that a crash part-way
+    leaves a directory bordersim knows as its own."""
+    write_marker(directory, KIND)
+    (directory / "runs").mkdir(exist_ok=True)
+    (directory / "timeseries").mkdir(exist_ok=True)
+    atomic_write_text(directory / MANIFEST, json.dumps({
+        "fingerprint": ls.fingerprint(),
+        "spec_path": str(ls.path),
+        "spec": ls.spec.model_dump(mode="json"),
+        "scenario": ls.base.name,
+        "parameters": ls.parameter_names,
+    }, indent=2) + "\n")
+
+
+def _replace(root: Path, ls: LoadedSpec, old_fd: int) -> int:
+    """Build a new sweep directory beside `root` (locked), swap it in by renames, remove the old one; return the
+    new lock. The old lock is held until the swap is done, so no other sweep can slip in between."""
+    new = make_temp_dir(root.parent)
+    fd = None
+    try:
+        fd = _lock(new)
+        _initialise(new, ls)
+        trash = make_temp_dir(root.parent)
+        os.replace(root, trash / "old")
+        os.replace(new, root)
+    except BaseException:
+        if fd is not None:
+            os.close(fd)
+        shutil.rmtree(new, ignore_errors=True)
+        raise
+    _unlock(old_fd)
+    remove_owned(trash / "old", KIND)
+    trash.rmdir()
+    return fd
+
+
+# ------------------------------------------------------------------------------------------------- lock
+
+
+def _lock(directory: Path) -> int:
+    """Take DIR/.lock without waiting and write the holder into it; UsageError naming the holder if another
+    process has it."""
+    path = directory / LOCK
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot create the lock file ({exc.strerror}); choose another --out") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = _holder(fd)
+        os.close(fd)
+        raise UsageError(f"{directory}: another sweep is writing to this directory ({holder}); wait until it "
+                         "ends, or stop it, or choose another --out") from None
+    except OSError as exc:
+        os.close(fd)
+        raise UsageError(f"{path}: cannot lock it ({exc.strerror}); choose another --out") from None
+    info = {"pid": os.getpid(), "host": socket.gethostname(), "command": " ".join(sys.argv)}
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
+    return fd
+
+
+def _holder(fd: int) -> str:
+    try:
+        info = json.loads(os.pread(fd, 65536, 0).decode())
+        return f"pid {info['pid']} on {info['host']}: {info['command']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "holder not known yet"
+
+
+def _unlock(fd: int) -> None:
+    try:
+        os.ftruncate(fd, 0)
+    except OSError:
+        pass
+    os.close(fd)  # releases the flock
+
+
+# ------------------------------------------------------------------------------------------------ reading
+
+
+def check_sweep_dir(root: str | Path) -> Path:
+    """`root` if it is a sweep directory with runs.parquet; otherwise UsageError saying what it is and what to run
+    (a sensitivity or calibration directory holds its runs in sweep subdirectories)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise UsageError(f"{root}: no such directory (give a sweep directory made by `bordersim sweep`)")
+    kind = marker_kind(root)
+    if kind is None and not (root / MANIFEST).exists():
+        kind = _legacy_kind(root)
+    if kind in ("sensitivity", "calibration"):
+        subs = [d for d in ("sweep", "sweep_round2", "check") if (root / d / MANIFEST).exists()]
+        runs = (f"its runs are in the sweep director{'ies' if len(subs) > 1 else 'y'} "
+                + ", ".join(str(root / d) for d in subs) + f": `bordersim summarize {root / subs[0]}`") if subs \
+            else "it has no finished sweep yet"
+        if kind == "sensitivity":
+            results = f"its results are {root / 'indices.csv'} and {root / 'ranking.txt'} (`bordersim sensitivity`)"
+        else:
+            results = (f"its results are {root / 'posterior_table.md'} and {root / 'calibration.json'} "
+                       "(`bordersim calibrate`)")
+        raise UsageError(f"{root} is a {kind} directory, not a sweep directory: {results}; {runs}")
+    if kind in ("run", "figures"):
+        raise UsageError(f"{root} is a {kind} directory, not a sweep directory; `bordersim summarize` takes a "
+                         "directory made by `bordersim sweep`")
+    if kind is None and not (root / MANIFEST).exists():
+        raise UsageError(f"{root} is not a sweep directory (no {MANIFEST}); run `bordersim sweep SPEC --out {root}` "
+                         "first")
+    if not (root / "runs.parquet").exists():
+        raise UsageError(f"{root} is a sweep directory without runs.parquet; run the same `bordersim sweep` command "
+                         "again to finish it")
+    return root
+
+
+def _legacy_kind(root: Path) -> str | None:
+    """The kind of a directory made before markers existed, from its files."""
+    if (root / "summary.json").exists():
+        return "run"
+    if (root / "calibration.json").exists() or ((root / "base.yaml").exists() and (root / "sweep").is_dir()):
+        return "calibration"
+    if (root / "experiment.yaml").exists() or (root / "indices.csv").exists():
+        return "sensitivity"
+    return None
 
 
 def load_sweep(root: str | Path) -> pd.DataFrame:
-    """runs.parquet of a sweep directory (one row per run)."""
-    path = Path(root) / "runs.parquet"
-    if not path.exists():
-        raise ScenarioError(f"{root} has no runs.parquet; is it a sweep directory? (run `bordersim sweep` first)")
-    return pd.read_parquet(path)
+    """runs.parquet of a sweep directory (one row per run); UsageError naming the file when it cannot be read."""
+    import pyarrow
+
+    path = check_sweep_dir(root) / "runs.parquet"
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError, pyarrow.ArrowException) as exc:
+        raise UsageError(f"{path}: damaged, cannot be read ({type(exc).__name__}: {exc}); it is rebuilt from the "
+                         "run records when the same `bordersim sweep` command runs again") from None
+

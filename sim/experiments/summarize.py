@@ -1,6 +1,8 @@
 """Summaries of a sweep: per point, mean and 95% CI of each kept outcome over replicates; paired differences.
 
-CI of a mean over n replicates: mean ± t_{0.975, n-1} · sd / sqrt(n) (NaN for n < 2). Against a baseline point,
+CI of a mean over n replicates: mean ± t_{0.975, n-1} · sd / sqrt(n), given only for n >= MIN_CI_REPLICATES (3):
+with 2 replicates t = 12.7 and the interval says more about the t distribution than about the outcome, so it is
+NaN (the figures draw the replicates themselves instead). Against a baseline point,
 the difference is paired by replicate (replicate k of both points used the same random stream):
 d_k = x_k(point) − x_k(baseline), summarised the same way, which common random numbers make tight.
 """
@@ -13,7 +15,8 @@ from scipy import stats
 
 from sim.scenario import ScenarioError
 
-ID_COLUMNS = ("run_id", "point", "policy", "replicate", "seed", "status", "error", "wall_time")
+MIN_CI_REPLICATES = 3
+ID_COLUMNS = ("run_id", "point", "policy", "replicate", "seed", "status", "error", "error_kind", "wall_time")
 
 
 def outcome_columns(df: pd.DataFrame, parameters: list[str]) -> list[str]:
@@ -27,7 +30,7 @@ def _ci(values: np.ndarray) -> tuple[float, float, float, int]:
     if n == 0:
         return np.nan, np.nan, np.nan, 0
     mean = float(v.mean())
-    if n < 2:
+    if n < MIN_CI_REPLICATES:
         return mean, np.nan, np.nan, n
     half = float(stats.t.ppf(0.975, n - 1) * v.std(ddof=1) / np.sqrt(n))
     return mean, mean - half, mean + half, n

@@ -1,19 +1,33 @@
-"""Run a sweep: design -> runs -> executor -> store -> runs.parquet. Resumable; interruptible."""
+"""Run a sweep: design -> runs -> executor -> store -> runs.parquet. Resumable; interruptible.
+
+Before anything runs: the size is counted from the spec (more than MAX_RUNS runs are refused), every unfinished
+point's scenario is built and checked (a bad value is an error up front, not a failed run), and a call from the
+top level of a script without an `if __name__ == "__main__":` guard is refused (local worker processes re-import
+the main script, and would start the sweep again in every worker).
+"""
 
 from __future__ import annotations
 
+import ast
+import multiprocessing
+import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from sim.experiments.design import RunSpec, build_runs
-from sim.experiments.executors import backend, drive
+from sim.errors import InputError, ScenarioError, UsageError
+from sim.experiments.design import (MAX_RUNS, Point, RunSpec, build_runs, count_points, iter_points, iter_runs,
+                                    points_at)
+from sim.experiments.executors import Backend, BackendLost, backend, drive
 from sim.experiments.spec import LoadedSpec, load_spec
-from sim.experiments.store import SweepStore
-from sim.experiments.task import TaskOutput, execute
+from sim.experiments.store import SweepStore, read_manifest
+from sim.experiments.task import TaskOutput, execute, point_scenario
+
+MAX_BAD_POINTS_SHOWN = 5
 
 
 class SweepInterrupted(Exception):
@@ -24,27 +38,70 @@ class SweepInterrupted(Exception):
         super().__init__(f"interrupted: {finished} of {total} runs finished and saved in {out}")
 
 
+class SweepAborted(Exception):
+    """The executor's cluster was lost during a sweep: finished runs are kept; the same command resumes."""
+
+    def __init__(self, reason: str, finished: int, total: int, out: Path):
+        self.reason, self.finished, self.total, self.out = reason, finished, total, out
+        super().__init__(f"sweep stopped: {reason}; {finished} of {total} runs finished and saved in {out}")
+
+
 @dataclass
 class Plan:
+    """The runs of a spec. `size` is counted from the spec; `runs` is built on first use (a dry run of a large
+    design needs only `size` and `design_rows`)."""
+
     spec: LoadedSpec
-    runs: list[RunSpec]
+    size: int
+    n_points: int
+    _runs: list[RunSpec] | None = field(default=None, repr=False)
+
+    @property
+    def runs(self) -> list[RunSpec]:
+        if self._runs is None:
+            self._runs = build_runs(self.spec)
+        return self._runs
+
+    def iter_points(self) -> Iterator[Point]:
+        return iter_points(self.spec)
 
     @property
     def points(self) -> pd.DataFrame:
         """One row per parameter point (the design table)."""
-        seen = {}
-        for r in self.runs:
-            row = {"point": r.point.index}
-            if r.point.package is not None:
-                row["policy"] = r.point.package
-            row.update(r.point.values)
-            seen.setdefault(r.point.index, row)
-        return pd.DataFrame(list(seen.values()))
+        return pd.DataFrame([_row(p) for p in self.iter_points()])
+
+    def design_rows(self, max_rows: int = 40) -> tuple[pd.DataFrame, int]:
+        """(the first and last max_rows/2 points as a table, the number of points left out between them), built
+        without building the other points."""
+        n = self.n_points
+        if n <= max_rows:
+            indices = list(range(n))
+        else:
+            indices = list(range(max_rows // 2)) + list(range(n - max_rows // 2, n))
+        return pd.DataFrame([_row(p) for p in points_at(self.spec, indices)]), n - len(indices)
+
+    def first_run(self) -> RunSpec:
+        return next(iter_runs(self.spec))
+
+
+def _row(p: Point) -> dict:
+    row = {"point": p.index}
+    if p.package is not None:
+        row["policy"] = p.package
+    row.update(p.values)
+    return row
 
 
 def plan(spec: str | Path | LoadedSpec, replicates: int | None = None) -> Plan:
+    """The plan of a spec; ScenarioError (nothing built) when it has more than MAX_RUNS runs."""
     ls = spec if isinstance(spec, LoadedSpec) else load_spec(spec, replicates=replicates)
-    return Plan(ls, build_runs(ls))
+    n_points = count_points(ls)
+    size = n_points * ls.spec.replicates
+    if size > MAX_RUNS:
+        raise ScenarioError(f"this sweep has {size:,} runs ({n_points:,} points x {ls.spec.replicates:,} replicates), "
+                            f"more than the limit of {MAX_RUNS:,} runs per sweep: use fewer values, samples or "
+                            "replicates, or split it into several sweeps", path=str(ls.path))
+    return Plan(ls, size, n_points)
 
 
 def _submit(ls: LoadedSpec):
@@ -60,18 +117,64 @@ def _submit(ls: LoadedSpec):
 
 def pilot(p: Plan) -> TaskOutput:
     """Run the first run in this process (for --dry-run's time estimate)."""
-    run = p.runs[0]
+    run = p.first_run()
     return execute(run.run_id, p.spec.base_dict, run.point.overrides(p.spec.spec), run.seed, [], False)
+
+
+def check_points(p: Plan, points: Iterator[Point] | None = None, limit: int | None = None) -> int:
+    """Build and check the scenario of every point (or of `points`, at most `limit` of them); return how many were
+    checked. Raises ScenarioError naming the spec, the number of bad points and the first few with their errors."""
+    ls = p.spec
+    bad: list[str] = []
+    n_bad = checked = 0
+    for point in points if points is not None else p.iter_points():
+        if limit is not None and checked >= limit:
+            break
+        checked += 1
+        try:
+            point_scenario(ls.base_dict, point.overrides(ls.spec))
+        except InputError as exc:
+            n_bad += 1
+            if len(bad) < MAX_BAD_POINTS_SHOWN:
+                what = ([f"policy={point.package}"] if point.package else []) + [
+                    f"{k}={v}" for k, v in point.values.items()]
+                bad.append(f"point {point.index} ({', '.join(what)}): {exc.message}"
+                           + (f" [key '{exc.key}']" if exc.key else ""))
+    if n_bad:
+        more = f" (and {n_bad - len(bad)} more)" if n_bad > len(bad) else ""
+        raise ScenarioError(f"{n_bad} of {checked} points make an invalid scenario, so nothing was run: "
+                            + "; ".join(bad) + more, path=str(ls.path))
+    return checked
 
 
 def run_sweep(p: Plan, out: str | Path, *, workers: int | None = None, scheduler: str | None = None,
               force: bool = False, progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
-    """Run every unfinished run of the plan into `out`; return runs.parquet as a DataFrame."""
+    """Run every unfinished run of the plan into `out`; return runs.parquet as a DataFrame.
+
+    Refuses (UsageError/ScenarioError) before writing or starting anything: an unguarded call from a script's top
+    level, points whose values make an invalid scenario, a directory it may not use (see SweepStore.open), an
+    unreachable scheduler; and a directory another sweep holds. Ctrl-C raises SweepInterrupted and a lost cluster
+    SweepAborted, both after saving what finished."""
     out = Path(out)
-    store = SweepStore.open(out, p.spec, force=force)
-    done = store.finished()
+    if scheduler is None or scheduler == "local":
+        refuse_unguarded_main()
+    done = _finished_before(out, p.spec)
     todo = [r for r in p.runs if r.run_id not in done]
-    total = len(p.runs)
+    check_points(p, _distinct_points(todo))
+    SweepStore.check(out, p.spec, force=force)
+    with backend(workers, scheduler) if todo else nullcontext() as be:
+        store = SweepStore.open(out, p.spec, force=force)
+        try:
+            return _run(p, store, out, be, progress)
+        finally:
+            store.close()
+
+
+def _run(p: Plan, store: SweepStore, out: Path, be: Backend | None, progress) -> pd.DataFrame:
+    runs = p.runs
+    done = store.finished()
+    todo = [r for r in runs if r.run_id not in done]
+    total = len(runs)
     finished = total - len(todo)
     if progress:
         progress(finished, total)
@@ -84,21 +187,43 @@ def run_sweep(p: Plan, out: str | Path, *, workers: int | None = None, scheduler
             progress(finished, total)
 
     def on_lost(run: RunSpec, message: str) -> None:
-        on_result(run, TaskOutput(run.run_id, "failed", {}, message, 0.0))
+        on_result(run, TaskOutput(run.run_id, "failed", {}, message, 0.0, error_kind="internal"))
 
     try:
         if todo:
-            with backend(workers, scheduler) as be:
-                drive(todo, _submit(p.spec), be, on_result, on_lost)
+            if be is None:  # the directory changed since we looked; its runs were not checked
+                raise UsageError(f"{out}: changed while the sweep was starting (another process?); run it again")
+            drive(todo, _submit(p.spec), be, on_result, on_lost)
     except KeyboardInterrupt:
-        store.compile(p.runs, p.spec.parameter_names)
+        store.compile(runs, p.spec.parameter_names)
         raise SweepInterrupted(finished, total, out) from None
-    return store.compile(p.runs, p.spec.parameter_names)
+    except BackendLost as exc:
+        store.compile(runs, p.spec.parameter_names)
+        raise SweepAborted(str(exc), finished, total, out) from None
+    return store.compile(runs, p.spec.parameter_names)
+
+
+def _finished_before(out: Path, ls: LoadedSpec) -> set[str]:
+    """Finished runs of `out` if it is a sweep directory of this spec (a look only: nothing is written)."""
+    try:
+        same = read_manifest(out).get("fingerprint") == ls.fingerprint()
+    except UsageError:
+        return set()
+    return SweepStore(out).finished() if same else set()
+
+
+def _distinct_points(runs: list[RunSpec]) -> Iterator[Point]:
+    seen = set()
+    for r in runs:
+        if r.point.index not in seen:
+            seen.add(r.point.index)
+            yield r.point
 
 
 def sweep(spec: str | Path, out: str | Path | None = None, *, workers: int | None = None,
           scheduler: str | None = None, replicates: int | None = None, force: bool = False) -> pd.DataFrame:
-    """Python API: run (or resume) a sweep and return one row per run. Default out: results/<spec name>."""
+    """Python API: run (or resume) a sweep and return one row per run. Default out: results/<spec name>.
+    Call it under `if __name__ == "__main__":` in a script (worker processes re-import the script)."""
     p = plan(spec, replicates=replicates)
     out = Path(out) if out is not None else Path("results") / p.spec.spec.name
     return run_sweep(p, out, workers=workers, scheduler=scheduler, force=force)
@@ -109,4 +234,63 @@ def estimate_seconds(p: Plan, workers: int) -> tuple[float, float]:
     t0 = time.perf_counter()
     pilot(p)
     one = time.perf_counter() - t0
-    return one, one * len(p.runs) / max(1, workers)
+    return one, one * p.size / max(1, workers)
+
+
+# ---------------------------------------------------------------------------------------- the main guard
+
+
+def refuse_unguarded_main() -> None:
+    """UsageError when local worker processes would re-run the code that is calling us now: a call from the top
+    level of the main script (run by path, or with -m as a module other than a package's __main__) that is not
+    inside `if __name__ == "__main__":`, or a call made while a worker re-imports such a script."""
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise UsageError(_GUARD_MESSAGE.format(where="the main script"))
+    main = sys.modules.get("__main__")
+    if main is None:
+        return
+    name = getattr(getattr(main, "__spec__", None), "name", None)
+    if name is not None:
+        if name == "__main__" or name.endswith(".__main__"):
+            return  # multiprocessing does not re-run a package's __main__ in workers
+    elif getattr(main, "__file__", None) is None:
+        return  # interactive session, notebook: nothing to re-import
+    frame = sys._getframe(1)
+    while frame is not None and not (frame.f_globals is vars(main) and frame.f_code.co_name == "<module>"):
+        frame = frame.f_back
+    if frame is None:
+        return  # not called while the main module's top level runs (e.g. from a thread or later)
+    try:
+        tree = ast.parse(Path(frame.f_code.co_filename).read_text())
+    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+        return  # no source to look at: give the benefit of the doubt
+    if not _inside_main_guard(tree, frame.f_lineno):
+        raise UsageError(_GUARD_MESSAGE.format(where=frame.f_code.co_filename))
+
+
+_GUARD_MESSAGE = ("a sweep was started from the top level of {where} without `if __name__ == \"__main__\":`; "
+                  "worker processes import that script again and would each start the sweep again. Put the call "
+                  "under `if __name__ == \"__main__\":` (see docs/experiments.md)")
+
+
+def _is_main_test(node: ast.expr, op: type) -> bool:
+    if not (isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], op)):
+        return False
+    sides = [node.left, node.comparators[0]]
+    names = [s for s in sides if isinstance(s, ast.Name) and s.id == "__name__"]
+    consts = [s for s in sides if isinstance(s, ast.Constant) and s.value == "__main__"]
+    return len(names) == 1 and len(consts) == 1
+
+
+def _inside_main_guard(tree: ast.Module, line: int) -> bool:
+    """Whether `line` lies in the body of an `if __name__ == "__main__":` (or the else of `!=`)."""
+    def spans(body: list[ast.stmt]) -> bool:
+        return bool(body) and body[0].lineno <= line <= (body[-1].end_lineno or body[-1].lineno)
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If):
+            if _is_main_test(node.test, ast.Eq) and spans(node.body):
+                return True
+            if _is_main_test(node.test, ast.NotEq) and spans(node.orelse):
+                return True
+    return False

@@ -1,7 +1,9 @@
 """What a worker does for one run: build the point's scenario, run it, reduce the result to kept outcomes.
 
 Runs in worker processes (local pool or Dask), so it takes and returns only plain picklable data. An error in the
-run itself (a bad parameter value, a model failure) is caught and returned as a failed run with its message.
+run itself is caught and returned as a failed run with its message and its kind: "input" when the point's values
+are bad (an `InputError`, exit 2 of the sweep), "internal" for anything else (a failure of ours, exit 1). The sweep
+checks every point with `point_scenario` before the first run, so a bad value is normally refused up front.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class TaskOutput:
     error: str | None = None
     wall_time: float = 0.0
     timeseries: pd.DataFrame | None = None
+    error_kind: str | None = None  # failed runs: "input" (bad values) or "internal" (our fault)
 
 
 def outcomes(result: RunResult, keep: list[str]) -> dict[str, float]:
@@ -44,27 +47,34 @@ def outcomes(result: RunResult, keep: list[str]) -> dict[str, float]:
     return out
 
 
+def point_scenario(base: dict, overrides: list[tuple[str, object]]):
+    """The validated Scenario of one point: the base scenario dict with the point's (dotted path, value) pairs set;
+    raises ScenarioError when the values make an invalid scenario."""
+    from sim.scenario import set_path, validate_dict
+
+    data = copy.deepcopy(base)
+    for path, value in overrides:
+        set_path(data, path, value, source="(sweep point)")
+    return validate_dict(data, path="(sweep point)")
+
+
 def execute(run_id: str, base: dict, overrides: list[tuple[str, object]], seed: int, keep: list[str],
             keep_timeseries: bool) -> TaskOutput:
     """Run one point/replicate; never raises for a problem of the run itself."""
+    from sim.errors import InputError
     from sim.model import run
-    from sim.scenario import ScenarioError, set_path, validate_dict
 
     t0 = time.perf_counter()
     try:
-        data = copy.deepcopy(base)
-        for path, value in overrides:
-            set_path(data, path, value, source="(sweep point)")
-        scenario = validate_dict(data, path="(sweep point)")
+        scenario = point_scenario(base, overrides)
         result = run(scenario, seed=seed)
         ts = None
         if keep_timeseries:
             ts = result.timeseries()
             ts.insert(0, "run_id", run_id)
         return TaskOutput(run_id, "ok", outcomes(result, keep), None, time.perf_counter() - t0, ts)
-    except ScenarioError as exc:
-        return TaskOutput(run_id, "failed", {}, exc.format(), time.perf_counter() - t0)
+    except InputError as exc:
+        return TaskOutput(run_id, "failed", {}, exc.format(), time.perf_counter() - t0, error_kind="input")
     except Exception as exc:  # noqa: BLE001 - recorded with the run, the sweep goes on
         tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        return TaskOutput(run_id, "failed", {}, tb, time.perf_counter() - t0)
-
+        return TaskOutput(run_id, "failed", {}, tb, time.perf_counter() - t0, error_kind="internal")

@@ -1,9 +1,17 @@
-"""Make every relevant figure of a run or sweep directory, or the ones asked for, and write them to files.
+"""Make every relevant figure of a run, sweep, sensitivity or calibration directory, or the ones asked for, and
+write them to files.
 
 Figure names (`--only`): for a run `flows`, `yearly`, `route_map`, `outcome_shares`; for a sweep `response`,
-`heatmap`, `route_shares`, `policy_bars`, `policy_years`. A sweep figure drawn against each varying parameter gives
-one file per parameter (`response-dmz.mines.png`). A figure that does not apply (a heatmap of a one-parameter
-sweep, policy bars without a policies design) is skipped with the reason; asking for it by name is an error.
+`heatmap`, `route_shares`, `policy_bars`, `policy_years`; for a sensitivity analysis `indices` (the Morris or Sobol
+chart) and `overview`; for a calibration `posterior_predictive` and `posterior_pairs`. A sweep figure drawn against
+each varying parameter gives one file per parameter (`response-dmz.mines.png`); file names are made safe
+(`style.safe_stem`: an edge id 'd/z' gives `response-d_z.mines.png`). A figure that does not apply (a heatmap of a
+one-parameter sweep, policy bars without a policies design) is skipped with the reason; asking for it by name is an
+error.
+
+Writing follows the output rule (docs/plots.md): figures go into a `figures` directory, by default PATH/figures;
+`--out DIR` may name a new or empty directory or a figures directory bordersim made, nothing else; each file is
+written to a temporary name and renamed.
 """
 
 from __future__ import annotations
@@ -14,8 +22,8 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from sim.plots import policy_figures, route_map, run_figures, style, sweep_figures
-from sim.plots.detect import RunData, SweepData, kind_of, load
+from sim.plots import calibration, policy_figures, route_map, run_figures, sensitivity, style, sweep_figures
+from sim.plots.detect import CalibrationData, RunData, SensitivityData, SweepData, kind_of, load
 from sim.plots.sweep_figures import NotApplicable
 from sim.scenario import ScenarioError
 
@@ -34,7 +42,8 @@ SWEEP_FIGURES: dict[str, Callable[..., dict[str, Figure]]] = {
     "policy_bars": policy_figures.policy_bars,
     "policy_years": policy_figures.policy_years,
 }
-FIGURE_NAMES = {"run": list(RUN_FIGURES), "sweep": list(SWEEP_FIGURES)}
+FIGURE_NAMES = {"run": list(RUN_FIGURES), "sweep": list(SWEEP_FIGURES), "sensitivity": ["indices", "overview"],
+                "calibration": ["posterior_predictive", "posterior_pairs"]}
 BASELINE_FIGURES = ("policy_bars", "policy_years")
 
 
@@ -43,7 +52,7 @@ class Figures:
     """Figures of one directory: file stem -> figure (in the order made), and name -> reason for those skipped."""
 
     kind: str
-    data: RunData | SweepData
+    data: RunData | SweepData | SensitivityData | CalibrationData
     figures: dict[str, Figure] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)  # file stem -> figure name
@@ -55,24 +64,43 @@ def _check_only(kind: str, only: list[str] | None) -> list[str]:
         return names
     unknown = [n for n in only if n not in names]
     if unknown:
-        other = "sweep" if kind == "run" else "run"
-        hint = [n for n in unknown if n in FIGURE_NAMES[other]]
-        extra = f" ({', '.join(hint)} {'is' if len(hint) == 1 else 'are'} for a {other} directory)" if hint else ""
+        extra = ""
+        for other, known in FIGURE_NAMES.items():
+            hint = [n for n in unknown if n in known and other != kind]
+            if hint:
+                extra = f" ({', '.join(hint)} {'is' if len(hint) == 1 else 'are'} for a {other} directory)"
+                break
         raise ScenarioError(f"unknown figure(s) for a {kind} directory: {', '.join(unknown)}{extra}; "
                             f"choose from {', '.join(names)}")
     return [n for n in names if n in only]
 
 
 def build_figures(path: str | Path, only: list[str] | None = None, *, baseline: str | None = None) -> Figures:
-    """Read the directory and build its figures (in memory). Raises ScenarioError for a directory that is
-    neither a run nor a sweep, for unknown names in `only`, and for a figure named in `only` that does not
-    apply to this directory."""
+    """Read the directory and build its figures (in memory). Raises ScenarioError for a directory that is none
+    of the four kinds, for unknown names in `only`, and for a figure named in `only` that does not apply to this
+    directory; InputError for a missing or damaged file."""
     kind = kind_of(path)
     wanted = _check_only(kind, only)
     data = load(path)
     if baseline is not None:
         _check_baseline(data, baseline)
     out = Figures(kind, data)
+    if kind == "sensitivity":
+        for stem, (name, fig) in sensitivity.figures(data.indices, wanted).items():
+            out.figures[stem] = fig
+            out.names[stem] = name
+        return out
+    if kind == "calibration":
+        made = calibration.figures(data.summary, data.points, data.predictive, data.shares, data.name, wanted)
+        if "posterior_predictive" in wanted and "posterior_predictive" not in made:
+            reason = "the calibration has no arrivals target (no predictive.csv)"
+            if only:
+                raise ScenarioError(f"figure 'posterior_predictive' does not apply to {path}: {reason}")
+            out.skipped["posterior_predictive"] = reason
+        for stem, fig in made.items():
+            out.figures[stem] = fig
+            out.names[stem] = stem
+        return out
     for name in wanted:
         if kind == "run":
             out.figures[name] = RUN_FIGURES[name](data)
@@ -103,18 +131,38 @@ def _check_baseline(data: RunData | SweepData, baseline: str) -> None:
                             f"{', '.join(packages)}")
 
 
+def file_stems(stems: list[str]) -> dict[str, str]:
+    """Figure stem -> safe file stem (`style.safe_stem`), made unique with '-2', '-3', ... when two stems map
+    to the same file name."""
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for stem in stems:
+        base = style.safe_stem(stem)
+        name, k = base, 2
+        while name.lower() in used:  # case-insensitive file systems too
+            name, k = f"{base}-{k}", k + 1
+        used.add(name.lower())
+        out[stem] = name
+    return out
+
+
 def make_figures(path: str | Path, out: str | Path | None = None, *, fmt: str = "png",
                  only: list[str] | None = None, baseline: str | None = None) -> tuple[list[Path], dict[str, str]]:
-    """Write the figures of a run or sweep directory to OUT (default PATH/figures) as `<stem>.<fmt>`.
-    Returns (paths written, {figure name: reason skipped})."""
+    """Write the figures of a directory to OUT (default PATH/figures) as `<stem>.<fmt>`, each through a
+    temporary file renamed into place. OUT must be new, empty or a figures directory bordersim made (the default
+    PATH/figures is bordersim's in any case); it is checked before anything is drawn, and a refusal
+    (UsageError) touches nothing. Returns (paths written, {figure name: reason skipped})."""
     if fmt not in FORMATS:
         raise ScenarioError(f"unknown format '{fmt}'; choose from {', '.join(FORMATS)}")
-    figs = build_figures(path, only, baseline=baseline)
+    kind_of(path)  # a bad PATH is reported before --out
     target = Path(out) if out is not None else Path(path) / "figures"
-    target.mkdir(parents=True, exist_ok=True)
+    style.check_figures_dir(target, default=out is None)  # refuse before drawing anything
+    figs = build_figures(path, only, baseline=baseline)
+    target = style.claim_figures_dir(target, default=out is None)
     written = []
+    names = file_stems(list(figs.figures))
     for stem, fig in figs.figures.items():
-        file = target / f"{stem}.{fmt}"
+        file = target / f"{names[stem]}.{fmt}"
         style.save(fig, file, fmt)
         written.append(file)
     return written, figs.skipped

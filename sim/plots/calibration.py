@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -196,28 +195,31 @@ def _hist(ax, x: np.ndarray, prior: dict) -> None:
     ax.grid(False)
 
 
+def figures(summary: dict, points: pd.DataFrame, predictive: pd.DataFrame | None, shares: pd.DataFrame | None,
+            name: str, only: list[str] | None = None) -> dict[str, Figure]:
+    """The figures of a calibration's files, name (= file stem) -> figure: `posterior_predictive` (when the
+    calibration has an arrivals target, i.e. a predictive table) and `posterior_pairs`; `only` keeps the names
+    given."""
+    out: dict[str, Figure] = {}
+    if predictive is not None and (not only or "posterior_predictive" in only):
+        out["posterior_predictive"] = posterior_predictive(
+            predictive, shares, title=f"{name}: observed against posterior predictive")
+    if not only or "posterior_pairs" in only:
+        out["posterior_pairs"] = posterior_pairs(points, summary["priors"],
+                                                 title=f"{name}: accepted points of the prior sample")
+    return out
+
+
 def write_figures(out: str | Path, fmt: str = "png") -> list[Path]:
-    """Draw both figures of a calibration directory into OUT/figures/; return the files written."""
-    out = Path(out)
-    summary = json.loads((out / "calibration.json").read_text())
-    figdir = out / "figures"
-    figdir.mkdir(exist_ok=True)
+    """Draw both figures of a calibration directory into OUT/figures/ (`style.claim_figures_dir`, each file
+    written atomically); return the files written. A damaged or missing file is an InputError naming it."""
+    from sim.plots.detect import load_calibration_dir
+
+    data = load_calibration_dir(out)
+    figdir = style.claim_figures_dir(Path(out) / "figures", default=True)
     written = []
-    name = summary.get("name", out.name)
-    pred_path = out / "predictive.csv"
-    if pred_path.exists():
-        shares_path = out / "shares_predictive.csv"
-        shares = pd.read_csv(shares_path) if shares_path.exists() else None
-        fig = posterior_predictive(pd.read_csv(pred_path), shares, title=f"{name}: observed against posterior "
-                                                                         "predictive")
-        written.append(_save(fig, figdir / f"posterior_predictive.{fmt}", fmt))
-    points = pd.read_csv(out / "points.csv")
-    fig = posterior_pairs(points, summary["priors"], title=f"{name}: accepted points of the prior sample")
-    written.append(_save(fig, figdir / f"posterior_pairs.{fmt}", fmt))
+    for stem, fig in figures(data.summary, data.points, data.predictive, data.shares, data.name).items():
+        path = figdir / f"{stem}.{fmt}"
+        style.save(fig, path, fmt)
+        written.append(path)
     return written
-
-
-def _save(fig: Figure, path: Path, fmt: str) -> Path:
-    style.save(fig, path, fmt)
-    return path
-

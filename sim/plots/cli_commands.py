@@ -1,5 +1,6 @@
 """`bordersim plot` and `bordersim report`: argument parsing and the two commands. sim/cli.py registers them with
-`add_plot_parsers(sub)`; errors of input are ScenarioError (exit 2), as for the other commands."""
+`add_plot_parsers(sub)`; errors of input (a bad or damaged directory, an --out bordersim may not write, a file
+that cannot be written) are InputErrors (exit 2), as for the other commands."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import argparse
 import sys
 
 FIGURE_HELP = ("run: flows, yearly, route_map, outcome_shares; "
-               "sweep: response, heatmap, route_shares, policy_bars, policy_years")
+               "sweep: response, heatmap, route_shares, policy_bars, policy_years; "
+               "sensitivity: indices, overview; calibration: posterior_predictive, posterior_pairs")
+KINDS_HELP = ("a run (bordersim run), sweep (bordersim sweep), sensitivity (bordersim sensitivity) or calibration "
+              "(bordersim calibrate) directory")
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -30,12 +34,14 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def add_plot_parsers(sub) -> None:
     """Register the `plot` and `report` subcommands on an argparse subparsers object."""
-    p = sub.add_parser("plot", help="figures of a run or sweep directory",
-                       description="Detect whether PATH is a run directory (bordersim run) or a sweep directory "
-                                   "(bordersim sweep), make every figure that applies (or those named with "
-                                   "--only), write them and print their paths. Figures: " + FIGURE_HELP + ".")
-    p.add_argument("path", metavar="PATH", help="run or sweep directory")
-    p.add_argument("--out", metavar="DIR", help="directory for the figures (default: PATH/figures)")
+    p = sub.add_parser("plot", help="figures of a run, sweep, sensitivity or calibration directory",
+                       description="Detect whether PATH is " + KINDS_HELP + ", make every figure that applies (or "
+                                   "those named with --only), write them and print their paths. Figures: "
+                                   + FIGURE_HELP + ".")
+    p.add_argument("path", metavar="PATH", help="run, sweep, sensitivity or calibration directory")
+    p.add_argument("--out", metavar="DIR",
+                   help="directory for the figures (default: PATH/figures): a new or empty directory, or one "
+                        "bordersim made for figures; any other is refused")
     p.add_argument("--format", choices=["png", "svg", "pdf"], default="png", help="file format (default: png)")
     p.add_argument("--only", nargs="+", action="extend", metavar="NAME",
                    help="make only these figures (" + FIGURE_HELP + ")")
@@ -43,12 +49,16 @@ def add_plot_parsers(sub) -> None:
                    help="policy package the policy figures compare against (default: the first in the spec)")
     p.set_defaults(func=cmd_plot)
 
-    p = sub.add_parser("report", help="one self-contained HTML report of a run or sweep directory",
+    p = sub.add_parser("report", help="one self-contained HTML report of a run, sweep, sensitivity or calibration "
+                                      "directory",
                        description="Write one HTML file with the provenance, the summary tables and every figure "
                                    "embedded (no external files or links), to open offline or attach to an "
-                                   "email; prints its path.")
-    p.add_argument("path", metavar="PATH", help="run or sweep directory")
-    p.add_argument("--out", metavar="FILE", help="HTML file to write (default: PATH/report.html)")
+                                   "email; prints its path. PATH is " + KINDS_HELP + ". The same directory gives "
+                                   "the same file, byte for byte.")
+    p.add_argument("path", metavar="PATH", help="run, sweep, sensitivity or calibration directory")
+    p.add_argument("--out", metavar="FILE",
+                   help="HTML file to write (default: PATH/report.html); an existing file is replaced only if it "
+                        "is a report bordersim wrote")
     p.add_argument("--baseline", metavar="PACKAGE",
                    help="policy package the comparisons are against (default: the first in the spec)")
     p.set_defaults(func=cmd_report)

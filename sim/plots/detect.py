@@ -1,7 +1,16 @@
-"""Read what a run or a sweep wrote to disk, and tell which of the two a directory is.
+"""Read what a run, a sweep, a sensitivity analysis or a calibration wrote to disk, and tell which of these a
+directory is.
 
-A run directory holds summary.json, timeseries.parquet and scenario.resolved.yaml (`bordersim run`); a sweep
-directory holds sweep.json and runs.parquet (`bordersim sweep`). Plots read only these files, never the model.
+- run directory (`bordersim run`): summary.json, timeseries.parquet, scenario.resolved.yaml;
+- sweep directory (`bordersim sweep`): sweep.json, runs.parquet;
+- sensitivity directory (`bordersim sensitivity`): indices.csv (with ranking.txt, point_means.csv,
+  experiment.yaml and the runs in a `sweep` subdirectory);
+- calibration directory (`bordersim calibrate`): calibration.json, points.csv (with predictive.csv,
+  posterior_table.csv, ... and the runs in `sweep`, `check`, `sweep_round2` subdirectories).
+
+Plots read only these files, never the model. A missing, damaged or malformed file (truncated JSON or parquet,
+a table without the columns bordersim writes) is bad input: an InputError naming the file and what is wrong,
+never a traceback.
 """
 
 from __future__ import annotations
@@ -13,17 +22,32 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from sim.errors import InputError
+from sim.ledger import TOTAL_KEYS
+from sim.outputs import marker_kind
 from sim.scenario import ScenarioError
 
 RUN_FILES = ("summary.json", "timeseries.parquet", "scenario.resolved.yaml")
+KINDS = ("run", "sweep", "sensitivity", "calibration")
+SUMMARY_TABLES = ("totals", "by_route", "by_group", "arrivals_by_year", "female_share_by_year")
+PROVENANCE_KEYS = ("scenario", "seed", "scenario_sha256", "version", "steps", "start", "end")
+TIMESERIES_COLUMNS = ("date", "route", "group", "set_out", "arrived")
+RUNS_COLUMNS = ("run_id", "point", "replicate", "status")
+INDEX_COLUMNS = ("method", "outcome", "expression", "parameter", "label", "rank")
+POINTS_COLUMNS = ("point", "distance", "accepted")
+PREDICTIVE_COLUMNS = ("period", "period_start", "period_end", "years", "observed", "q05", "median", "q95")
+
+_WHAT = ("give a run directory (`bordersim run`), a sweep directory (`bordersim sweep`), a sensitivity directory "
+         "(`bordersim sensitivity`) or a calibration directory (`bordersim calibrate`)")
 
 
 def kind_of(path: str | Path) -> str:
-    """'run' or 'sweep'; a ScenarioError (bad input) naming what is missing otherwise."""
+    """'run', 'sweep', 'sensitivity' or 'calibration', from the files the directory holds; a ScenarioError (bad
+    input) naming what is missing otherwise. An unfinished sensitivity analysis or calibration (its runs there,
+    its results not yet) is named as such, with what to do."""
     root = Path(path)
     if not root.is_dir():
-        raise ScenarioError(f"{root}: no such directory (give a run directory from `bordersim run` or a sweep "
-                            "directory from `bordersim sweep`)")
+        raise ScenarioError(f"{root}: no such directory ({_WHAT})")
     if (root / "sweep.json").exists():
         if not (root / "runs.parquet").exists():
             raise ScenarioError(f"{root} is a sweep directory without runs.parquet; run the same `bordersim "
@@ -34,8 +58,93 @@ def kind_of(path: str | Path) -> str:
         if missing:
             raise ScenarioError(f"{root} is a run directory missing {', '.join(missing)}")
         return "run"
+    if (root / "calibration.json").exists():
+        if not (root / "points.csv").exists():
+            raise ScenarioError(f"{root} is a calibration directory missing points.csv; run the same `bordersim "
+                                "calibrate` command again to finish it")
+        return "calibration"
+    if (root / "indices.csv").exists():
+        return "sensitivity"
+    marker = marker_kind(root)
+    if (root / "experiment.yaml").exists() or marker == "sensitivity":
+        raise ScenarioError(f"{root} is a sensitivity directory whose analysis has not finished (no indices.csv); "
+                            "run the same `bordersim sensitivity` command again to finish it (its runs so far: "
+                            f"`bordersim plot {root / 'sweep'}`)")
+    if (root / "base.yaml").exists() or (root / "sweep_spec.yaml").exists() or marker == "calibration":
+        raise ScenarioError(f"{root} is a calibration directory that has not finished (no calibration.json); "
+                            "run the same `bordersim calibrate` command again to finish it (its runs so far: "
+                            f"`bordersim plot {root / 'sweep'}`)")
     raise ScenarioError(f"{root} is neither a run directory (summary.json, timeseries.parquet, "
-                        "scenario.resolved.yaml) nor a sweep directory (sweep.json, runs.parquet)")
+                        "scenario.resolved.yaml) nor a sweep directory (sweep.json, runs.parquet), nor a sensitivity "
+                        "(indices.csv) or calibration (calibration.json) directory")
+
+
+# --------------------------------------------------------------------------------------------- reading
+
+
+def _damaged(path: Path, what: str) -> InputError:
+    return InputError(f"{what}; the file is damaged or was not written by bordersim: write it again (rerun the "
+                      "command that made this directory)", path=str(path))
+
+
+def read_json(path: Path, keys: tuple[str, ...] = ()) -> dict:
+    """A JSON object from `path` holding `keys`; InputError naming the file otherwise."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError("missing file", path=str(path)) from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise _damaged(path, f"cannot read it as JSON ({_reason(exc)})") from None
+    if not isinstance(data, dict):
+        raise _damaged(path, f"expected a JSON object, found {type(data).__name__}")
+    missing = [k for k in keys if k not in data]
+    if missing:
+        raise _damaged(path, f"missing key(s) {', '.join(missing)}")
+    return data
+
+
+def read_yaml(path: Path) -> dict:
+    """A YAML mapping from `path` (empty file: {}); InputError naming the file otherwise."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError("missing file", path=str(path)) from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise _damaged(path, f"cannot read it as YAML ({_reason(exc)})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise _damaged(path, f"expected a YAML mapping, found {type(data).__name__}")
+    return data
+
+
+def read_table(path: Path, columns: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A parquet (.parquet) or CSV table from `path` holding `columns` (an empty table may lack them);
+    InputError naming the file otherwise (missing, truncated, not a table)."""
+    try:
+        if path.suffix == ".parquet":
+            df = pd.read_parquet(path)
+        else:
+            df = pd.read_csv(path)
+    except FileNotFoundError:
+        raise InputError("missing file", path=str(path)) from None
+    except pd.errors.EmptyDataError:
+        raise _damaged(path, "the file is empty") from None
+    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:  # ArrowInvalid is a ValueError
+        raise _damaged(path, f"cannot read it as a {'parquet' if path.suffix == '.parquet' else 'CSV'} table "
+                             f"({_reason(exc)})") from None
+    missing = [c for c in columns if c not in df.columns]
+    if missing and not df.empty:
+        raise _damaged(path, f"missing column(s) {', '.join(missing)}")
+    return df
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
+
+
+# ------------------------------------------------------------------------------------------------- runs
 
 
 @dataclass
@@ -61,6 +170,54 @@ class RunData:
 
     def enabled_policies(self) -> list[dict]:
         return [p for p in self.scenario.get("policies") or [] if p.get("enabled", True)]
+
+
+def _check_summary(path: Path, summary: dict) -> None:
+    for key in (*SUMMARY_TABLES, "provenance"):
+        if not isinstance(summary.get(key), dict):
+            raise _damaged(path, f"'{key}' is missing or not an object")
+    missing = [k for k in PROVENANCE_KEYS if k not in summary["provenance"]]
+    if missing:
+        raise _damaged(path, f"'provenance' lacks {', '.join(missing)}")
+    tables = {"totals": {"": summary["totals"]}, "by_route": summary["by_route"], "by_group": summary["by_group"]}
+    for key, rows in tables.items():
+        for name, row in rows.items():
+            if not isinstance(row, dict) or any(not isinstance(row.get(k), (int, float)) for k in TOTAL_KEYS):
+                where = f"'{key}'" + (f", '{name}'" if name else "")
+                raise _damaged(path, f"{where} must give a number for each of {', '.join(TOTAL_KEYS)}")
+    for key in ("by_edge", "repatriated_at"):
+        if key in summary and not isinstance(summary[key], dict):
+            raise _damaged(path, f"'{key}' is not an object")
+
+
+def _check_scenario(path: Path, scenario: dict) -> None:
+    network = scenario.get("network")
+    if not isinstance(network, dict) or not all(isinstance(network.get(k), list) for k in ("nodes", "edges")):
+        raise _damaged(path, "'network' with lists 'nodes' and 'edges' is missing")
+    if not all(isinstance(x, dict) and "id" in x for x in network["nodes"] + network["edges"]):
+        raise _damaged(path, "every node and edge of 'network' needs an 'id'")
+    if not isinstance(scenario.get("policies") or [], list):
+        raise _damaged(path, "'policies' is not a list")
+
+
+def load_run(path: str | Path) -> RunData:
+    """Read a run directory; InputError naming the file when one is missing or damaged."""
+    root = Path(path)
+    summary = read_json(root / "summary.json")
+    _check_summary(root / "summary.json", summary)
+    ts = read_table(root / "timeseries.parquet", TIMESERIES_COLUMNS)
+    if ts.empty or any(c not in ts.columns for c in TIMESERIES_COLUMNS):
+        raise _damaged(root / "timeseries.parquet", "the time series has no rows")
+    try:
+        ts["date"] = pd.to_datetime(ts["date"])
+    except (ValueError, TypeError) as exc:
+        raise _damaged(root / "timeseries.parquet", f"column 'date' holds no dates ({_reason(exc)})") from None
+    scenario = read_yaml(root / "scenario.resolved.yaml")
+    _check_scenario(root / "scenario.resolved.yaml", scenario)
+    return RunData(root, summary, ts, scenario)
+
+
+# ----------------------------------------------------------------------------------------------- sweeps
 
 
 @dataclass
@@ -116,21 +273,109 @@ class SweepData:
         return name in self.runs.columns and pd.api.types.is_numeric_dtype(self.runs[name])
 
 
-def load_run(path: str | Path) -> RunData:
-    root = Path(path)
-    summary = json.loads((root / "summary.json").read_text())
-    ts = pd.read_parquet(root / "timeseries.parquet")
-    ts["date"] = pd.to_datetime(ts["date"])
-    scenario = yaml.safe_load((root / "scenario.resolved.yaml").read_text()) or {}
-    return RunData(root, summary, ts, scenario)
-
-
 def load_sweep_dir(path: str | Path) -> SweepData:
+    """Read a sweep directory; InputError naming the file when one is missing or damaged."""
     root = Path(path)
-    manifest = json.loads((root / "sweep.json").read_text())
-    runs = pd.read_parquet(root / "runs.parquet")
+    manifest = read_json(root / "sweep.json")
+    params = manifest.get("parameters")
+    if params is not None and not (isinstance(params, list) and all(isinstance(p, str) for p in params)):
+        raise _damaged(root / "sweep.json", "'parameters' is not a list of names")
+    spec = manifest.get("spec")
+    if spec is not None and (not isinstance(spec, dict) or not isinstance(spec.get("design", {}), dict)):
+        raise _damaged(root / "sweep.json", "'spec' (with its 'design') is not an object")
+    runs = read_table(root / "runs.parquet", RUNS_COLUMNS)
+    if runs.empty:
+        runs = pd.DataFrame(columns=list(RUNS_COLUMNS))
+    missing = [p for p in params or [] if p not in runs.columns and len(runs)]
+    if missing:
+        raise _damaged(root / "runs.parquet", f"missing the column(s) of parameter(s) {', '.join(missing)} that "
+                                              "sweep.json names")
     return SweepData(root, manifest, runs)
 
 
-def load(path: str | Path) -> RunData | SweepData:
-    return load_run(path) if kind_of(path) == "run" else load_sweep_dir(path)
+# ---------------------------------------------------------------------------------- sensitivity, calibration
+
+
+@dataclass
+class SensitivityData:
+    """One sensitivity directory, read: indices (indices.csv), the ranking text (ranking.txt, '' when absent) and
+    the generated experiment spec (experiment.yaml, {} when absent)."""
+
+    path: Path
+    indices: pd.DataFrame
+    ranking: str
+    experiment: dict
+
+    @property
+    def methods(self) -> list[str]:
+        return list(dict.fromkeys(self.indices["method"]))
+
+    @property
+    def name(self) -> str:
+        return str(self.experiment.get("name") or self.path.name)
+
+
+@dataclass
+class CalibrationData:
+    """One calibration directory, read: calibration.json, points.csv, and when present predictive.csv,
+    shares_predictive.csv and posterior_table.csv (else None)."""
+
+    path: Path
+    summary: dict
+    points: pd.DataFrame
+    predictive: pd.DataFrame | None
+    shares: pd.DataFrame | None
+    table: pd.DataFrame | None
+
+    @property
+    def name(self) -> str:
+        return str(self.summary.get("name") or self.path.name)
+
+
+def load_sensitivity_dir(path: str | Path) -> SensitivityData:
+    root = Path(path)
+    indices = read_table(root / "indices.csv", INDEX_COLUMNS)
+    if indices.empty:
+        raise _damaged(root / "indices.csv", "the table has no rows")
+    extra = {"morris": ("mu_star", "sigma", "mu_star_conf"), "sobol": ("S1", "ST", "S1_conf", "ST_conf")}
+    for method in dict.fromkeys(indices["method"]):
+        if method not in extra:
+            raise _damaged(root / "indices.csv", f"unknown method '{method}' (morris or sobol)")
+        missing = [c for c in extra[method] if c not in indices.columns]
+        if missing:
+            raise _damaged(root / "indices.csv", f"{method} indices without column(s) {', '.join(missing)}")
+    ranking = ""
+    if (root / "ranking.txt").exists():
+        try:
+            ranking = (root / "ranking.txt").read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise _damaged(root / "ranking.txt", f"cannot read it ({_reason(exc)})") from None
+    experiment = read_yaml(root / "experiment.yaml") if (root / "experiment.yaml").exists() else {}
+    return SensitivityData(root, indices, ranking, experiment)
+
+
+def load_calibration_dir(path: str | Path) -> CalibrationData:
+    root = Path(path)
+    summary = read_json(root / "calibration.json", ("priors",))
+    priors = summary["priors"]
+    if not isinstance(priors, dict) or not all(isinstance(p, dict) and {"dist", "low", "high"} <= set(p)
+                                               for p in priors.values()):
+        raise _damaged(root / "calibration.json", "'priors' must give dist, low and high for every parameter")
+    points = read_table(root / "points.csv", (*POINTS_COLUMNS, *priors))
+    predictive = shares = table = None
+    if (root / "predictive.csv").exists():
+        predictive = read_table(root / "predictive.csv", PREDICTIVE_COLUMNS)
+    if (root / "shares_predictive.csv").exists():
+        shares = read_table(root / "shares_predictive.csv", ("target", "years", "observed_low", "observed_high",
+                                                               "q05", "median", "q95"))
+        shares = shares if len(shares) else None
+    if (root / "posterior_table.csv").exists():
+        table = read_table(root / "posterior_table.csv", ("parameter",))
+    return CalibrationData(root, summary, points, predictive, shares, table)
+
+
+def load(path: str | Path) -> RunData | SweepData | SensitivityData | CalibrationData:
+    """Read a directory of any of the four kinds (`kind_of`)."""
+    kind = kind_of(path)
+    return {"run": load_run, "sweep": load_sweep_dir, "sensitivity": load_sensitivity_dir,
+            "calibration": load_calibration_dir}[kind](path)

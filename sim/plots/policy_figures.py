@@ -5,6 +5,8 @@ differences (policy_years).
 Differences come from `sim.experiments.summarize.paired_differences`: d_k = x_k(package) − x_k(baseline) over the
 replicates k present in both (replicate k of every package used the same random stream), mean ± t₀.₉₇₅,ₙ₋₁·sd/√n.
 With other varying parameters, each combination is compared with the baseline package at the same combination.
+With fewer than MIN_REPLICATES replicates the figures draw each replicate's value (or paired difference) instead
+of a t-interval (see sweep_figures).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from matplotlib.patches import Patch
 from sim.experiments.summarize import paired_differences, summarize
 from sim.plots import style
 from sim.plots.detect import SweepData
-from sim.plots.sweep_figures import NotApplicable, facet_title, replicates_note, require_ok, select
+from sim.plots.sweep_figures import (MIN_REPLICATES, REPLICATE_MARKER, NotApplicable, facet_title, interval_handles,
+                                     replicates_note, require_ok, select)
 
 POLICY_OUTCOMES = ("set_out", "arrived", "caught", "killed", "repatriated", "returned")
 
@@ -38,7 +41,7 @@ def paired_against_baseline(sw: SweepData, outcomes: list[str], base: str, *,
     """Paired differences (`sim.experiments.summarize.paired_differences`) of every other package against the
     baseline package, separately for each combination of the other varying parameters (the baseline point of
     that combination), or only for the combination `only`. Columns: combo (text), policy, outcome, n, diff,
-    ci_low, ci_high, baseline_mean."""
+    ci_low, ci_high, baseline_mean, values (the per-replicate differences d_k, in replicate order)."""
     others = sw.varying()
     combos = sw.ok[others].drop_duplicates().sort_values(others).to_dict("records") if others else [{}]
     if only is not None:
@@ -51,20 +54,28 @@ def paired_against_baseline(sw: SweepData, outcomes: list[str], base: str, *,
             continue
         diffs = paired_differences(sub, sw.parameters, int(base_pts[0]), outcomes)
         means = summarize(sub[sub["point"] == base_pts[0]], sw.parameters, outcomes).set_index("outcome")["mean"]
+        ok = sub[sub["status"] == "ok"]
+        base_runs = ok[ok["point"] == base_pts[0]].set_index("replicate")
         for rec in diffs.to_dict("records"):
             if rec["policy"] != base:
+                runs = ok[ok["point"] == rec["point"]].set_index("replicate")
+                common = sorted(runs.index.intersection(base_runs.index))
+                d = (runs.loc[common, rec["outcome"]].astype(float)
+                     - base_runs.loc[common, rec["outcome"]].astype(float))
                 rows.append({"combo": facet_title(combo), "policy": rec["policy"], "outcome": rec["outcome"],
                              "n": rec["n"], "diff": rec["diff"], "ci_low": rec["ci_low"],
-                             "ci_high": rec["ci_high"], "baseline_mean": float(means[rec["outcome"]])})
+                             "ci_high": rec["ci_high"], "baseline_mean": float(means[rec["outcome"]]),
+                             "values": [float(v) for v in d.dropna()]})
     return pd.DataFrame(rows, columns=["combo", "policy", "outcome", "n", "diff", "ci_low", "ci_high",
-                                       "baseline_mean"])
+                                       "baseline_mean", "values"])
 
 
 @style.styled
 def policy_bars(sw: SweepData, baseline: str | None = None) -> dict[str, Figure]:
     """Policies design: for each total outcome, every package's paired difference from the baseline package
-    (replicate k against replicate k, common random numbers) with its 95% interval; the label gives the
-    difference and the baseline mean it is relative to. With other parameters, one bar per combination."""
+    (replicate k against replicate k, common random numbers) with its 95% interval, or with each replicate's
+    difference as a dot when there are fewer than MIN_REPLICATES; the label gives the difference and the
+    baseline mean it is relative to. With other parameters, one bar per combination."""
     require_ok(sw)
     if sw.design != "policies" or "policy" not in sw.runs.columns:
         raise NotApplicable("policy comparison bars need a policies design")
@@ -82,6 +93,7 @@ def policy_bars(sw: SweepData, baseline: str | None = None) -> dict[str, Figure]
     ncols = 3 if len(outcomes) > 4 else len(outcomes)
     nrows = int(np.ceil(len(outcomes) / ncols))
     bar_h = 0.8 / len(combo_names)
+    shown = {"band": False, "dots": False}
     fig = style.figure(4.3 * ncols + 0.8, nrows * (0.45 * len(packages) * max(1, len(combo_names) * 0.6) + 1.5) + 1)
     axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True).ravel()  # the same packages in every panel
     for ax, outcome in zip(axes, outcomes):
@@ -96,19 +108,25 @@ def policy_bars(sw: SweepData, baseline: str | None = None) -> dict[str, Figure]
                 colour = hue[cname] if len(combo_names) > 1 else (
                     style.OUTCOME_COLOURS[outcome] if outcome != "killed" else "#555555")
                 err = None
-                if not np.isnan(rec["lo"]):
+                few = rec["n"] < MIN_REPLICATES
+                if not few and not np.isnan(rec["lo"]):
                     err = [[rec["diff"] - rec["lo"]], [rec["hi"] - rec["diff"]]]
+                    shown["band"] = True
                 ax.barh(y, rec["diff"], height=bar_h * 0.85, color=colour, alpha=0.85, xerr=err,
                         error_kw={"elinewidth": 1.1, "capsize": 3, "ecolor": "#222222"})
+                right = max(0.0, rec["diff"], rec["hi"] if err is not None else rec["diff"])
+                if few and rec["values"]:
+                    ax.plot(rec["values"], [y] * len(rec["values"]), color="#222222", gid="replicate",
+                            **{**REPLICATE_MARKER, "ms": 4, "alpha": 0.9})
+                    right = max(right, *rec["values"])
+                    shown["dots"] = True
                 rel = f" ({style.signed(round(100 * rec['diff'] / rec['base'], 1))}%)" if rec["base"] else ""
-                right = max(0.0, rec["diff"], rec["hi"] if not np.isnan(rec["hi"]) else rec["diff"])
                 ax.annotate(f"{style.signed(rec['diff'])}{rel}", (right, y), xytext=(4, 0),
                             textcoords="offset points", va="center", fontsize=7.5)
         ax.axvline(0, color="black", lw=0.9)
         ax.set_yticks(range(len(packages))[::-1], packages)
         ax.set_ylim(-0.6, len(packages) - 0.4)
-        lo = min(0.0, np.nanmin(d[["diff", "lo"]].to_numpy())) if len(d) else 0
-        hi = max(0.0, np.nanmax(d[["diff", "hi"]].to_numpy())) if len(d) else 1
+        lo, hi = _extent(d)
         span = (hi - lo) or 1
         ax.set_xlim(lo - 0.08 * span, hi + 0.45 * span)  # room on the right for the value labels
         ax.xaxis.set_major_formatter(style.THOUSANDS)
@@ -122,10 +140,30 @@ def policy_bars(sw: SweepData, baseline: str | None = None) -> dict[str, Figure]
     if len(combo_names) > 1:
         fig.legend(handles=[Patch(color=hue[c], label=c) for c in combo_names], loc="outside right upper",
                    title="other parameters")
-    fig.suptitle(f"Policy packages against the baseline '{base}': paired difference over the run, 95% CI")
-    style.note(fig, replicates_note(sw, "bars: mean of x(package, k) - x(baseline, k) over replicates k with "
-                                         "its 95% t-interval; (%): relative to the baseline mean"))
+    fig.legend(handles=interval_handles(shown["band"], shown["dots"], "error bar"), loc="outside right lower",
+               title="uncertainty")
+    what = {(True, False): "95% CI", (False, True): "each replicate's difference",
+            (True, True): "95% CI or each replicate's difference"}.get((shown["band"], shown["dots"]), "95% CI")
+    fig.suptitle(f"Policy packages against the baseline '{base}': paired difference over the run, {what}")
+    how = ("with its 95% t-interval" if not shown["dots"] else
+           f"with each replicate's difference (dots) where fewer than {MIN_REPLICATES}" if not shown["band"] else
+           f"with its 95% t-interval, or each replicate's difference (dots) where fewer than {MIN_REPLICATES}")
+    style.note(fig, replicates_note(sw, f"bars: mean of x(package, k) - x(baseline, k) over replicates k {how}; "
+                                         "(%): relative to the baseline mean"))
     return {"policy_bars": fig}
+
+
+def _extent(d: pd.DataFrame) -> tuple[float, float]:
+    """The x range a panel of bars must show: 0, every difference, every interval drawn, every replicate dot."""
+    if not len(d):
+        return 0.0, 1.0
+    drawn = [0.0, *d["diff"].dropna()]
+    for rec in d.to_dict("records"):
+        if rec["n"] < MIN_REPLICATES:
+            drawn += list(rec["values"])
+        else:
+            drawn += [v for v in (rec["lo"], rec["hi"]) if not np.isnan(v)]
+    return float(min(drawn)), float(max(drawn))
 
 
 MAX_ROWS = 4
@@ -134,8 +172,9 @@ MAX_ROWS = 4
 @style.styled
 def policy_years(sw: SweepData, baseline: str | None = None) -> dict[str, Figure]:
     """Policies design with yearly outcomes kept: per year, the mean arrivals of every package with its 95% band
-    (left), and each package's paired difference from the baseline with its 95% band (right); one row per
-    combination of the other varying parameters (at most MAX_ROWS)."""
+    (left), and each package's paired difference from the baseline with its 95% band (right); where a package
+    has fewer than MIN_REPLICATES replicates, its replicates (and their differences) as dots instead of a band.
+    One row per combination of the other varying parameters (at most MAX_ROWS)."""
     require_ok(sw)
     if sw.design != "policies" or "policy" not in sw.runs.columns:
         raise NotApplicable("yearly policy comparisons need a policies design")
@@ -155,8 +194,10 @@ def policy_years(sw: SweepData, baseline: str | None = None) -> dict[str, Figure
                for i, p in enumerate(packages)}
     fig = style.figure(12, 3.6 * len(combos) + 1.2)
     axes = fig.subplots(len(combos), 2, squeeze=False, sharex=True)
+    band = dots = False
     for row, combo in enumerate(combos):
         sub = select(sw.runs, combo)
+        ok = sub[sub["status"] == "ok"]
         means = summarize(sub, sw.parameters, cols)
         diffs = paired_against_baseline(sw, cols, base, only=combo)
         ax_m, ax_d = axes[row]
@@ -165,12 +206,26 @@ def policy_years(sw: SweepData, baseline: str | None = None) -> dict[str, Figure
             # the baseline dashed on top: where packages agree (common random numbers), both stay visible
             ax_m.plot(x, t["mean"], marker="o", ms=3, lw=1.2 if pkg == base else 1.6, color=colours[pkg],
                       label=pkg, ls="--" if pkg == base else "-", zorder=3 if pkg == base else 2)
-            ax_m.fill_between(x, t["ci_low"], t["ci_high"], color=colours[pkg], alpha=0.15, lw=0)
+            if t["n"].min() >= MIN_REPLICATES:
+                ax_m.fill_between(x, t["ci_low"], t["ci_high"], color=colours[pkg], alpha=0.15, lw=0)
+                band = True
+            else:
+                reps = ok.loc[ok["policy"] == pkg, cols].to_numpy(dtype=float)
+                ax_m.plot(np.tile(x, len(reps)), reps.ravel(), color=colours[pkg], gid="replicate",
+                          **REPLICATE_MARKER)
+                dots = True
             if pkg == base:
                 continue
             d = diffs[diffs["policy"] == pkg].set_index("outcome").reindex(cols)
             ax_d.plot(x, d["diff"], "o-", ms=3, lw=1.4, color=colours[pkg], label=pkg)
-            ax_d.fill_between(x, d["ci_low"], d["ci_high"], color=colours[pkg], alpha=0.2, lw=0)
+            if d["n"].min() >= MIN_REPLICATES:
+                ax_d.fill_between(x, d["ci_low"], d["ci_high"], color=colours[pkg], alpha=0.2, lw=0)
+                band = True
+            else:
+                xs = [xi for xi, v in zip(x, d["values"]) for _ in (v if isinstance(v, list) else [])]
+                ys = [u for v in d["values"] for u in (v if isinstance(v, list) else [])]
+                ax_d.plot(xs, ys, color=colours[pkg], gid="replicate", **REPLICATE_MARKER)
+                dots = True
         ax_d.axhline(0, color="black", lw=0.9, ls="--")
         title = facet_title(combo)
         ax_m.set_title("Arrivals per year" + (f" ({title})" if title else ""))
@@ -189,6 +244,12 @@ def policy_years(sw: SweepData, baseline: str | None = None) -> dict[str, Figure
     handles = [Patch(color=colours[p], label=p + (" (baseline)" if p == base and "baseline" not in p else ""))
                for p in packages]
     fig.legend(handles=handles, loc="outside right upper", title="policy package")
-    fig.suptitle("Arrivals per year by policy package (mean and paired difference, 95% bands)")
-    style.note(fig, replicates_note(sw, "bands: 95% t-interval" + (f"; {note}" if note else "")))
+    fig.legend(handles=interval_handles(band, dots), loc="outside right lower", title="uncertainty")
+    what = {(True, False): "95% bands", (False, True): "each replicate",
+            (True, True): "95% bands or each replicate"}.get((band, dots), "95% bands")
+    fig.suptitle(f"Arrivals per year by policy package (mean and paired difference, {what})")
+    how = "bands: 95% t-interval" if band else ""
+    if dots:
+        how += ("; " if how else "") + f"dots: each replicate where a package has fewer than {MIN_REPLICATES}"
+    style.note(fig, replicates_note(sw, how + (f"; {note}" if note else "")))
     return {"policy_years": fig}

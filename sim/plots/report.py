@@ -1,12 +1,19 @@
-"""One self-contained HTML report of a run or sweep directory: provenance, summary tables and every figure,
-embedded as base64 PNG, with inline CSS and no external resource, so that it opens offline and can be sent as
-one attachment.
+"""One self-contained HTML report of a run, sweep, sensitivity or calibration directory: provenance, summary
+tables and every figure, embedded as base64 PNG, with inline CSS and no external resource, so that it opens
+offline and can be sent as one attachment.
 
 Run report: provenance (scenario, seed, hash, version, horizon), the scenario's description and sources, totals by
 route and by group, yearly arrivals (against the observed series when the scenario names one), the enabled
 policies. Sweep report: the spec (design, parameters, replicates, seed, fingerprint), run counts and failures, the
-mean and 95% interval of the totals per point (`sim.experiments.summarize`), paired differences against the
-baseline package for a policies design, and the figures.
+mean and 95% interval of the totals per point (`sim.experiments.summarize`; the replicates themselves where there
+are fewer than 3), paired differences against the baseline package for a policies design, and the figures.
+Sensitivity report: the ranking, the indices and the figures. Calibration report: the calibrated values, the
+posterior table, the check at full size and the figures.
+
+Reproducible: the same directory gives the same bytes, wherever it lies and whenever the report is written. The
+directory is named by its own name (not its absolute path), and no time is written unless SOURCE_DATE_EPOCH is
+set (then that time, in UTC). The report carries `<meta name="generator" content="bordersim">`; `write_report`
+overwrites only a file that carries it (or a report of an earlier version), never another file.
 """
 
 from __future__ import annotations
@@ -16,19 +23,26 @@ import datetime as dt
 import html
 import io
 import json
+import os
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sim.errors import UsageError
 from sim.experiments.summarize import summarize
 from sim.ledger import TOTAL_KEYS
 from sim.observed import compare_yearly, load_observed
+from sim.outputs import atomic_write_text
 from sim.plots import style
 from sim.plots.api import Figures, build_figures
-from sim.plots.detect import RunData, SweepData
+from sim.plots.detect import CalibrationData, RunData, SensitivityData, SweepData, kind_of
 from sim.plots.policy_figures import baseline_package, paired_against_baseline
+from sim.plots.sweep_figures import MIN_REPLICATES
+
+GENERATOR = '<meta name="generator" content="bordersim">'
+_LEGACY_HEAD = "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"  # reports before the generator tag
 
 CSS = """
 body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;max-width:1180px;margin:2em auto;
@@ -91,7 +105,7 @@ def _kv(pairs: list[tuple[str, object]]) -> str:
 def _figures_html(figs: Figures) -> str:
     parts = ["<h2>Figures</h2>"]
     for stem, fig in figs.figures.items():
-        title = fig._suptitle.get_text() if fig._suptitle is not None else stem
+        title = fig.get_suptitle() or next((ax.get_title() for ax in fig.axes if ax.get_title()), stem)
         parts.append(f"<figure id='{_e(stem)}'><img alt='{_e(title)}' src='{_png(fig)}'>"
                      f"<figcaption>{_e(stem)}: {_e(title)}</figcaption></figure>")
     if figs.skipped:
@@ -114,7 +128,7 @@ def _run_sections(run: RunData) -> str:
     prov = run.summary["provenance"]
     sc = run.scenario
     parts = ["<h2>Provenance</h2>", _kv([
-        ("run directory", str(run.path.resolve())), ("scenario", prov["scenario"]), ("seed", str(prov["seed"])),
+        ("run directory", _dir_name(run.path)), ("scenario", prov["scenario"]), ("seed", str(prov["seed"])),
         ("scenario sha256", prov["scenario_sha256"]), ("bordersim version of the run", prov["version"]),
         ("steps", f"{prov['steps']} ({(sc.get('time') or {}).get('step', 'month')})"),
         ("first step", prov["start"]), ("last step", prov["end"]),
@@ -165,10 +179,16 @@ def _run_sections(run: RunData) -> str:
 # ------------------------------------------------------------------------------------------------- sweep
 
 
-def _ci_text(mean: float, lo: float, hi: float) -> str:
+def _ci_text(mean: float, lo: float, hi: float, n: int | None = None, values: list[float] | None = None) -> str:
+    """'mean [low, high]' with the 95% interval from MIN_REPLICATES replicates on; with fewer, the mean and the
+    replicates themselves: 'mean (replicates a, b)' (a t-interval of 2 values says little)."""
     if pd.isna(mean):
         return ""
     m = style.thousands(mean)
+    if n is not None and n < MIN_REPLICATES:
+        if n < 2 or not values:
+            return f"{m} (1 replicate)" if n == 1 else m
+        return f"{m} (replicates {', '.join(style.thousands(v) for v in values)})"
     return m if pd.isna(lo) else f"{m} [{style.thousands(lo)}, {style.thousands(hi)}]"
 
 
@@ -178,7 +198,7 @@ def _sweep_sections(sw: SweepData, baseline: str | None) -> str:
     n_ok = len(sw.ok)
     wall = float(runs["wall_time"].sum()) if "wall_time" in runs.columns and len(runs) else 0.0
     parts = ["<h2>Provenance</h2>", _kv([
-        ("sweep directory", str(sw.path.resolve())), ("name", spec.get("name")),
+        ("sweep directory", _dir_name(sw.path)), ("name", spec.get("name")),
         ("description", spec.get("description") or ""), ("spec file", sw.manifest.get("spec_path")),
         ("base scenario", f"{sw.manifest.get('scenario')} ({spec.get('scenario')})"),
         ("design", sw.design), ("replicates", spec.get("replicates")), ("seed", str(spec.get("seed"))),
@@ -204,12 +224,17 @@ def _sweep_sections(sw: SweepData, baseline: str | None) -> str:
         wide = table.pivot_table(index=keys, columns="outcome", values="n", aggfunc="first").reset_index()[keys]
         n = table.groupby("point")["n"].max()
         wide["n"] = wide["point"].map(n)
+        ok = sw.ok
         for o in outcomes:
             t = table[table["outcome"] == o].set_index("point")
-            wide[o] = [_ci_text(*t.loc[p, ["mean", "ci_low", "ci_high"]]) for p in wide["point"]]
+            values = ok.groupby("point")[o].apply(lambda v: [float(x) for x in v.dropna()])
+            wide[o] = [_ci_text(*t.loc[p, ["mean", "ci_low", "ci_high"]], int(t.loc[p, "n"]), values.get(p))
+                       for p in wide["point"]]
         wide = wide.rename(columns={p: style.param_short(p) for p in sw.parameters})
         parts.append("<h2>Totals per point</h2><p class='muted'>Mean over successful replicates [95% "
-                     "t-interval], persons over the run (same numbers as <code>bordersim summarize</code>). "
+                     "t-interval], persons over the run (same numbers as <code>bordersim summarize</code>); "
+                     f"with fewer than {MIN_REPLICATES} replicates the replicates themselves instead of an "
+                     "interval. "
                      "Parameters: " + "; ".join(f"{_e(style.param_short(p))} = <code>{_e(p)}</code>"
                                                 for p in sw.parameters) + ".</p>")
         parts.append(_table(wide, left=("policy",)))
@@ -217,14 +242,15 @@ def _sweep_sections(sw: SweepData, baseline: str | None) -> str:
             base = baseline_package(sw, baseline)
             d = paired_against_baseline(sw, outcomes, base)
             if len(d):
-                d["difference [95% CI]"] = [_ci_text(m, lo, hi) for m, lo, hi in
-                                            zip(d["diff"], d["ci_low"], d["ci_high"])]
+                d["difference [95% CI]"] = [_ci_text(m, lo, hi, n, v) for m, lo, hi, n, v in
+                                            zip(d["diff"], d["ci_low"], d["ci_high"], d["n"], d["values"])]
                 d["baseline mean"] = d["baseline_mean"]
                 cols = (["combo"] if d["combo"].str.len().gt(0).any() else []) + [
                     "policy", "outcome", "n", "baseline mean", "difference [95% CI]"]
                 parts.append(f"<h3>Paired differences against the baseline package '{_e(base)}'</h3>"
                              "<p class='muted'>Mean over replicates k of x(package, k) − x(baseline, k) "
-                             "[95% t-interval]; replicate k of every package used the same random stream.</p>"
+                             f"[95% t-interval; the differences themselves with fewer than {MIN_REPLICATES} "
+                             "replicates]; replicate k of every package used the same random stream.</p>"
                              + _table(d[cols].rename(columns={"combo": "other parameters"}),
                                       left=("other parameters", "policy", "outcome")))
     return "".join(parts)
@@ -233,29 +259,135 @@ def _sweep_sections(sw: SweepData, baseline: str | None) -> str:
 # ------------------------------------------------------------------------------------------------ writing
 
 
+# ------------------------------------------------------------------------------------ sensitivity, calibration
+
+
+def _sensitivity_sections(sa: SensitivityData) -> str:
+    exp = sa.experiment
+    parts = ["<h2>Provenance</h2>", _kv([
+        ("sensitivity directory", _dir_name(sa.path)), ("design", exp.get("name") or ""),
+        ("method", ", ".join(sa.methods)), ("base scenario", exp.get("scenario") or ""),
+        ("points", len(next(iter((exp.get("parameters") or {"": []}).values())))),
+        ("replicates", exp.get("replicates")), ("seed", exp.get("seed"))])]
+    if sa.ranking:
+        parts.append(f"<h2>Ranking</h2><pre>{_e(sa.ranking)}</pre>")
+    cols = [c for c in ("method", "outcome", "rank", "label", "parameter", "mu_star", "mu_star_conf",
+                        "mu_star_seed_conf", "sigma", "mu", "ST", "ST_conf", "ST_seed_conf", "S1", "S1_conf",
+                        "S1_seed_conf", "noise_share") if c in sa.indices.columns]
+    table = sa.indices[cols].dropna(axis=1, how="all").sort_values(["method", "outcome", "rank"], kind="stable")
+    parts.append("<h2>Indices</h2><p class='muted'>From indices.csv (docs/sensitivity.md): *_conf is the "
+                 "half-width of SALib's 95% design bootstrap, *_seed_conf that of the replicate bootstrap.</p>"
+                 + _table(table, left=("method", "outcome", "label", "parameter")))
+    return "".join(parts)
+
+
+def _calibration_sections(cal: CalibrationData) -> str:
+    s = cal.summary
+    parts = ["<h2>Provenance</h2>", _kv([
+        ("calibration directory", _dir_name(cal.path)), ("name", s.get("name")), ("spec", s.get("spec")),
+        ("spec sha256", s.get("spec_sha256")), ("calibrated on", s.get("date")), ("rounds", s.get("rounds")),
+        ("points", s.get("points")), ("runs", f"{s.get('runs')} ({s.get('failed_runs')} failed)"),
+        ("accepted points", s.get("accepted")), ("epsilon (distance)", s.get("epsilon"))])]
+    values = s.get("values") or {}
+    if values:
+        parts.append("<h2>Calibrated values</h2>" + _table(pd.DataFrame(
+            [{"parameter": k, "value": v} for k, v in values.items()]), left=("parameter",)))
+    if cal.table is not None and len(cal.table):
+        parts.append("<h2>Posterior</h2><p class='muted'>From posterior_table.csv: prior and posterior 90% "
+                     "intervals; width_ratio is the posterior width over the prior width.</p>"
+                     + _table(cal.table, left=("parameter", "prior", "verdict")))
+    check = s.get("check") or {}
+    if check:
+        parts.append("<h2>Check at full size</h2>" + _kv([(k, json.dumps(v) if isinstance(v, (list, dict)) else v)
+                                                          for k, v in check.items()]))
+    notes = s.get("notes") or []
+    if notes:
+        parts.append("<h3>Notes</h3><ul>" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>")
+    return "".join(parts)
+
+
+# ------------------------------------------------------------------------------------------------ writing
+
+
+def _dir_name(path: Path) -> str:
+    """The directory's own name: what the report shows instead of an absolute path (a report is the same
+    wherever the directory lies)."""
+    return Path(path).resolve().name or str(path)
+
+
+def _written() -> str:
+    """'Written YYYY-MM-DD HH:MM UTC ' from SOURCE_DATE_EPOCH when it is set to a number of seconds, else '':
+    the report holds no clock time of its own."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not epoch.isdigit():
+        return ""
+    try:
+        when = dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+    except (OverflowError, OSError, ValueError):
+        return ""
+    return f"Written {when:%Y-%m-%d %H:%M} UTC "
+
+
+TITLES = {"run": "run of scenario '{}'", "sweep": "sweep '{}'", "sensitivity": "sensitivity analysis '{}'",
+          "calibration": "calibration '{}'"}
+
+
 def report_html(path: str | Path, *, baseline: str | None = None) -> str:
-    """The report of a run or sweep directory as one HTML string (see module docstring)."""
+    """The report of a run, sweep, sensitivity or calibration directory as one HTML string (see module
+    docstring); the same directory gives the same string."""
     figs = build_figures(path, baseline=baseline)
     data = figs.data
-    if figs.kind == "run":
-        title = f"bordersim report: run of scenario '{data.name}'"
-        body = _run_sections(data)
-    else:
-        title = f"bordersim report: sweep '{data.name}'"
-        body = _sweep_sections(data, baseline)
-    stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    title = "bordersim report: " + TITLES[figs.kind].format(data.name)
+    body = {"run": lambda: _run_sections(data), "sweep": lambda: _sweep_sections(data, baseline),
+            "sensitivity": lambda: _sensitivity_sections(data),
+            "calibration": lambda: _calibration_sections(data)}[figs.kind]()
+    written = _written()
     return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-            f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{_e(title)}</title>"
-            f"<style>{CSS}</style></head><body><h1>{_e(title)}</h1>"
-            f"<p class='muted'>Written {stamp} by bordersim {_e(_bordersim_version())} from "
-            f"<code>{_e(Path(path).resolve())}</code>. Self-contained: figures are embedded.</p>"
-            f"{body}{_figures_html(figs)}</body></html>\n")
+            f"{GENERATOR}<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<title>{_e(title)}</title><style>{CSS}</style></head><body><h1>{_e(title)}</h1>"
+            f"<p class='muted'>{written + 'by' if written else 'Written by'} bordersim {_e(_bordersim_version())} "
+            f"from the directory <code>{_e(_dir_name(Path(path)))}</code>. Self-contained: figures are "
+            f"embedded.</p>{body}{_figures_html(figs)}</body></html>\n")
+
+
+def is_bordersim_report(path: Path) -> bool:
+    """True when `path` is a regular file that bordersim wrote as a report: it carries GENERATOR near its start
+    (or is a report of an earlier version: its fixed head and a 'bordersim report:' title)."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096).decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    return GENERATOR in head or (head.startswith(_LEGACY_HEAD) and "<title>bordersim report: " in head)
+
+
+def check_report_target(target: Path) -> None:
+    """Raise a UsageError (touching nothing) unless the report may be written to `target`: a new file, or a
+    report bordersim wrote (`is_bordersim_report`). A directory, a link, a device or another file is refused."""
+    if not target.exists() and not target.is_symlink():
+        return
+    if target.is_dir() and not target.is_symlink():
+        raise UsageError(f"{target}: is a directory; give a file name for the report (e.g. {target / 'report.html'})")
+    if not is_bordersim_report(target):
+        raise UsageError(f"{target}: exists and is not a report bordersim wrote; bordersim never overwrites "
+                         "such a file: choose another --out")
 
 
 def write_report(path: str | Path, out: str | Path | None = None, *, baseline: str | None = None) -> Path:
-    """Write the report to OUT (default PATH/report.html) and return its path."""
+    """Write the report to OUT (default PATH/report.html) through a temporary file renamed into place, and
+    return its path. An existing OUT is replaced only if it is a report bordersim wrote (`check_report_target`,
+    checked before anything is read or drawn); a failure to write is a UsageError naming the file, and leaves the
+    old file as it was."""
+    kind_of(path)  # a bad PATH is reported first
+    target = style.real_target(Path(out) if out is not None else Path(path) / "report.html")
+    check_report_target(target)
     text = report_html(path, baseline=baseline)
-    target = Path(out) if out is not None else Path(path) / "report.html"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
+    check_report_target(target)  # again: the file may have appeared while the figures were drawn
+    try:
+        atomic_write_text(target, text)
+    except OSError as exc:
+        raise UsageError(f"{target}: cannot write the report ({exc.strerror or exc}); free some space or choose "
+                         "another --out") from None
     return target

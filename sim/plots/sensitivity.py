@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from sim.plots import style
@@ -125,7 +126,7 @@ def overview_figure(indices: pd.DataFrame):
     rel = table.clip(lower=0) / table.clip(lower=0).max(axis=0).replace(0, np.nan)
     order = rel.mean(axis=1).sort_values(ascending=False).index
     rel, ranks = rel.loc[order], ranks.loc[order]
-    fig = style.figure(1.6 + 1.05 * rel.shape[1], 1.2 + 0.34 * rel.shape[0])
+    fig = style.figure(max(4.6, 1.6 + 1.05 * rel.shape[1]), max(3.0, 1.2 + 0.34 * rel.shape[0]))
     ax = fig.subplots()
     im = ax.imshow(rel.to_numpy(float), cmap=style.SEQUENTIAL_CMAP, vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(rel.shape[1]), rel.columns, rotation=30, ha="right")
@@ -143,27 +144,46 @@ def overview_figure(indices: pd.DataFrame):
     return fig
 
 
-def write_figures(indices: pd.DataFrame, out: str | Path, fmt: str = "png") -> list[Path]:
-    """Write <method>.<fmt> and <method>_overview.<fmt> (method morris or sobol, from indices) into out; return
-    the paths."""
-    out = Path(out)
-    r = int(indices["replicates"].iloc[0]) if "replicates" in indices else None
-    replicates = f"{r} replicate{'s' if r != 1 else ''}" if r else "the replicates"
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
+def _replicates(indices: pd.DataFrame) -> str:
+    r = int(indices["replicates"].iloc[0]) if "replicates" in indices and pd.notna(indices["replicates"].iloc[0]) \
+        else None
+    return f"{r} replicate{'s' if r != 1 else ''}" if r else "the replicates"
+
+
+def figures(indices: pd.DataFrame, only: list[str] | None = None) -> dict[str, tuple[str, Figure]]:
+    """The figures of these indices, file stem -> (figure name, figure): per method, `<method>` (name `indices`:
+    the Morris or Sobol chart) and `<method>_overview` (name `overview`); `only` keeps the names given."""
+    replicates = _replicates(indices)
+    out: dict[str, tuple[str, Figure]] = {}
     for method, g in indices.groupby("method", sort=False):
-        fig = morris_figure(g, replicates) if method == "morris" else sobol_figure(g, replicates)
-        path = out / f"{method}.{fmt}"
+        if not only or "indices" in only:
+            fig = morris_figure(g, replicates) if method == "morris" else sobol_figure(g, replicates)
+            out[str(method)] = ("indices", fig)
+        if not only or "overview" in only:
+            out[f"{method}_overview"] = ("overview", overview_figure(g))
+    return out
+
+
+def write_figures(indices: pd.DataFrame, out: str | Path, fmt: str = "png") -> list[Path]:
+    """Write <method>.<fmt> and <method>_overview.<fmt> (method morris or sobol, from indices) into out, the
+    FIGURES directory of a sensitivity directory (`style.claim_figures_dir`, each file written atomically);
+    return the paths."""
+    target = style.claim_figures_dir(out, default=True)
+    written = []
+    for stem, (_name, fig) in figures(indices).items():
+        path = target / f"{style.safe_stem(stem)}.{fmt}"
         style.save(fig, path, fmt)
-        written.append(path)
-        path = out / f"{method}_overview.{fmt}"
-        style.save(overview_figure(g), path, fmt)
         written.append(path)
     return written
 
 
 def figures_from_dir(root: str | Path, out: str | Path | None = None, fmt: str = "png") -> list[Path]:
     """Figures of a sensitivity output directory from its indices.csv (default out: ROOT/figures)."""
+    from sim.plots.detect import load_sensitivity_dir
+
     root = Path(root)
-    indices = pd.read_csv(root / "indices.csv")
-    return write_figures(indices, out or root / "figures", fmt)
+    data = load_sensitivity_dir(root)
+    if out is None:
+        return write_figures(data.indices, root / "figures", fmt)
+    target = style.claim_figures_dir(out)
+    return write_figures(data.indices, target, fmt)

@@ -1,5 +1,6 @@
 """Shared look of every bordersim figure: Agg backend, Okabe-Ito palette, fixed colours per outcome and route,
-readable labels for parameters and outcomes (with units), date axes, number formats, saving.
+readable labels for parameters and outcomes (with units), date axes, number formats, saving (atomic and
+reproducible) and the figures-directory rule.
 
 Figures are `matplotlib.figure.Figure` objects drawn by the Agg canvas, never through pyplot: no display is
 needed and the caller's backend and pyplot state are left alone.
@@ -10,11 +11,17 @@ cividis / viridis for the same reason.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import matplotlib as mpl
 import matplotlib.dates as mdates
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
+
+from sim.errors import UsageError
+from sim.outputs import atomic_path, claim_dir, marker_kind, real_target, write_marker
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 
@@ -187,10 +194,60 @@ def format_value(v) -> str:
     return str(v)
 
 
+# Reproducible files: no creation date in SVG or PDF, fixed ids in SVG (svg.hashsalt), no software stamp in PNG;
+# the same figure gives the same bytes on every call.
+SAVE_METADATA = {"png": {"Software": None}, "svg": {"Date": None}, "pdf": {"CreationDate": None}}
+SVG_HASHSALT = "bordersim"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
 def save(fig: Figure, path, fmt: str) -> None:
-    """Write the figure in the given format (png, svg, pdf)."""
-    with mpl.rc_context(RC):
-        fig.savefig(path, format=fmt)
+    """Write the figure in the given format (png, svg, pdf) through a temporary file beside `path`, renamed onto
+    it only when complete (`sim.outputs.atomic_path`): a full disk or a crash leaves the old file or none, never
+    a fragment. The bytes depend only on the figure (`SAVE_METADATA`). A failure to write (full disk, no
+    permission) is a UsageError naming the file."""
+    try:
+        with mpl.rc_context({**RC, "svg.hashsalt": SVG_HASHSALT}), atomic_path(path) as tmp:
+            fig.savefig(tmp, format=fmt, metadata=SAVE_METADATA.get(fmt))
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write the figure ({exc.strerror or exc}); free some space or choose "
+                         "another --out") from None
+
+
+def safe_stem(text: str) -> str:
+    """A file-name stem from a figure name that may hold parameter or edge ids: every run of characters other
+    than letters, digits, '.', '_' and '-' becomes '_' ('response-d/z.mines' -> 'response-d_z.mines'), and a
+    leading '.' or '-' is dropped, so the stem is one path component and never a hidden file."""
+    stem = _UNSAFE.sub("_", text).lstrip(".-")
+    return stem or "figure"
+
+
+def check_figures_dir(path, *, default: bool = False) -> None:
+    """Raise a UsageError (touching nothing) unless figures may be written into directory `path`. The rule
+    (`sim.outputs.claim_dir`): a new or empty directory, or one bordersim marked `figures`, is used (files of the
+    same names are replaced, others left alone); anything else - a file, a directory bordersim did not make or of
+    another kind, the current or home directory - is refused. `default=True` is for PATH/figures inside a
+    directory bordersim wrote (run, sweep, sensitivity, calibration): that place is bordersim's even without a
+    marker (earlier versions wrote none)."""
+    target = real_target(path)
+    if default and target.is_dir() and not target.is_symlink() and marker_kind(target) is None:
+        return
+    claim_dir(target, "figures", resume=True)
+
+
+def claim_figures_dir(path, *, default: bool = False) -> Path:
+    """`check_figures_dir`, then create the directory if needed and mark it as a bordersim `figures` directory;
+    return it."""
+    target = real_target(path)
+    check_figures_dir(target, default=default)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        if marker_kind(target) != "figures":
+            write_marker(target, "figures")
+    except OSError as exc:
+        raise UsageError(f"{target}: cannot create the figures directory ({exc.strerror or exc}); choose "
+                         "another --out") from None
+    return target
 
 
 def note(fig: Figure, text: str) -> None:

@@ -5,14 +5,25 @@ Means and 95% intervals come from `sim.experiments.summarize` (mean ± t₀.₉�
 paired differences against the baseline for the policy bars), so the figures show the same numbers as
 `bordersim summarize`. Route shares are computed per run (route count / all-route count of the same run) and then
 summarised the same way. Only successful runs are used.
+
+Noise is not drawn as an effect:
+- intervals need replicates (`MIN_REPLICATES`): with fewer than 3 at a point, a t-interval says little
+  (t₀.₉₇₅,₁ = 12.7 and the sd of 2 values is itself noise), so the figures draw the individual replicates there
+  instead of a band or an error bar, and the legend says which is which;
+- the heatmap colours a cell only where the replicates resolve its difference from the mean over all cells
+  (`resolved_cells`: paired by replicate, family-wise 95% over the cells); other cells are grey, and a panel
+  where nothing is resolved says so.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from scipy import stats
 
 from sim.experiments.summarize import summarize
 from sim.plots import style
@@ -22,6 +33,11 @@ RESPONSE_OUTCOMES = ("set_out", "arrived", "killed")
 HEATMAP_OUTCOMES = ("set_out", "arrived", "killed")
 MAX_FACETS = 6
 SAMPLED = ("lhs", "sobol", "points")  # designs whose points need not form a grid
+MIN_REPLICATES = 3  # fewer replicates at a point: draw them, not a t-interval
+FAMILY_LEVEL = 0.05  # heatmap: family-wise error level over the cells of a panel (Bonferroni)
+DIVERGING_CMAP = "PuOr_r"  # purple below the mean of the cells, orange above; colour-blind safe
+UNRESOLVED = "#C4C4C4"  # grey: a difference the replicates do not resolve
+REPLICATE_MARKER = {"ls": "", "marker": "o", "ms": 2.6, "alpha": 0.75, "mew": 0}
 
 
 class NotApplicable(Exception):
@@ -104,6 +120,28 @@ def replicates_note(sw: SweepData, what: str = "") -> str:
     return text + f", {reps} replicates per point" + (f"; {what}" if what else "")
 
 
+def interval_handles(band: bool, dots: bool, what: str = "band") -> list:
+    """Legend entries that say what the uncertainty drawn is: the 95% t-interval (at points with at least
+    MIN_REPLICATES replicates) and/or the individual replicates (where there are fewer)."""
+    out = []
+    if band:
+        out.append(Patch(color="#777777", alpha=0.3 if what == "band" else 0.9,
+                         label=f"{what}: 95% t-interval of the mean\n({MIN_REPLICATES} or more replicates)"))
+    if dots:
+        out.append(Line2D([], [], color="#555555", **{**REPLICATE_MARKER, "ms": 4},
+                          label=f"dots: individual replicates\n(fewer than {MIN_REPLICATES}: no interval)"))
+    return out
+
+
+def uncertainty_text(band: bool, dots: bool, what: str = "band") -> str:
+    """What a figure shows, for its title: the mean with its 95% band (or error bar) and/or each replicate."""
+    if band and dots:
+        return f"mean, 95% {what} or each replicate"
+    if dots:
+        return "mean and each replicate"
+    return f"mean over replicates with 95% {what}"
+
+
 def require_ok(sw: SweepData) -> None:
     if sw.runs.empty or "status" not in sw.runs.columns or sw.ok.empty:
         raise NotApplicable("the sweep has no successful runs")
@@ -114,9 +152,11 @@ def require_ok(sw: SweepData) -> None:
 
 @style.styled
 def response(sw: SweepData) -> dict[str, Figure]:
-    """Outcome against each numeric parameter: per route, the replicate mean with its 95% band; rows are
-    outcomes (set out, arrived, killed), columns the values of the other varying dimensions. Sampled designs
-    (lhs, sobol, explicit points) show each point's mean with an error bar, as the other parameters vary too."""
+    """Outcome against each numeric parameter: per route, the replicate mean with its 95% band where a point has
+    at least MIN_REPLICATES replicates, and the individual replicates where it has fewer; rows are outcomes (set
+    out, arrived, killed), columns the values of the other varying dimensions. Sampled designs (lhs, sobol,
+    explicit points) show each point's mean with an error bar (or its replicates), as the other parameters vary
+    too."""
     require_ok(sw)
     xs = numeric_parameters(sw)
     if not xs:
@@ -130,21 +170,35 @@ def response(sw: SweepData) -> dict[str, Figure]:
         wanted = [c for o in outcomes for _, c in _series(sw, o)]
         fig = style.figure(min(max(3.6 * len(combos) + 1.9, 8.5), 16), 2.5 * len(outcomes) + 1.0)
         axes = fig.subplots(len(outcomes), len(combos), sharex=True, sharey="row", squeeze=False)
+        band = dots = False
         for j, combo in enumerate(combos):
             sub = sw.runs if sampled else select(sw.runs, combo)
+            ok = sub[sub["status"] == "ok"]
             table = summarize(sub, sw.parameters, wanted)
             for i, outcome in enumerate(outcomes):
                 ax = axes[i, j]
                 for label, col in _series(sw, outcome):
                     t = table[table["outcome"] == col].sort_values(x)
                     colour = colours.get(label, "black")
+                    wide = (t["n"] >= MIN_REPLICATES).to_numpy()
+                    few = t.loc[~wide, "point"].to_numpy()
+                    if len(few):
+                        reps = ok[ok["point"].isin(few)]
+                        ax.plot(reps[x], reps[col], color=colour, **REPLICATE_MARKER, label="_replicates")
+                        dots = True
                     if sampled:
-                        err = np.vstack([t["mean"] - t["ci_low"], t["ci_high"] - t["mean"]])
-                        ax.errorbar(t[x], t["mean"], yerr=np.nan_to_num(err), fmt="o", ms=3, color=colour,
+                        w = t[wide]
+                        err = np.vstack([w["mean"] - w["ci_low"], w["ci_high"] - w["mean"]])
+                        ax.errorbar(w[x], w["mean"], yerr=np.nan_to_num(err), fmt="o", ms=3, color=colour,
                                     elinewidth=0.8, capsize=0, label=label, alpha=0.85)
+                        band = band or bool(wide.any())
                     else:
                         ax.plot(t[x], t["mean"], "o-", ms=3.5, lw=1.5, color=colour, label=label)
-                        ax.fill_between(t[x], t["ci_low"], t["ci_high"], color=colour, alpha=0.18, lw=0)
+                        if wide.any():
+                            lo = np.where(wide, t["ci_low"], np.nan)
+                            hi = np.where(wide, t["ci_high"], np.nan)
+                            ax.fill_between(t[x], lo, hi, where=wide, color=colour, alpha=0.18, lw=0)
+                            band = True
                 ax.yaxis.set_major_formatter(style.THOUSANDS)
                 if j == 0:
                     ax.set_ylabel(f"{style.OUTCOME_LABELS[outcome]}\n(persons over the run)")
@@ -156,9 +210,15 @@ def response(sw: SweepData) -> dict[str, Figure]:
             axes[i, 0].set_ylim(bottom=0)
         handles, labels = axes[0, 0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside right upper", title="route")
-        shown = "mean over replicates with 95% " + ("error bar" if sampled else "band")
-        fig.suptitle(f"Response to {style.param_label(x).split(' (')[0]}: {shown}")
-        style.note(fig, replicates_note(sw, "95% t-interval of the mean" + (f"; {note}" if note else "")
+        what = "error bar" if sampled else "band"
+        fig.legend(handles=interval_handles(band, dots, what), loc="outside right lower", title="uncertainty")
+        fig.suptitle(f"Response to {style.param_label(x).split(' (')[0]}: {uncertainty_text(band, dots, what)}")
+        how = []
+        if band:
+            how.append("95% t-interval of the mean")
+        if dots:
+            how.append(f"dots: each replicate where a point has fewer than {MIN_REPLICATES}")
+        style.note(fig, replicates_note(sw, "; ".join(how) + (f"; {note}" if note else "")
                                         + ("; the other parameters vary too (sampled design)" if sampled else "")))
         figures[_stem("response", x, len(xs) > 1)] = fig
     return figures
@@ -167,10 +227,52 @@ def response(sw: SweepData) -> dict[str, Figure]:
 # ----------------------------------------------------------------------------------------------- heatmap
 
 
+def resolved_cells(sw: SweepData, outcome: str, points: list[int], *, level: float = FAMILY_LEVEL
+                   ) -> tuple[dict[int, bool], int]:
+    """Which cells (points) differ from the mean over all cells, as far as the replicates resolve it
+    (`resolved`, on the replicates present at every point). Returns ({point: resolved}, replicates used)."""
+    ok = sw.ok
+    ok = ok[ok["point"].isin(points)]
+    table = ok.pivot_table(index="replicate", columns="point", values=outcome, aggfunc="first")
+    table = table.reindex(columns=points).dropna()
+    flags = resolved(table.to_numpy(dtype=float), level=level)
+    return dict(zip(points, (bool(f) for f in flags))), len(table)
+
+
+def resolved(values: np.ndarray, *, level: float = FAMILY_LEVEL) -> np.ndarray:
+    """values[k, c]: replicate k at cell c (replicate k used the same random stream at every cell). Paired by
+    replicate: d_k(c) = x_k(c) − mean over cells c' of x_k(c'); cell c is resolved when the t-interval of the
+    mean of d_k(c) at level 1 − level/C (Bonferroni over the C cells, so that the chance of colouring any cell
+    by noise alone is at most `level`) excludes 0. With fewer than 2 replicates or 2 cells nothing is
+    resolved."""
+    r, c = values.shape
+    if r < 2 or c < 2:
+        return np.zeros(c, dtype=bool)
+    d = values - values.mean(axis=1, keepdims=True)
+    half = stats.t.ppf(1 - level / (2 * c), r - 1) * d.std(axis=0, ddof=1) / np.sqrt(r)
+    return np.abs(d.mean(axis=0)) > half
+
+
+def _cell_text(mean: float, half: float, n: int, values: list[float]) -> str:
+    """Mean, then the 95% half-width (MIN_REPLICATES or more replicates) or the replicates themselves."""
+    def fmt(v: float) -> str:
+        return f"{v:,.0f}" if abs(v) >= 10 else f"{v:.2g}"
+
+    text = fmt(mean)
+    if n >= MIN_REPLICATES and not np.isnan(half):
+        text += f"\n±{half:,.0f}" if half >= 10 else f"\n±{half:.2g}"
+    elif 1 < n < MIN_REPLICATES:
+        text += "\n(" + ", ".join(fmt(v) for v in values) + ")"
+    return text
+
+
 @style.styled
 def heatmap(sw: SweepData) -> dict[str, Figure]:
     """For a grid of exactly two varying numeric parameters: the replicate mean of each total outcome in every
-    cell, coloured on a colour-blind-safe sequential scale and written in the cell with its 95% half-width."""
+    cell, written in the cell with its 95% half-width (or its replicates, when fewer than MIN_REPLICATES).
+    A cell is coloured, on a diverging scale centred on the mean over all cells, only where the replicates
+    resolve its difference from that mean (`resolved_cells`); the others are grey, and a panel in which no cell
+    is resolved says so in its title."""
     require_ok(sw)
     xs = numeric_parameters(sw)
     if sw.design in SAMPLED:
@@ -186,36 +288,59 @@ def heatmap(sw: SweepData) -> dict[str, Figure]:
     table = summarize(sw.runs, sw.parameters, outcomes)
     vx = sorted(table[px].unique())
     vy = sorted(table[py].unique())
-    fig = style.figure(min(4.2 * len(outcomes) + 0.6, 16), max(3.4, 0.5 * len(vy) + 2.4))
+    ok = sw.ok
+    fig = style.figure(min(4.2 * len(outcomes) + 0.6, 16), max(3.6, 0.5 * len(vy) + 2.6))
     axes = fig.subplots(1, len(outcomes), squeeze=False)[0]
+    used = []
     for ax, outcome in zip(axes, outcomes):
         t = table[table["outcome"] == outcome]
         grid = np.full((len(vy), len(vx)), np.nan)
         half = np.full_like(grid, np.nan)
+        n = np.zeros(grid.shape, dtype=int)
+        where: dict[int, tuple[int, int]] = {}
         for rec in t.to_dict("records"):  # parameter names hold dots: no attribute access
             r, c = vy.index(rec[py]), vx.index(rec[px])
             grid[r, c] = rec["mean"]
             half[r, c] = (rec["ci_high"] - rec["ci_low"]) / 2
-        im = ax.imshow(grid, origin="lower", aspect="auto", cmap=style.SEQUENTIAL_CMAP)
-        for r in range(len(vy)):
-            for c in range(len(vx)):
-                if np.isnan(grid[r, c]):
-                    continue
-                text = f"{grid[r, c]:,.0f}" if abs(grid[r, c]) >= 10 else f"{grid[r, c]:.2g}"
-                if not np.isnan(half[r, c]):
-                    text += f"\n±{half[r, c]:,.0f}" if half[r, c] >= 10 else f"\n±{half[r, c]:.2g}"
-                ax.text(c, r, text, ha="center", va="center", fontsize=7.5,
-                        color=style.ink_on(im.cmap(im.norm(grid[r, c]))))
+            n[r, c] = rec["n"]
+            where[int(rec["point"])] = (r, c)
+        resolved, reps = resolved_cells(sw, outcome, list(where))
+        used.append(reps)
+        mask = np.ones(grid.shape, dtype=bool)
+        for p, (r, c) in where.items():
+            mask[r, c] = not resolved[p] or np.isnan(grid[r, c])
+        centre = float(np.nanmean(grid))
+        spread = float(np.nanmax(np.abs(grid - centre)[~mask])) if (~mask).any() else 0.0
+        spread = spread or max(abs(centre) * 1e-6, 1e-9)
+        cmap = style.mpl.colormaps[DIVERGING_CMAP].with_extremes(bad=UNRESOLVED)
+        im = ax.imshow(np.ma.masked_array(grid, mask), origin="lower", aspect="auto", cmap=cmap,
+                       norm=Normalize(centre - spread, centre + spread))
+        for p, (r, c) in where.items():
+            if np.isnan(grid[r, c]):
+                continue
+            values = ok.loc[ok["point"] == p, outcome].astype(float).tolist()
+            fill = UNRESOLVED if mask[r, c] else im.cmap(im.norm(grid[r, c]))
+            ax.text(c, r, _cell_text(grid[r, c], half[r, c], int(n[r, c]), values), ha="center", va="center",
+                    fontsize=7.5, color=style.ink_on(fill))
         ax.set_xticks(range(len(vx)), [style.format_value(v) for v in vx])
         ax.set_yticks(range(len(vy)), [style.format_value(v) for v in vy])
         ax.set_xlabel(style.param_label(px))
         ax.set_ylabel(style.param_label(py))
-        ax.set_title(f"{style.OUTCOME_LABELS[outcome].capitalize()}, all routes")
+        title = f"{style.OUTCOME_LABELS[outcome].capitalize()}, all routes"
+        if mask.all():
+            title += f"\nno difference resolved by {reps} replicate{'s' if reps != 1 else ''}"
+        ax.set_title(title)
         ax.grid(False)
-        cbar = fig.colorbar(im, ax=ax, shrink=0.9, format=style.THOUSANDS)
-        cbar.set_label("persons over the run (mean)")
-    fig.suptitle("Mean outcome over the two-parameter grid (cell: mean and 95% half-width)")
-    style.note(fig, replicates_note(sw, "±: half-width of the 95% t-interval; colours span each panel's range"))
+        if not mask.all():
+            cbar = fig.colorbar(im, ax=ax, shrink=0.9, format=style.THOUSANDS)
+            cbar.set_label("mean, persons over the run")
+    reps = f"{min(used)}" if min(used) == max(used) else f"{min(used)}-{max(used)}"
+    fig.suptitle("Mean outcome over the two-parameter grid: coloured where it differs from the mean of the cells")
+    style.note(fig, replicates_note(
+        sw, f"colour: only where a paired test over {reps} replicates resolves the cell's difference from the mean "
+            f"of the cells (the centre of the scale)\n(family-wise {1 - FAMILY_LEVEL:.0%}, Bonferroni over the "
+            f"cells); grey: not resolved; ±: half-width of the 95% t-interval; (a, b): the replicates, when "
+            f"fewer than {MIN_REPLICATES}"))
     return {"heatmap": fig}
 
 

@@ -1,0 +1,523 @@
+"""Reading input files within limits (docs/scenario.md, "Reading rules and limits"): alias bombs, deep nesting,
+devices, pipes and huge files are refused with a message (exit 2) before they can exhaust memory or hang;
+duplicate keys, base-60 numbers, true/false for numbers and a month given twice are errors, not silent
+coercions; a failed validation lists every problem (up to a limit) with its key and line, suggests the key a typo
+meant, and names the command for a file of another kind."""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import FIXTURES, ROOT, TOY
+
+from sim.cli import main
+from sim.experiments.spec import ExperimentSpec
+from sim.scenario import (
+    MAX_ALIAS_NODES,
+    MAX_DEPTH,
+    MAX_FILE_BYTES,
+    MAX_PROBLEMS,
+    ScenarioError,
+    _read_text,
+    load_scenario,
+    parse_yaml,
+    read_model_file,
+    read_yaml,
+)
+
+MINIMAL = FIXTURES / "minimal.yaml"
+MEMORY_LIMIT = 1536 * 2**20  # 1.5 GB of address space for the subprocesses that read hostile files
+GUARD = 60  # seconds: a guard against a hang, not a timed assertion
+
+# "billion laughs": nine levels of nine aliases, 342 bytes, 9^9 values when expanded
+BOMB = "".join(
+    f"{name}: &{name} [{','.join([f'*{prev}' if prev else '"lol"'] * 9)}]\n"
+    for prev, name in zip([None, *"abcdefgh"], "abcdefghi")
+)
+
+
+def write(tmp_path: Path, text: str, name: str = "s.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def minimal_with(tmp_path: Path, old: str, new: str, name: str = "s.yaml") -> Path:
+    text = MINIMAL.read_text()
+    assert old in text, f"minimal.yaml lost {old!r}"
+    return write(tmp_path, text.replace(old, new, 1), name)
+
+
+def line_of(path: Path, text: str, nth: int = 1) -> int:
+    lines = [i for i, line in enumerate(path.read_text().splitlines(), start=1) if text in line]
+    assert len(lines) >= nth, f"{text!r} not found {nth} times in {path}"
+    return lines[nth - 1]
+
+
+def cli(capsys, *args) -> tuple[int, str, str]:
+    rc = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def limited_cli(*args, cwd: Path) -> subprocess.CompletedProcess:
+    """`python -m sim ARGS` under a 1.5 GB address-space limit, with a timeout as a guard against hangs."""
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        preexec_fn=limit,
+        timeout=GUARD,
+    )
+
+
+def assert_refused(proc: subprocess.CompletedProcess, path: Path | str, says: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and "internal failure" not in proc.stderr, proc.stderr
+    assert f"error: {path}" in proc.stderr and says in proc.stderr, proc.stderr
+
+
+# ------------------------------------------------------------------------------------------ item 6: aliases
+
+
+def test_alias_bomb_is_refused_within_a_memory_limit(tmp_path: Path):
+    assert (
+        len(BOMB) == 342 and BOMB.startswith('a: &a ["lol",') and BOMB.endswith("i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\n")
+    )
+    bomb = write(tmp_path, BOMB, "bomb.yaml")
+    proc = limited_cli("validate", bomb.name, cwd=tmp_path)
+    assert_refused(proc, bomb.name, "aliases expand too far")
+    assert f"{MAX_ALIAS_NODES:,}" in proc.stderr
+
+
+def test_aliases_just_over_the_budget_are_refused_and_just_under_are_read(tmp_path: Path):
+    """One list of n values reused by k aliases adds k * n values."""
+    n = 1000
+    per = MAX_ALIAS_NODES // n
+
+    def doc(k: int) -> str:
+        return f"base: &v [{', '.join(['1'] * n)}]\nuses: [{', '.join(['*v'] * k)}]\n"
+
+    data, _ = read_yaml(write(tmp_path, doc(per - 1), "under.yaml"))
+    assert len(data["uses"]) == per - 1 and data["uses"][0] is data["base"]
+    with pytest.raises(ScenarioError, match="aliases expand too far"):
+        read_yaml(write(tmp_path, doc(per + 1), "over.yaml"))
+
+
+def test_circular_alias_is_refused(tmp_path: Path):
+    path = write(tmp_path, "name: x\nloop: &a [1, *a]\n")
+    with pytest.raises(ScenarioError, match="circular alias") as info:
+        read_yaml(path)
+    assert info.value.path == str(path) and info.value.line == 2
+
+
+ALIASED = """\
+name: aliases
+time: {start: 2000-01, end: 2000-06}
+population:
+  size: 500
+  origins: {home: 1.0}
+  groups:
+    - &first
+      name: a
+      share: 0.5
+      female_share: 0.5
+      departure_rate: 0.05
+      risk_tolerance: &rt {dist: uniform, low: 0.2, high: 0.9}
+      means: {dist: fixed, value: 100}
+      modes: [land]
+    - <<: *first
+      name: b
+      risk_tolerance: *rt
+      means: {dist: fixed, value: 200}
+network:
+  nodes:
+    - {id: home, kind: origin}
+    - {id: away, kind: destination}
+  edges:
+    - {id: one, from: home, to: away, mode: land, controls: &guarded {guards: 0.3}}
+    - {id: two, from: home, to: away, mode: land, controls: *guarded}
+"""
+
+
+def test_small_aliases_and_merge_keys_keep_working(tmp_path: Path):
+    sc = load_scenario(write(tmp_path, ALIASED))
+    a, b = sc.population.groups
+    assert (a.name, b.name) == ("a", "b")
+    assert b.risk_tolerance == a.risk_tolerance and b.risk_tolerance.high == 0.9
+    assert (a.means.value, b.means.value) == (100, 200)  # a merged key overridden is not a duplicate
+    assert [e.controls.guards for e in sc.network.edges] == [0.3, 0.3]
+
+
+def test_an_error_inside_an_alias_names_each_use_at_its_line(tmp_path: Path):
+    path = write(tmp_path, ALIASED.replace("guards: 0.3", "guards: 3"))
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    text = str(info.value)
+    assert f"{path}:{line_of(path, 'id: one')}, key 'network.edges[one].controls.guards'" in text
+    assert f"{path}:{line_of(path, 'id: two')}, key 'network.edges[two].controls.guards'" in text
+
+
+# ------------------------------------------------------------------- item 11: a message, never a crash or hang
+
+
+def test_deep_nesting_is_refused(tmp_path: Path, capsys):
+    path = write(tmp_path, "name: x\ndeep: " + "[" * 100_000 + "]" * 100_000 + "\n")
+    rc, _, err = cli(capsys, "validate", path)
+    assert rc == 2, err
+    assert f"error: {path}:2" in err and f"nested more than {MAX_DEPTH} levels" in err
+
+
+def test_deep_nesting_through_aliases_is_refused(tmp_path: Path):
+    chain = "".join(f"l{i}: &l{i} [*l{i - 1}]\n" for i in range(1, 3 * MAX_DEPTH))
+    with pytest.raises(ScenarioError, match="nested more than"):
+        read_yaml(write(tmp_path, "l0: &l0 [x]\n" + chain))
+
+
+def test_reasonable_nesting_is_read(tmp_path: Path):
+    depth = MAX_DEPTH - 2
+    data, _ = read_yaml(write(tmp_path, "deep: " + "[" * depth + "1" + "]" * depth + "\n"))
+    node = data["deep"]
+    for _ in range(depth - 1):
+        node = node[0]
+    assert node == [1]
+
+
+@pytest.mark.parametrize("start", ["0000-01", "0000-12"])
+def test_year_outside_the_calendar_is_refused_by_validate(tmp_path: Path, capsys, start):
+    path = minimal_with(tmp_path, "start: 2000-01,", f"start: {start},")
+    rc, out, err = cli(capsys, "validate", path)
+    assert rc == 2, out
+    assert f"{path}:{line_of(path, 'time:')}, key 'time.start'" in err and "0001..9999" in err
+
+
+def test_invalid_yaml_dates_are_messages(tmp_path: Path):
+    for value in ("0000-01-01", "2000-02-30"):
+        path = minimal_with(tmp_path, "start: 2000-01,", f"start: {value},")
+        with pytest.raises(ScenarioError, match="not a valid date") as info:
+            read_yaml(path)
+        assert info.value.line == line_of(path, "time:")
+
+
+def test_integer_too_long_for_python_is_a_message(tmp_path: Path):
+    path = minimal_with(tmp_path, "size: 500", "size: " + "1" * 5000)
+    with pytest.raises(ScenarioError, match="as an integer") as info:
+        read_yaml(path)
+    assert info.value.line == line_of(path, "size:")
+
+
+def test_dev_zero_is_refused_within_a_memory_limit(tmp_path: Path):
+    proc = limited_cli("validate", "/dev/zero", cwd=tmp_path)
+    assert_refused(proc, "/dev/zero", "not a regular file")
+
+
+def test_fifo_is_refused_without_hanging(tmp_path: Path):
+    fifo = tmp_path / "scenario.yaml"
+    os.mkfifo(fifo)
+    proc = limited_cli("run", fifo.name, "--out", "out", cwd=tmp_path)
+    assert_refused(proc, fifo.name, "not a regular file")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scenario.yaml"]
+
+
+def test_file_over_the_size_limit_is_refused_before_reading(tmp_path: Path, capsys):
+    path = tmp_path / "huge.yaml"
+    with path.open("wb") as f:  # sparse: no disk space used
+        f.truncate(MAX_FILE_BYTES + 1)
+    rc, _, err = cli(capsys, "validate", path)
+    assert rc == 2
+    assert f"error: {path}: file is too large" in err and "at most 10 MB" in err
+
+
+def test_file_at_the_size_limit_is_read(tmp_path: Path):
+    path = tmp_path / "big.yaml"
+    with path.open("wb") as f:
+        f.truncate(MAX_FILE_BYTES)
+    assert len(_read_text(path)) == MAX_FILE_BYTES
+
+
+# ----------------------------------------------------------------------------- item 14: no silent coercion
+
+
+def test_duplicate_key_names_both_lines(tmp_path: Path):
+    path = minimal_with(tmp_path, "      to: away\n", "      to: away\n      to: home\n")
+    with pytest.raises(ScenarioError) as info:
+        read_yaml(path)
+    first, second = line_of(path, "to: away"), line_of(path, "to: home")
+    assert info.value.key == "network.edges[crossing].to" and info.value.line == second
+    assert f"duplicate key 'to' (lines {first} and {second})" in str(info.value)
+
+
+def test_every_duplicate_key_is_listed(tmp_path: Path):
+    path = write(tmp_path, MINIMAL.read_text() + "seed: 4\nname: again\n")
+    with pytest.raises(ScenarioError) as info:
+        read_yaml(path)
+    text = str(info.value)
+    assert f"duplicate key 'seed' (lines {line_of(path, 'seed: 3')} and {line_of(path, 'seed: 4')})" in text
+    assert f"duplicate key 'name' (lines {line_of(path, 'name: minimal')} and {line_of(path, 'name: again')})" in text
+
+
+def test_push_year_and_its_january_are_one_month(tmp_path: Path):
+    path = write(tmp_path, MINIMAL.read_text() + "push:\n  hardship:\n    values: {2000: 1.0, 2000-01: 2.0}\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert info.value.key == "push.hardship.values"
+    assert "'2000' and '2000-01' are the same month (2000-01)" in str(info.value)
+
+
+NUMBER_FIELDS = [
+    ("size: 500", "size: true", "population.size"),
+    ("seed: 3", "seed: false", "seed"),
+    ("share: 1.0", "share: true", "population.groups[everyone].share"),
+    ("departure_rate: 0.05", "departure_rate: true", "population.groups[everyone].departure_rate"),
+    ("value: 100", "value: true", "population.groups[everyone].means.value"),
+    ("origins: {home: 1.0}", "origins: {home: true}", "population.origins"),
+    ("guards: 0.3", "guards: true", "network.edges[crossing].controls.guards"),
+    ("      mode: land\n", "      mode: land\n      duration: true\n", "network.edges[crossing].duration"),
+    ("      mode: land\n", "      mode: land\n      cost: false\n", "network.edges[crossing].cost"),
+    ("  edges:\n", "  max_path_edges: true\n  edges:\n", "network.max_path_edges"),
+    ("set: {controls.guards: 0.6}", "scale: {cost: true}", "policies[more_guards].scale"),
+]
+
+
+@pytest.mark.parametrize("old, new, key", NUMBER_FIELDS, ids=[k for _, _, k in NUMBER_FIELDS])
+def test_true_or_false_is_not_a_number(tmp_path: Path, old, new, key):
+    path = minimal_with(tmp_path, old, new)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert info.value.key == key, str(info.value)
+    assert "expected a number, found " in str(info.value) and "true/false is not a number" in str(info.value)
+
+
+def test_true_or_false_still_work_where_allowed(tmp_path: Path):
+    path = minimal_with(tmp_path, "set: {controls.guards: 0.6}", "set: {open: false}\n    enabled: true")
+    path.write_text(path.read_text().replace("      mode: land\n", "      mode: land\n      shoot_on_sight: true\n"))
+    sc = load_scenario(path)
+    assert sc.network.edges[0].shoot_on_sight is True
+    assert sc.policies[0].set == {"open": False} and sc.policies[0].enabled is True
+
+
+def test_true_is_not_a_number_in_overrides_or_specs(tmp_path: Path):
+    with pytest.raises(ScenarioError, match="true/false is not a number"):
+        load_scenario(MINIMAL, overrides=["population.size=true"])
+    spec = write(tmp_path, "name: s\nscenario: x.yaml\nreplicates: true\n", "spec.yaml")
+    with pytest.raises(ScenarioError, match="true/false is not a number") as info:
+        read_model_file(ExperimentSpec, spec)
+    assert info.value.key == "replicates"
+
+
+def test_base_60_numbers_are_not_read(tmp_path: Path):
+    path = minimal_with(tmp_path, "size: 500", "size: 1:20")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert info.value.key == "population.size" and info.value.line == line_of(path, "size:")
+    assert "'1:20'" in str(info.value) and "base-60" in str(info.value)
+    path = minimal_with(tmp_path, "      mode: land\n", "      mode: land\n      cost: 1:20.5\n")
+    with pytest.raises(ScenarioError, match="base-60") as info:
+        load_scenario(path)
+    assert info.value.key == "network.edges[crossing].cost" and "'1:20.5'" in str(info.value)
+    path = minimal_with(tmp_path, "departure_rate: 0.05", "departure_rate: 1:20.5")
+    with pytest.raises(ScenarioError) as info:  # not 80.5
+        load_scenario(path)
+    assert info.value.key == "population.groups[everyone].departure_rate" and "'1:20.5'" in str(info.value)
+
+
+def test_a_leading_zero_is_not_read_as_octal(tmp_path: Path):
+    path = minimal_with(tmp_path, "size: 500", "size: 0100")
+    with pytest.raises(ScenarioError) as info:  # not 64
+        load_scenario(path)
+    assert info.value.key == "population.size" and "leading zero" in str(info.value)
+
+
+def test_base_60_looking_text_stays_text(tmp_path: Path):
+    path = minimal_with(tmp_path, "name: minimal", "name: minimal\ndescription: 1:20")
+    assert load_scenario(path).description == "1:20"
+    with pytest.raises(ScenarioError, match="base-60"):
+        load_scenario(MINIMAL, overrides=["population.size=1:20"])
+    for tagged in ("!!int 1:20", "!!float 1:20.0"):
+        with pytest.raises(ScenarioError, match="base-60"):
+            read_yaml(write(tmp_path, f"x: {tagged}\n", "tagged.yaml"))
+
+
+def test_ordinary_numbers_are_read_as_before():
+    text = "a: 1\nb: -2\nc: 0.5\nd: 1.0e+3\ne: .inf\nf: 0x1F\ng: 1_000\nh: 2000-01\ni: 2000-01-02\n"
+    assert parse_yaml(text)[0] == yaml.safe_load(text)
+
+
+# ------------------------------------------------------------------------------------------- item 19: messages
+
+
+def test_typo_is_one_problem_with_a_suggestion(tmp_path: Path):
+    path = minimal_with(tmp_path, "departure_rate: 0.05", "departure_rat: 0.05")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    text = str(info.value)
+    assert info.value.key == "population.groups[everyone].departure_rat"
+    assert info.value.line == line_of(path, "departure_rat")
+    assert "unknown key 'departure_rat' (did you mean 'departure_rate'?)" in text
+    assert "missing" not in text and "more problem" not in text and "\n" not in text
+
+
+def test_every_problem_is_listed_with_key_and_line(tmp_path: Path, capsys):
+    text = MINIMAL.read_text()
+    for old, new in [
+        ("size: 500", "size: lots"),
+        ("female_share: 0.5", "female_share: 2"),
+        ("departure_rate: 0.05", "departure_rat: 0.05"),
+        ("guards: 0.3", "gaurds: 0.3"),
+    ]:
+        text = text.replace(old, new)
+    path = write(tmp_path, text)
+    rc, _, err = cli(capsys, "validate", path)
+    assert rc == 2
+    lines = err.splitlines()
+    expected = [
+        (line_of(path, "size: lots"), "population.size", "'lots'"),
+        (line_of(path, "female_share: 2"), "population.groups[everyone].female_share", "less than or equal to 1"),
+        (line_of(path, "departure_rat"), "population.groups[everyone].departure_rat", "did you mean 'departure_rate'"),
+        (line_of(path, "gaurds"), "network.edges[crossing].controls.gaurds", "did you mean 'guards'"),
+    ]
+    assert len(lines) == len(expected), err
+    for (line, key, says), got in zip(expected, lines):
+        assert f"{path}:{line}, key '{key}': " in got and says in got, got
+    assert lines[0].startswith("error: ") and all(g.startswith("  ") for g in lines[1:])
+
+
+def test_problems_beyond_the_limit_are_counted(tmp_path: Path):
+    extra = "".join(f"    - {{id: n{i}, kind: wrong}}\n" for i in range(MAX_PROBLEMS + 3))
+    path = minimal_with(
+        tmp_path, "    - {id: away, kind: destination}\n", "    - {id: away, kind: destination}\n" + extra
+    )
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    lines = str(info.value).splitlines()
+    assert len(lines) == MAX_PROBLEMS + 1
+    assert lines[-1] == "  and 3 more problems"
+    assert f"{path}:{line_of(path, 'id: n1,')}, key 'network.nodes[n1].kind'" in lines[1]
+
+
+def test_graph_check_problems_are_all_listed(tmp_path: Path):
+    path = minimal_with(tmp_path, "      to: away\n", "      to: nowhere\n")
+    path.write_text(path.read_text().replace("from: home", "from: elsewhere"))
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    text = str(info.value)
+    assert "unknown node 'elsewhere'" in text and "unknown node 'nowhere'" in text
+    assert "more problem" not in text
+
+
+@pytest.mark.parametrize(
+    "spec, kind, command",
+    [
+        (ROOT / "experiments" / "toy_sweep.yaml", "sweep spec", "sweep"),
+        (ROOT / "experiments" / "korea_calibration.yaml", "calibration spec", "calibrate"),
+        (ROOT / "experiments" / "toy_sensitivity.yaml", "sensitivity spec", "sensitivity"),
+    ],
+)
+def test_run_on_a_spec_names_the_command(tmp_path: Path, capsys, spec, kind, command):
+    out = tmp_path / "out"
+    rc, _, err = cli(capsys, "run", spec, "--out", out)
+    assert rc == 2
+    assert (
+        err == f"error: {spec}: this looks like a {kind}, not a scenario (it has 'scenario' and "
+        f"'{_telling_key(spec)}'): use `bordersim {command} {spec}`\n"
+    )
+    assert not out.exists()
+
+
+def _telling_key(spec: Path) -> str:
+    keys = yaml.safe_load(spec.read_text())
+    return next(k for k in ("targets", "outcomes", "design") if k in keys)
+
+
+def test_minimal_sweep_spec_given_to_run_is_recognised(tmp_path: Path, capsys):
+    spec = write(tmp_path, f"name: s\nscenario: {TOY}\nparameters:\n  seed: [1, 2]\n", "spec.yaml")
+    rc, _, err = cli(capsys, "validate", spec)
+    assert rc == 2 and "this looks like a sweep spec" in err and f"bordersim sweep {spec}" in err
+
+
+def test_spec_commands_on_other_files_name_the_right_command(tmp_path: Path, capsys):
+    sweep = ROOT / "experiments" / "toy_sweep.yaml"
+    rc, _, err = cli(capsys, "sweep", TOY, "--dry-run")
+    assert rc == 2 and "this looks like a scenario, not a sweep spec" in err and f"bordersim run {TOY}" in err
+    rc, _, err = cli(capsys, "calibrate", sweep, "--out", tmp_path / "c")
+    assert rc == 2 and "this looks like a sweep spec, not a calibration spec" in err
+    assert f"bordersim sweep {sweep}" in err
+    assert not (tmp_path / "c").exists()
+
+
+def spec_text(parameters: str) -> str:
+    return f"name: s\nscenario: {TOY}\nparameters:\n{parameters}"
+
+
+@pytest.mark.parametrize(
+    "param, key, says",
+    [
+        (
+            "{start: 1, stop: 2, num: 0}",
+            "parameters.route_choice.risk_weight.num",
+            "greater than or equal to 1, found 0",
+        ),
+        ("{dist: loguniform, low: 0, high: 2}", "parameters.route_choice.risk_weight", "loguniform needs low > 0"),
+        ("{dist: normal, low: 0, high: 2}", "parameters.route_choice.risk_weight.dist", "'uniform', 'loguniform' or"),
+        ("{start: 1, stop: 2, nmu: 3}", "parameters.route_choice.risk_weight.nmu", "did you mean 'num'?"),
+        ("3", "parameters.route_choice.risk_weight", "a list of values, a range {start, stop, num} or a distribution"),
+        ("[1, [2]]", "parameters.route_choice.risk_weight[1]", "Input should be a valid number, integer, boolean or"),
+    ],
+)
+def test_spec_parameter_errors_speak_of_the_form_meant(tmp_path: Path, param, key, says):
+    path = write(tmp_path, spec_text(f"  route_choice.risk_weight: {param}\n"), "spec.yaml")
+    with pytest.raises(ScenarioError) as info:
+        read_model_file(ExperimentSpec, path)
+    text = str(info.value)
+    assert info.value.key == key and info.value.line == 4, text
+    assert says in text, text
+    assert "valid list" not in text and "more problem" not in text and "\n" not in text, text
+
+
+def test_spec_problems_are_all_listed(tmp_path: Path, capsys):
+    path = write(
+        tmp_path,
+        spec_text(
+            "  route_choice.risk_weight: {start: 1, stop: 2, num: 0}\n"
+            "  route_choice.cost_weight: {dist: loguniform, low: 0, high: 2}\n"
+            "replicats: 2\n"
+        ),
+        "spec.yaml",
+    )
+    rc, _, err = cli(capsys, "sweep", path, "--dry-run")
+    assert rc == 2
+    lines = err.splitlines()
+    assert len(lines) == 3, err
+    assert f"{path}:4, key 'parameters.route_choice.risk_weight.num'" in lines[0]
+    assert f"{path}:5, key 'parameters.route_choice.cost_weight': loguniform needs low > 0" in lines[1]
+    assert f"{path}:6, key 'replicats': unknown key 'replicats' (did you mean 'replicates'?)" in lines[2]
+
+
+def test_calibration_and_sensitivity_specs_list_every_problem(tmp_path: Path, capsys):
+    cal = (ROOT / "experiments" / "korea_calibration.yaml").read_text()
+    cal = cal.replace("scenario: ../scenarios/korea.yaml", f"scenario: {ROOT / 'scenarios' / 'korea.yaml'}")
+    cal = cal.replace("accept: {quantile: 0.05}", "accept: {quantile: 0}").replace("point: best", "pont: best")
+    path = write(tmp_path, cal, "cal.yaml")
+    rc, _, err = cli(capsys, "calibrate", path, "--out", tmp_path / "c")
+    assert rc == 2
+    assert f"{path}:{line_of(path, 'accept:')}, key 'accept.quantile'" in err
+    assert f"{path}:{line_of(path, 'pont:')}, key 'pont': unknown key 'pont' (did you mean 'point'?)" in err
+    sens = (ROOT / "experiments" / "toy_sensitivity.yaml").read_text()
+    sens = sens.replace("scenario: ../scenarios/toy.yaml", f"scenario: {TOY}")
+    sens = sens.replace("replicates: 2", "replicates: 0").replace("seed: 2024", "sed: 2024")
+    path = write(tmp_path, sens, "sens.yaml")
+    rc, _, err = cli(capsys, "sensitivity", path, "--method", "morris", "--dry-run")
+    assert rc == 2
+    assert f"{path}:{line_of(path, 'replicates:')}, key 'replicates'" in err
+    assert f"{path}:{line_of(path, 'sed:')}, key 'sed': unknown key 'sed' (did you mean 'seed'?)" in err

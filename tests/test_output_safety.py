@@ -1,0 +1,210 @@
+"""The output-directory rule (sim/outputs.py, docs/outputs.md): bordersim never deletes or overwrites what it did
+not make, and `--force` replaces only a directory of the same kind that bordersim made. Every case runs against a
+scratch directory and checks that every file is still there."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import TOY
+
+from sim.cli import main
+from sim.errors import UsageError
+from sim.outputs import MARKER, atomic_write_text, check_name, claim_dir, new_dir, remove_owned
+
+SMALL = ["--set", "population.size=500", "--quiet"]
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _run(capsys, *args) -> tuple[int, str]:
+    rc = main(["run", str(TOY), *args])
+    return rc, capsys.readouterr().err
+
+
+def test_force_never_deletes_a_directory_bordersim_did_not_make(tmp_path, capsys):
+    thesis = tmp_path / "proj" / "thesis"
+    thesis.mkdir(parents=True)
+    (thesis / "ch1.tex").write_text("chapter one")
+    before = _snapshot(tmp_path)
+    for extra in ([], ["--force"]):
+        rc, err = _run(capsys, "--out", str(thesis), *SMALL, *extra)
+        assert rc == 2 and "not made by bordersim" in err and "Traceback" not in err
+        assert _snapshot(tmp_path) == before
+
+
+def test_force_never_deletes_a_git_clone(tmp_path, capsys):
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "init", "-q", str(clone)], check=True)
+    (clone / "README.md").write_text("work")
+    before = _snapshot(tmp_path)
+    rc, err = _run(capsys, "--out", str(clone), *SMALL, "--force")
+    assert rc == 2 and "not made by bordersim" in err
+    assert _snapshot(tmp_path) == before and (clone / ".git").is_dir()
+
+
+def test_root_home_cwd_and_its_parents_are_refused(tmp_path, capsys, monkeypatch):
+    work = tmp_path / "a" / "b"
+    work.mkdir(parents=True)
+    (work / "notes.txt").write_text("keep")
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("HOME", str(tmp_path / "a"))
+    before = _snapshot(tmp_path)
+    for out, why in [("/", "root of the file system"), (".", "current directory"), ("..", "home directory"),
+                     (str(tmp_path), "contains the current directory"), ("~", None)]:
+        target = os.path.expanduser(out) if out == "~" else out
+        rc, err = _run(capsys, "--out", target, *SMALL, "--force")
+        assert rc == 2, (out, err)
+        assert "refusing to write here" in err, err
+        if why:
+            assert why in err, err
+    assert _snapshot(tmp_path) == before
+
+
+def test_a_file_as_out_is_refused_and_left_alone(tmp_path, capsys):
+    target = tmp_path / "results.txt"
+    target.write_text("numbers")
+    rc, err = _run(capsys, "--out", str(target), *SMALL, "--force")
+    assert rc == 2 and "not a directory" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.txt"] and target.read_text() == "numbers"
+
+
+def test_a_directory_of_another_kind_is_refused(tmp_path, capsys):
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    (sweep / MARKER).write_text(json.dumps({"kind": "sweep"}))
+    (sweep / "runs.parquet").write_text("x")
+    before = _snapshot(tmp_path)
+    rc, err = _run(capsys, "--out", str(sweep), *SMALL, "--force")
+    assert rc == 2 and "sweep directory, not a run directory" in err
+    assert _snapshot(tmp_path) == before
+
+
+def test_a_run_directory_is_replaced_only_with_force_and_nothing_else_is_touched(tmp_path, capsys):
+    out = tmp_path / "run"
+    (tmp_path / "neighbour.txt").write_text("n")
+    assert _run(capsys, "--out", str(out), *SMALL)[0] == 0
+    first = _snapshot(out)
+    rc, err = _run(capsys, "--out", str(out), *SMALL, "--seed", "5")
+    assert rc == 2 and "--force" in err and _snapshot(out) == first
+    assert _run(capsys, "--out", str(out), *SMALL, "--seed", "5", "--force")[0] == 0
+    assert _snapshot(out) != first and (out / MARKER).exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["neighbour.txt", "run"]
+
+
+def test_an_empty_directory_may_be_used(tmp_path, capsys):
+    out = tmp_path / "empty"
+    out.mkdir()
+    assert _run(capsys, "--out", str(out), *SMALL)[0] == 0
+    assert (out / "summary.json").exists()
+
+
+def test_unsafe_names_are_refused():
+    for bad in ["/", "..", "../..", "a/b", ".hidden", "", "x" * 81, "name with space"]:
+        with pytest.raises(ValueError):
+            check_name(bad)
+    assert check_name("korea_2024-v1.2") == "korea_2024-v1.2"
+
+
+def test_a_scenario_named_with_a_path_is_refused(tmp_path, capsys):
+    text = TOY.read_text().replace("name: toy", 'name: "../../escape"')
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(text)
+    rc = main(["run", str(scenario), "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "key 'name'" in err and "not a valid name" in err
+    assert not (tmp_path.parent / "escape").exists()
+
+
+def test_a_long_legal_out_works_and_a_too_long_one_is_a_message(tmp_path, capsys):
+    long = tmp_path / ("r" * 250)
+    assert _run(capsys, "--out", str(long), *SMALL)[0] == 0
+    assert (long / "summary.json").exists()
+    rc, err = _run(capsys, "--out", str(tmp_path / ("r" * 300)), *SMALL)
+    assert rc == 2 and "longer than the file system allows" in err
+
+
+def test_an_unwritable_place_is_refused_before_the_run(capsys):
+    rc, err = _run(capsys, "--out", "/sys/bordersim-test-run", *SMALL)
+    assert rc == 2 and "cannot write in /sys" in err and "Traceback" not in err
+
+
+def test_a_failed_write_leaves_the_old_directory_and_no_temporary(tmp_path):
+    out = tmp_path / "run"
+    with new_dir(out, "run") as tmp:
+        (tmp / "a.txt").write_text("old")
+    with pytest.raises(RuntimeError):
+        with new_dir(out, "run", force=True) as tmp:
+            (tmp / "a.txt").write_text("new")
+            raise RuntimeError("disk full half-way")
+    assert (out / "a.txt").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_an_atomic_write_that_fails_keeps_the_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "report.html"
+    atomic_write_text(target, "good")
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(UsageError, match="No space left"):
+        atomic_write_text(target, "fragment")
+    assert target.read_text() == "good" and sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
+
+
+def test_stale_temporaries_of_dead_processes_are_cleaned_and_live_ones_kept(tmp_path):
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    stale = tmp_path / f".bordersim-{proc.pid}-abc.tmp"
+    stale.mkdir()
+    (stale / "summary.json").write_text("half")
+    live = tmp_path / f".bordersim-{os.getpid()}-def.tmp"
+    live.mkdir()
+    mine = tmp_path / ".something-else.tmp"
+    mine.mkdir()
+    with new_dir(tmp_path / "run", "run") as tmp:
+        (tmp / "x").write_text("x")
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert stale.name not in names and live.name in names and mine.name in names and "run" in names
+
+
+def test_remove_owned_refuses_what_is_not_ours(tmp_path):
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "x").write_text("x")
+    with pytest.raises(UsageError):
+        remove_owned(foreign, "sweep")
+    assert (foreign / "x").exists()
+    with pytest.raises(UsageError):
+        claim_dir(foreign, "run", force=True)
+
+
+def test_debug_works_after_the_subcommand_and_version_is_printed(capsys, tmp_path):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and capsys.readouterr().out.startswith("bordersim ")
+    thesis = tmp_path / "t"
+    thesis.mkdir()
+    (thesis / "f").write_text("x")
+    with pytest.raises(UsageError):
+        main(["run", str(TOY), "--out", str(thesis), "--debug"])
+    assert (thesis / "f").read_text() == "x"
+
+
+def test_a_path_through_a_missing_directory_and_dotdot_names_what_it_reaches(tmp_path, capsys, monkeypatch):
+    """'new/../thesis' is the existing ./thesis: refused as such, and 'new' is not created."""
+    monkeypatch.chdir(tmp_path)
+    thesis = tmp_path / "thesis"
+    thesis.mkdir()
+    (thesis / "ch1.tex").write_text("mine")
+    rc, err = _run(capsys, "--out", "new/../thesis", *SMALL, "--force")
+    assert rc == 2 and "not made by bordersim" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["thesis"] and (thesis / "ch1.tex").read_text() == "mine"

@@ -1,0 +1,541 @@
+"""`bordersim plot` and `bordersim report` never lose a user's file, never draw noise as an effect, write the same
+bytes for the same inputs, and answer bad directories with a message (issue 10, items 5, 11, 18, 19, 20).
+
+- Writes: every file goes through a temporary name and a rename (a full disk, simulated by a writer that fails
+  half-way, leaves the old file and no temporary); `plot --out` writes only into a new, empty or bordersim
+  `figures` directory; `report --out` overwrites only a report bordersim wrote.
+- Figures: a heatmap colours only differences the replicates resolve; with fewer than 3 replicates the figures
+  draw the replicates, not a t-interval. Asserted on the artists' data and legend text, not on pixels.
+- Reproducible: the same run gives byte-identical report.html, SVG and PDF wherever it lies and whenever it is
+  drawn.
+- Bad input: damaged or missing files, names with '/', sensitivity and calibration directories.
+
+Sweep directories here are written by hand (sweep.json and runs.parquet as `bordersim sweep` writes them) so that
+their numbers are known and no simulation is needed.
+"""
+
+from __future__ import annotations
+
+import builtins
+import errno
+import io
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import TOY
+from matplotlib.collections import LineCollection, PolyCollection
+from scipy.stats import binom
+
+from sim.cli import main
+from sim.ledger import write_run
+from sim.model import run
+from sim.plots import sweep_figures
+from sim.plots.api import build_figures
+from sim.plots.detect import SweepData
+from sim.plots.policy_figures import policy_bars
+from sim.scenario import load_scenario
+
+MINES = "network.edges.dmz.controls.mines"
+PATROL = "network.edges.boat.controls.patrol"
+
+# ------------------------------------------------------------------------------------------------ fixtures
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    sc = load_scenario(TOY, overrides=["population.size=1500"])
+    return write_run(run(sc), tmp_path_factory.mktemp("safety") / "run")
+
+
+@pytest.fixture(scope="module")
+def sweep_dir(tmp_path_factory) -> Path:
+    """A hand-made one-parameter sweep (3 replicates): its report has one figure, so it is quick to write."""
+    runs = line_runs([0.0, 0.5, 1.0], 3, np.random.default_rng(5))
+    return write_sweep(tmp_path_factory.mktemp("safety") / "sweep", runs, [MINES, PATROL])
+
+
+def cli(capsys, *argv: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    rc = main(list(argv))
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def write_sweep(root: Path, runs: pd.DataFrame, parameters: list[str], *, design: dict | None = None,
+                name: str = "hand") -> Path:
+    """A sweep directory as `bordersim sweep` leaves it: sweep.json (manifest) and runs.parquet."""
+    root.mkdir(parents=True)
+    spec = {"name": name, "design": design or {"type": "grid"}, "parameters": {p: sorted(set(runs[p])) for p in
+                                                                               parameters}}
+    (root / "sweep.json").write_text(json.dumps({"fingerprint": "x", "spec_path": f"{name}.yaml", "spec": spec,
+                                                 "scenario": "toy", "parameters": parameters}))
+    runs.to_parquet(root / "runs.parquet", index=False)
+    return root
+
+
+def grid_runs(values: dict[tuple[float, float], list[dict[str, float]]], px: str = MINES, py: str = PATROL
+              ) -> pd.DataFrame:
+    """runs.parquet rows of a two-parameter grid: (x, y) -> one dict of outcomes per replicate."""
+    rows = []
+    for point, ((x, y), reps) in enumerate(sorted(values.items())):
+        for k, outcomes in enumerate(reps):
+            rows.append({"run_id": f"p{point:03d}-r{k:02d}", "point": point, "replicate": k, "seed": 1000 + k,
+                         px: x, py: y, "status": "ok", "error": None, **outcomes, "wall_time": 0.1})
+    return pd.DataFrame(rows)
+
+
+def line_runs(xs: list[float], replicates: int, rng: np.random.Generator) -> pd.DataFrame:
+    """A one-parameter grid (mines) with set_out, arrived, killed per replicate."""
+    return grid_runs({(x, 0.5): [{"set_out": float(500 + 100 * x + rng.normal(0, 10)),
+                                  "arrived": float(300 - 50 * x + rng.normal(0, 10)),
+                                  "killed": float(5 + 5 * x + rng.normal(0, 1))} for _ in range(replicates)]
+                      for x in xs})
+
+
+@pytest.fixture
+def full_disk(monkeypatch):
+    """`full_disk(directory, room=N)`: from now on, a file opened for writing under `directory` takes N bytes,
+    then every write fails with ENOSPC, as on a full disk. Catches every Python-level writer (open, Path.open,
+    PIL, matplotlib), whatever the code under test uses; no real disk is filled."""
+    real_open = builtins.open
+
+    class Full:
+        def __init__(self, fh, room):
+            self._fh, self._room = fh, room
+
+        def write(self, data):
+            if len(data) > self._room:
+                self._fh.write(data[:self._room])
+                self._room = 0
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            self._room -= len(data)
+            return self._fh.write(data)
+
+        def fileno(self):  # no direct os.write past the check (PIL writes through fileno when it can)
+            raise io.UnsupportedOperation("fileno")
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self._fh.close()
+            return False
+
+        def __iter__(self):
+            return iter(self._fh)
+
+        def __getattr__(self, name):
+            return getattr(self._fh, name)
+
+    def arm(directory: Path, room: int = 1000) -> None:
+        root = Path(directory).resolve()
+
+        def fake_open(file, mode="r", *args, **kwargs):
+            fh = real_open(file, mode, *args, **kwargs)
+            if isinstance(file, (str, os.PathLike)) and any(c in mode for c in "wax+"):
+                if root in Path(os.path.abspath(file)).parents:
+                    return Full(fh, room)
+            return fh
+
+        monkeypatch.setattr(builtins, "open", fake_open)
+        monkeypatch.setattr(io, "open", fake_open)
+
+    return arm
+
+
+# --------------------------------------------------------------------------- item 5: atomic writes, the rule
+
+
+def test_plot_on_a_full_disk_keeps_the_old_figure_and_leaves_no_temporary(run_dir, tmp_path, capsys, full_disk):
+    out = tmp_path / "figs"
+    assert cli(capsys, "plot", str(run_dir), "--out", str(out), "--only", "outcome_shares")[0] == 0
+    before = (out / "outcome_shares.png").read_bytes()
+    assert len(before) > 10_000
+    full_disk(out, room=4096)
+    rc, _, err = cli(capsys, "plot", str(run_dir), "--out", str(out), "--only", "outcome_shares")
+    assert rc == 2, err
+    assert "outcome_shares.png" in err and "No space left on device" in err and "Traceback" not in err
+    assert (out / "outcome_shares.png").read_bytes() == before, "the old figure was damaged"
+    rc, _, err = cli(capsys, "plot", str(run_dir), "--out", str(out), "--only", "yearly", "--format", "svg")
+    assert rc == 2 and "yearly.svg" in err, err
+    assert not (out / "yearly.svg").exists(), "a fragment of a new figure was left"
+    assert sorted(p.name for p in out.iterdir()) == [".bordersim", "outcome_shares.png"], "a temporary was left"
+
+
+def test_report_on_a_full_disk_keeps_the_old_report_and_leaves_no_temporary(sweep_dir, tmp_path, capsys,
+                                                                              full_disk):
+    target = tmp_path / "out" / "report.html"
+    assert cli(capsys, "report", str(sweep_dir), "--out", str(target))[0] == 0
+    before = target.read_bytes()
+    full_disk(target.parent, room=4096)
+    rc, _, err = cli(capsys, "report", str(sweep_dir), "--out", str(target))
+    assert rc == 2 and "report.html" in err and "No space left on device" in err, err
+    assert target.read_bytes() == before, "the old report was replaced by a fragment"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["report.html"], "a temporary was left"
+
+
+def test_plot_out_refuses_a_directory_bordersim_did_not_make_and_touches_nothing(run_dir, tmp_path, capsys):
+    mine = tmp_path / "thesis"
+    mine.mkdir()
+    (mine / "ch1.tex").write_text("my thesis")
+    (mine / "flows.png").write_bytes(b"my own picture")
+    other = tmp_path / "a_run"
+    other.mkdir()
+    (other / ".bordersim").write_text(json.dumps({"kind": "run", "made_by": "bordersim"}))
+    (other / "summary.json").write_text("{}")
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("notes")
+    before = snapshot(tmp_path)
+    for out, why in ((mine, "not made by bordersim"), (other, "not a figures directory"),
+                     (a_file, "not a directory"), (tmp_path / "new" / ".." / "thesis", "not made by bordersim")):
+        rc, printed, err = cli(capsys, "plot", str(run_dir), "--out", str(out), "--only", "flows")
+        assert rc == 2 and why in err and printed == "", (out, err)
+    assert snapshot(tmp_path) == before
+    assert not (tmp_path / "new").exists()
+
+
+def test_plot_out_writes_a_marked_figures_directory_and_adds_to_it(sweep_dir, tmp_path, capsys):
+    out = tmp_path / "figs"
+    assert cli(capsys, "plot", str(sweep_dir), "--out", str(out), "--only", "response")[0] == 0
+    assert json.loads((out / ".bordersim").read_text())["kind"] == "figures"
+    assert cli(capsys, "plot", str(sweep_dir), "--out", str(out), "--only", "response", "--format", "svg")[0] == 0
+    assert sorted(p.name for p in out.iterdir()) == [".bordersim", "response.png", "response.svg"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert cli(capsys, "plot", str(sweep_dir), "--out", str(empty), "--only", "response")[0] == 0
+    assert (empty / "response.png").exists()
+
+
+def test_default_figures_directory_of_a_run_is_bordersims_even_without_a_marker(run_dir, tmp_path, capsys):
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    (copy / "figures").mkdir(exist_ok=True)
+    (copy / "figures" / "flows.png").write_bytes(b"drawn by an earlier bordersim")
+    rc, printed, _ = cli(capsys, "plot", str(copy), "--only", "flows")
+    assert rc == 0 and printed.split() == [str(copy / "figures" / "flows.png")]
+    assert (copy / "figures" / "flows.png").read_bytes()[:4] == b"\x89PNG"
+    assert json.loads((copy / "figures" / ".bordersim").read_text())["kind"] == "figures", "now marked as ours"
+
+
+def test_report_out_overwrites_only_a_report_bordersim_wrote(sweep_dir, tmp_path, capsys):
+    mine = tmp_path / "paper.html"
+    mine.write_text("<html>my paper</html>")
+    rc, printed, err = cli(capsys, "report", str(sweep_dir), "--out", str(mine))
+    assert rc == 2 and "not a report bordersim wrote" in err and printed == ""
+    assert mine.read_text() == "<html>my paper</html>"
+    rc, _, err = cli(capsys, "report", str(sweep_dir), "--out", str(tmp_path))
+    assert rc == 2 and "is a directory" in err
+    rc, _, err = cli(capsys, "report", str(sweep_dir), "--out", str(tmp_path / "new" / ".." / "paper.html"))
+    assert rc == 2 and mine.read_text() == "<html>my paper</html>" and not (tmp_path / "new").exists()
+    link = tmp_path / "link.html"
+    link.symlink_to(mine)
+    assert cli(capsys, "report", str(sweep_dir), "--out", str(link))[0] == 2
+
+    ours = tmp_path / "r.html"
+    assert cli(capsys, "report", str(sweep_dir), "--out", str(ours))[0] == 0
+    assert '<meta name="generator" content="bordersim">' in ours.read_text()[:1000]
+    ours.write_text(ours.read_text().replace("Totals per point", "Old totals"))
+    assert cli(capsys, "report", str(sweep_dir), "--out", str(ours))[0] == 0, "our own report is replaced"
+    assert "Old totals" not in ours.read_text()
+    legacy = tmp_path / "legacy.html"  # written by a version before the generator tag
+    legacy.write_text("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
+                      "content='width=device-width, initial-scale=1'><title>bordersim report: run of scenario "
+                      "'toy'</title></head><body></body></html>\n")
+    assert cli(capsys, "report", str(sweep_dir), "--out", str(legacy))[0] == 0
+    assert "Totals per point" in legacy.read_text()
+
+
+# ------------------------------------------------------------------- item 18: noise is not drawn as an effect
+
+
+def _panel(fig, title: str):
+    return next(ax for ax in fig.axes if ax.get_title().startswith(title))
+
+
+def test_heatmap_greys_differences_the_replicates_do_not_resolve(tmp_path):
+    """The issue's case: cells 496 and 495 (each about ±19) must not be opposite ends of a colour scale."""
+    rng = np.random.default_rng(18)
+    values = {}
+    for x in (0.0, 1.0):
+        for y in (0.2, 0.6, 0.9):
+            mean = 495.0 + x  # no effect worth the name: noise of sd 15 dwarfs it
+            big = 300.0 if (x, y) == (1.0, 0.9) else 0.0  # a real effect on arrivals in one cell
+            values[(x, y)] = [{"set_out": float(np.round(mean + rng.normal(0, 15))),
+                               "arrived": float(np.round(200 + big + rng.normal(0, 5))),
+                               "killed": float(np.round(5 + rng.normal(0, 2)))} for _ in range(4)]
+    root = write_sweep(tmp_path / "grid", grid_runs(values), [MINES, PATROL])
+    fig = build_figures(root, ["heatmap"]).figures["heatmap"]
+    for title in ("Set out", "Killed"):
+        ax = _panel(fig, title)
+        image = ax.get_images()[0]
+        assert np.ma.getmaskarray(image.get_array()).all(), f"{title}: noise is coloured"
+        assert "no difference resolved by 4 replicates" in ax.get_title()
+    ax = _panel(fig, "Arrived")
+    image = ax.get_images()[0]
+    mask = np.ma.getmaskarray(image.get_array())
+    assert not mask[2, 1], "the resolved effect (mines 1, patrol 0.9) is not coloured"
+    assert image.norm(image.get_array()[2, 1]) == pytest.approx(1.0), "the largest resolved cell ends the scale"
+    # the numbers written in the cells are still the means
+    assert np.asarray(image.get_array())[2, 1] == pytest.approx(np.mean([r["arrived"] for r in values[(1.0, 0.9)]]))
+    colorbars = [a for a in fig.axes if a.get_label() == "<colorbar>"]
+    assert len(colorbars) == 1, "a colour scale only for the panel with a resolved difference"
+
+
+def test_resolved_cells_colour_noise_at_most_at_the_stated_family_wise_level():
+    """No effect anywhere (6 cells x 3 replicates, independent normal noise): the chance that any cell of a panel
+    is coloured must be at most FAMILY_LEVEL = 5% (Bonferroni, so at most). 4000 panels, seed 7: the count of
+    panels with a coloured cell must not exceed the 0.999 quantile of Binomial(4000, 0.05) (a false alarm of
+    this test: 0.1%). A real difference is resolved."""
+    rng = np.random.default_rng(7)
+    panels = 4000
+    coloured = sum(sweep_figures.resolved(rng.normal(100, 10, (3, 6))).any() for _ in range(panels))
+    assert coloured <= binom.ppf(0.999, panels, sweep_figures.FAMILY_LEVEL), coloured
+    assert coloured > 0, "never colouring anything is no test of the level"
+    # one cell +60 (6 sd) against 5 unchanged cells, 10 replicates: resolved
+    values = rng.normal(100, 10, (10, 6))
+    values[:, 0] += 60
+    assert sweep_figures.resolved(values)[0]
+    # common random numbers: replicate k shares a large noise term across cells; the paired test sees through it
+    shared = rng.normal(0, 50, (3, 1))
+    values = 100 + shared + rng.normal(0, 2, (3, 6))
+    values[:, 0] += 20
+    assert sweep_figures.resolved(values)[0]
+    # too few replicates or cells: nothing resolved
+    assert not sweep_figures.resolved(np.array([[1.0, 100.0]])).any()
+    assert not sweep_figures.resolved(np.array([[1.0], [2.0]])).any()
+
+
+def _legend_texts(fig) -> list[str]:
+    return [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+
+
+def test_response_with_two_replicates_draws_the_replicates_not_a_t_interval(tmp_path):
+    rng = np.random.default_rng(2)
+    runs = line_runs([0.0, 0.5, 1.0], 2, rng)
+    root = write_sweep(tmp_path / "two", runs, [MINES, PATROL])
+    fig = build_figures(root, ["response"]).figures["response"]
+    ax = fig.axes[1]  # row 'arrived'
+    assert not [c for c in ax.collections if isinstance(c, PolyCollection)], "a t-band from 2 replicates"
+    dots = next(line for line in ax.get_lines() if line.get_label() == "_replicates")
+    np.testing.assert_allclose(sorted(zip(dots.get_xdata(), dots.get_ydata())),
+                               sorted(zip(runs[MINES], runs["arrived"])))
+    texts = _legend_texts(fig)
+    assert any("individual replicates" in t for t in texts), texts
+    assert not any("t-interval" in t for t in texts), texts
+    assert "95%" not in fig.get_suptitle()
+
+    runs = line_runs([0.0, 0.5, 1.0], 4, rng)
+    root = write_sweep(tmp_path / "four", runs, [MINES, PATROL])
+    fig = build_figures(root, ["response"]).figures["response"]
+    ax = fig.axes[1]
+    assert len([c for c in ax.collections if isinstance(c, PolyCollection)]) == 1, "4 replicates: one 95% band"
+    assert not [line for line in ax.get_lines() if line.get_label() == "_replicates"]
+    texts = _legend_texts(fig)
+    assert any("95% t-interval of the mean" in t for t in texts), texts
+    assert "95% band" in fig.get_suptitle()
+
+
+def test_policy_bars_with_two_replicates_draw_each_paired_difference(tmp_path):
+    rows = []
+    values = {"kept": [100.0, 120.0], "open": [130.0, 138.0]}
+    for point, (pkg, reps) in enumerate(values.items()):
+        for k, v in enumerate(reps):
+            rows.append({"run_id": f"p{point}-r{k}", "point": point, "policy": pkg, "replicate": k, "seed": k,
+                         "population.size": 1000, "status": "ok", "error": None, "set_out": v, "arrived": v / 2,
+                         "wall_time": 0.1})
+    manifest = {"parameters": ["population.size"],
+                "spec": {"name": "p", "design": {"type": "policies", "policies": {"kept": {}, "open": {}}}}}
+    fig = policy_bars(SweepData(tmp_path, manifest, pd.DataFrame(rows)))["policy_bars"]
+    ax = next(a for a in fig.axes if a.get_title() == "Set out")
+    dots = [line for line in ax.get_lines() if line.get_gid() == "replicate"]
+    assert len(dots) == 1 and sorted(dots[0].get_xdata()) == [18.0, 30.0]  # 130-100, 138-120
+    assert not [c for c in ax.collections if isinstance(c, LineCollection)], "error bars from 2 replicates"
+    assert any("individual replicates" in t for t in _legend_texts(fig))
+
+
+# ------------------------------------------------------------------------------- item 20: reproducible files
+
+
+def test_report_is_byte_identical_wherever_the_directory_lies_and_holds_no_path_or_time(run_dir, sweep_dir,
+                                                                                          tmp_path, monkeypatch):
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    first, second = tmp_path / "a" / "mysweep", tmp_path / "b" / "elsewhere" / "mysweep"
+    for d in (first, second):
+        shutil.copytree(sweep_dir, d)
+        assert main(["report", str(d)]) == 0
+    text = (first / "report.html").read_bytes()
+    assert text == (second / "report.html").read_bytes()
+    assert str(tmp_path).encode() not in text and b"<code>mysweep</code>" in text
+    run_copy = tmp_path / "c" / "myrun"
+    shutil.copytree(run_dir, run_copy)
+    assert main(["report", str(run_copy)]) == 0
+    text = (run_copy / "report.html").read_text()
+    assert str(tmp_path) not in text and "<code>myrun</code>" in text and "Written by bordersim" in text
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert main(["report", str(first)]) == 0
+    assert b"Written 2023-11-14 22:13 UTC" in (first / "report.html").read_bytes()
+
+
+@pytest.mark.parametrize("fmt", ["svg", "pdf"])
+def test_svg_and_pdf_figures_are_byte_identical_whenever_they_are_drawn(run_dir, tmp_path, monkeypatch, capsys, fmt):
+    """Two plots of the same run, one 'now' and one at another time (SOURCE_DATE_EPOCH is the clock matplotlib
+    reads first), give the same bytes: no creation date, fixed SVG ids."""
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    assert cli(capsys, "plot", str(run_dir), "--out", str(tmp_path / "now"), "--format", fmt, "--only",
+               "outcome_shares")[0] == 0
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "86400")
+    assert cli(capsys, "plot", str(run_dir), "--out", str(tmp_path / "then"), "--format", fmt, "--only",
+               "outcome_shares")[0] == 0
+    now = (tmp_path / "now" / f"outcome_shares.{fmt}").read_bytes()
+    assert now == (tmp_path / "then" / f"outcome_shares.{fmt}").read_bytes()
+    assert b"1970" not in now
+
+
+# --------------------------------------------------------------------------------- items 11, 19: bad input
+
+
+def _damage_run(run_dir: Path, root: Path, file: str, how: str) -> Path:
+    copy = root / "run"
+    shutil.copytree(run_dir, copy, ignore=shutil.ignore_patterns("figures", "report.html"))
+    path = copy / file
+    if how == "truncate":
+        path.write_bytes(path.read_bytes()[:100])
+    else:
+        path.write_text(how)
+    return copy
+
+
+@pytest.mark.parametrize("file,how", [
+    ("summary.json", "truncate"), ("summary.json", '{"totals": {}}'), ("summary.json", "[1, 2]"),
+    ("timeseries.parquet", "truncate"),
+    ("scenario.resolved.yaml", "a: ["), ("scenario.resolved.yaml", "name: toy\n"),
+])
+def test_damaged_run_directory_is_exit_2_naming_the_file(run_dir, tmp_path, capsys, file, how):
+    copy = _damage_run(run_dir, tmp_path, file, how)
+    for command in ("plot", "report"):
+        rc, _, err = cli(capsys, command, str(copy))
+        assert rc == 2, (command, err)
+        assert file in err and "internal failure" not in err and "Traceback" not in err, err
+    assert not (copy / "report.html").exists()
+
+
+@pytest.mark.parametrize("file,how", [("sweep.json", "truncate"), ("sweep.json", "[]"),
+                                      ("runs.parquet", "truncate"), ("runs.parquet", "columns")])
+def test_damaged_sweep_directory_is_exit_2_naming_the_file(tmp_path, capsys, file, how):
+    root = write_sweep(tmp_path / "sw", line_runs([0.0, 1.0], 3, np.random.default_rng(1)), [MINES, PATROL])
+    path = root / file
+    if how == "truncate":
+        path.write_bytes(path.read_bytes()[:60])
+    elif how == "columns":
+        pd.DataFrame({"a": [1, 2]}).to_parquet(path)
+    else:
+        path.write_text(how)
+    for command in ("plot", "report"):
+        rc, _, err = cli(capsys, command, str(root))
+        assert rc == 2 and file in err and "internal failure" not in err, (command, err)
+
+
+def test_names_with_a_slash_give_safe_file_names(tmp_path, capsys):
+    """An edge id 'd/z' in a parameter name must not become a directory in a figure's file name."""
+    slash = "network.edges.d/z.controls.mines"
+    values = {(x, y): [{"set_out": 10.0 + x + k, "arrived": 5.0 + y + k, "killed": 1.0} for k in range(3)]
+              for x in (0.0, 1.0) for y in (0.2, 0.9)}
+    root = write_sweep(tmp_path / "sw", grid_runs(values, px=slash), [slash, PATROL])
+    rc, printed, err = cli(capsys, "plot", str(root), "--only", "response")
+    assert rc == 0, err
+    names = sorted(Path(p).name for p in printed.split())
+    assert names == ["response-boat.patrol.png", "response-d_z.mines.png"]
+    assert all(Path(p).parent == root / "figures" for p in printed.split())
+
+
+INDICES_CSV = """method,outcome,expression,parameter,label,rank,mu,mu_star,mu_star_conf,sigma,mu_star_seed_conf,\
+noise_share,outcome_mean,replicates
+morris,arrivals,arrived,network.edges.dmz.controls.mines,mines,2,0.0,0.0,0.0,0.0,,,48.33,1
+morris,arrivals,arrived,network.edges.boat.controls.patrol,patrol,1,-111.75,111.75,48.69,55.5,,,48.33,1
+"""
+RANKING = "tinysens: morris, 12 points x 1 replicates = 12 runs of small.yaml\n rank parameter mu_star\n 1 patrol\n"
+ORD, SOL = "population.groups.ordinary.departure_rate", "population.groups.soldier.departure_rate"
+
+
+def write_sensitivity(root: Path) -> Path:
+    """The files `bordersim sensitivity` leaves (its sweep subdirectory left out)."""
+    root.mkdir()
+    (root / "indices.csv").write_text(INDICES_CSV)
+    (root / "ranking.txt").write_text(RANKING)
+    (root / "experiment.yaml").write_text(f"name: tinysens_morris\nscenario: small.yaml\nparameters:\n  {MINES}: "
+                                          f"[0.0, 1.0]\n  {PATROL}: [0.5, 0.0]\ndesign: {{type: points}}\n"
+                                          "replicates: 1\nseed: 5\n")
+    return root
+
+
+def write_calibration(root: Path) -> Path:
+    """The files `bordersim calibrate` leaves (its sweep subdirectories left out)."""
+    root.mkdir()
+    priors = {ORD: {"dist": "loguniform", "low": 0.0005, "high": 0.008},
+              SOL: {"dist": "uniform", "low": 0.0005, "high": 0.003}}
+    (root / "calibration.json").write_text(json.dumps({
+        "spec": "cal.yaml", "date": "2026-01-01", "name": "tinycal", "priors": priors, "rounds": 1, "points": 8,
+        "runs": 8, "failed_runs": 0, "epsilon": 0.78, "accepted": 4, "values": {ORD: 0.0042, SOL: 0.00183},
+        "check": {"replicates": 1, "distance": 0.52}, "notes": ["a note"]}))
+    rng = np.random.default_rng(3)
+    points = pd.DataFrame({"point": range(8), ORD: np.exp(rng.uniform(np.log(5e-4), np.log(8e-3), 8)),
+                           SOL: rng.uniform(5e-4, 3e-3, 8), "distance": rng.uniform(0.4, 2.0, 8), "round": 1})
+    points["accepted"] = points["distance"] <= points["distance"].median()
+    points.to_csv(root / "points.csv", index=False)
+    (root / "predictive.csv").write_text("period,period_start,period_end,years,observed,q05,median,q95,inside_90\n"
+                                         "2000,2000,2000,1,10,2.15,3.5,4.0,False\n"
+                                         "2001,2001,2001,1,12,7.15,10.0,15.4,True\n")
+    (root / "posterior_table.csv").write_text(
+        "parameter,prior,prior_low,prior_high,posterior_median,posterior_q05,posterior_q95,width_ratio,verdict\n"
+        f"{ORD},loguniform,0.0005,0.008,0.0042,0.0026,0.0063,0.35,pinned down\n")
+    return root
+
+
+def test_report_and_plot_of_a_sensitivity_directory(tmp_path, capsys):
+    root = write_sensitivity(tmp_path / "sens")
+    rc, printed, err = cli(capsys, "report", str(root))
+    assert rc == 0, err
+    text = Path(printed.strip()).read_text()
+    assert "sensitivity analysis" in text and "tinysens: morris" in text and "patrol" in text
+    assert text.count("<img ") == 2
+    rc, printed, err = cli(capsys, "plot", str(root))
+    assert rc == 0, err
+    assert sorted(Path(p).name for p in printed.split()) == ["morris.png", "morris_overview.png"]
+
+
+def test_report_and_plot_of_a_calibration_directory(tmp_path, capsys):
+    root = write_calibration(tmp_path / "cal")
+    rc, printed, err = cli(capsys, "report", str(root))
+    assert rc == 0, err
+    text = Path(printed.strip()).read_text()
+    assert "calibration &#x27;tinycal&#x27;" in text and "pinned down" in text and "0.0042" in text
+    assert text.count("<img ") == 2
+    rc, printed, err = cli(capsys, "plot", str(root), "--only", "posterior_pairs")
+    assert rc == 0 and [Path(p).name for p in printed.split()] == ["posterior_pairs.png"], err
+
+
+def test_unfinished_sensitivity_or_calibration_directory_says_what_to_do(tmp_path, capsys):
+    sens = tmp_path / "sens"
+    (sens / "sweep").mkdir(parents=True)
+    (sens / "experiment.yaml").write_text("name: x\n")
+    rc, _, err = cli(capsys, "report", str(sens))
+    assert rc == 2 and "sensitivity directory whose analysis has not finished" in err
+    assert "bordersim sensitivity" in err and "run `bordersim sweep` first" not in err
+    cal = tmp_path / "cal"
+    (cal / "sweep").mkdir(parents=True)
+    (cal / "base.yaml").write_text("name: x\n")
+    rc, _, err = cli(capsys, "plot", str(cal))
+    assert rc == 2 and "calibration directory that has not finished" in err and "bordersim calibrate" in err
+    damaged = write_calibration(tmp_path / "cal2")
+    (damaged / "points.csv").write_text("point,distance\n0,")
+    rc, _, err = cli(capsys, "report", str(damaged))
+    assert rc == 2 and "points.csv" in err and "internal failure" not in err, err

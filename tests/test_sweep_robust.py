@@ -1,0 +1,585 @@
+"""Sweeps never lose a user's files, never hang and never mislead (issue 10): who may replace an --out directory,
+the directory lock, sizes counted before anything is built, Dask timeouts, no orphan processes, the main guard of
+scripts, points checked up front, damaged directories in `summarize`, and Ctrl-C while workers start.
+
+Timeouts here only guard against hangs (a hang fails the test); nothing asserts how long anything took."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.cli import main
+from sim.outputs import MARKER, marker_kind, write_marker
+
+ROOT = Path(__file__).resolve().parents[1]
+TOY = ROOT / "scenarios" / "toy.yaml"
+HUNG = 60  # seconds after which a command counts as hung
+
+
+def write_spec(path: Path, params: str, *, replicates: int = 1, seed: int = 7, population: int | None = 500) -> Path:
+    """A toy-scenario spec; `params` is the YAML of its parameters block (indented two spaces)."""
+    size = f"  population.size: [{population}]\n" if population else ""
+    path.write_text(f"name: {path.stem}\nscenario: {TOY}\nparameters:\n{params}{size}replicates: {replicates}\n"
+                    f"seed: {seed}\noutputs: {{keep: [totals], timeseries: false}}\n")
+    return path
+
+
+def tiny(tmp_path: Path, name: str = "tiny", seed: int = 7) -> Path:
+    """Two runs of 500 persons."""
+    return write_spec(tmp_path / f"{name}.yaml", "  network.edges.dmz.controls.mines: [0.0, 1.0]\n", seed=seed)
+
+
+def slow(tmp_path: Path, points: int = 12) -> Path:
+    """`points` runs of 20,000 persons (long enough to act on a sweep while it runs)."""
+    mines = f"  network.edges.dmz.controls.mines: {{start: 0, stop: 1, num: {points}}}\n"
+    return write_spec(tmp_path / "slow.yaml", mines, population=20000)
+
+
+def cli(capsys, *args) -> tuple[int, str, str]:
+    """`bordersim ARGS` in this process: (exit code, stdout, stderr)."""
+    rc = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def sim_cmd(*args, timeout: float = HUNG, limit_mb: int | None = None, env: dict | None = None, cwd=ROOT):
+    """`python -m sim ARGS` in a fresh process, with an optional address-space limit; TimeoutExpired if it hangs."""
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (limit_mb << 20, limit_mb << 20))
+
+    return subprocess.run([sys.executable, "-m", "sim", *map(str, args)], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, preexec_fn=limit if limit_mb else None,
+                          env={**os.environ, "OPENBLAS_NUM_THREADS": "1", **(env or {})})
+
+
+def snapshot(root: Path) -> dict[str, bytes | None]:
+    """Every file (with its bytes) and directory under root, hidden ones included."""
+    return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None) for p in sorted(root.rglob("*"))}
+
+
+def wait_for(condition, what: str, timeout: float = HUNG, every: float = 0.02):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def records(out: Path) -> int:
+    return len(list((out / "runs").glob("*.json"))) if (out / "runs").is_dir() else 0
+
+
+def children(pid: int) -> list[tuple[int, str]]:
+    """(pid, command line) of the live children of `pid`, from /proc."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                if int(stat.rsplit(")", 1)[1].split()[1]) == pid and stat.rsplit(")", 1)[1].split()[0] != "Z":
+                    found.append((int(entry), Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ")
+                                  .decode()))
+            except (OSError, ValueError, IndexError):
+                continue
+    return found
+
+
+def marked(mark: str) -> list[int]:
+    """Live processes whose environment holds BORDERSIM_TEST_MARK=mark (the sweep and everything it started)."""
+    needle = f"BORDERSIM_TEST_MARK={mark}".encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if needle in Path(f"/proc/{entry}/environ").read_bytes().split(b"\0") and \
+                        Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                    found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+# -------------------------------------------------------------------------- item 1: --force and ownership
+
+
+def fake_git_clone(d: Path) -> None:
+    (d / ".git" / "objects" / "ab").mkdir(parents=True)
+    (d / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (d / ".git" / "objects" / "ab" / "cdef0123").write_bytes(b"x\x01blob")
+    (d / "chapters").mkdir()
+    (d / "chapters" / "ch1.tex").write_text("\\chapter{One}\n")
+    (d / "README.md").write_text("my thesis\n")
+
+
+def thesis(d: Path) -> None:
+    (d / "ch1.tex").write_text("\\chapter{One}\n")
+
+
+def looks_like_a_sweep(d: Path) -> None:
+    (d / "runs").mkdir(parents=True)
+    (d / "runs" / "mine.json").write_text("{}\n")
+    (d / "notes.txt").write_text("not bordersim's\n")
+
+
+@pytest.mark.parametrize("make", [thesis, fake_git_clone, looks_like_a_sweep])
+def test_force_never_deletes_a_directory_bordersim_did_not_make(tmp_path, capsys, make):
+    target = tmp_path / "proj" / "thesis"
+    target.mkdir(parents=True)
+    make(target)
+    before = snapshot(tmp_path / "proj")
+    for force in ([], ["--force"]):
+        rc, _, err = cli(capsys, "sweep", tiny(tmp_path), "--out", target, "--workers", "1", "--quiet", *force)
+        assert rc == 2, err
+        assert "not made by bordersim" in err and "Traceback" not in err
+        assert snapshot(tmp_path / "proj") == before
+
+
+def test_the_current_home_root_and_parent_directories_are_refused_even_with_force(tmp_path, capsys, monkeypatch):
+    work = tmp_path / "work" / "cwd"
+    work.mkdir(parents=True)
+    (work / "notes.txt").write_text("mine\n")
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "keep.txt").write_text("mine too\n")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(work)
+    deleted = []
+    monkeypatch.setattr(shutil, "rmtree", lambda *a, **k: deleted.append(a))
+    spec = tiny(tmp_path)
+    for out, why in [(".", "current directory"), (str(home), "home directory"), ("..", "contains the current"),
+                     (str(tmp_path), "contains the current"), ("/", "root of the file system")]:
+        before = snapshot(tmp_path)
+        rc, _, err = cli(capsys, "sweep", spec, "--out", out, "--force", "--workers", "1", "--quiet")
+        assert rc == 2 and "refusing to write here" in err and why in err, (out, err)
+        assert snapshot(tmp_path) == before, out
+    assert not deleted
+
+
+def test_force_replaces_a_sweep_directory_bordersim_made(tmp_path, capsys):
+    out = tmp_path / "o"
+    a, b = tiny(tmp_path, "a", seed=1), tiny(tmp_path, "b", seed=2)
+    assert cli(capsys, "sweep", a, "--out", out, "--workers", "1", "--quiet")[0] == 0
+    assert marker_kind(out) == "sweep"
+    rc, _, err = cli(capsys, "sweep", b, "--out", out, "--workers", "1", "--quiet")
+    assert rc == 2 and "different spec" in err
+    rc, _, err = cli(capsys, "sweep", b, "--out", out, "--workers", "1", "--quiet", "--force")
+    assert rc == 0, err
+    assert json.loads((out / "sweep.json").read_text())["spec_path"] == str(b)
+    assert marker_kind(out) == "sweep" and len(pd.read_parquet(out / "runs.parquet")) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.yaml", "b.yaml", "o"]  # no temporaries left
+
+
+def make_older_version(out: Path) -> None:
+    """What a sweep directory of bordersim before markers looks like: no .bordersim, no .lock."""
+    (out / MARKER).unlink(missing_ok=True)
+    (out / ".lock").unlink(missing_ok=True)
+
+
+def test_a_sweep_directory_of_an_older_version_resumes_and_gets_its_marker(tmp_path, capsys):
+    out = tmp_path / "o"
+    spec = tiny(tmp_path)
+    assert cli(capsys, "sweep", spec, "--out", out, "--workers", "1", "--quiet")[0] == 0
+    make_older_version(out)
+    stamps = {p.name: p.stat().st_mtime_ns for p in (out / "runs").iterdir()}
+    rc, _, err = cli(capsys, "sweep", spec, "--out", out, "--workers", "1", "--quiet")
+    assert rc == 0, err
+    assert marker_kind(out) == "sweep"
+    assert stamps == {p.name: p.stat().st_mtime_ns for p in (out / "runs").iterdir()}  # resumed, not rerun
+
+
+def test_an_older_sweep_directory_of_another_spec_is_kept_even_with_force(tmp_path, capsys):
+    out = tmp_path / "o"
+    assert cli(capsys, "sweep", tiny(tmp_path, "a", seed=1), "--out", out, "--workers", "1", "--quiet")[0] == 0
+    make_older_version(out)
+    before = snapshot(out)
+    rc, _, err = cli(capsys, "sweep", tiny(tmp_path, "b", seed=2), "--out", out, "--workers", "1", "--quiet",
+                     "--force")
+    assert rc == 2 and "older bordersim" in err and "delete it yourself" in err, err
+    assert snapshot(out) == before
+
+
+# ------------------------------------------------------------------------------------------- item 4: lock
+
+LOCKER = """
+import sys, time
+from sim.experiments.spec import load_spec
+from sim.experiments.store import SweepStore
+store = SweepStore.open(sys.argv[1], load_spec(sys.argv[2]))
+print("locked", flush=True)
+time.sleep(300)
+"""
+
+
+def test_a_second_sweep_into_a_locked_directory_is_refused_and_a_killed_holder_releases_it(tmp_path, capsys):
+    spec, out = tiny(tmp_path), tmp_path / "o"
+    holder = subprocess.Popen([sys.executable, "-c", LOCKER, str(out), str(spec)], cwd=ROOT, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        ready, _, _ = select.select([holder.stdout], [], [], HUNG)
+        assert ready and holder.stdout.readline().strip() == "locked"
+        before = snapshot(out)
+        rc, _, err = cli(capsys, "sweep", spec, "--out", out, "--workers", "1", "--quiet")
+        assert rc == 2, err
+        assert "another sweep" in err and f"pid {holder.pid} on {socket.gethostname()}" in err
+        assert snapshot(out) == before and records(out) == 0
+    finally:
+        holder.kill()  # SIGKILL: the OS releases its lock
+        holder.wait()
+    rc, _, err = cli(capsys, "sweep", spec, "--out", out, "--workers", "1", "--quiet")
+    assert rc == 0, err
+    assert len(pd.read_parquet(out / "runs.parquet")) == 2
+
+
+# ------------------------------------------------------------------------------------------ item 8: sizes
+
+GRID = "".join(f"  network.edges.{edge}.controls.{control}: {{start: 0, stop: 1, num: 10}}\n" for edge, control in [
+    ("walk", "guards"), ("ford", "guards"), ("ford", "fence"), ("flight", "surveillance"), ("dmz", "guards"),
+    ("dmz", "fence"), ("boat", "patrol")])
+
+
+def test_a_sweep_above_the_limit_is_refused_before_anything_is_built(tmp_path):
+    spec, out = write_spec(tmp_path / "huge.yaml", GRID), tmp_path / "o"  # 10^7 points
+    for args in (["--dry-run"], []):
+        r = sim_cmd("sweep", spec, "--out", out, *args, limit_mb=1000)
+        assert r.returncode == 2, r.stderr
+        assert "10,000,000 runs" in r.stderr and "limit of 1,000,000" in r.stderr and "Traceback" not in r.stderr
+    assert not out.exists()
+
+
+def test_a_large_sweep_needs_yes_and_its_dry_run_shows_40_rows_without_building_the_design(tmp_path, capsys):
+    spec = write_spec(tmp_path / "large.yaml", "  network.edges.walk.controls.guards: {start: 0, stop: 1, num: 100}\n"
+                      "  network.edges.ford.controls.guards: {start: 0, stop: 1, num: 100}\n"
+                      "  network.edges.boat.controls.patrol: {start: 0, stop: 1, num: 90}\n", population=50000)
+    out = tmp_path / "o"
+    r = sim_cmd("sweep", spec, "--dry-run", "--workers", "1", limit_mb=1000, timeout=3 * HUNG)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    table = lines[2:lines.index(next(x for x in lines if x.startswith("checked the scenario")))]
+    assert sum(1 for x in table if x.split()[0].isdigit()) == 40
+    assert "899,960 more points" in r.stdout
+    assert "900,000 runs" in r.stdout and "--yes" in r.stderr and "more than 24 h" in r.stderr
+    r = sim_cmd("sweep", spec, "--out", out, limit_mb=1000)
+    assert r.returncode == 2 and "more than 100,000" in r.stderr and "--yes" in r.stderr, r.stderr
+    assert not out.exists()
+    # with --yes the size is accepted (this one then stops at its --out, a file)
+    many = write_spec(tmp_path / "many.yaml", "  network.edges.dmz.controls.mines: {start: 0, stop: 1, num: 20}\n",
+                      replicates=10_000)
+    (tmp_path / "file").write_text("x")
+    rc, _, err = cli(capsys, "sweep", many, "--out", tmp_path / "file", "--yes", "--quiet")
+    assert rc == 2 and "not a directory" in err, err
+
+
+# ------------------------------------------------------------------------------------------- item 9: Dask
+
+
+@contextmanager
+def listener(reply: bytes | None):
+    """A TCP port on 127.0.0.1 that accepts connections and never answers (reply None) or answers `reply`."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    srv.settimeout(0.1)
+    stop, conns = threading.Event(), []
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                continue
+            conns.append(conn)
+            if reply is not None:
+                try:
+                    conn.recv(1024)
+                    conn.sendall(reply)
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield srv.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(5)
+        for conn in conns:
+            conn.close()
+        srv.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cli_guarded(capsys, *args) -> tuple[int, str, str]:
+    """`cli`, failing the test (rather than hanging it) when the command does not end within HUNG seconds."""
+    box = {}
+    thread = threading.Thread(target=lambda: box.setdefault("rc", main([str(a) for a in args])), daemon=True)
+    thread.start()
+    thread.join(HUNG)
+    assert not thread.is_alive(), f"`bordersim {' '.join(map(str, args))}` hung"
+    out, err = capsys.readouterr()
+    return box["rc"], out, err
+
+
+@pytest.mark.parametrize("kind", ["garbage", "nothing listening", "silent", "not dask"])
+def test_a_scheduler_that_is_not_there_is_an_error_not_a_hang(tmp_path, capsys, kind):
+    import dask
+
+    reply = {"silent": None, "not dask": b"HTTP/1.0 400 Bad Request\r\n\r\n"}
+    out = tmp_path / "o"
+    with dask.config.set({"distributed.comm.timeouts.connect": "3s"}):
+        if kind == "garbage":
+            rc, _, err = cli_guarded(capsys, "sweep", tiny(tmp_path), "--out", out, "--scheduler", "garbage")
+        elif kind == "nothing listening":
+            rc, _, err = cli_guarded(capsys, "sweep", tiny(tmp_path), "--out", out, "--scheduler",
+                                     f"tcp://127.0.0.1:{free_port()}")
+        else:
+            with listener(reply[kind]) as port:
+                rc, _, err = cli_guarded(capsys, "sweep", tiny(tmp_path), "--out", out, "--scheduler",
+                                         f"tcp://127.0.0.1:{port}")
+    assert rc == 2, err
+    assert "--scheduler" in err and "Traceback" not in err and "internal failure" not in err
+    assert not out.exists()
+
+
+CLUSTER = """
+import sys, time
+from distributed import Client, LocalCluster
+cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                       scheduler_port=int(sys.argv[1]), dashboard_address=None)
+Client(cluster).wait_for_workers(1)
+print(cluster.scheduler_address, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_scheduler_lost_mid_sweep_ends_it_with_a_message_and_keeps_finished_runs(tmp_path):
+    env = {**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "3s"}
+    cluster = subprocess.Popen([sys.executable, "-c", CLUSTER, str(free_port())], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+    out = tmp_path / "o"
+    try:
+        ready, _, _ = select.select([cluster.stdout], [], [], 2 * HUNG)
+        assert ready, "the LocalCluster did not start"
+        address = cluster.stdout.readline().strip()
+        sweep = subprocess.Popen([sys.executable, "-m", "sim", "sweep", slow(tmp_path, 20), "--out", out,
+                                  "--scheduler", address, "--quiet"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for(lambda: records(out) >= 2 or sweep.poll() is not None, "two finished runs", 2 * HUNG)
+            os.kill(cluster.pid, signal.SIGKILL)  # the scheduler lives in this process, its worker in a child
+            _, err = sweep.communicate(timeout=HUNG)
+        finally:
+            sweep.kill()
+        assert sweep.returncode == 1, err
+        assert "Dask scheduler" in err and "run the same command again to resume" in err and "Traceback" not in err
+        kept = pd.read_parquet(out / "runs.parquet")
+        assert len(kept) == records(out) >= 2 and (kept["status"] == "ok").all()
+    finally:
+        try:
+            os.killpg(cluster.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        cluster.wait()
+
+
+# ----------------------------------------------------------------------------------------- item 10: orphans
+
+
+def test_sigkill_of_the_sweep_leaves_no_process_behind(tmp_path):
+    mark, out = uuid.uuid4().hex, tmp_path / "o"
+    sweep = subprocess.Popen([sys.executable, "-m", "sim", "sweep", slow(tmp_path, 20), "--out", out, "--workers",
+                              "2", "--quiet"], cwd=ROOT, env={**os.environ, "BORDERSIM_TEST_MARK": mark},
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    left = []
+    try:
+        wait_for(lambda: records(out) >= 1 or sweep.poll() is not None, "a finished run")
+        assert sweep.poll() is None and len(marked(mark)) >= 4  # sweep, resource tracker, forkserver, workers
+        os.kill(sweep.pid, signal.SIGKILL)
+        sweep.wait()
+        deadline = time.monotonic() + 20
+        while marked(mark) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = marked(mark)
+        assert not left, [Path(f"/proc/{p}/cmdline").read_bytes()[:120] for p in left]
+    finally:
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def test_killing_the_forkserver_mid_sweep_the_sweep_still_finishes(tmp_path):
+    out = tmp_path / "o"
+    sweep = subprocess.Popen([sys.executable, "-m", "sim", "sweep", slow(tmp_path, 10), "--out", out, "--workers",
+                              "2", "--quiet"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def forkserver():
+        return next((pid for pid, cmd in children(sweep.pid) if "multiprocessing.forkserver" in cmd), None)
+
+    try:
+        first = wait_for(forkserver, "the forkserver", every=0.005)
+        os.kill(first, signal.SIGKILL)  # while the workers start
+        wait_for(lambda: records(out) >= 1 or sweep.poll() is not None, "a finished run")
+        second = forkserver()
+        if second is not None and second != first:
+            os.kill(second, signal.SIGKILL)  # and again while they run
+        _, err = sweep.communicate(timeout=3 * HUNG)
+    finally:
+        sweep.kill()
+    assert sweep.returncode == 0, err
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert len(runs) == 10 and (runs["status"] == "ok").all()
+
+
+# ---------------------------------------------------------------------- item 16: main guard and bad points
+
+UNGUARDED = """
+import sim
+df = sim.sweep({spec!r}, {out!r}, workers=2)
+print("returned", len(df))
+"""
+
+GUARDED = """
+import sim
+
+
+def main():
+    df = sim.sweep({spec!r}, {out!r}, workers=2)
+    print("returned", len(df))
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def test_a_script_without_a_main_guard_gets_one_clear_error_and_a_guarded_one_runs(tmp_path):
+    spec = tiny(tmp_path)
+    for name, body, out in [("unguarded", UNGUARDED, tmp_path / "o1"), ("guarded", GUARDED, tmp_path / "o2")]:
+        script = tmp_path / f"{name}.py"
+        script.write_text(body.format(spec=str(spec), out=str(out)))
+        r = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True,
+                           timeout=2 * HUNG)
+        if name == "unguarded":
+            assert r.returncode == 1 and "returned" not in r.stdout, r.stderr[-2000:]
+            assert 'if __name__ == "__main__":' in r.stderr and str(script) in r.stderr
+            assert r.stderr.count("Traceback") == 1
+            assert not out.exists()
+        else:
+            assert r.returncode == 0 and "returned 2" in r.stdout, r.stderr[-2000:]
+
+
+def test_a_point_with_bad_values_is_refused_before_any_run(tmp_path, capsys):
+    spec = write_spec(tmp_path / "bad.yaml", "  population.groups.soldier.share: [0.07, 0.5]\n"
+                      "  network.edges.dmz.controls.mines: [0.0, 1.0]\n")
+    out = tmp_path / "o"
+    for extra in (["--dry-run"], ["--out", out]):
+        rc, _, err = cli(capsys, "sweep", spec, "--workers", "1", "--quiet", *extra)
+        assert rc == 2, err
+        assert "2 of 4 points make an invalid scenario" in err and "point 2 (" in err and "sum to 1" in err
+        assert str(spec) in err and "Traceback" not in err
+    assert not out.exists()
+
+
+# ------------------------------------------------------------------------------- items 11/19: summarize
+
+
+@pytest.fixture(scope="module")
+def finished_sweep(tmp_path_factory) -> Path:
+    from sim.experiments.sweep import plan, run_sweep
+
+    d = tmp_path_factory.mktemp("finished")
+    run_sweep(plan(tiny(d)), d / "sweep", workers=1)
+    return d / "sweep"
+
+
+@pytest.mark.parametrize("damage", ["runs.parquet garbage", "runs.parquet truncated", "sweep.json"])
+def test_summarize_a_damaged_sweep_directory_names_the_file(tmp_path, capsys, finished_sweep, damage):
+    d = tmp_path / "sweep"
+    shutil.copytree(finished_sweep, d)
+    name = damage.split()[0]
+    data = (d / name).read_bytes()
+    (d / name).write_bytes(b"PAR1 not parquet" if damage.endswith("garbage") else data[: len(data) // 2])
+    rc, _, err = cli(capsys, "summarize", d)
+    assert rc == 2, err
+    assert str(d / name) in err and "damaged" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("marker", [True, False], ids=["marker", "older layout"])
+@pytest.mark.parametrize("kind, files, results", [
+    ("sensitivity", ["experiment.yaml", "indices.csv", "ranking.txt"], "indices.csv"),
+    ("calibration", ["base.yaml", "calibration.json", "posterior_table.md"], "posterior_table.md"),
+])
+def test_summarize_on_a_sensitivity_or_calibration_directory_says_what_it_is(tmp_path, capsys, finished_sweep,
+                                                                            kind, files, results, marker):
+    d = tmp_path / "analysis"
+    d.mkdir()
+    for f in files:
+        (d / f).write_text("x\n")
+    shutil.copytree(finished_sweep, d / "sweep")
+    if marker:
+        write_marker(d, kind)
+    rc, _, err = cli(capsys, "summarize", d)
+    assert rc == 2, err
+    assert f"is a {kind} directory" in err and results in err and f"bordersim summarize {d / 'sweep'}" in err
+    assert "run `bordersim sweep` first" not in err
+    assert cli(capsys, "summarize", d / "sweep")[0] == 0
+
+
+# ----------------------------------------------------------------------------- item 11: Ctrl-C at start
+
+
+def test_ctrl_c_while_workers_start_prints_one_line_and_exits_130(tmp_path):
+    spec, out = slow(tmp_path), tmp_path / "o"
+    for delay in (0.05, 0.3, 1.0):
+        shutil.rmtree(out, ignore_errors=True)
+        sweep = subprocess.Popen([sys.executable, "-m", "sim", "sweep", spec, "--out", out, "--workers", "2",
+                                  "--quiet"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 start_new_session=True)
+        try:
+            wait_for(lambda p=sweep: out.exists() or p.poll() is not None, "the sweep directory")
+            time.sleep(delay)
+            os.killpg(sweep.pid, signal.SIGINT)  # as Ctrl-C on a terminal: the whole process group
+            _, err = sweep.communicate(timeout=HUNG)
+        finally:
+            sweep.kill()
+        assert sweep.returncode == 130, (delay, err)
+        assert len(err.strip().splitlines()) == 1 and "interrupted" in err, (delay, err)
+
+
+def test_summaries_give_no_t_interval_from_fewer_than_three_replicates():
+    """With 2 replicates t_{0.975,1} = 12.7: the interval would describe the t distribution, not the outcome."""
+    import pandas as pd
+
+    from sim.experiments.summarize import paired_differences, summarize
+
+    df = pd.DataFrame({"point": [0, 0, 1, 1, 1], "replicate": [0, 1, 0, 1, 2], "status": ["ok"] * 5,
+                       "x": [1.0, 2.0, 3.0, 5.0, 4.0]})
+    table = summarize(df, [], ["x"]).set_index("point")
+    assert table.loc[0, "n"] == 2 and table.loc[0, "mean"] == 1.5 and pd.isna(table.loc[0, "ci_low"])
+    assert table.loc[1, "n"] == 3 and table.loc[1, "ci_low"] < 4.0 < table.loc[1, "ci_high"]
+    diff = paired_differences(df, [], 0, ["x"]).set_index("point")
+    assert pd.isna(diff.loc[1, "ci_low"])  # only 2 replicates are paired
