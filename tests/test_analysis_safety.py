@@ -106,7 +106,7 @@ def test_calibration_directories_carry_markers_a_stale_design_is_refused_and_der
     spec = calibration_spec(tmp_path, low=0.0006)
     before = snapshot(out)
     assert calibrate_cli(spec, out) == 2
-    assert "holds the runs of a different design" in capsys.readouterr().err
+    assert "holds results of a different spec" in capsys.readouterr().err
     assert snapshot(out) == before
     # With --force round 1 is replaced (a bordersim sweep directory), and the user's file next to it stays.
     old_records = sorted(p.name for p in (out / "sweep" / "runs").iterdir())
@@ -193,11 +193,12 @@ def test_sensitivity_refuses_a_foreign_sweep_inside_its_own_directory(tmp_path, 
 def test_sensitivity_refuses_another_design_before_writing_and_replaces_it_with_force(tmp_path, capsys):
     spec = sensitivity_spec(tmp_path, replicates=1)
     out = tmp_path / "out"
-    assert sensitivity_cli(spec, out, "morris") == 0
+    assert sensitivity_cli(spec, tmp_path / "new" / ".." / "out", "morris") == 0  # names OUT: 'new' is not made
+    assert not (tmp_path / "new").exists()
     assert marker_kind(out) == "sensitivity" and marker_kind(out / "sweep") == "sweep"
     before = snapshot(out)
     assert sensitivity_cli(spec, out, "sobol") == 2  # another design into the same directory
-    assert "holds the runs of a different design" in capsys.readouterr().err
+    assert "holds results of a different spec" in capsys.readouterr().err
     assert snapshot(out) == before
     assert sensitivity_cli(spec, out, "sobol", "--force") == 0
     assert yaml.safe_load((out / "experiment.yaml").read_text())["name"] == "known_sobol"

@@ -4,21 +4,21 @@ An analysis directory OUT carries the marker of its kind (`calibration`, `sensit
 creates it, and is resumed in place: `claim_analysis_dir` refuses anything else before a file is written. Inside
 it, each sweep directory (OUT/sweep, OUT/check, ...) must be absent, empty or a bordersim `sweep` directory;
 anything else is refused, with or without --force, and nothing is deleted. A sweep directory holding the runs of
-another spec (its sweep.json fingerprint differs) is replaced only through `remove_owned(path, "sweep")`: when the
-user passes --force, or when the analysis derived that sweep itself from earlier results (a calibration's second
-round and check). Files such as OUT/base.yaml are the analysis's own, written atomically, and only inside its own
+another design is replaced by the sweep engine, under its lock and only through `remove_owned(path, "sweep")`
+(sim/experiments/store.py): when the user passes --force, or when the analysis derived that sweep itself from
+earlier results (a calibration's second round and check); otherwise it is refused before anything is written
+(`check_design`). Files such as OUT/base.yaml are the analysis's own, written atomically, and only inside its own
 directory.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sim.errors import UsageError
-from sim.outputs import MARKER, claim_dir, marker_kind, remove_owned, write_marker
+from sim.outputs import MARKER, claim_dir, marker_kind, write_marker
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -62,45 +62,21 @@ def check_sweep_dir(path: Path) -> None:
                          "--force: move it away")
 
 
-def is_stale(path: Path, ls: LoadedSpec) -> bool:
-    """True when the sweep directory `path` (checked by `check_sweep_dir`) has a sweep.json that is unreadable or
-    names another design (fingerprint) than `ls`. Without a sweep.json there is nothing to compare (a new
-    directory, or one the store has just created): not stale."""
-    manifest = path / "sweep.json"
-    if not manifest.exists():
-        return False
-    try:
-        recorded = json.loads(manifest.read_text()).get("fingerprint")
-    except (OSError, ValueError, AttributeError):
-        return True
-    return recorded != ls.fingerprint()
+def check_design(path: Path, ls: LoadedSpec, *, force: bool) -> None:
+    """Refuse, before anything is written, a sweep directory `path` that the sweep engine would refuse for `ls`:
+    runs of another design (or a damaged manifest) without `force`, anything it may not replace with it
+    (`SweepStore.check`, which reads only)."""
+    from sim.experiments.store import SweepStore
 
-
-def refuse_stale(path: Path) -> None:
-    raise UsageError(f"{path}: holds the runs of a different design (the spec, its sampling or the base scenario "
-                     "changed since they were made, or its sweep.json is unreadable); choose another --out, or "
-                     "pass --force to discard them")
+    SweepStore.check(path, ls, force=force)
 
 
 def run_owned_sweep(p: Plan, path: Path, *, replace: bool, workers: int | None, scheduler: str | None,
                     progress: Callable[[int, int], None] | None) -> pd.DataFrame:
-    """Run (or resume) the sweep plan `p` in `path`, a sweep directory inside an analysis directory. If `path`
-    holds another design's runs: removed (`remove_owned`, only a bordersim sweep directory) when `replace`, else
-    refused. The sweep directory gets the sweep marker."""
+    """Run (or resume) the sweep plan `p` in `path`, a sweep directory inside an analysis directory (checked by
+    `check_sweep_dir`). If `path` holds another design's runs, the sweep engine replaces it when `replace` (under
+    its lock, and only a bordersim sweep directory: `remove_owned`), else refuses (sim/experiments/store.py)."""
     from sim.experiments.sweep import run_sweep
 
     check_sweep_dir(path)
-    if is_stale(path, p.spec):
-        if not replace:
-            refuse_stale(path)
-        remove_owned(path, "sweep")
-    try:
-        return run_sweep(p, path, workers=workers, scheduler=scheduler, force=False, progress=progress)
-    finally:
-        mark_sweep(path)
-
-
-def mark_sweep(path: Path) -> None:
-    """Give a sweep directory the store made (it holds sweep.json) the sweep marker if it has none."""
-    if (path / "sweep.json").is_file() and marker_kind(path) is None:
-        write_marker(path, "sweep")
+    return run_sweep(p, path, workers=workers, scheduler=scheduler, force=replace, progress=progress)

@@ -50,13 +50,12 @@ import pandas as pd
 import yaml
 from scipy.stats import qmc
 
-from sim.experiments.analysis_dirs import (claim_analysis_dir, is_stale, make_analysis_dir, refuse_stale,
-                                          run_owned_sweep)
+from sim.experiments.analysis_dirs import check_design, claim_analysis_dir, make_analysis_dir, run_owned_sweep
 from sim.experiments.calibration_scenario import check_scenario_target, format_value, write_scenario
 from sim.experiments.calibration_spec import LoadedCalibration, Prior, Years, load_calibration
 from sim.experiments.spec import ExperimentSpec, LoadedSpec
 from sim.observed import compare_yearly
-from sim.outputs import atomic_path, atomic_write_text, default_dir
+from sim.outputs import atomic_path, atomic_write_text, default_dir, real_target
 from sim.scenario import (Scenario, ScenarioError, dump_scenario, scenario_to_dict, set_path, validate_dict,
                           validate_model)
 
@@ -291,7 +290,8 @@ def run_round(lc: LoadedCalibration, out: Path, rnd: Round, *, replace: bool, wo
               progress: Progress | None, scale: float) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """Run one round through the sweep engine in OUT/<name>; return (design table, per-run predictions of the
     successful runs, number of failed runs). Runs of another design in OUT/<name> are replaced when `replace`
-    (only a bordersim sweep directory: `sim.experiments.analysis_dirs.run_owned_sweep`), else refused."""
+    (by the sweep engine, only a bordersim sweep directory: `sim.experiments.analysis_dirs.run_owned_sweep`),
+    else refused."""
     from sim.experiments.sweep import plan
 
     _write_if_changed(out / rnd.base_file, rnd.base_text)
@@ -462,7 +462,7 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
     analysis changes. Nothing that bordersim did not make is deleted or overwritten."""
     lc = spec if isinstance(spec, LoadedCalibration) else load_calibration(spec)
     s = lc.spec
-    out = Path(out) if out is not None else default_dir(s.name)
+    out = real_target(out) if out is not None else default_dir(s.name)
     scenario_target = (check_scenario_target(write_scenario_path, lc.base_path)
                        if write_scenario_path is not None else None)
     existed = claim_analysis_dir(out, "calibration", force=force, sweeps=list(ROUNDS), files=list(OUTPUT_FILES))
@@ -470,8 +470,7 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
     first = make_round(lc, out, "sweep", "base.yaml", s.population_size,
                        {"type": s.sampling.design, "samples": s.sampling.samples}, priors, s.sampling.replicates,
                        s.sampling.seed)
-    if not force and is_stale(out / "sweep", first.loaded):
-        refuse_stale(out / "sweep")
+    check_design(out / "sweep", first.loaded, force=force)
     make_analysis_dir(out, "calibration", existed)
     common = {"workers": workers, "scheduler": scheduler, "progress": progress}
     design, per_run, failed = run_round(lc, out, first, replace=force, scale=lc.count_scale, **common)

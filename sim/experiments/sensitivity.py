@@ -35,7 +35,7 @@ import yaml
 from pydantic import Field, field_validator, model_validator
 
 from sim.errors import UsageError
-from sim.outputs import atomic_path, atomic_write_text, check_name, default_dir
+from sim.outputs import atomic_path, atomic_write_text, check_name, default_dir, real_target
 from sim.scenario import (Scenario, ScenarioError, Strict, _line_for, load_scenario, parse_month, read_model_file,
                           scenario_to_dict, set_path, validate_dict)
 
@@ -378,23 +378,21 @@ def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None
     import numpy as np
     import pandas as pd
 
-    from sim.experiments.analysis_dirs import (claim_analysis_dir, is_stale, make_analysis_dir, refuse_stale,
-                                               run_owned_sweep)
+    from sim.experiments.analysis_dirs import check_design, claim_analysis_dir, make_analysis_dir, run_owned_sweep
     from sim.experiments.spec import ExperimentSpec, LoadedSpec
     from sim.experiments.sweep import plan
     from sim.scenario import validate_model
 
     ls = load_sensitivity(spec)
     design_size(ls, method)  # an unknown method is refused before a path is made of it
-    out = Path(out) if out is not None else default_dir(f"{ls.spec.name}-{method}")
+    out = real_target(out) if out is not None else default_dir(f"{ls.spec.name}-{method}")
     existed = claim_analysis_dir(out, "sensitivity", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES))
     x = sample(ls, method)
     exp_path = out / "experiment.yaml"
     exp = experiment_spec(ls, method, x)
     # The sweep's spec is built in memory, so that OUT/sweep can be compared with it before anything is written.
     loaded = LoadedSpec(validate_model(ExperimentSpec, exp, path=str(exp_path)), exp_path, ls.base)
-    if not force and is_stale(out / "sweep", loaded):
-        refuse_stale(out / "sweep")
+    check_design(out / "sweep", loaded, force=force)
     make_analysis_dir(out, "sensitivity", existed)
     atomic_write_text(exp_path, yaml.safe_dump(exp, sort_keys=False, width=110))
     runs = run_owned_sweep(plan(loaded), out / "sweep", replace=force, workers=workers, scheduler=scheduler,
