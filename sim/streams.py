@@ -105,8 +105,8 @@ def departure_candidates(key: int, step: int, n: int, p_bar: float) -> tuple[np.
     independent uniforms are generated from the bottom by Renyi's representation,
         U_(k) = 1 - exp(-A_k),   A_k = sum_{j < k} E_j / (n - j),   E_j = -log(1 - U(key, DEPART_ORDER, step, j)),
     until U_(k) >= p_bar, and the k-th smallest goes to person pi(k), pi a keyed pseudo-random permutation of
-    [0, n) (a 4-round Feistel network on the next even power of two, with cycle walking). Each person's u_i is
-    then uniform and independent of the others, and depends only on (key, step, i, n): the set for a larger p_bar
+    [0, n) (a 4-round unbalanced Feistel network on the smallest power of two >= n, with cycle walking). Each
+    person's u_i is then uniform and independent of the others, and depends only on (key, step, i, n): the set for a larger p_bar
     contains the set for a smaller one with the same values. Cost O(n * p_bar + 4096) per call.
     """
     if p_bar <= 0.0 or n <= 0:
@@ -130,18 +130,23 @@ def departure_candidates(key: int, step: int, n: int, p_bar: float) -> tuple[np.
 
 
 def permutation(key: int, step: int, x: np.ndarray, n: int) -> np.ndarray:
-    """pi(x) for x in [0, n): a keyed Feistel permutation of [0, 2^b) (b even, 2^b >= n), cycle-walked into [0, n)."""
-    bits = max(2, (n - 1).bit_length())
-    bits += bits & 1
-    half = bits // 2
-    mask = np.uint64((1 << half) - 1)
+    """pi(x) for x in [0, n): a keyed 4-round unbalanced Feistel permutation of [0, 2^b), 2^(b-1) < n <= 2^b, cycle
+    walked into [0, n) (more than half of [0, 2^b) lies in range, so a few walks suffice).
+
+    A value is split into a high part of ceil(b/2) bits and a low part of floor(b/2) bits; each round maps
+    (hi, lo) to (lo, hi xor (h(key, DEPART_PERM, step, r, lo) mod 2^bits(hi))), a bijection that swaps the two
+    sizes, so after an even number of rounds the sizes are as at the start."""
+    bits = max(1, (n - 1).bit_length())
     out = np.asarray(x, dtype=np.uint64).copy()
     todo = np.arange(out.size)
     while todo.size:
+        hi_bits, lo_bits = bits - bits // 2, bits // 2
         v = out[todo]
-        left, right = v >> np.uint64(half), v & mask
+        hi, lo = v >> np.uint64(lo_bits), v & np.uint64((1 << lo_bits) - 1)
         for r in range(_FEISTEL_ROUNDS):
-            left, right = right, left ^ (hash_u64(key, DEPART_PERM, step, r, right) & mask)
-        out[todo] = (left << np.uint64(half)) | right
+            f = hash_u64(key, DEPART_PERM, step, r, lo) & np.uint64((1 << hi_bits) - 1)
+            hi, lo = lo, hi ^ f
+            hi_bits, lo_bits = lo_bits, hi_bits
+        out[todo] = (hi << np.uint64(lo_bits)) | lo
         todo = todo[out[todo] >= np.uint64(n)]
     return out.astype(np.int64)
