@@ -354,7 +354,7 @@ def test_a_small_sobol_sample_warns_in_the_command_and_the_results(tmp_path, cap
 
 @pytest.mark.slow
 def test_the_shipped_toy_sobol_spec_resolves_every_index(tmp_path):
-    """The shipped Sobol spec, experiments/toy_sobol.yaml (5,120 runs, about 5 minutes on 2 workers): every interval
+    """The shipped Sobol spec, experiments/toy_sobol.yaml (5,120 runs, 5-25 minutes on 2 workers): every interval
     is narrower than its index, S1 <= ST and every index within [0, 1] up to the intervals (docs/sensitivity.md,
     "Toy specs and timings")."""
     res = sa.run_sensitivity(ROOT / "experiments" / "toy_sobol.yaml", "sobol", tmp_path / "toy", workers=2,
