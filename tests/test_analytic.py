@@ -32,7 +32,7 @@ def one_edge(
     controls: dict,
     hazards: dict,
     *,
-    size: int = 20_000,
+    size: int = 60_000,
     shoot_on_sight: bool = False,
     end: str = "2000-03",
     k: int = 1,
@@ -71,7 +71,7 @@ def test_every_control_and_coefficient():
         "detect": {"guards": 1.5, "surveillance": 1.0, "patrol": 1.5, "fence": 0.3},
         "shot_kill_probability": 0.4,
     }
-    sc = build(one_edge(c, hz, shoot_on_sight=True, size=30_000, k=5))
+    sc = build(one_edge(c, hz, shoot_on_sight=True, size=90_000, k=5))
     tot = run(sc).totals()
     n = tot["set_out"]
     assert n == sc.population.size and tot["in_transit"] == 0
@@ -295,7 +295,7 @@ def test_shoot_on_sight_by_policy():
     """A policy that sets shoot_on_sight from 2000-03: killings start with the crossings resolved from
     then on."""
     hz = {**NO_HAZARDS, "detect": {"guards": 2.0}, "shot_kill_probability": 0.5}
-    data = one_edge({"guards": 0.8}, hz, end="2000-06", size=20_000, k=8)
+    data = one_edge({"guards": 0.8}, hz, end="2000-06", size=60_000, k=8)
     data["population"]["groups"][0]["departure_rate"] = 0.2
     data["policies"] = [
         {"name": "shoot", "start": "2000-03", "select": {"edges": ["e"]}, "set": {"shoot_on_sight": True}}
@@ -405,14 +405,14 @@ def test_group_and_female_shares():
     everyone leaving at once, by_group set_out ~ Binomial(N, share), female share of arrivals ~ female_share."""
     groups = [group("a", share=0.7, female_share=0.3), group("b", share=0.3, female_share=0.8)]
     data = scenario_dict(
-        nodes=ONE_EDGE, edges=[edge("e", "home", "away")], groups=groups, size=20_000, end="2000-02", seed=seed(11)
+        nodes=ONE_EDGE, edges=[edge("e", "home", "away")], groups=groups, size=60_000, end="2000-02", seed=seed(11)
     )
     result = run(build(data))
     by_group = result.by_group()
-    assert result.totals()["arrived"] == 20_000
-    assert_binomial(by_group["a"]["set_out"], 20_000, 0.7, "group a share")
+    assert result.totals()["arrived"] == 60_000
+    assert_binomial(by_group["a"]["set_out"], 60_000, 0.7, "group a share")
     for g, share in (("a", 0.3), ("b", 0.8)):
         gi = result.groups.index(g)
         female = int(result.arrived_female[:, :, gi].sum())
         assert_binomial(female, by_group[g]["arrived"], share, f"female share of group {g}")
-    assert result.female_share_by_year()["2000"] == round(result.arrived_female.sum() / 20_000, 6)
+    assert result.female_share_by_year()["2000"] == round(result.arrived_female.sum() / 60_000, 6)
