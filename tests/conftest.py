@@ -41,8 +41,8 @@ def seed(k: int) -> int:
 # Per-check level of every statistical check (confidence interval or test) in the default suite, so that the
 # whole suite fails by chance less than once in 1,000 runs (Bonferroni: P(any false failure) <= sum of levels):
 #   test_analytic.py        39 binomial checks
-#   test_equivalence.py    at most EQUIVALENCE_CHECKS (100) Poisson-rate tests, one per count compared
-#   test_streams.py        10 checks   (own level, 1e-4 each)
+#   test_equivalence.py    at most EQUIVALENCE_CHECKS (100) Poisson-rate tests, one per count compared (84 today)
+#   test_streams.py        10 checks   (own level, 1e-4 each; its docstring says 10, 8 asserts today)
 #   test_time_units.py      4 checks   (own level, 2.5e-4 each)
 #   test_conservation.py, test_rules.py: exact identities only, no statistical check
 #   total                  153 checks; ALPHA = 1e-3 / 153 = 6.5e-6, rounded down to 6e-6 (sum 153 * 6e-6 =
