@@ -149,11 +149,14 @@ class BorderModel(mesa.Model):
 
     def departure_bound(self, t: int) -> float:
         """p_bar = 1 - exp(-max_g lambda_g(t) * exp(Ub_g)) with Ub_g = max over the group's usable paths of
-        -alpha_risk * (1 - r_max,g) * (1 - s_j) - alpha_time * d_j: an upper bound on every person's p_i."""
+        -alpha_risk * (1 - r_max,g) * (1 - s_j) - alpha_time * d_j: an upper bound on every person's p_i, also in
+        floating point: r_max,g is rounded to float32 like the persons' risk tolerances (sim.population), and p_bar
+        is raised by a relative 1e-12 so that the rounding of exp and expm1 (math here, numpy in sim.choice) never
+        puts a p_i above it."""
         rc = self.spec.route_choice
         best = 0.0
         for g, group in enumerate(self.spec.population.groups):
-            r_max = group.risk_tolerance.bounds()[1]
+            r_max = float(np.float32(group.risk_tolerance.bounds()[1]))  # >= every float32 r of the group
             weights = group.origins if group.origins is not None else self.spec.population.origins
             ub = -math.inf
             for o, w in weights.items():
@@ -166,7 +169,7 @@ class BorderModel(mesa.Model):
                     ub = max(ub, float(u.max()))
             if ub > -math.inf:
                 best = max(best, self.rates[t, g] * math.exp(ub))
-        return -math.expm1(-best)
+        return min(1.0, -math.expm1(-best) * (1.0 + 1e-12))
 
     def _departures(self, t: int) -> None:
         pop = self.population

@@ -9,6 +9,7 @@ infinity, a duration or dwell past its limit: `value_problems`) is an error, nev
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from dataclasses import dataclass
 
@@ -182,11 +183,12 @@ def _describe(problems: list[tuple[str, int, float, str]], changed_by: dict[tupl
 
 def push_value(series, date: dt.date) -> float:
     """A push series at `date`: linear interpolation between points (or the last point's value for `step`),
-    constant before the first and after the last point."""
+    constant before the first and after the last point. Time is counted in months: day d of a month of L days is
+    (d - 1) / L of the way through it, so a weekly step's value rises evenly through every month, February too."""
     keys = list(series.values)
     xs = np.array([_month_number(k) for k in keys], dtype=float)
     ys = np.array([series.values[k] for k in keys], dtype=float)
-    x = date.year * 12 + (date.month - 1) + (date.day - 1) / 31.0
+    x = date.year * 12 + (date.month - 1) + (date.day - 1) / calendar.monthrange(date.year, date.month)[1]
     if series.interpolation == "step":
         i = np.searchsorted(xs, x, side="right") - 1
         return float(ys[max(i, 0)])
