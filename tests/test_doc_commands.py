@@ -1,0 +1,233 @@
+"""Every command the docs show works: the snippets of README.md and docs/*.md are extracted and run.
+
+Rules (also the rules for writing the docs):
+
+* A **command** is a line of a code block (indented or fenced) that starts with `bordersim ` or `python`; a
+  trailing `# comment` is not part of it. The blocks run in order, in one temporary directory holding copies of
+  `scenarios/` and `experiments/`, so a later command may read what an earlier one wrote (`bordersim run ...
+  --out results/toy` then `bordersim plot results/toy`).
+* **Small runs**: in the copies every scenario's `population.size` is cut to `SMALL`, so a command that runs a
+  scenario (run, sweep, sensitivity, ...) runs it small (a `--set population.size=...` in a command still wins,
+  as it would for a user), and every spec runs 1 replicate and Morris designs 2 trajectories.
+* All files run in one directory, README.md first, then docs/*.md in name order, so docs/plots.md can plot the
+  directories the README's tour wrote; a command shown twice runs once.
+* A **synopsis** (a line with a placeholder in capitals such as `SPEC`, `DIR`, `PATH`, or an optional part in
+  `[...]`) is not run, but its `--set` paths are checked.
+* A command too **expensive** to run here is listed in `EXPENSIVE` with the reason; only those are skipped, and
+  an entry that no longer matches a command of the docs fails the test (the list cannot go stale).
+* Every `--set PATH=VALUE` in the docs, and every parameter path of a spec shown in a ```yaml block (its
+  `parameters`, `fixed` and policy packages), must resolve against the scenario it names (`sim.scenario.
+  load_scenario(..., overrides=[...])`); a `--set` line without a scenario is checked against scenarios/korea.yaml.
+* A ```python block runs in the same directory with `SMALL` people wherever it loads a scenario.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+from pathlib import Path
+
+import yaml
+
+from sim.cli import main
+from sim.scenario import load_scenario, parse_yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+SMALL = 2000
+
+# command text (as in the docs, comment stripped) -> why it is not run here
+EXPENSIVE = {
+    "bordersim calibrate experiments/korea_calibration.yaml":
+        "512 x 2 Korea runs plus a refinement round (about an hour at full size)",
+    "bordersim calibrate experiments/korea_calibration.yaml --workers 2 --write-scenario scenarios/korea.yaml":
+        "the same calibration, and it rewrites scenarios/korea.yaml",
+    "python experiments/check_korea.py": "five Korea runs at full size (4 million people), by design",
+    "bordersim sensitivity experiments/toy_sensitivity.yaml --method sobol --out results/toy_sobol --workers 2":
+        "Sobol with N=64 and two replicates is hundreds of runs; the Morris command of the same spec is run",
+    "bordersim sensitivity experiments/korea_sensitivity.yaml --method morris --out results/korea_morris "
+    "--workers 2": "hundreds of Korea runs over the whole 1998-2024 horizon",
+    "bordersim plot results/korea_closure --baseline lifted_2023":
+        "needs the 60-run Korea closure sweep (experiments/korea_closure.yaml)",
+    "python experiments/bench_sweep.py --json out.json": "the sweep benchmark itself (minutes)",
+}
+
+_PLACEHOLDER = re.compile(r"\b(SPEC|DIR|PATH|FILE|SCENARIO|ADDRESS|POINT|NAME|OUT)\b|\[")
+
+
+def _blocks(path: Path) -> list[tuple[str, str, int]]:
+    """(language, text, first line number) of each code block: fenced, or indented by 4 spaces after a blank
+    line outside a list."""
+    lines = path.read_text().splitlines()
+    blocks, i = [], 0
+    while i < len(lines):
+        line = lines[i]
+        fence = re.match(r"^\s*```(\w*)", line)
+        if fence:
+            j = i + 1
+            while j < len(lines) and not lines[j].strip().startswith("```"):
+                j += 1
+            blocks.append((fence.group(1), "\n".join(lines[i + 1:j]), i + 2))
+            i = j + 1
+            continue
+        if line.startswith("    ") and line.strip() and (i == 0 or not lines[i - 1].strip()):
+            j = i
+            while j < len(lines) and (lines[j].startswith("    ") or not lines[j].strip()):
+                j += 1
+            blocks.append(("", "\n".join(s[4:] for s in lines[i:j]), i + 1))
+            i = j
+            continue
+        i += 1
+    return blocks
+
+
+def _strip_comment(line: str) -> str:
+    return re.sub(r"\s+#.*$", "", line).strip()
+
+
+def _commands(path: Path) -> list[tuple[str, int]]:
+    out = []
+    for lang, text, start in _blocks(path):
+        if lang not in ("", "sh", "bash", "console", "shell"):
+            continue
+        for k, line in enumerate(text.splitlines()):
+            cmd = _strip_comment(line)
+            if cmd.startswith("bordersim ") or cmd.startswith("python"):
+                out.append((cmd, start + k))
+    return out
+
+
+def _all_commands() -> list[tuple[Path, str, int]]:
+    return [(p, c, n) for p in DOC_FILES for c, n in _commands(p)]
+
+
+def _is_synopsis(cmd: str) -> bool:
+    return bool(_PLACEHOLDER.search(cmd))
+
+
+def _set_items(text: str) -> list[str]:
+    return re.findall(r"--set[ =](\S+=\S+)", text)
+
+
+# ------------------------------------------------------------------------------------------ paths resolve
+
+
+def _check_overrides(scenario: Path, items: list[str], where: str) -> list[str]:
+    problems = []
+    for item in items:
+        try:
+            load_scenario(scenario, overrides=[item])
+        except Exception as exc:  # noqa: BLE001 - every failure is a stale doc
+            problems.append(f"{where}: --set {item} on {scenario.name}: {exc}")
+    return problems
+
+
+def _sample_value(spec) -> object:
+    if isinstance(spec, list):
+        return spec[0]
+    if isinstance(spec, dict):
+        for key in ("value", "start", "low"):
+            if key in spec:
+                return spec[key]
+    return spec
+
+
+def _spec_overrides(spec: dict) -> list[str]:
+    items = []
+
+    def add(paths: str, value: object) -> None:
+        text = yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+        items.extend(f"{p.strip()}={text}" for p in paths.split(","))
+
+    for section in ("parameters", "fixed"):
+        for paths, value in (spec.get(section) or {}).items():
+            add(paths, _sample_value(value))
+    design = spec.get("design") or {}
+    for package in (design.get("policies") or {}).values() if isinstance(design, dict) else []:
+        for paths, value in (package or {}).items():
+            add(paths, value)
+    return items
+
+
+def test_every_set_path_in_the_docs_resolves():
+    problems = []
+    for path in DOC_FILES:
+        for lang, text, start in _blocks(path):
+            where = f"{path.relative_to(ROOT)}:{start}"
+            if lang == "yaml":
+                spec = parse_yaml(text, path=where)[0]
+                if isinstance(spec, dict) and "scenario" in spec and "network" not in spec:
+                    base = (ROOT / "experiments" / spec["scenario"]).resolve()
+                    problems += _check_overrides(base, _spec_overrides(spec), where)
+                continue
+            for k, line in enumerate(text.splitlines()):
+                items = _set_items(line)
+                if not items:
+                    continue
+                words = shlex.split(_strip_comment(line))
+                named = [w for w in words if w.endswith(".yaml") and w.startswith("scenarios/")]
+                base = ROOT / (named[0] if named else "scenarios/korea.yaml")
+                problems += _check_overrides(base, items, f"{path.relative_to(ROOT)}:{start + k}")
+    assert not problems, "\n".join(problems)
+
+
+# ------------------------------------------------------------------------------------------ commands run
+
+
+def test_expensive_list_names_only_commands_the_docs_show():
+    shown = {c for _, c, _ in _all_commands()}
+    stale = sorted(set(EXPENSIVE) - shown)
+    assert not stale, f"EXPENSIVE lists commands no doc shows any more: {stale}"
+
+
+def _small_copy(tmp: Path) -> None:
+    for name in ("scenarios", "experiments"):
+        shutil.copytree(ROOT / name, tmp / name)
+    for spec in (tmp / "experiments").glob("*.yaml"):  # fewer runs per sweep or sensitivity analysis
+        text = re.sub(r"(?m)^replicates: *[0-9]+", "replicates: 1", spec.read_text())
+        text = re.sub(r"trajectories: *[0-9]+", "trajectories: 2", text)
+        spec.write_text(text)
+    for scenario in (tmp / "scenarios").glob("*.yaml"):
+        text = scenario.read_text()
+        scenario.write_text(re.sub(r"(?m)^(population:\s*\n(?:\s*#.*\n)*\s+size:\s*)[0-9_]+", rf"\g<1>{SMALL}",
+                                   text))
+
+
+def _run_python_block(text: str) -> None:
+    code = text.replace("population.size=50000", f"population.size={SMALL}")
+    exec(compile(code, "<doc snippet>", "exec"), {"__name__": "__doc_snippet__"})
+
+
+def test_doc_commands_run(tmp_path, monkeypatch, capsys):
+    _small_copy(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    failures, done = [], set()
+    for doc in DOC_FILES:
+        for lang, text, start in _blocks(doc):
+            if lang == "python":
+                try:
+                    _run_python_block(text)
+                except Exception as exc:  # noqa: BLE001
+                    failures.append(f"{doc.name}:{start}: python block: {exc!r}")
+                continue
+            if lang not in ("", "sh", "bash", "console", "shell"):
+                continue
+            for k, line in enumerate(text.splitlines()):
+                cmd = _strip_comment(line)
+                if not (cmd.startswith("bordersim ") or cmd.startswith("python")):
+                    continue
+                if _is_synopsis(cmd) or cmd in EXPENSIVE or cmd in done:
+                    continue
+                done.add(cmd)
+                if cmd.startswith("python"):
+                    failures.append(f"{doc.name}:{start + k}: `{cmd}` is neither run nor listed in EXPENSIVE")
+                    continue
+                try:
+                    rc = main(shlex.split(cmd)[1:])
+                except SystemExit as exc:
+                    rc = exc.code
+                out = capsys.readouterr()
+                if rc != 0:
+                    failures.append(f"{doc.name}:{start + k}: `{cmd}` exited {rc}: {out.err.strip()[-400:]}")
+    assert not failures, "\n".join(failures)
