@@ -28,6 +28,7 @@ import shlex
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 
 from sim.cli import main
@@ -231,3 +232,31 @@ def test_doc_commands_run(tmp_path, monkeypatch, capsys):
                 if rc != 0:
                     failures.append(f"{doc.name}:{start + k}: `{cmd}` exited {rc}: {out.err.strip()[-400:]}")
     assert not failures, "\n".join(failures)
+
+
+# ------------------------------------------------------------------------------------------ help text
+
+
+def _subcommands() -> list[str]:
+    from sim.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    return sorted(sub.choices)
+
+
+def test_help_text_shows_no_doubled_percent_signs(capsys):
+    """argparse %-formats help= strings but prints description= as written: '%%' belongs only in help=."""
+    for argv in [["--help"]] + [[name, "--help"] for name in _subcommands()]:
+        with pytest.raises(SystemExit):
+            main(argv)
+        out = capsys.readouterr().out
+        assert "%%" not in out, f"bordersim {' '.join(argv)} prints '%%'"
+
+
+def test_run_quiet_help_says_what_it_suppresses(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "no report" not in out
+    assert "totals" in out
