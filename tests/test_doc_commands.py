@@ -260,3 +260,32 @@ def test_run_quiet_help_says_what_it_suppresses(capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "no report" not in out
     assert "totals" in out
+
+
+# ------------------------------------------------------------------------------------------ citations
+
+
+CITING_FILES = [*DOC_FILES, ROOT / "sim" / "data" / "SOURCES.md", *sorted((ROOT / "scenarios").glob("*.yaml"))]
+
+
+def test_no_file_cites_a_path_outside_the_repository():
+    """Sources are cited by their original publisher or by a file in the repository, never by a folder that only
+    existed beside the checkout (`../shared/data/FACTS.md`)."""
+    problems = []
+    for path in CITING_FILES:
+        for k, line in enumerate(path.read_text().splitlines(), 1):
+            for ref in re.findall(r"(?:\.\./)+[\w./-]*\w", line):
+                target = (path.parent / ref).resolve()
+                if not target.is_relative_to(ROOT) or not target.exists():
+                    problems.append(f"{path.relative_to(ROOT)}:{k}: {ref}")
+            if "FACTS.md" in line:
+                problems.append(f"{path.relative_to(ROOT)}:{k}: FACTS.md is not in the repository")
+    assert not problems, "\n".join(problems)
+
+
+def test_korea_comment_quotes_the_number_a_run_sets_out():
+    """The number is the one `bordersim run scenarios/korea.yaml` gives with the scenario's seed (79,090 on
+    2026-12-01); a change to the model or the values that moves it must update the comment."""
+    text = (ROOT / "scenarios" / "korea.yaml").read_text()
+    assert "about 93,000 people" not in text
+    assert "79,090" in text and "seed 20240101" in text
