@@ -12,9 +12,11 @@ Rules (also the rules for writing the docs):
 * All files run in one directory, README.md first, then docs/*.md in name order, so docs/plots.md can plot the
   directories the README's tour wrote; a command shown twice runs once.
 * A **synopsis** (a line with a placeholder in capitals such as `SPEC`, `DIR`, `PATH`, or an optional part in
-  `[...]`) is not run, but its `--set` paths are checked.
+  ` [...]`) is not run, but its `--set` paths are checked.
 * A command too **expensive** to run here is listed in `EXPENSIVE` with the reason; only those are skipped, and
   an entry that no longer matches a command of the docs fails the test (the list cannot go stale).
+* The commands that draw figures (`plot`, `report`, `sensitivity`, `calibrate`: matplotlib takes seconds each)
+  run only in the slow test (`pytest -m slow`); everything else runs in the default suite.
 * Every `--set PATH=VALUE` in the docs, and every parameter path of a spec shown in a ```yaml block (its
   `parameters`, `fixed` and policy packages), must resolve against the scenario it names (`sim.scenario.
   load_scenario(..., overrides=[...])`); a `--set` line without a scenario is checked against scenarios/korea.yaml.
@@ -40,6 +42,11 @@ SMALL = 2000
 
 # command text (as in the docs, comment stripped) -> why it is not run here
 EXPENSIVE = {
+    "python3 -m venv .venv && .venv/bin/pip install -q -e '.[dev]' && .venv/bin/bordersim run scenarios/korea.yaml":
+        "creates a virtual environment and installs bordersim and its dependencies (minutes); the run itself is a "
+        "full-size Korea run (15 s)",
+    "python3 -m venv .venv && .venv/bin/pip install -q -e '.[dev]' && .venv/bin/python -m pytest -q":
+        "installs, then runs this very test suite",
     "bordersim calibrate experiments/korea_calibration.yaml":
         "512 x 2 Korea runs plus a refinement round (about an hour at full size)",
     "bordersim calibrate experiments/korea_calibration.yaml --workers 2 --write-scenario scenarios/korea.yaml":
@@ -54,7 +61,7 @@ EXPENSIVE = {
     "python experiments/bench_sweep.py --json out.json": "the sweep benchmark itself (minutes)",
 }
 
-_PLACEHOLDER = re.compile(r"\b(SPEC|DIR|PATH|FILE|SCENARIO|ADDRESS|POINT|NAME|OUT)\b|\[")
+_PLACEHOLDER = re.compile(r"\b(SPEC|DIR|PATH|FILE|SCENARIO|ADDRESS|POINT|NAME|OUT)\b|\s\[")
 
 
 def _blocks(path: Path) -> list[tuple[str, str, int]]:
@@ -200,9 +207,13 @@ def _run_python_block(text: str) -> None:
     exec(compile(code, "<doc snippet>", "exec"), {"__name__": "__doc_snippet__"})
 
 
-def test_doc_commands_run(tmp_path, monkeypatch, capsys):
+DRAWS_FIGURES = ("plot", "report", "sensitivity", "calibrate")  # matplotlib: seconds per command
+
+
+def _run_doc_commands(tmp_path, capsys, *, figures: bool) -> list[str]:
+    """Run the docs' commands and python blocks in order in tmp_path; return the failures. Without `figures`, the
+    commands that draw figures (DRAWS_FIGURES, unless --dry-run) are left out."""
     _small_copy(tmp_path)
-    monkeypatch.chdir(tmp_path)
     failures, done = [], set()
     for doc in DOC_FILES:
         for lang, text, start in _blocks(doc):
@@ -220,17 +231,35 @@ def test_doc_commands_run(tmp_path, monkeypatch, capsys):
                     continue
                 if _is_synopsis(cmd) or cmd in EXPENSIVE or cmd in done:
                     continue
-                done.add(cmd)
                 if cmd.startswith("python"):
                     failures.append(f"{doc.name}:{start + k}: `{cmd}` is neither run nor listed in EXPENSIVE")
                     continue
+                argv = shlex.split(cmd)[1:]
+                if not figures and argv[0] in DRAWS_FIGURES and "--dry-run" not in argv:
+                    continue
+                done.add(cmd)
                 try:
-                    rc = main(shlex.split(cmd)[1:])
+                    rc = main(argv)
                 except SystemExit as exc:
                     rc = exc.code
                 out = capsys.readouterr()
                 if rc != 0:
                     failures.append(f"{doc.name}:{start + k}: `{cmd}` exited {rc}: {out.err.strip()[-400:]}")
+    return failures
+
+
+def test_doc_commands_run(tmp_path, monkeypatch, capsys):
+    """Every command of the docs that does not draw figures runs (about 15 s)."""
+    monkeypatch.chdir(tmp_path)
+    failures = _run_doc_commands(tmp_path, capsys, figures=False)
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.slow
+def test_doc_commands_run_with_figures(tmp_path, monkeypatch, capsys):
+    """All of them, the plot, report and sensitivity commands too (about a minute: matplotlib)."""
+    monkeypatch.chdir(tmp_path)
+    failures = _run_doc_commands(tmp_path, capsys, figures=True)
     assert not failures, "\n".join(failures)
 
 
@@ -289,3 +318,36 @@ def test_korea_comment_quotes_the_number_a_run_sets_out():
     text = (ROOT / "scenarios" / "korea.yaml").read_text()
     assert "about 93,000 people" not in text
     assert "79,090" in text and "seed 20240101" in text
+
+
+# ------------------------------------------------------------------------------------------ README contents
+
+
+def test_readme_layout_names_every_module_and_doc():
+    text = (ROOT / "README.md").read_text()
+    layout = text[text.index("## Layout"):]
+    missing = [f"`{m.stem}`" for m in sorted((ROOT / "sim").glob("*.py"))
+               if not m.stem.startswith("_") and f"`{m.stem}`" not in layout]
+    missing += [d.name for d in sorted((ROOT / "docs").glob("*.md")) if f"docs/{d.name}" not in layout]
+    missing += [f"experiments/{e.name}" for e in sorted((ROOT / "experiments").iterdir())
+                if e.suffix in (".py", ".yaml") and e.name not in layout]
+    assert not missing, f"README's Layout does not name: {missing}"
+    assert "`sim/experiments/`" in layout and "`experiments/` (top level" in layout
+
+
+def test_readme_says_where_output_goes_and_the_import_name():
+    text = " ".join((ROOT / "README.md").read_text().split())
+    assert "results/<scenario name>-<time stamp>" in text
+    assert "imported as `sim`" in text
+
+
+def test_readme_names_every_key_of_summary_json(tmp_path, capsys):
+    out = tmp_path / "toy"
+    assert main(["run", str(ROOT / "scenarios" / "toy.yaml"), "--out", str(out), "--quiet",
+                 "--set", f"population.size={SMALL}"]) == 0
+    import json
+
+    keys = json.loads((out / "summary.json").read_text())
+    text = (ROOT / "README.md").read_text()
+    missing = [k for k in keys if f"`{k}`" not in text and f", {k}" not in text and f"{k}," not in text]
+    assert not missing, f"README does not describe summary.json keys {missing}"
