@@ -20,7 +20,7 @@ Rules (also the rules for writing the docs):
 * Every `--set PATH=VALUE` in the docs, and every parameter path of a spec shown in a ```yaml block (its
   `parameters`, `fixed` and policy packages), must resolve against the scenario it names (`sim.scenario.
   load_scenario(..., overrides=[...])`); a `--set` line without a scenario is checked against scenarios/korea.yaml.
-* A ```python block runs in the same directory with `SMALL` people wherever it loads a scenario.
+* A ```python block runs in the same directory (with `population.size=50000` cut to `SMALL`); it must not raise.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ EXPENSIVE = {
         "the same calibration, and it rewrites scenarios/korea.yaml",
     "python experiments/check_korea.py": "five Korea runs at full size (4 million people), by design",
     "bordersim sensitivity experiments/toy_sensitivity.yaml --method sobol --out results/toy_sobol --workers 2":
-        "Sobol with N=64 and two replicates is hundreds of runs; the Morris command of the same spec is run",
+        "Sobol on its 6 parameters is 16 x (6 + 2) = 128 points even at 1 replicate; its Morris command is run",
     "bordersim sensitivity experiments/korea_sensitivity.yaml --method morris --out results/korea_morris "
     "--workers 2": "hundreds of Korea runs over the whole 1998-2024 horizon",
     "bordersim plot results/korea_closure --baseline lifted_2023":
