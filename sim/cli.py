@@ -232,7 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override one scalar, e.g. population.size=2000000 or "
                         "network.edges.dmz.controls.mines=0.9 (list items by id/name); repeatable")
     p.add_argument("--force", action="store_true", help="replace an existing run directory")
-    p.add_argument("--quiet", action="store_true", help="no progress bar and no report")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bar, and not the closing 'wrote ...' and totals lines "
+                        "(warnings and errors are still printed)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("validate", help="check scenario files (schema and graph sanity)",
@@ -262,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("summarize", help="mean and 95%% CI per parameter point of a sweep",
-                       description="Per parameter point, the mean and 95%% CI over replicates of each kept "
+                       description="Per parameter point, the mean and 95% CI over replicates of each kept "
                                    "outcome; with --baseline, the paired difference to that point and its CI.")
     p.add_argument("dir", metavar="DIR", help="sweep directory")
     p.add_argument("--baseline", metavar="POINT",
