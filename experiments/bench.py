@@ -71,9 +71,9 @@ MODES = {
               "migrants": (10_000, 100_000), "naive": 100_000, "naive_steps": 4, "repeats": 3,
               "ceiling_steps": 5, "empty_steps": 10, "max_migrant_steps": None, "child_repeats": 3,
               "parallel_children": 1},
-    "smoke": {"home": (20_000, 200_000), "scaling": (20_000, 60_000, 200_000), "migrants": (1_000, 5_000),
-              "naive": 2_000, "naive_steps": 2, "repeats": 3, "ceiling_steps": 3, "empty_steps": 5,
-              "max_migrant_steps": 24, "child_repeats": 1, "parallel_children": 5},
+    "smoke": {"home": (5_000, 50_000), "scaling": (5_000, 15_000, 50_000), "migrants": (300, 1_000),
+              "naive": 500, "naive_steps": 2, "repeats": 1, "ceiling_steps": 2, "empty_steps": 3,
+              "max_migrant_steps": 12, "child_repeats": 1, "parallel_children": 5},
 }
 
 TARGETS = {

@@ -72,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         args.repeats, args.runs, args.target = 1, 4, 0.05
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_sweep."))
-    size = 200_000
-    for _ in range(3):  # run time is not proportional to size (fixed costs): refine the size a few times
+    size, refinements = (20_000, 1) if args.smoke else (200_000, 3)
+    for _ in range(refinements):  # run time is not proportional to size (fixed costs): refine the size a few times
         per = time_one(write_spec(tmp, size, 2))
         size = max(1000, min(50_000_000, int(size * args.target / max(per, 1e-3))))
     spec = write_spec(tmp, size, args.runs)

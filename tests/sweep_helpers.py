@@ -1,7 +1,9 @@
 """Task functions for executor tests; a module of its own so worker processes can import them by name."""
 
 import os
+import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
 
 def crash_once(marker: str, value: int) -> int:
@@ -19,3 +21,21 @@ def crash_always(value: int) -> int:
 
 def double(value: int) -> int:
     return value * 2
+
+
+def call_main(capsys, *args) -> SimpleNamespace:
+    """`bordersim ARGS` in this process: the same parser and exit-code mapping as the command (argparse's exits for
+    --help and usage errors included), stdout and stderr captured; a warning the command would print on stderr is
+    added to stderr (pytest would otherwise swallow it), so a test of silent output still sees it."""
+    from sim.cli import main
+
+    capsys.readouterr()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        try:
+            rc = main([str(a) for a in args])
+        except SystemExit as exc:
+            rc = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    out = capsys.readouterr()
+    err = out.err + "".join(warnings.formatwarning(w.message, w.category, w.filename, w.lineno) for w in caught)
+    return SimpleNamespace(returncode=rc, stdout=out.out, stderr=err)

@@ -1,5 +1,5 @@
-"""`bordersim` end to end, through subprocess: the run directory's three files and their keys, refusing to
-overwrite, validate, schema, --help, and the console script."""
+"""`bordersim` end to end: the run directory's three files and their keys (one real subprocess run, shared),
+refusing to overwrite, validate, schema, --help, and the console script (a real process); the rest in-process."""
 
 from __future__ import annotations
 
@@ -14,10 +14,21 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import TOY, run_cli
+from conftest import ROOT, TOY, run_cli
+from sweep_helpers import call_main
 
 from sim.ledger import FLOWS
 from sim.scenario import load_scenario, step_dates
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """`bordersim ARGS` in this process, run from the repository root unless `cwd=` says otherwise."""
+    def call(*args, cwd=None):
+        monkeypatch.chdir(cwd or ROOT)
+        return call_main(capsys, *args)
+
+    return call
+
 
 TOTAL_KEYS = {"set_out", "arrived", "caught", "killed", "repatriated", "returned", "in_transit"}
 
@@ -116,15 +127,15 @@ def test_timeseries_is_tidy(toy_run):
     assert (cum["set_out"] == cum[list(FLOWS[1:])].sum(axis=1) + ts["in_transit"]).all()
 
 
-def test_existing_run_dir_refused_then_replaced_with_force(tmp_path: Path):
+def test_existing_run_dir_refused_then_replaced_with_force(tmp_path: Path, cli):
     out = tmp_path / "run"
-    first = run_cli("run", TOY, "--out", out, "--set", "population.size=1000", "--quiet")
+    first = cli("run", TOY, "--out", out, "--set", "population.size=1000", "--quiet")
     assert first.returncode == 0, first.stderr
-    proc = run_cli("run", TOY, "--out", out, "--set", "population.size=2000")
+    proc = cli("run", TOY, "--out", out, "--set", "population.size=2000")
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "--force" in proc.stderr and str(out) in proc.stderr
     assert yaml.safe_load((out / "scenario.resolved.yaml").read_text())["population"]["size"] == 1000
-    proc = run_cli("run", TOY, "--out", out, "--set", "population.size=2000", "--force", "--quiet")
+    proc = cli("run", TOY, "--out", out, "--set", "population.size=2000", "--force", "--quiet")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "" and proc.stderr == ""
     assert sorted(p.name for p in out.iterdir()) == [
@@ -137,12 +148,12 @@ def test_existing_run_dir_refused_then_replaced_with_force(tmp_path: Path):
     assert yaml.safe_load((out / "scenario.resolved.yaml").read_text())["population"]["size"] == 2000
 
 
-def test_a_directory_bordersim_did_not_make_is_refused_even_with_force(tmp_path: Path):
+def test_a_directory_bordersim_did_not_make_is_refused_even_with_force(tmp_path: Path, cli):
     out = tmp_path / "thesis"
     out.mkdir()
     (out / "ch1.tex").write_text("mine")
     for extra in ([], ["--force"]):
-        proc = run_cli("run", TOY, "--out", out, "--set", "population.size=1000", *extra)
+        proc = cli("run", TOY, "--out", out, "--set", "population.size=1000", *extra)
         assert proc.returncode == 2, proc.stderr
         assert "Traceback" not in proc.stderr and "not made by bordersim" in proc.stderr
         assert sorted(p.name for p in out.iterdir()) == ["ch1.tex"]
@@ -150,24 +161,24 @@ def test_a_directory_bordersim_did_not_make_is_refused_even_with_force(tmp_path:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["thesis"]
 
 
-def test_default_out_dir_is_under_results(tmp_path: Path):
-    proc = run_cli("run", TOY, "--set", "population.size=2000", "--quiet", cwd=tmp_path)
+def test_default_out_dir_is_under_results(tmp_path: Path, cli):
+    proc = cli("run", TOY, "--set", "population.size=2000", "--quiet", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     runs = list((tmp_path / "results").iterdir())
     assert len(runs) == 1 and runs[0].name.startswith("toy-")
     assert (runs[0] / "summary.json").is_file()
 
 
-def test_seed_option(tmp_path: Path):
+def test_seed_option(tmp_path: Path, cli):
     out = tmp_path / "run"
-    proc = run_cli("run", TOY, "--out", out, "--seed", "123", "--set", "population.size=2000", "--quiet")
+    proc = cli("run", TOY, "--out", out, "--seed", "123", "--set", "population.size=2000", "--quiet")
     assert proc.returncode == 0, proc.stderr
     assert json.loads((out / "summary.json").read_text())["provenance"]["seed"] == 123
     assert yaml.safe_load((out / "scenario.resolved.yaml").read_text())["seed"] == 123
 
 
-def test_schema_prints_json_schema():
-    proc = run_cli("schema")
+def test_schema_prints_json_schema(cli):
+    proc = cli("schema")
     assert proc.returncode == 0, proc.stderr
     schema = json.loads(proc.stdout)
     assert schema["$schema"].startswith("https://json-schema.org/")
@@ -191,14 +202,14 @@ def test_schema_prints_json_schema():
         (["schema"], "schema"),
     ],
 )
-def test_help(argv, says):
-    proc = run_cli(*argv, "--help")
+def test_help(argv, says, cli):
+    proc = cli(*argv, "--help")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("usage:") and says in proc.stdout
 
 
-def test_no_command_is_a_usage_error():
-    proc = run_cli()
+def test_no_command_is_a_usage_error(cli):
+    proc = cli()
     assert proc.returncode == 2
     assert "usage:" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -213,17 +224,17 @@ def test_console_script(tmp_path: Path):
     assert proc.stdout.startswith(f"ok: {TOY}")
 
 
-def test_plot_and_report_through_the_cli(toy_run, tmp_path: Path):
+def test_plot_and_report_through_the_cli(toy_run, tmp_path: Path, cli):
     out_dir, _ = toy_run
     figs = tmp_path / "figs"
-    proc = run_cli("plot", out_dir, "--out", figs, "--format", "svg")
+    proc = cli("plot", out_dir, "--out", figs, "--format", "svg")
     assert proc.returncode == 0, proc.stderr
     written = [Path(line) for line in proc.stdout.split()]
     assert {p.stem for p in written} >= {"flows", "route_map", "outcome_shares"}
     assert all(p.exists() and p.suffix == ".svg" for p in written)
     report = tmp_path / "r.html"
-    proc = run_cli("report", out_dir, "--out", report)
+    proc = cli("report", out_dir, "--out", report)
     assert proc.returncode == 0, proc.stderr
     assert "data:image/png;base64," in report.read_text()
-    proc = run_cli("plot", tmp_path / "nowhere")
+    proc = cli("plot", tmp_path / "nowhere")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr

@@ -3,11 +3,14 @@ process do not influence each other (no global state)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TOY, run_cli
+from conftest import ROOT, TOY
 
 from sim.model import run
 from sim.scenario import load_scenario
@@ -17,14 +20,19 @@ FILES = ("summary.json", "timeseries.parquet", "scenario.resolved.yaml")
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[str, Path]:
-    """Three CLI runs of toy.yaml: the scenario's seed twice (under different string-hash seeds, so that no
-    result may hang on set or dict-of-str ordering), and seed 2."""
+    """Three CLI runs of toy.yaml at 5,000 persons, side by side in their own processes: the scenario's seed twice
+    (under different string-hash seeds, so that no result may hang on set or dict-of-str ordering), and seed 2."""
     base = tmp_path_factory.mktemp("det")
-    out = {}
+    out, procs = {}, {}
     for name, hashseed, extra in [("a", "1", []), ("b", "2", []), ("seed2", "1", ["--seed", "2"])]:
         out[name] = base / name
-        proc = run_cli("run", TOY, "--out", out[name], "--quiet", *extra, env={"PYTHONHASHSEED": hashseed})
-        assert proc.returncode == 0, proc.stderr
+        cmd = [sys.executable, "-m", "sim", "run", str(TOY), "--out", str(out[name]), "--quiet",
+               "--set", "population.size=5000", *extra]
+        procs[name] = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": hashseed},
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for proc in procs.values():
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
     return out
 
 

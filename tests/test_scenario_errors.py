@@ -11,8 +11,15 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXTURES, build, edge, group, node, run_cli, scenario_dict
+from sweep_helpers import call_main
 
 from sim.scenario import ScenarioError, load_scenario
+
+
+@pytest.fixture
+def cli(capsys):
+    """`bordersim ARGS` in this process (an escaping exception fails the test, as a traceback would)."""
+    return lambda *args: call_main(capsys, *args)
 
 
 @dataclass
@@ -107,10 +114,10 @@ def test_load_scenario_error(case: Case):
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_cli_run_bad_input(case: Case, tmp_path: Path):
+def test_cli_run_bad_input(case: Case, tmp_path: Path, cli):
     path = FIXTURES / case.fixture
     out = tmp_path / "run"
-    proc = run_cli("run", path, "--out", out)
+    proc = cli("run", path, "--out", out)
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1, (
@@ -121,8 +128,8 @@ def test_cli_run_bad_input(case: Case, tmp_path: Path):
     assert list(tmp_path.iterdir()) == [], "a temporary run directory was left behind"
 
 
-def test_unsafe_tag_is_not_executed():
-    proc = run_cli("validate", FIXTURES / "unsafe_tag.yaml")
+def test_unsafe_tag_is_not_executed(cli):
+    proc = cli("validate", FIXTURES / "unsafe_tag.yaml")
     assert proc.returncode == 2
     assert "pwned" not in proc.stdout
 
@@ -133,22 +140,22 @@ def test_unsafe_tag_names_the_key():
     assert info.value.key == "name"
 
 
-def test_missing_file(tmp_path: Path):
+def test_missing_file(tmp_path: Path, cli):
     path = tmp_path / "no_such_scenario.yaml"
     with pytest.raises(ScenarioError, match="not found") as info:
         load_scenario(path)
     assert info.value.path == str(path)
     out = tmp_path / "run"
-    proc = run_cli("run", path, "--out", out)
+    proc = cli("run", path, "--out", out)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert str(path) in proc.stderr and "not found" in proc.stderr
     assert not out.exists()
 
 
-def test_validate_reports_every_bad_file_and_passes_good_ones():
+def test_validate_reports_every_bad_file_and_passes_good_ones(cli):
     paths = [FIXTURES / "minimal.yaml"] + [FIXTURES / c.fixture for c in CASES]
-    proc = run_cli("validate", *paths)
+    proc = cli("validate", *paths)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert f"ok: {paths[0]}" in proc.stdout
@@ -158,8 +165,8 @@ def test_validate_reports_every_bad_file_and_passes_good_ones():
         check_message(line, case, FIXTURES / case.fixture)
 
 
-def test_validate_ok(toy_path: Path):
-    proc = run_cli("validate", toy_path, FIXTURES / "minimal.yaml")
+def test_validate_ok(toy_path: Path, cli):
+    proc = cli("validate", toy_path, FIXTURES / "minimal.yaml")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("ok: ") == 2
     assert proc.stderr == ""

@@ -5,15 +5,20 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
+
+from sim.cli import main
 
 from sim.experiments.design import build_points, build_runs, replicate_seeds
 from sim.experiments.executors import Backend, _process_pool, drive
@@ -27,7 +32,22 @@ import sweep_helpers  # noqa: E402
 
 
 def cli(*args, **kw):
+    """`python -m sim ARGS` in a fresh process: only for what needs one (signals, SIGKILL, memory limits)."""
     return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True, cwd=ROOT, **kw)
+
+
+@pytest.fixture
+def run_cli(capsys, monkeypatch):
+    """`bordersim ARGS` in this process (same parser, same exit-code mapping as the command), output captured."""
+    monkeypatch.chdir(ROOT)
+
+    def call(*args):
+        capsys.readouterr()
+        rc = main([str(a) for a in args])
+        out = capsys.readouterr()
+        return SimpleNamespace(returncode=rc, stdout=out.out, stderr=out.err)
+
+    return call
 
 
 def write_spec(tmp_path: Path, body: str, name: str = "spec.yaml") -> Path:
@@ -46,6 +66,34 @@ replicates: 3
 seed: 7
 outputs: {keep: [totals, by_route], timeseries: true}
 """
+
+
+# For the SIGKILL and Ctrl-C tests: enough runs to stop half-way, each short (12 runs of 5000 persons).
+KILLABLE = """
+name: killable
+scenario: SCENARIO
+parameters:
+  network.edges.dmz.controls.mines: [0.0, 1.0]
+  population.size: [5000]
+replicates: 6
+seed: 2024
+outputs: {keep: [totals, by_route], timeseries: true}
+"""
+
+
+@pytest.fixture(scope="module")
+def small_sweep(tmp_path_factory):
+    """SMALL swept once (1 worker) for the tests that only read it or copy it: (spec path, output dir, runs)."""
+    d = tmp_path_factory.mktemp("small")
+    spec = write_spec(d, SMALL)
+    df = run_sweep(plan(spec), d / "o", workers=1)
+    return spec, d / "o", df
+
+
+def copy_of(out: Path, tmp_path: Path) -> Path:
+    dst = tmp_path / "o"
+    shutil.copytree(out, dst)
+    return dst
 
 
 def comparable(df: pd.DataFrame) -> pd.DataFrame:
@@ -116,50 +164,49 @@ design:
 # -------------------------------------------------------------------------------------------- running
 
 
-def test_sweep_results_do_not_depend_on_worker_count_or_backend(tmp_path):
-    spec = write_spec(tmp_path, SMALL)
+def test_sweep_results_do_not_depend_on_worker_count_or_backend(tmp_path, small_sweep):
+    spec, out1, one = small_sweep
     p = plan(spec)
-    one = run_sweep(p, tmp_path / "w1", workers=1)
     two = run_sweep(p, tmp_path / "w2", workers=2)
     dask = run_sweep(p, tmp_path / "dask", workers=2, scheduler="local")
     assert len(one) == 6 and (one["status"] == "ok").all()
     pd.testing.assert_frame_equal(comparable(one), comparable(two))
     pd.testing.assert_frame_equal(comparable(one), comparable(dask))
     assert one["seed"].nunique() == 3 and one.groupby("replicate")["seed"].nunique().eq(1).all()
-    ts = pd.read_parquet(tmp_path / "w1" / "timeseries")
+    ts = pd.read_parquet(out1 / "timeseries")
     assert set(ts["run_id"].astype(str)) == set(one["run_id"])
 
 
 def test_sigkill_half_way_then_resume_gives_identical_results(tmp_path):
+    spec = write_spec(tmp_path, KILLABLE)
     full = tmp_path / "full"
-    r = cli("sweep", str(TOY_SWEEP), "--out", str(full), "--workers", "2", "--quiet")
-    assert r.returncode == 0, r.stderr
+    run_sweep(plan(spec), full, workers=2)
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "sim", "sweep", str(TOY_SWEEP), "--out", str(killed),
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "sweep", str(spec), "--out", str(killed),
                              "--workers", "2", "--quiet"], cwd=ROOT, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
     while time.time() < deadline:
-        if len(list((killed / "runs").glob("*.json"))) >= 8:
+        if len(list((killed / "runs").glob("*.json"))) >= 3:
             break
         time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     partial = len(list((killed / "runs").glob("*.json")))
-    assert 0 < partial < 32, f"kill was not half-way ({partial} of 32 runs done)"
-    r = cli("sweep", str(TOY_SWEEP), "--out", str(killed), "--workers", "2", "--quiet")
+    assert 0 < partial < 12, f"kill was not half-way ({partial} of 12 runs done)"
+    r = cli("sweep", str(spec), "--out", str(killed), "--workers", "2", "--quiet")
     assert r.returncode == 0, r.stderr
     a = pd.read_parquet(full / "runs.parquet")
     b = pd.read_parquet(killed / "runs.parquet")
-    assert len(b) == 32 and b["run_id"].is_unique
+    assert len(b) == 12 and b["run_id"].is_unique
     pd.testing.assert_frame_equal(comparable(a), comparable(b))
     assert not list(killed.rglob(".*.tmp"))
 
 
-def test_resume_skips_finished_runs(tmp_path):
-    spec = write_spec(tmp_path, SMALL)
+def test_resume_skips_finished_runs(tmp_path, small_sweep):
+    spec, out, _ = small_sweep
+    copy_of(out, tmp_path)
     p = plan(spec)
-    run_sweep(p, tmp_path / "o", workers=1)
     stamps = {f.name: f.stat().st_mtime_ns for f in (tmp_path / "o" / "runs").glob("*.json")}
     calls = []
     run_sweep(p, tmp_path / "o", workers=1, progress=lambda d, t: calls.append((d, t)))
@@ -167,14 +214,12 @@ def test_resume_skips_finished_runs(tmp_path):
     assert stamps == {f.name: f.stat().st_mtime_ns for f in (tmp_path / "o" / "runs").glob("*.json")}
 
 
-def test_a_different_spec_is_refused_unless_forced(tmp_path):
-    spec = write_spec(tmp_path, SMALL)
-    out = tmp_path / "o"
-    assert cli("sweep", str(spec), "--out", str(out), "--workers", "1", "--quiet").returncode == 0
+def test_a_different_spec_is_refused_unless_forced(tmp_path, small_sweep, run_cli):
+    out = copy_of(small_sweep[1], tmp_path)
     other = write_spec(tmp_path, SMALL.replace("seed: 7", "seed: 8"), "other.yaml")
-    r = cli("sweep", str(other), "--out", str(out), "--workers", "1", "--quiet")
+    r = run_cli("sweep", str(other), "--out", str(out), "--workers", "1", "--quiet")
     assert r.returncode == 2 and "different spec" in r.stderr and "Traceback" not in r.stderr
-    r = cli("sweep", str(other), "--out", str(out), "--workers", "1", "--quiet", "--force")
+    r = run_cli("sweep", str(other), "--out", str(out), "--workers", "1", "--quiet", "--force")
     assert r.returncode == 0, r.stderr
 
 
@@ -223,9 +268,9 @@ def test_a_dying_worker_is_retried_and_a_repeat_killer_recorded_failed(tmp_path)
 # ------------------------------------------------------------------------------------------- CLI and specs
 
 
-def test_dry_run_prints_design_and_runs_nothing(tmp_path):
+def test_dry_run_prints_design_and_runs_nothing(tmp_path, run_cli):
     out = tmp_path / "o"
-    r = cli("sweep", str(TOY_SWEEP), "--dry-run", "--out", str(out))
+    r = run_cli("sweep", str(TOY_SWEEP), "--dry-run", "--out", str(out))
     assert r.returncode == 0, r.stderr
     assert "32 runs" in r.stdout and "estimated" in r.stdout
     assert not out.exists()
@@ -242,36 +287,48 @@ def test_dry_run_prints_design_and_runs_nothing(tmp_path):
      "use design lhs or sobol"),
     ("name: [unclosed\n", "YAML syntax error"),
 ])
-def test_malformed_specs_exit_2_with_a_clear_message(tmp_path, body, needle):
+def test_malformed_specs_exit_2_with_a_clear_message(tmp_path, body, needle, run_cli):
     spec = write_spec(tmp_path, body)
     out = tmp_path / "o"
-    r = cli("sweep", str(spec), "--out", str(out))
+    r = run_cli("sweep", str(spec), "--out", str(out))
     assert r.returncode == 2, r.stderr
     assert needle in r.stderr and "Traceback" not in r.stderr
     assert not out.exists()
 
 
-def test_summarize_formats_and_paired_baseline(tmp_path):
-    spec = write_spec(tmp_path, SMALL)
-    out = tmp_path / "o"
-    assert cli("sweep", str(spec), "--out", str(out), "--workers", "1", "--quiet").returncode == 0
-    r = cli("summarize", str(out), "--format", "json")
+def test_summarize_formats_and_paired_baseline(tmp_path, small_sweep, run_cli):
+    out = copy_of(small_sweep[1], tmp_path)
+    r = run_cli("summarize", str(out), "--format", "json")
     rows = json.loads(r.stdout)
     df = pd.read_parquet(out / "runs.parquet")
     row = next(x for x in rows if x["point"] == 1 and x["outcome"] == "route.dmz.killed")
     assert row["mean"] == pytest.approx(df[df["point"] == 1]["route.dmz.killed"].mean())
-    r = cli("summarize", str(out), "--baseline", "network.edges.dmz.controls.mines=0", "--format", "csv",
-            "--outcome", "set_out")
+    r = run_cli("summarize", str(out), "--baseline", "network.edges.dmz.controls.mines=0", "--format", "csv",
+                "--outcome", "set_out", "--outcome", "route.dmz.killed")
     diff = pd.read_csv(pd.io.common.StringIO(r.stdout))
     # set_out is decided before any crossing; with common random numbers... it still depends on the mines
     # through the deterrence term, so only the baseline's own difference is exactly zero
-    base = diff[diff["point"] == 0].iloc[0]
+    base = diff[(diff["point"] == 0) & (diff["outcome"] == "set_out")].iloc[0]
     assert base["diff"] == 0 and base["ci_low"] == 0 and base["ci_high"] == 0
-    r = cli("summarize", str(out), "--baseline", "nope=1")
+    # a non-baseline point against the difference computed by hand, replicate by replicate (mines 1 minus mines 0)
+    ok = df[df["status"] == "ok"]
+    for outcome in ("set_out", "route.dmz.killed"):
+        by_hand = (ok[ok["point"] == 1].set_index("replicate")[outcome].astype(float)
+                   - ok[ok["point"] == 0].set_index("replicate")[outcome].astype(float)).sort_index()
+        assert len(by_hand) == 3
+        row = diff[(diff["point"] == 1) & (diff["outcome"] == outcome)].iloc[0]
+        half = stats.t.ppf(0.975, 2) * by_hand.std(ddof=1) / np.sqrt(3)
+        assert row["n"] == 3
+        assert row["diff"] == pytest.approx(by_hand.mean())
+        assert row["ci_low"] == pytest.approx(by_hand.mean() - half)
+        assert row["ci_high"] == pytest.approx(by_hand.mean() + half)
+    killed = diff[(diff["point"] == 1) & (diff["outcome"] == "route.dmz.killed")].iloc[0]
+    assert killed["diff"] > 0, "mines kill: the hand check must compare a real difference, not 0 with 0"
+    r = run_cli("summarize", str(out), "--baseline", "nope=1")
     assert r.returncode == 2 and "unknown parameter" in r.stderr
 
 
-def test_points_design_zips_parameter_lists(tmp_path):
+def test_points_design_zips_parameter_lists(tmp_path, run_cli):
     spec = write_spec(tmp_path, """
 name: z
 scenario: SCENARIO
@@ -285,38 +342,39 @@ design: {type: points}
         (1000, 0.1), (2000, 0.2), (3000, 0.3)]
     bad = write_spec(tmp_path, "name: z\nscenario: SCENARIO\ndesign: {type: points}\n"
                                "parameters: {population.size: [1, 2], seed: [1]}\n", "bad.yaml")
-    r = cli("sweep", str(bad), "--dry-run")
+    r = run_cli("sweep", str(bad), "--dry-run")
     assert r.returncode == 2 and "equal length" in r.stderr
 
 
 def test_ctrl_c_stops_cleanly_keeps_finished_runs_and_says_how_to_resume(tmp_path):
+    spec = write_spec(tmp_path, KILLABLE)
     out = tmp_path / "o"
-    proc = subprocess.Popen([sys.executable, "-m", "sim", "sweep", str(TOY_SWEEP), "--out", str(out),
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "sweep", str(spec), "--out", str(out),
                              "--workers", "2", "--quiet"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
     deadline = time.time() + 60
-    while time.time() < deadline and len(list((out / "runs").glob("*.json"))) < 4:
+    while time.time() < deadline and len(list((out / "runs").glob("*.json"))) < 3:
         time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C on a terminal: the whole process group, workers included
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "run the same command again to resume" in err and "Traceback" not in err
     partial = pd.read_parquet(out / "runs.parquet")
-    assert 0 < len(partial) < 32 and (partial["status"] == "ok").all()
-    r = cli("sweep", str(TOY_SWEEP), "--out", str(out), "--workers", "2", "--quiet")
+    assert 0 < len(partial) < 12 and (partial["status"] == "ok").all()
+    r = cli("sweep", str(spec), "--out", str(out), "--workers", "2", "--quiet")
     assert r.returncode == 0, r.stderr
-    assert len(pd.read_parquet(out / "runs.parquet")) == 32
+    assert len(pd.read_parquet(out / "runs.parquet")) == 12
 
 
-def test_editing_the_base_scenarios_text_keeps_the_results(tmp_path):
+def test_editing_the_base_scenarios_text_keeps_the_results(tmp_path, run_cli):
     scenario = tmp_path / "toy.yaml"
     scenario.write_text((ROOT / "scenarios" / "toy.yaml").read_text())
     spec = tmp_path / "spec.yaml"
     spec.write_text(SMALL.replace("SCENARIO", str(scenario)))
-    assert cli("sweep", str(spec), "--out", str(tmp_path / "o"), "--workers", "1", "--quiet").returncode == 0
+    assert run_cli("sweep", str(spec), "--out", str(tmp_path / "o"), "--workers", "1", "--quiet").returncode == 0
     scenario.write_text(scenario.read_text().replace("name: toy\n", "name: toy\nsources: [a new citation]\n"))
-    r = cli("sweep", str(spec), "--out", str(tmp_path / "o"), "--workers", "1", "--quiet")
+    r = run_cli("sweep", str(spec), "--out", str(tmp_path / "o"), "--workers", "1", "--quiet")
     assert r.returncode == 0, r.stderr
     scenario.write_text(scenario.read_text().replace("departure_rate: 0.002", "departure_rate: 0.003", 1))
-    r = cli("sweep", str(spec), "--out", str(tmp_path / "o"), "--workers", "1", "--quiet")
+    r = run_cli("sweep", str(spec), "--out", str(tmp_path / "o"), "--workers", "1", "--quiet")
     assert r.returncode == 2 and "different spec" in r.stderr
