@@ -489,12 +489,14 @@ MAX_DEPTH = 64  # deepest nesting of mappings and lists, counting through aliase
 MAX_ALIAS_NODES = 100_000  # values that expanding aliases (*name) may add to a document
 
 _INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
-# PyYAML's YAML 1.1 number patterns without the base-60 forms (1:20 would otherwise be read as 80)
+# PyYAML's YAML 1.1 number patterns without the base-60 forms (1:20 would otherwise be read as 80), and with the
+# YAML 1.2 exponent forms 1e-4, 1e20, 2.5E3 read as numbers (YAML 1.1 reads them as text)
 _INT_RE = re.compile(r"""^(?:[-+]?0b[0-1_]+
                     |[-+]?0[0-7_]+
                     |[-+]?(?:0|[1-9][0-9_]*)
                     |[-+]?0x[0-9a-fA-F_]+)$""", re.X)
-_FLOAT_RE = re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+_FLOAT_RE = re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+                    |[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+
                     |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
                     |[-+]?\.(?:inf|Inf|INF)
                     |\.(?:nan|NaN|NAN))$""", re.X)

@@ -106,8 +106,8 @@ def departure_candidates(key: int, step: int, n: int, p_bar: float) -> tuple[np.
         U_(k) = 1 - exp(-A_k),   A_k = sum_{j < k} E_j / (n - j),   E_j = -log(1 - U(key, DEPART_ORDER, step, j)),
     until U_(k) >= p_bar, and the k-th smallest goes to person pi(k), pi a keyed pseudo-random permutation of
     [0, n) (a 4-round unbalanced Feistel network on the smallest power of two >= n, with cycle walking). Each
-    person's u_i is then uniform and independent of the others, and depends only on (key, step, i, n): the set for a larger p_bar
-    contains the set for a smaller one with the same values. Cost O(n * p_bar + 4096) per call.
+    person's u_i is then uniform and independent of the others, and depends only on (key, step, i, n): the set
+    for a larger p_bar contains the set for a smaller one with the same values. Cost O(n * p_bar + 4096) per call.
     """
     if p_bar <= 0.0 or n <= 0:
         return np.empty(0, dtype=np.int64), np.empty(0)

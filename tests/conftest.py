@@ -42,13 +42,11 @@ def seed(k: int) -> int:
 # whole suite fails by chance less than once in 1,000 runs (Bonferroni: P(any false failure) <= sum of levels):
 #   test_analytic.py        39 binomial checks
 #   test_equivalence.py    at most EQUIVALENCE_CHECKS (100) Poisson-rate tests, one per count compared (84 today)
-#   test_streams.py        10 checks   (own level, 1e-4 each; its docstring says 10, 8 asserts today)
-#   test_time_units.py      4 checks   (own level, 2.5e-4 each)
+#   test_streams.py          8 checks
+#   test_time_units.py       4 checks
 #   test_conservation.py, test_rules.py: exact identities only, no statistical check
-#   total                  153 checks; ALPHA = 1e-3 / 153 = 6.5e-6, rounded down to 6e-6 (sum 153 * 6e-6 =
-#   9.2e-4 < 1e-3).
-# (test_streams.py and test_time_units.py still use their own, larger levels: 14 checks that alone spend 2e-3;
-# at ALPHA they would keep the suite below 1e-3.)
+#   total                  151 checks; ALPHA = 1e-3 / 151 = 6.6e-6, rounded down to 6e-6 (sum 151 * 6e-6 =
+#   9.1e-4 < 1e-3).
 ALPHA = 6e-6
 EQUIVALENCE_CHECKS = 100
 

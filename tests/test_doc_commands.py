@@ -52,8 +52,8 @@ EXPENSIVE = {
     "bordersim calibrate experiments/korea_calibration.yaml --workers 2 --write-scenario scenarios/korea.yaml":
         "the same calibration, and it rewrites scenarios/korea.yaml",
     "python experiments/check_korea.py": "five Korea runs at full size (4 million people), by design",
-    "bordersim sensitivity experiments/toy_sensitivity.yaml --method sobol --out results/toy_sobol --workers 2":
-        "Sobol on its 6 parameters is 16 x (6 + 2) = 128 points even at 1 replicate; its Morris command is run",
+    "bordersim sensitivity experiments/toy_sobol.yaml --method sobol --out results/toy_sobol --workers 2":
+        "Sobol at 512 base samples x (3 + 2) = 2,560 points even at 1 replicate; the Morris command is run",
     "bordersim sensitivity experiments/korea_sensitivity.yaml --method morris --out results/korea_morris "
     "--workers 2": "hundreds of Korea runs over the whole 1998-2024 horizon",
     "bordersim plot results/korea_closure --baseline lifted_2023":

@@ -332,6 +332,12 @@ def test_base_60_numbers_are_not_read(tmp_path: Path):
     assert info.value.key == "population.groups[everyone].departure_rate" and "'1:20.5'" in str(info.value)
 
 
+def test_exponent_numbers_without_a_dot_are_numbers(tmp_path: Path):
+    """YAML 1.1 reads 1e-4 as the text '1e-4'; bordersim reads it as the number, as YAML 1.2 does."""
+    sc = load_scenario(minimal_with(tmp_path, "departure_rate: 0.05", "departure_rate: 5e-2"))
+    assert sc.population.groups[0].departure_rate == 0.05
+
+
 def test_a_leading_zero_is_not_read_as_octal(tmp_path: Path):
     path = minimal_with(tmp_path, "size: 500", "size: 0100")
     with pytest.raises(ScenarioError) as info:  # not 64

@@ -1,15 +1,14 @@
 """Time units: durations in months, rates per month, converted by the step (sim/units.py).
 
-The statistical checks use a per-check level of 2.5e-4 (4 checks: family-wise level 1e-3), for any seed offset.
+The statistical checks (4) use the suite's per-check level `conftest.ALPHA`, for any seed offset.
 """
 
 from __future__ import annotations
 
 import math
-import os
 
 import pytest
-from conftest import TOY, build, edge, group, node, scenario_dict
+from conftest import ALPHA, seed, TOY, build, edge, group, node, scenario_dict
 from scipy import stats
 
 from sim.errors import ScenarioError
@@ -19,8 +18,6 @@ from sim.network import RouteGraph
 from sim.scenario import load_scenario
 from sim.units import DAYS_PER_MONTH, parse_duration, parse_probability_rate, parse_rate
 
-OFFSET = int(os.environ.get("BORDERSIM_TEST_SEED_OFFSET", "0"))
-ALPHA = 2.5e-4
 
 
 def test_unit_strings_are_read_in_months():
@@ -93,8 +90,8 @@ def test_weekly_steps_give_the_departures_of_monthly_steps():
     size = 200_000
     month = load_scenario(TOY, overrides=[f"population.size={size}"])
     week = load_scenario(TOY, overrides=[f"population.size={size}", "time.step=week"])
-    a = run(month, seed=31 + OFFSET).by_group()
-    b = run(week, seed=32 + OFFSET).by_group()
+    a = run(month, seed=seed(31)).by_group()
+    b = run(week, seed=seed(32)).by_group()
     counts = [(sum(v["set_out"] for v in a.values()), sum(v["set_out"] for v in b.values()))]
     counts += [(a[g]["set_out"], b[g]["set_out"]) for g in a]
     for k_month, k_week in counts:
