@@ -4,7 +4,6 @@ scenarios that are valid but probably not what was meant."""
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -164,20 +163,11 @@ def _rate_bounds(sc: Scenario, active: tuple[int, ...]) -> np.ndarray:
     """Per group, an upper bound on its departure rate times its push under the `active` policies: each push
     series at its largest point (interpolation stays between points). Finite bounds prove every rate finite,
     without evaluating `group_rates` at every step."""
-    out = []
-    for group in sc.population.groups:
-        rate = group.departure_rate
-        push = {name: max(s.values.values()) for name, s in sc.push.items()}
-        for pol in (sc.policies[i] for i in active):
-            if pol.select.groups and group.name not in pol.select.groups:
-                continue
-            for op, items in (("set", pol.set), ("scale", pol.scale)):
-                for target, value in items.items():
-                    if target == "departure_rate":
-                        rate = value if op == "set" else rate * value
-                    elif target.startswith("push.") and target[5:] in push:
-                        push[target[5:]] = value if op == "set" else push[target[5:]] * value
-        out.append(rate * math.prod(push.values()))
+    from sim.policies import group_rate
+
+    push = {name: max(s.values.values()) for name, s in sc.push.items()}
+    policies = [sc.policies[i] for i in active]
+    out = [group_rate(group, push, policies) for group in sc.population.groups]
     return np.array(out, dtype=float)
 
 

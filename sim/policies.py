@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -200,6 +201,23 @@ def _month_number(ym: str) -> int:
     return y * 12 + (m - 1)
 
 
+def group_rate(group, push: dict[str, float], policies) -> float:
+    """lambda_g * prod_s push_s for one group, with `policies` (in force, in order) applied: `set`, then `scale`
+    of `departure_rate` and `push.<series>`, where the policy selects the group (or selects no group)."""
+    rate = group.departure_rate
+    push = dict(push)
+    for pol in policies:
+        if pol.select.groups and group.name not in pol.select.groups:
+            continue
+        for op, items in (("set", pol.set), ("scale", pol.scale)):
+            for target, value in items.items():
+                if target == "departure_rate":
+                    rate = value if op == "set" else rate * value
+                elif target.startswith("push.") and target[5:] in push:
+                    push[target[5:]] = value if op == "set" else push[target[5:]] * value
+    return rate * math.prod(push.values())
+
+
 def group_rates(scenario: Scenario, dates: list[dt.date]) -> np.ndarray:
     """(T, G) departure hazard per step at a free, riskless route: lambda_g(t) * prod_s push_s(t) * Δ, with
     lambda_g per month and Δ the step in months.
@@ -210,18 +228,7 @@ def group_rates(scenario: Scenario, dates: list[dt.date]) -> np.ndarray:
     out = np.empty((len(dates), len(groups)))
     for t, date in enumerate(dates):
         active = [scenario.policies[i] for i in active_set(scenario, date)]
+        push = {name: push_value(s, date) for name, s in scenario.push.items()}
         for g, group in enumerate(groups):
-            rate = group.departure_rate
-            push = {name: push_value(s, date) for name, s in scenario.push.items()}
-            for pol in active:
-                if pol.select.groups and group.name not in pol.select.groups:
-                    continue
-                for op, items in (("set", pol.set), ("scale", pol.scale)):
-                    for target, value in items.items():
-                        if target == "departure_rate":
-                            rate = value if op == "set" else rate * value
-                        elif target.startswith("push."):
-                            name = target.split(".", 1)[1]
-                            push[name] = value if op == "set" else push[name] * value
-            out[t, g] = rate * float(np.prod(list(push.values()))) if push else rate
+            out[t, g] = group_rate(group, push, active)
     return out * step_months(scenario.time.step)
