@@ -1,25 +1,52 @@
 """bordersim: agent-based simulation of departures along a route network under border policies.
 
-The names below are imported lazily, so that `bordersim --help`, `validate` and `summarize` start fast.
+The names below are imported lazily (on first use), so that `bordersim --help`, `validate` and `summarize` start
+fast; `dir(sim)` and tab completion list them.
 """
 
 from importlib import import_module
 
-_EXPORTS = {
-    "BorderModel": "sim.model",
-    "run": "sim.model",
-    "Scenario": "sim.scenario",
-    "ScenarioError": "sim.scenario",
-    "load_scenario": "sim.scenario",
-    "sweep": "sim.experiments.sweep",
-    "load_sweep": "sim.experiments.store",
-    "run_sensitivity": "sim.experiments.sensitivity",
-}
+__all__ = [
+    "BorderModel",
+    "InputError",
+    "RunResult",
+    "Scenario",
+    "ScenarioError",
+    "calibrate",
+    "load_observed",
+    "load_scenario",
+    "load_sweep",
+    "run",
+    "sensitivity",
+    "sweep",
+    "write_run",
+]
 
-__all__ = sorted(_EXPORTS)
+# name -> (module, attribute in it)
+_EXPORTS = {
+    "BorderModel": ("sim.model", "BorderModel"),
+    "InputError": ("sim.errors", "InputError"),
+    "RunResult": ("sim.ledger", "RunResult"),
+    "Scenario": ("sim.scenario", "Scenario"),
+    "ScenarioError": ("sim.errors", "ScenarioError"),
+    "calibrate": ("sim.experiments.calibration_abc", "calibrate"),
+    "load_observed": ("sim.observed", "load_observed"),
+    "load_scenario": ("sim.scenario", "load_scenario"),
+    "load_sweep": ("sim.experiments.store", "load_sweep"),
+    "run": ("sim.model", "run"),
+    "sensitivity": ("sim.experiments.sensitivity", "run_sensitivity"),
+    "run_sensitivity": ("sim.experiments.sensitivity", "run_sensitivity"),  # the earlier name of `sensitivity`
+    "sweep": ("sim.experiments.sweep", "sweep"),
+    "write_run": ("sim.ledger", "write_run"),
+}
 
 
 def __getattr__(name: str):
     if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
+        module, attribute = _EXPORTS[name]
+        return getattr(import_module(module), attribute)
     raise AttributeError(f"module 'sim' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
