@@ -208,3 +208,21 @@ def test_a_path_through_a_missing_directory_and_dotdot_names_what_it_reaches(tmp
     rc, err = _run(capsys, "--out", "new/../thesis", *SMALL, "--force")
     assert rc == 2 and "not made by bordersim" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["thesis"] and (thesis / "ch1.tex").read_text() == "mine"
+
+
+def test_reopening_a_sweep_removes_only_bordersims_own_temporaries(tmp_path):
+    from conftest import ROOT
+
+    from sim.experiments.spec import load_spec
+    from sim.experiments.store import SweepStore
+
+    ls = load_spec(ROOT / "experiments" / "toy_sweep.yaml")
+    root = tmp_path / "sweep"
+    SweepStore.open(root, ls).close()
+    ours = root / "runs" / ".bordersim-1-abc.tmp"
+    legacy = root / "runs" / ".p00001-r0000.json.k3.tmp"
+    users = root / ".notes.tmp"
+    for p in (ours, legacy, users):
+        p.write_text("x")
+    SweepStore.open(root, ls).close()
+    assert not ours.exists() and not legacy.exists() and users.read_text() == "x"

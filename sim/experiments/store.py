@@ -34,6 +34,7 @@ import fcntl
 import json
 import math
 import os
+import re
 import shutil
 import socket
 import sys
@@ -49,6 +50,9 @@ from sim.outputs import (MARKER, TMP_PREFIX, TMP_SUFFIX, protected_reason, atomi
                          make_temp_dir, marker_kind, remove_owned, write_marker)
 
 KIND = "sweep"
+# temporaries of this version (sim.outputs) and of earlier ones (.part-0.*, .runs.*, .<record or manifest>.json.*)
+_OUR_TEMPORARY = re.compile(rf"^(?:{re.escape(TMP_PREFIX)}|\.part-0\.|\.runs\.|\.sweep\.json\.|"
+                            rf"\.p\d+-r\d+\.json\.).*{re.escape(TMP_SUFFIX)}$")
 LOCK = ".lock"
 MANIFEST = "sweep.json"
 
@@ -109,8 +113,11 @@ class SweepStore:
         self.close()
 
     def _clean_temporaries(self) -> None:
-        """Remove every temporary file of the directory: under the lock no other process is writing here."""
+        """Remove the temporaries bordersim leaves when killed (`.bordersim-*.tmp`, and the names earlier versions
+        used): under the lock no other process is writing here. Other hidden files are left alone."""
         for p in list(self.root.rglob(".*.tmp")):
+            if not _OUR_TEMPORARY.match(p.name):
+                continue
             if p.is_dir():
                 shutil.rmtree(p, ignore_errors=True)
             else:
