@@ -24,20 +24,20 @@ __all__ = [
 
 # name -> (module, attribute in it)
 _EXPORTS = {
-    "BorderModel": ("sim.model", "BorderModel"),
+    "BorderModel": ("sim.engine.mesa.model", "BorderModel"),
     "InputError": ("sim.errors", "InputError"),
-    "RunResult": ("sim.ledger", "RunResult"),
-    "Scenario": ("sim.scenario", "Scenario"),
+    "RunResult": ("sim.engine.ledger", "RunResult"),
+    "Scenario": ("sim.scenario.schema", "Scenario"),
     "ScenarioError": ("sim.errors", "ScenarioError"),
-    "calibrate": ("sim.experiments.calibration_abc", "calibrate"),
+    "calibrate": ("sim.analysis.calibration.abc", "calibrate"),
     "load_observed": ("sim.observed", "load_observed"),
-    "load_scenario": ("sim.scenario", "load_scenario"),
+    "load_scenario": ("sim.loading", "load_scenario"),
     "load_sweep": ("sim.experiments.store", "load_sweep"),
-    "run": ("sim.model", "run"),
-    "sensitivity": ("sim.experiments.sensitivity", "run_sensitivity"),
-    "run_sensitivity": ("sim.experiments.sensitivity", "run_sensitivity"),  # the earlier name of `sensitivity`
+    "run": ("sim.engine.mesa.model", "run"),
+    "sensitivity": ("sim.analysis.sensitivity.run", "run_sensitivity"),
+    "run_sensitivity": ("sim.analysis.sensitivity.run", "run_sensitivity"),  # the earlier name of `sensitivity`
     "sweep": ("sim.experiments.sweep", "sweep"),
-    "write_run": ("sim.ledger", "write_run"),
+    "write_run": ("sim.engine.ledger", "write_run"),
 }
 
 

@@ -4,6 +4,8 @@ an `InputError`, which the CLI prints as one line and maps to exit code 2; anyth
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 
 class InputError(Exception):
     """Bad input: carries the file, key path and line so the CLI can print one clear message."""
@@ -32,3 +34,25 @@ class ScenarioError(InputError):
 
 class UsageError(InputError):
     """Bad command-line use that argparse cannot see: an argument, an option combination, an output directory."""
+
+
+MAX_PROBLEMS = 10  # problems listed in one error message; the rest are counted
+
+
+def raise_problems(problems: list[tuple[str | None, int | None, str]], *, path: str | None) -> NoReturn:
+    """Raise one ScenarioError for a list of (key, line, message). The first problem gives the error its key and
+    line and the first line of its text; each further one follows on its own line as '  FILE:LINE, key 'KEY':
+    MESSAGE', at most MAX_PROBLEMS in all, then '  and N more problems'."""
+    key, line, text = problems[0]
+    shown = problems[:MAX_PROBLEMS]
+    for k, ln, msg in shown[1:]:
+        text += "\n  " + ScenarioError(msg, path=path, key=k, line=ln).format()
+    rest = len(problems) - len(shown)
+    if rest:
+        text += f"\n  and {rest} more problem{'s' if rest > 1 else ''}"
+    raise ScenarioError(text, path=path, key=key, line=line)
+
+
+def by_line(problems: list[tuple[str | None, int | None, str]]) -> list[tuple[str | None, int | None, str]]:
+    """Problems in file order (those without a line last, in their own order)."""
+    return sorted(problems, key=lambda p: (p[1] is None, p[1] or 0))

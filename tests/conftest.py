@@ -15,7 +15,8 @@ import pytest
 from hypothesis import settings
 from scipy.stats import binomtest
 
-from sim.scenario import MODES, Scenario, validate_dict
+from sim.scenario.schema import MODES, Scenario
+from sim.loading import validate_dict
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent

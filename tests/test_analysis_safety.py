@@ -17,8 +17,9 @@ from conftest import ROOT, TOY, edge, group, node, scenario_dict
 
 from sim.cli import main
 from sim.errors import ScenarioError, UsageError
-from sim.experiments import sensitivity as sa
-from sim.experiments.calibration import PROVENANCE_START, load_calibration
+from sim.analysis.sensitivity import indices as sa_indices, run as sa_run, spec as sa_spec
+from sim.analysis.calibration.scenario_file import PROVENANCE_START
+from sim.analysis.calibration.spec import load_calibration
 from sim.outputs import marker_kind, write_marker
 
 OBSERVED_CSV = """period_start,period_end,arrivals,male,female,source,note
@@ -230,7 +231,7 @@ def test_sensitivity_names_must_be_safe_path_components(tmp_path, monkeypatch, c
     monkeypatch.chdir(tmp_path)
     spec = sensitivity_spec(tmp_path, name=name)
     with pytest.raises(ScenarioError) as err:
-        sa.load_sensitivity(spec)
+        sa_spec.load_sensitivity(spec)
     assert err.value.key == "name"
     before = snapshot(tmp_path)
     assert sensitivity_cli(spec, None, "morris", "--force") == 2
@@ -244,8 +245,8 @@ def test_names_leave_room_for_the_suffixes_their_directories_get(tmp_path):
         load_calibration(calibration_spec(tmp_path, name="c" * 68))
     assert load_calibration(calibration_spec(tmp_path, name="c" * 67)).spec.name == "c" * 67
     with pytest.raises(ScenarioError, match="at most 73 characters"):
-        sa.load_sensitivity(sensitivity_spec(tmp_path, name="s" * 74))
-    assert sa.load_sensitivity(sensitivity_spec(tmp_path, name="s" * 73)).spec.name == "s" * 73
+        sa_spec.load_sensitivity(sensitivity_spec(tmp_path, name="s" * 74))
+    assert sa_spec.load_sensitivity(sensitivity_spec(tmp_path, name="s" * 73)).spec.name == "s" * 73
 
 
 def test_default_output_directories_are_results_name(tmp_path, monkeypatch, capsys):
@@ -276,7 +277,7 @@ def test_write_scenario_to_a_directory_fails_at_once_with_exit_2(tmp_path, capsy
 
 
 def test_write_scenario_target_rules(tmp_path):
-    from sim.experiments.calibration_scenario import check_scenario_target
+    from sim.analysis.calibration.scenario_file import check_scenario_target
 
     base = tmp_path / "toy.yaml"
     base.write_text(TOY.read_text())
@@ -314,30 +315,32 @@ def row(s1: float, s1_conf: float, st: float, st_conf: float, s1_seed: float = f
 
 
 def test_sobol_problems_on_synthetic_indices():
-    assert sa.sobol_problems(row(0.30, 0.05, 0.40, 0.05)) == []  # resolved
-    assert sa.sobol_problems(row(0.0, 0.0, 0.0, 0.0)) == []  # a parameter without effect: exact zeros
-    assert sa.sobol_problems(row(float("nan"), float("nan"), float("nan"), float("nan"))) == []  # constant outcome
-    wide = sa.sobol_problems(row(0.40, 0.10, 1.29, 1.33))  # the issue's ST 1.29 +- 1.33
+    assert sa_indices.sobol_problems(row(0.30, 0.05, 0.40, 0.05)) == []  # resolved
+    assert sa_indices.sobol_problems(row(0.0, 0.0, 0.0, 0.0)) == []  # a parameter without effect: exact zeros
+    nan = float("nan")
+    assert sa_indices.sobol_problems(row(nan, nan, nan, nan)) == []  # constant outcome
+    wide = sa_indices.sobol_problems(row(0.40, 0.10, 1.29, 1.33))  # the issue's ST 1.29 +- 1.33
     assert wide == ["ST = 1.29 ± 1.3: interval wider than the index"]
-    assert sa.sobol_problems(row(0.90, 0.05, 0.50, 0.05)) == [
+    assert sa_indices.sobol_problems(row(0.90, 0.05, 0.50, 0.05)) == [
         "S1 = 0.9 ± 0.05 exceeds ST = 0.5 ± 0.05 beyond their intervals"]
-    assert sa.sobol_problems(row(0.5, 0.1, 1.3, 0.1)) == ["ST = 1.3 ± 0.1: outside [0, 1] beyond its interval"]
-    assert sa.sobol_problems(row(-0.2, 0.05, 0.3, 0.05)) == ["S1 = -0.2 ± 0.05: outside [0, 1] beyond its interval"]
+    assert sa_indices.sobol_problems(row(0.5, 0.1, 1.3, 0.1)) == ["ST = 1.3 ± 0.1: outside [0, 1] beyond its interval"]
+    assert sa_indices.sobol_problems(row(-0.2, 0.05, 0.3, 0.05)) == [
+        "S1 = -0.2 ± 0.05: outside [0, 1] beyond its interval"]
     # The seed interval counts: the design interval 0.03 alone resolves S1 = 0.05, with +-0.05 for seeds not.
-    assert sa.sobol_problems(row(0.05, 0.03, 0.3, 0.01)) == []
-    assert sa.sobol_problems(row(0.05, 0.03, 0.3, 0.01, s1_seed=0.05, st_seed=0.01)) == [
+    assert sa_indices.sobol_problems(row(0.05, 0.03, 0.3, 0.01)) == []
+    assert sa_indices.sobol_problems(row(0.05, 0.03, 0.3, 0.01, s1_seed=0.05, st_seed=0.01)) == [
         "S1 = 0.05 ± 0.058: interval wider than the index"]
     # An index whose whole interval lies within +-0.05 is resolved as negligible, whatever its sign...
-    assert sa.sobol_problems(row(0.001, 0.004, 0.002, 0.003)) == []
-    assert sa.sobol_problems(row(-0.003, 0.002, 0.0001, 0.0)) == []
+    assert sa_indices.sobol_problems(row(0.001, 0.004, 0.002, 0.003)) == []
+    assert sa_indices.sobol_problems(row(-0.003, 0.002, 0.0001, 0.0)) == []
     # ... but not one whose interval reaches further.
-    assert sa.sobol_problems(row(0.03, 0.04, 0.2, 0.05)) == ["S1 = 0.03 ± 0.04: interval wider than the index"]
+    assert sa_indices.sobol_problems(row(0.03, 0.04, 0.2, 0.05)) == ["S1 = 0.03 ± 0.04: interval wider than the index"]
     # Overlapping intervals: S1 above ST within the noise is no warning.
-    assert sa.sobol_problems(row(0.52, 0.05, 0.50, 0.05)) == []
+    assert sa_indices.sobol_problems(row(0.52, 0.05, 0.50, 0.05)) == []
     table = pd.DataFrame([{"method": "sobol", "outcome": "arrivals", "label": "a", "warning": ""},
                           {"method": "sobol", "outcome": "arrivals", "label": "b", "warning": "ST = 2 ± 1: x"},
                           {"method": "sobol", "outcome": "deaths", "label": "a", "warning": ""}])
-    (w,) = sa.index_warnings(table)
+    (w,) = sa_indices.index_warnings(table)
     assert "outcome arrivals" in w and "b: ST = 2 ± 1: x" in w and "sobol.samples" in w
 
 
@@ -357,7 +360,6 @@ def test_the_shipped_toy_sobol_spec_resolves_every_index(tmp_path):
     """The shipped Sobol spec, experiments/toy_sobol.yaml (5,120 runs, 5-25 minutes on 2 workers): every interval
     is narrower than its index, S1 <= ST and every index within [0, 1] up to the intervals (docs/sensitivity.md,
     "Toy specs and timings")."""
-    res = sa.run_sensitivity(ROOT / "experiments" / "toy_sobol.yaml", "sobol", tmp_path / "toy", workers=2,
-                             figures=False)
+    res = sa_run.run_sensitivity(ROOT / "experiments" / "toy_sobol.yaml", "sobol", tmp_path / "toy", workers=2)
     assert res.warnings == [], "\n".join(res.warnings)
     assert (res.indices["warning"] == "").all()

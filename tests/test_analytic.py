@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 from conftest import NO_HAZARDS, assert_binomial, build, edge, group, node, scenario_dict, seed
 
-from sim.ledger import ARRIVED, CAUGHT, FLOWS, KILLED, REPATRIATED, RETURNED, SET_OUT
-from sim.model import run
+from sim.outcomes import ARRIVED, CAUGHT, FLOWS, KILLED, REPATRIATED, RETURNED, SET_OUT
+from sim.engine.mesa.model import run
 
 ONE_EDGE = [node("home", "origin"), node("away", "destination")]
 

@@ -4,21 +4,23 @@ and the identifiability table, writing the calibrated scenario, recovery of know
 
 from __future__ import annotations
 
-import argparse
 import math
 from pathlib import Path
-from unittest import mock
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
-from sim.experiments.calibration import (PROVENANCE_END, PROVENANCE_START, Prediction, accept, add_calibrate_parser,
-                                         box_points, calibrate, distance, in_box, load_calibration,
-                                         posterior_table, refine_box, write_scenario)
-from sim.model import run
-from sim.scenario import ScenarioError, load_scenario, scenario_to_dict
+from sim.analysis.calibration.scenario_file import PROVENANCE_END, PROVENANCE_START, write_scenario
+from sim.analysis.calibration.abc import (Prediction, accept, box_points, calibrate, distance, in_box, posterior_table,
+                                          refine_box)
+from sim.cli import main as cli_main
+from sim.analysis.calibration.spec import load_calibration
+from sim.engine.mesa.model import run
+from sim.errors import ScenarioError
+from sim.loading import load_scenario
+from sim.scenario.overrides import scenario_to_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 TOY = ROOT / "scenarios" / "toy.yaml"
@@ -61,18 +63,6 @@ def spec_dir(tmp_path: Path) -> Path:
 
 
 # -------------------------------------------------------------------------------------------- spec errors
-
-
-def cli_main(argv: list[str]) -> int:
-    """`bordersim ARGV` through sim.cli.main, with the calibrate command registered if the CLI lacks it."""
-    from sim import cli
-
-    parser = cli.build_parser()
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    if "calibrate" not in sub.choices:
-        add_calibrate_parser(sub)
-    with mock.patch.object(cli, "build_parser", return_value=parser):
-        return cli.main(argv)
 
 
 BAD_SPECS = [

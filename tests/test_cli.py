@@ -17,8 +17,9 @@ import yaml
 from conftest import ROOT, TOY, run_cli
 from sweep_helpers import call_main
 
-from sim.ledger import FLOWS
-from sim.scenario import load_scenario, step_dates
+from sim.outcomes import FLOWS
+from sim.loading import load_scenario
+from sim.scenario.dates import step_dates
 
 @pytest.fixture
 def cli(capsys, monkeypatch):

@@ -15,12 +15,12 @@ from conftest import build, edge, group, node, scenario_dict, seed
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.hazards import geometric_time
-from sim.streams import run_key
-from sim.ledger import FLOWS, TOTAL_KEYS
-from sim.model import BorderModel, run
-from sim.population import Population
-from sim.scenario import CONTROLS, MODES
+from sim.rules.hazards import geometric_time
+from sim.rules.streams import run_key
+from sim.outcomes import FLOWS, TOTAL_KEYS
+from sim.engine.mesa.model import BorderModel, run
+from sim.rules.population import Population
+from sim.scenario.schema import CONTROLS, MODES
 
 unit = st.floats(0.0, 1.0, allow_nan=False)
 # Rates and hazards take any value in range, subnormal ones included (they once hung or crashed the model: see the
@@ -216,7 +216,7 @@ def test_conservation_every_step(data):
 
 
 def test_conservation_on_toy(toy_path):
-    from sim.scenario import load_scenario
+    from sim.loading import load_scenario
 
     result = run(load_scenario(toy_path))
     assert result.totals()["set_out"] > 0

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from conftest import ROOT, TOY
 
-from sim.model import run
-from sim.scenario import load_scenario
+from sim.engine.mesa.model import run
+from sim.loading import load_scenario
 
 FILES = ("summary.json", "timeseries.parquet", "scenario.resolved.yaml")
 

@@ -34,7 +34,8 @@ import pytest
 import yaml
 
 from sim.cli import main
-from sim.scenario import load_scenario, parse_yaml
+from sim.loading import load_scenario
+from sim.scenario.yaml_reader import parse_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -326,8 +327,11 @@ def test_korea_comment_quotes_the_number_a_run_sets_out():
 def test_readme_layout_names_every_module_and_doc():
     text = (ROOT / "README.md").read_text()
     layout = text[text.index("## Layout"):]
-    missing = [f"`{m.stem}`" for m in sorted((ROOT / "sim").glob("*.py"))
-               if not m.stem.startswith("_") and f"`{m.stem}`" not in layout]
+    missing = [f"`{m.stem}` ({m.relative_to(ROOT)})" for m in sorted((ROOT / "sim").rglob("*.py"))
+               if not m.stem.startswith("_") and f"`{m.stem}`" not in layout and f"`{m.stem}/`" not in layout]
+    missing += [f"`{d.relative_to(ROOT)}/`" for d in sorted((ROOT / "sim").rglob("__init__.py"))
+                if d.parent != ROOT / "sim" and f"`{d.parent.name}/`" not in layout
+                and f"`{d.parent.relative_to(ROOT)}/`" not in layout]
     missing += [d.name for d in sorted((ROOT / "docs").glob("*.md")) if f"docs/{d.name}" not in layout]
     missing += [f"experiments/{e.name}" for e in sorted((ROOT / "experiments").iterdir())
                 if e.suffix in (".py", ".yaml") and e.name not in layout]

@@ -4,7 +4,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from sim import scenario as sc
+from sim.scenario import schema as sc
+from sim.scenario.validation import _inner_model
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -16,7 +17,7 @@ def _fields(model: type[BaseModel], seen: set) -> set[str]:
     seen.add(model)
     for name, field in model.model_fields.items():
         names.add(field.alias or name)
-        inner = sc._inner_model(field.annotation)
+        inner = _inner_model(field.annotation)
         if inner is not None:
             names |= _fields(inner, seen)
     return names

@@ -22,10 +22,11 @@ import pytest
 from conftest import ALPHA, EQUIVALENCE_CHECKS, TOY, build, seed
 from scipy.stats import binomtest
 
-from sim.ledger import FLOWS, TOTAL_KEYS
-from sim.model import BorderModel
-from sim.reference import NaiveBorderModel
-from sim.scenario import load_scenario, scenario_to_dict
+from sim.outcomes import FLOWS, TOTAL_KEYS
+from sim.engine.mesa.model import BorderModel
+from sim.engine.reference import NaiveBorderModel
+from sim.loading import load_scenario
+from sim.scenario.overrides import scenario_to_dict
 
 K_FAST, K_NAIVE = 40, 10
 

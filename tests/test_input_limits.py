@@ -18,18 +18,11 @@ from conftest import FIXTURES, ROOT, TOY
 
 from sim.cli import main
 from sim.experiments.spec import ExperimentSpec
-from sim.scenario import (
-    MAX_ALIAS_NODES,
-    MAX_DEPTH,
-    MAX_FILE_BYTES,
-    MAX_PROBLEMS,
-    ScenarioError,
-    _read_text,
-    load_scenario,
-    parse_yaml,
-    read_model_file,
-    read_yaml,
-)
+from sim.scenario.yaml_reader import MAX_ALIAS_NODES, MAX_DEPTH, MAX_FILE_BYTES, _read_text, parse_yaml, read_yaml
+from sim.errors import MAX_PROBLEMS
+from sim.scenario.validation import read_model_file
+from sim.errors import ScenarioError
+from sim.loading import load_scenario
 
 MINIMAL = FIXTURES / "minimal.yaml"
 MEMORY_LIMIT = 1536 * 2**20  # 1.5 GB of address space for the subprocesses that read hostile files

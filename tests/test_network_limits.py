@@ -15,9 +15,10 @@ from conftest import ROOT, TOY, edge, group, node, scenario_dict
 
 from sim.cli import main
 from sim.errors import ScenarioError
-from sim.network import MAX_PATHS, RouteGraph
-from sim.policies import MAX_DURATION, network_state
-from sim.scenario import Scenario, validate_model
+from sim.rules.network import MAX_PATHS, RouteGraph
+from sim.rules.policies import MAX_DURATION, network_state
+from sim.scenario.schema import Scenario
+from sim.scenario.validation import validate_model
 
 MEMORY_LIMIT = 1_500_000_000  # bytes of address space for the subprocess
 GUARD_SECONDS = 60  # a hang fails the test after this long; not a timing assertion

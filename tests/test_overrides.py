@@ -11,7 +11,9 @@ import pytest
 import yaml
 from conftest import TOY, run_cli
 
-from sim.scenario import ScenarioError, apply_override, load_scenario, scalar_paths, scenario_to_dict
+from sim.errors import ScenarioError
+from sim.scenario.overrides import apply_override, scalar_paths, scenario_to_dict
+from sim.loading import load_scenario
 
 
 def test_toy_leaves_the_tested_defaults_unwritten():

@@ -19,14 +19,16 @@ from conftest import ROOT, TOY, build, edge, group, node, scenario_dict
 
 from sim.experiments.summarize import paired_differences, summarize
 from sim.experiments.sweep import plan, run_sweep
-from sim.ledger import write_run
-from sim.model import run
+from sim.engine.ledger import write_run
+from sim.engine.mesa.model import run
 from sim.plots import route_map as rmap
 from sim.plots.api import FIGURE_NAMES, build_figures, make_figures
-from sim.plots.cli_commands import add_plot_parsers
+from sim.cli import plot as plot_cli
 from sim.plots.detect import kind_of, load_run, load_sweep_dir
 from sim.plots.report import report_html, write_report
-from sim.scenario import ScenarioError, load_scenario, scenario_to_dict
+from sim.errors import ScenarioError
+from sim.loading import load_scenario
+from sim.scenario.overrides import scenario_to_dict
 
 # ------------------------------------------------------------------------------------------------ fixtures
 
@@ -345,7 +347,7 @@ def test_only_rejects_unknown_and_inapplicable_figures(run_dir, policy_dir):
 
 def _cli(*argv: str) -> int:
     parser = argparse.ArgumentParser(prog="bordersim")
-    add_plot_parsers(parser.add_subparsers(dest="command", required=True))
+    plot_cli.register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     return args.func(args)
 
@@ -371,7 +373,7 @@ def test_plot_command_defaults_to_figures_inside_the_directory(grid_dir, capsys)
 
 
 def test_light_commands_do_not_import_matplotlib():
-    code = "import sys, sim.plots, sim.plots.cli_commands; print('matplotlib' in sys.modules)"
+    code = "import sys, sim.plots, sim.cli.plot; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "False"
 

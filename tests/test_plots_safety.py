@@ -32,13 +32,13 @@ from matplotlib.collections import LineCollection, PolyCollection
 from scipy.stats import binom
 
 from sim.cli import main
-from sim.ledger import write_run
-from sim.model import run
+from sim.engine.ledger import write_run
+from sim.engine.mesa.model import run
 from sim.plots import sweep_figures
 from sim.plots.api import build_figures
 from sim.plots.detect import SweepData
 from sim.plots.policy_figures import policy_bars
-from sim.scenario import load_scenario
+from sim.loading import load_scenario
 
 MINES = "network.edges.dmz.controls.mines"
 PATROL = "network.edges.boat.controls.patrol"

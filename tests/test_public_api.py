@@ -20,6 +20,6 @@ def test_all_lists_what_a_notebook_needs_and_dir_shows_it():
 
 
 def test_importing_sim_imports_no_engine():
-    code = "import sys, sim; print(sorted(m for m in ('mesa', 'pandas', 'sim.model') if m in sys.modules))"
+    code = "import sys, sim; print(sorted(m for m in ('mesa', 'pandas', 'sim.engine.mesa.model') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -1,5 +1,5 @@
-"""The shared rules against exact answers: push interpolation (`sim.policies.push_value`), overlapping policies
-and their set-then-scale order with clipping (`sim.policies.network_state`), the dates of steps
+"""The shared rules against exact answers: push interpolation (`sim.rules.policies.push_value`), overlapping policies
+and their set-then-scale order with clipping (`sim.rules.policies.network_state`), the dates of steps
 (`sim.scenario.step_dates`), the departure bound p̄ >= p_i for every person (a property test), and the
 candidate-path limit (`network.max_path_edges`). No statistical check here: every assertion is exact."""
 
@@ -14,12 +14,13 @@ from conftest import build, edge, group, node, scenario_dict, seed
 from hypothesis import HealthCheck, given, settings
 from test_conservation import scenarios
 
-from sim.choice import departure_probability, utilities
-from sim.model import BorderModel
-from sim.network import RouteGraph
-from sim.policies import active_set, network_state, push_value
-from sim.scenario import PushSeries, TimeSpec, step_dates
-from sim.units import DAYS_PER_MONTH
+from sim.rules.choice import departure_probability, utilities
+from sim.engine.mesa.model import BorderModel
+from sim.rules.network import RouteGraph
+from sim.rules.policies import active_set, network_state, push_value
+from sim.scenario.schema import PushSeries, TimeSpec
+from sim.scenario.dates import step_dates
+from sim.scenario.units import DAYS_PER_MONTH
 
 D = dt.date
 

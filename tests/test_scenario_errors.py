@@ -13,7 +13,8 @@ import pytest
 from conftest import FIXTURES, build, edge, group, node, run_cli, scenario_dict
 from sweep_helpers import call_main
 
-from sim.scenario import ScenarioError, load_scenario
+from sim.errors import ScenarioError
+from sim.loading import load_scenario
 
 
 @pytest.fixture

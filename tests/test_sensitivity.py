@@ -21,8 +21,9 @@ import pytest
 import yaml
 from conftest import ROOT, edge, group, node, scenario_dict
 
-from sim.experiments import sensitivity as sa
-from sim.scenario import ScenarioError
+from sim.analysis.sensitivity import indices as sa_indices, outcomes as sa_outcomes, run as sa_run, spec as sa_spec
+from sim.cli import sensitivity as sensitivity_cli
+from sim.errors import ScenarioError
 
 N = 2000
 GUARDS = "network.edges.ford.controls.guards"
@@ -70,14 +71,14 @@ def known(tmp_path_factory):
 @pytest.fixture(scope="module")
 def morris_result(known):
     calls = []
-    res = sa.run_sensitivity(known, "morris", known.parent / "morris", workers=2,
+    res = sa_run.run_sensitivity(known, "morris", known.parent / "morris", workers=2,
                              progress=lambda done, total: calls.append((done, total)))
     return res, calls
 
 
 @pytest.fixture(scope="module")
 def sobol_result(known):
-    return sa.run_sensitivity(known, "sobol", known.parent / "sobol", workers=2, figures=False)
+    return sa_run.run_sensitivity(known, "sobol", known.parent / "sobol", workers=2)
 
 
 def _rows(indices: pd.DataFrame, outcome: str) -> pd.DataFrame:
@@ -86,12 +87,12 @@ def _rows(indices: pd.DataFrame, outcome: str) -> pd.DataFrame:
 
 def _exact_indices(known, method: str, out) -> dict:
     """SALib indices of the exact expected arrivals on the same design the simulation ran."""
-    ls = sa.load_sensitivity(known)
-    x = sa.sample(ls, method)
+    ls = sa_spec.load_sensitivity(known)
+    x = sa_run.sample(ls, method)
     design = pd.read_csv(out / "point_means.csv")
     exact = expected_arrivals(design[GUARDS].to_numpy(), design[FENCE].to_numpy())
     settings = ls.spec.morris if method == "morris" else ls.spec.sobol
-    return sa._indices(method, sa.problem(ls), x, exact, settings, 10, 1)
+    return sa_indices._indices(method, sa_spec.problem(ls), x, exact, settings, 10, 1)
 
 
 def test_morris_ranks_the_only_route_first_and_the_unusable_route_at_zero(morris_result):
@@ -133,7 +134,7 @@ def test_constant_outcomes_do_not_break_the_analysis(morris_result, sobol_result
     assert (m["mu_star"] == 0).all() and (m["sigma"] == 0).all()
     s = _rows(sobol_result.indices, "river_share")  # always 1: no variance to apportion
     assert s[["S1", "ST"]].isna().all().all() and s["rank"].isna().all()
-    assert " - " in sa.ranking_table(sobol_result.indices[sobol_result.indices["outcome"] == "river_share"])
+    assert " - " in sa_indices.ranking_table(sobol_result.indices[sobol_result.indices["outcome"] == "river_share"])
 
 
 def test_outputs_on_disk(known, morris_result):
@@ -143,6 +144,10 @@ def test_outputs_on_disk(known, morris_result):
     for col in ("parameter", "outcome", "mu_star", "mu_star_conf", "sigma", "mu_star_seed_conf", "noise_share"):
         assert col in ind.columns
     assert set(ind["parameter"]) == {GUARDS, FENCE, PATROL}
+    assert not (res.out / "figures").exists()  # an analysis draws nothing; the command draws from its result
+    from sim.plots.sensitivity import write_figures
+
+    write_figures(res.indices, res.out / "figures")
     assert (res.out / "figures" / "morris.png").stat().st_size > 10_000
     assert (res.out / "figures" / "morris_overview.png").stat().st_size > 5_000
     assert "guards" in (res.out / "ranking.txt").read_text()
@@ -161,7 +166,7 @@ def test_sobol_columns(sobol_result):
 def test_rerun_resumes_without_running_again(known, morris_result):
     res, _ = morris_result
     calls = []
-    again = sa.run_sensitivity(known, "morris", res.out, workers=1, figures=False,
+    again = sa_run.run_sensitivity(known, "morris", res.out, workers=1,
                                progress=lambda done, total: calls.append((done, total)))
     assert calls == [(48, 48)]  # every run was already on disk
     pd.testing.assert_frame_equal(again.indices, res.indices)
@@ -177,20 +182,20 @@ def test_noise_share_against_its_expectation():
     points, r, v, s2 = 4000, 4, 1.0, 2.0
     y = rng.normal(0, math.sqrt(v), (points, 1)) + rng.normal(0, math.sqrt(s2), (points, r))
     expected = (s2 / r) / (v + s2 / r)
-    assert sa.noise_share(y) == pytest.approx(expected, abs=0.02)
-    assert math.isnan(sa.noise_share(y[:, :1]))
-    assert sa.noise_share(np.repeat(y[:, :1], 3, axis=1)) == pytest.approx(0.0, abs=1e-12)
+    assert sa_indices.noise_share(y) == pytest.approx(expected, abs=0.02)
+    assert math.isnan(sa_indices.noise_share(y[:, :1]))
+    assert sa_indices.noise_share(np.repeat(y[:, :1], 3, axis=1)) == pytest.approx(0.0, abs=1e-12)
 
 
 def test_seed_intervals_vanish_without_seed_noise_and_grow_with_it(known):
-    ls = sa.load_sensitivity(known)
-    x = sa.sample(ls, "morris")
+    ls = sa_spec.load_sensitivity(known)
+    x = sa_run.sample(ls, "morris")
     f = expected_arrivals(x[:, 0], 0.5 * x[:, 1])
     quiet = {o.name: np.repeat(f[:, None], 4, axis=1) for o in ls.outcomes}
     rng = np.random.default_rng(0)
     noisy = {o.name: f[:, None] + rng.normal(0, 50, (len(f), 4)) for o in ls.outcomes}
-    q = sa.analyze(ls, "morris", x, quiet)
-    n = sa.analyze(ls, "morris", x, noisy)
+    q = sa_indices.analyze(ls, "morris", x, quiet)
+    n = sa_indices.analyze(ls, "morris", x, noisy)
     assert (q["mu_star_seed_conf"] <= 1e-9 * q["mu_star"].max()).all()  # zero up to rounding
     assert (n["mu_star_seed_conf"] > 0).all()
 
@@ -209,7 +214,7 @@ def test_outcome_language_evaluates_as_documented():
                          "year.2003.arrived": [3, 0]})
 
     def ev(expr):
-        return sa.parse_outcome("o", expr, ROUTES, YEARS).evaluate(runs).tolist()
+        return sa_outcomes.parse_outcome("o", expr, ROUTES, YEARS).evaluate(runs).tolist()
 
     assert ev("arrived") == [10, 0]
     assert ev("killed(dmz)") == [4, 0]
@@ -218,8 +223,8 @@ def test_outcome_language_evaluates_as_documented():
     assert ev("share(dmz + sea, killed)") == [1.0, 0.0]
     assert ev("arrived(2001..2002)") == [7, 0]
     assert ev("arrived(2003)") == [3, 0]
-    assert sa.parse_outcome("o", "share(dmz)", ROUTES, YEARS).needs() == {"totals", "by_route"}
-    assert sa.parse_outcome("o", "arrived(2001..2002)", ROUTES, YEARS).needs() == {"by_year"}
+    assert sa_outcomes.parse_outcome("o", "share(dmz)", ROUTES, YEARS).needs() == {"totals", "by_route"}
+    assert sa_outcomes.parse_outcome("o", "arrived(2001..2002)", ROUTES, YEARS).needs() == {"by_year"}
 
 
 @pytest.mark.parametrize("expr, says", [
@@ -235,7 +240,7 @@ def test_outcome_language_evaluates_as_documented():
 ])
 def test_outcome_language_errors(expr, says):
     with pytest.raises(ValueError, match=re_escape(says)):
-        sa.parse_outcome("o", expr, ROUTES, YEARS)
+        sa_outcomes.parse_outcome("o", expr, ROUTES, YEARS)
 
 
 def re_escape(text: str) -> str:
@@ -272,7 +277,7 @@ def _spec(tmp_path, **changes) -> str:
 ])
 def test_spec_errors_name_key_and_line(tmp_path, changes, key, says):
     with pytest.raises(ScenarioError) as err:
-        sa.load_sensitivity(_spec(tmp_path, **changes))
+        sa_spec.load_sensitivity(_spec(tmp_path, **changes))
     assert says in err.value.message
     assert err.value.key == key
     assert err.value.line is not None
@@ -280,22 +285,22 @@ def test_spec_errors_name_key_and_line(tmp_path, changes, key, says):
 
 def test_every_spec_key_is_documented():
     text = (ROOT / "docs" / "sensitivity.md").read_text()
-    models = [sa.SensitivitySpec, sa.Bounds, sa.MorrisSettings, sa.SobolSettings]
+    models = [sa_spec.SensitivitySpec, sa_spec.Bounds, sa_spec.MorrisSettings, sa_spec.SobolSettings]
     missing = [k for m in models for k in m.model_fields if f"{k}:" not in text]
     assert not missing, f"keys missing from docs/sensitivity.md: {missing}"
 
 
 def test_design_sizes(tmp_path):
-    ls = sa.load_sensitivity(_spec(tmp_path, parameters={
+    ls = sa_spec.load_sensitivity(_spec(tmp_path, parameters={
         "network.edges.dmz.controls.mines": {"low": 0, "high": 1},
         "network.edges.boat.controls.patrol": {"low": 0, "high": 1},
         "population.groups.ordinary.departure_rate": {"low": 1e-3, "high": 4e-3, "dist": "loguniform"}},
         morris={"trajectories": 5}, sobol={"samples": 8}, replicates=3))
-    assert sa.design_size(ls, "morris") == (5 * 4, 5 * 4 * 3)
-    assert sa.design_size(ls, "sobol") == (8 * 5, 8 * 5 * 3)
-    assert sa.sample(ls, "morris").shape == (20, 3)
-    assert sa.sample(ls, "sobol").shape == (40, 3)
-    spec = sa.experiment_spec(ls, "sobol", sa.sample(ls, "sobol"))
+    assert sa_run.design_size(ls, "morris") == (5 * 4, 5 * 4 * 3)
+    assert sa_run.design_size(ls, "sobol") == (8 * 5, 8 * 5 * 3)
+    assert sa_run.sample(ls, "morris").shape == (20, 3)
+    assert sa_run.sample(ls, "sobol").shape == (40, 3)
+    spec = sa_run.experiment_spec(ls, "sobol", sa_run.sample(ls, "sobol"))
     rates = spec["parameters"]["population.groups.ordinary.departure_rate"]
     assert min(rates) >= 1e-3 and max(rates) <= 4e-3
 
@@ -305,7 +310,7 @@ def test_design_sizes(tmp_path):
 
 def _parser():
     ap = argparse.ArgumentParser()
-    sa.add_sensitivity_parser(ap.add_subparsers())
+    sensitivity_cli.register(ap.add_subparsers())
     return ap
 
 
@@ -345,7 +350,7 @@ def test_cli_exit_code_for_bad_input(tmp_path):
 @pytest.mark.slow
 def test_toy_spec_end_to_end(tmp_path):
     """The shipped toy spec runs; a sea patrol can only lower the share of arrivals that came by sea."""
-    res = sa.run_sensitivity(ROOT / "experiments" / "toy_sensitivity.yaml", "morris", tmp_path / "toy", workers=2)
+    res = sa_run.run_sensitivity(ROOT / "experiments" / "toy_sensitivity.yaml", "morris", tmp_path / "toy", workers=2)
     share = _rows(res.indices, "sea_share")
     assert share.loc["sea_patrol", "rank"] == 1 and share.loc["sea_patrol", "mu"] < 0
     assert res.indices[["mu_star", "sigma", "mu_star_conf"]].notna().all().all()

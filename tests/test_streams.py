@@ -1,4 +1,4 @@
-"""Keyed random streams (sim.streams) and the common random numbers they give across scenarios.
+"""Keyed random streams (sim.rules.streams) and the common random numbers they give across scenarios.
 
 Statistical checks (8 here) use the suite's per-check level `conftest.ALPHA`, chosen so that the whole default
 suite fails by chance less than once in 1,000 runs, for any BORDERSIM_TEST_SEED_OFFSET (which shifts every seed).
@@ -12,11 +12,10 @@ import pytest
 from conftest import ALPHA, SEED_OFFSET, seed, ROOT, TOY, build, edge, group, node, scenario_dict
 from scipy import stats
 
-from sim.model import BorderModel, run
-from sim.population import Population
-from sim.scenario import load_scenario
-from sim.streams import (departure_candidates, hash_int, hash_u64, journey_uniforms, permutation, run_key,
-                         uniforms)
+from sim.engine.mesa.model import BorderModel, run
+from sim.rules.population import Population
+from sim.loading import load_scenario
+from sim.rules.streams import departure_candidates, hash_int, hash_u64, journey_uniforms, permutation, run_key, uniforms
 
 KOREA = ROOT / "scenarios" / "korea.yaml"
 
@@ -143,7 +142,7 @@ def test_an_arrest_hazard_raised_mid_wait_applies_from_its_step_on():
     still waiting after step 5, a share h2 is arrested at step 6; in all, 1 - (1 - h1)^4 (1 - h2)^16."""
     h1, h2 = 0.05, 0.3
     result = run(build(_transit_with_policy({"arrest_hazard": h1, "dwell": 20}, {"arrest_hazard": h2})))
-    from sim.ledger import REPATRIATED, SET_OUT
+    from sim.outcomes import REPATRIATED, SET_OUT
 
     flows = result.flows[:, 0, 0]
     n = int(flows[:, SET_OUT].sum())
@@ -158,7 +157,7 @@ def test_a_geometric_dwell_shortened_mid_wait_applies_from_its_step_on():
     """Geometric dwell 24 steps, no arrests; from step 6 the mean is 2: of those still waiting after step 5, a
     share 1/2 leaves at step 6 (and arrives at step 7)."""
     result = run(build(_transit_with_policy({"dwell": 24, "dwell_distribution": "geometric"}, {"dwell": 2})))
-    from sim.ledger import ARRIVED
+    from sim.outcomes import ARRIVED
 
     flows = result.flows[:, 0, 0]
     waiting_after_5 = 20_000 - int(flows[:7, ARRIVED].sum())  # left by step 5 = arrived by step 6

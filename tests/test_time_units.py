@@ -12,11 +12,11 @@ from conftest import ALPHA, seed, TOY, build, edge, group, node, scenario_dict
 from scipy import stats
 
 from sim.errors import ScenarioError
-from sim.model import run
-from sim.policies import network_state
-from sim.network import RouteGraph
-from sim.scenario import load_scenario
-from sim.units import DAYS_PER_MONTH, parse_duration, parse_probability_rate, parse_rate
+from sim.engine.mesa.model import run
+from sim.rules.policies import network_state
+from sim.rules.network import RouteGraph
+from sim.loading import load_scenario
+from sim.scenario.units import DAYS_PER_MONTH, parse_duration, parse_probability_rate, parse_rate
 
 
 

@@ -137,7 +137,7 @@ def _sigint_deferred():
 
 def _process_pool(workers: int) -> ProcessPoolExecutor:
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["sim.experiments.task", "sim.model"])
+    ctx.set_forkserver_preload(["sim.experiments.task", "sim.engine.mesa.model"])
     _start_forkserver()
     return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
 
@@ -338,6 +338,7 @@ def drive(tasks: Iterable, submit: Callable[[Executor, object], Future], be: Bac
     try:
         while pending or inflight:
             error = None
+            broken = False
             while pending and len(inflight) < capacity:
                 task = pending.popleft()
                 try:
@@ -347,11 +348,19 @@ def drive(tasks: Iterable, submit: Callable[[Executor, object], Future], be: Bac
                     pending.appendleft(task)
                     error = exc
                     break
+                except BrokenProcessPool:  # a worker died since the last wait: its runs fail below, then a new pool
+                    pending.appendleft(task)
+                    broken = True
+                    break
                 except Exception:
                     problem = be.check()
                     if problem:
                         raise BackendLost(problem) from None
                     raise
+            if broken and not inflight:
+                _shutdown(executor)
+                executor = be.make()
+                continue
             if error is not None and not inflight:  # nothing runs: the pool cannot start its processes
                 restarts += 1
                 if restarts >= START_ATTEMPTS:

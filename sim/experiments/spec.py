@@ -10,8 +10,12 @@ from typing import Annotated, Any, Literal
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from sim.outputs import check_name
-from sim.scenario import (Scenario, ScenarioError, Strict, _line_for, dump_scenario, load_scenario, read_model_file,
-                          scenario_to_dict, set_path)
+from sim.scenario.schema import Scenario, Strict
+from sim.errors import ScenarioError
+from sim.scenario.keys import line_for
+from sim.scenario.overrides import dump_scenario, scenario_to_dict, set_path
+from sim.loading import load_scenario
+from sim.scenario.validation import read_model_file
 
 
 class Range(Strict):
@@ -172,7 +176,7 @@ def load_spec(path: str | Path, replicates: int | None = None) -> LoadedSpec:
                 set_path(json.loads(json.dumps(full)), path.strip(), value, source=str(p))
         except ScenarioError as exc:
             raise ScenarioError(exc.message, path=str(p), key=f"parameters.{name}",
-                                line=_line_for(lines, ("parameters", name))) from None
+                                line=line_for(lines, ("parameters", name))) from None
     return LoadedSpec(spec, p, base)
 
 

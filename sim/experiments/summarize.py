@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.scenario import ScenarioError
+from sim.errors import ScenarioError
 
 MIN_CI_REPLICATES = 3
 ID_COLUMNS = ("run_id", "point", "policy", "replicate", "seed", "status", "error", "error_kind", "wall_time")

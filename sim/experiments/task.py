@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from sim.ledger import TOTAL_KEYS, RunResult
+from sim.outcomes import TOTAL_KEYS
+from sim.engine.ledger import RunResult
 
 
 @dataclass
@@ -50,7 +51,8 @@ def outcomes(result: RunResult, keep: list[str]) -> dict[str, float]:
 def point_scenario(base: dict, overrides: list[tuple[str, object]]):
     """The validated Scenario of one point: the base scenario dict with the point's (dotted path, value) pairs set;
     raises ScenarioError when the values make an invalid scenario."""
-    from sim.scenario import set_path, validate_dict
+    from sim.scenario.overrides import set_path
+    from sim.loading import validate_dict
 
     data = copy.deepcopy(base)
     for path, value in overrides:
@@ -62,7 +64,7 @@ def execute(run_id: str, base: dict, overrides: list[tuple[str, object]], seed: 
             keep_timeseries: bool) -> TaskOutput:
     """Run one point/replicate; never raises for a problem of the run itself."""
     from sim.errors import InputError
-    from sim.model import run
+    from sim.engine.mesa.model import run
 
     t0 = time.perf_counter()
     try:

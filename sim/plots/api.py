@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 from sim.plots import calibration, policy_figures, route_map, run_figures, sensitivity, style, sweep_figures
 from sim.plots.detect import CalibrationData, RunData, SensitivityData, SweepData, kind_of, load
 from sim.plots.sweep_figures import NotApplicable
-from sim.scenario import ScenarioError
+from sim.errors import ScenarioError
 
 FORMATS = ("png", "svg", "pdf")
 

@@ -23,9 +23,9 @@ import pandas as pd
 import yaml
 
 from sim.errors import InputError
-from sim.ledger import TOTAL_KEYS
+from sim.outcomes import TOTAL_KEYS
 from sim.outputs import marker_kind
-from sim.scenario import ScenarioError
+from sim.errors import ScenarioError
 
 RUN_FILES = ("summary.json", "timeseries.parquet", "scenario.resolved.yaml")
 KINDS = ("run", "sweep", "sensitivity", "calibration")

@@ -32,7 +32,7 @@ from matplotlib.figure import Figure
 
 from sim.errors import UsageError
 from sim.experiments.summarize import summarize
-from sim.ledger import TOTAL_KEYS
+from sim.outcomes import TOTAL_KEYS
 from sim.observed import compare_yearly, load_observed
 from sim.outputs import atomic_write_text
 from sim.plots import style

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from sim.ledger import TOTAL_KEYS
+from sim.outcomes import TOTAL_KEYS
 from sim.observed import compare_yearly, load_observed
 from sim.plots import style
 from sim.plots.detect import RunData

@@ -17,13 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.outcomes import ARRIVED, EDGE_COUNTS, FLOWS, SET_OUT, TOTAL_KEYS
 from sim.outputs import new_dir
 
-FLOWS = ("set_out", "arrived", "caught", "killed", "repatriated", "returned")
-TERMINAL = FLOWS[1:]
-TOTAL_KEYS = FLOWS + ("in_transit",)
-SET_OUT, ARRIVED, CAUGHT, KILLED, REPATRIATED, RETURNED = range(6)
-EDGE_COUNTS = ("entered", "passed", "returned", "caught", "killed")
 
 
 class Ledger:

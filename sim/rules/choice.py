@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.hazards import edge_outcome_table, expected_dwell, transit_survival
-from sim.network import RouteGraph
-from sim.policies import NetworkState
-from sim.scenario import RouteChoice, Scenario
+from sim.rules.hazards import edge_outcome_table, expected_dwell, transit_survival
+from sim.rules.network import RouteGraph
+from sim.rules.policies import NetworkState
+from sim.scenario.schema import RouteChoice, Scenario
 
 
 @dataclass

@@ -50,14 +50,17 @@ import pandas as pd
 import yaml
 from scipy.stats import qmc
 
-from sim.experiments.analysis_dirs import check_design, claim_analysis_dir, make_analysis_dir, run_owned_sweep
-from sim.experiments.calibration_scenario import check_scenario_target, format_value, write_scenario
-from sim.experiments.calibration_spec import LoadedCalibration, Prior, Years, load_calibration
+from sim.analysis.dirs import check_design, claim_analysis_dir, make_analysis_dir, run_owned_sweep
+from sim.analysis.calibration.scenario_file import check_scenario_target, format_value, write_scenario
+from sim.analysis.calibration.spec import LoadedCalibration, Prior, Years, load_calibration
 from sim.experiments.spec import ExperimentSpec, LoadedSpec
 from sim.observed import compare_yearly
 from sim.outputs import atomic_path, atomic_write_text, default_dir, real_target
-from sim.scenario import (Scenario, ScenarioError, dump_scenario, scenario_to_dict, set_path, validate_dict,
-                          validate_model)
+from sim.scenario.schema import Scenario
+from sim.errors import ScenarioError
+from sim.scenario.overrides import dump_scenario, scenario_to_dict, set_path
+from sim.loading import validate_dict
+from sim.scenario.validation import validate_model
 
 Progress = Callable[[str, int, int], None]
 KEEP = ["by_route", "by_year"]
@@ -290,7 +293,7 @@ def run_round(lc: LoadedCalibration, out: Path, rnd: Round, *, replace: bool, wo
               progress: Progress | None, scale: float) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """Run one round through the sweep engine in OUT/<name>; return (design table, per-run predictions of the
     successful runs, number of failed runs). Runs of another design in OUT/<name> are replaced when `replace`
-    (by the sweep engine, only a bordersim sweep directory: `sim.experiments.analysis_dirs.run_owned_sweep`),
+    (by the sweep engine, only a bordersim sweep directory: `sim.analysis.dirs.run_owned_sweep`),
     else refused."""
     from sim.experiments.sweep import plan
 

@@ -23,7 +23,7 @@ import networkx as nx
 import numpy as np
 
 from sim.errors import ScenarioError
-from sim.scenario import MODES, Scenario
+from sim.scenario.schema import MODES, Scenario
 
 MODE_BIT = {m: 1 << i for i, m in enumerate(MODES)}
 MAX_PATHS = 20_000  # candidate paths over all origins

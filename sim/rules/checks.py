@@ -9,14 +9,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.errors import ScenarioError
-from sim.scenario import (EDGE_TARGETS, GROUP_TARGETS, NODE_TARGETS, Scenario, month_str, parse_month, step_dates)
+from sim.scenario.schema import EDGE_TARGETS, GROUP_TARGETS, NODE_TARGETS, Scenario
+from sim.scenario.dates import month_str, parse_month, step_dates
 
 if TYPE_CHECKING:
-    from sim.network import RouteGraph
+    from sim.rules.network import RouteGraph
 
 
 def check_scenario(sc: Scenario) -> list[tuple[str, str]]:
-    """Edges name existing nodes; ids are unique; the network has at most `sim.network.MAX_PATHS` candidate
+    """Edges name existing nodes; ids are unique; the network has at most `sim.rules.network.MAX_PATHS` candidate
     paths; origins exist and reach a destination by a path some group may use; policies select something and
     lie inside the time horizon; every value fits (`value_checks`) under every set of policies in force."""
     problems: list[tuple[str, str]] = []
@@ -45,7 +46,7 @@ def check_scenario(sc: Scenario) -> list[tuple[str, str]]:
     if problems:
         return problems
 
-    from sim.network import RouteGraph, modes_mask
+    from sim.rules.network import RouteGraph, modes_mask
 
     try:
         graph = RouteGraph(sc)
@@ -128,9 +129,9 @@ def check_scenario(sc: Scenario) -> list[tuple[str, str]]:
 
 def value_checks(sc: Scenario, graph: RouteGraph) -> list[tuple[str, str]]:
     """Every value fits under every distinct set of policies in force over the horizon: the network state's values
-    (`sim.policies.value_problems`: finite, durations and dwell within their limits) and every group's departure
+    (`sim.rules.policies.value_problems`: finite, durations and dwell within their limits) and every group's departure
     rate times its push (finite). Each problem names the policy key that made the value, where one did."""
-    from sim.policies import active_set, group_rates, state_problems
+    from sim.rules.policies import active_set, group_rates, state_problems
 
     dates = step_dates(sc.time)
     first_date: dict[tuple[int, ...], dt.date] = {}
@@ -163,7 +164,7 @@ def _rate_bounds(sc: Scenario, active: tuple[int, ...]) -> np.ndarray:
     """Per group, an upper bound on its departure rate times its push under the `active` policies: each push
     series at its largest point (interpolation stays between points). Finite bounds prove every rate finite,
     without evaluating `group_rates` at every step."""
-    from sim.policies import group_rate
+    from sim.rules.policies import group_rate
 
     push = {name: max(s.values.values()) for name, s in sc.push.items()}
     policies = [sc.policies[i] for i in active]
@@ -188,8 +189,8 @@ def scenario_warnings(sc: Scenario) -> list[str]:
     """Warnings for a valid scenario (call after `check_scenario`): every group with a positive share that has
     no usable path at the first step (every path its modes allow from its origins crosses an edge closed in the
     base network or by the policies in force then). Such a group cannot set out until a policy opens an edge."""
-    from sim.network import RouteGraph, modes_mask
-    from sim.policies import active_set, network_state, selected_edges
+    from sim.rules.network import RouteGraph, modes_mask
+    from sim.rules.policies import active_set, network_state, selected_edges
 
     graph = RouteGraph(sc)
     first = step_dates(sc.time)[0]

@@ -4,7 +4,7 @@ Each step t, in this order:
 1. policies: if the set of active policies changed, rebuild the network state and the path metrics, and
    reschedule everyone waiting at a node whose hazard or dwell changed (`Migrant.replan_wait`);
 2. migrants: every migrant with an event due at t acts (`Migrant.step`), in the order the events were scheduled;
-3. departures: persons at home set out (`Population.candidates` + the rule in `sim.choice`), in order of person
+3. departures: persons at home set out (`Population.candidates` + the rule in `sim.rules.choice`), in order of person
    index; each becomes a `Migrant` and enters the first edge of the path it chose;
 4. the ledger closes the step (stock in transit).
 """
@@ -20,15 +20,17 @@ import mesa
 import numpy as np
 from mesa.discrete_space import Cell, Network
 
-from sim.agents import Migrant
-from sim.choice import departure_probability, logit_choice, path_metrics, utilities
-from sim.hazards import edge_outcome_table, leave_probability, log_survival
-from sim.ledger import Ledger, RunResult
-from sim.network import RouteGraph, modes_mask
-from sim.policies import active_set, group_rates, network_state
-from sim.population import Population
-from sim.scenario import Scenario, dump_scenario, scenario_sha256, step_dates
-from sim.streams import CHOICE, journey_uniforms, run_key, uniforms
+from sim.engine.mesa.agents import Migrant
+from sim.rules.choice import departure_probability, logit_choice, path_metrics, utilities
+from sim.rules.hazards import edge_outcome_table, leave_probability, log_survival
+from sim.engine.ledger import Ledger, RunResult
+from sim.rules.network import RouteGraph, modes_mask
+from sim.rules.policies import active_set, group_rates, network_state
+from sim.rules.population import Population
+from sim.scenario.schema import Scenario
+from sim.scenario.overrides import dump_scenario, scenario_sha256
+from sim.scenario.dates import step_dates
+from sim.rules.streams import CHOICE, journey_uniforms, run_key, uniforms
 
 
 class RouteCell(Cell):
@@ -80,7 +82,7 @@ class BorderModel(mesa.Model):
         self.rates = group_rates(scenario, self.dates)
         self.ledger = Ledger(len(self.dates), len(self.graph.routes), len(scenario.population.groups),
                              len(self.graph.edge_ids), len(self.graph.node_ids))
-        # Every draw is keyed by what it is for (sim.streams): who lives at home, who sets out when, which path,
+        # Every draw is keyed by what it is for (sim.rules.streams): who lives at home, who sets out when, which path,
         # what happens on each leg. A change leaves every draw it does not touch as it was.
         self.key = run_key(seed)
         self.population = (Population(scenario, self.graph.node_index, self.key) if population else None)
@@ -150,9 +152,9 @@ class BorderModel(mesa.Model):
     def departure_bound(self, t: int) -> float:
         """p_bar = 1 - exp(-max_g lambda_g(t) * exp(Ub_g)) with Ub_g = max over the group's usable paths of
         -alpha_risk * (1 - r_max,g) * (1 - s_j) - alpha_time * d_j: an upper bound on every person's p_i, also in
-        floating point: r_max,g is rounded to float32 like the persons' risk tolerances (sim.population), and p_bar
-        is raised by a relative 1e-12 so that the rounding of exp and expm1 (math here, numpy in sim.choice) never
-        puts a p_i above it."""
+        floating point: r_max,g is rounded to float32 like the persons' risk tolerances (sim.rules.population), and
+        p_bar is raised by a relative 1e-12 so that the rounding of exp and expm1 (math here, numpy in
+        sim.rules.choice) never puts a p_i above it."""
         rc = self.spec.route_choice
         best = 0.0
         for g, group in enumerate(self.spec.population.groups):
@@ -211,7 +213,7 @@ class BorderModel(mesa.Model):
     def launch(self, person: int, group: int, female: bool, path_index: int, t: int,
                draws: list[float] | None = None) -> Migrant:
         """Create the Migrant for a person setting out on a path at step t and start the first crossing.
-        `draws` are the journey's keyed uniforms (`sim.streams.journey_uniforms`; computed here if omitted)."""
+        `draws` are the journey's keyed uniforms (`sim.rules.streams.journey_uniforms`; computed here if omitted)."""
         path = self.graph.paths[path_index]
         if draws is None:
             draws = journey_uniforms(self.key, np.array([person]), t, self.graph.max_legs)[0].tolist()

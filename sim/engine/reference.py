@@ -4,23 +4,23 @@ This module exists only as the yardstick for the equivalence tests (`tests/test_
 benchmarks (`experiments/bench.py`); runs, sweeps and the CLI never use it. Every person, at home or on the
 move, is one `Person` agent, and every step the model calls `self.agents.shuffle_do("step")` on all of them:
 the cost of a step is proportional to the number of people, whatever they are doing. The rules are those
-documented in `sim.agents`, `sim.choice` and `sim.model`, applied one step at a time instead of by events and
-thinning:
+documented in `sim.engine.mesa.agents`, `sim.rules.choice` and `sim.engine.mesa.model`, applied one step at a time
+instead of by events and thinning:
 
 - at home: one uniform draw per step against the person's own p_i = 1 - exp(-lambda_g(t) * exp(U*_i)); the
-  utilities U_ij (`sim.choice`) depend only on the network state, so a person recomputes them only when the
+  utilities U_ij (`sim.rules.choice`) depend only on the network state, so a person recomputes them only when the
   set of active policies changes (what a careful Mesa user would do); whoever sets out picks a path by the
   same logit rule with a second uniform;
 - entering an edge: closed -> `returned`; otherwise a countdown of the edge's duration, and in the step it
-  reaches zero one draw against the edge outcome table in force (`sim.hazards.edge_outcome_table`);
+  reaches zero one draw against the edge outcome table in force (`sim.rules.hazards.edge_outcome_table`);
 - reaching a node: destination -> `arrived`; a transit node where people wait -> each following step one
   arrest draw with the node's hazard h (-> `repatriated`), then, if not arrested, a leave draw with
   probability 1/D (geometric dwell) or a countdown of round(w) steps (fixed dwell); any other node is passed
   in the step.
 
-Population attributes are drawn by `sim.population.Population` from the run's keyed streams (`sim.streams`), so
-both engines give the same people for the same seed; everything after that uses the Mesa generator here, and the
-engines agree in law, not draw for draw.
+Population attributes are drawn by `sim.rules.population.Population` from the run's keyed streams
+(`sim.rules.streams`), so both engines give the same people for the same seed; everything after that uses the Mesa
+generator here, and the engines agree in law, not draw for draw.
 """
 
 from __future__ import annotations
@@ -30,18 +30,20 @@ import math
 import mesa
 import numpy as np
 
-from sim.choice import path_metrics
-from sim.hazards import edge_outcome_table
-from sim.ledger import ARRIVED, CAUGHT, KILLED, REPATRIATED, RETURNED, Ledger, RunResult
-from sim.model import run_result
-from sim.network import RouteGraph, modes_mask
-from sim.policies import active_set, group_rates, network_state
-from sim.population import Population
-from sim.scenario import Scenario, step_dates
-from sim.streams import run_key
+from sim.rules.choice import path_metrics
+from sim.rules.hazards import edge_outcome_table
+from sim.outcomes import (ARRIVED, CAUGHT, EDGE_CAUGHT, EDGE_ENTERED, EDGE_KILLED, EDGE_PASSED, EDGE_RETURNED, KILLED,
+                          REPATRIATED, RETURNED)
+from sim.engine.ledger import Ledger, RunResult
+from sim.engine.mesa.model import run_result
+from sim.rules.network import RouteGraph, modes_mask
+from sim.rules.policies import active_set, group_rates, network_state
+from sim.rules.population import Population
+from sim.scenario.schema import Scenario
+from sim.scenario.dates import step_dates
+from sim.rules.streams import run_key
 
 HOME, CROSSING, WAITING = 0, 1, 2
-_ENTERED, _PASSED, _RETURNED, _CAUGHT, _KILLED = range(5)  # columns of Ledger.edges
 
 
 class Person(mesa.Agent):
@@ -125,10 +127,10 @@ class Person(mesa.Agent):
         model = self.model
         e = self.path_edges[self.leg]
         if not model.edge_open[e]:
-            model.ledger.edge(e, _RETURNED)
+            model.ledger.edge(e, EDGE_RETURNED)
             self.finish(RETURNED)
             return
-        model.ledger.edge(e, _ENTERED)
+        model.ledger.edge(e, EDGE_ENTERED)
         self.state = CROSSING
         self.countdown = model.edge_duration[e]
 
@@ -139,16 +141,16 @@ class Person(mesa.Agent):
         u = model.rng.random()
         c_ret, _, c_shot, c_caught = model.edge_cdf[e]  # killed = undetected or shot
         if u < c_ret:
-            model.ledger.edge(e, _RETURNED)
+            model.ledger.edge(e, EDGE_RETURNED)
             self.finish(RETURNED)
         elif u < c_shot:
-            model.ledger.edge(e, _KILLED)
+            model.ledger.edge(e, EDGE_KILLED)
             self.finish(KILLED)
         elif u < c_caught:
-            model.ledger.edge(e, _CAUGHT)
+            model.ledger.edge(e, EDGE_CAUGHT)
             self.finish(CAUGHT)
         else:
-            model.ledger.edge(e, _PASSED)
+            model.ledger.edge(e, EDGE_PASSED)
             node = self.path_nodes[self.leg]
             self.leg += 1
             if model.is_destination[node]:

@@ -7,7 +7,8 @@ waiting three years in a transit country costs nothing in the steps in between. 
 
 - Entering an edge: if the edge is closed, the person turns back (`returned`). Otherwise the crossing takes the
   edge's `duration` steps and is resolved when it ends, by the journey's keyed uniform for that leg against the
-  edge's outcome table (`sim.hazards.edge_outcome_table`): returned, killed (undetected or shot), caught, or passed.
+  edge's outcome table (`sim.rules.hazards.edge_outcome_table`): returned, killed (undetected or shot), caught, or
+  passed.
 - Reaching a node: a destination means `arrived`; a border node, or a transit node with no wait, is passed
   through in the same step; at a transit node the person waits. Each wait has two unit-exponential thresholds
   from the journey's keyed uniforms, E_a = -log(1 - u) for arrest and E_l for leaving (geometric dwell). With
@@ -27,16 +28,16 @@ from typing import TYPE_CHECKING
 
 from mesa.discrete_space import CellAgent
 
-from sim.hazards import leave_probability, log_survival, threshold_time
-from sim.ledger import ARRIVED, CAUGHT, KILLED, REPATRIATED, RETURNED
-from sim.streams import ARREST, CROSS, LEAVE, SLOTS_PER_LEG
+from sim.rules.hazards import leave_probability, log_survival, threshold_time
+from sim.outcomes import (ARRIVED, CAUGHT, EDGE_CAUGHT, EDGE_ENTERED, EDGE_KILLED, EDGE_PASSED, EDGE_RETURNED, KILLED,
+                          REPATRIATED, RETURNED)
+from sim.rules.streams import ARREST, CROSS, LEAVE, SLOTS_PER_LEG
 
 if TYPE_CHECKING:
-    from sim.model import BorderModel
-    from sim.network import CandidatePath
+    from sim.engine.mesa.model import BorderModel
+    from sim.rules.network import CandidatePath
 
 _CROSS, _LEAVE, _ARREST = 0, 1, 2
-_EDGE_ENTERED, _EDGE_PASSED, _EDGE_RETURNED, _EDGE_CAUGHT, _EDGE_KILLED = range(5)  # EDGE_COUNTS order
 
 
 class Migrant(CellAgent):
@@ -53,7 +54,7 @@ class Migrant(CellAgent):
         self.path_nodes = path.nodes
         self.leg = 0  # index of the edge being crossed or next to cross
         self.waiting_at = -1  # node index while waiting in transit, else -1
-        self.draws = draws  # keyed uniforms of this journey, SLOTS_PER_LEG per leg (sim.streams)
+        self.draws = draws  # keyed uniforms of this journey, SLOTS_PER_LEG per leg (sim.rules.streams)
         self.leave_at = 0.0
         self.arrest_at = 0.0
         self.wait_since = 0  # step from which the thresholds below are spent at the node's current rates
@@ -80,10 +81,10 @@ class Migrant(CellAgent):
         model = self.model
         e = self.path_edges[self.leg]
         if not model.edge_open[e]:
-            model.ledger.edge(e, _EDGE_RETURNED)
+            model.ledger.edge(e, EDGE_RETURNED)
             self._finish(t, RETURNED)
             return
-        model.ledger.edge(e, _EDGE_ENTERED)
+        model.ledger.edge(e, EDGE_ENTERED)
         self.action = _CROSS
         model.schedule(self, t + model.edge_duration[e])
 
@@ -93,16 +94,16 @@ class Migrant(CellAgent):
         u = self.draws[SLOTS_PER_LEG * self.leg + CROSS]
         c_ret, c_kill, c_shot, c_caught = model.edge_cdf[e]
         if u < c_ret:
-            model.ledger.edge(e, _EDGE_RETURNED)
+            model.ledger.edge(e, EDGE_RETURNED)
             self._finish(t, RETURNED)
         elif u < c_shot:
-            model.ledger.edge(e, _EDGE_KILLED)
+            model.ledger.edge(e, EDGE_KILLED)
             self._finish(t, KILLED)
         elif u < c_caught:
-            model.ledger.edge(e, _EDGE_CAUGHT)
+            model.ledger.edge(e, EDGE_CAUGHT)
             self._finish(t, CAUGHT)
         else:
-            model.ledger.edge(e, _EDGE_PASSED)
+            model.ledger.edge(e, EDGE_PASSED)
             node = self.path_nodes[self.leg]
             self.leg += 1
             self.cell = model.node_cells[node]

@@ -11,7 +11,9 @@ import yaml
 
 from sim.errors import UsageError
 from sim.outputs import atomic_path
-from sim.scenario import ScenarioError, dump_scenario, load_scenario, scenario_to_dict, set_path, validate_dict
+from sim.errors import ScenarioError
+from sim.scenario.overrides import dump_scenario, scenario_to_dict, set_path
+from sim.loading import load_scenario, validate_dict
 
 PROVENANCE_START = "# --- calibration provenance (written by `bordersim calibrate`) ---"
 PROVENANCE_END = "# --- end of calibration provenance ---"

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.errors import ScenarioError
-from sim.network import RouteGraph
-from sim.scenario import BOOL_TARGETS, CONTROLS, MAX_MONTHS, NODE_TARGETS, Policy, Scenario, month_start, parse_month
-from sim.units import step_months
+from sim.rules.network import RouteGraph
+from sim.scenario.schema import BOOL_TARGETS, CONTROLS, MAX_MONTHS, NODE_TARGETS, Policy, Scenario
+from sim.scenario.dates import month_start, parse_month
+from sim.scenario.units import step_months
 
 MAX_DURATION = MAX_MONTHS  # months: an edge's duration, also after policies (the schema's bound, 600)
 MAX_DWELL = MAX_MONTHS  # months: a node's dwell, likewise
@@ -37,7 +38,7 @@ class NetworkState:
     arrest_hazard: np.ndarray  # (N,) probability per step (per month in `base_state`)
     dwell: np.ndarray  # (N,) steps (months in `base_state`)
     geometric_dwell: np.ndarray  # (N,) bool
-    step_months: float = 1.0  # length of a step in months, by which durations are converted (sim.units)
+    step_months: float = 1.0  # length of a step in months, by which durations are converted (sim.scenario.units)
 
 
 def base_state(scenario: Scenario) -> NetworkState:
@@ -80,7 +81,7 @@ def selected_nodes(policy: Policy, graph: RouteGraph) -> np.ndarray:
 
 def network_state(scenario: Scenario, graph: RouteGraph, active: tuple[int, ...]) -> NetworkState:
     """Base values (months) with the active policies applied, densities and hazards clipped to [0, 1], then in
-    steps of Δ months (sim.units): duration max(1, round(d / Δ)), dwell w / Δ, arrest hazard 1 - (1 - h)^Δ.
+    steps of Δ months (sim.scenario.units): duration max(1, round(d / Δ)), dwell w / Δ, arrest hazard 1 - (1 - h)^Δ.
     A value that does not fit (`value_problems`) raises ScenarioError naming the policy and its key: a value is
     never wrapped around or silently cut to fit."""
     st, changed_by = _applied(scenario, graph, active)

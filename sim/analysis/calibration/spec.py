@@ -16,8 +16,12 @@ from pydantic import Field, field_validator, model_validator
 
 from sim.observed import OBSERVED_SERIES, load_observed
 from sim.outputs import check_name
-from sim.scenario import (Scenario, ScenarioError, Strict, _line_for, load_scenario, read_model_file,
-                          scenario_to_dict, set_path, validate_dict)
+from sim.scenario.schema import Scenario, Strict
+from sim.errors import ScenarioError
+from sim.scenario.keys import line_for
+from sim.loading import load_scenario, validate_dict
+from sim.scenario.validation import read_model_file
+from sim.scenario.overrides import scenario_to_dict, set_path
 
 class Prior(Strict):
     """uniform(low, high) or loguniform(low, high) with 0 < low."""
@@ -208,7 +212,7 @@ def load_calibration(path: str | Path) -> LoadedCalibration:
     spec, _, lines = read_model_file(CalibrationSpec, p)
 
     def fail(msg: str, raw: tuple) -> ScenarioError:
-        return ScenarioError(msg, path=str(p), key=".".join(map(str, raw)) or None, line=_line_for(lines, raw))
+        return ScenarioError(msg, path=str(p), key=".".join(map(str, raw)) or None, line=line_for(lines, raw))
 
     base_path = (p.parent / spec.scenario).resolve()
     base = load_scenario(base_path)
@@ -246,7 +250,7 @@ def load_calibration(path: str | Path) -> LoadedCalibration:
                 raise fail("no observed arrivals in these years to take the female share from",
                            ("targets", "female_share", "years"))
             female = float(rows["female"].sum() / arrivals)
-    from sim.network import RouteGraph
+    from sim.rules.network import RouteGraph
 
     routes = RouteGraph(base).routes
     if t.route_share is not None:

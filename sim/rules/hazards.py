@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from sim.scenario import CONTROLS, HazardCoefficients, Hazards
+from sim.scenario.schema import CONTROLS, HazardCoefficients, Hazards
 
 # Order of edge outcomes in `edge_outcome_table` columns.
 EDGE_OUTCOMES = ("returned", "killed_undetected", "shot", "caught", "passed")

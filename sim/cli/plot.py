@@ -1,6 +1,6 @@
-"""`bordersim plot` and `bordersim report`: argument parsing and the two commands. sim/cli.py registers them with
-`add_plot_parsers(sub)`; errors of input (a bad or damaged directory, an --out bordersim may not write, a file
-that cannot be written) are InputErrors (exit 2), as for the other commands."""
+"""`bordersim plot` and `bordersim report`: argument parsing and the two commands. Errors of input (a bad or damaged
+directory, an --out bordersim may not write, a file that cannot be written) are InputErrors (exit 2), as for the other
+commands."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_plot_parsers(sub) -> None:
+def register(sub) -> None:
     """Register the `plot` and `report` subcommands on an argparse subparsers object."""
     p = sub.add_parser("plot", help="figures of a run, sweep, sensitivity or calibration directory",
                        description="Detect whether PATH is " + KINDS_HELP + ", make every figure that applies (or "

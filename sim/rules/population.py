@@ -3,14 +3,14 @@
 Each person is one row: group (uint8), female (bool), origin (uint16), risk tolerance (float32), means
 (float32, USD) and away (bool, set once they leave): 13 bytes a person.
 
-Attributes are drawn in chunks of 2^20 persons from keyed generators (`sim.streams.home_generator`): one for the
+Attributes are drawn in chunks of 2^20 persons from keyed generators (`sim.rules.streams.home_generator`): one for the
 assignment of group, origin and sex, and one per group for that group's risk tolerance and means, so changing one
 group's distributions leaves every other group's people exactly as they were.
 
 Who sets out is sampled exactly without touching every person each step (thinning). Person i sets out at step t
-when their own keyed uniform u_i(t) < p_i(t) (`sim.choice`). With an upper bound p_bar >= p_i for everyone, only
-the persons with u_i(t) < p_bar can set out, and `sim.streams.departure_candidates` lists exactly those (with their
-u_i(t)) at a cost proportional to their number, not to N. The law is one Bernoulli(p_i) draw per person and step;
+when their own keyed uniform u_i(t) < p_i(t) (`sim.rules.choice`). With an upper bound p_bar >= p_i for everyone, only
+the persons with u_i(t) < p_bar can set out, and `sim.rules.streams.departure_candidates` lists exactly those (with
+their u_i(t)) at a cost proportional to their number, not to N. The law is one Bernoulli(p_i) draw per person and step;
 the draws do not depend on p_bar, so a change that leaves p_i alone leaves person i's decision alone.
 """
 
@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.scenario import Distribution, Scenario
-from sim.streams import departure_candidates, home_generator
+from sim.scenario.schema import Distribution, Scenario
+from sim.rules.streams import departure_candidates, home_generator
 
 CHUNK = 1 << 20  # persons generated per chunk: bounds the temporary memory of generation
 

@@ -1,0 +1,174 @@
+"""Indices from the point means (SALib analyze), the seed-noise measures, the checks of what the design resolves,
+and the ranking table."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from sim.analysis.sensitivity.spec import LoadedSensitivity, problem
+
+if TYPE_CHECKING:  # numpy, pandas, scipy and SALib load on use
+    import numpy as np
+    import pandas as pd
+
+CONF_LEVEL = 0.95
+NEGLIGIBLE = 0.05  # a Sobol index whose interval lies within +-0.05 is resolved as negligible (`sobol_problems`)
+
+
+# ----------------------------------------------------------------------------------------------- analysis
+
+
+def noise_share(y: np.ndarray) -> float:
+    """Seed noise in the point means as a share of their spread: mean_p(s_p^2 / R) / var_p(mean_p) (ddof 1),
+    y of shape (points, R). NaN for R < 2 or point means without spread."""
+    if y.shape[1] < 2:
+        return float("nan")
+    spread = y.mean(axis=1).var(ddof=1)
+    if not spread > 0:
+        return float("nan")
+    return float((y.var(axis=1, ddof=1) / y.shape[1]).mean() / spread)
+
+
+def _indices(method: str, prob: dict, x: np.ndarray, ybar: np.ndarray, settings, resamples: int,
+             seed: int) -> dict[str, np.ndarray]:
+    import numpy as np
+
+    d = prob["num_vars"]
+    if method == "morris":
+        from SALib.analyze.morris import analyze as morris_analyze
+
+        si = morris_analyze(prob, x, ybar, num_resamples=resamples, conf_level=CONF_LEVEL,
+                            num_levels=settings.levels, seed=seed)
+        return {k: np.asarray(si[k], float) for k in ("mu", "mu_star", "mu_star_conf", "sigma")}
+    if not np.ptp(ybar) > 0:  # a constant outcome has no variance to apportion
+        return {k: np.full(d, np.nan) for k in ("S1", "S1_conf", "ST", "ST_conf")}
+    from SALib.analyze.sobol import analyze as sobol_analyze
+
+    si = sobol_analyze(prob, ybar, calc_second_order=settings.second_order, num_resamples=resamples,
+                       conf_level=CONF_LEVEL, seed=seed)
+    return {k: np.asarray(si[k], float) for k in ("S1", "S1_conf", "ST", "ST_conf")}
+
+
+def analyze(ls: LoadedSensitivity, method: str, x: np.ndarray, y: dict[str, np.ndarray]) -> pd.DataFrame:
+    """indices.csv rows (parameter x outcome): SALib indices of the replicate means with their design intervals,
+    seed intervals from the replicate bootstrap, the outcome's noise share, the rank within the outcome (by
+    mu_star for Morris, ST for Sobol) and, for Sobol, `warning`: what the design does not resolve about the row's
+    indices (`sobol_problems`; empty when resolved)."""
+    import numpy as np
+    import pandas as pd
+    from scipy import stats
+
+    prob = problem(ls)
+    settings = ls.spec.morris if method == "morris" else ls.spec.sobol
+    salib_seed = int(np.random.SeedSequence([ls.spec.seed, 7]).generate_state(1)[0]) | 1  # SALib skips seed 0
+    keys = ("S1", "ST") if method == "sobol" else ("mu_star",)
+    rng = np.random.default_rng([ls.spec.seed, 11])
+    z = stats.norm.ppf(0.5 + CONF_LEVEL / 2)
+    frames = []
+    for o in ls.outcomes:
+        yo = y[o.name]
+        est = _indices(method, prob, x, yo.mean(axis=1), settings, 1000 if method == "morris" else 200, salib_seed)
+        r = yo.shape[1]
+        if r >= 2 and ls.spec.seed_bootstrap > 0:
+            draws = {k: [] for k in keys}
+            for _ in range(ls.spec.seed_bootstrap):
+                pick = rng.integers(0, r, size=r)
+                boot = _indices(method, prob, x, yo[:, pick].mean(axis=1), settings, 2, salib_seed)
+                for k in keys:
+                    draws[k].append(boot[k])
+            for k in keys:
+                est[f"{k}_seed_conf"] = z * np.std(np.array(draws[k]), axis=0, ddof=1)
+        else:
+            for k in keys:
+                est[f"{k}_seed_conf"] = np.full(len(ls.names), np.nan)
+        frame = pd.DataFrame({"method": method, "outcome": o.name, "expression": o.expression,
+                              "parameter": ls.names, "label": ls.labels, **est})
+        frame["noise_share"] = noise_share(yo)
+        frame["outcome_mean"] = float(yo.mean())
+        frame["replicates"] = r
+        order = frame["mu_star" if method == "morris" else "ST"].rank(ascending=False, method="min",
+                                                                        na_option="keep")
+        frame.insert(5, "rank", order.astype("Int64"))
+        frame["warning"] = [("; ".join(sobol_problems(row)) if method == "sobol" else "")
+                            for _, row in frame.iterrows()]
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def half_width(row, key: str) -> float:
+    """Combined 95% half-width of index `key` in an indices row: sqrt(conf^2 + seed_conf^2), the design interval
+    alone when there is no seed interval (1 replicate)."""
+    conf = float(row[f"{key}_conf"])
+    seed = row.get(f"{key}_seed_conf", math.nan)
+    seed = 0.0 if seed is None or math.isnan(float(seed)) else float(seed)
+    return math.hypot(conf, seed) if not math.isnan(conf) else seed
+
+
+def sobol_problems(row) -> list[str]:
+    """What the design does not resolve about one parameter's Sobol indices (h: `half_width`):
+    - an interval wider than its index (h > |S|): the index is not told apart from zero;
+    - an index outside [0, 1] beyond its interval (S + h < 0 or S - h > 1);
+    - S1 exceeding ST beyond their intervals (S1 - h1 > ST + hT): impossible for true indices (S1 <= ST).
+    An index whose whole interval lies within [-NEGLIGIBLE, NEGLIGIBLE] is resolved as negligible (the parameter
+    explains less than that share of the variance, whatever the sign of the estimate) and raises none of these.
+    Empty for NaN indices (an outcome without variance) and for exact zeros (a parameter without effect)."""
+    out = []
+    values = {}
+    for key in ("S1", "ST"):
+        v = float(row[key])
+        if math.isnan(v):
+            return []
+        h = half_width(row, key)
+        negligible = -NEGLIGIBLE <= v - h and v + h <= NEGLIGIBLE
+        values[key] = (v, h, negligible)
+        if negligible:
+            continue
+        if h > abs(v):
+            out.append(f"{key} = {v:.3g} ± {h:.2g}: interval wider than the index")
+        if v + h < 0 or v - h > 1:
+            out.append(f"{key} = {v:.3g} ± {h:.2g}: outside [0, 1] beyond its interval")
+    (s1, h1, small1), (st, ht, smallt) = values["S1"], values["ST"]
+    if s1 - h1 > st + ht and not (small1 and smallt):
+        out.append(f"S1 = {s1:.3g} ± {h1:.2g} exceeds ST = {st:.3g} ± {ht:.2g} beyond their intervals")
+    return out
+
+
+def index_warnings(indices: pd.DataFrame) -> list[str]:
+    """One warning per outcome whose indices the design does not resolve (the `warning` column that `analyze`
+    fills by `sobol_problems`), naming each parameter and problem; empty when every index is resolved."""
+    if "warning" not in indices:
+        return []
+    warnings = []
+    for name, g in indices.groupby("outcome", sort=False):
+        bad = g[g["warning"].fillna("").astype(str) != ""]
+        if bad.empty:
+            continue
+        parts = "; ".join(f"{r['label']}: {r['warning']}" for _, r in bad.iterrows())
+        warnings.append(f"{g['method'].iloc[0]} indices of outcome {name} not resolved by this design - {parts}; "
+                        "more base samples (sobol.samples; design intervals shrink as 1/sqrt(N)) or replicates "
+                        "(the ±seed part) narrow them")
+    return warnings
+
+
+def ranking_table(indices: pd.DataFrame) -> str:
+    """One block per outcome: parameters ranked by mu_star (Morris) or ST (Sobol) with their intervals."""
+    import pandas as pd
+
+    blocks = []
+    for name, g in indices.groupby("outcome", sort=False):
+        g = g.sort_values("rank", na_position="last")
+        ns = g["noise_share"].iloc[0]
+        noise = "n/a (1 replicate)" if pd.isna(ns) else f"{100 * ns:.1f}% of the variance of the point means"
+        head = (f"outcome {name} = {g['expression'].iloc[0]} (mean {g['outcome_mean'].iloc[0]:,.4g}); "
+                f"seed noise: {noise}")
+        if g["method"].iloc[0] == "morris":
+            t = pd.DataFrame({"rank": g["rank"], "parameter": g["label"], "mu_star": g["mu_star"],
+                              "±design": g["mu_star_conf"], "±seed": g["mu_star_seed_conf"], "sigma": g["sigma"],
+                              "mu": g["mu"]})
+        else:
+            t = pd.DataFrame({"rank": g["rank"], "parameter": g["label"], "ST": g["ST"], "±design": g["ST_conf"],
+                              "±seed": g["ST_seed_conf"], "S1": g["S1"], "S1 ±design": g["S1_conf"],
+                              "S1 ±seed": g["S1_seed_conf"]})
+        blocks.append(head + "\n" + t.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:,.4g}"))
+    return "\n\n".join(blocks)

@@ -1,0 +1,150 @@
+"""Sampling (SALib, in the unit hypercube, mapped through each parameter's bounds), running the points through the
+sweep framework, and writing the tables of a sensitivity directory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+
+from sim.analysis.sensitivity.indices import analyze, index_warnings, ranking_table
+from sim.analysis.sensitivity.outcomes import Outcome
+from sim.analysis.sensitivity.spec import METHODS, LoadedSensitivity, from_unit, load_sensitivity, problem
+from sim.errors import ScenarioError
+from sim.outputs import atomic_path, atomic_write_text, default_dir, real_target
+
+if TYPE_CHECKING:  # numpy, pandas, scipy and SALib load on use, so registering the command costs nothing
+    import numpy as np
+    import pandas as pd
+
+
+def sample(ls: LoadedSensitivity, method: str) -> np.ndarray:
+    """Unit-hypercube design, one row per point: Morris r(D+1) rows; Sobol N(D+2), or N(2D+2) with second order."""
+    spec = ls.spec
+    if method == "morris":
+        from SALib.sample.morris import sample as morris_sample
+
+        return morris_sample(problem(ls), spec.morris.trajectories, num_levels=spec.morris.levels, seed=spec.seed)
+    if method == "sobol":
+        from SALib.sample.sobol import sample as sobol_sample
+
+        return sobol_sample(problem(ls), spec.sobol.samples, calc_second_order=spec.sobol.second_order,
+                            scramble=True, seed=spec.seed)
+    raise ScenarioError(f"unknown method '{method}'; methods: {', '.join(METHODS)}")
+
+
+def design_size(ls: LoadedSensitivity, method: str) -> tuple[int, int]:
+    """(points, runs = points x replicates) without drawing the sample."""
+    d = len(ls.names)
+    if method == "morris":
+        points = ls.spec.morris.trajectories * (d + 1)
+    elif method == "sobol":
+        points = ls.spec.sobol.samples * ((2 * d + 2) if ls.spec.sobol.second_order else (d + 2))
+    else:
+        raise ScenarioError(f"unknown method '{method}'; methods: {', '.join(METHODS)}")
+    return points, points * ls.spec.replicates
+
+
+def experiment_spec(ls: LoadedSensitivity, method: str, x: np.ndarray) -> dict:
+    """The sweep engine's `points` spec for a unit design x: point i sets every parameter to its i-th value."""
+    params = {n: from_unit(b, x[:, j]) for j, (n, b) in enumerate(ls.spec.parameters.items())}
+    params.update({k: [v] * len(x) for k, v in ls.spec.fixed.items()})
+    return {
+        "name": f"{ls.spec.name}_{method}",
+        "description": f"{method} design of sensitivity spec {ls.path.resolve()} (generated; do not edit)",
+        "scenario": str(ls.scenario_path),
+        "parameters": params,
+        "design": {"type": "points"},
+        "replicates": ls.spec.replicates,
+        "seed": ls.spec.seed,
+        "outputs": {"keep": ls.keep(), "timeseries": False},
+    }
+
+
+# ------------------------------------------------------------------------------------------------ running
+
+
+@dataclass
+class SensitivityResult:
+    method: str
+    indices: pd.DataFrame
+    point_means: pd.DataFrame
+    runs: int
+    out: Path
+    warnings: list[str] = field(default_factory=list)  # indices the design does not resolve (`index_warnings`)
+
+
+OUTPUT_FILES = ("experiment.yaml", "indices.csv", "point_means.csv", "ranking.txt")
+
+
+def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None, *, workers: int | None = None,
+                    scheduler: str | None = None, force: bool = False,
+                    progress: Callable[[int, int], None] | None = None) -> SensitivityResult:
+    """Sample, run every point x replicate through the sweep engine (resumable) into OUT/sweep, analyse, and write
+    OUT/experiment.yaml, OUT/indices.csv, OUT/point_means.csv and OUT/ranking.txt; default OUT
+    results/<name>-<method>. It draws nothing (`bordersim sensitivity` draws OUT/figures/ from the result). Sobol
+    indices the design does not resolve come back as `warnings` (`index_warnings`), in the `warning` column of
+    indices.csv and at the end of ranking.txt.
+
+    Output rule (sim/outputs.py), checked before anything is written (UsageError otherwise): OUT is absent, empty
+    or a sensitivity directory (marker `sensitivity`, written when it is created), which is resumed; OUT/sweep is
+    absent, empty or a bordersim sweep directory. Runs of another design in OUT/sweep are discarded only with
+    `force` (`remove_owned`); nothing bordersim did not make is deleted or overwritten."""
+    import numpy as np
+    import pandas as pd
+
+    from sim.analysis.dirs import check_design, claim_analysis_dir, make_analysis_dir, run_owned_sweep
+    from sim.experiments.spec import ExperimentSpec, LoadedSpec
+    from sim.experiments.sweep import plan
+    from sim.scenario.validation import validate_model
+
+    ls = load_sensitivity(spec)
+    design_size(ls, method)  # an unknown method is refused before a path is made of it
+    out = real_target(out) if out is not None else default_dir(f"{ls.spec.name}-{method}")
+    existed = claim_analysis_dir(out, "sensitivity", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES))
+    x = sample(ls, method)
+    exp_path = out / "experiment.yaml"
+    exp = experiment_spec(ls, method, x)
+    # The sweep's spec is built in memory, so that OUT/sweep can be compared with it before anything is written.
+    loaded = LoadedSpec(validate_model(ExperimentSpec, exp, path=str(exp_path)), exp_path, ls.base)
+    check_design(out / "sweep", loaded, force=force)
+    make_analysis_dir(out, "sensitivity", existed)
+    atomic_write_text(exp_path, yaml.safe_dump(exp, sort_keys=False, width=110))
+    runs = run_owned_sweep(plan(loaded), out / "sweep", replace=force, workers=workers, scheduler=scheduler,
+                           progress=progress)
+    y = replicate_matrix(runs, len(x), ls.spec.replicates, ls.outcomes)
+    indices = analyze(ls, method, x, y)
+    warnings = index_warnings(indices)
+    means = pd.DataFrame(x, columns=[f"u:{n}" for n in ls.names])
+    for j, (n, b) in enumerate(ls.spec.parameters.items()):
+        means[n] = from_unit(b, x[:, j])
+    for o in ls.outcomes:
+        means[o.name] = y[o.name].mean(axis=1)
+        means[f"{o.name}:sd"] = y[o.name].std(axis=1, ddof=1) if y[o.name].shape[1] > 1 else np.nan
+    with atomic_path(out / "indices.csv") as tmp:
+        indices.to_csv(tmp, index=False)
+    with atomic_path(out / "point_means.csv") as tmp:
+        means.to_csv(tmp, index_label="point")
+    header = (f"{ls.spec.name}: {method}, {len(x)} points x {ls.spec.replicates} replicates = "
+              f"{len(x) * ls.spec.replicates} runs of {ls.scenario_path.name}")
+    footer = "".join(f"\nwarning: {w}" for w in warnings)
+    atomic_write_text(out / "ranking.txt", header + "\n\n" + ranking_table(indices) + "\n" + footer
+                      + ("\n" if footer else ""))
+    return SensitivityResult(method, indices, means, len(runs), out, warnings=warnings)
+
+
+def replicate_matrix(runs: pd.DataFrame, points: int, replicates: int,
+                     outcomes: list[Outcome]) -> dict[str, np.ndarray]:
+    """outcome name -> (points, replicates) array of per-run values; every run must have succeeded."""
+    ok = runs[runs["status"] == "ok"] if not runs.empty else runs
+    if len(ok) != points * replicates:
+        bad = runs[runs["status"] != "ok"] if not runs.empty else runs
+        example = f"; e.g. {bad.iloc[0]['run_id']}: {bad.iloc[0]['error']}" if len(bad) else ""
+        raise ScenarioError(f"{points * replicates - len(ok)} of {points * replicates} runs did not succeed"
+                            f"{example} (do the bounds allow invalid values?); fix the spec and run again "
+                            "(finished runs are kept)")
+    ok = ok.sort_values(["point", "replicate"])
+    return {o.name: o.evaluate(ok).reshape(points, replicates) for o in outcomes}

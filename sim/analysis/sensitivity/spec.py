@@ -1,0 +1,202 @@
+"""The sensitivity spec (docs/sensitivity.md): parameters with bounds, outcomes, Morris and Sobol settings,
+replicates, a seed; loaded and checked against its base scenario."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from sim.analysis.sensitivity.outcomes import Outcome, parse_outcome
+from sim.errors import ScenarioError
+from sim.loading import load_scenario, validate_dict
+from sim.outputs import check_name
+from sim.scenario.dates import parse_month
+from sim.scenario.keys import line_for
+from sim.scenario.overrides import scenario_to_dict, set_path
+from sim.scenario.schema import Scenario, Strict
+from sim.scenario.validation import read_model_file
+
+if TYPE_CHECKING:  # numpy, pandas, scipy and SALib load on use, so registering the command costs nothing
+    import numpy as np
+
+METHODS = ("morris", "sobol")
+
+Scalar = float | int | bool | str
+
+
+
+# ------------------------------------------------------------------------------------------------- spec
+
+
+class Bounds(Strict):
+    """A parameter's range: uniform on [low, high] (default), loguniform (low > 0), or the integers low..high."""
+
+    low: float
+    high: float
+    dist: Literal["uniform", "loguniform", "integer"] = "uniform"
+    label: str | None = Field(None, description="Short name in tables and figures (default: the dotted path).")
+
+    @model_validator(mode="after")
+    def _check(self) -> Bounds:
+        if not self.high > self.low:
+            raise ValueError(f"high ({self.high}) must be above low ({self.low})")
+        if self.dist == "loguniform" and self.low <= 0:
+            raise ValueError("loguniform needs low > 0")
+        return self
+
+
+class MorrisSettings(Strict):
+    trajectories: int = Field(10, ge=2, le=10_000, description="Number of trajectories r.")
+    levels: int = Field(4, ge=2, le=100, description="Grid levels p (even).")
+
+    @field_validator("levels")
+    @classmethod
+    def _even(cls, v: int) -> int:
+        if v % 2:
+            raise ValueError(f"levels must be even, found {v}")
+        return v
+
+
+class SobolSettings(Strict):
+    samples: int = Field(64, ge=2, le=1_048_576, description="Base sample size N (a power of two).")
+    second_order: bool = Field(False, description="Also sample for second-order indices (N(2D+2) points).")
+
+    @field_validator("samples")
+    @classmethod
+    def _power_of_two(cls, v: int) -> int:
+        if v & (v - 1):
+            raise ValueError(f"samples must be a power of two, found {v}")
+        return v
+
+
+def _check_sensitivity_name(name: str) -> str:
+    """A safe path component (`sim.outputs.check_name`) that stays one with the method appended (the default
+    output directory is results/<name>-<method>)."""
+    check_name(name)
+    longest = max(len(m) for m in METHODS) + 1
+    if len(name) + longest > 80:
+        raise ValueError(f"{name!r} is too long: at most {80 - longest} characters (the default output directory "
+                         "is results/<name>-<method>)")
+    return name
+
+
+class SensitivitySpec(Strict):
+    name: str = Field(description="Spec name; the default output is results/<name>-<method>: letters, digits, "
+                                  "'.', '_', '-'.")
+
+    _safe_name = field_validator("name")(classmethod(lambda cls, v: _check_sensitivity_name(v)))
+    description: str = ""
+    scenario: str = Field(description="Base scenario, path relative to the spec file.")
+    fixed: dict[str, Scalar] = Field(default_factory=dict,
+                                     description="dotted.path: value set at every point (e.g. population.size).")
+    parameters: dict[str, Bounds] = Field(min_length=1)
+    outcomes: dict[str, str] = Field(min_length=1, description="name: expression (docs/sensitivity.md).")
+    morris: MorrisSettings = Field(default_factory=MorrisSettings)
+    sobol: SobolSettings = Field(default_factory=SobolSettings)
+    replicates: int = Field(2, ge=1, le=1000)
+    seed: int = Field(0, ge=0)
+    seed_bootstrap: int = Field(200, ge=0, le=100_000, description="Replicate bootstrap draws for seed intervals.")
+
+    @model_validator(mode="after")
+    def _check(self) -> SensitivitySpec:
+        both = set(self.fixed) & set(self.parameters)
+        if both:
+            raise ValueError(f"{', '.join(sorted(both))} is both fixed and a parameter")
+        return self
+
+
+
+# --------------------------------------------------------------------------------------------- loading
+
+
+@dataclass
+class LoadedSensitivity:
+    spec: SensitivitySpec
+    path: Path
+    scenario_path: Path
+    base: Scenario
+    outcomes: list[Outcome]
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.spec.parameters)
+
+    @property
+    def labels(self) -> list[str]:
+        return [b.label or n for n, b in self.spec.parameters.items()]
+
+    def keep(self) -> list[str]:
+        needed = set().union(*(o.needs() for o in self.outcomes))
+        return [k for k in ("totals", "by_route", "by_year") if k in needed]
+
+
+def load_sensitivity(path: str | Path) -> LoadedSensitivity:
+    """Read and validate a sensitivity spec: schema, parameter and fixed paths against the base scenario,
+    outcome expressions against its routes and horizon. Errors name file, key and line (ScenarioError)."""
+    import numpy as np
+
+    from sim.rules.network import RouteGraph
+
+    p = Path(path)
+    spec, _, lines = read_model_file(SensitivitySpec, p)
+    scenario_path = (p.parent / spec.scenario).resolve()
+    base = load_scenario(scenario_path)
+    fixed = scenario_to_dict(base)
+    for name, value in spec.fixed.items():
+        _set_all(fixed, name, value, str(p), ("fixed", name), lines)
+    _validate(fixed, str(p), ("fixed",), lines, "with the fixed settings")
+    for name, b in spec.parameters.items():
+        for where, value in zip(("low", "high"), from_unit(b, np.array([0.0, 1.0]))):
+            data = json.loads(json.dumps(fixed))
+            _set_all(data, name, value, str(p), ("parameters", name), lines)
+            _validate(data, str(p), ("parameters", name), lines, f"at {where} = {value}")
+    routes = list(RouteGraph(base).routes)
+    years = range(parse_month(base.time.start)[0], parse_month(base.time.end)[0] + 1)
+    outcomes = []
+    for name, expr in spec.outcomes.items():
+        try:
+            outcomes.append(parse_outcome(name, expr, routes, years))
+        except ValueError as exc:
+            raise ScenarioError(str(exc), path=str(p), key=f"outcomes.{name}",
+                                line=line_for(lines, ("outcomes", name))) from None
+    return LoadedSensitivity(spec, p, scenario_path, base, outcomes)
+
+
+def _set_all(data: dict, name: str, value, source: str, raw: tuple, lines: dict) -> None:
+    """Set every comma-separated dotted path of `name`; an unknown path is reported at the spec's key."""
+    try:
+        for dotted in name.split(","):
+            set_path(data, dotted.strip(), value, source=source)
+    except ScenarioError as exc:
+        raise ScenarioError(exc.message, path=source, key=".".join(raw), line=line_for(lines, raw)) from None
+
+
+def _validate(data: dict, source: str, raw: tuple, lines: dict, when: str) -> None:
+    """The scenario with these settings must be valid (schema and graph checks) before anything runs."""
+    try:
+        validate_dict(data, path="(sensitivity point)")
+    except ScenarioError as exc:
+        raise ScenarioError(f"the base scenario becomes invalid {when}: {exc.key}: {exc.message}", path=source,
+                            key=".".join(raw), line=line_for(lines, raw)) from None
+
+
+def from_unit(b: Bounds, u: np.ndarray) -> list:
+    """Unit-interval sample -> values: uniform low + u(high - low); loguniform exp(log low + u log(high/low));
+    integer floor(low + u(high - low + 1)) capped at high."""
+    import numpy as np
+
+    if b.dist == "uniform":
+        return (b.low + u * (b.high - b.low)).tolist()
+    if b.dist == "loguniform":
+        return np.exp(math.log(b.low) + u * math.log(b.high / b.low)).tolist()
+    return [int(v) for v in np.minimum(np.floor(b.low + u * (b.high - b.low + 1)), b.high)]
+
+
+def problem(ls: LoadedSensitivity) -> dict:
+    """SALib problem on the unit hypercube (values are mapped by each parameter's distribution afterwards)."""
+    return {"num_vars": len(ls.names), "names": list(ls.names), "bounds": [[0.0, 1.0]] * len(ls.names)}

@@ -1,0 +1,18 @@
+"""What every command shares: exit codes and the argument types argparse checks (a bad value exits 2 with usage)."""
+
+from __future__ import annotations
+
+import argparse
+
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def at_least_one(text: str) -> int:
+    """An integer >= 1 (--workers, --replicates)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, found {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, found {value}")
+    return value

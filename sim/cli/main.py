@@ -1,0 +1,73 @@
+"""The `bordersim` command: the parser, and the one place errors become exit codes (0 ok, 1 our failure, 2 bad
+input, 130 interrupted). Each command family lives in its own module with a `register(sub)`; this package is the
+only layer that prints, and it draws the figures of analyses (which return data and write tables)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sim.cli import calibrate, plot, run, sensitivity, sweep
+from sim.cli.arguments import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK
+from sim.errors import InputError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bordersim",
+        description="Simulate departures from North Korea along a route network under border policies.",
+        epilog="Exit codes: 0 success, 1 internal failure, 2 bad input. Docs: docs/model.md, docs/scenario.md.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--version", action="version", version=f"bordersim {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run.register(sub)
+    sweep.register(sub)
+    calibrate.register(sub)
+    sensitivity.register(sub)
+    run.register_schema(sub)
+    plot.register(sub)
+    for command in sub.choices.values():  # `bordersim run ... --debug` as well as `bordersim --debug run ...`
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="show tracebacks on errors")
+    return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("bordersim")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except InputError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc.format()}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # output piped into e.g. `head`, which closed early
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: a message, not a traceback
+        if args.debug:
+            raise
+        print(f"error: internal failure: {type(exc).__name__}: {exc} (rerun with --debug for a traceback)",
+              file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

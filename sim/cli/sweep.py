@@ -1,0 +1,154 @@
+"""`bordersim sweep` and `summarize`: batches of runs from an experiment spec, and their summary tables."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sim.cli.arguments import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, at_least_one
+from sim.cli.progress import progress_bar
+from sim.errors import UsageError
+from sim.outputs import default_dir
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from sim.experiments.design import CONFIRM_RUNS
+    from sim.experiments.executors import default_workers
+    from sim.experiments.sweep import SweepAborted, SweepInterrupted, check_points, estimate_seconds, plan, run_sweep
+
+    p = plan(args.spec, replicates=args.replicates)  # counted, not built; refused above the hard limit
+    workers = args.workers or default_workers()
+    size = f"{p.n_points:,} points x {p.spec.spec.replicates:,} replicates = {p.size:,} runs"
+    if args.dry_run:
+        print(f"spec {p.spec.path} ({p.spec.spec.design.type} design): {size} of scenario '{p.spec.base.name}'")
+        if not p.size:
+            print("nothing to run")
+            return EXIT_OK
+        table, left_out = p.design_rows(DRY_RUN_ROWS)
+        lines = table.to_string(index=False).splitlines()
+        if left_out:  # the first and the last half of the rows, with the gap between them said
+            lines.insert(1 + DRY_RUN_ROWS // 2, f"... {left_out:,} more points ...")
+        print("\n".join(lines))
+        checked = check_points(p, limit=DRY_RUN_CHECKED)
+        print(f"checked the scenario of {'every point' if checked == p.n_points else f'the first {checked:,} points'}"
+              + ("" if checked == p.n_points else " (the sweep checks every point before it starts)"))
+        one, total = estimate_seconds(p, workers)
+        print(f"pilot run: {one:.2f} s; estimated sweep time with {workers} worker(s): {_duration(total)}")
+        if total > LONG_SECONDS:
+            print(f"warning: this sweep would take about {_duration(total)} (more than {LONG_SECONDS // 3600} h) "
+                  f"with {workers} worker(s): consider fewer points or replicates, or more workers (--scheduler)",
+                  file=sys.stderr)
+        if p.size > CONFIRM_RUNS:
+            print(f"warning: more than {CONFIRM_RUNS:,} runs: `bordersim sweep` runs it only with --yes",
+                  file=sys.stderr)
+        return EXIT_OK
+    if p.size > CONFIRM_RUNS and not args.yes:
+        raise UsageError(f"{args.spec}: this sweep has {size}, more than {CONFIRM_RUNS:,}; look at it with --dry-run "
+                         "(design and time estimate) and pass --yes to run it")
+    out = Path(args.out) if args.out else default_dir(p.spec.spec.name)
+    with progress_bar(f"sweep {p.spec.spec.name}", not args.quiet) as update:
+        try:
+            df = run_sweep(p, out, workers=workers, scheduler=args.scheduler, force=args.force, progress=update)
+        except SweepInterrupted as exc:
+            print(f"{exc}; run the same command again to resume", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except SweepAborted as exc:
+            print(f"error: {exc}; run the same command again to resume", file=sys.stderr)
+            return EXIT_FAILURE
+    failed = df[df["status"] != "ok"] if not df.empty else df
+    print(f"wrote {out}/runs.parquet: {len(df)} runs, {len(failed)} failed")
+    if failed.empty:
+        return EXIT_OK
+    ours = failed["error_kind"].fillna("internal") != "input"
+    print(f"error: {len(failed)} of {len(df)} runs failed ({int(ours.sum())} by a failure of bordersim or of a "
+          f"worker, {int((~ours).sum())} by bad values); they are recorded in {out}/runs.parquet and are run again "
+          "when the same command runs again:", file=sys.stderr)
+    for _, row in failed.head(10).iterrows():
+        print(f"  failed {row['run_id']}: {row['error']}", file=sys.stderr)
+    if len(failed) > 10:
+        print(f"  ... and {len(failed) - 10} more", file=sys.stderr)
+    return EXIT_FAILURE if ours.any() else EXIT_BAD_INPUT
+
+
+DRY_RUN_ROWS = 40  # design rows a dry run prints
+DRY_RUN_CHECKED = 1_000  # points a dry run checks (the sweep itself checks all)
+LONG_SECONDS = 24 * 3600  # a dry run warns when its estimate is longer
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def cmd_summarize(args: argparse.Namespace) -> int:
+    from sim.experiments.store import load_sweep, read_manifest
+    from sim.experiments.summarize import (MIN_CI_REPLICATES, outcome_columns, paired_differences, resolve_point,
+                                           summarize)
+
+    root = Path(args.dir)
+    df = load_sweep(root)  # says what a directory is when it is not a sweep, and names a damaged file
+    parameters = read_manifest(root).get("parameters", [])
+    if df.empty:
+        raise UsageError(f"{root}/runs.parquet has no runs yet; run the same `bordersim sweep` command again")
+    outcomes = args.outcome or None
+    if outcomes:
+        unknown = [o for o in outcomes if o not in df.columns]
+        if unknown:
+            raise UsageError(f"unknown outcome(s) {', '.join(unknown)}; kept: "
+                             f"{', '.join(outcome_columns(df, parameters)[:30])}")
+    elif args.format == "table":
+        from sim.outcomes import TOTAL_KEYS
+
+        outcomes = [c for c in TOTAL_KEYS if c in df.columns] or None
+    if args.baseline is not None:
+        table = paired_differences(df, parameters, resolve_point(df, parameters, args.baseline), outcomes)
+    else:
+        table = summarize(df, parameters, outcomes)
+    if args.format == "csv":
+        sys.stdout.write(table.to_csv(index=False))
+    elif args.format == "json":
+        sys.stdout.write(table.to_json(orient="records", indent=2) + "\n")
+    else:
+        print(table.to_string(index=False, float_format=lambda v: f"{v:,.4g}"))
+    if "n" in table.columns and (table["n"] < MIN_CI_REPLICATES).any():
+        print(f"note: a 95% CI needs at least {MIN_CI_REPLICATES} replicates; points with fewer show none "
+              "(add replicates with --replicates)", file=sys.stderr)
+    return EXIT_OK
+
+
+def register(sub) -> None:
+    """Add `sweep` and `summarize` to the CLI's subparsers."""
+    p = sub.add_parser("sweep", help="run a batch of runs from an experiment spec (resumable)",
+                       description="Run every point x replicate of an experiment spec (docs/experiments.md). "
+                                   "Results stream into DIR; running the same command again resumes, skipping "
+                                   "finished runs. Ctrl-C stops cleanly, keeping finished runs.")
+    p.add_argument("spec", help="experiment spec YAML file")
+    p.add_argument("--out", metavar="DIR", help="sweep directory (default: results/<spec name>)")
+    p.add_argument("--workers", type=at_least_one, metavar="N", help="worker processes (default: number of cores)")
+    p.add_argument("--scheduler", metavar="ADDR",
+                   help="run on a Dask cluster at ADDR (e.g. tcp://host:8786), or 'local' for a LocalCluster "
+                        "(needs the extra bordersim[cluster])")
+    p.add_argument("--replicates", type=int, metavar="R", help="override the spec's replicate count")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the design and a time estimate from one pilot run; run nothing")
+    p.add_argument("--force", action="store_true",
+                   help="discard results in DIR made by a different spec (only a sweep directory bordersim made)")
+    p.add_argument("--yes", action="store_true",
+                   help="run a sweep of more than 100,000 runs (the limit is 1,000,000; see --dry-run)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("summarize", help="mean and 95%% CI per parameter point of a sweep",
+                       description="Per parameter point, the mean and 95% CI over replicates of each kept "
+                                   "outcome; with --baseline, the paired difference to that point and its CI.")
+    p.add_argument("dir", metavar="DIR", help="sweep directory")
+    p.add_argument("--baseline", metavar="POINT",
+                   help="point index, policy package name, or name=value[,name=value] naming one point")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument("--outcome", action="append", metavar="NAME",
+                   help="outcome column to report (repeatable; default: totals for table, all otherwise)")
+    p.set_defaults(func=cmd_summarize)

@@ -1,0 +1,43 @@
+"""Loading a scenario file: YAML -> schema -> `--set` overrides -> the graph and policy checks of the rules
+(`sim.rules.checks`). Sits above the rules so that the schema never imports them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sim.errors import by_line, raise_problems
+from sim.rules.checks import check_scenario
+from sim.scenario.keys import key_to_raw, line_for
+from sim.scenario.overrides import apply_override, scenario_to_dict
+from sim.scenario.schema import Scenario
+from sim.scenario.validation import validate_model
+from sim.scenario.yaml_reader import read_yaml
+
+
+def validate_dict(data: dict, *, path: str | None = None, lines: dict[tuple, int] | None = None) -> Scenario:
+    """Validate a raw dict into a Scenario and run the graph sanity checks; every problem of the first of these
+    that fails is reported (see `validate_model`)."""
+    scenario = validate_model(Scenario, data, path=path, lines=lines)
+    problems = check_scenario(scenario)
+    if problems:
+        raise_problems(by_line([(key, line_for(lines or {}, key_to_raw(key, data)), msg)
+                                  for key, msg in problems]), path=path)
+    return scenario
+
+
+
+def load_scenario(path: str | Path, overrides: list[str] | None = None, seed: int | None = None) -> Scenario:
+    """Load, override (`dotted.path=value`), validate and sanity-check a scenario file."""
+    data, lines = read_yaml(path)
+    if overrides or seed is not None:
+        base = validate_dict(data, path=str(path), lines=lines)
+        full = scenario_to_dict(base)
+        for item in overrides or []:
+            apply_override(full, item, source=str(path))
+        if seed is not None:
+            full["seed"] = seed
+        return validate_dict(full, path=f"{path} (after --set)")
+    return validate_dict(data, path=str(path), lines=lines)
+
+
+# ------------------------------------------------------------------------------------------------ overrides

@@ -1,0 +1,66 @@
+"""Months and step dates: 'YYYY-MM' parsing and the calendar of a run's steps."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from typing import Any, Protocol
+
+_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+# ---------------------------------------------------------------------------------------------- month handling
+
+
+def parse_month(value: Any) -> tuple[int, int]:
+    """'YYYY-MM' (or a YAML date) -> (year, month); the year lies in 0001..9999 (the years a calendar date can
+    have), the month in 01..12."""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.year, value.month
+    m = _MONTH_RE.match(str(value).strip())
+    if not m:
+        raise ValueError(f"expected a month as 'YYYY-MM', found {value!r}")
+    year, month = int(m.group(1)), int(m.group(2))
+    if not dt.MINYEAR <= year <= dt.MAXYEAR:
+        raise ValueError(f"year must be {dt.MINYEAR:04d}..{dt.MAXYEAR:04d}, found {value!r}")
+    if not 1 <= month <= 12:
+        raise ValueError(f"month must be 01..12, found {value!r}")
+    return year, month
+
+
+def month_str(ym: tuple[int, int]) -> str:
+    return f"{ym[0]:04d}-{ym[1]:02d}"
+
+
+
+
+
+class Horizon(Protocol):
+    """What the calendar needs of a scenario's `time` section."""
+
+    start: str
+    end: str
+    step: str
+
+
+def step_dates(time: Horizon) -> list[dt.date]:
+    """Dates of the steps: month steps fall on the 1st; week steps every 7 days from start's 1st to end's last day."""
+    y0, m0 = parse_month(time.start)
+    y1, m1 = parse_month(time.end)
+    if time.step == "month":
+        out = []
+        y, m = y0, m0
+        while (y, m) <= (y1, m1):
+            out.append(dt.date(y, m, 1))
+            y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+        return out
+    first = dt.date(y0, m0, 1)
+    last = dt.date(y1, m1, calendar.monthrange(y1, m1)[1])
+    n = (last - first).days // 7 + 1
+    return [first + dt.timedelta(days=7 * k) for k in range(n)]
+
+
+def month_start(ym: str) -> dt.date:
+    y, m = parse_month(ym)
+    return dt.date(y, m, 1)

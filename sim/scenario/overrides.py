@@ -1,0 +1,103 @@
+"""Dotted-path overrides (`--set network.edges.dmz.controls.mines=0.9`) and the canonical dict/YAML of a scenario."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from typing import Any
+
+import yaml
+
+from sim.errors import ScenarioError
+from sim.scenario.schema import Scenario
+from sim.scenario.yaml_reader import parse_yaml
+
+
+def scenario_to_dict(scenario: Scenario) -> dict:
+    """Plain dict of every key, defaults included, with YAML-friendly aliases (edges use 'from')."""
+    return scenario.model_dump(mode="json", by_alias=True)
+
+
+def dump_scenario(scenario: Scenario) -> str:
+    """Canonical YAML text of a scenario (the resolved scenario written next to each run)."""
+    return yaml.safe_dump(scenario_to_dict(scenario), sort_keys=False, allow_unicode=True, width=110)
+
+
+def scenario_sha256(scenario: Scenario) -> str:
+    return hashlib.sha256(dump_scenario(scenario).encode()).hexdigest()
+
+
+def _scalar_paths(node: Any, prefix: str = "") -> list[str]:
+    out: list[str] = []
+    if isinstance(node, dict):
+        for k, v in node.items():
+            out += _scalar_paths(v, f"{prefix}.{k}" if prefix else str(k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            ident = v.get("id", v.get("name")) if isinstance(v, dict) else None
+            out += _scalar_paths(v, f"{prefix}.{ident if ident is not None else i}")
+    else:
+        out.append(prefix)
+    return out
+
+
+def scalar_paths(data: dict) -> list[str]:
+    """Every dotted path to a scalar; list items are addressed by their id/name (or index)."""
+    return _scalar_paths(data)
+
+
+def _step_into(node: Any, part: str) -> tuple[Any, Any]:
+    """Return (container, key) for one dotted-path part, or raise KeyError."""
+    if isinstance(node, dict):
+        if part in node:
+            return node, part
+        raise KeyError(part)
+    if isinstance(node, list):
+        for i, item in enumerate(node):
+            if isinstance(item, dict) and str(item.get("id", item.get("name"))) == part:
+                return node, i
+        if part.isdigit() and int(part) < len(node):
+            return node, int(part)
+        raise KeyError(part)
+    raise KeyError(part)
+
+
+def apply_override(data: dict, item: str, *, source: str = "--set") -> None:
+    """Set one scalar in a full scenario dict from 'dotted.path=value' (value parsed as YAML by the rules of
+    `parse_yaml`: 1:20 is text, not 80)."""
+    if "=" not in item:
+        raise ScenarioError(f"--set expects dotted.path=value, found {item!r}", path=source)
+    key, _, text = item.partition("=")
+    key = key.strip()
+    try:
+        value = parse_yaml(text, path=source)[0] if text.strip() else None
+    except ScenarioError as exc:
+        raise ScenarioError(f"cannot parse value {text!r}: {exc.message}", path=source, key=key) from None
+    set_path(data, key, value, source=source)
+
+
+def set_path(data: dict, key: str, value: Any, *, source: str = "--set") -> None:
+    """Set the scalar at dotted path `key` (list items by id/name or index) in a full scenario dict."""
+    if isinstance(value, (dict, list)):
+        raise ScenarioError("--set takes a scalar value (number, string, true/false)", path=source, key=key)
+    node: Any = data
+    parts = key.split(".")
+    try:
+        for part in parts[:-1]:
+            container, k = _step_into(node, part)
+            node = container[k]
+        container, k = _step_into(node, parts[-1])
+    except KeyError:
+        valid = scalar_paths(data)
+        near = difflib.get_close_matches(key, valid, n=5, cutoff=0.5)
+        if not near:
+            near = [p for p in valid if p.startswith(parts[0] + ".")][:5]
+        hint = f"; nearby valid paths: {', '.join(near)}" if near else ""
+        raise ScenarioError(f"unknown path '{key}'{hint}", path=source, key=key) from None
+    if isinstance(container[k], (dict, list)):
+        sub = [p for p in scalar_paths(data) if p.startswith(key + ".")][:5]
+        raise ScenarioError(f"'{key}' is a section, not a scalar; e.g. {', '.join(sub)}", path=source, key=key)
+    container[k] = value
+
+
+# ---------------------------------------------------------------------------------------------------- calendar

@@ -1,0 +1,442 @@
+"""The scenario schema (pydantic, frozen, unknown keys rejected): what each key means is in docs/scenario.md."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from sim.outputs import check_name
+from sim.scenario.dates import month_str, parse_month
+from sim.scenario.units import parse_duration, parse_probability_rate, parse_rate, step_months
+
+CONTROLS = ("guards", "fence", "mines", "surveillance", "patrol")
+MODES = ("land", "river", "dmz", "sea", "air")
+NODE_KINDS = ("origin", "border", "transit", "destination")
+
+MAX_MONTHS = 600.0  # longest edge duration or dwell: 50 years
+
+def _month_value(v: Any) -> str:
+    return month_str(parse_month(v))
+
+
+Month = Annotated[str, Field(description="A month, 'YYYY-MM'.", examples=["2020-01"])]
+
+
+# ---------------------------------------------------------------------------------------------------- schema
+
+
+class Strict(BaseModel):
+    """Base for every scenario section and spec: unknown keys rejected, NaN/inf rejected, true/false rejected
+    where a number is expected (pydantic would read true as 1), immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, validate_default=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, v: Any, info: ValidationInfo) -> Any:
+        if _holds_bool(v):
+            field = cls.model_fields.get(info.field_name) if info.field_name else None
+            if field is not None:
+                verdict, where = _bool_verdict(field.annotation, v)
+                if verdict == "bad":
+                    at = "".join(f"[{w!r}]" if isinstance(w, str) else f"[{w}]" for w in where)
+                    found = "true" if _at(v, where) else "false"
+                    raise ValueError(f"expected a number, found {found}{' at ' + at if at else ''} "
+                                     "(true/false is not a number)")
+        return v
+
+
+def _holds_bool(v: Any) -> bool:
+    if isinstance(v, bool):
+        return True
+    if isinstance(v, dict):
+        return any(_holds_bool(x) for x in v.values())
+    if isinstance(v, (list, tuple)):
+        return any(_holds_bool(x) for x in v)
+    return False
+
+
+def _at(v: Any, where: tuple) -> Any:
+    for w in where:
+        v = v[w]
+    return v
+
+
+def _bool_verdict(tp: Any, v: Any) -> tuple[str, tuple]:
+    """Whether type `tp` takes the true/false values inside `v`: ('ok', ()), ('bad', where) when one stands where
+    only a number (int or float) is allowed, or ('other', ()) when pydantic decides (a model, a string, ...)."""
+    import types
+    import typing
+
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is Annotated:
+        return _bool_verdict(args[0], v)
+    if origin in (typing.Union, types.UnionType):
+        verdicts = [_bool_verdict(a, v) for a in args]
+        for wanted in ("ok", "bad"):
+            for verdict in verdicts:
+                if verdict[0] == wanted:
+                    return verdict
+        return "other", ()
+    if isinstance(v, bool):
+        if tp in (bool, Any, object) or (origin is Literal and v in args and any(a is v for a in args)):
+            return "ok", ()
+        if isinstance(tp, type) and issubclass(tp, (int, float)) and not issubclass(tp, bool):
+            return "bad", ()
+        return "other", ()
+    items: list[tuple[Any, Any, Any]] = []
+    if isinstance(v, (list, tuple)) and origin in (list, tuple, set, frozenset):
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            items = [(i, args[i] if i < len(args) else Any, x) for i, x in enumerate(v)]
+        else:
+            items = [(i, args[0] if args else Any, x) for i, x in enumerate(v)]
+    elif isinstance(v, dict) and origin is dict:
+        items = [(k, args[1] if args else Any, x) for k, x in v.items()]
+    else:
+        return "other", ()
+    for key, item_tp, x in items:
+        if _holds_bool(x):
+            verdict, where = _bool_verdict(item_tp, x)
+            if verdict == "bad":
+                return "bad", (key,) + where
+    return "ok", ()
+
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+Density = Annotated[float, Field(ge=0.0, le=1.0, description="Control density in [0, 1].")]
+NonNeg = Annotated[float, Field(ge=0.0)]
+
+
+class TimeSpec(Strict):
+    start: Month = Field(description="First simulated month, 'YYYY-MM'.")
+    end: Month = Field(description="Last simulated month (inclusive), 'YYYY-MM'.")
+    step: Literal["month", "week"] = Field(
+        "month", description="Length of one step. Durations and rates are given in months whatever the step and "
+                             "converted to steps (docs/scenario.md, time units).")
+
+    _norm = field_validator("start", "end", mode="before")(classmethod(lambda cls, v: _month_value(v)))
+
+    @model_validator(mode="after")
+    def _order(self) -> TimeSpec:
+        if parse_month(self.end) < parse_month(self.start):
+            raise ValueError(f"time.end ({self.end}) is before time.start ({self.start})")
+        return self
+
+
+class Distribution(Strict):
+    """One of: fixed(value), uniform(low, high), beta(a, b) scaled to [low, high], lognormal(median, sigma)."""
+
+    dist: Literal["fixed", "uniform", "beta", "lognormal"] = Field(description="Distribution family.")
+    value: float | None = Field(None, description="fixed: the value.")
+    low: float | None = Field(None, description="uniform/beta: lower bound (beta default 0).")
+    high: float | None = Field(None, description="uniform/beta: upper bound (beta default 1).")
+    a: float | None = Field(None, gt=0, description="beta: shape a.")
+    b: float | None = Field(None, gt=0, description="beta: shape b.")
+    median: float | None = Field(None, gt=0, description="lognormal: median (= exp(mu)).")
+    sigma: float | None = Field(None, ge=0, description="lognormal: sigma of the log.")
+
+    @model_validator(mode="after")
+    def _params(self) -> Distribution:
+        need = {
+            "fixed": ("value",),
+            "uniform": ("low", "high"),
+            "beta": ("a", "b"),
+            "lognormal": ("median", "sigma"),
+        }[self.dist]
+        allowed = set(need) | ({"low", "high"} if self.dist == "beta" else set())
+        missing = [k for k in need if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"distribution '{self.dist}' needs {', '.join(need)}; missing {', '.join(missing)}")
+        extra = [k for k in ("value", "low", "high", "a", "b", "median", "sigma")
+                 if getattr(self, k) is not None and k not in allowed]
+        if extra:
+            raise ValueError(f"distribution '{self.dist}' takes only {', '.join(sorted(allowed))}; "
+                             f"remove {', '.join(extra)}")
+        lo, hi = self.bounds()
+        if lo > hi:
+            raise ValueError(f"low ({lo}) must not exceed high ({hi})")
+        return self
+
+    def bounds(self) -> tuple[float, float]:
+        if self.dist == "fixed":
+            return float(self.value), float(self.value)
+        if self.dist == "uniform":
+            return float(self.low), float(self.high)
+        if self.dist == "beta":
+            return float(0.0 if self.low is None else self.low), float(1.0 if self.high is None else self.high)
+        return 0.0, math.inf
+
+
+class Group(Strict):
+    name: str = Field(description="Group name, e.g. ordinary, elite, soldier, overseas_worker.")
+    share: Probability = Field(description="Share of the population in this group; shares sum to 1.")
+    female_share: Probability = Field(description="Share of women in the group.")
+    departure_rate: NonNeg = Field(
+        description="lambda_g: hazard rate of setting out per person per month at push 1 with a riskless, free "
+                    "route; a number (per month) or e.g. '0.02 per year'.")
+    risk_tolerance: Distribution = Field(description="Risk tolerance r in [0, 1] (1 = ignores risk).")
+    means: Distribution = Field(description="Means m in USD available for the journey.")
+    modes: list[Literal["land", "river", "dmz", "sea", "air"]] = Field(
+        description="Route modes the group may use; a path is usable only if all its edges' modes are listed.")
+    origins: dict[str, NonNeg] | None = Field(
+        None, description="Origin node -> weight for this group; default: population.origins.")
+
+    _rate_unit = field_validator("departure_rate", mode="before")(classmethod(lambda cls, v: parse_rate(v)))
+
+    @field_validator("risk_tolerance")
+    @classmethod
+    def _rt_range(cls, v: Distribution) -> Distribution:
+        lo, hi = v.bounds()
+        if lo < 0 or hi > 1:
+            raise ValueError(f"risk tolerance must lie in [0, 1], distribution spans [{lo}, {hi}]")
+        return v
+
+    @field_validator("means")
+    @classmethod
+    def _means_range(cls, v: Distribution) -> Distribution:
+        if v.bounds()[0] < 0:
+            raise ValueError("means must not be negative")
+        return v
+
+    @field_validator("modes")
+    @classmethod
+    def _modes_nonempty(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("a group needs at least one mode")
+        return v
+
+
+class Population(Strict):
+    size: int = Field(gt=0, le=200_000_000, description="Persons at home at the start (one agent = one person).")
+    origins: dict[str, NonNeg] = Field(description="Origin node -> weight (normalised).")
+    groups: list[Group] = Field(min_length=1, description="Population groups.")
+
+    @model_validator(mode="after")
+    def _shares(self) -> Population:
+        total = sum(g.share for g in self.groups)
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"group shares must sum to 1, found {total:g}")
+        names = [g.name for g in self.groups]
+        if len(set(names)) != len(names):
+            raise ValueError(f"group names must be unique, found {names}")
+        if sum(self.origins.values()) <= 0:
+            raise ValueError("population.origins weights must not all be zero")
+        return self
+
+
+class PushSeries(Strict):
+    interpolation: Literal["linear", "step"] = Field(
+        "linear", description="linear: straight line between points; step: hold the last point's value.")
+    values: dict[str, NonNeg] = Field(
+        min_length=1, description="'YYYY' or 'YYYY-MM' -> multiplier; a year means its January.")
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _keys(cls, v: Any) -> Any:
+        if not isinstance(v, dict):
+            return v
+        out, given = {}, {}
+        for k, val in v.items():
+            key = str(k)
+            if re.fullmatch(r"\d{4}", key):
+                key = f"{key}-01"
+            month = _month_value(key)
+            if month in out:
+                raise ValueError(f"keys '{given[month]}' and '{k}' are the same month ({month}); give it once")
+            out[month], given[month] = val, k
+        return dict(sorted(out.items()))
+
+
+class Node(Strict):
+    id: str = Field(description="Unique node id.")
+    kind: Literal["origin", "border", "transit", "destination"] = Field(description="Role of the node.")
+    label: str | None = Field(None, description="Readable name for plots.")
+    lon: float | None = Field(None, ge=-180, le=180, description="Longitude for maps.")
+    lat: float | None = Field(None, ge=-90, le=90, description="Latitude for maps.")
+    arrest_hazard: Probability = Field(
+        0.0, description="Transit: P(arrested and repatriated) per month of waiting; a number (per month) or e.g. "
+                         "'0.1 per year'.")
+    dwell: NonNeg = Field(0.0, le=MAX_MONTHS, description="Transit: mean wait before moving on, in months; a number "
+                                                          "(months) or e.g. '45 days', '3 years'.")
+    dwell_distribution: Literal["fixed", "geometric"] = Field(
+        "fixed", description="fixed: wait exactly the dwell (rounded to whole steps); geometric: leave each step "
+                             "with probability step / dwell.")
+
+    _dwell_unit = field_validator("dwell", mode="before")(classmethod(lambda cls, v: parse_duration(v)))
+    _hazard_unit = field_validator("arrest_hazard", mode="before")(
+        classmethod(lambda cls, v: parse_probability_rate(v)))
+
+    @model_validator(mode="after")
+    def _transit_only(self) -> Node:
+        if self.kind != "transit" and (self.arrest_hazard > 0 or self.dwell > 0):
+            raise ValueError(f"node '{self.id}' is {self.kind}: arrest_hazard and dwell apply to transit nodes only")
+        return self
+
+
+class Controls(Strict):
+    guards: Density = 0.0
+    fence: Density = 0.0
+    mines: Density = 0.0
+    surveillance: Density = 0.0
+    patrol: Density = 0.0
+
+
+class Edge(Strict):
+    id: str = Field(description="Unique edge id.")
+    from_: str = Field(alias="from", description="Start node id.")
+    to: str = Field(description="End node id.")
+    mode: Literal["land", "river", "dmz", "sea", "air"] = Field(description="How the edge is crossed.")
+    duration: float = Field(1.0, gt=0, le=MAX_MONTHS,
+                            description="Time needed to cross the edge, in months (at least one step); a number "
+                                        "(months) or e.g. '10 days', '2 weeks'.")
+    cost: NonNeg = Field(0.0, description="USD paid to cross (e.g. a broker fee).")
+    route: str | None = Field(None, description="Route label for outputs; a path takes its first edge label.")
+    controls: Controls = Field(default_factory=Controls, description="Control densities on the edge.")
+    shoot_on_sight: bool = Field(False, description="Whether a detected person may be shot.")
+    open: bool = Field(True, description="A closed edge cannot be entered; people reaching it turn back.")
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    _duration_unit = field_validator("duration", mode="before")(classmethod(lambda cls, v: parse_duration(v)))
+
+
+class Network(Strict):
+    nodes: list[Node] = Field(min_length=2)
+    edges: list[Edge] = Field(min_length=1)
+    max_path_edges: int = Field(8, ge=1, le=20, description="Longest candidate path, in edges.")
+
+
+class HazardCoefficients(Strict):
+    guards: NonNeg = 0.0
+    fence: NonNeg = 0.0
+    mines: NonNeg = 0.0
+    surveillance: NonNeg = 0.0
+    patrol: NonNeg = 0.0
+
+
+class Hazards(Strict):
+    block: HazardCoefficients = Field(
+        default_factory=lambda: HazardCoefficients(fence=1.5),
+        description="P(blocked) = 1 - exp(-sum_k block_k * control_k); blocked people turn back.")
+    kill: HazardCoefficients = Field(
+        default_factory=lambda: HazardCoefficients(mines=2.0),
+        description="P(killed undetected, e.g. by mines) = 1 - exp(-sum_k kill_k * control_k).")
+    detect: HazardCoefficients = Field(
+        default_factory=lambda: HazardCoefficients(guards=1.5, surveillance=1.0, patrol=1.5, fence=0.3),
+        description="P(detected) = 1 - exp(-sum_k detect_k * control_k).")
+    shot_kill_probability: Probability = Field(
+        0.5, description="P(killed | detected) on an edge under a shoot-on-sight order; otherwise caught.")
+
+
+class RouteChoice(Strict):
+    risk_weight: NonNeg = Field(6.0, description="alpha_risk: utility lost per unit of failure probability "
+                                                 "at risk tolerance 0.")
+    cost_weight: NonNeg = Field(1.0, description="alpha_cost: utility lost per unit of cost / means.")
+    time_weight: NonNeg = Field(0.01, description="alpha_time: utility lost per expected month of travel.")
+
+
+class Selector(Strict):
+    edges: list[str] = Field(default_factory=list, description="Edge ids.")
+    modes: list[Literal["land", "river", "dmz", "sea", "air"]] = Field(default_factory=list,
+                                                                       description="Edge modes.")
+    nodes: list[str] = Field(default_factory=list, description="Node ids (transit nodes).")
+    groups: list[str] = Field(default_factory=list, description="Group names (for departure_rate, push.*).")
+
+
+EDGE_TARGETS = {f"controls.{c}" for c in CONTROLS} | {"cost", "duration", "shoot_on_sight", "open"}
+NODE_TARGETS = {"arrest_hazard", "dwell"}
+GROUP_TARGETS = {"departure_rate"}
+BOOL_TARGETS = {"shoot_on_sight", "open"}
+UNIT_PARSERS = {"duration": parse_duration, "dwell": parse_duration, "departure_rate": parse_rate,
+                "arrest_hazard": parse_probability_rate}
+
+
+class Policy(Strict):
+    name: str = Field(description="Unique policy name.")
+    start: Month = Field(description="First month in force.")
+    end: Month | None = Field(None, description="Month from which it no longer holds (exclusive); none = forever.")
+    enabled: bool = Field(True, description="false switches the policy off (e.g. in a sweep) without deleting it.")
+    select: Selector = Field(default_factory=Selector, description="What the policy acts on.")
+    set: dict[str, float | bool] = Field(
+        default_factory=dict, description="target -> new value, in the target's unit (duration, dwell: months or "
+                                          "e.g. '45 days'; departure_rate, arrest_hazard: per month or e.g. "
+                                          "'0.1 per year').")
+    scale: dict[str, NonNeg] = Field(default_factory=dict, description="target -> multiplier.")
+
+    _norm = field_validator("start", "end", mode="before")(
+        classmethod(lambda cls, v: None if v is None else _month_value(v)))
+
+    @field_validator("set", mode="before")
+    @classmethod
+    def _units(cls, v: Any) -> Any:
+        """Read unit strings of duration/dwell (months) and departure_rate/arrest_hazard (per month)."""
+        if not isinstance(v, dict):
+            return v
+        return {k: UNIT_PARSERS[k](x) if k in UNIT_PARSERS and isinstance(x, str) else x for k, x in v.items()}
+
+    @model_validator(mode="after")
+    def _check(self) -> Policy:
+        if self.end is not None and parse_month(self.end) <= parse_month(self.start):
+            raise ValueError(f"policy '{self.name}': end ({self.end}) must be after start ({self.start})")
+        if not self.set and not self.scale:
+            raise ValueError(f"policy '{self.name}' neither sets nor scales anything")
+        for kind, targets in (("set", self.set), ("scale", self.scale)):
+            for target in targets:
+                if target.startswith("push."):
+                    continue
+                if target not in EDGE_TARGETS | NODE_TARGETS | GROUP_TARGETS:
+                    allowed = sorted(EDGE_TARGETS | NODE_TARGETS | GROUP_TARGETS | {"push.<series>"})
+                    raise ValueError(f"policy '{self.name}': unknown {kind} target '{target}'; "
+                                     f"allowed: {', '.join(allowed)}")
+                if kind == "scale" and target in BOOL_TARGETS:
+                    raise ValueError(f"policy '{self.name}': '{target}' is true/false and can only be set")
+        for target, v in self.set.items():
+            if target in BOOL_TARGETS and not isinstance(v, bool):
+                raise ValueError(f"policy '{self.name}': set.{target} must be true or false")
+            if target not in BOOL_TARGETS and isinstance(v, bool):
+                raise ValueError(f"policy '{self.name}': set.{target} must be a number")
+            if target.startswith("controls.") or target == "arrest_hazard":
+                if not 0 <= v <= 1:
+                    raise ValueError(f"policy '{self.name}': set.{target} must lie in [0, 1], found {v}")
+            elif target not in BOOL_TARGETS and v < 0:
+                raise ValueError(f"policy '{self.name}': set.{target} must not be negative, found {v}")
+        return self
+
+    def targets(self) -> set[str]:
+        return set(self.set) | set(self.scale)
+
+
+class Scenario(Strict):
+    """A complete, validated scenario. Immutable: overrides produce a new Scenario."""
+
+    name: str = Field(description="Short name, used in output provenance and in the default run directory "
+                                  "results/<name>-<time>: letters, digits, '.', '_', '-'.")
+
+    _safe_name = field_validator("name")(classmethod(lambda cls, v: check_name(v)))
+    description: str = Field("", description="Free text.")
+    sources: list[str] = Field(default_factory=list, description="Citations for the figures used.")
+    time: TimeSpec
+    seed: int = Field(0, ge=0, description="Seed of the run's random stream.")
+    observed: Literal["mou_arrivals"] | None = Field(
+        None, description="Observed series to compare runs against (packaged in sim/data).")
+    population: Population
+    push: dict[str, PushSeries] = Field(default_factory=dict, description="Named push series (multipliers).")
+    route_choice: RouteChoice = Field(default_factory=RouteChoice)
+    network: Network
+    hazards: Hazards = Field(default_factory=Hazards)
+    policies: list[Policy] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _geometric_dwell_at_least_one_step(self) -> Scenario:
+        delta = step_months(self.time.step)
+        for n in self.network.nodes:
+            if n.dwell_distribution == "geometric" and 0 < n.dwell < delta:
+                raise ValueError(f"node '{n.id}': a geometric dwell needs a mean of at least one step "
+                                 f"({delta:.4g} months with {self.time.step} steps), found {n.dwell:.4g}")
+        return self
+
+
+# ---------------------------------------------------------------------------------------------------- loading

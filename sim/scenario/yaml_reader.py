@@ -1,0 +1,303 @@
+"""YAML reading with line numbers, shared by scenario and every spec file (docs/scenario.md, "Reading rules and
+limits"): regular files of at most MAX_FILE_BYTES, nesting of at most MAX_DEPTH, aliases adding at most
+MAX_ALIAS_NODES values; duplicate keys, base-60 numbers and true/false for numbers are errors."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sim.errors import ScenarioError, raise_problems
+from sim.scenario.keys import loc_to_key
+
+MAX_FILE_BYTES = 10 * 1024 * 1024  # scenario and spec files larger than this are refused before reading
+MAX_DEPTH = 64  # deepest nesting of mappings and lists, counting through aliases
+MAX_ALIAS_NODES = 100_000  # values that expanding aliases (*name) may add to a document
+
+_INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+# PyYAML's YAML 1.1 number patterns without the base-60 forms (1:20 would otherwise be read as 80), and with the
+# YAML 1.2 exponent forms 1e-4, 1e20, 2.5E3 read as numbers (YAML 1.1 reads them as text)
+_INT_RE = re.compile(r"""^(?:[-+]?0b[0-1_]+
+                    |[-+]?0[0-7_]+
+                    |[-+]?(?:0|[1-9][0-9_]*)
+                    |[-+]?0x[0-9a-fA-F_]+)$""", re.X)
+_FLOAT_RE = re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+                    |[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+
+                    |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+                    |[-+]?\.(?:inf|Inf|INF)
+                    |\.(?:nan|NaN|NAN))$""", re.X)
+_OCTAL_RE = re.compile(r"^[-+]?0[0-7_]+$")  # 0100 would be read as 64
+SEXAGESIMAL_RE = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
+
+
+class _Refused(yaml.YAMLError):
+    """A document we will not read: too deep, a bad value (with the mark of the node)."""
+
+    def __init__(self, message: str, mark=None):
+        super().__init__(message)
+        self.message = message
+        self.mark = mark
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader with three changes: no base-60 numbers (`1:20` stays the text '1:20'), nesting deeper than
+    MAX_DEPTH is refused while composing (no RecursionError), and values Python cannot hold (a date such as
+    2000-02-30, an integer of thousands of digits) are refused with their position instead of a ValueError."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, _INT_RE if tag == _INT else _FLOAT_RE if tag == _FLOAT else rx) for tag, rx in entries]
+        for first, entries in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+        self.alias_lines: dict[tuple[int, Any], int] = {}  # (id(parent node), key node id or index) -> line
+
+    def compose_node(self, parent, index):
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _Refused(f"nested more than {MAX_DEPTH} levels deep", self.peek_event().start_mark)
+            if parent is not None and self.check_event(yaml.AliasEvent):
+                where = index if isinstance(index, int) else id(index)
+                self.alias_lines[(id(parent), where)] = self.peek_event().start_mark.line + 1
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_yaml_int(self, node):
+        if _OCTAL_RE.match(str(node.value)):
+            raise _Refused(f"{node.value} has a leading zero, which YAML 1.1 reads as an octal number; write it "
+                           "without the leading zero (or quote it if it is text)", node.start_mark)
+        if ":" in str(node.value):
+            raise _Refused(f"base-60 numbers such as {node.value} are not read; write the number in decimal "
+                           "(or quote it if it is text)", node.start_mark)
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError as exc:
+            raise _Refused(f"cannot read {_short(node.value)} as an integer: {exc}", node.start_mark) from None
+
+    def construct_yaml_float(self, node):
+        if ":" in str(node.value):
+            raise _Refused(f"base-60 numbers such as {node.value} are not read; write the number in decimal "
+                           "(or quote it if it is text)", node.start_mark)
+        return super().construct_yaml_float(node)
+
+    def construct_yaml_timestamp(self, node):
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:
+            raise _Refused(f"{node.value} is not a valid date: {exc}", node.start_mark) from None
+
+
+_Loader.add_constructor(_INT, _Loader.construct_yaml_int)
+_Loader.add_constructor(_FLOAT, _Loader.construct_yaml_float)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
+def _short(text: Any, n: int = 40) -> str:
+    s = str(text)
+    return repr(s) if len(s) <= n else repr(s[:n]) + f"... ({len(s):,} characters)"
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [x for pair in node.value for x in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_aliases(root: yaml.Node) -> None:
+    """Refuse a node graph that aliases make too large, too deep or circular.
+
+    PyYAML gives an alias (*name) the very node of its anchor, so a document is a graph whose expansion (what
+    the constructed data and every walk over it hold) can be exponentially larger than the text: nine levels of
+    nine aliases in 342 bytes expand to 9^9 values. Sizes and depths are computed once per distinct node; the
+    expanded size may exceed the distinct nodes by at most MAX_ALIAS_NODES, the expanded depth is at most
+    MAX_DEPTH, and a node that contains itself is refused."""
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    on_path: set[int] = set()
+
+    def visit(node: yaml.Node, level: int) -> None:
+        key = id(node)
+        on_path.add(key)
+        total, deepest = 1, 1
+        for child in _children(node):
+            ck = id(child)
+            if ck in on_path:
+                raise _Refused("an alias refers to a value that contains it (a circular alias)", child.start_mark)
+            if ck not in size:
+                if level + 1 > MAX_DEPTH:
+                    raise _Refused(f"nested more than {MAX_DEPTH} levels deep (counting aliases)", child.start_mark)
+                visit(child, level + 1)
+            if level + depth[ck] > MAX_DEPTH:
+                raise _Refused(f"nested more than {MAX_DEPTH} levels deep (counting aliases)", child.start_mark)
+            total += size[ck]
+            deepest = max(deepest, depth[ck] + 1)
+        size[key], depth[key] = total, deepest
+        on_path.discard(key)
+
+    visit(root, 1)
+    added = size[id(root)] - len(size)
+    if added > MAX_ALIAS_NODES:
+        raise _Refused(f"aliases expand too far: expanding the aliases (*name) adds {added:,} values to the "
+                       f"{len(size):,} written, more than the {MAX_ALIAS_NODES:,} allowed; write the values out "
+                       "or use fewer aliases")
+
+
+def _index_and_duplicates(root: yaml.Node, loader: _Loader) -> tuple[dict[tuple, int], list[tuple[tuple, int, int]]]:
+    """Map each key path (tuple of keys / list indices) to its 1-based line, walking every node once: a value
+    given by an alias gets the line of the alias (the loader notes it while composing) and is not walked again,
+    so the values inside it have no line of their own (a lookup falls back to the alias). Also collect duplicate
+    keys of a mapping as (path of the key, first line, second line); merge keys (<<) are not duplicates."""
+    index: dict[tuple, int] = {}
+    duplicates: list[tuple[tuple, int, int]] = []
+    seen: set[int] = set()
+
+    def walk(node: yaml.Node, path: tuple, alias_line: int | None = None) -> None:
+        index[path] = alias_line or node.start_mark.line + 1
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            first: dict[Any, int] = {}
+            for k, v in node.value:
+                line = k.start_mark.line + 1
+                if not isinstance(k, yaml.ScalarNode):  # a list or mapping as a key: the constructor refuses it
+                    continue
+                if k.tag == "tag:yaml.org,2002:merge":
+                    walk(v, path + ("<<",))
+                    continue
+                key = loader.construct_object(k, deep=True)
+                if key in first:
+                    duplicates.append((path + (key,), first[key], line))
+                else:
+                    first[key] = line
+                index[path + (key,)] = line
+                walk(v, path + (key,), loader.alias_lines.get((id(node), id(k))))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, v in enumerate(node.value):
+                walk(v, path + (i,), loader.alias_lines.get((id(node), i)))
+
+    walk(root, ())
+    return index, duplicates
+
+
+def _read_text(p: Path) -> str:
+    """The text of a regular file of at most MAX_FILE_BYTES, UTF-8. The file is opened without blocking and
+    checked on the open descriptor, so a FIFO, a device such as /dev/zero, or a huge file is refused before any
+    byte is read (and cannot be swapped in between the check and the read)."""
+    try:
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise ScenarioError("file not found", path=str(p)) from None
+    except IsADirectoryError:
+        raise ScenarioError("is a directory, expected a YAML file", path=str(p)) from None
+    except OSError as exc:
+        raise ScenarioError(f"cannot read file: {exc.strerror or exc}", path=str(p)) from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if stat.S_ISDIR(st.st_mode):
+            raise ScenarioError("is a directory, expected a YAML file", path=str(p))
+        if not stat.S_ISREG(st.st_mode):
+            raise ScenarioError("is not a regular file (a device, pipe or socket); expected a YAML file",
+                                path=str(p))
+        limit = f"scenario and spec files may be at most {MAX_FILE_BYTES // 2**20} MB"
+        if st.st_size > MAX_FILE_BYTES:
+            raise ScenarioError(f"file is too large ({st.st_size:,} bytes); {limit}", path=str(p))
+        try:
+            raw = f.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            raise ScenarioError(f"cannot read file: {exc.strerror or exc}", path=str(p)) from None
+    if len(raw) > MAX_FILE_BYTES:  # it grew after the check
+        raise ScenarioError(f"file is too large; {limit}", path=str(p))
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"cannot read file: not UTF-8 text ({exc.reason} at byte {exc.start})",
+                            path=str(p)) from None
+
+
+def parse_yaml(text: str, *, path: str | None = None) -> tuple[Any, dict[tuple, int]]:
+    """Parse YAML text into (data, line index) under the reading rules: safe tags only, no base-60 numbers, no
+    duplicate keys, nesting at most MAX_DEPTH, aliases adding at most MAX_ALIAS_NODES values. Every problem is
+    a ScenarioError naming `path` and, where known, the line and key."""
+    loader = _Loader(text)
+    root = None
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None, {}
+        _check_aliases(root)
+        lines, duplicates = _index_and_duplicates(root, loader)
+        data = loader.construct_document(root)
+    except _Refused as exc:
+        line = exc.mark.line + 1 if exc.mark else None
+        raise ScenarioError(exc.message, path=path, key=_key_at(root, exc.mark), line=line) from None
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark else None
+        problem = (f"unsupported or unsafe YAML tag ({exc.problem}); only plain YAML data is allowed"
+                   if "tag" in str(exc.problem) else f"cannot read YAML: {exc.problem}")
+        raise ScenarioError(problem, path=path, key=_key_at(root, mark), line=line) from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError(f"YAML syntax error: {problem}", path=path, line=line) from exc
+    except RecursionError:  # a safety net: MAX_DEPTH keeps every walk far from the interpreter's limit
+        raise ScenarioError(f"nested too deeply (at most {MAX_DEPTH} levels)", path=path) from None
+    finally:
+        loader.dispose()
+    if duplicates:
+        raise_problems([(loc_to_key(key_path, data)[0] or None, second,
+                          f"duplicate key '{key_path[-1]}' (lines {first} and {second}); a key may appear only "
+                          "once in a mapping") for key_path, first, second in duplicates], path=path)
+    return data, lines
+
+
+def read_yaml(path: str | Path) -> tuple[Any, dict[tuple, int]]:
+    """Read a YAML file by the rules of `parse_yaml` after `_read_text`'s checks; return (data, line index), the
+    data a mapping. Raise ScenarioError on any problem."""
+    p = Path(path)
+    data, lines = parse_yaml(_read_text(p), path=str(p))
+    if data is None:
+        raise ScenarioError("file is empty; expected a mapping of scenario keys", path=str(p))
+    if not isinstance(data, dict):
+        raise ScenarioError(f"expected a mapping of keys at the top level, found {type(data).__name__}", path=str(p))
+    return data, lines
+
+
+def _key_at(root: yaml.Node | None, mark) -> str | None:
+    """Dotted key of the value node that starts at a parser mark (None if not found). Each node is visited once
+    and no deeper than MAX_DEPTH, so a graph of aliases cannot make the search explode."""
+    if root is None or mark is None:
+        return None
+    seen: set[int] = set()
+
+    def walk(node: yaml.Node, path: list[str]) -> str | None:
+        if (node.start_mark.line, node.start_mark.column) == (mark.line, mark.column) and path:
+            return ".".join(path)
+        if id(node) in seen or len(path) > MAX_DEPTH:
+            return None
+        seen.add(id(node))
+        children = []
+        if isinstance(node, yaml.MappingNode):
+            children = [(v, path + [str(k.value)]) for k, v in node.value]
+        elif isinstance(node, yaml.SequenceNode):
+            children = [(v, path + [str(i)]) for i, v in enumerate(node.value)]
+        for child, child_path in children:
+            found = walk(child, child_path)
+            if found:
+                return found
+        return None
+
+    return walk(root, [])
