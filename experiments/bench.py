@@ -16,7 +16,7 @@ Prints a table and writes JSON. Every timed figure is the median of several repe
   costs nothing until its next event), so migrant_events_per_s (due events processed + launches, per second)
   is reported too. Next to it mesa_empty_steps_per_s: `AgentSet.do("step")` on M Mesa agents with an empty
   step.
-- naive_mesa_person_steps_per_s: `sim.reference.NaiveBorderModel` (every person a Mesa agent, `shuffle_do`) at
+- naive_mesa_person_steps_per_s: `sim.engine.reference.NaiveBorderModel` (every person a Mesa agent, `shuffle_do`) at
   the naive size, over blocks of steps from the start of the horizon; the fast engine over the same blocks of
   the same scenario; person-steps = persons x steps for both; naive_speed_ratio = fast / naive.
 - scaling: each size run once per repeat in a fresh child process (`python bench.py --child run N`), which
@@ -51,9 +51,9 @@ from pathlib import Path
 import mesa
 import numpy as np
 
-from sim.model import BorderModel
-from sim.reference import NaiveBorderModel
-from sim.scenario import load_scenario
+from sim.engine.mesa.model import BorderModel
+from sim.engine.reference import NaiveBorderModel
+from sim.loading import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SCENARIO = ROOT / "scenarios" / "korea.yaml"

@@ -28,9 +28,9 @@ DIRECT = ("dmz", "west_sea", "east_sea")
 
 def one_run(scenario_path: str, seed: int) -> dict:
     """Arrivals per year, female arrivals per year, and direct-route arrivals per year of one run."""
-    from sim.ledger import ARRIVED
-    from sim.model import run
-    from sim.scenario import load_scenario
+    from sim.outcomes import ARRIVED
+    from sim.engine.mesa.model import run
+    from sim.loading import load_scenario
 
     result = run(load_scenario(scenario_path), seed=seed)
     years = result.years()
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from sim.experiments.design import replicate_seeds
     from sim.observed import load_observed
-    from sim.scenario import load_scenario
+    from sim.loading import load_scenario
 
     scenario = load_scenario(args.scenario)
     seeds = replicate_seeds(scenario.seed, args.seeds)
