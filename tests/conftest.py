@@ -45,9 +45,10 @@ def seed(k: int) -> int:
 #   test_equivalence.py    at most EQUIVALENCE_CHECKS (100) Poisson-rate tests, one per count compared (84 today)
 #   test_streams.py          8 checks
 #   test_time_units.py       4 checks
+#   test_parameters.py       2 checks
 #   test_conservation.py, test_rules.py: exact identities only, no statistical check
-#   total                  151 checks; ALPHA = 1e-3 / 151 = 6.6e-6, rounded down to 6e-6 (sum 151 * 6e-6 =
-#   9.1e-4 < 1e-3).
+#   total                  153 checks; ALPHA = 1e-3 / 153 = 6.5e-6, rounded down to 6e-6 (sum 153 * 6e-6 =
+#   9.2e-4 < 1e-3).
 ALPHA = 6e-6
 EQUIVALENCE_CHECKS = 100
 

@@ -297,7 +297,7 @@ def test_true_or_false_still_work_where_allowed(tmp_path: Path):
     path.write_text(path.read_text().replace("      mode: land\n", "      mode: land\n      shoot_on_sight: true\n"))
     sc = load_scenario(path)
     assert sc.network.edges[0].shoot_on_sight is True
-    assert sc.policies[0].set == {"open": False} and sc.policies[0].enabled is True
+    assert sc.policies[0].set_to == {"open": False} and sc.policies[0].enabled is True
 
 
 def test_true_is_not_a_number_in_overrides_or_specs(tmp_path: Path):
@@ -468,7 +468,8 @@ def spec_text(parameters: str) -> str:
             "greater than or equal to 1, found 0",
         ),
         ("{dist: loguniform, low: 0, high: 2}", "parameters.route_choice.risk_weight", "loguniform needs low > 0"),
-        ("{dist: normal, low: 0, high: 2}", "parameters.route_choice.risk_weight.dist", "'uniform', 'loguniform' or"),
+        ("{dist: normal, low: 0, high: 2}", "parameters.route_choice.risk_weight.dist",
+         "'uniform', 'loguniform', 'integer', 'categorical' or 'fixed'"),
         ("{start: 1, stop: 2, nmu: 3}", "parameters.route_choice.risk_weight.nmu", "did you mean 'num'?"),
         ("3", "parameters.route_choice.risk_weight", "a list of values, a range {start, stop, num} or a distribution"),
         ("[1, [2]]", "parameters.route_choice.risk_weight[1]", "Input should be a valid number, integer, boolean or"),

@@ -66,7 +66,7 @@ def test_a_bad_unit_is_an_error_naming_the_key():
 def test_policy_values_take_units_too():
     sc = build(_chain(transit={"dwell": 2}, policies=[
         {"name": "slow", "start": "2000-03", "select": {"nodes": ["t"]}, "set": {"dwell": "1 year"}}]))
-    assert sc.policies[0].set["dwell"] == 12.0
+    assert sc.policies[0].set_to["dwell"] == 12.0
 
 
 def test_the_engine_converts_months_to_weekly_steps():

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import qmc
 
-from sim.experiments.spec import Distribution, LoadedSpec, Range
+from sim.experiments.spec import LoadedSpec, Range
 
 
 MAX_RUNS = 1_000_000  # points x replicates above this are refused (docs/experiments.md)
@@ -68,15 +68,6 @@ def _values(param) -> list:
     raise TypeError(param)
 
 
-def _map(dist: Distribution, u: np.ndarray) -> list:
-    if dist.dist == "uniform":
-        return (dist.low + u * (dist.high - dist.low)).tolist()
-    if dist.dist == "loguniform":
-        lo, hi = math.log(dist.low), math.log(dist.high)
-        return np.exp(lo + u * (hi - lo)).tolist()
-    ints = np.minimum(np.floor(dist.low + u * (dist.high - dist.low + 1)), dist.high)
-    return [int(v) for v in ints]
-
 
 def _length(param) -> int:
     return len(param) if isinstance(param, list) else param.num
@@ -114,7 +105,7 @@ class _Design:
             rng = np.random.default_rng(spec.seed)
             sampler = qmc.LatinHypercube(d=d, rng=rng) if self.kind == "lhs" else qmc.Sobol(d=d, scramble=True, rng=rng)
             u = sampler.random(spec.design.samples)
-            self.columns = [_map(spec.parameters[n], u[:, i]) for i, n in enumerate(self.names)]
+            self.columns = [spec.parameters[n].from_unit(u[:, i]) for i, n in enumerate(self.names)]
         else:
             self.columns = [_values(spec.parameters[n]) for n in self.names]
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
+from sim.experiments.parameters import ParameterRange, Scalar
 from sim.outputs import check_name
 from sim.scenario.schema import Scenario, Strict
 from sim.errors import ScenarioError
@@ -26,23 +27,6 @@ class Range(Strict):
     num: int = Field(ge=1, le=10_000)
 
 
-class Distribution(Strict):
-    """A sampled parameter: uniform(low, high), loguniform(low, high) (low > 0), integer(low..high inclusive)."""
-
-    dist: Literal["uniform", "loguniform", "integer"]
-    low: float
-    high: float
-
-    @model_validator(mode="after")
-    def _check(self) -> Distribution:
-        if self.high < self.low:
-            raise ValueError(f"high ({self.high}) must not be below low ({self.low})")
-        if self.dist == "loguniform" and self.low <= 0:
-            raise ValueError("loguniform needs low > 0")
-        return self
-
-
-Scalar = float | int | bool | str
 
 
 def _parameter_kind(v: Any) -> str | None:
@@ -53,7 +37,7 @@ def _parameter_kind(v: Any) -> str | None:
         return "values"
     if isinstance(v, Range):  # a validated parameter, when a spec is dumped
         return "range"
-    if isinstance(v, Distribution):
+    if isinstance(v, ParameterRange):
         return "distribution"
     if isinstance(v, dict):
         if "dist" in v:
@@ -65,10 +49,11 @@ def _parameter_kind(v: Any) -> str | None:
 
 Parameter = Annotated[
     Annotated[list[Scalar], Tag("values")] | Annotated[Range, Tag("range")]
-    | Annotated[Distribution, Tag("distribution")],
+    | Annotated[ParameterRange, Tag("distribution")],
     Discriminator(_parameter_kind, custom_error_type="parameter_form",
                   custom_error_message="expected a list of values, a range {start, stop, num} or a distribution "
-                                       "{dist: uniform|loguniform|integer, low, high}"),
+                                       "{dist: uniform|loguniform|integer, low, high}, {dist: categorical, values} or "
+                                       "{dist: fixed, value}"),
     Field(description="values, range or distribution"),
 ]
 
@@ -114,12 +99,12 @@ class ExperimentSpec(Strict):
     @model_validator(mode="after")
     def _check(self) -> ExperimentSpec:
         for path, p in self.parameters.items():
-            if isinstance(p, Distribution) and self.design.type not in ("lhs", "sobol"):
+            if isinstance(p, ParameterRange) and self.design.type not in ("lhs", "sobol"):
                 raise ValueError(f"parameter '{path}' is a distribution; use design lhs or sobol, "
                                  f"or give a list of values or a range")
-            if not isinstance(p, Distribution) and self.design.type in ("lhs", "sobol"):
+            if not isinstance(p, ParameterRange) and self.design.type in ("lhs", "sobol"):
                 raise ValueError(f"design '{self.design.type}' samples distributions; parameter '{path}' "
-                                 "must be {dist: uniform|loguniform|integer, low, high}")
+                                 "must be a distribution {dist: uniform|loguniform|integer|categorical|fixed, ...}")
             if isinstance(p, list) and not p:
                 raise ValueError(f"parameter '{path}' has no values")
             if self.design.type == "points" and not isinstance(p, list):
@@ -185,5 +170,5 @@ def _probe(param) -> Scalar:
         return param[0]
     if isinstance(param, Range):
         return param.start
-    return param.low
+    return param.extremes()[0]
 

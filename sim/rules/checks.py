@@ -149,7 +149,7 @@ def value_checks(sc: Scenario, graph: RouteGraph) -> list[tuple[str, str]]:
         group = sc.population.groups[g]
         keys = [f"policies[{pol.name}].{op}.{target}" for pol in (sc.policies[i] for i in active_set(sc, dates[t]))
                 if not pol.select.groups or group.name in pol.select.groups
-                for op, items in (("set", pol.set), ("scale", pol.scale))
+                for op, items in (("set", pol.set_to), ("scale", pol.scale))
                 for target in items if target in GROUP_TARGETS or target.startswith("push.")]
         key = keys[-1] if keys else f"population.groups[{group.name}].departure_rate"
         msg = (f"departure rate of group '{group.name}' times its push series overflows (is {rates[t, g]:g}) from "
@@ -199,10 +199,10 @@ def scenario_warnings(sc: Scenario) -> list[str]:
     closed_by: dict[int, str] = {}
     for i in active:
         pol = sc.policies[i]
-        if pol.set.get("open") is False:
+        if pol.set_to.get("open") is False:
             for e in selected_edges(pol, graph).tolist():
                 closed_by[e] = f"policy '{pol.name}'"
-        elif pol.set.get("open") is True:
+        elif pol.set_to.get("open") is True:
             for e in selected_edges(pol, graph).tolist():
                 closed_by.pop(e, None)
     out = []

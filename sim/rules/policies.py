@@ -144,7 +144,7 @@ def _applied(scenario: Scenario, graph: RouteGraph, active: tuple[int, ...]
             pol = scenario.policies[i]
             edges = selected_edges(pol, graph)
             nodes = selected_nodes(pol, graph)
-            for op, items in (("set", pol.set), ("scale", pol.scale)):
+            for op, items in (("set", pol.set_to), ("scale", pol.scale)):
                 for target, value in items.items():
                     if target.startswith("controls."):
                         col = CONTROLS.index(target.split(".", 1)[1])
@@ -210,7 +210,7 @@ def group_rate(group, push: dict[str, float], policies) -> float:
     for pol in policies:
         if pol.select.groups and group.name not in pol.select.groups:
             continue
-        for op, items in (("set", pol.set), ("scale", pol.scale)):
+        for op, items in (("set", pol.set_to), ("scale", pol.scale)):
             for target, value in items.items():
                 if target == "departure_rate":
                     rate = value if op == "set" else rate * value

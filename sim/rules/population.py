@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.scenario.schema import Distribution, Scenario
+from sim.scenario.schema import AttributeDistribution, Scenario
 from sim.rules.streams import departure_candidates, home_generator
 
 CHUNK = 1 << 20  # persons generated per chunk: bounds the temporary memory of generation
 
 
-def draw(dist: Distribution, n: int, rng: np.random.Generator) -> np.ndarray:
+def draw(dist: AttributeDistribution, n: int, rng: np.random.Generator) -> np.ndarray:
     """n draws: fixed -> value; uniform(low, high); low + (high - low) * Beta(a, b); median * exp(sigma * Z)."""
     if dist.dist == "fixed":
         return np.full(n, dist.value, dtype=np.float64)

@@ -126,10 +126,10 @@ class TimeSpec(Strict):
         return self
 
 
-class Distribution(Strict):
+class AttributeDistribution(Strict):
     """One of: fixed(value), uniform(low, high), beta(a, b) scaled to [low, high], lognormal(median, sigma)."""
 
-    dist: Literal["fixed", "uniform", "beta", "lognormal"] = Field(description="Distribution family.")
+    dist: Literal["fixed", "uniform", "beta", "lognormal"] = Field(description="AttributeDistribution family.")
     value: float | None = Field(None, description="fixed: the value.")
     low: float | None = Field(None, description="uniform/beta: lower bound (beta default 0).")
     high: float | None = Field(None, description="uniform/beta: upper bound (beta default 1).")
@@ -139,7 +139,7 @@ class Distribution(Strict):
     sigma: float | None = Field(None, ge=0, description="lognormal: sigma of the log.")
 
     @model_validator(mode="after")
-    def _params(self) -> Distribution:
+    def _params(self) -> AttributeDistribution:
         need = {
             "fixed": ("value",),
             "uniform": ("low", "high"),
@@ -177,8 +177,8 @@ class Group(Strict):
     departure_rate: NonNeg = Field(
         description="lambda_g: hazard rate of setting out per person per month at push 1 with a riskless, free "
                     "route; a number (per month) or e.g. '0.02 per year'.")
-    risk_tolerance: Distribution = Field(description="Risk tolerance r in [0, 1] (1 = ignores risk).")
-    means: Distribution = Field(description="Means m in USD available for the journey.")
+    risk_tolerance: AttributeDistribution = Field(description="Risk tolerance r in [0, 1] (1 = ignores risk).")
+    means: AttributeDistribution = Field(description="Means m in USD available for the journey.")
     modes: list[Literal["land", "river", "dmz", "sea", "air"]] = Field(
         description="Route modes the group may use; a path is usable only if all its edges' modes are listed.")
     origins: dict[str, NonNeg] | None = Field(
@@ -188,7 +188,7 @@ class Group(Strict):
 
     @field_validator("risk_tolerance")
     @classmethod
-    def _rt_range(cls, v: Distribution) -> Distribution:
+    def _rt_range(cls, v: AttributeDistribution) -> AttributeDistribution:
         lo, hi = v.bounds()
         if lo < 0 or hi > 1:
             raise ValueError(f"risk tolerance must lie in [0, 1], distribution spans [{lo}, {hi}]")
@@ -196,7 +196,7 @@ class Group(Strict):
 
     @field_validator("means")
     @classmethod
-    def _means_range(cls, v: Distribution) -> Distribution:
+    def _means_range(cls, v: AttributeDistribution) -> AttributeDistribution:
         if v.bounds()[0] < 0:
             raise ValueError("means must not be negative")
         return v
@@ -209,13 +209,13 @@ class Group(Strict):
         return v
 
 
-class Population(Strict):
+class PopulationSection(Strict):
     size: int = Field(gt=0, le=200_000_000, description="Persons at home at the start (one agent = one person).")
     origins: dict[str, NonNeg] = Field(description="Origin node -> weight (normalised).")
     groups: list[Group] = Field(min_length=1, description="Population groups.")
 
     @model_validator(mode="after")
-    def _shares(self) -> Population:
+    def _shares(self) -> PopulationSection:
         total = sum(g.share for g in self.groups)
         if abs(total - 1.0) > 1e-6:
             raise ValueError(f"group shares must sum to 1, found {total:g}")
@@ -303,7 +303,7 @@ class Edge(Strict):
     _duration_unit = field_validator("duration", mode="before")(classmethod(lambda cls, v: parse_duration(v)))
 
 
-class Network(Strict):
+class NetworkSection(Strict):
     nodes: list[Node] = Field(min_length=2)
     edges: list[Edge] = Field(min_length=1)
     max_path_edges: int = Field(8, ge=1, le=20, description="Longest candidate path, in edges.")
@@ -360,16 +360,16 @@ class Policy(Strict):
     end: Month | None = Field(None, description="Month from which it no longer holds (exclusive); none = forever.")
     enabled: bool = Field(True, description="false switches the policy off (e.g. in a sweep) without deleting it.")
     select: Selector = Field(default_factory=Selector, description="What the policy acts on.")
-    set: dict[str, float | bool] = Field(
-        default_factory=dict, description="target -> new value, in the target's unit (duration, dwell: months or "
-                                          "e.g. '45 days'; departure_rate, arrest_hazard: per month or e.g. "
-                                          "'0.1 per year').")
+    set_to: dict[str, float | bool] = Field(  # `set` in YAML (an attribute named set would shadow the builtin)
+        default_factory=dict, alias="set",
+        description="target -> new value, in the target's unit (duration, dwell: months or e.g. '45 days'; "
+                    "departure_rate, arrest_hazard: per month or e.g. '0.1 per year').")
     scale: dict[str, NonNeg] = Field(default_factory=dict, description="target -> multiplier.")
 
     _norm = field_validator("start", "end", mode="before")(
         classmethod(lambda cls, v: None if v is None else _month_value(v)))
 
-    @field_validator("set", mode="before")
+    @field_validator("set_to", mode="before")
     @classmethod
     def _units(cls, v: Any) -> Any:
         """Read unit strings of duration/dwell (months) and departure_rate/arrest_hazard (per month)."""
@@ -381,9 +381,9 @@ class Policy(Strict):
     def _check(self) -> Policy:
         if self.end is not None and parse_month(self.end) <= parse_month(self.start):
             raise ValueError(f"policy '{self.name}': end ({self.end}) must be after start ({self.start})")
-        if not self.set and not self.scale:
+        if not self.set_to and not self.scale:
             raise ValueError(f"policy '{self.name}' neither sets nor scales anything")
-        for kind, targets in (("set", self.set), ("scale", self.scale)):
+        for kind, targets in (("set", self.set_to), ("scale", self.scale)):
             for target in targets:
                 if target.startswith("push."):
                     continue
@@ -393,7 +393,7 @@ class Policy(Strict):
                                      f"allowed: {', '.join(allowed)}")
                 if kind == "scale" and target in BOOL_TARGETS:
                     raise ValueError(f"policy '{self.name}': '{target}' is true/false and can only be set")
-        for target, v in self.set.items():
+        for target, v in self.set_to.items():
             if target in BOOL_TARGETS and not isinstance(v, bool):
                 raise ValueError(f"policy '{self.name}': set.{target} must be true or false")
             if target not in BOOL_TARGETS and isinstance(v, bool):
@@ -406,7 +406,7 @@ class Policy(Strict):
         return self
 
     def targets(self) -> set[str]:
-        return set(self.set) | set(self.scale)
+        return set(self.set_to) | set(self.scale)
 
 
 class Scenario(Strict):
@@ -422,10 +422,10 @@ class Scenario(Strict):
     seed: int = Field(0, ge=0, description="Seed of the run's random stream.")
     observed: Literal["mou_arrivals"] | None = Field(
         None, description="Observed series to compare runs against (packaged in sim/data).")
-    population: Population
+    population: PopulationSection
     push: dict[str, PushSeries] = Field(default_factory=dict, description="Named push series (multipliers).")
     route_choice: RouteChoice = Field(default_factory=RouteChoice)
-    network: Network
+    network: NetworkSection
     hazards: Hazards = Field(default_factory=Hazards)
     policies: list[Policy] = Field(default_factory=list)
 

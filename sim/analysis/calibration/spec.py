@@ -8,52 +8,27 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
-import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
 from sim.observed import OBSERVED_SERIES, load_observed
 from sim.outputs import check_name
 from sim.scenario.schema import Scenario, Strict
+from sim.experiments.parameters import ParameterRange
 from sim.errors import ScenarioError
 from sim.scenario.keys import line_for
 from sim.loading import load_scenario, validate_dict
 from sim.scenario.validation import read_model_file
 from sim.scenario.overrides import scenario_to_dict, set_path
 
-class Prior(Strict):
-    """uniform(low, high) or loguniform(low, high) with 0 < low."""
+class Prior(ParameterRange):
+    """A prior (`sim.experiments.parameters`): uniform(low, high) or loguniform(low, high) with 0 < low; only the
+    continuous kinds, because refinement maps posterior values back to the unit interval (`to_unit`)."""
 
+    proper_interval: ClassVar[bool] = True
     dist: Literal["uniform", "loguniform"] = Field(description="Prior family.")
-    low: float
-    high: float
-
-    @model_validator(mode="after")
-    def _check(self) -> Prior:
-        if not self.high > self.low:
-            raise ValueError(f"high ({self.high}) must be above low ({self.low})")
-        if self.dist == "loguniform" and self.low <= 0:
-            raise ValueError("loguniform needs low > 0")
-        return self
-
-    def to_scale(self, x):
-        """The prior's own scale: x (uniform) or ln x (loguniform)."""
-        return np.log(x) if self.dist == "loguniform" else np.asarray(x, dtype=float)
-
-    def from_unit(self, u):
-        """Map u in [0, 1] to a value: low + u (high - low), or exp(ln low + u (ln high - ln low))."""
-        lo, hi = self.to_scale(self.low), self.to_scale(self.high)
-        v = lo + np.asarray(u, dtype=float) * (hi - lo)
-        return np.exp(v) if self.dist == "loguniform" else v
-
-    def to_unit(self, x):
-        lo, hi = self.to_scale(self.low), self.to_scale(self.high)
-        return (self.to_scale(x) - lo) / (hi - lo)
-
-    def quantile(self, q: float) -> float:
-        return float(self.from_unit(q))
 
 
 Years = tuple[int, int]

@@ -12,7 +12,7 @@ import yaml
 
 from sim.analysis.sensitivity.indices import analyze, index_warnings, ranking_table
 from sim.analysis.sensitivity.outcomes import Outcome
-from sim.analysis.sensitivity.spec import METHODS, LoadedSensitivity, from_unit, load_sensitivity, problem
+from sim.analysis.sensitivity.spec import METHODS, LoadedSensitivity, load_sensitivity, problem
 from sim.errors import ScenarioError
 from sim.outputs import atomic_path, atomic_write_text, default_dir, real_target
 
@@ -50,7 +50,7 @@ def design_size(ls: LoadedSensitivity, method: str) -> tuple[int, int]:
 
 def experiment_spec(ls: LoadedSensitivity, method: str, x: np.ndarray) -> dict:
     """The sweep engine's `points` spec for a unit design x: point i sets every parameter to its i-th value."""
-    params = {n: from_unit(b, x[:, j]) for j, (n, b) in enumerate(ls.spec.parameters.items())}
+    params = {n: b.from_unit(x[:, j]) for j, (n, b) in enumerate(ls.spec.parameters.items())}
     params.update({k: [v] * len(x) for k, v in ls.spec.fixed.items()})
     return {
         "name": f"{ls.spec.name}_{method}",
@@ -120,7 +120,7 @@ def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None
     warnings = index_warnings(indices)
     means = pd.DataFrame(x, columns=[f"u:{n}" for n in ls.names])
     for j, (n, b) in enumerate(ls.spec.parameters.items()):
-        means[n] = from_unit(b, x[:, j])
+        means[n] = b.from_unit(x[:, j])
     for o in ls.outcomes:
         means[o.name] = y[o.name].mean(axis=1)
         means[f"{o.name}:sd"] = y[o.name].std(axis=1, ddof=1) if y[o.name].shape[1] > 1 else np.nan

@@ -4,14 +4,14 @@ replicates, a seed; loaded and checked against its base scenario."""
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from sim.analysis.sensitivity.outcomes import Outcome, parse_outcome
+from sim.experiments.parameters import ParameterRange
 from sim.errors import ScenarioError
 from sim.loading import load_scenario, validate_dict
 from sim.outputs import check_name
@@ -22,7 +22,7 @@ from sim.scenario.schema import Scenario, Strict
 from sim.scenario.validation import read_model_file
 
 if TYPE_CHECKING:  # numpy, pandas, scipy and SALib load on use, so registering the command costs nothing
-    import numpy as np
+    pass
 
 METHODS = ("morris", "sobol")
 
@@ -33,21 +33,14 @@ Scalar = float | int | bool | str
 # ------------------------------------------------------------------------------------------------- spec
 
 
-class Bounds(Strict):
-    """A parameter's range: uniform on [low, high] (default), loguniform (low > 0), or the integers low..high."""
+class Bounds(ParameterRange):
+    """A parameter's range (`sim.experiments.parameters`): uniform on [low, high] (the default kind), loguniform
+    (low > 0), the integers low..high, categorical values or a fixed value; with a label for tables and figures."""
 
-    low: float
-    high: float
-    dist: Literal["uniform", "loguniform", "integer"] = "uniform"
+    proper_interval: ClassVar[bool] = True
+    dist: Literal["uniform", "loguniform", "integer", "categorical", "fixed"] = Field(
+        "uniform", description="uniform (default), loguniform, integer, categorical or fixed.")
     label: str | None = Field(None, description="Short name in tables and figures (default: the dotted path).")
-
-    @model_validator(mode="after")
-    def _check(self) -> Bounds:
-        if not self.high > self.low:
-            raise ValueError(f"high ({self.high}) must be above low ({self.low})")
-        if self.dist == "loguniform" and self.low <= 0:
-            raise ValueError("loguniform needs low > 0")
-        return self
 
 
 class MorrisSettings(Strict):
@@ -138,7 +131,6 @@ class LoadedSensitivity:
 def load_sensitivity(path: str | Path) -> LoadedSensitivity:
     """Read and validate a sensitivity spec: schema, parameter and fixed paths against the base scenario,
     outcome expressions against its routes and horizon. Errors name file, key and line (ScenarioError)."""
-    import numpy as np
 
     from sim.rules.network import RouteGraph
 
@@ -151,7 +143,8 @@ def load_sensitivity(path: str | Path) -> LoadedSensitivity:
         _set_all(fixed, name, value, str(p), ("fixed", name), lines)
     _validate(fixed, str(p), ("fixed",), lines, "with the fixed settings")
     for name, b in spec.parameters.items():
-        for where, value in zip(("low", "high"), from_unit(b, np.array([0.0, 1.0]))):
+        ends = b.extremes()
+        for where, value in zip(("low", "high") if b.low is not None else ("value",) * len(ends), ends):
             data = json.loads(json.dumps(fixed))
             _set_all(data, name, value, str(p), ("parameters", name), lines)
             _validate(data, str(p), ("parameters", name), lines, f"at {where} = {value}")
@@ -184,17 +177,6 @@ def _validate(data: dict, source: str, raw: tuple, lines: dict, when: str) -> No
         raise ScenarioError(f"the base scenario becomes invalid {when}: {exc.key}: {exc.message}", path=source,
                             key=".".join(raw), line=line_for(lines, raw)) from None
 
-
-def from_unit(b: Bounds, u: np.ndarray) -> list:
-    """Unit-interval sample -> values: uniform low + u(high - low); loguniform exp(log low + u log(high/low));
-    integer floor(low + u(high - low + 1)) capped at high."""
-    import numpy as np
-
-    if b.dist == "uniform":
-        return (b.low + u * (b.high - b.low)).tolist()
-    if b.dist == "loguniform":
-        return np.exp(math.log(b.low) + u * math.log(b.high / b.low)).tolist()
-    return [int(v) for v in np.minimum(np.floor(b.low + u * (b.high - b.low + 1)), b.high)]
 
 
 def problem(ls: LoadedSensitivity) -> dict:

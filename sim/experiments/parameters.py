@@ -1,0 +1,113 @@
+"""A parameter's range, the one description shared by sweep distributions, sensitivity bounds and calibration priors,
+with the one map from the unit interval to values that every sampled design uses.
+
+Kinds (`dist`), for u in [0, 1):
+
+    uniform      low + u (high - low)
+    loguniform   exp(ln low + u (ln high - ln low))                 (0 < low)
+    integer      min(floor(low + u (high - low + 1)), high)          (each of low..high with probability 1/k)
+    categorical  values[min(floor(u k), k - 1)]                      (k = len(values), each equally likely)
+    fixed        value
+
+Each spec format admits the kinds it can use (a sweep's lhs/sobol design: uniform, loguniform, integer, categorical,
+fixed; sensitivity bounds the same; a calibration prior only uniform and loguniform, because its refinement maps
+values back to the unit interval).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from sim.scenario.schema import Strict
+
+Scalar = float | int | bool | str
+
+KINDS = ("uniform", "loguniform", "integer", "categorical", "fixed")
+
+
+class ParameterRange(Strict):
+    """uniform(low, high), loguniform(low, high) with low > 0, integer(low..high inclusive), categorical(values),
+    fixed(value); the map from the unit interval is in the module docstring."""
+
+    dist: Literal["uniform", "loguniform", "integer", "categorical", "fixed"] = Field(
+        description="uniform, loguniform, integer, categorical or fixed.")
+    low: float | None = Field(None, description="uniform/loguniform/integer: lower bound.")
+    high: float | None = Field(None, description="uniform/loguniform/integer: upper bound.")
+    values: list[Scalar] | None = Field(None, min_length=1, description="categorical: the values, equally likely.")
+    value: Scalar | None = Field(None, description="fixed: the value.")
+
+    # high == low is allowed (a point); specs that need a proper interval set this to True
+    proper_interval: ClassVar[bool] = False
+
+    @model_validator(mode="after")
+    def _check(self) -> ParameterRange:
+        need = {"categorical": ("values",), "fixed": ("value",)}.get(self.dist, ("low", "high"))
+        missing = [k for k in need if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"'{self.dist}' needs {' and '.join(need)}")
+        extra = [k for k in ("low", "high", "values", "value") if k not in need and getattr(self, k) is not None]
+        if extra:
+            raise ValueError(f"'{self.dist}' takes {' and '.join(need)}, not {', '.join(extra)}")
+        if self.low is not None and self.high is not None:
+            if self.proper_interval and not self.high > self.low:
+                raise ValueError(f"high ({self.high}) must be above low ({self.low})")
+            if self.high < self.low:
+                raise ValueError(f"high ({self.high}) must not be below low ({self.low})")
+            if self.dist == "loguniform" and self.low <= 0:
+                raise ValueError("loguniform needs low > 0")
+        return self
+
+    def _bounds(self) -> tuple[float, float]:
+        assert self.low is not None and self.high is not None, "checked by _check for interval kinds"
+        return self.low, self.high
+
+    def from_unit(self, u: Any) -> list:
+        """Values for unit-interval samples u (module docstring): floats, ints (integer) or the given values."""
+        u = np.atleast_1d(np.asarray(u, dtype=float))
+        if self.dist == "fixed":
+            return [self.value] * u.size
+        if self.dist == "categorical":
+            assert self.values is not None
+            k = len(self.values)
+            return [self.values[int(i)] for i in np.minimum(np.floor(u * k), k - 1)]
+        low, high = self._bounds()
+        if self.dist == "uniform":
+            return (low + u * (high - low)).tolist()
+        if self.dist == "loguniform":
+            lo, hi = math.log(low), math.log(high)
+            return np.exp(lo + u * (hi - lo)).tolist()
+        return [int(v) for v in np.minimum(np.floor(low + u * (high - low + 1)), high)]
+
+    def extremes(self) -> list:
+        """The values a design can reach at its ends (every value, for categorical): what a spec checks against its
+        scenario before anything runs."""
+        if self.dist == "categorical":
+            assert self.values is not None
+            return list(self.values)
+        if self.dist == "fixed":
+            return [self.value]
+        return self.from_unit(np.array([0.0, 1.0]))
+
+    def to_scale(self, x: Any) -> np.ndarray:
+        """The range's own scale, on which it is uniform: x (uniform) or ln x (loguniform)."""
+        self._continuous()
+        return np.log(x) if self.dist == "loguniform" else np.asarray(x, dtype=float)
+
+    def to_unit(self, x: Any) -> np.ndarray:
+        """Inverse of `from_unit` for the continuous kinds: (scale(x) - scale(low)) / (scale(high) - scale(low))."""
+        low, high = self._bounds()
+        lo, hi = self.to_scale(low), self.to_scale(high)
+        return (self.to_scale(x) - lo) / (hi - lo)
+
+    def quantile(self, q: float) -> float:
+        """The q-quantile of a continuous range."""
+        self._continuous()
+        return float(self.from_unit(q)[0])
+
+    def _continuous(self) -> None:
+        if self.dist not in ("uniform", "loguniform"):
+            raise TypeError(f"a '{self.dist}' range has no continuous scale")
