@@ -26,7 +26,7 @@ from sim.plots.api import FIGURE_NAMES, build_figures, make_figures
 from sim.cli import plot as plot_cli
 from sim.plots.detect import kind_of, load_run, load_sweep_dir
 from sim.plots.report import report_html, write_report
-from sim.errors import ScenarioError
+from sim.errors import UsageError
 from sim.loading import load_scenario
 from sim.scenario.overrides import scenario_to_dict
 
@@ -125,13 +125,13 @@ def texts(fig) -> list[str]:
 def test_detects_run_and_sweep_dirs_and_refuses_others(run_dir, grid_dir, tmp_path):
     assert kind_of(run_dir) == "run"
     assert kind_of(grid_dir) == "sweep"
-    with pytest.raises(ScenarioError, match="neither a run directory"):
+    with pytest.raises(UsageError, match="neither a run directory"):
         kind_of(tmp_path)
-    with pytest.raises(ScenarioError, match="no such directory"):
+    with pytest.raises(UsageError, match="no such directory"):
         kind_of(tmp_path / "missing")
     (tmp_path / "half").mkdir()
     (tmp_path / "half" / "summary.json").write_text("{}")
-    with pytest.raises(ScenarioError, match="missing timeseries.parquet"):
+    with pytest.raises(UsageError, match="missing timeseries.parquet"):
         kind_of(tmp_path / "half")
 
 
@@ -308,7 +308,7 @@ def test_policy_bars_are_paired_differences(policy_dir):
 
     other = build_figures(policy_dir, ["policy_bars"], baseline="sea_open").figures["policy_bars"]
     assert "sea_open" in other.get_suptitle()
-    with pytest.raises(ScenarioError, match="'nonesuch' is not a policy package of this sweep; packages: kept, "):
+    with pytest.raises(UsageError, match="'nonesuch' is not a policy package of this sweep; packages: kept, "):
         build_figures(policy_dir, baseline="nonesuch")
 
 
@@ -334,11 +334,11 @@ def test_policy_years_are_paired_differences_per_year(policy_dir):
 
 
 def test_only_rejects_unknown_and_inapplicable_figures(run_dir, policy_dir):
-    with pytest.raises(ScenarioError, match="unknown figure.*heatmap is for a sweep directory"):
+    with pytest.raises(UsageError, match="unknown figure.*heatmap is for a sweep directory"):
         build_figures(run_dir, ["heatmap"])
-    with pytest.raises(ScenarioError, match="'heatmap' does not apply"):
+    with pytest.raises(UsageError, match="'heatmap' does not apply"):
         build_figures(policy_dir, ["heatmap"])
-    with pytest.raises(ScenarioError, match="--baseline names a policy package"):
+    with pytest.raises(UsageError, match="--baseline names a policy package"):
         build_figures(run_dir, baseline="kept")
 
 

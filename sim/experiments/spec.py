@@ -12,7 +12,7 @@ from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 from sim.experiments.parameters import ParameterRange, Scalar
 from sim.outputs import check_name
 from sim.scenario.schema import Scenario, Strict
-from sim.errors import ScenarioError
+from sim.errors import ScenarioError, UsageError
 from sim.scenario.keys import line_for
 from sim.scenario.overrides import dump_scenario, scenario_to_dict, set_path
 from sim.loading import load_scenario
@@ -147,7 +147,7 @@ def load_spec(path: str | Path, replicates: int | None = None) -> LoadedSpec:
     spec, _, lines = read_model_file(ExperimentSpec, p)
     if replicates is not None:
         if replicates < 1:
-            raise ScenarioError(f"--replicates must be at least 1, found {replicates}", path=str(p))
+            raise UsageError(f"--replicates must be at least 1, found {replicates}", path=str(p))
         spec = spec.model_copy(update={"replicates": replicates})
     base_path = (p.parent / spec.scenario).resolve()
     base = load_scenario(base_path)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.errors import ScenarioError
+from sim.errors import UsageError
 
 MIN_CI_REPLICATES = 3
 ID_COLUMNS = ("run_id", "point", "policy", "replicate", "seed", "status", "error", "error_kind", "wall_time")
@@ -69,7 +69,7 @@ def resolve_point(df: pd.DataFrame, parameters: list[str], text: str) -> int:
             name, _, value = part.partition("=")
             name = name.strip()
             if name not in parameters and name != "policy":
-                raise ScenarioError(f"--baseline: unknown parameter '{name}'; parameters: {', '.join(parameters)}")
+                raise UsageError(f"--baseline: unknown parameter '{name}'; parameters: {', '.join(parameters)}")
             col = sel[name]
             try:
                 target = float(value)
@@ -79,7 +79,7 @@ def resolve_point(df: pd.DataFrame, parameters: list[str], text: str) -> int:
         if len(sel) == 1:
             return int(sel["point"].iloc[0])
     choices = ", ".join(str(p) for p in points["point"].head(10))
-    raise ScenarioError(f"--baseline '{text}' matches {len(sel) if '=' in text else 0} points; give a point index "
+    raise UsageError(f"--baseline '{text}' matches {len(sel) if '=' in text else 0} points; give a point index "
                         f"({choices}{', ...' if len(points) > 10 else ''}), a policy name, or name=value pairs "
                         "naming exactly one point")
 

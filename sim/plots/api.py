@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 from sim.plots import calibration, policy_figures, route_map, run_figures, sensitivity, style, sweep_figures
 from sim.plots.detect import CalibrationData, RunData, SensitivityData, SweepData, kind_of, load
 from sim.plots.sweep_figures import NotApplicable
-from sim.errors import ScenarioError
+from sim.errors import UsageError
 
 FORMATS = ("png", "svg", "pdf")
 
@@ -70,13 +70,13 @@ def _check_only(kind: str, only: list[str] | None) -> list[str]:
             if hint:
                 extra = f" ({', '.join(hint)} {'is' if len(hint) == 1 else 'are'} for a {other} directory)"
                 break
-        raise ScenarioError(f"unknown figure(s) for a {kind} directory: {', '.join(unknown)}{extra}; "
+        raise UsageError(f"unknown figure(s) for a {kind} directory: {', '.join(unknown)}{extra}; "
                             f"choose from {', '.join(names)}")
     return [n for n in names if n in only]
 
 
 def build_figures(path: str | Path, only: list[str] | None = None, *, baseline: str | None = None) -> Figures:
-    """Read the directory and build its figures (in memory). Raises ScenarioError for a directory that is none
+    """Read the directory and build its figures (in memory). Raises UsageError for a directory that is none
     of the four kinds, for unknown names in `only`, and for a figure named in `only` that does not apply to this
     directory; InputError for a missing or damaged file."""
     kind = kind_of(path)
@@ -95,7 +95,7 @@ def build_figures(path: str | Path, only: list[str] | None = None, *, baseline: 
         if "posterior_predictive" in wanted and "posterior_predictive" not in made:
             reason = "the calibration has no arrivals target (no predictive.csv)"
             if only:
-                raise ScenarioError(f"figure 'posterior_predictive' does not apply to {path}: {reason}")
+                raise UsageError(f"figure 'posterior_predictive' does not apply to {path}: {reason}")
             out.skipped["posterior_predictive"] = reason
         for stem, fig in made.items():
             out.figures[stem] = fig
@@ -111,7 +111,7 @@ def build_figures(path: str | Path, only: list[str] | None = None, *, baseline: 
                     else SWEEP_FIGURES[name](data))
         except NotApplicable as exc:
             if only:
-                raise ScenarioError(f"figure '{name}' does not apply to {path}: {exc}") from None
+                raise UsageError(f"figure '{name}' does not apply to {path}: {exc}") from None
             out.skipped[name] = str(exc)
             continue
         for stem, fig in made.items():
@@ -123,11 +123,11 @@ def build_figures(path: str | Path, only: list[str] | None = None, *, baseline: 
 def _check_baseline(data: RunData | SweepData, baseline: str) -> None:
     """A baseline package must be one of the packages of a policies-design sweep."""
     if not isinstance(data, SweepData) or data.design != "policies":
-        raise ScenarioError(f"--baseline names a policy package, for sweeps with a policies design; "
+        raise UsageError(f"--baseline names a policy package, for sweeps with a policies design; "
                             f"{data.path} is not one")
     packages = data.packages or sorted(data.ok["policy"].dropna().unique())
     if baseline not in packages:
-        raise ScenarioError(f"--baseline '{baseline}' is not a policy package of this sweep; packages: "
+        raise UsageError(f"--baseline '{baseline}' is not a policy package of this sweep; packages: "
                             f"{', '.join(packages)}")
 
 
@@ -153,7 +153,7 @@ def make_figures(path: str | Path, out: str | Path | None = None, *, fmt: str = 
     PATH/figures is bordersim's in any case); it is checked before anything is drawn, and a refusal
     (UsageError) touches nothing. Returns (paths written, {figure name: reason skipped})."""
     if fmt not in FORMATS:
-        raise ScenarioError(f"unknown format '{fmt}'; choose from {', '.join(FORMATS)}")
+        raise UsageError(f"unknown format '{fmt}'; choose from {', '.join(FORMATS)}")
     kind_of(path)  # a bad PATH is reported before --out
     target = Path(out) if out is not None else Path(path) / "figures"
     style.check_figures_dir(target, default=out is None)  # refuse before drawing anything

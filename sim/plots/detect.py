@@ -22,10 +22,9 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from sim.errors import InputError
+from sim.errors import InputError, UsageError
 from sim.outcomes import TOTAL_KEYS
 from sim.outputs import marker_kind
-from sim.errors import ScenarioError
 
 RUN_FILES = ("summary.json", "timeseries.parquet", "scenario.resolved.yaml")
 KINDS = ("run", "sweep", "sensitivity", "calibration")
@@ -42,39 +41,39 @@ _WHAT = ("give a run directory (`bordersim run`), a sweep directory (`bordersim 
 
 
 def kind_of(path: str | Path) -> str:
-    """'run', 'sweep', 'sensitivity' or 'calibration', from the files the directory holds; a ScenarioError (bad
+    """'run', 'sweep', 'sensitivity' or 'calibration', from the files the directory holds; a UsageError (bad
     input) naming what is missing otherwise. An unfinished sensitivity analysis or calibration (its runs there,
     its results not yet) is named as such, with what to do."""
     root = Path(path)
     if not root.is_dir():
-        raise ScenarioError(f"{root}: no such directory ({_WHAT})")
+        raise UsageError(f"{root}: no such directory ({_WHAT})")
     if (root / "sweep.json").exists():
         if not (root / "runs.parquet").exists():
-            raise ScenarioError(f"{root} is a sweep directory without runs.parquet; run the same `bordersim "
+            raise UsageError(f"{root} is a sweep directory without runs.parquet; run the same `bordersim "
                                 "sweep` command again to finish it")
         return "sweep"
     if (root / "summary.json").exists():
         missing = [f for f in RUN_FILES if not (root / f).exists()]
         if missing:
-            raise ScenarioError(f"{root} is a run directory missing {', '.join(missing)}")
+            raise UsageError(f"{root} is a run directory missing {', '.join(missing)}")
         return "run"
     if (root / "calibration.json").exists():
         if not (root / "points.csv").exists():
-            raise ScenarioError(f"{root} is a calibration directory missing points.csv; run the same `bordersim "
+            raise UsageError(f"{root} is a calibration directory missing points.csv; run the same `bordersim "
                                 "calibrate` command again to finish it")
         return "calibration"
     if (root / "indices.csv").exists():
         return "sensitivity"
     marker = marker_kind(root)
     if (root / "experiment.yaml").exists() or marker == "sensitivity":
-        raise ScenarioError(f"{root} is a sensitivity directory whose analysis has not finished (no indices.csv); "
+        raise UsageError(f"{root} is a sensitivity directory whose analysis has not finished (no indices.csv); "
                             "run the same `bordersim sensitivity` command again to finish it (its runs so far: "
                             f"`bordersim plot {root / 'sweep'}`)")
     if (root / "base.yaml").exists() or (root / "sweep_spec.yaml").exists() or marker == "calibration":
-        raise ScenarioError(f"{root} is a calibration directory that has not finished (no calibration.json); "
+        raise UsageError(f"{root} is a calibration directory that has not finished (no calibration.json); "
                             "run the same `bordersim calibrate` command again to finish it (its runs so far: "
                             f"`bordersim plot {root / 'sweep'}`)")
-    raise ScenarioError(f"{root} is neither a run directory (summary.json, timeseries.parquet, "
+    raise UsageError(f"{root} is neither a run directory (summary.json, timeseries.parquet, "
                         "scenario.resolved.yaml) nor a sweep directory (sweep.json, runs.parquet), nor a sensitivity "
                         "(indices.csv) or calibration (calibration.json) directory")
 

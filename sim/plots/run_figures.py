@@ -14,7 +14,6 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from sim.outcomes import TOTAL_KEYS
 from sim.observed import compare_yearly, load_observed
 from sim.plots import style
 from sim.plots.detect import RunData
@@ -276,11 +275,3 @@ def outcome_shares(run: RunData) -> Figure:
     fig.legend(handles, labels, loc="outside lower center", ncol=len(order))
     fig.suptitle(f"Where people are lost, and who: {run.name}")
     return fig
-
-
-def totals_table(run: RunData) -> pd.DataFrame:
-    """Totals, by route and by group as one table (used by the report)."""
-    rows = [{"": "all", **run.summary["totals"]}]
-    rows += [{"": f"route {k}", **v} for k, v in run.summary["by_route"].items()]
-    rows += [{"": f"group {k}", **v} for k, v in run.summary["by_group"].items()]
-    return pd.DataFrame(rows, columns=["", *TOTAL_KEYS])

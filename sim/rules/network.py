@@ -15,7 +15,6 @@ extensions still end in dead ends: nodes the path has already visited.)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from collections import deque
 
@@ -101,9 +100,6 @@ class RouteGraph:
         if idx is None:
             return np.empty(0, dtype=np.int64)
         return idx[(self.path_mode_mask[idx] & ~modes_mask) == 0]
-
-    def write_graphml(self, path: str | Path) -> None:
-        nx.write_graphml(self.graph, str(path))
 
 
 def modes_mask(modes: list[str]) -> int:
