@@ -71,6 +71,13 @@ def scenarios(draw) -> dict:
                 "dwell": dwell,
                 "dwell_distribution": "geometric" if geometric else "fixed",
             }
+            if draw(st.booleans()):  # brokers (docs/model.md §9)
+                kw["brokers"] = {
+                    "capacity": draw(st.one_of(st.just(0.0), st.floats(0.0, 50.0))),
+                    "fee": draw(st.sampled_from([0.0, 100.0, 2000.0])),
+                    "fee_elasticity": draw(st.sampled_from([0.0, 0.5, 2.0])),
+                    "fee_max": draw(st.sampled_from([None, 5000.0])),
+                }
         nodes.append(node(f"m{j}", kind, **kw))
     nodes += [node(f"d{k}", "destination") for k in range(n_dest)]
     mid_ids = [f"m{j}" for j in range(len(mids))]
@@ -112,6 +119,10 @@ def scenarios(draw) -> dict:
             risk_tolerance=draw(distributions("risk")),
             means=draw(distributions("means")),
             modes=["land"] + draw(st.lists(st.sampled_from(MODES[1:]), unique=True)),
+            **({} if draw(st.booleans()) else {"transit": {  # sex differences in transit (docs/model.md §9)
+                "dwell_scale": {"female": draw(st.floats(0.2, 3.0)), "male": draw(st.floats(0.2, 3.0))},
+                "savings": {"female": draw(st.sampled_from([0.0, 50.0, 500.0])),
+                            "male": draw(st.sampled_from([0.0, 50.0, 500.0]))}}}),
         )
         for i, s in enumerate(shares)
     ]
@@ -125,6 +136,7 @@ def scenarios(draw) -> dict:
     weekly = draw(st.booleans())
     months = draw(st.integers(1, 3) if weekly else st.integers(3, 15))
     policies = []
+    brokers = [n["id"] for n in nodes if "brokers" in n]
     for p in range(draw(st.integers(0, 3))):
         start = draw(st.integers(0, months - 1))
         end = draw(st.one_of(st.none(), st.integers(start + 1, months)))
@@ -138,10 +150,18 @@ def scenarios(draw) -> dict:
                 "cost": draw(st.sampled_from([0.0, 200.0, 5000.0])),
                 "duration": float(draw(st.integers(1, 4))),
             }.get(target, draw(unit))
-            pol["select"] = {
-                "edges": draw(st.lists(st.sampled_from([e["id"] for e in edges]), min_size=1, unique=True))
-            }
+            if draw(st.booleans()):
+                pol["select"] = {
+                    "edges": draw(st.lists(st.sampled_from([e["id"] for e in edges]), min_size=1, unique=True))
+                }
+            else:  # the edges leaving some nodes (closures on the way, docs/model.md §9)
+                pol["select"] = {"from_nodes": draw(st.lists(st.sampled_from(sources), min_size=1, unique=True))}
             pol["set"] = {target: value}
+        elif kind == "node" and brokers and draw(st.booleans()):
+            chosen = draw(st.lists(st.sampled_from(brokers), min_size=1, unique=True))
+            pol["select"] = {"nodes": chosen}
+            target = draw(st.sampled_from(["brokers.capacity", "brokers.fee"]))
+            pol["scale" if draw(st.booleans()) else "set"] = {target: draw(st.sampled_from([0.0, 0.5, 3.0, 40.0]))}
         elif kind == "node":
             transit = [n for n in nodes if n["kind"] == "transit"]
             chosen = draw(st.lists(st.sampled_from(transit), min_size=1, unique_by=lambda n: n["id"]))
@@ -210,6 +230,10 @@ def test_conservation_every_step(data):
         assert np.count_nonzero(pop.away) == model.ledger.flows[: t + 1, ..., 0].sum(), (
             f"step {t}: away != set_out"
         )
+        queued = sum(model.queues[n].waiting for n in model.broker_nodes)
+        held = sum(len(v) for v in model.blocked.values())
+        assert queued + held <= stock.sum()
+        assert model.ledger.queued[t].sum() == queued
     result = model.result()
     check_identities(result)
     assert result.totals()["set_out"] <= sc.population.size

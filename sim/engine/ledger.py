@@ -39,6 +39,10 @@ class Ledger:
         self._stock = [0] * (n_routes * n_groups)
         self._edges = [0] * (n_edges * len(EDGE_COUNTS))
         self._repatriated = [0] * n_nodes
+        # brokers (docs/model.md §9), per step x node: the price asked, passages sold, people queued at the end
+        self.fees = np.full((n_steps, n_nodes), np.nan)
+        self.sold = np.zeros((n_steps, n_nodes), dtype=np.int64)
+        self.queued = np.zeros((n_steps, n_nodes), dtype=np.int64)
 
     def set_out(self, route: int, group: int) -> None:
         cell = route * self._groups + group
@@ -58,6 +62,11 @@ class Ledger:
 
     def repatriated(self, node: int) -> None:
         self._repatriated[node] += 1
+
+    def brokers(self, t: int, node: int, fee: float, sold: int) -> None:
+        """The price F(t) a broker node asked in step t and the passages it sold."""
+        self.fees[t, node] = fee
+        self.sold[t, node] = sold
 
     def close_step(self, t: int) -> None:
         r, g = self.shape
@@ -97,6 +106,12 @@ class RunResult:
     repatriated_at: np.ndarray
     resolved_yaml: str = ""
     extra: dict = field(default_factory=dict)
+    # brokers (docs/model.md §9): the broker nodes' indices, and per step x node the price asked (NaN elsewhere),
+    # passages sold and people queued at the end of the step; None/empty in a run without brokers
+    broker_nodes: list[int] = field(default_factory=list)
+    fees: np.ndarray | None = None
+    sold: np.ndarray | None = None
+    queued: np.ndarray | None = None
 
     # ------------------------------------------------------------------ summaries
     def _totals(self, axis_keep: int | None) -> dict | np.ndarray:
@@ -141,7 +156,30 @@ class RunResult:
     def by_edge(self) -> dict[str, dict[str, int]]:
         return {e: {k: int(v) for k, v in zip(EDGE_COUNTS, self.edges[i])} for i, e in enumerate(self.edge_ids)}
 
+    def brokers(self) -> dict[str, dict[str, dict[str, float | int]]]:
+        """Per broker node, by year: `fee` (mean price asked over the year's steps, USD), `sold` (passages),
+        `queued` (people queued at the end of the year's last step)."""
+        if not self.broker_nodes or self.fees is None or self.sold is None or self.queued is None:
+            return {}
+        years = self.years()
+        out = {}
+        for n in self.broker_nodes:
+            by_year: dict[str, dict[str, float | int]] = {}
+            for y in sorted(set(years.tolist())):
+                steps = np.flatnonzero(years == y)
+                by_year[str(y)] = {"fee": round(float(self.fees[steps, n].mean()), 2),
+                                   "sold": int(self.sold[steps, n].sum()),
+                                   "queued": int(self.queued[steps[-1], n])}
+            out[self.node_ids[n]] = by_year
+        return out
+
     def summary(self) -> dict:
+        out = self._summary()
+        if self.broker_nodes:
+            out["brokers"] = self.brokers()
+        return out
+
+    def _summary(self) -> dict:
         return {
             "totals": self.totals(),
             "by_route": self.by_route(),

@@ -18,6 +18,9 @@ instead of by events and thinning:
   probability 1/D (geometric dwell) or a countdown of round(w) steps (fixed dwell); any other node is passed
   in the step.
 
+It does not implement the mechanisms of docs/model.md §9 (brokers, waiting at a transit node for a closed edge
+to reopen, sex differences in transit): the equivalence test runs scenarios without them.
+
 Population attributes are drawn by `sim.rules.population.Population` from the run's keyed streams
 (`sim.rules.streams`), so both engines give the same people for the same seed; everything after that uses the Mesa
 generator here, and the engines agree in law, not draw for draw.

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.errors import ScenarioError
-from sim.scenario.schema import EDGE_TARGETS, GROUP_TARGETS, NODE_TARGETS, Scenario
+from sim.scenario.schema import BROKER_TARGETS, EDGE_TARGETS, GROUP_TARGETS, NODE_TARGETS, Scenario
 from sim.scenario.dates import month_str, parse_month, step_dates
 
 if TYPE_CHECKING:
@@ -86,16 +86,26 @@ def check_scenario(sc: Scenario) -> list[tuple[str, str]]:
             elif nodes[n].kind != "transit":
                 problems.append((f"{key}.select.nodes", f"node '{n}' is {nodes[n].kind}; only transit nodes "
                                  "have arrest_hazard and dwell"))
+        for n in sel.from_nodes:
+            if n not in nodes:
+                problems.append((f"{key}.select.from_nodes", f"unknown node '{n}'"))
+        targets = p.targets()
+        for n in sel.nodes:
+            if n in nodes and nodes[n].brokers is None and targets & BROKER_TARGETS:
+                problems.append((f"{key}.select.nodes", f"node '{n}' has no brokers; brokers.capacity and "
+                                 "brokers.fee apply to nodes with a brokers section"))
         for g in sel.groups:
             if g not in groups:
                 problems.append((f"{key}.select.groups", f"unknown group '{g}'; groups: {', '.join(groups)}"))
         targets = p.targets()
-        edge_sel = bool(sel.edges) or any(m in sel.modes for m in graph.edge_mode)
+        starts = {graph.node_index[n] for n in sel.from_nodes if n in graph.node_index}
+        edge_sel = (bool(sel.edges) or any(m in sel.modes for m in graph.edge_mode)
+                    or any(a in starts for a in graph.edge_from.tolist()))
         if targets & EDGE_TARGETS and not edge_sel:
             problems.append((f"{key}.select", f"policy '{p.name}' changes edges "
                              f"({', '.join(sorted(targets & EDGE_TARGETS))}) but selects none "
-                             "(select.edges or select.modes matching an edge)"))
-        if (sel.edges or sel.modes) and not targets & EDGE_TARGETS:
+                             "(select.edges, select.modes or select.from_nodes matching an edge)"))
+        if (sel.edges or sel.modes or sel.from_nodes) and not targets & EDGE_TARGETS:
             problems.append((f"{key}.select", f"policy '{p.name}' selects edges but changes no edge target"))
         if targets & NODE_TARGETS and not sel.nodes:
             problems.append((f"{key}.select", f"policy '{p.name}' changes transit nodes but selects none "

@@ -29,12 +29,14 @@ from sim.scenario.schema import RouteChoice, Scenario
 
 @dataclass
 class PathMetrics:
-    """Per candidate path: cost (USD), expected duration (months), success probability, usable now."""
+    """Per candidate path: cost (USD), expected duration (months), success probability, usable now, and the money
+    needed at home to set out (`upfront`; None: the whole cost, as without brokers, docs/model.md §9)."""
 
     cost: np.ndarray
     duration: np.ndarray
     success: np.ndarray
     usable: np.ndarray
+    upfront: np.ndarray | None = None
 
 
 def path_metrics(graph: RouteGraph, state: NetworkState, scenario: Scenario) -> PathMetrics:
@@ -59,12 +61,14 @@ def path_metrics(graph: RouteGraph, state: NetworkState, scenario: Scenario) -> 
 
 def utilities(risk_tolerance: np.ndarray, means: np.ndarray, metrics: PathMetrics, paths: np.ndarray,
               rc: RouteChoice) -> np.ndarray:
-    """(k, P) utility of each of `paths` for k persons; -inf where the path costs more than the person has."""
+    """(k, P) utility of each of `paths` for k persons; -inf where the money needed at home (the cost, or
+    `upfront` with brokers) is more than the person has."""
     c = metrics.cost[paths][None, :]
+    need = c if metrics.upfront is None else metrics.upfront[paths][None, :]
     u = (-rc.risk_weight * (1.0 - risk_tolerance[:, None]) * (1.0 - metrics.success[paths][None, :])
          - rc.cost_weight * c / np.maximum(means[:, None], 1.0)
          - rc.time_weight * metrics.duration[paths][None, :])
-    return np.where(c <= means[:, None], u, -np.inf)
+    return np.where(need <= means[:, None], u, -np.inf)
 
 
 def departure_probability(rate: np.ndarray, best_utility: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -38,6 +38,10 @@ class NetworkState:
     arrest_hazard: np.ndarray  # (N,) probability per step (per month in `base_state`)
     dwell: np.ndarray  # (N,) steps (months in `base_state`)
     geometric_dwell: np.ndarray  # (N,) bool
+    # (N,) brokers (docs/model.md §9): passages per step (per month in `base_state`) and base fee (USD); 0 at
+    # nodes without brokers. Defaults keep a state built without them valid.
+    broker_capacity: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    broker_fee: np.ndarray = field(default_factory=lambda: np.zeros(0))
     step_months: float = 1.0  # length of a step in months, by which durations are converted (sim.scenario.units)
 
 
@@ -52,6 +56,8 @@ def base_state(scenario: Scenario) -> NetworkState:
         arrest_hazard=np.array([n.arrest_hazard for n in nodes], dtype=float),
         dwell=np.array([n.dwell for n in nodes], dtype=float),
         geometric_dwell=np.array([n.dwell_distribution == "geometric" for n in nodes], dtype=bool),
+        broker_capacity=np.array([n.brokers.capacity if n.brokers else 0.0 for n in nodes], dtype=float),
+        broker_fee=np.array([n.brokers.fee if n.brokers else 0.0 for n in nodes], dtype=float),
     )
 
 
@@ -67,10 +73,13 @@ def active_set(scenario: Scenario, date: dt.date) -> tuple[int, ...]:
 
 
 def selected_edges(policy: Policy, graph: RouteGraph) -> np.ndarray:
-    """Edges chosen by id or by mode (union)."""
+    """Edges chosen by id, by mode or by the node they leave (`from_nodes`) (union)."""
     sel = policy.select
     chosen = [graph.edge_index[e] for e in sel.edges if e in graph.edge_index]
     chosen += [i for i, m in enumerate(graph.edge_mode) if m in sel.modes]
+    if sel.from_nodes:
+        starts = {graph.node_index[n] for n in sel.from_nodes if n in graph.node_index}
+        chosen += [i for i, a in enumerate(graph.edge_from.tolist()) if a in starts]
     return np.array(sorted(set(chosen)), dtype=np.int64)
 
 
@@ -97,6 +106,7 @@ def network_state(scenario: Scenario, graph: RouteGraph, active: tuple[int, ...]
     st.step_months = delta
     st.duration = np.maximum(1, np.round(st.duration / delta)).astype(np.int64)
     st.dwell = st.dwell / delta
+    st.broker_capacity = st.broker_capacity * delta
     with np.errstate(divide="ignore"):
         st.arrest_hazard = -np.expm1(np.log1p(-st.arrest_hazard) * delta)
     return st
@@ -129,6 +139,8 @@ def value_problems(st: NetworkState) -> list[tuple[str, int, float, str]]:
               f"at most {MAX_DURATION:g} months")
         check("arrest_hazard", st.arrest_hazard, np.isfinite(st.arrest_hazard), finite)
         check("dwell", st.dwell, np.isfinite(st.dwell) & (st.dwell <= MAX_DWELL), f"at most {MAX_DWELL:g} months")
+        check("brokers.capacity", st.broker_capacity, np.isfinite(st.broker_capacity), finite)
+        check("brokers.fee", st.broker_fee, np.isfinite(st.broker_fee), finite)
     return out
 
 
@@ -153,6 +165,8 @@ def _applied(scenario: Scenario, graph: RouteGraph, active: tuple[int, ...]
                         arr, idx = getattr(st, target), edges
                     elif target in ("arrest_hazard", "dwell"):
                         arr, idx = getattr(st, target), nodes
+                    elif target in ("brokers.capacity", "brokers.fee"):
+                        arr, idx = getattr(st, "broker_" + target.split(".", 1)[1]), nodes
                     else:
                         continue  # group targets: see group_rates
                     if op == "set":

@@ -7,6 +7,7 @@ import hashlib
 from typing import Any
 
 import yaml
+from pydantic import BaseModel
 
 from sim.errors import ScenarioError
 from sim.scenario.schema import Scenario
@@ -14,8 +15,34 @@ from sim.scenario.yaml_reader import parse_yaml
 
 
 def scenario_to_dict(scenario: Scenario) -> dict:
-    """Plain dict of every key, defaults included, with YAML-friendly aliases (edges use 'from')."""
-    return scenario.model_dump(mode="json", by_alias=True)
+    """Plain dict of every key, defaults included, with YAML-friendly aliases (edges use 'from'); except that a key
+    marked `omit_default` in the schema (a mechanism that is off by default) is left out while at its default, so
+    that a scenario not using it resolves to the same text, and scenario_sha256, as before the key existed."""
+    data = scenario.model_dump(mode="json", by_alias=True)
+    _drop_omitted_defaults(scenario, data)
+    return data
+
+
+def _drop_omitted_defaults(obj: Any, data: Any) -> None:
+    if isinstance(obj, BaseModel) and isinstance(data, dict):
+        for name, f in type(obj).model_fields.items():
+            key = f.alias or name
+            if key not in data:
+                continue
+            value = getattr(obj, name)
+            extra = f.json_schema_extra
+            if isinstance(extra, dict) and extra.get("omit_default") and \
+                    value == f.get_default(call_default_factory=True):
+                del data[key]
+            else:
+                _drop_omitted_defaults(value, data[key])
+    elif isinstance(obj, (list, tuple)) and isinstance(data, list):
+        for o, d in zip(obj, data):
+            _drop_omitted_defaults(o, d)
+    elif isinstance(obj, dict) and isinstance(data, dict):
+        for k, o in obj.items():
+            if k in data:
+                _drop_omitted_defaults(o, data[k])
 
 
 def dump_scenario(scenario: Scenario) -> str:

@@ -170,6 +170,38 @@ class AttributeDistribution(Strict):
         return 0.0, math.inf
 
 
+class BySex(Strict):
+    """A value for women and one for men; a single number means the same for both."""
+
+    female: NonNeg = Field(description="Value for women.")
+    male: NonNeg = Field(description="Value for men.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_number(cls, v: Any) -> Any:
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return {"female": v, "male": v}
+        return v
+
+
+class GroupTransit(Strict):
+    """How a group's women and men fare while in transit (docs/model.md §9)."""
+
+    dwell_scale: BySex = Field(
+        default_factory=lambda: BySex(female=1.0, male=1.0),
+        description="Multiplier of every transit node's dwell (fixed wait or geometric mean) for women and men.")
+    savings: BySex = Field(
+        default_factory=lambda: BySex(female=0.0, male=0.0),
+        description="USD saved per month while in a transit node (work, money from family), from arrival there.")
+
+    @field_validator("dwell_scale")
+    @classmethod
+    def _positive(cls, v: BySex) -> BySex:
+        if v.female <= 0 or v.male <= 0:
+            raise ValueError("dwell_scale must be positive")
+        return v
+
+
 class Group(Strict):
     name: str = Field(description="Group name, e.g. ordinary, elite, soldier, overseas_worker.")
     share: Probability = Field(description="Share of the population in this group; shares sum to 1.")
@@ -183,6 +215,10 @@ class Group(Strict):
         description="Route modes the group may use; a path is usable only if all its edges' modes are listed.")
     origins: dict[str, NonNeg] | None = Field(
         None, description="Origin node -> weight for this group; default: population.origins.")
+    transit: GroupTransit | None = Field(
+        None, json_schema_extra={"omit_default": True},
+        description="Differences in transit by sex: dwell_scale and savings; default: none (scale 1, no "
+                          "savings).")
 
     _rate_unit = field_validator("departure_rate", mode="before")(classmethod(lambda cls, v: parse_rate(v)))
 
@@ -250,6 +286,18 @@ class PushSeries(Strict):
         return dict(sorted(out.items()))
 
 
+class Brokers(Strict):
+    """Passages onward from a transit node, sold by brokers (docs/model.md §9)."""
+
+    capacity: NonNeg = Field(description="Passages sold per month; a number (per month) or e.g. '120 per year'.")
+    fee: NonNeg = Field(description="Base price of a passage in USD (f), paid out of the buyer's means.")
+    fee_elasticity: NonNeg = Field(
+        0.0, description="eta: price F = f * max(1, queued / passages offered)^eta (last step); 0: a fixed price.")
+    fee_max: NonNeg | None = Field(None, description="Cap on the price F in USD; none: no cap.")
+
+    _capacity_unit = field_validator("capacity", mode="before")(classmethod(lambda cls, v: parse_rate(v)))
+
+
 class Node(Strict):
     id: str = Field(description="Unique node id.")
     kind: Literal["origin", "border", "transit", "destination"] = Field(description="Role of the node.")
@@ -264,6 +312,10 @@ class Node(Strict):
     dwell_distribution: Literal["fixed", "geometric"] = Field(
         "fixed", description="fixed: wait exactly the dwell (rounded to whole steps); geometric: leave each step "
                              "with probability step / dwell.")
+    brokers: Brokers | None = Field(
+        None, json_schema_extra={"omit_default": True},
+        description="Transit: the onward passage is sold by brokers with a capacity and a price; none: "
+                          "people leave when their wait ends.")
 
     _dwell_unit = field_validator("dwell", mode="before")(classmethod(lambda cls, v: parse_duration(v)))
     _hazard_unit = field_validator("arrest_hazard", mode="before")(
@@ -273,6 +325,8 @@ class Node(Strict):
     def _transit_only(self) -> Node:
         if self.kind != "transit" and (self.arrest_hazard > 0 or self.dwell > 0):
             raise ValueError(f"node '{self.id}' is {self.kind}: arrest_hazard and dwell apply to transit nodes only")
+        if self.kind != "transit" and self.brokers is not None:
+            raise ValueError(f"node '{self.id}' is {self.kind}: brokers apply to transit nodes only")
         return self
 
 
@@ -343,15 +397,18 @@ class Selector(Strict):
     modes: list[Literal["land", "river", "dmz", "sea", "air"]] = Field(default_factory=list,
                                                                        description="Edge modes.")
     nodes: list[str] = Field(default_factory=list, description="Node ids (transit nodes).")
+    from_nodes: list[str] = Field(default_factory=list, json_schema_extra={"omit_default": True},
+                                  description="Node ids: selects the edges leaving these nodes.")
     groups: list[str] = Field(default_factory=list, description="Group names (for departure_rate, push.*).")
 
 
 EDGE_TARGETS = {f"controls.{c}" for c in CONTROLS} | {"cost", "duration", "shoot_on_sight", "open"}
-NODE_TARGETS = {"arrest_hazard", "dwell"}
+NODE_TARGETS = {"arrest_hazard", "dwell", "brokers.capacity", "brokers.fee"}
+BROKER_TARGETS = {"brokers.capacity", "brokers.fee"}
 GROUP_TARGETS = {"departure_rate"}
 BOOL_TARGETS = {"shoot_on_sight", "open"}
 UNIT_PARSERS = {"duration": parse_duration, "dwell": parse_duration, "departure_rate": parse_rate,
-                "arrest_hazard": parse_probability_rate}
+                "arrest_hazard": parse_probability_rate, "brokers.capacity": parse_rate}
 
 
 class Policy(Strict):

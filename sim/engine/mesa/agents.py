@@ -19,6 +19,15 @@ waiting three years in a transit country costs nothing in the steps in between. 
   time, and an arrest in the same step comes first. Arrest means `repatriated`. When a policy changes a node's
   hazard or dwell, the hazard already accumulated is kept and only the rest of each threshold is spent at the
   new rate (the same law as redrawing a memoryless time, and common random numbers across scenarios).
+- Money: the person carries its means; an edge's cost is paid when the edge is entered, and while stopped at a
+  transit node the means grow by the group's savings per step (by sex, `transit.savings`) from arrival there.
+- Brokers (docs/model.md §9): at a node with brokers, a person whose wait ends (or who arrives, if the node has no
+  wait) joins the node's queue (`sim.engine.mesa.brokers.BrokerQueue`) instead of leaving, still exposed to arrest;
+  the model sells the passages each step and the buyers move on.
+- Closures on the way (§9): a person due to leave a transit node by a closed edge does not turn back but waits
+  there, still exposed to arrest, until the edge reopens (the model releases them when it does).
+- Sex differences in transit: the dwell of every node where people wait is multiplied by the group's
+  `transit.dwell_scale` for the person's sex.
 """
 
 from __future__ import annotations
@@ -38,13 +47,14 @@ if TYPE_CHECKING:
     from sim.rules.network import CandidatePath
 
 _CROSS, _LEAVE, _ARREST = 0, 1, 2
+FREE, QUEUED, BLOCKED = 0, 1, 2  # what a person stopped at a transit node is waiting for beyond its dwell
 
 
 class Migrant(CellAgent):
     """A person who set out: crosses the edges of its path, waits in transit nodes, ends in one outcome."""
 
     def __init__(self, model: BorderModel, person: int, group: int, female: bool, path: CandidatePath,
-                 draws: list[float]):
+                 draws: list[float], means: float = 0.0, savings: float = 0.0, dwell_scale: float = 1.0):
         super().__init__(model)
         self.person = person
         self.group = group
@@ -62,6 +72,12 @@ class Migrant(CellAgent):
         self.e_leave = 0.0  # leave threshold left at wait_since (geometric dwell)
         self.action = _CROSS
         self.token = 0  # bumps when a scheduled event is replaced; stale events are skipped
+        self.means = means  # USD in hand: edge costs and passages are paid out of it
+        self.savings = savings  # USD saved per step while stopped at a transit node
+        self.dwell_scale = dwell_scale  # multiplier of the dwell at every node where the person waits
+        self.arrived_at = 0  # step of arrival at the transit node where the person is stopped
+        self.stuck = FREE  # QUEUED for a passage, BLOCKED by a closed edge out of the node, else FREE
+        self.queue_pos = -1  # position in the node's broker queue while QUEUED
         self.cell = model.node_cells[path.origin]
 
     # --------------------------------------------------------------------------------------------- events
@@ -71,8 +87,7 @@ class Migrant(CellAgent):
         if self.action == _CROSS:
             self._resolve_crossing(t)
         elif self.action == _LEAVE:
-            self.waiting_at = -1
-            self.enter_edge(t)
+            self.wait_over(t)
         else:
             self._finish(t, REPATRIATED)
 
@@ -85,6 +100,7 @@ class Migrant(CellAgent):
             self._finish(t, RETURNED)
             return
         model.ledger.edge(e, EDGE_ENTERED)
+        self.means -= model.edge_cost[e]
         self.action = _CROSS
         model.schedule(self, t + model.edge_duration[e])
 
@@ -116,20 +132,55 @@ class Migrant(CellAgent):
         elif model.waits_at[node]:
             self.waiting_at = node
             self.start_wait(t)
+        elif model.holds_at(node, self.path_edges[self.leg]):
+            self.waiting_at = node
+            self.start_wait(t, hold=True)
         else:
             self.enter_edge(t)
 
-    def start_wait(self, t: int) -> None:
+    def start_wait(self, t: int, hold: bool = False) -> None:
         """Arrive at the waiting node at step t: thresholds E = -log(1 - u) from the journey's uniforms for the
-        leg just crossed; a fixed dwell w sets the leaving step t + round(w)."""
+        leg just crossed; a fixed dwell w sets the leaving step t + round(w * dwell_scale). With `hold` (a node
+        with no wait where the person must stop: brokers, or a closed edge onward) the wait is over at once."""
         model = self.model
         slot = SLOTS_PER_LEG * (self.leg - 1)
         self.e_arrest = -math.log1p(-self.draws[slot + ARREST])
         self.e_leave = -math.log1p(-self.draws[slot + LEAVE])
         self.wait_since = t
+        self.arrived_at = t
+        if hold:
+            self.wait_over(t)
+            return
         if not model.node_geometric[self.waiting_at]:
-            self.leave_at = t + round(model.node_dwell[self.waiting_at])
+            self.leave_at = t + round(model.node_dwell[self.waiting_at] * self.dwell_scale)
         self._schedule_wait()
+
+    def wait_over(self, t: int) -> None:
+        """The dwell at the node is over at step t: at a node with brokers, join its queue; if the edge onward is
+        closed, wait for it to reopen; otherwise move on. Queued or blocked, the person stays exposed to arrest."""
+        model = self.model
+        node = self.waiting_at
+        e = self.path_edges[self.leg]
+        queue = model.queues[node]
+        if queue is not None:
+            self.stuck = QUEUED
+            self.queue_pos = queue.join(self, t, model.onward_cost(self.path_nodes, self.path_edges, self.leg))
+        elif not model.edge_open[e]:
+            self.stuck = BLOCKED
+            model.blocked.setdefault(e, {})[self] = None
+        else:
+            self.move_on(t, self.means + self.savings * (t - self.arrived_at))
+            return
+        self._schedule_wait()
+
+    def move_on(self, t: int, means: float) -> None:
+        """Leave the node at step t with `means` in hand (savings added, a passage paid) by the next edge."""
+        self.means = means
+        self.waiting_at = -1
+        self.stuck = FREE
+        self.queue_pos = -1
+        self.token += 1  # a pending arrest no longer applies
+        self.enter_edge(t)
 
     def replan_wait(self, since: int, old_hazard: float, old_dwell: float) -> None:
         """The node's hazard or dwell changed from step since + 1: spend the thresholds at the old rates up to
@@ -138,7 +189,8 @@ class Migrant(CellAgent):
         if steps > 0:
             self.e_arrest = max(0.0, self.e_arrest + steps * log_survival(old_hazard))
             if self.model.node_geometric[self.waiting_at]:
-                self.e_leave = max(0.0, self.e_leave + steps * log_survival(leave_probability(old_dwell)))
+                self.e_leave = max(0.0, self.e_leave
+                                   + steps * log_survival(leave_probability(old_dwell * self.dwell_scale)))
         self.wait_since = since
         self._schedule_wait()
 
@@ -147,10 +199,17 @@ class Migrant(CellAgent):
         leave_at; geometric: wait_since + floor(E_l / lambda_l) + 1); arrest wins a tie."""
         model = self.model
         node = self.waiting_at
-        if model.node_geometric[node]:
-            self.leave_at = self.wait_since + threshold_time(self.e_leave, -model.node_log_stay[node])
         self.arrest_at = self.wait_since + threshold_time(self.e_arrest, -model.node_log_free[node])
         self.token += 1
+        if self.stuck != FREE:  # queued or blocked: only an arrest can end the wait (inf: never)
+            if self.arrest_at < math.inf:
+                self.action = _ARREST
+                model.schedule(self, int(self.arrest_at))
+            return
+        if model.node_geometric[node]:
+            rate = (-model.node_log_stay[node] if self.dwell_scale == 1.0
+                    else -log_survival(leave_probability(model.node_dwell[node] * self.dwell_scale)))
+            self.leave_at = self.wait_since + threshold_time(self.e_leave, rate)
         if self.arrest_at <= self.leave_at:
             self.action = _ARREST
             model.schedule(self, int(self.arrest_at))
@@ -159,7 +218,12 @@ class Migrant(CellAgent):
             model.schedule(self, int(self.leave_at))
 
     def _finish(self, t: int, outcome: int) -> None:
-        ledger = self.model.ledger
+        model = self.model
+        ledger = model.ledger
+        if self.stuck == QUEUED:
+            model.queues[self.waiting_at].leave(self.queue_pos)
+        elif self.stuck == BLOCKED:
+            del model.blocked[self.path_edges[self.leg]][self]
         if outcome == REPATRIATED:
             ledger.repatriated(self.waiting_at)
         ledger.finish(self.route, self.group, outcome, self.female)

@@ -4,6 +4,8 @@ Each step t, in this order:
 1. policies: if the set of active policies changed, rebuild the network state and the path metrics, and
    reschedule everyone waiting at a node whose hazard or dwell changed (`Migrant.replan_wait`);
 2. migrants: every migrant with an event due at t acts (`Migrant.step`), in the order the events were scheduled;
+   then the brokers of each broker node sell the step's passages (`BrokerQueue.sell`, docs/model.md §9), in node
+   order, and the buyers enter their next edge;
 3. departures: persons at home set out (`Population.candidates` + the rule in `sim.rules.choice`), in order of person
    index; each becomes a `Migrant` and enters the first edge of the path it chose;
 4. the ledger closes the step (stock in transit).
@@ -21,6 +23,7 @@ import numpy as np
 from mesa.discrete_space import Cell, Network
 
 from sim.engine.mesa.agents import Migrant
+from sim.engine.mesa.brokers import BrokerQueue
 from sim.rules.choice import departure_probability, logit_choice, path_metrics, utilities
 from sim.rules.hazards import edge_outcome_table, leave_probability, log_survival
 from sim.engine.ledger import Ledger, RunResult
@@ -31,6 +34,7 @@ from sim.scenario.schema import Scenario
 from sim.scenario.overrides import dump_scenario, scenario_sha256
 from sim.scenario.dates import step_dates
 from sim.rules.streams import CHOICE, journey_uniforms, run_key, uniforms
+from sim.scenario.units import step_months
 
 
 class RouteCell(Cell):
@@ -89,6 +93,30 @@ class BorderModel(mesa.Model):
         self._due: dict[int, list] = {}
         self._active: tuple[int, ...] | None = None
         self.t = 0
+        # Brokers and closures on the way (docs/model.md §9): a queue per broker node, the migrants waiting at a
+        # transit node for each closed edge out of it, and the paths' broker nodes (for the fees in c_j).
+        nodes = scenario.network.nodes
+        self.queues = [BrokerQueue(i, n.brokers.fee_elasticity, n.brokers.fee_max) if n.brokers else None
+                       for i, n in enumerate(nodes)]
+        self.broker_nodes = [i for i, q in enumerate(self.queues) if q is not None]
+        self.is_transit = [k == "transit" for k in self.graph.node_kind]
+        self.blocked: dict[int, dict[Migrant, None]] = {}
+        self.fee_now = np.zeros(len(nodes))
+        self.path_brokers = np.zeros((len(self.graph.paths), len(self.broker_nodes)))
+        self.path_first_broker = np.full(len(self.graph.paths), -1, dtype=np.int64)  # leg reaching it, or -1
+        for j, p in enumerate(self.graph.paths):
+            for leg, n in enumerate(p.nodes):
+                if self.queues[n] is not None:
+                    self.path_brokers[j, self.broker_nodes.index(n)] = 1.0
+                    if self.path_first_broker[j] < 0:
+                        self.path_first_broker[j] = leg
+        delta = step_months(scenario.time.step)
+        self.group_transit = []  # per group: (dwell scale, savings per step) for women and for men
+        for g in scenario.population.groups:
+            tr = g.transit
+            self.group_transit.append(((1.0, 0.0), (1.0, 0.0)) if tr is None else
+                                      ((tr.dwell_scale.male, tr.savings.male * delta),
+                                       (tr.dwell_scale.female, tr.savings.female * delta)))
 
     # ------------------------------------------------------------------------------------------- policies
     def _apply_policies(self, t: int) -> None:
@@ -103,7 +131,10 @@ class BorderModel(mesa.Model):
         table = edge_outcome_table(st.controls, st.shoot_on_sight, self.spec.hazards)
         cdf = np.cumsum(table[:, :4], axis=1)
         self.edge_cdf = [tuple(row) for row in cdf.tolist()]
+        was_open = None if first else self.edge_open
         self.edge_open = st.open.tolist()
+        self.edge_open_arr = st.open.copy()
+        self.edge_cost = st.cost.tolist()
         self.edge_duration = st.duration.tolist()
         self.node_hazard = st.arrest_hazard.tolist()
         self.node_dwell = st.dwell.tolist()
@@ -113,6 +144,8 @@ class BorderModel(mesa.Model):
         self.waits_at = [k == "transit" and (d >= 1 if g else round(d) >= 1)
                          for k, d, g in zip(self.graph.node_kind, self.node_dwell, self.node_geometric)]
         self.metrics = path_metrics(self.graph, st, self.spec)
+        if self.broker_nodes:
+            self._broker_metrics(st)
         self._strata: dict[tuple[int, int], np.ndarray] = {}
         if not first:
             changed = [n for n in range(len(self.node_hazard))
@@ -121,6 +154,70 @@ class BorderModel(mesa.Model):
                 waiting = [a for a in self.node_cells[n].agents if a.waiting_at == n]
                 for agent in waiting:
                     agent.replan_wait(t - 1, old_hazard[0][n], old_hazard[1][n])
+            if self.blocked:
+                self._release(t, was_open)
+
+    def holds_at(self, node: int, edge: int) -> bool:
+        """Whether a person reaching `node` (which has no wait) must stop there before taking `edge`: the node has
+        brokers, or it is a transit node and the edge is closed (closures on the way, docs/model.md §9)."""
+        return self.queues[node] is not None or (self.is_transit[node] and not self.edge_open[edge])
+
+    def onward_cost(self, nodes: tuple[int, ...], edges: tuple[int, ...], leg: int) -> float:
+        """c_i of a passage bought before edge `leg`: the costs (now) of the edges from it to the next broker node
+        or the destination."""
+        cost = 0.0
+        for k in range(leg, len(edges)):
+            cost += self.edge_cost[edges[k]]
+            if self.queues[nodes[k]] is not None:
+                break
+        return cost
+
+    def _release(self, t: int, was_open: list[bool] | None) -> None:
+        """Edges that reopened at step t: the people waiting for them move on, in the order they stopped, unless
+        an arrest is due at t (an arrest wins a tie)."""
+        for e in sorted(self.blocked):
+            if not self.edge_open[e] or (was_open is not None and was_open[e]):
+                continue
+            for agent in list(self.blocked.pop(e)):
+                if agent.arrest_at <= t:
+                    self.blocked.setdefault(e, {})[agent] = None
+                    continue
+                agent.move_on(t, agent.means + agent.savings * (t - agent.arrived_at))
+
+    def _broker_metrics(self, st) -> None:
+        """Base fees f(t), per-step capacities, the price F(t) of this step's sale, and the
+        paths' money terms: c_j = edge costs + the current price at every broker node on the path; the amount
+        needed at home is the cost of the legs up to the first broker node (all of c_j on a path without one)."""
+        self.broker_fee = st.broker_fee.tolist()
+        self.broker_capacity = st.broker_capacity.tolist()
+        for n in self.broker_nodes:  # the price the step's sale will ask (from the last sale's demand and supply)
+            self.fee_now[n] = self.queues[n].price(self.broker_fee[n])
+        self.edge_costs_of_paths = self.metrics.cost.copy()
+        upfront = self.metrics.cost.copy()
+        for j in np.flatnonzero(self.path_first_broker >= 0).tolist():
+            legs = self.graph.paths[j].edges[: self.path_first_broker[j] + 1]
+            upfront[j] = float(st.cost[list(legs)].sum())
+        self.metrics.upfront = upfront
+        self._set_path_fees()
+
+    def _set_path_fees(self) -> None:
+        self.metrics.cost = self.edge_costs_of_paths + self.path_brokers @ self.fee_now[self.broker_nodes]
+
+    def _sell(self, t: int) -> None:
+        """Each broker node, in node order, sells its passages of step t at the price F(t) (docs/model.md §9)."""
+        changed = False
+        for n in self.broker_nodes:
+            queue = self.queues[n]
+            fee = queue.price(self.broker_fee[n])
+            if fee != self.fee_now[n]:
+                self.fee_now[n] = fee
+                changed = True
+            sold = queue.sell(t, self.broker_capacity[n], fee, self.edge_open_arr)
+            self.ledger.brokers(t, n, fee, len(sold))
+            for agent, means in sold:
+                agent.move_on(t, means)
+        if changed:
+            self._set_path_fees()
 
     def stratum_paths(self, origin: int, group: int) -> np.ndarray:
         """Usable candidate paths for (origin, group) under the current state (cached until it changes)."""
@@ -145,8 +242,13 @@ class BorderModel(mesa.Model):
         for agent, token in self._due.pop(t, ()):
             if agent.token == token:
                 agent.step()
+        if self.broker_nodes:
+            self._sell(t)
         if self.population is not None:
             self._departures(t)
+        if self.broker_nodes:
+            for n in self.broker_nodes:
+                self.ledger.queued[t, n] = self.queues[n].waiting
         self.ledger.close_step(t)
 
     def departure_bound(self, t: int) -> float:
@@ -208,16 +310,19 @@ class BorderModel(mesa.Model):
         pop.away[persons] = True
         draws = journey_uniforms(self.key, persons, t, self.graph.max_legs).tolist()
         for person, j, u in zip(persons.tolist(), path_idx.tolist(), draws):
-            self.launch(person, int(pop.group[person]), bool(pop.female[person]), j, t, u)
+            self.launch(person, int(pop.group[person]), bool(pop.female[person]), j, t, u,
+                        means=float(pop.means[person]))
 
     def launch(self, person: int, group: int, female: bool, path_index: int, t: int,
-               draws: list[float] | None = None) -> Migrant:
-        """Create the Migrant for a person setting out on a path at step t and start the first crossing.
-        `draws` are the journey's keyed uniforms (`sim.rules.streams.journey_uniforms`; computed here if omitted)."""
+               draws: list[float] | None = None, means: float = 0.0) -> Migrant:
+        """Create the Migrant for a person setting out on a path at step t with `means` USD and start the first
+        crossing. `draws` are the journey's keyed uniforms (`sim.rules.streams.journey_uniforms`; computed here if
+        omitted). The group's `transit` section gives the person's dwell scale and savings by sex."""
         path = self.graph.paths[path_index]
         if draws is None:
             draws = journey_uniforms(self.key, np.array([person]), t, self.graph.max_legs)[0].tolist()
-        agent = Migrant(self, person, group, female, path, draws)
+        scale, savings = self.group_transit[group][female]
+        agent = Migrant(self, person, group, female, path, draws, means, savings, scale)
         self.ledger.set_out(path.route, group)
         agent.enter_edge(t)
         return agent
@@ -252,6 +357,8 @@ def run_result(model, extra: dict | None = None) -> RunResult:
         node_ids=list(model.graph.node_ids), flows=led.flows, arrived_female=led.arrived_female,
         in_transit=led.in_transit, edges=led.edges, repatriated_at=led.repatriated_at,
         resolved_yaml=dump_scenario(resolved), extra=extra or {},
+        broker_nodes=list(getattr(model, "broker_nodes", [])), fees=getattr(led, "fees", None),
+        sold=getattr(led, "sold", None), queued=getattr(led, "queued", None),
     )
 
 
