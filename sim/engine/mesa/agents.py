@@ -132,7 +132,7 @@ class Migrant(CellAgent):
         elif model.waits_at[node]:
             self.waiting_at = node
             self.start_wait(t)
-        elif model.holds_at(node, self.path_edges[self.leg]):
+        elif model.may_hold[node] and model.holds_at(node, self.path_edges[self.leg]):
             self.waiting_at = node
             self.start_wait(t, hold=True)
         else:

@@ -100,6 +100,7 @@ class BorderModel(mesa.Model):
                        for i, n in enumerate(nodes)]
         self.broker_nodes = [i for i, q in enumerate(self.queues) if q is not None]
         self.is_transit = [k == "transit" for k in self.graph.node_kind]
+        self.may_hold = [q is not None or k for q, k in zip(self.queues, self.is_transit)]  # see holds_at
         self.blocked: dict[int, dict[Migrant, None]] = {}
         self.fee_now = np.zeros(len(nodes))
         self.path_brokers = np.zeros((len(self.graph.paths), len(self.broker_nodes)))
@@ -309,9 +310,9 @@ class BorderModel(mesa.Model):
         persons, path_idx = persons[order], path_idx[order]
         pop.away[persons] = True
         draws = journey_uniforms(self.key, persons, t, self.graph.max_legs).tolist()
-        for person, j, u in zip(persons.tolist(), path_idx.tolist(), draws):
-            self.launch(person, int(pop.group[person]), bool(pop.female[person]), j, t, u,
-                        means=float(pop.means[person]))
+        for person, j, u, g, f, m in zip(persons.tolist(), path_idx.tolist(), draws, pop.group[persons].tolist(),
+                                         pop.female[persons].tolist(), pop.means[persons].tolist()):
+            self.launch(person, g, f, j, t, u, means=m)
 
     def launch(self, person: int, group: int, female: bool, path_index: int, t: int,
                draws: list[float] | None = None, means: float = 0.0) -> Migrant:
