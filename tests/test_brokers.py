@@ -150,7 +150,8 @@ def test_a_fee_rise_lowers_departures_from_the_node():
 
 def test_a_policy_on_capacity_stops_the_sales():
     """brokers.capacity set to 0 from 2000-04 (a crackdown): nothing is sold from step 3; those queued stay."""
-    pol = [{"name": "crackdown", "start": "2000-04", "select": {"nodes": ["c"]}, "set": {"brokers.capacity": 0}}]
+    pol = [{"name": "crackdown", "start": "2000-04", "select": {"nodes": ["c"]},
+            "set": {"brokers.capacity": "0 per year"}}]
     result = run(build(broker_scenario({"capacity": 5, "fee": 0}, policies=pol)))
     assert result.sold[:, 1].tolist() == [0, 5, 5] + [0] * 9
     assert result.totals()["in_transit"] == 20 == result.queued[-1, 1]
