@@ -44,6 +44,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -107,6 +108,7 @@ def distance(pred: Prediction, lc: LoadedCalibration) -> Distance:
         out.total += t.arrivals.weight * out.arrivals
     if t.female_share is not None:
         f = pred.female_share
+        assert lc.female_observed is not None  # load_calibration sets it whenever there is a female_share target
         out.female_share = abs(math.log(f / lc.female_observed)) if f > 0 else math.inf
         out.total += t.female_share.weight * out.female_share
     if t.route_share is not None:
@@ -314,12 +316,15 @@ def run_round(lc: LoadedCalibration, out: Path, rnd: Round, *, replace: bool, wo
 
 def accept(points: pd.DataFrame, quantile: float | None, eps: float | None = None) -> tuple[pd.DataFrame, float]:
     """Rejection: epsilon = the `quantile` quantile of the finite distances (lower interpolation, so epsilon is
-    an attained distance), or the given `eps`; keep the points with distance <= epsilon."""
+    an attained distance), or the given `eps` (one of the two must be given); keep the points with distance <=
+    epsilon."""
     finite = points["distance"][np.isfinite(points["distance"])]
     if finite.empty:
         raise ScenarioError("no parameter point produced a finite distance (every run failed, or no arrivals); "
                             "see the failed runs in the sweep directory")
     if eps is None:
+        if quantile is None:
+            raise ValueError("accept needs a quantile or an epsilon")
         eps = float(np.quantile(finite.to_numpy(), quantile, method="lower"))
     keep = points[points["distance"] <= eps].sort_values("distance").reset_index(drop=True)
     return keep, eps
@@ -475,7 +480,7 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
                        s.sampling.seed)
     check_design(out / "sweep", first.loaded, force=force)
     make_analysis_dir(out, "calibration", existed)
-    common = {"workers": workers, "scheduler": scheduler, "progress": progress}
+    common: dict[str, Any] = {"workers": workers, "scheduler": scheduler, "progress": progress}
     design, per_run, failed = run_round(lc, out, first, replace=force, scale=lc.count_scale, **common)
     points = score_points(design, per_run, lc).assign(round=1)
     posterior, eps = accept(points, s.accept.quantile)
@@ -548,7 +553,8 @@ def provenance(result: CalibrationResult, lc: LoadedCalibration) -> list[str]:
         f"date: {dt.date.today().isoformat()}",
         f"method: ABC rejection, {s.sampling.samples} {s.sampling.design} points x {s.sampling.replicates} "
         f"replicates at population.size {size:,} (counts x {lc.count_scale:g})"
-        + (f", refined by {s.refine.samples} points in a narrower box" if result.rounds == 2 else ""),
+        + (f", refined by {s.refine.samples} points in a narrower box"
+           if result.rounds == 2 and s.refine is not None else ""),
         f"accepted: {len(result.posterior)} points (closest {s.accept.quantile:.0%}), epsilon {result.epsilon:.4f}",
         "values: " + ("posterior medians" if s.point == "median" else
                       f"of the {s.check.candidates} accepted point(s) of least distance, the one that did best when "
