@@ -98,7 +98,9 @@ class BorderModel(mesa.Model):
         nodes = scenario.network.nodes
         self.queues = [BrokerQueue(i, n.brokers.fee_elasticity, n.brokers.fee_max) if n.brokers else None
                        for i, n in enumerate(nodes)]
-        self.broker_nodes = [i for i, q in enumerate(self.queues) if q is not None]
+        self.brokers = [(i, q) for i, q in enumerate(self.queues) if q is not None]  # (node, its queue)
+        self.broker_nodes = [i for i, _q in self.brokers]
+        self.edge_open: list[bool] = []
         self.is_transit = [k == "transit" for k in self.graph.node_kind]
         self.may_hold = [q is not None or k for q, k in zip(self.queues, self.is_transit)]  # see holds_at
         self.blocked: dict[int, dict[Migrant, None]] = {}
@@ -191,8 +193,8 @@ class BorderModel(mesa.Model):
         needed at home is the cost of the legs up to the first broker node (all of c_j on a path without one)."""
         self.broker_fee = st.broker_fee.tolist()
         self.broker_capacity = st.broker_capacity.tolist()
-        for n in self.broker_nodes:  # the price the step's sale will ask (from the last sale's demand and supply)
-            self.fee_now[n] = self.queues[n].price(self.broker_fee[n])
+        for n, queue in self.brokers:  # the price the step's sale will ask (from the last sale's demand and supply)
+            self.fee_now[n] = queue.price(self.broker_fee[n])
         self.edge_costs_of_paths = self.metrics.cost.copy()
         upfront = self.metrics.cost.copy()
         for j in np.flatnonzero(self.path_first_broker >= 0).tolist():
@@ -207,8 +209,7 @@ class BorderModel(mesa.Model):
     def _sell(self, t: int) -> None:
         """Each broker node, in node order, sells its passages of step t at the price F(t) (docs/model.md §9)."""
         changed = False
-        for n in self.broker_nodes:
-            queue = self.queues[n]
+        for n, queue in self.brokers:
             fee = queue.price(self.broker_fee[n])
             if fee != self.fee_now[n]:
                 self.fee_now[n] = fee
@@ -248,8 +249,8 @@ class BorderModel(mesa.Model):
         if self.population is not None:
             self._departures(t)
         if self.broker_nodes:
-            for n in self.broker_nodes:
-                self.ledger.queued[t, n] = self.queues[n].waiting
+            for n, queue in self.brokers:
+                self.ledger.queued[t, n] = queue.waiting
         self.ledger.close_step(t)
 
     def departure_bound(self, t: int) -> float:
