@@ -46,9 +46,11 @@ def seed(k: int) -> int:
 #   test_streams.py          8 checks
 #   test_time_units.py       4 checks
 #   test_parameters.py       2 checks
+#   test_repeat.py           4 checks (arrived after at most M attempts, mean attempts, two re-departure shares)
+#   test_initial_stock.py    4 checks (group composition, two female shares, logit split of the onward path)
 #   test_conservation.py, test_rules.py: exact identities only, no statistical check
-#   total                  153 checks; ALPHA = 1e-3 / 153 = 6.5e-6, rounded down to 6e-6 (sum 153 * 6e-6 =
-#   9.2e-4 < 1e-3).
+#   total                  161 checks; ALPHA = 1e-3 / 161 = 6.2e-6, rounded down to 6e-6 (sum 161 * 6e-6 =
+#   9.7e-4 < 1e-3).
 ALPHA = 6e-6
 EQUIVALENCE_CHECKS = 100
 
