@@ -52,8 +52,11 @@ class PersonCounts:
 
     def add(self, name: str, routes, groups, k: int = 1) -> None:
         """Add k to flow or stock `name` at each (route, group) (arrays or ints; repeated cells add up)."""
-        cells = np.asarray(routes, dtype=np.int64) * self._groups + np.asarray(groups, dtype=np.int64)
         target = self._step[name] if name in self._step else self._stock[name]
+        if isinstance(routes, int) and isinstance(groups, int):  # one event (a failed attempt)
+            target[routes * self._groups + groups] += k
+            return
+        cells = np.asarray(routes, dtype=np.int64) * self._groups + np.asarray(groups, dtype=np.int64)
         np.add.at(target, cells, k)
 
     def close_step(self, t: int) -> None:
