@@ -94,6 +94,7 @@ class Ledger:
 
     def initial(self, route: int, group: int) -> None:
         """A person of the initial stock is on the way at step 0 (not a set_out)."""
+        assert self.persons is not None, "a ledger of persons is kept whenever there is an initial stock"
         self._stock[route * self._groups + group] += 1
         self.persons.add("initial_stock", route, group)
 

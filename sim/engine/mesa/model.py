@@ -36,7 +36,7 @@ from sim.scenario.schema import Scenario
 from sim.scenario.overrides import dump_scenario, scenario_sha256
 from sim.scenario.dates import step_dates
 from sim.rules.repeat import multiplier_bound, rate_multiplier, repeat_steps
-from sim.rules.stocks import draw_stock, paths_through
+from sim.rules.stocks import StockDraw, draw_stock, paths_through
 from sim.rules.streams import CHOICE, STOCK_CHOICE, journey_uniforms, run_key, uniforms
 from sim.scenario.units import step_months
 from sim.outcomes import ARRIVED, KILLED
@@ -98,7 +98,8 @@ class BorderModel(mesa.Model):
         # what happens on each leg. A change leaves every draw it does not touch as it was.
         self.key = run_key(seed)
         self.population = (Population(scenario, self.graph.node_index, self.key) if population else None)
-        self._stock = None
+        self._stock: StockDraw | None = None
+        self._stock_persons = np.empty(0, dtype=np.int64)  # their indices in the population
         self._releases: dict[int, list[tuple[int, int, int]]] = {}  # step -> (person, route, group) back home
         self._max_attempts = 0
         if self.population is not None:
@@ -254,12 +255,14 @@ class BorderModel(mesa.Model):
     def _setup_persons(self) -> None:
         """Draw the initial stock (appended to the population, away) and count attempts if people may repeat."""
         pop = self.population
+        assert pop is not None
         if self.spec.initial_stock:
             sd = draw_stock(self.spec, self.graph, self.key)
             self._stock = sd
             self._stock_persons = pop.add_away(sd.group, sd.female, sd.origin, sd.risk_tolerance, sd.means)
         if self.repeat_steps is not None:
             pop.track_attempts()
+            assert pop.attempts is not None
             if self._stock is not None:
                 pop.attempts[self._stock_persons] = 1  # the attempt they are on
                 self._max_attempts = 1
@@ -275,6 +278,7 @@ class BorderModel(mesa.Model):
         utility without the cost term, uniform U(k, STOCK_CHOICE, person)) and waits there, having already waited
         round(a / step) steps; the journey's draws are U(k, JOURNEY, person, 0, slot)."""
         sd, persons = self._stock, self._stock_persons
+        assert sd is not None
         u_choice = uniforms(self.key, STOCK_CHOICE, persons)
         key = (sd.origin.astype(np.int64) * 65536 + sd.node) * 256 + sd.group
         chosen = np.empty(persons.size, dtype=np.int64)
@@ -307,11 +311,13 @@ class BorderModel(mesa.Model):
         """Persons setting out: first_set_out for first attempts; those setting out again leave home_again (by
         the route of their failed attempt); attempts are counted."""
         pop, counts = self.population, self.ledger.persons
+        assert pop is not None and counts is not None
         routes = np.array([self.graph.paths[j].route for j in path_idx.tolist()], dtype=np.int64)
         groups = pop.group[persons]
         if pop.attempts is None:
             counts.add("first_set_out", routes, groups)
             return
+        assert pop.last_route is not None
         first = pop.attempts[persons] == 0
         counts.add("first_set_out", routes[first], groups[first])
         again = persons[~first]
@@ -326,6 +332,7 @@ class BorderModel(mesa.Model):
         if outcome == ARRIVED or outcome == KILLED:
             return
         counts = self.ledger.persons
+        assert counts is not None
         k = None if self.repeat_steps is None else self.repeat_steps[outcome]
         if k is None:
             counts.add("retired", agent.route, agent.group)
@@ -340,6 +347,7 @@ class BorderModel(mesa.Model):
             return
         persons, routes, groups = (np.array(x, dtype=np.int64) for x in zip(*due))
         pop, counts = self.population, self.ledger.persons
+        assert pop is not None and pop.last_route is not None and counts is not None
         pop.away[persons] = False
         pop.last_route[persons] = routes
         counts.add("detained", routes, groups, -1)
