@@ -60,18 +60,30 @@ def test_a_fixed_time_waited_in_a_unit_string():
     assert arrived[2 + 1] == 50  # leaves at 6 - 4 = 2, crosses in one step
 
 
-def test_the_stock_is_exposed_to_arrest_from_the_start_and_goes_home_with_repeats():
+@pytest.mark.parametrize("propensity", [0.0, 1.0])
+def test_the_stock_is_exposed_to_arrest_from_the_start_and_goes_home_with_repeats(propensity):
     """Arrest hazard 1 per month: everyone is arrested at step 1 (before the dwell ends); with repeat attempts they
-    are back at the origin 1 step later and counted as persons home again; their attempts count 1 already."""
-    data = transit_scenario([{"node": "t", "size": 40}], hazard=1.0, end="2000-04")
-    data["repeat"] = {"after": {"repatriated": 1}, "propensity": 0.0}
+    are back at their origin 1 step later, counted as persons home again, with one attempt made. With propensity
+    0 they stay home; with propensity 1 and departure rate 50 (p = 1 - exp(-50) = 1 in floating point) all of
+    them set out again at step 2 (the home population set out at step 0 and is away until step 3)."""
+    groups = [group(departure_rate=50.0 if propensity else 0.0)]
+    data = transit_scenario([{"node": "t", "size": 40}], hazard=1.0, end="2000-04", groups=groups)
+    data["repeat"] = {"after": {"repatriated": 1}, "propensity": propensity}
     model = BorderModel(build(data))
-    result = model.run()
-    assert result.flows[1, ..., 4].sum() == 40  # repatriated at step 1
-    assert result.persons["home_again"][2].sum() == 40 and result.person_totals()["home_again"] == 40
     pop = model.population
-    assert pop.size == 100 and pop.extra == 40 and (~pop.away[100:]).all() and (pop.attempts[100:] == 1).all()
-    assert result.conservation_holds()
+    assert pop.size == 100 and pop.extra == 40 and pop.away[100:].all()
+    for _ in range(3):
+        model.step()
+    led = model.ledger
+    assert led.flows[1, ..., 4].sum() == 40  # the stock, repatriated at step 1
+    assert led.persons.series["released"][2].sum() == 40
+    if propensity:
+        assert led.flows[2, ..., 0].sum() == 40 and led.persons.series["home_again"][2].sum() == 0
+        assert pop.away[100:].all() and (pop.attempts[100:] == 2).all()
+    else:
+        assert led.persons.series["home_again"][2].sum() == 40
+        assert (~pop.away[100:]).all() and (pop.attempts[100:] == 1).all()
+    assert model.run().conservation_holds()
 
 
 def test_composition_and_attributes_follow_the_spec():
