@@ -24,7 +24,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import qmc
 
 from sim.experiments.parameters import ParameterRange
 from sim.experiments.spec import LoadedSpec, Range
@@ -109,6 +108,9 @@ class _Design:
         self.packages = list(spec.design.policies) if self.kind == "policies" else [None]
         self.size = count_points(ls)
         if self.kind in ("lhs", "sobol"):
+            from scipy.stats import qmc  # here, not at the top: scipy.stats takes a second to import, which
+            # every `bordersim sweep` paid at start (a grid design does not need it)
+
             d = len(self.names)
             rng = np.random.default_rng(spec.seed)
             sampler = qmc.LatinHypercube(d=d, rng=rng) if self.kind == "lhs" else qmc.Sobol(d=d, scramble=True, rng=rng)

@@ -30,7 +30,7 @@ from sim.scenario.schema import RouteChoice, Scenario
 @dataclass
 class PathMetrics:
     """Per candidate path: cost (USD), expected duration (months), success probability, usable now, and the money
-    needed at home to set out (`upfront`; None: the whole cost, as without brokers, docs/model.md §9)."""
+    needed at home to set out (`upfront`; None: the whole cost, as without brokers, docs/model.md §11)."""
 
     cost: np.ndarray
     duration: np.ndarray

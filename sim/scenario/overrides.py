@@ -10,20 +10,18 @@ import yaml
 from pydantic import BaseModel
 
 from sim.errors import ScenarioError
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import OMIT_WHEN_DEFAULT, Scenario
 from sim.scenario.yaml_reader import parse_yaml
 
 
 def scenario_to_dict(scenario: Scenario) -> dict:
-    """Plain dict of every key, defaults included, with YAML-friendly aliases (edges use 'from'); except that a key
-    marked `omit_default` in the schema (a mechanism that is off by default) is left out while at its default, so
-    that a scenario not using it resolves to the same text, and scenario_sha256, as before the key existed."""
-    data = scenario.model_dump(mode="json", by_alias=True)
-    _drop_omitted_defaults(scenario, data)
-    return data
+    """Plain dict of every key, defaults included, with YAML-friendly aliases (edges use 'from')."""
+    return scenario.model_dump(mode="json", by_alias=True)
 
 
 def _drop_omitted_defaults(obj: Any, data: Any) -> None:
+    """Remove from `data` (the dump of `obj`) every key marked `omit_default` in the schema (a mechanism inside a
+    section that is off by default, e.g. a node's `brokers`) while it is at its default, at any depth."""
     if isinstance(obj, BaseModel) and isinstance(data, dict):
         for name, f in type(obj).model_fields.items():
             key = f.alias or name
@@ -46,8 +44,16 @@ def _drop_omitted_defaults(obj: Any, data: Any) -> None:
 
 
 def dump_scenario(scenario: Scenario) -> str:
-    """Canonical YAML text of a scenario (the resolved scenario written next to each run)."""
-    return yaml.safe_dump(scenario_to_dict(scenario), sort_keys=False, allow_unicode=True, width=110)
+    """Canonical YAML text of a scenario (the resolved scenario written next to each run). The sections of
+    `OMIT_WHEN_DEFAULT`, and the keys marked `omit_default` in the schema, are left out while at their defaults
+    (mechanisms that are off), so a scenario not using them resolves to the same text, and scenario_sha256, as
+    before they existed."""
+    data = scenario_to_dict(scenario)
+    _drop_omitted_defaults(scenario, data)
+    for key in OMIT_WHEN_DEFAULT:
+        if key in data and getattr(scenario, key) == Scenario.model_fields[key].get_default(call_default_factory=True):
+            del data[key]
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)
 
 
 def scenario_sha256(scenario: Scenario) -> str:

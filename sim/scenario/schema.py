@@ -17,6 +17,9 @@ MODES = ("land", "river", "dmz", "sea", "air")
 NODE_KINDS = ("origin", "border", "transit", "destination")
 
 MAX_MONTHS = 600.0  # longest edge duration or dwell: 50 years
+# Top-level sections of mechanisms that are off by default: left out of the resolved scenario (and so of its
+# sha256) while at their defaults, so that a scenario that does not use them resolves exactly as before they existed.
+OMIT_WHEN_DEFAULT = ("repeat", "initial_stock")
 
 def _month_value(v: Any) -> str:
     return month_str(parse_month(v))
@@ -189,7 +192,7 @@ class BySex(Strict):
 
 
 class GroupTransit(Strict):
-    """How a group's women and men fare while in transit (docs/model.md §9)."""
+    """How a group's women and men fare while in transit (docs/model.md §11)."""
 
     dwell_scale: BySex = Field(
         default_factory=lambda: BySex(female=1.0, male=1.0),
@@ -292,7 +295,7 @@ class PushSeries(Strict):
 
 
 class Brokers(Strict):
-    """Passages onward from a transit node, sold by brokers (docs/model.md §9)."""
+    """Passages onward from a transit node, sold by brokers (docs/model.md §11)."""
 
     capacity: NonNeg = Field(description="Passages sold per month; a number (per month) or e.g. '120 per year'.")
     fee: NonNeg = Field(description="Base price of a passage in USD (f), paid out of the buyer's means.")
@@ -471,6 +474,65 @@ class Policy(Strict):
         return set(self.set_to) | set(self.scale)
 
 
+
+class RepeatAfter(Strict):
+    """Delay before a person whose attempt failed is back home and may set out again, per outcome; null = never."""
+
+    repatriated: NonNeg | None = Field(
+        None, le=MAX_MONTHS, description="Months from arrest in transit (repatriated) until back home; null: never "
+                                          "tries again; a number (months) or e.g. '6 months', '2 years'.")
+    caught: NonNeg | None = Field(
+        None, le=MAX_MONTHS, description="Months from being caught on a crossing until back home; null: never.")
+    returned: NonNeg | None = Field(
+        None, le=MAX_MONTHS, description="Months from turning back until back home; null: never.")
+
+    _units = field_validator("repatriated", "caught", "returned", mode="before")(
+        classmethod(lambda cls, v: None if v is None else parse_duration(v)))
+
+
+class Repeat(Strict):
+    """Repeat attempts (docs/model.md section 9): off (nobody tries again) unless an `after` delay is set."""
+
+    after: RepeatAfter = Field(default_factory=RepeatAfter,
+                               description="Outcome -> delay until back home (null: that outcome never tries again).")
+    propensity: NonNeg = Field(
+        1.0, description="rho: the departure rate of a person at home who made a attempts is multiplied by rho^a.")
+
+    def enabled(self) -> bool:
+        return any(v is not None for v in (self.after.repatriated, self.after.caught, self.after.returned))
+
+
+def _waited_value(v: Any) -> Any:
+    """A number or a unit string is a fixed number of months; a mapping is a distribution."""
+    if isinstance(v, (int, float, str)) and not isinstance(v, bool):
+        return {"dist": "fixed", "value": parse_duration(v)}
+    return v
+
+
+class InitialStock(Strict):
+    """People already waiting at a transit node at the start (docs/model.md section 10)."""
+
+    node: str = Field(description="Transit node id where they wait.")
+    size: int = Field(ge=0, le=10_000_000, description="How many persons.")
+    groups: dict[str, NonNeg] | None = Field(
+        None, description="Group name -> weight of their group composition; default: the population shares.")
+    female_share: Probability | None = Field(
+        None, description="Share of women among them; default: each group's female_share.")
+    waited: AttributeDistribution = Field(
+        default_factory=lambda: AttributeDistribution(dist="fixed", value=0.0),
+        description="Months they have already waited at the node: a number (months), a unit string, or a "
+                    "distribution (values in months, at least 0).")
+
+    _waited = field_validator("waited", mode="before")(classmethod(lambda cls, v: _waited_value(v)))
+
+    @field_validator("waited")
+    @classmethod
+    def _waited_range(cls, v: AttributeDistribution) -> AttributeDistribution:
+        if v.bounds()[0] < 0:
+            raise ValueError("the time already waited must not be negative")
+        return v
+
+
 class Scenario(Strict):
     """A complete, validated scenario. Immutable: overrides produce a new Scenario."""
 
@@ -490,6 +552,9 @@ class Scenario(Strict):
     network: NetworkSection
     hazards: Hazards = Field(default_factory=Hazards)
     policies: list[Policy] = Field(default_factory=list)
+    repeat: Repeat = Field(default_factory=Repeat, description="Repeat attempts after a failed one (default off).")
+    initial_stock: list[InitialStock] = Field(
+        default_factory=list, description="People already waiting at transit nodes at the start (default none).")
 
     @model_validator(mode="after")
     def _geometric_dwell_at_least_one_step(self) -> Scenario:

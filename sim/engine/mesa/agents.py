@@ -21,10 +21,10 @@ waiting three years in a transit country costs nothing in the steps in between. 
   new rate (the same law as redrawing a memoryless time, and common random numbers across scenarios).
 - Money: the person carries its means; an edge's cost is paid when the edge is entered, and while stopped at a
   transit node the means grow by the group's savings per step (by sex, `transit.savings`) from arrival there.
-- Brokers (docs/model.md §9): at a node with brokers, a person whose wait ends (or who arrives, if the node has no
+- Brokers (docs/model.md §11): at a node with brokers, a person whose wait ends (or who arrives, if the node has no
   wait) joins the node's queue (`sim.engine.mesa.brokers.BrokerQueue`) instead of leaving, still exposed to arrest;
   the model sells the passages each step and the buyers move on.
-- Closures on the way (§9): a person due to leave a transit node by a closed edge does not turn back but waits
+- Closures on the way (§11): a person due to leave a transit node by a closed edge does not turn back but waits
   there, still exposed to arrest, until the edge reopens (the model releases them when it does).
 - Sex differences in transit: the dwell of every node where people wait is multiplied by the group's
   `transit.dwell_scale` for the person's sex.
@@ -138,10 +138,11 @@ class Migrant(CellAgent):
         else:
             self.enter_edge(t)
 
-    def start_wait(self, t: int, hold: bool = False) -> None:
+    def start_wait(self, t: int, waited: int = 0, hold: bool = False) -> None:
         """Arrive at the waiting node at step t: thresholds E = -log(1 - u) from the journey's uniforms for the
-        leg just crossed; a fixed dwell w sets the leaving step t + round(w * dwell_scale). With `hold` (a node
-        with no wait where the person must stop: brokers, or a closed edge onward) the wait is over at once."""
+        leg just crossed; a fixed dwell w sets the leaving step t + max(0, round(w * dwell_scale) - waited),
+        `waited` the steps already spent there (the initial stock; 0 otherwise). With `hold` (a node with no wait
+        where the person must stop: brokers, or a closed edge onward) the wait is over at once."""
         model = self.model
         slot = SLOTS_PER_LEG * (self.leg - 1)
         self.e_arrest = -math.log1p(-self.draws[slot + ARREST])
@@ -152,7 +153,7 @@ class Migrant(CellAgent):
             self.wait_over(t)
             return
         if not model.node_geometric[self.waiting_at]:
-            self.leave_at = t + round(model.node_dwell[self.waiting_at] * self.dwell_scale)
+            self.leave_at = t + max(0, round(model.node_dwell[self.waiting_at] * self.dwell_scale) - waited)
         self._schedule_wait()
 
     def wait_over(self, t: int) -> None:
@@ -227,6 +228,8 @@ class Migrant(CellAgent):
         if outcome == REPATRIATED:
             ledger.repatriated(self.waiting_at)
         ledger.finish(self.route, self.group, outcome, self.female)
+        if ledger.persons is not None:  # repeat attempts or an initial stock
+            self.model.attempt_ended(self, outcome, t)
         self.cell = None
         self.remove()
 
