@@ -87,7 +87,14 @@ class Migrant(CellAgent):
         if self.action == _CROSS:
             self._resolve_crossing(t)
         elif self.action == _LEAVE:
-            self.wait_over(t)
+            model = self.model
+            if model.queues[self.waiting_at] is None and model.edge_open[self.path_edges[self.leg]]:
+                if self.savings:  # the common case of wait_over, inline: move on
+                    self.means += self.savings * (t - self.arrived_at)
+                self.waiting_at = -1
+                self.enter_edge(t)
+            else:
+                self.wait_over(t)
         else:
             self._finish(t, REPATRIATED)
 
@@ -163,15 +170,18 @@ class Migrant(CellAgent):
         node = self.waiting_at
         e = self.path_edges[self.leg]
         queue = model.queues[node]
+        if queue is None and model.edge_open[e]:  # the common case: move on (no pending event to cancel)
+            if self.savings:
+                self.means += self.savings * (t - self.arrived_at)
+            self.waiting_at = -1
+            self.enter_edge(t)
+            return
         if queue is not None:
             self.stuck = QUEUED
             self.queue_pos = queue.join(self, t, model.onward_cost(self.path_nodes, self.path_edges, self.leg))
-        elif not model.edge_open[e]:
+        else:
             self.stuck = BLOCKED
             model.blocked.setdefault(e, {})[self] = None
-        else:
-            self.move_on(t, self.means + self.savings * (t - self.arrived_at))
-            return
         self._schedule_wait()
 
     def move_on(self, t: int, means: float) -> None:
