@@ -159,6 +159,7 @@ class RunResult:
                 "start": self.dates[0].isoformat(),
                 "end": self.dates[-1].isoformat(),
             },
+            **self.extra.get("summary", {}),  # keys of mechanisms switched on (BorderModel.knowledge_summary)
         }
 
     def timeseries(self) -> pd.DataFrame:

@@ -21,6 +21,10 @@ instead of by events and thinning:
 Population attributes are drawn by `sim.rules.population.Population` from the run's keyed streams
 (`sim.rules.streams`), so both engines give the same people for the same seed; everything after that uses the Mesa
 generator here, and the engines agree in law, not draw for draw.
+
+It does not implement the mechanisms of issue 12 part C (perceived risk, the death weight, chain migration,
+nested choice: `route_choice.perception`, `.death_weight`, `.nest`, `population.chain`); the equivalence tests
+run with them off, and a scenario that sets them runs here as if they were off.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ import math
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, ValidationInfo, field_validator,
+                      model_serializer, model_validator)
 
 from sim.outputs import check_name
 from sim.scenario.dates import month_str, parse_month
@@ -209,10 +210,36 @@ class Group(Strict):
         return v
 
 
+def _drop_off_keys(data: Any, keys: tuple[str, ...]) -> Any:
+    """A section's dump without the listed mechanism keys while they are null (off): a scenario that does not use
+    a mechanism dumps, and hashes (provenance `scenario_sha256`), exactly as before the mechanism existed."""
+    if isinstance(data, dict):
+        for k in keys:
+            if k in data and data[k] is None:
+                del data[k]
+    return data
+
+
+class Chain(Strict):
+    """Chain migration (docs/model.md §9): departures from origin o are multiplied by 1 + beta * A_o / N0
+    (linear) or 1 + beta * log(1 + A_o / N0) (log), A_o the arrivals from o in the steps before."""
+
+    weight: NonNeg = Field(description="beta: growth of the departure propensity per scale arrivals.")
+    scale: float = Field(gt=0, description="N0: arrivals from an origin that raise its propensity by beta "
+                                           "(linear form).")
+    form: Literal["linear", "log"] = Field("linear", description="linear: 1 + beta*A/N0; "
+                                                                  "log: 1 + beta*log(1 + A/N0).")
+
+
 class PopulationSection(Strict):
     size: int = Field(gt=0, le=200_000_000, description="Persons at home at the start (one agent = one person).")
     origins: dict[str, NonNeg] = Field(description="Origin node -> weight (normalised).")
     groups: list[Group] = Field(min_length=1, description="Population groups.")
+    chain: Chain | None = Field(None, description="Chain migration from arrivals before (null: off).")
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
+        return _drop_off_keys(handler(self), ("chain",))
 
     @model_validator(mode="after")
     def _shares(self) -> PopulationSection:
@@ -331,11 +358,53 @@ class Hazards(Strict):
         0.5, description="P(killed | detected) on an edge under a shoot-on-sight order; otherwise caught.")
 
 
+class Perception(Strict):
+    """Perceived risk per route (docs/model.md §10): exponentially smoothed, lagged outcome shares of others."""
+
+    memory: NonNeg = Field(le=MAX_MONTHS, description="Memory of the smoothing, in months (or a unit string): "
+                                                      "weight w = 1 - exp(-step / memory) on the newest outcomes; "
+                                                      "0 = only the newest.")
+    lag: NonNeg = Field(0.0, le=MAX_MONTHS, description="Months (or a unit string) before an outcome is known "
+                                                        "at home; rounded to whole steps.")
+
+    _units = field_validator("memory", "lag", mode="before")(classmethod(lambda cls, v: parse_duration(v)))
+
+
+class Nest(Strict):
+    """Nested logit (docs/model.md §11): a family of routes by the log-sum of its paths, then a path in it."""
+
+    by: Literal["route"] = Field("route", description="Families are route labels (`route` of the edges).")
+    scale: float = Field(gt=0, le=1, description="mu in (0, 1]: 1 is the flat logit; smaller makes paths of one "
+                                                 "family closer substitutes.")
+    families: dict[str, list[str]] = Field(
+        default_factory=dict, description="Optional: family name -> route labels grouped into one family; "
+                                          "a route not listed is a family of its own.")
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> Nest:
+        seen: dict[str, str] = {}
+        for fam, routes in self.families.items():
+            for r in routes:
+                if r in seen:
+                    raise ValueError(f"route '{r}' is in two families ('{seen[r]}' and '{fam}')")
+                seen[r] = fam
+        return self
+
+
 class RouteChoice(Strict):
     risk_weight: NonNeg = Field(6.0, description="alpha_risk: utility lost per unit of failure probability "
                                                  "at risk tolerance 0.")
     cost_weight: NonNeg = Field(1.0, description="alpha_cost: utility lost per unit of cost / means.")
     time_weight: NonNeg = Field(0.01, description="alpha_time: utility lost per expected month of travel.")
+    death_weight: NonNeg | None = Field(
+        None, description="alpha_death: utility lost per unit of probability of being killed, weighed apart from "
+                          "capture and return (which keep risk_weight); null: one risk term on 1 - s.")
+    perception: Perception | None = Field(None, description="Perceived risk per route (null: the true risk at once).")
+    nest: Nest | None = Field(None, description="Nested route choice (null: the flat logit).")
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
+        return _drop_off_keys(handler(self), ("death_weight", "perception", "nest"))
 
 
 class Selector(Strict):
@@ -436,6 +505,18 @@ class Scenario(Strict):
             if n.dwell_distribution == "geometric" and 0 < n.dwell < delta:
                 raise ValueError(f"node '{n.id}': a geometric dwell needs a mean of at least one step "
                                  f"({delta:.4g} months with {self.time.step} steps), found {n.dwell:.4g}")
+        return self
+
+    @model_validator(mode="after")
+    def _nest_families_name_routes(self) -> Scenario:
+        nest = self.route_choice.nest
+        if nest is not None:
+            labels = {e.route for e in self.network.edges if e.route}
+            for fam, routes in nest.families.items():
+                unknown = [r for r in routes if r not in labels]
+                if unknown:
+                    raise ValueError(f"route_choice.nest.families.{fam}: unknown route label(s) {unknown}; "
+                                     f"the edges' route labels are {sorted(labels)}")
         return self
 
 

@@ -50,6 +50,7 @@ class Migrant(CellAgent):
         self.group = group
         self.female = female
         self.route = path.route
+        self.origin = path.origin
         self.path_edges = path.edges
         self.path_nodes = path.nodes
         self.leg = 0  # index of the edge being crossed or next to cross
@@ -163,6 +164,8 @@ class Migrant(CellAgent):
         if outcome == REPATRIATED:
             ledger.repatriated(self.waiting_at)
         ledger.finish(self.route, self.group, outcome, self.female)
+        if outcome == ARRIVED:
+            self.model.arrived_from[self.origin] += 1  # chain migration (sim.rules.chain)
         self.cell = None
         self.remove()
 

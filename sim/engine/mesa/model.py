@@ -7,10 +7,15 @@ Each step t, in this order:
 3. departures: persons at home set out (`Population.candidates` + the rule in `sim.rules.choice`), in order of person
    index; each becomes a `Migrant` and enters the first edge of the path it chose;
 4. the ledger closes the step (stock in transit).
+
+What people know (`_update_knowledge`, once per step after the policies, only when a mechanism asks for it): the
+perceived risk per route from the outcomes of the steps before (`sim.rules.perception`), and the chain-migration
+multipliers per origin from the arrivals before (`sim.rules.chain`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import math
 from collections.abc import Callable
@@ -21,7 +26,11 @@ import numpy as np
 from mesa.discrete_space import Cell, Network
 
 from sim.engine.mesa.agents import Migrant
-from sim.rules.choice import departure_probability, logit_choice, path_metrics, utilities
+from sim.rules.chain import chain_multiplier
+from sim.rules.choice import departure_probability, logit_choice, path_metrics, risk_free_bound, utilities
+from sim.rules.nested import nested_choice
+from sim.rules.perception import (KINDS, lag_steps, outcome_counts, perceived_failures, route_truth, smoothing_weight,
+                                  true_failures, update_perceived)
 from sim.rules.hazards import edge_outcome_table, leave_probability, log_survival
 from sim.engine.ledger import Ledger, RunResult
 from sim.rules.network import RouteGraph, modes_mask
@@ -30,6 +39,7 @@ from sim.rules.population import Population
 from sim.scenario.schema import Scenario
 from sim.scenario.overrides import dump_scenario, scenario_sha256
 from sim.scenario.dates import step_dates
+from sim.scenario.units import step_months
 from sim.rules.streams import CHOICE, journey_uniforms, run_key, uniforms
 
 
@@ -89,6 +99,52 @@ class BorderModel(mesa.Model):
         self._due: dict[int, list] = {}
         self._active: tuple[int, ...] | None = None
         self.t = 0
+        self._init_knowledge()
+
+    # ------------------------------------------------------------------------------- what people know
+    def _init_knowledge(self) -> None:
+        """Switches and state of perception, the death weight, chain migration and nesting (all off by default)."""
+        rc = self.spec.route_choice
+        self.knows = rc.perception is not None or rc.death_weight is not None  # metrics carry per-kind risks
+        self.path_route = np.array([p.route for p in self.graph.paths], dtype=np.int64)
+        self.perceived_history: list[np.ndarray] = []  # p_r(s) for s = 0..t, (R, 3) each
+        if rc.perception is not None:
+            delta = step_months(self.spec.time.step)
+            self.perception_w = smoothing_weight(rc.perception.memory, delta)
+            self.perception_lag = lag_steps(rc.perception.lag, delta)
+        self.arrived_from = [0] * len(self.graph.node_ids)  # arrivals per origin node (Migrant._finish)
+        self.chain_mult: np.ndarray | None = None
+        self.path_family: np.ndarray | None = None
+        if rc.nest is not None and rc.nest.scale < 1.0:
+            fam_of = {r: f for f, routes in rc.nest.families.items() for r in routes}
+            names = [fam_of.get(label, "route:" + label) for label in self.graph.routes]
+            index = {n: i for i, n in enumerate(dict.fromkeys(names))}
+            self.path_family = np.array([index[names[p.route]] for p in self.graph.paths], dtype=np.int64)
+
+    def _update_knowledge(self, t: int) -> None:
+        """Once per step, after the policies: fold the outcomes of step t - 1 into the perceived risk per route,
+        set the path metrics people weigh (perceived, with per-kind risks), and the chain multipliers from the
+        arrivals before t. Does nothing when every such mechanism is off."""
+        rc = self.spec.route_choice
+        if self.knows:
+            failures = true_failures(self.graph, self.state, self.spec.hazards)
+            if rc.perception is not None:
+                truth = route_truth(failures, self.path_route, self.true_metrics.usable, len(self.graph.routes))
+                hist = self.perceived_history
+                if not hist:
+                    hist.append(truth)
+                while len(hist) <= t:  # outcomes of step len - 1 are known at the end of that step
+                    s = len(hist) - 1
+                    hist.append(update_perceived(hist[-1], outcome_counts(self.ledger.flows[s]), self.perception_w))
+                failures = perceived_failures(hist[max(0, t - self.perception_lag)], truth, failures, self.path_route)
+                success = 1.0 - failures.sum(axis=1)
+            else:
+                success = self.true_metrics.success
+            self.metrics = dataclasses.replace(self.true_metrics, success=success, killed=failures[:, 0],
+                                               other=failures[:, 1] + failures[:, 2])
+        chain = self.spec.population.chain
+        if chain is not None:
+            self.chain_mult = chain_multiplier(np.array(self.arrived_from), chain.weight, chain.scale, chain.form)
 
     # ------------------------------------------------------------------------------------------- policies
     def _apply_policies(self, t: int) -> None:
@@ -112,7 +168,7 @@ class BorderModel(mesa.Model):
         self.node_log_stay = [log_survival(leave_probability(d)) for d in self.node_dwell]  # leaving
         self.waits_at = [k == "transit" and (d >= 1 if g else round(d) >= 1)
                          for k, d, g in zip(self.graph.node_kind, self.node_dwell, self.node_geometric)]
-        self.metrics = path_metrics(self.graph, st, self.spec)
+        self.metrics = self.true_metrics = path_metrics(self.graph, st, self.spec)
         self._strata: dict[tuple[int, int], np.ndarray] = {}
         if not first:
             changed = [n for n in range(len(self.node_hazard))
@@ -142,6 +198,7 @@ class BorderModel(mesa.Model):
         t = self.steps - 1
         self.t = t
         self._apply_policies(t)
+        self._update_knowledge(t)
         for agent, token in self._due.pop(t, ()):
             if agent.token == token:
                 agent.step()
@@ -154,7 +211,9 @@ class BorderModel(mesa.Model):
         -alpha_risk * (1 - r_max,g) * (1 - s_j) - alpha_time * d_j: an upper bound on every person's p_i, also in
         floating point: r_max,g is rounded to float32 like the persons' risk tolerances (sim.rules.population), and
         p_bar is raised by a relative 1e-12 so that the rounding of exp and expm1 (math here, numpy in
-        sim.rules.choice) never puts a p_i above it."""
+        sim.rules.choice) never puts a p_i above it. The utilities are those people weigh (perceived, with the
+        death weight: `sim.rules.choice.risk_free_bound`); with chain migration, the rate of each origin is
+        multiplied by its current multiplier m_o(t) before the maximum."""
         rc = self.spec.route_choice
         best = 0.0
         for g, group in enumerate(self.spec.population.groups):
@@ -164,11 +223,13 @@ class BorderModel(mesa.Model):
             for o, w in weights.items():
                 if w <= 0:
                     continue
-                paths = self.stratum_paths(self.graph.node_index[o], g)
+                node = self.graph.node_index[o]
+                paths = self.stratum_paths(node, g)
                 if paths.size:
-                    u = (-rc.risk_weight * (1 - r_max) * (1 - self.metrics.success[paths])
-                         - rc.time_weight * self.metrics.duration[paths])
-                    ub = max(ub, float(u.max()))
+                    u_max = float(risk_free_bound(r_max, self.metrics, paths, rc).max())
+                    if self.chain_mult is not None:
+                        best = max(best, self.rates[t, g] * float(self.chain_mult[node]) * math.exp(u_max))
+                    ub = max(ub, u_max)
             if ub > -math.inf:
                 best = max(best, self.rates[t, g] * math.exp(ub))
         return min(1.0, -math.expm1(-best) * (1.0 + 1e-12))
@@ -192,11 +253,16 @@ class BorderModel(mesa.Model):
                 continue
             u = utilities(pop.risk_tolerance[cand[sel]].astype(float), pop.means[cand[sel]].astype(float),
                           self.metrics, paths, self.spec.route_choice)
-            p = departure_probability(self.rates[t, g], u.max(axis=1))
+            rate = self.rates[t, g] if self.chain_mult is None else self.rates[t, g] * float(self.chain_mult[o])
+            p = departure_probability(rate, u.max(axis=1))
             go = u_depart[sel] < p
             if not go.any():
                 continue
-            pick = logit_choice(u[go], u_choice[sel][go])
+            if self.path_family is None:
+                pick = logit_choice(u[go], u_choice[sel][go])
+            else:
+                pick = nested_choice(u[go], self.path_family[paths], self.spec.route_choice.nest.scale,
+                                     u_choice[sel][go])
             leavers.append(cand[sel][go])
             chosen.append(paths[pick])
         if not leavers:
@@ -237,7 +303,20 @@ class BorderModel(mesa.Model):
         return self.result()
 
     def result(self) -> RunResult:
-        return run_result(self)
+        return run_result(self, extra={"summary": self.knowledge_summary()})
+
+    def knowledge_summary(self) -> dict:
+        """summary.json keys of the mechanisms switched on: `perceived_risk` (route -> kind -> the perceived
+        probability weighed at the last step) and `arrivals_by_origin` (origin -> arrivals, with chain migration)."""
+        out: dict = {}
+        if self.perceived_history:
+            last = self.perceived_history[max(0, len(self.perceived_history) - 1 - self.perception_lag)]
+            out["perceived_risk"] = {r: {k: round(float(v), 9) for k, v in zip(KINDS, last[i])}
+                                     for i, r in enumerate(self.graph.routes)}
+        if self.spec.population.chain is not None:
+            out["arrivals_by_origin"] = {self.graph.node_ids[n]: a for n, a in enumerate(self.arrived_from)
+                                         if self.graph.node_kind[n] == "origin"}
+        return out
 
 
 def run_result(model, extra: dict | None = None) -> RunResult:
