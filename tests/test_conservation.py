@@ -156,7 +156,20 @@ def scenarios(draw) -> dict:
         else:
             pol["scale"] = {"departure_rate": draw(rate_factor)}
         policies.append(pol)
-    return scenario_dict(
+    route_choice = {
+        "risk_weight": draw(st.floats(0, 10)),
+        "cost_weight": draw(st.floats(0, 2)),
+        "time_weight": draw(st.floats(0, 0.5)),
+    }
+    # what people know (issue 12 part C), each switched on or off
+    if draw(st.booleans()):
+        route_choice["perception"] = {"memory": draw(st.sampled_from([0.0, 0.5, 3.0, 24.0])),
+                                      "lag": draw(st.sampled_from([0.0, 1.0, 2.0]))}
+    if draw(st.booleans()):
+        route_choice["death_weight"] = draw(st.floats(0, 30))
+    if draw(st.booleans()):
+        route_choice["nest"] = {"scale": draw(st.floats(0.05, 1.0))}
+    data = scenario_dict(
         nodes=nodes,
         edges=edges,
         groups=groups,
@@ -165,14 +178,14 @@ def scenarios(draw) -> dict:
         end=month(months - 1),
         step="week" if weekly else "month",
         hazards=hazards,
-        route_choice={
-            "risk_weight": draw(st.floats(0, 10)),
-            "cost_weight": draw(st.floats(0, 2)),
-            "time_weight": draw(st.floats(0, 0.5)),
-        },
+        route_choice=route_choice,
         policies=policies,
         seed=draw(st.integers(0, 2**31 - 1)),
     )
+    if draw(st.booleans()):
+        data["population"]["chain"] = {"weight": draw(st.floats(0, 50)), "scale": draw(st.floats(0.5, 100)),
+                                       "form": draw(st.sampled_from(["linear", "log"]))}
+    return data
 
 
 def check_identities(result) -> None:

@@ -163,7 +163,9 @@ def test_weekly_steps_every_seven_days_from_the_first_to_the_last_day_of_the_end
 @given(scenarios())
 def test_the_departure_bound_is_at_least_every_persons_probability(data):
     """At every step, p̄(t) = departure_bound(t) >= p_i(t) for every person, p_i from the rule itself
-    (`utilities` over the person's usable paths, `departure_probability`)."""
+    (`utilities` over the person's usable paths, `departure_probability`), also with the mechanisms the
+    scenarios switch on: perceived risk (the metrics people weigh), the death weight, chain migration (the
+    origin's multiplier on the rate) and nesting."""
     sc = build(data)
     model = BorderModel(sc)
     pop = model.population
@@ -178,7 +180,10 @@ def test_the_departure_bound_is_at_least_every_persons_probability(data):
                     continue
                 u = utilities(pop.risk_tolerance[people].astype(float), pop.means[people].astype(float),
                               model.metrics, paths, sc.route_choice)
-                p = departure_probability(model.rates[t, g], u.max(axis=1))
+                rate = model.rates[t, g]
+                if model.chain_mult is not None:  # chain migration: the origin's multiplier
+                    rate = rate * float(model.chain_mult[o])
+                p = departure_probability(rate, u.max(axis=1))
                 worst = int(np.argmax(p))
                 assert p[worst] <= p_bar, (
                     f"step {t}, group {g}: person {people[worst]} has p_i = {p[worst]!r} > p_bar = {p_bar!r} "
