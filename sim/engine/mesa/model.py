@@ -108,6 +108,8 @@ class BorderModel(mesa.Model):
         self.knows = rc.perception is not None or rc.death_weight is not None  # metrics carry per-kind risks
         self.path_route = np.array([p.route for p in self.graph.paths], dtype=np.int64)
         self.perceived_history: list[np.ndarray] = []  # p_r(s) for s = 0..t, (R, 3) each
+        self._truth_of: object = None  # the network state _failures and _route_truth were computed for
+        self._failures = self._route_truth = np.empty((0, len(KINDS)))
         if rc.perception is not None:
             delta = step_months(self.spec.time.step)
             self.perception_w = smoothing_weight(rc.perception.memory, delta)
@@ -127,9 +129,13 @@ class BorderModel(mesa.Model):
         arrivals before t. Does nothing when every such mechanism is off."""
         rc = self.spec.route_choice
         if self.knows:
-            failures = true_failures(self.graph, self.state, self.spec.hazards)
+            if self._truth_of is not self.state:  # the true risks change only with the network state
+                self._truth_of = self.state
+                self._failures = true_failures(self.graph, self.state, self.spec.hazards)
+                self._route_truth = route_truth(self._failures, self.path_route, self.true_metrics.usable,
+                                                len(self.graph.routes))
+            failures, truth = self._failures, self._route_truth
             if rc.perception is not None:
-                truth = route_truth(failures, self.path_route, self.true_metrics.usable, len(self.graph.routes))
                 hist = self.perceived_history
                 if not hist:
                     hist.append(truth)
