@@ -46,7 +46,7 @@ def load_observed(name: str = "mou_arrivals") -> pd.DataFrame:
     return table[list(COLUMNS)].reset_index(drop=True)
 
 
-def compare_yearly(arrivals_by_year: dict[str, int], observed: pd.DataFrame) -> pd.DataFrame:
+def compare_yearly(arrivals_by_year: dict[str, int] | dict[int, int], observed: pd.DataFrame) -> pd.DataFrame:
     """Observed against simulated arrivals, like with like (the rule in the module docstring).
 
     `arrivals_by_year` maps year ('YYYY' as in summary.json, or int) to simulated arrivals; a year counts as

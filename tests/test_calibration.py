@@ -13,8 +13,9 @@ import pytest
 import yaml
 
 from sim.analysis.calibration.scenario_file import PROVENANCE_END, PROVENANCE_START, write_scenario
-from sim.analysis.calibration.abc import (Prediction, accept, box_points, calibrate, distance, in_box, posterior_table,
-                                          refine_box)
+from sim.analysis.calibration.abc import calibrate
+from sim.analysis.calibration.distance import Prediction, distance
+from sim.analysis.calibration.posterior import accept, box_points, in_box, posterior_table, refine_box
 from sim.cli import main as cli_main
 from sim.analysis.calibration.spec import load_calibration
 from sim.engine.mesa.model import run

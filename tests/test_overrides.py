@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import TOY, run_cli
+from conftest import ROOT, TOY
+from sweep_helpers import call_main
 
 from sim.errors import ScenarioError
 from sim.scenario.overrides import apply_override, scalar_paths, scenario_to_dict
@@ -140,7 +141,14 @@ def test_every_scalar_path_is_settable():
         assert _diff(data, other) == [p], p  # items are named by their original id/name
 
 
-def test_cli_set_changes_the_run(tmp_path: Path):
+@pytest.fixture
+def run_cli(capsys, monkeypatch):
+    """`bordersim ARGS` in this process, from the repository root (same parser and exit codes as the command)."""
+    monkeypatch.chdir(ROOT)
+    return lambda *args: call_main(capsys, *args)
+
+
+def test_cli_set_changes_the_run(tmp_path: Path, run_cli):
     """Closing the DMZ edge by --set: nobody sets out on that route; the resolved scenario records the
     change."""
     out = tmp_path / "run"
@@ -175,7 +183,7 @@ def test_cli_set_changes_the_run(tmp_path: Path):
         ("population.size=abc", "population.size"),
     ],
 )
-def test_cli_bad_set(item, says, tmp_path: Path):
+def test_cli_bad_set(item, says, tmp_path: Path, run_cli):
     out = tmp_path / "run"
     proc = run_cli("run", TOY, "--out", out, "--set", item)
     assert proc.returncode == 2

@@ -31,11 +31,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 import sweep_helpers  # noqa: E402
 
 
-def cli(*args, **kw):
-    """`python -m sim ARGS` in a fresh process: only for what needs one (signals, SIGKILL, memory limits)."""
-    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True, cwd=ROOT, **kw)
-
-
 @pytest.fixture
 def run_cli(capsys, monkeypatch):
     """`bordersim ARGS` in this process (same parser, same exit-code mapping as the command), output captured."""
@@ -177,7 +172,7 @@ def test_sweep_results_do_not_depend_on_worker_count_or_backend(tmp_path, small_
     assert set(ts["run_id"].astype(str)) == set(one["run_id"])
 
 
-def test_sigkill_half_way_then_resume_gives_identical_results(tmp_path):
+def test_sigkill_half_way_then_resume_gives_identical_results(tmp_path, run_cli):
     spec = write_spec(tmp_path, KILLABLE)
     full = tmp_path / "full"
     run_sweep(plan(spec), full, workers=2)
@@ -194,7 +189,7 @@ def test_sigkill_half_way_then_resume_gives_identical_results(tmp_path):
     proc.wait()
     partial = len(list((killed / "runs").glob("*.json")))
     assert 0 < partial < 12, f"kill was not half-way ({partial} of 12 runs done)"
-    r = cli("sweep", str(spec), "--out", str(killed), "--workers", "2", "--quiet")
+    r = run_cli("sweep", str(spec), "--out", str(killed), "--workers", "2", "--quiet")  # the resume: in-process
     assert r.returncode == 0, r.stderr
     a = pd.read_parquet(full / "runs.parquet")
     b = pd.read_parquet(killed / "runs.parquet")
@@ -346,7 +341,7 @@ design: {type: points}
     assert r.returncode == 2 and "equal length" in r.stderr
 
 
-def test_ctrl_c_stops_cleanly_keeps_finished_runs_and_says_how_to_resume(tmp_path):
+def test_ctrl_c_stops_cleanly_keeps_finished_runs_and_says_how_to_resume(tmp_path, run_cli):
     spec = write_spec(tmp_path, KILLABLE)
     out = tmp_path / "o"
     proc = subprocess.Popen([sys.executable, "-m", "sim", "sweep", str(spec), "--out", str(out),
@@ -361,7 +356,7 @@ def test_ctrl_c_stops_cleanly_keeps_finished_runs_and_says_how_to_resume(tmp_pat
     assert "run the same command again to resume" in err and "Traceback" not in err
     partial = pd.read_parquet(out / "runs.parquet")
     assert 0 < len(partial) < 12 and (partial["status"] == "ok").all()
-    r = cli("sweep", str(spec), "--out", str(out), "--workers", "2", "--quiet")
+    r = run_cli("sweep", str(spec), "--out", str(out), "--workers", "2", "--quiet")  # the resume: in-process
     assert r.returncode == 0, r.stderr
     assert len(pd.read_parquet(out / "runs.parquet")) == 12
 

@@ -24,8 +24,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import qmc
 
+from sim.experiments.parameters import ParameterRange
 from sim.experiments.spec import LoadedSpec, Range
 
 
@@ -69,6 +69,12 @@ def _values(param) -> list:
 
 
 
+def _sampled(param) -> ParameterRange:
+    """The distribution of a parameter of an lhs/sobol design (ExperimentSpec._check allows only those)."""
+    assert isinstance(param, ParameterRange)
+    return param
+
+
 def _length(param) -> int:
     return len(param) if isinstance(param, list) else param.num
 
@@ -78,6 +84,7 @@ def count_points(ls: LoadedSpec) -> int:
     spec = ls.spec
     kind = spec.design.type
     if kind in ("lhs", "sobol"):
+        assert spec.design.samples is not None  # required for these designs by Design._check
         return spec.design.samples
     lengths = [_length(p) for p in spec.parameters.values()]
     if kind == "points":
@@ -101,11 +108,14 @@ class _Design:
         self.packages = list(spec.design.policies) if self.kind == "policies" else [None]
         self.size = count_points(ls)
         if self.kind in ("lhs", "sobol"):
+            from scipy.stats import qmc  # here, not at the top: scipy.stats takes a second to import, which
+            # every `bordersim sweep` paid at start (a grid design does not need it)
+
             d = len(self.names)
             rng = np.random.default_rng(spec.seed)
             sampler = qmc.LatinHypercube(d=d, rng=rng) if self.kind == "lhs" else qmc.Sobol(d=d, scramble=True, rng=rng)
             u = sampler.random(spec.design.samples)
-            self.columns = [spec.parameters[n].from_unit(u[:, i]) for i, n in enumerate(self.names)]
+            self.columns = [_sampled(spec.parameters[n]).from_unit(u[:, i]) for i, n in enumerate(self.names)]
         else:
             self.columns = [_values(spec.parameters[n]) for n in self.names]
 

@@ -37,6 +37,7 @@ from concurrent.futures import FIRST_COMPLETED, CancelledError, Executor, Future
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from typing import Any
 
 from sim.errors import UsageError
 
@@ -223,7 +224,7 @@ def probe_scheduler(address: str, timeout: float) -> dict:
 def _dask_check(client, lost_after: float, idle_after: float):
     """A Backend.check for a Dask client: why it is unusable (disconnected for `lost_after` seconds, closed, no
     worker for `idle_after` seconds), or None."""
-    since = {"down": None, "idle": None}
+    since: dict[str, float | None] = {"down": None, "idle": None}
 
     def check() -> str | None:
         now = time.monotonic()
@@ -231,8 +232,8 @@ def _dask_check(client, lost_after: float, idle_after: float):
         if status in ("closed", "closing", "failed"):
             return f"the connection to the Dask scheduler was lost (client {status})"
         if status != "running":
-            since["down"] = since["down"] or now
-            if now - since["down"] > lost_after:
+            down = since["down"] = since["down"] or now
+            if now - down > lost_after:
                 return f"the Dask scheduler has not answered for {lost_after:.0f} s"
             return None
         since["down"] = None
@@ -243,8 +244,8 @@ def _dask_check(client, lost_after: float, idle_after: float):
         if workers:
             since["idle"] = None
         else:
-            since["idle"] = since["idle"] or now
-            if now - since["idle"] > idle_after:
+            idle = since["idle"] = since["idle"] or now
+            if now - idle > idle_after:
                 return f"the Dask scheduler has had no worker for {idle_after:.0f} s"
         return None
 
@@ -258,7 +259,8 @@ def backend(workers: int | None = None, scheduler: str | None = None):
     if workers < 1:
         raise UsageError(f"--workers must be at least 1, found {workers}")
     if scheduler is None:
-        yield Backend("processes", workers, lambda: _process_pool(workers), lambda: _process_pool(1),
+        n = workers  # an int; a name the lambda can keep (`workers` is reassigned below)
+        yield Backend("processes", n, lambda: _process_pool(n), lambda: _process_pool(1),
                       start_errors=(BrokenProcessPool, EOFError, OSError))
         return
     try:
@@ -325,15 +327,15 @@ def _close_client(client) -> None:
 # ------------------------------------------------------------------------------------------------ driving
 
 
-def drive(tasks: Iterable, submit: Callable[[Executor, object], Future], be: Backend,
-          on_result: Callable[[object, object], None], on_lost: Callable[[object, str], None]) -> None:
+def drive[T](tasks: Iterable[T], submit: Callable[[Executor, T], Future], be: Backend,
+             on_result: Callable[[T, Any], None], on_lost: Callable[[T, str], None]) -> None:
     """Run every task; call on_result(task, output) as each finishes, on_lost(task, message) for runs whose worker
     died MAX_ATTEMPTS times. Raises BackendLost when `be.check()` reports the backend gone; KeyboardInterrupt
     cancels what is pending and propagates."""
     pending = deque(tasks)
     capacity = be.workers
     executor = be.make()
-    inflight: dict[Future, object] = {}
+    inflight: dict[Future, T] = {}
     restarts = 0  # pools in a row that could not start their processes
     try:
         while pending or inflight:

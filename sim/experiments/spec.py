@@ -69,7 +69,7 @@ class Design(Strict):
     def _check(self) -> Design:
         if self.type in ("lhs", "sobol") and self.samples is None:
             raise ValueError(f"design '{self.type}' needs samples")
-        if self.type == "sobol" and self.samples & (self.samples - 1):
+        if self.type == "sobol" and self.samples is not None and self.samples & (self.samples - 1):
             raise ValueError(f"sobol samples must be a power of two, found {self.samples}")
         if self.type == "policies" and not self.policies:
             raise ValueError("design 'policies' needs at least one named package under policies")
@@ -78,9 +78,12 @@ class Design(Strict):
         return self
 
 
+Block = Literal["totals", "by_route", "by_year"]
+BLOCKS: tuple[Block, ...] = ("totals", "by_route", "by_year")
+
+
 class Outputs(Strict):
-    keep: list[Literal["totals", "by_route", "by_year"]] = Field(
-        default_factory=lambda: ["totals", "by_route", "by_year"], description="Outcome blocks kept per run.")
+    keep: list[Block] = Field(default_factory=lambda: list(BLOCKS), description="Outcome blocks kept per run.")
     timeseries: bool = Field(True, description="Write each run's time series to DIR/timeseries/.")
 
 
@@ -110,7 +113,7 @@ class ExperimentSpec(Strict):
             if self.design.type == "points" and not isinstance(p, list):
                 raise ValueError(f"design 'points' takes lists of values; parameter '{path}' is not a list")
         if self.design.type == "points":
-            lengths = {len(p) for p in self.parameters.values()}
+            lengths = {len(p) for p in self.parameters.values() if isinstance(p, list)}  # all lists: checked above
             if len(lengths) > 1:
                 raise ValueError(f"design 'points' needs lists of equal length (point i takes the i-th value of "
                                  f"each); found lengths {sorted(lengths)}")

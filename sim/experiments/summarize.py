@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sim.errors import UsageError
 
@@ -32,6 +31,8 @@ def _ci(values: np.ndarray) -> tuple[float, float, float, int]:
     mean = float(v.mean())
     if n < MIN_CI_REPLICATES:
         return mean, np.nan, np.nan, n
+    from scipy import stats  # here, not at the top: it takes a second to import (every `bordersim sweep` paid it)
+
     half = float(stats.t.ppf(0.975, n - 1) * v.std(ddof=1) / np.sqrt(n))
     return mean, mean - half, mean + half, n
 

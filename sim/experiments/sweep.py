@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import pandas as pd
 
@@ -85,7 +87,7 @@ class Plan:
 
 
 def _row(p: Point) -> dict:
-    row = {"point": p.index}
+    row: dict[str, Any] = {"point": p.index}
     if p.package is not None:
         row["policy"] = p.package
     row.update(p.values)
@@ -255,7 +257,7 @@ def refuse_unguarded_main() -> None:
             return  # multiprocessing does not re-run a package's __main__ in workers
     elif getattr(main, "__file__", None) is None:
         return  # interactive session, notebook: nothing to re-import
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and not (frame.f_globals is vars(main) and frame.f_code.co_name == "<module>"):
         frame = frame.f_back
     if frame is None:

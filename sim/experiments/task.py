@@ -44,7 +44,8 @@ def outcomes(result: RunResult, keep: list[str]) -> dict[str, float]:
         shares = result.female_share_by_year()
         for year, n in result.arrivals_by_year().items():
             out[f"year.{year}.arrived"] = n
-            out[f"year.{year}.female_share"] = shares[year] if shares[year] is not None else float("nan")
+            share = shares[year]
+            out[f"year.{year}.female_share"] = share if share is not None else float("nan")
     return out
 
 

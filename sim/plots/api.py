@@ -23,7 +23,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from sim.plots import calibration, policy_figures, route_map, run_figures, sensitivity, style, sweep_figures
-from sim.plots.detect import CalibrationData, RunData, SensitivityData, SweepData, kind_of, load
+from sim.plots.detect import CalibrationData, DirData, RunData, SensitivityData, SweepData, kind_of, load
 from sim.plots.sweep_figures import NotApplicable
 from sim.errors import UsageError
 
@@ -52,7 +52,7 @@ class Figures:
     """Figures of one directory: file stem -> figure (in the order made), and name -> reason for those skipped."""
 
     kind: str
-    data: RunData | SweepData | SensitivityData | CalibrationData
+    data: DirData
     figures: dict[str, Figure] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)  # file stem -> figure name
@@ -86,11 +86,13 @@ def build_figures(path: str | Path, only: list[str] | None = None, *, baseline: 
         _check_baseline(data, baseline)
     out = Figures(kind, data)
     if kind == "sensitivity":
+        assert isinstance(data, SensitivityData)  # load() reads a directory of kind_of's kind
         for stem, (name, fig) in sensitivity.figures(data.indices, wanted).items():
             out.figures[stem] = fig
             out.names[stem] = name
         return out
     if kind == "calibration":
+        assert isinstance(data, CalibrationData)
         made = calibration.figures(data.summary, data.points, data.predictive, data.shares, data.name, wanted)
         if "posterior_predictive" in wanted and "posterior_predictive" not in made:
             reason = "the calibration has no arrivals target (no predictive.csv)"
@@ -103,6 +105,7 @@ def build_figures(path: str | Path, only: list[str] | None = None, *, baseline: 
         return out
     for name in wanted:
         if kind == "run":
+            assert isinstance(data, RunData)
             out.figures[name] = RUN_FIGURES[name](data)
             out.names[name] = name
             continue
@@ -120,7 +123,7 @@ def build_figures(path: str | Path, only: list[str] | None = None, *, baseline: 
     return out
 
 
-def _check_baseline(data: RunData | SweepData, baseline: str) -> None:
+def _check_baseline(data: DirData, baseline: str) -> None:
     """A baseline package must be one of the packages of a policies-design sweep."""
     if not isinstance(data, SweepData) or data.design != "policies":
         raise UsageError(f"--baseline names a policy package, for sweeps with a policies design; "

@@ -58,7 +58,7 @@ def posterior_predictive(predictive: pd.DataFrame, shares: pd.DataFrame | None =
     ax.set_title(title)
     ax.legend(loc="lower left")
     inside = int(predictive["inside_90"].sum()) if "inside_90" in predictive else None
-    for sax, row in zip(share_axes, shares.itertuples(index=False) if n_shares else []):
+    for sax, row in zip(share_axes, shares.itertuples(index=False) if shares is not None and n_shares else []):
         _share_panel(sax, row)
     if inside is not None:
         style.note(fig, f"Band: 5%-95% of all runs of the accepted points. Observed inside the band: {inside} of "

@@ -16,6 +16,7 @@ never a traceback.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -373,8 +374,13 @@ def load_calibration_dir(path: str | Path) -> CalibrationData:
     return CalibrationData(root, summary, points, predictive, shares, table)
 
 
-def load(path: str | Path) -> RunData | SweepData | SensitivityData | CalibrationData:
+DirData = RunData | SweepData | SensitivityData | CalibrationData  # what `load` returns
+
+
+def load(path: str | Path) -> DirData:
     """Read a directory of any of the four kinds (`kind_of`)."""
     kind = kind_of(path)
-    return {"run": load_run, "sweep": load_sweep_dir, "sensitivity": load_sensitivity_dir,
-            "calibration": load_calibration_dir}[kind](path)
+    loaders: dict[str, Callable[[str | Path], DirData]] = {
+        "run": load_run, "sweep": load_sweep_dir, "sensitivity": load_sensitivity_dir,
+        "calibration": load_calibration_dir}
+    return loaders[kind](path)

@@ -228,7 +228,8 @@ def _sweep_sections(sw: SweepData, baseline: str | None) -> str:
         for o in outcomes:
             t = table[table["outcome"] == o].set_index("point")
             values = ok.groupby("point")[o].apply(lambda v: [float(x) for x in v.dropna()])
-            wide[o] = [_ci_text(*t.loc[p, ["mean", "ci_low", "ci_high"]], int(t.loc[p, "n"]), values.get(p))
+            wide[o] = [_ci_text(t.loc[p, "mean"], t.loc[p, "ci_low"], t.loc[p, "ci_high"], int(t.loc[p, "n"]),
+                                values.get(p))
                        for p in wide["point"]]
         wide = wide.rename(columns={p: style.param_short(p) for p in sw.parameters})
         parts.append("<h2>Totals per point</h2><p class='muted'>Mean over successful replicates [95% "
@@ -338,9 +339,14 @@ def report_html(path: str | Path, *, baseline: str | None = None) -> str:
     figs = build_figures(path, baseline=baseline)
     data = figs.data
     title = "bordersim report: " + TITLES[figs.kind].format(data.name)
-    body = {"run": lambda: _run_sections(data), "sweep": lambda: _sweep_sections(data, baseline),
-            "sensitivity": lambda: _sensitivity_sections(data),
-            "calibration": lambda: _calibration_sections(data)}[figs.kind]()
+    if isinstance(data, RunData):  # the data's type follows figs.kind (`sim.plots.detect.load`)
+        body = _run_sections(data)
+    elif isinstance(data, SweepData):
+        body = _sweep_sections(data, baseline)
+    elif isinstance(data, SensitivityData):
+        body = _sensitivity_sections(data)
+    else:
+        body = _calibration_sections(data)
     written = _written()
     return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             f"{GENERATOR}<meta name='viewport' content='width=device-width, initial-scale=1'>"

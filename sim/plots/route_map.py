@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import matplotlib as mpl
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LinearSegmentedColormap, Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -187,9 +188,9 @@ def _place_labels(ax, labels: list[tuple[str, float, float]], renderer) -> None:
     nearer another node than its own (ambiguous). Far candidates get a thin leader line. A greedy search; the
     figure must have been drawn once so that the layout is final. Labels are kept out of the layout so that
     placing them does not move the axes."""
-    edge_pts = [_resample(p.get_transform().transform(p.get_path().vertices), 4.0)
-                for p in ax.patches if p.get_gid() == "edge"]
-    edge_pts = np.vstack(edge_pts) if edge_pts else np.empty((0, 2))
+    edge_parts = [_resample(p.get_transform().transform(p.get_path().vertices), 4.0)
+                  for p in ax.patches if p.get_gid() == "edge"]
+    edge_pts = np.vstack(edge_parts) if edge_parts else np.empty((0, 2))
     node_pts = np.vstack([c.get_offset_transform().transform(c.get_offsets()) for c in ax.collections]
                          or [np.empty((0, 2))])
     taken = [t.get_window_extent(renderer).padded(2) for t in ax.texts if t.get_gid() == "route"]
@@ -219,6 +220,7 @@ def _place_labels(ax, labels: list[tuple[str, float, float]], renderer) -> None:
                 best, best_score = ann, score
             else:
                 ann.remove()
+        assert best is not None  # _CANDIDATES is not empty, and the first candidate is always kept
         best.set_in_layout(False)
         taken.append(best.get_window_extent(renderer).padded(2))
 
@@ -311,6 +313,7 @@ def route_map(run: RunData) -> Figure:
                title="edge width: people who entered the edge over the run; node shape: kind")
     fig.suptitle(f"Route-flow map: {run.name} (seed {run.summary['provenance']['seed']})")
     fig.canvas.draw()  # final layout first, so that labels can be placed in display space
+    assert isinstance(fig.canvas, FigureCanvasAgg)  # style.figure draws with Agg
     renderer = fig.canvas.get_renderer()
     for a, (labels, route_labels) in placements:
         _centre_route_labels(a, route_labels)

@@ -13,15 +13,20 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import matplotlib as mpl
 import matplotlib.dates as mdates
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.ticker import FuncFormatter
 
 from sim.errors import UsageError
 from sim.outputs import atomic_path, claim_dir, marker_kind, real_target, write_marker
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 
@@ -59,7 +64,7 @@ _UNITS = {
     "shot_kill_probability": "probability", "start": "month", "end": "month", "seed": "",
 }
 
-RC = {
+RC: dict[RcKeyType, Any] = {
     "figure.dpi": 110,
     "savefig.dpi": 150,
     "font.size": 9.5,
@@ -86,7 +91,9 @@ def figure(width: float, height: float) -> Figure:
     pyplot, so it is freed like any object; call inside `styled` functions so the style applies."""
     fig = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)  # render with Agg whatever the session's backend; no display, pyplot untouched
-    fig.get_layout_engine().set(h_pad=0.05, w_pad=0.05, wspace=0.06)
+    engine = fig.get_layout_engine()
+    assert isinstance(engine, ConstrainedLayoutEngine)  # layout="constrained" above
+    engine.set(h_pad=0.05, w_pad=0.05, wspace=0.06)
     return fig
 
 

@@ -17,8 +17,11 @@ Noise is not drawn as an effect:
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -37,7 +40,7 @@ MIN_REPLICATES = 3  # fewer replicates at a point: draw them, not a t-interval
 FAMILY_LEVEL = 0.05  # heatmap: family-wise error level over the cells of a panel (Bonferroni)
 DIVERGING_CMAP = "PuOr_r"  # purple below the mean of the cells, orange above; colour-blind safe
 UNRESOLVED = "#C4C4C4"  # grey: a difference the replicates do not resolve
-REPLICATE_MARKER = {"ls": "", "marker": "o", "ms": 2.6, "alpha": 0.75, "mew": 0}
+REPLICATE_MARKER: dict[str, Any] = {"ls": "", "marker": "o", "ms": 2.6, "alpha": 0.75, "mew": 0}
 
 
 class NotApplicable(Exception):
@@ -120,10 +123,10 @@ def replicates_note(sw: SweepData, what: str = "") -> str:
     return text + f", {reps} replicates per point" + (f"; {what}" if what else "")
 
 
-def interval_handles(band: bool, dots: bool, what: str = "band") -> list:
+def interval_handles(band: bool, dots: bool, what: str = "band") -> list[Artist]:
     """Legend entries that say what the uncertainty drawn is: the 95% t-interval (at points with at least
     MIN_REPLICATES replicates) and/or the individual replicates (where there are fewer)."""
-    out = []
+    out: list[Artist] = []
     if band:
         out.append(Patch(color="#777777", alpha=0.3 if what == "band" else 0.9,
                          label=f"{what}: 95% t-interval of the mean\n({MIN_REPLICATES} or more replicates)"))
@@ -334,10 +337,10 @@ def heatmap(sw: SweepData) -> dict[str, Figure]:
         if not mask.all():
             cbar = fig.colorbar(im, ax=ax, shrink=0.9, format=style.THOUSANDS)
             cbar.set_label("mean, persons over the run")
-    reps = f"{min(used)}" if min(used) == max(used) else f"{min(used)}-{max(used)}"
+    span = f"{min(used)}" if min(used) == max(used) else f"{min(used)}-{max(used)}"
     fig.suptitle("Mean outcome over the two-parameter grid: coloured where it differs from the mean of the cells")
     style.note(fig, replicates_note(
-        sw, f"colour: only where a paired test over {reps} replicates resolves the cell's difference from the mean "
+        sw, f"colour: only where a paired test over {span} replicates resolves the cell's difference from the mean "
             f"of the cells (the centre of the scale)\n(family-wise {1 - FAMILY_LEVEL:.0%}, Bonferroni over the "
             f"cells); grey: not resolved; ±: half-width of the 95% t-interval; (a, b): the replicates, when "
             f"fewer than {MIN_REPLICATES}"))

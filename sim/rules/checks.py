@@ -29,10 +29,10 @@ def check_scenario(sc: Scenario) -> list[tuple[str, str]]:
     if len(set(edge_ids)) != len(edge_ids):
         problems.append(("network.edges", f"edge ids must be unique; repeated: {', '.join(_dups(edge_ids))}"))
     for e in sc.network.edges:
-        for end in ("from", "to"):
-            nid = e.from_ if end == "from" else e.to
+        for side in ("from", "to"):
+            nid = e.from_ if side == "from" else e.to
             if nid not in nodes:
-                problems.append((f"network.edges[{e.id}].{end}",
+                problems.append((f"network.edges[{e.id}].{side}",
                                  f"unknown node '{nid}'; known nodes: {', '.join(nodes)}"))
     if not any(n.kind == "destination" for n in nodes.values()):
         problems.append(("network.nodes", "no node has kind 'destination'"))
@@ -77,19 +77,19 @@ def check_scenario(sc: Scenario) -> list[tuple[str, str]]:
     for p in sc.policies:
         key = f"policies[{p.name}]"
         sel = p.select
-        for e in sel.edges:
-            if e not in graph.edge_index:
-                problems.append((f"{key}.select.edges", f"unknown edge '{e}'"))
+        for eid in sel.edges:
+            if eid not in graph.edge_index:
+                problems.append((f"{key}.select.edges", f"unknown edge '{eid}'"))
         for n in sel.nodes:
             if n not in nodes:
                 problems.append((f"{key}.select.nodes", f"unknown node '{n}'"))
             elif nodes[n].kind != "transit":
                 problems.append((f"{key}.select.nodes", f"node '{n}' is {nodes[n].kind}; only transit nodes "
                                  "have arrest_hazard and dwell"))
-        for g in sel.groups:
-            if g not in groups:
-                problems.append((f"{key}.select.groups", f"unknown group '{g}'; groups: {', '.join(groups)}"))
-        targets = p.targets()
+        for gname in sel.groups:
+            if gname not in groups:
+                problems.append((f"{key}.select.groups", f"unknown group '{gname}'; groups: {', '.join(groups)}"))
+        targets: set[str] = p.targets()
         edge_sel = bool(sel.edges) or any(m in sel.modes for m in graph.edge_mode)
         if targets & EDGE_TARGETS and not edge_sel:
             problems.append((f"{key}.select", f"policy '{p.name}' changes edges "

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from collections import deque
+from collections.abc import Iterable
 
 import networkx as nx
 import numpy as np
@@ -56,7 +57,7 @@ class RouteGraph:
         self.edge_mode = [e.mode for e in net.edges]
         self.graph = nx.MultiDiGraph(name=scenario.name)
         for n in net.nodes:
-            attrs = {"kind": n.kind, "label": n.label or n.id}
+            attrs: dict[str, str | float] = {"kind": n.kind, "label": n.label or n.id}
             if n.lon is not None and n.lat is not None:
                 attrs.update(lon=n.lon, lat=n.lat)
             self.graph.add_node(n.id, **attrs)
@@ -65,10 +66,10 @@ class RouteGraph:
         self.paths: list[CandidatePath] = []
         self.routes: list[str] = []
         self._enumerate(scenario)
-        self.paths_by_origin: dict[int, np.ndarray] = {}
+        by_origin: dict[int, list[int]] = {}
         for i, p in enumerate(self.paths):
-            self.paths_by_origin.setdefault(p.origin, []).append(i)
-        self.paths_by_origin = {o: np.array(v, dtype=np.int64) for o, v in self.paths_by_origin.items()}
+            by_origin.setdefault(p.origin, []).append(i)
+        self.paths_by_origin: dict[int, np.ndarray] = {o: np.array(v, dtype=np.int64) for o, v in by_origin.items()}
         self.path_mode_mask = np.array([p.mode_mask for p in self.paths], dtype=np.int64)
         self.max_legs = max((len(p.edges) for p in self.paths), default=0)  # edges of the longest candidate path
 
@@ -102,7 +103,7 @@ class RouteGraph:
         return idx[(self.path_mode_mask[idx] & ~modes_mask) == 0]
 
 
-def modes_mask(modes: list[str]) -> int:
+def modes_mask(modes: Iterable[str]) -> int:
     mask = 0
     for m in modes:
         mask |= MODE_BIT[m]

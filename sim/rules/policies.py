@@ -18,7 +18,7 @@ import numpy as np
 
 from sim.errors import ScenarioError
 from sim.rules.network import RouteGraph
-from sim.scenario.schema import BOOL_TARGETS, CONTROLS, MAX_MONTHS, NODE_TARGETS, Policy, Scenario
+from sim.scenario.schema import BOOL_TARGETS, CONTROLS, MAX_MONTHS, NODE_TARGETS, Policy, PushSeries, Scenario
 from sim.scenario.dates import month_start, parse_month
 from sim.scenario.units import step_months
 
@@ -183,7 +183,7 @@ def _describe(problems: list[tuple[str, int, float, str]], changed_by: dict[tupl
     return out
 
 
-def push_value(series, date: dt.date) -> float:
+def push_value(series: PushSeries, date: dt.date) -> float:
     """A push series at `date`: linear interpolation between points (or the last point's value for `step`),
     constant before the first and after the last point. Time is counted in months: day d of a month of L days is
     (d - 1) / L of the way through it, so a weekly step's value rises evenly through every month, February too."""
@@ -192,7 +192,7 @@ def push_value(series, date: dt.date) -> float:
     ys = np.array([series.values[k] for k in keys], dtype=float)
     x = date.year * 12 + (date.month - 1) + (date.day - 1) / calendar.monthrange(date.year, date.month)[1]
     if series.interpolation == "step":
-        i = np.searchsorted(xs, x, side="right") - 1
+        i = int(np.searchsorted(xs, x, side="right")) - 1
         return float(ys[max(i, 0)])
     return float(np.interp(x, xs, ys))
 

@@ -26,13 +26,17 @@ CHUNK = 1 << 20  # persons generated per chunk: bounds the temporary memory of g
 
 def draw(dist: AttributeDistribution, n: int, rng: np.random.Generator) -> np.ndarray:
     """n draws: fixed -> value; uniform(low, high); low + (high - low) * Beta(a, b); median * exp(sigma * Z)."""
+    # The schema's validator (Distribution._params) requires each family's parameters, so none is None here.
     if dist.dist == "fixed":
         return np.full(n, dist.value, dtype=np.float64)
     if dist.dist == "uniform":
+        assert dist.low is not None and dist.high is not None
         return rng.uniform(dist.low, dist.high, n)
     if dist.dist == "beta":
+        assert dist.a is not None and dist.b is not None
         lo, hi = dist.bounds()
         return lo + (hi - lo) * rng.beta(dist.a, dist.b, n)
+    assert dist.median is not None and dist.sigma is not None
     return dist.median * np.exp(dist.sigma * rng.standard_normal(n))
 
 

@@ -37,11 +37,14 @@ def month_str(ym: tuple[int, int]) -> str:
 
 
 class Horizon(Protocol):
-    """What the calendar needs of a scenario's `time` section."""
+    """What the calendar needs of a scenario's `time` section (read-only, so a frozen model satisfies it)."""
 
-    start: str
-    end: str
-    step: str
+    @property
+    def start(self) -> str: ...
+    @property
+    def end(self) -> str: ...
+    @property
+    def step(self) -> str: ...
 
 
 def step_dates(time: Horizon) -> list[dt.date]:

@@ -100,8 +100,8 @@ def _bool_verdict(tp: Any, v: Any) -> tuple[str, tuple]:
         return "other", ()
     for key, item_tp, x in items:
         if _holds_bool(x):
-            verdict, where = _bool_verdict(item_tp, x)
-            if verdict == "bad":
+            item_verdict, where = _bool_verdict(item_tp, x)
+            if item_verdict == "bad":
                 return "bad", (key,) + where
     return "ok", ()
 
@@ -162,9 +162,13 @@ class AttributeDistribution(Strict):
         return self
 
     def bounds(self) -> tuple[float, float]:
+        """[low, high] of the values the distribution can take (lognormal: [0, inf)); its parameters are present,
+        checked by `_params`."""
         if self.dist == "fixed":
+            assert self.value is not None
             return float(self.value), float(self.value)
         if self.dist == "uniform":
+            assert self.low is not None and self.high is not None
             return float(self.low), float(self.high)
         if self.dist == "beta":
             return float(0.0 if self.low is None else self.low), float(1.0 if self.high is None else self.high)
@@ -265,7 +269,8 @@ class PushSeries(Strict):
     def _keys(cls, v: Any) -> Any:
         if not isinstance(v, dict):
             return v
-        out, given = {}, {}
+        out: dict[str, Any] = {}
+        given: dict[str, Any] = {}
         for k, val in v.items():
             key = str(k)
             if re.fullmatch(r"\d{4}", key):

@@ -24,8 +24,9 @@ def _schema_problems(model: type[BaseModel], exc: ValidationError, data: Any,
     """(key, line, message) for every error of a failed validation, in file order. Errors pydantic reports once
     per branch of a union at the same key become one problem; a missing key and an unknown key next to it that is
     its near miss (a typo) become one problem, the unknown key with the suggestion."""
-    entries = []  # [raw, key, msg, branch, err]
-    for err in exc.errors(include_url=False):
+    entries: list[list[Any]] = []  # [raw, key, msg, branch, err]
+    for details in exc.errors(include_url=False):
+        err: dict[str, Any] = dict(details)
         missing = err["type"] == "missing"
         key, raw, branch = loc_parts(tuple(err["loc"]), data, missing)
         msg = err["msg"].removeprefix("Value error, ")

@@ -54,7 +54,7 @@ class _Loader(yaml.SafeLoader):
         for first, entries in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
 
-    def __init__(self, stream):
+    def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._depth = 0
         self.alias_lines: dict[tuple[int, Any], int] = {}  # (id(parent node), key node id or index) -> line

@@ -62,7 +62,10 @@ class RouteShareTarget(Strict):
 
     @property
     def bounds(self) -> tuple[float, float]:
-        return (self.value, self.value) if self.range is None else self.range
+        if self.range is None:
+            assert self.value is not None  # one of value and range is given: checked by the validator above
+            return self.value, self.value
+        return self.range
 
     def error(self, share: float) -> float:
         """|ln(share / value)|, or for a range the log-distance to its nearer end (0 inside)."""

@@ -71,7 +71,7 @@ def analyze(ls: LoadedSensitivity, method: str, x: np.ndarray, y: dict[str, np.n
         est = _indices(method, prob, x, yo.mean(axis=1), settings, 1000 if method == "morris" else 200, salib_seed)
         r = yo.shape[1]
         if r >= 2 and ls.spec.seed_bootstrap > 0:
-            draws = {k: [] for k in keys}
+            draws: dict[str, list[np.ndarray]] = {k: [] for k in keys}
             for _ in range(ls.spec.seed_bootstrap):
                 pick = rng.integers(0, r, size=r)
                 boot = _indices(method, prob, x, yo[:, pick].mean(axis=1), settings, 2, salib_seed)

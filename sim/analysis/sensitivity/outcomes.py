@@ -65,10 +65,9 @@ def parse_outcome(name: str, expression: str, routes: list[str], years: range) -
         if fn == "share":
             raise ValueError("share needs routes: share(route + route[, outcome])")
         return Outcome(name, expression, "total", fn)
-    if fn != "share" and _YEARS.match(args):
+    if fn != "share" and (y := _YEARS.match(args)):
         if fn != "arrived":
             raise ValueError(f"only arrivals are counted by year: arrived(YYYY..YYYY), not {fn}(...)")
-        y = _YEARS.match(args)
         first, last = int(y[1]), int(y[2] or y[1])
         if last < first or first not in years or last not in years:
             raise ValueError(f"years {first}..{last} must be in order and inside the scenario's horizon "

@@ -57,11 +57,11 @@ class RouteCell(Cell):
         if self.capacity is not None and len(self._agents) >= self.capacity:
             raise RuntimeError(f"cell {self.coordinate} is full")
         self._agents[agent] = None
-        self._empty = False
+        self._empty = False  # type: ignore[misc]  # in the __slots__ of mesa's Cell, which ships no types
 
     def remove_agent(self, agent) -> None:
         del self._agents[agent]
-        self._empty = not self._agents
+        self._empty = not self._agents  # type: ignore[misc]  # as in add_agent
 
     @property
     def agents(self) -> list:
@@ -159,7 +159,7 @@ class BorderModel(mesa.Model):
             return
         first = self._active is None
         self._active = active
-        old_hazard = None if first else (self.node_hazard, self.node_dwell)
+        old_hazard: tuple[list[float], list[float]] | None = None if first else (self.node_hazard, self.node_dwell)
         st = network_state(self.spec, self.graph, active)
         self.state = st
         table = edge_outcome_table(st.controls, st.shoot_on_sight, self.spec.hazards)
@@ -167,8 +167,8 @@ class BorderModel(mesa.Model):
         self.edge_cdf = [tuple(row) for row in cdf.tolist()]
         self.edge_open = st.open.tolist()
         self.edge_duration = st.duration.tolist()
-        self.node_hazard = st.arrest_hazard.tolist()
-        self.node_dwell = st.dwell.tolist()
+        self.node_hazard: list[float] = st.arrest_hazard.tolist()
+        self.node_dwell: list[float] = st.dwell.tolist()
         self.node_geometric = st.geometric_dwell.tolist()
         self.node_log_free = [log_survival(h) for h in self.node_hazard]  # log(1 - h): arrest draws
         self.node_log_stay = [log_survival(leave_probability(d)) for d in self.node_dwell]  # leaving
@@ -176,7 +176,7 @@ class BorderModel(mesa.Model):
                          for k, d, g in zip(self.graph.node_kind, self.node_dwell, self.node_geometric)]
         self.metrics = self.true_metrics = path_metrics(self.graph, st, self.spec)
         self._strata: dict[tuple[int, int], np.ndarray] = {}
-        if not first:
+        if old_hazard is not None:  # not the first call: reschedule those waiting where hazard or dwell changed
             changed = [n for n in range(len(self.node_hazard))
                        if (old_hazard[0][n], old_hazard[1][n]) != (self.node_hazard[n], self.node_dwell[n])]
             for n in changed:
@@ -242,6 +242,7 @@ class BorderModel(mesa.Model):
 
     def _departures(self, t: int) -> None:
         pop = self.population
+        assert pop is not None, "step() calls _departures only for a model with a population"
         p_bar = self.departure_bound(t)
         cand, u_depart = pop.candidates(self.key, t, p_bar)
         if cand.size == 0:

@@ -1,0 +1,140 @@
+"""From scored points to the posterior: acceptance, the posterior table and its identifiability verdicts, the
+refinement box, the calibrated values, the posterior predictive."""
+
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+from scipy.stats import qmc
+
+from sim.analysis.calibration.distance import arrival_errors
+from sim.analysis.calibration.rounds import round_sig, typed_value
+from sim.analysis.calibration.spec import LoadedCalibration
+from sim.errors import ScenarioError
+from sim.scenario.overrides import scenario_to_dict
+
+Progress = Callable[[str, int, int], None]
+KEEP = ["by_route", "by_year"]
+
+
+
+# ------------------------------------------------------------------------------------------- analysis
+
+
+def accept(points: pd.DataFrame, quantile: float | None, eps: float | None = None) -> tuple[pd.DataFrame, float]:
+    """Rejection: epsilon = the `quantile` quantile of the finite distances (lower interpolation, so epsilon is
+    an attained distance), or the given `eps` (one of the two must be given); keep the points with distance <=
+    epsilon."""
+    finite = points["distance"][np.isfinite(points["distance"])]
+    if finite.empty:
+        raise ScenarioError("no parameter point produced a finite distance (every run failed, or no arrivals); "
+                            "see the failed runs in the sweep directory")
+    if eps is None:
+        if quantile is None:
+            raise ValueError("accept needs a quantile or an epsilon")
+        eps = float(np.quantile(finite.to_numpy(), quantile, method="lower"))
+    keep = points[points["distance"] <= eps].sort_values("distance").reset_index(drop=True)
+    return keep, eps
+
+
+def posterior_table(posterior: pd.DataFrame, lc: LoadedCalibration) -> pd.DataFrame:
+    """Per parameter: prior and its 90% interval, posterior median and 90% interval, and the width ratio of the
+    90% intervals (posterior / prior) in the prior's scale, with a plain verdict."""
+    rows = []
+    for name, prior in lc.spec.parameters.items():
+        x = posterior[name].to_numpy(dtype=float)
+        q05, q50, q95 = (float(np.quantile(x, q)) for q in (0.05, 0.5, 0.95))
+        p05, p95 = prior.quantile(0.05), prior.quantile(0.95)
+        ratio = float((prior.to_scale(q95) - prior.to_scale(q05)) / (prior.to_scale(p95) - prior.to_scale(p05)))
+        rows.append({"parameter": name, "prior": prior.dist, "prior_low": prior.low, "prior_high": prior.high,
+                     "prior_q05": p05, "prior_q95": p95, "posterior_median": q50, "posterior_q05": q05,
+                     "posterior_q95": q95, "width_ratio": ratio, "verdict": verdict(ratio)})
+    return pd.DataFrame(rows)
+
+
+def verdict(ratio: float) -> str:
+    """< 0.5: pinned down; 0.5-0.8: partly; >= 0.8: not pinned down by these data."""
+    return "pinned down" if ratio < 0.5 else "partly" if ratio < 0.8 else "not pinned down"
+
+
+def candidate_values(posterior: pd.DataFrame, lc: LoadedCalibration) -> list[dict[str, float]]:
+    """Values to check: the posterior medians, or (point: best) the `check.candidates` accepted points of least
+    distance; 3 significant digits, typed like the base."""
+    full = scenario_to_dict(lc.base)
+    if lc.spec.point == "best":
+        rows = posterior.sort_values("distance").head(lc.spec.check.candidates)
+        raws = [{n: float(row[n]) for n in lc.names} for _, row in rows.iterrows()]
+    else:
+        raws = [{n: float(np.median(posterior[n].to_numpy(dtype=float))) for n in lc.names}]
+    return [{n: typed_value(full, n.split(",")[0].strip(), round_sig(v)) for n, v in raw.items()} for raw in raws]
+
+
+def refine_box(posterior: pd.DataFrame, lc: LoadedCalibration, expand: float) -> dict[str, tuple[float, float]]:
+    """Per parameter, the accepted range in unit (prior-scale) coordinates, widened by `expand` of its width
+    (at least 0.02) on each side, within [0, 1]."""
+    box = {}
+    for name, prior in lc.spec.parameters.items():
+        u = prior.to_unit(posterior[name].to_numpy(dtype=float))
+        lo, hi = float(u.min()), float(u.max())
+        pad = max(expand * (hi - lo), 0.02)
+        box[name] = (max(0.0, lo - pad), min(1.0, hi + pad))
+    return box
+
+
+def in_box(points: pd.DataFrame, lc: LoadedCalibration, box: dict) -> np.ndarray:
+    inside = np.ones(len(points), dtype=bool)
+    for name, prior in lc.spec.parameters.items():
+        u = prior.to_unit(points[name].to_numpy(dtype=float))
+        inside &= (u >= box[name][0] - 1e-12) & (u <= box[name][1] + 1e-12)
+    return inside
+
+
+def box_points(lc: LoadedCalibration, box: dict, samples: int, seed: int) -> dict[str, list[float]]:
+    """Scrambled Sobol points filling the box (in unit coordinates), mapped through the priors."""
+    u = qmc.Sobol(d=len(box), scramble=True, rng=np.random.default_rng(seed)).random(samples)
+    cols = {}
+    for i, (name, prior) in enumerate(lc.spec.parameters.items()):
+        lo, hi = box[name]
+        cols[name] = [float(v) for v in prior.from_unit(lo + u[:, i] * (hi - lo))]
+    return cols
+
+
+def predictive(per_run: pd.DataFrame, points: list[int], lc: LoadedCalibration) -> pd.DataFrame:
+    """Posterior predictive per observed period: the 5%, 50% and 95% quantiles over every run of the accepted
+    points (parameter and simulation uncertainty), next to the observed value, compared like with like."""
+    runs = per_run[per_run["point"].isin(points)]
+    arr_cols = [c for c in runs.columns if c.startswith("arr.")]
+    sims = []
+    for _, r in runs.iterrows():
+        table = arrival_errors({int(c[4:]): float(r[c]) for c in arr_cols}, lc)
+        sims.append(table["simulated"].to_numpy(dtype=float))
+    table = arrival_errors({int(c[4:]): 0.0 for c in arr_cols}, lc).drop(columns=["difference", "log_error"])
+    values = np.vstack(sims)
+    for q, col in ((0.05, "q05"), (0.5, "median"), (0.95, "q95")):
+        table[col] = np.quantile(values, q, axis=0)
+    table = table.drop(columns=["simulated"])
+    table["inside_90"] = (table["observed"] >= table["q05"]) & (table["observed"] <= table["q95"])
+    return table
+
+
+def share_predictive(per_run: pd.DataFrame, points: list[int], lc: LoadedCalibration) -> pd.DataFrame:
+    """The share targets: observed value (or range: low, high) and the 5/50/95% quantiles over the accepted
+    points' runs."""
+    runs = per_run[per_run["point"].isin(points)]
+    rows = []
+    t = lc.spec.targets
+    if t.female_share is not None and "female_n" in runs:
+        s = (runs["female_k"] / runs["female_n"].where(runs["female_n"] > 0)).dropna()
+        rows.append(("female_share", t.female_share.years, (lc.female_observed,) * 2, s))
+    if t.route_share is not None and "route_n" in runs:
+        s = (runs["route_k"] + 0.5) / (runs["route_n"] + 1.0)
+        rows.append(("route_share", t.route_share.years, t.route_share.bounds, s))
+    return pd.DataFrame([{"target": n, "years": f"{y[0]}-{y[1]}", "observed_low": o[0], "observed_high": o[1],
+                          "q05": float(np.quantile(s, 0.05)) if len(s) else math.nan,
+                          "median": float(np.quantile(s, 0.5)) if len(s) else math.nan,
+                          "q95": float(np.quantile(s, 0.95)) if len(s) else math.nan} for n, y, o, s in rows],
+                        columns=["target", "years", "observed_low", "observed_high", "q05", "median", "q95"])

@@ -1,0 +1,133 @@
+"""The sweeps of a calibration: the base scenario at the calibration's size, the experiment spec of each round
+(`points` designs of the prior sample or the refinement box), and running them through the sweep framework."""
+
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from sim.analysis.calibration.distance import run_predictions
+from sim.analysis.dirs import run_owned_sweep
+from sim.analysis.calibration.spec import LoadedCalibration, Prior
+from sim.experiments.spec import ExperimentSpec, LoadedSpec
+from sim.outputs import atomic_write_text
+from sim.scenario.schema import Scenario
+from sim.scenario.overrides import dump_scenario, scenario_to_dict, set_path
+from sim.loading import validate_dict
+from sim.scenario.validation import validate_model
+
+Progress = Callable[[str, int, int], None]
+KEEP = ["by_route", "by_year"]
+
+
+
+# -------------------------------------------------------------------------------------- sweep specs
+
+
+def _mid(prior: Prior) -> float:
+    return round_sig(prior.quantile(0.5))
+
+
+def round_sig(x: float, digits: int = 3) -> float:
+    """x to `digits` significant digits."""
+    if x == 0 or not math.isfinite(x):
+        return float(x)
+    return float(f"{x:.{digits}g}")
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    """Atomic write, skipped when the file already holds exactly this text (so reruns resume)."""
+    if path.is_file() and path.read_text() == text:
+        return
+    atomic_write_text(path, text)
+
+
+def base_scenario(lc: LoadedCalibration, size: int | None) -> Scenario:
+    """The base scenario every run of a round starts from: the spec's base, resolved, with the calibration's
+    population size, every free parameter at its prior median (each run overrides them) and the description and
+    sources left out (they do not act on a run). The sweep's fingerprint then depends only on what acts on the
+    runs and is not calibrated, so writing calibrated values or editing the text of the base scenario keeps the
+    runs made."""
+    data = scenario_to_dict(lc.base)
+    data["description"] = ""
+    data["sources"] = []
+    if size is not None:
+        data["population"]["size"] = size
+    for name, prior in lc.spec.parameters.items():
+        for one in name.split(","):
+            set_path(data, one.strip(), typed_value(data, one.strip(), _mid(prior)), source=str(lc.path))
+    return validate_dict(data, path=str(lc.base_path))
+
+
+def typed_value(data: dict, path: str, value: float):
+    """The value as an int where the scenario holds an int there."""
+    node = data
+    for part in path.split("."):
+        if isinstance(node, list):
+            node = next(x for x in node if str(x.get("id", x.get("name"))) == part)
+        else:
+            node = node[part]
+    return round(value) if isinstance(node, int) and not isinstance(node, bool) else float(value)
+
+
+@dataclass
+class Round:
+    """One sweep of a calibration, run in OUT/<name>: the experiment spec the sweep engine runs (`loaded`, built
+    in memory so that its fingerprint can be compared with OUT/<name> before anything is written), and the texts
+    of its base scenario (OUT/<base_file>) and spec (OUT/<name>_spec.yaml), written for the record and so that
+    `bordersim sweep OUT/<name>_spec.yaml --out OUT/<name>` resumes the same sweep."""
+
+    name: str
+    base_file: str
+    base_text: str
+    spec_text: str
+    loaded: LoadedSpec
+
+
+def make_round(lc: LoadedCalibration, out: Path, name: str, base_file: str, size: int | None, design: dict,
+               parameters: dict, replicates: int, seed: int) -> Round:
+    """An experiment spec (docs/experiments.md) for one round; its base scenario is named relative to the spec
+    (both live in OUT), so a calibration directory can be moved and still resume."""
+    scenario = base_scenario(lc, size)
+    base_text = (f"# Base of a calibration sweep, written by `bordersim calibrate {lc.path.name}` from "
+                 f"{lc.base_path}.\n# Free parameters sit at their prior medians here; every run sets its own "
+                 "values.\n" + dump_scenario(scenario))
+    spec = {
+        "name": f"{lc.spec.name}-{name}",
+        "description": f"written by `bordersim calibrate {lc.path.name}`",
+        "scenario": base_file,
+        "parameters": parameters,
+        "design": design,
+        "replicates": replicates,
+        "seed": seed,
+        "outputs": {"keep": KEEP, "timeseries": lc.route_share_needs_timeseries},
+    }
+    spec_path = out / f"{name}_spec.yaml"
+    loaded = LoadedSpec(validate_model(ExperimentSpec, spec, path=str(spec_path)), spec_path, scenario)
+    return Round(name, base_file, base_text, yaml.safe_dump(spec, sort_keys=False, width=110), loaded)
+
+
+def run_round(lc: LoadedCalibration, out: Path, rnd: Round, *, replace: bool, workers, scheduler,
+              progress: Progress | None, scale: float) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Run one round through the sweep engine in OUT/<name>; return (design table, per-run predictions of the
+    successful runs, number of failed runs). Runs of another design in OUT/<name> are replaced when `replace`
+    (by the sweep engine, only a bordersim sweep directory: `sim.analysis.dirs.run_owned_sweep`),
+    else refused."""
+    from sim.experiments.sweep import plan
+
+    _write_if_changed(out / rnd.base_file, rnd.base_text)
+    _write_if_changed(out / f"{rnd.name}_spec.yaml", rnd.spec_text)
+    cb = (lambda done, total: progress(rnd.name, done, total)) if progress else None
+    p = plan(rnd.loaded)
+    runs = run_owned_sweep(p, out / rnd.name, replace=replace, workers=workers, scheduler=scheduler, progress=cb)
+    points = p.points
+    if runs.empty:
+        return points, pd.DataFrame(columns=["run_id", "point", "replicate"]), 0
+    failed = int((runs["status"] != "ok").sum())
+    return points, run_predictions(runs, lc, out / rnd.name, scale), failed
