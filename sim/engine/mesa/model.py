@@ -116,7 +116,8 @@ class BorderModel(mesa.Model):
             self.perception_lag = lag_steps(rc.perception.lag, delta)
         self.arrived_from = [0] * len(self.graph.node_ids)  # arrivals per origin node (Migrant._finish)
         self.chain_mult: np.ndarray | None = None
-        self.path_family: np.ndarray | None = None
+        self.path_family: np.ndarray | None = None  # family of each path, when the nest scale is below 1
+        self.nest_scale = 1.0 if rc.nest is None else rc.nest.scale
         if rc.nest is not None and rc.nest.scale < 1.0:
             fam_of = {r: f for f, routes in rc.nest.families.items() for r in routes}
             names = [fam_of.get(label, "route:" + label) for label in self.graph.routes]
@@ -268,8 +269,7 @@ class BorderModel(mesa.Model):
             if self.path_family is None:
                 pick = logit_choice(u[go], u_choice[sel][go])
             else:
-                pick = nested_choice(u[go], self.path_family[paths], self.spec.route_choice.nest.scale,
-                                     u_choice[sel][go])
+                pick = nested_choice(u[go], self.path_family[paths], self.nest_scale, u_choice[sel][go])
             leavers.append(cand[sel][go])
             chosen.append(paths[pick])
         if not leavers:
