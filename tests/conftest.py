@@ -46,11 +46,13 @@ def seed(k: int) -> int:
 #   test_streams.py          8 checks
 #   test_time_units.py       4 checks
 #   test_parameters.py       2 checks
+#   test_repeat.py           4 checks (arrived after at most M attempts, mean attempts, two re-departure shares)
+#   test_initial_stock.py    4 checks (group composition, two female shares, logit split of the onward path)
 #   test_perception.py       3 checks (the memory-0 limit; chain-migration departures at two steps)
 #   test_nested_choice.py    2 checks (family share, within-family share)
 #   test_conservation.py, test_rules.py: exact identities only, no statistical check
-#   total                  158 checks; ALPHA = 1e-3 / 158 = 6.3e-6, rounded down to 6e-6 (sum 158 * 6e-6 =
-#   9.5e-4 < 1e-3).
+#   total                  166 checks; ALPHA = 1e-3 / 166 = 6.02e-6, rounded down to 6e-6 (sum 166 * 6e-6 =
+#   9.96e-4 < 1e-3).
 ALPHA = 6e-6
 EQUIVALENCE_CHECKS = 100
 

@@ -3,7 +3,10 @@
     cumulative set_out(t) = cumulative (arrived + caught + killed + repatriated + returned)(t) + in_transit(t)
 
 per route and group, checked against the model's live state (Mesa agents alive, persons marked away) after
-each step, and in the totals, by_route and by_group summaries."""
+each step, and in the totals, by_route and by_group summaries. The scenarios also switch on repeat attempts and
+initial stocks at random (docs/model.md section 7): then the initial stock joins the left side, and the persons
+identity (per group) and the detention identity (per route x group) hold at every step too, against the live
+state (persons away, detained awaiting release, home again after an attempt, attempts counted)."""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from hypothesis import strategies as st
 
 from sim.rules.hazards import geometric_time
 from sim.rules.streams import run_key
-from sim.outcomes import FLOWS, TOTAL_KEYS
+from sim.outcomes import ARRIVED, CAUGHT, FLOWS, KILLED, REPATRIATED, RETURNED, TOTAL_KEYS
 from sim.engine.mesa.model import BorderModel, run
 from sim.rules.population import Population
 from sim.scenario.schema import CONTROLS, MODES
@@ -185,6 +188,23 @@ def scenarios(draw) -> dict:
     if draw(st.booleans()):
         data["population"]["chain"] = {"weight": draw(st.floats(0, 50)), "scale": draw(st.floats(0.5, 100)),
                                        "form": draw(st.sampled_from(["linear", "log"]))}
+    if draw(st.booleans()):  # repeat attempts (docs/model.md section 9)
+        delay = st.one_of(st.none(), st.sampled_from([0, 0.5, 1, 2, "2 weeks"]))
+        data["repeat"] = {"after": {o: draw(delay) for o in ("caught", "repatriated", "returned")},
+                          "propensity": draw(st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.0]))}
+    transit = [n["id"] for n in nodes if n["kind"] == "transit"]
+    if transit and draw(st.booleans()):  # initial stocks (section 10): every group passes every mid node
+        stock = []
+        for _ in range(draw(st.integers(1, 2))):
+            entry = {"node": draw(st.sampled_from(transit)), "size": draw(st.integers(0, 300))}
+            if draw(st.booleans()):
+                entry["groups"] = {g["name"]: draw(st.floats(0.1, 1.0)) for g in groups}
+            if draw(st.booleans()):
+                entry["female_share"] = draw(unit)
+            entry["waited"] = draw(st.one_of(st.sampled_from([0, 1, 3.5, "2 weeks"]),
+                                             st.just({"dist": "uniform", "low": 0, "high": 6})))
+            stock.append(entry)
+        data["initial_stock"] = stock
     return data
 
 
@@ -192,17 +212,41 @@ def check_identities(result) -> None:
     flows = result.flows  # (T, R, G, 6)
     assert (flows >= 0).all() and (result.in_transit >= 0).all()
     cum = flows.cumsum(axis=0)
-    np.testing.assert_array_equal(cum[..., 0], cum[..., 1:].sum(axis=-1) + result.in_transit)
+    ps = result.persons
+    stock0 = 0 if ps is None else ps["initial_stock"].cumsum(axis=0)
+    np.testing.assert_array_equal(cum[..., 0] + stock0, cum[..., 1:].sum(axis=-1) + result.in_transit)
+    if ps is not None:
+        assert all((v >= 0).all() for v in ps.values())
+        c = {k: ps[k].cumsum(axis=0) for k in ("first_set_out", "initial_stock", "retired", "released")}
+        # detention, per route x group: failed attempts = retired + released + still detained
+        np.testing.assert_array_equal(cum[..., CAUGHT] + cum[..., REPATRIATED] + cum[..., RETURNED],
+                                      c["retired"] + c["released"] + ps["detained"])
+        # persons, per group at every step
+        np.testing.assert_array_equal(
+            (c["first_set_out"] + c["initial_stock"]).sum(axis=1),
+            (cum[..., ARRIVED] + cum[..., KILLED] + c["retired"] + result.in_transit + ps["detained"]
+             + ps["home_again"]).sum(axis=1))
+        pt = result.person_totals()
+        assert pt["first_set_out"] + pt["initial_stock"] == sum(
+            pt[k] for k in ("arrived", "killed", "retired", "in_transit", "detained", "home_again"))
+        assert pt["attempts"] == result.totals()["set_out"]
+        assert result.summary()["persons"] == pt
+    else:
+        assert "persons" not in result.summary()
     assert result.conservation_holds()
+    keys = TOTAL_KEYS + (("initial_stock",) if ps is not None else ())
     for table in [{"all": result.totals()}, result.by_route(), result.by_group()]:
         for name, row in table.items():
-            assert set(row) == set(TOTAL_KEYS), name
-            assert row["set_out"] == sum(row[k] for k in TOTAL_KEYS[1:]), (name, row)
+            assert set(row) == set(keys), name
+            assert row["set_out"] + row.get("initial_stock", 0) == sum(row[k] for k in TOTAL_KEYS[1:]), (name, row)
     assert sum(r["set_out"] for r in result.by_route().values()) == result.totals()["set_out"]
     assert sum(g["arrived"] for g in result.by_group().values()) == result.totals()["arrived"]
     ts = result.timeseries()
     for k in FLOWS:
         assert int(ts[k].sum()) == result.totals()[k]
+    if ps is not None:
+        for k, v in ps.items():
+            assert int(ts[k].sum()) == int(v.sum()), k
     last = ts[ts["date"] == ts["date"].max()]
     assert int(last["in_transit"].sum()) == result.totals()["in_transit"]
     assert (result.arrived_female <= flows[..., 1]).all()
@@ -220,12 +264,26 @@ def test_conservation_every_step(data):
         model.step()
         stock = model.ledger.in_transit[t]
         assert len(model.agents) == stock.sum(), f"step {t}: agents alive != in_transit"
-        assert np.count_nonzero(pop.away) == model.ledger.flows[: t + 1, ..., 0].sum(), (
-            f"step {t}: away != set_out"
-        )
+        counts = model.ledger.persons
+        if counts is None:
+            assert np.count_nonzero(pop.away) == model.ledger.flows[: t + 1, ..., 0].sum(), (
+                f"step {t}: away != set_out"
+            )
+            continue
+        series = counts.series
+        left = series["first_set_out"][: t + 1].sum() + series["initial_stock"][: t + 1].sum()
+        home_again = series["home_again"][t].sum()
+        assert np.count_nonzero(pop.away) == left - home_again, f"step {t}: away != persons who left, not home"
+        assert sum(len(v) for v in model._releases.values()) == series["detained"][t].sum(), f"step {t}: detained"
+        if pop.attempts is not None:
+            assert np.count_nonzero(~pop.away & (pop.attempts > 0)) == home_again, f"step {t}: home again"
+            assert int(pop.attempts.sum()) == model.ledger.flows[: t + 1, ..., 0].sum() + pop.extra, f"step {t}"
+        else:
+            assert home_again == 0
     result = model.result()
     check_identities(result)
-    assert result.totals()["set_out"] <= sc.population.size
+    first = result.totals()["set_out"] if result.persons is None else result.person_totals()["first_set_out"]
+    assert first <= sc.population.size
 
 
 def test_conservation_on_toy(toy_path):

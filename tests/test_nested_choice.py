@@ -1,4 +1,4 @@
-"""Nested route choice (docs/model.md §11): a family of routes by its log-sum, then a path within it.
+"""Nested route choice (docs/model.md §13): a family of routes by its log-sum, then a path within it.
 
 Exact checks: the probabilities against the closed form, mu = 1 is the flat logit (same probabilities, same
 picks, and a run with `nest.scale: 1` gives byte-identical files to one without `nest`), families named in

@@ -1,4 +1,4 @@
-"""What people know (docs/model.md §9, §10): perceived risk per route, the death weight, chain migration.
+"""What people know (docs/model.md §11, §12): perceived risk per route, the death weight, chain migration.
 
 Exact checks: the smoothing recursion on a constructed outcome sequence; the per-kind failure probabilities of a
 path; a run whose routes' outcomes are certain (probability 0 or 1) is byte-identical with perception on and off

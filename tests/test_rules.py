@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from test_conservation import scenarios
 
 from sim.rules.choice import departure_probability, utilities
+from sim.rules.repeat import rate_multiplier
 from sim.engine.mesa.model import BorderModel
 from sim.rules.network import RouteGraph
 from sim.rules.policies import active_set, network_state, push_value
@@ -163,9 +164,10 @@ def test_weekly_steps_every_seven_days_from_the_first_to_the_last_day_of_the_end
 @given(scenarios())
 def test_the_departure_bound_is_at_least_every_persons_probability(data):
     """At every step, p̄(t) = departure_bound(t) >= p_i(t) for every person, p_i from the rule itself
-    (`utilities` over the person's usable paths, `departure_probability`), also with the mechanisms the
-    scenarios switch on: perceived risk (the metrics people weigh), the death weight, chain migration (the
-    origin's multiplier on the rate) and nesting."""
+    (`utilities` over the person's usable paths, `departure_probability`), with repeat attempts the rate times
+    propensity^attempts (`sim.rules.repeat.rate_multiplier`; the scenarios switch repeats on at random), and with
+    the mechanisms of what people know that the scenarios switch on: perceived risk (the metrics people weigh),
+    the death weight, chain migration (the origin's multiplier on the rate) and nesting."""
     sc = build(data)
     model = BorderModel(sc)
     pop = model.population
@@ -183,6 +185,8 @@ def test_the_departure_bound_is_at_least_every_persons_probability(data):
                 rate = model.rates[t, g]
                 if model.chain_mult is not None:  # chain migration: the origin's multiplier
                     rate = rate * float(model.chain_mult[o])
+                if pop.attempts is not None:
+                    rate = rate * rate_multiplier(sc.repeat.propensity, pop.attempts[people])
                 p = departure_probability(rate, u.max(axis=1))
                 worst = int(np.argmax(p))
                 assert p[worst] <= p_bar, (
@@ -206,6 +210,28 @@ def test_the_departure_bound_holds_for_risk_tolerances_stored_in_float32(r):
                   model.stratum_paths(0, 0), model.spec.route_choice)
     p = departure_probability(model.rates[0, 0], u.max(axis=1))
     assert p.max() <= model.departure_bound(0)
+
+
+@pytest.mark.parametrize("propensity", [0.5, 3.0])
+def test_the_departure_bound_covers_the_repeat_multiplier(propensity):
+    """Everyone is caught and back home a step later; with propensity 3 the people at home who made a attempts
+    have rates times 3^a, above the rate of anyone who never left: p̄ must cover them (exact check at each step)."""
+    data = scenario_dict(nodes=[node("o", "origin"), node("d", "destination")],
+                         edges=[edge("e", "o", "d", controls={"guards": 1.0})],
+                         groups=[group(departure_rate=0.05, risk_tolerance=0.5)], size=2000, end="2000-10",
+                         hazards={"block": {}, "kill": {}, "detect": {"guards": 1000.0}, "shot_kill_probability": 0.0},
+                         route_choice={"risk_weight": 1.0, "cost_weight": 0.0, "time_weight": 0.0}, seed=seed(5))
+    data["repeat"] = {"after": {"caught": 0}, "propensity": propensity}
+    model = BorderModel(build(data))
+    pop = model.population
+    for t in range(len(model.dates)):
+        model.step()
+        home = np.flatnonzero(~pop.away)
+        u = utilities(pop.risk_tolerance[home].astype(float), pop.means[home].astype(float), model.metrics,
+                      model.stratum_paths(0, 0), model.spec.route_choice)
+        rate = model.rates[t, 0] * rate_multiplier(propensity, pop.attempts[home])
+        assert departure_probability(rate, u.max(axis=1)).max() <= model.departure_bound(t), t
+    assert pop.attempts.max() >= 2 and (pop.attempts[~pop.away] >= 1).any()
 
 
 # ------------------------------------------------------------------------------------ candidate-path limit

@@ -5,6 +5,15 @@ Counts are kept per step x route x group. Flows (`set_out`, `arrived`, `caught`,
 Every person is accounted for at every step t:
 
     sum_{s<=t} set_out = sum_{s<=t} (arrived + caught + killed + repatriated + returned) + in_transit(t)
+
+With repeat attempts or an initial stock (docs/model.md section 7), flows count attempts and `PersonCounts`
+tells persons from attempts: `initial_stock` (persons waiting at transit nodes at the start, a flow at step 0)
+joins the left side above, and per group at every step
+
+    sum first_set_out + sum initial_stock = sum (arrived + killed + retired) + in_transit + detained + home_again
+
+while per route x group (route of the failed attempt) sum (caught + repatriated + returned) = sum (retired +
+released) + detained.
 """
 
 from __future__ import annotations
@@ -17,9 +26,45 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.outcomes import ARRIVED, EDGE_COUNTS, FLOWS, SET_OUT, TOTAL_KEYS
+from sim.outcomes import ARRIVED, CAUGHT, EDGE_COUNTS, FLOWS, KILLED, REPATRIATED, RETURNED, SET_OUT, TOTAL_KEYS
 from sim.outputs import new_dir
 
+
+PERSON_FLOWS = ("first_set_out", "initial_stock", "retired", "released")
+PERSON_STOCKS = ("detained", "home_again")
+PERSON_KEYS = PERSON_FLOWS + PERSON_STOCKS
+
+
+class PersonCounts:
+    """Counts that tell persons from attempts, per step x route x group (repeat attempts, initial stocks).
+
+    Flows: `first_set_out` (persons setting out for the first time, by the route of that attempt),
+    `initial_stock` (persons already on the way at the start, at step 0, by the route of their path), `retired`
+    (failed attempts after which the person never tries again), `released` (persons back home after a failed
+    attempt). Stocks at the end of the step: `detained` (failed, not yet home) and `home_again` (back home, not on
+    the way again yet), both by the route of the failed attempt."""
+
+    def __init__(self, n_steps: int, n_routes: int, n_groups: int):
+        self._groups = n_groups
+        self.series = {k: np.zeros((n_steps, n_routes, n_groups), dtype=np.int64) for k in PERSON_KEYS}
+        self._step = {k: np.zeros(n_routes * n_groups, dtype=np.int64) for k in PERSON_FLOWS}
+        self._stock = {k: np.zeros(n_routes * n_groups, dtype=np.int64) for k in PERSON_STOCKS}
+
+    def add(self, name: str, routes, groups, k: int = 1) -> None:
+        """Add k to flow or stock `name` at each (route, group) (arrays or ints; repeated cells add up)."""
+        target = self._step[name] if name in self._step else self._stock[name]
+        if isinstance(routes, int) and isinstance(groups, int):  # one event (a failed attempt)
+            target[routes * self._groups + groups] += k
+            return
+        cells = np.asarray(routes, dtype=np.int64) * self._groups + np.asarray(groups, dtype=np.int64)
+        np.add.at(target, cells, k)
+
+    def close_step(self, t: int) -> None:
+        for k, v in self._step.items():
+            self.series[k][t] = v.reshape(self.series[k].shape[1:])
+            v[:] = 0
+        for k, v in self._stock.items():
+            self.series[k][t] = v.reshape(self.series[k].shape[1:])
 
 
 class Ledger:
@@ -28,7 +73,9 @@ class Ledger:
     Events of the current step are counted in plain Python lists (cheaper per event than numpy scalars) and
     moved into the (T, R, G, ...) arrays when the step closes."""
 
-    def __init__(self, n_steps: int, n_routes: int, n_groups: int, n_edges: int, n_nodes: int):
+    def __init__(self, n_steps: int, n_routes: int, n_groups: int, n_edges: int, n_nodes: int,
+                 persons: bool = False):
+        self.persons = PersonCounts(n_steps, n_routes, n_groups) if persons else None
         self.shape = (n_routes, n_groups)
         self.flows = np.zeros((n_steps, n_routes, n_groups, len(FLOWS)), dtype=np.int64)
         self.arrived_female = np.zeros((n_steps, n_routes, n_groups), dtype=np.int64)
@@ -44,6 +91,12 @@ class Ledger:
         cell = route * self._groups + group
         self._step[cell * 6 + SET_OUT] += 1
         self._stock[cell] += 1
+
+    def initial(self, route: int, group: int) -> None:
+        """A person of the initial stock is on the way at step 0 (not a set_out)."""
+        assert self.persons is not None, "a ledger of persons is kept whenever there is an initial stock"
+        self._stock[route * self._groups + group] += 1
+        self.persons.add("initial_stock", route, group)
 
     def finish(self, route: int, group: int, outcome: int, female: bool) -> None:
         cell = route * self._groups + group
@@ -66,6 +119,8 @@ class Ledger:
         self.in_transit[t] = np.array(self._stock, dtype=np.int64).reshape(r, g)
         self._step = [0] * len(self._step)
         self._female = [0] * len(self._female)
+        if self.persons is not None:
+            self.persons.close_step(t)
 
     @property
     def edges(self) -> np.ndarray:
@@ -97,28 +152,49 @@ class RunResult:
     repatriated_at: np.ndarray
     resolved_yaml: str = ""
     extra: dict = field(default_factory=dict)
+    persons: dict[str, np.ndarray] | None = None  # PersonCounts.series, with repeat attempts or an initial stock
 
     # ------------------------------------------------------------------ summaries
     def _totals(self, axis_keep: int | None) -> dict | np.ndarray:
         """Sum of flows over time (and the other label axis), with final in_transit, as an (X, 7) array."""
         flows = self.flows.sum(axis=0)  # (R, G, F)
         stock = self.in_transit[-1]  # (R, G)
+        if self.persons is not None:  # initial_stock after in_transit
+            flows = np.concatenate([flows, stock[..., None]], axis=-1)
+            stock = self.persons["initial_stock"].sum(axis=0)
         if axis_keep is None:
             return np.concatenate([flows.sum(axis=(0, 1)), [stock.sum()]])[None, :]
         other = 1 - axis_keep
         return np.concatenate([flows.sum(axis=other), stock.sum(axis=other)[:, None]], axis=1)
 
+    def _total_keys(self) -> tuple[str, ...]:
+        return TOTAL_KEYS + (("initial_stock",) if self.persons is not None else ())
+
     def totals(self) -> dict[str, int]:
         row = self._totals(None)[0]
-        return {k: int(v) for k, v in zip(TOTAL_KEYS, row)}
+        return {k: int(v) for k, v in zip(self._total_keys(), row)}
 
     def by_route(self) -> dict[str, dict[str, int]]:
         arr = self._totals(0)
-        return {r: {k: int(v) for k, v in zip(TOTAL_KEYS, arr[i])} for i, r in enumerate(self.routes)}
+        return {r: {k: int(v) for k, v in zip(self._total_keys(), arr[i])} for i, r in enumerate(self.routes)}
 
     def by_group(self) -> dict[str, dict[str, int]]:
         arr = self._totals(1)
-        return {g: {k: int(v) for k, v in zip(TOTAL_KEYS, arr[i])} for i, g in enumerate(self.groups)}
+        return {g: {k: int(v) for k, v in zip(self._total_keys(), arr[i])} for i, g in enumerate(self.groups)}
+
+    def person_totals(self) -> dict[str, int] | None:
+        """Persons, not attempts (None without repeat attempts or an initial stock): first_set_out,
+        initial_stock, arrived, killed, retired (failed for good), released (back home, counted each time),
+        in_transit, detained and home_again at the end; attempts (= totals.set_out)."""
+        if self.persons is None:
+            return None
+        ps = self.persons
+        out = {"first_set_out": int(ps["first_set_out"].sum()), "initial_stock": int(ps["initial_stock"].sum()),
+               "arrived": int(self.flows[..., ARRIVED].sum()), "killed": int(self.flows[..., KILLED].sum()),
+               "retired": int(ps["retired"].sum()), "released": int(ps["released"].sum()),
+               "in_transit": int(self.in_transit[-1].sum()), "detained": int(ps["detained"][-1].sum()),
+               "home_again": int(ps["home_again"][-1].sum()), "attempts": int(self.flows[..., SET_OUT].sum())}
+        return out
 
     def years(self) -> np.ndarray:
         return np.array([d.year for d in self.dates])
@@ -142,6 +218,14 @@ class RunResult:
         return {e: {k: int(v) for k, v in zip(EDGE_COUNTS, self.edges[i])} for i, e in enumerate(self.edge_ids)}
 
     def summary(self) -> dict:
+        out = self._summary()
+        persons = self.person_totals()
+        if persons is not None:  # only with the mechanisms on: a run without them writes the same file as before
+            out = {k: v for k, v in out.items() if k != "provenance"} | {"persons": persons,
+                                                                         "provenance": out["provenance"]}
+        return out
+
+    def _summary(self) -> dict:
         return {
             "totals": self.totals(),
             "by_route": self.by_route(),
@@ -176,6 +260,9 @@ class RunResult:
             data[name] = flat[:, k]
         data["arrived_female"] = self.arrived_female.ravel()
         data["in_transit"] = self.in_transit.ravel()
+        if self.persons is not None:
+            for name in PERSON_KEYS:
+                data[name] = self.persons[name].ravel()
         return pd.DataFrame(data)
 
     def conservation_holds(self) -> bool:
@@ -183,7 +270,16 @@ class RunResult:
         cum = self.flows.cumsum(axis=0)
         lhs = cum[..., SET_OUT]
         rhs = cum[..., 1:].sum(axis=-1) + self.in_transit
-        return bool(np.array_equal(lhs, rhs))
+        if self.persons is None:
+            return bool(np.array_equal(lhs, rhs))
+        ps = {k: v.cumsum(axis=0) if k in PERSON_FLOWS else v for k, v in self.persons.items()}
+        attempts = np.array_equal(lhs + ps["initial_stock"], rhs)
+        failed = cum[..., CAUGHT] + cum[..., REPATRIATED] + cum[..., RETURNED]
+        detention = np.array_equal(failed, ps["retired"] + ps["released"] + ps["detained"])
+        persons = np.array_equal((ps["first_set_out"] + ps["initial_stock"]).sum(axis=1),  # per group
+                                 (cum[..., ARRIVED] + cum[..., KILLED] + ps["retired"] + self.in_transit
+                                  + ps["detained"] + ps["home_again"]).sum(axis=1))
+        return bool(attempts and detention and persons)
 
 
 def write_run(result: RunResult, out_dir: str | Path, *, force: bool = False) -> Path:

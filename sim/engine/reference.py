@@ -18,6 +18,9 @@ instead of by events and thinning:
   probability 1/D (geometric dwell) or a countdown of round(w) steps (fixed dwell); any other node is passed
   in the step.
 
+Repeat attempts and initial stocks (docs/model.md sections 9 and 10) are not implemented here: the equivalence
+test runs with them off.
+
 Population attributes are drawn by `sim.rules.population.Population` from the run's keyed streams
 (`sim.rules.streams`), so both engines give the same people for the same seed; everything after that uses the Mesa
 generator here, and the engines agree in law, not draw for draw.

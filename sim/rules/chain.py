@@ -1,7 +1,7 @@
 """Chain migration: the propensity to set out from an origin grows with those who arrived from it before.
 
 With A_o(t) the arrivals from origin o in the steps before t (family in the destination who pay brokers and send
-news), the departure rate of everyone at home in o is multiplied by (docs/model.md §9)
+news), the departure rate of everyone at home in o is multiplied by (docs/model.md §11)
 
     linear:  m_o(t) = 1 + beta * A_o(t) / N0
     log:     m_o(t) = 1 + beta * log(1 + A_o(t) / N0)

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 def check_scenario(sc: Scenario) -> list[tuple[str, str]]:
     """Edges name existing nodes; ids are unique; the network has at most `sim.rules.network.MAX_PATHS` candidate
     paths; origins exist and reach a destination by a path some group may use; policies select something and
-    lie inside the time horizon; every value fits (`value_checks`) under every set of policies in force."""
+    lie inside the time horizon; initial stocks stand at transit nodes their groups can pass
+    (`sim.rules.stocks.stock_problems`); every value fits (`value_checks`) under every set of policies in force."""
     problems: list[tuple[str, str]] = []
     nodes = {n.id: n for n in sc.network.nodes}
     if len(nodes) != len(sc.network.nodes):
@@ -119,6 +120,10 @@ def check_scenario(sc: Scenario) -> list[tuple[str, str]]:
             if pe > after_end:
                 problems.append((f"{key}.end", f"end {p.end} lies after the time horizon (last month "
                                  f"{month_str(end)}; omit end for 'until the end')"))
+    if sc.initial_stock:
+        from sim.rules.stocks import stock_problems
+
+        problems += stock_problems(sc, graph)
     names = [p.name for p in sc.policies]
     if len(set(names)) != len(names):
         problems.append(("policies", f"policy names must be unique; repeated: {', '.join(_dups(names))}"))

@@ -1,7 +1,7 @@
 """Nested route choice: a family of routes first, by the log-sum of its paths, then a path within it.
 
 For person i with path utilities U_ij (-inf where unaffordable) and families F (route labels, or groups of them),
-with the nest scale mu in (0, 1] (docs/model.md §11):
+with the nest scale mu in (0, 1] (docs/model.md §13):
 
     P(j | F) = exp(U_ij / mu) / sum_{k in F} exp(U_ik / mu)
     I_F      = mu * log sum_{k in F} exp(U_ik / mu)              (the family's log-sum, -inf if none affordable)

@@ -6,7 +6,7 @@ probability of each kind, f_jk, follows the path leg by leg (`path_failure_proba
 values are the mean over its usable candidate paths, f_rk (`route_truth`).
 
 The perceived values per route, p_rk(t), are exponentially smoothed shares of the outcomes of the attempts that
-ended on the route (docs/model.md §10):
+ended on the route (docs/model.md §12):
 
     p_rk(0) = f_rk(0)                                           (the truth at the first step)
     p_rk(s + 1) = p_rk(s) + w * (o_rk(s) - p_rk(s))             if attempts ended on r in step s, else p_rk(s)

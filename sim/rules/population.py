@@ -12,6 +12,11 @@ when their own keyed uniform u_i(t) < p_i(t) (`sim.rules.choice`). With an upper
 the persons with u_i(t) < p_bar can set out, and `sim.rules.streams.departure_candidates` lists exactly those (with
 their u_i(t)) at a cost proportional to their number, not to N. The law is one Bernoulli(p_i) draw per person and step;
 the draws do not depend on p_bar, so a change that leaves p_i alone leaves person i's decision alone.
+
+Persons of the initial stock (`sim.rules.stocks`) are appended after the N home persons (`add_away`), away from the
+start. With repeat attempts on (`track_attempts`), a person back home after a failed attempt has `away` cleared and
+counts their attempts; the appended persons then draw their departure uniforms from a second block of
+`departure_candidates` under the key h(k, STOCK_DEPART), so the N home persons' draws are as without them.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.scenario.schema import AttributeDistribution, Scenario
-from sim.rules.streams import departure_candidates, home_generator
+from sim.rules.streams import STOCK_DEPART, departure_candidates, hash_int, home_generator
 
 CHUNK = 1 << 20  # persons generated per chunk: bounds the temporary memory of generation
 
@@ -53,6 +58,9 @@ class Population:
         self.risk_tolerance = np.empty(n, dtype=np.float32)
         self.means = np.empty(n, dtype=np.float32)
         self.away = np.zeros(n, dtype=bool)
+        self.extra = 0  # persons appended after the home population (initial stock)
+        self.attempts: np.ndarray | None = None  # attempts made per person (repeat attempts only)
+        self.last_route: np.ndarray | None = None  # route of the last failed attempt (repeat attempts only)
         shares = np.cumsum([g.share for g in pop.groups])
         shares[-1] = 1.0
         origin_tables = []
@@ -82,6 +90,30 @@ class Population:
                 self.risk_tolerance[lo + sel] = draw(g.risk_tolerance, sel.size, g_rng)
                 self.means[lo + sel] = draw(g.means, sel.size, g_rng)
 
+    def add_away(self, group: np.ndarray, female: np.ndarray, origin: np.ndarray, risk_tolerance: np.ndarray,
+                 means: np.ndarray) -> np.ndarray:
+        """Append persons who are away at the start (the initial stock); returns their indices."""
+        first = self.size + self.extra
+        k = int(np.asarray(group).size)
+        self.group = np.concatenate([self.group, np.asarray(group, dtype=np.uint8)])
+        self.female = np.concatenate([self.female, np.asarray(female, dtype=bool)])
+        self.origin = np.concatenate([self.origin, np.asarray(origin, dtype=np.uint16)])
+        self.risk_tolerance = np.concatenate([self.risk_tolerance, np.asarray(risk_tolerance, dtype=np.float32)])
+        self.means = np.concatenate([self.means, np.asarray(means, dtype=np.float32)])
+        self.away = np.concatenate([self.away, np.ones(k, dtype=bool)])
+        for name in ("attempts", "last_route"):
+            arr = getattr(self, name)
+            if arr is not None:
+                setattr(self, name, np.concatenate([arr, np.zeros(k, dtype=arr.dtype)]))
+        self.extra += k
+        return np.arange(first, first + k, dtype=np.int64)
+
+    def track_attempts(self) -> None:
+        """Count attempts per person and the route of each one's last failed attempt (repeat attempts)."""
+        n = self.size + self.extra
+        self.attempts = np.zeros(n, dtype=np.uint16)
+        self.last_route = np.zeros(n, dtype=np.int32)
+
     def nbytes(self) -> int:
         return sum(a.nbytes for a in (self.group, self.female, self.origin, self.risk_tolerance, self.means,
                                       self.away))
@@ -90,5 +122,8 @@ class Population:
         """(persons at home with u_i(step) < p_bar, in increasing order of u_i(step); their u_i(step)): see the
         module doc."""
         idx, u = departure_candidates(key, step, self.size, p_bar)
+        if self.extra and self.attempts is not None:  # appended persons can be home again only with repeats
+            idx2, u2 = departure_candidates(hash_int(key, STOCK_DEPART), step, self.extra, p_bar)
+            idx, u = np.concatenate([idx, idx2 + self.size]), np.concatenate([u, u2])
         home = ~self.away[idx]
         return idx[home], u[home]

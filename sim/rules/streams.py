@@ -20,6 +20,11 @@ Purposes (the first part after the key):
 - CHOICE: U(k, CHOICE, person, step) picks the path of a person setting out at that step;
 - JOURNEY: U(k, JOURNEY, person, step set out, slot) for the crossings and waits of that journey
   (slot 3l: crossing edge l; 3l + 1: arrest threshold at the node reached by edge l; 3l + 2: leave threshold).
+- STOCK: attributes of the initial stock at transit nodes (`sim.rules.stocks`), one numpy generator per (entry of
+  `initial_stock`, stratum), seeded by h(k, STOCK, entry, stratum);
+- STOCK_CHOICE: U(k, STOCK_CHOICE, person) picks the path of a person of the initial stock;
+- STOCK_DEPART: the departure uniforms of the initial stock's persons once they are back home (repeat attempts):
+  `departure_candidates` under the key h(k, STOCK_DEPART), so the home population's draws stay as they were.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import math
 
 import numpy as np
 
-HOME, DEPART_ORDER, DEPART_PERM, CHOICE, JOURNEY = range(1, 6)
+HOME, DEPART_ORDER, DEPART_PERM, CHOICE, JOURNEY, STOCK, STOCK_CHOICE, STOCK_DEPART = range(1, 9)
 SLOTS_PER_LEG = 3
 CROSS, ARREST, LEAVE = range(SLOTS_PER_LEG)
 

@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from sim.errors import ScenarioError
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import OMIT_WHEN_DEFAULT, Scenario
 from sim.scenario.yaml_reader import parse_yaml
 
 
@@ -19,8 +19,13 @@ def scenario_to_dict(scenario: Scenario) -> dict:
 
 
 def dump_scenario(scenario: Scenario) -> str:
-    """Canonical YAML text of a scenario (the resolved scenario written next to each run)."""
-    return yaml.safe_dump(scenario_to_dict(scenario), sort_keys=False, allow_unicode=True, width=110)
+    """Canonical YAML text of a scenario (the resolved scenario written next to each run). The sections of
+    `OMIT_WHEN_DEFAULT` are left out while at their defaults (mechanisms that are off)."""
+    data = scenario_to_dict(scenario)
+    for key in OMIT_WHEN_DEFAULT:
+        if key in data and getattr(scenario, key) == Scenario.model_fields[key].get_default(call_default_factory=True):
+            del data[key]
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)
 
 
 def scenario_sha256(scenario: Scenario) -> str:

@@ -18,6 +18,9 @@ MODES = ("land", "river", "dmz", "sea", "air")
 NODE_KINDS = ("origin", "border", "transit", "destination")
 
 MAX_MONTHS = 600.0  # longest edge duration or dwell: 50 years
+# Top-level sections of mechanisms that are off by default: left out of the resolved scenario (and so of its
+# sha256) while at their defaults, so that a scenario that does not use them resolves exactly as before they existed.
+OMIT_WHEN_DEFAULT = ("repeat", "initial_stock")
 
 def _month_value(v: Any) -> str:
     return month_str(parse_month(v))
@@ -225,7 +228,7 @@ def _drop_off_keys(data: Any, keys: tuple[str, ...]) -> Any:
 
 
 class Chain(Strict):
-    """Chain migration (docs/model.md §9): departures from origin o are multiplied by 1 + beta * A_o / N0
+    """Chain migration (docs/model.md §11): departures from origin o are multiplied by 1 + beta * A_o / N0
     (linear) or 1 + beta * log(1 + A_o / N0) (log), A_o the arrivals from o in the steps before."""
 
     weight: NonNeg = Field(description="beta: growth of the departure propensity per scale arrivals.")
@@ -364,7 +367,7 @@ class Hazards(Strict):
 
 
 class Perception(Strict):
-    """Perceived risk per route (docs/model.md §10): exponentially smoothed, lagged outcome shares of others."""
+    """Perceived risk per route (docs/model.md §12): exponentially smoothed, lagged outcome shares of others."""
 
     memory: NonNeg = Field(le=MAX_MONTHS, description="Memory of the smoothing, in months (or a unit string): "
                                                       "weight w = 1 - exp(-step / memory) on the newest outcomes; "
@@ -376,7 +379,7 @@ class Perception(Strict):
 
 
 class Nest(Strict):
-    """Nested logit (docs/model.md §11): a family of routes by the log-sum of its paths, then a path in it."""
+    """Nested logit (docs/model.md §13): a family of routes by the log-sum of its paths, then a path in it."""
 
     by: Literal["route"] = Field("route", description="Families are route labels (`route` of the edges).")
     scale: float = Field(gt=0, le=1, description="mu in (0, 1]: 1 is the flat logit; smaller makes paths of one "
@@ -483,6 +486,65 @@ class Policy(Strict):
         return set(self.set_to) | set(self.scale)
 
 
+
+class RepeatAfter(Strict):
+    """Delay before a person whose attempt failed is back home and may set out again, per outcome; null = never."""
+
+    repatriated: NonNeg | None = Field(
+        None, le=MAX_MONTHS, description="Months from arrest in transit (repatriated) until back home; null: never "
+                                          "tries again; a number (months) or e.g. '6 months', '2 years'.")
+    caught: NonNeg | None = Field(
+        None, le=MAX_MONTHS, description="Months from being caught on a crossing until back home; null: never.")
+    returned: NonNeg | None = Field(
+        None, le=MAX_MONTHS, description="Months from turning back until back home; null: never.")
+
+    _units = field_validator("repatriated", "caught", "returned", mode="before")(
+        classmethod(lambda cls, v: None if v is None else parse_duration(v)))
+
+
+class Repeat(Strict):
+    """Repeat attempts (docs/model.md section 9): off (nobody tries again) unless an `after` delay is set."""
+
+    after: RepeatAfter = Field(default_factory=RepeatAfter,
+                               description="Outcome -> delay until back home (null: that outcome never tries again).")
+    propensity: NonNeg = Field(
+        1.0, description="rho: the departure rate of a person at home who made a attempts is multiplied by rho^a.")
+
+    def enabled(self) -> bool:
+        return any(v is not None for v in (self.after.repatriated, self.after.caught, self.after.returned))
+
+
+def _waited_value(v: Any) -> Any:
+    """A number or a unit string is a fixed number of months; a mapping is a distribution."""
+    if isinstance(v, (int, float, str)) and not isinstance(v, bool):
+        return {"dist": "fixed", "value": parse_duration(v)}
+    return v
+
+
+class InitialStock(Strict):
+    """People already waiting at a transit node at the start (docs/model.md section 10)."""
+
+    node: str = Field(description="Transit node id where they wait.")
+    size: int = Field(ge=0, le=10_000_000, description="How many persons.")
+    groups: dict[str, NonNeg] | None = Field(
+        None, description="Group name -> weight of their group composition; default: the population shares.")
+    female_share: Probability | None = Field(
+        None, description="Share of women among them; default: each group's female_share.")
+    waited: AttributeDistribution = Field(
+        default_factory=lambda: AttributeDistribution(dist="fixed", value=0.0),
+        description="Months they have already waited at the node: a number (months), a unit string, or a "
+                    "distribution (values in months, at least 0).")
+
+    _waited = field_validator("waited", mode="before")(classmethod(lambda cls, v: _waited_value(v)))
+
+    @field_validator("waited")
+    @classmethod
+    def _waited_range(cls, v: AttributeDistribution) -> AttributeDistribution:
+        if v.bounds()[0] < 0:
+            raise ValueError("the time already waited must not be negative")
+        return v
+
+
 class Scenario(Strict):
     """A complete, validated scenario. Immutable: overrides produce a new Scenario."""
 
@@ -502,6 +564,9 @@ class Scenario(Strict):
     network: NetworkSection
     hazards: Hazards = Field(default_factory=Hazards)
     policies: list[Policy] = Field(default_factory=list)
+    repeat: Repeat = Field(default_factory=Repeat, description="Repeat attempts after a failed one (default off).")
+    initial_stock: list[InitialStock] = Field(
+        default_factory=list, description="People already waiting at transit nodes at the start (default none).")
 
     @model_validator(mode="after")
     def _geometric_dwell_at_least_one_step(self) -> Scenario:

@@ -120,16 +120,17 @@ class Migrant(CellAgent):
         else:
             self.enter_edge(t)
 
-    def start_wait(self, t: int) -> None:
+    def start_wait(self, t: int, waited: int = 0) -> None:
         """Arrive at the waiting node at step t: thresholds E = -log(1 - u) from the journey's uniforms for the
-        leg just crossed; a fixed dwell w sets the leaving step t + round(w)."""
+        leg just crossed; a fixed dwell w sets the leaving step t + max(0, round(w) - waited), `waited` the steps
+        already spent there (the initial stock; 0 otherwise)."""
         model = self.model
         slot = SLOTS_PER_LEG * (self.leg - 1)
         self.e_arrest = -math.log1p(-self.draws[slot + ARREST])
         self.e_leave = -math.log1p(-self.draws[slot + LEAVE])
         self.wait_since = t
         if not model.node_geometric[self.waiting_at]:
-            self.leave_at = t + round(model.node_dwell[self.waiting_at])
+            self.leave_at = t + max(0, round(model.node_dwell[self.waiting_at]) - waited)
         self._schedule_wait()
 
     def replan_wait(self, since: int, old_hazard: float, old_dwell: float) -> None:
@@ -166,6 +167,8 @@ class Migrant(CellAgent):
         ledger.finish(self.route, self.group, outcome, self.female)
         if outcome == ARRIVED:
             self.model.arrived_from[self.origin] += 1  # chain migration (sim.rules.chain)
+        if ledger.persons is not None:  # repeat attempts or an initial stock
+            self.model.attempt_ended(self, outcome, t)
         self.cell = None
         self.remove()
 

@@ -8,6 +8,11 @@ Each step t, in this order:
    index; each becomes a `Migrant` and enters the first edge of the path it chose;
 4. the ledger closes the step (stock in transit).
 
+Two mechanisms are off unless the scenario sets them (docs/model.md sections 9 and 10): repeat attempts (a failed
+person is detained, `attempt_ended`, and back home after a delay, `_release`, just before the departures of that
+step, setting out again at a rate scaled by `sim.rules.repeat.rate_multiplier`), and an initial stock of people
+waiting at transit nodes, placed in step 0 after the policies (`_place_stock`).
+
 What people know (`_update_knowledge`, once per step after the policies, only when a mechanism asks for it): the
 perceived risk per route from the outcomes of the steps before (`sim.rules.perception`), and the chain-migration
 multipliers per origin from the arrivals before (`sim.rules.chain`).
@@ -39,8 +44,11 @@ from sim.rules.population import Population
 from sim.scenario.schema import Scenario
 from sim.scenario.overrides import dump_scenario, scenario_sha256
 from sim.scenario.dates import step_dates
+from sim.rules.repeat import multiplier_bound, rate_multiplier, repeat_steps
+from sim.rules.stocks import StockDraw, draw_stock, paths_through
+from sim.rules.streams import CHOICE, STOCK_CHOICE, journey_uniforms, run_key, uniforms
 from sim.scenario.units import step_months
-from sim.rules.streams import CHOICE, journey_uniforms, run_key, uniforms
+from sim.outcomes import ARRIVED, KILLED
 
 
 class RouteCell(Cell):
@@ -90,12 +98,21 @@ class BorderModel(mesa.Model):
         self.is_destination = [k == "destination" for k in self.graph.node_kind]
         self.group_modes = [modes_mask(g.modes) for g in scenario.population.groups]
         self.rates = group_rates(scenario, self.dates)
+        self.repeat_steps = (repeat_steps(scenario.repeat, step_months(scenario.time.step))
+                             if scenario.repeat.enabled() else None)  # None: nobody tries again (the default)
         self.ledger = Ledger(len(self.dates), len(self.graph.routes), len(scenario.population.groups),
-                             len(self.graph.edge_ids), len(self.graph.node_ids))
+                             len(self.graph.edge_ids), len(self.graph.node_ids),
+                             persons=self.repeat_steps is not None or bool(scenario.initial_stock))
         # Every draw is keyed by what it is for (sim.rules.streams): who lives at home, who sets out when, which path,
         # what happens on each leg. A change leaves every draw it does not touch as it was.
         self.key = run_key(seed)
         self.population = (Population(scenario, self.graph.node_index, self.key) if population else None)
+        self._stock: StockDraw | None = None
+        self._stock_persons = np.empty(0, dtype=np.int64)  # their indices in the population
+        self._releases: dict[int, list[tuple[int, int, int]]] = {}  # step -> (person, route, group) back home
+        self._max_attempts = 0
+        if self.population is not None:
+            self._setup_persons()
         self._due: dict[int, list] = {}
         self._active: tuple[int, ...] | None = None
         self.t = 0
@@ -206,9 +223,13 @@ class BorderModel(mesa.Model):
         self.t = t
         self._apply_policies(t)
         self._update_knowledge(t)
+        if t == 0 and self._stock is not None:
+            self._place_stock()
         for agent, token in self._due.pop(t, ()):
             if agent.token == token:
                 agent.step()
+        if self._releases:
+            self._release(t)
         if self.population is not None:
             self._departures(t)
         self.ledger.close_step(t)
@@ -223,6 +244,7 @@ class BorderModel(mesa.Model):
         multiplied by its current multiplier m_o(t) before the maximum."""
         rc = self.spec.route_choice
         best = 0.0
+        scale = self._multiplier_bound()  # 1.0 without repeat attempts
         for g, group in enumerate(self.spec.population.groups):
             r_max = float(np.float32(group.risk_tolerance.bounds()[1]))  # >= every float32 r of the group
             weights = group.origins if group.origins is not None else self.spec.population.origins
@@ -235,10 +257,10 @@ class BorderModel(mesa.Model):
                 if paths.size:
                     u_max = float(risk_free_bound(r_max, self.metrics, paths, rc).max())
                     if self.chain_mult is not None:
-                        best = max(best, self.rates[t, g] * float(self.chain_mult[node]) * math.exp(u_max))
+                        best = max(best, self.rates[t, g] * float(self.chain_mult[node]) * scale * math.exp(u_max))
                     ub = max(ub, u_max)
             if ub > -math.inf:
-                best = max(best, self.rates[t, g] * math.exp(ub))
+                best = max(best, self.rates[t, g] * scale * math.exp(ub))
         return min(1.0, -math.expm1(-best) * (1.0 + 1e-12))
 
     def _departures(self, t: int) -> None:
@@ -262,6 +284,8 @@ class BorderModel(mesa.Model):
             u = utilities(pop.risk_tolerance[cand[sel]].astype(float), pop.means[cand[sel]].astype(float),
                           self.metrics, paths, self.spec.route_choice)
             rate = self.rates[t, g] if self.chain_mult is None else self.rates[t, g] * float(self.chain_mult[o])
+            if pop.attempts is not None:  # repeat attempts: rho^attempts
+                rate = rate * rate_multiplier(self.spec.repeat.propensity, pop.attempts[cand[sel]])
             p = departure_probability(rate, u.max(axis=1))
             go = u_depart[sel] < p
             if not go.any():
@@ -279,6 +303,8 @@ class BorderModel(mesa.Model):
         order = np.argsort(persons, kind="stable")
         persons, path_idx = persons[order], path_idx[order]
         pop.away[persons] = True
+        if self.ledger.persons is not None:
+            self._count_set_out(persons, path_idx)
         draws = journey_uniforms(self.key, persons, t, self.graph.max_legs).tolist()
         for person, j, u in zip(persons.tolist(), path_idx.tolist(), draws):
             self.launch(person, int(pop.group[person]), bool(pop.female[person]), j, t, u)
@@ -294,6 +320,109 @@ class BorderModel(mesa.Model):
         self.ledger.set_out(path.route, group)
         agent.enter_edge(t)
         return agent
+
+    # ------------------------------------------------------------------ persons: repeat attempts, initial stock
+    def _setup_persons(self) -> None:
+        """Draw the initial stock (appended to the population, away) and count attempts if people may repeat."""
+        pop = self.population
+        assert pop is not None
+        if self.spec.initial_stock:
+            sd = draw_stock(self.spec, self.graph, self.key)
+            self._stock = sd
+            self._stock_persons = pop.add_away(sd.group, sd.female, sd.origin, sd.risk_tolerance, sd.means)
+        if self.repeat_steps is not None:
+            pop.track_attempts()
+            assert pop.attempts is not None
+            if self._stock is not None:
+                pop.attempts[self._stock_persons] = 1  # the attempt they are on
+                self._max_attempts = 1
+
+    def _multiplier_bound(self) -> float:
+        """The largest departure-rate multiplier anyone at home can have (sim.rules.repeat.multiplier_bound)."""
+        if self.repeat_steps is None:
+            return 1.0
+        return multiplier_bound(self.spec.repeat.propensity, self._max_attempts)
+
+    def _place_stock(self) -> None:
+        """Step 0: each person of the initial stock picks a path through its node (`sim.rules.stocks`: logit on the
+        utility without the cost term, uniform U(k, STOCK_CHOICE, person)) and waits there, having already waited
+        round(a / step) steps; the journey's draws are U(k, JOURNEY, person, 0, slot)."""
+        sd, persons = self._stock, self._stock_persons
+        assert sd is not None
+        u_choice = uniforms(self.key, STOCK_CHOICE, persons)
+        key = (sd.origin.astype(np.int64) * 65536 + sd.node) * 256 + sd.group
+        chosen = np.empty(persons.size, dtype=np.int64)
+        for k in np.unique(key):
+            sel = np.flatnonzero(key == k)
+            o, n, g = int(k // 256 // 65536), int(k // 256 % 65536), int(k % 256)
+            allowed = paths_through(self.graph, o, n, self.group_modes[g])
+            usable = allowed[self.metrics.usable[allowed]]
+            paths = usable if usable.size else allowed
+            u = utilities(sd.risk_tolerance[sel].astype(float), np.full(sel.size, np.inf), self.metrics, paths,
+                          self.spec.route_choice)
+            chosen[sel] = paths[logit_choice(u, u_choice[sel])]
+        draws = journey_uniforms(self.key, persons, 0, self.graph.max_legs).tolist()
+        months = step_months(self.spec.time.step)
+        for i, (person, j, u_row) in enumerate(zip(persons.tolist(), chosen.tolist(), draws)):
+            path = self.graph.paths[j]
+            node = int(sd.node[i])
+            group = int(sd.group[i])
+            agent = Migrant(self, person, group, bool(sd.female[i]), path, u_row)
+            self.ledger.initial(path.route, group)
+            agent.leg = path.nodes.index(node) + 1
+            agent.cell = self.node_cells[node]
+            if self.waits_at[node]:
+                agent.waiting_at = node
+                agent.start_wait(0, waited=round(float(sd.waited[i]) / months))
+            else:
+                agent.enter_edge(0)
+
+    def _count_set_out(self, persons: np.ndarray, path_idx: np.ndarray) -> None:
+        """Persons setting out: first_set_out for first attempts; those setting out again leave home_again (by
+        the route of their failed attempt); attempts are counted."""
+        pop, counts = self.population, self.ledger.persons
+        assert pop is not None and counts is not None
+        routes = np.array([self.graph.paths[j].route for j in path_idx.tolist()], dtype=np.int64)
+        groups = pop.group[persons]
+        if pop.attempts is None:
+            counts.add("first_set_out", routes, groups)
+            return
+        assert pop.last_route is not None
+        first = pop.attempts[persons] == 0
+        counts.add("first_set_out", routes[first], groups[first])
+        again = persons[~first]
+        if again.size:
+            counts.add("home_again", pop.last_route[again], pop.group[again], -1)
+        pop.attempts[persons] += 1
+        self._max_attempts = max(self._max_attempts, int(pop.attempts[persons].max()))
+
+    def attempt_ended(self, agent: Migrant, outcome: int, t: int) -> None:
+        """Called when an attempt ends (with repeat attempts or an initial stock): a failed person is detained for
+        K_o steps (`sim.rules.repeat.repeat_steps`) and then released home, or retires when outcome o is final."""
+        if outcome == ARRIVED or outcome == KILLED:
+            return
+        counts = self.ledger.persons
+        assert counts is not None
+        k = None if self.repeat_steps is None else self.repeat_steps[outcome]
+        if k is None:
+            counts.add("retired", agent.route, agent.group)
+            return
+        counts.add("detained", agent.route, agent.group)
+        self._releases.setdefault(t + k, []).append((agent.person, agent.route, agent.group))
+
+    def _release(self, t: int) -> None:
+        """The detained due at step t are back home (before the departures of step t)."""
+        due = self._releases.pop(t, None)
+        if not due:
+            return
+        persons, routes, groups = (np.array(x, dtype=np.int64) for x in zip(*due))
+        pop, counts = self.population, self.ledger.persons
+        assert pop is not None and pop.last_route is not None and counts is not None
+        pop.away[persons] = False
+        pop.last_route[persons] = routes
+        counts.add("detained", routes, groups, -1)
+        counts.add("released", routes, groups)
+        counts.add("home_again", routes, groups)
 
     # ------------------------------------------------------------------------------------------------- run
     def run(self, progress: Callable[[int, int], None] | None = None) -> RunResult:
@@ -338,6 +467,7 @@ def run_result(model, extra: dict | None = None) -> RunResult:
         node_ids=list(model.graph.node_ids), flows=led.flows, arrived_female=led.arrived_female,
         in_transit=led.in_transit, edges=led.edges, repatriated_at=led.repatriated_at,
         resolved_yaml=dump_scenario(resolved), extra=extra or {},
+        persons=None if getattr(led, "persons", None) is None else led.persons.series,
     )
 
 

@@ -1,0 +1,149 @@
+"""Initial stocks at transit nodes (`initial_stock:`, docs/model.md section 10).
+
+Exact: with no arrest and a fixed dwell the stock leaves exactly when the rule says (max(0, round(w) - round(a))
+steps after the start, a the time already waited, in steps), monthly and weekly; they enter the ledger as
+`initial_stock` at step 0, not as `set_out`; each person's attributes are their group's.
+Statistical checks (4, counted in conftest.py's family-wise comment; fixed seeds, level ALPHA): the group
+composition, the female share by default (the group's) and when the entry sets it, and the logit split of the
+onward path without the cost term."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import assert_binomial, build, edge, group, node, scenario_dict, seed
+
+from sim.engine.mesa.model import BorderModel, run
+from sim.errors import ScenarioError
+from sim.outcomes import ARRIVED, SET_OUT
+from sim.scenario.units import DAYS_PER_MONTH
+
+
+def transit_scenario(stock: list[dict], *, step: str = "month", dwell: float = 6.0, hazard: float = 0.0,
+                     groups: list[dict] | None = None, k: int = 1, end: str = "2001-12") -> dict:
+    """o -a-> t (transit, fixed dwell) -b-> d; nobody at home sets out (departure rate 0) unless `groups` say."""
+    data = scenario_dict(
+        nodes=[node("o", "origin"), node("t", "transit", dwell=dwell, arrest_hazard=hazard), node("d", "destination")],
+        edges=[edge("a", "o", "t"), edge("b", "t", "d")], groups=groups or [group(departure_rate=0.0)],
+        size=100, step=step, end=end, seed=seed(k))
+    data["initial_stock"] = stock
+    return data
+
+
+@pytest.mark.parametrize("step", ["month", "week"])
+def test_the_stock_leaves_when_the_fixed_dwell_is_over(step):
+    delta = 1.0 if step == "month" else 7 / DAYS_PER_MONTH
+    data = transit_scenario([{"node": "t", "size": 3000, "waited": {"dist": "uniform", "low": 0, "high": 9}}],
+                            step=step)
+    model = BorderModel(build(data))
+    result = model.run()
+    waited = np.array([round(a / delta) for a in model._stock.waited])
+    leave = np.maximum(0, round(6.0 / delta) - waited)
+    arrive = leave + max(1, round(1.0 / delta))  # edge b: one month
+    expected = np.bincount(arrive, minlength=len(result.dates))[: len(result.dates)]
+    arrived = result.flows[..., ARRIVED].sum(axis=(1, 2))
+    np.testing.assert_array_equal(arrived, expected)
+    assert expected.sum() == 3000 and (leave == 0).any() and (leave > 0).any()
+    assert result.flows[..., SET_OUT].sum() == 0
+    init = result.persons["initial_stock"].sum(axis=(1, 2))
+    assert init[0] == 3000 and init[1:].sum() == 0
+    assert result.in_transit[0].sum() == 3000 - arrived[0]
+    assert result.totals()["initial_stock"] == 3000 and result.person_totals()["initial_stock"] == 3000
+    assert result.conservation_holds()
+
+
+def test_a_fixed_time_waited_in_a_unit_string():
+    result = run(build(transit_scenario([{"node": "t", "size": 50, "waited": "4 months"}])))
+    arrived = result.flows[..., ARRIVED].sum(axis=(1, 2))
+    assert arrived[2 + 1] == 50  # leaves at 6 - 4 = 2, crosses in one step
+
+
+@pytest.mark.parametrize("propensity", [0.0, 1.0])
+def test_the_stock_is_exposed_to_arrest_from_the_start_and_goes_home_with_repeats(propensity):
+    """Arrest hazard 1 per month: everyone is arrested at step 1 (before the dwell ends); with repeat attempts they
+    are back at their origin 1 step later, counted as persons home again, with one attempt made. With propensity
+    0 they stay home; with propensity 1 and departure rate 50 (p = 1 - exp(-50) = 1 in floating point) all of
+    them set out again at step 2 (the home population set out at step 0 and is away until step 3)."""
+    groups = [group(departure_rate=50.0 if propensity else 0.0)]
+    data = transit_scenario([{"node": "t", "size": 40}], hazard=1.0, end="2000-04", groups=groups)
+    data["repeat"] = {"after": {"repatriated": 1}, "propensity": propensity}
+    model = BorderModel(build(data))
+    pop = model.population
+    assert pop.size == 100 and pop.extra == 40 and pop.away[100:].all()
+    for _ in range(3):
+        model.step()
+    led = model.ledger
+    assert led.flows[1, ..., 4].sum() == 40  # the stock, repatriated at step 1
+    assert led.persons.series["released"][2].sum() == 40
+    if propensity:
+        assert led.flows[2, ..., 0].sum() == 40 and led.persons.series["home_again"][2].sum() == 0
+        assert pop.away[100:].all() and (pop.attempts[100:] == 2).all()
+    else:
+        assert led.persons.series["home_again"][2].sum() == 40
+        assert (~pop.away[100:]).all() and (pop.attempts[100:] == 1).all()
+    assert model.run().conservation_holds()
+
+
+def test_composition_and_attributes_follow_the_spec():
+    groups = [group("a", share=0.5, female_share=0.2, departure_rate=0.0, risk_tolerance=0.25, means=10.0),
+              group("b", share=0.5, female_share=0.9, departure_rate=0.0, risk_tolerance=0.75, means=20.0)]
+    n = 20000
+    stock = [{"node": "t", "size": n, "groups": {"a": 1, "b": 3}},
+             {"node": "t", "size": n, "groups": {"a": 1}, "female_share": 0.4}]
+    model = BorderModel(build(transit_scenario(stock, groups=groups, k=2)))
+    sd = model._stock
+    first, second = slice(0, n), slice(n, 2 * n)
+    assert_binomial(int((sd.group[first] == 1).sum()), n, 0.75, "group b share of the first entry")
+    in_b = sd.group[first] == 1
+    assert_binomial(int(sd.female[first][in_b].sum()), int(in_b.sum()), 0.9, "female share of group b (default)")
+    assert (sd.group[second] == 0).all()
+    assert_binomial(int(sd.female[second].sum()), n, 0.4, "female share set by the entry")
+    np.testing.assert_array_equal(sd.risk_tolerance, np.where(sd.group == 0, 0.25, 0.75).astype(np.float32))
+    np.testing.assert_array_equal(sd.means, np.where(sd.group == 0, 10.0, 20.0).astype(np.float32))
+    assert (sd.origin == model.graph.node_index["o"]).all()
+    pop = model.population
+    np.testing.assert_array_equal(pop.group[100:], sd.group)
+    np.testing.assert_array_equal(pop.female[100:], sd.female)
+
+
+def test_the_onward_path_is_a_logit_choice_without_the_cost_term():
+    """Two edges from t to d: 'safe' (no control) and 'risky' (P(caught) = q = 0.5, and a cost nobody can pay).
+    Risk tolerance 0, alpha_risk = 2: U_safe = 0, U_risky = -2 q; P(safe) = 1 / (1 + exp(-1)). The cost is left
+    out: they are already on the way."""
+    n, q = 20000, 0.5
+    data = scenario_dict(
+        nodes=[node("o", "origin"), node("t", "transit", dwell=1.0), node("d", "destination")],
+        edges=[edge("a", "o", "t"), edge("safe", "t", "d", route="safe"),
+               edge("risky", "t", "d", route="risky", cost=1e6, controls={"guards": -math.log1p(-q)})],
+        groups=[group(departure_rate=0.0, risk_tolerance=0.0, means=0.0)], size=10, end="2000-04",
+        hazards={"block": {}, "kill": {}, "detect": {"guards": 1.0}, "shot_kill_probability": 0.0},
+        route_choice={"risk_weight": 2.0, "cost_weight": 5.0, "time_weight": 0.0}, seed=seed(3))
+    data["initial_stock"] = [{"node": "t", "size": n}]
+    result = run(build(data))
+    init = result.persons["initial_stock"][0].sum(axis=1)
+    safe = int(init[result.routes.index("safe")])
+    assert int(init.sum()) == n
+    assert_binomial(safe, n, 1 / (1 + math.exp(-2 * q)), "stock choosing the safe onward edge")
+
+
+@pytest.mark.parametrize("entry, key", [
+    ({"node": "o", "size": 5}, "initial_stock[0].node"),
+    ({"node": "t", "size": 5, "groups": {"nobody": 1}}, "initial_stock[0].groups"),
+    ({"node": "t", "size": 5, "groups": {"everyone": 0}}, "initial_stock[0].groups"),
+    ({"node": "t", "size": 5, "waited": -1}, "initial_stock[0].waited"),
+    ({"node": "t", "size": -5}, "initial_stock[0].size"),
+])
+def test_bad_initial_stock_entries_are_scenario_errors(entry, key):
+    with pytest.raises(ScenarioError) as exc:
+        build(transit_scenario([entry]))
+    assert key in str(exc.value)
+
+
+def test_a_stock_group_with_no_path_through_the_node_is_refused():
+    data = transit_scenario([{"node": "t", "size": 5}], groups=[group(modes=["sea"], departure_rate=0.0)])
+    data["network"]["edges"].append(edge("boat", "o", "d", "sea"))
+    with pytest.raises(ScenarioError) as exc:
+        build(data)
+    assert "no candidate path" in str(exc.value) and "initial_stock[0].groups" in str(exc.value)
