@@ -19,13 +19,27 @@ def scenario_to_dict(scenario: Scenario) -> dict:
 
 
 def dump_scenario(scenario: Scenario) -> str:
-    """Canonical YAML text of a scenario (the resolved scenario written next to each run). The sections of
+    """Canonical YAML text of a scenario (the resolved scenario written next to each run). The keys of
     `OMIT_WHEN_DEFAULT` are left out while at their defaults (mechanisms that are off)."""
     data = scenario_to_dict(scenario)
     for key in OMIT_WHEN_DEFAULT:
-        if key in data and getattr(scenario, key) == Scenario.model_fields[key].get_default(call_default_factory=True):
-            del data[key]
+        _omit_default(data, scenario, key.split("."))
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)
+
+
+def _omit_default(data: Any, model: Any, parts: list[str]) -> None:
+    """Delete data[parts...] where the model's value there equals its field's default ("*": each list item)."""
+    head, rest = parts[0], parts[1:]
+    if head == "*":
+        for item_data, item in zip(data, model):
+            _omit_default(item_data, item, rest)
+        return
+    if not isinstance(data, dict) or head not in data:
+        return
+    if rest:
+        _omit_default(data[head], getattr(model, head), rest)
+    elif getattr(model, head) == type(model).model_fields[head].get_default(call_default_factory=True):
+        del data[head]
 
 
 def scenario_sha256(scenario: Scenario) -> str:

@@ -6,8 +6,7 @@ import math
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import (BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, ValidationInfo, field_validator,
-                      model_serializer, model_validator)
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from sim.outputs import check_name
 from sim.scenario.dates import month_str, parse_month
@@ -18,9 +17,11 @@ MODES = ("land", "river", "dmz", "sea", "air")
 NODE_KINDS = ("origin", "border", "transit", "destination")
 
 MAX_MONTHS = 600.0  # longest edge duration or dwell: 50 years
-# Top-level sections of mechanisms that are off by default: left out of the resolved scenario (and so of its
-# sha256) while at their defaults, so that a scenario that does not use them resolves exactly as before they existed.
-OMIT_WHEN_DEFAULT = ("repeat", "initial_stock")
+# Keys of mechanisms that are off by default, as dotted paths ("*": every item of a list): left out of the resolved
+# scenario (and so of its sha256) while at their defaults, so that a scenario that does not use them resolves, and
+# hashes, exactly as before they existed. `scenario_to_dict` keeps them, so `--set` reaches every one.
+OMIT_WHEN_DEFAULT = ("repeat", "initial_stock", "population.chain", "route_choice.death_weight",
+                     "route_choice.perception", "route_choice.nest")
 
 def _month_value(v: Any) -> str:
     return month_str(parse_month(v))
@@ -217,16 +218,6 @@ class Group(Strict):
         return v
 
 
-def _drop_off_keys(data: Any, keys: tuple[str, ...]) -> Any:
-    """A section's dump without the listed mechanism keys while they are null (off): a scenario that does not use
-    a mechanism dumps, and hashes (provenance `scenario_sha256`), exactly as before the mechanism existed."""
-    if isinstance(data, dict):
-        for k in keys:
-            if k in data and data[k] is None:
-                del data[k]
-    return data
-
-
 class Chain(Strict):
     """Chain migration (docs/model.md §11): departures from origin o are multiplied by 1 + beta * A_o / N0
     (linear) or 1 + beta * log(1 + A_o / N0) (log), A_o the arrivals from o in the steps before."""
@@ -243,10 +234,6 @@ class PopulationSection(Strict):
     origins: dict[str, NonNeg] = Field(description="Origin node -> weight (normalised).")
     groups: list[Group] = Field(min_length=1, description="Population groups.")
     chain: Chain | None = Field(None, description="Chain migration from arrivals before (null: off).")
-
-    @model_serializer(mode="wrap")
-    def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
-        return _drop_off_keys(handler(self), ("chain",))
 
     @model_validator(mode="after")
     def _shares(self) -> PopulationSection:
@@ -409,10 +396,6 @@ class RouteChoice(Strict):
                           "capture and return (which keep risk_weight); null: one risk term on 1 - s.")
     perception: Perception | None = Field(None, description="Perceived risk per route (null: the true risk at once).")
     nest: Nest | None = Field(None, description="Nested route choice (null: the flat logit).")
-
-    @model_serializer(mode="wrap")
-    def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
-        return _drop_off_keys(handler(self), ("death_weight", "perception", "nest"))
 
 
 class Selector(Strict):
