@@ -1,4 +1,4 @@
-"""Brokers at transit nodes and sex differences in transit (docs/model.md §11): exact answers on small scenarios.
+"""Brokers at transit nodes and sex differences in transit (docs/model.md §14): exact answers on small scenarios.
 
 Every check here is exact (no statistical check): passages per step from the capacity, the step at which savings
 buy a passage, the scarcity price on a constructed queue, first come first served among those who can pay, a fee

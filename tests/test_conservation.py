@@ -74,7 +74,7 @@ def scenarios(draw) -> dict:
                 "dwell": dwell,
                 "dwell_distribution": "geometric" if geometric else "fixed",
             }
-            if draw(st.booleans()):  # brokers (docs/model.md §11)
+            if draw(st.booleans()):  # brokers (docs/model.md §14)
                 kw["brokers"] = {
                     "capacity": draw(st.one_of(st.just(0.0), st.floats(0.0, 50.0))),
                     "fee": draw(st.sampled_from([0.0, 100.0, 2000.0])),
@@ -122,7 +122,7 @@ def scenarios(draw) -> dict:
             risk_tolerance=draw(distributions("risk")),
             means=draw(distributions("means")),
             modes=["land"] + draw(st.lists(st.sampled_from(MODES[1:]), unique=True)),
-            **({} if draw(st.booleans()) else {"transit": {  # sex differences in transit (docs/model.md §11)
+            **({} if draw(st.booleans()) else {"transit": {  # sex differences in transit (docs/model.md §14)
                 "dwell_scale": {"female": draw(st.floats(0.2, 3.0)), "male": draw(st.floats(0.2, 3.0))},
                 "savings": {"female": draw(st.sampled_from([0.0, 50.0, 500.0])),
                             "male": draw(st.sampled_from([0.0, 50.0, 500.0]))}}}),
@@ -157,7 +157,7 @@ def scenarios(draw) -> dict:
                 pol["select"] = {
                     "edges": draw(st.lists(st.sampled_from([e["id"] for e in edges]), min_size=1, unique=True))
                 }
-            else:  # the edges leaving some nodes (closures on the way, docs/model.md §11)
+            else:  # the edges leaving some nodes (closures on the way, docs/model.md §14)
                 pol["select"] = {"from_nodes": draw(st.lists(st.sampled_from(sources), min_size=1, unique=True))}
             pol["set"] = {target: value}
         elif kind == "node" and brokers and draw(st.booleans()):
@@ -179,6 +179,19 @@ def scenarios(draw) -> dict:
         else:
             pol["scale"] = {"departure_rate": draw(rate_factor)}
         policies.append(pol)
+    route_choice = {
+        "risk_weight": draw(st.floats(0, 10)),
+        "cost_weight": draw(st.floats(0, 2)),
+        "time_weight": draw(st.floats(0, 0.5)),
+    }
+    # what people know (issue 12 part C), each switched on or off
+    if draw(st.booleans()):
+        route_choice["perception"] = {"memory": draw(st.sampled_from([0.0, 0.5, 3.0, 24.0])),
+                                      "lag": draw(st.sampled_from([0.0, 1.0, 2.0]))}
+    if draw(st.booleans()):
+        route_choice["death_weight"] = draw(st.floats(0, 30))
+    if draw(st.booleans()):
+        route_choice["nest"] = {"scale": draw(st.floats(0.05, 1.0))}
     data = scenario_dict(
         nodes=nodes,
         edges=edges,
@@ -188,14 +201,13 @@ def scenarios(draw) -> dict:
         end=month(months - 1),
         step="week" if weekly else "month",
         hazards=hazards,
-        route_choice={
-            "risk_weight": draw(st.floats(0, 10)),
-            "cost_weight": draw(st.floats(0, 2)),
-            "time_weight": draw(st.floats(0, 0.5)),
-        },
+        route_choice=route_choice,
         policies=policies,
         seed=draw(st.integers(0, 2**31 - 1)),
     )
+    if draw(st.booleans()):
+        data["population"]["chain"] = {"weight": draw(st.floats(0, 50)), "scale": draw(st.floats(0.5, 100)),
+                                       "form": draw(st.sampled_from(["linear", "log"]))}
     if draw(st.booleans()):  # repeat attempts (docs/model.md section 9)
         delay = st.one_of(st.none(), st.sampled_from([0, 0.5, 1, 2, "2 weeks"]))
         data["repeat"] = {"after": {o: draw(delay) for o in ("caught", "repatriated", "returned")},

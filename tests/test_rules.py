@@ -165,7 +165,9 @@ def test_weekly_steps_every_seven_days_from_the_first_to_the_last_day_of_the_end
 def test_the_departure_bound_is_at_least_every_persons_probability(data):
     """At every step, p̄(t) = departure_bound(t) >= p_i(t) for every person, p_i from the rule itself
     (`utilities` over the person's usable paths, `departure_probability`), with repeat attempts the rate times
-    propensity^attempts (`sim.rules.repeat.rate_multiplier`; the scenarios switch repeats on at random)."""
+    propensity^attempts (`sim.rules.repeat.rate_multiplier`; the scenarios switch repeats on at random), and with
+    the mechanisms of what people know that the scenarios switch on: perceived risk (the metrics people weigh),
+    the death weight, chain migration (the origin's multiplier on the rate) and nesting."""
     sc = build(data)
     model = BorderModel(sc)
     pop = model.population
@@ -181,6 +183,8 @@ def test_the_departure_bound_is_at_least_every_persons_probability(data):
                 u = utilities(pop.risk_tolerance[people].astype(float), pop.means[people].astype(float),
                               model.metrics, paths, sc.route_choice)
                 rate = model.rates[t, g]
+                if model.chain_mult is not None:  # chain migration: the origin's multiplier
+                    rate = rate * float(model.chain_mult[o])
                 if pop.attempts is not None:
                     rate = rate * rate_multiplier(sc.repeat.propensity, pop.attempts[people])
                 p = departure_probability(rate, u.max(axis=1))

@@ -1,4 +1,4 @@
-"""Closures on the way (docs/model.md §11): a closed edge out of a transit node makes people wait there, still
+"""Closures on the way (docs/model.md §14): a closed edge out of a transit node makes people wait there, still
 exposed to arrest, until it reopens; `select.from_nodes` selects the edges leaving the listed nodes.
 
 Statistical checks (2, listed in tests/conftest.py): the share repatriated while waiting for a closed leg to reopen,

@@ -86,7 +86,7 @@ class Ledger:
         self._stock = [0] * (n_routes * n_groups)
         self._edges = [0] * (n_edges * len(EDGE_COUNTS))
         self._repatriated = [0] * n_nodes
-        # brokers (docs/model.md §11), per step x node: the price asked, passages sold, people queued at the end
+        # brokers (docs/model.md §14), per step x node: the price asked, passages sold, people queued at the end
         self.fees = np.full((n_steps, n_nodes), np.nan)
         self.sold = np.zeros((n_steps, n_nodes), dtype=np.int64)
         self.queued = np.zeros((n_steps, n_nodes), dtype=np.int64)
@@ -162,7 +162,7 @@ class RunResult:
     resolved_yaml: str = ""
     extra: dict = field(default_factory=dict)
     persons: dict[str, np.ndarray] | None = None  # PersonCounts.series, with repeat attempts or an initial stock
-    # brokers (docs/model.md §11): the broker nodes' indices, and per step x node the price asked (NaN elsewhere),
+    # brokers (docs/model.md §14): the broker nodes' indices, and per step x node the price asked (NaN elsewhere),
     # passages sold and people queued at the end of the step; None/empty in a run without brokers
     broker_nodes: list[int] = field(default_factory=list)
     fees: np.ndarray | None = None
@@ -255,7 +255,7 @@ class RunResult:
         if persons is not None:  # only with the mechanisms on: a run without them writes the same file as before
             out = {k: v for k, v in out.items() if k != "provenance"} | {"persons": persons,
                                                                          "provenance": out["provenance"]}
-        if self.broker_nodes:  # likewise (docs/model.md §11)
+        if self.broker_nodes:  # likewise (docs/model.md §14)
             out = {k: v for k, v in out.items() if k != "provenance"} | {"brokers": self.brokers(),
                                                                          "provenance": out["provenance"]}
         return out
@@ -278,6 +278,7 @@ class RunResult:
                 "start": self.dates[0].isoformat(),
                 "end": self.dates[-1].isoformat(),
             },
+            **self.extra.get("summary", {}),  # keys of mechanisms switched on (BorderModel.knowledge_summary)
         }
 
     def timeseries(self) -> pd.DataFrame:

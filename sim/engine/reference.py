@@ -19,12 +19,16 @@ instead of by events and thinning:
   in the step.
 
 Repeat attempts and initial stocks (docs/model.md sections 9 and 10) are not implemented here, nor brokers,
-waiting at a transit node for a closed edge to reopen and sex differences in transit (section 11): the
+waiting at a transit node for a closed edge to reopen and sex differences in transit (section 14): the
 equivalence test runs with them off.
 
 Population attributes are drawn by `sim.rules.population.Population` from the run's keyed streams
 (`sim.rules.streams`), so both engines give the same people for the same seed; everything after that uses the Mesa
 generator here, and the engines agree in law, not draw for draw.
+
+It does not implement the mechanisms of issue 12 part C (perceived risk, the death weight, chain migration,
+nested choice: `route_choice.perception`, `.death_weight`, `.nest`, `population.chain`); the equivalence tests
+run with them off, and a scenario that sets them runs here as if they were off.
 """
 
 from __future__ import annotations

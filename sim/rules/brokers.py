@@ -1,5 +1,5 @@
 """Brokers at transit nodes: passages per step, the price of a passage, who gets one. Pure functions on numpy arrays
-(no Mesa), so that an array engine can reuse them; the rules are stated in docs/model.md §11.
+(no Mesa), so that an array engine can reuse them; the rules are stated in docs/model.md §14.
 
 A transit node with `brokers` sells passages onward. With a capacity of K passages per step (K per month times
 the step length Δ), the passages on offer in step t are the whole ones accrued:

@@ -13,6 +13,15 @@ setting out in a step is (Epstein's grievance against risk-weighted deterrence, 
 
 where lambda_g(t) is the group's departure rate times the push series. Whoever sets out picks path j with the
 logit probability exp(U_ij) / sum_k exp(U_ik) over affordable usable paths. No affordable path: p_i = 0.
+
+With `route_choice.death_weight` alpha_death set, death is weighed apart from capture and return:
+
+    U_ij = -alpha_death * (1 - r) * P(killed)_j - alpha_risk * (1 - r) * P(fail other)_j - alpha_cost * c_j / max(m, 1)
+           - alpha_time * d_j
+
+with P(fail other) = P(caught or repatriated) + P(returned) (`PathMetrics.killed`, `.other`). With
+`route_choice.perception` these probabilities and s_j are the perceived ones (`sim.rules.perception`); with
+`route_choice.nest` the path is drawn by the nested logit (`sim.rules.nested`); the departure rule is unchanged.
 """
 
 from __future__ import annotations
@@ -29,13 +38,16 @@ from sim.scenario.schema import RouteChoice, Scenario
 
 @dataclass
 class PathMetrics:
-    """Per candidate path: cost (USD), expected duration (months), success probability, usable now, and the money
-    needed at home to set out (`upfront`; None: the whole cost, as without brokers, docs/model.md §11)."""
+    """Per candidate path: cost (USD), expected duration (months), success probability, usable now; with a death
+    weight, the probabilities of being killed and of failing otherwise (caught, repatriated or returned); and the
+    money needed at home to set out (`upfront`; None: the whole cost, as without brokers, docs/model.md §14)."""
 
     cost: np.ndarray
     duration: np.ndarray
     success: np.ndarray
     usable: np.ndarray
+    killed: np.ndarray | None = None
+    other: np.ndarray | None = None
     upfront: np.ndarray | None = None
 
 
@@ -65,10 +77,30 @@ def utilities(risk_tolerance: np.ndarray, means: np.ndarray, metrics: PathMetric
     `upfront` with brokers) is more than the person has."""
     c = metrics.cost[paths][None, :]
     need = c if metrics.upfront is None else metrics.upfront[paths][None, :]
-    u = (-rc.risk_weight * (1.0 - risk_tolerance[:, None]) * (1.0 - metrics.success[paths][None, :])
-         - rc.cost_weight * c / np.maximum(means[:, None], 1.0)
-         - rc.time_weight * metrics.duration[paths][None, :])
+    if rc.death_weight is None:
+        u = (-rc.risk_weight * (1.0 - risk_tolerance[:, None]) * (1.0 - metrics.success[paths][None, :])
+             - rc.cost_weight * c / np.maximum(means[:, None], 1.0)
+             - rc.time_weight * metrics.duration[paths][None, :])
+    else:
+        if metrics.killed is None or metrics.other is None:
+            raise ValueError("a death weight needs PathMetrics.killed and .other")
+        u = (-rc.death_weight * (1.0 - risk_tolerance[:, None]) * metrics.killed[paths][None, :]
+             - rc.risk_weight * (1.0 - risk_tolerance[:, None]) * metrics.other[paths][None, :]
+             - rc.cost_weight * c / np.maximum(means[:, None], 1.0)
+             - rc.time_weight * metrics.duration[paths][None, :])
     return np.where(need <= means[:, None], u, -np.inf)
+
+
+def risk_free_bound(r_max: float, metrics: PathMetrics, paths: np.ndarray, rc: RouteChoice) -> np.ndarray:
+    """The utility of each of `paths` at risk tolerance r_max with no cost term, term by term as `utilities`
+    computes it: an upper bound of every person's utility with r <= r_max (every term is monotone in r)."""
+    if rc.death_weight is None:
+        return (-rc.risk_weight * (1 - r_max) * (1 - metrics.success[paths])
+                - rc.time_weight * metrics.duration[paths])
+    assert metrics.killed is not None and metrics.other is not None
+    return (-rc.death_weight * (1 - r_max) * metrics.killed[paths]
+            - rc.risk_weight * (1 - r_max) * metrics.other[paths]
+            - rc.time_weight * metrics.duration[paths])
 
 
 def departure_probability(rate: np.ndarray, best_utility: np.ndarray) -> np.ndarray:

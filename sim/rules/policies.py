@@ -38,7 +38,7 @@ class NetworkState:
     arrest_hazard: np.ndarray  # (N,) probability per step (per month in `base_state`)
     dwell: np.ndarray  # (N,) steps (months in `base_state`)
     geometric_dwell: np.ndarray  # (N,) bool
-    # (N,) brokers (docs/model.md §11): passages per step (per month in `base_state`) and base fee (USD); 0 at
+    # (N,) brokers (docs/model.md §14): passages per step (per month in `base_state`) and base fee (USD); 0 at
     # nodes without brokers. Defaults keep a state built without them valid.
     broker_capacity: np.ndarray = field(default_factory=lambda: np.zeros(0))
     broker_fee: np.ndarray = field(default_factory=lambda: np.zeros(0))

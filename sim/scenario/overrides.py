@@ -7,7 +7,6 @@ import hashlib
 from typing import Any
 
 import yaml
-from pydantic import BaseModel
 
 from sim.errors import ScenarioError
 from sim.scenario.schema import OMIT_WHEN_DEFAULT, Scenario
@@ -19,41 +18,28 @@ def scenario_to_dict(scenario: Scenario) -> dict:
     return scenario.model_dump(mode="json", by_alias=True)
 
 
-def _drop_omitted_defaults(obj: Any, data: Any) -> None:
-    """Remove from `data` (the dump of `obj`) every key marked `omit_default` in the schema (a mechanism inside a
-    section that is off by default, e.g. a node's `brokers`) while it is at its default, at any depth."""
-    if isinstance(obj, BaseModel) and isinstance(data, dict):
-        for name, f in type(obj).model_fields.items():
-            key = f.alias or name
-            if key not in data:
-                continue
-            value = getattr(obj, name)
-            extra = f.json_schema_extra
-            if isinstance(extra, dict) and extra.get("omit_default") and \
-                    value == f.get_default(call_default_factory=True):
-                del data[key]
-            else:
-                _drop_omitted_defaults(value, data[key])
-    elif isinstance(obj, (list, tuple)) and isinstance(data, list):
-        for o, d in zip(obj, data):
-            _drop_omitted_defaults(o, d)
-    elif isinstance(obj, dict) and isinstance(data, dict):
-        for k, o in obj.items():
-            if k in data:
-                _drop_omitted_defaults(o, data[k])
-
-
 def dump_scenario(scenario: Scenario) -> str:
-    """Canonical YAML text of a scenario (the resolved scenario written next to each run). The sections of
-    `OMIT_WHEN_DEFAULT`, and the keys marked `omit_default` in the schema, are left out while at their defaults
-    (mechanisms that are off), so a scenario not using them resolves to the same text, and scenario_sha256, as
-    before they existed."""
+    """Canonical YAML text of a scenario (the resolved scenario written next to each run). The keys of
+    `OMIT_WHEN_DEFAULT` are left out while at their defaults (mechanisms that are off)."""
     data = scenario_to_dict(scenario)
-    _drop_omitted_defaults(scenario, data)
     for key in OMIT_WHEN_DEFAULT:
-        if key in data and getattr(scenario, key) == Scenario.model_fields[key].get_default(call_default_factory=True):
-            del data[key]
+        _omit_default(data, scenario, key.split("."))
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)
+
+
+def _omit_default(data: Any, model: Any, parts: list[str]) -> None:
+    """Delete data[parts...] where the model's value there equals its field's default ("*": each list item)."""
+    head, rest = parts[0], parts[1:]
+    if head == "*":
+        for item_data, item in zip(data, model):
+            _omit_default(item_data, item, rest)
+        return
+    if not isinstance(data, dict) or head not in data:
+        return
+    if rest:
+        _omit_default(data[head], getattr(model, head), rest)
+    elif getattr(model, head) == type(model).model_fields[head].get_default(call_default_factory=True):
+        del data[head]
 
 
 def scenario_sha256(scenario: Scenario) -> str:

@@ -17,9 +17,12 @@ MODES = ("land", "river", "dmz", "sea", "air")
 NODE_KINDS = ("origin", "border", "transit", "destination")
 
 MAX_MONTHS = 600.0  # longest edge duration or dwell: 50 years
-# Top-level sections of mechanisms that are off by default: left out of the resolved scenario (and so of its
-# sha256) while at their defaults, so that a scenario that does not use them resolves exactly as before they existed.
-OMIT_WHEN_DEFAULT = ("repeat", "initial_stock")
+# Keys of mechanisms that are off by default, as dotted paths ("*": every item of a list): left out of the resolved
+# scenario (and so of its sha256) while at their defaults, so that a scenario that does not use them resolves, and
+# hashes, exactly as before they existed. `scenario_to_dict` keeps them, so `--set` reaches every one.
+OMIT_WHEN_DEFAULT = ("repeat", "initial_stock", "population.chain", "route_choice.death_weight",
+                     "route_choice.perception", "route_choice.nest", "network.nodes.*.brokers",
+                     "population.groups.*.transit", "policies.*.select.from_nodes")
 
 def _month_value(v: Any) -> str:
     return month_str(parse_month(v))
@@ -192,7 +195,7 @@ class BySex(Strict):
 
 
 class GroupTransit(Strict):
-    """How a group's women and men fare while in transit (docs/model.md §11)."""
+    """How a group's women and men fare while in transit (docs/model.md §14)."""
 
     dwell_scale: BySex = Field(
         default_factory=lambda: BySex(female=1.0, male=1.0),
@@ -223,8 +226,7 @@ class Group(Strict):
     origins: dict[str, NonNeg] | None = Field(
         None, description="Origin node -> weight for this group; default: population.origins.")
     transit: GroupTransit | None = Field(
-        None, json_schema_extra={"omit_default": True},
-        description="Differences in transit by sex: dwell_scale and savings; default: none (scale 1, no "
+        None, description="Differences in transit by sex: dwell_scale and savings; default: none (scale 1, no "
                           "savings).")
 
     _rate_unit = field_validator("departure_rate", mode="before")(classmethod(lambda cls, v: parse_rate(v)))
@@ -252,10 +254,22 @@ class Group(Strict):
         return v
 
 
+class Chain(Strict):
+    """Chain migration (docs/model.md §11): departures from origin o are multiplied by 1 + beta * A_o / N0
+    (linear) or 1 + beta * log(1 + A_o / N0) (log), A_o the arrivals from o in the steps before."""
+
+    weight: NonNeg = Field(description="beta: growth of the departure propensity per scale arrivals.")
+    scale: float = Field(gt=0, description="N0: arrivals from an origin that raise its propensity by beta "
+                                           "(linear form).")
+    form: Literal["linear", "log"] = Field("linear", description="linear: 1 + beta*A/N0; "
+                                                                  "log: 1 + beta*log(1 + A/N0).")
+
+
 class PopulationSection(Strict):
     size: int = Field(gt=0, le=200_000_000, description="Persons at home at the start (one agent = one person).")
     origins: dict[str, NonNeg] = Field(description="Origin node -> weight (normalised).")
     groups: list[Group] = Field(min_length=1, description="Population groups.")
+    chain: Chain | None = Field(None, description="Chain migration from arrivals before (null: off).")
 
     @model_validator(mode="after")
     def _shares(self) -> PopulationSection:
@@ -295,7 +309,7 @@ class PushSeries(Strict):
 
 
 class Brokers(Strict):
-    """Passages onward from a transit node, sold by brokers (docs/model.md §11)."""
+    """Passages onward from a transit node, sold by brokers (docs/model.md §14)."""
 
     capacity: NonNeg = Field(description="Passages sold per month; a number (per month) or e.g. '120 per year'.")
     fee: NonNeg = Field(description="Base price of a passage in USD (f), paid out of the buyer's means.")
@@ -321,8 +335,7 @@ class Node(Strict):
         "fixed", description="fixed: wait exactly the dwell (rounded to whole steps); geometric: leave each step "
                              "with probability step / dwell.")
     brokers: Brokers | None = Field(
-        None, json_schema_extra={"omit_default": True},
-        description="Transit: the onward passage is sold by brokers with a capacity and a price; none: "
+        None, description="Transit: the onward passage is sold by brokers with a capacity and a price; none: "
                           "people leave when their wait ends.")
 
     _dwell_unit = field_validator("dwell", mode="before")(classmethod(lambda cls, v: parse_duration(v)))
@@ -393,11 +406,49 @@ class Hazards(Strict):
         0.5, description="P(killed | detected) on an edge under a shoot-on-sight order; otherwise caught.")
 
 
+class Perception(Strict):
+    """Perceived risk per route (docs/model.md §12): exponentially smoothed, lagged outcome shares of others."""
+
+    memory: NonNeg = Field(le=MAX_MONTHS, description="Memory of the smoothing, in months (or a unit string): "
+                                                      "weight w = 1 - exp(-step / memory) on the newest outcomes; "
+                                                      "0 = only the newest.")
+    lag: NonNeg = Field(0.0, le=MAX_MONTHS, description="Months (or a unit string) before an outcome is known "
+                                                        "at home; rounded to whole steps.")
+
+    _units = field_validator("memory", "lag", mode="before")(classmethod(lambda cls, v: parse_duration(v)))
+
+
+class Nest(Strict):
+    """Nested logit (docs/model.md §13): a family of routes by the log-sum of its paths, then a path in it."""
+
+    by: Literal["route"] = Field("route", description="Families are route labels (`route` of the edges).")
+    scale: float = Field(gt=0, le=1, description="mu in (0, 1]: 1 is the flat logit; smaller makes paths of one "
+                                                 "family closer substitutes.")
+    families: dict[str, list[str]] = Field(
+        default_factory=dict, description="Optional: family name -> route labels grouped into one family; "
+                                          "a route not listed is a family of its own.")
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> Nest:
+        seen: dict[str, str] = {}
+        for fam, routes in self.families.items():
+            for r in routes:
+                if r in seen:
+                    raise ValueError(f"route '{r}' is in two families ('{seen[r]}' and '{fam}')")
+                seen[r] = fam
+        return self
+
+
 class RouteChoice(Strict):
     risk_weight: NonNeg = Field(6.0, description="alpha_risk: utility lost per unit of failure probability "
                                                  "at risk tolerance 0.")
     cost_weight: NonNeg = Field(1.0, description="alpha_cost: utility lost per unit of cost / means.")
     time_weight: NonNeg = Field(0.01, description="alpha_time: utility lost per expected month of travel.")
+    death_weight: NonNeg | None = Field(
+        None, description="alpha_death: utility lost per unit of probability of being killed, weighed apart from "
+                          "capture and return (which keep risk_weight); null: one risk term on 1 - s.")
+    perception: Perception | None = Field(None, description="Perceived risk per route (null: the true risk at once).")
+    nest: Nest | None = Field(None, description="Nested route choice (null: the flat logit).")
 
 
 class Selector(Strict):
@@ -405,7 +456,7 @@ class Selector(Strict):
     modes: list[Literal["land", "river", "dmz", "sea", "air"]] = Field(default_factory=list,
                                                                        description="Edge modes.")
     nodes: list[str] = Field(default_factory=list, description="Node ids (transit nodes).")
-    from_nodes: list[str] = Field(default_factory=list, json_schema_extra={"omit_default": True},
+    from_nodes: list[str] = Field(default_factory=list,
                                   description="Node ids: selects the edges leaving these nodes.")
     groups: list[str] = Field(default_factory=list, description="Group names (for departure_rate, push.*).")
 
@@ -563,6 +614,18 @@ class Scenario(Strict):
             if n.dwell_distribution == "geometric" and 0 < n.dwell < delta:
                 raise ValueError(f"node '{n.id}': a geometric dwell needs a mean of at least one step "
                                  f"({delta:.4g} months with {self.time.step} steps), found {n.dwell:.4g}")
+        return self
+
+    @model_validator(mode="after")
+    def _nest_families_name_routes(self) -> Scenario:
+        nest = self.route_choice.nest
+        if nest is not None:
+            labels = {e.route for e in self.network.edges if e.route}
+            for fam, routes in nest.families.items():
+                unknown = [r for r in routes if r not in labels]
+                if unknown:
+                    raise ValueError(f"route_choice.nest.families.{fam}: unknown route label(s) {unknown}; "
+                                     f"the edges' route labels are {sorted(labels)}")
         return self
 
 

@@ -21,10 +21,10 @@ waiting three years in a transit country costs nothing in the steps in between. 
   new rate (the same law as redrawing a memoryless time, and common random numbers across scenarios).
 - Money: the person carries its means; an edge's cost is paid when the edge is entered, and while stopped at a
   transit node the means grow by the group's savings per step (by sex, `transit.savings`) from arrival there.
-- Brokers (docs/model.md §11): at a node with brokers, a person whose wait ends (or who arrives, if the node has no
+- Brokers (docs/model.md §14): at a node with brokers, a person whose wait ends (or who arrives, if the node has no
   wait) joins the node's queue (`sim.engine.mesa.brokers.BrokerQueue`) instead of leaving, still exposed to arrest;
   the model sells the passages each step and the buyers move on.
-- Closures on the way (§11): a person due to leave a transit node by a closed edge does not turn back but waits
+- Closures on the way (§14): a person due to leave a transit node by a closed edge does not turn back but waits
   there, still exposed to arrest, until the edge reopens (the model releases them when it does).
 - Sex differences in transit: the dwell of every node where people wait is multiplied by the group's
   `transit.dwell_scale` for the person's sex.
@@ -60,6 +60,7 @@ class Migrant(CellAgent):
         self.group = group
         self.female = female
         self.route = path.route
+        self.origin = path.origin
         self.path_edges = path.edges
         self.path_nodes = path.nodes
         self.leg = 0  # index of the edge being crossed or next to cross
@@ -238,6 +239,8 @@ class Migrant(CellAgent):
         if outcome == REPATRIATED:
             ledger.repatriated(self.waiting_at)
         ledger.finish(self.route, self.group, outcome, self.female)
+        if outcome == ARRIVED:
+            self.model.arrived_from[self.origin] += 1  # chain migration (sim.rules.chain)
         if ledger.persons is not None:  # repeat attempts or an initial stock
             self.model.attempt_ended(self, outcome, t)
         self.cell = None

@@ -1,4 +1,4 @@
-"""The broker queue of one transit node (docs/model.md §11): numpy arrays in order of joining, so that a step's sale
+"""The broker queue of one transit node (docs/model.md §14): numpy arrays in order of joining, so that a step's sale
 is one vectorised scan (`sim.rules.brokers`), however long the queue.
 
 Each entry holds the migrant, base_i = m_i(t_i) - s_i * t_i (so that its means at step t are base_i + s_i * t),

@@ -4,7 +4,7 @@ Each step t, in this order:
 1. policies: if the set of active policies changed, rebuild the network state and the path metrics, and
    reschedule everyone waiting at a node whose hazard or dwell changed (`Migrant.replan_wait`);
 2. migrants: every migrant with an event due at t acts (`Migrant.step`), in the order the events were scheduled;
-   then the brokers of each broker node sell the step's passages (`BrokerQueue.sell`, docs/model.md §11), in node
+   then the brokers of each broker node sell the step's passages (`BrokerQueue.sell`, docs/model.md §14), in node
    order, and the buyers enter their next edge;
 3. departures: persons at home set out (`Population.candidates` + the rule in `sim.rules.choice`), in order of person
    index; each becomes a `Migrant` and enters the first edge of the path it chose;
@@ -14,10 +14,15 @@ Two mechanisms are off unless the scenario sets them (docs/model.md sections 9 a
 person is detained, `attempt_ended`, and back home after a delay, `_release`, just before the departures of that
 step, setting out again at a rate scaled by `sim.rules.repeat.rate_multiplier`), and an initial stock of people
 waiting at transit nodes, placed in step 0 after the policies (`_place_stock`).
+
+What people know (`_update_knowledge`, once per step after the policies, only when a mechanism asks for it): the
+perceived risk per route from the outcomes of the steps before (`sim.rules.perception`), and the chain-migration
+multipliers per origin from the arrivals before (`sim.rules.chain`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import math
 from collections.abc import Callable
@@ -29,7 +34,11 @@ from mesa.discrete_space import Cell, Network
 
 from sim.engine.mesa.agents import Migrant
 from sim.engine.mesa.brokers import BrokerQueue
-from sim.rules.choice import departure_probability, logit_choice, path_metrics, utilities
+from sim.rules.chain import chain_multiplier
+from sim.rules.choice import departure_probability, logit_choice, path_metrics, risk_free_bound, utilities
+from sim.rules.nested import nested_choice
+from sim.rules.perception import (KINDS, lag_steps, outcome_counts, perceived_failures, route_truth, smoothing_weight,
+                                  true_failures, update_perceived)
 from sim.rules.hazards import edge_outcome_table, leave_probability, log_survival
 from sim.engine.ledger import Ledger, RunResult
 from sim.rules.network import RouteGraph, modes_mask
@@ -110,7 +119,7 @@ class BorderModel(mesa.Model):
         self._due: dict[int, list] = {}
         self._active: tuple[int, ...] | None = None
         self.t = 0
-        # Brokers and closures on the way (docs/model.md §11): a queue per broker node, the migrants waiting at a
+        # Brokers and closures on the way (docs/model.md §14): a queue per broker node, the migrants waiting at a
         # transit node for each closed edge out of it, and the paths' broker nodes (for the fees in c_j).
         nodes = scenario.network.nodes
         self.queues = [BrokerQueue(i, n.brokers.fee_elasticity, n.brokers.fee_max) if n.brokers else None
@@ -137,6 +146,59 @@ class BorderModel(mesa.Model):
             self.group_transit.append(((1.0, 0.0), (1.0, 0.0)) if tr is None else
                                       ((tr.dwell_scale.male, tr.savings.male * delta),
                                        (tr.dwell_scale.female, tr.savings.female * delta)))
+        self._init_knowledge()
+
+    # ------------------------------------------------------------------------------- what people know
+    def _init_knowledge(self) -> None:
+        """Switches and state of perception, the death weight, chain migration and nesting (all off by default)."""
+        rc = self.spec.route_choice
+        self.knows = rc.perception is not None or rc.death_weight is not None  # metrics carry per-kind risks
+        self.path_route = np.array([p.route for p in self.graph.paths], dtype=np.int64)
+        self.perceived_history: list[np.ndarray] = []  # p_r(s) for s = 0..t, (R, 3) each
+        self._truth_of: object = None  # the network state _failures and _route_truth were computed for
+        self._failures = self._route_truth = np.empty((0, len(KINDS)))
+        if rc.perception is not None:
+            delta = step_months(self.spec.time.step)
+            self.perception_w = smoothing_weight(rc.perception.memory, delta)
+            self.perception_lag = lag_steps(rc.perception.lag, delta)
+        self.arrived_from = [0] * len(self.graph.node_ids)  # arrivals per origin node (Migrant._finish)
+        self.chain_mult: np.ndarray | None = None
+        self.path_family: np.ndarray | None = None  # family of each path, when the nest scale is below 1
+        self.nest_scale = 1.0 if rc.nest is None else rc.nest.scale
+        if rc.nest is not None and rc.nest.scale < 1.0:
+            fam_of = {r: f for f, routes in rc.nest.families.items() for r in routes}
+            names = [fam_of.get(label, "route:" + label) for label in self.graph.routes]
+            index = {n: i for i, n in enumerate(dict.fromkeys(names))}
+            self.path_family = np.array([index[names[p.route]] for p in self.graph.paths], dtype=np.int64)
+
+    def _update_knowledge(self, t: int) -> None:
+        """Once per step, after the policies: fold the outcomes of step t - 1 into the perceived risk per route,
+        set the path metrics people weigh (perceived, with per-kind risks), and the chain multipliers from the
+        arrivals before t. Does nothing when every such mechanism is off."""
+        rc = self.spec.route_choice
+        if self.knows:
+            if self._truth_of is not self.state:  # the true risks change only with the network state
+                self._truth_of = self.state
+                self._failures = true_failures(self.graph, self.state, self.spec.hazards)
+                self._route_truth = route_truth(self._failures, self.path_route, self.true_metrics.usable,
+                                                len(self.graph.routes))
+            failures, truth = self._failures, self._route_truth
+            if rc.perception is not None:
+                hist = self.perceived_history
+                if not hist:
+                    hist.append(truth)
+                while len(hist) <= t:  # outcomes of step len - 1 are known at the end of that step
+                    s = len(hist) - 1
+                    hist.append(update_perceived(hist[-1], outcome_counts(self.ledger.flows[s]), self.perception_w))
+                failures = perceived_failures(hist[max(0, t - self.perception_lag)], truth, failures, self.path_route)
+                success = 1.0 - failures.sum(axis=1)
+            else:
+                success = self.true_metrics.success
+            self.metrics = dataclasses.replace(self.true_metrics, success=success, killed=failures[:, 0],
+                                               other=failures[:, 1] + failures[:, 2])
+        chain = self.spec.population.chain
+        if chain is not None:
+            self.chain_mult = chain_multiplier(np.array(self.arrived_from), chain.weight, chain.scale, chain.form)
 
     # ------------------------------------------------------------------------------------------- policies
     def _apply_policies(self, t: int) -> None:
@@ -163,7 +225,7 @@ class BorderModel(mesa.Model):
         self.node_log_stay = [log_survival(leave_probability(d)) for d in self.node_dwell]  # leaving
         self.waits_at = [k == "transit" and (d >= 1 if g else round(d) >= 1)
                          for k, d, g in zip(self.graph.node_kind, self.node_dwell, self.node_geometric)]
-        self.metrics = path_metrics(self.graph, st, self.spec)
+        self.metrics = self.true_metrics = path_metrics(self.graph, st, self.spec)
         if self.broker_nodes:
             self._broker_metrics(st)
         self._strata: dict[tuple[int, int], np.ndarray] = {}
@@ -179,7 +241,7 @@ class BorderModel(mesa.Model):
 
     def holds_at(self, node: int, edge: int) -> bool:
         """Whether a person reaching `node` (which has no wait) must stop there before taking `edge`: the node has
-        brokers, or it is a transit node and the edge is closed (closures on the way, docs/model.md §11)."""
+        brokers, or it is a transit node and the edge is closed (closures on the way, docs/model.md §14)."""
         return self.queues[node] is not None or (self.is_transit[node] and not self.edge_open[edge])
 
     def onward_cost(self, nodes: tuple[int, ...], edges: tuple[int, ...], leg: int) -> float:
@@ -212,19 +274,21 @@ class BorderModel(mesa.Model):
         self.broker_capacity = st.broker_capacity.tolist()
         for n, queue in self.brokers:  # the price the step's sale will ask (from the last sale's demand and supply)
             self.fee_now[n] = queue.price(self.broker_fee[n])
-        self.edge_costs_of_paths = self.metrics.cost.copy()
-        upfront = self.metrics.cost.copy()
+        self.edge_costs_of_paths = self.true_metrics.cost.copy()
+        upfront = self.true_metrics.cost.copy()
         for j in np.flatnonzero(self.path_first_broker >= 0).tolist():
             legs = self.graph.paths[j].edges[: self.path_first_broker[j] + 1]
             upfront[j] = float(st.cost[list(legs)].sum())
-        self.metrics.upfront = upfront
+        self.true_metrics.upfront = self.metrics.upfront = upfront
         self._set_path_fees()
 
     def _set_path_fees(self) -> None:
-        self.metrics.cost = self.edge_costs_of_paths + self.path_brokers @ self.fee_now[self.broker_nodes]
+        """c_j with the current prices, in the true metrics and in those people weigh (perception: same costs)."""
+        cost = self.edge_costs_of_paths + self.path_brokers @ self.fee_now[self.broker_nodes]
+        self.true_metrics.cost = self.metrics.cost = cost
 
     def _sell(self, t: int) -> None:
-        """Each broker node, in node order, sells its passages of step t at the price F(t) (docs/model.md §11)."""
+        """Each broker node, in node order, sells its passages of step t at the price F(t) (docs/model.md §14)."""
         changed = False
         for n, queue in self.brokers:
             fee = queue.price(self.broker_fee[n])
@@ -258,6 +322,7 @@ class BorderModel(mesa.Model):
         t = self.steps - 1
         self.t = t
         self._apply_policies(t)
+        self._update_knowledge(t)
         if t == 0 and self._stock is not None:
             self._place_stock()
         for agent, token in self._due.pop(t, ()):
@@ -279,7 +344,9 @@ class BorderModel(mesa.Model):
         -alpha_risk * (1 - r_max,g) * (1 - s_j) - alpha_time * d_j: an upper bound on every person's p_i, also in
         floating point: r_max,g is rounded to float32 like the persons' risk tolerances (sim.rules.population), and
         p_bar is raised by a relative 1e-12 so that the rounding of exp and expm1 (math here, numpy in
-        sim.rules.choice) never puts a p_i above it."""
+        sim.rules.choice) never puts a p_i above it. The utilities are those people weigh (perceived, with the
+        death weight: `sim.rules.choice.risk_free_bound`); with chain migration, the rate of each origin is
+        multiplied by its current multiplier m_o(t) before the maximum."""
         rc = self.spec.route_choice
         best = 0.0
         scale = self._multiplier_bound()  # 1.0 without repeat attempts
@@ -290,11 +357,13 @@ class BorderModel(mesa.Model):
             for o, w in weights.items():
                 if w <= 0:
                     continue
-                paths = self.stratum_paths(self.graph.node_index[o], g)
+                node = self.graph.node_index[o]
+                paths = self.stratum_paths(node, g)
                 if paths.size:
-                    u = (-rc.risk_weight * (1 - r_max) * (1 - self.metrics.success[paths])
-                         - rc.time_weight * self.metrics.duration[paths])
-                    ub = max(ub, float(u.max()))
+                    u_max = float(risk_free_bound(r_max, self.metrics, paths, rc).max())
+                    if self.chain_mult is not None:
+                        best = max(best, self.rates[t, g] * float(self.chain_mult[node]) * scale * math.exp(u_max))
+                    ub = max(ub, u_max)
             if ub > -math.inf:
                 best = max(best, self.rates[t, g] * scale * math.exp(ub))
         return min(1.0, -math.expm1(-best) * (1.0 + 1e-12))
@@ -319,14 +388,17 @@ class BorderModel(mesa.Model):
                 continue
             u = utilities(pop.risk_tolerance[cand[sel]].astype(float), pop.means[cand[sel]].astype(float),
                           self.metrics, paths, self.spec.route_choice)
-            rate = self.rates[t, g]
+            rate = self.rates[t, g] if self.chain_mult is None else self.rates[t, g] * float(self.chain_mult[o])
             if pop.attempts is not None:  # repeat attempts: rho^attempts
                 rate = rate * rate_multiplier(self.spec.repeat.propensity, pop.attempts[cand[sel]])
             p = departure_probability(rate, u.max(axis=1))
             go = u_depart[sel] < p
             if not go.any():
                 continue
-            pick = logit_choice(u[go], u_choice[sel][go])
+            if self.path_family is None:
+                pick = logit_choice(u[go], u_choice[sel][go])
+            else:
+                pick = nested_choice(u[go], self.path_family[paths], self.nest_scale, u_choice[sel][go])
             leavers.append(cand[sel][go])
             chosen.append(paths[pick])
         if not leavers:
@@ -413,7 +485,7 @@ class BorderModel(mesa.Model):
                 agent.waiting_at = node
                 agent.start_wait(0, waited=round(float(sd.waited[i]) / months))
             elif self.may_hold[node] and self.holds_at(node, path.edges[agent.leg]):
-                agent.waiting_at = node  # brokers, or a closed edge onward (docs/model.md §11)
+                agent.waiting_at = node  # brokers, or a closed edge onward (docs/model.md §14)
                 agent.start_wait(0, hold=True)
             else:
                 agent.enter_edge(0)
@@ -480,7 +552,20 @@ class BorderModel(mesa.Model):
         return self.result()
 
     def result(self) -> RunResult:
-        return run_result(self)
+        return run_result(self, extra={"summary": self.knowledge_summary()})
+
+    def knowledge_summary(self) -> dict:
+        """summary.json keys of the mechanisms switched on: `perceived_risk` (route -> kind -> the perceived
+        probability weighed at the last step) and `arrivals_by_origin` (origin -> arrivals, with chain migration)."""
+        out: dict = {}
+        if self.perceived_history:
+            last = self.perceived_history[max(0, len(self.perceived_history) - 1 - self.perception_lag)]
+            out["perceived_risk"] = {r: {k: round(float(v), 9) for k, v in zip(KINDS, last[i])}
+                                     for i, r in enumerate(self.graph.routes)}
+        if self.spec.population.chain is not None:
+            out["arrivals_by_origin"] = {self.graph.node_ids[n]: a for n, a in enumerate(self.arrived_from)
+                                         if self.graph.node_kind[n] == "origin"}
+        return out
 
 
 def run_result(model, extra: dict | None = None) -> RunResult:
