@@ -233,3 +233,15 @@ def _diff(a, b, prefix=""):
             out += _diff(x, y, f"{prefix}.{ident}")
         return out
     return [] if a == b else [prefix]
+
+
+def test_set_reaches_policy_targets_whose_names_hold_dots():
+    """`controls.guards` and `brokers.fee` are single keys of a policy's set/scale: the dotted path finds them."""
+    from sim.loading import load_scenario
+
+    sc = load_scenario(ROOT / "scenarios" / "korea.yaml",
+                       overrides=["policies.border_tightening_2012.scale.controls.guards=2",
+                                  "policies.broker_crackdown.scale.brokers.fee=3"])
+    by_name = {p.name: p for p in sc.policies}
+    assert by_name["border_tightening_2012"].scale["controls.guards"] == 2.0
+    assert by_name["broker_crackdown"].scale["brokers.fee"] == 3.0

@@ -95,6 +95,18 @@ def apply_override(data: dict, item: str, *, source: str = "--set") -> None:
     set_path(data, key, value, source=source)
 
 
+def _walk(node: Any, parts: list[str]) -> tuple[Any, Any]:
+    """(container, key) of the dotted path `parts` in node, or KeyError. A mapping key may itself hold dots (the
+    policy targets `controls.guards`, `brokers.fee`): at a mapping, the longest run of parts that is one of its keys
+    is taken first."""
+    for n in range(len(parts), 1, -1):
+        joined = ".".join(parts[:n])
+        if isinstance(node, dict) and joined in node:
+            return (node, joined) if n == len(parts) else _walk(node[joined], parts[n:])
+    container, k = _step_into(node, parts[0])
+    return (container, k) if len(parts) == 1 else _walk(container[k], parts[1:])
+
+
 def set_path(data: dict, key: str, value: Any, *, source: str = "--set") -> None:
     """Set the scalar at dotted path `key` (list items by id/name or index) in a full scenario dict."""
     if isinstance(value, (dict, list)):
@@ -102,10 +114,7 @@ def set_path(data: dict, key: str, value: Any, *, source: str = "--set") -> None
     node: Any = data
     parts = key.split(".")
     try:
-        for part in parts[:-1]:
-            container, k = _step_into(node, part)
-            node = container[k]
-        container, k = _step_into(node, parts[-1])
+        container, k = _walk(node, parts)
     except KeyError:
         valid = scalar_paths(data)
         near = difflib.get_close_matches(key, valid, n=5, cutoff=0.5)
