@@ -183,7 +183,7 @@ class HomeOnlyModel(BorderModel):
     """The fast engine with departures decided and counted but no Migrant created: the home engine alone."""
 
     def launch(self, person: int, group: int, female: bool, path_index: int, t: int,
-               draws: list[float] | None = None) -> None:
+               draws: list[float] | None = None, means: float = 0.0) -> None:
         self.ledger.set_out(self.graph.paths[path_index].route, group)
 
 
