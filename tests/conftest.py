@@ -50,11 +50,11 @@ def seed(k: int) -> int:
 #   test_initial_stock.py    4 checks (group composition, two female shares, logit split of the onward path)
 #   test_perception.py       3 checks (the memory-0 limit; chain-migration departures at two steps)
 #   test_nested_choice.py    2 checks (family share, within-family share)
-#   test_transit_closures.py 2 checks (repatriated while waiting for a closed leg to reopen)
+#   test_transit_closures.py 4 checks (repatriated while waiting for a closed leg to reopen; by sex, arrest_scale)
 #   test_conservation.py, test_rules.py, test_brokers.py: exact identities only, no statistical check
-#   total                  168 checks; ALPHA = 1e-3 / 168 = 5.95e-6, rounded down to 5.9e-6 (sum 168 * 5.9e-6 =
-#   9.9e-4 < 1e-3).
-ALPHA = 5.9e-6
+#   total                  170 checks; ALPHA = 5e-6 leaves room for 200 (sum 170 * 5e-6 = 8.5e-4 < 1e-3; a
+#   check added past 200 must lower it).
+ALPHA = 5e-6
 EQUIVALENCE_CHECKS = 100
 
 # No hazard unless a test asks for one: every coefficient zero (the schema defaults are not zero).

@@ -89,3 +89,23 @@ def test_a_closed_leg_holds_the_broker_queue():
     result = run(build(closed_onward(5, dwell=0.0, size=30, brokers={"capacity": 10, "fee": 0})))
     assert result.sold[:, 1].tolist()[:8] == [0, 0, 0, 0, 0, 10, 10, 10]
     assert flows(result, RETURNED).sum() == 0 and flows(result, ARRIVED).sum() == 30
+
+
+def test_arrest_scale_by_sex_sets_each_sex_exposure_while_waiting():
+    """transit.arrest_scale a multiplies the cumulative arrest hazard: held k - 1 = 9 steps at h = 0.1, a woman
+    (a = 0.5) is repatriated with probability 1 - (1 - h)^(0.5 * 9), a man (a = 2) with 1 - (1 - h)^(2 * 9)."""
+    from conftest import group
+
+    from sim.engine.mesa.model import BorderModel
+
+    h, k, n = 0.1, 10, 20_000
+    sc = closed_onward(k, h=h, size=n, s=33)
+    sc["population"]["groups"] = [group(female_share=0.5, transit={"arrest_scale": {"female": 0.5, "male": 2.0}})]
+    model = BorderModel(build(sc))
+    result = model.run()
+    women = int(model.population.female.sum())
+    arrived_women = int(result.arrived_female.sum())
+    arrived_men = int(flows(result, ARRIVED).sum()) - arrived_women
+    assert result.totals()["set_out"] == n and flows(result, RETURNED).sum() == 0
+    assert_binomial(women - arrived_women, women, 1 - (1 - h) ** (0.5 * (k - 1)), "women repatriated, a = 0.5")
+    assert_binomial(n - women - arrived_men, n - women, 1 - (1 - h) ** (2 * (k - 1)), "men repatriated, a = 2")

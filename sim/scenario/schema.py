@@ -203,6 +203,10 @@ class GroupTransit(Strict):
     savings: BySex = Field(
         default_factory=lambda: BySex(female=0.0, male=0.0),
         description="USD saved per month while in a transit node (work, money from family), from arrival there.")
+    arrest_scale: BySex = Field(
+        default_factory=lambda: BySex(female=1.0, male=1.0),
+        description="Multiplier of every transit node's cumulative arrest hazard for women and men (how exposed "
+                    "they are while waiting): a per-month arrest probability h becomes 1 - (1 - h)^scale.")
 
     @field_validator("dwell_scale")
     @classmethod
@@ -226,8 +230,8 @@ class Group(Strict):
     origins: dict[str, NonNeg] | None = Field(
         None, description="Origin node -> weight for this group; default: population.origins.")
     transit: GroupTransit | None = Field(
-        None, description="Differences in transit by sex: dwell_scale and savings; default: none (scale 1, no "
-                          "savings).")
+        None, description="Differences in transit by sex: dwell_scale, savings and arrest_scale; default: none "
+                          "(scales 1, no savings).")
 
     _rate_unit = field_validator("departure_rate", mode="before")(classmethod(lambda cls, v: parse_rate(v)))
 

@@ -54,7 +54,8 @@ class Migrant(CellAgent):
     """A person who set out: crosses the edges of its path, waits in transit nodes, ends in one outcome."""
 
     def __init__(self, model: BorderModel, person: int, group: int, female: bool, path: CandidatePath,
-                 draws: list[float], means: float = 0.0, savings: float = 0.0, dwell_scale: float = 1.0):
+                 draws: list[float], means: float = 0.0, savings: float = 0.0, dwell_scale: float = 1.0,
+                 arrest_scale: float = 1.0):
         super().__init__(model)
         self.person = person
         self.group = group
@@ -76,6 +77,7 @@ class Migrant(CellAgent):
         self.means = means  # USD in hand: edge costs and passages are paid out of it
         self.savings = savings  # USD saved per step while stopped at a transit node
         self.dwell_scale = dwell_scale  # multiplier of the dwell at every node where the person waits
+        self.arrest_scale = arrest_scale  # multiplier of the cumulative arrest hazard while waiting
         self.arrived_at = 0  # step of arrival at the transit node where the person is stopped
         self.stuck = FREE  # QUEUED for a passage, BLOCKED by a closed edge out of the node, else FREE
         self.queue_pos = -1  # position in the node's broker queue while QUEUED
@@ -199,7 +201,7 @@ class Migrant(CellAgent):
         `since`, the rest at the new ones. A fixed leaving step is kept."""
         steps = since - self.wait_since
         if steps > 0:
-            self.e_arrest = max(0.0, self.e_arrest + steps * log_survival(old_hazard))
+            self.e_arrest = max(0.0, self.e_arrest + steps * log_survival(old_hazard) * self.arrest_scale)
             if self.model.node_geometric[self.waiting_at]:
                 self.e_leave = max(0.0, self.e_leave
                                    + steps * log_survival(leave_probability(old_dwell * self.dwell_scale)))
@@ -211,7 +213,7 @@ class Migrant(CellAgent):
         leave_at; geometric: wait_since + floor(E_l / lambda_l) + 1); arrest wins a tie."""
         model = self.model
         node = self.waiting_at
-        self.arrest_at = self.wait_since + threshold_time(self.e_arrest, -model.node_log_free[node])
+        self.arrest_at = self.wait_since + threshold_time(self.e_arrest, -model.node_log_free[node] * self.arrest_scale)
         self.token += 1
         if self.stuck != FREE:  # queued or blocked: only an arrest can end the wait (inf: never)
             if self.arrest_at < math.inf:

@@ -140,12 +140,12 @@ class BorderModel(mesa.Model):
                     if self.path_first_broker[j] < 0:
                         self.path_first_broker[j] = leg
         delta = step_months(scenario.time.step)
-        self.group_transit = []  # per group: (dwell scale, savings per step) for women and for men
+        self.group_transit = []  # per group: (dwell scale, savings per step, arrest scale) for men and for women
         for g in scenario.population.groups:
             tr = g.transit
-            self.group_transit.append(((1.0, 0.0), (1.0, 0.0)) if tr is None else
-                                      ((tr.dwell_scale.male, tr.savings.male * delta),
-                                       (tr.dwell_scale.female, tr.savings.female * delta)))
+            self.group_transit.append(((1.0, 0.0, 1.0), (1.0, 0.0, 1.0)) if tr is None else
+                                      ((tr.dwell_scale.male, tr.savings.male * delta, tr.arrest_scale.male),
+                                       (tr.dwell_scale.female, tr.savings.female * delta, tr.arrest_scale.female)))
         self._init_knowledge()
 
     # ------------------------------------------------------------------------------- what people know
@@ -419,12 +419,12 @@ class BorderModel(mesa.Model):
                draws: list[float] | None = None, means: float = 0.0) -> Migrant:
         """Create the Migrant for a person setting out on a path at step t with `means` USD and start the first
         crossing. `draws` are the journey's keyed uniforms (`sim.rules.streams.journey_uniforms`; computed here if
-        omitted). The group's `transit` section gives the person's dwell scale and savings by sex."""
+        omitted). The group's `transit` section gives the person's dwell scale, savings and arrest scale by sex."""
         path = self.graph.paths[path_index]
         if draws is None:
             draws = journey_uniforms(self.key, np.array([person]), t, self.graph.max_legs)[0].tolist()
-        scale, savings = self.group_transit[group][female]
-        agent = Migrant(self, person, group, female, path, draws, means, savings, scale)
+        scale, savings, arrest = self.group_transit[group][female]
+        agent = Migrant(self, person, group, female, path, draws, means, savings, scale, arrest)
         self.ledger.set_out(path.route, group)
         agent.enter_edge(t)
         return agent
@@ -476,8 +476,8 @@ class BorderModel(mesa.Model):
             node = int(sd.node[i])
             group = int(sd.group[i])
             female = bool(sd.female[i])
-            scale, savings = self.group_transit[group][female]
-            agent = Migrant(self, person, group, female, path, u_row, float(sd.means[i]), savings, scale)
+            scale, savings, arrest = self.group_transit[group][female]
+            agent = Migrant(self, person, group, female, path, u_row, float(sd.means[i]), savings, scale, arrest)
             self.ledger.initial(path.route, group)
             agent.leg = path.nodes.index(node) + 1
             agent.cell = self.node_cells[node]
