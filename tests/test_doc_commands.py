@@ -60,6 +60,21 @@ EXPENSIVE = {
     "bordersim plot results/korea_closure --baseline lifted_2023":
         "needs the 60-run Korea closure sweep (experiments/korea_closure.yaml)",
     "python experiments/bench_sweep.py --json out.json": "the sweep benchmark itself (minutes)",
+    **{f"bordersim sweep experiments/validate_{name}.yaml --workers 2":
+       "Korea runs keep their initial stock of 30,000 in China (the docs' small-size cut reaches population.size "
+       "only): seconds each; the specs are loaded by test_validation_specs_load"
+       for name in ("fee", "stop_departures", "china_closed", "reopen", "dmz_mines")},
+    "bordersim summarize results/validate_fee --baseline no_fee_rise --outcome year.2023.arrived "
+    "--outcome year.2024.arrived": "needs the validate_fee sweep (not run here)",
+    "bordersim summarize results/validate_stop_departures --baseline departures --outcome year.2012.arrived "
+    "--outcome year.2013.arrived --outcome year.2014.arrived --outcome year.2016.arrived":
+        "needs the validate_stop_departures sweep (not run here)",
+    "bordersim summarize results/validate_china_closed --baseline open --outcome year.2015.arrived "
+    "--outcome year.2015.female_share --outcome year.2016.arrived": "needs the validate_china_closed sweep",
+    "bordersim summarize results/validate_reopen --baseline kept_closed --outcome year.2023.arrived "
+    "--outcome year.2024.arrived --outcome year.2023.female_share": "needs the validate_reopen sweep",
+    "bordersim summarize results/validate_dmz_mines --baseline 0 --outcome route.dmz.set_out "
+    "--outcome route.dmz.killed --outcome route.dmz.arrived": "needs the validate_dmz_mines sweep",
 }
 
 _PLACEHOLDER = re.compile(r"\b(SPEC|DIR|PATH|FILE|SCENARIO|ADDRESS|POINT|NAME|OUT)\b|\s\[")
@@ -311,6 +326,17 @@ def test_no_file_cites_a_path_outside_the_repository():
             if "FACTS.md" in line:
                 problems.append(f"{path.relative_to(ROOT)}:{k}: FACTS.md is not in the repository")
     assert not problems, "\n".join(problems)
+
+
+def test_validation_specs_load():
+    """The mechanism experiments of docs/validation.md are valid specs of the Korea scenario (their sweeps are not
+    run here: see EXPENSIVE)."""
+    from sim.experiments.spec import load_spec
+
+    specs = sorted((ROOT / "experiments").glob("validate_*.yaml"))
+    assert len(specs) == 5
+    for spec in specs:
+        assert load_spec(spec).base.name == "korea"
 
 
 def test_korea_comment_quotes_the_number_a_run_sets_out():
