@@ -340,12 +340,12 @@ def test_validation_specs_load():
 
 
 def test_korea_comment_quotes_the_number_a_run_sets_out():
-    """The number is the one `bordersim run scenarios/korea.yaml` gives with the scenario's seed (72,804 attempts
+    """The number is the one `bordersim run scenarios/korea.yaml` gives with the scenario's seed (72,788 attempts
     on 2026-12-02, with the issue-12 mechanisms); a change to the model or the values that moves it must update the
     comment."""
     text = (ROOT / "scenarios" / "korea.yaml").read_text()
     assert "about 93,000 people" not in text and "79,090" not in text
-    assert "72,804 attempts" in text and "seed" in text and "20240101" in text
+    assert "72,788 attempts" in text and "seed" in text and "20240101" in text
 
 
 # ------------------------------------------------------------------------------------------ README contents

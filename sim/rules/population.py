@@ -122,7 +122,9 @@ class Population:
         """(persons at home with u_i(step) < p_bar, in increasing order of u_i(step); their u_i(step)): see the
         module doc."""
         idx, u = departure_candidates(key, step, self.size, p_bar)
-        if self.extra and self.attempts is not None:  # appended persons can be home again only with repeats
+        # appended persons can be home again only with repeats; while none is, their block draws nothing that
+        # matters (keyed draws: skipping it changes no other draw)
+        if self.extra and self.attempts is not None and not self.away[self.size:].all():
             idx2, u2 = departure_candidates(hash_int(key, STOCK_DEPART), step, self.extra, p_bar)
             idx, u = np.concatenate([idx, idx2 + self.size]), np.concatenate([u, u2])
         home = ~self.away[idx]
