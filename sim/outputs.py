@@ -38,10 +38,16 @@ SAFE_NAME_RULE = ("1 to 80 characters: letters, digits, '.', '_' or '-', startin
 _TMP_RE = re.compile(r"^\.bordersim-(\d+)-[A-Za-z0-9_]+\.tmp$")
 
 
-def check_name(name: str) -> str:
-    """Return `name` if it is a safe single path component (`SAFE_NAME`), else raise ValueError (for schemas)."""
+MAX_NAME = 80  # characters of a SAFE_NAME
+
+
+def check_name(name: str, *, room: int = 0, why: str = "") -> str:
+    """Return `name` if it is a safe single path component (`SAFE_NAME`) that stays one with `room` characters
+    appended (`why` says what is appended), else raise ValueError (for schemas)."""
     if not isinstance(name, str) or not SAFE_NAME.match(name) or name in (".", ".."):
         raise ValueError(f"{name!r} is not a valid name: use {SAFE_NAME_RULE}")
+    if len(name) + room > MAX_NAME:
+        raise ValueError(f"{name!r} is too long: at most {MAX_NAME - room} characters ({why})")
     return name
 
 

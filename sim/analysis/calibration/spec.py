@@ -130,11 +130,7 @@ ROUND_SUFFIX = "-sweep_round2"  # the longest name of a calibration's sweep spec
 
 def _check_calibration_name(name: str) -> str:
     """A safe path component (`sim.outputs.check_name`) short enough for its sweeps' names."""
-    check_name(name)
-    if len(name) + len(ROUND_SUFFIX) > 80:
-        raise ValueError(f"{name!r} is too long: at most {80 - len(ROUND_SUFFIX)} characters (the calibration's "
-                         f"sweeps are named <name>{ROUND_SUFFIX})")
-    return name
+    return check_name(name, room=len(ROUND_SUFFIX), why=f"the calibration's sweeps are named <name>{ROUND_SUFFIX}")
 
 
 class CalibrationSpec(Strict):

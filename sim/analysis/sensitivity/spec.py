@@ -70,12 +70,8 @@ class SobolSettings(Strict):
 def _check_sensitivity_name(name: str) -> str:
     """A safe path component (`sim.outputs.check_name`) that stays one with the method appended (the default
     output directory is results/<name>-<method>)."""
-    check_name(name)
-    longest = max(len(m) for m in METHODS) + 1
-    if len(name) + longest > 80:
-        raise ValueError(f"{name!r} is too long: at most {80 - longest} characters (the default output directory "
-                         "is results/<name>-<method>)")
-    return name
+    return check_name(name, room=max(len(m) for m in METHODS) + 1,
+                      why="the default output directory is results/<name>-<method>")
 
 
 class SensitivitySpec(Strict):
