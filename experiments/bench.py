@@ -54,7 +54,7 @@ import numpy as np
 from sim.engine.mesa.model import BorderModel
 from sim.engine.reference import NaiveBorderModel
 from sim.loading import load_scenario, validate_dict
-from sim.scenario.overrides import scenario_to_dict
+from sim.scenario.overrides import scenario_to_dict, without_mechanisms
 from sim.scenario.schema import NODE_TARGETS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,15 +98,6 @@ def scenario_at(path: Path, persons: int):
     nested choice, brokers, sex differences in transit) switched off, so that each figure is measured next to a
     reference running the same model."""
     data = scenario_to_dict(load_scenario(path, overrides=[f"population.size={persons}"]))
-    data.pop("repeat", None)
-    data.pop("initial_stock", None)
-    data["population"].pop("chain", None)
-    for key in ("death_weight", "perception", "nest"):
-        data["route_choice"].pop(key, None)
-    for group in data["population"]["groups"]:
-        group.pop("transit", None)
-    for node in data["network"]["nodes"]:
-        node.pop("brokers", None)
     policies = []
     for policy in data["policies"]:
         if policy["select"].get("from_nodes"):  # a closed leg out of a transit node holds people (§14)
@@ -118,7 +109,7 @@ def scenario_at(path: Path, persons: int):
         if policy["set"] or policy["scale"]:
             policies.append(policy)
     data["policies"] = policies
-    return validate_dict(data, path=f"{path} (base rules)")
+    return validate_dict(without_mechanisms(data), path=f"{path} (base rules)")
 
 
 def peak_rss_bytes() -> int:

@@ -27,18 +27,27 @@ def dump_scenario(scenario: Scenario) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)
 
 
+def without_mechanisms(data: dict) -> dict:
+    """A full scenario dict with every key of `OMIT_WHEN_DEFAULT` removed: each mechanism of docs/model.md §9-14
+    back at its default (off). (Policies that target those mechanisms are the caller's to drop.)"""
+    for key in OMIT_WHEN_DEFAULT:
+        _omit_default(data, None, key.split("."))
+    return data
+
+
 def _omit_default(data: Any, model: Any, parts: list[str]) -> None:
-    """Delete data[parts...] where the model's value there equals its field's default ("*": each list item)."""
+    """Delete data[parts...] where the model's value there equals its field's default, or wherever it is when
+    model is None ("*": each list item)."""
     head, rest = parts[0], parts[1:]
     if head == "*":
-        for item_data, item in zip(data, model):
-            _omit_default(item_data, item, rest)
+        for i, item_data in enumerate(data):
+            _omit_default(item_data, None if model is None else model[i], rest)
         return
     if not isinstance(data, dict) or head not in data:
         return
     if rest:
-        _omit_default(data[head], getattr(model, head), rest)
-    elif getattr(model, head) == type(model).model_fields[head].get_default(call_default_factory=True):
+        _omit_default(data[head], None if model is None else getattr(model, head), rest)
+    elif model is None or getattr(model, head) == type(model).model_fields[head].get_default(call_default_factory=True):
         del data[head]
 
 
