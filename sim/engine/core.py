@@ -92,7 +92,7 @@ class EngineCore:
                        for i, n in enumerate(nodes)]
         self.brokers = [(i, q) for i, q in enumerate(self.queues) if q is not None]  # (node, its queue)
         self.broker_nodes = [i for i, _q in self.brokers]
-        self._joining: list[tuple[int, int, object, float, float, float, int]] = []  # see join_queue
+        self._joining: tuple[list, ...] = tuple([] for _ in range(7))  # columns of join_queue's arguments
         self.edge_open: list[bool] = []
         self.is_transit = [k == "transit" for k in self.graph.node_kind]
         self.may_hold = [q is not None or k for q, k in zip(self.queues, self.is_transit)]  # see holds_at
@@ -255,31 +255,43 @@ class EngineCore:
     def join_queue(self, node: int, person: int, item: object, base: float, savings: float, need: float,
                    next_edge: int) -> None:
         """A person's wait at broker node `node` is over in this step: they join its queue before the step's
-        sale (`flush_joins`). `item` is the engine's handle of the migrant; base = means - savings * arrival step."""
-        self._joining.append((node, person, item, base, savings, need, next_edge))
+        sale (`flush_joins`). `item` is the engine's handle of the migrant; base = means - savings * arrival step;
+        need = c_i (`onward_cost`)."""
+        j = self._joining
+        j[0].append(node)
+        j[1].append(person)
+        j[2].append(item)
+        j[3].append(base)
+        j[4].append(savings)
+        j[5].append(need)
+        j[6].append(next_edge)
+
+    def join_queue_many(self, nodes: np.ndarray, persons: np.ndarray, items: np.ndarray, base: np.ndarray,
+                        savings: np.ndarray, need: np.ndarray, next_edge: np.ndarray) -> None:
+        """`join_queue` for many at once (arrays of equal length)."""
+        for col, values in zip(self._joining, (nodes, persons, items, base, savings, need, next_edge)):
+            col.extend(values.tolist())
 
     def flush_joins(self) -> None:
         """Append the step's joiners to their nodes' queues in increasing person index: the documented order of
-        joining within a step (docs/model.md §14), whatever the order the engine met them in. Each queue's
-        `on_join(items, positions)` is told where they stand."""
-        if not self._joining:
+        joining within a step (docs/model.md §14), whatever the order the engine met them in. The engine is told
+        where they stand (`_joined(items, positions)`)."""
+        j = self._joining
+        if not j[0]:
             return
-        joining = sorted(self._joining, key=lambda j: (j[0], j[1]))
-        self._joining = []
-        start = 0
-        while start < len(joining):
-            node = joining[start][0]
-            stop = start
-            while stop < len(joining) and joining[stop][0] == node:
-                stop += 1
-            batch = joining[start:stop]
-            queue = self.queues[node]
+        self._joining = tuple([] for _ in range(7))
+        nodes = np.array(j[0], dtype=np.int64)
+        order = np.lexsort((np.array(j[1], dtype=np.int64), nodes))
+        nodes = nodes[order]
+        cols = [np.array(c)[order] for c in j[3:]]
+        items = [j[2][i] for i in order.tolist()]
+        bounds = np.flatnonzero(np.diff(nodes)) + 1
+        for lo, hi in zip([0, *bounds.tolist()], [*bounds.tolist(), nodes.size]):
+            queue = self.queues[int(nodes[lo])]
             assert queue is not None
-            items = [j[2] for j in batch]
-            pos = queue.join(items, np.array([j[3] for j in batch]), np.array([j[4] for j in batch]),
-                             np.array([j[5] for j in batch]), np.array([j[6] for j in batch], dtype=np.int64))
-            self._joined(items, pos)
-            start = stop
+            pos = queue.join(items[lo:hi], cols[0][lo:hi], cols[1][lo:hi], cols[2][lo:hi],
+                             cols[3][lo:hi].astype(np.int64))
+            self._joined(items[lo:hi], pos)
 
     def _joined(self, items: list, positions: np.ndarray) -> None:
         """Hook: `items` now stand at `positions` of their queue."""

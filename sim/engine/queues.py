@@ -70,6 +70,13 @@ class BrokerQueue:
         self.items[pos] = None
         self.waiting -= 1
 
+    def leave_many(self, pos: np.ndarray) -> None:
+        """The entries at `pos` (distinct) no longer wait (arrested)."""
+        self.alive[pos] = False
+        for p in pos.tolist():
+            self.items[p] = None
+        self.waiting -= int(pos.size)
+
     def price(self, base_fee: float) -> float:
         """F(t) from the base fee in force and the last sale's demand and supply."""
         return scarcity_price(base_fee, self.wanted, self.offered, self.elasticity, self.fee_max)

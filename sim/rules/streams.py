@@ -97,9 +97,16 @@ def home_generator(key: int, chunk: int, stratum: int) -> np.random.Generator:
 
 
 def journey_uniforms(key: int, persons: np.ndarray, step: int, n_legs: int) -> np.ndarray:
-    """(k, SLOTS_PER_LEG * n_legs) uniforms U(key, JOURNEY, person, step, slot) for journeys set out at `step`."""
+    """(k, SLOTS_PER_LEG * n_legs) uniforms of journeys set out at `step` (`journey_uniform` for every slot)."""
     slots = np.arange(SLOTS_PER_LEG * n_legs, dtype=np.uint64)
-    return uniforms(key, np.asarray(persons, dtype=np.uint64)[:, None], step, slots[None, :])
+    return journey_uniform(key, np.asarray(persons, dtype=np.uint64)[:, None], step, slots[None, :])
+
+
+def journey_uniform(key: int, persons, steps, slots) -> np.ndarray:
+    """The journey draw of each (person, step set out, slot), element-wise (broadcast): h(key, person, step, slot)
+    as a uniform. The code hashes no JOURNEY purpose part, unlike the module doc's U(k, JOURNEY, ...); kept so
+    that results stay as they were (the array engine draws through this same function)."""
+    return uniforms(key, persons, steps, slots)
 
 
 def departure_candidates(key: int, step: int, n: int, p_bar: float) -> tuple[np.ndarray, np.ndarray]:
