@@ -63,6 +63,8 @@ class ArrayModel(EngineCore):
         self.n_edges, self.n_nodes = len(g.edge_ids), len(g.node_ids)
         self._reset_counts()
         self.events = 0  # events handled (a crossing ending, a wait ending, an arrest, a migrant set out)
+        # rows that took each branch of the journey's rules (what a scenario exercised; tests/test_docking.py)
+        self.hits = dict.fromkeys(("queued", "bought", "blocked", "unblocked", "replanned", "same_step", "stock"), 0)
         for _n, queue in self.brokers:
             queue.on_compact = self._repositioned
 
@@ -119,6 +121,7 @@ class ArrayModel(EngineCore):
         rows = np.flatnonzero(tab.alive[:n] & np.isin(tab.waiting_at[:n], nodes))
         if rows.size == 0:
             return
+        self.hits["replanned"] += rows.size
         since = t - 1
         node = tab.waiting_at[rows]
         g, f = tab.group[rows], tab.female[rows].astype(np.int64)
@@ -148,6 +151,7 @@ class ArrayModel(EngineCore):
         if was_open is not None:
             go &= ~np.array(was_open, dtype=bool)[e]
         rows = rows[go]
+        self.hits["unblocked"] += rows.size
         if rows.size:
             s = self.savings_gf[tab.group[rows], tab.female[rows].astype(np.int64)]
             self._move_on(rows, tab.means[rows] + s * (t - tab.arrived_at[rows].astype(np.int64)), t)
@@ -159,6 +163,7 @@ class ArrayModel(EngineCore):
         self.tab.queue_pos[np.array(items, dtype=np.int64)] = np.arange(len(items))
 
     def _move_on_bought(self, items: list, means: np.ndarray, t: int) -> None:
+        self.hits["bought"] += len(items)
         self._move_on(np.array(items, dtype=np.int64), means, t)
 
     # ---------------------------------------------------------------------------------------- the journey
@@ -280,9 +285,11 @@ class ArrayModel(EngineCore):
             r = rows[queued]
             s = self.savings_gf[tab.group[r], tab.female[r].astype(np.int64)]
             tab.stuck[r] = QUEUED
+            self.hits["queued"] += r.size
             self.join_queue_many(node[queued], tab.person[r], r, tab.means[r] - s * tab.arrived_at[r], s,
                                  self.onward[tab.path[r], tab.leg[r]], e[queued])
         tab.stuck[rows[stop & ~queued]] = BLOCKED
+        self.hits["blocked"] += int(np.count_nonzero(stop & ~queued))
         self._schedule_wait(rows[stop])
 
     def _schedule_wait(self, rows: np.ndarray) -> None:
@@ -343,10 +350,14 @@ class ArrayModel(EngineCore):
     def _events(self, t: int) -> None:
         """Every event due at step t, in batches by kind; events they schedule for t are handled too."""
         tab = self.tab
+        first = True
         while True:
             rows = np.flatnonzero(tab.due[: tab.n] == t)
             if rows.size == 0:
                 return
+            if not first:
+                self.hits["same_step"] += rows.size
+            first = False
             self.events += rows.size
             tab.due[rows] = NEVER
             action = tab.action[rows]
@@ -386,6 +397,7 @@ class ArrayModel(EngineCore):
         chosen = self.stock_paths()
         tab = self.tab
         rows = tab.alloc(persons.size)
+        self.hits["stock"] += rows.size
         node = sd.node.astype(np.int64)
         tab.person[rows] = persons
         tab.t0[rows] = 0
