@@ -65,23 +65,33 @@ def hash_int(key: int, *parts: int) -> int:
 
 
 def _mix(z: np.ndarray) -> np.ndarray:
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(_C1)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(_C2)
-    return z ^ (z >> np.uint64(31))
+    """mix(z) element-wise, in place on z (uint64 arithmetic wraps)."""
+    z ^= z >> _S30
+    z *= _U1
+    z ^= z >> _S27
+    z *= _U2
+    z ^= z >> _S31
+    return z
+
+
+_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
+_U1, _U2, _UG = np.uint64(_C1), np.uint64(_C2), np.uint64(_GOLDEN)
 
 
 def hash_u64(key: int, *parts) -> np.ndarray:
     """h(key, parts...) element-wise; parts are ints or integer arrays (broadcast together). Leading scalar parts
-    are folded in on Python ints first, so only the array parts cost vectorized work."""
+    are folded in on Python ints first, so only the array parts cost vectorized work (done in place)."""
     lead = 0
     while lead < len(parts) and np.ndim(parts[lead]) == 0:
         lead += 1
     prefix = hash_int(key, *(int(p) for p in parts[:lead]))
-    arrays = [np.asarray(p).astype(np.uint64) for p in parts[lead:]]
+    arrays = [np.asarray(p) for p in parts[lead:]]
+    arrays = [a if a.dtype == np.uint64 else a.astype(np.uint64) for a in arrays]
     x = np.full(np.broadcast_shapes(*(a.shape for a in arrays)), prefix, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for a in arrays:
-            x = _mix((x ^ a) + np.uint64(_GOLDEN))
+    for a in arrays:
+        x ^= a
+        x += _UG
+        _mix(x)
     return x
 
 
