@@ -373,9 +373,13 @@ class EngineCore:
         origin = pop.origin[cand]
         key = origin.astype(np.int64) * 256 + group
         leavers, chosen = [], []
-        for k in np.unique(key):
-            sel = np.flatnonzero(key == k)
-            o, g = int(k // 256), int(k % 256)
+        order = np.argsort(key, kind="stable")  # by stratum, in candidate order within each
+        sorted_key = key[order]
+        cuts = np.flatnonzero(np.diff(sorted_key)) + 1
+        for lo, hi in zip([0, *cuts.tolist()], [*cuts.tolist(), key.size]):
+            sel = order[lo:hi]
+            k = int(sorted_key[lo])
+            o, g = k // 256, k % 256
             paths = self.stratum_paths(o, g)
             if paths.size == 0:
                 continue
