@@ -87,8 +87,10 @@ def _brokers_and_closure(d: dict) -> None:
 
 
 def _stock(d: dict) -> None:
-    d["initial_stock"] = [{"node": "thirdland", "size": 300, "groups": {"ordinary": 1}, "waited": {"dist": "uniform", "low": 0, "high": 12}},
-                          {"node": "island", "size": 200, "groups": {"ordinary": 1}, "female_share": 0.9,
+    ordinary = {"ordinary": 1}
+    d["initial_stock"] = [{"node": "thirdland", "size": 300, "groups": ordinary,
+                           "waited": {"dist": "uniform", "low": 0, "high": 12}},
+                          {"node": "island", "size": 200, "groups": ordinary, "female_share": 0.9,
                            "waited": {"dist": "uniform", "low": 0, "high": 5}}]
 
 

@@ -78,7 +78,7 @@ class MigrantTable:
                     size *= 2
                 for name, dtype in COLUMNS.items():
                     old = getattr(self, name)
-                    new = np.zeros(size, dtype=dtype)
+                    new: np.ndarray = np.zeros(size, dtype=dtype)
                     new[: self.n] = old[: self.n]
                     setattr(self, name, new)
                 self.due[self.n:] = NEVER
