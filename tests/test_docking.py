@@ -14,7 +14,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, TOY, build
+from conftest import ROOT, TOY, build, edge, group, node, scenario_dict
 from test_equivalence import busy_toy
 
 from sim.engine.arrays import ArrayModel
@@ -22,6 +22,10 @@ from sim.engine.arrays import run as arrays_run
 from sim.engine.ledger import write_run
 from sim.engine.mesa.model import run as mesa_run
 from sim.loading import load_scenario
+from sim.outcomes import ARRIVED
+from sim.rules.network import RouteGraph
+from sim.rules.population import Population
+from sim.rules.streams import run_key
 from sim.scenario.schema import Scenario
 
 KOREA = ROOT / "scenarios" / "korea.yaml"
@@ -167,3 +171,44 @@ def test_the_array_engine_imports_no_mesa():
             "print(bad); sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+# ------------------------------------------------------------------ the order rules both engines follow
+ENGINES = {"agents": mesa_run, "arrays": arrays_run}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_those_whose_wait_ends_in_one_step_join_the_queue_in_person_order(engine):
+    """Group a sets out from o1 by one edge of two steps, group b from o2 by two edges of one step: all reach the
+    broker node c at step 2, the a's scheduled there at step 0, the b's at step 1. One passage a step, bought in
+    order of joining, and the joiners of a step join in increasing person index: the k-th arrival (step 3 + k) is
+    the k-th lowest person index, whichever group it is in (not all a's first, the order of scheduling)."""
+    sc = build(scenario_dict(
+        nodes=[node("o1", "origin"), node("o2", "origin"), node("m", "border"),
+               node("c", "transit", brokers={"capacity": 1, "fee": 0}), node("d", "destination")],
+        edges=[edge("slow", "o1", "c", duration=2), edge("walk", "o2", "m"), edge("ford", "m", "c"),
+               edge("out", "c", "d")],
+        groups=[group("a", share=0.5, origins={"o1": 1.0}), group("b", share=0.5, origins={"o2": 1.0})],
+        size=30, end="2003-12"))
+    result = ENGINES[engine](sc)
+    arrived = result.flows[..., ARRIVED].sum(axis=1)  # (T, G)
+    assert result.totals()["arrived"] == 30
+    assert arrived[:3].sum() == 0 and (arrived[3:33].sum(axis=1) == 1).all()
+    groups = Population(sc, RouteGraph(sc).node_index, run_key(sc.seed)).group  # group of each person index
+    assert arrived[3:33].argmax(axis=1).tolist() == groups.tolist()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_wait_that_rounds_to_no_step_ends_in_its_step(engine):
+    """Men's dwell at a fixed-dwell node scaled to round(1 x 0.2) = 0 steps: they leave in the step they arrive (the
+    event scheduled for the current step is carried out in it), and nobody is left on the way."""
+    sc = build(scenario_dict(
+        nodes=[node("o", "origin"), node("x", "transit", dwell=1, dwell_distribution="fixed"),
+               node("d", "destination")],
+        edges=[edge("in", "o", "x"), edge("on", "x", "d")],
+        groups=[group(female_share=0.0, transit={"dwell_scale": {"female": 1.0, "male": 0.2}})],
+        size=20, end="2000-06"))
+    result = ENGINES[engine](sc)
+    arrived = result.flows[..., ARRIVED].sum(axis=(1, 2))
+    assert arrived.tolist() == [0, 0, 20, 0, 0, 0]  # set out at 0, reach x at 1 and go on at once, arrive at 2
+    assert result.in_transit[-1].sum() == 0
