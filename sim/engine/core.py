@@ -368,7 +368,6 @@ class EngineCore:
         cand, u_depart = pop.candidates(self.key, t, p_bar)
         if cand.size == 0:
             return empty, empty
-        u_choice = uniforms(self.key, CHOICE, cand, t)
         group = pop.group[cand]
         origin = pop.origin[cand]
         key = origin.astype(np.int64) * 256 + group
@@ -392,11 +391,13 @@ class EngineCore:
             go = u_depart[sel] < p
             if not go.any():
                 continue
+            goers = cand[sel][go]
+            u_choice = uniforms(self.key, CHOICE, goers, t)  # keyed by person: drawn for those who set out only
             if self.path_family is None:
-                pick = logit_choice(u[go], u_choice[sel][go])
+                pick = logit_choice(u[go], u_choice)
             else:
-                pick = nested_choice(u[go], self.path_family[paths], self.nest_scale, u_choice[sel][go])
-            leavers.append(cand[sel][go])
+                pick = nested_choice(u[go], self.path_family[paths], self.nest_scale, u_choice)
+            leavers.append(goers)
             chosen.append(paths[pick])
         if not leavers:
             return empty, empty
