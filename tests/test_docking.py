@@ -52,11 +52,11 @@ def test_the_toy_scenario_docks(tmp_path):
 
 def test_a_smaller_korea_docks_with_every_mechanism(tmp_path):
     """Korea's brokers, closures, initial stock, repeat attempts, perception, death weight, nested choice and sex
-    differences in transit, at 60,000 persons and a tenth of the stock over the whole horizon."""
-    sc = load_scenario(KOREA, overrides=["population.size=60000", "initial_stock.0.size=3000"])
-    result = arrays_run(sc)
-    assert result.totals()["set_out"] > 1000 and result.brokers() and result.persons is not None
-    assert_docked(sc, tmp_path)
+    differences in transit, at 10,000 persons and a thirtieth of the stock over the whole horizon."""
+    sc = load_scenario(KOREA, overrides=["population.size=10000", "initial_stock.0.size=1000"])
+    result = assert_docked(sc, tmp_path)
+    assert result.totals()["set_out"] > 200 and result.brokers() and result.persons is not None
+    assert result.persons["released"].sum() > 0 and result.persons["initial_stock"].sum() == 1000
 
 
 @pytest.mark.slow
@@ -128,8 +128,17 @@ def _transit(d: dict) -> None:
     _brokers(d)
 
 
+def _everything(d: dict) -> None:
+    """Every mechanism at once."""
+    for change in (_brokers_and_closure, _stock, _repeat, _perception, _chain, _nest):
+        change(d)
+    d["population"]["groups"][0]["transit"] = {"dwell_scale": {"female": 1.5, "male": 0.1},
+                                               "savings": {"female": 40, "male": 15},
+                                               "arrest_scale": {"female": 0.5, "male": 2.0}}
+
+
 MECHANISMS = [_plain, _weekly, _brokers, _closed_on_the_way, _brokers_and_closure, _stock, _repeat,
-              _stock_and_repeat, _perception, _chain, _nest, _transit]
+              _stock_and_repeat, _perception, _chain, _nest, _transit, _everything]
 
 
 @pytest.mark.parametrize("change", MECHANISMS, ids=[m.__name__.strip("_") for m in MECHANISMS])
@@ -138,6 +147,20 @@ def test_each_mechanism_docks(change, tmp_path):
     change(d)
     result = assert_docked(build(d), tmp_path)
     assert result.totals()["set_out"] > 100  # the mechanism has people to act on
+
+
+@pytest.mark.parametrize("seed", [2, 3, 4])
+def test_every_mechanism_at_once_docks_for_other_seeds(seed, tmp_path):
+    d = copy.deepcopy(busy_toy())
+    _everything(d)
+    assert_docked(build(d), tmp_path, seed=seed)
+
+
+def test_the_array_engine_reports_progress_after_each_step():
+    sc = build(copy.deepcopy(busy_toy()))
+    calls: list[tuple[int, int]] = []
+    arrays_run(sc, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(k, 24) for k in range(1, 25)]
 
 
 @pytest.mark.parametrize("change, branches", [
