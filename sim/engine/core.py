@@ -17,8 +17,10 @@ the rules of docs/model.md to it, so that both engines follow them by running th
 - repeat attempts (§9): `attempts_ended` (per step, in a batch), `release`;
 - the RunResult (`run_result`).
 
-The engine supplies: `_replan_waits(t, nodes, old_hazard, old_dwell)`, `_release_blocked(t, was_open)`,
-`_move_on_bought(items, means, t)` and the journey itself.
+The engine supplies the journey itself and these hooks: `_replan_waits(t, nodes, old_hazard, old_dwell)` (those
+waiting at nodes whose hazard or dwell changed), `_release_blocked(t, was_open)` (those held for edges that
+reopened), `_joined(items, positions)` (where the step's queue joiners stand), `_move_on_bought(items, means, t)`
+(the buyers of a sale move on) and, optionally, `_policies_changed(t)` (the network state was rebuilt).
 """
 
 from __future__ import annotations
