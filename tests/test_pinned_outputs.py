@@ -5,7 +5,10 @@ The hashes were computed by hand on 2026-12-01 from `bordersim run scenarios/toy
 --seed 7` at commit fcd6af3 (before the issue-11 restructure) and again after it: identical. A change that is meant
 to change results updates them here, in the same commit, saying why. The parquet file's bytes also depend on
 pyarrow's writer (pyproject allows pyarrow >= 14; pinned with 26.0.1): if only `timeseries.parquet` differs while its
-data hash below still matches, the writer changed, not the model."""
+data hash below still matches, the writer changed, not the model.
+
+Recomputed by running (issue 13, 2026-12-02): the journey draws now hash the JOURNEY purpose that docs/model.md
+always promised (`sim.rules.streams.journey_uniform`), so every journey's numbers changed."""
 
 from __future__ import annotations
 
@@ -16,9 +19,9 @@ from conftest import ROOT
 
 from sim.cli import main
 
-SUMMARY_SHA256 = "87ff749e30e9731a9f80380e4f15946701badbaf1f868eddd947d280fba1e084"
-TIMESERIES_SHA256 = "64da81ae57ca3db7c3e3faf0572babb6b18c21ba5a01c05bd2589e4b01d0edfa"
-TIMESERIES_DATA_SHA256 = "64cac0a474ba094c82de859f3b7858620881e872886c015e529c7c1636fa7adb"  # of its CSV text
+SUMMARY_SHA256 = "94cc1733db93b3abf4a450dadeb8c3c8e83c92dff2c9d3cae830fb5a581619a2"
+TIMESERIES_SHA256 = "cbaed93864d1eddc6031d1aba07e7ca386fc8bb775926dbad3e2ed718923b4bc"
+TIMESERIES_DATA_SHA256 = "3c96ce03bd2e49b173ed182ff504016bcb1aa2281f2669d2d2269059e673ca7f"  # of its CSV text
 
 
 def sha256(data: bytes) -> str:

@@ -139,10 +139,9 @@ def journey_uniforms(key: int, persons: np.ndarray, step: int, n_legs: int) -> n
 
 
 def journey_uniform(key: int, persons, steps, slots) -> np.ndarray:
-    """The journey draw of each (person, step set out, slot), element-wise (broadcast): h(key, person, step, slot)
-    as a uniform. The code hashes no JOURNEY purpose part, unlike the module doc's U(k, JOURNEY, ...); kept so
-    that results stay as they were (the array engine draws through this same function)."""
-    return uniforms(key, persons, steps, slots)
+    """The journey draw of each (person, step set out, slot), element-wise (broadcast): U(key, JOURNEY, person,
+    step, slot), keyed by its purpose like every other draw (both engines draw through this function)."""
+    return uniforms(key, JOURNEY, persons, steps, slots)
 
 
 def departure_candidates(key: int, step: int, n: int, p_bar: float) -> tuple[np.ndarray, np.ndarray]:
