@@ -16,3 +16,101 @@ def test_journey_draws_are_keyed_by_the_journey_purpose():
     # without the purpose, person CHOICE's journey draw at (step p, slot t) was the choice draw of person p at t
     p, t = np.arange(20), 5
     assert not np.any(journey_uniform(key, CHOICE, p, t) == uniforms(key, CHOICE, p, t))
+
+
+# ------------------------------------------------------------------ thinning in blocks (lever 1)
+
+from conftest import build, edge, group, node, scenario_dict, seed  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from scipy import stats  # noqa: E402
+from test_conservation import scenarios  # noqa: E402
+
+from sim.engine.mesa.model import BorderModel  # noqa: E402
+from sim.rules.choice import departure_probability, utilities  # noqa: E402
+from sim.rules.repeat import rate_multiplier  # noqa: E402
+from sim.rules.streams import block_candidates  # noqa: E402
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(scenarios())
+def test_each_blocks_bound_is_at_least_the_probability_of_everyone_in_it(data):
+    """p̄_b(t) >= p_i(t) for every person i at home in block b, p_i from the rule itself (as the test of the single
+    bound in tests/test_rules.py, with repeat attempts, perception, death weight, chain migration, nesting)."""
+    sc = build(data)
+    model = BorderModel(sc)
+    pop = model.population
+    for t in range(len(model.dates)):
+        model.step()
+        bounds = model.block_bounds(t)
+        assert bounds.shape == pop.block_key.shape
+        for b in range(pop.block_key.size):
+            people = pop.block_members[pop.block_start[b]:][:pop.block_size[b]].astype(np.int64)
+            o, g = int(pop.block_origin[b]), int(pop.block_group[b])
+            assert (pop.origin[people] == o).all() and (pop.group[people] == g).all()
+            paths = model.stratum_paths(o, g)
+            if paths.size == 0:
+                continue
+            u = utilities(pop.risk_tolerance[people].astype(float), pop.means[people].astype(float),
+                          model.metrics, paths, sc.route_choice)
+            rate = model.rates[t, g]
+            if model.chain_mult is not None:
+                rate = rate * float(model.chain_mult[o])
+            if pop.attempts is not None:
+                rate = rate * rate_multiplier(sc.repeat.propensity, pop.attempts[people])
+            p = departure_probability(rate, u.max(axis=1))
+            assert p.max() <= bounds[b], (t, b, p.max(), bounds[b])
+
+
+def test_the_blocks_partition_the_home_population():
+    sc = build(scenario_dict(nodes=[node("o", "origin"), node("q", "origin"), node("d", "destination")],
+                             edges=[edge("e", "o", "d"), edge("f", "q", "d")], size=5000,
+                             groups=[group("a", share=0.6, risk_tolerance={"dist": "beta", "a": 2, "b": 3}),
+                                     group("b", share=0.4, risk_tolerance={"dist": "uniform", "low": 0.2,
+                                                                           "high": 0.9})]))
+    pop = BorderModel(sc).population
+    assert np.array_equal(np.sort(pop.block_members), np.arange(pop.size))
+    assert pop.block_size.sum() == pop.size and len(set(pop.block_key.tolist())) == pop.block_key.size
+    for b in range(pop.block_key.size):
+        people = pop.block_members[pop.block_start[b]:][:pop.block_size[b]]
+        assert np.all(np.diff(people) > 0)  # in increasing index
+        assert pop.block_r_max[b] == float(pop.risk_tolerance[people].max())
+
+
+def test_block_candidates_are_nested_in_the_bound_uniform_and_distinct():
+    """The candidates for a larger bound contain those for a smaller one with the same uniforms; at bound 1 every
+    rank of every block appears once and the uniforms are U(0, 1) (Kolmogorov-Smirnov, level 0.001)."""
+    key = run_key(seed(11))
+    blocks = np.arange(60) * 7 + 3
+    n = np.arange(60) * 37 + 1
+    p = np.linspace(0.001, 0.3, 60)
+    small = block_candidates(key, 3, blocks, n, p)
+    large = block_candidates(key, 3, blocks, n, np.minimum(1.0, 2 * p))
+    as_set = lambda c: set(zip(*(a.tolist() for a in c)))  # noqa: E731
+    assert as_set(small) <= as_set(large) and len(as_set(large)) > len(as_set(small))
+    b, x, u = block_candidates(key, 3, blocks, n, np.ones(60))
+    for i in range(60):
+        assert np.array_equal(np.sort(x[b == i]), np.arange(n[i]))
+    assert stats.kstest(u, "uniform").pvalue > 0.001
+    # another step: other persons
+    b2, x2, _ = block_candidates(key, 4, blocks, n, p)
+    assert not np.array_equal(x2, small[1]) or not np.array_equal(b2, small[0])
+
+
+def test_blocks_list_far_fewer_candidates_than_a_single_bound():
+    """Two groups, the second with a higher rate, risk tolerance spread over [0, 1]: the expected number of
+    candidates with the blocks' bounds is under a fifth of that with the single bound p̄."""
+    sc = build(scenario_dict(nodes=[node("o", "origin"), node("d", "destination")],
+                             edges=[edge("e", "o", "d", controls={"guards": 1.0})], size=20000,
+                             hazards={"block": {}, "kill": {}, "detect": {"guards": 0.5},
+                                      "shot_kill_probability": 0.0},
+                             route_choice={"risk_weight": 8.0, "cost_weight": 0.0, "time_weight": 0.0},
+                             groups=[group("a", share=0.9, departure_rate=0.01,
+                                           risk_tolerance={"dist": "beta", "a": 2, "b": 3}),
+                                     group("b", share=0.1, departure_rate=0.05,
+                                           risk_tolerance={"dist": "uniform", "low": 0.0, "high": 1.0})]))
+    model = BorderModel(sc)
+    model.step()
+    pop = model.population
+    blocked = float((pop.block_size * model.block_bounds(0)).sum())
+    single = pop.size * model.departure_bound(0)
+    assert blocked < 0.2 * single, (blocked, single)

@@ -360,14 +360,39 @@ class EngineCore:
                 best = max(best, self.rates[t, g] * scale * math.exp(ub))
         return min(1.0, -math.expm1(-best) * (1.0 + 1e-12))
 
+    def block_bounds(self, t: int) -> np.ndarray:
+        """The thinning bound of each block of the home population (`sim.rules.population`): for block b of group
+        g at origin o with largest risk tolerance r_b, p_bar_b = 1 - exp(-lambda_g(t) * m_o(t) * M * exp(Ub_b)),
+        Ub_b = max over the stratum's usable paths of the utility at r_b without the cost term
+        (`sim.rules.choice.risk_free_bound`), m_o the chain multiplier (1 without chain migration), M the largest
+        repeat multiplier; raised by a relative 1e-12 against rounding, as `departure_bound`. 0 for a block
+        without usable paths. The Ub_b are recomputed only when the metrics people weigh change."""
+        pop = self.population
+        assert pop is not None
+        if getattr(self, "_ub_of", None) is not self.metrics:
+            self._ub_of = self.metrics
+            ub = np.full(pop.block_key.size, -np.inf)
+            stratum = pop.block_origin * 256 + pop.block_group
+            for k in np.unique(stratum).tolist():
+                sel = np.flatnonzero(stratum == k)
+                paths = self.stratum_paths(k // 256, k % 256)
+                if paths.size:
+                    ub[sel] = risk_free_bound(pop.block_r_max[sel][:, None], self.metrics, paths,
+                                              self.spec.route_choice).max(axis=1)
+            self._exp_ub = np.exp(ub)
+        rate = self.rates[t][pop.block_group] * self._multiplier_bound()
+        if self.chain_mult is not None:
+            rate = rate * self.chain_mult[pop.block_origin]
+        return np.minimum(1.0, -np.expm1(-rate * self._exp_ub) * (1.0 + 1e-12))
+
     def decide_departures(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """Who sets out at step t and on which path (docs/model.md §3, §9, §11, §13): (persons in increasing
         index, their paths). They are marked away and counted as persons (repeat attempts, initial stock)."""
         pop = self.population
         assert pop is not None, "decide_departures needs a model with a population"
         empty = np.empty(0, dtype=np.int64)
-        p_bar = self.departure_bound(t)
-        cand, u_depart = pop.candidates(self.key, t, p_bar)
+        p_bar = self.departure_bound(t) if pop.extra_at_home() else 0.0  # only the appended persons use it
+        cand, u_depart = pop.candidates(self.key, t, p_bar, self.block_bounds(t))
         if cand.size == 0:
             return empty, empty
         group = pop.group[cand]

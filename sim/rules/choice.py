@@ -91,9 +91,10 @@ def utilities(risk_tolerance: np.ndarray, means: np.ndarray, metrics: PathMetric
     return np.where(need <= means[:, None], u, -np.inf)
 
 
-def risk_free_bound(r_max: float, metrics: PathMetrics, paths: np.ndarray, rc: RouteChoice) -> np.ndarray:
+def risk_free_bound(r_max: float | np.ndarray, metrics: PathMetrics, paths: np.ndarray, rc: RouteChoice) -> np.ndarray:
     """The utility of each of `paths` at risk tolerance r_max with no cost term, term by term as `utilities`
-    computes it: an upper bound of every person's utility with r <= r_max (every term is monotone in r)."""
+    computes it: an upper bound of every person's utility with r <= r_max (every term is monotone in r). r_max may
+    be an array that broadcasts against the paths (e.g. a column: one row per r_max)."""
     if rc.death_weight is None:
         return (-rc.risk_weight * (1 - r_max) * (1 - metrics.success[paths])
                 - rc.time_weight * metrics.duration[paths])

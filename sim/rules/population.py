@@ -8,10 +8,12 @@ assignment of group, origin and sex, and one per group for that group's risk tol
 group's distributions leaves every other group's people exactly as they were.
 
 Who sets out is sampled exactly without touching every person each step (thinning). Person i sets out at step t
-when their own keyed uniform u_i(t) < p_i(t) (`sim.rules.choice`). With an upper bound p_bar >= p_i for everyone, only
-the persons with u_i(t) < p_bar can set out, and `sim.rules.streams.departure_candidates` lists exactly those (with
-their u_i(t)) at a cost proportional to their number, not to N. The law is one Bernoulli(p_i) draw per person and step;
-the draws do not depend on p_bar, so a change that leaves p_i alone leaves person i's decision alone.
+when their own keyed uniform u_i(t) < p_i(t) (`sim.rules.choice`). The home persons are partitioned into blocks
+(origin, group, one of BINS bins of risk tolerance); with an upper bound p_bar_b >= p_i for everyone in block b
+(`sim.engine.core.EngineCore.block_bounds`, docs/model.md §3), only the persons with u_i(t) < p_bar_b can set
+out, and `sim.rules.streams.block_candidates` lists exactly those (with their u_i(t)) at a cost proportional to
+their number, not to N. The law is one Bernoulli(p_i) draw per person and step; the draws do not depend on the
+bounds, so a change that leaves p_i alone leaves person i's decision alone.
 
 Persons of the initial stock (`sim.rules.stocks`) are appended after the N home persons (`add_away`), away from the
 start. With repeat attempts on (`track_attempts`), a person back home after a failed attempt has `away` cleared and
@@ -24,9 +26,10 @@ from __future__ import annotations
 import numpy as np
 
 from sim.scenario.schema import AttributeDistribution, Scenario
-from sim.rules.streams import STOCK_DEPART, departure_candidates, hash_int, home_generator
+from sim.rules.streams import STOCK_DEPART, block_candidates, departure_candidates, hash_int, home_generator
 
 CHUNK = 1 << 20  # persons generated per chunk: bounds the temporary memory of generation
+BINS = 16  # bins of risk tolerance per (origin, group) for the thinning blocks
 
 
 def draw(dist: AttributeDistribution, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -89,6 +92,42 @@ class Population:
                 g_rng = home_generator(key, chunk, gi + 1)
                 self.risk_tolerance[lo + sel] = draw(g.risk_tolerance, sel.size, g_rng)
                 self.means[lo + sel] = draw(g.means, sel.size, g_rng)
+        self._make_blocks(scenario)
+
+    def _make_blocks(self, scenario: Scenario) -> None:
+        """Partition the N home persons into blocks for thinning (see module doc): by (origin, group, bin of risk
+        tolerance), BINS equal bins over the group's range [lo, hi] (computed in float32; any partition would do,
+        since each block's bound uses the largest risk tolerance in it); each block lists its persons in increasing
+        index (`block_members[block_start[b]:][:block_size[b]]`) and knows that largest risk tolerance
+        (`block_r_max`, the float32 value as a float); its draws are keyed by
+        `block_key` = (origin * 256 + group) * BINS + bin."""
+        groups = scenario.population.groups
+        lo = np.zeros(len(groups), dtype=np.float32)
+        scale = np.zeros(len(groups), dtype=np.float32)
+        for gi, g in enumerate(groups):
+            a, b = g.risk_tolerance.bounds()
+            if b > a and np.isfinite(np.float32(BINS / (b - a))):  # else one bin (also for a tiny range)
+                lo[gi], scale[gi] = a, BINS / (b - a)
+        x = (self.risk_tolerance - lo[self.group]) * scale[self.group]
+        np.clip(x, 0, BINS - 1, out=x)
+        n_groups = len(groups)
+        key = (self.origin.astype(np.int32) * n_groups + self.group) * BINS + x.astype(np.int32)
+        counts = np.bincount(key)
+        uniq = np.flatnonzero(counts)
+        lookup = np.zeros(counts.size, dtype=np.int64)
+        lookup[uniq] = np.arange(uniq.size)
+        dense = lookup[key].astype(np.uint16 if uniq.size < 65536 else np.int64)  # uint16: a radix sort
+        order = np.argsort(dense, kind="stable")
+        counts = counts[uniq].astype(np.int64)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        self.block_origin = uniq // BINS // n_groups
+        self.block_group = uniq // BINS % n_groups
+        self.block_key = (self.block_origin * 256 + self.block_group) * BINS + uniq % BINS
+        self.block_size = counts
+        self.block_start = starts
+        self.block_members = order.astype(np.int32 if self.size < 2**31 else np.int64)
+        self.block_r_max = (np.maximum.reduceat(self.risk_tolerance[order], starts).astype(np.float64)
+                            if self.size else np.empty(0))
 
     def add_away(self, group: np.ndarray, female: np.ndarray, origin: np.ndarray, risk_tolerance: np.ndarray,
                  means: np.ndarray) -> np.ndarray:
@@ -118,13 +157,21 @@ class Population:
         return sum(a.nbytes for a in (self.group, self.female, self.origin, self.risk_tolerance, self.means,
                                       self.away))
 
-    def candidates(self, key: int, step: int, p_bar: float) -> tuple[np.ndarray, np.ndarray]:
-        """(persons at home with u_i(step) < p_bar, in increasing order of u_i(step); their u_i(step)): see the
-        module doc."""
-        idx, u = departure_candidates(key, step, self.size, p_bar)
+    def extra_at_home(self) -> bool:
+        """Whether any appended person (initial stock) is at home: only with repeat attempts."""
+        return bool(self.extra and self.attempts is not None and not self.away[self.size:].all())
+
+    def candidates(self, key: int, step: int, p_bar: float, block_bounds: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """(persons at home with u_i(step) below their block's bound, block by block; their u_i(step)): see the
+        module doc. `block_bounds[b]` is the bound of block b (default: p_bar for every block); the appended persons
+        are thinned with p_bar."""
+        bounds = np.full(self.block_key.size, p_bar) if block_bounds is None else block_bounds
+        b, x, u = block_candidates(key, step, self.block_key, self.block_size, bounds)
+        idx = self.block_members[self.block_start[b] + x].astype(np.int64)
         # appended persons can be home again only with repeats; while none is, their block draws nothing that
         # matters (keyed draws: skipping it changes no other draw)
-        if self.extra and self.attempts is not None and not self.away[self.size:].all():
+        if self.extra_at_home():
             idx2, u2 = departure_candidates(hash_int(key, STOCK_DEPART), step, self.extra, p_bar)
             idx, u = np.concatenate([idx, idx2 + self.size]), np.concatenate([u, u2])
         home = ~self.away[idx]

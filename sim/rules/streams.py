@@ -16,7 +16,10 @@ outcome (common random numbers); a second engine can draw the same numbers for t
 
 Purposes (the first part after the key):
 - HOME: attributes of the people at home, one numpy generator per (chunk of 2^20 persons, stratum), seeded by h;
-- DEPART_ORDER, DEPART_PERM: the per-person, per-step departure uniforms (see `departure_candidates`);
+- DEPART_ORDER, DEPART_PERM: the per-person, per-step departure uniforms: of the home population's blocks
+  U(k, DEPART_ORDER, step, block, j) and h(k, DEPART_PERM, step, round, block, x) (`block_candidates`); of the
+  initial stock's persons (key h(k, STOCK_DEPART)) U(k, DEPART_ORDER, step, j) and h(k, DEPART_PERM, step, round, x)
+  (`departure_candidates`);
 - CHOICE: U(k, CHOICE, person, step) picks the path of a person setting out at that step;
 - JOURNEY: U(k, JOURNEY, person, step set out, slot) for the crossings and waits of that journey
   (slot 3l: crossing edge l; 3l + 1: arrest threshold at the node reached by edge l; 3l + 2: leave threshold).
@@ -206,3 +209,88 @@ def permutation(key: int, step: int, x: np.ndarray, n: int) -> np.ndarray:
             todo = todo[hi >= np.uint64(n)]
         if not todo.size:
             return out.astype(np.int64)
+
+
+def block_candidates(key: int, step: int, blocks: np.ndarray, n: np.ndarray, p_bar: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`departure_candidates` for many blocks of persons at once, each with its own bound: for block b (a key
+    blocks[b] >= 0, n[b] persons, bound p_bar[b]) the ranks x in [0, n[b]) of the persons whose departure uniform
+    u_x(step) is below p_bar[b]; returns (b, x, u) of every such person, by block and in increasing u within one.
+
+    Block b is drawn as M_b = 2^bits ranks, the smallest power of two >= n[b] (the ranks >= n[b] are nobody, and
+    are dropped). Their order statistics are Renyi's, as in `departure_candidates`,
+        U_(k) = 1 - exp(-A_k),   A_k = sum_{j < k} E_j / (M_b - j),
+        E_j = -log(1 - U(key, DEPART_ORDER, step, blocks[b], j)),
+    the sums taken sequentially from j = 0 whatever the chunks they are generated in (so each u depends only on
+    (key, step, blocks[b], x, n[b]), not on p_bar[b]: the set for a larger bound contains the set for a smaller one
+    with the same values), and the k-th smallest goes to rank pi_b(k) (`block_permutation`), a bijection of
+    [0, M_b). Each person's u is thus uniform and independent of every other's. Cost O(sum_b n[b] * p_bar[b] +
+    number of blocks) element operations in a fixed number of numpy calls (no cycle walking)."""
+    blocks = np.asarray(blocks, dtype=np.int64)
+    n = np.asarray(n, dtype=np.int64)
+    p_bar = np.asarray(p_bar, dtype=np.float64)
+    size = np.left_shift(1, _bit_length(n))  # M_b
+    live = np.flatnonzero((p_bar > 0.0) & (n > 0))
+    got_b, got_k, got_a = [], [], []
+    with np.errstate(divide="ignore"):
+        limit = np.where(p_bar[live] >= 1.0, np.inf, -np.log1p(-np.minimum(p_bar[live], 1.0)))
+    acc = np.zeros(live.size)
+    j0 = np.zeros(live.size, dtype=np.int64)
+    while live.size:
+        nb = size[live]
+        mu = nb * np.minimum(p_bar[live], 1.0)
+        m = np.minimum(nb - j0, np.ceil(mu + 3.0 * np.sqrt(mu) + 2.0).astype(np.int64))  # likely enough, any works
+        ends = np.cumsum(m)
+        row = np.repeat(np.arange(live.size), m)
+        col = np.arange(int(ends[-1])) - np.repeat(ends - m, m)
+        j = j0[row] + col
+        e = -np.log1p(-uniforms(key, DEPART_ORDER, step, blocks[live][row], j))
+        width = int(m.max())
+        x = np.zeros((live.size, width + 1))
+        x[:, 0] = acc
+        x[row, col + 1] = e / (nb[row] - j)
+        a = np.cumsum(x, axis=1)[:, 1:]  # sequential from the block's j = 0: independent of the chunking
+        below = (a < limit[:, None]) & (np.arange(width)[None, :] < m[:, None])  # a prefix of each row
+        r, c = np.nonzero(below)
+        got_b.append(live[r])
+        got_k.append(j0[r] + c)
+        got_a.append(a[r, c])
+        more = (below.sum(axis=1) == m) & (j0 + m < nb)
+        acc = a[more, m[more] - 1]
+        j0 = (j0 + m)[more]
+        live, limit = live[more], limit[more]
+    if not got_b:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
+    b, k, a = ((got_b[0], got_k[0], got_a[0]) if len(got_b) == 1 else
+               (np.concatenate(got_b), np.concatenate(got_k), np.concatenate(got_a)))
+    if len(got_b) > 1:
+        order = np.lexsort((k, b))
+        b, k, a = b[order], k[order], a[order]
+    x = block_permutation(key, step, blocks[b], k, _bit_length(n[b]))
+    real = x < n[b]
+    return b[real], x[real], -np.expm1(-a[real])
+
+
+def _bit_length(n: np.ndarray) -> np.ndarray:
+    """max(1, bit length of n - 1) element-wise (n >= 1, below 2^53): 2^result is the smallest power of two >= n,
+    at least 2."""
+    return np.maximum(1, np.frexp((np.asarray(n, dtype=np.int64) - 1).astype(np.float64))[1]).astype(np.int64)
+
+
+def block_permutation(key: int, step: int, blocks: np.ndarray, x: np.ndarray, bits: np.ndarray) -> np.ndarray:
+    """pi_b(x) for x in [0, 2^bits) element-wise, b = blocks: a 4-round unbalanced Feistel network as in
+    `permutation`, with the round functions h(key, DEPART_PERM, step, r, b, lo) (a bijection of [0, 2^bits) for each
+    (b, bits); no cycle walking)."""
+    one = np.uint64(1)
+    bits = np.asarray(bits, dtype=np.uint64)
+    hi_bits, lo_bits = bits - bits // np.uint64(2), bits // np.uint64(2)
+    v = np.asarray(x, dtype=np.uint64)
+    hi, lo = v >> lo_bits, v & ((one << lo_bits) - one)
+    blocks = np.asarray(blocks, dtype=np.int64)
+    for r in range(_FEISTEL_ROUNDS):
+        f = hash_u64(key, DEPART_PERM, step, r, blocks, lo)
+        f &= (one << hi_bits) - one
+        f ^= hi
+        hi, lo = lo, f
+        hi_bits, lo_bits = lo_bits, hi_bits
+    return ((hi << lo_bits) | lo).astype(np.int64)
