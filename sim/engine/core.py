@@ -371,14 +371,21 @@ class EngineCore:
         assert pop is not None
         if getattr(self, "_ub_of", None) is not self.metrics:
             self._ub_of = self.metrics
+            if getattr(self, "_block_paths_of", None) is not self._strata:  # the usable paths changed
+                self._block_paths_of = self._strata
+                stratum = pop.block_origin * 256 + pop.block_group
+                strata, row = np.unique(stratum, return_inverse=True)
+                own = [self.stratum_paths(k // 256, k % 256) for k in strata.tolist()]
+                cols = np.unique(np.concatenate([np.empty(0, dtype=np.int64), *own]))
+                member = np.zeros((strata.size, cols.size), dtype=bool)
+                for i, paths in enumerate(own):
+                    member[i, np.searchsorted(cols, paths)] = True
+                self._block_cols, self._block_member = cols, member[row]
+            cols = self._block_cols
             ub = np.full(pop.block_key.size, -np.inf)
-            stratum = pop.block_origin * 256 + pop.block_group
-            for k in np.unique(stratum).tolist():
-                sel = np.flatnonzero(stratum == k)
-                paths = self.stratum_paths(k // 256, k % 256)
-                if paths.size:
-                    ub[sel] = risk_free_bound(pop.block_r_max[sel][:, None], self.metrics, paths,
-                                              self.spec.route_choice).max(axis=1)
+            if cols.size:
+                u = risk_free_bound(pop.block_r_max[:, None], self.metrics, cols, self.spec.route_choice)
+                ub = np.where(self._block_member, u, -np.inf).max(axis=1)
             self._exp_ub = np.exp(ub)
         rate = self.rates[t][pop.block_group] * self._multiplier_bound()
         if self.chain_mult is not None:
@@ -395,37 +402,43 @@ class EngineCore:
         cand, u_depart = pop.candidates(self.key, t, p_bar, self.block_bounds(t))
         if cand.size == 0:
             return empty, empty
-        group = pop.group[cand]
-        origin = pop.origin[cand]
-        key = origin.astype(np.int64) * 256 + group
+        # All strata at once: each candidate's row covers the union of the candidates' strata's paths (in path
+        # order), -inf where the path is not one of its stratum's (the same as leaving the path out: exp(-inf) = 0
+        # in the logit and the nest; the max and the cumulative sums are unchanged by it).
+        group = pop.group[cand].astype(np.int64)
+        origin = pop.origin[cand].astype(np.int64)
+        strata, row = np.unique(origin * 256 + group, return_inverse=True)
+        own = [self.stratum_paths(k // 256, k % 256) for k in strata.tolist()]
+        cols = np.unique(np.concatenate(own))
+        if cols.size == 0:
+            return empty, empty
+        member = np.zeros((strata.size, cols.size), dtype=bool)
+        for i, paths in enumerate(own):
+            member[i, np.searchsorted(cols, paths)] = True
+        rate = self.rates[t][group]
+        if self.chain_mult is not None:
+            rate = rate * self.chain_mult[origin]
+        if pop.attempts is not None:  # repeat attempts: rho^attempts
+            rate = rate * rate_multiplier(self.spec.repeat.propensity, pop.attempts[cand])
         leavers, chosen = [], []
-        order = np.argsort(key, kind="stable")  # by stratum, in candidate order within each
-        sorted_key = key[order]
-        cuts = np.flatnonzero(np.diff(sorted_key)) + 1
-        for lo, hi in zip([0, *cuts.tolist()], [*cuts.tolist(), key.size]):
-            sel = order[lo:hi]
-            k = int(sorted_key[lo])
-            o, g = k // 256, k % 256
-            paths = self.stratum_paths(o, g)
-            if paths.size == 0:
-                continue
-            u = utilities(pop.risk_tolerance[cand[sel]].astype(float), pop.means[cand[sel]].astype(float),
-                          self.metrics, paths, self.spec.route_choice)
-            rate = self.rates[t, g] if self.chain_mult is None else self.rates[t, g] * float(self.chain_mult[o])
-            if pop.attempts is not None:  # repeat attempts: rho^attempts
-                rate = rate * rate_multiplier(self.spec.repeat.propensity, pop.attempts[cand[sel]])
-            p = departure_probability(rate, u.max(axis=1))
-            go = u_depart[sel] < p
+        step = max(1, (1 << 20) // cols.size)  # rows per chunk: bounds the temporary (rows, paths) arrays
+        for lo in range(0, cand.size, step):
+            sl = slice(lo, lo + step)
+            u = utilities(pop.risk_tolerance[cand[sl]].astype(float), pop.means[cand[sl]].astype(float),
+                          self.metrics, cols, self.spec.route_choice)
+            u[~member[row[sl]]] = -np.inf
+            p = departure_probability(rate[sl], u.max(axis=1))
+            go = u_depart[sl] < p
             if not go.any():
                 continue
-            goers = cand[sel][go]
+            goers = cand[sl][go]
             u_choice = uniforms(self.key, CHOICE, goers, t)  # keyed by person: drawn for those who set out only
             if self.path_family is None:
                 pick = logit_choice(u[go], u_choice)
             else:
-                pick = nested_choice(u[go], self.path_family[paths], self.nest_scale, u_choice)
+                pick = nested_choice(u[go], self.path_family[cols], self.nest_scale, u_choice)
             leavers.append(goers)
-            chosen.append(paths[pick])
+            chosen.append(cols[pick])
         if not leavers:
             return empty, empty
         persons = np.concatenate(leavers)
