@@ -76,6 +76,27 @@ def test_the_blocks_partition_the_home_population():
         assert pop.block_r_max[b] == float(pop.risk_tolerance[people].max())
 
 
+def test_the_initial_stock_is_thinned_in_blocks_of_its_own():
+    """The appended persons (initial stock, home again with repeat attempts) are in blocks apart from the home
+    population's, keyed apart; every person, home or appended, is in exactly one block."""
+    from test_initial_stock import transit_scenario
+
+    data = transit_scenario([{"node": "t", "size": 40}], hazard=1.0, end="2000-04",
+                            groups=[group(departure_rate=50.0)])
+    data["repeat"] = {"after": {"repatriated": 1}, "propensity": 1.0}
+    model = BorderModel(build(data))
+    pop = model.population
+    assert np.array_equal(np.sort(pop.block_members), np.arange(pop.size + pop.extra))
+    for b in range(pop.block_key.size):
+        people = pop.block_members[pop.block_start[b]:][:pop.block_size[b]]
+        assert (people < pop.size).all() == bool(pop.block_home[b]) and ((people >= pop.size).all()
+                                                                         != bool(pop.block_home[b]))
+    assert not set(pop.block_key[pop.block_home].tolist()) & set(pop.block_key[~pop.block_home].tolist())
+    for _ in range(3):
+        model.step()
+    assert model.ledger.flows[2, ..., 0].sum() == 40  # the stock set out again at step 2, from its blocks
+
+
 def test_block_candidates_are_nested_in_the_bound_uniform_and_distinct():
     """The candidates for a larger bound contain those for a smaller one with the same uniforms; at bound 1 every
     rank of every block appears once and the uniforms are U(0, 1) (Kolmogorov-Smirnov, level 0.001)."""

@@ -398,8 +398,7 @@ class EngineCore:
         pop = self.population
         assert pop is not None, "decide_departures needs a model with a population"
         empty = np.empty(0, dtype=np.int64)
-        p_bar = self.departure_bound(t) if pop.extra_at_home() else 0.0  # only the appended persons use it
-        cand, u_depart = pop.candidates(self.key, t, p_bar, self.block_bounds(t))
+        cand, u_depart = pop.candidates(self.key, t, self.block_bounds(t))
         if cand.size == 0:
             return empty, empty
         # All strata at once: each candidate's row covers the union of the candidates' strata's paths (in path

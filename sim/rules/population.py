@@ -16,9 +16,9 @@ their number, not to N. The law is one Bernoulli(p_i) draw per person and step; 
 bounds, so a change that leaves p_i alone leaves person i's decision alone.
 
 Persons of the initial stock (`sim.rules.stocks`) are appended after the N home persons (`add_away`), away from the
-start. With repeat attempts on (`track_attempts`), a person back home after a failed attempt has `away` cleared and
-counts their attempts; the appended persons then draw their departure uniforms from a second block of
-`departure_candidates` under the key h(k, STOCK_DEPART), so the N home persons' draws are as without them.
+start, in blocks of their own (their draws keyed apart, so the N home persons' draws are as without them). With
+repeat attempts on (`track_attempts`), a person back home after a failed attempt has `away` cleared and counts
+their attempts.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.scenario.schema import AttributeDistribution, Scenario
-from sim.rules.streams import STOCK_DEPART, block_candidates, departure_candidates, hash_int, home_generator
+from sim.rules.streams import block_candidates, home_generator
 
 CHUNK = 1 << 20  # persons generated per chunk: bounds the temporary memory of generation
 BINS = 16  # bins of risk tolerance per (origin, group) for the thinning blocks
@@ -92,26 +92,37 @@ class Population:
                 g_rng = home_generator(key, chunk, gi + 1)
                 self.risk_tolerance[lo + sel] = draw(g.risk_tolerance, sel.size, g_rng)
                 self.means[lo + sel] = draw(g.means, sel.size, g_rng)
-        self._make_blocks(scenario)
+        self._groups = pop.groups
+        self._added = 0  # calls of add_away
+        i64 = np.int64
+        self.block_key = np.empty(0, dtype=i64)  # blocks for thinning (see _make_blocks)
+        self.block_origin, self.block_group = np.empty(0, dtype=i64), np.empty(0, dtype=i64)
+        self.block_size, self.block_start = np.empty(0, dtype=i64), np.empty(0, dtype=i64)
+        self.block_r_max = np.empty(0)
+        self.block_home = np.empty(0, dtype=bool)
+        self.block_members = np.empty(0, dtype=np.int32 if n < 2**31 else i64)
+        self._make_blocks(0, n, 0)
 
-    def _make_blocks(self, scenario: Scenario) -> None:
-        """Partition the N home persons into blocks for thinning (see module doc): by (origin, group, bin of risk
-        tolerance), BINS equal bins over the group's range [lo, hi] (computed in float32; any partition would do,
-        since each block's bound uses the largest risk tolerance in it); each block lists its persons in increasing
-        index (`block_members[block_start[b]:][:block_size[b]]`) and knows that largest risk tolerance
-        (`block_r_max`, the float32 value as a float); its draws are keyed by
-        `block_key` = (origin * 256 + group) * BINS + bin."""
-        groups = scenario.population.groups
+    def _make_blocks(self, first: int, end: int, offset: int) -> None:
+        """Partition persons [first, end) into blocks for thinning (see module doc) and append them to the block
+        arrays: by (origin, group, bin of risk tolerance), BINS equal bins over the group's range [lo, hi]
+        (computed in float32; any partition would do, since each block's bound uses the largest risk tolerance in
+        it). Each block lists its persons in increasing index (`block_members[block_start[b]:][:block_size[b]]`)
+        and knows that largest risk tolerance (`block_r_max`, the float32 value as a float); its draws are keyed
+        by `block_key` = offset + (origin * 256 + group) * BINS + bin (offset 0 for the home population, a
+        multiple of 2^40 for appended persons, so their draws are apart)."""
+        groups = self._groups
         lo = np.zeros(len(groups), dtype=np.float32)
         scale = np.zeros(len(groups), dtype=np.float32)
         for gi, g in enumerate(groups):
             a, b = g.risk_tolerance.bounds()
             if b > a and np.isfinite(np.float32(BINS / (b - a))):  # else one bin (also for a tiny range)
                 lo[gi], scale[gi] = a, BINS / (b - a)
-        x = (self.risk_tolerance - lo[self.group]) * scale[self.group]
+        group, origin = self.group[first:end], self.origin[first:end]
+        x = (self.risk_tolerance[first:end] - lo[group]) * scale[group]
         np.clip(x, 0, BINS - 1, out=x)
         n_groups = len(groups)
-        key = (self.origin.astype(np.int32) * n_groups + self.group) * BINS + x.astype(np.int32)
+        key = (origin.astype(np.int32) * n_groups + group) * BINS + x.astype(np.int32)
         counts = np.bincount(key)
         uniq = np.flatnonzero(counts)
         lookup = np.zeros(counts.size, dtype=np.int64)
@@ -120,14 +131,21 @@ class Population:
         order = np.argsort(dense, kind="stable")
         counts = counts[uniq].astype(np.int64)
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-        self.block_origin = uniq // BINS // n_groups
-        self.block_group = uniq // BINS % n_groups
-        self.block_key = (self.block_origin * 256 + self.block_group) * BINS + uniq % BINS
-        self.block_size = counts
-        self.block_start = starts
-        self.block_members = order.astype(np.int32 if self.size < 2**31 else np.int64)
-        self.block_r_max = (np.maximum.reduceat(self.risk_tolerance[order], starts).astype(np.float64)
-                            if self.size else np.empty(0))
+        b_origin = uniq // BINS // n_groups
+        b_group = uniq // BINS % n_groups
+        r_max = (np.maximum.reduceat(self.risk_tolerance[first:end][order], starts).astype(np.float64)
+                 if end > first else np.empty(0))
+        cat = np.concatenate
+        self.block_origin = cat([self.block_origin, b_origin])
+        self.block_group = cat([self.block_group, b_group])
+        self.block_key = cat([self.block_key, offset + (b_origin * 256 + b_group) * BINS + uniq % BINS])
+        self.block_size = cat([self.block_size, counts])
+        self.block_r_max = cat([self.block_r_max, r_max])
+        self.block_home = cat([self.block_home, np.full(uniq.size, offset == 0)])
+        self.block_start = cat([self.block_start, starts + self.block_members.size])
+        members = order + first
+        self.block_members = cat([self.block_members, members.astype(np.int64 if end >= 2**31 else
+                                                                     self.block_members.dtype)])
 
     def add_away(self, group: np.ndarray, female: np.ndarray, origin: np.ndarray, risk_tolerance: np.ndarray,
                  means: np.ndarray) -> np.ndarray:
@@ -145,6 +163,8 @@ class Population:
             if arr is not None:
                 setattr(self, name, np.concatenate([arr, np.zeros(k, dtype=arr.dtype)]))
         self.extra += k
+        self._added += 1
+        self._make_blocks(first, first + k, self._added << 40)
         return np.arange(first, first + k, dtype=np.int64)
 
     def track_attempts(self) -> None:
@@ -161,18 +181,15 @@ class Population:
         """Whether any appended person (initial stock) is at home: only with repeat attempts."""
         return bool(self.extra and self.attempts is not None and not self.away[self.size:].all())
 
-    def candidates(self, key: int, step: int, p_bar: float, block_bounds: np.ndarray | None = None
-                   ) -> tuple[np.ndarray, np.ndarray]:
+    def candidates(self, key: int, step: int, bounds: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(persons at home with u_i(step) below their block's bound, block by block; their u_i(step)): see the
-        module doc. `block_bounds[b]` is the bound of block b (default: p_bar for every block); the appended persons
-        are thinned with p_bar."""
-        bounds = np.full(self.block_key.size, p_bar) if block_bounds is None else block_bounds
+        module doc. `bounds[b]` is the bound of block b (a number: the same for every block)."""
+        bounds = np.broadcast_to(np.asarray(bounds, dtype=np.float64), self.block_key.shape)
+        # appended persons can be home again only with repeats; while none is, their blocks draw nothing that
+        # matters (keyed draws: skipping them changes no other draw)
+        if self.extra and not self.extra_at_home():
+            bounds = np.where(self.block_home, bounds, 0.0)
         b, x, u = block_candidates(key, step, self.block_key, self.block_size, bounds)
         idx = self.block_members[self.block_start[b] + x].astype(np.int64)
-        # appended persons can be home again only with repeats; while none is, their block draws nothing that
-        # matters (keyed draws: skipping it changes no other draw)
-        if self.extra_at_home():
-            idx2, u2 = departure_candidates(hash_int(key, STOCK_DEPART), step, self.extra, p_bar)
-            idx, u = np.concatenate([idx, idx2 + self.size]), np.concatenate([u, u2])
         home = ~self.away[idx]
         return idx[home], u[home]

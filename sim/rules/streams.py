@@ -16,18 +16,17 @@ outcome (common random numbers); a second engine can draw the same numbers for t
 
 Purposes (the first part after the key):
 - HOME: attributes of the people at home, one numpy generator per (chunk of 2^20 persons, stratum), seeded by h;
-- DEPART_ORDER, DEPART_PERM: the per-person, per-step departure uniforms: of the home population's blocks
-  U(k, DEPART_ORDER, step, block, j) and h(k, DEPART_PERM, step, round, block, x) (`block_candidates`); of the
-  initial stock's persons (key h(k, STOCK_DEPART)) U(k, DEPART_ORDER, step, j) and h(k, DEPART_PERM, step, round, x)
-  (`departure_candidates`);
+- DEPART_ORDER, DEPART_PERM: the per-person, per-step departure uniforms of the people at home, by blocks:
+  U(k, DEPART_ORDER, step, block, j) and h(k, DEPART_PERM, step, round, block, x) (`block_candidates`;
+  `departure_candidates` is the same with one block and no block part, for one bound for everyone);
 - CHOICE: U(k, CHOICE, person, step) picks the path of a person setting out at that step;
 - JOURNEY: U(k, JOURNEY, person, step set out, slot) for the crossings and waits of that journey
   (slot 3l: crossing edge l; 3l + 1: arrest threshold at the node reached by edge l; 3l + 2: leave threshold).
 - STOCK: attributes of the initial stock at transit nodes (`sim.rules.stocks`), one numpy generator per (entry of
   `initial_stock`, stratum), seeded by h(k, STOCK, entry, stratum);
 - STOCK_CHOICE: U(k, STOCK_CHOICE, person) picks the path of a person of the initial stock;
-- STOCK_DEPART: the departure uniforms of the initial stock's persons once they are back home (repeat attempts):
-  `departure_candidates` under the key h(k, STOCK_DEPART), so the home population's draws stay as they were.
+- STOCK_DEPART: no longer drawn (it keyed the initial stock's departure uniforms, now those of its own blocks,
+  whose keys are apart from the home population's: `sim.rules.population`).
 """
 
 from __future__ import annotations
