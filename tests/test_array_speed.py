@@ -135,3 +135,30 @@ def test_blocks_list_far_fewer_candidates_than_a_single_bound():
     blocked = float((pop.block_size * model.block_bounds(0)).sum())
     single = pop.size * model.departure_bound(0)
     assert blocked < 0.2 * single, (blocked, single)
+
+
+# ------------------------------------------------------------------ per-step overhead (lever 4)
+
+
+def test_the_policies_in_force_per_step_are_those_of_active_set():
+    """`active_sets` (parsed once per run, used by the engines) gives `active_set` at every step, disabled and
+    open-ended policies included; the group rates are unchanged by parsing the push series once."""
+    from conftest import ROOT
+
+    from sim.loading import load_scenario
+    from sim.rules.policies import active_set, active_sets, group_rate, group_rates, push_value
+    from sim.scenario.dates import step_dates
+    from sim.scenario.units import step_months
+
+    sc = load_scenario(ROOT / "scenarios" / "korea.yaml")
+    pols = list(sc.policies)
+    pols[0] = pols[0].model_copy(update={"enabled": False})
+    pols[1] = pols[1].model_copy(update={"end": None})
+    sc = sc.model_copy(update={"policies": pols})
+    dates = step_dates(sc.time)
+    assert active_sets(sc, dates) == [active_set(sc, d) for d in dates]
+    assert len({active_set(sc, d) for d in dates}) > 3
+    expected = np.array([[group_rate(g, {name: push_value(s, d) for name, s in sc.push.items()},
+                                     [sc.policies[i] for i in active_set(sc, d)])
+                          for g in sc.population.groups] for d in dates]) * step_months(sc.time.step)
+    assert np.array_equal(group_rates(sc, dates), expected)

@@ -42,7 +42,7 @@ from sim.rules.nested import nested_choice
 from sim.rules.network import RouteGraph, modes_mask
 from sim.rules.perception import (KINDS, lag_steps, outcome_counts, perceived_failures, route_truth, smoothing_weight,
                                   true_failures, update_perceived)
-from sim.rules.policies import active_set, group_rates, network_state
+from sim.rules.policies import active_sets, group_rates, network_state
 from sim.rules.population import Population
 from sim.rules.repeat import multiplier_bound, rate_multiplier, repeat_steps
 from sim.rules.stocks import StockDraw, draw_stock, paths_through
@@ -71,6 +71,7 @@ class EngineCore:
         self.is_destination = [k == "destination" for k in self.graph.node_kind]
         self.group_modes = [modes_mask(g.modes) for g in scenario.population.groups]
         self.rates = group_rates(scenario, self.dates)
+        self._active_sets = active_sets(scenario, self.dates)  # the policies in force at each step
         self.repeat_steps = (repeat_steps(scenario.repeat, step_months(scenario.time.step))
                              if scenario.repeat.enabled() else None)  # None: nobody tries again (the default)
         self.ledger = Ledger(len(self.dates), len(self.graph.routes), len(scenario.population.groups),
@@ -174,7 +175,7 @@ class EngineCore:
         """If the set of policies in force changed at step t: rebuild the network state and everything derived
         from it, then let the engine reschedule those waiting at nodes whose hazard or dwell changed
         (`_replan_waits`) and move on those held for edges that reopened (`_release_blocked`)."""
-        active = active_set(self.spec, self.dates[t])
+        active = self._active_sets[t]
         if active == self._active:
             return
         first = self._active is None

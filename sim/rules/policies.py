@@ -72,6 +72,14 @@ def active_set(scenario: Scenario, date: dt.date) -> tuple[int, ...]:
     return tuple(i for i, p in enumerate(scenario.policies) if is_active(p, date))
 
 
+def active_sets(scenario: Scenario, dates: list[dt.date]) -> list[tuple[int, ...]]:
+    """`active_set` at each of `dates` (increasing), the policies' months parsed once: a policy is in force from
+    its start (if enabled) until before its end, as `is_active`."""
+    windows = [(i, month_start(p.start), None if p.end is None else month_start(p.end))
+               for i, p in enumerate(scenario.policies) if p.enabled]
+    return [tuple(i for i, start, end in windows if start <= d and (end is None or d < end)) for d in dates]
+
+
 def selected_edges(policy: Policy, graph: RouteGraph) -> np.ndarray:
     """Edges chosen by id, by mode or by the node they leave (`from_nodes`) (union)."""
     sel = policy.select
@@ -201,9 +209,19 @@ def push_value(series: PushSeries, date: dt.date) -> float:
     """A push series at `date`: linear interpolation between points (or the last point's value for `step`),
     constant before the first and after the last point. Time is counted in months: day d of a month of L days is
     (d - 1) / L of the way through it, so a weekly step's value rises evenly through every month, February too."""
+    return _value_at(series, _points(series), date)
+
+
+def _points(series: PushSeries) -> tuple[np.ndarray, np.ndarray]:
+    """The series' points: (months since year 0, values)."""
     keys = list(series.values)
     xs = np.array([_month_number(k) for k in keys], dtype=float)
     ys = np.array([series.values[k] for k in keys], dtype=float)
+    return xs, ys
+
+
+def _value_at(series: PushSeries, points: tuple[np.ndarray, np.ndarray], date: dt.date) -> float:
+    xs, ys = points
     x = date.year * 12 + (date.month - 1) + (date.day - 1) / calendar.monthrange(date.year, date.month)[1]
     if series.interpolation == "step":
         i = int(np.searchsorted(xs, x, side="right")) - 1
@@ -241,9 +259,10 @@ def group_rates(scenario: Scenario, dates: list[dt.date]) -> np.ndarray:
     """
     groups = scenario.population.groups
     out = np.empty((len(dates), len(groups)))
-    for t, date in enumerate(dates):
-        active = [scenario.policies[i] for i in active_set(scenario, date)]
-        push = {name: push_value(s, date) for name, s in scenario.push.items()}
+    points = {name: _points(s) for name, s in scenario.push.items()}  # parsed once, not at every date
+    for t, (date, in_force) in enumerate(zip(dates, active_sets(scenario, dates))):
+        active = [scenario.policies[i] for i in in_force]
+        push = {name: _value_at(s, points[name], date) for name, s in scenario.push.items()}
         for g, group in enumerate(groups):
             out[t, g] = group_rate(group, push, active)
     return out * step_months(scenario.time.step)
