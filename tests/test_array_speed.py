@@ -162,3 +162,74 @@ def test_the_policies_in_force_per_step_are_those_of_active_set():
                                      [sc.policies[i] for i in active_set(sc, d)])
                           for g in sc.population.groups] for d in dates]) * step_months(sc.time.step)
     assert np.array_equal(group_rates(sc, dates), expected)
+
+
+# ------------------------------------------------------------------ the home population drawn once (lever 3)
+
+
+def _small_korea(size: int = 20_000, **group0):
+    from conftest import ROOT
+
+    from sim.loading import load_scenario
+
+    sc = load_scenario(ROOT / "scenarios" / "korea.yaml")
+    groups = list(sc.population.groups)
+    if group0:
+        groups[0] = groups[0].model_copy(update=group0)
+    pop = sc.population.model_copy(update={"size": size, "groups": groups})
+    return sc.model_copy(update={"population": pop})
+
+
+def _arrays(pop):
+    names = ["group", "female", "origin", "risk_tolerance", "means", "away", "block_key", "block_origin",
+             "block_group", "block_size", "block_start", "block_r_max", "block_home", "block_members"]
+    return {n: getattr(pop, n) for n in names}
+
+
+def test_a_cached_home_population_is_what_a_fresh_build_gives_and_runs_do_not_leak_into_it():
+    from sim.engine.arrays import homes
+    from sim.engine.arrays.model import ArrayModel
+    from sim.rules.population import Population
+
+    homes.clear()
+    sc = _small_korea()
+    first = ArrayModel(sc)  # a miss: drawn, cached
+    for t in range(60):
+        first.step(t)  # people set out, the stock is appended, attempts are counted
+    assert first.population.away.any()
+    second = ArrayModel(sc)  # a hit
+    assert len(homes._cache) == 1
+    fresh = Population(sc, second.graph.node_index, second.key)
+    fresh_stock = ArrayModel(sc)  # to compare the appended stock too
+    got, want = _arrays(ArrayModel(sc).population), _arrays(fresh_stock.population)
+    for name, arr in want.items():
+        assert got[name].dtype == arr.dtype and np.array_equal(got[name], arr), name
+    cached = homes.home_population(sc, second.graph.node_index, second.key)
+    for name, arr in _arrays(fresh).items():
+        assert cached.__dict__[name].tobytes() == arr.tobytes(), name
+    assert not cached.away.any() and cached.extra == 0 and cached.attempts is None
+    with np.testing.assert_raises(ValueError):
+        cached.means[0] = 1.0  # the shared arrays are read-only
+
+
+def test_runs_that_share_a_home_population_give_the_results_of_fresh_processes():
+    """Korea at 20,000 (stock, repeats, brokers): a run after two others in this process (the cache hit, the
+    earlier runs' state gone) gives the run's result of an empty cache; a changed departure rate shares the
+    population, a changed means distribution does not."""
+    from sim.engine.arrays import homes
+    from sim.engine.arrays.model import run
+
+    sc = _small_korea()
+    other = _small_korea(departure_rate=sc.population.groups[0].departure_rate * 2)
+    homes.clear()
+    alone = run(sc).flows.copy()
+    homes.clear()
+    run(other)
+    run(sc)
+    assert len(homes._cache) == 1  # the departure rate does not define the population
+    again = run(sc)
+    assert np.array_equal(again.flows, alone)
+    from sim.scenario.schema import AttributeDistribution
+
+    run(_small_korea(means=AttributeDistribution(dist="fixed", value=5000.0)))
+    assert len(homes._cache) == 2

@@ -80,7 +80,7 @@ class EngineCore:
         # Every draw is keyed by what it is for (sim.rules.streams): who lives at home, who sets out when, which path,
         # what happens on each leg. A change leaves every draw it does not touch as it was.
         self.key = run_key(seed)
-        self.population = (Population(scenario, self.graph.node_index, self.key) if population else None)
+        self.population = self._new_population(scenario) if population else None
         self._stock: StockDraw | None = None
         self._stock_persons = np.empty(0, dtype=np.int64)  # their indices in the population
         self._releases: dict[int, list[tuple[int, int, int]]] = {}  # step -> (person, route, group) back home
@@ -117,6 +117,10 @@ class EngineCore:
                                       ((tr.dwell_scale.male, tr.savings.male * delta, tr.arrest_scale.male),
                                        (tr.dwell_scale.female, tr.savings.female * delta, tr.arrest_scale.female)))
         self._init_knowledge()
+
+    def _new_population(self, scenario: Scenario) -> Population:
+        """The run's home population (an engine may take it from a cache of identical ones)."""
+        return Population(scenario, self.graph.node_index, self.key)
 
     # ------------------------------------------------------------------------------- what people know
     def _init_knowledge(self) -> None:

@@ -23,6 +23,8 @@ their attempts.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from sim.scenario.schema import AttributeDistribution, Scenario
@@ -166,6 +168,25 @@ class Population:
         self._added += 1
         self._make_blocks(first, first + k, self._added << 40)
         return np.arange(first, first + k, dtype=np.int64)
+
+    def freeze(self) -> None:
+        """Make the drawn arrays (attributes and blocks) read-only, so that they can be shared by runs (`fresh`)."""
+        for a in self._drawn():
+            a.flags.writeable = False
+
+    def _drawn(self) -> list[np.ndarray]:
+        return [self.group, self.female, self.origin, self.risk_tolerance, self.means, self.block_key,
+                self.block_origin, self.block_group, self.block_size, self.block_start, self.block_r_max,
+                self.block_home, self.block_members]
+
+    def fresh(self) -> Population:
+        """A Population with the same persons (the drawn arrays shared) and a run state of its own: nobody away,
+        no appended persons, no attempts counted. Only for a population without appended persons."""
+        assert self.extra == 0, "fresh() copies a home population without appended persons"
+        new = copy.copy(self)
+        new.away = np.zeros(self.size, dtype=bool)
+        new.attempts = new.last_route = None
+        return new
 
     def track_attempts(self) -> None:
         """Count attempts per person and the route of each one's last failed attempt (repeat attempts)."""

@@ -2,6 +2,7 @@
 vectorised batches, docked exactly to the Mesa engine (tests/test_docking.py, docs/performance.md). It imports no
 Mesa.
 
+- `homes`: the home population drawn once per process for runs that share it;
 - `table`: the migrant table (structure of arrays, rows reused);
 - `waits`: the arithmetic of waiting, equal to the Mesa agent's to the last bit;
 - `model`: `ArrayModel` (an `sim.engine.core.EngineCore` with the journey on batches of rows) and `run`.

@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from sim.engine.arrays.homes import home_population
 from sim.engine.arrays.table import ARREST, BLOCKED, CROSS, FREE, LEAVE, NEVER, QUEUED, MigrantTable
 from sim.engine.arrays.waits import due_step, python_max0, threshold_time, unit_exponential
 from sim.engine.core import EngineCore
@@ -28,6 +29,7 @@ from sim.engine.ledger import RunResult
 from sim.outcomes import (ARRIVED, CAUGHT, EDGE_CAUGHT, EDGE_COUNTS, EDGE_ENTERED, EDGE_KILLED, EDGE_PASSED,
                           EDGE_RETURNED, FLOWS, KILLED, REPATRIATED, RETURNED, SET_OUT)
 from sim.rules.hazards import leave_probability, log_survival
+from sim.rules.population import Population
 from sim.rules.streams import ARREST as ARREST_SLOT
 from sim.rules.streams import CROSS as CROSS_SLOT
 from sim.rules.streams import LEAVE as LEAVE_SLOT
@@ -38,6 +40,10 @@ from sim.scenario.units import step_months
 
 class ArrayModel(EngineCore):
     """One run of a scenario with migrants as rows of arrays (see the module doc)."""
+
+    def _new_population(self, scenario: Scenario) -> Population:
+        """The home population from the process's cache of identical ones (`sim.engine.arrays.homes`)."""
+        return home_population(scenario, self.graph.node_index, self.key)
 
     def __init__(self, scenario: Scenario, rng: int | None = None, population: bool = True):
         seed = scenario.seed if rng is None else rng
