@@ -143,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         "docked": docked,
         "arrays_runs_per_s": per_s_1,
         "arrays_runs_per_s_2_workers": per_s_2,
-        "meta": {"batch": batch, "mode": "smoke" if args.smoke else "full", "scenario": path, "sets": sets, "repeats": repeats,
+        "meta": {"batch": batch, "mode": "smoke" if args.smoke else "full", "scenario": path, "sets": sets,
+                 "repeats": repeats,
                  "agents_runs_s": agents, "arrays_runs_s": [x["run"] for x in arrays],
                  "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                  "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
@@ -161,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
          f"allocated {report['bytes_per_migrant_arrays_allocated']:.0f} per row at the peak; target <= 200"),
         ("docked (summaries equal)", str(docked), ""),
         ("arrays_runs_per_s, one process", f"{per_s_1:.3g}", f"batch of {batch} runs"),
-        ("arrays_runs_per_s, 2 workers", f"{per_s_2:.3g}", f"batch of {batch} runs; target >= 20 (Korea)"),
+        ("arrays_runs_per_s, 2 workers", f"{per_s_2:.3g}",
+         f"batch of {batch} runs; target >= 20 (Korea)"),
     ]
     width = max(len(r[0]) for r in rows)
     for name, value, note in rows:
