@@ -147,3 +147,20 @@ def test_a_stock_group_with_no_path_through_the_node_is_refused():
     with pytest.raises(ScenarioError) as exc:
         build(data)
     assert "no candidate path" in str(exc.value) and "initial_stock[0].groups" in str(exc.value)
+
+
+def test_the_report_shows_the_stock_in_the_totals_and_the_identity_with_it(tmp_path):
+    from sim.engine.ledger import write_run
+    from sim.plots.detect import load
+    from sim.plots.report import _run_sections  # the report's run text and tables, without its figures
+
+    data = transit_scenario([{"node": "t", "size": 300, "waited": {"dist": "fixed", "value": 0}}],
+                            groups=[group(departure_rate=0.05)])
+    write_run(run(build(data)), tmp_path / "r")
+    html = _run_sections(load(tmp_path / "r"))
+    totals = html[html.index("<h2>Totals</h2>"):html.index("<h2>Arrivals per year</h2>")]
+    assert "set_out + initial_stock = arrived + caught + killed + repatriated + returned + in_transit" in totals
+    assert "initial_stock</th>" in totals and "Attempts over the whole run" in totals
+    # arrived / (set_out + initial_stock): a share, at most 100% (arrived / set_out alone was 454%)
+    shares = [float(cell[cell.rindex(">") + 1:]) for cell in totals.split("%</td>")[:-1]]
+    assert shares and all(0 <= s <= 100 for s in shares), shares

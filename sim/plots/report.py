@@ -139,13 +139,19 @@ def _run_sections(run: RunData) -> str:
     if sc.get("sources"):
         parts.append("<h3>Sources named by the scenario</h3><ul>"
                      + "".join(f"<li>{_e(s)}</li>" for s in sc["sources"]) + "</ul>")
-    parts.append("<h2>Totals</h2><p class='muted'>Persons over the whole run; in_transit is the stock on the way "
-                 "at the end. set_out = arrived + caught + killed + repatriated + returned + in_transit.</p>")
+    stock = "initial_stock" in run.summary["totals"]
+    columns = [*TOTAL_KEYS, "initial_stock"] if stock else list(TOTAL_KEYS)
+    parts.append("<h2>Totals</h2><p class='muted'>Attempts over the whole run (a person who sets out again counts "
+                 "once per attempt); in_transit is the stock on the way at the end; arrived / started is arrived / (set_out"
+                 + (" + initial_stock" if stock else "") + "). "
+                 + ("set_out + initial_stock" if stock else "set_out")
+                 + " = arrived + caught + killed + repatriated + returned + in_transit.</p>")
     rows = [{"": "all", **run.summary["totals"]}]
     rows += [{"": f"route {k}", **v} for k, v in run.summary["by_route"].items()]
     rows += [{"": f"group {k}", **v} for k, v in run.summary["by_group"].items()]
-    table = pd.DataFrame(rows, columns=["", *TOTAL_KEYS])
-    table["arrived / set out"] = [f"{a / s:.1%}" if s else "" for a, s in zip(table["arrived"], table["set_out"])]
+    table = pd.DataFrame(rows, columns=["", *columns])
+    started = table["set_out"] + (table["initial_stock"] if stock else 0)
+    table["arrived / started"] = [f"{a / s:.1%}" if s else "" for a, s in zip(table["arrived"], started)]
     parts.append(_table(table, left=("",)))
     parts.append("<h2>Arrivals per year</h2>")
     yearly = pd.DataFrame({"year": list(run.summary["arrivals_by_year"]),

@@ -116,6 +116,12 @@ def _walk(node: Any, parts: list[str]) -> tuple[Any, Any]:
     return (container, k) if len(parts) == 1 else _walk(container[k], parts[1:])
 
 
+def get_path(data: dict, key: str) -> Any:
+    """The value at dotted path `key` (the paths of `set_path`, dotted policy targets included); KeyError if none."""
+    container, k = _walk(data, key.split("."))
+    return container[k]
+
+
 def set_path(data: dict, key: str, value: Any, *, source: str = "--set") -> None:
     """Set the scalar at dotted path `key` (list items by id/name or index) in a full scenario dict."""
     if isinstance(value, (dict, list)):

@@ -18,7 +18,7 @@ from sim.analysis.calibration.spec import LoadedCalibration, Prior
 from sim.experiments.spec import ExperimentSpec, LoadedSpec
 from sim.outputs import atomic_write_text
 from sim.scenario.schema import Scenario
-from sim.scenario.overrides import dump_scenario, scenario_to_dict, set_path
+from sim.scenario.overrides import dump_scenario, get_path, scenario_to_dict, set_path
 from sim.loading import validate_dict
 from sim.scenario.validation import validate_model
 
@@ -67,12 +67,7 @@ def base_scenario(lc: LoadedCalibration, size: int | None) -> Scenario:
 
 def typed_value(data: dict, path: str, value: float):
     """The value as an int where the scenario holds an int there."""
-    node = data
-    for part in path.split("."):
-        if isinstance(node, list):
-            node = next(x for x in node if str(x.get("id", x.get("name"))) == part)
-        else:
-            node = node[part]
+    node = get_path(data, path)
     return round(value) if isinstance(node, int) and not isinstance(node, bool) else float(value)
 
 
