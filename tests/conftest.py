@@ -183,44 +183,19 @@ def toy_path() -> Path:
 
 
 # ------------------------------------------------------------------ parallel runs (pytest-xdist, pyproject addopts)
-# The suite runs on 2 processes (`-n 2 --dist loadgroup`). Tests go to whichever process is free, one at a time,
-# except for the groups below, which run whole on one process:
-# * files whose module-scoped fixtures build something expensive (a sweep, a run, both engines): split across
-#   processes, each process would build the fixture again;
-# * the tests that start sweeps in subprocesses and signal or kill them, or start a Dask cluster: one after another,
-#   so that two of them never compete for the cores while they wait for a run record or a child process.
-SHARED_FIXTURE_FILES = ("test_cli.py", "test_determinism.py", "test_equivalence.py", "test_plots.py",
-                        "test_plots_safety.py", "test_sensitivity.py", "test_sweep.py")
-PROCESS_TESTS = (
-    "test_sweep.py::test_sigkill_half_way_then_resume_gives_identical_results",
-    "test_sweep.py::test_ctrl_c_stops_cleanly_keeps_finished_runs_and_says_how_to_resume",
-    "test_sweep_robust.py::test_a_second_sweep_into_a_locked_directory_is_refused_and_a_killed_holder_releases_it",
-    "test_sweep_robust.py::test_a_scheduler_lost_mid_sweep_ends_it_with_a_message_and_keeps_finished_runs",
-    "test_sweep_robust.py::test_sigkill_of_the_sweep_leaves_no_process_behind",
-    "test_sweep_robust.py::test_killing_the_forkserver_mid_sweep_the_sweep_still_finishes",
-    "test_sweep_robust.py::test_ctrl_c_while_workers_start_prints_one_line_and_exits_130",
-)
-# Handed out first, longest first, so that the single tests at the end fill in around them (addopts keep this
-# order: --no-loadscope-reorder): mypy from a cold cache and the benchmark smoke runs, then the process group, then
-# the file groups, then every other test in its file's order.
-FIRST = ("test_types.py::", "test_bench_smoke.py::", "test_bench_sweep_smoke.py::")
+# The suite runs on 2 processes (`-n 2 --dist loadfile`): each file runs whole on one process, so a module-scoped
+# fixture (a sweep, a run, both engines) is built once, and the tests that signal or kill sweeps in subprocesses
+# (test_sweep.py, test_sweep_robust.py) run one after another within their file. (`--dist loadgroup` would be
+# finer, but pytest-xdist 3.8's groups have no effect under pytest 9.2, which no longer reads `item._nodeid`.)
+# Files are handed out longest first (addopts keep this order: --no-loadscope-reorder), so that the short ones at
+# the end fill in around the long ones: mypy from a cold cache (~20 s), then by their measured serial time.
+LONGEST_FIRST = ("test_types.py", "test_sweep_robust.py", "test_bench_smoke.py", "test_plots.py",
+                 "test_plots_safety.py", "test_analytic.py", "test_calibration.py", "test_sweep.py",
+                 "test_analysis_safety.py", "test_bench_sweep_smoke.py", "test_sensitivity.py",
+                 "test_network_limits.py", "test_cli.py", "test_streams.py", "test_doc_commands.py",
+                 "test_equivalence.py")
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the group markers
 def pytest_collection_modifyitems(config, items):
-    def name(item) -> str:
-        return item.nodeid.rsplit("/", 1)[-1]
-
-    rank = {}
-    for item in items:
-        if name(item).startswith(FIRST):
-            rank[item.nodeid] = 0
-        elif name(item).split("[")[0] in PROCESS_TESTS:
-            item.add_marker(pytest.mark.xdist_group("processes"))
-            rank[item.nodeid] = 1
-        elif item.path.name in SHARED_FIXTURE_FILES:
-            item.add_marker(pytest.mark.xdist_group(item.path.name))
-            rank[item.nodeid] = 2
-        else:
-            rank[item.nodeid] = 3
-    items.sort(key=lambda item: rank[item.nodeid])  # stable: within a rank, the collection order
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
