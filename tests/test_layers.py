@@ -108,3 +108,41 @@ def test_the_check_sees_an_upward_import_inside_a_function(tmp_path, monkeypatch
     monkeypatch.setattr(__import__(__name__), "SIM", fake)
     assert ("sim.rules.x", "sim.cli.main") in imports().edges
     assert ("sim.rules.x", "sim.engine") not in imports().edges
+
+
+# The array engine must not pay for Mesa (1.5 s of imports): neither it nor anything it imports, however indirectly,
+# imports the Mesa engine, the plain-Mesa reference or the `mesa` package itself.
+MESA_FREE = ("sim.engine.arrays",)
+MESA_MODULES = ("sim.engine.mesa", "sim.engine.reference")
+
+
+def imports_mesa(path: Path) -> bool:
+    """Whether a file imports the third-party `mesa` package anywhere (not under `if TYPE_CHECKING:`)."""
+    for node in _runtime_nodes(ast.parse(path.read_text())):
+        names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                 else [node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 else [])
+        if any(n == "mesa" or n.startswith("mesa.") for n in names):
+            return True
+    return False
+
+
+def mesa_reached(graph: nx.DiGraph, roots: tuple[str, ...]) -> list[str]:
+    """Modules reachable from the `roots` packages that are Mesa modules or import `mesa`."""
+    files = {module_name(p): p for p in SIM.rglob("*.py")}
+    start = [m for m in graph if any(m == r or m.startswith(r + ".") for r in roots)]
+    reached = set(start).union(*(nx.descendants(graph, m) for m in start))
+    return sorted(m for m in reached if m.startswith(MESA_MODULES) or (m in files and imports_mesa(files[m])))
+
+
+def test_the_array_engine_reaches_no_mesa():
+    assert mesa_reached(imports(), MESA_FREE) == []
+
+
+def test_the_mesa_check_sees_an_indirect_import(tmp_path, monkeypatch):
+    """The checker itself: the array engine importing a module that imports mesa is found."""
+    fake = tmp_path / "sim"
+    (fake / "engine" / "arrays").mkdir(parents=True)
+    (fake / "engine" / "arrays" / "model.py").write_text("from sim.engine.core import x\n")
+    (fake / "engine" / "core.py").write_text("def f():\n    import mesa.discrete_space\n")
+    monkeypatch.setattr(__import__(__name__), "SIM", fake)
+    assert mesa_reached(imports(), MESA_FREE) == ["sim.engine.core"]

@@ -116,6 +116,16 @@ class Ledger:
     def repatriated(self, node: int) -> None:
         self._repatriated[node] += 1
 
+    def add_counts(self, flows: np.ndarray, female: np.ndarray, stock: np.ndarray, edges: np.ndarray,
+                   repatriated: np.ndarray) -> None:
+        """Add a batch of events of the current step at once (an engine that counts them in arrays): flat arrays
+        laid out as `_step` (route x group x FLOWS), `_female` and `_stock` (route x group, `stock` the change of the
+        stock in transit), `_edges` (edge x EDGE_COUNTS) and `_repatriated` (node)."""
+        for name, add in (("_step", flows), ("_female", female), ("_stock", stock), ("_edges", edges),
+                          ("_repatriated", repatriated)):
+            if add.any():
+                setattr(self, name, (np.array(getattr(self, name), dtype=np.int64) + add).tolist())
+
     def brokers(self, t: int, node: int, fee: float, sold: int) -> None:
         """The price F(t) a broker node asked in step t and the passages it sold."""
         self.fees[t, node] = fee

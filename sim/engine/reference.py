@@ -43,7 +43,7 @@ from sim.rules.hazards import edge_outcome_table
 from sim.outcomes import (ARRIVED, CAUGHT, EDGE_CAUGHT, EDGE_ENTERED, EDGE_KILLED, EDGE_PASSED, EDGE_RETURNED, KILLED,
                           REPATRIATED, RETURNED)
 from sim.engine.ledger import Ledger, RunResult
-from sim.engine.mesa.model import run_result
+from sim.engine.core import run_result
 from sim.rules.network import RouteGraph, modes_mask
 from sim.rules.policies import active_set, group_rates, network_state
 from sim.rules.population import Population

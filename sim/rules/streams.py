@@ -64,24 +64,60 @@ def hash_int(key: int, *parts: int) -> int:
     return x
 
 
-def _mix(z: np.ndarray) -> np.ndarray:
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(_C1)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(_C2)
-    return z ^ (z >> np.uint64(31))
+def _mix(z: np.ndarray, tmp: np.ndarray) -> np.ndarray:
+    """mix(z) element-wise, in place on z, with `tmp` a scratch array of z's shape (uint64 arithmetic wraps)."""
+    np.right_shift(z, _S30, out=tmp)
+    z ^= tmp
+    z *= _U1
+    np.right_shift(z, _S27, out=tmp)
+    z ^= tmp
+    z *= _U2
+    np.right_shift(z, _S31, out=tmp)
+    z ^= tmp
+    return z
+
+
+_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
+_U1, _U2, _UG = np.uint64(_C1), np.uint64(_C2), np.uint64(_GOLDEN)
+
+
+def _as_u64(p) -> np.ndarray:
+    """An integer part as uint64: the same 64 bits as `astype(np.uint64)` (int64 is reinterpreted, not copied)."""
+    a = np.asarray(p)
+    if a.dtype == np.uint64:
+        return a
+    if a.dtype == np.int64:
+        return a.view(np.uint64)
+    return a.astype(np.uint64)
 
 
 def hash_u64(key: int, *parts) -> np.ndarray:
     """h(key, parts...) element-wise; parts are ints or integer arrays (broadcast together). Leading scalar parts
-    are folded in on Python ints first, so only the array parts cost vectorized work."""
+    are folded in on Python ints first, so only the array parts cost vectorized work (done in place)."""
     lead = 0
     while lead < len(parts) and np.ndim(parts[lead]) == 0:
         lead += 1
     prefix = hash_int(key, *(int(p) for p in parts[:lead]))
-    arrays = [np.asarray(p).astype(np.uint64) for p in parts[lead:]]
-    x = np.full(np.broadcast_shapes(*(a.shape for a in arrays)), prefix, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for a in arrays:
-            x = _mix((x ^ a) + np.uint64(_GOLDEN))
+    arrays = [_as_u64(p) for p in parts[lead:]]
+    shape = np.broadcast_shapes(*(a.shape for a in arrays))
+    if arrays and arrays[0].shape == shape:
+        x = arrays[0] ^ np.uint64(prefix)
+        rest = arrays[1:]
+    else:
+        x = np.full(shape, prefix, dtype=np.uint64)
+        rest = arrays
+        if not arrays:
+            return x
+    if arrays and arrays[0].shape == shape:
+        x += _UG
+        tmp = np.empty_like(x)
+        _mix(x, tmp)
+    else:
+        tmp = np.empty_like(x)
+    for a in rest:
+        x ^= a
+        x += _UG
+        _mix(x, tmp)
     return x
 
 
@@ -97,9 +133,16 @@ def home_generator(key: int, chunk: int, stratum: int) -> np.random.Generator:
 
 
 def journey_uniforms(key: int, persons: np.ndarray, step: int, n_legs: int) -> np.ndarray:
-    """(k, SLOTS_PER_LEG * n_legs) uniforms U(key, JOURNEY, person, step, slot) for journeys set out at `step`."""
+    """(k, SLOTS_PER_LEG * n_legs) uniforms of journeys set out at `step` (`journey_uniform` for every slot)."""
     slots = np.arange(SLOTS_PER_LEG * n_legs, dtype=np.uint64)
-    return uniforms(key, np.asarray(persons, dtype=np.uint64)[:, None], step, slots[None, :])
+    return journey_uniform(key, np.asarray(persons, dtype=np.uint64)[:, None], step, slots[None, :])
+
+
+def journey_uniform(key: int, persons, steps, slots) -> np.ndarray:
+    """The journey draw of each (person, step set out, slot), element-wise (broadcast): h(key, person, step, slot)
+    as a uniform. The code hashes no JOURNEY purpose part, unlike the module doc's U(k, JOURNEY, ...); kept so
+    that results stay as they were (the array engine draws through this same function)."""
+    return uniforms(key, persons, steps, slots)
 
 
 def departure_candidates(key: int, step: int, n: int, p_bar: float) -> tuple[np.ndarray, np.ndarray]:
@@ -143,15 +186,24 @@ def permutation(key: int, step: int, x: np.ndarray, n: int) -> np.ndarray:
     sizes, so after an even number of rounds the sizes are as at the start."""
     bits = max(1, (n - 1).bit_length())
     out = np.asarray(x, dtype=np.uint64).copy()
-    todo = np.arange(out.size)
-    while todo.size:
+    todo: np.ndarray | None = None  # None: every element (the first pass)
+    while True:
         hi_bits, lo_bits = bits - bits // 2, bits // 2
-        v = out[todo]
+        v = out if todo is None else out[todo]
         hi, lo = v >> np.uint64(lo_bits), v & np.uint64((1 << lo_bits) - 1)
         for r in range(_FEISTEL_ROUNDS):
-            f = hash_u64(key, DEPART_PERM, step, r, lo) & np.uint64((1 << hi_bits) - 1)
-            hi, lo = lo, hi ^ f
+            f = hash_u64(key, DEPART_PERM, step, r, lo)
+            f &= np.uint64((1 << hi_bits) - 1)
+            f ^= hi
+            hi, lo = lo, f
             hi_bits, lo_bits = lo_bits, hi_bits
-        out[todo] = (hi << np.uint64(lo_bits)) | lo
-        todo = todo[out[todo] >= np.uint64(n)]
-    return out.astype(np.int64)
+        hi <<= np.uint64(lo_bits)
+        hi |= lo
+        if todo is None:
+            out = hi
+            todo = np.flatnonzero(out >= np.uint64(n))
+        else:
+            out[todo] = hi
+            todo = todo[hi >= np.uint64(n)]
+        if not todo.size:
+            return out.astype(np.int64)

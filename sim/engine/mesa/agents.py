@@ -22,8 +22,9 @@ waiting three years in a transit country costs nothing in the steps in between. 
 - Money: the person carries its means; an edge's cost is paid when the edge is entered, and while stopped at a
   transit node the means grow by the group's savings per step (by sex, `transit.savings`) from arrival there.
 - Brokers (docs/model.md §14): at a node with brokers, a person whose wait ends (or who arrives, if the node has no
-  wait) joins the node's queue (`sim.engine.mesa.brokers.BrokerQueue`) instead of leaving, still exposed to arrest;
-  the model sells the passages each step and the buyers move on.
+  wait) joins the node's queue (`sim.engine.queues.BrokerQueue`) instead of leaving, still exposed to arrest (the
+  step's joiners join in increasing person index, `sim.engine.core.EngineCore.flush_joins`); the model sells the
+  passages each step and the buyers move on.
 - Closures on the way (§14): a person due to leave a transit node by a closed edge does not turn back but waits
   there, still exposed to arrest, until the edge reopens (the model releases them when it does).
 - Sex differences in transit: the dwell of every node where people wait is multiplied by the group's
@@ -180,8 +181,9 @@ class Migrant(CellAgent):
             self.enter_edge(t)
             return
         if queue is not None:
-            self.stuck = QUEUED
-            self.queue_pos = queue.join(self, t, model.onward_cost(self.path_nodes, self.path_edges, self.leg))
+            self.stuck = QUEUED  # joins the queue before the step's sale, in person order (EngineCore.flush_joins)
+            model.join_queue(node, self.person, self, self.means - self.savings * self.arrived_at, self.savings,
+                             model.onward_cost(self.path_nodes, self.path_edges, self.leg), e)
         else:
             self.stuck = BLOCKED
             model.blocked.setdefault(e, {})[self] = None
@@ -235,6 +237,7 @@ class Migrant(CellAgent):
         model = self.model
         ledger = model.ledger
         if self.stuck == QUEUED:
+            assert self.queue_pos >= 0, "a migrant leaves its queue only after joining it (EngineCore.flush_joins)"
             model.queues[self.waiting_at].leave(self.queue_pos)
         elif self.stuck == BLOCKED:
             del model.blocked[self.path_edges[self.leg]][self]

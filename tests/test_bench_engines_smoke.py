@@ -1,0 +1,28 @@
+"""`experiments/bench_engines.py --smoke` runs end to end and writes every figure of issue 13's engine benchmark.
+No timing is asserted (docs/performance.md has the real table)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+from conftest import ROOT
+
+FIGURES = ("agents_run_s", "arrays_run_s", "speed_ratio", "arrays_build_s", "arrays_step_s", "arrays_result_s",
+           "arrays_migrant_events_per_s", "bytes_per_migrant_arrays", "bytes_per_migrant_arrays_allocated",
+           "arrays_runs_per_s", "arrays_runs_per_s_2_workers")
+
+
+def test_smoke_engine_benchmark_writes_every_figure(tmp_path):
+    out = tmp_path / "bench.json"
+    cmd = [sys.executable, str(ROOT / "experiments" / "bench_engines.py"), "--smoke", "--json", str(out)]
+    proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads(out.read_text())
+    for key in FIGURES:
+        assert isinstance(report[key], (int, float)) and math.isfinite(report[key]) and report[key] > 0, key
+    assert report["docked"] is True
+    assert report["meta"]["mode"] == "smoke" and report["meta"]["repeats"] >= 2 and report["meta"]["batch"] == 4
+    assert "speed_ratio" in proc.stdout
