@@ -20,6 +20,9 @@ their ratio is measured under the same load. Figures:
 - bytes_per_migrant_arrays: bytes of the migrant table's columns per row (sim.engine.arrays.table);
   bytes_per_migrant_arrays_allocated: the table's allocated bytes (grown by doubling) per row alive at the peak.
 - docked: whether the two engines' summaries were equal in every repeat (tests/test_docking.py checks the files).
+- arrays_runs_per_s (batch), arrays_runs_per_s_2_workers: a batch of B runs of the scenario with the array
+  engine (seeds 1..B; default B = 64, --batch), one after another in this process, and on 2 worker processes
+  (forkserver, the engine imported before the clock starts, as a sweep's workers do): B / wall time.
 
 Targets of issue 13 (in the table): speed_ratio >= 30 for Korea; bytes per migrant <= 200.
 """
@@ -64,6 +67,35 @@ def time_arrays(sc, cold: bool = True) -> tuple[dict[str, float], dict, ArrayMod
     return {"run": t3 - t0, "build": t1 - t0, "step": t2 - t1, "result": t3 - t2}, result.summary(), model
 
 
+def batch_run(args: tuple) -> int:
+    """One run of a batch in a worker: (scenario, seed) -> arrivals (a number to return, not the result)."""
+    from sim.engine.arrays import run
+
+    sc, seed = args
+    return run(sc, seed=seed).totals()["arrived"]
+
+
+def time_batch(sc, batch: int, workers: int) -> float:
+    """Runs per second of `batch` array-engine runs (seeds 1..batch) in this process (workers 1) or on `workers`
+    forkserver processes started (and warmed with one run each) before the clock starts."""
+    from concurrent.futures import ProcessPoolExecutor
+    import multiprocessing
+
+    jobs = [(sc, seed) for seed in range(1, batch + 1)]
+    if workers == 1:
+        t0 = time.perf_counter()
+        for job in jobs:
+            batch_run(job)
+        return batch / (time.perf_counter() - t0)
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["sim.engine.arrays"])
+    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+        list(pool.map(batch_run, [(sc, 0)] * workers))  # start and warm the workers
+        t0 = time.perf_counter()
+        list(pool.map(batch_run, jobs))
+        return batch / (time.perf_counter() - t0)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--smoke", action="store_true", help="a tiny toy run, for the test suite")
@@ -71,12 +103,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", default="bench_engines.json")
     ap.add_argument("--scenario", default=None)
     ap.add_argument("--set", action="append", default=[], dest="sets")
+    ap.add_argument("--batch", type=int, default=None, help="runs in the batch figures (default 64; smoke 4)")
     args = ap.parse_args(argv)
     if args.smoke:
         path = args.scenario or str(ROOT / "scenarios" / "toy.yaml")
         sets = args.sets or ["population.size=2000"]
         repeats = args.repeats or 2
+        batch = args.batch or 4
     else:
+        batch = args.batch or 64
         path = args.scenario or str(ROOT / "scenarios" / "korea.yaml")
         sets = args.sets
         repeats = args.repeats or 5
@@ -92,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         cached.append(c["run"])
         docked = docked and a_sum == r_sum == c_sum
     assert model is not None
+    per_s_1 = time_batch(sc, batch, 1)
+    per_s_2 = time_batch(sc, batch, 2)
     med = {k: statistics.median(x[k] for x in arrays) for k in arrays[0]}
     agents_s = statistics.median(agents)
     tab = model.tab
@@ -114,7 +151,10 @@ def main(argv: list[str] | None = None) -> int:
         "bytes_per_migrant_arrays_allocated": allocated / max(tab.peak, 1),
         "peak_migrants": tab.peak,
         "docked": docked,
-        "meta": {"mode": "smoke" if args.smoke else "full", "scenario": path, "sets": sets, "repeats": repeats,
+        "arrays_runs_per_s": per_s_1,
+        "arrays_runs_per_s_2_workers": per_s_2,
+        "meta": {"batch": batch, "mode": "smoke" if args.smoke else "full", "scenario": path, "sets": sets,
+                 "repeats": repeats,
                  "agents_runs_s": agents, "arrays_runs_s": [x["run"] for x in arrays],
                  "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                  "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
@@ -133,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
         ("bytes_per_migrant_arrays", f"{tab.bytes_per_row()}",
          f"allocated {report['bytes_per_migrant_arrays_allocated']:.0f} per row at the peak; target <= 200"),
         ("docked (summaries equal)", str(docked), ""),
+        ("arrays_runs_per_s, one process", f"{per_s_1:.3g}", f"batch of {batch} runs"),
+        ("arrays_runs_per_s, 2 workers", f"{per_s_2:.3g}",
+         f"batch of {batch} runs; target >= 20 (Korea)"),
     ]
     width = max(len(r[0]) for r in rows)
     for name, value, note in rows:

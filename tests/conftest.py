@@ -180,3 +180,22 @@ def run_cli(
 @pytest.fixture
 def toy_path() -> Path:
     return TOY
+
+
+# ------------------------------------------------------------------ parallel runs (pytest-xdist, pyproject addopts)
+# The suite runs on 2 processes (`-n 2 --dist loadfile`): each file runs whole on one process, so a module-scoped
+# fixture (a sweep, a run, both engines) is built once, and the tests that signal or kill sweeps in subprocesses
+# (test_sweep.py, test_sweep_robust.py) run one after another within their file. (`--dist loadgroup` would be
+# finer, but pytest-xdist 3.8's groups have no effect under pytest 9.2, which no longer reads `item._nodeid`.)
+# Files are handed out longest first (addopts keep this order: --no-loadscope-reorder), so that the short ones at
+# the end fill in around the long ones: mypy from a cold cache (~20 s), then by their measured serial time.
+LONGEST_FIRST = ("test_types.py", "test_sweep_robust.py", "test_bench_smoke.py", "test_plots.py",
+                 "test_plots_safety.py", "test_analytic.py", "test_calibration.py", "test_sweep.py",
+                 "test_analysis_safety.py", "test_bench_sweep_smoke.py", "test_sensitivity.py",
+                 "test_network_limits.py", "test_cli.py", "test_streams.py", "test_doc_commands.py",
+                 "test_equivalence.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order

@@ -11,7 +11,8 @@ import sys
 from conftest import ROOT
 
 FIGURES = ("agents_run_s", "arrays_run_s", "speed_ratio", "arrays_build_s", "arrays_step_s", "arrays_result_s",
-           "arrays_migrant_events_per_s", "bytes_per_migrant_arrays", "bytes_per_migrant_arrays_allocated")
+           "arrays_migrant_events_per_s", "bytes_per_migrant_arrays", "bytes_per_migrant_arrays_allocated",
+           "arrays_runs_per_s", "arrays_runs_per_s_2_workers")
 
 
 def test_smoke_engine_benchmark_writes_every_figure(tmp_path):
@@ -23,5 +24,5 @@ def test_smoke_engine_benchmark_writes_every_figure(tmp_path):
     for key in FIGURES:
         assert isinstance(report[key], (int, float)) and math.isfinite(report[key]) and report[key] > 0, key
     assert report["docked"] is True
-    assert report["meta"]["mode"] == "smoke" and report["meta"]["repeats"] >= 2
+    assert report["meta"]["mode"] == "smoke" and report["meta"]["repeats"] >= 2 and report["meta"]["batch"] == 4
     assert "speed_ratio" in proc.stdout

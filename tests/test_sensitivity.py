@@ -333,11 +333,11 @@ def test_bad_spec_is_bad_input(tmp_path):
         args.func(args)
 
 
-def test_cli_exit_code_for_bad_input(tmp_path):
-    from conftest import run_cli
+def test_cli_exit_code_for_bad_input(tmp_path, capsys):
+    from sweep_helpers import call_main  # in this process: the same parser and exit-code mapping as the command
 
-    proc = run_cli("sensitivity", _spec(tmp_path, outcomes={"x": "share(land)"}), "--method", "morris",
-                   "--dry-run")
+    proc = call_main(capsys, "sensitivity", _spec(tmp_path, outcomes={"x": "share(land)"}), "--method", "morris",
+                     "--dry-run")
     assert proc.returncode == 2
     assert "outcomes.x" in proc.stderr and "Traceback" not in proc.stderr
 

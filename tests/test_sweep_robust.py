@@ -345,6 +345,9 @@ def cli_guarded(capsys, *args) -> tuple[int, str, str]:
 @pytest.mark.parametrize("kind", ["garbage", "nothing listening", "silent", "not dask"])
 def test_a_scheduler_that_is_not_there_is_an_error_not_a_hang(tmp_path, capsys, kind):
     import dask
+    import distributed  # noqa: F401 - its defaults must be in dask's config before the temporary setting below:
+    # imported inside `dask.config.set`, they would be removed with it, and a later LocalCluster in this test
+    # process (test_sweep.py) would fail with KeyError 'distributed'
 
     reply = {"silent": None, "not dask": b"HTTP/1.0 400 Bad Request\r\n\r\n"}
     out = tmp_path / "o"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sim.cli.arguments import EXIT_BAD_INPUT, EXIT_OK
 from sim.cli.progress import progress_bar
+from sim.engine.engines import MODULES, RUN_DEFAULT
 from sim.errors import ScenarioError
 from sim.outputs import claim_dir, default_dir
 
@@ -23,8 +24,8 @@ def default_run_dir(name: str) -> Path:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from sim.rules.checks import scenario_warnings
+    from sim.engine.engines import run
     from sim.engine.ledger import write_run
-    from sim.engine.mesa.model import run
     from sim.loading import load_scenario
 
     scenario = load_scenario(args.scenario, overrides=args.set, seed=args.seed)
@@ -33,7 +34,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else default_run_dir(scenario.name)
     claim_dir(out, "run", force=args.force)  # refuse before running, not after
     with progress_bar(f"run {scenario.name}", not args.quiet) as update:
-        result = run(scenario, progress=update)
+        result = run(scenario, engine=args.engine, progress=update)
     write_run(result, out, force=args.force)
     if not args.quiet:
         totals = result.totals()
@@ -83,6 +84,9 @@ def register(sub) -> None:
                    help="override one scalar, e.g. population.size=2000000 or "
                         "network.edges.dmz.controls.mines=0.9 (list items by id/name); repeatable")
     p.add_argument("--force", action="store_true", help="replace an existing run directory")
+    p.add_argument("--engine", choices=sorted(MODULES), default=RUN_DEFAULT,
+                   help="agents (default): the Mesa engine, one agent per person on the way; arrays: the array "
+                        "engine, the same rules and draws (the same files) in vectorized batches, for speed")
     p.add_argument("--quiet", action="store_true",
                    help="no progress bar, and not the closing 'wrote ...' and totals lines "
                         "(warnings and errors are still printed)")

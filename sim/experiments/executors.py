@@ -39,6 +39,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
+from sim.engine.engines import ENSEMBLE_DEFAULT, engine_module
 from sim.errors import UsageError
 
 MAX_ATTEMPTS = 3
@@ -136,9 +137,9 @@ def _sigint_deferred():
             raise KeyboardInterrupt
 
 
-def _process_pool(workers: int) -> ProcessPoolExecutor:
+def _process_pool(workers: int, engine: str = ENSEMBLE_DEFAULT) -> ProcessPoolExecutor:
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["sim.experiments.task", "sim.engine.mesa.model"])
+    ctx.set_forkserver_preload(["sim.experiments.task", engine_module(engine)])  # workers fork with it imported
     _start_forkserver()
     return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
 
@@ -253,14 +254,15 @@ def _dask_check(client, lost_after: float, idle_after: float):
 
 
 @contextmanager
-def backend(workers: int | None = None, scheduler: str | None = None):
-    """Yield a Backend for local processes (default) or Dask (`scheduler` address or "local")."""
+def backend(workers: int | None = None, scheduler: str | None = None, engine: str = ENSEMBLE_DEFAULT):
+    """Yield a Backend for local processes (default) or Dask (`scheduler` address or "local"); local workers start
+    with `engine`'s module imported."""
     workers = workers or default_workers()
     if workers < 1:
         raise UsageError(f"--workers must be at least 1, found {workers}")
     if scheduler is None:
         n = workers  # an int; a name the lambda can keep (`workers` is reassigned below)
-        yield Backend("processes", n, lambda: _process_pool(n), lambda: _process_pool(1),
+        yield Backend("processes", n, lambda: _process_pool(n, engine), lambda: _process_pool(1, engine),
                       start_errors=(BrokenProcessPool, EOFError, OSError))
         return
     try:

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
+from sim.engine.engines import ENSEMBLE_DEFAULT, EngineName
 from sim.experiments.parameters import ParameterRange, Scalar
 from sim.outputs import check_name
 from sim.scenario.schema import Scenario, Strict
@@ -98,6 +99,8 @@ class ExperimentSpec(Strict):
     replicates: int = Field(1, ge=1, le=10_000)
     seed: int = Field(0, ge=0)
     outputs: Outputs = Field(default_factory=Outputs)
+    engine: EngineName = Field(ENSEMBLE_DEFAULT, description="Which engine runs the runs: arrays (default) or "
+                                                             "agents (the Mesa engine); both give the same results.")
 
     @model_validator(mode="after")
     def _check(self) -> ExperimentSpec:
@@ -137,8 +140,9 @@ class LoadedSpec:
 
     def fingerprint(self) -> str:
         """sha256 of what determines every run's result: the spec (without replicates, so a sweep can be extended,
-        and description) and the resolved base scenario (without its description and sources)."""
-        payload = self.spec.model_dump(mode="json", exclude={"replicates", "description"})
+        description, and engine: both engines give the same files, tests/test_docking.py) and the resolved base
+        scenario (without its description and sources)."""
+        payload = self.spec.model_dump(mode="json", exclude={"replicates", "description", "engine"})
         # the base scenario's free text (description, sources) does not change any run
         payload["scenario"] = dump_scenario(self.base.model_copy(update={"description": "", "sources": []}))
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

@@ -112,7 +112,7 @@ def _submit(ls: LoadedSpec):
 
     def submit(executor, run: RunSpec):
         return executor.submit(execute, run.run_id, ls.base_dict, run.point.overrides(ls.spec), run.seed, keep,
-                               keep_ts)
+                               keep_ts, ls.spec.engine)
 
     return submit
 
@@ -120,7 +120,8 @@ def _submit(ls: LoadedSpec):
 def pilot(p: Plan) -> TaskOutput:
     """Run the first run in this process (for --dry-run's time estimate)."""
     run = p.first_run()
-    return execute(run.run_id, p.spec.base_dict, run.point.overrides(p.spec.spec), run.seed, [], False)
+    return execute(run.run_id, p.spec.base_dict, run.point.overrides(p.spec.spec), run.seed, [], False,
+                   p.spec.spec.engine)
 
 
 def check_points(p: Plan, points: Iterator[Point] | None = None, limit: int | None = None) -> int:
@@ -164,7 +165,7 @@ def run_sweep(p: Plan, out: str | Path, *, workers: int | None = None, scheduler
     todo = [r for r in p.runs if r.run_id not in done]
     check_points(p, _distinct_points(todo))
     SweepStore.check(out, p.spec, force=force)
-    with backend(workers, scheduler) if todo else nullcontext() as be:
+    with backend(workers, scheduler, engine=p.spec.spec.engine) if todo else nullcontext() as be:
         store = SweepStore.open(out, p.spec, force=force)
         try:
             return _run(p, store, out, be, progress)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from sim.outcomes import TOTAL_KEYS
+from sim.engine.engines import ENSEMBLE_DEFAULT, run
 from sim.engine.ledger import RunResult
 
 
@@ -62,15 +63,14 @@ def point_scenario(base: dict, overrides: list[tuple[str, object]]):
 
 
 def execute(run_id: str, base: dict, overrides: list[tuple[str, object]], seed: int, keep: list[str],
-            keep_timeseries: bool) -> TaskOutput:
-    """Run one point/replicate; never raises for a problem of the run itself."""
+            keep_timeseries: bool, engine: str = ENSEMBLE_DEFAULT) -> TaskOutput:
+    """Run one point/replicate with `engine` (sim.engine.engines); never raises for a problem of the run itself."""
     from sim.errors import InputError
-    from sim.engine.mesa.model import run
 
     t0 = time.perf_counter()
     try:
         scenario = point_scenario(base, overrides)
-        result = run(scenario, seed=seed)
+        result = run(scenario, seed=seed, engine=engine)
         ts = None
         if keep_timeseries:
             ts = result.timeseries()

@@ -141,17 +141,16 @@ def _run_sections(run: RunData) -> str:
                      + "".join(f"<li>{_e(s)}</li>" for s in sc["sources"]) + "</ul>")
     stock = "initial_stock" in run.summary["totals"]
     columns = [*TOTAL_KEYS, "initial_stock"] if stock else list(TOTAL_KEYS)
+    started = "set_out + initial_stock" if stock else "set_out"
     parts.append("<h2>Totals</h2><p class='muted'>Attempts over the whole run (a person who sets out again counts "
-                 "once per attempt); in_transit is the stock on the way at the end; arrived / started is arrived / (set_out"
-                 + (" + initial_stock" if stock else "") + "). "
-                 + ("set_out + initial_stock" if stock else "set_out")
-                 + " = arrived + caught + killed + repatriated + returned + in_transit.</p>")
+                 "once per attempt); in_transit is the stock on the way at the end; arrived / started is arrived / "
+                 f"({started}). {started} = arrived + caught + killed + repatriated + returned + in_transit.</p>")
     rows = [{"": "all", **run.summary["totals"]}]
     rows += [{"": f"route {k}", **v} for k, v in run.summary["by_route"].items()]
     rows += [{"": f"group {k}", **v} for k, v in run.summary["by_group"].items()]
     table = pd.DataFrame(rows, columns=["", *columns])
-    started = table["set_out"] + (table["initial_stock"] if stock else 0)
-    table["arrived / started"] = [f"{a / s:.1%}" if s else "" for a, s in zip(table["arrived"], started)]
+    began = table["set_out"] + (table["initial_stock"] if stock else 0)
+    table["arrived / started"] = [f"{a / s:.1%}" if s else "" for a, s in zip(table["arrived"], began)]
     parts.append(_table(table, left=("",)))
     parts.append("<h2>Arrivals per year</h2>")
     yearly = pd.DataFrame({"year": list(run.summary["arrivals_by_year"]),

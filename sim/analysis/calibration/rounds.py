@@ -102,6 +102,7 @@ def make_round(lc: LoadedCalibration, out: Path, name: str, base_file: str, size
         "replicates": replicates,
         "seed": seed,
         "outputs": {"keep": KEEP, "timeseries": lc.route_share_needs_timeseries},
+        "engine": lc.spec.engine,
     }
     spec_path = out / f"{name}_spec.yaml"
     loaded = LoadedSpec(validate_model(ExperimentSpec, spec, path=str(spec_path)), spec_path, scenario)

@@ -16,6 +16,7 @@ from pydantic import Field, field_validator, model_validator
 from sim.observed import OBSERVED_SERIES, load_observed
 from sim.outputs import check_name
 from sim.scenario.schema import Scenario, Strict
+from sim.engine.engines import ENSEMBLE_DEFAULT, EngineName
 from sim.experiments.parameters import ParameterRange
 from sim.errors import ScenarioError
 from sim.scenario.keys import line_for
@@ -151,6 +152,8 @@ class CalibrationSpec(Strict):
     point: Literal["median", "best"] = Field("median", description="Calibrated values: posterior medians, or the "
                                                                     "accepted point of least distance.")
     check: Check = Field(default_factory=Check)
+    engine: EngineName = Field(ENSEMBLE_DEFAULT, description="Which engine runs the sweeps: arrays (default) or "
+                                                             "agents (the Mesa engine); both give the same results.")
 
 
 @dataclass

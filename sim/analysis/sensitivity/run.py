@@ -61,6 +61,7 @@ def experiment_spec(ls: LoadedSensitivity, method: str, x: np.ndarray) -> dict:
         "replicates": ls.spec.replicates,
         "seed": ls.spec.seed,
         "outputs": {"keep": ls.keep(), "timeseries": False},
+        "engine": ls.spec.engine,
     }
 
 

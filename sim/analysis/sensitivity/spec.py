@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 from pydantic import Field, field_validator, model_validator
 
 from sim.analysis.sensitivity.outcomes import Outcome, parse_outcome
+from sim.engine.engines import ENSEMBLE_DEFAULT, EngineName
 from sim.experiments.parameters import ParameterRange
 from sim.errors import ScenarioError
 from sim.loading import load_scenario, validate_dict
@@ -90,6 +91,8 @@ class SensitivitySpec(Strict):
     replicates: int = Field(2, ge=1, le=1000)
     seed: int = Field(0, ge=0)
     seed_bootstrap: int = Field(200, ge=0, le=100_000, description="Replicate bootstrap draws for seed intervals.")
+    engine: EngineName = Field(ENSEMBLE_DEFAULT, description="Which engine runs the sweep: arrays (default) or "
+                                                             "agents (the Mesa engine); both give the same results.")
 
     @model_validator(mode="after")
     def _check(self) -> SensitivitySpec:
