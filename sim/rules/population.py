@@ -118,7 +118,8 @@ class Population:
         scale = np.zeros(len(groups), dtype=np.float32)
         for gi, g in enumerate(groups):
             a, b = g.risk_tolerance.bounds()
-            if b > a and np.isfinite(np.float32(BINS / (b - a))):  # else one bin (also for a tiny range)
+            a, b = float(a), float(b)
+            if b > a and BINS / (b - a) < float(np.finfo(np.float32).max):  # else one bin (also for a tiny range)
                 lo[gi], scale[gi] = a, BINS / (b - a)
         group, origin = self.group[first:end], self.origin[first:end]
         x = (self.risk_tolerance[first:end] - lo[group]) * scale[group]
