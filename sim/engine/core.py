@@ -370,8 +370,9 @@ class EngineCore:
         g at origin o with largest risk tolerance r_b, p_bar_b = 1 - exp(-lambda_g(t) * m_o(t) * M * exp(Ub_b)),
         Ub_b = max over the stratum's usable paths of the utility at r_b without the cost term
         (`sim.rules.choice.risk_free_bound`), m_o the chain multiplier (1 without chain migration), M the largest
-        repeat multiplier; raised by a relative 1e-12 against rounding, as `departure_bound`. 0 for a block
-        without usable paths. The Ub_b are recomputed only when the metrics people weigh change."""
+        repeat multiplier; raised by a relative 1e-12 against rounding, as `departure_bound`, and by 1e-300
+        (subnormal products, where the rounding is not relative). 0 for a block without usable paths. The Ub_b are
+        recomputed only when the metrics people weigh change."""
         pop = self.population
         assert pop is not None
         if getattr(self, "_ub_of", None) is not self.metrics:
@@ -395,7 +396,8 @@ class EngineCore:
         rate = self.rates[t][pop.block_group] * self._multiplier_bound()
         if self.chain_mult is not None:
             rate = rate * self.chain_mult[pop.block_origin]
-        return np.minimum(1.0, -np.expm1(-rate * self._exp_ub) * (1.0 + 1e-12))
+        p = np.minimum(1.0, -np.expm1(-rate * self._exp_ub) * (1.0 + 1e-12) + 1e-300)
+        return np.where(self._exp_ub > 0.0, p, 0.0)
 
     def decide_departures(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """Who sets out at step t and on which path (docs/model.md §3, §9, §11, §13): (persons in increasing
