@@ -58,6 +58,8 @@ EXPENSIVE = {
         "Sobol at 512 base samples x (3 + 2) = 2,560 points even at 1 replicate; the Morris command is run",
     "bordersim sensitivity experiments/korea_sensitivity.yaml --method morris --out results/korea_morris "
     "--workers 2": "hundreds of Korea runs over the whole 1998-2024 horizon",
+    "bordersim sensitivity experiments/korea_sensitivity.yaml --method sobol --workers 2 --out results/korea_sobol":
+        "2,496 Korea runs at 1 M persons (about 30 minutes on 2 workers)",
     "bordersim plot results/korea_closure --baseline lifted_2023":
         "needs the 60-run Korea closure sweep (experiments/korea_closure.yaml)",
     "python experiments/bench_sweep.py --json out.json": "the sweep benchmark itself (minutes)",
