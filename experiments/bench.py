@@ -48,6 +48,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from bench_output import check_json_target, write_json
+
 import mesa
 import numpy as np
 
@@ -536,11 +538,12 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(fn(Path(scenario), int(n))))
         return 0
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
+    check_json_target(args.json)
     report = benchmark(mode, args.scenario.resolve())
     print(table(report))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        write_json(args.json, report)
     return 0
 
 

@@ -2,7 +2,8 @@
 
     python experiments/bench_engines.py [--smoke] [--repeats K] [--json PATH] [--scenario PATH] [--set KEY=VALUE]
 
-Prints a table and writes JSON (default bench_engines.json in the current directory). Each timing is the median
+Prints a table and writes JSON (default bench_engines.json in the current directory; an existing file is replaced
+only if a bordersim benchmark wrote it: experiments/bench_output.py). Each timing is the median
 of K repeats (default 5; --smoke: 2 on a tiny toy run), the two engines alternating within one process, so that
 their ratio is measured under the same load. Figures:
 
@@ -31,13 +32,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import platform
 import statistics
 import sys
 import time
 from pathlib import Path
+
+from bench_output import check_json_target, write_json
 
 from sim.engine.arrays import homes
 from sim.engine.arrays.model import ArrayModel
@@ -105,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--set", action="append", default=[], dest="sets")
     ap.add_argument("--batch", type=int, default=None, help="runs in the batch figures (default 64; smoke 4)")
     args = ap.parse_args(argv)
+    check_json_target(args.json)  # before anything is measured
     if args.smoke:
         path = args.scenario or str(ROOT / "scenarios" / "toy.yaml")
         sets = args.sets or ["population.size=2000"]
@@ -180,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     width = max(len(r[0]) for r in rows)
     for name, value, note in rows:
         print(f"{name:<{width}}  {value:>10}  {note}")
-    Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    write_json(args.json, report)
     return 0 if docked else 1
 
 

@@ -14,13 +14,14 @@ measures it). Figures (medians of `--repeats` repeats, measured in this process)
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench_output import check_json_target, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -68,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--target", type=float, default=1.0, help="seconds per run")
     ap.add_argument("--json", metavar="PATH")
     args = ap.parse_args(argv)
+    check_json_target(args.json)  # before anything is measured
     if args.smoke:
         args.repeats, args.runs, args.target = 1, 4, 0.05
 
@@ -129,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, value, target in rows:
         print(f"{name:34} {value:>12}  {target}")
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+        write_json(args.json, result)
     return 0
 
 

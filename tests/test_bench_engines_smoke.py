@@ -26,3 +26,14 @@ def test_smoke_engine_benchmark_writes_every_figure(tmp_path):
     assert report["docked"] is True
     assert report["meta"]["mode"] == "smoke" and report["meta"]["repeats"] >= 2 and report["meta"]["batch"] == 4
     assert "speed_ratio" in proc.stdout
+    assert report["generator"] == "bordersim benchmark"  # so a later run may replace it
+
+
+def test_a_file_no_benchmark_wrote_is_not_overwritten(tmp_path):
+    mine = tmp_path / "notes.json"
+    mine.write_text('{"my": "thesis numbers"}\n')
+    cmd = [sys.executable, str(ROOT / "experiments" / "bench_engines.py"), "--smoke", "--json", str(mine)]
+    proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 2 and "not overwritten" in proc.stderr and "Traceback" not in proc.stderr
+    assert mine.read_text() == '{"my": "thesis numbers"}\n'
+    assert "speed_ratio" not in proc.stdout  # refused before measuring
