@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -194,6 +195,18 @@ LONGEST_FIRST = ("test_types.py", "test_sweep_robust.py", "test_bench_smoke.py",
                  "test_analysis_safety.py", "test_bench_sweep_smoke.py", "test_sensitivity.py",
                  "test_network_limits.py", "test_cli.py", "test_streams.py", "test_doc_commands.py",
                  "test_equivalence.py")
+
+
+# Temporary directories in memory where the machine has one: bordersim fsyncs every file it writes (0.4 ms each on
+# this machine's disk, 0.03 ms on tmpfs), and the suite writes thousands; measured from a clean clone, 133 s -> 116 s.
+# BORDERSIM_TEST_TMP chooses another root; tests that need a particular filesystem make their own.
+SHM = Path("/dev/shm")
+
+
+def pytest_configure(config):
+    root = os.environ.get("BORDERSIM_TEST_TMP") or (str(SHM) if SHM.is_dir() and os.access(SHM, os.W_OK) else None)
+    if root and config.option.basetemp is None:
+        tempfile.tempdir = root  # pytest's tmp_path root is tempfile.gettempdir()/pytest-of-USER
 
 
 def pytest_collection_modifyitems(config, items):
