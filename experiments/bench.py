@@ -35,7 +35,9 @@ segment <= 1.1); <= 100 B per home person; <= 2 KiB per migrant; the largest siz
 from __future__ import annotations
 
 import argparse
+import copy
 import datetime as dt
+import functools
 import json
 import math
 import os
@@ -99,7 +101,16 @@ def scenario_at(path: Path, persons: int):
     engine does not have (docs/model.md §9-14: repeats, initial stocks, chain migration, perception, death weight,
     nested choice, brokers, sex differences in transit) switched off, so that each figure is measured next to a
     reference running the same model."""
-    data = scenario_to_dict(load_scenario(path, overrides=[f"population.size={persons}"]))
+    data = copy.deepcopy(base_rules(path))
+    data["population"]["size"] = persons
+    return validate_dict(data, path=f"{path} (base rules)")
+
+
+@functools.cache
+def base_rules(path: Path) -> dict:
+    """The scenario file as a dict with the mechanisms of `scenario_at` removed (read once per process: a benchmark
+    asks for it at several sizes)."""
+    data = scenario_to_dict(load_scenario(path))
     policies = []
     for policy in data["policies"]:
         if policy["select"].get("from_nodes"):  # a closed leg out of a transit node holds people (§14)
@@ -111,7 +122,7 @@ def scenario_at(path: Path, persons: int):
         if policy["set"] or policy["scale"]:
             policies.append(policy)
     data["policies"] = policies
-    return validate_dict(without_mechanisms(data), path=f"{path} (base rules)")
+    return without_mechanisms(data)
 
 
 def peak_rss_bytes() -> int:
