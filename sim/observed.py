@@ -21,14 +21,47 @@ from importlib import resources
 import pandas as pd
 
 OBSERVED_SERIES = ("mou_arrivals",)
+TARGET_UNITS = ("persons", "share", "years", "usd")
+TARGET_COLUMNS = ("target", "period_start", "period_end", "low", "high", "unit", "source", "note")
 COLUMNS = ("period_start", "period_end", "arrivals", "male", "female", "female_share", "cumulative")
 
 
 def _read_packaged(name: str) -> str:
     """Text of `sim/data/<name>.csv`, read through importlib.resources (works from a wheel or a zip)."""
-    if name not in OBSERVED_SERIES:
+    if name not in (*OBSERVED_SERIES, "targets"):
         raise ValueError(f"unknown observed series '{name}'; packaged series: {', '.join(OBSERVED_SERIES)}")
     return resources.files("sim").joinpath("data", f"{name}.csv").read_text(encoding="utf-8")
+
+
+def load_targets() -> pd.DataFrame:
+    """The packaged calibration targets other than the yearly arrivals (`sim/data/targets.csv`; sources in
+    `sim/data/SOURCES.md`), one row per published figure, in file order.
+
+    Columns: target (what is compared), period_start and period_end (pandas Periods of months, inclusive), low and
+    high (the published figure as a range in `unit`: low == high for a point figure, high NaN for a lower bound
+    only), unit (persons, share, years or usd), source (the letter of the file's header), note. Raises ValueError
+    naming the row when a period runs backwards, high < low, or a unit is unknown.
+    """
+    raw = pd.read_csv(io.StringIO(_read_packaged("targets")), comment="#", dtype={"note": "string"})
+    table = pd.DataFrame({
+        "target": raw["target"].astype("string"),
+        "period_start": pd.PeriodIndex(raw["period_start"], freq="M"),
+        "period_end": pd.PeriodIndex(raw["period_end"], freq="M"),
+        "low": raw["low"].astype("float64"),
+        "high": raw["high"].astype("float64"),
+        "unit": raw["unit"].astype("string"),
+        "source": raw["source"].astype("string"),
+        "note": raw["note"].fillna(""),
+    })
+    for i, rec in enumerate(table.itertuples(index=False)):
+        where = f"sim/data/targets.csv, row {i + 1} ({rec.target} {rec.period_start}..{rec.period_end})"
+        if rec.period_end < rec.period_start:
+            raise ValueError(f"{where}: period_end before period_start")
+        if rec.unit not in TARGET_UNITS:
+            raise ValueError(f"{where}: unit '{rec.unit}'; allowed: {', '.join(TARGET_UNITS)}")
+        if not math.isnan(rec.high) and rec.high < rec.low:
+            raise ValueError(f"{where}: high {rec.high:g} below low {rec.low:g}")
+    return table
 
 
 def load_observed(name: str = "mou_arrivals") -> pd.DataFrame:

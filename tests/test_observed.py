@@ -87,3 +87,52 @@ def test_cumulative_row_never_compared_even_if_every_year_simulated(observed):
 def test_no_overlap_nothing_compared(observed):
     table = compare_yearly({"1990": 5}, observed)
     assert table.empty and "log_error" in table.columns
+
+
+# --------------------------------------------------------------------------------------------- targets.csv
+
+
+def test_targets_hold_the_published_figures_as_ranges():
+    from sim.observed import load_targets
+
+    targets = load_targets()
+    rows = {(r.target, str(r.period_start), str(r.period_end)): r for r in targets.itertuples(index=False)}
+    direct = rows[("direct_crossings", "2010-01", "2015-07")]
+    assert direct.low == direct.high == 65 and direct.unit == "persons"
+    assert rows[("arrivals", "2024-01", "2024-06")].low == 105
+    assert rows[("female_arrivals", "2024-01", "2024-06")].low == 95
+    since_2020 = rows[("repatriations", "2020-01", "2024-12")]
+    assert since_2020.low == 670 and math.isnan(since_2020.high)  # a lower bound only
+    abroad = rows[("years_abroad", "2002-01", "2009-12")]
+    assert (abroad.low, abroad.high, abroad.unit) == (3, 4, "years")
+    assert rows[("thailand_share", "2016-01", "2016-12")].low == pytest.approx(0.72)
+    soldiers = targets[targets.target == "dmz_soldiers"]
+    assert soldiers.low.sum() == 2 + 1 + 1 + 4 + 1 + 1
+    assert (targets.period_start <= targets.period_end).all()
+    assert ((targets.high >= targets.low) | targets.high.isna()).all()
+
+
+def test_every_target_source_letter_is_explained_in_sources_md():
+    from importlib import resources
+
+    from sim.observed import load_targets
+
+    sources = resources.files("sim").joinpath("data", "SOURCES.md").read_text(encoding="utf-8")
+    section = sources[sources.index("## `targets.csv`"):sources.index("## Facts used by")]
+    for code in sorted(set(load_targets().source)):
+        assert f"| {code} |" in section, code
+
+
+@pytest.mark.parametrize("row, message", [
+    ("x,2020-05,2020-01,1,1,persons,P,", "period_end before period_start"),
+    ("x,2020-01,2020-05,1,1,people,P,", "unit 'people'; allowed: persons, share, years, usd"),
+    ("x,2020-01,2020-05,5,1,persons,P,", "high 1 below low 5"),
+])
+def test_a_damaged_targets_file_names_the_row_and_the_problem(monkeypatch, row, message):
+    import sim.observed as observed_module
+
+    header = "target,period_start,period_end,low,high,unit,source,note\n"
+    monkeypatch.setattr(observed_module, "_read_packaged", lambda name: header + row + "\n")
+    with pytest.raises(ValueError, match="targets.csv, row 1") as err:
+        observed_module.load_targets()
+    assert message in str(err.value)
