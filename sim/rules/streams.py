@@ -146,6 +146,23 @@ def journey_uniform(key: int, persons, steps, slots) -> np.ndarray:
     return uniforms(key, JOURNEY, persons, steps, slots)
 
 
+def journey_keys(key: int, persons, steps) -> np.ndarray:
+    """h(key, JOURNEY, person, step set out) element-wise: the part of every journey draw of a person that does not
+    depend on the slot, so that `journey_uniform_of(journey_keys(key, p, s), slot) == journey_uniform(key, p, s, slot)`
+    (a chained hash: the slot is the last part). The array engine keeps it per row, so each draw costs one mix."""
+    return hash_u64(key, JOURNEY, persons, steps)
+
+
+def journey_uniform_of(jkeys: np.ndarray, slots) -> np.ndarray:
+    """The journey draw of slot `slots` for journeys keyed `jkeys` (`journey_keys`), element-wise: U(key, JOURNEY,
+    person, step, slot) with the first three parts already hashed."""
+    x = jkeys ^ _as_u64(slots)
+    x += _UG
+    _mix(x, np.empty_like(x))
+    x >>= np.uint64(11)
+    return x.astype(np.float64) * (1.0 / (1 << 53))
+
+
 def departure_candidates(key: int, step: int, n: int, p_bar: float) -> tuple[np.ndarray, np.ndarray]:
     """The persons i in [0, n) whose departure uniform u_i(step) is below p_bar, with those uniforms, in increasing
     order of the uniforms.

@@ -33,7 +33,7 @@ from sim.rules.population import Population
 from sim.rules.streams import ARREST as ARREST_SLOT
 from sim.rules.streams import CROSS as CROSS_SLOT
 from sim.rules.streams import LEAVE as LEAVE_SLOT
-from sim.rules.streams import SLOTS_PER_LEG, journey_uniform
+from sim.rules.streams import SLOTS_PER_LEG, journey_keys, journey_uniform_of
 from sim.scenario.schema import Scenario
 from sim.scenario.units import step_months
 
@@ -204,7 +204,7 @@ class ArrayModel(EngineCore):
         leg = tab.leg[rows].astype(np.int64)
         path = tab.path[rows]
         e = self.p_edges[path, leg]
-        u = journey_uniform(self.key, tab.person[rows], tab.t0[rows], SLOTS_PER_LEG * leg + CROSS_SLOT)
+        u = journey_uniform_of(tab.jkey[rows], SLOTS_PER_LEG * leg + CROSS_SLOT)
         cdf = self.edge_cdf_arr[e]
         returned = u < cdf[:, 0]
         killed = ~returned & (u < cdf[:, 2])
@@ -250,9 +250,9 @@ class ArrayModel(EngineCore):
         leaving step t + max(0, round(w x) - waited); with `hold` the wait is over at once."""
         tab = self.tab
         slot = SLOTS_PER_LEG * (tab.leg[rows].astype(np.int64) - 1)
-        person, t0 = tab.person[rows], tab.t0[rows]
-        tab.e_arrest[rows] = unit_exponential(journey_uniform(self.key, person, t0, slot + ARREST_SLOT))
-        tab.e_leave[rows] = unit_exponential(journey_uniform(self.key, person, t0, slot + LEAVE_SLOT))
+        jkey = tab.jkey[rows]
+        tab.e_arrest[rows] = unit_exponential(journey_uniform_of(jkey, slot + ARREST_SLOT))
+        tab.e_leave[rows] = unit_exponential(journey_uniform_of(jkey, slot + LEAVE_SLOT))
         tab.wait_since[rows] = t
         tab.arrived_at[rows] = t
         if hold:
@@ -382,6 +382,7 @@ class ArrayModel(EngineCore):
         self.events += rows.size
         tab.person[rows] = persons
         tab.t0[rows] = t
+        tab.jkey[rows] = journey_keys(self.key, persons, t)
         tab.path[rows] = paths
         tab.leg[rows] = 0
         tab.group[rows] = pop.group[persons]
@@ -407,6 +408,7 @@ class ArrayModel(EngineCore):
         node = sd.node.astype(np.int64)
         tab.person[rows] = persons
         tab.t0[rows] = 0
+        tab.jkey[rows] = journey_keys(self.key, persons, 0)
         tab.path[rows] = chosen
         tab.leg[rows] = np.argmax(self.p_nodes[chosen] == node[:, None], axis=1) + 1
         tab.group[rows] = sd.group
