@@ -247,3 +247,21 @@ def test_runs_that_share_a_home_population_give_the_results_of_fresh_processes()
 
     run(_small_korea(means=AttributeDistribution(dist="fixed", value=5000.0)))
     assert len(homes._cache) == 2
+
+
+def test_the_per_block_prefixes_give_the_documented_draws():
+    """block_candidates hashes h(key, DEPART_ORDER, step, B) and h(key, DEPART_PERM, step, r, B) once per block
+    (sim.rules.streams._last_part, _block_permutation); the numbers are those of the documented hashes."""
+    from sim.rules.streams import (DEPART_ORDER, _block_permutation, _last_part, _to_unit, block_permutation,
+                                   hash_u64)
+    key, step = run_key(5), 17
+    rng = np.random.default_rng(2)
+    blocks = rng.integers(0, 2**41, 30)
+    b = np.sort(rng.integers(0, 30, 500))
+    bits = rng.integers(1, 20, 30)[b]
+    x = rng.integers(0, 2**19, 500) % (np.int64(1) << bits)
+    assert np.array_equal(_block_permutation(key, step, blocks, b, x, bits),
+                          block_permutation(key, step, blocks[b], x, bits))
+    j = rng.integers(0, 10**6, 500)
+    prefix = hash_u64(key, DEPART_ORDER, step, blocks)
+    assert np.array_equal(_to_unit(_last_part(prefix[b], j)), uniforms(key, DEPART_ORDER, step, blocks[b], j))

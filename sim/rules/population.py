@@ -28,7 +28,7 @@ import copy
 import numpy as np
 
 from sim.scenario.schema import AttributeDistribution, Scenario
-from sim.rules.streams import block_candidates, home_generator
+from sim.rules.streams import _bit_length, block_candidates, home_generator
 
 CHUNK = 1 << 20  # persons generated per chunk: bounds the temporary memory of generation
 BINS = 16  # bins of risk tolerance per (origin, group) for the thinning blocks
@@ -121,6 +121,7 @@ class Population:
         self.block_key = np.empty(0, dtype=i64)  # blocks for thinning (see _make_blocks)
         self.block_origin, self.block_group = np.empty(0, dtype=i64), np.empty(0, dtype=i64)
         self.block_size, self.block_start = np.empty(0, dtype=i64), np.empty(0, dtype=i64)
+        self.block_bits = np.empty(0, dtype=i64)
         self.block_r_max = np.empty(0)
         self.block_home = np.empty(0, dtype=bool)
         self.block_members = np.empty(0, dtype=np.int32 if n < 2**31 else i64)
@@ -171,6 +172,7 @@ class Population:
         self.block_group = cat([self.block_group, b_group])
         self.block_key = cat([self.block_key, offset + (b_origin * 256 + b_group) * BINS + uniq % BINS])
         self.block_size = cat([self.block_size, counts])
+        self.block_bits = _bit_length(self.block_size)  # log2 of each block's rank space (block_candidates)
         self.block_r_max = cat([self.block_r_max, r_max])
         self.block_home = cat([self.block_home, np.full(uniq.size, offset == 0)])
         self.block_start = cat([self.block_start, starts + self.block_members.size])
@@ -206,7 +208,7 @@ class Population:
 
     def _drawn(self) -> list[np.ndarray]:
         return [self.group, self.female, self.origin, self.risk_tolerance, self.means, self.block_key,
-                self.block_origin, self.block_group, self.block_size, self.block_start, self.block_r_max,
+                self.block_origin, self.block_group, self.block_size, self.block_bits, self.block_start, self.block_r_max,
                 self.block_home, self.block_members]
 
     def fresh(self) -> Population:
@@ -240,7 +242,7 @@ class Population:
         # matters (keyed draws: skipping them changes no other draw)
         if self.extra and not self.extra_at_home():
             bounds = np.where(self.block_home, bounds, 0.0)
-        b, x, u = block_candidates(key, step, self.block_key, self.block_size, bounds)
+        b, x, u = block_candidates(key, step, self.block_key, self.block_size, bounds, self.block_bits)
         idx = self.block_members[self.block_start[b] + x].astype(np.int64)
         home = ~self.away[idx]
         return idx[home], u[home]
