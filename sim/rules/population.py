@@ -208,8 +208,8 @@ class Population:
 
     def _drawn(self) -> list[np.ndarray]:
         return [self.group, self.female, self.origin, self.risk_tolerance, self.means, self.block_key,
-                self.block_origin, self.block_group, self.block_size, self.block_bits, self.block_start, self.block_r_max,
-                self.block_home, self.block_members]
+                self.block_origin, self.block_group, self.block_size, self.block_bits, self.block_start,
+                self.block_r_max, self.block_home, self.block_members]
 
     def fresh(self) -> Population:
         """A Population with the same persons (the drawn arrays shared) and a run state of its own: nobody away,

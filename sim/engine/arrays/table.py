@@ -28,7 +28,8 @@ CROSS, LEAVE, ARREST = 0, 1, 2
 FREE, QUEUED, BLOCKED = 0, 1, 2
 
 COLUMNS = {
-    "person": np.int32, "t0": np.int32, "jkey": np.uint64, "path": np.int32, "leg": np.int16, "group": np.uint8, "female": np.bool_,
+    "person": np.int32, "t0": np.int32, "jkey": np.uint64, "path": np.int32, "leg": np.int16, "group": np.uint8,
+    "female": np.bool_,
     "action": np.uint8, "stuck": np.uint8, "due": np.int32, "waiting_at": np.int32, "wait_since": np.int32,
     "arrived_at": np.int32, "queue_pos": np.int32, "means": np.float64, "e_arrest": np.float64,
     "e_leave": np.float64, "leave_at": np.float64, "arrest_at": np.float64, "alive": np.bool_,
