@@ -156,9 +156,9 @@ class Population:
         key += x.astype(np.intp)
         counts = np.bincount(key)
         uniq = np.flatnonzero(counts)
-        lookup = np.zeros(counts.size, dtype=np.uint16 if uniq.size < 65536 else np.intp)  # uint16: a radix sort
+        lookup: np.ndarray = np.zeros(counts.size, dtype=np.uint16 if uniq.size < 65536 else np.intp)  # radix sort
         lookup[uniq] = np.arange(uniq.size)
-        dense = lookup[key]
+        dense: np.ndarray = lookup[key]
         order = np.argsort(dense, kind="stable")
         counts = counts[uniq].astype(np.int64)
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)

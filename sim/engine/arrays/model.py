@@ -357,7 +357,7 @@ class ArrayModel(EngineCore):
         if self.ledger.persons is not None:
             self.attempts_ended(tab.person[rows].astype(np.int64), self.path_route[path],
                                 tab.group[rows].astype(np.int64),
-                                outcome if each else np.full(rows.size, outcome), t)
+                                np.asarray(outcome) if each else np.full(rows.size, outcome), t)
         tab.stuck[rows] = FREE
         tab.waiting_at[rows] = -1
         tab.release(rows)
