@@ -43,6 +43,7 @@ from bench_output import check_json_target, write_json
 
 from sim.engine.arrays import homes
 from sim.engine.arrays.model import ArrayModel
+from sim.engine.arrays.table import COLUMNS
 from sim.engine.mesa.model import BorderModel
 from sim.loading import load_scenario
 
@@ -135,10 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     med = {k: statistics.median(x[k] for x in arrays) for k in arrays[0]}
     agents_s = statistics.median(agents)
     tab = model.tab
-    allocated = sum(getattr(tab, name).nbytes for name in ("person", "t0", "path", "leg", "group", "female",
-                                                           "action", "stuck", "due", "waiting_at", "wait_since",
-                                                           "arrived_at", "queue_pos", "means", "e_arrest",
-                                                           "e_leave", "leave_at", "arrest_at", "alive"))
+    allocated = sum(getattr(tab, name).nbytes for name in COLUMNS)
     report = {
         "agents_run_s": agents_s,
         "arrays_run_s": med["run"],

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.rules.streams import CHOICE, JOURNEY, journey_uniform, journey_uniforms, run_key, uniforms
+from sim.rules.streams import (CHOICE, JOURNEY, journey_keys, journey_uniform, journey_uniform_of, journey_uniforms,
+                               run_key, uniforms)
 
 
 def test_journey_draws_are_keyed_by_the_journey_purpose():
@@ -16,6 +17,19 @@ def test_journey_draws_are_keyed_by_the_journey_purpose():
     # without the purpose, person CHOICE's journey draw at (step p, slot t) was the choice draw of person p at t
     p, t = np.arange(20), 5
     assert not np.any(journey_uniform(key, CHOICE, p, t) == uniforms(key, CHOICE, p, t))
+
+
+def test_a_journey_key_and_its_slot_give_the_journey_draw():
+    """The array engine's per-row journey key (sim.rules.streams.journey_keys) gives the same draws as hashing the
+    person, the step and the slot every time."""
+    key = run_key(11)
+    persons = np.array([0, 1, 7, 2**31 - 1, 123456], dtype=np.int32)
+    steps = np.array([0, 5, 323, 1, 77], dtype=np.int32)
+    jk = journey_keys(key, persons, steps)
+    for slot in (0, 1, 2, 5, 29):
+        assert np.array_equal(journey_uniform_of(jk, np.full(persons.size, slot)),
+                              journey_uniform(key, persons, steps, slot))
+    assert np.array_equal(journey_keys(key, persons, 9), journey_keys(key, persons, np.full(persons.size, 9)))
 
 
 # ------------------------------------------------------------------ thinning in blocks (lever 1)
@@ -233,3 +247,21 @@ def test_runs_that_share_a_home_population_give_the_results_of_fresh_processes()
 
     run(_small_korea(means=AttributeDistribution(dist="fixed", value=5000.0)))
     assert len(homes._cache) == 2
+
+
+def test_the_per_block_prefixes_give_the_documented_draws():
+    """block_candidates hashes h(key, DEPART_ORDER, step, B) and h(key, DEPART_PERM, step, r, B) once per block
+    (sim.rules.streams._last_part, _block_permutation); the numbers are those of the documented hashes."""
+    from sim.rules.streams import (DEPART_ORDER, _block_permutation, _last_part, _to_unit, block_permutation,
+                                   hash_u64)
+    key, step = run_key(5), 17
+    rng = np.random.default_rng(2)
+    blocks = rng.integers(0, 2**41, 30)
+    b = np.sort(rng.integers(0, 30, 500))
+    bits = rng.integers(1, 20, 30)[b]
+    x = rng.integers(0, 2**19, 500) % (np.int64(1) << bits)
+    assert np.array_equal(_block_permutation(key, step, blocks, b, x, bits),
+                          block_permutation(key, step, blocks[b], x, bits))
+    j = rng.integers(0, 10**6, 500)
+    prefix = hash_u64(key, DEPART_ORDER, step, blocks)
+    assert np.array_equal(_to_unit(_last_part(prefix[b], j)), uniforms(key, DEPART_ORDER, step, blocks[b], j))

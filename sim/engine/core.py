@@ -399,6 +399,24 @@ class EngineCore:
         p = np.minimum(1.0, -np.expm1(-rate * self._exp_ub) * (1.0 + 1e-12) + 1e-300)
         return np.where(self._exp_ub > 0.0, p, 0.0)
 
+    def _choice_set(self, strata: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For the strata (origin * 256 + group, increasing) of a step's candidates: the union of their usable
+        paths (in path order) and which of them each stratum may use, (strata, paths) booleans. Cached per set of
+        strata until the usable paths change (most steps' candidates come from the same strata)."""
+        if getattr(self, "_choice_sets_of", None) is not self._strata:
+            self._choice_sets_of = self._strata
+            self._choice_sets: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+        k = strata.tobytes()
+        got = self._choice_sets.get(k)
+        if got is None:
+            own = [self.stratum_paths(s // 256, s % 256) for s in strata.tolist()]
+            cols = np.unique(np.concatenate(own))
+            member = np.zeros((strata.size, cols.size), dtype=bool)
+            for i, paths in enumerate(own):
+                member[i, np.searchsorted(cols, paths)] = True
+            got = self._choice_sets[k] = (cols, member)
+        return got
+
     def decide_departures(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """Who sets out at step t and on which path (docs/model.md §3, §9, §11, §13): (persons in increasing
         index, their paths). They are marked away and counted as persons (repeat attempts, initial stock)."""
@@ -414,13 +432,9 @@ class EngineCore:
         group = pop.group[cand].astype(np.int64)
         origin = pop.origin[cand].astype(np.int64)
         strata, row = np.unique(origin * 256 + group, return_inverse=True)
-        own = [self.stratum_paths(k // 256, k % 256) for k in strata.tolist()]
-        cols = np.unique(np.concatenate(own))
+        cols, member = self._choice_set(strata)
         if cols.size == 0:
             return empty, empty
-        member = np.zeros((strata.size, cols.size), dtype=bool)
-        for i, paths in enumerate(own):
-            member[i, np.searchsorted(cols, paths)] = True
         rate = self.rates[t][group]
         if self.chain_mult is not None:
             rate = rate * self.chain_mult[origin]

@@ -28,7 +28,7 @@ import copy
 import numpy as np
 
 from sim.scenario.schema import AttributeDistribution, Scenario
-from sim.rules.streams import block_candidates, home_generator
+from sim.rules.streams import _bit_length, block_candidates, home_generator
 
 CHUNK = 1 << 20  # persons generated per chunk: bounds the temporary memory of generation
 BINS = 16  # bins of risk tolerance per (origin, group) for the thinning blocks
@@ -47,7 +47,24 @@ def draw(dist: AttributeDistribution, n: int, rng: np.random.Generator) -> np.nd
         lo, hi = dist.bounds()
         return lo + (hi - lo) * rng.beta(dist.a, dist.b, n)
     assert dist.median is not None and dist.sigma is not None
-    return dist.median * np.exp(dist.sigma * rng.standard_normal(n))
+    z = rng.standard_normal(n)  # median * exp(sigma * Z), in place (the same operations: a product commutes)
+    z *= dist.sigma
+    np.exp(z, out=z)
+    z *= dist.median
+    return z
+
+
+def bin_index(edges: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """np.searchsorted(edges, u, side="right") for non-decreasing `edges`: the number of edges <= u, as uint8 when
+    there are few edges (counted by comparisons, several times faster than a binary search per element)."""
+    if len(edges) > 32:
+        return np.searchsorted(edges, u, side="right")
+    out = np.zeros(u.shape, dtype=np.uint8)
+    tmp = np.empty(u.shape, dtype=bool)
+    for e in np.asarray(edges, dtype=np.float64).tolist():
+        np.greater_equal(u, e, out=tmp)
+        out += tmp
+    return out
 
 
 class Population:
@@ -78,28 +95,33 @@ class Population:
             hi = min(n, lo + CHUNK)
             k = hi - lo
             rng = home_generator(key, chunk, 0)
-            grp = np.searchsorted(shares, rng.random(k), side="right").astype(np.uint8)
+            grp = bin_index(shares, rng.random(k)).astype(np.uint8, copy=False)
             np.minimum(grp, len(pop.groups) - 1, out=grp)
             self.group[lo:hi] = grp
             u_origin = rng.random(k)
             u_sex = rng.random(k)
+            # each group's persons in increasing index, by boolean masks on the chunk's views (cheaper than indices)
+            origin, female = self.origin[lo:hi], self.female[lo:hi]
+            risk, means = self.risk_tolerance[lo:hi], self.means[lo:hi]
             for gi, g in enumerate(pop.groups):
-                sel = np.flatnonzero(grp == gi)
-                if sel.size == 0:
+                sel = grp == gi
+                count = int(np.count_nonzero(sel))
+                if count == 0:
                     continue
                 nodes, cdf = origin_tables[gi]
-                pick = np.minimum(np.searchsorted(cdf, u_origin[sel], side="right"), len(nodes) - 1)
-                self.origin[lo + sel] = nodes[pick]
-                self.female[lo + sel] = u_sex[sel] < g.female_share
+                pick = np.minimum(bin_index(cdf, u_origin[sel]), len(nodes) - 1)
+                origin[sel] = nodes[pick]
+                female[sel] = u_sex[sel] < g.female_share
                 g_rng = home_generator(key, chunk, gi + 1)
-                self.risk_tolerance[lo + sel] = draw(g.risk_tolerance, sel.size, g_rng)
-                self.means[lo + sel] = draw(g.means, sel.size, g_rng)
+                risk[sel] = draw(g.risk_tolerance, count, g_rng)
+                means[sel] = draw(g.means, count, g_rng)
         self._groups = pop.groups
         self._added = 0  # calls of add_away
         i64 = np.int64
         self.block_key = np.empty(0, dtype=i64)  # blocks for thinning (see _make_blocks)
         self.block_origin, self.block_group = np.empty(0, dtype=i64), np.empty(0, dtype=i64)
         self.block_size, self.block_start = np.empty(0, dtype=i64), np.empty(0, dtype=i64)
+        self.block_bits = np.empty(0, dtype=i64)
         self.block_r_max = np.empty(0)
         self.block_home = np.empty(0, dtype=bool)
         self.block_members = np.empty(0, dtype=np.int32 if n < 2**31 else i64)
@@ -121,34 +143,43 @@ class Population:
             a, b = float(a), float(b)
             if b > a and BINS / (b - a) < float(np.finfo(np.float32).max):  # else one bin (also for a tiny range)
                 lo[gi], scale[gi] = a, BINS / (b - a)
-        group, origin = self.group[first:end], self.origin[first:end]
-        x = (self.risk_tolerance[first:end] - lo[group]) * scale[group]
+        group = self.group[first:end].astype(np.intp)  # one index conversion, used three times
+        risk = self.risk_tolerance[first:end]
+        x = risk - lo[group]
+        x *= scale[group]
         np.clip(x, 0, BINS - 1, out=x)
         n_groups = len(groups)
-        key = (origin.astype(np.int32) * n_groups + group) * BINS + x.astype(np.int32)
+        key = self.origin[first:end].astype(np.intp)
+        key *= n_groups
+        key += group
+        key *= BINS
+        key += x.astype(np.intp)
         counts = np.bincount(key)
         uniq = np.flatnonzero(counts)
-        lookup = np.zeros(counts.size, dtype=np.int64)
+        lookup: np.ndarray = np.zeros(counts.size, dtype=np.uint16 if uniq.size < 65536 else np.intp)  # radix sort
         lookup[uniq] = np.arange(uniq.size)
-        dense = lookup[key].astype(np.uint16 if uniq.size < 65536 else np.int64)  # uint16: a radix sort
+        dense: np.ndarray = lookup[key]
         order = np.argsort(dense, kind="stable")
         counts = counts[uniq].astype(np.int64)
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
         b_origin = uniq // BINS // n_groups
         b_group = uniq // BINS % n_groups
-        r_max = (np.maximum.reduceat(self.risk_tolerance[first:end][order], starts).astype(np.float64)
-                 if end > first else np.empty(0))
+        r_max32 = np.full(uniq.size, -np.inf, dtype=np.float32)  # the largest risk tolerance of each block (exact)
+        np.maximum.at(r_max32, dense, risk)
+        r_max = r_max32.astype(np.float64)
         cat = np.concatenate
         self.block_origin = cat([self.block_origin, b_origin])
         self.block_group = cat([self.block_group, b_group])
         self.block_key = cat([self.block_key, offset + (b_origin * 256 + b_group) * BINS + uniq % BINS])
         self.block_size = cat([self.block_size, counts])
+        self.block_bits = _bit_length(self.block_size)  # log2 of each block's rank space (block_candidates)
         self.block_r_max = cat([self.block_r_max, r_max])
         self.block_home = cat([self.block_home, np.full(uniq.size, offset == 0)])
         self.block_start = cat([self.block_start, starts + self.block_members.size])
-        members = order + first
-        self.block_members = cat([self.block_members, members.astype(np.int64 if end >= 2**31 else
-                                                                     self.block_members.dtype)])
+        members = order.astype(np.int64 if end >= 2**31 else self.block_members.dtype)
+        if first:
+            members += first
+        self.block_members = cat([self.block_members, members])
 
     def add_away(self, group: np.ndarray, female: np.ndarray, origin: np.ndarray, risk_tolerance: np.ndarray,
                  means: np.ndarray) -> np.ndarray:
@@ -177,8 +208,8 @@ class Population:
 
     def _drawn(self) -> list[np.ndarray]:
         return [self.group, self.female, self.origin, self.risk_tolerance, self.means, self.block_key,
-                self.block_origin, self.block_group, self.block_size, self.block_start, self.block_r_max,
-                self.block_home, self.block_members]
+                self.block_origin, self.block_group, self.block_size, self.block_bits, self.block_start,
+                self.block_r_max, self.block_home, self.block_members]
 
     def fresh(self) -> Population:
         """A Population with the same persons (the drawn arrays shared) and a run state of its own: nobody away,
@@ -211,7 +242,7 @@ class Population:
         # matters (keyed draws: skipping them changes no other draw)
         if self.extra and not self.extra_at_home():
             bounds = np.where(self.block_home, bounds, 0.0)
-        b, x, u = block_candidates(key, step, self.block_key, self.block_size, bounds)
+        b, x, u = block_candidates(key, step, self.block_key, self.block_size, bounds, self.block_bits)
         idx = self.block_members[self.block_start[b] + x].astype(np.int64)
         home = ~self.away[idx]
         return idx[home], u[home]

@@ -146,6 +146,23 @@ def journey_uniform(key: int, persons, steps, slots) -> np.ndarray:
     return uniforms(key, JOURNEY, persons, steps, slots)
 
 
+def journey_keys(key: int, persons, steps) -> np.ndarray:
+    """h(key, JOURNEY, person, step set out) element-wise: the part of every journey draw of a person that does not
+    depend on the slot, so that `journey_uniform_of(journey_keys(key, p, s), slot) == journey_uniform(key, p, s, slot)`
+    (a chained hash: the slot is the last part). The array engine keeps it per row, so each draw costs one mix."""
+    return hash_u64(key, JOURNEY, persons, steps)
+
+
+def journey_uniform_of(jkeys: np.ndarray, slots) -> np.ndarray:
+    """The journey draw of slot `slots` for journeys keyed `jkeys` (`journey_keys`), element-wise: U(key, JOURNEY,
+    person, step, slot) with the first three parts already hashed."""
+    x = jkeys ^ _as_u64(slots)
+    x += _UG
+    _mix(x, np.empty_like(x))
+    x >>= np.uint64(11)
+    return x.astype(np.float64) * (1.0 / (1 << 53))
+
+
 def departure_candidates(key: int, step: int, n: int, p_bar: float) -> tuple[np.ndarray, np.ndarray]:
     """The persons i in [0, n) whose departure uniform u_i(step) is below p_bar, with those uniforms, in increasing
     order of the uniforms.
@@ -210,8 +227,8 @@ def permutation(key: int, step: int, x: np.ndarray, n: int) -> np.ndarray:
             return out.astype(np.int64)
 
 
-def block_candidates(key: int, step: int, blocks: np.ndarray, n: np.ndarray, p_bar: np.ndarray
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def block_candidates(key: int, step: int, blocks: np.ndarray, n: np.ndarray, p_bar: np.ndarray,
+                     bits: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`departure_candidates` for many blocks of persons at once, each with its own bound: for block b (a key
     blocks[b] >= 0, n[b] persons, bound p_bar[b]) the ranks x in [0, n[b]) of the persons whose departure uniform
     u_x(step) is below p_bar[b]; returns (b, x, u) of every such person, by block and in increasing u within one.
@@ -224,17 +241,25 @@ def block_candidates(key: int, step: int, blocks: np.ndarray, n: np.ndarray, p_b
     (key, step, blocks[b], x, n[b]), not on p_bar[b]: the set for a larger bound contains the set for a smaller one
     with the same values), and the k-th smallest goes to rank pi_b(k) (`block_permutation`), a bijection of
     [0, M_b). Each person's u is thus uniform and independent of every other's. Cost O(sum_b n[b] * p_bar[b] +
-    number of blocks) element operations in a fixed number of numpy calls (no cycle walking)."""
+    number of blocks) element operations in a fixed number of numpy calls (no cycle walking). `bits`:
+    `_bit_length(n)`, if the caller keeps it."""
     blocks = np.asarray(blocks, dtype=np.int64)
     n = np.asarray(n, dtype=np.int64)
     p_bar = np.asarray(p_bar, dtype=np.float64)
-    size = np.left_shift(1, _bit_length(n))  # M_b
+    bits = _bit_length(n) if bits is None else bits
+    size = np.left_shift(1, bits)  # M_b
     live = np.flatnonzero((p_bar > 0.0) & (n > 0))
+    if not live.size:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
+    # The hash is chained over its parts, so h(key, DEPART_ORDER, step, blocks[b]) is hashed once per block and
+    # each j costs one mix of it (`_last_part`); the same numbers as uniforms(key, DEPART_ORDER, step, blocks[b], j).
+    order_prefix = hash_u64(key, DEPART_ORDER, step, blocks[live])
     got_b, got_k, got_a = [], [], []
     with np.errstate(divide="ignore"):
         limit = np.where(p_bar[live] >= 1.0, np.inf, -np.log1p(-np.minimum(p_bar[live], 1.0)))
     acc = np.zeros(live.size)
     j0 = np.zeros(live.size, dtype=np.int64)
+    at = np.arange(live.size)  # each live block's row in order_prefix
     while live.size:
         nb = size[live]
         mu = nb * np.minimum(p_bar[live], 1.0)
@@ -243,7 +268,7 @@ def block_candidates(key: int, step: int, blocks: np.ndarray, n: np.ndarray, p_b
         row = np.repeat(np.arange(live.size), m)
         col = np.arange(int(ends[-1])) - np.repeat(ends - m, m)
         j = j0[row] + col
-        e = -np.log1p(-uniforms(key, DEPART_ORDER, step, blocks[live][row], j))
+        e = -np.log1p(-_to_unit(_last_part(order_prefix[at[row]], j)))
         width = int(m.max())
         x = np.zeros((live.size, width + 1))
         x[:, 0] = acc
@@ -257,17 +282,49 @@ def block_candidates(key: int, step: int, blocks: np.ndarray, n: np.ndarray, p_b
         more = (below.sum(axis=1) == m) & (j0 + m < nb)
         acc = a[more, m[more] - 1]
         j0 = (j0 + m)[more]
-        live, limit = live[more], limit[more]
-    if not got_b:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
+        live, limit, at = live[more], limit[more], at[more]
     b, k, a = ((got_b[0], got_k[0], got_a[0]) if len(got_b) == 1 else
                (np.concatenate(got_b), np.concatenate(got_k), np.concatenate(got_a)))
     if len(got_b) > 1:
         order = np.lexsort((k, b))
         b, k, a = b[order], k[order], a[order]
-    x = block_permutation(key, step, blocks[b], k, _bit_length(n[b]))
+    x = _block_permutation(key, step, blocks, b, k, bits[b])
     real = x < n[b]
     return b[real], x[real], -np.expm1(-a[real])
+
+
+def _last_part(prefix: np.ndarray, part) -> np.ndarray:
+    """mix((prefix xor part) + golden) element-wise: h(k, ..., part) from prefix = h(k, ...) (a new array)."""
+    x = prefix ^ _as_u64(part)
+    x += _UG
+    return _mix(x, np.empty_like(x))
+
+
+def _to_unit(h: np.ndarray) -> np.ndarray:
+    """(h >> 11) * 2^-53 (h is consumed)."""
+    h >>= np.uint64(11)
+    return h.astype(np.float64) * (1.0 / (1 << 53))
+
+
+def _block_permutation(key: int, step: int, blocks: np.ndarray, b: np.ndarray, x: np.ndarray, bits: np.ndarray
+                       ) -> np.ndarray:
+    """`block_permutation(key, step, blocks[b], x, bits)` with the round functions' prefixes
+    h(key, DEPART_PERM, step, r, blocks[i]) hashed once per round and block of `blocks` (one call for all rounds),
+    so each round costs one mix per element: the same numbers."""
+    one = np.uint64(1)
+    rounds = np.arange(_FEISTEL_ROUNDS, dtype=np.int64)[:, None]
+    prefix = hash_u64(key, DEPART_PERM, step, rounds, np.asarray(blocks, dtype=np.int64)[None, :])
+    bits = np.asarray(bits, dtype=np.uint64)
+    hi_bits, lo_bits = bits - bits // np.uint64(2), bits // np.uint64(2)
+    v = np.asarray(x, dtype=np.uint64)
+    hi, lo = v >> lo_bits, v & ((one << lo_bits) - one)
+    for r in range(_FEISTEL_ROUNDS):
+        f = _last_part(prefix[r][b], lo)
+        f &= (one << hi_bits) - one
+        f ^= hi
+        hi, lo = lo, f
+        hi_bits, lo_bits = lo_bits, hi_bits
+    return ((hi << lo_bits) | lo).astype(np.int64)
 
 
 def _bit_length(n: np.ndarray) -> np.ndarray:

@@ -33,9 +33,15 @@ from sim.rules.population import Population
 from sim.rules.streams import ARREST as ARREST_SLOT
 from sim.rules.streams import CROSS as CROSS_SLOT
 from sim.rules.streams import LEAVE as LEAVE_SLOT
-from sim.rules.streams import SLOTS_PER_LEG, journey_uniform
+from sim.rules.streams import SLOTS_PER_LEG, journey_keys, journey_uniform_of
 from sim.scenario.schema import Scenario
 from sim.scenario.units import step_months
+
+
+# _cross: outcome and edge count by the number of the crossing's thresholds u is not below (0 returned, 1 killed,
+# 2 caught, 3 passed)
+_OUTCOME_OF = np.array([RETURNED, KILLED, CAUGHT, -1], dtype=np.int64)
+_EDGE_OF = np.array([EDGE_RETURNED, EDGE_KILLED, EDGE_CAUGHT, EDGE_PASSED], dtype=np.int64)
 
 
 class ArrayModel(EngineCore):
@@ -204,19 +210,17 @@ class ArrayModel(EngineCore):
         leg = tab.leg[rows].astype(np.int64)
         path = tab.path[rows]
         e = self.p_edges[path, leg]
-        u = journey_uniform(self.key, tab.person[rows], tab.t0[rows], SLOTS_PER_LEG * leg + CROSS_SLOT)
+        u = journey_uniform_of(tab.jkey[rows], SLOTS_PER_LEG * leg + CROSS_SLOT)
         cdf = self.edge_cdf_arr[e]
-        returned = u < cdf[:, 0]
-        killed = ~returned & (u < cdf[:, 2])
-        caught = ~returned & ~killed & (u < cdf[:, 3])
-        passed = ~(returned | killed | caught)
-        for mask, count, outcome in ((returned, EDGE_RETURNED, RETURNED), (killed, EDGE_KILLED, KILLED),
-                                     (caught, EDGE_CAUGHT, CAUGHT)):
-            if mask.any():
-                self._count_edges(e[mask], count)
-                self._finish(rows[mask], t, outcome)
+        # the first of returned (u < cdf0), killed (< cdf2), caught (< cdf3) that holds, else passed: a table
+        # lookup on the number of thresholds u is not below (cdf1 is skipped as in the agent's rule)
+        k = (u >= cdf[:, 0]).view(np.uint8) + (u >= cdf[:, 2]).view(np.uint8) + (u >= cdf[:, 3]).view(np.uint8)
+        self._edges += np.bincount(e * len(EDGE_COUNTS) + _EDGE_OF[k], minlength=self._edges.size)
+        passed = k == 3
+        if not passed.all():
+            done = ~passed
+            self._finish(rows[done], t, _OUTCOME_OF[k[done]])
         if passed.any():
-            self._count_edges(e[passed], EDGE_PASSED)
             rows = rows[passed]
             nodes = self.p_nodes[path[passed], leg[passed]]
             tab.leg[rows] += 1
@@ -250,9 +254,9 @@ class ArrayModel(EngineCore):
         leaving step t + max(0, round(w x) - waited); with `hold` the wait is over at once."""
         tab = self.tab
         slot = SLOTS_PER_LEG * (tab.leg[rows].astype(np.int64) - 1)
-        person, t0 = tab.person[rows], tab.t0[rows]
-        tab.e_arrest[rows] = unit_exponential(journey_uniform(self.key, person, t0, slot + ARREST_SLOT))
-        tab.e_leave[rows] = unit_exponential(journey_uniform(self.key, person, t0, slot + LEAVE_SLOT))
+        jkey = tab.jkey[rows]
+        tab.e_arrest[rows] = unit_exponential(journey_uniform_of(jkey, slot + ARREST_SLOT))
+        tab.e_leave[rows] = unit_exponential(journey_uniform_of(jkey, slot + LEAVE_SLOT))
         tab.wait_since[rows] = t
         tab.arrived_at[rows] = t
         if hold:
@@ -319,9 +323,9 @@ class ArrayModel(EngineCore):
         tab.action[rows] = np.where(arrest, ARREST, LEAVE)
         tab.due[rows] = due_step(np.where(arrest, arrest_at, leave_at))
 
-    def _finish(self, rows: np.ndarray, t: int, outcome: int) -> None:
+    def _finish(self, rows: np.ndarray, t: int, outcome: int | np.ndarray) -> None:
         """`Migrant._finish`: leave the queue if queued, count the outcome (and the repatriation's node, an
-        arrival's origin, the end of the attempt), free the rows."""
+        arrival's origin, the end of the attempt), free the rows. `outcome`: one for all rows, or one per row."""
         if rows.size == 0:
             return
         tab = self.tab
@@ -332,22 +336,28 @@ class ArrayModel(EngineCore):
                 queue = self.queues[n]
                 assert queue is not None
                 queue.leave_many(tab.queue_pos[queued[at == n]].astype(np.int64))
-        if outcome == REPATRIATED:
-            self._repatriated += np.bincount(tab.waiting_at[rows], minlength=self.n_nodes)
-        cells = self._cells(rows)
+        each = np.ndim(outcome) > 0
+        if each or outcome == REPATRIATED:
+            rep = rows if not each else rows[outcome == REPATRIATED]
+            if rep.size:
+                self._repatriated += np.bincount(tab.waiting_at[rep], minlength=self.n_nodes)
+        path = tab.path[rows]
+        cells = self.path_route[path] * self.n_groups + tab.group[rows]
         self._flows += np.bincount(cells * len(FLOWS) + outcome, minlength=self._flows.size)
         self._stock_delta -= np.bincount(cells, minlength=self._stock_delta.size)
-        if outcome == ARRIVED:
-            women = tab.female[rows]
-            if women.any():
-                self._female += np.bincount(cells[women], minlength=self._female.size)
-            origins = np.bincount(self.p_origin[tab.path[rows]], minlength=self.n_nodes)
-            for o in np.flatnonzero(origins).tolist():
-                self.arrived_from[o] += int(origins[o])
+        if each or outcome == ARRIVED:
+            arrived = tab.female[rows] if not each else tab.female[rows] & (outcome == ARRIVED)
+            if arrived.any():  # women who arrived
+                self._female += np.bincount(cells[arrived], minlength=self._female.size)
+            paths = path if not each else path[outcome == ARRIVED]
+            if paths.size:
+                origins = np.bincount(self.p_origin[paths], minlength=self.n_nodes)
+                for o in np.flatnonzero(origins).tolist():
+                    self.arrived_from[o] += int(origins[o])
         if self.ledger.persons is not None:
-            routes = self.path_route[tab.path[rows]]
-            self.attempts_ended(tab.person[rows].astype(np.int64), routes, tab.group[rows].astype(np.int64),
-                                np.full(rows.size, outcome), t)
+            self.attempts_ended(tab.person[rows].astype(np.int64), self.path_route[path],
+                                tab.group[rows].astype(np.int64),
+                                np.asarray(outcome) if each else np.full(rows.size, outcome), t)
         tab.stuck[rows] = FREE
         tab.waiting_at[rows] = -1
         tab.release(rows)
@@ -382,6 +392,7 @@ class ArrayModel(EngineCore):
         self.events += rows.size
         tab.person[rows] = persons
         tab.t0[rows] = t
+        tab.jkey[rows] = journey_keys(self.key, persons, t)
         tab.path[rows] = paths
         tab.leg[rows] = 0
         tab.group[rows] = pop.group[persons]
@@ -407,6 +418,7 @@ class ArrayModel(EngineCore):
         node = sd.node.astype(np.int64)
         tab.person[rows] = persons
         tab.t0[rows] = 0
+        tab.jkey[rows] = journey_keys(self.key, persons, 0)
         tab.path[rows] = chosen
         tab.leg[rows] = np.argmax(self.p_nodes[chosen] == node[:, None], axis=1) + 1
         tab.group[rows] = sd.group
