@@ -28,7 +28,7 @@ import copy
 import numpy as np
 
 from sim.scenario.schema import AttributeDistribution, Scenario
-from sim.rules.streams import _bit_length, block_candidates, home_generator
+from sim.rules.streams import bit_length, block_candidates, home_generator
 
 CHUNK = 1 << 20  # persons generated per chunk: bounds the temporary memory of generation
 BINS = 16  # bins of risk tolerance per (origin, group) for the thinning blocks
@@ -172,7 +172,7 @@ class Population:
         self.block_group = cat([self.block_group, b_group])
         self.block_key = cat([self.block_key, offset + (b_origin * 256 + b_group) * BINS + uniq % BINS])
         self.block_size = cat([self.block_size, counts])
-        self.block_bits = _bit_length(self.block_size)  # log2 of each block's rank space (block_candidates)
+        self.block_bits = bit_length(self.block_size)  # log2 of each block's rank space (block_candidates)
         self.block_r_max = cat([self.block_r_max, r_max])
         self.block_home = cat([self.block_home, np.full(uniq.size, offset == 0)])
         self.block_start = cat([self.block_start, starts + self.block_members.size])

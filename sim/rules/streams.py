@@ -242,11 +242,11 @@ def block_candidates(key: int, step: int, blocks: np.ndarray, n: np.ndarray, p_b
     with the same values), and the k-th smallest goes to rank pi_b(k) (`block_permutation`), a bijection of
     [0, M_b). Each person's u is thus uniform and independent of every other's. Cost O(sum_b n[b] * p_bar[b] +
     number of blocks) element operations in a fixed number of numpy calls (no cycle walking). `bits`:
-    `_bit_length(n)`, if the caller keeps it."""
+    `bit_length(n)`, if the caller keeps it."""
     blocks = np.asarray(blocks, dtype=np.int64)
     n = np.asarray(n, dtype=np.int64)
     p_bar = np.asarray(p_bar, dtype=np.float64)
-    bits = _bit_length(n) if bits is None else bits
+    bits = bit_length(n) if bits is None else bits
     size = np.left_shift(1, bits)  # M_b
     live = np.flatnonzero((p_bar > 0.0) & (n > 0))
     if not live.size:
@@ -327,7 +327,7 @@ def _block_permutation(key: int, step: int, blocks: np.ndarray, b: np.ndarray, x
     return ((hi << lo_bits) | lo).astype(np.int64)
 
 
-def _bit_length(n: np.ndarray) -> np.ndarray:
+def bit_length(n: np.ndarray) -> np.ndarray:
     """max(1, bit length of n - 1) element-wise (n >= 1, below 2^53): 2^result is the smallest power of two >= n,
     at least 2."""
     return np.maximum(1, np.frexp((np.asarray(n, dtype=np.int64) - 1).astype(np.float64))[1]).astype(np.int64)
