@@ -8,7 +8,6 @@ checks every point with `point_scenario` before the first run, so a bad value is
 
 from __future__ import annotations
 
-import copy
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -53,10 +52,10 @@ def outcomes(result: RunResult, keep: list[str]) -> dict[str, float]:
 def point_scenario(base: dict, overrides: list[tuple[str, object]]):
     """The validated Scenario of one point: the base scenario dict with the point's (dotted path, value) pairs set;
     raises ScenarioError when the values make an invalid scenario."""
-    from sim.scenario.overrides import set_path
+    from sim.scenario.overrides import copy_tree, set_path
     from sim.loading import validate_dict
 
-    data = copy.deepcopy(base)
+    data = copy_tree(base)
     for path, value in overrides:
         set_path(data, path, value, source="(sweep point)")
     return validate_dict(data, path="(sweep point)")

@@ -145,12 +145,12 @@ def value_checks(sc: Scenario, graph: RouteGraph) -> list[tuple[str, str]]:
     """Every value fits under every distinct set of policies in force over the horizon: the network state's values
     (`sim.rules.policies.value_problems`: finite, durations and dwell within their limits) and every group's departure
     rate times its push (finite). Each problem names the policy key that made the value, where one did."""
-    from sim.rules.policies import active_set, group_rates, state_problems
+    from sim.rules.policies import active_set, active_sets, group_rates, state_problems
 
     dates = step_dates(sc.time)
     first_date: dict[tuple[int, ...], dt.date] = {}
-    for d in dates:
-        first_date.setdefault(active_set(sc, d), d)
+    for d, in_force in zip(dates, active_sets(sc, dates)):
+        first_date.setdefault(in_force, d)
     problems: list[tuple[str, str]] = []
     for active, d in first_date.items():  # the first date each set is in force; one problem per policy key
         problems += [p for p in state_problems(sc, graph, active, when=_when(sc, d))

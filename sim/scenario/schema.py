@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from typing import Annotated, Any, Literal
@@ -43,25 +44,53 @@ class Strict(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _no_bool_numbers(cls, v: Any, info: ValidationInfo) -> Any:
-        if _holds_bool(v):
-            field = cls.model_fields.get(info.field_name) if info.field_name else None
-            if field is not None:
-                verdict, where = _bool_verdict(field.annotation, v)
-                if verdict == "bad":
-                    at = "".join(f"[{w!r}]" if isinstance(w, str) else f"[{w}]" for w in where)
-                    found = "true" if _at(v, where) else "false"
-                    raise ValueError(f"expected a number, found {found}{' at ' + at if at else ''} "
-                                     "(true/false is not a number)")
+        if not info.field_name or not _field_takes_numbers(cls, info.field_name) or not _holds_bool(v):
+            return v
+        verdict, where = _bool_verdict(cls.model_fields[info.field_name].annotation, v)
+        if verdict == "bad":
+            at = "".join(f"[{w!r}]" if isinstance(w, str) else f"[{w}]" for w in where)
+            found = "true" if _at(v, where) else "false"
+            raise ValueError(f"expected a number, found {found}{' at ' + at if at else ''} "
+                             "(true/false is not a number)")
         return v
 
 
-def _holds_bool(v: Any) -> bool:
-    if isinstance(v, bool):
+@functools.cache
+def _field_takes_numbers(cls: type[BaseModel], name: str) -> bool:
+    """Whether an int or float can stand in field `name` of `cls` other than inside a nested model (which checks
+    its own fields): only then can `_bool_verdict` find true/false where a number belongs, so only then is the
+    value walked. Answered once per field."""
+    field = cls.model_fields.get(name)
+    return field is not None and _takes_numbers(field.annotation)
+
+
+def _takes_numbers(tp: Any) -> bool:
+    """Whether an int or float can stand somewhere in a value of type `tp` outside nested models."""
+    import types
+    import typing
+
+    if isinstance(tp, type) and issubclass(tp, (int, float)) and not issubclass(tp, bool):
         return True
-    if isinstance(v, dict):
-        return any(_holds_bool(x) for x in v.values())
-    if isinstance(v, (list, tuple)):
-        return any(_holds_bool(x) for x in v)
+    origin = typing.get_origin(tp)
+    if origin is Annotated:
+        return _takes_numbers(typing.get_args(tp)[0])
+    if origin in (typing.Union, types.UnionType, list, tuple, set, frozenset, dict):
+        return any(_takes_numbers(a) for a in typing.get_args(tp) if a is not Ellipsis)
+    return False  # a model, a string, bool, Any, a Literal: true/false there is not `_bool_verdict`'s "bad"
+
+
+def _holds_bool(v: Any) -> bool:
+    """Whether true or false stands anywhere in v (nested dicts, lists and tuples), walked with a stack: every
+    field of every section asks, so this runs hundreds of times per scenario validated."""
+    stack = [v]
+    while stack:
+        x = stack.pop()
+        if x is True or x is False:
+            return True
+        if isinstance(x, dict):
+            stack.extend(x.values())
+        elif isinstance(x, (list, tuple)):
+            stack.extend(x)
     return False
 
 
