@@ -1,0 +1,239 @@
+"""The dashboard's panels, drawn from the run so far (a `RunResult` cut to the steps taken) and its scenario.
+
+Small figures with a fixed layout (no constrained layout, no label placement), so that a step of the Korea
+model redraws in well under a second; the colours and labels are those of every bordersim figure
+(`sim.plots.style`, the loss colour map of `sim.plots.route_map`). Each function states what it draws.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PathCollection
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyArrowPatch
+
+from sim.engine.ledger import RunResult
+from sim.observed import load_observed
+from sim.outcomes import ARRIVED, EDGE_CAUGHT, EDGE_ENTERED, EDGE_KILLED, EDGE_RETURNED
+from sim.plots import style
+from sim.plots.route_map import LOSS_CMAP, layout
+from sim.scenario.schema import Scenario
+
+__all__ = ["SHARES", "arrivals_per_year", "female_share", "identity", "network", "outcome_shares", "totals_table",
+           "waiting"]
+
+SIZE = (5.6, 3.5)  # inches, each panel
+DPI = 80
+SHARES = ("arrived", "returned", "caught", "repatriated", "killed", "in_transit")  # outcome order of the bars
+
+
+def _figure(size: tuple[float, float] = SIZE) -> Figure:
+    fig = Figure(figsize=size, dpi=DPI)  # no layout engine: margins fixed below
+    FigureCanvasAgg(fig)  # drawn with Agg, never through pyplot
+    fig.subplots_adjust(left=0.13, right=0.97, bottom=0.15, top=0.88)
+    return fig
+
+
+def years_of(result: RunResult) -> tuple[np.ndarray, np.ndarray]:
+    """(calendar years taken so far, arrivals in each)."""
+    years = result.years()
+    arrived = result.flows[..., ARRIVED].sum(axis=(1, 2))
+    keys = np.unique(years)
+    return keys, np.array([arrived[years == y].sum() for y in keys])
+
+
+@style.styled
+def network(result: RunResult, scenario: Scenario) -> Figure:
+    """The route network at its node coordinates (`sim.plots.route_map.layout`; the dense core when a few
+    nodes lie far away, their edges running off the panel): an arrow per edge, as wide as the number of people
+    who entered it so far, coloured by its loss rate so far, (turned back + caught + killed) / entered; grey
+    and dashed where nobody entered yet."""
+    nodes = [n.model_dump() for n in scenario.network.nodes]
+    lay = layout(nodes)
+    fig = _figure((5.6, 4.2))
+    fig.subplots_adjust(left=0.04, right=0.86, bottom=0.04, top=0.9)
+    ax = fig.add_subplot()
+    counts = result.edges
+    top = max(int(counts[:, EDGE_ENTERED].max()) if len(counts) else 0, 1)
+    cmap, norm = LOSS_CMAP, Normalize(0, 1)
+    cbar = fig.colorbar(PathCollection([], cmap=cmap, norm=norm), ax=ax, fraction=0.04, pad=0.02,
+                        format=style.PERCENT)  # first: it takes its room from the axes
+    cbar.set_label("loss rate on the edge", fontsize=8)
+    pairs: dict[frozenset, int] = defaultdict(int)
+    for e, c in zip(scenario.network.edges, counts):
+        a, b = lay.pos[e.from_], lay.pos[e.to]
+        k = pairs[frozenset((e.from_, e.to))]
+        pairs[frozenset((e.from_, e.to))] += 1
+        entered = int(c[EDGE_ENTERED])
+        lost = int(c[EDGE_RETURNED] + c[EDGE_CAUGHT] + c[EDGE_KILLED])
+        width = 0.8 + 8.0 * entered / top
+        colour = cmap(norm(lost / entered)) if entered else "#BBBBBB"
+        ax.add_patch(FancyArrowPatch(a, b, arrowstyle="-|>", mutation_scale=8 + width, lw=width, color=colour,
+                                     linestyle="-" if entered else "--", shrinkA=4, shrinkB=6,
+                                     connectionstyle=f"arc3,rad={0.25 * ((k + 1) // 2) * (-1) ** k}", zorder=2))
+    xy = np.array([lay.pos[i] for i in lay.core])
+    ax.scatter(xy[:, 0], xy[:, 1], s=30, c="white", edgecolors="#222222", zorder=3)
+    for nid in lay.core:
+        x, y = lay.pos[nid]
+        ax.annotate(nid, (x, y), xytext=(4, 4), textcoords="offset points", fontsize=7.5, zorder=4)
+    ax.set_xlim(*_fill(xy[:, 0]))
+    ax.set_ylim(*_fill(xy[:, 1]))
+    if lay.geographic:  # the local aspect 1/cos(latitude): widen whichever range is short for the panel
+        _fit_aspect(ax, lay.aspect, fig)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
+    outside = [i for i in lay.pos if i not in lay.core]
+    if outside:
+        ax.text(0.01, 0.01, "off the panel: " + ", ".join(outside), transform=ax.transAxes, fontsize=7,
+                color="#555555")
+    ax.set_title(f"Routes so far: width = people entered (max {top:,})")
+    return fig
+
+
+def _fill(values: np.ndarray) -> tuple[float, float]:
+    """Axis range around these values with a margin of 12% of their extent (at least 0.5)."""
+    lo, hi = float(values.min()), float(values.max())
+    pad = max(0.12 * (hi - lo), 0.5)
+    return lo - pad, hi + pad
+
+
+def _fit_aspect(ax, aspect: float, fig: Figure) -> None:
+    """Widen the x or the y range about its centre so that one unit of y is `aspect` units of x on screen and
+    the data fill the axes box (the axes keep their size)."""
+    box = ax.get_position()
+    width, height = box.width * fig.get_figwidth(), box.height * fig.get_figheight()
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    want = (y1 - y0) * aspect * width / height  # the x range that matches the y range
+    if want > x1 - x0:
+        c = (x0 + x1) / 2
+        ax.set_xlim(c - want / 2, c + want / 2)
+    else:
+        c, h = (y0 + y1) / 2, (x1 - x0) * height / (aspect * width)
+        ax.set_ylim(c - h / 2, c + h / 2)
+
+
+def _year_axis(ax, years: np.ndarray) -> None:
+    """Whole years on the x axis, at most 8 labels, no offset."""
+    step = next(s for s in (1, 2, 5, 10, 20, 50) if (years.max() - years.min()) // s + 1 <= 8)
+    ax.set_xticks(np.arange(years.min(), years.max() + 1, step))
+    ax.set_xlim(years.min() - 0.7, years.max() + 0.7)
+    ax.ticklabel_format(axis="x", useOffset=False, style="plain")
+
+
+@style.styled
+def arrivals_per_year(result: RunResult, observed: str | None) -> Figure:
+    """Arrivals per calendar year so far (bars; the current year in part) with the observed series' single-year
+    rows (black) when the scenario names one."""
+    fig = _figure()
+    ax = fig.add_subplot()
+    years, arrived = years_of(result)
+    ax.bar(years, arrived, color=style.OUTCOME_COLOURS["arrived"], alpha=0.8, width=0.8, label="simulated")
+    if observed:
+        obs = load_observed(observed)
+        single = obs[(~obs["cumulative"]) & (obs["period_start"] == obs["period_end"])
+                     & obs["period_start"].between(years.min(), years.max())]
+        ax.plot(single["period_start"], single["arrivals"], "o-", color="black", ms=3, lw=1,
+                label=f"observed ({observed})")
+    _year_axis(ax, years)
+    ax.yaxis.set_major_formatter(style.THOUSANDS)
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("arrivals per year")
+    ax.legend(loc="upper left")
+    ax.set_title("Arrivals per year" + (": simulated vs observed" if observed else ""))
+    return fig
+
+
+@style.styled
+def female_share(result: RunResult, observed: str | None) -> Figure:
+    """The female share of each year's arrivals so far (years without arrivals left out), with the observed
+    series' single-year shares (black) when the scenario names one."""
+    fig = _figure()
+    ax = fig.add_subplot()
+    years = result.years()
+    arrived = result.flows[..., ARRIVED].sum(axis=(1, 2))
+    female = result.arrived_female.sum(axis=(1, 2))
+    keys = np.unique(years)
+    a = np.array([arrived[years == y].sum() for y in keys], dtype=float)
+    f = np.array([female[years == y].sum() for y in keys], dtype=float)
+    share = np.divide(f, a, out=np.full(len(keys), np.nan), where=a > 0)
+    ax.plot(keys, share, "o-", color=style.OUTCOME_COLOURS["arrived"], ms=3.5, lw=1.3, label="simulated")
+    if observed:
+        obs = load_observed(observed)
+        single = obs[(~obs["cumulative"]) & (obs["period_start"] == obs["period_end"])
+                     & obs["period_start"].between(keys.min(), keys.max())]
+        ax.plot(single["period_start"], single["female_share"], "o", color="black", ms=3.5,
+                label=f"observed ({observed})")
+    _year_axis(ax, keys)
+    ax.set_ylim(0, 1)
+    ax.yaxis.set_major_formatter(style.PERCENT)
+    ax.set_ylabel("female share of arrivals")
+    ax.legend(loc="lower left")
+    ax.set_title("Female share of arrivals per year")
+    return fig
+
+
+@style.styled
+def outcome_shares(result: RunResult) -> Figure:
+    """For each route and each group, the share of attempts so far ending in each outcome, and those still in
+    transit (n = attempts: set out, plus the initial stock where there is one)."""
+    tables = [("route", result.by_route()), ("group", result.by_group())]
+    fig = _figure((5.6, 0.28 * sum(len(t) for _, t in tables) + 1.6))
+    fig.subplots_adjust(left=0.22, right=0.84, bottom=0.1, top=0.9, hspace=0.35)
+    axes = fig.subplots(2, 1, gridspec_kw={"height_ratios": [max(len(t), 1) for _, t in tables]})
+    for ax, (what, table) in zip(axes, tables):
+        names = list(table)
+        n = np.array([table[k]["set_out"] + table[k].get("initial_stock", 0) for k in names], dtype=float)
+        left = np.zeros(len(names))
+        ys = np.arange(len(names))[::-1]
+        for k in SHARES:
+            share = np.divide([table[x][k] for x in names], n, out=np.zeros(len(names)), where=n > 0)
+            ax.barh(ys, share, left=left, color=style.OUTCOME_COLOURS[k], height=0.7, label=style.OUTCOME_LABELS[k])
+            left += share
+        for y, count in zip(ys, n):
+            ax.text(1.01, y, f"n={count:,.0f}", va="center", ha="left", fontsize=7)
+        ax.set_yticks(ys, names)
+        ax.set_xlim(0, 1)
+        ax.xaxis.set_major_formatter(style.PERCENT)
+        ax.grid(axis="y", visible=False)
+        ax.set_ylabel(what)
+    axes[0].legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, fontsize=7)
+    return fig
+
+
+@style.styled
+def waiting(result: RunResult, node_ids: list[str]) -> Figure:
+    """People in transit at the end of each step (on an edge or waiting at a transit node), and, at each
+    broker node, those queued for a passage."""
+    fig = _figure()
+    ax = fig.add_subplot()
+    dates = np.array(result.dates, dtype="datetime64[D]")
+    ax.plot(dates, result.in_transit.sum(axis=(1, 2)), color=style.OUTCOME_COLOURS["in_transit"], lw=1.6,
+            label="in transit")
+    if result.queued is not None:
+        for n in result.broker_nodes:
+            ax.plot(dates, result.queued[:, n], lw=1.2, label=f"queued for brokers at {node_ids[n]}")
+    ax.yaxis.set_major_formatter(style.THOUSANDS)
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("persons")
+    ax.legend(loc="upper left")
+    ax.set_title("People on the way, and waiting for brokers")
+    return fig
+
+
+def totals_table(result: RunResult) -> list[tuple[str, dict[str, int]]]:
+    """Rows (name, counts) of the totals table: all routes, then each route; counts in TOTAL_KEYS order (plus
+    initial_stock with an initial stock), in_transit at the last step."""
+    return [("all routes", result.totals()), *result.by_route().items()]
+
+
+def identity(totals: dict[str, int]) -> tuple[int, int]:
+    """Both sides of the conservation identity: set out (+ initial stock) and arrived + caught + killed +
+    repatriated + returned + in transit."""
+    left = totals["set_out"] + totals.get("initial_stock", 0)
+    right = sum(totals[k] for k in ("arrived", "caught", "killed", "repatriated", "returned", "in_transit"))
+    return left, right
