@@ -13,12 +13,11 @@ its own model.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 
+import numpy as np
 import solara
-from matplotlib.figure import Figure
 from mesa.visualization import Slider, SolaraViz
 from mesa.visualization.utils import update_counter
 
@@ -47,27 +46,32 @@ def model_params(model: DashboardModel) -> dict:
     return params
 
 
-def _png(fig: Figure) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
-
-
-def _panel(draw):
-    """A SolaraViz component showing the figure `draw(model, result)` of the run so far, drawn again only when
-    the model or its step changes (not when a parameter is moved)."""
+def _panel(make, name: str):
+    """A SolaraViz component showing `view.png(result)` of the run so far, where `view = make(model)` is built
+    once per model; drawn again only when the model or its step changes (not when a parameter is moved)."""
 
     @solara.component
     def Panel(model: DashboardModel):
         update_counter.get()  # SolaraViz bumps it after each step
-        png = solara.use_memo(lambda: _png(draw(model, model.result_so_far())) if model.steps else b"",
-                              [model, model.steps])
-        if not png:
+        view = solara.use_memo(lambda: make(model), [model])
+        image = solara.use_memo(lambda: view.png(model.result_so_far()) if model.steps else b"",
+                                [model, model.steps])
+        if not image:
             return solara.Info("Press Step or ▶ to start the run.")
-        return solara.Image(png, format="png")
+        return solara.Image(image, format="png")
 
-    Panel.__name__ = draw.__name__
+    Panel.__name__ = name
     return Panel
+
+
+class Redrawn:
+    """A view drawn whole at each step: `draw(model, result)` -> Figure."""
+
+    def __init__(self, model: DashboardModel, draw):
+        self.model, self.draw = model, draw
+
+    def png(self, result) -> bytes:
+        return panels.png(self.draw(self.model, result))
 
 
 @solara.component
@@ -92,18 +96,20 @@ def Totals(model: DashboardModel):
             solara.Markdown("\n".join(lines))
             solara.Text(f"set out{start} = {left:,}; arrived + caught + killed + repatriated + returned + in "
                         f"transit = {right:,}: the identity {check}")
+        moved = ", ".join(f"{label} = {value}" for label, value in model.changed)
+        solara.Text(f"Levers changed from {os.path.basename(model.path)}: {moved or 'none'} (sliders apply at Reset)")
         solara.FileDownload(lambda: model.scenario_yaml().encode(), filename=f"{model.spec.name}-dashboard.yaml",
                             label="Download this scenario (YAML)", mime_type="application/x-yaml")
 
 
 # (component, page): SolaraViz draws only the page (tab) on view, so a step redraws three panels, not six.
 PANELS = [
-    (_panel(lambda m, r: panels.network(r, m.spec)), 0),
-    (_panel(lambda m, r: panels.arrivals_per_year(r, m.spec.observed)), 0),
+    (_panel(lambda m: panels.NetworkView(m.spec), "Network"), 0),
+    (_panel(lambda m: panels.ArrivalsView(np.array([d.year for d in m.dates]), m.spec.observed), "Arrivals"), 0),
     (Totals, 0),
-    (_panel(lambda m, r: panels.female_share(r, m.spec.observed)), 1),
-    (_panel(lambda m, r: panels.outcome_shares(r)), 1),
-    (_panel(lambda m, r: panels.waiting(r, m.graph.node_ids)), 1),
+    (_panel(lambda m: Redrawn(m, lambda m, r: panels.female_share(r, m.spec.observed)), "FemaleShare"), 1),
+    (_panel(lambda m: Redrawn(m, lambda m, r: panels.outcome_shares(r)), "Outcomes"), 1),
+    (_panel(lambda m: Redrawn(m, lambda m, r: panels.waiting(r, m.graph.node_ids)), "Waiting"), 1),
 ]
 
 def page(path: str, overrides: tuple[str, ...] = (), model: DashboardModel | None = None):

@@ -1,20 +1,24 @@
 """The dashboard's panels, drawn from the run so far (a `RunResult` cut to the steps taken) and its scenario.
 
-Small figures with a fixed layout (no constrained layout, no label placement), so that a step of the Korea
-model redraws in well under a second; the colours and labels are those of every bordersim figure
+Small figures with a fixed layout (no constrained layout, no label placement); the two on the first page are
+live views whose axes and labels are drawn once and whose data are drawn over them at each step (`LiveFigure`),
+so that a step of the Korea model redraws in under a second; the colours and labels are those of every bordersim figure
 (`sim.plots.style`, the loss colour map of `sim.plots.route_map`). Each function states what it draws.
 """
 
 from __future__ import annotations
 
+import io
 from collections import defaultdict
 
+import matplotlib as mpl
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PathCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch
+from PIL import Image
 
 from sim.engine.ledger import RunResult
 from sim.observed import load_observed
@@ -23,8 +27,8 @@ from sim.plots import style
 from sim.plots.route_map import LOSS_CMAP, layout
 from sim.scenario.schema import Scenario
 
-__all__ = ["SHARES", "arrivals_per_year", "female_share", "identity", "network", "outcome_shares", "totals_table",
-           "waiting"]
+__all__ = ["SHARES", "ArrivalsView", "LiveFigure", "NetworkView", "female_share", "identity", "outcome_shares",
+           "png", "totals_table", "waiting"]
 
 SIZE = (5.6, 3.5)  # inches, each panel
 DPI = 80
@@ -46,53 +50,92 @@ def years_of(result: RunResult) -> tuple[np.ndarray, np.ndarray]:
     return keys, np.array([arrived[years == y].sum() for y in keys])
 
 
-@style.styled
-def network(result: RunResult, scenario: Scenario) -> Figure:
-    """The route network at its node coordinates (`sim.plots.route_map.layout`; the dense core when a few
-    nodes lie far away, their edges running off the panel): an arrow per edge, as wide as the number of people
-    who entered it so far, coloured by its loss rate so far, (turned back + caught + killed) / entered; grey
-    and dashed where nobody entered yet."""
-    nodes = [n.model_dump() for n in scenario.network.nodes]
-    lay = layout(nodes)
-    fig = _figure((5.6, 4.2))
-    fig.subplots_adjust(left=0.04, right=0.86, bottom=0.04, top=0.9)
-    ax = fig.add_subplot()
-    counts = result.edges
-    top = max(int(counts[:, EDGE_ENTERED].max()) if len(counts) else 0, 1)
-    cmap, norm = LOSS_CMAP, Normalize(0, 1)
-    cbar = fig.colorbar(PathCollection([], cmap=cmap, norm=norm), ax=ax, fraction=0.04, pad=0.02,
-                        format=style.PERCENT)  # first: it takes its room from the axes
-    cbar.set_label("loss rate on the edge", fontsize=8)
-    pairs: dict[frozenset, int] = defaultdict(int)
-    for e, c in zip(scenario.network.edges, counts):
-        a, b = lay.pos[e.from_], lay.pos[e.to]
-        k = pairs[frozenset((e.from_, e.to))]
-        pairs[frozenset((e.from_, e.to))] += 1
-        entered = int(c[EDGE_ENTERED])
-        lost = int(c[EDGE_RETURNED] + c[EDGE_CAUGHT] + c[EDGE_KILLED])
-        width = 0.8 + 8.0 * entered / top
-        colour = cmap(norm(lost / entered)) if entered else "#BBBBBB"
-        ax.add_patch(FancyArrowPatch(a, b, arrowstyle="-|>", mutation_scale=8 + width, lw=width, color=colour,
-                                     linestyle="-" if entered else "--", shrinkA=4, shrinkB=6,
-                                     connectionstyle=f"arc3,rad={0.25 * ((k + 1) // 2) * (-1) ** k}", zorder=2))
-    xy = np.array([lay.pos[i] for i in lay.core])
-    ax.scatter(xy[:, 0], xy[:, 1], s=30, c="white", edgecolors="#222222", zorder=3)
-    for nid in lay.core:
-        x, y = lay.pos[nid]
-        ax.annotate(nid, (x, y), xytext=(4, 4), textcoords="offset points", fontsize=7.5, zorder=4)
-    ax.set_xlim(*_fill(xy[:, 0]))
-    ax.set_ylim(*_fill(xy[:, 1]))
-    if lay.geographic:  # the local aspect 1/cos(latitude): widen whichever range is short for the panel
-        _fit_aspect(ax, lay.aspect, fig)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.grid(False)
-    outside = [i for i in lay.pos if i not in lay.core]
-    if outside:
-        ax.text(0.01, 0.01, "off the panel: " + ", ".join(outside), transform=ax.transAxes, fontsize=7,
-                color="#555555")
-    ax.set_title(f"Routes so far: width = people entered (max {top:,})")
-    return fig
+class LiveFigure:
+    """A figure whose axes, labels and legends are drawn once and whose data artists (made with animated=True)
+    are drawn again over that background at each update: the costly text is not laid out and rasterised at
+    every step. `rebuild()` draws the background again when the axes must change."""
+
+    def __init__(self, fig: Figure, dynamic: list):
+        self.fig = fig
+        self.dynamic = dynamic
+        self.background = None
+
+    def rebuild(self) -> None:
+        with mpl.rc_context(style.RC):  # ticks are made at draw time: in the plots' style
+            self.fig.canvas.draw()  # animated artists are left out
+        self.background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
+
+    def png(self) -> bytes:
+        """The figure with the data artists as they are now, as PNG bytes."""
+        if self.background is None:
+            self.rebuild()
+        canvas = self.fig.canvas
+        canvas.restore_region(self.background)
+        for artist in self.dynamic:
+            self.fig.draw_artist(artist)
+        buf = io.BytesIO()
+        Image.fromarray(np.asarray(canvas.buffer_rgba())).save(buf, format="png", compress_level=1)
+        return buf.getvalue()
+
+
+class NetworkView:
+    """The route network at its node coordinates (`sim.plots.route_map.layout`; the dense core when a few nodes
+    lie far away, their edges running off the panel): an arrow per edge, as wide as the number of people who
+    entered it so far relative to the busiest edge, coloured by its loss rate so far, (turned back + caught +
+    killed) / entered; grey and dashed where nobody entered yet. Edges between the same two nodes bend apart."""
+
+    @style.styled
+    def __init__(self, scenario: Scenario):
+        lay = layout([n.model_dump() for n in scenario.network.nodes])
+        fig = _figure((5.6, 4.2))
+        fig.subplots_adjust(left=0.04, right=0.86, bottom=0.04, top=0.9)
+        ax = fig.add_subplot()
+        cbar = fig.colorbar(PathCollection([], cmap=LOSS_CMAP, norm=Normalize(0, 1)), ax=ax, fraction=0.04,
+                            pad=0.02, format=style.PERCENT)  # first: it takes its room from the axes
+        cbar.set_label("loss rate on the edge", fontsize=8)
+        pairs: dict[frozenset, int] = defaultdict(int)
+        self.arrows = []
+        for e in scenario.network.edges:
+            k = pairs[frozenset((e.from_, e.to))]
+            pairs[frozenset((e.from_, e.to))] += 1
+            arrow = FancyArrowPatch(lay.pos[e.from_], lay.pos[e.to], arrowstyle="-|>", shrinkA=4, shrinkB=6,
+                                    connectionstyle=f"arc3,rad={0.25 * ((k + 1) // 2) * (-1) ** k}", zorder=2,
+                                    animated=True)
+            ax.add_patch(arrow)
+            self.arrows.append(arrow)
+        xy = np.array([lay.pos[i] for i in lay.core])
+        on_top = [ax.scatter(xy[:, 0], xy[:, 1], s=30, c="white", edgecolors="#222222", zorder=3, animated=True)]
+        on_top += [ax.annotate(nid, lay.pos[nid], xytext=(4, 4), textcoords="offset points", fontsize=7.5,
+                               zorder=4, animated=True) for nid in lay.core]  # drawn over the arrows
+        ax.set_xlim(*_fill(xy[:, 0]))
+        ax.set_ylim(*_fill(xy[:, 1]))
+        if lay.geographic:  # the local aspect 1/cos(latitude): widen whichever range is short for the panel
+            _fit_aspect(ax, lay.aspect, fig)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.grid(False)
+        outside = [i for i in lay.pos if i not in lay.core]
+        if outside:
+            ax.text(0.01, 0.01, "off the panel: " + ", ".join(outside), transform=ax.transAxes, fontsize=7,
+                    color="#555555")
+        ax.set_title("Routes so far: width = people entered, colour = loss rate", fontsize=9)
+        self.busiest = ax.text(0.99, 0.99, "", transform=ax.transAxes, ha="right", va="top", fontsize=7.5,
+                               animated=True)
+        self.live = LiveFigure(fig, [*self.arrows, *on_top, self.busiest])
+
+    def png(self, result: RunResult) -> bytes:
+        counts = result.edges
+        top = max(int(counts[:, EDGE_ENTERED].max()) if len(counts) else 0, 1)
+        for arrow, c in zip(self.arrows, counts):
+            entered = int(c[EDGE_ENTERED])
+            lost = int(c[EDGE_RETURNED] + c[EDGE_CAUGHT] + c[EDGE_KILLED])
+            width = 0.8 + 8.0 * entered / top
+            arrow.set_linewidth(width)
+            arrow.set_mutation_scale(8 + width)
+            arrow.set_color(LOSS_CMAP(lost / entered) if entered else "#BBBBBB")
+            arrow.set_linestyle("-" if entered else "--")
+        self.busiest.set_text(f"widest: {top:,} entered")
+        return self.live.png()
 
 
 def _fill(values: np.ndarray) -> tuple[float, float]:
@@ -125,27 +168,45 @@ def _year_axis(ax, years: np.ndarray) -> None:
     ax.ticklabel_format(axis="x", useOffset=False, style="plain")
 
 
-@style.styled
-def arrivals_per_year(result: RunResult, observed: str | None) -> Figure:
-    """Arrivals per calendar year so far (bars; the current year in part) with the observed series' single-year
-    rows (black) when the scenario names one."""
-    fig = _figure()
-    ax = fig.add_subplot()
-    years, arrived = years_of(result)
-    ax.bar(years, arrived, color=style.OUTCOME_COLOURS["arrived"], alpha=0.8, width=0.8, label="simulated")
-    if observed:
-        obs = load_observed(observed)
-        single = obs[(~obs["cumulative"]) & (obs["period_start"] == obs["period_end"])
-                     & obs["period_start"].between(years.min(), years.max())]
-        ax.plot(single["period_start"], single["arrivals"], "o-", color="black", ms=3, lw=1,
-                label=f"observed ({observed})")
-    _year_axis(ax, years)
-    ax.yaxis.set_major_formatter(style.THOUSANDS)
-    ax.set_ylim(bottom=0)
-    ax.set_ylabel("arrivals per year")
-    ax.legend(loc="upper left")
-    ax.set_title("Arrivals per year" + (": simulated vs observed" if observed else ""))
-    return fig
+class ArrivalsView:
+    """Arrivals per calendar year so far (bars over the whole horizon's years; the current year in part) with
+    the observed series' single-year rows (black) when the scenario names one. The y axis grows (by half) only
+    when a bar would pass it."""
+
+    @style.styled
+    def __init__(self, years: np.ndarray, observed: str | None):
+        self.years = np.unique(years)
+        fig = _figure()
+        ax = fig.add_subplot()
+        self.bars = list(ax.bar(self.years, np.zeros(len(self.years)), color=style.OUTCOME_COLOURS["arrived"],
+                                alpha=0.8, width=0.8, label="simulated", animated=True))
+        top = 10.0
+        on_top: list = []
+        if observed:
+            obs = load_observed(observed)
+            single = obs[(~obs["cumulative"]) & (obs["period_start"] == obs["period_end"])
+                         & obs["period_start"].between(self.years.min(), self.years.max())]
+            on_top += ax.plot(single["period_start"], single["arrivals"], "o-", color="black", ms=3, lw=1,
+                              label=f"observed ({observed})", animated=True)  # drawn over the bars
+            top = max(top, float(single["arrivals"].max()) if len(single) else top)
+        _year_axis(ax, self.years)
+        ax.yaxis.set_major_formatter(style.THOUSANDS)
+        ax.set_ylim(0, 1.15 * top)
+        ax.set_ylabel("arrivals per year")
+        ax.legend(loc="upper right")
+        ax.set_title("Arrivals per year" + (": simulated vs observed" if observed else ""))
+        self.ax = ax
+        self.live = LiveFigure(fig, [*self.bars, *on_top])
+
+    def png(self, result: RunResult) -> bytes:
+        years, arrived = years_of(result)
+        height = dict(zip(years.tolist(), arrived.tolist()))
+        for bar, y in zip(self.bars, self.years.tolist()):
+            bar.set_height(height.get(y, 0))
+        if arrived.max(initial=0) > self.ax.get_ylim()[1]:
+            self.ax.set_ylim(0, 1.5 * float(arrived.max()))
+            self.live.rebuild()
+        return self.live.png()
 
 
 @style.styled
@@ -223,6 +284,13 @@ def waiting(result: RunResult, node_ids: list[str]) -> Figure:
     ax.legend(loc="upper left")
     ax.set_title("People on the way, and waiting for brokers")
     return fig
+
+
+def png(fig: Figure) -> bytes:
+    """A whole figure as PNG bytes."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
 
 
 def totals_table(result: RunResult) -> list[tuple[str, dict[str, int]]]:
