@@ -23,7 +23,7 @@ from sim.loading import load_scenario, validate_dict
 from sim.scenario.overrides import scenario_to_dict, set_path
 from sim.scenario.schema import CONTROLS, Scenario
 
-__all__ = ["Lever", "apply_levers", "levers_of"]
+__all__ = ["Lever", "apply_levers", "changed", "levers_of", "with_levers"]
 
 
 @dataclass(frozen=True)
@@ -75,15 +75,25 @@ def levers_of(scenario: Scenario) -> list[Lever]:
 def apply_levers(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
                  values: dict[str, float | int | bool] | None = None) -> Scenario:
     """The scenario file at `path` with its `--set` overrides, then the levers' values (path -> value) set in
-    it, validated again. A value equal to the file's is set all the same (it changes nothing)."""
-    base = load_scenario(path, overrides=list(overrides))
+    it, validated again."""
+    return with_levers(load_scenario(path, overrides=list(overrides)), values or {}, source=f"{path} (dashboard)")
+
+
+def with_levers(base: Scenario, values: dict[str, float | int | bool], *, source: str) -> Scenario:
+    """`base` with the levers' values (path -> value) set in it, validated again (errors name `source`). A
+    value equal to the base's is set all the same: it changes nothing."""
     if not values:
         return base
     data = scenario_to_dict(base)
-    source = f"{path} (dashboard)"
     for key, value in values.items():
         set_path(data, key, _clean(value), source=source)
     return validate_dict(data, path=source)
+
+
+def changed(base: Scenario, values: dict[str, float | int | bool]) -> list[tuple[str, float | int | bool]]:
+    """(label, value) of the levers whose value differs from the base scenario's, in lever order."""
+    return [(lever.label, _clean(values[lever.path])) for lever in levers_of(base)
+            if lever.path in values and _clean(values[lever.path]) != lever.value]
 
 
 def _clean(value: float | int | bool) -> float | int | bool:

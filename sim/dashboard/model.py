@@ -12,7 +12,8 @@ import dataclasses
 from sim.engine.core import run_result
 from sim.engine.ledger import RunResult
 from sim.engine.mesa.model import BorderModel
-from sim.dashboard.levers import apply_levers
+from sim.dashboard.levers import changed, with_levers
+from sim.loading import load_scenario
 from sim.scenario.overrides import dump_scenario
 
 __all__ = ["DashboardModel", "truncated"]
@@ -30,7 +31,9 @@ class DashboardModel(BorderModel):
         self.overrides = tuple(overrides)
         self.levers = levers
         self._so_far: tuple[int, RunResult] | None = None
-        super().__init__(apply_levers(path, self.overrides, levers))
+        base = load_scenario(path, overrides=list(self.overrides))
+        self.changed = changed(base, levers)  # (label, value) of the levers moved away from the file's values
+        super().__init__(with_levers(base, levers, source=f"{path} (dashboard)"))
         self.running = len(self.dates) > 0
         # The RunResult over the ledger's own arrays, which the steps fill in place: built (and the scenario
         # dumped for its sha256) once, then cut to the steps taken (`result_so_far`).
