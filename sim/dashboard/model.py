@@ -24,6 +24,8 @@ class DashboardModel(BorderModel):
     applied; the scenario's seed. Steps one date at a time and stops (running = False) at the end of the
     horizon."""
 
+    steps: int  # mesa.Model's step counter (mesa ships no types)
+
     def __init__(self, path: str, overrides: tuple[str, ...] = (), **levers: float | int | bool):
         # SolaraViz's Reset passes a mesa Scenario to any model whose __init__ takes **kwargs: not ours to use.
         levers.pop("scenario", None)

@@ -56,20 +56,22 @@ class LiveFigure:
     every step. `rebuild()` draws the background again when the axes must change."""
 
     def __init__(self, fig: Figure, dynamic: list):
+        assert isinstance(fig.canvas, FigureCanvasAgg)  # `_figure` attaches one
         self.fig = fig
+        self.canvas: FigureCanvasAgg = fig.canvas
         self.dynamic = dynamic
         self.background = None
 
     def rebuild(self) -> None:
         with mpl.rc_context(style.RC):  # ticks are made at draw time: in the plots' style
-            self.fig.canvas.draw()  # animated artists are left out
-        self.background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
+            self.canvas.draw()  # animated artists are left out
+        self.background = self.canvas.copy_from_bbox(self.fig.bbox)
 
     def png(self) -> bytes:
         """The figure with the data artists as they are now, as PNG bytes."""
         if self.background is None:
             self.rebuild()
-        canvas = self.fig.canvas
+        canvas = self.canvas
         canvas.restore_region(self.background)
         for artist in self.dynamic:
             self.fig.draw_artist(artist)
@@ -104,7 +106,7 @@ class NetworkView:
             ax.add_patch(arrow)
             self.arrows.append(arrow)
         xy = np.array([lay.pos[i] for i in lay.core])
-        on_top = [ax.scatter(xy[:, 0], xy[:, 1], s=30, c="white", edgecolors="#222222", zorder=3, animated=True)]
+        on_top: list = [ax.scatter(xy[:, 0], xy[:, 1], s=30, c="white", edgecolors="#222222", zorder=3, animated=True)]
         on_top += [ax.annotate(nid, lay.pos[nid], xytext=(4, 4), textcoords="offset points", fontsize=7.5,
                                zorder=4, animated=True) for nid in lay.core]  # drawn over the arrows
         ax.set_xlim(*_fill(xy[:, 0]))
