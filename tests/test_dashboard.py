@@ -24,6 +24,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -84,6 +85,19 @@ def test_the_command_help_and_errors():
     assert r.returncode == 0 and "127.0.0.1" in r.stdout and "--host" in r.stdout
     r = run_cli("dashboard", ROOT / "tests" / "fixtures" / "unknown_key.yaml")
     assert r.returncode == 2 and "gaurds" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_live_figure_draws_its_data_over_a_fixed_background():
+    model = DashboardModel(str(TOY), tuple(SETS))
+    view = panels.NetworkView(model.spec)
+    model.step()
+    first = view.png(model.result_so_far())
+    assert first.startswith(b"\x89PNG") and view.png(model.result_so_far()) == first  # same state, same image
+    model.step()
+    assert view.png(model.result_so_far()) != first
+    arrivals = panels.ArrivalsView(np.array([d.year for d in model.dates]), None)
+    arrivals.png(model.result_so_far())
+    assert arrivals.ax.get_ylim()[1] >= max(bar.get_height() for bar in arrivals.bars)  # the axis grew to fit
 
 
 def test_a_missing_extra_is_named(monkeypatch, capsys):
@@ -181,10 +195,13 @@ def _row(pg, name: str) -> dict[str, int]:
 
 
 def _set_mines_to_max(pg) -> None:
+    """The DMZ mines slider to its maximum, 1 (the value goes to the server before any later click)."""
+    from playwright.sync_api import expect
+
     slider = pg.locator(".v-input", has_text="dmz: mines").locator("[role=slider]")
     slider.focus()
     slider.press("End")
-    pg.wait_for_function("() => document.querySelector('.v-input [aria-valuenow=\"1\"]') !== null")
+    expect(slider).to_have_attribute("aria-valuenow", "1")
 
 
 def test_the_page_loads_with_nothing_from_off_this_machine(page, url):
