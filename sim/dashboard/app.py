@@ -64,16 +64,6 @@ def _panel(make, name: str):
     return Panel
 
 
-class Redrawn:
-    """A view drawn whole at each step: `draw(model, result)` -> Figure."""
-
-    def __init__(self, model: DashboardModel, draw):
-        self.model, self.draw = model, draw
-
-    def png(self, result) -> bytes:
-        return panels.png(self.draw(self.model, result))
-
-
 @solara.component
 def Totals(model: DashboardModel):
     """Current date and the totals so far by route, the conservation identity, and the scenario download."""
@@ -102,15 +92,21 @@ def Totals(model: DashboardModel):
                             label="Download this scenario (YAML)", mime_type="application/x-yaml")
 
 
-# (component, page): SolaraViz draws only the page (tab) on view, so a step redraws three panels, not six.
+# (component, page): SolaraViz draws only the page (tab) on view.
 PANELS = [
     (_panel(lambda m: panels.NetworkView(m.spec), "Network"), 0),
-    (_panel(lambda m: panels.ArrivalsView(np.array([d.year for d in m.dates]), m.spec.observed), "Arrivals"), 0),
+    (_panel(lambda m: panels.ArrivalsView(_years(m), m.spec.observed), "Arrivals"), 0),
     (Totals, 0),
-    (_panel(lambda m: Redrawn(m, lambda m, r: panels.female_share(r, m.spec.observed)), "FemaleShare"), 1),
-    (_panel(lambda m: Redrawn(m, lambda m, r: panels.outcome_shares(r)), "Outcomes"), 1),
-    (_panel(lambda m: Redrawn(m, lambda m, r: panels.waiting(r, m.graph.node_ids)), "Waiting"), 1),
+    (_panel(lambda m: panels.FemaleShareView(_years(m), m.spec.observed), "FemaleShare"), 1),
+    (_panel(lambda m: panels.OutcomesView(m.graph.routes, [g.name for g in m.spec.population.groups]),
+            "Outcomes"), 1),
+    (_panel(lambda m: panels.WaitingView(m.dates, m.broker_nodes, m.graph.node_ids), "Waiting"), 1),
 ]
+
+
+def _years(model: DashboardModel) -> np.ndarray:
+    """The calendar year of each date of the horizon."""
+    return np.array([d.year for d in model.dates])
 
 def page(path: str, overrides: tuple[str, ...] = (), model: DashboardModel | None = None):
     """The SolaraViz element for the scenario file at `path` (a model is built unless given)."""

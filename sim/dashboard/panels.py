@@ -1,9 +1,10 @@
 """The dashboard's panels, drawn from the run so far (a `RunResult` cut to the steps taken) and its scenario.
 
-Small figures with a fixed layout (no constrained layout, no label placement); the two on the first page are
-live views whose axes and labels are drawn once and whose data are drawn over them at each step (`LiveFigure`),
-so that a step of the Korea model redraws in under a second; the colours and labels are those of every bordersim figure
-(`sim.plots.style`, the loss colour map of `sim.plots.route_map`). Each function states what it draws.
+Small figures with a fixed layout (no constrained layout, no label placement), each a live view whose axes and
+labels are drawn once and whose data are drawn over them at each step (`LiveFigure`; the axes are drawn again
+only when the data outgrow them), so that a step of the Korea model redraws in under a second. The colours and
+labels are those of every bordersim figure (`sim.plots.style`, the loss colour map of `sim.plots.route_map`).
+Each view's docstring states what it draws.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PathCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch
 from PIL import Image
 
@@ -27,8 +29,8 @@ from sim.plots import style
 from sim.plots.route_map import LOSS_CMAP, layout
 from sim.scenario.schema import Scenario
 
-__all__ = ["SHARES", "ArrivalsView", "LiveFigure", "NetworkView", "female_share", "identity", "outcome_shares",
-           "png", "totals_table", "waiting"]
+__all__ = ["SHARES", "ArrivalsView", "FemaleShareView", "LiveFigure", "NetworkView", "OutcomesView", "WaitingView",
+           "identity", "totals_table"]
 
 SIZE = (5.6, 3.5)  # inches, each panel
 DPI = 80
@@ -205,94 +207,135 @@ class ArrivalsView:
         height = dict(zip(years.tolist(), arrived.tolist()))
         for bar, y in zip(self.bars, self.years.tolist()):
             bar.set_height(height.get(y, 0))
-        if arrived.max(initial=0) > self.ax.get_ylim()[1]:
-            self.ax.set_ylim(0, 1.5 * float(arrived.max()))
-            self.live.rebuild()
+        _grow(self.ax, self.live, float(arrived.max(initial=0)))
         return self.live.png()
 
 
-@style.styled
-def female_share(result: RunResult, observed: str | None) -> Figure:
-    """The female share of each year's arrivals so far (years without arrivals left out), with the observed
-    series' single-year shares (black) when the scenario names one."""
-    fig = _figure()
-    ax = fig.add_subplot()
+def _grow(ax, live: LiveFigure, top: float) -> None:
+    """Raise the y axis by half when the data would pass it (and draw the background again)."""
+    if top > ax.get_ylim()[1]:
+        ax.set_ylim(0, 1.5 * top)
+        live.rebuild()
+
+
+def _shares(result: RunResult) -> tuple[np.ndarray, np.ndarray]:
+    """(calendar years so far, female share of each year's arrivals; NaN in a year without arrivals)."""
     years = result.years()
     arrived = result.flows[..., ARRIVED].sum(axis=(1, 2))
     female = result.arrived_female.sum(axis=(1, 2))
     keys = np.unique(years)
     a = np.array([arrived[years == y].sum() for y in keys], dtype=float)
     f = np.array([female[years == y].sum() for y in keys], dtype=float)
-    share = np.divide(f, a, out=np.full(len(keys), np.nan), where=a > 0)
-    ax.plot(keys, share, "o-", color=style.OUTCOME_COLOURS["arrived"], ms=3.5, lw=1.3, label="simulated")
-    if observed:
-        obs = load_observed(observed)
-        single = obs[(~obs["cumulative"]) & (obs["period_start"] == obs["period_end"])
-                     & obs["period_start"].between(keys.min(), keys.max())]
-        ax.plot(single["period_start"], single["female_share"], "o", color="black", ms=3.5,
-                label=f"observed ({observed})")
-    _year_axis(ax, keys)
-    ax.set_ylim(0, 1)
-    ax.yaxis.set_major_formatter(style.PERCENT)
-    ax.set_ylabel("female share of arrivals")
-    ax.legend(loc="lower left")
-    ax.set_title("Female share of arrivals per year")
-    return fig
+    return keys, np.divide(f, a, out=np.full(len(keys), np.nan), where=a > 0)
 
 
-@style.styled
-def outcome_shares(result: RunResult) -> Figure:
+class FemaleShareView:
+    """The female share of each year's arrivals so far (years without arrivals left out), with the observed
+    series' single-year shares (black) when the scenario names one; the whole horizon's years on the x axis."""
+
+    @style.styled
+    def __init__(self, years: np.ndarray, observed: str | None):
+        fig = _figure()
+        ax = fig.add_subplot()
+        years = np.unique(years)
+        (self.line,) = ax.plot([], [], "o-", color=style.OUTCOME_COLOURS["arrived"], ms=3.5, lw=1.3,
+                               label="simulated", animated=True)
+        if observed:
+            obs = load_observed(observed)
+            single = obs[(~obs["cumulative"]) & (obs["period_start"] == obs["period_end"])
+                         & obs["period_start"].between(years.min(), years.max())]
+            ax.plot(single["period_start"], single["female_share"], "o", color="black", ms=3.5,
+                    label=f"observed ({observed})")
+        _year_axis(ax, years)
+        ax.set_ylim(0, 1)
+        ax.yaxis.set_major_formatter(style.PERCENT)
+        ax.set_ylabel("female share of arrivals")
+        ax.legend(loc="lower left")
+        ax.set_title("Female share of arrivals per year")
+        self.live = LiveFigure(fig, [self.line])
+
+    def png(self, result: RunResult) -> bytes:
+        self.line.set_data(*_shares(result))
+        return self.live.png()
+
+
+class OutcomesView:
     """For each route and each group, the share of attempts so far ending in each outcome, and those still in
     transit (n = attempts: set out, plus the initial stock where there is one)."""
-    tables = [("route", result.by_route()), ("group", result.by_group())]
-    fig = _figure((5.6, 0.28 * sum(len(t) for _, t in tables) + 1.6))
-    fig.subplots_adjust(left=0.22, right=0.84, bottom=0.1, top=0.9, hspace=0.35)
-    axes = fig.subplots(2, 1, gridspec_kw={"height_ratios": [max(len(t), 1) for _, t in tables]})
-    for ax, (what, table) in zip(axes, tables):
-        names = list(table)
-        n = np.array([table[k]["set_out"] + table[k].get("initial_stock", 0) for k in names], dtype=float)
-        left = np.zeros(len(names))
-        ys = np.arange(len(names))[::-1]
-        for k in SHARES:
-            share = np.divide([table[x][k] for x in names], n, out=np.zeros(len(names)), where=n > 0)
-            ax.barh(ys, share, left=left, color=style.OUTCOME_COLOURS[k], height=0.7, label=style.OUTCOME_LABELS[k])
-            left += share
-        for y, count in zip(ys, n):
-            ax.text(1.01, y, f"n={count:,.0f}", va="center", ha="left", fontsize=7)
-        ax.set_yticks(ys, names)
-        ax.set_xlim(0, 1)
-        ax.xaxis.set_major_formatter(style.PERCENT)
-        ax.grid(axis="y", visible=False)
-        ax.set_ylabel(what)
-    axes[0].legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, fontsize=7)
-    return fig
+
+    @style.styled
+    def __init__(self, routes: list[str], groups: list[str]):
+        tables = [("route", routes), ("group", groups)]
+        fig = _figure((5.6, 0.28 * (len(routes) + len(groups)) + 1.6))
+        fig.subplots_adjust(left=0.22, right=0.84, bottom=0.1, top=0.9, hspace=0.35)
+        axes = fig.subplots(2, 1, gridspec_kw={"height_ratios": [max(len(names), 1) for _, names in tables]})
+        self.rows: list[tuple[str, list[str], dict[str, list], list]] = []  # (what, names, outcome -> bars, n texts)
+        dynamic: list = []
+        for ax, (what, names) in zip(axes, tables):
+            ys = np.arange(len(names))[::-1]
+            bars = {k: list(ax.barh(ys, np.zeros(len(names)), color=style.OUTCOME_COLOURS[k], height=0.7,
+                                    label=style.OUTCOME_LABELS[k], animated=True)) for k in SHARES}
+            texts = [ax.text(1.01, y, "", va="center", ha="left", fontsize=7, animated=True) for y in ys]
+            ax.set_yticks(ys, names)
+            ax.set_xlim(0, 1)
+            ax.xaxis.set_major_formatter(style.PERCENT)
+            ax.grid(axis="y", visible=False)
+            ax.set_ylabel(what)
+            self.rows.append((what, names, bars, texts))
+            dynamic += [b for k in SHARES for b in bars[k]] + texts
+        axes[0].legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, fontsize=7)
+        self.live = LiveFigure(fig, dynamic)
+
+    def png(self, result: RunResult) -> bytes:
+        tables = {"route": result.by_route(), "group": result.by_group()}
+        for what, names, bars, texts in self.rows:
+            table = tables[what]
+            n = np.array([table[x]["set_out"] + table[x].get("initial_stock", 0) for x in names], dtype=float)
+            left = np.zeros(len(names))
+            for k in SHARES:
+                share = np.divide([table[x][k] for x in names], n, out=np.zeros(len(names)), where=n > 0)
+                for bar, lft, w in zip(bars[k], left, share):
+                    bar.set_x(lft)
+                    bar.set_width(w)
+                left += share
+            for text, count in zip(texts, n):
+                text.set_text(f"n={count:,.0f}")
+        return self.live.png()
 
 
-@style.styled
-def waiting(result: RunResult, node_ids: list[str]) -> Figure:
+class WaitingView:
     """People in transit at the end of each step (on an edge or waiting at a transit node), and, at each
-    broker node, those queued for a passage."""
-    fig = _figure()
-    ax = fig.add_subplot()
-    dates = np.array(result.dates, dtype="datetime64[D]")
-    ax.plot(dates, result.in_transit.sum(axis=(1, 2)), color=style.OUTCOME_COLOURS["in_transit"], lw=1.6,
-            label="in transit")
-    if result.queued is not None:
-        for n in result.broker_nodes:
-            ax.plot(dates, result.queued[:, n], lw=1.2, label=f"queued for brokers at {node_ids[n]}")
-    ax.yaxis.set_major_formatter(style.THOUSANDS)
-    ax.set_ylim(bottom=0)
-    ax.set_ylabel("persons")
-    ax.legend(loc="upper left")
-    ax.set_title("People on the way, and waiting for brokers")
-    return fig
+    broker node, those queued for a passage; the whole horizon on the x axis."""
 
+    @style.styled
+    def __init__(self, dates: list, broker_nodes: list[int], node_ids: list[str]):
+        fig = _figure()
+        ax = fig.add_subplot()
+        (transit,) = ax.plot([], [], color=style.OUTCOME_COLOURS["in_transit"], lw=1.6, label="in transit",
+                             animated=True)
+        self.lines: list[tuple[int | None, Line2D]] = [(None, transit)]
+        for n in broker_nodes:
+            (line,) = ax.plot([], [], lw=1.2, label=f"queued for brokers at {node_ids[n]}", animated=True)
+            self.lines.append((n, line))
+        days = np.array(dates, dtype="datetime64[D]")
+        ax.set_xlim(days[0], days[-1])
+        ax.yaxis.set_major_formatter(style.THOUSANDS)
+        ax.set_ylim(0, 10)
+        ax.set_ylabel("persons")
+        ax.legend(loc="upper left")
+        ax.set_title("People on the way, and waiting for brokers")
+        self.ax = ax
+        self.live = LiveFigure(fig, [line for _, line in self.lines])
 
-def png(fig: Figure) -> bytes:
-    """A whole figure as PNG bytes."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
+    def png(self, result: RunResult) -> bytes:
+        days = np.array(result.dates, dtype="datetime64[D]")
+        top = 0.0
+        for n, line in self.lines:
+            y = result.in_transit.sum(axis=(1, 2)) if n is None or result.queued is None else result.queued[:, n]
+            line.set_data(days, y)
+            top = max(top, float(y.max(initial=0)))
+        _grow(self.ax, self.live, top)
+        return self.live.png()
 
 
 def totals_table(result: RunResult) -> list[tuple[str, dict[str, int]]]:
