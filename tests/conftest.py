@@ -189,8 +189,9 @@ def toy_path() -> Path:
 # (test_sweep.py, test_sweep_robust.py) run one after another within their file. (`--dist loadgroup` would be
 # finer, but pytest-xdist 3.8's groups have no effect under pytest 9.2, which no longer reads `item._nodeid`.)
 # Files are handed out longest first (addopts keep this order: --no-loadscope-reorder), so that the short ones at
-# the end fill in around the long ones: mypy from a cold cache (~20 s), then by their measured serial time.
-LONGEST_FIRST = ("test_types.py", "test_sweep_robust.py", "test_bench_smoke.py", "test_plots.py",
+# the end fill in around the long ones: the dashboard's (a server and a browser, ~30 s on a busy machine), mypy
+# from a cold cache (~20 s), then by their measured serial time.
+LONGEST_FIRST = ("test_dashboard.py", "test_types.py", "test_sweep_robust.py", "test_bench_smoke.py", "test_plots.py",
                  "test_plots_safety.py", "test_analytic.py", "test_calibration.py", "test_sweep.py",
                  "test_analysis_safety.py", "test_bench_sweep_smoke.py", "test_sensitivity.py",
                  "test_network_limits.py", "test_cli.py", "test_streams.py", "test_doc_commands.py",

@@ -63,6 +63,8 @@ EXPENSIVE = {
     "bordersim plot results/korea_closure --baseline lifted_2023":
         "needs the 60-run Korea closure sweep (experiments/korea_closure.yaml)",
     "python experiments/bench_sweep.py --json out.json": "the sweep benchmark itself (minutes)",
+    "bordersim dashboard scenarios/korea.yaml":
+        "serves the page until stopped; tests/test_dashboard.py starts the command and drives it in a browser",
     **{f"bordersim sweep experiments/validate_{name}.yaml --workers 2":
        "Korea runs keep their initial stock of 30,000 in China (the docs' small-size cut reaches population.size "
        "only): seconds each; the specs are loaded by test_validation_specs_load"

@@ -1,9 +1,10 @@
 """The package's layers import only downwards, counting imports inside functions (README, Layout):
 
-    cli -> analysis -> experiments -> engine -> (loading) -> rules -> scenario -> base modules
+    cli -> (dashboard) -> analysis -> experiments -> engine -> (loading) -> rules -> scenario -> base modules
 
 plots read files: they never import the engine, the rules or the analyses, and analyses never import plots (they
-return data; the CLI draws)."""
+return data; the CLI draws). The dashboard sits under the CLI and uses the Mesa engine, the plots' style and the
+rules, never the sweep framework or the analyses."""
 
 from __future__ import annotations
 
@@ -23,11 +24,13 @@ LAYERS = [
     ("experiments", ("sim.experiments",)),
     ("plots", ("sim.plots",)),
     ("analysis", ("sim.analysis",)),
+    ("dashboard", ("sim.dashboard",)),
     ("cli", ("sim.cli", "sim.__main__")),
 ]
 FORBIDDEN = {  # importer layer -> layers it must not import although they rank lower
     "plots": {"rules", "engine"},
     "analysis": {"plots"},
+    "dashboard": {"experiments", "analysis"},  # the live Mesa engine and the plots' style, not the sweep machinery
 }
 
 

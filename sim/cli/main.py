@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sim.cli import calibrate, plot, run, sensitivity, sweep
+from sim.cli import calibrate, dashboard, plot, run, sensitivity, sweep
 from sim.cli.arguments import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK
 from sim.errors import InputError
 
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     sensitivity.register(sub)
     run.register_schema(sub)
     plot.register(sub)
+    dashboard.register(sub)
     for command in sub.choices.values():  # `bordersim run ... --debug` as well as `bordersim --debug run ...`
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                              help="show tracebacks on errors")

@@ -1,0 +1,81 @@
+"""`bordersim dashboard`: the interactive dashboard (Mesa's SolaraViz, `sim.dashboard`) on a local web server."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import sys
+
+from sim.cli.arguments import EXIT_OK
+from sim.dashboard import OVERRIDES_ENV, SCENARIO_ENV
+from sim.errors import UsageError
+
+EXTRA = "bordersim[dashboard]"
+NEEDED = ("solara", "solara.server", "mesa.visualization", "altair")  # mesa.visualization imports altair
+
+
+def missing_packages() -> list[str]:
+    """The packages of the dashboard extra that cannot be imported here."""
+    out = []
+    for name in NEEDED:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except ModuleNotFoundError:  # a parent package is missing
+            found = False
+        if not found:
+            out.append(name)
+    return out
+
+
+def server_command(host: str, port: int) -> list[str]:
+    """`solara run` on the dashboard's page, in production mode, without opening a browser or asking PyPI for a
+    newer version."""
+    spec = importlib.util.find_spec("sim.dashboard.app")  # its path, without importing solara here
+    assert spec is not None and spec.origin is not None
+    return [sys.executable, "-m", "solara", "run", spec.origin, "--host", host, "--port", str(port),
+            "--production", "--no-open", "--no-check-version"]
+
+
+def server_env(scenario: str, overrides: list[str]) -> dict[str, str]:
+    """The environment of the server: the scenario and its overrides for the page, Solara's usage telemetry
+    off (it would send events to mixpanel.com)."""
+    return {**os.environ, SCENARIO_ENV: os.path.abspath(scenario), OVERRIDES_ENV: json.dumps(overrides),
+            "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "MPLBACKEND": "Agg"}
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from sim.loading import load_scenario
+
+    load_scenario(args.scenario, overrides=args.set)  # bad input: the usual message and exit 2, before any server
+    missing = missing_packages()
+    if missing:
+        raise UsageError(f"the dashboard needs the optional dependencies of {EXTRA} ({', '.join(missing)} not "
+                         f"installed); install them with: pip install '{EXTRA}' (from a checkout: "
+                         f"pip install -e '.[dashboard]')")
+    print(f"bordersim dashboard: {args.scenario} on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True)
+    command = server_command(args.host, args.port)
+    # The server replaces this process: Ctrl-C and kill reach it directly, and no orphan is left behind.
+    os.execve(command[0], command, server_env(args.scenario, args.set))
+    return EXIT_OK  # not reached
+
+
+def register(sub) -> None:
+    """Add `dashboard` to the CLI's subparsers."""
+    p = sub.add_parser("dashboard", help="explore a scenario in the browser: sliders, step / play / reset, live panels",
+                       description="Serve an interactive dashboard of a scenario (Mesa's SolaraViz over the Mesa "
+                                   "engine): sliders and switches for the main levers, live figures and totals, and "
+                                   "a download of the scenario with the slider values written in. Everything the "
+                                   "page loads ships in the installed packages: no internet needed. Needs the "
+                                   f"optional dependencies {EXTRA}. See docs/dashboard.md.")
+    p.add_argument("scenario", help="scenario YAML file")
+    p.add_argument("--port", type=int, default=8765, help="TCP port to serve on (default: 8765)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind to (default: 127.0.0.1, reachable from this machine only); "
+                        "e.g. 0.0.0.0 makes the dashboard reachable from other machines on the network, "
+                        "with no authentication")
+    p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                   help="override one scalar before the levers, as in `bordersim run` (e.g. time.end=2005-12); "
+                        "repeatable")
+    p.set_defaults(func=cmd_dashboard)

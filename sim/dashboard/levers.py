@@ -1,0 +1,101 @@
+"""The dashboard's levers: the scenario values a user changes with sliders and switches.
+
+A lever is a dotted `--set` path of the scenario (`network.edges.dmz.controls.mines`) with a readable label and a
+range. The levers of a scenario are, in this order:
+
+- for each edge that carries a route label (the edge that names a route, e.g. `dmz`, `tumen_crossing`), each
+  control that is not zero on it (guards, fence, mines, surveillance, patrol), in [0, 1];
+- for each transit node, its arrest hazard per month, from 0 to max(0.05, 4 x its value);
+- for each transit node with brokers, their capacity (passages per month, 0 to max(10, 4 x it)) and base fee
+  (USD, 0 to 5 x it);
+- each dated policy, on or off (`policies.<name>.enabled`).
+
+Their values are applied as overrides to the scenario as loaded, and the result is validated again: the same
+scenario `bordersim run FILE --set PATH=VALUE ...` would run (`apply_levers`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sim.loading import load_scenario, validate_dict
+from sim.scenario.overrides import scenario_to_dict, set_path
+from sim.scenario.schema import CONTROLS, Scenario
+
+__all__ = ["Lever", "apply_levers", "changed", "levers_of", "with_levers"]
+
+
+@dataclass(frozen=True)
+class Lever:
+    """One slider (kind "float" or "int") or switch (kind "bool") over the scenario value at `path`."""
+
+    path: str
+    label: str
+    kind: str
+    value: float | int | bool
+    low: float = 0.0
+    high: float = 1.0
+    step: float = 1.0
+
+
+def _top(value: float, factor: float, floor: float) -> float:
+    return max(floor, factor * value)
+
+
+def levers_of(scenario: Scenario) -> list[Lever]:
+    """The levers of a scenario, at its values (the order of the module docstring)."""
+    out: list[Lever] = []
+    for e in scenario.network.edges:
+        if e.route is None:
+            continue
+        for c in CONTROLS:
+            v = getattr(e.controls, c)
+            if v > 0:
+                out.append(Lever(f"network.edges.{e.id}.controls.{c}", f"{e.route}: {c}", "float", v, 0.0, 1.0, 0.05))
+    for n in scenario.network.nodes:
+        if n.kind != "transit":
+            continue
+        h = n.arrest_hazard
+        out.append(Lever(f"network.nodes.{n.id}.arrest_hazard", f"{n.id}: arrest hazard per month", "float", h,
+                         0.0, _top(h, 4, 0.05), 0.001))
+        if n.brokers is not None:
+            cap = int(round(n.brokers.capacity))
+            out.append(Lever(f"network.nodes.{n.id}.brokers.capacity", f"{n.id}: broker passages per month", "int",
+                             cap, 0, int(_top(cap, 4, 10)), 1))
+            fee = n.brokers.fee
+            out.append(Lever(f"network.nodes.{n.id}.brokers.fee", f"{n.id}: broker base fee (USD)", "float", fee,
+                             0.0, _top(fee, 5, 1000), 100.0))
+    for p in scenario.policies:
+        span = f"from {p.start}" if p.end is None else f"{p.start} to {p.end}"
+        out.append(Lever(f"policies.{p.name}.enabled", f"policy {p.name} ({span})", "bool", p.enabled))
+    return out
+
+
+def apply_levers(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
+                 values: dict[str, float | int | bool] | None = None) -> Scenario:
+    """The scenario file at `path` with its `--set` overrides, then the levers' values (path -> value) set in
+    it, validated again."""
+    return with_levers(load_scenario(path, overrides=list(overrides)), values or {}, source=f"{path} (dashboard)")
+
+
+def with_levers(base: Scenario, values: dict[str, float | int | bool], *, source: str) -> Scenario:
+    """`base` with the levers' values (path -> value) set in it, validated again (errors name `source`). A
+    value equal to the base's is set all the same: it changes nothing."""
+    if not values:
+        return base
+    data = scenario_to_dict(base)
+    for key, value in values.items():
+        set_path(data, key, _clean(value), source=source)
+    return validate_dict(data, path=source)
+
+
+def changed(base: Scenario, values: dict[str, float | int | bool]) -> list[tuple[str, float | int | bool]]:
+    """(label, value) of the levers whose value differs from the base scenario's, in lever order."""
+    return [(lever.label, _clean(values[lever.path])) for lever in levers_of(base)
+            if lever.path in values and _clean(values[lever.path]) != lever.value]
+
+
+def _clean(value: float | int | bool) -> float | int | bool:
+    """A slider's float as written in YAML: rounded to 9 decimals (0.30000000000000004 -> 0.3)."""
+    return round(value, 9) if isinstance(value, float) else value

@@ -1,0 +1,75 @@
+"""`DashboardModel`: the Mesa engine (`BorderModel`) over a scenario file with the dashboard's lever values, and
+the run so far in the shape the plots read (`RunData`).
+
+Mesa's SolaraViz builds a new model with the page's parameter values on Reset, so the levers are keyword
+arguments of the model: their names are the levers' dotted paths (`sim.dashboard.levers`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from sim.engine.core import run_result
+from sim.engine.ledger import RunResult
+from sim.engine.mesa.model import BorderModel
+from sim.dashboard.levers import changed, with_levers
+from sim.loading import load_scenario
+from sim.scenario.overrides import dump_scenario
+
+__all__ = ["DashboardModel", "truncated"]
+
+
+class DashboardModel(BorderModel):
+    """The Mesa engine over `path` with its `--set` `overrides` and then the `levers` (dotted path -> value)
+    applied; the scenario's seed. Steps one date at a time and stops (running = False) at the end of the
+    horizon."""
+
+    steps: int  # mesa.Model's step counter (mesa ships no types)
+
+    def __init__(self, path: str, overrides: tuple[str, ...] = (), **levers: float | int | bool):
+        # SolaraViz's Reset passes a mesa Scenario to any model whose __init__ takes **kwargs: not ours to use.
+        levers.pop("scenario", None)
+        self.path = str(path)
+        self.overrides = tuple(overrides)
+        self.levers = levers
+        self._so_far: tuple[int, RunResult] | None = None
+        base = load_scenario(path, overrides=list(self.overrides))
+        self.changed = changed(base, levers)  # (label, value) of the levers moved away from the file's values
+        super().__init__(with_levers(base, levers, source=f"{path} (dashboard)"))
+        self.running = len(self.dates) > 0
+        # The RunResult over the ledger's own arrays, which the steps fill in place: built (and the scenario
+        # dumped for its sha256) once, then cut to the steps taken (`result_so_far`).
+        self._whole = run_result(self)
+
+    def step(self) -> None:
+        """One date of the horizon; past its end (SolaraViz's render interval may ask for more steps than are
+        left) nothing happens. Mesa has counted the step before calling this."""
+        if self.steps > len(self.dates):
+            self.steps = len(self.dates)
+        else:
+            super().step()
+        self.running = self.steps < len(self.dates)
+
+    def scenario_yaml(self) -> str:
+        """The scenario this model runs, seed and lever values written in: `bordersim run` on this text
+        reproduces the model's counts (the text of scenario.resolved.yaml)."""
+        return dump_scenario(self.spec.model_copy(update={"seed": self.seed}))
+
+    def result_so_far(self) -> RunResult:
+        """The RunResult of the steps taken so far (at least one); computed once per step, however many panels
+        ask."""
+        if self._so_far is None or self._so_far[0] != self.steps:
+            now = dataclasses.replace(self._whole, edges=self.ledger.edges, repatriated_at=self.ledger.repatriated_at)
+            self._so_far = (self.steps, truncated(now, self.steps))
+        return self._so_far[1]
+
+
+def truncated(result: RunResult, steps: int) -> RunResult:
+    """A RunResult cut to its first `steps` steps: per-step arrays and dates sliced; the cumulative edge and
+    repatriation counts kept (they hold only what happened so far)."""
+    cut = {name: getattr(result, name)[:steps]
+           for name in ("flows", "arrived_female", "in_transit", "fees", "sold", "queued")
+           if getattr(result, name) is not None}
+    persons = None if result.persons is None else {k: v[:steps] for k, v in result.persons.items()}
+    return dataclasses.replace(result, dates=result.dates[:steps], persons=persons, **cut)
+

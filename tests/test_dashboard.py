@@ -1,0 +1,245 @@
+"""The dashboard (`bordersim dashboard`, sim/dashboard/, docs/dashboard.md).
+
+First the parts that need no browser: the levers, the model against `bordersim run`, the command's errors. Then a
+real Chromium (Debian's `chromium`, which .ci/run installs; nothing is downloaded) drives one server for the whole
+module, started on a free port when the first test of this file runs, so that it boots while the others run: the
+page loads with no request off this machine, the mines slider changes the DMZ's numbers, Reset returns the start,
+and the downloaded scenario validates and reproduces the page's totals with `bordersim run`.
+
+The browser tests share one page (a page load costs seconds), in file order; each starts with Reset where it needs
+the start. The served scenario is the toy cut to four months, its policies moved into them, and soldiers leaving
+50 times as often (so that the DMZ carries people within a few steps).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import ROOT, TOY, run_cli
+from sim.cli import dashboard as cli_dashboard
+from sim.cli.main import main
+from sim.dashboard import panels
+from sim.dashboard.levers import apply_levers, levers_of
+from sim.dashboard.model import DashboardModel
+from sim.engine.mesa.model import run
+from sim.errors import ScenarioError
+from sim.plots.style import OUTCOME_LABELS
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SETS = ["time.end=2000-04", "population.groups.soldier.departure_rate=0.05", "policies.river_closed.start=2000-02",
+        "policies.river_closed.end=2000-03", "policies.transit_crackdown.start=2000-03"]
+STEPS = 4  # 2000-01 .. 2000-04
+MINES = "network.edges.dmz.controls.mines"
+
+
+# ------------------------------------------------------------------------------------ without a browser
+def test_the_levers_of_the_toy_scenario():
+    levers = {lever.path: lever for lever in levers_of(apply_levers(TOY))}
+    assert levers[MINES].value == 0.5 and levers[MINES].label == "dmz: mines"
+    assert levers["network.edges.boat.controls.patrol"].label == "sea: patrol"
+    assert levers["network.nodes.thirdland.arrest_hazard"].value == 0.01
+    assert levers["policies.river_closed.enabled"].value is True
+    assert "network.edges.ford.controls.guards" not in levers  # no route label: not a route's lever
+
+
+def test_lever_values_become_the_scenario_and_bad_ones_are_named():
+    sc = apply_levers(TOY, SETS, {MINES: 0.9000000000000001, "policies.river_closed.enabled": False})
+    assert sc.network.edges[3].controls.mines == 0.9 and not sc.policies[0].enabled
+    assert str(sc.time.end).startswith("2000-04")
+    with pytest.raises(ScenarioError, match="gaurds"):
+        apply_levers(TOY, values={"network.edges.dmz.controls.gaurds": 0.1})
+    with pytest.raises(ScenarioError, match="mines"):
+        apply_levers(TOY, values={MINES: 1.5})
+
+
+def test_the_model_stepped_to_the_end_is_the_run_of_its_scenario():
+    model = DashboardModel(str(TOY), tuple(SETS), **{MINES: 1.0})
+    while model.running:
+        model.step()
+    model.step()  # past the end: nothing happens
+    assert model.steps == STEPS
+    so_far = model.result_so_far().summary()
+    assert so_far == run(apply_levers(TOY, SETS, {MINES: 1.0})).summary()
+    left, right = panels.identity(so_far["totals"])
+    assert left == right > 0
+    assert yaml.safe_load(model.scenario_yaml())["network"]["edges"][3]["controls"]["mines"] == 1.0
+
+
+def test_the_command_help_and_errors():
+    r = run_cli("dashboard", "--help")
+    assert r.returncode == 0 and "127.0.0.1" in r.stdout and "--host" in r.stdout
+    r = run_cli("dashboard", ROOT / "tests" / "fixtures" / "unknown_key.yaml")
+    assert r.returncode == 2 and "gaurds" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_live_figure_draws_its_data_over_a_fixed_background():
+    model = DashboardModel(str(TOY), tuple(SETS))
+    view = panels.NetworkView(model.spec)
+    model.step()
+    first = view.png(model.result_so_far())
+    assert first.startswith(b"\x89PNG") and view.png(model.result_so_far()) == first  # same state, same image
+    model.step()
+    assert view.png(model.result_so_far()) != first
+    arrivals = panels.ArrivalsView(np.array([d.year for d in model.dates]), None)
+    arrivals.png(model.result_so_far())
+    assert arrivals.ax.get_ylim()[1] >= max(bar.get_height() for bar in arrivals.bars)  # the axis grew to fit
+
+
+def test_a_missing_extra_is_named(monkeypatch, capsys):
+    monkeypatch.setattr(cli_dashboard, "missing_packages", lambda: ["solara"])
+    assert main(["dashboard", str(TOY)]) == 2
+    err = capsys.readouterr().err
+    assert "bordersim[dashboard]" in err and "solara" in err
+
+
+# ------------------------------------------------------------------------------------------- the server
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def server(tmp_path_factory):
+    """`bordersim dashboard` on the toy scenario (see the module doc), for the whole module: (url, log path)."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("dashboard") / "server.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "sim", "dashboard", str(TOY), "--port", str(port),
+                                 *(a for s in SETS for a in ("--set", s))],
+                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    yield f"http://127.0.0.1:{port}/", log, proc
+    os.killpg(proc.pid, signal.SIGTERM)  # the server's own process group (start_new_session)
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def url(server) -> str:
+    """The server's address once it serves the page (at most 90 s: the suite runs on a busy machine)."""
+    address, log, proc = server
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"the dashboard server exited ({proc.returncode}):\n{log.read_text()}"
+        try:
+            with urllib.request.urlopen(address, timeout=2) as r:
+                if r.status == 200:
+                    return address
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"the dashboard server did not serve {address} within 90 s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: the browser tests need Debian's chromium package "
+                    "(apt-get install chromium; .ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser, url):
+    """A browser session on the dashboard, loaded; the hosts it asked for are in `page.hosts`."""
+    context = browser.new_context(viewport={"width": 1500, "height": 1000}, accept_downloads=True)
+    pg = context.new_page()
+    hosts: set[str] = set()
+    pg.on("request", lambda r: hosts.add(r.url.split("/")[2]))
+    pg.on("websocket", lambda ws: hosts.add(ws.url.split("/")[2]))
+    pg.goto(url)
+    pg.get_by_role("button", name="Step").wait_for(timeout=60_000)
+    pg.hosts = hosts  # type: ignore[attr-defined]
+    yield pg
+    context.close()
+
+
+def _step(pg, k: int) -> None:
+    """Press Step k times, each time until the page shows the step it reached."""
+    for _ in range(k):
+        done = int(re.search(r"step (\d+) of", pg.get_by_text(re.compile(r"step \d+ of")).inner_text()).group(1))
+        pg.get_by_role("button", name="Step").click()
+        pg.get_by_text(re.compile(rf"step {done + 1} of")).wait_for()
+
+
+def _reset(pg) -> None:
+    pg.get_by_role("button", name="Reset").click()
+    pg.get_by_text(re.compile(r"step 0 of")).wait_for()
+
+
+def _row(pg, name: str) -> dict[str, int]:
+    """The totals table's row `name` (all routes, or a route) as outcome -> count."""
+    table = pg.locator("table", has_text="all routes")
+    heads = [h.strip() for h in table.locator("th").all_inner_texts()][1:]
+    cells = table.locator("tr", has=pg.locator(f"td:text-is('{name}')")).locator("td").all_inner_texts()
+    keys = {label: key for key, label in OUTCOME_LABELS.items()} | {"initial stock": "initial_stock"}
+    return {keys[h]: int(c.replace(",", "")) for h, c in zip(heads, cells[1:])}
+
+
+def _set_mines_to_max(pg) -> None:
+    """The DMZ mines slider to its maximum, 1 (the value goes to the server before any later click)."""
+    from playwright.sync_api import expect
+
+    slider = pg.locator(".v-input", has_text="dmz: mines").locator("[role=slider]")
+    slider.focus()
+    slider.press("End")
+    expect(slider).to_have_attribute("aria-valuenow", "1")
+
+
+def test_the_page_loads_with_nothing_from_off_this_machine(page, url):
+    page.get_by_text("Model Parameters").wait_for()
+    page.get_by_text("dmz: mines").wait_for()
+    _step(page, 1)
+    page.locator("img").first.wait_for()
+    here = url.split("/")[2]
+    assert page.hosts == {here}, f"requests off {here}: {sorted(page.hosts - {here})}"
+
+
+def test_more_mines_change_the_dmz_and_reset_returns_the_start(page, tmp_path):
+    _reset(page)
+    _step(page, 2)
+    before = _row(page, "dmz")
+    _reset(page)
+    _step(page, 2)
+    assert _row(page, "dmz") == before  # Reset rebuilds the same model: the same numbers
+    _set_mines_to_max(page)
+    _reset(page)
+    assert not page.locator("table", has_text="all routes").count()  # the start: nothing run yet
+    _step(page, 2)
+    after = _row(page, "dmz")
+    assert before["set_out"] > 0 and after != before
+    page.screenshot(path=tmp_path / "dashboard.png")
+
+
+def test_the_downloaded_scenario_reproduces_the_page(page, tmp_path):
+    _set_mines_to_max(page)
+    _reset(page)
+    _step(page, STEPS)
+    shown = _row(page, "all routes")
+    with page.expect_download() as download:
+        page.get_by_role("button", name=re.compile("Download this scenario")).click()
+    path = tmp_path / "scenario.yaml"
+    download.value.save_as(path)
+    assert yaml.safe_load(path.read_text())["network"]["edges"][3]["controls"]["mines"] == 1.0
+    assert main(["validate", str(path)]) == 0  # the command's own code, in this process (no second start-up)
+    assert main(["run", str(path), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    totals = json.loads((tmp_path / "run" / "summary.json").read_text())["totals"]
+    assert shown == totals
