@@ -79,6 +79,13 @@ def load_observed(name: str = "mou_arrivals") -> pd.DataFrame:
     return table[list(COLUMNS)].reset_index(drop=True)
 
 
+def single_years(observed: pd.DataFrame, years) -> pd.DataFrame:
+    """The rows of an observed table (`load_observed`) that cover one calendar year, among `years` (not the
+    cumulative row, not a multi-year period): the points a per-year figure draws beside simulated years."""
+    one = (~observed["cumulative"]) & (observed["period_start"] == observed["period_end"])
+    return observed[one & observed["period_start"].isin(list(years))]
+
+
 def compare_yearly(arrivals_by_year: dict[str, int] | dict[int, int], observed: pd.DataFrame) -> pd.DataFrame:
     """Observed against simulated arrivals, like with like (the rule in the module docstring).
 

@@ -23,8 +23,8 @@ from matplotlib.patches import FancyArrowPatch
 from PIL import Image
 
 from sim.engine.ledger import RunResult
-from sim.observed import load_observed
-from sim.outcomes import ARRIVED, EDGE_CAUGHT, EDGE_ENTERED, EDGE_KILLED, EDGE_RETURNED
+from sim.observed import load_observed, single_years
+from sim.outcomes import EDGE_CAUGHT, EDGE_ENTERED, EDGE_KILLED, EDGE_RETURNED
 from sim.plots import style
 from sim.plots.route_map import LOSS_CMAP, layout
 from sim.scenario.schema import Scenario
@@ -45,11 +45,9 @@ def _figure(size: tuple[float, float] = SIZE) -> Figure:
 
 
 def years_of(result: RunResult) -> tuple[np.ndarray, np.ndarray]:
-    """(calendar years taken so far, arrivals in each)."""
-    years = result.years()
-    arrived = result.flows[..., ARRIVED].sum(axis=(1, 2))
-    keys = np.unique(years)
-    return keys, np.array([arrived[years == y].sum() for y in keys])
+    """(calendar years taken so far, arrivals in each), from `RunResult.arrivals_by_year`."""
+    by_year = result.arrivals_by_year()
+    return np.array([int(y) for y in by_year]), np.array(list(by_year.values()))
 
 
 class LiveFigure:
@@ -188,8 +186,7 @@ class ArrivalsView:
         on_top: list = []
         if observed:
             obs = load_observed(observed)
-            single = obs[(~obs["cumulative"]) & (obs["period_start"] == obs["period_end"])
-                         & obs["period_start"].between(self.years.min(), self.years.max())]
+            single = single_years(obs, self.years.tolist())
             on_top += ax.plot(single["period_start"], single["arrivals"], "o-", color="black", ms=3, lw=1,
                               label=f"observed ({observed})", animated=True)  # drawn over the bars
             top = max(top, float(single["arrivals"].max()) if len(single) else top)
@@ -219,14 +216,11 @@ def _grow(ax, live: LiveFigure, top: float) -> None:
 
 
 def _shares(result: RunResult) -> tuple[np.ndarray, np.ndarray]:
-    """(calendar years so far, female share of each year's arrivals; NaN in a year without arrivals)."""
-    years = result.years()
-    arrived = result.flows[..., ARRIVED].sum(axis=(1, 2))
-    female = result.arrived_female.sum(axis=(1, 2))
-    keys = np.unique(years)
-    a = np.array([arrived[years == y].sum() for y in keys], dtype=float)
-    f = np.array([female[years == y].sum() for y in keys], dtype=float)
-    return keys, np.divide(f, a, out=np.full(len(keys), np.nan), where=a > 0)
+    """(calendar years so far, female share of each year's arrivals; NaN in a year without arrivals), from
+    `RunResult.female_share_by_year`."""
+    by_year = result.female_share_by_year()
+    return (np.array([int(y) for y in by_year]),
+            np.array([np.nan if v is None else v for v in by_year.values()], dtype=float))
 
 
 class FemaleShareView:
@@ -242,8 +236,7 @@ class FemaleShareView:
                                label="simulated", animated=True)
         if observed:
             obs = load_observed(observed)
-            single = obs[(~obs["cumulative"]) & (obs["period_start"] == obs["period_end"])
-                         & obs["period_start"].between(years.min(), years.max())]
+            single = single_years(obs, years.tolist())
             ax.plot(single["period_start"], single["female_share"], "o", color="black", ms=3.5,
                     label=f"observed ({observed})")
         _year_axis(ax, years)

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from sim.observed import compare_yearly, load_observed
+from sim.observed import compare_yearly, load_observed, single_years
 from sim.plots import style
 from sim.plots.detect import RunData
 
@@ -178,8 +178,7 @@ def yearly(run: RunData) -> Figure:
     if name:
         obs = load_observed(name)
         comp = compare_yearly(run.summary["arrivals_by_year"], obs)
-        single = obs[(~obs["cumulative"]) & (obs["period_start"] == obs["period_end"])
-                     & obs["period_start"].isin(years)]
+        single = single_years(obs, years)
         ax.plot(single["period_start"], single["arrivals"], "o-", color="black", ms=3.5, lw=1,
                 label=f"observed ({name})")
         ax_f.plot(single["period_start"], single["female_share"], "o", color="black", ms=3.5,
