@@ -222,7 +222,10 @@ def test_more_mines_change_the_dmz_and_reset_returns_the_start(page, tmp_path):
     assert _row(page, "dmz") == before  # Reset rebuilds the same model: the same numbers
     _set_mines_to_max(page)
     _reset(page)
-    assert not page.locator("table", has_text="all routes").count()  # the start: nothing run yet
+    from playwright.sync_api import expect
+
+    # the start: nothing run yet (waited for: the page may show "step 0" a moment before the table goes)
+    expect(page.locator("table", has_text="all routes")).to_have_count(0)
     _step(page, 2)
     after = _row(page, "dmz")
     assert before["set_out"] > 0 and after != before
