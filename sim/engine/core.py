@@ -603,5 +603,6 @@ def run_result(model, extra: dict | None = None) -> RunResult:
         resolved_yaml=text, extra=extra or {},
         persons=None if getattr(led, "persons", None) is None else led.persons.series,
         broker_nodes=list(getattr(model, "broker_nodes", [])), fees=getattr(led, "fees", None),
-        sold=getattr(led, "sold", None), queued=getattr(led, "queued", None),
+        sold=getattr(led, "sold", None), queued=getattr(led, "queued", None), abroad=led.abroad,
+        step_years=step_months(sc.time.step) / 12.0,
     )

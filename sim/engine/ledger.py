@@ -86,6 +86,9 @@ class Ledger:
         self._stock = [0] * (n_routes * n_groups)
         self._edges = [0] * (n_edges * len(EDGE_COUNTS))
         self._repatriated = [0] * n_nodes
+        # time abroad (docs/model.md §7): per step, the steps since leaving home summed over that step's arrivals
+        self.abroad = np.zeros(n_steps, dtype=np.int64)
+        self._abroad = 0
         # brokers (docs/model.md §14), per step x node: the price asked, passages sold, people queued at the end
         self.fees = np.full((n_steps, n_nodes), np.nan)
         self.sold = np.zeros((n_steps, n_nodes), dtype=np.int64)
@@ -102,12 +105,15 @@ class Ledger:
         self._stock[route * self._groups + group] += 1
         self.persons.add("initial_stock", route, group)
 
-    def finish(self, route: int, group: int, outcome: int, female: bool) -> None:
+    def finish(self, route: int, group: int, outcome: int, female: bool, abroad: int) -> None:
+        """An attempt ends in `outcome`; `abroad` is the steps since the person left home (counted for arrivals)."""
         cell = route * self._groups + group
         self._step[cell * 6 + outcome] += 1
         self._stock[cell] -= 1
-        if outcome == ARRIVED and female:
-            self._female[cell] += 1
+        if outcome == ARRIVED:
+            self._abroad += abroad
+            if female:
+                self._female[cell] += 1
 
     def edge(self, edge: int, count: int) -> None:
         """Count one crossing event on an edge; `count` indexes EDGE_COUNTS."""
@@ -117,10 +123,12 @@ class Ledger:
         self._repatriated[node] += 1
 
     def add_counts(self, flows: np.ndarray, female: np.ndarray, stock: np.ndarray, edges: np.ndarray,
-                   repatriated: np.ndarray) -> None:
+                   repatriated: np.ndarray, abroad: int) -> None:
         """Add a batch of events of the current step at once (an engine that counts them in arrays): flat arrays
         laid out as `_step` (route x group x FLOWS), `_female` and `_stock` (route x group, `stock` the change of the
-        stock in transit), `_edges` (edge x EDGE_COUNTS) and `_repatriated` (node)."""
+        stock in transit), `_edges` (edge x EDGE_COUNTS) and `_repatriated` (node); `abroad` the steps since
+        leaving home summed over the batch's arrivals."""
+        self._abroad += abroad
         for name, add in (("_step", flows), ("_female", female), ("_stock", stock), ("_edges", edges),
                           ("_repatriated", repatriated)):
             if add.any():
@@ -136,8 +144,10 @@ class Ledger:
         self.flows[t] = np.array(self._step, dtype=np.int64).reshape(r, g, len(FLOWS))
         self.arrived_female[t] = np.array(self._female, dtype=np.int64).reshape(r, g)
         self.in_transit[t] = np.array(self._stock, dtype=np.int64).reshape(r, g)
+        self.abroad[t] = self._abroad
         self._step = [0] * len(self._step)
         self._female = [0] * len(self._female)
+        self._abroad = 0
         if self.persons is not None:
             self.persons.close_step(t)
 
@@ -178,6 +188,9 @@ class RunResult:
     fees: np.ndarray | None = None
     sold: np.ndarray | None = None
     queued: np.ndarray | None = None
+    # per step, the steps since leaving home summed over the step's arrivals, and the length of a step in years
+    abroad: np.ndarray | None = None
+    step_years: float = 1.0 / 12.0
 
     # ------------------------------------------------------------------ summaries
     def _totals(self, axis_keep: int | None) -> dict | np.ndarray:
@@ -239,6 +252,32 @@ class RunResult:
             out[str(y)] = round(float(female[years == y].sum() / a), 6) if a else None
         return out
 
+    def repatriated_by_year(self) -> dict[str, int]:
+        """Repatriations (arrested at a transit node and sent back) by year."""
+        years = self.years()
+        rep = self.flows[..., REPATRIATED].sum(axis=(1, 2))
+        return {str(y): int(rep[years == y].sum()) for y in sorted(set(years.tolist()))}
+
+    def arrivals_by_route_year(self) -> dict[str, dict[str, int]]:
+        """Arrivals per route, by year."""
+        years = self.years()
+        arrived = self.flows[..., ARRIVED].sum(axis=2)  # (T, R)
+        ys = sorted(set(years.tolist()))
+        return {r: {str(y): int(arrived[years == y, i].sum()) for y in ys} for i, r in enumerate(self.routes)}
+
+    def years_abroad_by_year(self) -> dict[str, float | None]:
+        """Mean time abroad of the year's arrivals, in years: sum over arrivals of (arrival step - the step the
+        person left home) x step length / arrivals; None in a year without arrivals. For a person of the initial
+        stock, leaving home is `waited` before the start (docs/model.md §7)."""
+        years = self.years()
+        arrived = self.flows[..., ARRIVED].sum(axis=(1, 2))
+        abroad = self.abroad if self.abroad is not None else np.zeros(len(self.dates), dtype=np.int64)
+        out = {}
+        for y in sorted(set(years.tolist())):
+            a = arrived[years == y].sum()
+            out[str(y)] = round(float(abroad[years == y].sum() * self.step_years / a), 6) if a else None
+        return out
+
     def by_edge(self) -> dict[str, dict[str, int]]:
         return {e: {k: int(v) for k, v in zip(EDGE_COUNTS, self.edges[i])} for i, e in enumerate(self.edge_ids)}
 
@@ -277,6 +316,9 @@ class RunResult:
             "by_group": self.by_group(),
             "arrivals_by_year": self.arrivals_by_year(),
             "female_share_by_year": self.female_share_by_year(),
+            "repatriated_by_year": self.repatriated_by_year(),
+            "years_abroad_by_year": self.years_abroad_by_year(),
+            "arrivals_by_route_year": self.arrivals_by_route_year(),
             "by_edge": self.by_edge(),
             "repatriated_at": {n: int(v) for n, v in zip(self.node_ids, self.repatriated_at) if v},
             "provenance": {

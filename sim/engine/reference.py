@@ -74,6 +74,7 @@ class Person(mesa.Agent):
         self.path_edges: tuple[int, ...] = ()
         self.path_nodes: tuple[int, ...] = ()
         self.leg = 0
+        self.left_home = 0  # step the person set out (set when they do)
         self.countdown = 0
         self.node = -1
 
@@ -127,6 +128,7 @@ class Person(mesa.Agent):
         path = model.graph.paths[self.paths[pick]]
         self.route, self.path_edges, self.path_nodes = path.route, path.edges, path.nodes
         self.leg = 0
+        self.left_home = model.t
         model.ledger.set_out(self.route, self.group)
         self.enter_edge()
 
@@ -192,7 +194,7 @@ class Person(mesa.Agent):
         model = self.model
         if outcome == REPATRIATED:
             model.ledger.repatriated(self.node)
-        model.ledger.finish(self.route, self.group, outcome, self.female)
+        model.ledger.finish(self.route, self.group, outcome, self.female, model.t - self.left_home)
         self.remove()
 
 

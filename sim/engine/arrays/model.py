@@ -88,6 +88,7 @@ class ArrayModel(EngineCore):
         self._stock_delta = np.zeros(cells, dtype=np.int64)
         self._edges = np.zeros(self.n_edges * len(EDGE_COUNTS), dtype=np.int64)
         self._repatriated = np.zeros(self.n_nodes, dtype=np.int64)
+        self._abroad = 0  # steps since leaving home, summed over the step's arrivals
 
     def _count_edges(self, edges: np.ndarray, count: int) -> None:
         if edges.size:
@@ -350,6 +351,8 @@ class ArrayModel(EngineCore):
             if arrived.any():  # women who arrived
                 self._female += np.bincount(cells[arrived], minlength=self._female.size)
             paths = path if not each else path[outcome == ARRIVED]
+            came = rows if not each else rows[outcome == ARRIVED]
+            self._abroad += int(t * came.size - tab.left_home[came].sum(dtype=np.int64))
             if paths.size:
                 origins = np.bincount(self.p_origin[paths], minlength=self.n_nodes)
                 for o in np.flatnonzero(origins).tolist():
@@ -392,6 +395,7 @@ class ArrayModel(EngineCore):
         self.events += rows.size
         tab.person[rows] = persons
         tab.t0[rows] = t
+        tab.left_home[rows] = t
         tab.jkey[rows] = journey_keys(self.key, persons, t)
         tab.path[rows] = paths
         tab.leg[rows] = 0
@@ -418,6 +422,7 @@ class ArrayModel(EngineCore):
         node = sd.node.astype(np.int64)
         tab.person[rows] = persons
         tab.t0[rows] = 0
+        tab.left_home[rows] = -np.round(sd.waited / step_months(self.spec.time.step)).astype(np.int32)
         tab.jkey[rows] = journey_keys(self.key, persons, 0)
         tab.path[rows] = chosen
         tab.leg[rows] = np.argmax(self.p_nodes[chosen] == node[:, None], axis=1) + 1
@@ -461,7 +466,8 @@ class ArrayModel(EngineCore):
             persons, paths = self.decide_departures(t)
             if persons.size:
                 self._launch(persons, paths, t)
-        self.ledger.add_counts(self._flows, self._female, self._stock_delta, self._edges, self._repatriated)
+        self.ledger.add_counts(self._flows, self._female, self._stock_delta, self._edges, self._repatriated,
+                               self._abroad)
         self._reset_counts()
         self.close_step(t)
 

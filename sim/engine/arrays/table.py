@@ -3,6 +3,7 @@
 Columns (dtype, bytes a row):
     person int32 (4)        index in the population (journey draws are keyed by it)
     t0 int32 (4)            the step the journey started (the key of its draws, sim.rules.streams.JOURNEY)
+    left_home int32 (4)     the step the person left home: t0, or before step 0 for the initial stock
     jkey uint64 (8)         h(key, JOURNEY, person, t0): the journey's draws without their slot
                             (sim.rules.streams.journey_keys), so that each draw costs one mix, not three
     path int32 (4)          candidate path; route, origin, edges and nodes come from the path tables
@@ -16,7 +17,7 @@ Columns (dtype, bytes a row):
     queue_pos int32 (4)     position in the node's broker queue while QUEUED
     means, e_arrest, e_leave, leave_at, arrest_at float64 (5 x 8)
     alive bool (1)
-87 bytes a row. Rows of finished migrants are reused (a stack of free rows); the arrays grow by doubling.
+91 bytes a row. Rows of finished migrants are reused (a stack of free rows); the arrays grow by doubling.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ CROSS, LEAVE, ARREST = 0, 1, 2
 FREE, QUEUED, BLOCKED = 0, 1, 2
 
 COLUMNS = {
-    "person": np.int32, "t0": np.int32, "jkey": np.uint64, "path": np.int32, "leg": np.int16, "group": np.uint8,
-    "female": np.bool_,
+    "person": np.int32, "t0": np.int32, "left_home": np.int32, "jkey": np.uint64, "path": np.int32, "leg": np.int16,
+    "group": np.uint8, "female": np.bool_,
     "action": np.uint8, "stuck": np.uint8, "due": np.int32, "waiting_at": np.int32, "wait_since": np.int32,
     "arrived_at": np.int32, "queue_pos": np.int32, "means": np.float64, "e_arrest": np.float64,
     "e_leave": np.float64, "leave_at": np.float64, "arrest_at": np.float64, "alive": np.bool_,
@@ -41,6 +42,7 @@ class MigrantTable:
 
     person: np.ndarray
     t0: np.ndarray
+    left_home: np.ndarray
     jkey: np.ndarray
     path: np.ndarray
     leg: np.ndarray

@@ -56,7 +56,7 @@ class Migrant(CellAgent):
 
     def __init__(self, model: BorderModel, person: int, group: int, female: bool, path: CandidatePath,
                  draws: list[float], means: float = 0.0, savings: float = 0.0, dwell_scale: float = 1.0,
-                 arrest_scale: float = 1.0):
+                 arrest_scale: float = 1.0, left_home: int = 0):
         super().__init__(model)
         self.person = person
         self.group = group
@@ -82,6 +82,7 @@ class Migrant(CellAgent):
         self.arrived_at = 0  # step of arrival at the transit node where the person is stopped
         self.stuck = FREE  # QUEUED for a passage, BLOCKED by a closed edge out of the node, else FREE
         self.queue_pos = -1  # position in the node's broker queue while QUEUED
+        self.left_home = left_home  # step the person left home (before step 0 for the initial stock)
         self.cell = model.node_cells[path.origin]
 
     # --------------------------------------------------------------------------------------------- events
@@ -243,7 +244,7 @@ class Migrant(CellAgent):
             del model.blocked[self.path_edges[self.leg]][self]
         if outcome == REPATRIATED:
             ledger.repatriated(self.waiting_at)
-        ledger.finish(self.route, self.group, outcome, self.female)
+        ledger.finish(self.route, self.group, outcome, self.female, t - self.left_home)
         if outcome == ARRIVED:
             self.model.arrived_from[self.origin] += 1  # chain migration (sim.rules.chain)
         if ledger.persons is not None:  # repeat attempts or an initial stock

@@ -173,7 +173,7 @@ class BorderModel(EngineCore, mesa.Model):
         if draws is None:
             draws = journey_uniforms(self.key, np.array([person]), t, self.graph.max_legs)[0].tolist()
         scale, savings, arrest = self.group_transit[group][female]
-        agent = Migrant(self, person, group, female, path, draws, means, savings, scale, arrest)
+        agent = Migrant(self, person, group, female, path, draws, means, savings, scale, arrest, left_home=t)
         self.ledger.set_out(path.route, group)
         agent.enter_edge(t)
         return agent
@@ -193,13 +193,15 @@ class BorderModel(EngineCore, mesa.Model):
             group = int(sd.group[i])
             female = bool(sd.female[i])
             scale, savings, arrest = self.group_transit[group][female]
-            agent = Migrant(self, person, group, female, path, u_row, float(sd.means[i]), savings, scale, arrest)
+            waited = round(float(sd.waited[i]) / months)
+            agent = Migrant(self, person, group, female, path, u_row, float(sd.means[i]), savings, scale, arrest,
+                            left_home=-waited)
             self.ledger.initial(path.route, group)
             agent.leg = path.nodes.index(node) + 1
             agent.cell = self.node_cells[node]
             if self.waits_at[node]:
                 agent.waiting_at = node
-                agent.start_wait(0, waited=round(float(sd.waited[i]) / months))
+                agent.start_wait(0, waited=waited)
             elif self.may_hold[node] and self.holds_at(node, path.edges[agent.leg]):
                 agent.waiting_at = node  # brokers, or a closed edge onward (docs/model.md §14)
                 agent.start_wait(0, hold=True)
