@@ -31,8 +31,9 @@ class TaskOutput:
 
 
 def outcomes(result: RunResult, keep: list[str]) -> dict[str, float]:
-    """Flat outcome columns: `<outcome>` (totals), `route.<route>.<outcome>`, `year.<YYYY>.arrived` and
-    `year.<YYYY>.female_share`."""
+    """Flat outcome columns: `<outcome>` (totals), `route.<route>.<outcome>`, `year.<YYYY>.arrived`,
+    `year.<YYYY>.female_share`, `year.<YYYY>.repatriated` and `year.<YYYY>.years_abroad` (NaN in a year without
+    arrivals)."""
     out: dict[str, float] = {}
     if "totals" in keep:
         out.update(result.totals())
@@ -41,12 +42,18 @@ def outcomes(result: RunResult, keep: list[str]) -> dict[str, float]:
             for k in TOTAL_KEYS:
                 out[f"route.{route}.{k}"] = vals[k]
     if "by_year" in keep:
-        shares = result.female_share_by_year()
+        shares, repatriated, abroad = (result.female_share_by_year(), result.repatriated_by_year(),
+                                       result.years_abroad_by_year())
         for year, n in result.arrivals_by_year().items():
             out[f"year.{year}.arrived"] = n
-            share = shares[year]
-            out[f"year.{year}.female_share"] = share if share is not None else float("nan")
+            out[f"year.{year}.female_share"] = _or_nan(shares[year])
+            out[f"year.{year}.repatriated"] = repatriated[year]
+            out[f"year.{year}.years_abroad"] = _or_nan(abroad[year])
     return out
+
+
+def _or_nan(value: float | None) -> float:
+    return value if value is not None else float("nan")
 
 
 def point_scenario(base: dict, overrides: list[tuple[str, object]]):

@@ -51,13 +51,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.analysis.calibration.distance import arrival_errors, distance, point_predictions, score_points
+from sim.analysis.calibration.distance import (arrival_errors, distance, point_predictions, predicted, score_points,
+                                               terms)
 from sim.analysis.calibration.posterior import (accept, box_points, candidate_values, in_box, posterior_table,
                                                 predictive, refine_box, share_predictive)
 from sim.analysis.calibration.rounds import make_round, run_round
 from sim.analysis.dirs import check_design, claim_analysis_dir, make_analysis_dir
 from sim.analysis.calibration.scenario_file import check_scenario_target, format_value, write_scenario
-from sim.analysis.calibration.spec import LoadedCalibration, load_calibration
+from sim.analysis.calibration.spec import TARGET_NAMES, LoadedCalibration, load_calibration
 from sim.outputs import atomic_path, atomic_write_text, default_dir, real_target
 
 Progress = Callable[[str, int, int], None]
@@ -174,9 +175,7 @@ def run_check(lc: LoadedCalibration, out: Path, candidates: list[dict[str, float
         "replicates": int((per_run["point"] == best).sum()), "population_size": lc.base.population.size,
         "candidates": len(candidates),
         "candidate_distances": [round(t, 4) for t, _ in sorted(scored, key=lambda x: x[1])],
-        "distance": d.total, "d_arrivals": d.arrivals, "d_female_share": d.female_share,
-        "d_route_share": d.route_share, "female_share": pred.female_share,
-        "route_share": pred.route_share if pred.route_n else None,
+        **terms(d), **predicted(pred),
         "median_abs_log_error": float(arrivals["log_error"].abs().median()) if len(arrivals) else None}
 
 
@@ -200,11 +199,10 @@ def provenance(result: CalibrationResult, lc: LoadedCalibration) -> list[str]:
                      f"[{row['posterior_q05']:.3g}, {row['posterior_q95']:.3g}], prior {row['prior']} "
                      f"[{row['prior_low']:g}, {row['prior_high']:g}], {row['verdict']}")
     c = result.check
-    terms = ", ".join(f"{label} {c[key]:.4f}" for key, label in (("d_arrivals", "arrivals"),
-                      ("d_female_share", "female share"), ("d_route_share", "route share"))
-                      if c.get(key) is not None and math.isfinite(c[key]))
+    parts = ", ".join(f"{name.replace('_', ' ')} {c[f'd_{name}']:.4f}" for name in TARGET_NAMES
+                      if c.get(f"d_{name}") is not None and math.isfinite(c[f"d_{name}"]))
     lines.append(f"distance achieved by these values: {c['distance']:.4f} (replicates pooled: {c['replicates']} "
-                 f"seeds at population.size {lc.base.population.size:,}; terms: {terms})")
+                 f"seeds at population.size {lc.base.population.size:,}; terms: {parts})")
     return lines
 
 

@@ -122,8 +122,9 @@ def predictive(per_run: pd.DataFrame, points: list[int], lc: LoadedCalibration) 
 
 
 def share_predictive(per_run: pd.DataFrame, points: list[int], lc: LoadedCalibration) -> pd.DataFrame:
-    """The share targets: observed value (or range: low, high) and the 5/50/95% quantiles over the accepted
-    points' runs."""
+    """The targets other than the yearly arrivals (the shares, the mean years abroad, the repatriations): observed
+    value (or range: low, high; a lower bound has high = inf) and the 5/50/95% quantiles over the accepted points'
+    runs."""
     runs = per_run[per_run["point"].isin(points)]
     rows = []
     t = lc.spec.targets
@@ -133,6 +134,12 @@ def share_predictive(per_run: pd.DataFrame, points: list[int], lc: LoadedCalibra
     if t.route_share is not None and "route_n" in runs:
         s = (runs["route_k"] + 0.5) / (runs["route_n"] + 1.0)
         rows.append(("route_share", t.route_share.years, t.route_share.bounds, s))
+    if t.years_abroad is not None and lc.abroad_range is not None and "abroad_n" in runs:
+        s = (runs["abroad_k"] / runs["abroad_n"].where(runs["abroad_n"] > 0)).dropna()
+        rows.append(("years_abroad", t.years_abroad.years, lc.abroad_range, s))
+    if t.repatriations is not None and "repatriated" in runs:
+        rows.append(("repatriations", t.repatriations.years, (lc.repatriations_floor, math.inf),
+                     runs["repatriated"]))
     return pd.DataFrame([{"target": n, "years": f"{y[0]}-{y[1]}", "observed_low": o[0], "observed_high": o[1],
                           "q05": float(np.quantile(s, 0.05)) if len(s) else math.nan,
                           "median": float(np.quantile(s, 0.5)) if len(s) else math.nan,

@@ -6,14 +6,14 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Literal
 
 import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
-from sim.observed import OBSERVED_SERIES, load_observed
+from sim.observed import OBSERVED_SERIES, load_observed, load_targets
 from sim.outputs import check_name
 from sim.scenario.schema import Scenario, Strict
 from sim.engine.engines import ENSEMBLE_DEFAULT, EngineName
@@ -44,6 +44,29 @@ class FemaleShareTarget(Strict):
     years: Years
     weight: float = Field(1.0, gt=0)
     value: float | None = Field(None, gt=0, lt=1, description="Observed share; default: pooled from the series.")
+    by_year: bool = Field(False, description="Compare each observed year's share instead of the pooled one.")
+
+    @model_validator(mode="after")
+    def _value_pooled(self) -> FemaleShareTarget:
+        if self.by_year and self.value is not None:
+            raise ValueError("value is the pooled share: with by_year the shares come from the observed series")
+        return self
+
+
+class YearsAbroadTarget(Strict):
+    years: Years = Field(description="Arrival years whose mean time abroad is compared.")
+    range: tuple[float, float] | None = Field(None, description="Observed mean time abroad in years [low, high]; "
+                                                                "default: the years_abroad row of "
+                                                                "sim/data/targets.csv for these years.")
+    weight: float = Field(1.0, gt=0)
+
+
+class RepatriationsTarget(Strict):
+    years: Years = Field(description="Years whose repatriations are summed.")
+    at_least: float | None = Field(None, gt=0, description="Lower bound on repatriations over these years; "
+                                                            "default: the repatriations row of "
+                                                            "sim/data/targets.csv for these years.")
+    weight: float = Field(1.0, gt=0)
 
 
 class RouteShareTarget(Strict):
@@ -74,16 +97,21 @@ class RouteShareTarget(Strict):
         return math.log(lo / share) if share < lo else math.log(share / hi) if share > hi else 0.0
 
 
+TARGET_NAMES = ("arrivals", "female_share", "route_share", "years_abroad", "repatriations")
+
+
 class Targets(Strict):
     arrivals: ArrivalsTarget | None = None
     female_share: FemaleShareTarget | None = None
     route_share: RouteShareTarget | None = None
+    years_abroad: YearsAbroadTarget | None = None
+    repatriations: RepatriationsTarget | None = None
 
     @model_validator(mode="after")
     def _some(self) -> Targets:
-        if not (self.arrivals or self.female_share or self.route_share):
-            raise ValueError("give at least one target: arrivals, female_share or route_share")
-        for name in ("arrivals", "female_share", "route_share"):
+        if not any(getattr(self, name) for name in TARGET_NAMES):
+            raise ValueError(f"give at least one target: {', '.join(TARGET_NAMES)}")
+        for name in TARGET_NAMES:
             t = getattr(self, name)
             if t is not None and t.years[1] < t.years[0]:
                 raise ValueError(f"{name}.years: the last year ({t.years[1]}) is before the first ({t.years[0]})")
@@ -169,6 +197,9 @@ class LoadedCalibration:
     count_scale: float
     horizon: Years
     routes: list[str]
+    female_by_year: dict[int, float] = field(default_factory=dict)  # observed single years, with by_year
+    abroad_range: tuple[float, float] | None = None  # years_abroad target, years
+    repatriations_floor: float | None = None  # repatriations target, persons
 
     @property
     def names(self) -> list[str]:
@@ -209,7 +240,7 @@ def load_calibration(path: str | Path) -> LoadedCalibration:
         raise fail(f"unknown observed series '{spec.observed}' (no such file either); packaged series: "
                    f"{', '.join(OBSERVED_SERIES)}", ("observed",))
     t = spec.targets
-    for name in ("arrivals", "female_share", "route_share"):
+    for name in TARGET_NAMES:
         target = getattr(t, name)
         if target is not None and not (horizon[0] <= target.years[0] and target.years[1] <= horizon[1]):
             raise fail(f"years {list(target.years)} reach outside the scenario's horizon {list(horizon)}",
@@ -235,8 +266,43 @@ def load_calibration(path: str | Path) -> LoadedCalibration:
         if unknown:
             raise fail(f"unknown route(s) {', '.join(unknown)}; routes of '{base.name}': {', '.join(routes)}",
                        ("targets", "route_share", "routes"))
+    if spec.population_size and spec.population_size != base.population.size and (
+            base.initial_stock or any(n.brokers is not None for n in base.network.nodes)):
+        raise fail(f"population_size {spec.population_size:,} differs from the scenario's {base.population.size:,}, "
+                   "but the scenario has an initial stock or brokers, whose sizes and capacities are absolute "
+                   "counts: simulated counts would not scale with the population; leave population_size out",
+                   ("population_size",))
+    by_year = {}
+    if t.female_share is not None and t.female_share.by_year:
+        rows = _arrival_rows(observed, t.female_share.years, horizon)
+        one = rows[(rows["period_start"] == rows["period_end"]) & (rows["arrivals"] > 0)]
+        by_year = {int(r.period_start): float(r.female_share) for r in one.itertuples()}
+        if not by_year:
+            raise fail("no single observed year with arrivals in these years", ("targets", "female_share", "years"))
+    abroad = repatriations = None
+    if t.years_abroad is not None:
+        abroad = t.years_abroad.range or _published(fail, "years_abroad", t.years_abroad.years)
+        if not 0 < abroad[0] <= abroad[1]:
+            raise fail(f"range must satisfy 0 < low <= high, found {list(abroad)}", ("targets", "years_abroad"))
+    if t.repatriations is not None:
+        repatriations = t.repatriations.at_least or _published(fail, "repatriations", t.repatriations.years)[0]
     scale = base.population.size / spec.population_size if spec.population_size else 1.0
-    return LoadedCalibration(spec, p, base_path, base, observed, female, scale, horizon, routes)
+    return LoadedCalibration(spec, p, base_path, base, observed, female, scale, horizon, routes, by_year, abroad,
+                             repatriations)
+
+
+def _published(fail, target: str, years: Years) -> tuple[float, float]:
+    """[low, high] of the row of sim/data/targets.csv for `target` over exactly these years (high = low for a
+    lower bound); a ScenarioError naming the key when there is none."""
+    table = load_targets()
+    start, end = table["period_start"], table["period_end"]
+    rows = table[(table["target"] == target) & (start.dt.year == years[0]) & (start.dt.month == 1)
+                 & (end.dt.year == years[1]) & (end.dt.month == 12)]
+    if rows.empty:
+        raise fail(f"sim/data/targets.csv has no {target} figure for {years[0]}-{years[1]}; give the value here",
+                   ("targets", target))
+    low, high = float(rows.iloc[0]["low"]), float(rows.iloc[0]["high"])
+    return low, (high if math.isfinite(high) else low)
 
 
 def _observed_table(ref: str, spec_path: Path) -> pd.DataFrame | None:
