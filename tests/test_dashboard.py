@@ -181,8 +181,13 @@ def _step(pg, k: int) -> None:
 
 
 def _reset(pg) -> None:
+    """Press Reset and wait until the model is back at the start: the page can show 'step 0' a moment before the
+    old totals table goes, and a Step pressed then continues the old model."""
+    from playwright.sync_api import expect
+
     pg.get_by_role("button", name="Reset").click()
     pg.get_by_text(re.compile(r"step 0 of")).wait_for()
+    expect(pg.locator("table", has_text="all routes")).to_have_count(0)
 
 
 def _row(pg, name: str) -> dict[str, int]:
