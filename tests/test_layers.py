@@ -4,8 +4,8 @@
 
 plots read files: they never import the engine, the rules or the analyses, and analyses never import plots (they
 return data; the CLI draws) -- except `sim.plots.detect`, the reader of run and sweep directories, which imports
-only base modules and ranks with them. The dashboard sits under the CLI and uses the Mesa engine, the plots' style and the
-rules, never the sweep framework or the analyses."""
+only base modules and ranks with them. The dashboard sits under the CLI and uses the Mesa engine, the plots' style
+and the rules, never the sweep framework or the analyses."""
 
 from __future__ import annotations
 

@@ -183,7 +183,8 @@ def _sweep_side(root: Path, label: str, selector: str | None) -> Side:
     else:
         shown = ok.drop_duplicates("point").head(10)
         cols = [c for c in ("policy", *params) if c in shown.columns]
-        listing = "; ".join(f"{int(r['point'])}: " + ", ".join(f"{c}={r[c]}" for c in cols) for _, r in shown.iterrows())
+        listing = "; ".join(f"{int(r['point'])}: " + ", ".join(f"{c}={r[c]}" for c in cols)
+                            for _, r in shown.iterrows())
         raise UsageError(f"{root} is a sweep of {ok['point'].nunique()} points; choose {what}: a point index, a "
                          f"policy package name or path=value,... naming one point (points: {listing}"
                          f"{'; ...' if ok['point'].nunique() > 10 else ''})")
