@@ -89,7 +89,7 @@ def test_two_runs_each_block_equals_the_summaries_by_hand(runs, capsys, tmp_path
     assert len(tables["by_route"]) == len(sa["by_route"]) * len(TOTAL_KEYS)
     # what the comparison is about: the sea patrol, and the sea route's arrivals fall
     assert _row(tables["by_route"], "arrived", route="sea")["diff"] < 0
-    assert meta["differences"] == {f"network.edges.boat.controls.patrol": {"a": 0.5, "b": 1.0}}
+    assert meta["differences"] == {"network.edges.boat.controls.patrol": {"a": 0.5, "b": 1.0}}
     # same seed, single runs: paired, no interval, and the output says why
     assert meta["method"] == "paired" and meta["fair"] and meta["issues"] == []
     assert "no interval: single runs with the same seed" in res.stdout
@@ -218,3 +218,17 @@ def test_without_out_nothing_is_written(runs, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     res = call_main(capsys, "compare", runs["a"], runs["b"])
     assert res.returncode == 0 and "Totals" in res.stdout and list(tmp_path.iterdir()) == []
+
+
+def test_a_sweep_without_its_resolved_scenario_is_compared_with_a_note(sweeps, capsys, tmp_path):
+    """A sweep of an earlier bordersim has no scenario.resolved.yaml: horizon, population and network cannot be
+    checked, and the output says so; the seeds still are."""
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(sweeps["high"], old)
+    (old / "scenario.resolved.yaml").unlink()
+    res, _, meta = _compare(capsys, tmp_path, sweeps["low"], old)
+    assert meta["method"] == "paired" and meta["issues"] == []
+    assert f"note: B: {old} has no scenario.resolved.yaml" in res.stderr
+    assert "as far as known" in res.stdout

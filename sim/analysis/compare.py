@@ -361,8 +361,9 @@ def choose_method(a: Side, b: Side) -> tuple[str, str]:
                          else f"unpaired (Welch) 95% interval: only {len(common)} seed(s) shared")
     small = [f"{s.label} is a single run" if len(s.values) == 1 else f"{s.label} has {len(s.values)} replicates"
              for s in (a, b) if len(s.values) < k]
-    return "none", (f"difference of the means only, no interval: {' and '.join(small)} and the sides share no "
-                    f"seed (an interval needs at least {k} replicates on each side, or {k} shared seeds)")
+    shared = "share no seed" if not common else f"share only {len(common)} seed(s)"
+    return "none", (f"difference of the means only, no interval: {' and '.join(small)} and the sides {shared} (an "
+                    f"interval needs at least {k} replicates on each side, or {k} shared seeds)")
 
 
 def _row(a: pd.Series | None, b: pd.Series | None, method: str, common: list[int]) -> dict:

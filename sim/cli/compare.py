@@ -55,6 +55,12 @@ def _print(c, *, wide: bool) -> None:
         more = f" and {len(items) - MAX_DIFFERENCES} more" if len(items) > MAX_DIFFERENCES else ""
         console.print(f"scenario settings that differ: {shown}{more}")
     console.print(f"interval: {c.method_note}")
+    if c.issues:
+        console.print(f"fairness: A and B differ in {', '.join(i.key for i in c.issues)} (see the warning on stderr)")
+    else:
+        console.print("fairness: same horizon, population size, network and seeds"
+                      + ("" if c.a.scenario is not None and c.b.scenario is not None
+                         else " (as far as known: see the notes on stderr)"))
     for block, table in c.tables.items():
         if table.empty:
             continue
@@ -78,7 +84,7 @@ def register(sub) -> None:
     p = sub.add_parser(
         "compare", help="the difference of two runs or sweep points, side by side",
         description="B - A of two results (run directories, or points of sweep directories: DIR:POINT), as totals, "
-                    "by route, by group and by year, with a 95%% interval where replicates allow: paired by seed "
+                    "by route, by group and by year, with a 95% interval where replicates allow: paired by seed "
                     "when both used the same seeds, else Welch. Differences of horizon, population, network or "
                     "seeds are warned about (--strict: exit 2). See docs/compare.md.")
     p.add_argument("a", metavar="A", help="run or sweep directory (a sweep's point: DIR:POINT or --point-a)")
