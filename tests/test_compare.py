@@ -232,3 +232,5 @@ def test_a_sweep_without_its_resolved_scenario_is_compared_with_a_note(sweeps, c
     assert meta["method"] == "paired" and meta["issues"] == []
     assert f"note: B: {old} has no scenario.resolved.yaml" in res.stderr
     assert "as far as known" in res.stdout
+    res = call_main(capsys, "compare", sweeps["low"], old, "--strict")
+    assert res.returncode == 2 and f"B: {old}: its scenario is not known" in res.stderr

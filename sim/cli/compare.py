@@ -14,13 +14,19 @@ MAX_DIFFERENCES = 20  # scenario settings listed in the header; comparison.json 
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from sim.analysis.compare import compare, write_comparison
+    from sim.analysis.compare import KIND, compare, write_comparison
+    from sim.outputs import claim_dir
 
+    if args.out:  # refused before any work, as every command does (docs/outputs.md)
+        claim_dir(args.out, KIND, force=args.force)
     c = compare(args.a, args.b, point_a=args.point_a, point_b=args.point_b)
-    if c.issues:
-        lines = [f"  {i.key}: A {i.a}; B {i.b} ({i.why})" for i in c.issues]
-        if args.strict:
-            raise UsageError("the two results are not comparable on equal terms (--strict):\n" + "\n".join(lines))
+    lines = [f"  {i.key}: A {i.a}; B {i.b} ({i.why})" for i in c.issues]
+    if args.strict:
+        unknown = [f"  {s.label}: {s.path}: its scenario is not known, so its horizon, population and network cannot "
+                   "be checked" for s in (c.a, c.b) if s.scenario is None]
+        if lines or unknown:
+            raise UsageError("the two results are not comparable on equal terms (--strict):\n"
+                             + "\n".join(lines + unknown))
     if args.out:
         write_comparison(c, args.out, force=args.force)
     _print(c, wide=not sys.stdout.isatty())
@@ -46,7 +52,7 @@ def _print(c, *, wide: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(width=160 if wide else None, soft_wrap=False, highlight=False)
+    console = Console(width=160 if wide else None, soft_wrap=False, highlight=False, markup=False, emoji=False)
     console.print(f"A: {c.a.description}")
     console.print(f"B: {c.b.description}")
     if c.differences:
