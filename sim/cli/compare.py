@@ -91,8 +91,8 @@ def register(sub) -> None:
         "compare", help="the difference of two runs or sweep points, side by side",
         description="B - A of two results (run directories, or points of sweep directories: DIR:POINT), as totals, "
                     "by route, by group and by year, with a 95% interval where replicates allow: paired by seed "
-                    "when both used the same seeds, else Welch; none for single runs. Differences of horizon, population, network or "
-                    "seeds are warned about (--strict: exit 2). See docs/compare.md.")
+                    "when both used the same seeds, else Welch; none for single runs. Differences of horizon, "
+                    "population, network or seeds are warned about (--strict: exit 2). See docs/compare.md.")
     p.add_argument("a", metavar="A", help="run or sweep directory (a sweep's point: DIR:POINT or --point-a)")
     p.add_argument("b", metavar="B", help="run or sweep directory (a sweep's point: DIR:POINT or --point-b)")
     for side in ("a", "b"):
