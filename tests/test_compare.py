@@ -239,3 +239,12 @@ def test_a_sweep_without_its_resolved_scenario_is_compared_with_a_note(sweeps, c
     assert "as far as known" in res.stdout
     res = call_main(capsys, "compare", sweeps["low"], old, "--strict")
     assert res.returncode == 2 and f"B: {old}: its scenario is not known" in res.stderr
+
+
+def test_counts_by_group_from_a_time_series_equal_summary_by_group(runs):
+    """How a sweep's by-group block is made (its runs keep no summary.json), checked on a run that has both."""
+    from sim.analysis.compare import group_totals
+
+    summary = json.loads((runs["a"] / "summary.json").read_text())
+    expected = {f"group.{g}.{k}": float(v) for g, row in summary["by_group"].items() for k, v in row.items()}
+    assert group_totals(pd.read_parquet(runs["a"] / "timeseries.parquet")) == expected

@@ -210,25 +210,29 @@ def _sweep_side(root: Path, label: str, selector: str | None) -> Side:
 
 
 def _group_counts(root: Path, rows: pd.DataFrame) -> pd.DataFrame | None:
-    """`group.<g>.<outcome>` per run (index: seed) from the runs' kept time series: each flow summed over the
-    steps, `in_transit` at the last step, `initial_stock` summed (as summary.json's by_group); None when a run of
-    `rows` has no time series."""
+    """`group_totals` of each run of `rows` (index: seed) from its kept time series; None when a run has none."""
     out = {}
     for _, r in rows.iterrows():
         part = root / "timeseries" / f"run_id={r['run_id']}" / "part-0.parquet"
         if not part.exists():
             return None
-        ts = read_table(part, ("date", "group", *FLOWS, "in_transit"))
-        flat: dict[str, float] = {}
-        last = ts["date"] == ts["date"].max()
-        for g, grp in ts.groupby("group", observed=True, sort=False):
-            row = {k: float(grp[k].sum()) for k in FLOWS}
-            row["in_transit"] = float(grp.loc[last[grp.index], "in_transit"].sum())
-            if "initial_stock" in grp.columns:
-                row["initial_stock"] = float(grp["initial_stock"].sum())
-            flat.update({f"group.{g}.{k}": v for k, v in row.items()})
-        out[int(r["seed"])] = flat
+        out[int(r["seed"])] = group_totals(read_table(part, ("date", "group", *FLOWS, "in_transit")))
     return pd.DataFrame.from_dict(out, orient="index").rename_axis("seed")
+
+
+def group_totals(ts: pd.DataFrame) -> dict[str, float]:
+    """`group.<g>.<outcome>` of one run from its time series (one row per date x route x group), as summary.json's
+    by_group: each flow summed over the steps, `in_transit` at the last step, `initial_stock` (when present)
+    summed."""
+    flat: dict[str, float] = {}
+    last = ts["date"] == ts["date"].max()
+    for g, grp in ts.groupby("group", observed=True, sort=False):
+        row = {k: float(grp[k].sum()) for k in FLOWS}
+        row["in_transit"] = float(grp.loc[last[grp.index], "in_transit"].sum())
+        if "initial_stock" in grp.columns:
+            row["initial_stock"] = float(grp["initial_stock"].sum())
+        flat.update({f"group.{g}.{k}": v for k, v in row.items()})
+    return flat
 
 
 def _point_scenario(root: Path, manifest: dict, first: pd.Series, params: list[str], notes: list[str],
