@@ -8,7 +8,7 @@ import sys
 import sim
 
 NOTEBOOK_NAMES = {"load_scenario", "run", "RunResult", "write_run", "sweep", "load_sweep", "calibrate",
-                  "sensitivity", "load_observed", "BorderModel"}
+                  "sensitivity", "compare", "load_observed", "BorderModel"}
 
 
 def test_all_lists_what_a_notebook_needs_and_dir_shows_it():
@@ -17,6 +17,9 @@ def test_all_lists_what_a_notebook_needs_and_dir_shows_it():
     for name in sim.__all__:
         assert getattr(sim, name) is not None, name
     assert callable(sim.calibrate) and callable(sim.sensitivity) and sim.sensitivity is sim.run_sensitivity
+    from sim.analysis.compare import compare
+
+    assert sim.compare is compare  # B - A of two runs or sweep points (docs/compare.md)
 
 
 def test_importing_sim_imports_no_engine():

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sim.cli import calibrate, dashboard, plot, run, sensitivity, sweep
+from sim.cli import calibrate, compare, dashboard, plot, run, sensitivity, sweep
 from sim.cli.arguments import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK
 from sim.errors import InputError
 
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run.register(sub)
     sweep.register(sub)
+    compare.register(sub)
     calibrate.register(sub)
     sensitivity.register(sub)
     run.register_schema(sub)

@@ -4,6 +4,8 @@ Layout:
     DIR/.bordersim                         marker: a directory bordersim made, of kind "sweep" (sim/outputs.py)
     DIR/.lock                              the lock file (see below): pid, host and command of the last holder
     DIR/sweep.json                         manifest: spec fingerprint, spec, base scenario name
+    DIR/scenario.resolved.yaml             the base scenario as resolved (a point's scenario: it with the point's
+                                           settings); written when missing (sweeps of earlier versions lack it)
     DIR/runs/<run_id>.json                 one record per finished run (status, outcomes, error, wall time)
     DIR/timeseries/run_id=<run_id>/part-0.parquet   the run's time series (a Parquet dataset keyed by run_id)
     DIR/runs.parquet                       one row per run, rebuilt from the records at the end and on resume
@@ -46,6 +48,7 @@ from sim.errors import UsageError
 from sim.experiments.design import RunSpec
 from sim.experiments.spec import LoadedSpec
 from sim.experiments.task import TaskOutput
+from sim.scenario.overrides import dump_scenario
 from sim.outputs import (MARKER, TMP_PREFIX, TMP_SUFFIX, protected_reason, atomic_path, atomic_write_text, claim_dir,
                          make_temp_dir, marker_kind, remove_owned, write_marker)
 
@@ -55,6 +58,7 @@ _OUR_TEMPORARY = re.compile(rf"^(?:{re.escape(TMP_PREFIX)}|\.part-0\.|\.runs\.|\
                             rf"\.p\d+-r\d+\.json\.).*{re.escape(TMP_SUFFIX)}$")
 LOCK = ".lock"
 MANIFEST = "sweep.json"
+BASE_SCENARIO = "scenario.resolved.yaml"
 
 
 class SweepStore:
@@ -87,6 +91,8 @@ class SweepStore:
             elif action == "replace":
                 fd = _replace(root, ls, fd)
             store = cls(root, fd)
+            if not (root / BASE_SCENARIO).exists():  # the fingerprint matched: the same resolved base scenario
+                atomic_write_text(root / BASE_SCENARIO, dump_scenario(ls.base))
             store.runs_dir.mkdir(exist_ok=True)
             store.ts_dir.mkdir(exist_ok=True)
             store._clean_temporaries()

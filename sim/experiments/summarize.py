@@ -23,7 +23,9 @@ def outcome_columns(df: pd.DataFrame, parameters: list[str]) -> list[str]:
     return [c for c in df.columns if c not in skip and pd.api.types.is_numeric_dtype(df[c])]
 
 
-def _ci(values: np.ndarray) -> tuple[float, float, float, int]:
+def mean_ci(values: np.ndarray) -> tuple[float, float, float, int]:
+    """(mean, ci_low, ci_high, n) of the non-NaN `values`: mean ± t_{0.975, n-1} · sd / sqrt(n); the interval is NaN
+    for n < MIN_CI_REPLICATES (everything NaN for n = 0), and of zero width when all values are equal."""
     v = values[~np.isnan(values)]
     n = v.size
     if n == 0:
@@ -50,13 +52,14 @@ def summarize(df: pd.DataFrame, parameters: list[str], outcomes: list[str] | Non
     for _, grp in ok.groupby("point", sort=True):
         ident = grp.iloc[0][keys].to_dict()
         for col in outcomes:
-            mean, lo, hi, n = _ci(grp[col].to_numpy(dtype=float))
+            mean, lo, hi, n = mean_ci(grp[col].to_numpy(dtype=float))
             rows.append({**ident, "outcome": col, "n": n, "mean": mean, "ci_low": lo, "ci_high": hi})
     return pd.DataFrame(rows)
 
 
-def resolve_point(df: pd.DataFrame, parameters: list[str], text: str) -> int:
-    """A baseline given as a point index ('3'), a policy package name, or 'path=value,path=value'."""
+def resolve_point(df: pd.DataFrame, parameters: list[str], text: str, what: str = "--baseline") -> int:
+    """A point given as a point index ('3'), a policy package name, or 'path=value,path=value' naming exactly one
+    point; `what` names the option in the UsageError raised otherwise."""
     points = df.drop_duplicates("point")
     if text.isdigit() and int(text) in set(points["point"]):
         return int(text)
@@ -70,7 +73,7 @@ def resolve_point(df: pd.DataFrame, parameters: list[str], text: str) -> int:
             name, _, value = part.partition("=")
             name = name.strip()
             if name not in parameters and name != "policy":
-                raise UsageError(f"--baseline: unknown parameter '{name}'; parameters: {', '.join(parameters)}")
+                raise UsageError(f"{what}: unknown parameter '{name}'; parameters: {', '.join(parameters)}")
             col = sel[name]
             try:
                 target = float(value)
@@ -80,7 +83,7 @@ def resolve_point(df: pd.DataFrame, parameters: list[str], text: str) -> int:
         if len(sel) == 1:
             return int(sel["point"].iloc[0])
     choices = ", ".join(str(p) for p in points["point"].head(10))
-    raise UsageError(f"--baseline '{text}' matches {len(sel) if '=' in text else 0} points; give a point index "
+    raise UsageError(f"{what} '{text}' matches {len(sel) if '=' in text else 0} points; give a point index "
                         f"({choices}{', ...' if len(points) > 10 else ''}), a policy name, or name=value pairs "
                         "naming exactly one point")
 
@@ -99,6 +102,6 @@ def paired_differences(df: pd.DataFrame, parameters: list[str], baseline: int,
         common = g.index.intersection(base.index)
         for col in outcomes:
             d = (g.loc[common, col].astype(float) - base.loc[common, col].astype(float)).to_numpy()
-            mean, lo, hi, n = _ci(d)
+            mean, lo, hi, n = mean_ci(d)
             rows.append({**ident, "outcome": col, "n": n, "diff": mean, "ci_low": lo, "ci_high": hi})
     return pd.DataFrame(rows)

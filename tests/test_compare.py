@@ -1,0 +1,250 @@
+"""`bordersim compare A B`: the numbers of each block equal those computed by hand from the two sides' files; paired
+intervals over shared seeds, Welch intervals otherwise, none for single runs; fairness warnings (--strict: exit 2);
+directories bordersim did not make are refused, and --out writes only a new directory of its own."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import TOY, seed
+from scipy import stats
+from sweep_helpers import call_main
+
+from sim.cli.main import main
+from sim.outcomes import TOTAL_KEYS
+
+SMALL = "population.size=3000"
+PATROL = "network.edges.boat.controls.patrol"  # the sea route's boat: raised, its arrivals fall
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Path]:
+    """Three toy runs with the same seed: A as is, B with the sea patrol raised, C with a shorter horizon."""
+    root = tmp_path_factory.mktemp("compare_runs")
+    sets = {"a": [], "b": ["--set", f"{PATROL}=1.0"], "c": ["--set", "time.end=2003-12"]}
+    for name, extra in sets.items():
+        rc = main(["run", str(TOY), "--out", str(root / name), "--seed", str(seed(1)), "--engine", "arrays",
+                   "--set", SMALL, *extra])
+        assert rc == 0
+    return {name: root / name for name in sets}
+
+
+@pytest.fixture(scope="module")
+def sweeps(tmp_path_factory) -> dict[str, Path]:
+    """Tiny sweeps of 3 replicates: `low` and `high` (sea patrol 0.2 and 1.0) share their seeds; `other` is `high`
+    with another spec seed; `two` holds both patrol values as two points of a policies design (`low`, `high`)."""
+    root = tmp_path_factory.mktemp("compare_sweeps")
+    policies = f"design:\n  type: policies\n  policies:\n    low: {{{PATROL}: 0.2}}\n    high: {{{PATROL}: 1.0}}\n"
+    specs = {"low": (f"  {PATROL}: [0.2]\n", seed(2)), "high": (f"  {PATROL}: [1.0]\n", seed(2)),
+             "other": (f"  {PATROL}: [1.0]\n", seed(3) + 1000), "two": (policies, seed(2))}
+    for name, (text, spec_seed) in specs.items():
+        spec = root / f"{name}.yaml"
+        parameters, design = (text, "") if text.startswith("  ") else ("", text)
+        spec.write_text(f"name: {name}\nscenario: {TOY}\nparameters:\n{parameters}  population.size: [2000]\n"
+                        f"{design}replicates: 3\nseed: {spec_seed}\n")
+        assert main(["sweep", str(spec), "--out", str(root / name), "--workers", "1", "--quiet"]) == 0
+    return {name: root / name for name in specs}
+
+
+def _compare(capsys, tmp_path, *args) -> tuple[object, dict[str, pd.DataFrame], dict]:
+    out = tmp_path / "cmp"
+    res = call_main(capsys, "compare", *args, "--out", out)
+    assert res.returncode == 0, res.stderr
+    tables = {b: pd.read_csv(out / f"{b}.csv", keep_default_na=True) for b in ("totals", "by_route", "by_group",
+                                                                                "by_year")}
+    return res, tables, json.loads((out / "comparison.json").read_text())
+
+
+def _row(table: pd.DataFrame, outcome: str, **key) -> pd.Series:
+    sel = table["outcome"] == outcome
+    for k, v in key.items():
+        sel &= table[k].astype(str) == str(v)
+    assert sel.sum() == 1, (outcome, key)
+    return table[sel].iloc[0]
+
+
+def test_two_runs_each_block_equals_the_summaries_by_hand(runs, capsys, tmp_path):
+    res, tables, meta = _compare(capsys, tmp_path, runs["a"], runs["b"])
+    sa, sb = (json.loads((runs[k] / "summary.json").read_text()) for k in ("a", "b"))
+
+    def check(row, a, b):
+        assert row["a"] == a and row["b"] == b and row["diff"] == b - a
+        assert (math.isnan(row["rel_diff"]) if a == 0 else row["rel_diff"] == pytest.approx((b - a) / a))
+        assert math.isnan(row["ci_low"]) and math.isnan(row["ci_high"])  # single runs: no interval
+
+    for k in TOTAL_KEYS:
+        check(_row(tables["totals"], k), sa["totals"][k], sb["totals"][k])
+    for route in sa["by_route"]:
+        for k in TOTAL_KEYS:
+            check(_row(tables["by_route"], k, route=route), sa["by_route"][route][k], sb["by_route"][route][k])
+    for g in sa["by_group"]:
+        for k in TOTAL_KEYS:
+            check(_row(tables["by_group"], k, group=g), sa["by_group"][g][k], sb["by_group"][g][k])
+    for year, n in sa["arrivals_by_year"].items():
+        check(_row(tables["by_year"], "arrived", year=year), n, sb["arrivals_by_year"][year])
+    assert len(tables["totals"]) == len(TOTAL_KEYS)
+    assert len(tables["by_route"]) == len(sa["by_route"]) * len(TOTAL_KEYS)
+    # what the comparison is about: the sea patrol (that the sea's arrivals then fall is the model's business, a
+    # statistical claim this test leaves alone; here every number is exact)
+    assert meta["differences"] == {"network.edges.boat.controls.patrol": {"a": 0.5, "b": 1.0}}
+    # same seed, single runs: paired, no interval, and the output says why
+    assert meta["method"] == "paired" and meta["fair"] and meta["issues"] == []
+    assert "no interval: single runs with the same seed" in res.stdout
+    assert "warning" not in res.stderr
+
+
+def test_a_different_horizon_is_warned_about_and_strict_refuses(runs, capsys, tmp_path):
+    res, tables, meta = _compare(capsys, tmp_path, runs["a"], runs["c"])
+    assert "warning: the comparison is unfair" in res.stderr
+    assert "time.end: A 2004-12; B 2003-12" in res.stderr
+    assert [i["key"] for i in meta["issues"]] == ["time.end"] and not meta["fair"]
+    row = _row(tables["by_year"], "arrived", year=2004)  # a year only A has: missing in B, never zero
+    assert row["present"] == "A only" and math.isnan(row["b"]) and math.isnan(row["diff"])
+    assert row["a"] == json.loads((runs["a"] / "summary.json").read_text())["arrivals_by_year"]["2004"]
+
+    out = tmp_path / "strict"
+    res = call_main(capsys, "compare", runs["a"], runs["c"], "--strict", "--out", out)
+    assert res.returncode == 2
+    assert "--strict" in res.stderr and "time.end: A 2004-12; B 2003-12" in res.stderr
+    assert not out.exists() and res.stdout == ""
+
+
+def _by_seed(sweep: Path, point: int = 0) -> pd.DataFrame:
+    df = pd.read_parquet(sweep / "runs.parquet")
+    return df[(df["point"] == point) & (df["status"] == "ok")].set_index("seed")
+
+
+def test_sweeps_with_the_same_seeds_get_the_paired_interval_by_hand(sweeps, capsys, tmp_path):
+    res, tables, meta = _compare(capsys, tmp_path, sweeps["low"], sweeps["high"])
+    assert meta["method"] == "paired" and meta["fair"]
+    assert "paired by seed (common random numbers)" in res.stdout
+    a, b = _by_seed(sweeps["low"]), _by_seed(sweeps["high"])
+    assert sorted(a.index) == sorted(b.index) and len(a) == 3
+    for k in TOTAL_KEYS:
+        d = (b[k] - a.loc[b.index, k]).to_numpy(dtype=float)
+        half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+        row = _row(tables["totals"], k)
+        assert row["diff"] == pytest.approx(d.mean()) and row["n_pairs"] == 3
+        assert row["a"] == pytest.approx(a[k].mean()) and row["b"] == pytest.approx(b[k].mean())
+        assert row["ci_low"] == pytest.approx(d.mean() - half) and row["ci_high"] == pytest.approx(d.mean() + half)
+    sea = _row(tables["by_route"], "arrived", route="sea")
+    assert sea["diff"] == pytest.approx((b["route.sea.arrived"] - a.loc[b.index, "route.sea.arrived"]).mean())
+    # counts by group, summed from the sweeps' time series, add up to the totals of each side
+    for k in TOTAL_KEYS:
+        rows = tables["by_group"][tables["by_group"]["outcome"] == k]
+        assert rows["a"].sum() == pytest.approx(a[k].mean()) and rows["b"].sum() == pytest.approx(b[k].mean())
+
+
+def test_a_point_against_itself_is_exactly_zero_with_a_zero_width_interval(sweeps, capsys, tmp_path):
+    _, tables, meta = _compare(capsys, tmp_path, f"{sweeps['two']}:0", sweeps["two"], "--point-b", "low")
+    assert meta["method"] == "paired" and meta["a"]["point"] == meta["b"]["point"] == 0
+    for block in ("totals", "by_route", "by_year"):
+        t = tables[block].dropna(subset=["diff"])
+        assert len(t) and (t["diff"] == 0).all() and (t["ci_low"] == 0).all() and (t["ci_high"] == 0).all()
+
+
+def test_sweeps_with_other_seeds_get_a_welch_interval_and_a_warning(sweeps, capsys, tmp_path):
+    res, tables, meta = _compare(capsys, tmp_path, sweeps["low"], sweeps["other"])
+    assert meta["method"] == "welch" and "unpaired (Welch)" in res.stdout
+    assert [i["key"] for i in meta["issues"]] == ["seeds"] and "seeds: A 3 seed(s)" in res.stderr
+    a, b = _by_seed(sweeps["low"])["arrived"].to_numpy(float), _by_seed(sweeps["other"])["arrived"].to_numpy(float)
+    va, vb = a.var(ddof=1) / 3, b.var(ddof=1) / 3
+    df = (va + vb) ** 2 / (va ** 2 / 2 + vb ** 2 / 2)
+    half = stats.t.ppf(0.975, df) * np.sqrt(va + vb)
+    row = _row(tables["totals"], "arrived")
+    assert row["diff"] == pytest.approx(b.mean() - a.mean())
+    assert row["ci_low"] == pytest.approx(b.mean() - a.mean() - half)
+    assert row["ci_high"] == pytest.approx(b.mean() - a.mean() + half)
+
+
+def test_a_run_against_a_sweep_point_compares_means_without_an_interval(runs, sweeps, capsys, tmp_path):
+    res, tables, meta = _compare(capsys, tmp_path, runs["a"], f"{sweeps['two']}:1")
+    assert meta["method"] == "none" and "A is a single run" in res.stdout
+    b = _by_seed(sweeps["two"], 1)
+    row = _row(tables["totals"], "arrived")
+    assert row["b"] == pytest.approx(b["arrived"].mean()) and math.isnan(row["ci_low"])
+    assert {i["key"]: (i["a"], i["b"]) for i in meta["issues"]}["population.size"] == ("3000", "2000")
+    assert "seeds" in {i["key"] for i in meta["issues"]}
+    assert meta["differences"][PATROL] == {"a": 0.5, "b": 1.0}  # the policy package's setting, applied
+
+
+def test_a_sweep_of_several_points_needs_a_point(sweeps, capsys):
+    res = call_main(capsys, "compare", sweeps["two"], sweeps["low"])
+    assert res.returncode == 2
+    assert f"{sweeps['two']} is a sweep of 2 points; choose the point of A" in res.stderr
+    assert "1: policy=high, population.size=2000" in res.stderr
+    res = call_main(capsys, "compare", sweeps["two"], sweeps["low"], "--point-a", "population.size=2000")
+    assert res.returncode == 2 and "matches 2 points" in res.stderr
+    res = call_main(capsys, "compare", sweeps["two"], sweeps["low"], "--point-a", "policy=low")
+    assert res.returncode == 0 and "point 0 (policy=low, population.size=2000)" in res.stdout
+
+
+def test_directories_bordersim_did_not_make_or_damaged_files_exit_2_naming_them(runs, capsys, tmp_path):
+    foreign = tmp_path / "thesis"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    res = call_main(capsys, "compare", foreign, runs["a"])
+    assert res.returncode == 2 and f"{foreign} is neither a run directory" in res.stderr
+    assert "Traceback" not in res.stderr
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for f in runs["a"].iterdir():
+        (broken / f.name).write_bytes(f.read_bytes())
+    (broken / "summary.json").write_text('{"totals": ')
+    res = call_main(capsys, "compare", runs["a"], broken)
+    assert res.returncode == 2 and f"{broken / 'summary.json'}: cannot read it as JSON" in res.stderr
+
+
+def test_out_into_a_directory_bordersim_did_not_make_is_refused_and_left_alone(runs, capsys, tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "totals.csv").write_text("my own table\n")
+    res = call_main(capsys, "compare", runs["a"], runs["b"], "--out", mine)
+    assert res.returncode == 2 and "was not made by bordersim" in res.stderr
+    assert sorted(p.name for p in mine.iterdir()) == ["totals.csv"]
+    assert (mine / "totals.csv").read_text() == "my own table\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]  # no temporary left beside it
+    # a comparison directory bordersim made is replaced only with --force
+    out = tmp_path / "cmp"
+    assert call_main(capsys, "compare", runs["a"], runs["b"], "--out", out).returncode == 0
+    assert json.loads((out / ".bordersim").read_text())["kind"] == "comparison"
+    res = call_main(capsys, "compare", runs["a"], runs["c"], "--out", out)
+    assert res.returncode == 2 and "pass --force" in res.stderr
+    assert call_main(capsys, "compare", runs["a"], runs["c"], "--out", out, "--force").returncode == 0
+    assert json.loads((out / "comparison.json").read_text())["issues"][0]["key"] == "time.end"
+
+
+def test_without_out_nothing_is_written(runs, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    res = call_main(capsys, "compare", runs["a"], runs["b"])
+    assert res.returncode == 0 and "Totals" in res.stdout and list(tmp_path.iterdir()) == []
+
+
+def test_a_sweep_without_its_resolved_scenario_is_compared_with_a_note(sweeps, capsys, tmp_path):
+    """A sweep of an earlier bordersim has no scenario.resolved.yaml: horizon, population and network cannot be
+    checked, and the output says so; the seeds still are."""
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(sweeps["high"], old)
+    (old / "scenario.resolved.yaml").unlink()
+    res, _, meta = _compare(capsys, tmp_path, sweeps["low"], old)
+    assert meta["method"] == "paired" and meta["issues"] == []
+    assert f"note: B: {old} has no scenario.resolved.yaml" in res.stderr
+    assert "as far as known" in res.stdout
+    res = call_main(capsys, "compare", sweeps["low"], old, "--strict")
+    assert res.returncode == 2 and f"B: {old}: its scenario is not known" in res.stderr
+
+
+def test_counts_by_group_from_a_time_series_equal_summary_by_group(runs):
+    """How a sweep's by-group block is made (its runs keep no summary.json), checked on a run that has both."""
+    from sim.analysis.compare import group_totals
+
+    summary = json.loads((runs["a"] / "summary.json").read_text())
+    expected = {f"group.{g}.{k}": float(v) for g, row in summary["by_group"].items() for k, v in row.items()}
+    assert group_totals(pd.read_parquet(runs["a"] / "timeseries.parquet")) == expected
