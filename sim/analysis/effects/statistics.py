@@ -70,7 +70,8 @@ def effect_row(y_pkg: np.ndarray, y_base: np.ndarray) -> dict[str, float | str |
     dof = d * (r - 1)
     if dof >= MIN_CI_REPLICATES - 1:
         half = float(stats.t.ppf(0.975, dof) * np.sqrt(e.var(axis=1, ddof=1).mean()) / np.sqrt(d * r))
-        row["seed_ci_low"], row["seed_ci_high"] = row["effect_mean"] - half, row["effect_mean"] + half
+        mean = float(flat.mean())
+        row["seed_ci_low"], row["seed_ci_high"] = mean - half, mean + half
     else:
         row["seed_ci_low"] = row["seed_ci_high"] = float("nan")
     nonzero = y_base.reshape(-1) != 0
