@@ -236,3 +236,32 @@ def test_cli_bad_input_exits_2_naming_file_and_key(tmp_path, capsys):
     assert spec in proc.stderr and "policies.bad" in proc.stderr and "Traceback" not in proc.stderr
     ok = call_main(capsys, "effects", _spec(tmp_path, name="ok.yaml"), "--dry-run")
     assert ok.returncode == 0 and "2 packages x 1 draws x 3 replicates = 6 runs" in ok.stdout
+
+
+def test_policies_points_design_crosses_packages_with_points_and_puts_the_package_on_top(tmp_path):
+    from sim.experiments.design import build_runs, count_points
+    from sim.experiments.spec import load_spec
+
+    mines = "network.edges.dmz.controls.mines"
+    spec = {"name": "pp", "scenario": str(TOY), "parameters": {mines: [0.1, 0.2, 0.3], RATE: [0.001, 0.002, 0.003]},
+            "design": {"type": "policies_points", "policies": {"base": {}, "mined": {mines: 0.9}}}, "replicates": 2}
+    (tmp_path / "pp.yaml").write_text(yaml.safe_dump(spec))
+    ls = load_spec(tmp_path / "pp.yaml")
+    assert count_points(ls) == 6
+    runs = build_runs(ls)
+    assert len(runs) == 12 and len({r.seed for r in runs}) == 2
+    p4 = runs[8].point  # package-major: point 4 = package 1 ("mined"), point 1
+    assert p4.index == 4 and p4.package == "mined" and p4.values == {mines: 0.2, RATE: 0.002}
+    assert dict(p4.overrides(ls.spec))[mines] == 0.9  # the package acts on top of the point's value
+    spec["parameters"] = {}
+    (tmp_path / "pp.yaml").write_text(yaml.safe_dump(spec))
+    assert count_points(load_spec(tmp_path / "pp.yaml")) == 2  # no parameters: one point per package
+
+
+def test_every_spec_key_and_output_column_is_documented(closed):
+    text = (ROOT / "docs" / "effects.md").read_text()
+    missing = [k for k in ef_spec.EffectsSpec.model_fields if f"{k}:" not in text]
+    missing += [c for c in closed.effects.columns if f"`{c}`" not in text and not c.startswith(("total_", "param_",
+                                                                                                 "seed_q"))]
+    missing += [c for c in closed.values.columns if f"`{c}`" not in text]
+    assert not missing, f"missing from docs/effects.md: {missing}"

@@ -64,7 +64,7 @@ def register(sub) -> None:
                        description="Run every policy package of the spec at every posterior draw x replicate "
                                    "(common random numbers) through the sweep engine (parallel, resumable) into "
                                    "OUT/sweep, and write the effect of each package against the baseline per "
-                                   "outcome: median, 50%% and 90%% intervals split into parameter and seed parts, "
+                                   "outcome: median, 50% and 90% intervals split into parameter and seed parts, "
                                    "P(sign), to OUT/effects.csv and .parquet, and a figure. Format: "
                                    "docs/effects.md.")
     p.add_argument("spec", help="effects spec YAML file")
