@@ -22,7 +22,7 @@ def effects_figure(effects: pd.DataFrame) -> Figure:
     packages = list(dict.fromkeys(effects["package"]))
     cols = min(3, len(outcomes))
     rows = math.ceil(len(outcomes) / cols)
-    fig = style.figure(3.6 * cols, (0.45 * len(packages) + 1.3) * rows + 0.6)
+    fig = style.figure(4.4 * cols, (0.45 * len(packages) + 1.3) * rows + 0.6)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax in axes[len(outcomes):]:
         ax.set_visible(False)
@@ -42,10 +42,13 @@ def effects_figure(effects: pd.DataFrame) -> Figure:
         ax.set_yticks(y, packages)
         ax.set_ylim(-0.8, len(packages) - 0.4)
         expr = g["expression"].dropna().iloc[0] if g["expression"].notna().any() else name
-        ax.set_title(name if expr == name else f"{name}\n{expr}", loc="left", fontsize=9)
-        ax.set_xlabel(f"effect against {g['baseline'].dropna().iloc[0]}")
+        ax.set_title(name, loc="left", fontsize=9, pad=14 if expr != name else 6)
+        if expr != name:
+            ax.text(0, 1.01, expr, transform=ax.transAxes, fontsize=7.5, color="#555555", va="bottom")
+        ax.set_xlabel("effect")
     first = effects.iloc[0]
-    style.note(fig, f"Dot: median effect over {int(first['draws'])} draw(s) x {int(first['replicates'])} "
+    style.note(fig, f"Effect against '{first['baseline']}'. Dot: median over {int(first['draws'])} draw(s) x "
+                    f"{int(first['replicates'])} "
                     "replicate(s). Grey: total 50% (thick) and 90% (thin) interval; colour: parameter part "
                     "(quantiles of the per-draw mean effect).")
     return fig
