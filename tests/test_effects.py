@@ -265,3 +265,22 @@ def test_every_spec_key_and_output_column_is_documented(closed):
                                                                                                  "seed_q"))]
     missing += [c for c in closed.values.columns if f"`{c}`" not in text]
     assert not missing, f"missing from docs/effects.md: {missing}"
+
+
+def test_plot_and_report_read_an_effects_directory(closed, tmp_path):
+    from sim.errors import UsageError
+    from sim.outputs import write_marker
+    from sim.plots.api import build_figures
+    from sim.plots.detect import kind_of
+    from sim.plots.report import report_html
+
+    figs = build_figures(closed.out)
+    assert figs.kind == "effects" and list(figs.figures) == ["effects"]
+    html = report_html(closed.out)
+    assert "policy effects &#x27;toy_effects_test&#x27;" in html or "policy effects 'toy_effects_test'" in html
+    assert "sea_closed" in html and "network.edges.boat.open = False" in html
+    unfinished = tmp_path / "unfinished"
+    unfinished.mkdir()
+    write_marker(unfinished, "effects")
+    with pytest.raises(UsageError, match="effects directory whose analysis has not finished"):
+        kind_of(unfinished)
