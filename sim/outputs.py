@@ -29,7 +29,7 @@ from pathlib import Path
 from sim.errors import UsageError
 
 MARKER = ".bordersim"
-KINDS = ("run", "sweep", "sensitivity", "calibration", "figures", "comparison")
+KINDS = ("run", "sweep", "sensitivity", "calibration", "effects", "figures", "comparison")
 TMP_PREFIX = ".bordersim-"
 TMP_SUFFIX = ".tmp"
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")

@@ -170,10 +170,13 @@ def _spec_overrides(spec: dict) -> list[str]:
         items.extend(f"{p.strip()}={text}" for p in paths.split(","))
 
     for section in ("parameters", "fixed"):
-        for paths, value in (spec.get(section) or {}).items():
-            add(paths, _sample_value(value))
+        values = spec.get(section) or {}
+        for paths, value in values.items() if isinstance(values, dict) else []:  # an effects spec's parameters
+            add(paths, _sample_value(value))                                   # are a list of posterior columns
     design = spec.get("design") or {}
-    for package in (design.get("policies") or {}).values() if isinstance(design, dict) else []:
+    packages = list((design.get("policies") or {}).values()) if isinstance(design, dict) else []
+    packages += list((spec.get("policies") or {}).values())  # an effects spec's packages (docs/effects.md)
+    for package in packages:
         for paths, value in (package or {}).items():
             add(paths, value)
     return items
@@ -228,7 +231,7 @@ def _run_python_block(text: str) -> None:
     exec(compile(code, "<doc snippet>", "exec"), {"__name__": "__doc_snippet__"})
 
 
-DRAWS_FIGURES = ("plot", "report", "sensitivity", "calibrate")  # matplotlib: seconds per command
+DRAWS_FIGURES = ("plot", "report", "sensitivity", "calibrate", "effects")  # matplotlib: seconds per command
 
 
 def _run_doc_commands(tmp_path, capsys, *, figures: bool) -> list[str]:

@@ -8,7 +8,7 @@ import sys
 import sim
 
 NOTEBOOK_NAMES = {"load_scenario", "run", "RunResult", "write_run", "sweep", "load_sweep", "calibrate",
-                  "sensitivity", "compare", "load_observed", "BorderModel"}
+                  "sensitivity", "compare", "effects", "load_observed", "BorderModel"}
 
 
 def test_all_lists_what_a_notebook_needs_and_dir_shows_it():
@@ -20,6 +20,9 @@ def test_all_lists_what_a_notebook_needs_and_dir_shows_it():
     from sim.analysis.compare import compare
 
     assert sim.compare is compare  # B - A of two runs or sweep points (docs/compare.md)
+    from sim.analysis.effects.run import run_effects
+
+    assert sim.effects is run_effects  # policy effects over a posterior (docs/effects.md)
 
 
 def test_importing_sim_imports_no_engine():

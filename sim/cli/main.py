@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sim.cli import calibrate, compare, dashboard, plot, run, sensitivity, sweep
+from sim.cli import calibrate, compare, dashboard, effects, plot, run, sensitivity, sweep
 from sim.cli.arguments import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK
 from sim.errors import InputError
 
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.register(sub)
     calibrate.register(sub)
     sensitivity.register(sub)
+    effects.register(sub)
     run.register_schema(sub)
     plot.register(sub)
     dashboard.register(sub)

@@ -6,7 +6,10 @@
   exp(log low + u(log high - log low)); integer floor(low + u(high - low + 1)) capped at high;
 - policies: every named package crossed with the grid of the other parameters;
 - points: explicit points, point i taking the i-th value of every parameter's list (used by calibration and
-  sensitivity analysis, whose samplers choose the points).
+  sensitivity analysis, whose samplers choose the points);
+- policies_points: every named package crossed with the explicit points (package-major: point index =
+  package number x points + point number; one point without parameters when there are none); the package's
+  settings are applied on top of the point's values (used by policy effects: posterior draws x packages).
 
 Seeds: replicate k of every point uses the k-th child of SeedSequence(spec.seed) (common random numbers), so
 results depend neither on worker count, backend nor completion order, and adding replicates keeps the old ones.
@@ -45,7 +48,9 @@ class Point:
         """(dotted path, value) pairs that turn the base scenario into this point's scenario."""
         pairs = [(path.strip(), v) for name, v in self.values.items() for path in name.split(",")]
         if self.package is not None:
-            pairs = list(spec.design.policies[self.package].items()) + pairs
+            package = list(spec.design.policies[self.package].items())
+            # policies: the grid's values win over the package's; policies_points: the package acts on top
+            pairs = pairs + package if spec.design.type == "policies_points" else package + pairs
         return pairs
 
 
@@ -89,6 +94,8 @@ def count_points(ls: LoadedSpec) -> int:
     lengths = [_length(p) for p in spec.parameters.values()]
     if kind == "points":
         return lengths[0] if lengths else 0
+    if kind == "policies_points":
+        return (lengths[0] if lengths else 1) * len(spec.design.policies)
     grid = math.prod(lengths)
     return grid * len(spec.design.policies) if kind == "policies" else grid
 
@@ -105,7 +112,7 @@ class _Design:
         spec = ls.spec
         self.names = list(spec.parameters)
         self.kind = spec.design.type
-        self.packages = list(spec.design.policies) if self.kind == "policies" else [None]
+        self.packages = list(spec.design.policies) if self.kind in ("policies", "policies_points") else [None]
         self.size = count_points(ls)
         if self.kind in ("lhs", "sobol"):
             from scipy.stats import qmc  # here, not at the top: scipy.stats takes a second to import, which
@@ -125,6 +132,9 @@ class _Design:
         if self.kind in ("lhs", "sobol", "points"):
             return Point(index, {n: col[index] for n, col in zip(self.names, self.columns)})
         grid = self.size // len(self.packages)
+        if self.kind == "policies_points":
+            package, row = divmod(index, grid)
+            return Point(index, {n: col[row] for n, col in zip(self.names, self.columns)}, self.packages[package])
         package, rest = divmod(index, grid)
         values = {}
         for name, col in reversed(list(zip(self.names, self.columns))):  # the last parameter varies fastest
@@ -136,6 +146,10 @@ class _Design:
         if self.kind in ("lhs", "sobol", "points"):
             for i, row in enumerate(zip(*self.columns)):
                 yield Point(i, dict(zip(self.names, row)))
+            return
+        if self.kind == "policies_points":
+            for i in range(self.size):
+                yield self.at(i)
             return
         i = 0
         for package in self.packages:

@@ -59,8 +59,13 @@ Parameter = Annotated[
 ]
 
 
+PACKAGE_DESIGNS = ("policies", "policies_points")  # designs whose points carry a named policy package
+POINT_DESIGNS = ("points", "policies_points")  # designs whose parameters are lists zipped into points
+
+
 class Design(Strict):
-    type: Literal["grid", "lhs", "sobol", "policies", "points"] = Field("grid", description="How points are made.")
+    type: Literal["grid", "lhs", "sobol", "policies", "points", "policies_points"] = Field(
+        "grid", description="How points are made.")
     samples: int | None = Field(None, ge=1, le=1_000_000,
                                 description="lhs/sobol: number of points (sobol: a power of two).")
     policies: dict[str, dict[str, Scalar]] = Field(
@@ -72,10 +77,10 @@ class Design(Strict):
             raise ValueError(f"design '{self.type}' needs samples")
         if self.type == "sobol" and self.samples is not None and self.samples & (self.samples - 1):
             raise ValueError(f"sobol samples must be a power of two, found {self.samples}")
-        if self.type == "policies" and not self.policies:
-            raise ValueError("design 'policies' needs at least one named package under policies")
-        if self.type != "policies" and self.policies:
-            raise ValueError("policies packages are only used with design type 'policies'")
+        if self.type in PACKAGE_DESIGNS and not self.policies:
+            raise ValueError(f"design '{self.type}' needs at least one named package under policies")
+        if self.type not in PACKAGE_DESIGNS and self.policies:
+            raise ValueError("policies packages are only used with design type 'policies' or 'policies_points'")
         return self
 
 
@@ -113,13 +118,14 @@ class ExperimentSpec(Strict):
                                  "must be a distribution {dist: uniform|loguniform|integer|categorical|fixed, ...}")
             if isinstance(p, list) and not p:
                 raise ValueError(f"parameter '{path}' has no values")
-            if self.design.type == "points" and not isinstance(p, list):
-                raise ValueError(f"design 'points' takes lists of values; parameter '{path}' is not a list")
-        if self.design.type == "points":
+            if self.design.type in POINT_DESIGNS and not isinstance(p, list):
+                raise ValueError(f"design '{self.design.type}' takes lists of values; parameter '{path}' is not a "
+                                 "list")
+        if self.design.type in POINT_DESIGNS:
             lengths = {len(p) for p in self.parameters.values() if isinstance(p, list)}  # all lists: checked above
             if len(lengths) > 1:
-                raise ValueError(f"design 'points' needs lists of equal length (point i takes the i-th value of "
-                                 f"each); found lengths {sorted(lengths)}")
+                raise ValueError(f"design '{self.design.type}' needs lists of equal length (point i takes the i-th "
+                                 f"value of each); found lengths {sorted(lengths)}")
         if self.design.type in ("lhs", "sobol") and not self.parameters:
             raise ValueError(f"design '{self.design.type}' needs at least one parameter")
         return self

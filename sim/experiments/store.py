@@ -184,8 +184,9 @@ class SweepStore:
         df = pd.DataFrame(rows)
         if not df.empty:
             df["seed"] = df["seed"].astype("uint64")
-            wall = df.pop("wall_time")
-            df["wall_time"] = wall
+            # wall_time last, by selecting the columns (a new frame): popping and re-inserting it into a frame of a
+            # few hundred columns made pandas warn that the frame is highly fragmented (PerformanceWarning)
+            df = df[[c for c in df.columns if c != "wall_time"] + ["wall_time"]]
         with atomic_path(self.root / "runs.parquet") as tmp:
             df.to_parquet(tmp, index=False)
         return df

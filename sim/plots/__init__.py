@@ -1,8 +1,9 @@
-"""Figures and reports of run, sweep, sensitivity and calibration directories (`bordersim plot`, `bordersim
-report`).
+"""Figures and reports of run, sweep, sensitivity, calibration and effects directories (`bordersim plot`,
+`bordersim report`).
 
-Plots read only what `bordersim run`, `sweep`, `sensitivity` and `calibrate` wrote to disk, never the live model.
-One module per figure family (run_figures, route_map, sweep_figures, policy_figures, sensitivity, calibration)
+Plots read only what `bordersim run`, `sweep`, `sensitivity`, `calibrate` and `effects` wrote to disk, never the
+live model. One module per figure family (run_figures, route_map, sweep_figures, policy_figures, sensitivity,
+calibration, effects)
 sharing style; detect reads and checks directories, api makes and writes figures, report writes the HTML report;
 every file is written atomically and reproducibly (style.save, docs/plots.md).
 Names below are imported lazily (matplotlib loads on first use).

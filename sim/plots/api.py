@@ -3,7 +3,8 @@ write them to files.
 
 Figure names (`--only`): for a run `flows`, `yearly`, `route_map`, `outcome_shares`; for a sweep `response`,
 `heatmap`, `route_shares`, `policy_bars`, `policy_years`; for a sensitivity analysis `indices` (the Morris or Sobol
-chart) and `overview`; for a calibration `posterior_predictive` and `posterior_pairs`. A sweep figure drawn against
+chart) and `overview`; for a calibration `posterior_predictive` and `posterior_pairs`; for an effects analysis
+`effects`. A sweep figure drawn against
 each varying parameter gives one file per parameter (`response-dmz.mines.png`); file names are made safe
 (`style.safe_stem`: an edge id 'd/z' gives `response-d_z.mines.png`). A figure that does not apply (a heatmap of a
 one-parameter sweep, policy bars without a policies design) is skipped with the reason; asking for it by name is an
@@ -22,8 +23,8 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from sim.plots import calibration, policy_figures, route_map, run_figures, sensitivity, style, sweep_figures
-from sim.plots.detect import CalibrationData, DirData, RunData, SensitivityData, SweepData, kind_of, load
+from sim.plots import calibration, effects, policy_figures, route_map, run_figures, sensitivity, style, sweep_figures
+from sim.plots.detect import CalibrationData, DirData, EffectsData, RunData, SensitivityData, SweepData, kind_of, load
 from sim.plots.sweep_figures import NotApplicable
 from sim.errors import UsageError
 
@@ -43,7 +44,7 @@ SWEEP_FIGURES: dict[str, Callable[..., dict[str, Figure]]] = {
     "policy_years": policy_figures.policy_years,
 }
 FIGURE_NAMES = {"run": list(RUN_FIGURES), "sweep": list(SWEEP_FIGURES), "sensitivity": ["indices", "overview"],
-                "calibration": ["posterior_predictive", "posterior_pairs"]}
+                "calibration": ["posterior_predictive", "posterior_pairs"], "effects": ["effects"]}
 BASELINE_FIGURES = ("policy_bars", "policy_years")
 
 
@@ -90,6 +91,11 @@ def build_figures(path: str | Path, only: list[str] | None = None, *, baseline: 
         for stem, (name, fig) in sensitivity.figures(data.indices, wanted).items():
             out.figures[stem] = fig
             out.names[stem] = name
+        return out
+    if kind == "effects":
+        assert isinstance(data, EffectsData)
+        out.figures["effects"] = effects.effects_figure(data.effects)
+        out.names["effects"] = "effects"
         return out
     if kind == "calibration":
         assert isinstance(data, CalibrationData)

@@ -6,7 +6,9 @@ directory is.
 - sensitivity directory (`bordersim sensitivity`): indices.csv (with ranking.txt, point_means.csv,
   experiment.yaml and the runs in a `sweep` subdirectory);
 - calibration directory (`bordersim calibrate`): calibration.json, points.csv (with predictive.csv,
-  posterior_table.csv, ... and the runs in `sweep`, `check`, `sweep_round2` subdirectories).
+  posterior_table.csv, ... and the runs in `sweep`, `check`, `sweep_round2` subdirectories);
+- effects directory (`bordersim effects`): effects.json, effects.csv (with effects.parquet, values.parquet,
+  experiment.yaml, base.yaml and the runs in a `sweep` subdirectory).
 
 Plots read only these files, never the model. A missing, damaged or malformed file (truncated JSON or parquet,
 a table without the columns bordersim writes) is bad input: an InputError naming the file and what is wrong,
@@ -28,7 +30,7 @@ from sim.outcomes import TOTAL_KEYS
 from sim.outputs import marker_kind
 
 RUN_FILES = ("summary.json", "timeseries.parquet", "scenario.resolved.yaml")
-KINDS = ("run", "sweep", "sensitivity", "calibration")
+KINDS = ("run", "sweep", "sensitivity", "calibration", "effects")
 SUMMARY_TABLES = ("totals", "by_route", "by_group", "arrivals_by_year", "female_share_by_year")
 PROVENANCE_KEYS = ("scenario", "seed", "scenario_sha256", "version", "steps", "start", "end")
 TIMESERIES_COLUMNS = ("date", "route", "group", "set_out", "arrived")
@@ -38,11 +40,12 @@ POINTS_COLUMNS = ("point", "distance", "accepted")
 PREDICTIVE_COLUMNS = ("period", "period_start", "period_end", "years", "observed", "q05", "median", "q95")
 
 _WHAT = ("give a run directory (`bordersim run`), a sweep directory (`bordersim sweep`), a sensitivity directory "
-         "(`bordersim sensitivity`) or a calibration directory (`bordersim calibrate`)")
+         "(`bordersim sensitivity`), a calibration directory (`bordersim calibrate`) or an effects directory "
+         "(`bordersim effects`)")
 
 
 def kind_of(path: str | Path) -> str:
-    """'run', 'sweep', 'sensitivity' or 'calibration', from the files the directory holds; a UsageError (bad
+    """'run', 'sweep', 'sensitivity', 'calibration' or 'effects', from the files the directory holds; a UsageError (bad
     input) naming what is missing otherwise. An unfinished sensitivity analysis or calibration (its runs there,
     its results not yet) is named as such, with what to do."""
     root = Path(path)
@@ -66,6 +69,12 @@ def kind_of(path: str | Path) -> str:
     if (root / "indices.csv").exists():
         return "sensitivity"
     marker = marker_kind(root)
+    if (root / "effects.json").exists() or marker == "effects":
+        if not (root / "effects.csv").exists() or not (root / "effects.json").exists():
+            raise UsageError(f"{root} is an effects directory whose analysis has not finished (no effects.csv or "
+                             "effects.json); run the same `bordersim effects` command again to finish it (its runs "
+                             f"so far: `bordersim plot {root / 'sweep'}`)")
+        return "effects"
     if (root / "experiment.yaml").exists() or marker == "sensitivity":
         raise UsageError(f"{root} is a sensitivity directory whose analysis has not finished (no indices.csv); "
                             "run the same `bordersim sensitivity` command again to finish it (its runs so far: "
@@ -76,7 +85,7 @@ def kind_of(path: str | Path) -> str:
                             f"`bordersim plot {root / 'sweep'}`)")
     raise UsageError(f"{root} is neither a run directory (summary.json, timeseries.parquet, "
                         "scenario.resolved.yaml) nor a sweep directory (sweep.json, runs.parquet), nor a sensitivity "
-                        "(indices.csv) or calibration (calibration.json) directory")
+                        "(indices.csv), calibration (calibration.json) or effects (effects.json) directory")
 
 
 # --------------------------------------------------------------------------------------------- reading
@@ -374,13 +383,40 @@ def load_calibration_dir(path: str | Path) -> CalibrationData:
     return CalibrationData(root, summary, points, predictive, shares, table)
 
 
-DirData = RunData | SweepData | SensitivityData | CalibrationData  # what `load` returns
+@dataclass
+class EffectsData:
+    """One effects directory, read: effects.csv and effects.json (the provenance)."""
+
+    path: Path
+    effects: pd.DataFrame
+    summary: dict
+
+    @property
+    def name(self) -> str:
+        return str(self.summary.get("name") or self.path.name)
+
+
+EFFECTS_COLUMNS = ("package", "baseline", "outcome", "expression", "effect_median", "total_q05", "total_q25",
+                   "total_q75", "total_q95", "param_q05", "param_q25", "param_q75", "param_q95", "draws",
+                   "replicates")
+
+
+def load_effects_dir(path: str | Path) -> EffectsData:
+    root = Path(path)
+    summary = read_json(root / "effects.json", ("packages", "baseline", "outcomes"))
+    effects = read_table(root / "effects.csv", EFFECTS_COLUMNS)
+    if effects.empty:
+        raise _damaged(root / "effects.csv", "the table has no rows")
+    return EffectsData(root, effects, summary)
+
+
+DirData = RunData | SweepData | SensitivityData | CalibrationData | EffectsData  # what `load` returns
 
 
 def load(path: str | Path) -> DirData:
-    """Read a directory of any of the four kinds (`kind_of`)."""
+    """Read a directory of any of the five kinds (`kind_of`)."""
     kind = kind_of(path)
     loaders: dict[str, Callable[[str | Path], DirData]] = {
         "run": load_run, "sweep": load_sweep_dir, "sensitivity": load_sensitivity_dir,
-        "calibration": load_calibration_dir}
+        "calibration": load_calibration_dir, "effects": load_effects_dir}
     return loaders[kind](path)

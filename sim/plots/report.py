@@ -37,7 +37,7 @@ from sim.observed import compare_yearly, load_observed
 from sim.outputs import atomic_write_text
 from sim.plots import style
 from sim.plots.api import Figures, build_figures
-from sim.plots.detect import CalibrationData, RunData, SensitivityData, SweepData, kind_of
+from sim.plots.detect import CalibrationData, EffectsData, RunData, SensitivityData, SweepData, kind_of
 from sim.plots.policy_figures import baseline_package, paired_against_baseline
 from sim.plots.sweep_figures import MIN_REPLICATES
 
@@ -262,9 +262,6 @@ def _sweep_sections(sw: SweepData, baseline: str | None) -> str:
     return "".join(parts)
 
 
-# ------------------------------------------------------------------------------------------------ writing
-
-
 # ------------------------------------------------------------------------------------ sensitivity, calibration
 
 
@@ -312,6 +309,32 @@ def _calibration_sections(cal: CalibrationData) -> str:
     return "".join(parts)
 
 
+def _effects_sections(ef: EffectsData) -> str:
+    s = ef.summary
+    packages = s.get("packages") or {}
+    parts = ["<h2>Provenance</h2>", _kv([
+        ("effects directory", _dir_name(ef.path)), ("name", s.get("name")), ("spec", s.get("spec")),
+        ("base scenario", s.get("scenario")), ("horizon", s.get("horizon")),
+        ("posterior", s.get("posterior") or "none (no parameter uncertainty)"),
+        ("draws x replicates", f"{s.get('draws')} x {s.get('replicates')}"), ("seed", s.get("seed")),
+        ("runs", s.get("runs")), ("baseline", s.get("baseline"))])]
+    parts.append("<h2>Packages</h2>" + _table(pd.DataFrame(
+        [{"package": k, "settings": ", ".join(f"{p} = {v}" for p, v in (val or {}).items()) or "(no change)"}
+         for k, val in packages.items()]), left=("package", "settings")))
+    cols = [c for c in ("outcome", "package", "baseline_mean", "effect_median", "total_q05", "total_q25",
+                        "total_q75", "total_q95", "param_q05", "param_q95", "seed_ci_low", "seed_ci_high",
+                        "param_share", "relative_median", "sign", "p_sign", "p_sign_draws")
+            if c in ef.effects.columns]
+    table = ef.effects[cols].sort_values(["outcome"], kind="stable")
+    parts.append("<h2>Effects</h2><p class='muted'>From effects.csv (docs/effects.md): the effect of each package "
+                 "against the baseline, paired by draw and replicate. total_q*: quantiles over every draw and "
+                 "replicate; param_q*: over the per-draw mean effects; seed_ci: 95% interval of the mean effect "
+                 "from seed noise alone; param_share: the parameter part of the effect's variance; p_sign: share "
+                 "of runs whose effect has the sign of the median.</p>"
+                 + _table(table, left=("outcome", "package", "sign")))
+    return "".join(parts)
+
+
 # ------------------------------------------------------------------------------------------------ writing
 
 
@@ -335,7 +358,7 @@ def _written() -> str:
 
 
 TITLES = {"run": "run of scenario '{}'", "sweep": "sweep '{}'", "sensitivity": "sensitivity analysis '{}'",
-          "calibration": "calibration '{}'"}
+          "calibration": "calibration '{}'", "effects": "policy effects '{}'"}
 
 
 def report_html(path: str | Path, *, baseline: str | None = None) -> str:
@@ -350,6 +373,8 @@ def report_html(path: str | Path, *, baseline: str | None = None) -> str:
         body = _sweep_sections(data, baseline)
     elif isinstance(data, SensitivityData):
         body = _sensitivity_sections(data)
+    elif isinstance(data, EffectsData):
+        body = _effects_sections(data)
     else:
         body = _calibration_sections(data)
     written = _written()

@@ -94,7 +94,8 @@ def validate_model[M: BaseModel](model: type[M], data: Any, *, path: str | None 
 
 
 # kinds of bordersim file: the model each is validated as, keys only that kind has, the command that reads it
-_FILE_KINDS = {
+_FILE_KINDS = {  # in the order they are tried: an effects spec has outcomes and fixed like a sensitivity spec
+    "effects spec": ("EffectsSpec", ("policies", "posterior", "horizon", "baseline", "draws"), "effects"),
     "calibration spec": ("CalibrationSpec", ("targets", "sampling", "accept", "refine", "population_size", "point",
                                              "check"), "calibrate"),
     "sensitivity spec": ("SensitivitySpec", ("outcomes", "morris", "sobol", "fixed", "seed_bootstrap"),

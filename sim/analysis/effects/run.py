@@ -1,0 +1,115 @@
+"""Running an effects spec through the sweep engine and writing the tables of an effects directory.
+
+OUT/base.yaml is the base scenario with the horizon and the fixed settings applied; OUT/experiment.yaml the sweep
+spec (design `policies_points`: each posterior draw a point, each package on top, replicates with common random
+numbers), run into OUT/sweep (parallel, Dask, resumable: `bordersim sweep OUT/experiment.yaml --out OUT/sweep` runs
+the same sweep). The statistics (sim.analysis.effects.statistics) go to OUT/effects.csv and .parquet, the per-run
+values to OUT/values.parquet, the provenance to OUT/effects.json."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+
+from sim.analysis.effects.spec import LoadedEffects, load_effects
+from sim.outputs import atomic_path, atomic_write_text, default_dir, real_target
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+OUTPUT_FILES = ("base.yaml", "experiment.yaml", "effects.csv", "effects.parquet", "values.parquet", "effects.json")
+
+
+@dataclass
+class EffectsResult:
+    effects: pd.DataFrame  # effects.csv
+    values: pd.DataFrame  # values.parquet
+    runs: int
+    out: Path
+
+
+def experiment_spec(le: LoadedEffects) -> dict:
+    """The sweep engine's `policies_points` spec: the posterior's columns as lists (one value per draw), the
+    packages, the replicates, the seed; its scenario is OUT/base.yaml."""
+    return {
+        "name": le.spec.name,
+        "description": f"effects of spec {le.path.resolve()} (generated; do not edit)",
+        "scenario": "base.yaml",
+        "parameters": dict(le.posterior.columns),
+        "design": {"type": "policies_points", "policies": dict(le.spec.policies)},
+        "replicates": le.spec.replicates,
+        "seed": le.spec.seed,
+        "outputs": {"keep": le.keep(), "timeseries": False},
+        "engine": le.spec.engine,
+    }
+
+
+def design_size(le: LoadedEffects) -> tuple[int, int, int, int]:
+    """(packages, draws, replicates, runs)."""
+    p, d, r = len(le.packages), le.posterior.size, le.spec.replicates
+    return p, d, r, p * d * r
+
+
+def run_effects(spec: str | Path, out: str | Path | None = None, *, workers: int | None = None,
+                scheduler: str | None = None, force: bool = False,
+                progress: Callable[[int, int], None] | None = None) -> EffectsResult:
+    """Run (or resume) every package x draw x replicate into OUT/sweep and write OUT/effects.csv, effects.parquet,
+    values.parquet, effects.json (with OUT/base.yaml and experiment.yaml); default OUT results/<name>. It prints
+    and draws nothing. Output rule as for sensitivity (sim.analysis.dirs): OUT is absent, empty or an `effects`
+    directory (resumed); runs of another design in OUT/sweep are refused unless `force`."""
+    from sim.analysis.dirs import check_design, claim_analysis_dir, make_analysis_dir, run_owned_sweep
+    from sim.analysis.effects.statistics import effects_table, values_table
+    from sim.analysis.sensitivity.run import replicate_matrix
+    from sim.experiments.design import replicate_seeds
+    from sim.experiments.spec import ExperimentSpec, LoadedSpec
+    from sim.experiments.sweep import plan
+    from sim.scenario.overrides import dump_scenario
+    from sim.scenario.validation import validate_model
+
+    le = load_effects(spec)
+    out = real_target(out) if out is not None else default_dir(le.spec.name)
+    existed = claim_analysis_dir(out, "effects", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES))
+    exp_path = out / "experiment.yaml"
+    exp = experiment_spec(le)
+    loaded = LoadedSpec(validate_model(ExperimentSpec, exp, path=str(exp_path)), exp_path, le.base)
+    check_design(out / "sweep", loaded, force=force)
+    make_analysis_dir(out, "effects", existed)
+    _write_if_changed(out / "base.yaml", f"# Base of the effects sweep of {le.path.resolve()} (generated): "
+                                         f"{le.scenario_path} with the horizon and fixed settings.\n"
+                      + dump_scenario(le.base))
+    _write_if_changed(exp_path, yaml.safe_dump(exp, sort_keys=False, width=110))
+    runs = run_owned_sweep(plan(loaded), out / "sweep", replace=force, workers=workers, scheduler=scheduler,
+                           progress=progress)
+    n_p, n_d, n_r, total = design_size(le)
+    flat = replicate_matrix(runs, n_p * n_d, n_r, le.outcomes)
+    y: dict[str, np.ndarray] = {name: v.reshape(n_p, n_d, n_r) for name, v in flat.items()}
+    baseline = le.spec.baseline_name
+    effects = effects_table(y, le.packages, baseline, {o.name: o.expression for o in le.outcomes})
+    values = values_table(y, le.packages, baseline, le.posterior.rows, replicate_seeds(le.spec.seed, n_r))
+    with atomic_path(out / "effects.csv") as tmp:
+        effects.to_csv(tmp, index=False)
+    with atomic_path(out / "effects.parquet") as tmp:
+        effects.to_parquet(tmp, index=False)
+    with atomic_path(out / "values.parquet") as tmp:
+        values.to_parquet(tmp, index=False)
+    meta = {"name": le.spec.name, "spec": str(le.path.resolve()), "scenario": str(le.scenario_path),
+            "horizon": le.base.time.end, "posterior": None if le.posterior.file is None else str(le.posterior.file),
+            "posterior_rows": list(le.posterior.rows) if le.posterior.file is not None else [],
+            "parameters": list(le.posterior.columns), "packages": {k: dict(v) for k, v in le.spec.policies.items()},
+            "baseline": baseline, "outcomes": dict(le.spec.outcomes), "draws": n_d, "replicates": n_r,
+            "seed": le.spec.seed, "runs": total, "engine": le.spec.engine}
+    _write_if_changed(out / "effects.json", json.dumps(meta, indent=2) + "\n")
+    return EffectsResult(effects, values, total, out)
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    """Atomic write, skipped when the file already holds exactly this text (so reruns resume)."""
+    if path.is_file() and path.read_text() == text:
+        return
+    atomic_write_text(path, text)

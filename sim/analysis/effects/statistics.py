@@ -1,0 +1,124 @@
+"""The statistics of policy effects (formulas in docs/effects.md).
+
+For package p, outcome y, posterior draw i = 1..D and replicate r = 1..R (replicate r uses the same seed at every
+draw and package: common random numbers), the effect of one run is the paired difference
+    e_ir = y_p(i, r) - y_baseline(i, r).
+Per package and outcome:
+- total: median and the 5/25/75/95% quantiles of all D R values e_ir (numpy's linear interpolation);
+- parameter part: the same quantiles of the draw means ebar_i = mean_r e_ir;
+- seed part: the median plus the quantiles of the within-draw deviations e_ir - ebar_i (all D R of them);
+- variance split by the law of total variance, Var(e) = Var_i(mu_i) + E_i[sigma_i^2], estimated with the draw
+  variances s_i^2 (ddof 1) as var_seed = mean_i s_i^2 and var_param = max(0, var_i(ebar_i) - mean_i s_i^2 / R)
+  (var_i with ddof 1; ebar_i carries seed noise of variance s_i^2 / R, which is taken out); param_share =
+  var_param / (var_param + var_seed). With one draw var_param = 0; with one replicate the seed part is unknown
+  (NaN) and var_i(ebar_i) is reported whole as var_param;
+- seed_ci_low/high: the 95% interval of the mean effect ebar = mean_ir e_ir from seed noise alone,
+  ebar -+ t_{0.975, D(R-1)} sqrt(mean_i s_i^2) / sqrt(D R), given when D(R-1) >= 2. With one draw it is the paired
+  interval of `bordersim summarize --baseline` (sim.experiments.summarize.paired_differences), to the last bit;
+- relative effect: quantiles of e_ir / y_baseline(i, r) over the runs whose baseline is not 0;
+- sign: the sign of the median effect (+, - or 0); p_sign: the share of runs e_ir with that sign (strictly; for 0:
+  exactly zero); p_sign_draws: the share of draw means ebar_i with that sign.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sim.experiments.summarize import MIN_CI_REPLICATES
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+QUANTILES = {"q05": 0.05, "q25": 0.25, "q75": 0.75, "q95": 0.95}
+
+
+def effect_row(y_pkg: np.ndarray, y_base: np.ndarray) -> dict[str, float | str | int]:
+    """The statistics of one package and outcome from (D, R) arrays of the package's and the baseline's values."""
+    import numpy as np
+    from scipy import stats
+
+    e = y_pkg - y_base
+    d, r = e.shape
+    flat = e.reshape(-1)
+    draw_means = e.mean(axis=1)
+    median = float(np.median(flat))
+    row: dict[str, float | str | int] = {
+        "draws": d, "replicates": r, "baseline_mean": float(y_base.mean()), "package_mean": float(y_pkg.mean()),
+        "effect_mean": float(flat.mean()), "effect_median": median}
+    for k, q in QUANTILES.items():
+        row[f"total_{k}"] = float(np.quantile(flat, q))
+    for k, q in QUANTILES.items():
+        row[f"param_{k}"] = float(np.quantile(draw_means, q))
+    if r >= 2:
+        s2 = e.var(axis=1, ddof=1)
+        dev = (e - draw_means[:, None]).reshape(-1)
+        for k, q in QUANTILES.items():
+            row[f"seed_{k}"] = median + float(np.quantile(dev, q))
+        var_seed = float(s2.mean())
+        var_means = float(draw_means.var(ddof=1)) if d >= 2 else 0.0
+        var_param = max(0.0, var_means - var_seed / r) if d >= 2 else 0.0
+    else:
+        for k in QUANTILES:
+            row[f"seed_{k}"] = float("nan")
+        var_seed = float("nan")
+        var_param = float(draw_means.var(ddof=1)) if d >= 2 else 0.0
+    row["var_param"] = var_param
+    row["var_seed"] = var_seed
+    both = var_param + var_seed
+    row["param_share"] = var_param / both if both > 0 else float("nan")
+    dof = d * (r - 1)
+    if dof >= MIN_CI_REPLICATES - 1:
+        half = float(stats.t.ppf(0.975, dof) * np.sqrt(e.var(axis=1, ddof=1).mean()) / np.sqrt(d * r))
+        mean = float(flat.mean())
+        row["seed_ci_low"], row["seed_ci_high"] = mean - half, mean + half
+    else:
+        row["seed_ci_low"] = row["seed_ci_high"] = float("nan")
+    nonzero = y_base.reshape(-1) != 0
+    rel = flat[nonzero] / y_base.reshape(-1)[nonzero]
+    row["relative_runs"] = int(nonzero.sum())
+    for k, q in {"median": 0.5, "q05": 0.05, "q95": 0.95}.items():
+        row[f"relative_{k}"] = float(np.quantile(rel, q)) if rel.size else float("nan")
+    sign = float(np.sign(median))
+    row["sign"] = "+" if sign > 0 else "-" if sign < 0 else "0"
+    row["p_sign"] = float((np.sign(flat) == sign).mean())
+    row["p_sign_draws"] = float((np.sign(draw_means) == sign).mean())
+    return row
+
+
+def effects_table(y: dict[str, np.ndarray], packages: list[str], baseline: str,
+                  expressions: dict[str, str]) -> pd.DataFrame:
+    """effects.csv: one row per package (the baseline left out) x outcome, from outcome -> (P, D, R) arrays."""
+    import pandas as pd
+
+    b = packages.index(baseline)
+    rows = []
+    for p, package in enumerate(packages):
+        if p == b:
+            continue
+        for name, values in y.items():
+            rows.append({"package": package, "baseline": baseline, "outcome": name,
+                         "expression": expressions[name], **effect_row(values[p], values[b])})
+    return pd.DataFrame(rows)
+
+
+def values_table(y: dict[str, np.ndarray], packages: list[str], baseline: str, rows: tuple[int, ...],
+                 seeds: list[int]) -> pd.DataFrame:
+    """values.parquet: one row per package x draw x replicate x outcome: the value, the baseline's value in the
+    same draw and replicate, and the effect (their difference); `posterior_row` is the draw's row in the file."""
+    import numpy as np
+    import pandas as pd
+
+    b = packages.index(baseline)
+    frames = []
+    for name, values in y.items():
+        p_n, d_n, r_n = values.shape
+        pk, dr, rp = np.meshgrid(np.arange(p_n), np.arange(d_n), np.arange(r_n), indexing="ij")
+        base = np.broadcast_to(values[b], values.shape)
+        frames.append(pd.DataFrame({
+            "package": np.asarray(packages, dtype=object)[pk.reshape(-1)], "draw": dr.reshape(-1),
+            "posterior_row": np.asarray(rows)[dr.reshape(-1)], "replicate": rp.reshape(-1),
+            "seed": np.asarray(seeds, dtype=np.uint64)[rp.reshape(-1)], "outcome": name,
+            "value": values.reshape(-1), "baseline_value": base.reshape(-1),
+            "effect": (values - base).reshape(-1)}))
+    return pd.concat(frames, ignore_index=True)

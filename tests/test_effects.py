@@ -1,0 +1,286 @@
+"""`bordersim effects`: policy effects over posterior draws x packages x replicates with common random numbers,
+their statistics (docs/effects.md), the horizon extension, resumption and the errors of a bad spec."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import ROOT, seed
+from sim.analysis.effects import spec as ef_spec
+from sim.analysis.effects.run import run_effects
+from sim.analysis.effects.statistics import effect_row
+from sim.errors import ScenarioError
+from sweep_helpers import call_main
+
+TOY = ROOT / "scenarios" / "toy.yaml"
+RATE = "population.groups.ordinary.departure_rate"
+ROUTES = ("river", "dmz", "sea", "abroad")
+
+
+def _spec(tmp_path, name="spec.yaml", **changes) -> str:
+    spec = {"name": "toy_effects_test", "scenario": str(TOY), "posterior": "none", "horizon": "2005-06",
+            "fixed": {"population.size": 3000},
+            "policies": {"no_change": {}, "sea_closed": {"network.edges.boat.open": False}},
+            "outcomes": {"arrivals": "arrived", **{r: f"arrived({r})" for r in ROUTES}},
+            "replicates": 3, "seed": seed(11)}
+    spec.update(changes)
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return str(path)
+
+
+def _posterior(tmp_path, rates, name="posterior.csv") -> str:
+    """A posterior in the calibration's format: a point and a distance column besides the parameter."""
+    pd.DataFrame({"point": range(len(rates)), RATE: rates, "distance": np.linspace(0.1, 0.5, len(rates))}).to_csv(
+        tmp_path / name, index=False)
+    return name
+
+
+@pytest.fixture(scope="module")
+def closed(tmp_path_factory):
+    """Three draws of the departure rate x {no change, sea closed} x 3 replicates."""
+    tmp = tmp_path_factory.mktemp("closed")
+    spec = _spec(tmp, posterior=_posterior(tmp, [0.0015, 0.0025, 0.004]))
+    return run_effects(spec, tmp / "out", workers=1)
+
+
+@pytest.fixture(scope="module")
+def no_posterior(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("none")
+    spec = _spec(tmp, replicates=4)
+    return spec, run_effects(spec, tmp / "out", workers=1)
+
+
+# ---------------------------------------------------------------------------------------- known effects
+
+
+def test_a_closed_route_loses_exactly_its_arrivals_in_every_draw_and_replicate(closed):
+    v = closed.values[closed.values["package"] == "sea_closed"]
+    sea = v[v["outcome"] == "sea"]
+    assert len(sea) == 3 * 3
+    assert (sea["value"] == 0).all()
+    assert (sea["effect"] == -sea["baseline_value"]).all()
+    assert (sea["baseline_value"] > 0).all()  # there was something to lose in every run
+    # the people the closure does not touch are exactly as before (keyed random streams + common random numbers):
+    # overseas workers cannot take the sea route, so not one arrival from abroad changes in any run
+    assert (v[v["outcome"] == "abroad"]["effect"] == 0).all()
+    # the other routes take some of the sea's travellers (substitution), and every route's effect adds up to the
+    # total: a run's effect on river or DMZ arrivals may still be negative (the route is drawn from the logit
+    # probabilities by inverse CDF, so a traveller who took the river may take the DMZ once the sea is gone)
+    by = v.pivot_table(index=["draw", "replicate"], columns="outcome", values="effect")
+    assert (by[list(ROUTES)].sum(axis=1) == by["arrivals"]).all()
+    row = closed.effects.set_index(["package", "outcome"]).loc[("sea_closed", "sea")]
+    assert row["sign"] == "-" and row["p_sign"] == 1.0 and row["relative_median"] == -1.0
+    assert row["draws"] == 3 and row["replicates"] == 3
+    # the draws differ in the departure rate, so the effect differs between draws: a parameter part
+    assert row["param_q95"] > row["param_q05"] and row["var_param"] > 0
+
+
+def test_draws_and_packages_share_seeds_and_the_posterior_values(closed):
+    runs = pd.read_parquet(closed.out / "sweep" / "runs.parquet")
+    assert sorted(runs["policy"].unique()) == ["no_change", "sea_closed"]
+    assert runs.groupby("replicate")["seed"].nunique().eq(1).all()  # replicate r: one seed at every point
+    assert sorted(runs[RATE].unique()) == [0.0015, 0.0025, 0.004]
+    assert (closed.out / "effects.csv").is_file() and (closed.out / "effects.parquet").is_file()
+    pd.testing.assert_frame_equal(pd.read_parquet(closed.out / "effects.parquet"), closed.effects)
+
+
+# ------------------------------------------------------------------------------------------- statistics
+
+
+def test_without_parameter_uncertainty_the_seed_interval_is_summarize_paired_interval(no_posterior):
+    from sim.experiments.store import load_sweep
+    from sim.experiments.summarize import paired_differences
+
+    _, res = no_posterior
+    runs = load_sweep(res.out / "sweep")
+    base = int(runs.loc[runs["policy"] == "no_change", "point"].iloc[0])
+    for outcome, column in (("arrivals", "arrived"), ("sea", "route.sea.arrived"), ("river", "route.river.arrived")):
+        paired = paired_differences(runs, [], base, [column]).set_index("policy").loc["sea_closed"]
+        row = res.effects.set_index(["package", "outcome"]).loc[("sea_closed", outcome)]
+        assert row["draws"] == 1 and row["var_param"] == 0
+        assert row["effect_mean"] == paired["diff"]
+        assert row["seed_ci_low"] == paired["ci_low"] and row["seed_ci_high"] == paired["ci_high"], outcome
+        assert row["param_q05"] == row["param_q95"] == row["effect_mean"]
+
+
+def test_identical_draws_have_exactly_no_parameter_spread(tmp_path):
+    spec = _spec(tmp_path, posterior=_posterior(tmp_path, [0.003] * 3), replicates=2, horizon=None,
+                 outcomes={"arrivals": "arrived", "sea": "arrived(sea)"})
+    res = run_effects(spec, tmp_path / "out", workers=1)
+    for _, row in res.effects.iterrows():
+        assert row["param_q05"] == row["param_q95"] == row["effect_mean"]
+        assert row["var_param"] == 0
+        assert row["param_share"] == 0 if row["var_seed"] > 0 else np.isnan(row["param_share"])
+
+
+def test_variance_split_on_known_arrays():
+    """Draw means 0, 10, 20 (variance 100) with within-draw deviations -1, +1 (s^2 = 2, R = 2): var_param =
+    100 - 2/2 = 99, var_seed = 2; medians, quantiles and signs as defined."""
+    base = np.zeros((3, 2))
+    pkg = np.array([[-1.0, 1.0], [9.0, 11.0], [19.0, 21.0]])
+    row = effect_row(pkg, base)
+    assert row["var_param"] == pytest.approx(99.0) and row["var_seed"] == pytest.approx(2.0)
+    assert row["param_share"] == pytest.approx(99 / 101)
+    assert row["effect_median"] == 10.0 and row["param_q05"] == pytest.approx(1.0)
+    assert row["sign"] == "+" and row["p_sign"] == pytest.approx(5 / 6) and row["p_sign_draws"] == pytest.approx(2 / 3)
+    assert np.isnan(row["relative_median"])  # the baseline is 0 everywhere
+
+
+# --------------------------------------------------------------------------------- horizon, determinism
+
+
+def test_extending_the_horizon_keeps_the_past_and_holds_the_last_values():
+    from sim.engine.engines import run
+    from sim.loading import load_scenario, validate_dict
+    from sim.rules.policies import push_value
+    from sim.scenario.overrides import scenario_to_dict
+
+    data = scenario_to_dict(load_scenario(TOY))
+    data["population"]["size"] = 3000
+    short = run(validate_dict(data), seed=seed(3), engine="arrays").timeseries()
+    data["time"]["end"] = "2006-12"
+    extended = validate_dict(data)
+    long = run(extended, seed=seed(3), engine="arrays").timeseries()
+    pd.testing.assert_frame_equal(long[long["date"] <= short["date"].max()].reset_index(drop=True),
+                                  short.reset_index(drop=True))
+    series = extended.push["hardship"]
+    assert push_value(series, dt.date(2006, 12, 1)) == push_value(series, dt.date(2004, 1, 1)) == 1.2
+
+
+def test_same_spec_twice_gives_identical_files_and_an_interrupted_run_resumes(tmp_path, no_posterior):
+    from sim.experiments.sweep import SweepInterrupted
+
+    spec, first = no_posterior
+    out = tmp_path / "again"
+
+    def stop_after_five(done, total):
+        if done >= 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(SweepInterrupted):
+        run_effects(spec, out, workers=1, progress=stop_after_five)
+    assert not (out / "effects.csv").exists()
+    calls = []
+    run_effects(spec, out, workers=1, progress=lambda done, total: calls.append(done))
+    assert calls[0] >= 5 and calls[-1] == 2 * 4  # the finished runs were kept
+    for name in ("effects.csv", "effects.json", "experiment.yaml", "base.yaml"):
+        assert (out / name).read_bytes() == (first.out / name).read_bytes(), name
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "values.parquet"), first.values)
+
+
+# ------------------------------------------------------------------------------------------------ errors
+
+
+@pytest.mark.parametrize("changes, key, says", [
+    ({"replicate": 3}, "replicate", "unknown key"),
+    ({"policies": {"no_change": {}, "bad": {"network.edges.nope.open": False}}}, "policies.bad.network.edges.nope.open",
+     "unknown path"),
+    ({"outcomes": {"x": "arrived(land)"}}, "outcomes.x", "unknown route 'land'"),
+    ({"outcomes": {"x": "arrived(2007..2008)"}}, "outcomes.x", "inside the scenario's horizon"),
+    ({"horizon": "2003-01"}, "horizon", "before the scenario's end"),
+    ({"policies": {"a": {}, "b": {}}}, "", "name the baseline package"),
+    ({"baseline": "nope"}, "", "baseline 'nope' is not a package"),
+    ({"posterior": None}, "posterior", "write `posterior: none`"),
+    ({"posterior": "missing.csv"}, "posterior", "does not exist"),
+])
+def test_spec_errors_name_file_and_key(tmp_path, changes, key, says):
+    spec = _spec(tmp_path, **changes)
+    if "posterior" in changes and changes["posterior"] is None:
+        text = yaml.safe_load(open(spec))
+        del text["posterior"]
+        open(spec, "w").write(yaml.safe_dump(text))
+    with pytest.raises(ScenarioError) as err:
+        ef_spec.load_effects(spec)
+    assert says in err.value.message
+    assert err.value.path == spec
+    if key:
+        assert err.value.key == key
+
+
+def test_posterior_errors_name_the_file_and_column(tmp_path):
+    name = _posterior(tmp_path, [0.002, 0.003])
+    with pytest.raises(ScenarioError) as err:
+        ef_spec.load_effects(_spec(tmp_path, posterior=name, parameters=["route_choice.risk_weight"]))
+    assert err.value.key == "parameters" and "no column 'route_choice.risk_weight'" in err.value.message
+    bad = tmp_path / "bad.csv"
+    bad.write_text("point,network.edges.nope.cost\n0,5\n")
+    with pytest.raises(ScenarioError) as err:
+        ef_spec.load_effects(_spec(tmp_path, posterior="bad.csv"))
+    assert err.value.path == str(bad) and err.value.key == "network.edges.nope.cost"
+    bad.write_text(f"point,{RATE}\n0,0.002\n1,abc\n")
+    with pytest.raises(ScenarioError) as err:
+        ef_spec.load_effects(_spec(tmp_path, posterior="bad.csv"))
+    assert err.value.key == RATE and "row 2" in err.value.message
+    with pytest.raises(ScenarioError) as err:
+        ef_spec.load_effects(_spec(tmp_path, posterior=name, draws=3))
+    assert err.value.key == "draws"
+
+
+def test_draws_are_an_even_thinning(tmp_path):
+    le = ef_spec.load_effects(_spec(tmp_path, posterior=_posterior(tmp_path, [0.001 * (i + 1) for i in range(6)]),
+                                    draws=3))
+    assert le.posterior.rows == (0, 2, 4)
+    assert le.posterior.columns == {RATE: [0.001, 0.003, 0.005]}
+
+
+def test_cli_bad_input_exits_2_naming_file_and_key(tmp_path, capsys):
+    spec = _spec(tmp_path, policies={"no_change": {}, "bad": {"network.edges.nope.open": False}})
+    proc = call_main(capsys, "effects", spec, "--dry-run")
+    assert proc.returncode == 2
+    assert spec in proc.stderr and "policies.bad" in proc.stderr and "Traceback" not in proc.stderr
+    ok = call_main(capsys, "effects", _spec(tmp_path, name="ok.yaml"), "--dry-run")
+    assert ok.returncode == 0 and "2 packages x 1 draws x 3 replicates = 6 runs" in ok.stdout
+
+
+def test_policies_points_design_crosses_packages_with_points_and_puts_the_package_on_top(tmp_path):
+    from sim.experiments.design import build_runs, count_points
+    from sim.experiments.spec import load_spec
+
+    mines = "network.edges.dmz.controls.mines"
+    spec = {"name": "pp", "scenario": str(TOY), "parameters": {mines: [0.1, 0.2, 0.3], RATE: [0.001, 0.002, 0.003]},
+            "design": {"type": "policies_points", "policies": {"base": {}, "mined": {mines: 0.9}}}, "replicates": 2}
+    (tmp_path / "pp.yaml").write_text(yaml.safe_dump(spec))
+    ls = load_spec(tmp_path / "pp.yaml")
+    assert count_points(ls) == 6
+    runs = build_runs(ls)
+    assert len(runs) == 12 and len({r.seed for r in runs}) == 2
+    p4 = runs[8].point  # package-major: point 4 = package 1 ("mined"), point 1
+    assert p4.index == 4 and p4.package == "mined" and p4.values == {mines: 0.2, RATE: 0.002}
+    assert dict(p4.overrides(ls.spec))[mines] == 0.9  # the package acts on top of the point's value
+    spec["parameters"] = {}
+    (tmp_path / "pp.yaml").write_text(yaml.safe_dump(spec))
+    assert count_points(load_spec(tmp_path / "pp.yaml")) == 2  # no parameters: one point per package
+
+
+def test_every_spec_key_and_output_column_is_documented(closed):
+    text = (ROOT / "docs" / "effects.md").read_text()
+    missing = [k for k in ef_spec.EffectsSpec.model_fields if f"{k}:" not in text]
+    missing += [c for c in closed.effects.columns if f"`{c}`" not in text and not c.startswith(("total_", "param_",
+                                                                                                 "seed_q"))]
+    missing += [c for c in closed.values.columns if f"`{c}`" not in text]
+    assert not missing, f"missing from docs/effects.md: {missing}"
+
+
+def test_plot_and_report_read_an_effects_directory(closed, tmp_path):
+    from sim.errors import UsageError
+    from sim.outputs import write_marker
+    from sim.plots.api import build_figures
+    from sim.plots.detect import kind_of
+    from sim.plots.report import report_html
+
+    figs = build_figures(closed.out)
+    assert figs.kind == "effects" and list(figs.figures) == ["effects"]
+    html = report_html(closed.out)
+    assert "policy effects &#x27;toy_effects_test&#x27;" in html or "policy effects 'toy_effects_test'" in html
+    assert "sea_closed" in html and "network.edges.boat.open = False" in html
+    unfinished = tmp_path / "unfinished"
+    unfinished.mkdir()
+    write_marker(unfinished, "effects")
+    with pytest.raises(UsageError, match="effects directory whose analysis has not finished"):
+        kind_of(unfinished)
