@@ -21,6 +21,7 @@ from sim.rules.network import RouteGraph
 from sim.rules.policies import active_set, network_state, push_value
 from sim.scenario.schema import PushSeries, TimeSpec
 from sim.scenario.dates import step_dates
+from sim.errors import ScenarioError
 from sim.scenario.units import DAYS_PER_MONTH
 
 D = dt.date
@@ -262,3 +263,19 @@ def test_candidate_paths_go_up_to_max_path_edges_and_not_beyond(cutoff, expected
         result = BorderModel(sc).run()
         assert set(result.routes) == {"direct", "skip>c3>c4"}
         assert result.totals()["set_out"] == sc.population.size
+
+
+def test_a_policy_switched_off_may_wait_beyond_the_horizon_and_is_checked_once_switched_on():
+    """A counterfactual for a longer horizon (bordersim effects, `horizon:`): dated after the scenario's end, it is
+    accepted while switched off, refused once switched on, and in force from its start when the horizon reaches it."""
+    later = {**A, "name": "later", "start": "2001-03", "end": "2001-06", "enabled": False}
+    data = _policy_scenario([later])
+    sc = build(data)  # 2000-01..2000-12: switched off, its dates are not checked
+    assert all(active_set(sc, d) == () for d in step_dates(sc.time))
+    data["policies"][0]["enabled"] = True
+    with pytest.raises(ScenarioError, match=r"policies\[later\]\.start.*outside the time horizon"):
+        build(data)
+    data["time"]["end"] = "2001-12"
+    sc = build(data)
+    by_month = [active_set(sc, d) for d in step_dates(sc.time)]
+    assert by_month == [()] * 14 + [(0,)] * 3 + [()] * 7

@@ -120,6 +120,8 @@ def check_scenario(sc: Scenario) -> list[tuple[str, str]]:
                 problems.append((f"{key}", f"push series '{t[5:]}' is not defined; defined: "
                                  f"{', '.join(sc.push) or 'none'}"))
         ps = parse_month(p.start)
+        if not p.enabled:  # a policy switched off does nothing, so its dates may lie beyond the horizon: a
+            continue       # counterfactual for an extended horizon (`bordersim effects`, `horizon:`) waits there
         if not start <= ps <= end:
             problems.append((f"{key}.start", f"start {p.start} lies outside the time horizon "
                              f"{month_str(start)}..{month_str(end)}"))
