@@ -211,7 +211,8 @@ def test_outcome_language_evaluates_as_documented():
     runs = pd.DataFrame({"arrived": [10, 0], "killed": [4, 0], "route.river.arrived": [3, 0],
                          "route.sea.arrived": [5, 0], "route.dmz.arrived": [2, 0], "route.dmz.killed": [4, 0],
                          "route.sea.killed": [0, 0], "year.2001.arrived": [1, 0], "year.2002.arrived": [6, 0],
-                         "year.2003.arrived": [3, 0]})
+                         "year.2003.arrived": [3, 0], "year.2001.female_share": [1.0, float("nan")],
+                         "year.2002.female_share": [0.5, float("nan")], "year.2003.female_share": [0.0, float("nan")]})
 
     def ev(expr):
         return sa_outcomes.parse_outcome("o", expr, ROUTES, YEARS).evaluate(runs).tolist()
@@ -225,6 +226,10 @@ def test_outcome_language_evaluates_as_documented():
     assert ev("arrived(2003)") == [3, 0]
     assert sa_outcomes.parse_outcome("o", "share(dmz)", ROUTES, YEARS).needs() == {"totals", "by_route"}
     assert sa_outcomes.parse_outcome("o", "arrived(2001..2002)", ROUTES, YEARS).needs() == {"by_year"}
+    # women among the years' arrivals: (1 * 1 + 0.5 * 6) / 7 and (1 + 3 + 0) / 10; NaN when nobody arrived
+    assert ev("female_share(2001..2002)")[0] == 4 / 7 and ev("female_share(2001..2003)")[0] == 0.4
+    assert np.isnan(ev("female_share(2002)")[1])
+    assert sa_outcomes.parse_outcome("o", "female_share(2001)", ROUTES, YEARS).needs() == {"by_year"}
 
 
 @pytest.mark.parametrize("expr, says", [
@@ -237,6 +242,9 @@ def test_outcome_language_evaluates_as_documented():
     ("share(sea, deaths)", "unknown outcome 'deaths'"),
     ("arrived(river, sea)", "routes are joined by '+'"),
     ("arrived - killed", "cannot read"),
+    ("female_share", "female_share needs years"),
+    ("female_share(sea)", "female_share needs years"),
+    ("female_share(2004..2006)", "inside the scenario's horizon 2000..2004"),
 ])
 def test_outcome_language_errors(expr, says):
     with pytest.raises(ValueError, match=re_escape(says)):

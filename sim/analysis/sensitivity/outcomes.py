@@ -19,7 +19,7 @@ _YEARS = re.compile(r"^\s*(\d{4})\s*(?:\.\.\s*(\d{4})\s*)?$")
 
 @dataclass(frozen=True)
 class Outcome:
-    """A parsed outcome expression. kind: total | route | share | period."""
+    """A parsed outcome expression. kind: total | route | share | period | female_share."""
 
     name: str
     expression: str
@@ -31,17 +31,24 @@ class Outcome:
     def needs(self) -> set[str]:
         """Blocks of sweep outputs this outcome reads (sweep spec outputs.keep)."""
         return {"total": {"totals"}, "route": {"by_route"}, "share": {"totals", "by_route"},
-                "period": {"by_year"}}[self.kind]
+                "period": {"by_year"}, "female_share": {"by_year"}}[self.kind]
 
     def evaluate(self, runs: pd.DataFrame) -> np.ndarray:
         """One value per run (row): total `key`; sum of route.<r>.<key> over routes; that sum / total `key`
-        (0 when the total is 0); sum of year.<YYYY>.arrived over the years."""
+        (0 when the total is 0); sum of year.<YYYY>.arrived over the years; the female share of the years'
+        arrivals, sum_y f_y a_y / sum_y a_y (NaN when nobody arrived in those years)."""
         import numpy as np
 
         if self.kind == "total":
             return runs[self.key].to_numpy(float)
         if self.kind == "period":
             return sum(runs[f"year.{y}.arrived"].to_numpy(float) for y in self.years)
+        if self.kind == "female_share":
+            arrived = {y: runs[f"year.{y}.arrived"].to_numpy(float) for y in self.years}
+            women = sum(np.nan_to_num(runs[f"year.{y}.female_share"].to_numpy(float)) * arrived[y]
+                        for y in self.years)
+            total = sum(arrived.values())
+            return np.divide(women, total, out=np.full_like(total, np.nan), where=total > 0)
         part = sum(runs[f"route.{r}.{self.key}"].to_numpy(float) for r in self.routes)
         if self.kind == "route":
             return part
@@ -49,9 +56,18 @@ class Outcome:
         return np.divide(part, total, out=np.zeros_like(part), where=total > 0)
 
 
+def _year_range(match: re.Match, years: range) -> tuple[int, int]:
+    """First and last year of `YYYY..YYYY` (or `YYYY`), which must be in order and inside the horizon `years`."""
+    first, last = int(match[1]), int(match[2] or match[1])
+    if last < first or first not in years or last not in years:
+        raise ValueError(f"years {first}..{last} must be in order and inside the scenario's horizon "
+                         f"{years.start}..{years.stop - 1}")
+    return first, last
+
+
 def parse_outcome(name: str, expression: str, routes: list[str], years: range) -> Outcome:
     """Parse `arrived` | `killed(dmz)` | `arrived(west_sea + east_sea)` | `share(dmz)` | `share(dmz, killed)` |
-    `arrived(2012..2019)`; raise ValueError with what is allowed."""
+    `arrived(2012..2019)` | `female_share(2026..2030)`; raise ValueError with what is allowed."""
     from sim.outcomes import TOTAL_KEYS
 
     m = _EXPR.match(str(expression))
@@ -59,8 +75,15 @@ def parse_outcome(name: str, expression: str, routes: list[str], years: range) -
         raise ValueError(f"cannot read '{expression}'; write an outcome (e.g. arrived), outcome(route + route), "
                          "share(route + route[, outcome]) or arrived(YYYY..YYYY)")
     fn, args = m["fn"], m["args"]
+    if fn == "female_share":
+        y = _YEARS.match(args or "")
+        if not y:
+            raise ValueError("female_share needs years: female_share(YYYY..YYYY) or female_share(YYYY)")
+        first, last = _year_range(y, years)
+        return Outcome(name, expression, "female_share", "arrived", years=tuple(range(first, last + 1)))
     if fn != "share" and fn not in TOTAL_KEYS:
-        raise ValueError(f"unknown outcome '{fn}'; outcomes: {', '.join(TOTAL_KEYS)}, or share(...)")
+        raise ValueError(f"unknown outcome '{fn}'; outcomes: {', '.join(TOTAL_KEYS)}, share(...) or "
+                         "female_share(YYYY..YYYY)")
     if args is None:
         if fn == "share":
             raise ValueError("share needs routes: share(route + route[, outcome])")
@@ -68,10 +91,7 @@ def parse_outcome(name: str, expression: str, routes: list[str], years: range) -
     if fn != "share" and (y := _YEARS.match(args)):
         if fn != "arrived":
             raise ValueError(f"only arrivals are counted by year: arrived(YYYY..YYYY), not {fn}(...)")
-        first, last = int(y[1]), int(y[2] or y[1])
-        if last < first or first not in years or last not in years:
-            raise ValueError(f"years {first}..{last} must be in order and inside the scenario's horizon "
-                             f"{years.start}..{years.stop - 1}")
+        first, last = _year_range(y, years)
         return Outcome(name, expression, "period", "arrived", years=tuple(range(first, last + 1)))
     key = "arrived"
     parts = [a.strip() for a in args.split(",")]
