@@ -176,7 +176,10 @@ def run_sweep(p: Plan, out: str | Path, *, workers: int | None = None, scheduler
 def _run(p: Plan, store: SweepStore, out: Path, be: Backend | None, progress) -> pd.DataFrame:
     runs = p.runs
     done = store.finished()
-    todo = [r for r in runs if r.run_id not in done]
+    # Replicate-major: the runs of one seed follow each other, so a worker draws each replicate's home population
+    # once and takes it from its cache for the other points (sim/engine/arrays/homes.py keeps 4; in design order
+    # a sweep of 5 or more replicates per point missed it every time). Results do not depend on the order.
+    todo = sorted((r for r in runs if r.run_id not in done), key=lambda r: (r.replicate, r.point.index))
     total = len(runs)
     finished = total - len(todo)
     if progress:
