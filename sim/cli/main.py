@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sim.cli import calibrate, dashboard, plot, run, sensitivity, sweep
+from sim.cli import calibrate, dashboard, discover, plot, run, sensitivity, sweep
 from sim.cli.arguments import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK
 from sim.errors import InputError
 
@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.register(sub)
     calibrate.register(sub)
     sensitivity.register(sub)
+    discover.register(sub)
     run.register_schema(sub)
     plot.register(sub)
     dashboard.register(sub)

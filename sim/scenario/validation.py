@@ -95,6 +95,7 @@ def validate_model[M: BaseModel](model: type[M], data: Any, *, path: str | None 
 
 # kinds of bordersim file: the model each is validated as, keys only that kind has, the command that reads it
 _FILE_KINDS = {
+    "discovery spec": ("DiscoverySpec", ("condition", "prim", "outcome"), "discover"),
     "calibration spec": ("CalibrationSpec", ("targets", "sampling", "accept", "refine", "population_size", "point",
                                              "check"), "calibrate"),
     "sensitivity spec": ("SensitivitySpec", ("outcomes", "morris", "sobol", "fixed", "seed_bootstrap"),
