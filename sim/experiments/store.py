@@ -177,9 +177,9 @@ class SweepStore:
             rows.append(row)
         df = pd.DataFrame(rows)
         if not df.empty:
-            df["seed"] = df["seed"].astype("uint64")
-            wall = df.pop("wall_time")
-            df["wall_time"] = wall
+            # wall_time last; one new frame rather than a column popped and inserted (which pandas warns about as
+            # a "highly fragmented" frame when the runs keep a few hundred outcome columns, e.g. by_year)
+            df = df[[c for c in df.columns if c != "wall_time"] + ["wall_time"]].astype({"seed": "uint64"})
         with atomic_path(self.root / "runs.parquet") as tmp:
             df.to_parquet(tmp, index=False)
         return df

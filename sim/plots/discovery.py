@@ -1,6 +1,7 @@
 """The peeling-trajectory figure of a scenario discovery (`bordersim discover`, docs/discovery.md), read from its
 trajectory.csv: each box PRIM visited as a point at (coverage, density), coloured by the number of inputs it
-restricts; the chosen box is ringed and labelled with its step. Moving along the trajectory trades coverage (the
+restricts, the boxes made by dropping weak restrictions as diamonds on a dashed line; the chosen box is ringed and
+labelled with its step and inputs. Moving along the trajectory trades coverage (the
 share of all cases of interest inside the box) for density (the share of the box's points that are cases)."""
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import pandas as pd
 from sim.errors import InputError
 from sim.plots import style
 
-TRAJECTORY_COLUMNS = ("step", "coverage", "density", "mass", "restricted", "restricted_dims", "chosen")
+TRAJECTORY_COLUMNS = ("step", "coverage", "density", "mass", "restricted", "restricted_dims", "dropped", "from_step",
+                      "chosen")
 
 
 def load_trajectory(path: str | Path) -> pd.DataFrame:
@@ -34,6 +36,7 @@ def load_trajectory(path: str | Path) -> pd.DataFrame:
         for c in ("coverage", "density", "mass"):
             t[c] = t[c].astype(float)
         t["restricted"] = t["restricted"].astype(int)
+        t["from_step"] = t["from_step"].astype(int)
         t["chosen"] = t["chosen"].astype(str).str.lower() == "true"
     except ValueError as exc:
         raise InputError(f"{p}: not a peeling trajectory bordersim wrote ({exc})") from None
@@ -42,35 +45,45 @@ def load_trajectory(path: str | Path) -> pd.DataFrame:
 
 @style.styled
 def peeling_figure(trajectory: pd.DataFrame, title: str = "Peeling trajectory"):
-    """Density against coverage of every box on the trajectory, colour = restricted inputs, chosen box ringed."""
-    fig = style.figure(6.4, 4.6)
+    """Density against coverage of every box on the trajectory, colour = number of restricted inputs; solid line:
+    peeling and pasting; dashed: restrictions dropped after it (diamonds); the chosen box ringed and labelled."""
+    from matplotlib.colors import BoundaryNorm
+
+    fig = style.figure(6.6, 4.6)
     ax = fig.add_subplot()
-    t = trajectory
-    ax.plot(t["coverage"], t["density"], color="#BBBBBB", lw=0.8, zorder=1)
-    dims = sorted(set(t["restricted"]))
-    pal = style.OKABE_ITO
-    for i, k in enumerate(dims):
-        g = t[t["restricted"] == k]
-        ax.scatter(g["coverage"], g["density"], s=22, color=pal[i % len(pal)], zorder=2,
-                   label=f"{k} input{'s' if k != 1 else ''} restricted")
+    t = trajectory.reset_index(drop=True)
+    drop = t["dropped"].astype(str) != ""
+    for row in t.itertuples(index=False):
+        if 0 <= row.from_step < len(t):
+            src = t.iloc[int(row.from_step)]
+            ax.plot([src["coverage"], row.coverage], [src["density"], row.density], color="#AAAAAA", lw=0.8,
+                    ls="--" if row.dropped else "-", zorder=1)
+    top = max(1, int(t["restricted"].max()))
+    norm = BoundaryNorm(np.arange(-0.5, top + 1.5), 256)
+    for mask, marker, size in ((~drop, "o", 22), (drop, "D", 30)):
+        g = t[mask]
+        sc = ax.scatter(g["coverage"], g["density"], c=g["restricted"], cmap=style.SEQUENTIAL_CMAP, norm=norm,
+                        s=size, marker=marker, edgecolors="black" if marker == "D" else "none", linewidths=0.6,
+                        zorder=2)
+    bar = fig.colorbar(sc, ax=ax, ticks=range(top + 1), pad=0.02)
+    bar.set_label("inputs restricted")
     chosen = t[t["chosen"]]
     if not chosen.empty:
         row = chosen.iloc[0]
-        ax.scatter([row["coverage"]], [row["density"]], s=140, facecolors="none", edgecolors="black", lw=1.4,
+        ax.scatter([row["coverage"]], [row["density"]], s=150, facecolors="none", edgecolors="black", lw=1.4,
                    zorder=3)
         dims_text = str(row["restricted_dims"]).replace(";", ", ") or "none"
-        ax.annotate(f"chosen: step {int(row['step'])}\n{dims_text}", (row["coverage"], row["density"]),
-                    xytext=(-10, -12), textcoords="offset points", ha="right", va="top", fontsize=8)
+        ax.annotate(f"chosen box (step {int(row['step'])}):\n{dims_text}", (row["coverage"], row["density"]),
+                    xytext=(-12, -12), textcoords="offset points", ha="right", va="top", fontsize=8)
     ax.set_xlabel("coverage (share of all cases of interest inside the box)")
     ax.set_ylabel("density (share of the box's points\nthat are cases of interest)")
-    lo = float(np.nanmin(t["density"]))
-    ax.set_ylim(max(0.0, lo - 0.05), 1.02)
-    ax.set_xlim(min(1.0, float(np.nanmin(t["coverage"]))) - 0.05, 1.02)
+    ax.set_ylim(max(0.0, float(np.nanmin(t["density"])) - 0.05), 1.02)
+    ax.set_xlim(min(1.0, float(np.nanmin(t["coverage"]))) - 0.05, 1.01)
     ax.xaxis.set_major_formatter(style.PERCENT)
     ax.yaxis.set_major_formatter(style.PERCENT)
-    ax.legend(loc="lower left", fontsize=8, frameon=False)
     ax.set_title(title, loc="left")
-    style.note(fig, "PRIM (EMA Workbench): peeling from the box of all points; mass falls along the trajectory.")
+    style.note(fig, "PRIM (EMA Workbench), peeling from the box of all points (bottom right)"
+               + ("; diamonds: weak restrictions dropped." if drop.any() else "."))
     return fig
 
 

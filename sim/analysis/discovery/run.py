@@ -98,7 +98,7 @@ def run_discovery(spec: str | Path, out: str | Path | None = None, *, workers: i
     s = ld.spec.prim
     try:
         result = find_box(points[ld.labels], case, threshold=s.threshold, peel_alpha=s.peel_alpha,
-                          paste_alpha=s.paste_alpha, mass_min=s.mass_min)
+                          paste_alpha=s.paste_alpha, mass_min=s.mass_min, max_qp=s.max_qp)
     except ScenarioError as exc:
         raise ScenarioError(f"{exc.message} (threshold {threshold:g}, outcome from {points['outcome'].min():g} to "
                             f"{points['outcome'].max():g})", path=str(ld.path), key="condition") from None
@@ -159,6 +159,7 @@ def summary_text(res: DiscoveryResult) -> str:
     import math
 
     ld, p = res.loaded, res.prim
+    dropped = [d for d in p.trajectory["dropped"] if d]
     spec = ld.spec
     cond = spec.condition
     lines = [
@@ -167,7 +168,8 @@ def summary_text(res: DiscoveryResult) -> str:
         f"outcome {spec.outcome} (mean over replicates) {cond.describe()}"
         + (f" = {res.threshold:g}" if cond.kind.endswith("quantile") else "")
         + f": {p.cases} of {p.points} points ({p.cases / p.points:.1%})",
-        f"box: step {p.chosen} of the peeling trajectory (density >= {spec.prim.threshold:g}, highest coverage)",
+        f"box: step {p.chosen} of the peeling trajectory (density >= {spec.prim.threshold:g}, highest coverage"
+        + (f"; restrictions with quasi-p > {spec.prim.max_qp:g} dropped: {', '.join(dropped)})" if dropped else ")"),
         f"  coverage {p.coverage:.3f}  density {p.density:.3f}  mass {p.mass:.3f}  "
         f"({int(round(p.density * p.mass * p.points))} cases in {int(round(p.mass * p.points))} points)",
     ]

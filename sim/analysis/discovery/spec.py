@@ -78,6 +78,8 @@ class PrimSettings(Strict):
     peel_alpha: float = Field(0.05, gt=0, lt=0.5, description="Share of the points peeled off per step.")
     paste_alpha: float = Field(0.05, gt=0, lt=0.5, description="Share of the points pasted back per step.")
     mass_min: float = Field(0.05, gt=0, lt=1, description="Peeling stops at boxes holding this share of points.")
+    max_qp: float = Field(0.05, gt=0, le=1, description="Restrictions of the chosen box whose quasi-p-value exceeds "
+                                                        "this are dropped, the weakest first (1: keep them all).")
 
 
 def _check_discovery_name(name: str) -> str:
