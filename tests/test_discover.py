@@ -153,6 +153,12 @@ def test_toy_discovery_end_to_end(tmp_path, capsys):
     assert (out / "figures" / "peeling.png").stat().st_size > 0
     assert (out / "summary.txt").read_text() in proc.stdout
 
+    # `bordersim report` (and so `plot`, whose figures it embeds) reads the directory like the other kinds
+    proc = call_main(capsys, "report", out)
+    assert proc.returncode == 0, proc.stderr
+    html = (out / "report.html").read_text()
+    assert "scenario discovery" in html and "sea_patrol" in html and "data:image/png;base64" in html
+
     # the condition is not part of the design: a new one re-analyses the same runs, and one that no point
     # meets is bad input naming the spec's key
     spec = _toy_spec(tmp_path, condition={"below": -1})
@@ -161,17 +167,24 @@ def test_toy_discovery_end_to_end(tmp_path, capsys):
     assert "Traceback" not in proc.stderr
 
 
-def test_peeling_figure_reads_only_the_trajectory_file(tmp_path):
+def test_unfinished_discovery_directory_is_named_as_such(tmp_path):
+    from sim.outputs import write_marker
+    from sim.plots.detect import kind_of
+
+    assert not (tmp_path / "trajectory.csv").exists()
+    write_marker(tmp_path, "discovery")
+    with pytest.raises(InputError, match="discovery directory whose analysis has not finished"):
+        kind_of(tmp_path)
+
+
+def test_a_malformed_trajectory_is_bad_input(tmp_path):
+    """The figure reads only trajectory.csv (the command's own drawing is checked end to end above)."""
     from sim.plots import discovery as discovery_plots
 
-    x, y = planted_sample(np.random.default_rng(seed(1504)), 400)
-    (tmp_path / "d").mkdir()
-    boxes.find_box(x, y).trajectory.to_csv(tmp_path / "d" / "trajectory.csv", index=False)
-    written = discovery_plots.write_figures(tmp_path / "d")
-    assert [p.name for p in written] == ["peeling.png"] and written[0].stat().st_size > 0
-    (tmp_path / "d" / "trajectory.csv").write_text("step,coverage\n0,1\n")
+    (tmp_path / "trajectory.csv").write_text("step,coverage\n0,1\n")
     with pytest.raises(InputError, match="missing columns"):
-        discovery_plots.write_figures(tmp_path / "d")
+        discovery_plots.write_figures(tmp_path)
+    assert not (tmp_path / "figures").exists()
 
 
 # ------------------------------------------------------------------------------------------- bad input

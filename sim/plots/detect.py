@@ -6,7 +6,9 @@ directory is.
 - sensitivity directory (`bordersim sensitivity`): indices.csv (with ranking.txt, point_means.csv,
   experiment.yaml and the runs in a `sweep` subdirectory);
 - calibration directory (`bordersim calibrate`): calibration.json, points.csv (with predictive.csv,
-  posterior_table.csv, ... and the runs in `sweep`, `check`, `sweep_round2` subdirectories).
+  posterior_table.csv, ... and the runs in `sweep`, `check`, `sweep_round2` subdirectories);
+- discovery directory (`bordersim discover`): trajectory.csv, box.csv (with points.csv, summary.txt,
+  experiment.yaml and the runs in a `sweep` subdirectory).
 
 Plots read only these files, never the model. A missing, damaged or malformed file (truncated JSON or parquet,
 a table without the columns bordersim writes) is bad input: an InputError naming the file and what is wrong,
@@ -28,23 +30,25 @@ from sim.outcomes import TOTAL_KEYS
 from sim.outputs import marker_kind
 
 RUN_FILES = ("summary.json", "timeseries.parquet", "scenario.resolved.yaml")
-KINDS = ("run", "sweep", "sensitivity", "calibration")
+KINDS = ("run", "sweep", "sensitivity", "calibration", "discovery")
 SUMMARY_TABLES = ("totals", "by_route", "by_group", "arrivals_by_year", "female_share_by_year")
 PROVENANCE_KEYS = ("scenario", "seed", "scenario_sha256", "version", "steps", "start", "end")
 TIMESERIES_COLUMNS = ("date", "route", "group", "set_out", "arrived")
 RUNS_COLUMNS = ("run_id", "point", "replicate", "status")
 INDEX_COLUMNS = ("method", "outcome", "expression", "parameter", "label", "rank")
 POINTS_COLUMNS = ("point", "distance", "accepted")
+BOX_COLUMNS = ("parameter", "kind", "min", "max", "qp_min", "qp_max")
 PREDICTIVE_COLUMNS = ("period", "period_start", "period_end", "years", "observed", "q05", "median", "q95")
 
 _WHAT = ("give a run directory (`bordersim run`), a sweep directory (`bordersim sweep`), a sensitivity directory "
-         "(`bordersim sensitivity`) or a calibration directory (`bordersim calibrate`)")
+         "(`bordersim sensitivity`), a calibration directory (`bordersim calibrate`) or a discovery directory "
+         "(`bordersim discover`)")
 
 
 def kind_of(path: str | Path) -> str:
-    """'run', 'sweep', 'sensitivity' or 'calibration', from the files the directory holds; a UsageError (bad
-    input) naming what is missing otherwise. An unfinished sensitivity analysis or calibration (its runs there,
-    its results not yet) is named as such, with what to do."""
+    """'run', 'sweep', 'sensitivity', 'calibration' or 'discovery', from the files the directory holds; a
+    UsageError (bad input) naming what is missing otherwise. An unfinished sensitivity analysis, calibration or
+    discovery (its runs there, its results not yet) is named as such, with what to do."""
     root = Path(path)
     if not root.is_dir():
         raise UsageError(f"{root}: no such directory ({_WHAT})")
@@ -66,6 +70,12 @@ def kind_of(path: str | Path) -> str:
     if (root / "indices.csv").exists():
         return "sensitivity"
     marker = marker_kind(root)
+    if marker == "discovery" or (root / "trajectory.csv").exists():
+        if not (root / "trajectory.csv").exists() or not (root / "box.csv").exists():
+            raise UsageError(f"{root} is a discovery directory whose analysis has not finished (no trajectory.csv "
+                             "or box.csv); run the same `bordersim discover` command again to finish it (its runs "
+                             f"so far: `bordersim plot {root / 'sweep'}`)")
+        return "discovery"
     if (root / "experiment.yaml").exists() or marker == "sensitivity":
         raise UsageError(f"{root} is a sensitivity directory whose analysis has not finished (no indices.csv); "
                             "run the same `bordersim sensitivity` command again to finish it (its runs so far: "
@@ -76,7 +86,7 @@ def kind_of(path: str | Path) -> str:
                             f"`bordersim plot {root / 'sweep'}`)")
     raise UsageError(f"{root} is neither a run directory (summary.json, timeseries.parquet, "
                         "scenario.resolved.yaml) nor a sweep directory (sweep.json, runs.parquet), nor a sensitivity "
-                        "(indices.csv) or calibration (calibration.json) directory")
+                        "(indices.csv), calibration (calibration.json) or discovery (trajectory.csv) directory")
 
 
 # --------------------------------------------------------------------------------------------- reading
@@ -374,13 +384,46 @@ def load_calibration_dir(path: str | Path) -> CalibrationData:
     return CalibrationData(root, summary, points, predictive, shares, table)
 
 
-DirData = RunData | SweepData | SensitivityData | CalibrationData  # what `load` returns
+@dataclass
+class DiscoveryData:
+    """One discovery directory, read: the peeling trajectory (trajectory.csv), the chosen box (box.csv), the
+    summary text (summary.txt, '' when absent) and the generated experiment spec (experiment.yaml, {} when
+    absent)."""
+
+    path: Path
+    trajectory: pd.DataFrame
+    box: pd.DataFrame
+    summary: str
+    experiment: dict
+
+    @property
+    def name(self) -> str:
+        return str(self.experiment.get("name") or self.path.name)
+
+
+def load_discovery_dir(path: str | Path) -> DiscoveryData:
+    from sim.plots.discovery import load_trajectory
+
+    root = Path(path)
+    trajectory = load_trajectory(root / "trajectory.csv")
+    box = read_table(root / "box.csv", BOX_COLUMNS)
+    summary = ""
+    if (root / "summary.txt").exists():
+        try:
+            summary = (root / "summary.txt").read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise _damaged(root / "summary.txt", f"cannot read it ({_reason(exc)})") from None
+    experiment = read_yaml(root / "experiment.yaml") if (root / "experiment.yaml").exists() else {}
+    return DiscoveryData(root, trajectory, box, summary, experiment)
+
+
+DirData = RunData | SweepData | SensitivityData | CalibrationData | DiscoveryData  # what `load` returns
 
 
 def load(path: str | Path) -> DirData:
-    """Read a directory of any of the four kinds (`kind_of`)."""
+    """Read a directory of any of the five kinds (`kind_of`)."""
     kind = kind_of(path)
     loaders: dict[str, Callable[[str | Path], DirData]] = {
         "run": load_run, "sweep": load_sweep_dir, "sensitivity": load_sensitivity_dir,
-        "calibration": load_calibration_dir}
+        "calibration": load_calibration_dir, "discovery": load_discovery_dir}
     return loaders[kind](path)
