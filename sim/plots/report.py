@@ -263,20 +263,6 @@ def _sweep_sections(sw: SweepData, baseline: str | None) -> str:
     return "".join(parts)
 
 
-def _discovery_sections(d: DiscoveryData) -> str:
-    exp = d.experiment
-    parts = ["<h2>Provenance</h2>", _kv([
-        ("discovery directory", _dir_name(d.path)), ("design", exp.get("name") or ""),
-        ("base scenario", exp.get("scenario") or ""), ("points", (exp.get("design") or {}).get("samples")),
-        ("replicates", exp.get("replicates")), ("seed", exp.get("seed"))])]
-    if d.summary:
-        parts.append(f"<h2>Summary</h2><pre>{_e(d.summary)}</pre>")
-    parts.append("<h2>Box</h2><p class='muted'>From box.csv (docs/discovery.md): the limits of each restricted "
-                 "input and the quasi-p-value of each restricted side.</p>"
-                 + _table(d.box.dropna(axis=1, how="all"), left=("parameter", "kind")))
-    return "".join(parts)
-
-
 # ------------------------------------------------------------------------------------------------ writing
 
 
