@@ -82,14 +82,10 @@ class PrimSettings(Strict):
                                                         "this are dropped, the weakest first (1: keep them all).")
 
 
-def _check_discovery_name(name: str) -> str:
-    return check_name(name)
-
-
 class DiscoverySpec(Strict):
     name: str = Field(description="Spec name; the default output is results/<name>: letters, digits, '.', '_', '-'.")
 
-    _safe_name = field_validator("name")(classmethod(lambda cls, v: _check_discovery_name(v)))
+    _safe_name = field_validator("name")(classmethod(lambda cls, v: check_name(v)))
     description: str = ""
     scenario: str = Field(description="Base scenario, path relative to the spec file.")
     fixed: dict[str, Scalar] = Field(default_factory=dict,
