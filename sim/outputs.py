@@ -3,7 +3,8 @@
 The output-directory rule (docs/outputs.md):
 
 - Every directory bordersim creates holds a marker file, `.bordersim`, naming its kind: `run`, `sweep`,
-  `sensitivity`, `calibration`, `figures` or `comparison`. The marker holds no time stamp, so outputs stay reproducible.
+  `sensitivity`, `calibration`, `effects`, `discovery`, `figures` or `comparison`. The marker holds no time stamp, so
+  outputs stay reproducible.
 - An existing directory is replaced (`--force`) or resumed only if its marker names the same kind. Anything else -
   a file, a directory of another kind, a directory bordersim did not make - is refused with a message (exit 2) and
   nothing is deleted. An empty directory may be used as it is.
@@ -29,7 +30,7 @@ from pathlib import Path
 from sim.errors import UsageError
 
 MARKER = ".bordersim"
-KINDS = ("run", "sweep", "sensitivity", "calibration", "effects", "figures", "comparison")
+KINDS = ("run", "sweep", "sensitivity", "calibration", "effects", "discovery", "figures", "comparison")
 TMP_PREFIX = ".bordersim-"
 TMP_SUFFIX = ".tmp"
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")

@@ -15,8 +15,8 @@ Rules (also the rules for writing the docs):
   ` [...]`) is not run, but its `--set` paths are checked.
 * A command too **expensive** to run here is listed in `EXPENSIVE` with the reason; only those are skipped, and
   an entry that no longer matches a command of the docs fails the test (the list cannot go stale).
-* The commands that draw figures (`plot`, `report`, `sensitivity`, `calibrate`: matplotlib takes seconds each)
-  run only in the slow test (`pytest -m slow`); everything else runs in the default suite.
+* The commands that draw figures (`plot`, `report`, `sensitivity`, `calibrate`, `discover`: matplotlib takes
+  seconds each) run only in the slow test (`pytest -m slow`); everything else runs in the default suite.
 * Every `--set PATH=VALUE` in the docs, and every parameter path of a spec shown in a ```yaml block (its
   `parameters`, `fixed` and policy packages), must resolve against the scenario it names (`sim.scenario.
   load_scenario(..., overrides=[...])`); a `--set` line without a scenario is checked against scenarios/korea.yaml.
@@ -60,6 +60,8 @@ EXPENSIVE = {
     "--workers 2": "hundreds of Korea runs over the whole 1998-2024 horizon",
     "bordersim sensitivity experiments/korea_sensitivity.yaml --method sobol --workers 2 --out results/korea_sobol":
         "2,496 Korea runs at 1 M persons (about 30 minutes on 2 workers)",
+    "bordersim discover experiments/korea_discover.yaml --out results/korea_discover --workers 2":
+        "300 Korea runs over the whole 1998-2024 horizon (about 5 minutes on 2 idle cores at full size)",
     "bordersim plot results/korea_closure --baseline lifted_2023":
         "needs the 60-run Korea closure sweep (experiments/korea_closure.yaml)",
     "python experiments/bench_sweep.py --json out.json": "the sweep benchmark itself (minutes)",
@@ -231,7 +233,7 @@ def _run_python_block(text: str) -> None:
     exec(compile(code, "<doc snippet>", "exec"), {"__name__": "__doc_snippet__"})
 
 
-DRAWS_FIGURES = ("plot", "report", "sensitivity", "calibrate", "effects")  # matplotlib: seconds per command
+DRAWS_FIGURES = ("plot", "report", "sensitivity", "calibrate", "effects", "discover")  # matplotlib: seconds per command
 
 
 def _run_doc_commands(tmp_path, capsys, *, figures: bool) -> list[str]:

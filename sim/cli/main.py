@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sim.cli import calibrate, compare, dashboard, effects, plot, run, sensitivity, sweep
+from sim.cli import calibrate, compare, dashboard, discover, effects, plot, run, sensitivity, sweep
 from sim.cli.arguments import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK
 from sim.errors import InputError
 
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.register(sub)
     sensitivity.register(sub)
     effects.register(sub)
+    discover.register(sub)
     run.register_schema(sub)
     plot.register(sub)
     dashboard.register(sub)

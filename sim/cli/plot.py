@@ -9,9 +9,10 @@ import sys
 
 FIGURE_HELP = ("run: flows, yearly, route_map, outcome_shares; "
                "sweep: response, heatmap, route_shares, policy_bars, policy_years; "
-               "sensitivity: indices, overview; calibration: posterior_predictive, posterior_pairs; effects: effects")
+               "sensitivity: indices, overview; calibration: posterior_predictive, posterior_pairs; effects: effects; "
+               "discovery: peeling")
 KINDS_HELP = ("a run (bordersim run), sweep (bordersim sweep), sensitivity (bordersim sensitivity), calibration "
-              "(bordersim calibrate) or effects (bordersim effects) directory")
+              "(bordersim calibrate), effects (bordersim effects) or discovery (bordersim discover) directory")
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -34,11 +35,12 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def register(sub) -> None:
     """Register the `plot` and `report` subcommands on an argparse subparsers object."""
-    p = sub.add_parser("plot", help="figures of a run, sweep, sensitivity, calibration or effects directory",
+    p = sub.add_parser("plot", help="figures of a run, sweep, sensitivity, calibration, effects or discovery "
+                                    "directory",
                        description="Detect whether PATH is " + KINDS_HELP + ", make every figure that applies (or "
                                    "those named with --only), write them and print their paths. Figures: "
                                    + FIGURE_HELP + ".")
-    p.add_argument("path", metavar="PATH", help="run, sweep, sensitivity, calibration or effects directory")
+    p.add_argument("path", metavar="PATH", help="run, sweep, sensitivity, calibration, effects or discovery directory")
     p.add_argument("--out", metavar="DIR",
                    help="directory for the figures (default: PATH/figures): a new or empty directory, or one "
                         "bordersim made for figures; any other is refused")
@@ -49,13 +51,13 @@ def register(sub) -> None:
                    help="policy package the policy figures compare against (default: the first in the spec)")
     p.set_defaults(func=cmd_plot)
 
-    p = sub.add_parser("report", help="one self-contained HTML report of a run, sweep, sensitivity, calibration "
-                                      "or effects directory",
+    p = sub.add_parser("report", help="one self-contained HTML report of a run, sweep, sensitivity, calibration, "
+                                      "effects or discovery directory",
                        description="Write one HTML file with the provenance, the summary tables and every figure "
                                    "embedded (no external files or links), to open offline or attach to an "
                                    "email; prints its path. PATH is " + KINDS_HELP + ". The same directory gives "
                                    "the same file, byte for byte.")
-    p.add_argument("path", metavar="PATH", help="run, sweep, sensitivity, calibration or effects directory")
+    p.add_argument("path", metavar="PATH", help="run, sweep, sensitivity, calibration, effects or discovery directory")
     p.add_argument("--out", metavar="FILE",
                    help="HTML file to write (default: PATH/report.html); an existing file is replaced only if it "
                         "is a report bordersim wrote")

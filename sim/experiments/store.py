@@ -183,10 +183,9 @@ class SweepStore:
             rows.append(row)
         df = pd.DataFrame(rows)
         if not df.empty:
-            df["seed"] = df["seed"].astype("uint64")
-            # wall_time last, by selecting the columns (a new frame): popping and re-inserting it into a frame of a
-            # few hundred columns made pandas warn that the frame is highly fragmented (PerformanceWarning)
-            df = df[[c for c in df.columns if c != "wall_time"] + ["wall_time"]]
+            # wall_time last; one new frame rather than a column popped and inserted (which pandas warns about as
+            # a "highly fragmented" frame when the runs keep a few hundred outcome columns, e.g. by_year)
+            df = df[[c for c in df.columns if c != "wall_time"] + ["wall_time"]].astype({"seed": "uint64"})
         with atomic_path(self.root / "runs.parquet") as tmp:
             df.to_parquet(tmp, index=False)
         return df

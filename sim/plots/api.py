@@ -1,14 +1,13 @@
-"""Make every relevant figure of a run, sweep, sensitivity or calibration directory, or the ones asked for, and
-write them to files.
+"""Make every relevant figure of a run, sweep, sensitivity, calibration or discovery directory, or the ones asked
+for, and write them to files.
 
 Figure names (`--only`): for a run `flows`, `yearly`, `route_map`, `outcome_shares`; for a sweep `response`,
 `heatmap`, `route_shares`, `policy_bars`, `policy_years`; for a sensitivity analysis `indices` (the Morris or Sobol
 chart) and `overview`; for a calibration `posterior_predictive` and `posterior_pairs`; for an effects analysis
-`effects`. A sweep figure drawn against
-each varying parameter gives one file per parameter (`response-dmz.mines.png`); file names are made safe
-(`style.safe_stem`: an edge id 'd/z' gives `response-d_z.mines.png`). A figure that does not apply (a heatmap of a
-one-parameter sweep, policy bars without a policies design) is skipped with the reason; asking for it by name is an
-error.
+`effects`; for a discovery `peeling`. A sweep figure drawn against each varying parameter gives one file per
+parameter (`response-dmz.mines.png`); file names are made safe (`style.safe_stem`: an edge id 'd/z' gives
+`response-d_z.mines.png`). A figure that does not apply (a heatmap of a one-parameter sweep, policy bars without a
+policies design) is skipped with the reason; asking for it by name is an error.
 
 Writing follows the output rule (docs/plots.md): figures go into a `figures` directory, by default PATH/figures;
 `--out DIR` may name a new or empty directory or a figures directory bordersim made, nothing else; each file is
@@ -23,8 +22,10 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from sim.plots import calibration, effects, policy_figures, route_map, run_figures, sensitivity, style, sweep_figures
-from sim.plots.detect import CalibrationData, DirData, EffectsData, RunData, SensitivityData, SweepData, kind_of, load
+from sim.plots import (calibration, discovery, effects, policy_figures, route_map, run_figures, sensitivity, style,
+                       sweep_figures)
+from sim.plots.detect import (CalibrationData, DirData, DiscoveryData, EffectsData, RunData, SensitivityData,
+                              SweepData, kind_of, load)
 from sim.plots.sweep_figures import NotApplicable
 from sim.errors import UsageError
 
@@ -44,7 +45,8 @@ SWEEP_FIGURES: dict[str, Callable[..., dict[str, Figure]]] = {
     "policy_years": policy_figures.policy_years,
 }
 FIGURE_NAMES = {"run": list(RUN_FIGURES), "sweep": list(SWEEP_FIGURES), "sensitivity": ["indices", "overview"],
-                "calibration": ["posterior_predictive", "posterior_pairs"], "effects": ["effects"]}
+                "calibration": ["posterior_predictive", "posterior_pairs"], "effects": ["effects"],
+                "discovery": ["peeling"]}
 BASELINE_FIGURES = ("policy_bars", "policy_years")
 
 
@@ -78,7 +80,7 @@ def _check_only(kind: str, only: list[str] | None) -> list[str]:
 
 def build_figures(path: str | Path, only: list[str] | None = None, *, baseline: str | None = None) -> Figures:
     """Read the directory and build its figures (in memory). Raises UsageError for a directory that is none
-    of the four kinds, for unknown names in `only`, and for a figure named in `only` that does not apply to this
+    of the five kinds, for unknown names in `only`, and for a figure named in `only` that does not apply to this
     directory; InputError for a missing or damaged file."""
     kind = kind_of(path)
     wanted = _check_only(kind, only)
@@ -96,6 +98,11 @@ def build_figures(path: str | Path, only: list[str] | None = None, *, baseline: 
         assert isinstance(data, EffectsData)
         out.figures["effects"] = effects.effects_figure(data.effects)
         out.names["effects"] = "effects"
+        return out
+    if kind == "discovery":
+        assert isinstance(data, DiscoveryData)
+        out.figures["peeling"] = discovery.peeling_figure(data.trajectory, f"Peeling trajectory: {data.name}")
+        out.names["peeling"] = "peeling"
         return out
     if kind == "calibration":
         assert isinstance(data, CalibrationData)

@@ -9,6 +9,8 @@ directory is.
   posterior_table.csv, ... and the runs in `sweep`, `check`, `sweep_round2` subdirectories);
 - effects directory (`bordersim effects`): effects.json, effects.csv (with effects.parquet, values.parquet,
   experiment.yaml, base.yaml and the runs in a `sweep` subdirectory).
+- discovery directory (`bordersim discover`): trajectory.csv, box.csv (with points.csv, summary.txt,
+  experiment.yaml and the runs in a `sweep` subdirectory).
 
 Plots read only these files, never the model. A missing, damaged or malformed file (truncated JSON or parquet,
 a table without the columns bordersim writes) is bad input: an InputError naming the file and what is wrong,
@@ -30,24 +32,25 @@ from sim.outcomes import TOTAL_KEYS
 from sim.outputs import marker_kind
 
 RUN_FILES = ("summary.json", "timeseries.parquet", "scenario.resolved.yaml")
-KINDS = ("run", "sweep", "sensitivity", "calibration", "effects")
+KINDS = ("run", "sweep", "sensitivity", "calibration", "effects", "discovery")
 SUMMARY_TABLES = ("totals", "by_route", "by_group", "arrivals_by_year", "female_share_by_year")
 PROVENANCE_KEYS = ("scenario", "seed", "scenario_sha256", "version", "steps", "start", "end")
 TIMESERIES_COLUMNS = ("date", "route", "group", "set_out", "arrived")
 RUNS_COLUMNS = ("run_id", "point", "replicate", "status")
 INDEX_COLUMNS = ("method", "outcome", "expression", "parameter", "label", "rank")
 POINTS_COLUMNS = ("point", "distance", "accepted")
+BOX_COLUMNS = ("parameter", "kind", "min", "max", "qp_min", "qp_max")
 PREDICTIVE_COLUMNS = ("period", "period_start", "period_end", "years", "observed", "q05", "median", "q95")
 
 _WHAT = ("give a run directory (`bordersim run`), a sweep directory (`bordersim sweep`), a sensitivity directory "
-         "(`bordersim sensitivity`), a calibration directory (`bordersim calibrate`) or an effects directory "
-         "(`bordersim effects`)")
+         "(`bordersim sensitivity`), a calibration directory (`bordersim calibrate`), an effects directory "
+         "(`bordersim effects`) or a discovery directory (`bordersim discover`)")
 
 
 def kind_of(path: str | Path) -> str:
-    """'run', 'sweep', 'sensitivity', 'calibration' or 'effects', from the files the directory holds; a UsageError (bad
-    input) naming what is missing otherwise. An unfinished sensitivity analysis or calibration (its runs there,
-    its results not yet) is named as such, with what to do."""
+    """'run', 'sweep', 'sensitivity', 'calibration', 'effects' or 'discovery', from the files the directory holds; a
+    UsageError (bad input) naming what is missing otherwise. An unfinished sensitivity analysis, calibration,
+    effects analysis or discovery (its runs there, its results not yet) is named as such, with what to do."""
     root = Path(path)
     if not root.is_dir():
         raise UsageError(f"{root}: no such directory ({_WHAT})")
@@ -75,6 +78,12 @@ def kind_of(path: str | Path) -> str:
                              "effects.json); run the same `bordersim effects` command again to finish it (its runs "
                              f"so far: `bordersim plot {root / 'sweep'}`)")
         return "effects"
+    if marker == "discovery" or (root / "trajectory.csv").exists():
+        if not (root / "trajectory.csv").exists() or not (root / "box.csv").exists():
+            raise UsageError(f"{root} is a discovery directory whose analysis has not finished (no trajectory.csv "
+                             "or box.csv); run the same `bordersim discover` command again to finish it (its runs "
+                             f"so far: `bordersim plot {root / 'sweep'}`)")
+        return "discovery"
     if (root / "experiment.yaml").exists() or marker == "sensitivity":
         raise UsageError(f"{root} is a sensitivity directory whose analysis has not finished (no indices.csv); "
                             "run the same `bordersim sensitivity` command again to finish it (its runs so far: "
@@ -85,7 +94,8 @@ def kind_of(path: str | Path) -> str:
                             f"`bordersim plot {root / 'sweep'}`)")
     raise UsageError(f"{root} is neither a run directory (summary.json, timeseries.parquet, "
                         "scenario.resolved.yaml) nor a sweep directory (sweep.json, runs.parquet), nor a sensitivity "
-                        "(indices.csv), calibration (calibration.json) or effects (effects.json) directory")
+                        "(indices.csv), calibration (calibration.json), effects (effects.json) or discovery "
+                        "(trajectory.csv) directory")
 
 
 # --------------------------------------------------------------------------------------------- reading
@@ -410,7 +420,68 @@ def load_effects_dir(path: str | Path) -> EffectsData:
     return EffectsData(root, effects, summary)
 
 
-DirData = RunData | SweepData | SensitivityData | CalibrationData | EffectsData  # what `load` returns
+TRAJECTORY_COLUMNS = ("step", "coverage", "density", "mass", "restricted", "restricted_dims", "dropped", "from_step",
+                      "chosen")
+
+
+def load_trajectory(path: str | Path) -> pd.DataFrame:
+    """trajectory.csv of a discovery directory; InputError naming the file when it is missing or malformed."""
+    p = Path(path)
+    try:
+        t = pd.read_csv(p, keep_default_na=False, dtype={"restricted_dims": str})
+    except FileNotFoundError:
+        raise InputError(f"{p}: no such file (a discovery directory holds trajectory.csv; run `bordersim discover` "
+                         "to make it)") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(f"{p}: cannot read the table ({exc})") from None
+    missing = [c for c in TRAJECTORY_COLUMNS if c not in t.columns]
+    if missing or t.empty:
+        raise InputError(f"{p}: not a peeling trajectory bordersim wrote ("
+                         + (f"missing columns {', '.join(missing)})" if missing else "no rows)"))
+    try:
+        for c in ("coverage", "density", "mass"):
+            t[c] = t[c].astype(float)
+        t["restricted"] = t["restricted"].astype(int)
+        t["from_step"] = t["from_step"].astype(int)
+        t["chosen"] = t["chosen"].astype(str).str.lower() == "true"
+    except ValueError as exc:
+        raise InputError(f"{p}: not a peeling trajectory bordersim wrote ({exc})") from None
+    return t
+
+
+@dataclass
+class DiscoveryData:
+    """One discovery directory, read: the peeling trajectory (trajectory.csv), the chosen box (box.csv), the
+    summary text (summary.txt, '' when absent) and the generated experiment spec (experiment.yaml, {} when
+    absent)."""
+
+    path: Path
+    trajectory: pd.DataFrame
+    box: pd.DataFrame
+    summary: str
+    experiment: dict
+
+    @property
+    def name(self) -> str:
+        return str(self.experiment.get("name") or self.path.name)
+
+
+def load_discovery_dir(path: str | Path) -> DiscoveryData:
+    root = Path(path)
+    trajectory = load_trajectory(root / "trajectory.csv")
+    box = read_table(root / "box.csv", BOX_COLUMNS)
+    summary = ""
+    if (root / "summary.txt").exists():
+        try:
+            summary = (root / "summary.txt").read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise _damaged(root / "summary.txt", f"cannot read it ({_reason(exc)})") from None
+    experiment = read_yaml(root / "experiment.yaml") if (root / "experiment.yaml").exists() else {}
+    return DiscoveryData(root, trajectory, box, summary, experiment)
+
+
+DirData = (RunData | SweepData | SensitivityData | CalibrationData | EffectsData
+           | DiscoveryData)  # what `load` returns
 
 
 def load(path: str | Path) -> DirData:
@@ -418,5 +489,5 @@ def load(path: str | Path) -> DirData:
     kind = kind_of(path)
     loaders: dict[str, Callable[[str | Path], DirData]] = {
         "run": load_run, "sweep": load_sweep_dir, "sensitivity": load_sensitivity_dir,
-        "calibration": load_calibration_dir, "effects": load_effects_dir}
+        "calibration": load_calibration_dir, "effects": load_effects_dir, "discovery": load_discovery_dir}
     return loaders[kind](path)

@@ -1,5 +1,5 @@
-"""One self-contained HTML report of a run, sweep, sensitivity or calibration directory: provenance, summary
-tables and every figure, embedded as base64 PNG, with inline CSS and no external resource, so that it opens
+"""One self-contained HTML report of a run, sweep, sensitivity, calibration or discovery directory: provenance,
+summary tables and every figure, embedded as base64 PNG, with inline CSS and no external resource, so that it opens
 offline and can be sent as one attachment.
 
 Run report: provenance (scenario, seed, hash, version, horizon), the scenario's description and sources, totals by
@@ -8,7 +8,8 @@ policies. Sweep report: the spec (design, parameters, replicates, seed, fingerpr
 mean and 95% interval of the totals per point (`sim.experiments.summarize`; the replicates themselves where there
 are fewer than 3), paired differences against the baseline package for a policies design, and the figures.
 Sensitivity report: the ranking, the indices and the figures. Calibration report: the calibrated values, the
-posterior table, the check at full size and the figures.
+posterior table, the check at full size and the figures. Discovery report: the summary, the chosen box and the
+peeling trajectory.
 
 Reproducible: the same directory gives the same bytes, wherever it lies and whenever the report is written. The
 directory is named by its own name (not its absolute path), and no time is written unless SOURCE_DATE_EPOCH is
@@ -37,7 +38,7 @@ from sim.observed import compare_yearly, load_observed
 from sim.outputs import atomic_write_text
 from sim.plots import style
 from sim.plots.api import Figures, build_figures
-from sim.plots.detect import CalibrationData, EffectsData, RunData, SensitivityData, SweepData, kind_of
+from sim.plots.detect import CalibrationData, DiscoveryData, EffectsData, RunData, SensitivityData, SweepData, kind_of
 from sim.plots.policy_figures import baseline_package, paired_against_baseline
 from sim.plots.sweep_figures import MIN_REPLICATES
 
@@ -335,6 +336,20 @@ def _effects_sections(ef: EffectsData) -> str:
     return "".join(parts)
 
 
+def _discovery_sections(d: DiscoveryData) -> str:
+    exp = d.experiment
+    parts = ["<h2>Provenance</h2>", _kv([
+        ("discovery directory", _dir_name(d.path)), ("design", exp.get("name") or ""),
+        ("base scenario", exp.get("scenario") or ""), ("points", (exp.get("design") or {}).get("samples")),
+        ("replicates", exp.get("replicates")), ("seed", exp.get("seed"))])]
+    if d.summary:
+        parts.append(f"<h2>Summary</h2><pre>{_e(d.summary)}</pre>")
+    parts.append("<h2>Box</h2><p class='muted'>From box.csv (docs/discovery.md): the limits of each restricted "
+                 "input and the quasi-p-value of each restricted side.</p>"
+                 + _table(d.box.dropna(axis=1, how="all"), left=("parameter", "kind")))
+    return "".join(parts)
+
+
 # ------------------------------------------------------------------------------------------------ writing
 
 
@@ -358,11 +373,12 @@ def _written() -> str:
 
 
 TITLES = {"run": "run of scenario '{}'", "sweep": "sweep '{}'", "sensitivity": "sensitivity analysis '{}'",
-          "calibration": "calibration '{}'", "effects": "policy effects '{}'"}
+          "calibration": "calibration '{}'", "effects": "policy effects '{}'",
+          "discovery": "scenario discovery '{}'"}
 
 
 def report_html(path: str | Path, *, baseline: str | None = None) -> str:
-    """The report of a run, sweep, sensitivity or calibration directory as one HTML string (see module
+    """The report of a run, sweep, sensitivity, calibration or discovery directory as one HTML string (see module
     docstring); the same directory gives the same string."""
     figs = build_figures(path, baseline=baseline)
     data = figs.data
@@ -375,6 +391,8 @@ def report_html(path: str | Path, *, baseline: str | None = None) -> str:
         body = _sensitivity_sections(data)
     elif isinstance(data, EffectsData):
         body = _effects_sections(data)
+    elif isinstance(data, DiscoveryData):
+        body = _discovery_sections(data)
     else:
         body = _calibration_sections(data)
     written = _written()

@@ -95,6 +95,7 @@ def validate_model[M: BaseModel](model: type[M], data: Any, *, path: str | None 
 
 # kinds of bordersim file: the model each is validated as, keys only that kind has, the command that reads it
 _FILE_KINDS = {  # in the order they are tried: an effects spec has outcomes and fixed like a sensitivity spec
+    "discovery spec": ("DiscoverySpec", ("condition", "prim", "outcome"), "discover"),
     "effects spec": ("EffectsSpec", ("policies", "posterior", "horizon", "baseline", "draws"), "effects"),
     "calibration spec": ("CalibrationSpec", ("targets", "sampling", "accept", "refine", "population_size", "point",
                                              "check"), "calibrate"),

@@ -139,14 +139,14 @@ def load_sensitivity(path: str | Path) -> LoadedSensitivity:
     base = load_scenario(scenario_path)
     fixed = scenario_to_dict(base)
     for name, value in spec.fixed.items():
-        _set_all(fixed, name, value, str(p), ("fixed", name), lines)
-    _validate(fixed, str(p), ("fixed",), lines, "with the fixed settings")
+        set_all_paths(fixed, name, value, str(p), ("fixed", name), lines)
+    validate_point(fixed, str(p), ("fixed",), lines, "with the fixed settings")
     for name, b in spec.parameters.items():
         ends = b.extremes()
         for where, value in zip(("low", "high") if b.low is not None else ("value",) * len(ends), ends):
             data = json.loads(json.dumps(fixed))
-            _set_all(data, name, value, str(p), ("parameters", name), lines)
-            _validate(data, str(p), ("parameters", name), lines, f"at {where} = {value}")
+            set_all_paths(data, name, value, str(p), ("parameters", name), lines)
+            validate_point(data, str(p), ("parameters", name), lines, f"at {where} = {value}")
     routes = list(RouteGraph(base).routes)
     years = range(parse_month(base.time.start)[0], parse_month(base.time.end)[0] + 1)
     outcomes = []
@@ -159,7 +159,7 @@ def load_sensitivity(path: str | Path) -> LoadedSensitivity:
     return LoadedSensitivity(spec, p, scenario_path, base, outcomes)
 
 
-def _set_all(data: dict, name: str, value, source: str, raw: tuple, lines: dict) -> None:
+def set_all_paths(data: dict, name: str, value, source: str, raw: tuple, lines: dict) -> None:
     """Set every comma-separated dotted path of `name`; an unknown path is reported at the spec's key."""
     try:
         for dotted in name.split(","):
@@ -168,7 +168,7 @@ def _set_all(data: dict, name: str, value, source: str, raw: tuple, lines: dict)
         raise ScenarioError(exc.message, path=source, key=".".join(raw), line=line_for(lines, raw)) from None
 
 
-def _validate(data: dict, source: str, raw: tuple, lines: dict, when: str) -> None:
+def validate_point(data: dict, source: str, raw: tuple, lines: dict, when: str) -> None:
     """The scenario with these settings must be valid (schema and graph checks) before anything runs."""
     try:
         validate_dict(data, path="(sensitivity point)")
