@@ -56,6 +56,7 @@ from sim.analysis.calibration.distance import (arrival_errors, distance, point_p
 from sim.analysis.calibration.posterior import (accept, box_points, candidate_values, in_box, posterior_table,
                                                 predictive, refine_box, share_predictive)
 from sim.analysis.calibration.rounds import make_round, run_round
+from sim.analysis.calibration.sequential import PREFIX, run_sequential
 from sim.analysis.dirs import check_design, claim_analysis_dir, make_analysis_dir
 from sim.analysis.calibration.scenario_file import check_scenario_target, format_value, write_scenario
 from sim.analysis.calibration.spec import TARGET_NAMES, LoadedCalibration, load_calibration
@@ -83,12 +84,13 @@ class CalibrationResult:
     rounds: int
     notes: list[str] = field(default_factory=list)
     box: dict[str, tuple[float, float]] | None = None  # round 2's box in unit coordinates
+    generations: pd.DataFrame | None = None  # method: smc: one row per generation (sequential.generations_table)
 
 
 ROUNDS = ("sweep", "sweep_round2", "check")
 OUTPUT_FILES = ("base.yaml", "check_base.yaml", *(f"{r}_spec.yaml" for r in ROUNDS), "points.csv", "posterior.csv",
                 "posterior.parquet", "posterior_table.csv", "posterior_table.md", "predictive.csv",
-                "shares_predictive.csv", "calibration.json")
+                "shares_predictive.csv", "calibration.json", "generations.csv")
 
 
 def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = None, *, workers: int | None = None,
@@ -109,7 +111,10 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
     out = real_target(out) if out is not None else default_dir(s.name)
     scenario_target = (check_scenario_target(write_scenario_path, lc.base_path)
                        if write_scenario_path is not None else None)
-    existed = claim_analysis_dir(out, "calibration", force=force, sweeps=list(ROUNDS), files=list(OUTPUT_FILES))
+    derived = sorted(p.name for p in out.glob(f"{PREFIX}*")) if out.is_dir() else []  # method: smc's sweeps
+    sweeps = [*ROUNDS, *(n for n in derived if not n.endswith("_spec.yaml"))]
+    files = [*OUTPUT_FILES, *(n for n in derived if n.endswith("_spec.yaml"))]
+    existed = claim_analysis_dir(out, "calibration", force=force, sweeps=sweeps, files=files)
     priors = {n: {"dist": p.dist, "low": p.low, "high": p.high} for n, p in s.parameters.items()}
     first = make_round(lc, out, "sweep", "base.yaml", s.population_size,
                        {"type": s.sampling.design, "samples": s.sampling.samples}, priors, s.sampling.replicates,
@@ -120,8 +125,15 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
     design, per_run, failed = run_round(lc, out, first, replace=force, scale=lc.count_scale, **common)
     points = score_points(design, per_run, lc).assign(round=1)
     posterior, eps = accept(points, s.accept.quantile)
-    rounds, notes, box = 1, [], None
-    if s.refine is not None:
+    rounds, notes, box, generations = 1, [], None, None
+    if s.method == "smc":
+        seq = run_sequential(lc, out, points, per_run, **common)
+        points, per_run, posterior, eps = seq.points, seq.per_run, seq.posterior, seq.epsilon
+        failed += seq.failed
+        notes += seq.notes
+        generations = seq.generations
+        rounds = len(generations)
+    elif s.refine is not None:
         box = refine_box(posterior, lc, s.refine.expand)
         cols = box_points(lc, box, s.refine.samples, s.sampling.seed + 1)
         # Round 2 is derived from round 1 and the targets: when they change, its old runs are stale and replaced.
@@ -144,7 +156,7 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
     table = posterior_table(posterior, lc)
     values, check = run_check(lc, out, candidate_values(posterior, lc), **common)
     result = CalibrationResult(out, points, posterior, eps, table, values, check, len(per_run), failed, rounds,
-                               notes, box)
+                               notes, box, generations)
     write_outputs(result, lc, per_run)
     if scenario_target is not None:
         kept = write_scenario(scenario_target, lc.base_path, values, provenance(result, lc))
@@ -182,14 +194,18 @@ def run_check(lc: LoadedCalibration, out: Path, candidates: list[dict[str, float
 def provenance(result: CalibrationResult, lc: LoadedCalibration) -> list[str]:
     s = lc.spec
     size = s.population_size or lc.base.population.size
+    g = result.generations
+    smc = (f"; sequential ABC, {len(g) - 1} generation(s) after the prior sample, {int(g['proposals'].sum())} "
+           f"points in all, epsilon {g['epsilon'].iloc[0]:.4f} -> {result.epsilon:.4f}" if g is not None else "")
     lines = [
         f"spec: {lc.path} (sha256 {lc.sha256()[:16]})",
         f"date: {dt.date.today().isoformat()}",
         f"method: ABC rejection, {s.sampling.samples} {s.sampling.design} points x {s.sampling.replicates} "
         f"replicates at population.size {size:,} (counts x {lc.count_scale:g})"
         + (f", refined by {s.refine.samples} points in a narrower box"
-           if result.rounds == 2 and s.refine is not None else ""),
-        f"accepted: {len(result.posterior)} points (closest {s.accept.quantile:.0%}), epsilon {result.epsilon:.4f}",
+           if result.rounds == 2 and s.refine is not None else "") + smc,
+        f"accepted: {len(result.posterior)} points" + (f" (closest {s.accept.quantile:.0%})" if g is None else
+                                                       " (weighted)") + f", epsilon {result.epsilon:.4f}",
         "values: " + ("posterior medians" if s.point == "median" else
                       f"of the {s.check.candidates} accepted point(s) of least distance, the one that did best when "
                       f"re-run at full size") + " (posterior 90% interval):",
@@ -217,16 +233,23 @@ def write_outputs(result: CalibrationResult, lc: LoadedCalibration, per_run: pd.
     _write_table(result.table, out / "posterior_table.csv")
     atomic_write_text(out / "posterior_table.md", table_markdown(result.table, result.values) + "\n")
     accepted = result.posterior["point"].tolist()
+    weights = (dict(zip(result.posterior["point"], result.posterior["weight"]))
+               if "weight" in result.posterior else None)
     if lc.spec.targets.arrivals is not None:
-        _write_table(predictive(per_run, accepted, lc), out / "predictive.csv")
-    _write_table(share_predictive(per_run, accepted, lc), out / "shares_predictive.csv")
+        _write_table(predictive(per_run, accepted, lc, weights), out / "predictive.csv")
+    _write_table(share_predictive(per_run, accepted, lc, weights), out / "shares_predictive.csv")
+    if result.generations is not None:
+        _write_table(result.generations, out / "generations.csv")
     summary = {
         "spec": str(lc.path), "spec_sha256": lc.sha256(), "date": dt.date.today().isoformat(),
         "name": lc.spec.name, "priors": {n: p.model_dump() for n, p in lc.spec.parameters.items()},
         "count_scale": lc.count_scale, "rounds": result.rounds, "points": len(result.points),
         "runs": result.runs, "failed_runs": result.failed, "epsilon": result.epsilon,
         "accepted": len(result.posterior), "values": result.values, "check": result.check,
-        "notes": result.notes,
+        "notes": result.notes, "method": lc.spec.method,
+        **({"generations": result.generations.to_dict(orient="records"),
+            "ess": float(result.generations[result.generations["complete"]]["ess"].iloc[-1])}
+           if result.generations is not None else {}),
         "correlation": result.posterior[lc.names].corr(method="spearman").round(3).to_dict()
         if len(result.posterior) > 2 else {},
     }
