@@ -263,15 +263,18 @@ def test_conjugate_coverage_of_50_and_90_percent_intervals_over_200_truths_from_
     settings = SmcSettings(generations=4, particles=100, batch=200)
     inside = {0.5: 0, 0.9: 0}
     n = 200
+    pits: list[float] = []  # weighted posterior CDF at the truth: uniform for a calibrated posterior
     for k in range(n):
         rng = np.random.default_rng(seed(1000 + k))
         truth = 0.1 + 0.8 * rng.random()
         x_obs = truth + SIGMA * rng.standard_normal()
         r = run_smc(conjugate(rng, x_obs), rng.random((400, 1)), 0.25, settings, seed=seed(5000 + k))
         g = r.final
+        pits.append(float(g.weight[g.particles[:, 0] <= truth].sum()))
         for level in inside:
             lo, hi = weighted_quantile(g.particles[:, 0], np.array([(1 - level) / 2, (1 + level) / 2]), g.weight)
             inside[level] += lo <= truth <= hi
+    print("\nconjugate SBC inside:", inside, "PIT:", ",".join(f"{p:.4f}" for p in pits))
     for level, k in inside.items():
         lo, hi = band(n, level)
         assert lo <= k <= hi, (level, k, (lo, hi))
@@ -306,13 +309,14 @@ def test_toy_coverage_of_50_and_90_percent_intervals_over_20_truths_from_the_pri
         for name, value in truth.items():
             x, w = post[name].to_numpy(), post["weight"].to_numpy()
             row[name] = value
+            row[f"{name}.pit"] = float(w[x <= value].sum())
             for level in (0.5, 0.9):
                 lo, hi = weighted_quantile(x, np.array([(1 - level) / 2, (1 + level) / 2]), w)
                 inside[(name, level)] += bool(lo <= value <= hi)
                 row[f"{name}.in{int(level * 100)}"] = bool(lo <= value <= hi)
         rows.append(row)
-    pd.DataFrame(rows).to_csv(tmp_path / "toy_sbc.csv", index=False)
     print("\ntoy SBC:", {f"{n_}@{lv}": c for (n_, lv), c in inside.items()})
+    print(pd.DataFrame(rows).to_csv(index=False))
     for (name, level), k in inside.items():
         lo, _ = band(n, level)
         assert k >= lo, (name, level, k, lo)
