@@ -195,13 +195,13 @@ def test_smc_defaults(tmp_path):
 
 # ------------------------------------------------------------------------------- through the sweep engine
 
-SMC = "method: smc\nsmc: {generations: 2, particles: 3, batch: 12, quantile: 0.5}\npopulation_size: 4000\n"
+SMC = "method: smc\nsmc: {generations: 2, particles: 2, batch: 6, quantile: 0.5}\npopulation_size: 4000\n"
 FILES = ("points.csv", "posterior.csv", "posterior_table.csv", "generations.csv", "predictive.csv",
          "shares_predictive.csv")
 
 
 def test_smc_calibration_runs_generations_as_sweeps_resumes_after_interruption_with_identical_files(tmp_path):
-    spec = toy_spec(tmp_path, samples=8, quantile=0.375, extra=SMC)
+    spec = toy_spec(tmp_path, samples=4, quantile=0.5, extra=SMC)
     out = tmp_path / "out"
 
     def interrupt(stage: str, done: int, total: int) -> None:
@@ -218,12 +218,12 @@ def test_smc_calibration_runs_generations_as_sweeps_resumes_after_interruption_w
         first.setdefault(stage, (done, total))
     # Generation 0 and the first generation's sweeps were finished: nothing in them ran again; generation 2
     # went on from its finished runs.
-    assert first["sweep"] == (8, 8) and all(d == t for s, (d, t) in first.items() if s.startswith("smc_1_"))
+    assert first["sweep"] == (4, 4) and all(d == t for s, (d, t) in first.items() if s.startswith("smc_1_"))
     assert first["smc_2_0"][0] >= 3
     g = result.generations
     assert list(g["generation"]) == [0, 1, 2] and g["complete"].all()
-    assert (np.diff(g["epsilon"]) <= 0).all() and (g.loc[1:, "accepted"] >= 3).all()
-    assert list(g["proposals"]) == [8, 12 * g.loc[1, "batches"], 12 * g.loc[2, "batches"]]
+    assert (np.diff(g["epsilon"]) <= 0).all() and (g.loc[1:, "accepted"] >= 2).all()
+    assert list(g["proposals"]) == [4, 6 * g.loc[1, "batches"], 6 * g.loc[2, "batches"]]
     post = result.posterior
     assert post["weight"].sum() == pytest.approx(1.0) and (post["distance"] <= result.epsilon).all()
     assert result.epsilon == g["epsilon"].iloc[-1] and result.runs == g["proposals"].sum()
