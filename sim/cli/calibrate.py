@@ -67,7 +67,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 def _report(result, figures: list[str], scenario_path: str | None) -> None:
     cols = ["parameter", "prior_low", "prior_high", "posterior_median", "posterior_q05", "posterior_q95",
             "width_ratio", "verdict"]
-    print(f"{len(result.points)} points, {result.runs} runs ({result.failed} failed), {result.rounds} round(s); "
+    stages = (f"{result.rounds} round(s)" if result.generations is None else
+              f"the prior sample and {result.rounds - 1} generation(s)")
+    print(f"{len(result.points)} points, {result.runs} runs ({result.failed} failed), {stages}; "
           f"accepted {len(result.posterior)} with distance <= {result.epsilon:.4f}")
     if result.generations is not None:
         print("sequential ABC, per generation:")
@@ -80,6 +82,7 @@ def _report(result, figures: list[str], scenario_path: str | None) -> None:
     print(f"calibrated values, {c['replicates']} runs at full size: distance {c['distance']:.4f}"
           + (f", median |log error| of arrivals {median:.3f}" if median is not None else ""))
     print(f"wrote {result.out}/posterior.csv, posterior_table.md, predictive.csv, calibration.json, "
-          f"figures/{', figures/'.join(figures)}")
+          + ("generations.csv, " if result.generations is not None else "")
+          + f"figures/{', figures/'.join(figures)}")
     if scenario_path:
         print(f"wrote calibrated scenario {scenario_path}")

@@ -195,12 +195,13 @@ def provenance(result: CalibrationResult, lc: LoadedCalibration) -> list[str]:
     s = lc.spec
     size = s.population_size or lc.base.population.size
     g = result.generations
-    smc = (f"; sequential ABC, {len(g) - 1} generation(s) after the prior sample, {int(g['proposals'].sum())} "
+    smc = (f"; {len(g) - 1} generation(s) after the prior sample, {int(g['proposals'].sum())} "
            f"points in all, epsilon {g['epsilon'].iloc[0]:.4f} -> {result.epsilon:.4f}" if g is not None else "")
     lines = [
         f"spec: {lc.path} (sha256 {lc.sha256()[:16]})",
         f"date: {dt.date.today().isoformat()}",
-        f"method: ABC rejection, {s.sampling.samples} {s.sampling.design} points x {s.sampling.replicates} "
+        f"method: {'ABC rejection,' if g is None else 'sequential ABC (ABC-SMC) from a prior sample of'} "
+        f"{s.sampling.samples} {s.sampling.design} points x {s.sampling.replicates} "
         f"replicates at population.size {size:,} (counts x {lc.count_scale:g})"
         + (f", refined by {s.refine.samples} points in a narrower box"
            if result.rounds == 2 and s.refine is not None else "") + smc,
@@ -246,8 +247,8 @@ def write_outputs(result: CalibrationResult, lc: LoadedCalibration, per_run: pd.
         "count_scale": lc.count_scale, "rounds": result.rounds, "points": len(result.points),
         "runs": result.runs, "failed_runs": result.failed, "epsilon": result.epsilon,
         "accepted": len(result.posterior), "values": result.values, "check": result.check,
-        "notes": result.notes, "method": lc.spec.method,
-        **({"generations": result.generations.to_dict(orient="records"),
+        "notes": result.notes,
+        **({"method": "smc", "generations": result.generations.to_dict(orient="records"),
             "ess": float(result.generations[result.generations["complete"]]["ess"].iloc[-1])}
            if result.generations is not None else {}),
         "correlation": result.posterior[lc.names].corr(method="spearman").round(3).to_dict()
