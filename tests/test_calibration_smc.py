@@ -257,24 +257,29 @@ def band(n: int, p: float, level: float = 0.99) -> tuple[int, int]:
 @pytest.mark.slow
 def test_conjugate_coverage_of_50_and_90_percent_intervals_over_200_truths_from_the_prior():
     """Simulation-based calibration on the conjugate problem: 200 truths theta* drawn from the prior (the middle
-    80% of the cube, so that the Gaussian posterior is not cut by the cube), data x_obs ~ N(theta*, SIGMA^2), SMC as
-    in the fast test. The share of truths inside the 50% and 90% weighted posterior intervals must lie in the
-    central 99% binomial band of the nominal coverage."""
-    settings = SmcSettings(generations=4, particles=100, batch=200)
+    80% of the cube, so that the Gaussian posterior is not cut by the cube), data x_obs ~ N(theta*, SIGMA^2), SMC
+    from 400 prior points (25% accepted) through up to 7 generations of 100 particles, down to a tolerance well below
+    SIGMA (the ABC posterior's variance SIGMA^2 + eps^2 / 3 is then the exact one within a few per cent). The
+    share of truths inside the 50% and 90% weighted posterior intervals must lie in the central 99% binomial band
+    of the nominal coverage."""
+    settings = SmcSettings(generations=7, particles=100, batch=200)
     inside = {0.5: 0, 0.9: 0}
     n = 200
     pits: list[float] = []  # weighted posterior CDF at the truth: uniform for a calibrated posterior
+    eps: list[float] = []
     for k in range(n):
         rng = np.random.default_rng(seed(1000 + k))
         truth = 0.1 + 0.8 * rng.random()
         x_obs = truth + SIGMA * rng.standard_normal()
         r = run_smc(conjugate(rng, x_obs), rng.random((400, 1)), 0.25, settings, seed=seed(5000 + k))
         g = r.final
+        eps.append(g.epsilon)
         pits.append(float(g.weight[g.particles[:, 0] <= truth].sum()))
         for level in inside:
             lo, hi = weighted_quantile(g.particles[:, 0], np.array([(1 - level) / 2, (1 + level) / 2]), g.weight)
             inside[level] += lo <= truth <= hi
-    print("\nconjugate SBC inside:", inside, "PIT:", ",".join(f"{p:.4f}" for p in pits))
+    print("\nconjugate SBC inside:", inside, "final eps:", np.round(np.quantile(eps, [0, 0.5, 1]), 4),
+          "PIT:", ",".join(f"{p:.4f}" for p in pits))
     for level, k in inside.items():
         lo, hi = band(n, level)
         assert lo <= k <= hi, (level, k, (lo, hi))
