@@ -326,3 +326,21 @@ def test_toy_coverage_of_50_and_90_percent_intervals_over_20_truths_from_the_pri
         lo, _ = band(n, level)
         assert k >= lo, (name, level, k, lo)
 
+
+
+def test_effects_resample_a_weighted_posterior_by_its_weights(tmp_path):
+    """`bordersim effects` reading an SMC posterior.csv draws rows by weight (systematic resampling), not evenly."""
+    from sim.analysis.effects.posterior import read_posterior
+    from sim.loading import load_scenario
+    from sim.scenario.overrides import scenario_to_dict
+
+    name = "population.groups.ordinary.departure_rate"
+    csv = write(tmp_path / "posterior.csv", f"point,distance,{name},weight\n1,0.1,0.001,0.5\n2,0.2,0.002,0.0\n"
+                                            "3,0.3,0.003,0.25\n4,0.4,0.004,0.25\n")
+    data = scenario_to_dict(load_scenario(TOY))
+    post = read_posterior(csv, data, None, 4, spec_path="spec.yaml")
+    assert post.rows == (0, 0, 2, 3) and post.columns[name] == [0.001, 0.001, 0.003, 0.004]
+    assert read_posterior(csv, data, None, None, spec_path="spec.yaml").rows == (0, 0, 2, 3)
+    bad = write(tmp_path / "bad.csv", f"{name},weight\n0.001,-1\n0.002,2\n")
+    with pytest.raises(ScenarioError, match="weight"):
+        read_posterior(bad, data, None, None, spec_path="spec.yaml")
