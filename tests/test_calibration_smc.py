@@ -344,3 +344,19 @@ def test_effects_resample_a_weighted_posterior_by_its_weights(tmp_path):
     bad = write(tmp_path / "bad.csv", f"{name},weight\n0.001,-1\n0.002,2\n")
     with pytest.raises(ScenarioError, match="weight"):
         read_posterior(bad, data, None, None, spec_path="spec.yaml")
+
+
+def test_a_directory_of_yours_named_like_a_generation_sweep_is_refused_before_anything_runs(tmp_path):
+    from sim.errors import UsageError
+    from sim.outputs import write_marker
+
+    spec = toy_spec(tmp_path, samples=4, quantile=0.5, extra=SMC)
+    out = tmp_path / "out"
+    out.mkdir()
+    write_marker(out, "calibration")
+    (out / "smc_1_0").mkdir()
+    mine = write(out / "smc_1_0" / "mine.txt", "not bordersim's")
+    (out / "smc_notes").mkdir()  # not a generation's name: not bordersim's business
+    with pytest.raises(UsageError, match="smc_1_0"):
+        calibrate(spec, out, workers=1)
+    assert mine.read_text() == "not bordersim's" and not (out / "sweep").exists()

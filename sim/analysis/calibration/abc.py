@@ -43,6 +43,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,6 +89,7 @@ class CalibrationResult:
 
 
 ROUNDS = ("sweep", "sweep_round2", "check")
+SMC_SWEEP = re.compile(PREFIX + r"\d+_\d+")  # OUT/smc_<generation>_<batch> (sequential.sweep_name)
 OUTPUT_FILES = ("base.yaml", "check_base.yaml", *(f"{r}_spec.yaml" for r in ROUNDS), "points.csv", "posterior.csv",
                 "posterior.parquet", "posterior_table.csv", "posterior_table.md", "predictive.csv",
                 "shares_predictive.csv", "calibration.json", "generations.csv")
@@ -112,8 +114,8 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
     scenario_target = (check_scenario_target(write_scenario_path, lc.base_path)
                        if write_scenario_path is not None else None)
     derived = sorted(p.name for p in out.glob(f"{PREFIX}*")) if out.is_dir() else []  # method: smc's sweeps
-    sweeps = [*ROUNDS, *(n for n in derived if not n.endswith("_spec.yaml"))]
-    files = [*OUTPUT_FILES, *(n for n in derived if n.endswith("_spec.yaml"))]
+    sweeps = [*ROUNDS, *(n for n in derived if SMC_SWEEP.fullmatch(n))]
+    files = [*OUTPUT_FILES, *(n for n in derived if n.endswith("_spec.yaml") and SMC_SWEEP.fullmatch(n[:-10]))]
     existed = claim_analysis_dir(out, "calibration", force=force, sweeps=sweeps, files=files)
     priors = {n: {"dist": p.dist, "low": p.low, "high": p.high} for n, p in s.parameters.items()}
     first = make_round(lc, out, "sweep", "base.yaml", s.population_size,
