@@ -33,6 +33,10 @@ Method (docs/calibration.md has the reasoning and the Korea results):
    to 3 significant digits, run `check.replicates` times at the base scenario's own size (OUT/check) to report
    the distance they achieve.
 
+With `method: smc`, step 5 is sequential ABC instead (sim/analysis/calibration/smc.py for the algorithm,
+sequential.py for its generations as sweeps OUT/smc_<generation>_<batch>): the posterior is the last complete
+generation's particles with their weights, and steps 6 and the tables use weighted quantiles.
+
 Identifiability: for each parameter, the width of the posterior's 90% interval over the prior's, both in the
 prior's scale (log scale for loguniform): near 1 means the data did not narrow the prior.
 """
@@ -105,8 +109,9 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
     Output rule (sim/outputs.py), checked before anything is written or run (UsageError otherwise): `out` is
     absent, empty or a calibration directory (marker `calibration`, written when it is created), which is
     resumed; OUT/sweep, OUT/sweep_round2 and OUT/check are absent, empty or bordersim sweep directories; the
-    `write_scenario_path` target is checked by `check_scenario_target`. Round 1's runs of a different design are
-    discarded only with `force`; round 2 and the check, derived from round 1's analysis, are replaced when that
+    `write_scenario_path` target is checked by `check_scenario_target`; with `method: smc`, every OUT/smc_<t>_<b>
+    already there is checked like the sweeps. Round 1's runs of a different design are discarded only with
+    `force`; round 2, the generations and the check, derived from round 1's analysis, are replaced when that
     analysis changes. Nothing that bordersim did not make is deleted or overwritten."""
     lc = spec if isinstance(spec, LoadedCalibration) else load_calibration(spec)
     s = lc.spec
