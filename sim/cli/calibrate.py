@@ -1,5 +1,5 @@
-"""`bordersim calibrate SPEC`: ABC rejection calibration (`sim.analysis.calibration`, docs/calibration.md), its
-figures and its report on the terminal."""
+"""`bordersim calibrate SPEC`: ABC calibration, by rejection or sequential (`sim.analysis.calibration`,
+docs/calibration.md), its figures and its report on the terminal."""
 
 from __future__ import annotations
 
@@ -11,11 +11,15 @@ from sim.cli.progress import progress_bar
 
 def register(sub) -> argparse.ArgumentParser:
     """Register `bordersim calibrate SPEC` on the CLI's subparsers."""
-    p = sub.add_parser("calibrate", help="calibrate free parameters against observed data (ABC rejection)",
-                       description="Approximate Bayesian computation by rejection on a Sobol/LHS sample of the "
-                                   "prior, run through the sweep engine (resumable: run the same command again "
-                                   "after an interruption). Writes the posterior sample, the fit table, the "
-                                   "posterior predictive and pairwise figures (docs/calibration.md).")
+    p = sub.add_parser("calibrate", help="calibrate free parameters against observed data (ABC rejection or "
+                                         "sequential ABC)",
+                       description="Approximate Bayesian computation on a Sobol/LHS sample of the prior: by "
+                                   "rejection (method: rejection, the default), or by sequential ABC (method: smc: "
+                                   "generations of weighted particles, each moved by a kernel and accepted at a "
+                                   "shrinking epsilon; the per-generation table is printed and written to "
+                                   "generations.csv). Every run goes through the sweep engine (resumable: run the "
+                                   "same command again after an interruption). Writes the posterior sample, the fit "
+                                   "table, the posterior predictive and pairwise figures (docs/calibration.md).")
     p.add_argument("spec", help="calibration spec YAML file")
     p.add_argument("--out", metavar="DIR", help="output directory (default: results/<spec name>)")
     p.add_argument("--workers", type=at_least_one, metavar="N", help="worker processes (default: number of cores)")
@@ -63,8 +67,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 def _report(result, figures: list[str], scenario_path: str | None) -> None:
     cols = ["parameter", "prior_low", "prior_high", "posterior_median", "posterior_q05", "posterior_q95",
             "width_ratio", "verdict"]
-    print(f"{len(result.points)} points, {result.runs} runs ({result.failed} failed), {result.rounds} round(s); "
+    stages = (f"{result.rounds} round(s)" if result.generations is None else
+              f"the prior sample and {result.rounds - 1} generation(s)")
+    print(f"{len(result.points)} points, {result.runs} runs ({result.failed} failed), {stages}; "
           f"accepted {len(result.posterior)} with distance <= {result.epsilon:.4f}")
+    if result.generations is not None:
+        print("sequential ABC, per generation:")
+        print(result.generations.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     print(result.table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     for note in result.notes:
         print(f"note: {note}")
@@ -73,6 +82,7 @@ def _report(result, figures: list[str], scenario_path: str | None) -> None:
     print(f"calibrated values, {c['replicates']} runs at full size: distance {c['distance']:.4f}"
           + (f", median |log error| of arrivals {median:.3f}" if median is not None else ""))
     print(f"wrote {result.out}/posterior.csv, posterior_table.md, predictive.csv, calibration.json, "
-          f"figures/{', figures/'.join(figures)}")
+          + ("generations.csv, " if result.generations is not None else "")
+          + f"figures/{', figures/'.join(figures)}")
     if scenario_path:
         print(f"wrote calibrated scenario {scenario_path}")

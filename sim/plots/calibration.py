@@ -205,8 +205,9 @@ def figures(summary: dict, points: pd.DataFrame, predictive: pd.DataFrame | None
         out["posterior_predictive"] = posterior_predictive(
             predictive, shares, title=f"{name}: observed against posterior predictive")
     if not only or "posterior_pairs" in only:
-        out["posterior_pairs"] = posterior_pairs(points, summary["priors"],
-                                                 title=f"{name}: accepted points of the prior sample")
+        what = ("the last generation's particles (sequential ABC)" if summary.get("method") == "smc" else
+                "accepted points of the prior sample")
+        out["posterior_pairs"] = posterior_pairs(points, summary["priors"], title=f"{name}: {what}")
     return out
 
 

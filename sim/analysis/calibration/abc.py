@@ -33,6 +33,10 @@ Method (docs/calibration.md has the reasoning and the Korea results):
    to 3 significant digits, run `check.replicates` times at the base scenario's own size (OUT/check) to report
    the distance they achieve.
 
+With `method: smc`, step 5 is sequential ABC instead (sim/analysis/calibration/smc.py for the algorithm,
+sequential.py for its generations as sweeps OUT/smc_<generation>_<batch>): the posterior is the last complete
+generation's particles with their weights, and steps 6 and the tables use weighted quantiles.
+
 Identifiability: for each parameter, the width of the posterior's 90% interval over the prior's, both in the
 prior's scale (log scale for loguniform): near 1 means the data did not narrow the prior.
 """
@@ -43,6 +47,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +61,7 @@ from sim.analysis.calibration.distance import (arrival_errors, distance, point_p
 from sim.analysis.calibration.posterior import (accept, box_points, candidate_values, in_box, posterior_table,
                                                 predictive, refine_box, share_predictive)
 from sim.analysis.calibration.rounds import make_round, run_round
+from sim.analysis.calibration.sequential import PREFIX, run_sequential
 from sim.analysis.dirs import check_design, claim_analysis_dir, make_analysis_dir
 from sim.analysis.calibration.scenario_file import check_scenario_target, format_value, write_scenario
 from sim.analysis.calibration.spec import TARGET_NAMES, LoadedCalibration, load_calibration
@@ -83,12 +89,14 @@ class CalibrationResult:
     rounds: int
     notes: list[str] = field(default_factory=list)
     box: dict[str, tuple[float, float]] | None = None  # round 2's box in unit coordinates
+    generations: pd.DataFrame | None = None  # method: smc: one row per generation (sequential.generations_table)
 
 
 ROUNDS = ("sweep", "sweep_round2", "check")
+SMC_SWEEP = re.compile(PREFIX + r"\d+_\d+")  # OUT/smc_<generation>_<batch> (sequential.sweep_name)
 OUTPUT_FILES = ("base.yaml", "check_base.yaml", *(f"{r}_spec.yaml" for r in ROUNDS), "points.csv", "posterior.csv",
                 "posterior.parquet", "posterior_table.csv", "posterior_table.md", "predictive.csv",
-                "shares_predictive.csv", "calibration.json")
+                "shares_predictive.csv", "calibration.json", "generations.csv")
 
 
 def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = None, *, workers: int | None = None,
@@ -101,15 +109,19 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
     Output rule (sim/outputs.py), checked before anything is written or run (UsageError otherwise): `out` is
     absent, empty or a calibration directory (marker `calibration`, written when it is created), which is
     resumed; OUT/sweep, OUT/sweep_round2 and OUT/check are absent, empty or bordersim sweep directories; the
-    `write_scenario_path` target is checked by `check_scenario_target`. Round 1's runs of a different design are
-    discarded only with `force`; round 2 and the check, derived from round 1's analysis, are replaced when that
+    `write_scenario_path` target is checked by `check_scenario_target`; with `method: smc`, every OUT/smc_<t>_<b>
+    already there is checked like the sweeps. Round 1's runs of a different design are discarded only with
+    `force`; round 2, the generations and the check, derived from round 1's analysis, are replaced when that
     analysis changes. Nothing that bordersim did not make is deleted or overwritten."""
     lc = spec if isinstance(spec, LoadedCalibration) else load_calibration(spec)
     s = lc.spec
     out = real_target(out) if out is not None else default_dir(s.name)
     scenario_target = (check_scenario_target(write_scenario_path, lc.base_path)
                        if write_scenario_path is not None else None)
-    existed = claim_analysis_dir(out, "calibration", force=force, sweeps=list(ROUNDS), files=list(OUTPUT_FILES))
+    derived = sorted(p.name for p in out.glob(f"{PREFIX}*")) if out.is_dir() else []  # method: smc's sweeps
+    sweeps = [*ROUNDS, *(n for n in derived if SMC_SWEEP.fullmatch(n))]
+    files = [*OUTPUT_FILES, *(n for n in derived if n.endswith("_spec.yaml") and SMC_SWEEP.fullmatch(n[:-10]))]
+    existed = claim_analysis_dir(out, "calibration", force=force, sweeps=sweeps, files=files)
     priors = {n: {"dist": p.dist, "low": p.low, "high": p.high} for n, p in s.parameters.items()}
     first = make_round(lc, out, "sweep", "base.yaml", s.population_size,
                        {"type": s.sampling.design, "samples": s.sampling.samples}, priors, s.sampling.replicates,
@@ -120,8 +132,15 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
     design, per_run, failed = run_round(lc, out, first, replace=force, scale=lc.count_scale, **common)
     points = score_points(design, per_run, lc).assign(round=1)
     posterior, eps = accept(points, s.accept.quantile)
-    rounds, notes, box = 1, [], None
-    if s.refine is not None:
+    rounds, notes, box, generations = 1, [], None, None
+    if s.method == "smc":
+        seq = run_sequential(lc, out, points, per_run, **common)
+        points, per_run, posterior, eps = seq.points, seq.per_run, seq.posterior, seq.epsilon
+        failed += seq.failed
+        notes += seq.notes
+        generations = seq.generations
+        rounds = len(generations)
+    elif s.refine is not None:
         box = refine_box(posterior, lc, s.refine.expand)
         cols = box_points(lc, box, s.refine.samples, s.sampling.seed + 1)
         # Round 2 is derived from round 1 and the targets: when they change, its old runs are stale and replaced.
@@ -144,7 +163,7 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
     table = posterior_table(posterior, lc)
     values, check = run_check(lc, out, candidate_values(posterior, lc), **common)
     result = CalibrationResult(out, points, posterior, eps, table, values, check, len(per_run), failed, rounds,
-                               notes, box)
+                               notes, box, generations)
     write_outputs(result, lc, per_run)
     if scenario_target is not None:
         kept = write_scenario(scenario_target, lc.base_path, values, provenance(result, lc))
@@ -182,14 +201,19 @@ def run_check(lc: LoadedCalibration, out: Path, candidates: list[dict[str, float
 def provenance(result: CalibrationResult, lc: LoadedCalibration) -> list[str]:
     s = lc.spec
     size = s.population_size or lc.base.population.size
+    g = result.generations
+    smc = (f"; {len(g) - 1} generation(s) after the prior sample, {int(g['proposals'].sum())} "
+           f"points in all, epsilon {g['epsilon'].iloc[0]:.4f} -> {result.epsilon:.4f}" if g is not None else "")
     lines = [
         f"spec: {lc.path} (sha256 {lc.sha256()[:16]})",
         f"date: {dt.date.today().isoformat()}",
-        f"method: ABC rejection, {s.sampling.samples} {s.sampling.design} points x {s.sampling.replicates} "
+        f"method: {'ABC rejection,' if g is None else 'sequential ABC (ABC-SMC) from a prior sample of'} "
+        f"{s.sampling.samples} {s.sampling.design} points x {s.sampling.replicates} "
         f"replicates at population.size {size:,} (counts x {lc.count_scale:g})"
         + (f", refined by {s.refine.samples} points in a narrower box"
-           if result.rounds == 2 and s.refine is not None else ""),
-        f"accepted: {len(result.posterior)} points (closest {s.accept.quantile:.0%}), epsilon {result.epsilon:.4f}",
+           if result.rounds == 2 and s.refine is not None else "") + smc,
+        f"accepted: {len(result.posterior)} points" + (f" (closest {s.accept.quantile:.0%})" if g is None else
+                                                       " (weighted)") + f", epsilon {result.epsilon:.4f}",
         "values: " + ("posterior medians" if s.point == "median" else
                       f"of the {s.check.candidates} accepted point(s) of least distance, the one that did best when "
                       f"re-run at full size") + " (posterior 90% interval):",
@@ -217,9 +241,13 @@ def write_outputs(result: CalibrationResult, lc: LoadedCalibration, per_run: pd.
     _write_table(result.table, out / "posterior_table.csv")
     atomic_write_text(out / "posterior_table.md", table_markdown(result.table, result.values) + "\n")
     accepted = result.posterior["point"].tolist()
+    weights = (dict(zip(result.posterior["point"], result.posterior["weight"]))
+               if "weight" in result.posterior else None)
     if lc.spec.targets.arrivals is not None:
-        _write_table(predictive(per_run, accepted, lc), out / "predictive.csv")
-    _write_table(share_predictive(per_run, accepted, lc), out / "shares_predictive.csv")
+        _write_table(predictive(per_run, accepted, lc, weights), out / "predictive.csv")
+    _write_table(share_predictive(per_run, accepted, lc, weights), out / "shares_predictive.csv")
+    if result.generations is not None:
+        _write_table(result.generations, out / "generations.csv")
     summary = {
         "spec": str(lc.path), "spec_sha256": lc.sha256(), "date": dt.date.today().isoformat(),
         "name": lc.spec.name, "priors": {n: p.model_dump() for n, p in lc.spec.parameters.items()},
@@ -227,6 +255,9 @@ def write_outputs(result: CalibrationResult, lc: LoadedCalibration, per_run: pd.
         "runs": result.runs, "failed_runs": result.failed, "epsilon": result.epsilon,
         "accepted": len(result.posterior), "values": result.values, "check": result.check,
         "notes": result.notes,
+        **({"method": "smc", "generations": result.generations.to_dict(orient="records"),
+            "ess": float(result.generations[result.generations["complete"]]["ess"].iloc[-1])}
+           if result.generations is not None else {}),
         "correlation": result.posterior[lc.names].corr(method="spearman").round(3).to_dict()
         if len(result.posterior) > 2 else {},
     }

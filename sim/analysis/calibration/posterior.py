@@ -13,6 +13,7 @@ from scipy.stats import qmc
 
 from sim.analysis.calibration.distance import arrival_errors
 from sim.analysis.calibration.rounds import round_sig, typed_value
+from sim.analysis.calibration.smc import weighted_quantile
 from sim.analysis.calibration.spec import LoadedCalibration
 from sim.errors import ScenarioError
 from sim.scenario.overrides import scenario_to_dict
@@ -41,13 +42,20 @@ def accept(points: pd.DataFrame, quantile: float | None, eps: float | None = Non
     return keep, eps
 
 
+def weights_of(posterior: pd.DataFrame) -> np.ndarray | None:
+    """The posterior's `weight` column (sequential ABC), or None for an equally weighted sample."""
+    return posterior["weight"].to_numpy(dtype=float) if "weight" in posterior else None
+
+
 def posterior_table(posterior: pd.DataFrame, lc: LoadedCalibration) -> pd.DataFrame:
-    """Per parameter: prior and its 90% interval, posterior median and 90% interval, and the width ratio of the
-    90% intervals (posterior / prior) in the prior's scale, with a plain verdict."""
+    """Per parameter: prior and its 90% interval, posterior median and 90% interval (weighted quantiles when the
+    posterior has a `weight` column), and the width ratio of the 90% intervals (posterior / prior) in the prior's
+    scale, with a plain verdict."""
     rows = []
+    w = weights_of(posterior)
     for name, prior in lc.spec.parameters.items():
         x = posterior[name].to_numpy(dtype=float)
-        q05, q50, q95 = (float(np.quantile(x, q)) for q in (0.05, 0.5, 0.95))
+        q05, q50, q95 = (float(weighted_quantile(x, q, w)) for q in (0.05, 0.5, 0.95))
         p05, p95 = prior.quantile(0.05), prior.quantile(0.95)
         ratio = float((prior.to_scale(q95) - prior.to_scale(q05)) / (prior.to_scale(p95) - prior.to_scale(p05)))
         rows.append({"parameter": name, "prior": prior.dist, "prior_low": prior.low, "prior_high": prior.high,
@@ -62,14 +70,15 @@ def verdict(ratio: float) -> str:
 
 
 def candidate_values(posterior: pd.DataFrame, lc: LoadedCalibration) -> list[dict[str, float]]:
-    """Values to check: the posterior medians, or (point: best) the `check.candidates` accepted points of least
-    distance; 3 significant digits, typed like the base."""
+    """Values to check: the posterior medians (weighted with a `weight` column), or (point: best) the
+    `check.candidates` accepted points of least distance; 3 significant digits, typed like the base."""
     full = scenario_to_dict(lc.base)
     if lc.spec.point == "best":
         rows = posterior.sort_values("distance").head(lc.spec.check.candidates)
         raws = [{n: float(row[n]) for n in lc.names} for _, row in rows.iterrows()]
     else:
-        raws = [{n: float(np.median(posterior[n].to_numpy(dtype=float))) for n in lc.names}]
+        w = weights_of(posterior)
+        raws = [{n: float(weighted_quantile(posterior[n].to_numpy(dtype=float), 0.5, w)) for n in lc.names}]
     return [{n: typed_value(full, n.split(",")[0].strip(), round_sig(v)) for n, v in raw.items()} for raw in raws]
 
 
@@ -103,10 +112,21 @@ def box_points(lc: LoadedCalibration, box: dict, samples: int, seed: int) -> dic
     return cols
 
 
-def predictive(per_run: pd.DataFrame, points: list[int], lc: LoadedCalibration) -> pd.DataFrame:
+def run_weights(runs: pd.DataFrame, weights: dict[int, float] | None) -> np.ndarray | None:
+    """Each run's weight: its point's posterior weight shared equally among the point's runs (None: equal)."""
+    if weights is None:
+        return None
+    counts = runs["point"].map(runs["point"].value_counts())
+    return (runs["point"].map(weights) / counts).to_numpy(dtype=float)
+
+
+def predictive(per_run: pd.DataFrame, points: list[int], lc: LoadedCalibration,
+               weights: dict[int, float] | None = None) -> pd.DataFrame:
     """Posterior predictive per observed period: the 5%, 50% and 95% quantiles over every run of the accepted
-    points (parameter and simulation uncertainty), next to the observed value, compared like with like."""
+    points (parameter and simulation uncertainty; weighted by `run_weights` for a weighted posterior), next to the
+    observed value, compared like with like."""
     runs = per_run[per_run["point"].isin(points)]
+    w = run_weights(runs, weights)
     arr_cols = [c for c in runs.columns if c.startswith("arr.")]
     sims = []
     for _, r in runs.iterrows():
@@ -115,17 +135,28 @@ def predictive(per_run: pd.DataFrame, points: list[int], lc: LoadedCalibration) 
     table = arrival_errors({int(c[4:]): 0.0 for c in arr_cols}, lc).drop(columns=["difference", "log_error"])
     values = np.vstack(sims)
     for q, col in ((0.05, "q05"), (0.5, "median"), (0.95, "q95")):
-        table[col] = np.quantile(values, q, axis=0)
+        table[col] = (np.quantile(values, q, axis=0) if w is None else
+                      [weighted_quantile(values[:, k], q, w) for k in range(values.shape[1])])
     table = table.drop(columns=["simulated"])
     table["inside_90"] = (table["observed"] >= table["q05"]) & (table["observed"] <= table["q95"])
     return table
 
 
-def share_predictive(per_run: pd.DataFrame, points: list[int], lc: LoadedCalibration) -> pd.DataFrame:
+def share_predictive(per_run: pd.DataFrame, points: list[int], lc: LoadedCalibration,
+                     weights: dict[int, float] | None = None) -> pd.DataFrame:
     """The targets other than the yearly arrivals (the shares, the mean years abroad, the repatriations): observed
     value (or range: low, high; a lower bound has high = inf) and the 5/50/95% quantiles over the accepted points'
     runs."""
     runs = per_run[per_run["point"].isin(points)]
+    w = run_weights(runs, weights)
+    run_w = pd.Series(w, index=runs.index) if w is not None else None
+
+    def q(s: pd.Series, p: float) -> float:
+        if not len(s):
+            return math.nan
+        return float(weighted_quantile(s.to_numpy(dtype=float), p, None if run_w is None else
+                                       run_w.loc[s.index].to_numpy()))
+
     rows = []
     t = lc.spec.targets
     if t.female_share is not None and "female_n" in runs:
@@ -141,7 +172,5 @@ def share_predictive(per_run: pd.DataFrame, points: list[int], lc: LoadedCalibra
         rows.append(("repatriations", t.repatriations.years, (lc.repatriations_floor, math.inf),
                      runs["repatriated"]))
     return pd.DataFrame([{"target": n, "years": f"{y[0]}-{y[1]}", "observed_low": o[0], "observed_high": o[1],
-                          "q05": float(np.quantile(s, 0.05)) if len(s) else math.nan,
-                          "median": float(np.quantile(s, 0.5)) if len(s) else math.nan,
-                          "q95": float(np.quantile(s, 0.95)) if len(s) else math.nan} for n, y, o, s in rows],
+                          "q05": q(s, 0.05), "median": q(s, 0.5), "q95": q(s, 0.95)} for n, y, o, s in rows],
                         columns=["target", "years", "observed_low", "observed_high", "q05", "median", "q95"])

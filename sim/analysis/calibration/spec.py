@@ -148,6 +148,19 @@ class Refine(Strict):
         return self
 
 
+class Smc(Strict):
+    """Sequential ABC (`method: smc`): sim/analysis/calibration/smc.py and docs/calibration.md."""
+
+    generations: int = Field(4, ge=1, le=50, description="Generations after the prior sample (generation 0).")
+    particles: int | None = Field(None, ge=2, le=100_000, description="Accepted particles each generation needs; "
+                                                                       "default: the number generation 0 accepted.")
+    quantile: float = Field(0.5, gt=0, lt=1, description="epsilon_t = this quantile of generation t-1's accepted "
+                                                         "distances.")
+    min_acceptance: float = Field(0.02, ge=0.001, le=1, description="Stop after a generation whose acceptance rate "
+                                                                    "(accepted / proposed) is below this.")
+    batch: int | None = Field(None, ge=2, le=100_000, description="Candidates per sweep; default: 2 x particles.")
+
+
 class Check(Strict):
     replicates: int = Field(5, ge=1, le=100, description="Runs of the calibrated values at the base size.")
     candidates: int = Field(1, ge=1, le=100, description="point: best: check this many accepted points of least "
@@ -177,11 +190,23 @@ class CalibrationSpec(Strict):
     sampling: Sampling
     accept: Accept
     refine: Refine | None = None
+    method: Literal["rejection", "smc"] = Field("rejection", description="rejection (one prior sample, optionally "
+                                                                         "refined) or smc (sequential ABC).")
+    smc: Smc | None = Field(None, description="method: smc: its settings (default: the defaults of each key).")
     point: Literal["median", "best"] = Field("median", description="Calibrated values: posterior medians, or the "
                                                                     "accepted point of least distance.")
     check: Check = Field(default_factory=Check)
     engine: EngineName = Field(ENSEMBLE_DEFAULT, description="Which engine runs the sweeps: arrays (default) or "
                                                              "agents (the Mesa engine); both give the same results.")
+
+    @model_validator(mode="after")
+    def _method_keys(self) -> CalibrationSpec:
+        if self.method == "smc" and self.refine is not None:
+            raise ValueError("refine is a second round of rejection ABC; method: smc refines by its generations "
+                             "(leave refine out, or use method: rejection)")
+        if self.method == "rejection" and self.smc is not None:
+            raise ValueError("smc settings are given but method is rejection: add method: smc, or leave smc out")
+        return self
 
 
 @dataclass

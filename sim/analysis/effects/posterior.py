@@ -5,7 +5,10 @@ are parameters; the others (a calibration's `point`, `distance`, `d_*`, `round`,
 format of a calibration's posterior.csv, whose parameter columns are the dotted paths of the calibration spec
 (docs/calibration.md). `parameters:` in the spec restricts the columns used. N draws are taken by even thinning:
 rows floor(k n / N) for k = 0..N-1 of the n rows, in file order (a calibration writes the closest points first, so
-the first N rows would be the best-fitting ones only)."""
+the first N rows would be the best-fitting ones only). A weighted posterior (a `weight` column, as sequential ABC
+writes, docs/calibration.md) is resampled instead: N draws (default n) by systematic resampling, rows
+searchsorted(cumulative normalised weights, (k + 1/2) / N) for k = 0..N-1, so a row of weight w is drawn about
+w N times (0, 1 or more)."""
 
 from __future__ import annotations
 
@@ -35,6 +38,16 @@ def thin(n: int, draws: int | None) -> list[int]:
     if draws is None:
         return list(range(n))
     return [k * n // draws for k in range(draws)]
+
+
+def resample(weights, draws: int | None) -> list[int]:
+    """Rows of a systematic resampling of normalised `weights`: row i is drawn floor or ceil of w_i N times."""
+    import numpy as np
+
+    w = np.asarray(weights, dtype=float)
+    n = draws or len(w)
+    cumulative = np.cumsum(w) / w.sum()
+    return [min(int(i), len(w) - 1) for i in np.searchsorted(cumulative, (np.arange(n) + 0.5) / n)]
 
 
 def read_posterior(file: Path, data: dict, parameters: list[str] | None, draws: int | None, *, spec_path: str,
@@ -69,7 +82,14 @@ def read_posterior(file: Path, data: dict, parameters: list[str] | None, draws: 
     if draws is not None and draws > len(table):
         raise ScenarioError(f"draws: {draws} but the posterior {file} has {len(table)} rows", path=spec_path,
                             key="draws")
-    rows = thin(len(table), draws)
+    if "weight" in table.columns:
+        w = pd.to_numeric(table["weight"], errors="coerce").to_numpy(float)
+        if not (all(math.isfinite(v) and v >= 0 for v in w) and w.sum() > 0):
+            raise ScenarioError("the weight column must hold finite weights >= 0, not all 0", path=str(file),
+                                key="weight")
+        rows = resample(w, draws)
+    else:
+        rows = thin(len(table), draws)
     columns = {}
     for name in names:
         values = pd.to_numeric(table[name], errors="coerce").to_numpy(float)
