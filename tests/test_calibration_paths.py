@@ -19,3 +19,26 @@ def test_the_base_of_a_calibration_sets_a_dotted_policy_target_at_its_prior_medi
     base = base_scenario(load_calibration(tmp_path / "c.yaml"), 1000)
     policy = next(p for p in base.policies if p.name == "broker_scarcity_2023")
     assert policy.scale["brokers.capacity"] == 0.316  # the loguniform prior's median sqrt(0.1), to 3 digits
+
+
+def test_a_count_is_sampled_as_integers_and_a_loguniform_prior_on_it_is_refused(tmp_path):
+    """initial_stock.0.size holds an int: the round's sweep gets the `integer` kind over ceil(low)..floor(high),
+    listed values are rounded, other paths are left as they are; a loguniform prior on a count is bad input."""
+    import pytest
+
+    from sim.analysis.calibration.rounds import integer_parameters
+    from sim.errors import ScenarioError
+    from sim.loading import load_scenario
+    from sim.scenario.overrides import scenario_to_dict
+
+    data = scenario_to_dict(load_scenario(ROOT / "scenarios" / "korea.yaml"))
+    rate = "population.groups.ordinary.departure_rate"
+    priors = {"initial_stock.0.size": {"dist": "uniform", "low": 2999.5, "high": 30000.7},
+              rate: {"dist": "loguniform", "low": 0.001, "high": 0.01}}
+    assert integer_parameters(data, priors, "c.yaml") == {
+        "initial_stock.0.size": {"dist": "integer", "low": 3000, "high": 30000}, rate: priors[rate]}
+    points = {"initial_stock.0.size": [3000.4, 12345.6], rate: [0.0021, 0.0033]}
+    assert integer_parameters(data, points, "c.yaml") == {"initial_stock.0.size": [3000, 12346], rate: points[rate]}
+    with pytest.raises(ScenarioError, match=r"c\.yaml, key 'parameters\.initial_stock\.0\.size'.*uniform prior"):
+        integer_parameters(data, {"initial_stock.0.size": {"dist": "loguniform", "low": 3000, "high": 30000}},
+                           "c.yaml")

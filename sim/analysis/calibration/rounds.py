@@ -15,6 +15,7 @@ import yaml
 from sim.analysis.calibration.distance import run_predictions
 from sim.analysis.dirs import run_owned_sweep
 from sim.analysis.calibration.spec import LoadedCalibration, Prior
+from sim.errors import ScenarioError
 from sim.experiments.spec import ExperimentSpec, LoadedSpec
 from sim.outputs import atomic_write_text
 from sim.scenario.schema import Scenario
@@ -71,6 +72,25 @@ def typed_value(data: dict, path: str, value: float):
     return round(value) if isinstance(node, int) and not isinstance(node, bool) else float(value)
 
 
+def integer_parameters(data: dict, parameters: dict, where: str) -> dict:
+    """The round's parameters with those at a path where the scenario holds an int (a count, such as
+    `initial_stock.0.size`) made integers: a uniform prior becomes the sweep's `integer` kind over
+    ceil(low)..floor(high) (its unit map is floor(low + u (high - low + 1))), listed values are rounded."""
+    out = {}
+    for name, spec in parameters.items():
+        if not isinstance(typed_value(data, name.split(",")[0].strip(), 0.5), int):
+            out[name] = spec
+        elif isinstance(spec, dict) and spec.get("dist") == "uniform":
+            out[name] = {"dist": "integer", "low": math.ceil(spec["low"]), "high": math.floor(spec["high"])}
+        elif isinstance(spec, list):
+            out[name] = [round(v) for v in spec]
+        else:
+            raise ScenarioError(f"'{name}' sets an integer of the scenario: give it a uniform prior (found "
+                                f"{spec.get('dist') if isinstance(spec, dict) else spec})", path=where,
+                                key=f"parameters.{name}")
+    return out
+
+
 @dataclass
 class Round:
     """One sweep of a calibration, run in OUT/<name>: the experiment spec the sweep engine runs (`loaded`, built
@@ -90,6 +110,7 @@ def make_round(lc: LoadedCalibration, out: Path, name: str, base_file: str, size
     """An experiment spec (docs/experiments.md) for one round; its base scenario is named relative to the spec
     (both live in OUT), so a calibration directory can be moved and still resume."""
     scenario = base_scenario(lc, size)
+    parameters = integer_parameters(scenario_to_dict(scenario), parameters, str(lc.path))
     base_text = (f"# Base of a calibration sweep, written by `bordersim calibrate {lc.path.name}` from "
                  f"{lc.base_path}.\n# Free parameters sit at their prior medians here; every run sets its own "
                  "values.\n" + dump_scenario(scenario))
