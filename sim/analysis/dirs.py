@@ -1,4 +1,5 @@
-"""The output rule of sim/outputs.py applied to analyses that run sweeps (calibration, sensitivity).
+"""The output rule of sim/outputs.py applied to analyses that run sweeps (calibration, sensitivity, effects,
+discovery).
 
 An analysis directory OUT carries the marker of its kind (`calibration`, `sensitivity`), written when bordersim
 creates it, and is resumed in place: `claim_analysis_dir` refuses anything else before a file is written. Inside
@@ -18,13 +19,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sim.errors import UsageError
-from sim.outputs import MARKER, claim_dir, marker_kind, write_marker
+from sim.outputs import MARKER, atomic_write_text, claim_dir, marker_kind, write_marker
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from sim.experiments.spec import LoadedSpec
     from sim.experiments.sweep import Plan
+    from sim.scenario.schema import Scenario
 
 
 def claim_analysis_dir(out: Path, kind: str, *, force: bool, sweeps: list[str], files: list[str]) -> bool:
@@ -80,3 +82,35 @@ def run_owned_sweep(p: Plan, path: Path, *, replace: bool, workers: int | None, 
 
     check_sweep_dir(path)
     return run_sweep(p, path, workers=workers, scheduler=scheduler, force=replace, progress=progress)
+
+
+def write_if_changed(path: Path, text: str) -> None:
+    """Atomic write, skipped when the file already holds exactly this text (so that a resumed analysis rewrites
+    nothing)."""
+    if path.is_file() and path.read_text() == text:
+        return
+    atomic_write_text(path, text)
+
+
+def run_spec_sweep(out: Path, kind: str, exp: dict, base: Scenario, *, existed: bool, force: bool,
+                   workers: int | None, scheduler: str | None, progress: Callable[[int, int], None] | None,
+                   records: dict[str, str] | None = None) -> pd.DataFrame:
+    """The sweep of an analysis that runs one (sensitivity, effects, discovery): validate the experiment spec `exp`,
+    built in memory so that OUT/sweep is compared with it (`check_design`) before anything is written; create OUT
+    with its `kind` marker; write `records` (file name -> text, e.g. the base scenario) and OUT/experiment.yaml;
+    run or resume the sweep in OUT/sweep (`run_owned_sweep`, replaced only with `force`)."""
+    import yaml
+
+    from sim.experiments.spec import ExperimentSpec, LoadedSpec
+    from sim.experiments.sweep import plan
+    from sim.scenario.validation import validate_model
+
+    exp_path = out / "experiment.yaml"
+    loaded = LoadedSpec(validate_model(ExperimentSpec, exp, path=str(exp_path)), exp_path, base)
+    check_design(out / "sweep", loaded, force=force)
+    make_analysis_dir(out, kind, existed)
+    for name, text in (records or {}).items():
+        write_if_changed(out / name, text)
+    write_if_changed(exp_path, yaml.safe_dump(exp, sort_keys=False, width=110))
+    return run_owned_sweep(plan(loaded), out / "sweep", replace=force, workers=workers, scheduler=scheduler,
+                           progress=progress)

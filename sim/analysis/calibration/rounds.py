@@ -13,11 +13,10 @@ import pandas as pd
 import yaml
 
 from sim.analysis.calibration.distance import run_predictions
-from sim.analysis.dirs import run_owned_sweep
+from sim.analysis.dirs import run_owned_sweep, write_if_changed
 from sim.analysis.calibration.spec import LoadedCalibration, Prior
 from sim.errors import ScenarioError
 from sim.experiments.spec import ExperimentSpec, LoadedSpec
-from sim.outputs import atomic_write_text
 from sim.scenario.schema import Scenario
 from sim.scenario.overrides import dump_scenario, get_path, scenario_to_dict, set_path
 from sim.loading import validate_dict
@@ -40,13 +39,6 @@ def round_sig(x: float, digits: int = 3) -> float:
     if x == 0 or not math.isfinite(x):
         return float(x)
     return float(f"{x:.{digits}g}")
-
-
-def _write_if_changed(path: Path, text: str) -> None:
-    """Atomic write, skipped when the file already holds exactly this text (so reruns resume)."""
-    if path.is_file() and path.read_text() == text:
-        return
-    atomic_write_text(path, text)
 
 
 def base_scenario(lc: LoadedCalibration, size: int | None) -> Scenario:
@@ -138,8 +130,8 @@ def run_round(lc: LoadedCalibration, out: Path, rnd: Round, *, replace: bool, wo
     else refused."""
     from sim.experiments.sweep import plan
 
-    _write_if_changed(out / rnd.base_file, rnd.base_text)
-    _write_if_changed(out / f"{rnd.name}_spec.yaml", rnd.spec_text)
+    write_if_changed(out / rnd.base_file, rnd.base_text)
+    write_if_changed(out / f"{rnd.name}_spec.yaml", rnd.spec_text)
     cb = (lambda done, total: progress(rnd.name, done, total)) if progress else None
     p = plan(rnd.loaded)
     runs = run_owned_sweep(p, out / rnd.name, replace=replace, workers=workers, scheduler=scheduler, progress=cb)

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
 
 from sim.analysis.discovery.boxes import PrimResult, find_box, load_prim
 from sim.analysis.discovery.spec import Condition, LoadedDiscovery, load_discovery
@@ -75,23 +74,14 @@ def run_discovery(spec: str | Path, out: str | Path | None = None, *, workers: i
     OUT is absent, empty or a discovery directory, which is resumed; OUT/sweep is absent, empty or a bordersim sweep
     directory; another design's runs there are replaced only with `force`. A missing bordersim[discovery] extra is
     a UsageError before any run starts."""
-    from sim.analysis.dirs import check_design, claim_analysis_dir, make_analysis_dir, run_owned_sweep
-    from sim.experiments.spec import ExperimentSpec, LoadedSpec
-    from sim.experiments.sweep import plan
-    from sim.scenario.validation import validate_model
+    from sim.analysis.dirs import claim_analysis_dir, run_spec_sweep
 
     ld = load_discovery(spec)
     load_prim()  # the extra is needed at the end: refuse before hours of runs, not after
     out = real_target(out) if out is not None else default_dir(ld.spec.name)
     existed = claim_analysis_dir(out, "discovery", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES))
-    exp_path = out / "experiment.yaml"
-    exp = experiment_spec(ld)
-    loaded = LoadedSpec(validate_model(ExperimentSpec, exp, path=str(exp_path)), exp_path, ld.base)
-    check_design(out / "sweep", loaded, force=force)
-    make_analysis_dir(out, "discovery", existed)
-    atomic_write_text(exp_path, yaml.safe_dump(exp, sort_keys=False, width=110))
-    runs = run_owned_sweep(plan(loaded), out / "sweep", replace=force, workers=workers, scheduler=scheduler,
-                           progress=progress)
+    runs = run_spec_sweep(out, "discovery", experiment_spec(ld), ld.base, existed=existed, force=force,
+                          workers=workers, scheduler=scheduler, progress=progress)
     points = point_table(ld, runs)
     threshold, case = flag_cases(points["outcome"].to_numpy(float), ld.spec.condition)
     points["case"] = case

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
 
 from sim.analysis.effects.spec import LoadedEffects, load_effects
-from sim.outputs import atomic_path, atomic_write_text, default_dir, real_target
+from sim.outputs import atomic_path, default_dir, real_target
 
 if TYPE_CHECKING:
     import numpy as np
@@ -63,29 +62,19 @@ def run_effects(spec: str | Path, out: str | Path | None = None, *, workers: int
     values.parquet, effects.json (with OUT/base.yaml and experiment.yaml); default OUT results/<name>. It prints
     and draws nothing. Output rule as for sensitivity (sim.analysis.dirs): OUT is absent, empty or an `effects`
     directory (resumed); runs of another design in OUT/sweep are refused unless `force`."""
-    from sim.analysis.dirs import check_design, claim_analysis_dir, make_analysis_dir, run_owned_sweep
+    from sim.analysis.dirs import claim_analysis_dir, run_spec_sweep, write_if_changed
     from sim.analysis.effects.statistics import effects_table, values_table
     from sim.analysis.sensitivity.run import replicate_matrix
     from sim.experiments.design import replicate_seeds
-    from sim.experiments.spec import ExperimentSpec, LoadedSpec
-    from sim.experiments.sweep import plan
     from sim.scenario.overrides import dump_scenario
-    from sim.scenario.validation import validate_model
 
     le = load_effects(spec)
     out = real_target(out) if out is not None else default_dir(le.spec.name)
     existed = claim_analysis_dir(out, "effects", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES))
-    exp_path = out / "experiment.yaml"
-    exp = experiment_spec(le)
-    loaded = LoadedSpec(validate_model(ExperimentSpec, exp, path=str(exp_path)), exp_path, le.base)
-    check_design(out / "sweep", loaded, force=force)
-    make_analysis_dir(out, "effects", existed)
-    _write_if_changed(out / "base.yaml", f"# Base of the effects sweep of {le.path.resolve()} (generated): "
-                                         f"{le.scenario_path} with the horizon and fixed settings.\n"
-                      + dump_scenario(le.base))
-    _write_if_changed(exp_path, yaml.safe_dump(exp, sort_keys=False, width=110))
-    runs = run_owned_sweep(plan(loaded), out / "sweep", replace=force, workers=workers, scheduler=scheduler,
-                           progress=progress)
+    base_text = (f"# Base of the effects sweep of {le.path.resolve()} (generated): {le.scenario_path} with the "
+                 "horizon and fixed settings.\n" + dump_scenario(le.base))
+    runs = run_spec_sweep(out, "effects", experiment_spec(le), le.base, existed=existed, force=force,
+                          workers=workers, scheduler=scheduler, progress=progress, records={"base.yaml": base_text})
     n_p, n_d, n_r, total = design_size(le)
     flat = replicate_matrix(runs, n_p * n_d, n_r, le.outcomes)
     y: dict[str, np.ndarray] = {name: v.reshape(n_p, n_d, n_r) for name, v in flat.items()}
@@ -104,12 +93,7 @@ def run_effects(spec: str | Path, out: str | Path | None = None, *, workers: int
             "parameters": list(le.posterior.columns), "packages": {k: dict(v) for k, v in le.spec.policies.items()},
             "baseline": baseline, "outcomes": dict(le.spec.outcomes), "draws": n_d, "replicates": n_r,
             "seed": le.spec.seed, "runs": total, "engine": le.spec.engine}
-    _write_if_changed(out / "effects.json", json.dumps(meta, indent=2) + "\n")
+    write_if_changed(out / "effects.json", json.dumps(meta, indent=2) + "\n")
     return EffectsResult(effects, values, total, out)
 
 
-def _write_if_changed(path: Path, text: str) -> None:
-    """Atomic write, skipped when the file already holds exactly this text (so reruns resume)."""
-    if path.is_file() and path.read_text() == text:
-        return
-    atomic_write_text(path, text)

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
 
 from sim.analysis.sensitivity.indices import analyze, index_warnings, ranking_table
 from sim.analysis.sensitivity.outcomes import Outcome
@@ -97,25 +96,15 @@ def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None
     import numpy as np
     import pandas as pd
 
-    from sim.analysis.dirs import check_design, claim_analysis_dir, make_analysis_dir, run_owned_sweep
-    from sim.experiments.spec import ExperimentSpec, LoadedSpec
-    from sim.experiments.sweep import plan
-    from sim.scenario.validation import validate_model
+    from sim.analysis.dirs import claim_analysis_dir, run_spec_sweep
 
     ls = load_sensitivity(spec)
     design_size(ls, method)  # an unknown method is refused before a path is made of it
     out = real_target(out) if out is not None else default_dir(f"{ls.spec.name}-{method}")
     existed = claim_analysis_dir(out, "sensitivity", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES))
     x = sample(ls, method)
-    exp_path = out / "experiment.yaml"
-    exp = experiment_spec(ls, method, x)
-    # The sweep's spec is built in memory, so that OUT/sweep can be compared with it before anything is written.
-    loaded = LoadedSpec(validate_model(ExperimentSpec, exp, path=str(exp_path)), exp_path, ls.base)
-    check_design(out / "sweep", loaded, force=force)
-    make_analysis_dir(out, "sensitivity", existed)
-    atomic_write_text(exp_path, yaml.safe_dump(exp, sort_keys=False, width=110))
-    runs = run_owned_sweep(plan(loaded), out / "sweep", replace=force, workers=workers, scheduler=scheduler,
-                           progress=progress)
+    runs = run_spec_sweep(out, "sensitivity", experiment_spec(ls, method, x), ls.base, existed=existed,
+                          force=force, workers=workers, scheduler=scheduler, progress=progress)
     y = replicate_matrix(runs, len(x), ls.spec.replicates, ls.outcomes)
     indices = analyze(ls, method, x, y)
     warnings = index_warnings(indices)
