@@ -4,8 +4,7 @@ docs/calibration.md), its figures and its report on the terminal."""
 from __future__ import annotations
 
 import argparse
-import sys
-from sim.cli.arguments import EXIT_INTERRUPTED, EXIT_OK, at_least_one
+from sim.cli.arguments import EXIT_OK, at_least_one
 from sim.cli.progress import progress_bar
 
 
@@ -43,7 +42,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     returns 130 with finished runs kept."""
     from sim.analysis.calibration.abc import calibrate
     from sim.analysis.calibration.spec import load_calibration
-    from sim.experiments.sweep import SweepInterrupted
     from sim.plots.calibration import write_figures
 
     lc = load_calibration(args.spec)
@@ -52,12 +50,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             if update:
                 update(done, total)
 
-        try:
-            result = calibrate(lc, args.out, workers=args.workers, scheduler=args.scheduler, force=args.force,
-                               progress=progress, write_scenario_path=args.write_scenario)
-        except SweepInterrupted as exc:
-            print(f"{exc}; run the same command again to resume", file=sys.stderr)
-            return EXIT_INTERRUPTED
+        result = calibrate(lc, args.out, workers=args.workers, scheduler=args.scheduler, force=args.force,
+                           progress=progress, write_scenario_path=args.write_scenario)
     figures = write_figures(result.out)
     if not args.quiet:
         _report(result, [f.name for f in figures], args.write_scenario)

@@ -4,9 +4,8 @@ meets a condition, its summary on the terminal and the peeling-trajectory figure
 from __future__ import annotations
 
 import argparse
-import sys
 
-from sim.cli.arguments import EXIT_INTERRUPTED, EXIT_OK, at_least_one
+from sim.cli.arguments import EXIT_OK, at_least_one
 from sim.cli.progress import progress_bar
 
 
@@ -26,15 +25,10 @@ def cmd_discover(args: argparse.Namespace) -> int:
     load_prim()  # a missing extra: exit 2 before any run
     from sim.analysis.discovery.run import run_discovery
     from sim.experiments.executors import default_workers
-    from sim.experiments.sweep import SweepInterrupted
 
     with progress_bar(f"discover {ld.spec.name}", not args.quiet) as update:
-        try:
-            res = run_discovery(args.spec, args.out, workers=args.workers or default_workers(),
-                                scheduler=args.scheduler, force=args.force, progress=update)
-        except SweepInterrupted as exc:
-            print(f"{exc}; run the same command again to resume", file=sys.stderr)
-            return EXIT_INTERRUPTED
+        res = run_discovery(args.spec, args.out, workers=args.workers or default_workers(), scheduler=args.scheduler,
+                            force=args.force, progress=update)
     print(res.summary(), end="")
     print(f"\nwrote {res.out}/points.csv, trajectory.csv, box.csv, summary.txt ({res.runs} runs in {res.out}/sweep)")
     from sim.plots.discovery import write_figures

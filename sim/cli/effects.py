@@ -4,9 +4,8 @@ table on the terminal and their figure."""
 from __future__ import annotations
 
 import argparse
-import sys
 
-from sim.cli.arguments import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, at_least_one
+from sim.cli.arguments import EXIT_OK, at_least_one
 from sim.cli.progress import progress_bar
 
 
@@ -26,17 +25,8 @@ def cmd_effects(args: argparse.Namespace) -> int:
               f"{le.spec.baseline_name}; {len(le.outcomes)} outcomes)")
         return EXIT_OK
     with progress_bar(f"effects {le.spec.name}", not args.quiet) as update:
-        from sim.experiments.sweep import SweepAborted, SweepInterrupted
-
-        try:
-            res = run_effects(args.spec, args.out, workers=args.workers or default_workers(),
-                              scheduler=args.scheduler, force=args.force, progress=update)
-        except SweepInterrupted as exc:
-            print(f"{exc}; run the same command again to resume", file=sys.stderr)
-            return EXIT_INTERRUPTED
-        except SweepAborted as exc:
-            print(f"error: {exc}; run the same command again to resume", file=sys.stderr)
-            return EXIT_FAILURE
+        res = run_effects(args.spec, args.out, workers=args.workers or default_workers(), scheduler=args.scheduler,
+                          force=args.force, progress=update)
     print(effects_text(res.effects))
     print(f"\nwrote {res.out}/effects.csv, effects.parquet, values.parquet ({res.runs} runs in {res.out}/sweep)")
     from sim.plots.effects import write_figures

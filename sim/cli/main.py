@@ -66,6 +66,13 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - the last line of defence: a message, not a traceback
+        sweep = sys.modules.get("sim.experiments.sweep")  # a sweep's own ends, for every command that runs one
+        if sweep is not None and isinstance(exc, sweep.SweepInterrupted):
+            print(f"{exc}; run the same command again to resume", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        if sweep is not None and isinstance(exc, sweep.SweepAborted):
+            print(f"error: {exc}; run the same command again to resume", file=sys.stderr)
+            return EXIT_FAILURE
         if args.debug:
             raise
         print(f"error: internal failure: {type(exc).__name__}: {exc} (rerun with --debug for a traceback)",

@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from sim.analysis.sensitivity.spec import METHODS
-from sim.cli.arguments import EXIT_INTERRUPTED, EXIT_OK, at_least_one
+from sim.cli.arguments import EXIT_OK, at_least_one
 from sim.cli.progress import progress_bar
 
 
@@ -26,14 +26,8 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
               f"{points} points x {ls.spec.replicates} replicates = {runs} runs of scenario '{ls.base.name}'")
         return EXIT_OK
     with progress_bar(f"sensitivity {ls.spec.name} ({args.method})", not args.quiet) as update:
-        try:
-            from sim.experiments.sweep import SweepInterrupted
-
-            res = run_sensitivity(args.spec, args.method, args.out, workers=args.workers or default_workers(),
-                                  scheduler=args.scheduler, force=args.force, progress=update)
-        except SweepInterrupted as exc:
-            print(f"{exc}; run the same command again to resume", file=sys.stderr)
-            return EXIT_INTERRUPTED
+        res = run_sensitivity(args.spec, args.method, args.out, workers=args.workers or default_workers(),
+                              scheduler=args.scheduler, force=args.force, progress=update)
     print(ranking_table(res.indices))
     print(f"\nwrote {res.out}/indices.csv, point_means.csv, ranking.txt ({res.runs} runs in {res.out}/sweep)")
     from sim.plots.sensitivity import write_figures

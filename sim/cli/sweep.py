@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from sim.cli.arguments import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, at_least_one
+from sim.cli.arguments import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, at_least_one
 from sim.cli.progress import progress_bar
 from sim.errors import UsageError
 from sim.outputs import default_dir
@@ -15,7 +15,7 @@ from sim.outputs import default_dir
 def cmd_sweep(args: argparse.Namespace) -> int:
     from sim.experiments.design import CONFIRM_RUNS
     from sim.experiments.executors import default_workers
-    from sim.experiments.sweep import SweepAborted, SweepInterrupted, check_points, estimate_seconds, plan, run_sweep
+    from sim.experiments.sweep import check_points, estimate_seconds, plan, run_sweep
 
     p = plan(args.spec, replicates=args.replicates)  # counted, not built; refused above the hard limit
     workers = args.workers or default_workers()
@@ -48,14 +48,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                          "(design and time estimate) and pass --yes to run it")
     out = Path(args.out) if args.out else default_dir(p.spec.spec.name)
     with progress_bar(f"sweep {p.spec.spec.name}", not args.quiet) as update:
-        try:
-            df = run_sweep(p, out, workers=workers, scheduler=args.scheduler, force=args.force, progress=update)
-        except SweepInterrupted as exc:
-            print(f"{exc}; run the same command again to resume", file=sys.stderr)
-            return EXIT_INTERRUPTED
-        except SweepAborted as exc:
-            print(f"error: {exc}; run the same command again to resume", file=sys.stderr)
-            return EXIT_FAILURE
+        df = run_sweep(p, out, workers=workers, scheduler=args.scheduler, force=args.force, progress=update)
     failed = df[df["status"] != "ok"] if not df.empty else df
     print(f"wrote {out}/runs.parquet: {len(df)} runs, {len(failed)} failed")
     if failed.empty:
