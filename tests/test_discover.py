@@ -172,7 +172,7 @@ def test_toy_discovery_end_to_end(tmp_path, capsys):
 
 def test_unfinished_discovery_directory_is_named_as_such(tmp_path):
     from sim.outputs import write_marker
-    from sim.plots.detect import kind_of
+    from sim.directories import kind_of
 
     assert not (tmp_path / "trajectory.csv").exists()
     write_marker(tmp_path, "discovery")

@@ -271,7 +271,7 @@ def test_plot_and_report_read_an_effects_directory(closed, tmp_path):
     from sim.errors import UsageError
     from sim.outputs import write_marker
     from sim.plots.api import build_figures
-    from sim.plots.detect import kind_of
+    from sim.directories import kind_of
     from sim.plots.report import report_html
 
     figs = build_figures(closed.out)

@@ -151,7 +151,7 @@ def test_a_stock_group_with_no_path_through_the_node_is_refused():
 
 def test_the_report_shows_the_stock_in_the_totals_and_the_identity_with_it(tmp_path):
     from sim.engine.ledger import write_run
-    from sim.plots.detect import load
+    from sim.directories import load
     from sim.plots.report import _run_sections  # the report's run text and tables, without its figures
 
     data = transit_scenario([{"node": "t", "size": 300, "waited": {"dist": "fixed", "value": 0}}],

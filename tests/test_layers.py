@@ -3,9 +3,9 @@
     cli -> (dashboard) -> analysis -> experiments -> engine -> (loading) -> rules -> scenario -> base modules
 
 plots read files: they never import the engine, the rules or the analyses, and analyses never import plots (they
-return data; the CLI draws) -- except `sim.plots.detect`, the reader of run and sweep directories, which imports
-only base modules and ranks with them. The dashboard sits under the CLI and uses the Mesa engine, the plots' style
-and the rules, never the sweep framework or the analyses."""
+return data; the CLI draws); both read bordersim's directories through `sim.directories`, a base module. The
+dashboard sits under the CLI and uses the Mesa engine, the plots' style and the rules, never the sweep framework or
+the analyses."""
 
 from __future__ import annotations
 
@@ -18,9 +18,7 @@ SIM = Path(__file__).resolve().parents[1] / "sim"
 
 # rank of each layer: a module may import modules of its own layer or of a lower rank
 LAYERS = [
-    # sim.plots.detect reads the directories bordersim writes and imports only base modules: analyses read
-    # directories through it (sim.analysis.compare), so it ranks with the base, below everything that uses it
-    ("base", ("sim.errors", "sim.outputs", "sim.outcomes", "sim.observed", "sim.plots.detect")),
+    ("base", ("sim.errors", "sim.outputs", "sim.outcomes", "sim.observed", "sim.directories")),
     ("scenario", ("sim.scenario",)),
     ("rules", ("sim.rules", "sim.loading")),
     ("engine", ("sim.engine",)),

@@ -24,7 +24,7 @@ from sim.engine.mesa.model import run
 from sim.plots import route_map as rmap
 from sim.plots.api import FIGURE_NAMES, build_figures, make_figures
 from sim.cli import plot as plot_cli
-from sim.plots.detect import kind_of, load_run, load_sweep_dir
+from sim.directories import kind_of, load_run, load_sweep_dir
 from sim.plots.report import report_html, write_report
 from sim.errors import UsageError
 from sim.loading import load_scenario

@@ -36,7 +36,7 @@ from sim.engine.ledger import write_run
 from sim.engine.mesa.model import run
 from sim.plots import sweep_figures
 from sim.plots.api import build_figures
-from sim.plots.detect import SweepData
+from sim.directories import SweepData
 from sim.plots.policy_figures import policy_bars
 from sim.loading import load_scenario
 

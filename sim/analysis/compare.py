@@ -44,7 +44,7 @@ from sim.errors import InputError, UsageError
 from sim.experiments.summarize import MIN_CI_REPLICATES, mean_ci, outcome_columns, resolve_point
 from sim.outcomes import FLOWS, TOTAL_KEYS
 from sim.outputs import new_dir
-from sim.plots.detect import kind_of, load_run, load_sweep_dir, read_table, read_yaml
+from sim.directories import kind_of, load_run, load_sweep_dir, read_table, read_yaml
 
 KIND = "comparison"
 BLOCKS = ("totals", "by_route", "by_group", "by_year")

@@ -17,8 +17,8 @@ _EXPORTS = {
     "FIGURE_NAMES": "sim.plots.api",
     "write_report": "sim.plots.report",
     "report_html": "sim.plots.report",
-    "load_run": "sim.plots.detect",
-    "load_sweep_dir": "sim.plots.detect",
+    "load_run": "sim.directories",
+    "load_sweep_dir": "sim.directories",
 }
 
 __all__ = ["FIGURE_NAMES", "build_figures", "load_run", "load_sweep_dir", "make_figures", "report_html",

@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 
 from sim.plots import (calibration, discovery, effects, policy_figures, route_map, run_figures, sensitivity, style,
                        sweep_figures)
-from sim.plots.detect import (CalibrationData, DirData, DiscoveryData, EffectsData, RunData, SensitivityData,
+from sim.directories import (CalibrationData, DirData, DiscoveryData, EffectsData, RunData, SensitivityData,
                               SweepData, kind_of, load)
 from sim.plots.sweep_figures import NotApplicable
 from sim.errors import UsageError

@@ -214,7 +214,7 @@ def figures(summary: dict, points: pd.DataFrame, predictive: pd.DataFrame | None
 def write_figures(out: str | Path, fmt: str = "png") -> list[Path]:
     """Draw both figures of a calibration directory into OUT/figures/ (`style.claim_figures_dir`, each file
     written atomically); return the files written. A damaged or missing file is an InputError naming it."""
-    from sim.plots.detect import load_calibration_dir
+    from sim.directories import load_calibration_dir
 
     data = load_calibration_dir(out)
     figdir = style.claim_figures_dir(Path(out) / "figures", default=True)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from sim.plots import style
-from sim.plots.detect import load_trajectory
+from sim.directories import load_trajectory
 
 @style.styled
 def peeling_figure(trajectory: pd.DataFrame, title: str = "Peeling trajectory"):

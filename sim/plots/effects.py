@@ -56,7 +56,7 @@ def effects_figure(effects: pd.DataFrame) -> Figure:
 
 def read_effects(path: str | Path) -> pd.DataFrame:
     """effects.csv, checked for the columns bordersim writes (InputError naming the file otherwise)."""
-    from sim.plots.detect import EFFECTS_COLUMNS, read_table
+    from sim.directories import EFFECTS_COLUMNS, read_table
 
     table = read_table(Path(path), EFFECTS_COLUMNS)
     if table.empty:

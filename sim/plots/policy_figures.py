@@ -18,7 +18,7 @@ from matplotlib.patches import Patch
 
 from sim.experiments.summarize import paired_differences, summarize
 from sim.plots import style
-from sim.plots.detect import SweepData
+from sim.directories import SweepData
 from sim.plots.sweep_figures import (MIN_REPLICATES, REPLICATE_MARKER, NotApplicable, facet_title, interval_handles,
                                      replicates_note, require_ok, select)
 

@@ -38,7 +38,7 @@ from sim.observed import compare_yearly, load_observed
 from sim.outputs import atomic_write_text
 from sim.plots import style
 from sim.plots.api import Figures, build_figures
-from sim.plots.detect import CalibrationData, DiscoveryData, EffectsData, RunData, SensitivityData, SweepData, kind_of
+from sim.directories import CalibrationData, DiscoveryData, EffectsData, RunData, SensitivityData, SweepData, kind_of
 from sim.plots.policy_figures import baseline_package, paired_against_baseline
 from sim.plots.sweep_figures import MIN_REPLICATES
 
@@ -383,7 +383,7 @@ def report_html(path: str | Path, *, baseline: str | None = None) -> str:
     figs = build_figures(path, baseline=baseline)
     data = figs.data
     title = "bordersim report: " + TITLES[figs.kind].format(data.name)
-    if isinstance(data, RunData):  # the data's type follows figs.kind (`sim.plots.detect.load`)
+    if isinstance(data, RunData):  # the data's type follows figs.kind (`sim.directories.load`)
         body = _run_sections(data)
     elif isinstance(data, SweepData):
         body = _sweep_sections(data, baseline)

@@ -22,7 +22,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
 from sim.plots import style
-from sim.plots.detect import RunData
+from sim.directories import RunData
 
 KINDS = ("origin", "border", "transit", "destination")
 KIND_MARKERS = {"origin": "o", "border": "s", "transit": "D", "destination": "*"}

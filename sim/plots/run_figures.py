@@ -16,7 +16,7 @@ from matplotlib.ticker import MaxNLocator
 
 from sim.observed import compare_yearly, load_observed, single_years
 from sim.plots import style
-from sim.plots.detect import RunData
+from sim.directories import RunData
 
 LOSSES = ("caught", "repatriated", "returned", "killed")
 

@@ -179,7 +179,7 @@ def write_figures(indices: pd.DataFrame, out: str | Path, fmt: str = "png") -> l
 
 def figures_from_dir(root: str | Path, out: str | Path | None = None, fmt: str = "png") -> list[Path]:
     """Figures of a sensitivity output directory from its indices.csv (default out: ROOT/figures)."""
-    from sim.plots.detect import load_sensitivity_dir
+    from sim.directories import load_sensitivity_dir
 
     root = Path(root)
     data = load_sensitivity_dir(root)

@@ -30,7 +30,7 @@ from scipy import stats
 
 from sim.experiments.summarize import summarize
 from sim.plots import style
-from sim.plots.detect import SweepData
+from sim.directories import SweepData
 
 RESPONSE_OUTCOMES = ("set_out", "arrived", "killed")
 HEATMAP_OUTCOMES = ("set_out", "arrived", "killed")

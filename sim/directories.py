@@ -1,5 +1,6 @@
-"""Read what a run, a sweep, a sensitivity analysis or a calibration wrote to disk, and tell which of these a
-directory is.
+"""Read what a run, a sweep or an analysis (sensitivity, calibration, effects, discovery) wrote to disk, and tell
+which of these a directory is. A base module: the plots and the analyses (`bordersim compare`) read directories
+through it.
 
 - run directory (`bordersim run`): summary.json, timeseries.parquet, scenario.resolved.yaml;
 - sweep directory (`bordersim sweep`): sweep.json, runs.parquet;
@@ -8,7 +9,7 @@ directory is.
 - calibration directory (`bordersim calibrate`): calibration.json, points.csv (with predictive.csv,
   posterior_table.csv, ... and the runs in `sweep`, `check`, `sweep_round2` subdirectories);
 - effects directory (`bordersim effects`): effects.json, effects.csv (with effects.parquet, values.parquet,
-  experiment.yaml, base.yaml and the runs in a `sweep` subdirectory).
+  experiment.yaml, base.yaml and the runs in a `sweep` subdirectory);
 - discovery directory (`bordersim discover`): trajectory.csv, box.csv (with points.csv, summary.txt,
   experiment.yaml and the runs in a `sweep` subdirectory).
 
