@@ -423,3 +423,28 @@ def test_report_escapes_scenario_text(run_dir, tmp_path):
     (copy / "scenario.resolved.yaml").write_text(yaml.safe_dump(sc))
     text = report_html(copy)
     assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in text
+
+
+def test_calibration_panels_draw_a_lower_bound_years_and_counts_on_their_own_scales():
+    """The targets beyond shares (docs/calibration.md): forced returns are a lower bound (observed_high = inf, an
+    arrow up from it), the time abroad is in years and the returns a count, not percentages."""
+    from sim.plots.calibration import posterior_predictive
+
+    predictive = pd.DataFrame({"period": ["2002"], "period_start": [2002], "period_end": [2002], "years": [1],
+                               "observed": [1100.0],
+                               "q05": [900.0], "median": [1000.0], "q95": [1300.0], "inside_90": [True]})
+    shares = pd.DataFrame({"target": ["female_share", "years_abroad", "repatriations"],
+                           "years": ["2002-2024", "2002-2009", "2020-2024"], "observed_low": [0.75, 3.0, 670.0],
+                           "observed_high": [0.75, 4.0, float("inf")], "q05": [0.74, 2.8, 1440.0],
+                           "median": [0.78, 3.6, 2612.0], "q95": [0.84, 5.2, 7204.0]})
+    fig = posterior_predictive(predictive, shares)
+    panels = {ax.get_title(): ax for ax in fig.axes[1:]}
+    returns = panels["forced returns\n2020-2024"]
+    low, high = returns.get_ylim()
+    assert np.isfinite(high) and low <= 670 and high > 7204  # the bound and the whole band are on the axis
+    assert [line.get_marker() for line in returns.lines][-1] == "^"
+    fig.canvas.draw()
+    assert all(t.get_text().endswith(" y") for t in panels["mean years abroad of\narrivals 2002-2009"]
+               .get_yticklabels() if t.get_text())
+    assert all(t.get_text().endswith("%") for t in panels["women among\narrivals 2002-2024"].get_yticklabels()
+               if t.get_text())

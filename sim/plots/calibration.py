@@ -67,27 +67,38 @@ def posterior_predictive(predictive: pd.DataFrame, shares: pd.DataFrame | None =
 
 
 SHARE_LABELS = {"female_share": "women", "route_share": "target routes"}
+# What a panel's axis shows: shares in percent, the time abroad in years, forced returns as a count.
+PANEL_TITLES = {"years_abroad": "mean years abroad of\narrivals {}", "repatriations": "forced returns\n{}"}
+PANEL_FORMATS = {"years_abroad": lambda x, _p=None: f"{x:.3g} y", "repatriations": style.THOUSANDS}
 
 
 def _share_panel(ax, row) -> None:
-    """One share target: the simulated 90% band and median against the observed value (a dot) or range (a bar
-    to the right), on a linear axis."""
+    """One target other than the arrivals (a share, the time abroad, the forced returns): the simulated 90% band
+    and median against the observed value (a dot), range (a bar to the right) or lower bound (an arrow up from it),
+    on a linear axis."""
     ax.plot([0, 0], [row.q05, row.q95], color=BAND_COLOUR, lw=10, alpha=0.3, solid_capstyle="butt",
             label="simulated, 90% band")
     ax.plot([0], [row.median], "_", color=BAND_COLOUR, ms=22, mew=2, label="simulated, median")
-    if row.observed_high > row.observed_low:
+    bounded = np.isfinite(row.observed_high)
+    if not bounded:
+        ax.plot([0.35], [row.observed_low], "^", color=OBSERVED_COLOUR, ms=6, label="observed, at least")
+    elif row.observed_high > row.observed_low:
         ax.plot([0.35, 0.35], [row.observed_low, row.observed_high], color=OBSERVED_COLOUR, lw=2.5,
                 solid_capstyle="butt", label="observed range")
     else:
         ax.plot([0], [row.observed_low], "o", color=OBSERVED_COLOUR, ms=5, label="observed")
-    top = max(row.q95, row.observed_high)
+    top = max(row.q95, row.observed_high if bounded else row.observed_low)
     bottom = min(row.q05, row.observed_low)
     pad = 0.35 * (top - bottom) + 0.02 * top
     ax.set_ylim(max(0.0, bottom - pad), top + pad)
     ax.set_xlim(-1, 1)
     ax.set_xticks([])
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _p=None: f"{100 * x:.3g}%"))
-    ax.set_title(f"{SHARE_LABELS.get(row.target, row.target)} among\narrivals {row.years}", fontsize=8.5)
+    percent = FuncFormatter(lambda x, _p=None: f"{100 * x:.3g}%")
+    fmt = PANEL_FORMATS.get(row.target)
+    ax.yaxis.set_major_formatter(FuncFormatter(fmt) if callable(fmt) and not hasattr(fmt, "format_ticks")
+                                 else fmt or percent)
+    title = PANEL_TITLES.get(row.target, f"{SHARE_LABELS.get(row.target, row.target)} among\narrivals {{}}")
+    ax.set_title(title.format(row.years), fontsize=8.5)
 
 
 @style.styled

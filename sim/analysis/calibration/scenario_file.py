@@ -12,7 +12,7 @@ import yaml
 from sim.errors import UsageError
 from sim.outputs import atomic_path
 from sim.errors import ScenarioError
-from sim.scenario.overrides import dump_scenario, scenario_to_dict, set_path
+from sim.scenario.overrides import dump_scenario, get_path, scenario_to_dict, set_path
 from sim.loading import load_scenario, validate_dict
 
 PROVENANCE_START = "# --- calibration provenance (written by `bordersim calibrate`) ---"
@@ -130,15 +130,7 @@ def write_scenario(path: Path, base_path: Path, values: dict[str, float], proven
         full = scenario_to_dict(load_scenario(tmp))
         for name, v in values.items():
             for one in name.split(","):
-                got = _get(full, one.strip())
+                got = get_path(full, one.strip())
                 if not math.isclose(float(got), float(v), rel_tol=1e-12):
                     raise ScenarioError(f"written value of {one} reads back as {got}, expected {v}", path=str(path))
     return kept
-
-
-def _get(data: dict, path: str):
-    node = data
-    for part in path.split("."):
-        node = (next(x for x in node if str(x.get("id", x.get("name"))) == part) if isinstance(node, list)
-                else node[part])
-    return node
