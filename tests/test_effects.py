@@ -284,3 +284,22 @@ def test_plot_and_report_read_an_effects_directory(closed, tmp_path):
     write_marker(unfinished, "effects")
     with pytest.raises(UsageError, match="effects directory whose analysis has not finished"):
         kind_of(unfinished)
+
+
+def test_without_a_posterior_key_the_shipped_posterior_of_the_scenario_is_used(tmp_path):
+    """Korea ships the issue-14 calibration's posterior (sim/data/posteriors/korea.csv): a spec that names none
+    draws from it; a scenario with none shipped is refused, naming the key and what to write."""
+    shipped = pd.read_csv(ROOT / "sim" / "data" / "posteriors" / "korea.csv")
+    paths = [c for c in shipped.columns if "." in c]
+    assert "initial_stock.0.size" in paths and len(shipped) >= 20
+    spec = {"name": "korea_default_posterior", "scenario": str(ROOT / "scenarios" / "korea.yaml"), "draws": 4,
+            "policies": {"no_change": {}, "more_mines": {"policies.cf_dmz_more_mines_2026.enabled": True}},
+            "horizon": "2026-12", "outcomes": {"arrivals": "arrived"}, "replicates": 1}
+    (tmp_path / "korea.yaml").write_text(yaml.safe_dump(spec))
+    le = ef_spec.load_effects(tmp_path / "korea.yaml")
+    assert le.posterior.size == 4
+    toy = yaml.safe_load(open(_spec(tmp_path)))
+    del toy["posterior"]
+    (tmp_path / "toy.yaml").write_text(yaml.safe_dump(toy))
+    with pytest.raises(ScenarioError, match=r"key 'posterior'.*posterior: none"):
+        ef_spec.load_effects(tmp_path / "toy.yaml")
