@@ -75,13 +75,17 @@ seed: 2024
 outputs: {keep: [totals, by_route], timeseries: true}
 """
 
-# For the Ctrl-C test: 40 runs of 2000 persons. The signal goes out once 2 records are on disk, and under load the
-# sweep's parent writes its records late while its workers run ahead: with KILLABLE's 12 runs the sweep could finish
-# before the SIGINT arrived (exit 0). 40 runs take seconds after the first records even on a loaded machine, and the
+# For the Ctrl-C test: 40 runs of about 2000 persons, each of its own population size, so that every run draws its
+# home population (the array engine's cache would serve runs of one size and seed in a few milliseconds: sweeps run
+# replicate-major, and with one size 40 runs could end before the SIGINT arrived, exit 0). The signal goes out once
+# a record is on disk, and under load the sweep's parent writes its records late while its workers run ahead; 40
+# runs that each draw their population take seconds after the first record even on a loaded machine, and the
 # resume stays cheap (a run of 2000 persons takes ~0.1 s).
 INTERRUPTIBLE_RUNS = 40
 INTERRUPTIBLE = KILLABLE.replace("name: killable", "name: interruptible").replace(
-    "population.size: [5000]", "population.size: [2000]").replace("replicates: 6", "replicates: 20")
+    "  network.edges.dmz.controls.mines: [0.0, 1.0]\n", "").replace(
+    "population.size: [5000]", "population.size: {start: 2000, stop: 2039, num: 40}").replace("replicates: 6",
+                                                                                            "replicates: 1")
 
 
 @pytest.fixture(scope="module")
@@ -356,7 +360,7 @@ def test_ctrl_c_stops_cleanly_keeps_finished_runs_and_says_how_to_resume(tmp_pat
                              "--workers", "2", "--quiet"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
     deadline = time.time() + 120  # a guard against a hang, not a timing
-    while time.time() < deadline and len(list((out / "runs").glob("*.json"))) < 2 and proc.poll() is None:
+    while time.time() < deadline and not any((out / "runs").glob("*.json")) and proc.poll() is None:
         time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C on a terminal: the whole process group, workers included
     _, err = proc.communicate(timeout=120)
