@@ -64,28 +64,28 @@ outputs: {keep: [totals, by_route], timeseries: true}
 
 
 # For the SIGKILL and Ctrl-C tests: enough runs to stop half-way, each short (12 runs of 5000 persons).
+# 12 runs of about 5000 persons for the SIGKILL test, each of its own population size and replicate (so each draws
+# its home population: runs sharing one would be served from the cache in milliseconds and could all end before the
+# kill); two replicates, so that the resumed sweep must match replicate seeds as well as points.
 KILLABLE = """
 name: killable
 scenario: SCENARIO
 parameters:
-  network.edges.dmz.controls.mines: [0.0, 1.0]
-  population.size: [5000]
-replicates: 6
+  network.edges.dmz.controls.mines: [0.5]
+  population.size: {start: 5000, stop: 5005, num: 6}
+replicates: 2
 seed: 2024
 outputs: {keep: [totals, by_route], timeseries: true}
 """
 
-# For the Ctrl-C test: 40 runs of about 2000 persons, each of its own population size, so that every run draws its
-# home population (the array engine's cache would serve runs of one size and seed in a few milliseconds: sweeps run
-# replicate-major, and with one size 40 runs could end before the SIGINT arrived, exit 0). The signal goes out once
-# a record is on disk, and under load the sweep's parent writes its records late while its workers run ahead; 40
-# runs that each draw their population take seconds after the first record even on a loaded machine, and the
-# resume stays cheap (a run of 2000 persons takes ~0.1 s).
+# For the Ctrl-C test: 40 runs of about 2000 persons, each of its own population size (as KILLABLE: each run draws
+# its population, where 40 runs of one size could end before the SIGINT arrived, exit 0). The signal goes out once a
+# record is on disk, and under load the sweep's parent writes its records late while its workers run ahead; 40 such
+# runs take seconds after the first record even on a loaded machine, and the resume stays cheap (~0.1 s a run).
 INTERRUPTIBLE_RUNS = 40
 INTERRUPTIBLE = KILLABLE.replace("name: killable", "name: interruptible").replace(
-    "  network.edges.dmz.controls.mines: [0.0, 1.0]\n", "").replace(
-    "population.size: [5000]", "population.size: {start: 2000, stop: 2039, num: 40}").replace("replicates: 6",
-                                                                                            "replicates: 1")
+    "population.size: {start: 5000, stop: 5005, num: 6}", "population.size: {start: 2000, stop: 2039, num: 40}"
+).replace("replicates: 2", "replicates: 1")
 
 
 @pytest.fixture(scope="module")
