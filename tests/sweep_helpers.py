@@ -39,3 +39,11 @@ def call_main(capsys, *args) -> SimpleNamespace:
     out = capsys.readouterr()
     err = out.err + "".join(warnings.formatwarning(w.message, w.category, w.filename, w.lineno) for w in caught)
     return SimpleNamespace(returncode=rc, stdout=out.out, stderr=err)
+
+
+def as_from_a_terminal() -> None:
+    """preexec_fn of a child that a test interrupts as Ctrl-C would: SIGINT at its default, whatever the test run
+    inherited (a suite started with `nohup` or `&` in a script runs with SIGINT ignored, and so would the child)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -358,7 +358,7 @@ def test_ctrl_c_stops_cleanly_keeps_finished_runs_and_says_how_to_resume(tmp_pat
     out = tmp_path / "o"
     proc = subprocess.Popen([sys.executable, "-m", "sim", "sweep", str(spec), "--out", str(out),
                              "--workers", "2", "--quiet"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+                            text=True, start_new_session=True, preexec_fn=sweep_helpers.as_from_a_terminal)
     deadline = time.time() + 120  # a guard against a hang, not a timing
     while time.time() < deadline and not any((out / "runs").glob("*.json")) and proc.poll() is None:
         time.sleep(0.02)

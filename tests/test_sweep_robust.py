@@ -25,6 +25,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
+from sweep_helpers import as_from_a_terminal
 from sim.outputs import MARKER, marker_kind, write_marker
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -564,7 +565,7 @@ def test_ctrl_c_while_workers_start_prints_one_line_and_exits_130(tmp_path):
         shutil.rmtree(out, ignore_errors=True)
         sweep = subprocess.Popen([sys.executable, "-m", "sim", "sweep", spec, "--out", out, "--workers", "2",
                                   "--quiet"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                 start_new_session=True)
+                                 start_new_session=True, preexec_fn=as_from_a_terminal)
         try:
             wait_for(lambda p=sweep: out.exists() or p.poll() is not None, "the sweep directory")
             time.sleep(delay)
@@ -589,3 +590,27 @@ def test_summaries_give_no_t_interval_from_fewer_than_three_replicates():
     assert table.loc[1, "n"] == 3 and table.loc[1, "ci_low"] < 4.0 < table.loc[1, "ci_high"]
     diff = paired_differences(df, [], 0, ["x"]).set_index("point")
     assert pd.isna(diff.loc[1, "ci_low"])  # only 2 replicates are paired
+
+
+def test_a_ctrl_c_held_back_during_a_pool_start_is_raised_after_it_unless_sigint_is_ignored():
+    """`_sigint_deferred` holds a Ctrl-C while a pool starts workers and raises it after; a process started with
+    SIGINT ignored (nohup, `&` in a script) keeps ignoring it there too, as everywhere else."""
+    from sim.experiments.executors import _sigint_deferred
+
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        with pytest.raises(KeyboardInterrupt):
+            with _sigint_deferred():
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.05)  # the signal is held: nothing is raised inside the block
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            with _sigint_deferred():
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.05)
+        except KeyboardInterrupt:
+            pytest.fail("a SIGINT the process ignores was raised after a pool start")
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)

@@ -120,8 +120,8 @@ def _worker_init() -> None:
 def _sigint_deferred():
     """Hold a Ctrl-C back until the block ends (then raise KeyboardInterrupt): a pool interrupted while it starts a
     worker loses track of that worker, which then dies noisily once this process has gone."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        yield  # a process started with SIGINT ignored (nohup, `&` in a script) keeps ignoring it throughout
         return
     received = []
     try:
