@@ -268,7 +268,9 @@ def test_a_sweep_above_the_limit_is_refused_before_anything_is_built(tmp_path):
 def test_a_large_sweep_needs_yes_and_its_dry_run_shows_40_rows_without_building_the_design(tmp_path, capsys):
     spec = write_spec(tmp_path / "large.yaml", "  network.edges.walk.controls.guards: {start: 0, stop: 1, num: 100}\n"
                       "  network.edges.ford.controls.guards: {start: 0, stop: 1, num: 100}\n"
-                      "  network.edges.boat.controls.patrol: {start: 0, stop: 1, num: 90}\n", population=50000)
+                      "  network.edges.boat.controls.patrol: {start: 0, stop: 1, num: 90}\n", population=1_000_000)
+    # a million persons: the pilot run takes ~0.3 s, so the estimate for 900,000 runs is days on this machine (at 50,000
+    # a pilot of 0.08 s gave 20 h and the "more than 24 h" warning depended on the machine's speed)
     out = tmp_path / "o"
     r = sim_cmd("sweep", spec, "--dry-run", "--workers", "1", limit_mb=1000, timeout=3 * HUNG)
     assert r.returncode == 0, r.stderr
