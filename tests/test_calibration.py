@@ -287,9 +287,10 @@ TRUTH = {"population.groups.ordinary.departure_rate": 0.002, "population.groups.
 
 
 def synthetic_spec(tmp_path: Path, samples: int, replicates: int, quantile: float, extra: str = "",
-                   truth_seed: int = 4242) -> Path:
-    """A calibration of the two rates in TRUTH against a truth run (seed `truth_seed`) written to tmp_path."""
-    csv, shares = make_truth(tmp_path, TRUTH, seed=truth_seed)
+                   truth_seed: int = 4242, truth: dict[str, float] = TRUTH, check_replicates: int = 2) -> Path:
+    """A calibration of the toy's two departure rates (log-uniform priors) against a truth run with `truth` (seed
+    `truth_seed`): arrivals 2000-2004 and the share of arrivals through the post abroad, written to tmp_path."""
+    csv, shares = make_truth(tmp_path, truth, seed=truth_seed)
     return write(tmp_path / "synthetic.yaml", f"""
 name: synthetic
 scenario: {TOY}
@@ -302,7 +303,7 @@ targets:
   route_share: {{years: [2000, 2004], routes: [abroad], value: {shares['abroad']:.6f}, weight: 1.0}}
 sampling: {{design: sobol, samples: {samples}, replicates: {replicates}, seed: 11}}
 accept: {{quantile: {quantile}}}
-check: {{replicates: 2}}
+check: {{replicates: {check_replicates}}}
 {extra}""")
 
 

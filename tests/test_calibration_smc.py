@@ -23,28 +23,14 @@ from sim.cli import main as cli_main
 from sim.errors import ScenarioError
 from sim.experiments.sweep import SweepInterrupted
 
-from test_calibration import TOY, TRUTH, make_truth, spec_text, write
+from test_calibration import TOY, TRUTH, spec_text, synthetic_spec, write
 
 
 def toy_spec(tmp_path: Path, samples: int, quantile: float, extra: str, truth: dict[str, float] = TRUTH,
              truth_seed: int = 4242) -> Path:
-    """A calibration of the toy's two departure rates (log-uniform priors) against a truth run with `truth`
-    (seed `truth_seed`): arrivals 2000-2004 and the share of arrivals through the post abroad; one replicate."""
-    csv, shares = make_truth(tmp_path, truth, seed=truth_seed)
-    return write(tmp_path / "synthetic.yaml", f"""
-name: synthetic
-scenario: {TOY}
-observed: {csv}
-parameters:
-  population.groups.ordinary.departure_rate: {{dist: loguniform, low: 0.0004, high: 0.01}}
-  population.groups.overseas_worker.departure_rate: {{dist: loguniform, low: 0.0004, high: 0.02}}
-targets:
-  arrivals: {{years: [2000, 2004]}}
-  route_share: {{years: [2000, 2004], routes: [abroad], value: {shares['abroad']:.6f}, weight: 1.0}}
-sampling: {{design: sobol, samples: {samples}, replicates: 1, seed: 11}}
-accept: {{quantile: {quantile}}}
-check: {{replicates: 1}}
-{extra}""")
+    """`test_calibration.synthetic_spec` with one replicate per point and one in the check."""
+    return synthetic_spec(tmp_path, samples, 1, quantile, extra, truth_seed=truth_seed, truth=truth,
+                          check_replicates=1)
 
 # ------------------------------------------------------------------------------ the conjugate problem
 # theta ~ U(0, 1) (the unit cube of one prior), x | theta ~ N(theta, SIGMA^2), observed X_OBS, distance |x - X_OBS|.
