@@ -42,3 +42,18 @@ def test_a_count_is_sampled_as_integers_and_a_loguniform_prior_on_it_is_refused(
     with pytest.raises(ScenarioError, match=r"c\.yaml, key 'parameters\.initial_stock\.0\.size'.*uniform prior"):
         integer_parameters(data, {"initial_stock.0.size": {"dist": "loguniform", "low": 3000, "high": 30000}},
                            "c.yaml")
+
+
+def test_a_calibrated_dotted_policy_target_is_written_and_read_back(tmp_path):
+    """write_scenario checks every written value by reading the file back; a dotted policy target
+    (`scale.brokers.capacity`) is read back with the same path rule as `--set` (it raised KeyError 'brokers')."""
+    from sim.analysis.calibration.scenario_file import write_scenario
+    from sim.loading import load_scenario
+
+    korea = ROOT / "scenarios" / "korea.yaml"
+    name = "policies.broker_scarcity_2023.scale.brokers.capacity"
+    out = tmp_path / "calibrated.yaml"
+    write_scenario(out, korea, {name: 0.35, "initial_stock.0.size": 7978}, ["# test provenance"])
+    written = load_scenario(out)
+    policy = next(p for p in written.policies if p.name == "broker_scarcity_2023")
+    assert policy.scale["brokers.capacity"] == 0.35 and written.initial_stock[0].size == 7978
