@@ -364,12 +364,7 @@ def load_sensitivity_dir(path: str | Path) -> SensitivityData:
         missing = [c for c in extra[method] if c not in indices.columns]
         if missing:
             raise _damaged(root / "indices.csv", f"{method} indices without column(s) {', '.join(missing)}")
-    ranking = ""
-    if (root / "ranking.txt").exists():
-        try:
-            ranking = (root / "ranking.txt").read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise _damaged(root / "ranking.txt", f"cannot read it ({_reason(exc)})") from None
+    ranking = _optional_text(root / "ranking.txt")
     experiment = read_yaml(root / "experiment.yaml") if (root / "experiment.yaml").exists() else {}
     return SensitivityData(root, indices, ranking, experiment)
 
@@ -467,16 +462,21 @@ class DiscoveryData:
         return str(self.experiment.get("name") or self.path.name)
 
 
+def _optional_text(path: Path) -> str:
+    """The text of an optional file of a directory ('' when absent); InputError naming it when it cannot be read."""
+    if not path.exists():
+        return ""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _damaged(path, f"cannot read it ({_reason(exc)})") from None
+
+
 def load_discovery_dir(path: str | Path) -> DiscoveryData:
     root = Path(path)
     trajectory = load_trajectory(root / "trajectory.csv")
     box = read_table(root / "box.csv", BOX_COLUMNS)
-    summary = ""
-    if (root / "summary.txt").exists():
-        try:
-            summary = (root / "summary.txt").read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise _damaged(root / "summary.txt", f"cannot read it ({_reason(exc)})") from None
+    summary = _optional_text(root / "summary.txt")
     experiment = read_yaml(root / "experiment.yaml") if (root / "experiment.yaml").exists() else {}
     return DiscoveryData(root, trajectory, box, summary, experiment)
 
