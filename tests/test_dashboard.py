@@ -69,6 +69,11 @@ def test_lever_values_become_the_scenario_and_bad_ones_are_named():
 
 def test_the_model_stepped_to_the_end_is_the_run_of_its_scenario():
     model = DashboardModel(str(TOY), tuple(SETS), **{MINES: 1.0})
+    model.step()
+    model.step()  # part-way, the run so far summarises like a run of two steps (time abroad was not cut to them)
+    part = model.result_so_far().summary()
+    assert len(model.result_so_far().dates) == 2 and part["years_abroad_by_year"].keys() == part[
+        "arrivals_by_year"].keys()
     while model.running:
         model.step()
     model.step()  # past the end: nothing happens

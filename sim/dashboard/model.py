@@ -68,7 +68,7 @@ def truncated(result: RunResult, steps: int) -> RunResult:
     """A RunResult cut to its first `steps` steps: per-step arrays and dates sliced; the cumulative edge and
     repatriation counts kept (they hold only what happened so far)."""
     cut = {name: getattr(result, name)[:steps]
-           for name in ("flows", "arrived_female", "in_transit", "fees", "sold", "queued")
+           for name in ("flows", "arrived_female", "in_transit", "fees", "sold", "queued", "abroad")
            if getattr(result, name) is not None}
     persons = None if result.persons is None else {k: v[:steps] for k, v in result.persons.items()}
     return dataclasses.replace(result, dates=result.dates[:steps], persons=persons, **cut)
