@@ -195,13 +195,26 @@ def _reset(pg) -> None:
     expect(pg.locator("table", has_text="all routes")).to_have_count(0)
 
 
-def _row(pg, name: str) -> dict[str, int]:
-    """The totals table's row `name` (all routes, or a route) as outcome -> count."""
+def _table_row(pg, name: str) -> dict[str, int]:
     table = pg.locator("table", has_text="all routes")
     heads = [h.strip() for h in table.locator("th").all_inner_texts()][1:]
     cells = table.locator("tr", has=pg.locator(f"td:text-is('{name}')")).locator("td").all_inner_texts()
     keys = {label: key for key, label in OUTCOME_LABELS.items()} | {"initial stock": "initial_stock"}
     return {keys[h]: int(c.replace(",", "")) for h, c in zip(heads, cells[1:])}
+
+
+def _row(pg, name: str) -> dict[str, int]:
+    """The totals table's row `name` (all routes, or a route) as outcome -> count, once the table shows the step
+    the page names: the table (a Markdown widget) can update a moment after the step's text, so it is read when its
+    'all routes' set-out (+ initial stock) equals the left side of the identity line written with that text."""
+    deadline = time.monotonic() + 20
+    while True:
+        identity = pg.get_by_text(re.compile(r"the identity (holds|DOES NOT HOLD)")).inner_text()
+        left = int(re.search(r"= ([\d,]+);", identity).group(1).replace(",", ""))
+        total = _table_row(pg, "all routes")
+        if total["set_out"] + total.get("initial_stock", 0) == left or time.monotonic() > deadline:
+            return _table_row(pg, name)
+        time.sleep(0.05)
 
 
 def _set_mines_to_max(pg) -> None:
