@@ -87,6 +87,7 @@ class EngineCore:
         self._max_attempts = 0
         if self.population is not None:
             self._setup_persons()
+            self.population.freeze()  # who lives where, with what, is fixed from here on (shared by forks)
         self._active: tuple[int, ...] | None = None
         self.t = 0
         # Brokers and closures on the way (docs/model.md §14): a queue per broker node, and the paths' broker nodes

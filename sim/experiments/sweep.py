@@ -27,7 +27,7 @@ from sim.experiments.design import (MAX_RUNS, Point, RunSpec, build_runs, count_
 from sim.experiments.executors import Backend, BackendLost, backend, drive
 from sim.experiments.spec import LoadedSpec, load_spec
 from sim.experiments.store import SweepStore, read_manifest
-from sim.experiments.task import TaskOutput, execute, point_scenario
+from sim.experiments.task import TaskOutput, execute, execute_group, point_scenario
 
 MAX_BAD_POINTS_SHOWN = 5
 
@@ -110,11 +110,33 @@ def _submit(ls: LoadedSpec):
     keep = list(ls.spec.outputs.keep)
     keep_ts = ls.spec.outputs.timeseries
 
-    def submit(executor, run: RunSpec):
-        return executor.submit(execute, run.run_id, ls.base_dict, run.point.overrides(ls.spec), run.seed, keep,
-                               keep_ts, ls.spec.engine)
+    def submit(executor, group: list[RunSpec]):
+        if len(group) == 1:
+            run = group[0]
+            return executor.submit(_as_list, execute, run.run_id, ls.base_dict, run.point.overrides(ls.spec),
+                                   run.seed, keep, keep_ts, ls.spec.engine)
+        return executor.submit(execute_group, [r.run_id for r in group], ls.base_dict,
+                               [r.point.overrides(ls.spec) for r in group], group[0].seed, keep, keep_ts,
+                               ls.spec.engine)
 
     return submit
+
+
+def _as_list(fn, *args) -> list[TaskOutput]:
+    return [fn(*args)]
+
+
+def groups(runs: list[RunSpec]) -> list[list[RunSpec]]:
+    """The runs as the tasks handed to workers, replicate-major (replicate 0 of every point, then replicate 1,
+    ...: a worker draws each replicate's home population once and takes it from its cache for the other points;
+    sim/engine/arrays/homes.py keeps 4). Runs that differ only in their policy package (the same replicate and
+    parameter values) form one task, whose steps before the packages differ are taken once
+    (`sim.engine.branches`); every other run is a task of its own. Results depend on neither."""
+    tasks: dict[tuple, list[RunSpec]] = {}
+    for r in sorted(runs, key=lambda r: (r.replicate, r.point.index)):
+        key = (r.replicate, repr(sorted(r.point.values.items()))) if r.point.package is not None else (r.run_id,)
+        tasks.setdefault(key, []).append(r)
+    return list(tasks.values())
 
 
 def pilot(p: Plan) -> TaskOutput:
@@ -176,30 +198,28 @@ def run_sweep(p: Plan, out: str | Path, *, workers: int | None = None, scheduler
 def _run(p: Plan, store: SweepStore, out: Path, be: Backend | None, progress) -> pd.DataFrame:
     runs = p.runs
     done = store.finished()
-    # Replicate-major: the runs of one seed follow each other, so a worker draws each replicate's home population
-    # once and takes it from its cache for the other points (sim/engine/arrays/homes.py keeps 4; in design order
-    # a sweep of 5 or more replicates per point missed it every time). Results do not depend on the order.
-    todo = sorted((r for r in runs if r.run_id not in done), key=lambda r: (r.replicate, r.point.index))
+    todo = [r for r in runs if r.run_id not in done]
     total = len(runs)
     finished = total - len(todo)
     if progress:
         progress(finished, total)
 
-    def on_result(run: RunSpec, output: TaskOutput) -> None:
+    def on_result(group: list[RunSpec], outputs: list[TaskOutput]) -> None:
         nonlocal finished
-        store.record(run, output)
-        finished += 1
+        for run, output in zip(group, outputs, strict=True):
+            store.record(run, output)
+        finished += len(group)
         if progress:
             progress(finished, total)
 
-    def on_lost(run: RunSpec, message: str) -> None:
-        on_result(run, TaskOutput(run.run_id, "failed", {}, message, 0.0, error_kind="internal"))
+    def on_lost(group: list[RunSpec], message: str) -> None:
+        on_result(group, [TaskOutput(r.run_id, "failed", {}, message, 0.0, error_kind="internal") for r in group])
 
     try:
         if todo:
             if be is None:  # the directory changed since we looked; its runs were not checked
                 raise UsageError(f"{out}: changed while the sweep was starting (another process?); run it again")
-            drive(todo, _submit(p.spec), be, on_result, on_lost)
+            drive(groups(todo), _submit(p.spec), be, on_result, on_lost)
     except KeyboardInterrupt:
         store.compile(runs, p.spec.parameter_names)
         raise SweepInterrupted(finished, total, out) from None

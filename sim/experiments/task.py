@@ -71,19 +71,52 @@ def point_scenario(base: dict, overrides: list[tuple[str, object]]):
 def execute(run_id: str, base: dict, overrides: list[tuple[str, object]], seed: int, keep: list[str],
             keep_timeseries: bool, engine: str = ENSEMBLE_DEFAULT) -> TaskOutput:
     """Run one point/replicate with `engine` (sim.engine.engines); never raises for a problem of the run itself."""
-    from sim.errors import InputError
-
     t0 = time.perf_counter()
     try:
-        scenario = point_scenario(base, overrides)
-        result = run(scenario, seed=seed, engine=engine)
-        ts = None
-        if keep_timeseries:
-            ts = result.timeseries()
-            ts.insert(0, "run_id", run_id)
-        return TaskOutput(run_id, "ok", outcomes(result, keep), None, time.perf_counter() - t0, ts)
-    except InputError as exc:
-        return TaskOutput(run_id, "failed", {}, exc.format(), time.perf_counter() - t0, error_kind="input")
+        result = run(point_scenario(base, overrides), seed=seed, engine=engine)
+        return _ok(run_id, result, keep, keep_timeseries, time.perf_counter() - t0)
     except Exception as exc:  # noqa: BLE001 - recorded with the run, the sweep goes on
-        tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        return TaskOutput(run_id, "failed", {}, tb, time.perf_counter() - t0, error_kind="internal")
+        return _failed(run_id, exc, time.perf_counter() - t0)
+
+
+def execute_group(run_ids: list[str], base: dict, overrides: list[list[tuple[str, object]]], seed: int,
+                  keep: list[str], keep_timeseries: bool, engine: str = ENSEMBLE_DEFAULT) -> list[TaskOutput]:
+    """`execute` for runs of one seed whose points differ only in their policies (a sweep's packages): the steps
+    they share are taken once (`sim.engine.branches.run_branches`); the outputs are those of separate runs. Each
+    run's wall time is its own part (the first run: the shared steps). Should the shared run fail, every run is
+    made on its own, so that a failure is recorded with the run that has it."""
+    from sim.engine.branches import run_branches
+
+    t0 = time.perf_counter()
+    scenarios, failed = [], {}
+    for run_id, pairs in zip(run_ids, overrides):
+        try:
+            scenarios.append(point_scenario(base, pairs))
+        except Exception as exc:  # noqa: BLE001
+            failed[run_id] = _failed(run_id, exc, time.perf_counter() - t0)
+    ok_ids = [r for r in run_ids if r not in failed]
+    try:
+        results, seconds = run_branches(scenarios, seed, engine)
+        done = {r: _ok(r, res, keep, keep_timeseries, s) for r, res, s in zip(ok_ids, results, seconds)}
+    except Exception:  # noqa: BLE001 - made again one by one below
+        done = {r: execute(r, base, pairs, seed, keep, keep_timeseries, engine)
+                for r, pairs in zip(run_ids, overrides) if r not in failed}
+    return [failed[r] if r in failed else done[r] for r in run_ids]
+
+
+def _ok(run_id: str, result: RunResult, keep: list[str], keep_timeseries: bool, seconds: float) -> TaskOutput:
+    ts = None
+    if keep_timeseries:
+        ts = result.timeseries()
+        ts.insert(0, "run_id", run_id)
+    return TaskOutput(run_id, "ok", outcomes(result, keep), None, seconds, ts)
+
+
+def _failed(run_id: str, exc: Exception, seconds: float) -> TaskOutput:
+    """A failed run: "input" for an InputError (bad values), "internal" for anything else."""
+    from sim.errors import InputError
+
+    if isinstance(exc, InputError):
+        return TaskOutput(run_id, "failed", {}, exc.format(), seconds, error_kind="input")
+    tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
+    return TaskOutput(run_id, "failed", {}, tb, seconds, error_kind="internal")

@@ -19,7 +19,7 @@ import numpy as np
 from sim.errors import ScenarioError
 from sim.rules.network import RouteGraph
 from sim.scenario.schema import BOOL_TARGETS, CONTROLS, MAX_MONTHS, NODE_TARGETS, Policy, PushSeries, Scenario
-from sim.scenario.dates import month_start, parse_month
+from sim.scenario.dates import month_start, parse_month, step_dates
 from sim.scenario.units import step_months
 
 MAX_DURATION = MAX_MONTHS  # months: an edge's duration, also after policies (the schema's bound, 600)
@@ -266,3 +266,23 @@ def group_rates(scenario: Scenario, dates: list[dt.date]) -> np.ndarray:
         for g, group in enumerate(groups):
             out[t, g] = group_rate(group, push, active)
     return out * step_months(scenario.time.step)
+
+
+def divergence_step(a: Scenario, b: Scenario) -> int:
+    """The first step at which runs of `a` and `b` with one seed can differ: 0 unless the two are equal outside
+    `policies` (and `seed`); else the first step t whose policies in force differ (their positions in the list,
+    or what they do: a policy's dates matter only through the steps it is in force), or the number of steps when
+    they never do. Before it, both runs rebuild the same state from the same base values and policies and draw the
+    same keyed numbers, so they are identical step for step."""
+    rest = {"policies", "seed"}
+    if a.model_dump(exclude=rest) != b.model_dump(exclude=rest):
+        return 0
+    dates = step_dates(a.time)
+
+    def acts(s: Scenario, i: int) -> dict:
+        return s.policies[i].model_dump(exclude={"start", "end", "enabled"})
+
+    for t, (in_a, in_b) in enumerate(zip(active_sets(a, dates), active_sets(b, dates))):
+        if in_a != in_b or [acts(a, i) for i in in_a] != [acts(b, i) for i in in_b]:
+            return t
+    return len(dates)

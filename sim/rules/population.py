@@ -211,6 +211,15 @@ class Population:
                 self.block_origin, self.block_group, self.block_size, self.block_bits, self.block_start,
                 self.block_r_max, self.block_home, self.block_members]
 
+    def __deepcopy__(self, memo: dict) -> Population:
+        """A copy with a run state of its own; read-only arrays (the drawn ones, after `freeze`) are shared."""
+        new = copy.copy(self)
+        memo[id(self)] = new
+        for name, value in vars(self).items():
+            if not (isinstance(value, np.ndarray) and not value.flags.writeable):
+                setattr(new, name, copy.deepcopy(value, memo))
+        return new
+
     def fresh(self) -> Population:
         """A Population with the same persons (the drawn arrays shared) and a run state of its own: nobody away,
         no appended persons, no attempts counted. Only for a population without appended persons."""

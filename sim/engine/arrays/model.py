@@ -17,6 +17,7 @@ byte for byte (tests/test_docking.py). The step is that of `sim.engine.mesa.mode
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 import numpy as np
@@ -29,6 +30,7 @@ from sim.engine.ledger import RunResult
 from sim.outcomes import (ARRIVED, CAUGHT, EDGE_CAUGHT, EDGE_COUNTS, EDGE_ENTERED, EDGE_KILLED, EDGE_PASSED,
                           EDGE_RETURNED, FLOWS, KILLED, REPATRIATED, RETURNED, SET_OUT)
 from sim.rules.hazards import leave_probability, log_survival
+from sim.rules.policies import active_sets, divergence_step, group_rates
 from sim.rules.population import Population
 from sim.rules.streams import ARREST as ARREST_SLOT
 from sim.rules.streams import CROSS as CROSS_SLOT
@@ -136,21 +138,29 @@ class ArrayModel(EngineCore):
             return
         self.hits["replanned"] += rows.size
         since = t - 1
-        node = tab.waiting_at[rows]
-        g, f = tab.group[rows], tab.female[rows].astype(np.int64)
         steps = since - tab.wait_since[rows].astype(np.int64)
         upd = steps > 0
         if upd.any():
-            old_log_free = np.array([log_survival(h) for h in old_hazard])
-            e_a = tab.e_arrest[rows] + steps * old_log_free[node] * self.arrest_scale_gf[g, f]
-            tab.e_arrest[rows] = np.where(upd, python_max0(e_a), tab.e_arrest[rows])
-            geo = upd & self.node_geometric_arr[node]
-            if geo.any():
-                old_rate = -self._leave_rates(old_dwell, None)  # log(1 - 1 / (D_old x))
-                e_l = tab.e_leave[rows] + steps * old_rate[node, g, f]
-                tab.e_leave[rows] = np.where(geo, python_max0(e_l), tab.e_leave[rows])
+            with np.errstate(invalid="ignore"):  # inf - inf is NaN: python_max0 makes it 0, as max(0.0, x)
+                self._spend_old_rates(rows, steps, upd, old_hazard, old_dwell)
         tab.wait_since[rows] = since
         self._schedule_wait(rows)
+
+    def _spend_old_rates(self, rows: np.ndarray, steps: np.ndarray, upd: np.ndarray, old_hazard: list[float],
+                         old_dwell: list[float]) -> None:
+        """E_a += steps x log(1 - h_old) x arrest scale, and for geometric waits E_l += steps x log(1 - 1 / (D_old
+        x)), each clipped as max(0.0, E) (`Migrant.replan_wait`), for the rows with `upd`."""
+        tab = self.tab
+        node = tab.waiting_at[rows]
+        g, f = tab.group[rows], tab.female[rows].astype(np.int64)
+        old_log_free = np.array([log_survival(h) for h in old_hazard])
+        e_a = tab.e_arrest[rows] + steps * old_log_free[node] * self.arrest_scale_gf[g, f]
+        tab.e_arrest[rows] = np.where(upd, python_max0(e_a), tab.e_arrest[rows])
+        geo = upd & self.node_geometric_arr[node]
+        if geo.any():
+            old_rate = -self._leave_rates(old_dwell, None)  # log(1 - 1 / (D_old x))
+            e_l = tab.e_leave[rows] + steps * old_rate[node, g, f]
+            tab.e_leave[rows] = np.where(geo, python_max0(e_l), tab.e_leave[rows])
 
     def _release_blocked(self, t: int, was_open: list[bool] | None) -> None:
         """Those held for an edge that reopened at step t move on, unless an arrest is due at t."""
@@ -471,14 +481,29 @@ class ArrayModel(EngineCore):
         self._reset_counts()
         self.close_step(t)
 
-    def run(self, progress: Callable[[int, int], None] | None = None) -> RunResult:
-        """Step through the whole horizon; `progress(done, total)` is called after each step."""
+    def run(self, progress: Callable[[int, int], None] | None = None, start: int = 0) -> RunResult:
+        """Take steps start, start + 1, ... to the end of the horizon (steps before `start` must have been taken:
+        a fork); `progress(done, total)` is called after each step."""
         total = len(self.dates)
-        for t in range(total):
+        for t in range(start, total):
             self.step(t)
             if progress is not None:
                 progress(t + 1, total)
         return self.result()
+
+    def fork(self, scenario: Scenario, t: int) -> ArrayModel:
+        """A copy of this run after its steps 0..t-1 that takes the next steps under `scenario`: the state so far
+        (people at home and on the way, queues, what people know, the ledger) is copied, the policies in force and
+        the departure rates from step t on are `scenario`'s. Exact (the run `ArrayModel(scenario)` would have
+        given, file for file) because `scenario` differs from this run's scenario only in policies that are in
+        force from step t or later (`sim.rules.policies.divergence_step`); ValueError otherwise."""
+        if divergence_step(self.spec, scenario) < t:
+            raise ValueError(f"cannot fork at step {t}: the scenarios differ before it")
+        clone = copy.deepcopy(self)
+        clone.spec = scenario
+        clone.rates = group_rates(scenario, clone.dates)
+        clone._active_sets = active_sets(scenario, clone.dates)
+        return clone
 
     def bytes_per_migrant(self) -> int:
         """Bytes of the migrant table per row (its columns; the free-row stack and queues are extra)."""
