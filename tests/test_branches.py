@@ -87,6 +87,10 @@ def test_divergence_is_the_first_step_whose_policies_in_force_differ():
     assert divergence_step(base, later) == dates.index(date(2003, 6, 1))  # the old start
     assert divergence_step(base, other) == 0
     assert divergence_step(base, seed) == len(dates)  # the seed of a run is given to run_branches
+    extra = scenario_to_dict(base)
+    extra["policies"].append({"name": "new", "start": "2004-01", "select": {"edges": ["walk"]},
+                              "scale": {"cost": 2.0}})
+    assert divergence_step(base, build(extra)) == dates.index(date(2004, 1, 1))
 
 
 def test_a_fork_after_the_scenarios_differ_is_refused():

@@ -278,11 +278,10 @@ def divergence_step(a: Scenario, b: Scenario) -> int:
     if a.model_dump(exclude=rest) != b.model_dump(exclude=rest):
         return 0
     dates = step_dates(a.time)
-
-    def acts(s: Scenario, i: int) -> dict:
-        return s.policies[i].model_dump(exclude={"start", "end", "enabled"})
-
+    window = {"start", "end", "enabled"}
+    same = [p.model_dump(exclude=window) == q.model_dump(exclude=window) for p, q in zip(a.policies, b.policies)]
+    same += [False] * abs(len(a.policies) - len(b.policies))  # a policy only one of them has
     for t, (in_a, in_b) in enumerate(zip(active_sets(a, dates), active_sets(b, dates))):
-        if in_a != in_b or [acts(a, i) for i in in_a] != [acts(b, i) for i in in_b]:
+        if in_a != in_b or not all(same[i] for i in in_a):
             return t
     return len(dates)
