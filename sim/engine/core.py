@@ -26,7 +26,6 @@ reopened), `_joined(items, positions)` (where the step's queue joiners stand), `
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
 from importlib.metadata import PackageNotFoundError, version
 
@@ -48,7 +47,6 @@ from sim.rules.repeat import multiplier_bound, rate_multiplier, repeat_steps
 from sim.rules.stocks import StockDraw, draw_stock, paths_through
 from sim.rules.streams import CHOICE, STOCK_CHOICE, run_key, uniforms
 from sim.scenario.dates import step_dates
-from sim.scenario.overrides import dump_scenario
 from sim.scenario.schema import Scenario
 from sim.scenario.units import step_months
 
@@ -592,16 +590,14 @@ class EngineCore:
 def run_result(model, extra: dict | None = None) -> RunResult:
     """The RunResult of a model that has `spec`, `seed`, `graph`, `dates` and `ledger` (any engine)."""
     sc = model.spec
-    resolved = sc.model_copy(update={"seed": model.seed})
-    text = dump_scenario(resolved)  # scenario_sha256(resolved) is the sha256 of this text: dumped once
     led = model.ledger
     return RunResult(
-        scenario_name=sc.name, seed=model.seed, scenario_sha256=hashlib.sha256(text.encode()).hexdigest(),
+        scenario_name=sc.name, seed=model.seed, resolved=sc.model_copy(update={"seed": model.seed}),
         version=package_version(), dates=model.dates, routes=list(model.graph.routes),
         groups=[g.name for g in sc.population.groups], edge_ids=list(model.graph.edge_ids),
         node_ids=list(model.graph.node_ids), flows=led.flows, arrived_female=led.arrived_female,
         in_transit=led.in_transit, edges=led.edges, repatriated_at=led.repatriated_at,
-        resolved_yaml=text, extra=extra or {},
+        extra=extra or {},
         persons=None if getattr(led, "persons", None) is None else led.persons.series,
         broker_nodes=list(getattr(model, "broker_nodes", [])), fees=getattr(led, "fees", None),
         sold=getattr(led, "sold", None), queued=getattr(led, "queued", None), abroad=led.abroad,

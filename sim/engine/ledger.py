@@ -19,6 +19,8 @@ released) + detained.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +30,8 @@ import pandas as pd
 
 from sim.outcomes import ARRIVED, CAUGHT, EDGE_COUNTS, FLOWS, KILLED, REPATRIATED, RETURNED, SET_OUT, TOTAL_KEYS
 from sim.outputs import new_dir
+from sim.scenario.overrides import dump_scenario
+from sim.scenario.schema import Scenario
 
 
 PERSON_FLOWS = ("first_set_out", "initial_stock", "retired", "released")
@@ -167,7 +171,7 @@ class RunResult:
 
     scenario_name: str
     seed: int
-    scenario_sha256: str
+    resolved: Scenario  # the scenario run, with the run's seed
     version: str
     dates: list[dt.date]
     routes: list[str]
@@ -179,7 +183,6 @@ class RunResult:
     in_transit: np.ndarray
     edges: np.ndarray
     repatriated_at: np.ndarray
-    resolved_yaml: str = ""
     extra: dict = field(default_factory=dict)
     persons: dict[str, np.ndarray] | None = None  # PersonCounts.series, with repeat attempts or an initial stock
     # brokers (docs/model.md §14): the broker nodes' indices, and per step x node the price asked (NaN elsewhere),
@@ -191,6 +194,17 @@ class RunResult:
     # per step, the steps since leaving home summed over the step's arrivals, and the length of a step in years
     abroad: np.ndarray | None = None
     step_years: float = 1.0 / 12.0
+
+    @functools.cached_property
+    def resolved_yaml(self) -> str:
+        """The text of scenario.resolved.yaml (`dump_scenario` of the resolved scenario), made on first use: a
+        sweep keeps outcomes only and never needs it (for Korea it takes about 0.1 s)."""
+        return dump_scenario(self.resolved)
+
+    @property
+    def scenario_sha256(self) -> str:
+        """sha256 of `resolved_yaml` (`sim.scenario.overrides.scenario_sha256`)."""
+        return hashlib.sha256(self.resolved_yaml.encode()).hexdigest()
 
     # ------------------------------------------------------------------ summaries
     def _totals(self, axis_keep: int | None) -> dict | np.ndarray:
