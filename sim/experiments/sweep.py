@@ -111,19 +111,11 @@ def _submit(ls: LoadedSpec):
     keep_ts = ls.spec.outputs.timeseries
 
     def submit(executor, group: list[RunSpec]):
-        if len(group) == 1:
-            run = group[0]
-            return executor.submit(_as_list, execute, run.run_id, ls.base_dict, run.point.overrides(ls.spec),
-                                   run.seed, keep, keep_ts, ls.spec.engine)
         return executor.submit(execute_group, [r.run_id for r in group], ls.base_dict,
                                [r.point.overrides(ls.spec) for r in group], group[0].seed, keep, keep_ts,
                                ls.spec.engine)
 
     return submit
-
-
-def _as_list(fn, *args) -> list[TaskOutput]:
-    return [fn(*args)]
 
 
 def groups(runs: list[RunSpec]) -> list[list[RunSpec]]:
