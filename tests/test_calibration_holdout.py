@@ -21,7 +21,7 @@ import pytest
 from conftest import seed
 from sim.analysis.calibration.abc import calibrate
 from sim.analysis.calibration.distance import run_predictions, score_points
-from sim.analysis.calibration.holdout import BANDS, SMC_NOTE
+from sim.analysis.calibration.holdout import BANDS, SMC_NOTE, holdout
 from sim.analysis.calibration.posterior import accept
 from sim.analysis.calibration.spec import load_calibration
 from sim.cli import main as cli_main
@@ -183,3 +183,35 @@ def test_an_smc_calibration_gets_a_note_and_no_hold_out_files(tmp_path):
     result = calibrate(path, out, workers=1)
     assert result.holdout is None and SMC_NOTE in result.notes
     assert not (out / "holdout.csv").exists() and not (out / "holdout_summary.csv").exists()
+
+
+def test_every_target_kind_gets_its_rows_and_a_range_or_bound_is_met_by_overlap(toy, tmp_path):
+    """The hold-out tables of a spec with all five kinds (female share by year, a years-abroad range, a
+    repatriations floor), from the toy's first-round runs: no new run is needed, the runs hold every outcome."""
+    tmp, _, _, truth = toy
+    row = truth["values"].set_index("point").loc[truth["truth"]]
+    lines = "".join(f"{y},{y},{int(row[y])},{int(row[y]) // 3},{int(row[y]) - int(row[y]) // 3},synthetic,\n"
+                    for y in YEARS)
+    write(tmp_path / "observed.csv", "period_start,period_end,arrivals,male,female,source,note\n" + lines)
+    text = (tmp / "holdout.yaml").read_text().replace("targets:\n", """targets:
+  years_abroad: {years: [2001, 2004], range: [0.5, 0.8]}
+  repatriations: {years: [2000, 2004], at_least: 20}
+""").replace("value: 0.5664", "by_year: true, weight: 0.5, value: 0.5664")
+    text = "\n".join(line if not line.strip().startswith("female_share") else
+                     "  female_share: {years: [2000, 2004], by_year: true, weight: 0.5}" for line in text.splitlines())
+    lc = load_calibration(write(tmp_path / "all.yaml", text + "\n"))
+    runs = pd.read_parquet(tmp / "out" / "sweep" / "runs.parquet")
+    per_run = run_predictions(runs, lc, tmp / "out" / "sweep", 1.0)
+    points = score_points(pd.read_csv(tmp / "out" / "points.csv").query("round == 1")[["point", RATE]], per_run, lc)
+    ho = holdout(points, per_run, lc)
+    assert list(ho.summary["kind"]) == ["arrivals", "female_share", "route_share", "years_abroad", "repatriations"]
+    table = ho.table.set_index(["kind", "fit"])
+    assert list(table.loc[("female_share", "holdout"), "period"]) == [str(y) for y in YEARS]  # one row a year
+    observed = [(int(row[y]) - int(row[y]) // 3) / int(row[y]) for y in YEARS]  # the series' female shares
+    assert table.loc[("female_share", "holdout"), "observed_low"].to_numpy() == pytest.approx(observed)
+    years = table.loc[("years_abroad", "holdout")]
+    assert years["period"] == "2001-2004" and (years["observed_low"], years["observed_high"]) == (0.5, 0.8)
+    assert years["in_90"] == (years["q95"] >= 0.5 and years["q05"] <= 0.8)
+    rep = table.loc[("repatriations", "holdout")]
+    assert rep["observed_high"] == np.inf and rep["in_90"] == (rep["q95"] >= 20) and rep["in_50"] == (rep["q75"] >= 20)
+    assert (ho.summary["holdout_points"] == 8).all()
