@@ -136,10 +136,14 @@ def test_a_target_the_others_inform_is_predicted_inside_a_band_much_narrower_tha
     without one predicts it from the other (and the arrivals). The truth is a first-round point whose run is the
     observed data, so it reproduces the other targets exactly (held-out distance 0: always accepted) and the
     held-out observation is one of the band's 8 runs: it lies inside the band (from its 5% to its 95% quantile,
-    linear between the two smallest and the two largest of 8) unless it is the smallest or the largest of them.
-    Not a statistical check: the seeds are fixed and the check is deterministic for them (at offsets 0-9 the
-    observation ranked 3rd to 6th of 8 for both kinds). The prior predictive spans the prior's factor of
-    64 in the rate; the held-out band is a fraction of it (measured 0.15-0.30 at offsets 0-9)."""
+    linear between the two smallest and the two largest of 8) unless it is the smallest or the largest of them,
+    that is unless all 7 other accepted points lie on one side of it, although the truth is the point nearest the
+    prior's centre and the accepted ones are its neighbours by distance. Not a check at a stated level: the seeds
+    make it deterministic, and it depends on the offset only through the sample; at offsets 0-29 the observation
+    ranked 3rd to 6th of 8 for both kinds. The prior predictive spans the prior's factor of 64 in the rate; the
+    held-out band's width was 0.15-0.36 of it and the held-out term at most 0.47 of the prior's median term at
+    offsets 0-29, so the bounds below (0.5 and 0.7) assert that the other targets inform the held-out one with
+    room for other samples."""
     tmp, _, result, truth = toy
     observed = truth["female" if kind == "female_share" else "route"]
     summary = result.holdout.summary.set_index("kind")
@@ -148,9 +152,9 @@ def test_a_target_the_others_inform_is_predicted_inside_a_band_much_narrower_tha
     prior = table.query(f"kind == '{kind}' and fit == 'prior'").iloc[0]
     assert held["q05"] <= observed <= held["q95"] and held["in_90"], held.to_dict()
     assert prior["q05"] <= observed <= prior["q95"]
-    assert summary.loc[kind, "width_90_holdout_over_prior"] < 0.4, summary.loc[kind].to_dict()
+    assert summary.loc[kind, "width_90_holdout_over_prior"] < 0.5, summary.loc[kind].to_dict()
     # The held-out distance term is far below the prior's median term: the other targets carry its information.
-    assert summary.loc[kind, "d_holdout"] < 0.5 * summary.loc[kind, "d_prior"]
+    assert summary.loc[kind, "d_holdout"] < 0.7 * summary.loc[kind, "d_prior"]
 
 
 def test_rerunning_the_command_rewrites_the_hold_out_tables_without_a_run(toy, capsys):
