@@ -17,8 +17,12 @@ def register(sub) -> argparse.ArgumentParser:
                                    "generations of weighted particles, each moved by a kernel and accepted at a "
                                    "shrinking epsilon; the per-generation table is printed and written to "
                                    "generations.csv). Every run goes through the sweep engine (resumable: run the "
-                                   "same command again after an interruption). Writes the posterior sample, the fit "
-                                   "table, the posterior predictive and pairwise figures (docs/calibration.md).")
+                                   "same command again after an interruption; on a finished directory it runs nothing "
+                                   "and rewrites every output). Writes the posterior sample, the fit table, the "
+                                   "posterior predictive and pairwise figures (docs/calibration.md), and, for method: "
+                                   "rejection, a hold-out validation: each target kind predicted from a fit to the "
+                                   "others on the first round's runs (holdout.csv, holdout_summary.csv; "
+                                   "docs/validation.md).")
     p.add_argument("spec", help="calibration spec YAML file")
     p.add_argument("--out", metavar="DIR", help="output directory (default: results/<spec name>)")
     p.add_argument("--workers", type=at_least_one, metavar="N", help="worker processes (default: number of cores)")
