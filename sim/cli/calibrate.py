@@ -17,8 +17,12 @@ def register(sub) -> argparse.ArgumentParser:
                                    "generations of weighted particles, each moved by a kernel and accepted at a "
                                    "shrinking epsilon; the per-generation table is printed and written to "
                                    "generations.csv). Every run goes through the sweep engine (resumable: run the "
-                                   "same command again after an interruption). Writes the posterior sample, the fit "
-                                   "table, the posterior predictive and pairwise figures (docs/calibration.md).")
+                                   "same command again after an interruption; on a finished directory it runs nothing "
+                                   "and rewrites every output). Writes the posterior sample, the fit table, the "
+                                   "posterior predictive and pairwise figures (docs/calibration.md), and, for method: "
+                                   "rejection, a hold-out validation: each target kind predicted from a fit to the "
+                                   "others on the first round's runs (holdout.csv, holdout_summary.csv; "
+                                   "docs/validation.md).")
     p.add_argument("spec", help="calibration spec YAML file")
     p.add_argument("--out", metavar="DIR", help="output directory (default: results/<spec name>)")
     p.add_argument("--workers", type=at_least_one, metavar="N", help="worker processes (default: number of cores)")
@@ -71,12 +75,29 @@ def _report(result, figures: list[str], scenario_path: str | None) -> None:
     print(result.table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     for note in result.notes:
         print(f"note: {note}")
+    if result.holdout is not None and not result.holdout.summary.empty:
+        _report_holdout(result.holdout.summary)
     c = result.check
     median = c.get("median_abs_log_error")
     print(f"calibrated values, {c['replicates']} runs at full size: distance {c['distance']:.4f}"
           + (f", median |log error| of arrivals {median:.3f}" if median is not None else ""))
     print(f"wrote {result.out}/posterior.csv, posterior_table.md, predictive.csv, calibration.json, "
           + ("generations.csv, " if result.generations is not None else "")
+          + ("holdout.csv, holdout_summary.csv, " if result.holdout is not None and not result.holdout.summary.empty
+             else "")
           + f"figures/{', figures/'.join(figures)}")
     if scenario_path:
         print(f"wrote calibrated scenario {scenario_path}")
+
+
+def _report_holdout(summary) -> None:
+    """The hold-out table (docs/validation.md): per target kind fitted from the others, how many of its periods
+    lie in the 50% and 90% predictive bands of the held-out fit, the full fit and the prior, its distance term
+    under each, and the held-out 90% band's width over the prior's."""
+    print("hold-out validation (round 1; each target kind predicted from a fit to the others; docs/validation.md):")
+    table = summary.assign(**{f"in 50/90 {fit}": [f"{a}/{b} of {n}" for a, b, n in zip(
+        summary[f"in_50_{fit}"], summary[f"in_90_{fit}"], summary["periods"])] for fit in ("holdout", "full", "prior")})
+    cols = ["kind", "holdout_points", "in 50/90 holdout", "in 50/90 full", "in 50/90 prior", "d_holdout", "d_full",
+            "d_prior", "width_90_holdout_over_prior"]
+    print(table[cols].rename(columns={"width_90_holdout_over_prior": "width90 vs prior"})
+          .to_string(index=False, float_format=lambda v: f"{v:.3g}"))

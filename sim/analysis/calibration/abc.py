@@ -58,6 +58,7 @@ import pandas as pd
 
 from sim.analysis.calibration.distance import (arrival_errors, distance, point_predictions, predicted, score_points,
                                                terms)
+from sim.analysis.calibration.holdout import SMC_NOTE, Holdout, holdout
 from sim.analysis.calibration.posterior import (accept, box_points, candidate_values, in_box, posterior_table,
                                                 predictive, refine_box, share_predictive)
 from sim.analysis.calibration.rounds import make_round, run_round
@@ -90,13 +91,15 @@ class CalibrationResult:
     notes: list[str] = field(default_factory=list)
     box: dict[str, tuple[float, float]] | None = None  # round 2's box in unit coordinates
     generations: pd.DataFrame | None = None  # method: smc: one row per generation (sequential.generations_table)
+    holdout: Holdout | None = None  # leave-one-target-out validation (holdout.py); None with method: smc
 
 
 ROUNDS = ("sweep", "sweep_round2", "check")
 SMC_SWEEP = re.compile(PREFIX + r"\d+_\d+")  # OUT/smc_<generation>_<batch> (sequential.sweep_name)
+HOLDOUT_FILES = ("holdout.csv", "holdout_summary.csv")
 OUTPUT_FILES = ("base.yaml", "check_base.yaml", *(f"{r}_spec.yaml" for r in ROUNDS), "points.csv", "posterior.csv",
                 "posterior.parquet", "posterior_table.csv", "posterior_table.md", "predictive.csv",
-                "shares_predictive.csv", "calibration.json", "generations.csv")
+                "shares_predictive.csv", "calibration.json", "generations.csv", *HOLDOUT_FILES)
 
 
 def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = None, *, workers: int | None = None,
@@ -133,6 +136,8 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
     points = score_points(design, per_run, lc).assign(round=1)
     posterior, eps = accept(points, s.accept.quantile)
     rounds, notes, box, generations = 1, [], None, None
+    # Hold-out validation uses the prior sample only (later rounds and generations were steered by every target).
+    validation = holdout(points, per_run, lc) if s.method != "smc" else None
     if s.method == "smc":
         seq = run_sequential(lc, out, points, per_run, **common)
         points, per_run, posterior, eps = seq.points, seq.per_run, seq.posterior, seq.epsilon
@@ -162,8 +167,9 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
     points["accepted"] = points["point"].isin(posterior["point"])
     table = posterior_table(posterior, lc)
     values, check = run_check(lc, out, candidate_values(posterior, lc), **common)
+    notes += validation.notes if validation is not None else [SMC_NOTE]
     result = CalibrationResult(out, points, posterior, eps, table, values, check, len(per_run), failed, rounds,
-                               notes, box, generations)
+                               notes, box, generations, validation)
     write_outputs(result, lc, per_run)
     if scenario_target is not None:
         kept = write_scenario(scenario_target, lc.base_path, values, provenance(result, lc))
@@ -232,7 +238,9 @@ def provenance(result: CalibrationResult, lc: LoadedCalibration) -> list[str]:
 
 def write_outputs(result: CalibrationResult, lc: LoadedCalibration, per_run: pd.DataFrame) -> None:
     """OUT/points.csv, posterior.csv and .parquet, posterior_table.csv and .md, predictive.csv,
-    shares_predictive.csv, calibration.json."""
+    shares_predictive.csv, calibration.json; holdout.csv and holdout_summary.csv when there is a hold-out
+    validation, else any earlier ones are removed (a calibration directory's own files: with method: smc they
+    would describe another calibration)."""
     out = result.out
     _write_table(result.points, out / "points.csv")
     _write_table(result.posterior, out / "posterior.csv")
@@ -248,6 +256,12 @@ def write_outputs(result: CalibrationResult, lc: LoadedCalibration, per_run: pd.
     _write_table(share_predictive(per_run, accepted, lc, weights), out / "shares_predictive.csv")
     if result.generations is not None:
         _write_table(result.generations, out / "generations.csv")
+    if result.holdout is not None and not result.holdout.summary.empty:
+        _write_table(result.holdout.table, out / "holdout.csv")
+        _write_table(result.holdout.summary, out / "holdout_summary.csv")
+    else:
+        for name in HOLDOUT_FILES:
+            (out / name).unlink(missing_ok=True)
     summary = {
         "spec": str(lc.path), "spec_sha256": lc.sha256(), "date": dt.date.today().isoformat(),
         "name": lc.spec.name, "priors": {n: p.model_dump() for n, p in lc.spec.parameters.items()},

@@ -120,11 +120,14 @@ def run_weights(runs: pd.DataFrame, weights: dict[int, float] | None) -> np.ndar
     return (runs["point"].map(weights) / counts).to_numpy(dtype=float)
 
 
+QUANTILES = {"q05": 0.05, "median": 0.5, "q95": 0.95}  # column -> level of the predictive tables
+
+
 def predictive(per_run: pd.DataFrame, points: list[int], lc: LoadedCalibration,
-               weights: dict[int, float] | None = None) -> pd.DataFrame:
-    """Posterior predictive per observed period: the 5%, 50% and 95% quantiles over every run of the accepted
-    points (parameter and simulation uncertainty; weighted by `run_weights` for a weighted posterior), next to the
-    observed value, compared like with like."""
+               weights: dict[int, float] | None = None, quantiles: dict[str, float] = QUANTILES) -> pd.DataFrame:
+    """Posterior predictive per observed period: the `quantiles` (column -> level; default 5%, 50%, 95%) over every
+    run of the accepted points (parameter and simulation uncertainty; weighted by `run_weights` for a weighted
+    posterior), next to the observed value, compared like with like; `inside_90` when q05 and q95 are asked."""
     runs = per_run[per_run["point"].isin(points)]
     w = run_weights(runs, weights)
     arr_cols = [c for c in runs.columns if c.startswith("arr.")]
@@ -134,29 +137,33 @@ def predictive(per_run: pd.DataFrame, points: list[int], lc: LoadedCalibration,
         sims.append(table["simulated"].to_numpy(dtype=float))
     table = arrival_errors({int(c[4:]): 0.0 for c in arr_cols}, lc).drop(columns=["difference", "log_error"])
     values = np.vstack(sims)
-    for q, col in ((0.05, "q05"), (0.5, "median"), (0.95, "q95")):
+    for col, q in quantiles.items():
         table[col] = (np.quantile(values, q, axis=0) if w is None else
                       [weighted_quantile(values[:, k], q, w) for k in range(values.shape[1])])
     table = table.drop(columns=["simulated"])
-    table["inside_90"] = (table["observed"] >= table["q05"]) & (table["observed"] <= table["q95"])
+    if "q05" in quantiles and "q95" in quantiles:
+        table["inside_90"] = (table["observed"] >= table["q05"]) & (table["observed"] <= table["q95"])
     return table
 
 
+def _band(s: pd.Series, run_w: pd.Series | None, quantiles: dict[str, float]) -> dict[str, float]:
+    """The `quantiles` of the runs' values `s` (weighted by `run_w`, indexed like the runs); NaN without runs."""
+    if not len(s):
+        return dict.fromkeys(quantiles, math.nan)
+    x = s.to_numpy(dtype=float)
+    w = None if run_w is None else run_w.loc[s.index].to_numpy()
+    return {col: float(weighted_quantile(x, q, w)) for col, q in quantiles.items()}
+
+
 def share_predictive(per_run: pd.DataFrame, points: list[int], lc: LoadedCalibration,
-                     weights: dict[int, float] | None = None) -> pd.DataFrame:
+                     weights: dict[int, float] | None = None, quantiles: dict[str, float] = QUANTILES
+                     ) -> pd.DataFrame:
     """The targets other than the yearly arrivals (the shares, the mean years abroad, the repatriations): observed
-    value (or range: low, high; a lower bound has high = inf) and the 5/50/95% quantiles over the accepted points'
-    runs."""
+    value (or range: low, high; a lower bound has high = inf) and the `quantiles` (default 5/50/95%) over the
+    accepted points' runs."""
     runs = per_run[per_run["point"].isin(points)]
     w = run_weights(runs, weights)
     run_w = pd.Series(w, index=runs.index) if w is not None else None
-
-    def q(s: pd.Series, p: float) -> float:
-        if not len(s):
-            return math.nan
-        return float(weighted_quantile(s.to_numpy(dtype=float), p, None if run_w is None else
-                                       run_w.loc[s.index].to_numpy()))
-
     rows = []
     t = lc.spec.targets
     if t.female_share is not None and "female_n" in runs:
@@ -172,5 +179,24 @@ def share_predictive(per_run: pd.DataFrame, points: list[int], lc: LoadedCalibra
         rows.append(("repatriations", t.repatriations.years, (lc.repatriations_floor, math.inf),
                      runs["repatriated"]))
     return pd.DataFrame([{"target": n, "years": f"{y[0]}-{y[1]}", "observed_low": o[0], "observed_high": o[1],
-                          "q05": q(s, 0.05), "median": q(s, 0.5), "q95": q(s, 0.95)} for n, y, o, s in rows],
-                        columns=["target", "years", "observed_low", "observed_high", "q05", "median", "q95"])
+                          **_band(s, run_w, quantiles)} for n, y, o, s in rows],
+                        columns=["target", "years", "observed_low", "observed_high", *quantiles])
+
+
+def female_by_year_predictive(per_run: pd.DataFrame, points: list[int], lc: LoadedCalibration,
+                              weights: dict[int, float] | None = None, quantiles: dict[str, float] = QUANTILES
+                              ) -> pd.DataFrame:
+    """`female_share: {by_year: true}`: per observed year y, the observed share and the `quantiles` over the
+    accepted points' runs of a run's female arrivals / arrivals in y (runs without arrivals in y left out), in the
+    columns of `share_predictive`."""
+    runs = per_run[per_run["point"].isin(points)]
+    w = run_weights(runs, weights)
+    run_w = pd.Series(w, index=runs.index) if w is not None else None
+    rows = []
+    for y, f in lc.female_by_year.items():
+        if f"fem.{y}" not in runs:
+            continue
+        s = (runs[f"fem.{y}"] / runs[f"arr.{y}"].where(runs[f"arr.{y}"] > 0)).dropna()
+        rows.append({"target": "female_share", "years": f"{y}-{y}", "observed_low": f, "observed_high": f,
+                     **_band(s, run_w, quantiles)})
+    return pd.DataFrame(rows, columns=["target", "years", "observed_low", "observed_high", *quantiles])
