@@ -147,3 +147,16 @@ def test_designs_without_packages_are_one_run_per_task(tmp_path):
     tasks = groups(p.runs)
     assert [len(t) for t in tasks] == [1] * 6
     assert [(t[0].replicate, t[0].point.index) for t in tasks] == [(k, i) for k in range(3) for i in range(2)]
+
+
+def test_the_dry_run_of_a_policies_sweep_says_its_estimate_is_an_upper_bound(tmp_path, capsys):
+    from sim.cli.main import main
+
+    spec = tmp_path / "packages.yaml"
+    spec.write_text(SPEC.format(toy=TOY))
+    assert main(["sweep", str(spec), "--dry-run", "--workers", "1"]) == 0
+    assert "at most: the runs of a point's packages share their steps" in capsys.readouterr().out
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(f"name: grid\nscenario: {TOY}\nparameters:\n  population.size: [2000]\nseed: 1\n")
+    assert main(["sweep", str(grid), "--dry-run", "--workers", "1"]) == 0
+    assert "at most" not in capsys.readouterr().out

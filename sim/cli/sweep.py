@@ -34,7 +34,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(f"checked the scenario of {'every point' if checked == p.n_points else f'the first {checked:,} points'}"
               + ("" if checked == p.n_points else " (the sweep checks every point before it starts)"))
         one, total = estimate_seconds(p, workers)
-        print(f"pilot run: {one:.2f} s; estimated sweep time with {workers} worker(s): {_duration(total)}")
+        print(f"pilot run: {one:.2f} s; estimated sweep time with {workers} worker(s): {_duration(total)}"
+              + (" at most: the runs of a point's packages share their steps before the packages differ"
+                 if p.spec.spec.design.type in ("policies", "policies_points") else ""))
         if total > LONG_SECONDS:
             print(f"warning: this sweep would take about {_duration(total)} (more than {LONG_SECONDS // 3600} h) "
                   f"with {workers} worker(s): consider fewer points or replicates, or more workers (--scheduler)",
