@@ -160,3 +160,27 @@ def test_the_dry_run_of_a_policies_sweep_says_its_estimate_is_an_upper_bound(tmp
     grid.write_text(f"name: grid\nscenario: {TOY}\nparameters:\n  population.size: [2000]\nseed: 1\n")
     assert main(["sweep", str(grid), "--dry-run", "--workers", "1"]) == 0
     assert "at most" not in capsys.readouterr().out
+
+
+def test_a_group_whose_shared_run_fails_is_made_run_by_run(tmp_path, monkeypatch):
+    """Should the shared run raise, each run is made on its own, so that a failure is recorded with its run."""
+    import sim.engine.branches
+    from sim.experiments.task import execute_group
+
+    spec = tmp_path / "packages.yaml"
+    spec.write_text(SPEC.format(toy=TOY))
+    ls, group = load_spec(spec), groups(plan(spec).runs)[0]
+    args = ([r.run_id for r in group], ls.base_dict, [r.point.overrides(ls.spec) for r in group], group[0].seed,
+            ["totals"], False)
+    shared = execute_group(*args)
+
+    calls = []
+
+    def broken(*_a, **_k):
+        calls.append(1)
+        raise RuntimeError("shared run failed")
+
+    monkeypatch.setattr(sim.engine.branches, "run_branches", broken)
+    alone = execute_group(*args)
+    assert calls == [1] and [o.status for o in alone] == ["ok"] * len(group)
+    assert [o.outcomes for o in alone] == [o.outcomes for o in shared]
