@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from sim.analysis.sensitivity.outcomes import Outcome, parse_outcome
-from sim.analysis.sensitivity.spec import Bounds, set_all_paths, validate_point
+from sim.analysis.sensitivity.spec import Bounds, check_fixed_apart, set_all_paths, validate_point
 from sim.engine.engines import ENSEMBLE_DEFAULT, EngineName
 from sim.errors import ScenarioError
 from sim.loading import load_scenario
@@ -102,9 +102,7 @@ class DiscoverySpec(Strict):
 
     @model_validator(mode="after")
     def _check(self) -> DiscoverySpec:
-        both = set(self.fixed) & set(self.parameters)
-        if both:
-            raise ValueError(f"{', '.join(sorted(both))} is both fixed and a parameter")
+        check_fixed_apart(self.fixed, self.parameters)
         pinned = [n for n, b in self.parameters.items() if b.dist == "fixed"]
         if pinned:
             raise ValueError(f"{', '.join(pinned)}: a fixed value cannot bound a box; put it under fixed")

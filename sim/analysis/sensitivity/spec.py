@@ -96,10 +96,15 @@ class SensitivitySpec(Strict):
 
     @model_validator(mode="after")
     def _check(self) -> SensitivitySpec:
-        both = set(self.fixed) & set(self.parameters)
-        if both:
-            raise ValueError(f"{', '.join(sorted(both))} is both fixed and a parameter")
+        check_fixed_apart(self.fixed, self.parameters)
         return self
+
+
+def check_fixed_apart(fixed: dict, parameters: dict) -> None:
+    """ValueError naming the paths that are both fixed and a parameter (a spec sets a path one way only)."""
+    both = set(fixed) & set(parameters)
+    if both:
+        raise ValueError(f"{', '.join(sorted(both))} is both fixed and a parameter")
 
 
 
