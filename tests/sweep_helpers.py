@@ -47,3 +47,21 @@ def as_from_a_terminal() -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _made_in(pid: int) -> "Unpicklable":
+    """Unpickling an Unpicklable: fine in the process that made it, AttributeError in any other."""
+    if os.getpid() != pid:
+        raise AttributeError("module 'sim.experiments.task' has no attribute 'renamed'")
+    return Unpicklable(pid)
+
+
+class Unpicklable:
+    """A task argument a worker process cannot unpickle, as when a function or class it names was renamed in the
+    files the worker imported."""
+
+    def __init__(self, pid: int | None = None):
+        self.pid = os.getpid() if pid is None else pid
+
+    def __reduce__(self):
+        return (_made_in, (self.pid,))

@@ -24,6 +24,7 @@ from sim.experiments.design import build_points, build_runs, replicate_seeds
 from sim.experiments.executors import Backend, _process_pool, drive
 from sim.experiments.spec import load_spec
 from sim.experiments.sweep import plan, run_sweep
+from sim.experiments.task import call_packed, packed
 
 ROOT = Path(__file__).resolve().parents[1]
 TOY_SWEEP = ROOT / "experiments" / "toy_sweep.yaml"
@@ -270,6 +271,25 @@ def test_a_dying_worker_is_retried_and_a_repeat_killer_recorded_failed(tmp_path)
     drive(tasks, submit, be, lambda t, out: results.__setitem__(t, out), lambda t, msg: lost.__setitem__(t, msg))
     assert results == {**{("ok", i): 2 * i for i in range(8)}, ("crash_once", 10): 20}
     assert list(lost) == [("crash_always", 99)] and "died 3 times" in lost[("crash_always", 99)]
+
+
+def test_a_task_a_worker_cannot_unpickle_is_recorded_with_the_reason_and_kills_no_worker(tmp_path):
+    """The sweep hands workers `call_packed(packed(fn, ...))`: a task whose pickle names something the worker's
+    modules lack fails at once with the unpickling error and the likely cause, instead of killing the worker
+    process three times and reading as a crash; the other tasks run in the same pool."""
+    be = Backend("processes", 2, lambda: _process_pool(2), lambda: _process_pool(1))
+    results, lost = {}, {}
+
+    def submit(executor, task):
+        arg = sweep_helpers.Unpicklable() if task == "unreadable" else task
+        return executor.submit(call_packed, packed(sweep_helpers.double, arg))
+
+    drive([1, 2, "unreadable", 3], submit, be, lambda t, out: results.__setitem__(t, out),
+          lambda t, msg: lost.__setitem__(t, msg))
+    assert results == {1: 2, 2: 4, 3: 6}
+    message = lost["unreadable"]
+    assert message.startswith("TaskUnreadable: the worker could not read its task (AttributeError: ")
+    assert "renamed" in message and "files change while a sweep runs" in message and "died" not in message
 
 
 # ------------------------------------------------------------------------------------------- CLI and specs

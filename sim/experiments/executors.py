@@ -426,7 +426,7 @@ def _retry_alone(task, submit, be: Backend, on_result, on_lost) -> None:
             if attempt == MAX_ATTEMPTS:
                 on_lost(task, f"worker process died {MAX_ATTEMPTS} times running this run "
                               "(crash, out of memory or os._exit; or bordersim's files changed while the sweep "
-                              "ran, so that a new worker could not read its task)")
+                              "ran)")
             continue
         except be.start_errors as exc:
             starts += 1

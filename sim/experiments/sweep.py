@@ -27,7 +27,7 @@ from sim.experiments.design import (MAX_RUNS, Point, RunSpec, build_runs, count_
 from sim.experiments.executors import Backend, BackendLost, backend, drive
 from sim.experiments.spec import LoadedSpec, load_spec
 from sim.experiments.store import SweepStore, read_manifest
-from sim.experiments.task import TaskOutput, execute, execute_group, point_scenario
+from sim.experiments.task import TaskOutput, call_packed, execute, execute_group, packed, point_scenario
 
 MAX_BAD_POINTS_SHOWN = 5
 
@@ -111,9 +111,9 @@ def _submit(ls: LoadedSpec):
     keep_ts = ls.spec.outputs.timeseries
 
     def submit(executor, group: list[RunSpec]):
-        return executor.submit(execute_group, [r.run_id for r in group], ls.base_dict,
-                               [r.point.overrides(ls.spec) for r in group], group[0].seed, keep, keep_ts,
-                               ls.spec.engine)
+        return executor.submit(call_packed, packed(execute_group, [r.run_id for r in group], ls.base_dict,
+                                                   [r.point.overrides(ls.spec) for r in group], group[0].seed,
+                                                   keep, keep_ts, ls.spec.engine))
 
     return submit
 

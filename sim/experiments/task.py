@@ -8,15 +8,40 @@ checks every point with `point_scenario` before the first run, so a bad value is
 
 from __future__ import annotations
 
+import pickle
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
 from sim.outcomes import TOTAL_KEYS
 from sim.engine.engines import ENSEMBLE_DEFAULT, run
 from sim.engine.ledger import RunResult
+
+
+class TaskUnreadable(RuntimeError):
+    """A worker could not unpickle its task (the function or a class it names is missing from the modules the
+    worker imported): the run did not start."""
+
+
+def packed(fn: Callable, *args: Any) -> bytes:
+    """`(fn, args)` pickled here, for `call_packed` in a worker."""
+    return pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def call_packed(blob: bytes) -> Any:
+    """`fn(*args)` of a `packed` task. A task the worker cannot unpickle raises TaskUnreadable naming the error
+    (left to the pool, the failure would kill the worker process and read as a crash of the run)."""
+    try:
+        fn, args = pickle.loads(blob)
+    except Exception as exc:  # noqa: BLE001 - whatever unpickling raises: AttributeError, ImportError, ...
+        raise TaskUnreadable(f"the worker could not read its task ({type(exc).__name__}: {exc}); this happens "
+                             "when bordersim's files change while a sweep runs (new workers import the changed "
+                             "modules): run the same command again once they are stable") from None
+    return fn(*args)
 
 
 @dataclass
