@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import ROOT, TOY, run_cli
+from conftest import ROOT, TOY
 from sim.cli import dashboard as cli_dashboard
 from sim.cli.main import main
 from sim.dashboard import panels
@@ -85,11 +85,14 @@ def test_the_model_stepped_to_the_end_is_the_run_of_its_scenario():
     assert yaml.safe_load(model.scenario_yaml())["network"]["edges"][3]["controls"]["mines"] == 1.0
 
 
-def test_the_command_help_and_errors():
-    r = run_cli("dashboard", "--help")
-    assert r.returncode == 0 and "127.0.0.1" in r.stdout and "--host" in r.stdout
-    r = run_cli("dashboard", ROOT / "tests" / "fixtures" / "unknown_key.yaml")
-    assert r.returncode == 2 and "gaurds" in r.stderr and "Traceback" not in r.stderr
+def test_the_command_help_and_errors(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["dashboard", "--help"])
+    out = capsys.readouterr().out
+    assert exc.value.code == 0 and "127.0.0.1" in out and "--host" in out
+    assert main(["dashboard", str(ROOT / "tests" / "fixtures" / "unknown_key.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert "gaurds" in err and "Traceback" not in err
 
 
 def test_a_live_figure_draws_its_data_over_a_fixed_background():

@@ -386,6 +386,7 @@ def test_ctrl_c_stops_cleanly_keeps_finished_runs_and_says_how_to_resume(tmp_pat
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "run the same command again to resume" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and "interrupted" in err, err  # one line, from the sweep process only
     partial = pd.read_parquet(out / "runs.parquet")
     assert 0 < len(partial) < INTERRUPTIBLE_RUNS and (partial["status"] == "ok").all()
     r = run_cli("sweep", str(spec), "--out", str(out), "--workers", "2", "--quiet")  # the resume: in-process
