@@ -21,7 +21,7 @@ from sim.analysis.calibration.spec import load_calibration
 from sim.engine.mesa.model import run
 from sim.errors import ScenarioError
 from sim.loading import load_scenario
-from sim.scenario.overrides import scenario_to_dict
+from sim.scenario.overrides import get_path, scenario_to_dict, set_path
 
 ROOT = Path(__file__).resolve().parents[1]
 TOY = ROOT / "scenarios" / "toy.yaml"
@@ -246,6 +246,28 @@ def test_written_scenario_keeps_comments_and_holds_the_values(tmp_path):
     again = out.read_text()
     assert again.count(PROVENANCE_START) == 1 and again.count(PROVENANCE_END) == 1 and "# second" in again
     assert "# spec: test" not in again
+
+
+@pytest.mark.parametrize("spec", ["korea_calibration.yaml", "korea_calibration_full.yaml"])
+def test_every_korea_parameter_is_written_in_place_and_the_header_is_kept(tmp_path, spec):
+    """The Korea specs free values written inside flow mappings and under dotted keys (a policy's
+    `scale: {brokers.capacity: 0.2}`): each is put in place, so the scenario's header and comments survive."""
+    base = ROOT / "scenarios" / "korea.yaml"
+    names = load_calibration(ROOT / "experiments" / spec).names
+    before = scenario_to_dict(load_scenario(base))
+    values = {}
+    for name in names:  # a value distinct from the current one, of the same type
+        current = get_path(before, name)
+        values[name] = current + 1 if isinstance(current, int) else round(current * 1.1 + 0.001, 6)
+    out = tmp_path / "korea_calibrated.yaml"
+    assert write_scenario(out, base, values, ["spec: test"]) is True
+    text = out.read_text()
+    assert "# Model choices" in text and "# --- China-border fences 2020-2023" in text  # comments kept
+    after = scenario_to_dict(load_scenario(out))
+    for name, v in values.items():
+        assert get_path(after, name) == v, name
+        set_path(before, name, v, source="test")
+    assert after == before  # nothing else moved
 
 
 def test_value_not_written_in_the_file_falls_back_to_the_resolved_scenario(tmp_path):

@@ -31,32 +31,40 @@ def format_value(v) -> str:
 
 
 def _scalar_spans(text: str, paths: list[str]) -> dict[str, tuple[int, int]] | None:
-    """Character span of the scalar at each dotted path in the YAML text (list items by id/name or index);
-    None if any path is not written out in the text."""
+    """Character span of the scalar at each dotted path in the YAML text (list items by id/name or index; a mapping
+    key may itself hold dots, as policies' `scale: {brokers.capacity: 0.2}`, and is matched to several parts of
+    the path, the longest first); None if any path is not written out in the text."""
     root = yaml.compose(text, Loader=yaml.SafeLoader)
     spans = {}
     for path in paths:
-        node = root
-        for part in path.split("."):
-            nxt = None
-            if isinstance(node, yaml.MappingNode):
-                # A push series key written as 'YYYY' is the month 'YYYY-01' in the resolved scenario.
-                nxt = next((v for k, v in node.value if part in (str(k.value), f"{k.value}-01")), None)
-            elif isinstance(node, yaml.SequenceNode):
-                for i, item in enumerate(node.value):
-                    ident = None
-                    if isinstance(item, yaml.MappingNode):
-                        ident = next((str(v.value) for k, v in item.value if k.value in ("id", "name")), None)
-                    if ident == part or (ident is None and part == str(i)):
-                        nxt = item
-                        break
-            node = nxt
-            if node is None:
-                return None
+        node = _find(root, path.split("."))
         if not isinstance(node, yaml.ScalarNode):
             return None
         spans[path] = (node.start_mark.index, node.end_mark.index)
     return spans
+
+
+def _find(node, parts: list[str]):
+    """The node at `parts` below `node`, or None."""
+    if not parts:
+        return node
+    if isinstance(node, yaml.MappingNode):
+        for j in range(len(parts), 0, -1):  # a key of j parts ("brokers.capacity"), the longest first
+            key = ".".join(parts[:j])
+            # A push series key written as 'YYYY' is the month 'YYYY-01' in the resolved scenario.
+            value = next((v for k, v in node.value if key in (str(k.value), f"{k.value}-01")), None)
+            found = _find(value, parts[j:]) if value is not None else None
+            if found is not None:
+                return found
+        return None
+    if isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            ident = None
+            if isinstance(item, yaml.MappingNode):
+                ident = next((str(v.value) for k, v in item.value if k.value in ("id", "name")), None)
+            if ident == parts[0] or (ident is None and parts[0] == str(i)):
+                return _find(item, parts[1:])
+    return None
 
 
 def scenario_text(base_path: Path, values: dict[str, float], provenance: list[str]) -> tuple[str, bool]:
