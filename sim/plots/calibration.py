@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from sim.plots import style
+from sim.weighted import weighted_spearman
 
 OBSERVED_COLOUR = "#000000"
 BAND_COLOUR = style.OKABE_ITO[0]
@@ -112,6 +113,8 @@ def posterior_pairs(points: pd.DataFrame, priors: dict[str, dict], title: str = 
     axes = np.atleast_2d(fig.subplots(d, d, squeeze=False))
     acc = points[points["accepted"]] if "accepted" in points else points.iloc[0:0]
     rej = points[~points["accepted"]] if "accepted" in points else points
+    # sequential ABC: the particles' importance weights (points.csv's `weight`), else equal weights
+    weights = acc["weight"].to_numpy(dtype=float) if "weight" in acc and len(acc) else None
     dist = acc["distance"].to_numpy(dtype=float)
     norm = None
     scatter = None
@@ -122,11 +125,11 @@ def posterior_pairs(points: pd.DataFrame, priors: dict[str, dict], title: str = 
         for j, xname in enumerate(names):
             ax = axes[i, j]
             if j > i:
-                _correlation(ax, acc, xname, yname)
+                _correlation(ax, acc, xname, yname, weights)
                 continue
             _axis(ax, priors[xname], "x")
             if i == j:
-                _hist(ax, acc[xname].to_numpy(dtype=float), priors[xname])
+                _hist(ax, acc[xname].to_numpy(dtype=float), priors[xname], weights)
                 ax.set_yticks([])
             else:
                 _axis(ax, priors[yname], "y")
@@ -148,7 +151,8 @@ def posterior_pairs(points: pd.DataFrame, priors: dict[str, dict], title: str = 
                      location="right")
     fig.suptitle(title)
     style.note(fig, f"Grey: the other points sampled ({len(rej)}); coloured: the {len(acc)} accepted points. Axes "
-                    "span the prior. Upper triangle: Spearman correlation of the accepted points.")
+                    "span the prior. Upper triangle: Spearman correlation of the accepted points"
+                    + (", weighted (sim.weighted)." if weights is not None else "."))
     return fig
 
 
@@ -171,11 +175,11 @@ def _label(name: str) -> str:
     return short.replace(".", "\n", 1) if len(short) > 18 else short
 
 
-def _correlation(ax, acc: pd.DataFrame, xname: str, yname: str) -> None:
+def _correlation(ax, acc: pd.DataFrame, xname: str, yname: str, weights: np.ndarray | None = None) -> None:
     ax.axis("off")
     if len(acc) < 3:
         return
-    rho = acc[[xname, yname]].corr(method="spearman").iloc[0, 1]
+    rho = weighted_spearman(acc[xname].to_numpy(), acc[yname].to_numpy(), weights)
     ax.text(0.5, 0.5, f"ρ = {rho:+.2f}", ha="center", va="center", transform=ax.transAxes,
             fontsize=9 + 5 * abs(rho), color="#000000" if abs(rho) >= 0.5 else "#777777")
 
@@ -195,14 +199,14 @@ def _axis(ax, prior: dict, which: str) -> None:
     (ax.set_xlim if which == "x" else ax.set_ylim)(lo, hi)
 
 
-def _hist(ax, x: np.ndarray, prior: dict) -> None:
+def _hist(ax, x: np.ndarray, prior: dict, weights: np.ndarray | None = None) -> None:
     lo, hi = float(prior["low"]), float(prior["high"])
     if prior["dist"] == "loguniform":
         bins = np.geomspace(lo, hi, 13)
     else:
         bins = np.linspace(lo, hi, 13)
     if len(x):
-        ax.hist(x, bins=bins, color=BAND_COLOUR, alpha=0.7)
+        ax.hist(x, bins=bins, weights=weights, color=BAND_COLOUR, alpha=0.7)
     ax.grid(False)
 
 

@@ -67,6 +67,7 @@ from sim.analysis.dirs import check_design, claim_analysis_dir, make_analysis_di
 from sim.analysis.calibration.scenario_file import check_scenario_target, format_value, write_scenario
 from sim.analysis.calibration.spec import TARGET_NAMES, LoadedCalibration, load_calibration
 from sim.outputs import atomic_path, atomic_write_text, default_dir, real_target
+from sim.weighted import weighted_spearman_matrix
 
 Progress = Callable[[str, int, int], None]
 KEEP = ["by_route", "by_year"]
@@ -272,8 +273,11 @@ def write_outputs(result: CalibrationResult, lc: LoadedCalibration, per_run: pd.
         **({"method": "smc", "generations": result.generations.to_dict(orient="records"),
             "ess": float(result.generations[result.generations["complete"]]["ess"].iloc[-1])}
            if result.generations is not None else {}),
-        "correlation": result.posterior[lc.names].corr(method="spearman").round(3).to_dict()
-        if len(result.posterior) > 2 else {},
+        # Spearman's rho among the accepted points, weighted by their SMC weights (sim.weighted)
+        "correlation": weighted_spearman_matrix(
+            result.posterior, lc.names,
+            result.posterior["weight"].to_numpy(dtype=float) if "weight" in result.posterior else None,
+        ).round(3).to_dict() if len(result.posterior) > 2 else {},
     }
     atomic_write_text(out / "calibration.json", json.dumps(_plain(summary), indent=2) + "\n")
 
