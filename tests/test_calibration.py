@@ -248,7 +248,8 @@ def test_written_scenario_keeps_comments_and_holds_the_values(tmp_path):
     assert "# spec: test" not in again
 
 
-@pytest.mark.parametrize("spec", ["korea_calibration.yaml", "korea_calibration_full.yaml", "korea_calibration_smc.yaml"])
+@pytest.mark.parametrize("spec", ["korea_calibration.yaml", "korea_calibration_full.yaml",
+                                  "korea_calibration_smc.yaml"])
 def test_every_korea_parameter_is_written_in_place_and_the_header_is_kept(tmp_path, spec):
     """The Korea specs free values written inside flow mappings and under dotted keys (a policy's
     `scale: {brokers.capacity: 0.2}`): each is put in place, so the scenario's header and comments survive."""
