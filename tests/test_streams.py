@@ -12,6 +12,7 @@ import pytest
 from conftest import ALPHA, SEED_OFFSET, seed, ROOT, TOY, build, edge, group, node, scenario_dict
 from scipy import stats
 
+from sim.engine.engines import run as run_with
 from sim.engine.mesa.model import BorderModel, run
 from sim.rules.population import Population
 from sim.loading import load_scenario
@@ -109,16 +110,18 @@ def _untouched_routes(scenario, edge_id: str) -> list[str]:
     return [r for r, strata in route_strata.items() if not strata & touched_strata]
 
 
-@pytest.mark.parametrize("path, size", [(TOY, 20_000), (KOREA, 400_000)], ids=["toy", "korea"])
-def test_more_dmz_mines_change_nobody_who_could_not_go_near_the_dmz(path, size):
+@pytest.mark.parametrize("path, size, engine", [(TOY, 20_000, "agents"), (KOREA, 400_000, "arrays")],
+                         ids=["toy", "korea"])
+def test_more_dmz_mines_change_nobody_who_could_not_go_near_the_dmz(path, size, engine):
     """Common random numbers: mines on the DMZ leave every route whose people cannot choose the DMZ exactly as
-    before, step by step and group by group."""
+    before, step by step and group by group (Korea with the array engine, which gives the Mesa engine's files run
+    for run: tests/test_docking.py)."""
     base = load_scenario(path, overrides=[f"population.size={size}"])
     mined = load_scenario(path, overrides=[f"population.size={size}", "network.edges.dmz.controls.mines=1.0"])
     untouched = _untouched_routes(base, "dmz")
     assert len(untouched) >= 3, untouched
     s = seed(11)
-    a, b = _per_route(run(base, seed=s)), _per_route(run(mined, seed=s))
+    a, b = _per_route(run_with(base, s, engine=engine)), _per_route(run_with(mined, s, engine=engine))
     for route in untouched:
         assert a[route].equals(b[route]), f"route {route} changed although nobody on it can reach the DMZ"
     # and the change did take effect where it should: the DMZ crossing kills more
