@@ -51,8 +51,9 @@ EXPENSIVE = {
         "installs, then runs this very test suite",
     "bordersim calibrate experiments/korea_calibration.yaml":
         "512 x 2 Korea runs plus a refinement round (about an hour at full size)",
-    "bordersim calibrate experiments/korea_calibration.yaml --workers 2 --write-scenario scenarios/korea.yaml":
-        "the same calibration, and it rewrites scenarios/korea.yaml",
+    "bordersim calibrate experiments/korea_calibration_smc.yaml --workers 2 --write-scenario scenarios/korea.yaml":
+        "the sequential ABC calibration whose values korea.yaml holds (4,313 Korea runs, about an hour); it "
+        "rewrites scenarios/korea.yaml",
     "python experiments/check_korea.py": "five Korea runs at full size (4 million people), by design",
     "bordersim sensitivity experiments/toy_sobol.yaml --method sobol --out results/toy_sobol --workers 2":
         "Sobol at 512 base samples x (3 + 2) = 2,560 points even at 1 replicate; the Morris command is run",
