@@ -95,9 +95,12 @@ def test_held_out_fit_is_the_calibration_without_the_target_on_the_same_runs(toy
     arrivals = {y: int(v) for y, v in truth["values"].set_index("point").loc[truth["truth"], list(YEARS)].items()}
     for kind in ho.accepted:
         lc = load_calibration(observe(tmp, arrivals, truth["female"], truth["route"], omit=kind))  # k left out
-        by_hand, eps = accept(score_points(design, run_predictions(runs, lc, tmp / "out" / "sweep", 1.0), lc), 0.25)
+        scored = score_points(design, run_predictions(runs, lc, tmp / "out" / "sweep", 1.0), lc)
+        by_hand, eps = accept(scored, 0.25)
         assert sorted(ho.accepted[kind]) == sorted(by_hand["point"]) and ho.epsilon[kind] == eps, kind
-        assert len(by_hand) == 8  # the 0.25 quantile of 32 distances, lower: 8 points
+        # the 0.25 quantile of 32 distances, lower: 8 points, and more only when distances tie at it (with a target
+        # left out, several points can share a distance: BORDERSIM_TEST_SEED_OFFSET=3000 gives 9)
+        assert len(by_hand) == int((scored["distance"] <= eps).sum()) >= 8, kind
         assert truth["truth"] in ho.accepted[kind]  # the truth reproduces the other targets: distance 0
     # Leaving a term (>= 0) out lowers every point's distance, so the same quantile cannot rise.
     full_eps = float(np.quantile(design.merge(pd.read_csv(tmp / "out" / "points.csv"))["distance"], 0.25,
@@ -105,12 +108,18 @@ def test_held_out_fit_is_the_calibration_without_the_target_on_the_same_runs(toy
     assert all(eps <= full_eps for eps in ho.epsilon.values())
 
 
+def _accepted_first_round(points_csv) -> pd.Series:
+    """The first round's points at or below the lower 0.25 quantile of its distances (the full fit's acceptance)."""
+    first = pd.read_csv(points_csv).query("round == 1")
+    return first.loc[first["distance"] <= np.quantile(first["distance"], 0.25, method="lower"), "point"]
+
+
 def test_predictive_of_the_held_out_target_is_over_exactly_its_points_runs(toy):
     tmp, _, result, truth = toy
     values = truth["values"]
     table = pd.read_csv(tmp / "out" / "holdout.csv")
     points = {"holdout": result.holdout.accepted["route_share"],
-              "full": pd.read_csv(tmp / "out" / "points.csv").query("round == 1").nsmallest(8, "distance")["point"],
+              "full": _accepted_first_round(tmp / "out" / "points.csv"),
               "prior": values["point"]}
     for fit, chosen in points.items():
         row = table[(table["kind"] == "route_share") & (table["fit"] == fit)]
@@ -218,4 +227,6 @@ def test_every_target_kind_gets_its_rows_and_a_range_or_bound_is_met_by_overlap(
     assert years["in_90"] == (years["q95"] >= 0.5 and years["q05"] <= 0.8)
     rep = table.loc[("repatriations", "holdout")]
     assert rep["observed_high"] == np.inf and rep["in_90"] == (rep["q95"] >= 20) and rep["in_50"] == (rep["q75"] >= 20)
-    assert (ho.summary["holdout_points"] == 8).all()
+    # 8 points (the lower 0.25 quantile of 32), more only when distances tie at the quantile
+    assert list(ho.summary["holdout_points"]) == [len(ho.accepted[k]) for k in ho.summary["kind"]]
+    assert (ho.summary["holdout_points"] >= 8).all()
