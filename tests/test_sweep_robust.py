@@ -617,3 +617,52 @@ def test_a_ctrl_c_held_back_during_a_pool_start_is_raised_after_it_unless_sigint
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+def test_a_worker_killed_while_writing_its_result_leaves_no_thread_to_hang_the_exit():
+    """The state a Ctrl-C could leave (once in about 100 interruptions under load): a worker terminated half-way
+    through writing its result, the executor's thread waiting for the rest of the message. The interpreter joins
+    that thread at exit, so the sweep printed "interrupted" and never ended. `_terminate` must end the thread."""
+    import struct
+
+    import sweep_helpers
+    from sim.experiments.executors import _process_pool, _terminate
+
+    executor = _process_pool(1)
+    assert executor.submit(sweep_helpers.double, 21).result(timeout=HUNG) == 42  # the worker is up
+    thread = executor._executor_manager_thread
+    # Half a message, as the killed worker left it: a header announcing 1,000 bytes, then 10 of them.
+    os.write(executor._result_queue._writer.fileno(), struct.pack("!i", 1000) + b"0123456789")
+    time.sleep(0.3)  # the thread reads the header and waits for the rest
+    assert thread.is_alive()
+    _terminate(executor)
+    thread.join(HUNG)
+    assert not thread.is_alive(), "the executor's thread still waits for the rest of a message no one will write"
+
+
+def test_a_ctrl_c_that_lands_in_a_weakref_callback_is_kept_until_the_driver_looks():
+    """Raised where it landed, a Ctrl-C inside a weakref callback is printed as "Exception ignored" and dropped
+    (a sweep interrupted so ran on to its end and exited 0). `drive` holds it as a flag and raises it at its own
+    `check()`, after the results in hand are recorded."""
+    import weakref
+
+    from sim.experiments.executors import _sigint_deferred
+
+    class Box:
+        pass
+
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        with pytest.raises(KeyboardInterrupt):
+            with _sigint_deferred() as ctrl_c:
+                box = Box()
+                weakref.finalize(box, os.kill, os.getpid(), signal.SIGINT)
+                del box  # the callback sends the signal; the handler only records it
+                time.sleep(0.05)
+                assert ctrl_c.received
+                ctrl_c.check()
+                pytest.fail("check() did not raise the Ctrl-C it holds")
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    finally:
+        signal.signal(signal.SIGINT, before)

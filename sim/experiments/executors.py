@@ -45,6 +45,8 @@ from sim.errors import UsageError
 MAX_ATTEMPTS = 3
 START_ATTEMPTS = 5  # pools in a row that fail to start their processes before the sweep gives up
 POLL = 1.0  # seconds between checks of a Dask backend while waiting
+WAKE = 0.1  # seconds between looks for a held Ctrl-C while runs are in flight
+TERMINATE_WAIT = 5.0  # seconds a terminated local worker has to exit (SIGTERM ends it at once)
 
 
 class BackendLost(Exception):
@@ -116,24 +118,40 @@ def _worker_init() -> None:
         threading.Thread(target=watch, name="bordersim-parent-watch", daemon=True).start()
 
 
-@contextmanager
-def _sigint_deferred():
-    """Hold a Ctrl-C back until the block ends (then raise KeyboardInterrupt): a pool interrupted while it starts a
-    worker loses track of that worker, which then dies noisily once this process has gone."""
-    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
-        yield  # a process started with SIGINT ignored (nohup, `&` in a script) keeps ignoring it throughout
-        return
-    received = []
-    try:
-        old = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
-    except ValueError:  # not the main interpreter
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, old)
-        if received:
+class _sigint_deferred:
+    """Ctrl-C (SIGINT) held as a flag while runs are driven, raised as KeyboardInterrupt only where the holder looks
+    (`check()`) and when the block ends. Raised wherever the signal lands it could fall inside a weakref callback,
+    where Python prints "Exception ignored" and drops it (the sweep then ran to its end and exited 0), inside the
+    executor's bookkeeping, or inside a pool starting a worker, which then loses track of it. A process started
+    with SIGINT ignored (nohup, `&` in a script) keeps ignoring it; off the main thread nothing is installed."""
+
+    def __init__(self) -> None:
+        self.received = False
+        self.active = False
+        self._old: Any = None
+
+    def __enter__(self) -> _sigint_deferred:
+        if threading.current_thread() is threading.main_thread() and \
+                signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+            try:
+                self._old = signal.signal(signal.SIGINT, self._record)
+                self.active = True
+            except ValueError:  # not the main interpreter
+                pass
+        return self
+
+    def _record(self, signum, frame) -> None:
+        self.received = True
+
+    def check(self) -> None:
+        """KeyboardInterrupt if a Ctrl-C came since the block began."""
+        if self.received:
+            raise KeyboardInterrupt
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self.active:
+            signal.signal(signal.SIGINT, self._old)
+        if self.received and exc_type is None:
             raise KeyboardInterrupt
 
 
@@ -339,89 +357,93 @@ def drive[T](tasks: Iterable[T], submit: Callable[[Executor, T], Future], be: Ba
     executor = be.make()
     inflight: dict[Future, T] = {}
     restarts = 0  # pools in a row that could not start their processes
-    try:
-        while pending or inflight:
-            error = None
-            broken = False
-            while pending and len(inflight) < capacity:
-                task = pending.popleft()
-                try:
-                    with _sigint_deferred():  # a local pool starts its worker processes in submit
+    checked = time.monotonic()  # when be.check() last ran
+    with _sigint_deferred() as ctrl_c:  # Ctrl-C is raised only at the ctrl_c.check() calls
+        try:
+            while pending or inflight:
+                ctrl_c.check()  # after the last results were recorded: a Ctrl-C loses no finished run
+                error = None
+                broken = False
+                while pending and len(inflight) < capacity:
+                    task = pending.popleft()
+                    try:
                         inflight[submit(executor, task)] = task
-                except be.start_errors as exc:
-                    pending.appendleft(task)
-                    error = exc
-                    break
-                except BrokenProcessPool:  # a worker died since the last wait: its runs fail below, then a new pool
-                    pending.appendleft(task)
-                    broken = True
-                    break
-                except Exception:
-                    problem = be.check()
-                    if problem:
-                        raise BackendLost(problem) from None
-                    raise
-            if broken and not inflight:
-                _shutdown(executor)
-                executor = be.make()
-                continue
-            if error is not None and not inflight:  # nothing runs: the pool cannot start its processes
-                restarts += 1
-                if restarts >= START_ATTEMPTS:
-                    raise RuntimeError(f"cannot start worker processes ({type(error).__name__}: {error})")
-                _terminate(executor)
-                time.sleep(0.1 * 2 ** restarts)
-                executor = be.make()
-                continue
-            # (a pool broken with runs in flight fails them with BrokenProcessPool: handled below as a dead worker)
-            done, _ = wait(list(inflight), timeout=be.poll, return_when=FIRST_COMPLETED)
-            if not done:
-                problem = be.check()
-                if problem:
-                    raise BackendLost(problem)
-                continue
-            lost = []
-            for fut in done:
-                task = inflight.pop(fut)
-                try:
-                    out = fut.result()
-                except BrokenProcessPool:
-                    lost.append(task)
-                except CancelledError:  # not by us: a Dask client that lost its scheduler cancels everything
-                    problem = be.check()
-                    if problem:
-                        raise BackendLost(problem) from None
-                    pending.appendleft(task)
-                except Exception as exc:  # noqa: BLE001 - e.g. Dask's KilledWorker: record, go on
-                    on_lost(task, f"{type(exc).__name__}: {exc}")
-                else:
-                    restarts = 0
-                    on_result(task, out)
-            if lost:
-                lost += list(inflight.values())
-                inflight.clear()
-                _shutdown(executor)
-                for task in lost:
-                    _retry_alone(task, submit, be, on_result, on_lost)
-                executor = be.make()
-    except BaseException:
-        for fut in inflight:
-            fut.cancel()
-        _terminate(executor)
-        raise
-    else:
-        executor.shutdown(wait=True)
+                    except be.start_errors as exc:
+                        pending.appendleft(task)
+                        error = exc
+                        break
+                    except BrokenProcessPool:  # a worker died since the last wait: its runs fail below, a new pool
+                        pending.appendleft(task)
+                        broken = True
+                        break
+                    except Exception:
+                        problem = be.check()
+                        if problem:
+                            raise BackendLost(problem) from None
+                        raise
+                if broken and not inflight:
+                    _shutdown(executor)
+                    executor = be.make()
+                    continue
+                if error is not None and not inflight:  # nothing runs: the pool cannot start its processes
+                    restarts += 1
+                    if restarts >= START_ATTEMPTS:
+                        raise RuntimeError(f"cannot start worker processes ({type(error).__name__}: {error})")
+                    _terminate(executor)
+                    time.sleep(0.1 * 2 ** restarts)
+                    executor = be.make()
+                    continue
+                # (a pool broken with runs in flight fails them with BrokenProcessPool: handled below as a dead worker)
+                timeout = WAKE if ctrl_c.active else be.poll  # a held Ctrl-C is seen within WAKE seconds
+                done, _ = wait(list(inflight), timeout=timeout, return_when=FIRST_COMPLETED)
+                if not done:
+                    if be.poll is not None and time.monotonic() - checked >= be.poll:
+                        checked = time.monotonic()
+                        problem = be.check()
+                        if problem:
+                            raise BackendLost(problem)
+                    continue
+                lost = []
+                for fut in done:
+                    task = inflight.pop(fut)
+                    try:
+                        out = fut.result()
+                    except BrokenProcessPool:
+                        lost.append(task)
+                    except CancelledError:  # not by us: a Dask client that lost its scheduler cancels everything
+                        problem = be.check()
+                        if problem:
+                            raise BackendLost(problem) from None
+                        pending.appendleft(task)
+                    except Exception as exc:  # noqa: BLE001 - e.g. Dask's KilledWorker: record, go on
+                        on_lost(task, f"{type(exc).__name__}: {exc}")
+                    else:
+                        restarts = 0
+                        on_result(task, out)
+                if lost:
+                    lost += list(inflight.values())
+                    inflight.clear()
+                    _shutdown(executor)
+                    for task in lost:
+                        _retry_alone(task, submit, be, on_result, on_lost, ctrl_c)
+                    executor = be.make()
+        except BaseException:
+            for fut in inflight:
+                fut.cancel()
+            _terminate(executor)
+            raise
+        else:
+            executor.shutdown(wait=True)
 
 
-def _retry_alone(task, submit, be: Backend, on_result, on_lost) -> None:
+def _retry_alone(task, submit, be: Backend, on_result, on_lost, ctrl_c: _sigint_deferred) -> None:
     attempt = starts = 0
     while attempt < MAX_ATTEMPTS:
         attempt += 1
         executor = be.isolated() if be.isolated else be.make()
         try:
-            with _sigint_deferred():
-                future = submit(executor, task)
-            out = future.result()
+            future = submit(executor, task)
+            out = _result(future, ctrl_c)
         except BrokenProcessPool:
             if attempt == MAX_ATTEMPTS:
                 on_lost(task, f"worker process died {MAX_ATTEMPTS} times running this run "
@@ -441,6 +463,15 @@ def _retry_alone(task, submit, be: Backend, on_result, on_lost) -> None:
         return
 
 
+def _result(future: Future, ctrl_c: _sigint_deferred) -> Any:
+    """The future's result, looking for a held Ctrl-C every WAKE seconds while it runs."""
+    while True:
+        try:
+            return future.result(timeout=WAKE)
+        except TimeoutError:
+            ctrl_c.check()
+
+
 def _shutdown(executor: Executor) -> None:
     """Shut an executor down without waiting, cancelling what has not started (Dask's executor takes no
     cancel_futures and cancels its futures itself)."""
@@ -454,11 +485,22 @@ def _shutdown(executor: Executor) -> None:
 
 
 def _terminate(executor: Executor) -> None:
-    """Stop an executor now: kill local worker processes rather than wait for their runs."""
-    procs = getattr(executor, "_processes", None) or {}
-    for proc in list(procs.values()):
+    """Stop an executor now: kill local worker processes rather than wait for their runs.
+
+    A worker killed while it wrote a result leaves part of a message in the result pipe; the executor's thread
+    then waits for the rest for ever, and the interpreter joins that thread at exit: the sweep hung after Ctrl-C
+    (about once in 100 interruptions on a loaded machine). Once the workers are gone this process holds the
+    pipe's last write end (the forkserver closes its copies), so closing it turns that wait into end-of-file,
+    which the thread takes for a broken pool, and it ends."""
+    procs = list((getattr(executor, "_processes", None) or {}).values())
+    writer = getattr(getattr(executor, "_result_queue", None), "_writer", None)  # shutdown() forgets the queue
+    for proc in procs:
         try:
             proc.terminate()
         except (OSError, AttributeError):
             pass
     _shutdown(executor)
+    for proc in procs:
+        proc.join(TERMINATE_WAIT)
+    if writer is not None and not any(proc.is_alive() for proc in procs):
+        writer.close()
