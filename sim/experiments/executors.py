@@ -16,7 +16,8 @@ recorded as failed.)
 Local worker processes never outlive the sweep: each exits as soon as the sweep process dies (a thread waits on
 the parent's sentinel; on Linux PR_SET_PDEATHSIG also ends it when the forkserver dies), which closes the
 forkserver's and resource tracker's last pipes, so they exit too. The forkserver and the workers are started with
-SIGINT blocked: Ctrl-C reaches only the sweep process, which stops the workers itself.
+SIGINT blocked: Ctrl-C reaches only the sweep process, which holds it until `drive` looks (within WAKE seconds)
+and then stops the workers itself.
 
 Dask: the address is checked; the scheduler must answer, and have a worker, within T seconds (Dask's
 `distributed.comm.timeouts.connect`, 30 s by default), else UsageError; a scheduler lost during the sweep, or left
@@ -350,8 +351,10 @@ def _close_client(client) -> None:
 def drive[T](tasks: Iterable[T], submit: Callable[[Executor, T], Future], be: Backend,
              on_result: Callable[[T, Any], None], on_lost: Callable[[T, str], None]) -> None:
     """Run every task; call on_result(task, output) as each finishes, on_lost(task, message) for runs whose worker
-    died MAX_ATTEMPTS times. Raises BackendLost when `be.check()` reports the backend gone; KeyboardInterrupt
-    cancels what is pending and propagates."""
+    died MAX_ATTEMPTS times. Raises BackendLost when `be.check()` reports the backend gone (checked every
+    `be.poll` seconds of waiting). A Ctrl-C is held (`_sigint_deferred`) and raised at the loop's next look, within
+    WAKE seconds and after the results in hand are recorded; it cancels what is pending, kills the workers
+    (`_terminate`) and propagates as KeyboardInterrupt."""
     pending = deque(tasks)
     capacity = be.workers
     executor = be.make()
