@@ -21,7 +21,8 @@ from scipy import stats
 from sim.cli import main
 
 from sim.experiments.design import build_points, build_runs, replicate_seeds
-from sim.experiments.executors import Backend, _process_pool, drive
+from sim.experiments.backends import Backend
+from sim.experiments.executors import _process_pool, drive
 from sim.experiments.spec import load_spec
 from sim.experiments.sweep import plan, run_sweep
 from sim.experiments.task import call_packed, packed

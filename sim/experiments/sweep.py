@@ -24,7 +24,8 @@ import pandas as pd
 from sim.errors import InputError, ScenarioError, UsageError
 from sim.experiments.design import (MAX_RUNS, Point, RunSpec, build_runs, count_points, iter_points, iter_runs,
                                     points_at)
-from sim.experiments.executors import Backend, BackendLost, backend, drive
+from sim.experiments.backends import Backend, BackendLost
+from sim.experiments.executors import backend, drive
 from sim.experiments.spec import LoadedSpec, load_spec
 from sim.experiments.store import SweepStore, read_manifest
 from sim.experiments.task import TaskOutput, call_packed, execute, execute_group, packed, point_scenario
