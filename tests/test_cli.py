@@ -236,3 +236,19 @@ def test_plot_and_report_through_the_cli(toy_run, tmp_path: Path, cli):
     assert written == [figs / "route_map.svg"] and "<svg" in written[0].read_text()[:2000]
     proc = cli("plot", tmp_path / "nowhere")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_a_ctrl_c_while_the_parser_is_built_is_one_line_and_exit_130(monkeypatch, capsys):
+    """A Ctrl-C in the first moments of a command (seen once in 150 random interruptions of `bordersim sweep`)
+    fell outside main's handlers and printed a traceback."""
+    import importlib
+
+    cli_main = importlib.import_module("sim.cli.main")  # the module (sim.cli's `main` is its function)
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_main, "build_parser", interrupted)
+    assert cli_main.main(["validate", "scenarios/toy.yaml"]) == 130
+    err = capsys.readouterr().err
+    assert err == "interrupted\n"
