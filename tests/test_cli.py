@@ -239,7 +239,7 @@ def test_plot_and_report_through_the_cli(toy_run, tmp_path: Path, cli):
 
 
 def test_a_ctrl_c_while_the_parser_is_built_is_one_line_and_exit_130(monkeypatch, capsys):
-    """A Ctrl-C in the first moments of a command (seen once in 150 random interruptions of `bordersim sweep`)
+    """A Ctrl-C in the first moments of a command (seen once in 105 random interruptions of `bordersim sweep`)
     fell outside main's handlers and printed a traceback."""
     import importlib
 
