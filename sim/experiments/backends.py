@@ -24,7 +24,6 @@ class Backend:
     workers: int
     make: Callable[[], Executor]
     isolated: Callable[[], Executor] | None = None
-    close: Callable[[], None] = lambda: None
     check: Callable[[], str | None] = lambda: None
     poll: float | None = None
     start_errors: tuple[type[BaseException], ...] = ()

@@ -57,7 +57,6 @@ def dask_backend(workers: int, scheduler: str) -> Iterator[Backend]:
             cluster.close()
 
 
-
 def check_scheduler_address(address: str) -> None:
     """UsageError unless `address` is 'local' or PROTOCOL://HOST:PORT (PROTOCOL:// may be left out: tcp)."""
     if address == "local":

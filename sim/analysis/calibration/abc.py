@@ -60,7 +60,7 @@ from sim.analysis.calibration.distance import (arrival_errors, distance, point_p
                                                terms)
 from sim.analysis.calibration.holdout import SMC_NOTE, Holdout, holdout
 from sim.analysis.calibration.posterior import (accept, box_points, candidate_values, in_box, posterior_table,
-                                                predictive, refine_box, share_predictive)
+                                                predictive, refine_box, share_predictive, weights_of)
 from sim.analysis.calibration.rounds import make_round, run_round
 from sim.analysis.calibration.sequential import PREFIX, run_sequential
 from sim.analysis.dirs import check_design, claim_analysis_dir, make_analysis_dir
@@ -274,10 +274,8 @@ def write_outputs(result: CalibrationResult, lc: LoadedCalibration, per_run: pd.
             "ess": float(result.generations[result.generations["complete"]]["ess"].iloc[-1])}
            if result.generations is not None else {}),
         # Spearman's rho among the accepted points, weighted by their SMC weights (sim.weighted)
-        "correlation": weighted_spearman_matrix(
-            result.posterior, lc.names,
-            result.posterior["weight"].to_numpy(dtype=float) if "weight" in result.posterior else None,
-        ).round(3).to_dict() if len(result.posterior) > 2 else {},
+        "correlation": weighted_spearman_matrix(result.posterior, lc.names, weights_of(result.posterior))
+        .round(3).to_dict() if len(result.posterior) > 2 else {},
     }
     atomic_write_text(out / "calibration.json", json.dumps(_plain(summary), indent=2) + "\n")
 
