@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from sim.scenario.schema import Strict
+from sim.scenario.strict import Strict
 
 Scalar = float | int | bool | str
 

@@ -12,7 +12,8 @@ from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 from sim.engine.engines import ENSEMBLE_DEFAULT, EngineName
 from sim.experiments.parameters import ParameterRange, Scalar
 from sim.outputs import check_name
-from sim.scenario.schema import Scenario, Strict
+from sim.scenario.schema import Scenario
+from sim.scenario.strict import Strict
 from sim.errors import ScenarioError, UsageError
 from sim.scenario.keys import line_for
 from sim.scenario.overrides import dump_scenario, scenario_to_dict, set_path

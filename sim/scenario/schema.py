@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from sim.outputs import check_name
 from sim.scenario.dates import month_str, parse_month
+from sim.scenario.strict import Strict
 from sim.scenario.units import parse_duration, parse_probability_rate, parse_rate, step_months
 
 CONTROLS = ("guards", "fence", "mines", "surveillance", "patrol")
@@ -25,6 +25,7 @@ OMIT_WHEN_DEFAULT = ("repeat", "initial_stock", "population.chain", "route_choic
                      "route_choice.perception", "route_choice.nest", "network.nodes.*.brokers",
                      "population.groups.*.transit", "policies.*.select.from_nodes")
 
+
 def _month_value(v: Any) -> str:
     return month_str(parse_month(v))
 
@@ -33,111 +34,6 @@ Month = Annotated[str, Field(description="A month, 'YYYY-MM'.", examples=["2020-
 
 
 # ---------------------------------------------------------------------------------------------------- schema
-
-
-class Strict(BaseModel):
-    """Base for every scenario section and spec: unknown keys rejected, NaN/inf rejected, true/false rejected
-    where a number is expected (pydantic would read true as 1), immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, validate_default=True)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_bool_numbers(cls, v: Any, info: ValidationInfo) -> Any:
-        if not info.field_name or not _field_takes_numbers(cls, info.field_name) or not _holds_bool(v):
-            return v
-        verdict, where = _bool_verdict(cls.model_fields[info.field_name].annotation, v)
-        if verdict == "bad":
-            at = "".join(f"[{w!r}]" if isinstance(w, str) else f"[{w}]" for w in where)
-            found = "true" if _at(v, where) else "false"
-            raise ValueError(f"expected a number, found {found}{' at ' + at if at else ''} "
-                             "(true/false is not a number)")
-        return v
-
-
-@functools.cache
-def _field_takes_numbers(cls: type[BaseModel], name: str) -> bool:
-    """Whether an int or float can stand in field `name` of `cls` other than inside a nested model (which checks
-    its own fields): only then can `_bool_verdict` find true/false where a number belongs, so only then is the
-    value walked. Answered once per field."""
-    field = cls.model_fields.get(name)
-    return field is not None and _takes_numbers(field.annotation)
-
-
-def _takes_numbers(tp: Any) -> bool:
-    """Whether an int or float can stand somewhere in a value of type `tp` outside nested models."""
-    import types
-    import typing
-
-    if isinstance(tp, type) and issubclass(tp, (int, float)) and not issubclass(tp, bool):
-        return True
-    origin = typing.get_origin(tp)
-    if origin is Annotated:
-        return _takes_numbers(typing.get_args(tp)[0])
-    if origin in (typing.Union, types.UnionType, list, tuple, set, frozenset, dict):
-        return any(_takes_numbers(a) for a in typing.get_args(tp) if a is not Ellipsis)
-    return False  # a model, a string, bool, Any, a Literal: true/false there is not `_bool_verdict`'s "bad"
-
-
-def _holds_bool(v: Any) -> bool:
-    """Whether true or false stands anywhere in v (nested dicts, lists and tuples), walked with a stack: every
-    field of every section asks, so this runs hundreds of times per scenario validated."""
-    stack = [v]
-    while stack:
-        x = stack.pop()
-        if x is True or x is False:
-            return True
-        if isinstance(x, dict):
-            stack.extend(x.values())
-        elif isinstance(x, (list, tuple)):
-            stack.extend(x)
-    return False
-
-
-def _at(v: Any, where: tuple) -> Any:
-    for w in where:
-        v = v[w]
-    return v
-
-
-def _bool_verdict(tp: Any, v: Any) -> tuple[str, tuple]:
-    """Whether type `tp` takes the true/false values inside `v`: ('ok', ()), ('bad', where) when one stands where
-    only a number (int or float) is allowed, or ('other', ()) when pydantic decides (a model, a string, ...)."""
-    import types
-    import typing
-
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin is Annotated:
-        return _bool_verdict(args[0], v)
-    if origin in (typing.Union, types.UnionType):
-        verdicts = [_bool_verdict(a, v) for a in args]
-        for wanted in ("ok", "bad"):
-            for verdict in verdicts:
-                if verdict[0] == wanted:
-                    return verdict
-        return "other", ()
-    if isinstance(v, bool):
-        if tp in (bool, Any, object) or (origin is Literal and v in args and any(a is v for a in args)):
-            return "ok", ()
-        if isinstance(tp, type) and issubclass(tp, (int, float)) and not issubclass(tp, bool):
-            return "bad", ()
-        return "other", ()
-    items: list[tuple[Any, Any, Any]] = []
-    if isinstance(v, (list, tuple)) and origin in (list, tuple, set, frozenset):
-        if origin is tuple and args and args[-1] is not Ellipsis:
-            items = [(i, args[i] if i < len(args) else Any, x) for i, x in enumerate(v)]
-        else:
-            items = [(i, args[0] if args else Any, x) for i, x in enumerate(v)]
-    elif isinstance(v, dict) and origin is dict:
-        items = [(k, args[1] if args else Any, x) for k, x in v.items()]
-    else:
-        return "other", ()
-    for key, item_tp, x in items:
-        if _holds_bool(x):
-            item_verdict, where = _bool_verdict(item_tp, x)
-            if item_verdict == "bad":
-                return "bad", (key,) + where
-    return "ok", ()
 
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]

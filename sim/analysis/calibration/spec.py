@@ -15,7 +15,8 @@ from pydantic import Field, field_validator, model_validator
 
 from sim.observed import OBSERVED_SERIES, load_observed, load_targets
 from sim.outputs import check_name
-from sim.scenario.schema import Scenario, Strict
+from sim.scenario.schema import Scenario
+from sim.scenario.strict import Strict
 from sim.engine.engines import ENSEMBLE_DEFAULT, EngineName
 from sim.experiments.parameters import ParameterRange
 from sim.errors import ScenarioError

@@ -20,7 +20,8 @@ from sim.outputs import check_name
 from sim.scenario.dates import parse_month
 from sim.scenario.keys import line_for
 from sim.scenario.overrides import scenario_to_dict
-from sim.scenario.schema import Scenario, Strict
+from sim.scenario.schema import Scenario
+from sim.scenario.strict import Strict
 from sim.scenario.validation import read_model_file
 
 Scalar = float | int | bool | str

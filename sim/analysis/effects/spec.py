@@ -18,7 +18,8 @@ from sim.outputs import check_name
 from sim.scenario.dates import month_str, parse_month
 from sim.scenario.keys import line_for
 from sim.scenario.overrides import copy_tree, scenario_to_dict, set_path
-from sim.scenario.schema import Scenario, Strict
+from sim.scenario.schema import Scenario
+from sim.scenario.strict import Strict
 from sim.scenario.validation import read_model_file
 
 NONE = "none"  # `posterior: none`: no parameter uncertainty, one draw = the scenario as written
