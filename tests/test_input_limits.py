@@ -223,6 +223,22 @@ def test_fifo_is_refused_without_hanging(tmp_path: Path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scenario.yaml"]
 
 
+@pytest.mark.parametrize("command", [("validate", "{d}"), ("run", "{d}", "--out", "out"),
+                                     ("sweep", "{t}/spec.yaml", "--dry-run"),
+                                     ("sensitivity", "{d}", "--method", "morris", "--dry-run")])
+def test_a_directory_named_as_a_scenario_or_spec_is_bad_input(tmp_path: Path, capsys, command):
+    """Linux opens a directory read-only without an error; it was then refused by `os.fdopen` with an
+    IsADirectoryError that surfaced as an internal failure (exit 1). Directly and as a spec's `scenario:`."""
+    d = tmp_path / "specdir"
+    d.mkdir()
+    (tmp_path / "spec.yaml").write_text(f"name: x\nscenario: {d}\nparameters:\n"
+                                        "  network.edges.dmz.controls.mines: [0.0, 1.0]\n")
+    rc, _, err = cli(capsys, *[c.format(d=d, t=tmp_path) for c in command])
+    assert rc == 2, err
+    assert f"{d}: is a directory, expected a YAML file" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["spec.yaml", "specdir"]
+
+
 def test_file_over_the_size_limit_is_refused_before_reading(tmp_path: Path, capsys):
     path = tmp_path / "huge.yaml"
     with path.open("wb") as f:  # sparse: no disk space used

@@ -203,13 +203,13 @@ def _read_text(p: Path) -> str:
         raise ScenarioError("is a directory, expected a YAML file", path=str(p)) from None
     except OSError as exc:
         raise ScenarioError(f"cannot read file: {exc.strerror or exc}", path=str(p)) from None
-    with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())
-        if stat.S_ISDIR(st.st_mode):
+    st = os.fstat(fd)  # before fdopen, which refuses a directory with an IsADirectoryError of its own
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        if stat.S_ISDIR(st.st_mode):  # Linux opens a directory read-only without complaint
             raise ScenarioError("is a directory, expected a YAML file", path=str(p))
-        if not stat.S_ISREG(st.st_mode):
-            raise ScenarioError("is not a regular file (a device, pipe or socket); expected a YAML file",
-                                path=str(p))
+        raise ScenarioError("is not a regular file (a device, pipe or socket); expected a YAML file", path=str(p))
+    with os.fdopen(fd, "rb") as f:
         limit = f"scenario and spec files may be at most {MAX_FILE_BYTES // 2**20} MB"
         if st.st_size > MAX_FILE_BYTES:
             raise ScenarioError(f"file is too large ({st.st_size:,} bytes); {limit}", path=str(p))
