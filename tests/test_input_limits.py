@@ -223,7 +223,7 @@ def test_fifo_is_refused_without_hanging(tmp_path: Path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scenario.yaml"]
 
 
-@pytest.mark.parametrize("command", [("validate", "{d}"), ("run", "{d}", "--out", "out"),
+@pytest.mark.parametrize("command", [("validate", "{d}"), ("run", "{d}", "--out", "{t}/out"),
                                      ("sweep", "{t}/spec.yaml", "--dry-run"),
                                      ("sensitivity", "{d}", "--method", "morris", "--dry-run")])
 def test_a_directory_named_as_a_scenario_or_spec_is_bad_input(tmp_path: Path, capsys, command):
