@@ -363,3 +363,105 @@ def test_the_shipped_toy_sobol_spec_resolves_every_index(tmp_path):
     res = sa_run.run_sensitivity(ROOT / "experiments" / "toy_sobol.yaml", "sobol", tmp_path / "toy", workers=2)
     assert res.warnings == [], "\n".join(res.warnings)
     assert (res.indices["warning"] == "").all()
+
+
+# ------------------------------------------------------------------------ bad input found by the sweep engine
+def _analysis_command(kind: str, tmp_path: Path) -> list[str]:
+    if kind == "calibrate":
+        return ["calibrate", str(calibration_spec(tmp_path))]
+    if kind == "sensitivity":
+        return ["sensitivity", str(sensitivity_spec(tmp_path)), "--method", "morris"]
+    return [kind, str(ROOT / "experiments" / f"toy_{'effects' if kind == 'effects' else 'discover'}.yaml")]
+
+
+@pytest.mark.parametrize("kind", ["calibrate", "sensitivity", "effects", "discover"])
+@pytest.mark.parametrize("out_was", ["absent", "an empty directory"])
+def test_bad_input_the_sweep_engine_finds_leaves_no_new_analysis_directory(tmp_path, capsys, kind, out_was):
+    """The scheduler address is checked by the sweep engine, after the analysis made OUT and wrote its marker,
+    base scenario and spec: those are removed again (OUT too when the command made it; an empty directory the user
+    made stays), so that a refused command leaves what was there before."""
+    command = _analysis_command(kind, tmp_path)
+    out = tmp_path / "out"
+    if out_was == "an empty directory":
+        out.mkdir()
+    before = snapshot(tmp_path)
+    assert main([*command, "--out", str(out), "--workers", "1", "--quiet", "--scheduler", "garbage"]) == 2
+    err = capsys.readouterr().err
+    assert "'garbage' is not a scheduler address" in err and "Traceback" not in err
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("case", ["resumed", "holds a sweep", "holds a file of the user's"])
+def test_what_bad_input_undoes_is_only_what_the_command_wrote_in_a_new_directory(tmp_path, case):
+    """`undone_on_bad_input` keeps a resumed directory (`existed`), one in which a sweep directory was made, and
+    anything it did not write."""
+    from sim.analysis.dirs import make_analysis_dir, undone_on_bad_input
+
+    out = tmp_path / "out"
+    existed = case == "resumed"
+    if existed:
+        out.mkdir()
+        write_marker(out, "sensitivity")
+    made = make_analysis_dir(out, "sensitivity", existed)
+    (out / "experiment.yaml").write_text("written by the command\n")
+    if case == "holds a sweep":
+        (out / "sweep").mkdir()
+    if case == "holds a file of the user's":
+        (out / "notes.txt").write_text("mine\n")
+    before = snapshot(tmp_path)
+    with pytest.raises(UsageError), undone_on_bad_input(out, existed, made, ["experiment.yaml"]):
+        raise UsageError("bad input")
+    after = snapshot(tmp_path)
+    if case == "holds a file of the user's":  # the command's files go, the user's file and so the directory stay
+        assert after == {k: v for k, v in before.items() if not k.endswith(("experiment.yaml", ".bordersim"))}
+    else:
+        assert after == before
+
+
+@pytest.mark.parametrize("kind", ["sensitivity", "discover"])
+def test_a_design_over_the_run_limit_is_refused_before_its_sample_is_drawn(tmp_path, capsys, kind):
+    """2^20 Sobol samples x (2 + 2) points: 4,194,304 runs, over MAX_RUNS; a discovery of 1,000,000 samples x 5
+    replicates. Refused in the dry run and in the run, from the count, with nothing written."""
+    if kind == "sensitivity":
+        path = sensitivity_spec(tmp_path, samples=2**20, replicates=1)
+        command = ["sensitivity", str(path), "--method", "sobol"]
+    else:
+        spec = yaml.safe_load((ROOT / "experiments" / "toy_discover.yaml").read_text())
+        spec.update(scenario=str(TOY), design={"type": "lhs", "samples": 1_000_000}, replicates=5)
+        path = tmp_path / "discover.yaml"
+        path.write_text(yaml.safe_dump(spec))
+        command = ["discover", str(path)]
+    before = snapshot(tmp_path)
+    for extra in (["--dry-run"], ["--out", str(tmp_path / "out"), "--workers", "1", "--quiet"]):
+        assert main([*command, *extra]) == 2
+        err = capsys.readouterr().err
+        assert f"{path}: this sweep has" in err and "more than the limit of 1,000,000 runs" in err
+        assert snapshot(tmp_path) == before
+
+
+def test_labels_and_outcome_names_cannot_name_one_column_twice(tmp_path):
+    """point_means.csv holds a column per parameter path and per outcome; points.csv of a discovery one per label
+    and `point`, `outcome`, `outcome_sd`, `case`: a name that would overwrite another column is refused."""
+    from sim.analysis.discovery.spec import load_discovery
+
+    path = sensitivity_spec(tmp_path)
+    spec = yaml.safe_load(path.read_text())
+    for outcomes, says in [({"network.edges.boat.controls.patrol": "arrived"}, "would name a column"),
+                           ({"point": "arrived"}, "would name a column"), ({"a:sd": "arrived"}, "would name")]:
+        path.write_text(yaml.safe_dump({**spec, "outcomes": outcomes}))
+        with pytest.raises(ScenarioError, match=says) as exc:
+            sa_spec.load_sensitivity(path)
+        assert exc.value.key == f"outcomes.{next(iter(outcomes))}"
+    params = spec["parameters"]
+    path.write_text(yaml.safe_dump({**spec, "parameters": {n: {**b, "label": "x"} for n, b in params.items()}}))
+    with pytest.raises(ScenarioError, match="labels must differ"):
+        sa_spec.load_sensitivity(path)
+    disc = yaml.safe_load((ROOT / "experiments" / "toy_discover.yaml").read_text())
+    for label in ("case", "outcome", "outcome_sd", "point"):
+        disc["scenario"] = str(TOY)
+        disc["parameters"]["network.edges.dmz.controls.mines"]["label"] = label
+        dpath = tmp_path / "discover.yaml"
+        dpath.write_text(yaml.safe_dump(disc))
+        with pytest.raises(ScenarioError, match=f"'{label}' names a column of points.csv") as exc:
+            load_discovery(dpath)
+        assert exc.value.key == "parameters.network.edges.dmz.controls.mines"

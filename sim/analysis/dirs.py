@@ -9,16 +9,18 @@ another design is replaced by the sweep engine, under its lock and only through 
 (sim/experiments/store.py): when the user passes --force, or when the analysis derived that sweep itself from
 earlier results (a calibration's second round and check); otherwise it is refused before anything is written
 (`check_design`). Files such as OUT/base.yaml are the analysis's own, written atomically, and only inside its own
-directory.
+directory. Bad input that only the sweep engine finds (an unreachable scheduler, a point that makes an invalid
+scenario) leaves no new OUT behind (`undone_on_bad_input`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sim.errors import UsageError
+from sim.errors import InputError, UsageError
 from sim.outputs import MARKER, atomic_write_text, claim_dir, marker_kind, write_marker
 
 if TYPE_CHECKING:
@@ -44,11 +46,37 @@ def claim_analysis_dir(out: Path, kind: str, *, force: bool, sweeps: list[str], 
     return existed
 
 
-def make_analysis_dir(out: Path, kind: str, existed: bool) -> None:
-    """Create `out` with its `kind` marker (when `claim_analysis_dir` found it absent or empty)."""
+def make_analysis_dir(out: Path, kind: str, existed: bool) -> bool:
+    """Create `out` with its `kind` marker (when `claim_analysis_dir` found it absent or empty); True when this
+    made the directory (it was absent)."""
+    made = not out.exists()
     if not existed:
         out.mkdir(parents=True, exist_ok=True)
         write_marker(out, kind)
+    return made
+
+
+@contextmanager
+def undone_on_bad_input(out: Path, existed: bool, made: bool, files: Iterable[str]) -> Iterator[None]:
+    """Around the first sweep of an analysis whose directory `out` was absent or empty (`existed` False; `made`:
+    this command created it): when bad input (InputError: an unreachable scheduler, points that make an invalid
+    scenario) stops it before any sweep directory was made in `out`, remove what the command wrote there (the
+    marker and the regular files named in `files`), and `out` itself if this command made it and nothing else is
+    in it, so that a refused command leaves nothing behind. A directory resumed, or holding a sweep, is kept."""
+    try:
+        yield
+    except InputError:
+        if not existed and out.is_dir() and not any(p.is_dir() for p in out.iterdir()):
+            for name in (MARKER, *files):
+                p = out / name
+                if p.is_file() and not p.is_symlink():
+                    p.unlink()
+            if made:
+                try:
+                    out.rmdir()
+                except OSError:  # something else is there: left alone
+                    pass
+        raise
 
 
 def check_sweep_dir(path: Path) -> None:
@@ -98,7 +126,8 @@ def run_spec_sweep(out: Path, kind: str, exp: dict, base: Scenario, *, existed: 
     """The sweep of an analysis that runs one (sensitivity, effects, discovery): validate the experiment spec `exp`,
     built in memory so that OUT/sweep is compared with it (`check_design`) before anything is written; create OUT
     with its `kind` marker; write `records` (file name -> text, e.g. the base scenario) and OUT/experiment.yaml;
-    run or resume the sweep in OUT/sweep (`run_owned_sweep`, replaced only with `force`)."""
+    run or resume the sweep in OUT/sweep (`run_owned_sweep`, replaced only with `force`). Bad input found by the
+    sweep engine before it made OUT/sweep leaves no new OUT behind (`undone_on_bad_input`)."""
     import yaml
 
     from sim.experiments.spec import ExperimentSpec, LoadedSpec
@@ -108,9 +137,11 @@ def run_spec_sweep(out: Path, kind: str, exp: dict, base: Scenario, *, existed: 
     exp_path = out / "experiment.yaml"
     loaded = LoadedSpec(validate_model(ExperimentSpec, exp, path=str(exp_path)), exp_path, base)
     check_design(out / "sweep", loaded, force=force)
-    make_analysis_dir(out, kind, existed)
-    for name, text in (records or {}).items():
-        write_if_changed(out / name, text)
-    write_if_changed(exp_path, yaml.safe_dump(exp, sort_keys=False, width=110))
-    return run_owned_sweep(plan(loaded), out / "sweep", replace=force, workers=workers, scheduler=scheduler,
-                           progress=progress)
+    p = plan(loaded)
+    made = make_analysis_dir(out, kind, existed)
+    with undone_on_bad_input(out, existed, made, [*(records or {}), exp_path.name]):
+        for name, text in (records or {}).items():
+            write_if_changed(out / name, text)
+        write_if_changed(exp_path, yaml.safe_dump(exp, sort_keys=False, width=110))
+        return run_owned_sweep(p, out / "sweep", replace=force, workers=workers, scheduler=scheduler,
+                               progress=progress)

@@ -28,12 +28,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.errors import ScenarioError
 from sim.experiments.parameters import ParameterRange
 from sim.experiments.spec import LoadedSpec, Range
 
 
 MAX_RUNS = 1_000_000  # points x replicates above this are refused (docs/experiments.md)
 CONFIRM_RUNS = 100_000  # `bordersim sweep` asks for --yes above this
+
+
+def check_run_count(points: int, replicates: int, path: str | None) -> int:
+    """points x replicates, counted before any point is drawn or built; ScenarioError naming the spec `path` when
+    it is more than MAX_RUNS (a sweep, and the sweep of a sensitivity analysis or a discovery)."""
+    size = points * replicates
+    if size > MAX_RUNS:
+        raise ScenarioError(f"this sweep has {size:,} runs ({points:,} points x {replicates:,} replicates), more "
+                            f"than the limit of {MAX_RUNS:,} runs per sweep: use fewer values, samples or "
+                            "replicates, or split it into several sweeps", path=path)
+    return size
 
 
 @dataclass(frozen=True, slots=True)

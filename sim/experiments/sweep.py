@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from sim.errors import InputError, ScenarioError, UsageError
-from sim.experiments.design import (MAX_RUNS, Point, RunSpec, build_runs, count_points, iter_points, iter_runs,
+from sim.experiments.design import (Point, RunSpec, build_runs, check_run_count, count_points, iter_points, iter_runs,
                                     points_at)
 from sim.experiments.backends import Backend, BackendLost
 from sim.experiments.executors import backend, drive
@@ -99,12 +99,7 @@ def plan(spec: str | Path | LoadedSpec, replicates: int | None = None) -> Plan:
     """The plan of a spec; ScenarioError (nothing built) when it has more than MAX_RUNS runs."""
     ls = spec if isinstance(spec, LoadedSpec) else load_spec(spec, replicates=replicates)
     n_points = count_points(ls)
-    size = n_points * ls.spec.replicates
-    if size > MAX_RUNS:
-        raise ScenarioError(f"this sweep has {size:,} runs ({n_points:,} points x {ls.spec.replicates:,} replicates), "
-                            f"more than the limit of {MAX_RUNS:,} runs per sweep: use fewer values, samples or "
-                            "replicates, or split it into several sweeps", path=str(ls.path))
-    return Plan(ls, size, n_points)
+    return Plan(ls, check_run_count(n_points, ls.spec.replicates, str(ls.path)), n_points)
 
 
 def _submit(ls: LoadedSpec):

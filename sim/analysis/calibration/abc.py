@@ -63,7 +63,7 @@ from sim.analysis.calibration.posterior import (accept, box_points, candidate_va
                                                 predictive, refine_box, share_predictive, weights_of)
 from sim.analysis.calibration.rounds import make_round, run_round
 from sim.analysis.calibration.sequential import PREFIX, run_sequential
-from sim.analysis.dirs import check_design, claim_analysis_dir, make_analysis_dir
+from sim.analysis.dirs import check_design, claim_analysis_dir, make_analysis_dir, undone_on_bad_input
 from sim.analysis.calibration.scenario_file import check_scenario_target, format_value, write_scenario
 from sim.analysis.calibration.spec import TARGET_NAMES, LoadedCalibration, load_calibration
 from sim.outputs import atomic_path, atomic_write_text, default_dir, real_target
@@ -131,9 +131,10 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
                        {"type": s.sampling.design, "samples": s.sampling.samples}, priors, s.sampling.replicates,
                        s.sampling.seed)
     check_design(out / "sweep", first.loaded, force=force)
-    make_analysis_dir(out, "calibration", existed)
+    made = make_analysis_dir(out, "calibration", existed)
     common: dict[str, Any] = {"workers": workers, "scheduler": scheduler, "progress": progress}
-    design, per_run, failed = run_round(lc, out, first, replace=force, scale=lc.count_scale, **common)
+    with undone_on_bad_input(out, existed, made, OUTPUT_FILES):
+        design, per_run, failed = run_round(lc, out, first, replace=force, scale=lc.count_scale, **common)
     points = score_points(design, per_run, lc).assign(round=1)
     posterior, eps = accept(points, s.accept.quantile)
     rounds, notes, box, generations = 1, [], None, None

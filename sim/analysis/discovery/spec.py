@@ -15,6 +15,7 @@ from sim.analysis.sensitivity.outcomes import Outcome, parse_outcome
 from sim.analysis.sensitivity.spec import Bounds, check_fixed_apart, set_all_paths, validate_point
 from sim.engine.engines import ENSEMBLE_DEFAULT, EngineName
 from sim.errors import ScenarioError
+from sim.experiments.design import check_run_count
 from sim.loading import load_scenario
 from sim.outputs import check_name
 from sim.scenario.dates import parse_month
@@ -23,6 +24,8 @@ from sim.scenario.overrides import scenario_to_dict
 from sim.scenario.schema import Scenario
 from sim.scenario.strict import Strict
 from sim.scenario.validation import read_model_file
+
+RESERVED_COLUMNS = ("point", "outcome", "outcome_sd", "case")  # points.csv's own columns (run.point_table)
 
 Scalar = float | int | bool | str
 
@@ -139,6 +142,12 @@ def load_discovery(path: str | Path) -> LoadedDiscovery:
     if len(set(labels)) != len(labels):
         raise ScenarioError(f"labels must differ, found {labels}", path=str(p), key="parameters",
                             line=line_for(lines, ("parameters",)))
+    for name, label in zip(spec.parameters, labels):
+        if label in RESERVED_COLUMNS:  # points.csv would hold two columns of that name, one overwriting the other
+            raise ScenarioError(f"'{label}' names a column of points.csv; a parameter's label may be anything but "
+                                f"{', '.join(RESERVED_COLUMNS)}", path=str(p), key=f"parameters.{name}",
+                                line=line_for(lines, ("parameters", name)))
+    check_run_count(spec.design.samples, spec.replicates, str(p))
     scenario_path = (p.parent / spec.scenario).resolve()
     base = load_scenario(scenario_path)
     fixed = scenario_to_dict(base)

@@ -13,6 +13,7 @@ from sim.analysis.sensitivity.indices import analyze, index_warnings, ranking_ta
 from sim.analysis.sensitivity.outcomes import Outcome
 from sim.analysis.sensitivity.spec import METHODS, LoadedSensitivity, load_sensitivity, problem
 from sim.errors import ScenarioError
+from sim.experiments.design import check_run_count
 from sim.outputs import atomic_path, atomic_write_text, default_dir, real_target
 
 if TYPE_CHECKING:  # numpy, pandas, scipy and SALib load on use, so registering the command costs nothing
@@ -36,7 +37,8 @@ def sample(ls: LoadedSensitivity, method: str) -> np.ndarray:
 
 
 def design_size(ls: LoadedSensitivity, method: str) -> tuple[int, int]:
-    """(points, runs = points x replicates) without drawing the sample."""
+    """(points, runs = points x replicates) without drawing the sample; ScenarioError when the runs are more than
+    a sweep may have (`check_run_count`)."""
     d = len(ls.names)
     if method == "morris":
         points = ls.spec.morris.trajectories * (d + 1)
@@ -44,7 +46,7 @@ def design_size(ls: LoadedSensitivity, method: str) -> tuple[int, int]:
         points = ls.spec.sobol.samples * ((2 * d + 2) if ls.spec.sobol.second_order else (d + 2))
     else:
         raise ScenarioError(f"unknown method '{method}'; methods: {', '.join(METHODS)}")
-    return points, points * ls.spec.replicates
+    return points, check_run_count(points, ls.spec.replicates, str(ls.path))
 
 
 def experiment_spec(ls: LoadedSensitivity, method: str, x: np.ndarray) -> dict:

@@ -153,10 +153,21 @@ def load_sensitivity(path: str | Path) -> LoadedSensitivity:
             data = json.loads(json.dumps(fixed))
             set_all_paths(data, name, value, str(p), ("parameters", name), lines)
             validate_point(data, str(p), ("parameters", name), lines, f"at {where} = {value}")
+    labels = [b.label or n for n, b in spec.parameters.items()]
+    if len(set(labels)) != len(labels):
+        raise ScenarioError(f"labels must differ, found {labels}", path=str(p), key="parameters",
+                            line=line_for(lines, ("parameters",)))
     routes = list(RouteGraph(base).routes)
     years = range(parse_month(base.time.start)[0], parse_month(base.time.end)[0] + 1)
     outcomes = []
     for name, expr in spec.outcomes.items():
+        # point_means.csv has a column `point`, one per parameter path (and `u:PATH`), one per outcome (and
+        # `NAME:sd`): an outcome named like another column would overwrite it
+        if name == "point" or name in spec.parameters or name.startswith("u:") or name.endswith(":sd"):
+            raise ScenarioError(f"outcome name '{name}' would name a column of point_means.csv twice; an outcome "
+                                "may not be called 'point' or like a parameter's path, start with 'u:' or end "
+                                "with ':sd'", path=str(p), key=f"outcomes.{name}",
+                                line=line_for(lines, ("outcomes", name)))
         try:
             outcomes.append(parse_outcome(name, expr, routes, years))
         except ValueError as exc:
