@@ -188,6 +188,30 @@ def test_force_replaces_a_sweep_directory_bordersim_made(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.yaml", "b.yaml", "o"]  # no temporaries left
 
 
+def test_force_does_not_replace_a_sweep_directory_holding_what_bordersim_did_not_write(tmp_path, capsys):
+    """--force deletes the old sweep directory as a whole: only when everything in it is bordersim's (its
+    records, series, manifest, marker, lock, runs.parquet, plot's figures and report), else refused, untouched."""
+    out = tmp_path / "o"
+    a, b = tiny(tmp_path, "a", seed=1), tiny(tmp_path, "b", seed=2)
+    assert cli(capsys, "sweep", a, "--out", out, "--workers", "1", "--quiet")[0] == 0
+    assert cli(capsys, "plot", out, "--only", "response")[0] == 0 and cli(capsys, "report", out)[0] == 0
+    for where, shown in [("notes.txt", "notes.txt"), ("runs/notes.txt", "runs/notes.txt"),
+                         ("figures/notes.txt", "figures/notes.txt"), ("timeseries/mine.parquet",) * 2,
+                         ("timeseries/run_id=p00000-r0000/extra.parquet",) * 2, ("analysis/table.csv", "analysis")]:
+        (out / where).parent.mkdir(exist_ok=True)
+        (out / where).write_text("the user's\n")
+        before = snapshot(tmp_path)
+        rc, _, err = cli(capsys, "sweep", b, "--out", out, "--workers", "1", "--quiet", "--force")
+        assert rc == 2 and f"holds what bordersim did not write ({shown})" in err, (where, err)
+        assert snapshot(tmp_path) == before, where
+        (out / where).unlink()
+        if where.startswith("analysis"):
+            (out / "analysis").rmdir()
+    rc, _, err = cli(capsys, "sweep", b, "--out", out, "--workers", "1", "--quiet", "--force")
+    assert rc == 0, err  # bordersim's own figures and report do not stop it
+    assert json.loads((out / "sweep.json").read_text())["spec_path"] == str(b)
+
+
 def make_older_version(out: Path) -> None:
     """What a sweep directory of bordersim before markers looks like: no .bordersim, no .lock."""
     (out / MARKER).unlink(missing_ok=True)

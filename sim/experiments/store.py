@@ -18,7 +18,7 @@ Opening a directory follows the output-directory rule of sim/outputs.py:
 - a new or empty directory becomes a sweep directory (marker first, then manifest);
 - a sweep directory (marker) of the same spec fingerprint is resumed; of another fingerprint, or with a damaged
   manifest, it is refused, or with `force` replaced as a whole (the new one is built beside it and renamed in, the
-  old one removed with `remove_owned`);
+  old one removed with `remove_owned`) if it holds nothing bordersim did not write (`_foreign_entries`);
 - a sweep directory of an older bordersim (sweep.json, no marker) is resumed when the fingerprint matches (the
   marker is written then); otherwise it is refused even with `force`: bordersim deletes nothing it cannot prove
   it made;
@@ -276,7 +276,54 @@ def _replaceable(root: Path) -> str:
     if root.is_symlink():
         raise UsageError(f"{root}: is a symbolic link; bordersim replaces only a real sweep directory: remove the "
                          "link or choose another --out")
+    foreign = _foreign_entries(root)
+    if foreign:
+        more = f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+        raise UsageError(f"{root} holds what bordersim did not write ({', '.join(foreign[:5])}{more}), so --force "
+                         "will not replace it: move those away, or choose another --out")
     return "replace"
+
+
+_RECORD = re.compile(r"^p\d+-r\d+\.json$")
+_SERIES = re.compile(r"^run_id=p\d+-r\d+$")
+_PART = re.compile(r"^part-0\.parquet$")
+_FIGURE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*\.(?:png|svg|pdf)$")
+# what `bordersim sweep`, `plot` and `report` write at the top of a sweep directory (see the module doc)
+_OWN_TOP = {MARKER, LOCK, MANIFEST, "scenario.resolved.yaml", "runs", "timeseries", "runs.parquet", "figures",
+            "report.html"}
+
+
+def _foreign_entries(root: Path) -> list[str]:
+    """Paths under sweep directory `root` (relative to it) that no bordersim command writes there: `--force`
+    replaces a sweep directory only when deleting it loses nothing but bordersim's own files. Our temporaries
+    count as ours; in `figures/` any figure file does (bordersim cannot tell its own figures from a user's figure
+    of the same kind of name)."""
+    def own(x: Path, pattern: re.Pattern) -> bool:
+        return bool(_OUR_TEMPORARY.match(x.name) or (pattern.match(x.name) and x.is_file() and not x.is_symlink()))
+
+    def real_dir(x: Path) -> bool:
+        return x.is_dir() and not x.is_symlink()
+
+    foreign: list[str] = []
+    for e in sorted(root.iterdir()):
+        if _OUR_TEMPORARY.match(e.name):
+            continue
+        if e.name not in _OWN_TOP or e.is_symlink() or (e.name in ("runs", "figures", "timeseries")
+                                                         and not real_dir(e)):
+            foreign.append(e.name)
+        elif e.name == "runs":
+            foreign += [f"runs/{x.name}" for x in sorted(e.iterdir()) if not own(x, _RECORD)]
+        elif e.name == "figures":
+            foreign += [f"figures/{x.name}" for x in sorted(e.iterdir()) if x.name != MARKER and not own(x, _FIGURE)]
+        elif e.name == "timeseries":
+            for x in sorted(e.iterdir()):
+                if _OUR_TEMPORARY.match(x.name):
+                    continue
+                if not (_SERIES.match(x.name) and real_dir(x)):
+                    foreign.append(f"timeseries/{x.name}")
+                else:
+                    foreign += [f"timeseries/{x.name}/{y.name}" for y in sorted(x.iterdir()) if not own(y, _PART)]
+    return foreign
 
 
 def _manifest_or_none(root: Path) -> dict | None:
