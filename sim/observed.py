@@ -64,18 +64,44 @@ def load_targets() -> pd.DataFrame:
     return table
 
 
+def check_observed(table: pd.DataFrame) -> None:
+    """ValueError naming the row (1 = the first data row) unless every period runs forwards
+    (period_end >= period_start), arrivals, male and female are >= 0 with male + female <= arrivals, and no two
+    periods other than the cumulative row overlap (a year counted twice would weigh twice in a comparison)."""
+    seen: dict[int, int] = {}
+    for i, rec in enumerate(table.itertuples(index=False), start=1):
+        row = f"row {i} ({rec.period_start}-{rec.period_end})"
+        if rec.period_end < rec.period_start:
+            raise ValueError(f"{row}: period_end before period_start")
+        if min(rec.arrivals, rec.male, rec.female) < 0:
+            raise ValueError(f"{row}: arrivals, male and female must be >= 0")
+        if rec.male + rec.female > rec.arrivals:
+            raise ValueError(f"{row}: male + female ({rec.male + rec.female}) is more than arrivals ({rec.arrivals})")
+        if rec.cumulative:
+            continue
+        for year in range(rec.period_start, rec.period_end + 1):
+            if year in seen:
+                raise ValueError(f"{row}: year {year} is also in row {seen[year]}; periods may not overlap")
+            seen[year] = i
+
+
 def load_observed(name: str = "mou_arrivals") -> pd.DataFrame:
     """The packaged observed series as a table, one row per published period, in file order.
 
     Columns: period_start, period_end (years, inclusive), arrivals, male, female (persons), female_share
     (female / arrivals, NaN when arrivals is 0) and cumulative (True for the row that totals every arrival up to
     its period_end, whose period_start is a placeholder; it must not be compared with simulated years).
-    Comment lines (starting with '#') in the file carry the sources and caveats and are skipped here.
+    Comment lines (starting with '#') in the file carry the sources and caveats and are skipped here. The rows are
+    checked by `check_observed`.
     """
     raw = pd.read_csv(io.StringIO(_read_packaged(name)), comment="#", dtype={"note": "string"})
     table = raw[["period_start", "period_end", "arrivals", "male", "female"]].astype("int64")
     table["female_share"] = [f / a if a else math.nan for f, a in zip(table["female"], table["arrivals"])]
     table["cumulative"] = raw["note"].fillna("").str.lower().str.startswith("cumulative").astype(bool)
+    try:
+        check_observed(table)
+    except ValueError as exc:
+        raise ValueError(f"sim/data/{name}.csv: {exc}") from None
     return table[list(COLUMNS)].reset_index(drop=True)
 
 

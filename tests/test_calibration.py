@@ -103,6 +103,23 @@ def test_bad_spec_exits_2_naming_file_key_and_problem(spec_dir, capsys, over, ke
     assert not (spec_dir / "out").exists(), "nothing may be written for a bad spec"
 
 
+@pytest.mark.parametrize(("row", "message"), [
+    ("2001,2000,10,5,5,X,", "row 6 (2001-2000): period_end before period_start"),
+    ("2005,2005,10,-5,5,X,", "row 6 (2005-2005): arrivals, male and female must be >= 0"),
+    ("2005,2005,10,8,5,X,", "row 6 (2005-2005): male + female (13) is more than arrivals (10)"),
+    ("2003,2005,10,5,5,X,", "row 6 (2003-2005): year 2003 is also in row 4; periods may not overlap"),
+])
+def test_a_bad_row_of_the_observed_csv_is_bad_input_before_anything_is_written(spec_dir, capsys, row, message):
+    """A period that ends before it starts was compared over 0 years (log of 0: an internal failure, after the
+    calibration directory had been written); negative counts and overlapping periods were taken as they were."""
+    write(spec_dir / "observed.csv", OBSERVED_CSV + row + "\n")
+    spec = write(spec_dir / "spec.yaml", spec_text())
+    code = cli_main(["calibrate", str(spec), "--out", str(spec_dir / "out"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and f"{spec_dir / 'observed.csv'}: observed series, {message}" in err, err
+    assert not (spec_dir / "out").exists()
+
+
 def test_error_names_the_line_of_the_bad_key(spec_dir):
     spec = write(spec_dir / "spec.yaml", spec_text(accept="\n  quantile: 0.2\n  epsilon: 3"))
     with pytest.raises(ScenarioError) as exc:

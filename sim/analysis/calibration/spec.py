@@ -13,7 +13,7 @@ from typing import ClassVar, Literal
 import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
-from sim.observed import OBSERVED_SERIES, load_observed, load_targets
+from sim.observed import OBSERVED_SERIES, check_observed, load_observed, load_targets
 from sim.outputs import check_name
 from sim.scenario.schema import Scenario
 from sim.scenario.strict import Strict
@@ -333,7 +333,7 @@ def _published(fail, target: str, years: Years) -> tuple[float, float]:
 
 def _observed_table(ref: str, spec_path: Path) -> pd.DataFrame | None:
     """A packaged series by name, or a CSV file with the packaged columns (period_start, period_end, arrivals,
-    male, female, source, note; '#' comment lines), parsed by the same rules as `load_observed`."""
+    male, female, source, note; '#' comment lines), parsed and checked (`check_observed`) as `load_observed`."""
     if ref in OBSERVED_SERIES:
         return load_observed(ref)
     path = (spec_path.parent / ref)
@@ -347,6 +347,10 @@ def _observed_table(ref: str, spec_path: Path) -> pd.DataFrame | None:
     table["female_share"] = [f / a if a else math.nan for f, a in zip(table["female"], table["arrivals"])]
     note = raw["note"] if "note" in raw else pd.Series([""] * len(raw), dtype="string")
     table["cumulative"] = note.fillna("").str.lower().str.startswith("cumulative").astype(bool)
+    try:
+        check_observed(table)
+    except ValueError as exc:
+        raise ScenarioError(f"observed series, {exc}", path=str(path)) from None
     return table.reset_index(drop=True)
 
 
