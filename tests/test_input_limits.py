@@ -537,3 +537,20 @@ def test_calibration_and_sensitivity_specs_list_every_problem(tmp_path: Path, ca
     assert rc == 2
     assert f"{path}:{line_of(path, 'replicates:')}, key 'replicates'" in err
     assert f"{path}:{line_of(path, 'sed:')}, key 'sed': unknown key 'sed' (did you mean 'seed'?)" in err
+
+
+@pytest.mark.parametrize(("text", "line", "code"), [("name: toy\x00\n", 1, "0x0000"),
+                                                    ("name: toy\ndescription: a\x07b\n", 2, "0x0007"),
+                                                    ("\ufffe", 1, "0xfffe")])
+def test_a_character_yaml_does_not_allow_is_bad_input_naming_the_line(tmp_path: Path, capsys, text, line, code):
+    """PyYAML checks the characters when its reader is made, which was outside the error handling (exit 1)."""
+    path = tmp_path / "s.yaml"
+    path.write_text(text, encoding="utf-8")
+    rc, _, err = cli(capsys, "validate", path)
+    assert rc == 2 and f"{path}:{line}: cannot read YAML: character {code} is not allowed" in err, err
+
+
+def test_a_control_character_in_a_set_value_is_bad_input(tmp_path: Path, capsys):
+    rc, _, err = cli(capsys, "run", TOY, "--out", tmp_path / "o", "--set", "description=a\x07b")
+    assert rc == 2 and "key 'description'" in err and "character 0x0007 is not allowed" in err, err
+    assert not (tmp_path / "o").exists()

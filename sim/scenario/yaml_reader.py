@@ -230,7 +230,13 @@ def parse_yaml(text: str, *, path: str | None = None) -> tuple[Any, dict[tuple, 
     """Parse YAML text into (data, line index) under the reading rules: safe tags only, no base-60 numbers, no
     duplicate keys, nesting at most MAX_DEPTH, aliases adding at most MAX_ALIAS_NODES values. Every problem is
     a ScenarioError naming `path` and, where known, the line and key."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # PyYAML's reader checks every character here
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise ScenarioError(f"cannot read YAML: character {exc.character:#06x} is not allowed (YAML text holds no "
+                            "control characters but tab and line ends, nor U+FFFE or U+FFFF)", path=path,
+                            line=line) from None
     root = None
     try:
         root = loader.get_single_node()
