@@ -194,8 +194,9 @@ def test_debug_works_after_the_subcommand_and_version_is_printed(capsys, tmp_pat
     thesis = tmp_path / "t"
     thesis.mkdir()
     (thesis / "f").write_text("x")
-    with pytest.raises(UsageError):
-        main(["run", str(TOY), "--out", str(thesis), "--debug"])
+    assert main(["run", str(TOY), "--out", str(thesis), "--debug"]) == 2  # bad input, with the traceback
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "UsageError" in err and f"error: {thesis}" in err
     assert (thesis / "f").read_text() == "x"
 
 

@@ -57,8 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except InputError as exc:
-        if args.debug:
-            raise
+        if args.debug:  # the traceback, and still the exit code of bad input
+            import traceback
+
+            traceback.print_exc()
         print(f"error: {exc.format()}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
