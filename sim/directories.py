@@ -30,7 +30,7 @@ import yaml
 
 from sim.errors import InputError, UsageError
 from sim.outcomes import TOTAL_KEYS
-from sim.outputs import marker_kind
+from sim.outputs import marker_kind, read_parquet
 
 RUN_FILES = ("summary.json", "timeseries.parquet", "scenario.resolved.yaml")
 KINDS = ("run", "sweep", "sensitivity", "calibration", "effects", "discovery")
@@ -143,7 +143,7 @@ def read_table(path: Path, columns: tuple[str, ...] = ()) -> pd.DataFrame:
     InputError naming the file otherwise (missing, truncated, not a table)."""
     try:
         if path.suffix == ".parquet":
-            df = pd.read_parquet(path)
+            df = read_parquet(path)
         else:
             df = pd.read_csv(path)
     except FileNotFoundError:

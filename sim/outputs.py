@@ -26,8 +26,12 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sim.errors import UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MARKER = ".bordersim"
 KINDS = ("run", "sweep", "sensitivity", "calibration", "effects", "discovery", "figures", "comparison")
@@ -286,3 +290,16 @@ def new_dir(out: str | Path, kind: str, *, force: bool = False, what: str = "--o
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+# ---------------------------------------------------------------------------------------------- reading back
+
+
+def read_parquet(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """A parquet file bordersim wrote, read through a file object: given a path, pyarrow reads `name:rest` as a
+    URI of scheme `name`, so a directory called `res:1` could be written but not read back. Raises what `open` and
+    pyarrow raise (OSError, ValueError/ArrowInvalid)."""
+    import pandas as pd
+
+    with open(path, "rb") as f:
+        return pd.read_parquet(f, columns=columns)

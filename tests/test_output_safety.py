@@ -227,3 +227,14 @@ def test_reopening_a_sweep_removes_only_bordersims_own_temporaries(tmp_path):
         p.write_text("x")
     SweepStore.open(root, ls).close()
     assert not ours.exists() and not legacy.exists() and users.read_text() == "x"
+
+
+def test_directories_whose_names_look_like_uri_schemes_are_read_back(tmp_path, capsys, monkeypatch):
+    """pyarrow reads a path 'res:1/...' as a URI of scheme 'res': such a run directory was written, then every
+    command reading it called its intact time series damaged. Parquet files are now read through a file object."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(TOY), "--out", "res:1", "--set", "population.size=2000", "--quiet"]) == 0
+    assert main(["plot", "res:1", "--only", "flows", "--out", "figs"]) == 0
+    assert main(["compare", "res:1", "res:1"]) == 0
+    err = capsys.readouterr().err
+    assert "damaged" not in err, err

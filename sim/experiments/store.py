@@ -50,7 +50,7 @@ from sim.experiments.spec import LoadedSpec
 from sim.experiments.task import TaskOutput
 from sim.scenario.overrides import dump_scenario
 from sim.outputs import (MARKER, TMP_PREFIX, TMP_SUFFIX, protected_reason, atomic_path, atomic_write_text, claim_dir,
-                         make_temp_dir, marker_kind, remove_owned, write_marker)
+                         make_temp_dir, marker_kind, read_parquet, remove_owned, write_marker)
 
 KIND = "sweep"
 # temporaries of this version (sim.outputs) and of earlier ones (.part-0.*, .runs.*, .<record or manifest>.json.*)
@@ -465,7 +465,7 @@ def load_sweep(root: str | Path) -> pd.DataFrame:
 
     path = check_sweep_dir(root) / "runs.parquet"
     try:
-        return pd.read_parquet(path)
+        return read_parquet(path)
     except (OSError, ValueError, pyarrow.ArrowException) as exc:
         raise UsageError(f"{path}: damaged, cannot be read ({type(exc).__name__}: {exc}); it is rebuilt from the "
                          "run records when the same `bordersim sweep` command runs again") from None

@@ -233,10 +233,10 @@ def parse_yaml(text: str, *, path: str | None = None) -> tuple[Any, dict[tuple, 
     try:
         loader = _Loader(text)  # PyYAML's reader checks every character here
     except yaml.reader.ReaderError as exc:
-        line = text.count("\n", 0, exc.position) + 1
+        at_line = text.count("\n", 0, exc.position) + 1
         raise ScenarioError(f"cannot read YAML: character {exc.character:#06x} is not allowed (YAML text holds no "
                             "control characters but tab and line ends, nor U+FFFE or U+FFFF)", path=path,
-                            line=line) from None
+                            line=at_line) from None
     root = None
     try:
         root = loader.get_single_node()

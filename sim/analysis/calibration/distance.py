@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.calibration.spec import TARGET_NAMES, LoadedCalibration, Years
+from sim.outputs import read_parquet
 from sim.observed import compare_yearly
 
 Progress = Callable[[str, int, int], None]
@@ -160,8 +161,8 @@ def run_predictions(runs: pd.DataFrame, lc: LoadedCalibration, sweep_dir: Path, 
 
 
 def _route_counts(sweep_dir: Path, run_id: str, routes: list[str], years: Years) -> tuple[float, float]:
-    ts = pd.read_parquet(sweep_dir / "timeseries" / f"run_id={run_id}" / "part-0.parquet",
-                         columns=["date", "route", "arrived"])
+    ts = read_parquet(sweep_dir / "timeseries" / f"run_id={run_id}" / "part-0.parquet",
+                      columns=["date", "route", "arrived"])
     yr = pd.DatetimeIndex(ts["date"]).year
     inside = (yr >= years[0]) & (yr <= years[1])
     arrived = ts["arrived"].to_numpy()[inside]
