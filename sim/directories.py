@@ -21,6 +21,7 @@ never a traceback.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +55,12 @@ def kind_of(path: str | Path) -> str:
     effects analysis or discovery (its runs there, its results not yet) is named as such, with what to do."""
     root = Path(path)
     if not root.is_dir():
-        raise UsageError(f"{root}: no such directory ({_WHAT})")
+        what = "is a file, not a directory" if root.exists() else "no such directory"
+        raise UsageError(f"{root}: {what} ({_WHAT})")
+    try:
+        os.listdir(root)  # Path.exists() of a file inside raises when the directory cannot be read
+    except OSError as exc:
+        raise UsageError(f"{root}: cannot read this directory ({exc.strerror or exc})") from None
     if (root / "sweep.json").exists():
         if not (root / "runs.parquet").exists():
             raise UsageError(f"{root} is a sweep directory without runs.parquet; run the same `bordersim "

@@ -129,10 +129,26 @@ def test_detects_run_and_sweep_dirs_and_refuses_others(run_dir, grid_dir, tmp_pa
         kind_of(tmp_path)
     with pytest.raises(UsageError, match="no such directory"):
         kind_of(tmp_path / "missing")
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(UsageError, match="a_file: is a file, not a directory"):
+        kind_of(tmp_path / "a_file")
     (tmp_path / "half").mkdir()
     (tmp_path / "half" / "summary.json").write_text("{}")
     with pytest.raises(UsageError, match="missing timeseries.parquet"):
         kind_of(tmp_path / "half")
+
+
+def test_a_directory_that_cannot_be_read_is_bad_input(run_dir, monkeypatch):
+    """Path.exists() of a file in an unreadable directory raises PermissionError (exit 1 in plot, report, compare and
+    summarize). The suite runs as root, which reads any directory: the refusal is simulated at os.listdir."""
+    import sim.directories
+
+    def refuse(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(sim.directories.os, "listdir", refuse)
+    with pytest.raises(UsageError, match="cannot read this directory \\(Permission denied\\)"):
+        kind_of(run_dir)
 
 
 # ---------------------------------------------------------------------------------------------- run figures

@@ -580,6 +580,22 @@ def test_summarize_on_a_sensitivity_or_calibration_directory_says_what_it_is(tmp
     assert cli(capsys, "summarize", d / "sweep")[0] == 0
 
 
+@pytest.mark.parametrize("kind, results", [("effects", "effects.csv"), ("discovery", "box.csv")])
+def test_summarize_on_an_effects_or_discovery_directory_says_what_it_is(tmp_path, capsys, finished_sweep, kind,
+                                                                        results):
+    """It used to call them sweep directories without runs.parquet, to be finished by `bordersim sweep`."""
+    d = tmp_path / "analysis"
+    d.mkdir()
+    shutil.copytree(finished_sweep, d / "sweep")
+    write_marker(d, kind)
+    rc, _, err = cli(capsys, "summarize", d)
+    assert rc == 2 and f"is a {kind} directory, not a sweep directory" in err and results in err, err
+    assert f"bordersim summarize {d / 'sweep'}" in err and "without runs.parquet" not in err
+    (tmp_path / "a_file").write_text("x")
+    rc, _, err = cli(capsys, "summarize", tmp_path / "a_file")
+    assert rc == 2 and "a_file: is a file, not a directory" in err, err
+
+
 # ----------------------------------------------------------------------------- item 11: Ctrl-C at start
 
 

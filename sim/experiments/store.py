@@ -421,20 +421,22 @@ def check_sweep_dir(root: str | Path) -> Path:
     (a sensitivity or calibration directory holds its runs in sweep subdirectories)."""
     root = Path(root)
     if not root.is_dir():
-        raise UsageError(f"{root}: no such directory (give a sweep directory made by `bordersim sweep`)")
+        what = "is a file, not a directory" if root.exists() else "no such directory"
+        raise UsageError(f"{root}: {what} (give a sweep directory made by `bordersim sweep`)")
+    try:
+        os.listdir(root)  # Path.exists() of a file inside raises when the directory cannot be read
+    except OSError as exc:
+        raise UsageError(f"{root}: cannot read this directory ({exc.strerror or exc})") from None
     kind = marker_kind(root)
     if kind is None and not (root / MANIFEST).exists():
         kind = _legacy_kind(root)
-    if kind in ("sensitivity", "calibration"):
+    if kind in _ANALYSIS_RESULTS:
         subs = [d for d in ("sweep", "sweep_round2", "check") if (root / d / MANIFEST).exists()]
         runs = (f"its runs are in the sweep director{'ies' if len(subs) > 1 else 'y'} "
                 + ", ".join(str(root / d) for d in subs) + f": `bordersim summarize {root / subs[0]}`") if subs \
             else "it has no finished sweep yet"
-        if kind == "sensitivity":
-            results = f"its results are {root / 'indices.csv'} and {root / 'ranking.txt'} (`bordersim sensitivity`)"
-        else:
-            results = (f"its results are {root / 'posterior_table.md'} and {root / 'calibration.json'} "
-                       "(`bordersim calibrate`)")
+        files, command = _ANALYSIS_RESULTS[kind]
+        results = f"its results are {' and '.join(str(root / f) for f in files)} (`bordersim {command}`)"
         raise UsageError(f"{root} is a {kind} directory, not a sweep directory: {results}; {runs}")
     if kind in ("run", "figures"):
         raise UsageError(f"{root} is a {kind} directory, not a sweep directory; `bordersim summarize` takes a "
@@ -446,6 +448,13 @@ def check_sweep_dir(root: str | Path) -> Path:
         raise UsageError(f"{root} is a sweep directory without runs.parquet; run the same `bordersim sweep` command "
                          "again to finish it")
     return root
+
+
+# the analyses whose runs lie in sweep subdirectories: their result files and command
+_ANALYSIS_RESULTS = {"sensitivity": (("indices.csv", "ranking.txt"), "sensitivity"),
+                     "calibration": (("posterior_table.md", "calibration.json"), "calibrate"),
+                     "effects": (("effects.csv", "effects.json"), "effects"),
+                     "discovery": (("box.csv", "summary.txt"), "discover")}
 
 
 def _legacy_kind(root: Path) -> str | None:
