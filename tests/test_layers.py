@@ -26,7 +26,7 @@ LAYERS = [
     ("plots", ("sim.plots",)),
     ("analysis", ("sim.analysis",)),
     ("dashboard", ("sim.dashboard",)),
-    ("cli", ("sim.cli", "sim.__main__")),
+    ("cli", ("sim.cli", "sim.__main__", "sim.entry")),
 ]
 FORBIDDEN = {  # importer layer -> layers it must not import although they rank lower
     "plots": {"rules", "engine"},
