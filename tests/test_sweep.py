@@ -314,6 +314,9 @@ def test_dry_run_prints_design_and_runs_nothing(tmp_path, run_cli):
     ("name: x\nscenario: SCENARIO\nparameters: {population.size: {dist: uniform, low: 1, high: 5}}\n",
      "use design lhs or sobol"),
     ("name: [unclosed\n", "YAML syntax error"),
+    ("name: x\nscenario: SCENARIO\nparameters:\n  network.edges.dmz.controls.mines: [0, 1]\ndesign:\n  type: "
+     "policies\n  policies:\n    base: {}\n    bad: {network.edges.zzz.open: false}\n",
+     ":9, key 'design.policies.bad.network.edges.zzz.open': unknown path"),  # was reported under `parameters`
 ])
 def test_malformed_specs_exit_2_with_a_clear_message(tmp_path, body, needle, run_cli):
     spec = write_spec(tmp_path, body)

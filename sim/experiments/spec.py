@@ -166,16 +166,16 @@ def load_spec(path: str | Path, replicates: int | None = None) -> LoadedSpec:
     base_path = (p.parent / spec.scenario).resolve()
     base = load_scenario(base_path)
     full = scenario_to_dict(base)
-    probe_values = {**{k: v for pkg in spec.design.policies.values() for k, v in pkg.items()}}
-    for name, param in spec.parameters.items():
-        probe_values.setdefault(name, _probe(param))
-    for name, value in probe_values.items():
+    # every path a point may set, with a value to try it with, and where the spec says it (key path for messages)
+    probes = [(name, _probe(param), ("parameters", name)) for name, param in spec.parameters.items()]
+    probes += [(name, value, ("design", "policies", package, name))
+               for package, settings in spec.design.policies.items() for name, value in settings.items()]
+    for name, value, where in probes:
         try:
             for path in name.split(","):
                 set_path(json.loads(json.dumps(full)), path.strip(), value, source=str(p))
         except ScenarioError as exc:
-            raise ScenarioError(exc.message, path=str(p), key=f"parameters.{name}",
-                                line=line_for(lines, ("parameters", name))) from None
+            raise ScenarioError(exc.message, path=str(p), key=".".join(where), line=line_for(lines, where)) from None
     return LoadedSpec(spec, p, base)
 
 
