@@ -167,7 +167,8 @@ def load_spec(path: str | Path, replicates: int | None = None) -> LoadedSpec:
     base = load_scenario(base_path)
     full = scenario_to_dict(base)
     # every path a point may set, with a value to try it with, and where the spec says it (key path for messages)
-    probes = [(name, _probe(param), ("parameters", name)) for name, param in spec.parameters.items()]
+    probes: list[tuple[str, Any, tuple[str, ...]]] = [(name, _probe(param), ("parameters", name))
+                                                      for name, param in spec.parameters.items()]
     probes += [(name, value, ("design", "policies", package, name))
                for package, settings in spec.design.policies.items() for name, value in settings.items()]
     for name, value, where in probes:
