@@ -17,6 +17,7 @@ import yaml
 from conftest import ROOT, TOY, run_cli
 from sweep_helpers import call_main
 
+from sim.cli.main import main
 from sim.outcomes import FLOWS
 from sim.loading import load_scenario
 from sim.scenario.dates import step_dates
@@ -192,6 +193,43 @@ def test_schema_prints_json_schema(cli):
     edge = schema["$defs"]["Edge"]
     assert "from" in edge["properties"] and "from_" not in edge["properties"]
     assert set(edge["properties"]["mode"]["enum"]) == {"land", "river", "dmz", "sea", "air"}
+
+
+def _as_json(value):
+    """A YAML document as an editor validates it: JSON, so every mapping key is a string."""
+    if isinstance(value, dict):
+        return {str(k): _as_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_json(v) for v in value]
+    return value
+
+
+def test_the_schema_accepts_every_shipped_scenario_and_the_documented_unit_strings(tmp_path, capsys):
+    """Fields that take a number or a unit string ('45 days', '0.1 per year') were numbers only in the schema,
+    so an editor flagged valid files: the shipped scenarios and the toy with every unit form (valid for
+    `bordersim validate`) must pass the schema, and a wrong type must still fail it."""
+    import jsonschema
+
+    assert main(["schema"]) == 0
+    validator = jsonschema.Draft202012Validator(json.loads(capsys.readouterr().out))
+    toy = yaml.safe_load(TOY.read_text())
+    toy["population"]["groups"][0]["departure_rate"] = "0.03 per year"
+    toy["network"]["nodes"][3].update(dwell="13 weeks", arrest_hazard="0.1 per year",
+                                      brokers={"capacity": "1200 per year", "fee": 1000})
+    toy["network"]["edges"][0]["duration"] = "45 days"
+    toy["route_choice"]["perception"] = {"memory": "1 year", "lag": "3 months"}
+    toy["repeat"] = {"after": {"repatriated": "1 year", "caught": "6 months", "returned": "2 weeks"}}
+    toy["initial_stock"] = [{"node": "thirdland", "size": 10, "waited": "2 years", "groups": {"ordinary": 1.0}}]
+    toy["policies"][1]["set"] = {"dwell": "6 weeks"}
+    units = tmp_path / "units.yaml"
+    units.write_text(yaml.safe_dump(toy, sort_keys=False))
+    assert main(["validate", str(units)]) == 0, capsys.readouterr().err
+    for path in [*sorted((ROOT / "scenarios").glob("*.yaml")), units]:
+        doc = _as_json(yaml.safe_load(path.read_text()))
+        errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(doc)]
+        assert not errors, (path.name, errors)
+    toy["network"]["edges"][0]["duration"] = [1]
+    assert [e.message for e in validator.iter_errors(_as_json(toy))]
 
 
 @pytest.mark.parametrize(

@@ -32,6 +32,28 @@ def _month_value(v: Any) -> str:
 
 Month = Annotated[str, Field(description="A month, 'YYYY-MM'.", examples=["2020-01"])]
 
+UNIT_TEXT = {"type": "string", "description": "A number with a unit (docs/scenario.md), e.g. '45 days', '3 years', "
+                                              "'0.1 per year'.", "examples": ["45 days", "0.1 per year"]}
+
+
+def _or_unit_text(schema: dict[str, Any]) -> None:
+    """JSON Schema of a field whose validator also reads a unit string before the number is checked: the field's
+    own schema (a number with its bounds, a null, a distribution) or such a string, so that editors accept the
+    strings docs/scenario.md shows."""
+    own = {k: schema.pop(k) for k in list(schema) if k not in ("title", "description", "default")}
+    schema["anyOf"] = [own, UNIT_TEXT]
+
+
+def _months_or_unit_text(schema: dict[str, Any]) -> None:
+    """`_or_unit_text` that also takes a plain number of months (the initial stock's `waited`)."""
+    _or_unit_text(schema)
+    schema["anyOf"].insert(1, {"type": "number", "minimum": 0})
+
+
+def _values_or_unit_text(schema: dict[str, Any]) -> None:
+    """`_or_unit_text` for the values of a mapping (a policy's `set`)."""
+    _or_unit_text(schema["additionalProperties"])
+
 
 # ---------------------------------------------------------------------------------------------------- schema
 
@@ -147,7 +169,7 @@ class Group(Strict):
     female_share: Probability = Field(description="Share of women in the group.")
     departure_rate: NonNeg = Field(
         description="lambda_g: hazard rate of setting out per person per month at push 1 with a riskless, free "
-                    "route; a number (per month) or e.g. '0.02 per year'.")
+                    "route; a number (per month) or e.g. '0.02 per year'.", json_schema_extra=_or_unit_text)
     risk_tolerance: AttributeDistribution = Field(description="Risk tolerance r in [0, 1] (1 = ignores risk).")
     means: AttributeDistribution = Field(description="Means m in USD available for the journey.")
     modes: list[Literal["land", "river", "dmz", "sea", "air"]] = Field(
@@ -240,7 +262,8 @@ class PushSeries(Strict):
 class Brokers(Strict):
     """Passages onward from a transit node, sold by brokers (docs/model.md §14)."""
 
-    capacity: NonNeg = Field(description="Passages sold per month; a number (per month) or e.g. '120 per year'.")
+    capacity: NonNeg = Field(description="Passages sold per month; a number (per month) or e.g. '120 per year'.",
+                             json_schema_extra=_or_unit_text)
     fee: NonNeg = Field(description="Base price of a passage in USD (f), paid out of the buyer's means.")
     fee_elasticity: NonNeg = Field(
         0.0, description="eta: price F = f * max(1, queued / passages offered)^eta (last step); 0: a fixed price.")
@@ -257,9 +280,10 @@ class Node(Strict):
     lat: float | None = Field(None, ge=-90, le=90, description="Latitude for maps.")
     arrest_hazard: Probability = Field(
         0.0, description="Transit: P(arrested and repatriated) per month of waiting; a number (per month) or e.g. "
-                         "'0.1 per year'.")
+                         "'0.1 per year'.", json_schema_extra=_or_unit_text)
     dwell: NonNeg = Field(0.0, le=MAX_MONTHS, description="Transit: mean wait before moving on, in months; a number "
-                                                          "(months) or e.g. '45 days', '3 years'.")
+                                                          "(months) or e.g. '45 days', '3 years'.",
+                                                          json_schema_extra=_or_unit_text)
     dwell_distribution: Literal["fixed", "geometric"] = Field(
         "fixed", description="fixed: wait exactly the dwell (rounded to whole steps); geometric: leave each step "
                              "with probability step / dwell.")
@@ -295,7 +319,7 @@ class Edge(Strict):
     mode: Literal["land", "river", "dmz", "sea", "air"] = Field(description="How the edge is crossed.")
     duration: float = Field(1.0, gt=0, le=MAX_MONTHS,
                             description="Time needed to cross the edge, in months (at least one step); a number "
-                                        "(months) or e.g. '10 days', '2 weeks'.")
+                                        "(months) or e.g. '10 days', '2 weeks'.", json_schema_extra=_or_unit_text)
     cost: NonNeg = Field(0.0, description="USD paid to cross (e.g. a broker fee).")
     route: str | None = Field(None, description="Route label for outputs; a path takes its first edge label.")
     controls: Controls = Field(default_factory=Controls, description="Control densities on the edge.")
@@ -340,9 +364,10 @@ class Perception(Strict):
 
     memory: NonNeg = Field(le=MAX_MONTHS, description="Memory of the smoothing, in months (or a unit string): "
                                                       "weight w = 1 - exp(-step / memory) on the newest outcomes; "
-                                                      "0 = only the newest.")
+                                                      "0 = only the newest.", json_schema_extra=_or_unit_text)
     lag: NonNeg = Field(0.0, le=MAX_MONTHS, description="Months (or a unit string) before an outcome is known "
-                                                        "at home; rounded to whole steps.")
+                                                        "at home; rounded to whole steps.",
+                                                        json_schema_extra=_or_unit_text)
 
     _units = field_validator("memory", "lag", mode="before")(classmethod(lambda cls, v: parse_duration(v)))
 
@@ -408,7 +433,8 @@ class Policy(Strict):
     set_to: dict[str, float | bool] = Field(  # `set` in YAML (an attribute named set would shadow the builtin)
         default_factory=dict, alias="set",
         description="target -> new value, in the target's unit (duration, dwell: months or e.g. '45 days'; "
-                    "departure_rate, arrest_hazard: per month or e.g. '0.1 per year').")
+                    "departure_rate, arrest_hazard: per month or e.g. '0.1 per year').",
+                    json_schema_extra=_values_or_unit_text)
     scale: dict[str, NonNeg] = Field(default_factory=dict, description="target -> multiplier.")
 
     _norm = field_validator("start", "end", mode="before")(
@@ -460,11 +486,14 @@ class RepeatAfter(Strict):
 
     repatriated: NonNeg | None = Field(
         None, le=MAX_MONTHS, description="Months from arrest in transit (repatriated) until back home; null: never "
-                                          "tries again; a number (months) or e.g. '6 months', '2 years'.")
+                                          "tries again; a number (months) or e.g. '6 months', '2 years'.",
+                                          json_schema_extra=_or_unit_text)
     caught: NonNeg | None = Field(
-        None, le=MAX_MONTHS, description="Months from being caught on a crossing until back home; null: never.")
+        None, le=MAX_MONTHS, description="Months from being caught on a crossing until back home; null: never.",
+        json_schema_extra=_or_unit_text)
     returned: NonNeg | None = Field(
-        None, le=MAX_MONTHS, description="Months from turning back until back home; null: never.")
+        None, le=MAX_MONTHS, description="Months from turning back until back home; null: never.",
+        json_schema_extra=_or_unit_text)
 
     _units = field_validator("repatriated", "caught", "returned", mode="before")(
         classmethod(lambda cls, v: None if v is None else parse_duration(v)))
@@ -501,7 +530,7 @@ class InitialStock(Strict):
     waited: AttributeDistribution = Field(
         default_factory=lambda: AttributeDistribution(dist="fixed", value=0.0),
         description="Months they have already waited at the node: a number (months), a unit string, or a "
-                    "distribution (values in months, at least 0).")
+                    "distribution (values in months, at least 0).", json_schema_extra=_months_or_unit_text)
 
     _waited = field_validator("waited", mode="before")(classmethod(lambda cls, v: _waited_value(v)))
 
