@@ -272,6 +272,9 @@ def new_dir(out: str | Path, kind: str, *, force: bool = False, what: str = "--o
     without error (replacing an existing `kind` directory only with force; see `claim_dir`)."""
     out = real_target(out)
     claim_dir(out, kind, force=force, what=what)
+    if out.is_symlink():  # the rename below would replace the link itself, a file of the user's
+        raise UsageError(f"{out}: is a symbolic link; bordersim writes only a real directory here: give the path it "
+                         f"points to ({os.path.realpath(out)}) or choose another {what}")
     with writing(out):
         tmp = make_temp_dir(out.parent)
     try:

@@ -238,3 +238,22 @@ def test_directories_whose_names_look_like_uri_schemes_are_read_back(tmp_path, c
     assert main(["compare", "res:1", "res:1"]) == 0
     err = capsys.readouterr().err
     assert "damaged" not in err, err
+
+
+@pytest.mark.parametrize("target", ["a run directory", "an empty directory"])
+def test_an_out_that_is_a_symbolic_link_is_refused_and_kept(tmp_path, capsys, target):
+    """The rename that puts a new directory in place replaced the link itself (the user's file) with a real
+    directory, with --force over a linked run directory, or at once over a link to an empty one."""
+    real = tmp_path / "real"
+    if target == "a run directory":
+        assert main(["run", str(TOY), "--out", str(real), "--set", "population.size=2000", "--quiet"]) == 0
+    else:
+        real.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    before = {p: p.read_bytes() for p in real.rglob("*") if p.is_file()}
+    assert main(["run", str(TOY), "--out", str(link), "--force", "--set", "population.size=2000", "--quiet"]) == 2
+    assert "is a symbolic link" in capsys.readouterr().err
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert before == {p: p.read_bytes() for p in real.rglob("*") if p.is_file()}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]
