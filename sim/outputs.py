@@ -299,10 +299,12 @@ def new_dir(out: str | Path, kind: str, *, force: bool = False, what: str = "--o
 
 
 def read_parquet(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
-    """A parquet file bordersim wrote, read through a file object: given a path, pyarrow reads `name:rest` as a
-    URI of scheme `name`, so a directory called `res:1` could be written but not read back. Raises what `open` and
-    pyarrow raise (OSError, ValueError/ArrowInvalid)."""
+    """A parquet file bordersim wrote, read from the local file system by its absolute path: given a path alone,
+    pyarrow reads `name:rest` as a URI of scheme `name`, so a directory called `res:1` could be written but not
+    read back. (Not through a Python file object: pyarrow then aborted the interpreter at exit now and then,
+    "terminate called without an active exception".) Raises OSError (FileNotFoundError for a missing file) and
+    ValueError (ArrowInvalid) as pyarrow does."""
     import pandas as pd
+    from pyarrow import fs
 
-    with open(path, "rb") as f:
-        return pd.read_parquet(f, columns=columns)
+    return pd.read_parquet(os.path.abspath(path), columns=columns, filesystem=fs.LocalFileSystem())
