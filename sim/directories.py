@@ -30,7 +30,7 @@ import pandas as pd
 import yaml
 
 from sim.errors import InputError, UsageError
-from sim.outcomes import TOTAL_KEYS
+from sim.outcomes import FLOWS, TOTAL_KEYS
 from sim.outputs import marker_kind, read_parquet
 
 RUN_FILES = ("summary.json", "timeseries.parquet", "scenario.resolved.yaml")
@@ -144,9 +144,11 @@ def read_yaml(path: Path) -> dict:
     return data
 
 
-def read_table(path: Path, columns: tuple[str, ...] = ()) -> pd.DataFrame:
-    """A parquet (.parquet) or CSV table from `path` holding `columns` (an empty table may lack them);
-    InputError naming the file otherwise (missing, truncated, not a table)."""
+def read_table(path: Path, columns: tuple[str, ...] = (), numbers: tuple[str, ...] = (),
+               integers: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A parquet (.parquet) or CSV table from `path` holding `columns` (an empty table may lack them), the
+    columns in `numbers` (where present) numeric and those in `integers` integer; InputError naming the file
+    otherwise (missing, truncated, not a table, a column of the wrong type)."""
     try:
         if path.suffix == ".parquet":
             df = read_parquet(path)
@@ -162,6 +164,12 @@ def read_table(path: Path, columns: tuple[str, ...] = ()) -> pd.DataFrame:
     missing = [c for c in columns if c not in df.columns]
     if missing and not df.empty:
         raise _damaged(path, f"missing column(s) {', '.join(missing)}")
+    api = pd.api.types
+    for names, fits, what in ((numbers, api.is_numeric_dtype, "numbers"), (integers, api.is_integer_dtype,
+                                                                             "integers")):
+        wrong = [c for c in names if c in df.columns and not df.empty and not fits(df[c])]
+        if wrong:
+            raise _damaged(path, f"column(s) {', '.join(wrong)} should hold {what}")
     return df
 
 
@@ -214,6 +222,11 @@ def _check_summary(path: Path, summary: dict) -> None:
     for key in ("by_edge", "repatriated_at"):
         if key in summary and not isinstance(summary[key], dict):
             raise _damaged(path, f"'{key}' is not an object")
+    for key in ("arrivals_by_year", "female_share_by_year"):  # year -> a number (a share may be null)
+        for year, value in summary[key].items():
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not (len(year) == 4 and year.isdigit()) or not (number or (value is None and key != "arrivals_by_year")):
+                raise _damaged(path, f"'{key}' must map years (YYYY) to numbers, found {year!r}: {value!r}")
 
 
 def _check_scenario(path: Path, scenario: dict) -> None:
@@ -231,7 +244,7 @@ def load_run(path: str | Path) -> RunData:
     root = Path(path)
     summary = read_json(root / "summary.json")
     _check_summary(root / "summary.json", summary)
-    ts = read_table(root / "timeseries.parquet", TIMESERIES_COLUMNS)
+    ts = read_table(root / "timeseries.parquet", TIMESERIES_COLUMNS, numbers=(*FLOWS, "in_transit"))
     if ts.empty or any(c not in ts.columns for c in TIMESERIES_COLUMNS):
         raise _damaged(root / "timeseries.parquet", "the time series has no rows")
     try:
@@ -307,9 +320,10 @@ def load_sweep_dir(path: str | Path) -> SweepData:
     if params is not None and not (isinstance(params, list) and all(isinstance(p, str) for p in params)):
         raise _damaged(root / "sweep.json", "'parameters' is not a list of names")
     spec = manifest.get("spec")
-    if spec is not None and (not isinstance(spec, dict) or not isinstance(spec.get("design", {}), dict)):
-        raise _damaged(root / "sweep.json", "'spec' (with its 'design') is not an object")
-    runs = read_table(root / "runs.parquet", RUNS_COLUMNS)
+    if spec is not None and (not isinstance(spec, dict) or not all(isinstance(spec.get(k) or {}, dict)
+                                                                    for k in ("design", "parameters"))):
+        raise _damaged(root / "sweep.json", "'spec' (with its 'design' and 'parameters') is not an object")
+    runs = read_table(root / "runs.parquet", RUNS_COLUMNS, integers=("point", "replicate", "seed"))
     if runs.empty:
         runs = pd.DataFrame(columns=list(RUNS_COLUMNS))
     missing = [p for p in params or [] if p not in runs.columns and len(runs)]

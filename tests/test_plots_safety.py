@@ -409,6 +409,15 @@ def _damage_run(run_dir: Path, root: Path, file: str, how: str) -> Path:
     path = copy / file
     if how == "truncate":
         path.write_bytes(path.read_bytes()[:100])
+    elif how.startswith("summary:"):  # one value of summary.json replaced: "summary:BLOCK:KEY:JSON"
+        _, block, key, value = how.split(":", 3)
+        data = json.loads(path.read_text())
+        data[block][key] = json.loads(value)
+        path.write_text(json.dumps(data))
+    elif how == "arrived as text":
+        table = pd.read_parquet(path)
+        table["arrived"] = table["arrived"].astype(str)
+        table.to_parquet(path, index=False)
     else:
         path.write_text(how)
     return copy
@@ -416,20 +425,25 @@ def _damage_run(run_dir: Path, root: Path, file: str, how: str) -> Path:
 
 @pytest.mark.parametrize("file,how", [
     ("summary.json", "truncate"), ("summary.json", '{"totals": {}}'), ("summary.json", "[1, 2]"),
-    ("timeseries.parquet", "truncate"),
+    ("summary.json", 'summary:arrivals_by_year:2001:"x"'), ("summary.json", "summary:arrivals_by_year:abc:3"),
+    ("timeseries.parquet", "truncate"), ("timeseries.parquet", "arrived as text"),
     ("scenario.resolved.yaml", "a: ["), ("scenario.resolved.yaml", "name: toy\n"),
 ])
 def test_damaged_run_directory_is_exit_2_naming_the_file(run_dir, tmp_path, capsys, file, how):
+    """A value of the wrong type (a year's arrivals as text, a year 'abc', a column of text) was an internal
+    failure (exit 1) in plot, report and compare, found by a black-box probe."""
     copy = _damage_run(run_dir, tmp_path, file, how)
-    for command in ("plot", "report"):
-        rc, _, err = cli(capsys, command, str(copy))
+    for command in ("plot", "report", "compare"):
+        rc, _, err = cli(capsys, command, *([str(run_dir)] if command == "compare" else []), str(copy))
         assert rc == 2, (command, err)
         assert file in err and "internal failure" not in err and "Traceback" not in err, err
     assert not (copy / "report.html").exists()
 
 
 @pytest.mark.parametrize("file,how", [("sweep.json", "truncate"), ("sweep.json", "[]"),
-                                      ("runs.parquet", "truncate"), ("runs.parquet", "columns")])
+                                      ("sweep.json", "parameters not a mapping"), ("sweep.json", "a parameter more"),
+                                      ("runs.parquet", "truncate"), ("runs.parquet", "columns"),
+                                      ("runs.parquet", "point as text")])
 def test_damaged_sweep_directory_is_exit_2_naming_the_file(tmp_path, capsys, file, how):
     root = write_sweep(tmp_path / "sw", line_runs([0.0, 1.0], 3, np.random.default_rng(1)), [MINES, PATROL])
     path = root / file
@@ -437,9 +451,21 @@ def test_damaged_sweep_directory_is_exit_2_naming_the_file(tmp_path, capsys, fil
         path.write_bytes(path.read_bytes()[:60])
     elif how == "columns":
         pd.DataFrame({"a": [1, 2]}).to_parquet(path)
+    elif how == "point as text":
+        table = pd.read_parquet(path)
+        table["point"] = table["point"].astype(str)
+        table.to_parquet(path, index=False)
+    elif how in ("parameters not a mapping", "a parameter more"):
+        manifest = json.loads(path.read_text())
+        if how == "a parameter more":
+            manifest["parameters"].append("network.edges.x.open")
+        else:
+            manifest["spec"]["parameters"] = 3
+        path.write_text(json.dumps(manifest))
     else:
         path.write_text(how)
-    for command in ("plot", "report"):
+    commands = ["plot", "report"] + (["summarize"] if how == "a parameter more" else [])
+    for command in commands:  # a wrong type here was exit 1 (found by a black-box probe)
         rc, _, err = cli(capsys, command, str(root))
         assert rc == 2 and file in err and "internal failure" not in err, (command, err)
 
