@@ -21,7 +21,6 @@ never a traceback.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ import yaml
 
 from sim.errors import InputError, UsageError
 from sim.outcomes import FLOWS, TOTAL_KEYS
-from sim.outputs import marker_kind, read_parquet
+from sim.outputs import check_readable_dir, marker_kind, read_parquet
 
 RUN_FILES = ("summary.json", "timeseries.parquet", "scenario.resolved.yaml")
 KINDS = ("run", "sweep", "sensitivity", "calibration", "effects", "discovery")
@@ -54,13 +53,7 @@ def kind_of(path: str | Path) -> str:
     UsageError (bad input) naming what is missing otherwise. An unfinished sensitivity analysis, calibration,
     effects analysis or discovery (its runs there, its results not yet) is named as such, with what to do."""
     root = Path(path)
-    if not root.is_dir():
-        what = "is a file, not a directory" if root.exists() else "no such directory"
-        raise UsageError(f"{root}: {what} ({_WHAT})")
-    try:
-        os.listdir(root)  # Path.exists() of a file inside raises when the directory cannot be read
-    except OSError as exc:
-        raise UsageError(f"{root}: cannot read this directory ({exc.strerror or exc})") from None
+    check_readable_dir(root, _WHAT)
     if (root / "sweep.json").exists():
         if not (root / "runs.parquet").exists():
             raise UsageError(f"{root} is a sweep directory without runs.parquet; run the same `bordersim "

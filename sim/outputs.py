@@ -308,3 +308,15 @@ def read_parquet(path: str | Path, columns: list[str] | None = None) -> pd.DataF
     from pyarrow import fs
 
     return pd.read_parquet(os.path.abspath(path), columns=columns, filesystem=fs.LocalFileSystem())
+
+
+def check_readable_dir(root: Path, give: str) -> None:
+    """UsageError unless `root` is a directory bordersim can read: a missing path, a file, or a directory that
+    cannot be listed (Path.exists() of a file inside it would raise PermissionError) is named, with `give` (what
+    to pass instead)."""
+    if not root.is_dir():
+        raise UsageError(f"{root}: {'is a file, not a directory' if root.exists() else 'no such directory'} ({give})")
+    try:
+        os.listdir(root)
+    except OSError as exc:
+        raise UsageError(f"{root}: cannot read this directory ({exc.strerror or exc})") from None

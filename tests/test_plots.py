@@ -141,12 +141,12 @@ def test_detects_run_and_sweep_dirs_and_refuses_others(run_dir, grid_dir, tmp_pa
 def test_a_directory_that_cannot_be_read_is_bad_input(run_dir, monkeypatch):
     """Path.exists() of a file in an unreadable directory raises PermissionError (exit 1 in plot, report, compare and
     summarize). The suite runs as root, which reads any directory: the refusal is simulated at os.listdir."""
-    import sim.directories
+    import sim.outputs
 
     def refuse(path):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(sim.directories.os, "listdir", refuse)
+    monkeypatch.setattr(sim.outputs.os, "listdir", refuse)
     with pytest.raises(UsageError, match="cannot read this directory \\(Permission denied\\)"):
         kind_of(run_dir)
 

@@ -49,8 +49,8 @@ from sim.experiments.design import RunSpec
 from sim.experiments.spec import LoadedSpec
 from sim.experiments.task import TaskOutput
 from sim.scenario.overrides import dump_scenario
-from sim.outputs import (MARKER, TMP_PREFIX, TMP_SUFFIX, protected_reason, atomic_path, atomic_write_text, claim_dir,
-                         make_temp_dir, marker_kind, read_parquet, remove_owned, write_marker)
+from sim.outputs import (MARKER, TMP_PREFIX, TMP_SUFFIX, atomic_path, atomic_write_text, check_readable_dir, claim_dir,
+                         make_temp_dir, marker_kind, protected_reason, read_parquet, remove_owned, write_marker)
 
 KIND = "sweep"
 # temporaries of this version (sim.outputs) and of earlier ones (.part-0.*, .runs.*, .<record or manifest>.json.*)
@@ -420,13 +420,7 @@ def check_sweep_dir(root: str | Path) -> Path:
     """`root` if it is a sweep directory with runs.parquet; otherwise UsageError saying what it is and what to run
     (a sensitivity or calibration directory holds its runs in sweep subdirectories)."""
     root = Path(root)
-    if not root.is_dir():
-        what = "is a file, not a directory" if root.exists() else "no such directory"
-        raise UsageError(f"{root}: {what} (give a sweep directory made by `bordersim sweep`)")
-    try:
-        os.listdir(root)  # Path.exists() of a file inside raises when the directory cannot be read
-    except OSError as exc:
-        raise UsageError(f"{root}: cannot read this directory ({exc.strerror or exc})") from None
+    check_readable_dir(root, "give a sweep directory made by `bordersim sweep`")
     kind = marker_kind(root)
     if kind is None and not (root / MANIFEST).exists():
         kind = _legacy_kind(root)
