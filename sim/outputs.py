@@ -38,7 +38,7 @@ KINDS = ("run", "sweep", "sensitivity", "calibration", "effects", "discovery", "
 TMP_PREFIX = ".bordersim-"
 TMP_SUFFIX = ".tmp"
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
-SAFE_NAME_RULE = ("1 to 80 characters: letters, digits, '.', '_' or '-', starting with a letter or digit "
+SAFE_NAME_RULE = ("1 to {most} characters: letters, digits, '.', '_' or '-', starting with a letter or digit "
                   "(a name becomes a directory name)")
 _TMP_RE = re.compile(r"^\.bordersim-(\d+)-[A-Za-z0-9_]+\.tmp$")
 
@@ -50,7 +50,7 @@ def check_name(name: str, *, room: int = 0, why: str = "") -> str:
     """Return `name` if it is a safe single path component (`SAFE_NAME`) that stays one with `room` characters
     appended (`why` says what is appended), else raise ValueError (for schemas)."""
     if not isinstance(name, str) or not SAFE_NAME.match(name) or name in (".", ".."):
-        raise ValueError(f"{name!r} is not a valid name: use {SAFE_NAME_RULE}")
+        raise ValueError(f"{name!r} is not a valid name: use {SAFE_NAME_RULE.format(most=MAX_NAME - room)}")
     if len(name) + room > MAX_NAME:
         raise ValueError(f"{name!r} is too long: at most {MAX_NAME - room} characters ({why})")
     return name

@@ -244,6 +244,8 @@ def test_names_leave_room_for_the_suffixes_their_directories_get(tmp_path):
     with pytest.raises(ScenarioError, match="at most 67 characters"):
         load_calibration(calibration_spec(tmp_path, name="c" * 68))
     assert load_calibration(calibration_spec(tmp_path, name="c" * 67)).spec.name == "c" * 67
+    with pytest.raises(ScenarioError, match="use 1 to 67 characters"):  # a bad name is told the same limit
+        load_calibration(calibration_spec(tmp_path, name="c/d"))
     with pytest.raises(ScenarioError, match="at most 73 characters"):
         sa_spec.load_sensitivity(sensitivity_spec(tmp_path, name="s" * 74))
     assert sa_spec.load_sensitivity(sensitivity_spec(tmp_path, name="s" * 73)).spec.name == "s" * 73

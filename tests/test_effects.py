@@ -188,6 +188,7 @@ def test_same_spec_twice_gives_identical_files_and_an_interrupted_run_resumes(tm
     ({"baseline": "nope"}, "", "baseline 'nope' is not a package"),
     ({"posterior": None}, "posterior", "write `posterior: none`"),
     ({"posterior": "missing.csv"}, "posterior", "does not exist"),
+    ({"posterior": "."}, "posterior", "is not a file"),  # a directory: it said "does not exist"
 ])
 def test_spec_errors_name_file_and_key(tmp_path, changes, key, says):
     spec = _spec(tmp_path, **changes)

@@ -58,7 +58,8 @@ def read_posterior(file: Path, data: dict, parameters: list[str] | None, draws: 
     import pandas as pd
 
     if not file.is_file():
-        raise ScenarioError(f"posterior file {file} does not exist; name a calibration's posterior.csv or write "
+        what = "is not a file" if file.exists() else "does not exist"
+        raise ScenarioError(f"posterior file {file} {what}; name a calibration's posterior.csv or write "
                             "`posterior: none`", path=spec_path, key="posterior")
     try:
         table = pd.read_csv(file)
