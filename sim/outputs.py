@@ -23,7 +23,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -266,12 +266,46 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+FIGURE_FILE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*\.(?:png|svg|pdf)$")
+
+
+def foreign_entries(root: Path, own: Iterable[str], temporary: re.Pattern = _TMP_RE) -> list[str]:
+    """Entries of directory `root` (paths relative to it) that bordersim did not write there, so that replacing
+    `root` would delete a user's file: at the top anything but the marker, the names in `own`, `report.html`,
+    `figures/` and bordersim's temporaries (`temporary`); inside `figures/` anything but its marker and figure
+    files (bordersim cannot tell its own figures from a user's of the same kind of name). A symbolic link is never
+    bordersim's."""
+    top = {MARKER, "report.html", "figures", *own}
+    foreign: list[str] = []
+    for e in sorted(root.iterdir()):
+        if temporary.match(e.name):
+            continue
+        if e.name not in top or e.is_symlink() or (e.name == "figures" and not e.is_dir()):
+            foreign.append(e.name)
+        elif e.name == "figures":
+            foreign += [f"figures/{x.name}" for x in sorted(e.iterdir())
+                        if not (x.name == MARKER or (FIGURE_FILE.match(x.name) and x.is_file() and not x.is_symlink())
+                                or temporary.match(x.name))]
+    return foreign
+
+
+def refuse_foreign(root: Path, foreign: list[str]) -> None:
+    """UsageError naming the first of `foreign` (see `foreign_entries`): --force will not replace `root`."""
+    if foreign:
+        more = f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+        raise UsageError(f"{root} holds what bordersim did not write ({', '.join(foreign[:5])}{more}), so --force "
+                         "will not replace it: move those away, or choose another --out")
+
+
 @contextmanager
-def new_dir(out: str | Path, kind: str, *, force: bool = False, what: str = "--out") -> Iterator[Path]:
-    """Build a whole `kind` directory in a temporary sibling and rename it onto `out` when the block ends
-    without error (replacing an existing `kind` directory only with force; see `claim_dir`)."""
+def new_dir(out: str | Path, kind: str, own: Iterable[str], *, force: bool = False,
+            what: str = "--out") -> Iterator[Path]:
+    """Build a whole `kind` directory, whose files are named `own`, in a temporary sibling and rename it onto
+    `out` when the block ends without error (replacing an existing `kind` directory only with force, see
+    `claim_dir`, and only when it holds nothing bordersim did not write, `foreign_entries`)."""
     out = real_target(out)
-    claim_dir(out, kind, force=force, what=what)
+    if claim_dir(out, kind, force=force, what=what):
+        refuse_foreign(out, foreign_entries(out, own))
     if out.is_symlink():  # the rename below would replace the link itself, a file of the user's
         raise UsageError(f"{out}: is a symbolic link; bordersim writes only a real directory here: give the path it "
                          f"points to ({os.path.realpath(out)}) or choose another {what}")

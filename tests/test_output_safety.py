@@ -137,10 +137,10 @@ def test_an_unwritable_place_is_refused_before_the_run(capsys):
 
 def test_a_failed_write_leaves_the_old_directory_and_no_temporary(tmp_path):
     out = tmp_path / "run"
-    with new_dir(out, "run") as tmp:
+    with new_dir(out, "run", ["a.txt"]) as tmp:
         (tmp / "a.txt").write_text("old")
     with pytest.raises(RuntimeError):
-        with new_dir(out, "run", force=True) as tmp:
+        with new_dir(out, "run", ["a.txt"], force=True) as tmp:
             (tmp / "a.txt").write_text("new")
             raise RuntimeError("disk full half-way")
     assert (out / "a.txt").read_text() == "old"
@@ -170,7 +170,7 @@ def test_stale_temporaries_of_dead_processes_are_cleaned_and_live_ones_kept(tmp_
     live.mkdir()
     mine = tmp_path / ".something-else.tmp"
     mine.mkdir()
-    with new_dir(tmp_path / "run", "run") as tmp:
+    with new_dir(tmp_path / "run", "run", ["x"]) as tmp:
         (tmp / "x").write_text("x")
     names = sorted(p.name for p in tmp_path.iterdir())
     assert stale.name not in names and live.name in names and mine.name in names and "run" in names
@@ -257,3 +257,26 @@ def test_an_out_that_is_a_symbolic_link_is_refused_and_kept(tmp_path, capsys, ta
     assert link.is_symlink() and os.readlink(link) == str(real)
     assert before == {p: p.read_bytes() for p in real.rglob("*") if p.is_file()}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]
+
+
+def test_force_does_not_replace_a_run_or_comparison_directory_holding_a_users_file(tmp_path, capsys):
+    """`run --force` and `compare --out --force` replace the old directory as a whole: only when all in it is
+    bordersim's (its files, marker, report, figures), else refused with nothing touched."""
+    run = ["run", str(TOY), "--set", "population.size=2000", "--quiet"]
+    a = tmp_path / "a"
+    assert main([*run, "--out", str(a)]) == 0
+    cmp = tmp_path / "cmp"
+    assert main(["compare", str(a), str(a), "--out", str(cmp)]) == 0
+    assert main(["plot", str(a), "--only", "flows"]) == 0
+    capsys.readouterr()
+    for again, d in ((([*run, "--out", str(a), "--force"]), a), (["compare", str(a), str(a), "--out", str(cmp),
+                                                                   "--force"], cmp)):
+        for where in ("notes.txt", "figures/notes.txt"):
+            (d / where).parent.mkdir(exist_ok=True)
+            (d / where).write_text("the user's\n")
+            before = {p: p.read_bytes() for p in d.rglob("*") if p.is_file()}
+            assert main(again) == 2
+            assert f"holds what bordersim did not write ({where})" in capsys.readouterr().err
+            assert before == {p: p.read_bytes() for p in d.rglob("*") if p.is_file()}
+            (d / where).unlink()
+        assert main(again) == 0, capsys.readouterr().err  # its own figures do not stop it

@@ -463,7 +463,7 @@ def write_comparison(c: Comparison, out: str | Path, *, force: bool = False) -> 
     `out` of kind `comparison`, built beside it and renamed into place (sim/outputs.py: an existing directory is
     replaced only when it is a comparison directory bordersim made and `force` is given)."""
     out = Path(out)
-    with new_dir(out, KIND, force=force) as tmp:
+    with new_dir(out, KIND, [*(f"{block}.csv" for block in c.tables), "comparison.json"], force=force) as tmp:
         for block, table in c.tables.items():
             (tmp / f"{block}.csv").write_text(table.to_csv(index=False))
         (tmp / "comparison.json").write_text(json.dumps(c.metadata(), indent=2, default=str) + "\n")

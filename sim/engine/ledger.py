@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from sim.outcomes import ARRIVED, CAUGHT, EDGE_COUNTS, FLOWS, KILLED, REPATRIATED, RETURNED, SET_OUT, TOTAL_KEYS
+from sim.directories import RUN_FILES
 from sim.outputs import new_dir
 from sim.scenario.overrides import dump_scenario
 from sim.scenario.schema import Scenario
@@ -388,7 +389,7 @@ def write_run(result: RunResult, out_dir: str | Path, *, force: bool = False) ->
     directory first, renamed into place only when complete. An existing directory is replaced only with force,
     and only if it is a run directory bordersim made (`sim.outputs.claim_dir`)."""
     out = Path(out_dir)
-    with new_dir(out, "run", force=force) as tmp:
+    with new_dir(out, "run", RUN_FILES, force=force) as tmp:
         (tmp / "summary.json").write_text(json.dumps(result.summary(), indent=2) + "\n")
         result.timeseries().to_parquet(tmp / "timeseries.parquet", index=False)
         (tmp / "scenario.resolved.yaml").write_text(result.resolved_yaml)

@@ -50,7 +50,8 @@ from sim.experiments.spec import LoadedSpec
 from sim.experiments.task import TaskOutput
 from sim.scenario.overrides import dump_scenario
 from sim.outputs import (MARKER, TMP_PREFIX, TMP_SUFFIX, atomic_path, atomic_write_text, check_readable_dir, claim_dir,
-                         make_temp_dir, marker_kind, protected_reason, read_parquet, remove_owned, write_marker)
+                         foreign_entries, make_temp_dir, marker_kind, protected_reason, read_parquet,
+                         refuse_foreign, remove_owned, write_marker)
 
 KIND = "sweep"
 # temporaries of this version (sim.outputs) and of earlier ones (.part-0.*, .runs.*, .<record or manifest>.json.*)
@@ -276,53 +277,42 @@ def _replaceable(root: Path) -> str:
     if root.is_symlink():
         raise UsageError(f"{root}: is a symbolic link; bordersim replaces only a real sweep directory: remove the "
                          "link or choose another --out")
-    foreign = _foreign_entries(root)
-    if foreign:
-        more = f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
-        raise UsageError(f"{root} holds what bordersim did not write ({', '.join(foreign[:5])}{more}), so --force "
-                         "will not replace it: move those away, or choose another --out")
+    refuse_foreign(root, _foreign_entries(root))
     return "replace"
 
 
 _RECORD = re.compile(r"^p\d+-r\d+\.json$")
 _SERIES = re.compile(r"^run_id=p\d+-r\d+$")
 _PART = re.compile(r"^part-0\.parquet$")
-_FIGURE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*\.(?:png|svg|pdf)$")
-# what `bordersim sweep`, `plot` and `report` write at the top of a sweep directory (see the module doc)
-_OWN_TOP = {MARKER, LOCK, MANIFEST, "scenario.resolved.yaml", "runs", "timeseries", "runs.parquet", "figures",
-            "report.html"}
+# what `bordersim sweep` writes at the top of a sweep directory besides the marker (see the module doc)
+_OWN_TOP = (LOCK, MANIFEST, BASE_SCENARIO, "runs", "timeseries", "runs.parquet")
 
 
 def _foreign_entries(root: Path) -> list[str]:
-    """Paths under sweep directory `root` (relative to it) that no bordersim command writes there: `--force`
-    replaces a sweep directory only when deleting it loses nothing but bordersim's own files. Our temporaries
-    count as ours; in `figures/` any figure file does (bordersim cannot tell its own figures from a user's figure
-    of the same kind of name)."""
+    """Paths under sweep directory `root` (relative to it) that no bordersim command wrote there: those of
+    `sim.outputs.foreign_entries`, and inside runs/ and timeseries/ anything but run records and series. `--force`
+    replaces a sweep directory only when deleting it loses nothing but bordersim's own files."""
     def own(x: Path, pattern: re.Pattern) -> bool:
         return bool(_OUR_TEMPORARY.match(x.name) or (pattern.match(x.name) and x.is_file() and not x.is_symlink()))
 
     def real_dir(x: Path) -> bool:
         return x.is_dir() and not x.is_symlink()
 
-    foreign: list[str] = []
-    for e in sorted(root.iterdir()):
-        if _OUR_TEMPORARY.match(e.name):
-            continue
-        if e.name not in _OWN_TOP or e.is_symlink() or (e.name in ("runs", "figures", "timeseries")
-                                                         and not real_dir(e)):
-            foreign.append(e.name)
-        elif e.name == "runs":
-            foreign += [f"runs/{x.name}" for x in sorted(e.iterdir()) if not own(x, _RECORD)]
-        elif e.name == "figures":
-            foreign += [f"figures/{x.name}" for x in sorted(e.iterdir()) if x.name != MARKER and not own(x, _FIGURE)]
-        elif e.name == "timeseries":
-            for x in sorted(e.iterdir()):
-                if _OUR_TEMPORARY.match(x.name):
-                    continue
-                if not (_SERIES.match(x.name) and real_dir(x)):
-                    foreign.append(f"timeseries/{x.name}")
-                else:
-                    foreign += [f"timeseries/{x.name}/{y.name}" for y in sorted(x.iterdir()) if not own(y, _PART)]
+    foreign = foreign_entries(root, _OWN_TOP, _OUR_TEMPORARY)
+    runs, series = root / "runs", root / "timeseries"
+    for d in (runs, series):
+        if d.name not in foreign and d.exists() and not real_dir(d):
+            foreign.append(d.name)
+    if real_dir(runs):
+        foreign += [f"runs/{x.name}" for x in sorted(runs.iterdir()) if not own(x, _RECORD)]
+    if real_dir(series):
+        for x in sorted(series.iterdir()):
+            if _OUR_TEMPORARY.match(x.name):
+                continue
+            if not (_SERIES.match(x.name) and real_dir(x)):
+                foreign.append(f"timeseries/{x.name}")
+            else:
+                foreign += [f"timeseries/{x.name}/{y.name}" for y in sorted(x.iterdir()) if not own(y, _PART)]
     return foreign
 
 
