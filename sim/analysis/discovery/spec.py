@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from sim.analysis.sensitivity.outcomes import Outcome, parse_outcome
-from sim.analysis.sensitivity.spec import Bounds, check_fixed_apart, set_all_paths, validate_point
+from sim.analysis.sensitivity.spec import Bounds, check_fixed_apart, check_labels, set_all_paths, validate_point
 from sim.engine.engines import ENSEMBLE_DEFAULT, EngineName
 from sim.errors import ScenarioError
 from sim.experiments.design import check_run_count
@@ -138,10 +138,7 @@ def load_discovery(path: str | Path) -> LoadedDiscovery:
 
     p = Path(path)
     spec, _, lines = read_model_file(DiscoverySpec, p)
-    labels = [b.label or n for n, b in spec.parameters.items()]
-    if len(set(labels)) != len(labels):
-        raise ScenarioError(f"labels must differ, found {labels}", path=str(p), key="parameters",
-                            line=line_for(lines, ("parameters",)))
+    labels = check_labels(spec.parameters, str(p), lines)
     for name, label in zip(spec.parameters, labels):
         if label in RESERVED_COLUMNS:  # points.csv would hold two columns of that name, one overwriting the other
             raise ScenarioError(f"'{label}' names a column of points.csv; a parameter's label may be anything but "

@@ -101,6 +101,16 @@ class SensitivitySpec(Strict):
         return self
 
 
+def check_labels(parameters: dict[str, Bounds], path: str, lines: dict) -> list[str]:
+    """Each parameter's label (its path when it has none); ScenarioError naming the spec's `parameters` unless
+    they differ (tables and figures name parameters by them)."""
+    labels = [b.label or n for n, b in parameters.items()]
+    if len(set(labels)) != len(labels):
+        raise ScenarioError(f"labels must differ, found {labels}", path=path, key="parameters",
+                            line=line_for(lines, ("parameters",)))
+    return labels
+
+
 def check_fixed_apart(fixed: dict, parameters: dict) -> None:
     """ValueError naming the paths that are both fixed and a parameter (a spec sets a path one way only)."""
     both = set(fixed) & set(parameters)
@@ -153,10 +163,7 @@ def load_sensitivity(path: str | Path) -> LoadedSensitivity:
             data = json.loads(json.dumps(fixed))
             set_all_paths(data, name, value, str(p), ("parameters", name), lines)
             validate_point(data, str(p), ("parameters", name), lines, f"at {where} = {value}")
-    labels = [b.label or n for n, b in spec.parameters.items()]
-    if len(set(labels)) != len(labels):
-        raise ScenarioError(f"labels must differ, found {labels}", path=str(p), key="parameters",
-                            line=line_for(lines, ("parameters",)))
+    check_labels(spec.parameters, str(p), lines)
     routes = list(RouteGraph(base).routes)
     years = range(parse_month(base.time.start)[0], parse_month(base.time.end)[0] + 1)
     outcomes = []
