@@ -89,6 +89,30 @@ def test_the_model_stepped_to_the_end_is_the_run_of_its_scenario():
     assert yaml.safe_load(model.scenario_yaml())["network"]["edges"][3]["controls"]["mines"] == 1.0
 
 
+def test_a_page_drawn_while_a_step_runs_shows_the_steps_done_then_the_whole_step():
+    """Mesa counts a step before running it; a render from another thread in the middle of the step (threaded
+    play) must neither show the step half done nor keep that half for the step's later renders."""
+    model = DashboardModel(str(TOY), tuple(SETS), **{MINES: 1.0})
+    reference = DashboardModel(str(TOY), tuple(SETS), **{MINES: 1.0})
+    model.step()
+    reference.step()
+    seen = []
+    close_step = model.close_step
+
+    def render_then_close(t):  # a render just before the ledger closes step t
+        seen.append((model.steps, model.steps_done, model.result_so_far().summary()["totals"]))
+        close_step(t)
+
+    model.close_step = render_then_close
+    for _ in range(STEPS - 1):
+        before = model.result_so_far().summary()["totals"]
+        model.step()
+        reference.step()
+        assert seen[-1] == (model.steps, model.steps - 1, before)  # mid-step: the steps done before it
+        assert model.steps_done == model.steps
+        assert model.result_so_far().summary() == reference.result_so_far().summary()
+
+
 def test_the_command_help_and_errors(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["dashboard", "--help"])

@@ -54,8 +54,8 @@ def _panel(make, name: str):
     def Panel(model: DashboardModel):
         update_counter.get()  # SolaraViz bumps it after each step
         view = solara.use_memo(lambda: make(model), [model])
-        image = solara.use_memo(lambda: view.png(model.result_so_far()) if model.steps else b"",
-                                [model, model.steps])
+        image = solara.use_memo(lambda: view.png(model.result_so_far()) if model.steps_done else b"",
+                                [model, model.steps_done])
         if not image:
             return solara.Info("Press Step or ▶ to start the run.")
         return solara.Image(image, format="png")
@@ -70,10 +70,10 @@ def Totals(model: DashboardModel):
     update_counter.get()
     n = len(model.dates)
     with solara.Column():
-        if not model.steps:
+        if not model.steps_done:
             solara.Text(f"{model.spec.name}: step 0 of {n} (nothing run yet)")
         else:
-            result = model.result_so_far()
+            result = model.result_so_far()  # the step text, table and identity all of this one result
             rows = panels.totals_table(result)
             keys = [k for k in (*TOTAL_KEYS, "initial_stock") if k in rows[0][1]]
             head = "| | " + " | ".join(OUTCOME_LABELS.get(k, k.replace("_", " ")) for k in keys) + " |"
@@ -82,7 +82,7 @@ def Totals(model: DashboardModel):
             left, right = panels.identity(rows[0][1])
             check = "holds" if left == right else "DOES NOT HOLD"
             start = " + initial stock" if "initial_stock" in keys else ""
-            solara.Text(f"{model.spec.name}: step {model.steps} of {n}, {model.dates[model.steps - 1]:%Y-%m}")
+            solara.Text(f"{model.spec.name}: step {len(result.dates)} of {n}, {result.dates[-1]:%Y-%m}")
             solara.Markdown("\n".join(lines))
             solara.Text(f"set out{start} = {left:,}; arrived + caught + killed + repatriated + returned + in "
                         f"transit = {right:,}: the identity {check}")

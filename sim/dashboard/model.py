@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+
 from sim.engine.core import run_result
 from sim.engine.ledger import RunResult
 from sim.engine.mesa.model import BorderModel
@@ -33,6 +35,8 @@ class DashboardModel(BorderModel):
         self.overrides = tuple(overrides)
         self.levers = levers
         self._so_far: tuple[int, RunResult] | None = None
+        # (steps completed, their edge counts, their repatriations), replaced as a whole once a step is over
+        self._done: tuple[int, np.ndarray, np.ndarray] = (0, np.empty(0), np.empty(0))
         base = load_scenario(path, overrides=list(self.overrides))
         self.changed = changed(base, levers)  # (label, value) of the levers moved away from the file's values
         super().__init__(with_levers(base, levers, source=f"{path} (dashboard)"))
@@ -48,7 +52,14 @@ class DashboardModel(BorderModel):
             self.steps = len(self.dates)
         else:
             super().step()
+            self._done = (self.steps, self.ledger.edges, self.ledger.repatriated_at)  # the ledger's copies
         self.running = self.steps < len(self.dates)
+
+    @property
+    def steps_done(self) -> int:
+        """The steps completed. Mesa counts a step (`steps`) before it runs, so a page drawn while a step runs
+        (Mesa's threaded play, or a render from another thread) shows the steps done, not the one under way."""
+        return self._done[0]
 
     def scenario_yaml(self) -> str:
         """The scenario this model runs, seed and lever values written in: `bordersim run` on this text
@@ -56,12 +67,15 @@ class DashboardModel(BorderModel):
         return dump_scenario(self.spec.model_copy(update={"seed": self.seed}))
 
     def result_so_far(self) -> RunResult:
-        """The RunResult of the steps taken so far (at least one); computed once per step, however many panels
-        ask."""
-        if self._so_far is None or self._so_far[0] != self.steps:
-            now = dataclasses.replace(self._whole, edges=self.ledger.edges, repatriated_at=self.ledger.repatriated_at)
-            self._so_far = (self.steps, truncated(now, self.steps))
-        return self._so_far[1]
+        """The RunResult of the steps completed so far (at least one): the ledger's rows of those steps and its
+        edge and repatriation counts as they were when the last of them ended, so that a step under way never
+        shows; computed once per completed step, however many panels ask."""
+        steps, edges, repatriated = self._done
+        so_far = self._so_far
+        if so_far is None or so_far[0] != steps:
+            now = dataclasses.replace(self._whole, edges=edges, repatriated_at=repatriated)
+            so_far = self._so_far = (steps, truncated(now, steps))
+        return so_far[1]
 
 
 def truncated(result: RunResult, steps: int) -> RunResult:
