@@ -18,10 +18,13 @@ The output-directory rule (docs/outputs.md):
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import shutil
+import socket
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 MARKER = ".bordersim"
+LOCK = ".lock"  # the lock file of a sweep or analysis directory (`lock_dir`)
 KINDS = ("run", "sweep", "sensitivity", "calibration", "effects", "discovery", "figures", "comparison")
 TMP_PREFIX = ".bordersim-"
 TMP_SUFFIX = ".tmp"
@@ -266,26 +270,67 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-FIGURE_FILE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*\.(?:png|svg|pdf)$")
+REPORT_GENERATOR = '<meta name="generator" content="bordersim">'  # in the head of every report
+_LEGACY_REPORT_HEAD = "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"  # reports before the tag
+FIGURE_CREATOR = "bordersim"  # the creator written into every figure file's metadata (sim.plots.style.save)
+# Where FIGURE_CREATOR shows in each format: (bytes, in the file's first or last 16 KiB)
+_FIGURE_SIGNATURES = {".png": (b"tEXtSoftware\x00" + FIGURE_CREATOR.encode(), "head"),
+                      ".svg": (b"<dc:title>" + FIGURE_CREATOR.encode() + b"</dc:title>", "head"),
+                      ".pdf": (b"/Creator (" + FIGURE_CREATOR.encode() + b")", "tail")}
+_SIGNATURE_SPAN = 16384
+
+
+def _regular_file_bytes(path: Path, where: str) -> bytes | None:
+    """The first or last _SIGNATURE_SPAN bytes of `path` if it is a regular file (not a link), else None."""
+    if path.is_symlink() or not path.is_file():
+        return None
+    try:
+        with open(path, "rb") as fh:
+            if where == "tail":
+                fh.seek(max(0, os.fstat(fh.fileno()).st_size - _SIGNATURE_SPAN))
+            return fh.read(_SIGNATURE_SPAN)
+    except OSError:
+        return None
+
+
+def is_bordersim_report(path: Path) -> bool:
+    """True when `path` is a regular file that bordersim wrote as a report: it carries REPORT_GENERATOR near its
+    start (or is a report of an earlier version: its fixed head and a 'bordersim report:' title)."""
+    head = _regular_file_bytes(path, "head")
+    if head is None:
+        return False
+    text = head[:4096].decode("utf-8", errors="replace")
+    return REPORT_GENERATOR in text or (text.startswith(_LEGACY_REPORT_HEAD) and "<title>bordersim report: " in text)
+
+
+def is_bordersim_figure(path: Path) -> bool:
+    """True when `path` is a regular PNG, SVG or PDF file whose metadata names FIGURE_CREATOR as its creator (as
+    `sim.plots.style.save` writes it), so bordersim may replace or remove it."""
+    signature = _FIGURE_SIGNATURES.get(path.suffix.lower())
+    if signature is None:
+        return False
+    data = _regular_file_bytes(path, signature[1])
+    return data is not None and signature[0] in data
 
 
 def foreign_entries(root: Path, own: Iterable[str], temporary: re.Pattern = _TMP_RE) -> list[str]:
     """Entries of directory `root` (paths relative to it) that bordersim did not write there, so that replacing
-    `root` would delete a user's file: at the top anything but the marker, the names in `own`, `report.html`,
-    `figures/` and bordersim's temporaries (`temporary`); inside `figures/` anything but its marker and figure
-    files (bordersim cannot tell its own figures from a user's of the same kind of name). A symbolic link is never
-    bordersim's."""
-    top = {MARKER, "report.html", "figures", *own}
+    `root` would delete a user's file: at the top anything but the marker, the names in `own`, a `report.html`
+    bordersim wrote (`is_bordersim_report`), `figures/` and bordersim's temporaries (`temporary`); inside
+    `figures/` anything but its marker, temporaries and figures bordersim wrote (`is_bordersim_figure`). A
+    symbolic link is never bordersim's."""
+    top = {MARKER, "figures", *own}
     foreign: list[str] = []
     for e in sorted(root.iterdir()):
         if temporary.match(e.name):
+            continue
+        if e.name == "report.html" and is_bordersim_report(e):
             continue
         if e.name not in top or e.is_symlink() or (e.name == "figures" and not e.is_dir()):
             foreign.append(e.name)
         elif e.name == "figures":
             foreign += [f"figures/{x.name}" for x in sorted(e.iterdir())
-                        if not (x.name == MARKER or (FIGURE_FILE.match(x.name) and x.is_file() and not x.is_symlink())
-                                or temporary.match(x.name))]
+                        if not (x.name == MARKER or temporary.match(x.name) or is_bordersim_figure(x))]
     return foreign
 
 
@@ -354,3 +399,46 @@ def check_readable_dir(root: Path, give: str) -> None:
         os.listdir(root)
     except OSError as exc:
         raise UsageError(f"{root}: cannot read this directory ({exc.strerror or exc})") from None
+
+
+def lock_dir(directory: Path, what: str) -> int:
+    """Take DIR/.lock (an exclusive `fcntl.flock`, without waiting) and write the holder into it (pid, host,
+    command); return its descriptor, held until `unlock_dir` (the OS releases it when the holder exits or is
+    killed). UsageError naming the holder if another process has it: another `what` (a sweep, an analysis) is
+    writing to the directory."""
+    path = directory / LOCK
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot create the lock file ({exc.strerror}); choose another --out") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = _holder(fd)
+        os.close(fd)
+        raise UsageError(f"{directory}: another {what} is writing to this directory ({holder}); wait until it "
+                         "ends, or stop it, or choose another --out") from None
+    except OSError as exc:
+        os.close(fd)
+        raise UsageError(f"{path}: cannot lock it ({exc.strerror}); choose another --out") from None
+    info = {"pid": os.getpid(), "host": socket.gethostname(), "command": " ".join(sys.argv)}
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
+    return fd
+
+
+def _holder(fd: int) -> str:
+    try:
+        info = json.loads(os.pread(fd, 65536, 0).decode())
+        return f"pid {info['pid']} on {info['host']}: {info['command']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "holder not known yet"
+
+
+def unlock_dir(fd: int) -> None:
+    """Release a lock taken by `lock_dir`, clearing the holder's name from the lock file."""
+    try:
+        os.ftruncate(fd, 0)
+    except OSError:
+        pass
+    os.close(fd)  # releases the flock

@@ -184,6 +184,24 @@ def run_cli(
     )
 
 
+def users_file(name: str) -> bytes:
+    """What a user might keep under `name`: a figure matplotlib drew for them (its own metadata, not bordersim's),
+    their own report page, or notes."""
+    if name.endswith(".png"):
+        import io
+
+        import matplotlib.pyplot as plt
+
+        fig = plt.figure(figsize=(1, 1))
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+        plt.close(fig)
+        return buf.getvalue()
+    if name.endswith(".html"):
+        return b"<!DOCTYPE html><html><head><title>my notes</title></head><body>mine</body></html>\n"
+    return b"the user's\n"
+
+
 @pytest.fixture
 def toy_path() -> Path:
     return TOY

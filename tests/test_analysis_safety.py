@@ -8,6 +8,7 @@ The deletion cases run against scratch directories and compare every file byte f
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -393,31 +394,59 @@ def test_bad_input_the_sweep_engine_finds_leaves_no_new_analysis_directory(tmp_p
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.parametrize("force", [False, True])
+@pytest.mark.parametrize("kind", ["calibrate", "sensitivity", "effects", "discover"])
+def test_a_second_command_on_an_analysis_directory_in_use_is_refused_before_it_writes(tmp_path, capsys, kind,
+                                                                                       force):
+    """While one command works in OUT (it holds OUT/.lock), another on OUT, with another design, is refused at
+    once and writes nothing: not OUT's base scenario or spec, which the first one's results are of."""
+    from sim.outputs import lock_dir, unlock_dir
+
+    command = _analysis_command(kind, tmp_path)
+    out = user_dir(tmp_path / "out", {"base.yaml": "# the running command's base\n",
+                                      "experiment.yaml": "# the running command's design\n",
+                                      "sweep_spec.yaml": "# the running command's design\n"})
+    write_marker(out, {"calibrate": "calibration", "discover": "discovery"}.get(kind, kind))
+    fd = lock_dir(out, "test")  # the command at work in OUT
+    try:
+        before = snapshot(tmp_path)
+        assert main([*command, "--out", str(out), "--workers", "1", "--quiet", *(["--force"] if force else [])]) == 2
+        err = capsys.readouterr().err
+        assert "is writing to this directory" in err and f"pid {os.getpid()}" in err and "Traceback" not in err
+        assert snapshot(tmp_path) == before
+    finally:
+        unlock_dir(fd)
+
+
 @pytest.mark.parametrize("case", ["resumed", "holds a sweep", "holds a file of the user's"])
 def test_what_bad_input_undoes_is_only_what_the_command_wrote_in_a_new_directory(tmp_path, case):
     """`undone_on_bad_input` keeps a resumed directory (`existed`), one in which a sweep directory was made, and
     anything it did not write."""
-    from sim.analysis.dirs import make_analysis_dir, undone_on_bad_input
+    from sim.analysis.dirs import AnalysisDir, undone_on_bad_input
 
     out = tmp_path / "out"
     existed = case == "resumed"
     if existed:
         out.mkdir()
         write_marker(out, "sensitivity")
-    made = make_analysis_dir(out, "sensitivity", existed)
+    claim = AnalysisDir(out, "sensitivity", existed).__enter__()
+    claim.make()
     (out / "experiment.yaml").write_text("written by the command\n")
     if case == "holds a sweep":
         (out / "sweep").mkdir()
     if case == "holds a file of the user's":
         (out / "notes.txt").write_text("mine\n")
     before = snapshot(tmp_path)
-    with pytest.raises(UsageError), undone_on_bad_input(out, existed, made, ["experiment.yaml"]):
+    with pytest.raises(UsageError), undone_on_bad_input(claim, ["experiment.yaml"]):
         raise UsageError("bad input")
+    claim.release()
     after = snapshot(tmp_path)
+    lock = str((out / ".lock").relative_to(tmp_path.parent))
     if case == "holds a file of the user's":  # the command's files go, the user's file and so the directory stay
-        assert after == {k: v for k, v in before.items() if not k.endswith(("experiment.yaml", ".bordersim"))}
-    else:
-        assert after == before
+        assert after == {k: v for k, v in before.items()
+                         if not k.endswith(("experiment.yaml", ".bordersim")) and k != lock}
+    else:  # all kept; the lock file no longer names a holder
+        assert after == {**before, lock: b""}
 
 
 @pytest.mark.parametrize("kind", ["sensitivity", "discover"])

@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import TOY
+from conftest import TOY, users_file
 
 from sim.cli import main
 from sim.errors import UsageError
@@ -261,7 +261,8 @@ def test_an_out_that_is_a_symbolic_link_is_refused_and_kept(tmp_path, capsys, ta
 
 def test_force_does_not_replace_a_run_or_comparison_directory_holding_a_users_file(tmp_path, capsys):
     """`run --force` and `compare --out --force` replace the old directory as a whole: only when all in it is
-    bordersim's (its files, marker, report, figures), else refused with nothing touched."""
+    bordersim's (its files, marker, the report and figures bordersim wrote), else refused with nothing touched:
+    a `report.html` or a figure in `figures/` that bordersim did not write is the user's."""
     run = ["run", str(TOY), "--set", "population.size=2000", "--quiet"]
     a = tmp_path / "a"
     assert main([*run, "--out", str(a)]) == 0
@@ -271,9 +272,9 @@ def test_force_does_not_replace_a_run_or_comparison_directory_holding_a_users_fi
     capsys.readouterr()
     for again, d in ((([*run, "--out", str(a), "--force"]), a), (["compare", str(a), str(a), "--out", str(cmp),
                                                                    "--force"], cmp)):
-        for where in ("notes.txt", "figures/notes.txt"):
+        for where in ("notes.txt", "figures/notes.txt", "report.html", "figures/my_figure.png"):
             (d / where).parent.mkdir(exist_ok=True)
-            (d / where).write_text("the user's\n")
+            (d / where).write_bytes(users_file(where))
             before = {p: p.read_bytes() for p in d.rglob("*") if p.is_file()}
             assert main(again) == 2
             assert f"holds what bordersim did not write ({where})" in capsys.readouterr().err

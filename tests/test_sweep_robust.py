@@ -25,6 +25,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
+from conftest import users_file
 from sweep_helpers import as_from_a_terminal
 from sim.outputs import MARKER, marker_kind, write_marker
 
@@ -190,16 +191,18 @@ def test_force_replaces_a_sweep_directory_bordersim_made(tmp_path, capsys):
 
 def test_force_does_not_replace_a_sweep_directory_holding_what_bordersim_did_not_write(tmp_path, capsys):
     """--force deletes the old sweep directory as a whole: only when everything in it is bordersim's (its
-    records, series, manifest, marker, lock, runs.parquet, plot's figures and report), else refused, untouched."""
+    records, series, manifest, marker, lock, runs.parquet, plot's figures and report), else refused, untouched: a
+    report or figure bordersim did not write (its own tags are missing) is the user's."""
     out = tmp_path / "o"
     a, b = tiny(tmp_path, "a", seed=1), tiny(tmp_path, "b", seed=2)
     assert cli(capsys, "sweep", a, "--out", out, "--workers", "1", "--quiet")[0] == 0
     assert cli(capsys, "plot", out, "--only", "response")[0] == 0 and cli(capsys, "report", out)[0] == 0
     for where, shown in [("notes.txt", "notes.txt"), ("runs/notes.txt", "runs/notes.txt"),
                          ("figures/notes.txt", "figures/notes.txt"), ("timeseries/mine.parquet",) * 2,
-                         ("timeseries/run_id=p00000-r0000/extra.parquet",) * 2, ("analysis/table.csv", "analysis")]:
+                         ("timeseries/run_id=p00000-r0000/extra.parquet",) * 2, ("analysis/table.csv", "analysis"),
+                         ("report.html",) * 2, ("figures/my_figure.png",) * 2]:
         (out / where).parent.mkdir(exist_ok=True)
-        (out / where).write_text("the user's\n")
+        (out / where).write_bytes(users_file(where))
         before = snapshot(tmp_path)
         rc, _, err = cli(capsys, "sweep", b, "--out", out, "--workers", "1", "--quiet", "--force")
         assert rc == 2 and f"holds what bordersim did not write ({shown})" in err, (where, err)

@@ -2,7 +2,9 @@
 discovery).
 
 An analysis directory OUT carries the marker of its kind (`calibration`, `sensitivity`), written when bordersim
-creates it, and is resumed in place: `claim_analysis_dir` refuses anything else before a file is written. Inside
+creates it, and is resumed in place: `claim_analysis_dir` refuses anything else before a file is written, and
+the command holds OUT/.lock while it works there (`AnalysisDir`), so a second one on OUT is refused before it
+writes anything. Inside
 it, each sweep directory (OUT/sweep, OUT/check, ...) must be absent, empty or a bordersim `sweep` directory;
 anything else is refused, with or without --force, and nothing is deleted. A sweep directory holding the runs of
 another design is replaced by the sweep engine, under its lock and only through `remove_owned(path, "sweep")`
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sim.errors import InputError, UsageError
-from sim.outputs import MARKER, atomic_write_text, claim_dir, marker_kind, write_marker
+from sim.outputs import LOCK, MARKER, atomic_write_text, claim_dir, lock_dir, marker_kind, unlock_dir, write_marker
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,10 +33,46 @@ if TYPE_CHECKING:
     from sim.scenario.schema import Scenario
 
 
-def claim_analysis_dir(out: Path, kind: str, *, force: bool, sweeps: list[str], files: list[str]) -> bool:
+class AnalysisDir:
+    """An analysis directory OUT claimed for `kind` (`claim_analysis_dir`), used as a context manager: OUT/.lock
+    is held from the moment OUT exists as this analysis's directory (at once when it is resumed, from `make()` when
+    it is new) until the `with` block ends, so that a second command on OUT is refused before it writes anything
+    there (not only when it reaches the sweep directory's own lock)."""
+
+    def __init__(self, out: Path, kind: str, existed: bool):
+        self.out, self.kind, self.existed = out, kind, existed
+        self.made = False  # this command created OUT
+        self._fd: int | None = None
+
+    def __enter__(self) -> AnalysisDir:
+        if self.existed:
+            self._fd = lock_dir(self.out, f"{self.kind} analysis")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def release(self) -> None:
+        if self._fd is not None:
+            unlock_dir(self._fd)
+            self._fd = None
+
+    def make(self) -> bool:
+        """Create OUT with its marker when it was absent or empty, and lock it; True when this made OUT."""
+        if not self.existed and self._fd is None:
+            self.made = not self.out.exists()
+            self.out.mkdir(parents=True, exist_ok=True)
+            write_marker(self.out, self.kind)
+            self._fd = lock_dir(self.out, f"{self.kind} analysis")
+        return self.made
+
+
+def claim_analysis_dir(out: Path, kind: str, *, force: bool, sweeps: list[str], files: list[str]
+                       ) -> AnalysisDir:
     """Check, before anything is written, that `kind` may run in `out`: `out` itself by `claim_dir` (absent,
     empty, or a `kind` directory, which is resumed), every sweep directory in `sweeps` by `check_sweep_dir`, and
-    every name in `files` is not a directory. True when `out` exists as a `kind` directory. Raises UsageError."""
+    every name in `files` is not a directory. Returns the claim (`AnalysisDir`: use it in a `with` block, which
+    holds OUT's lock). Raises UsageError."""
     existed = claim_dir(out, kind, force=force, resume=True)
     if existed:
         for name in sweeps:
@@ -43,35 +81,27 @@ def claim_analysis_dir(out: Path, kind: str, *, force: bool, sweeps: list[str], 
             p = out / name
             if p.is_symlink() or (p.exists() and not p.is_file()):
                 raise UsageError(f"{p}: exists and is not a file bordersim wrote; move it away")
-    return existed
-
-
-def make_analysis_dir(out: Path, kind: str, existed: bool) -> bool:
-    """Create `out` with its `kind` marker (when `claim_analysis_dir` found it absent or empty); True when this
-    made the directory (it was absent)."""
-    made = not out.exists()
-    if not existed:
-        out.mkdir(parents=True, exist_ok=True)
-        write_marker(out, kind)
-    return made
+    return AnalysisDir(out, kind, existed)
 
 
 @contextmanager
-def undone_on_bad_input(out: Path, existed: bool, made: bool, files: Iterable[str]) -> Iterator[None]:
-    """Around the first sweep of an analysis whose directory `out` was absent or empty (`existed` False; `made`:
-    this command created it): when bad input (InputError: an unreachable scheduler, points that make an invalid
-    scenario) stops it before any sweep directory was made in `out`, remove what the command wrote there (the
-    marker and the regular files named in `files`), and `out` itself if this command made it and nothing else is
-    in it, so that a refused command leaves nothing behind. A directory resumed, or holding a sweep, is kept."""
+def undone_on_bad_input(claim: AnalysisDir, files: Iterable[str]) -> Iterator[None]:
+    """Around the first sweep of an analysis whose directory OUT was absent or empty (`claim.existed` False):
+    when bad input (InputError: an unreachable scheduler, points that make an invalid scenario) stops it before
+    any sweep directory was made in OUT, remove what the command wrote there (the marker, its lock file and the
+    regular files named in `files`), and OUT itself if this command made it and nothing else is in it, so that a
+    refused command leaves nothing behind. A directory resumed, or holding a sweep, is kept."""
+    out = claim.out
     try:
         yield
     except InputError:
-        if not existed and out.is_dir() and not any(p.is_dir() for p in out.iterdir()):
-            for name in (MARKER, *files):
+        if not claim.existed and out.is_dir() and not any(p.is_dir() for p in out.iterdir()):
+            claim.release()
+            for name in (MARKER, LOCK, *files):
                 p = out / name
                 if p.is_file() and not p.is_symlink():
                     p.unlink()
-            if made:
+            if claim.made:
                 try:
                     out.rmdir()
                 except OSError:  # something else is there: left alone
@@ -120,26 +150,28 @@ def write_if_changed(path: Path, text: str) -> None:
     atomic_write_text(path, text)
 
 
-def run_spec_sweep(out: Path, kind: str, exp: dict, base: Scenario, *, existed: bool, force: bool,
+def run_spec_sweep(claim: AnalysisDir, exp: dict, base: Scenario, *, force: bool,
                    workers: int | None, scheduler: str | None, progress: Callable[[int, int], None] | None,
                    records: dict[str, str] | None = None) -> pd.DataFrame:
-    """The sweep of an analysis that runs one (sensitivity, effects, discovery): validate the experiment spec `exp`,
-    built in memory so that OUT/sweep is compared with it (`check_design`) before anything is written; create OUT
-    with its `kind` marker; write `records` (file name -> text, e.g. the base scenario) and OUT/experiment.yaml;
-    run or resume the sweep in OUT/sweep (`run_owned_sweep`, replaced only with `force`). Bad input found by the
-    sweep engine before it made OUT/sweep leaves no new OUT behind (`undone_on_bad_input`)."""
+    """The sweep of an analysis that runs one (sensitivity, effects, discovery) in the claimed OUT: validate the
+    experiment spec `exp`, built in memory so that OUT/sweep is compared with it (`check_design`) before anything
+    is written; create OUT with its marker and lock (`claim.make()`); write `records` (file name -> text, e.g. the
+    base scenario) and OUT/experiment.yaml; run or resume the sweep in OUT/sweep (`run_owned_sweep`, replaced only
+    with `force`). Bad input found by the sweep engine before it made OUT/sweep leaves no new OUT behind
+    (`undone_on_bad_input`)."""
     import yaml
 
     from sim.experiments.spec import ExperimentSpec, LoadedSpec
     from sim.experiments.sweep import plan
     from sim.scenario.validation import validate_model
 
+    out = claim.out
     exp_path = out / "experiment.yaml"
     loaded = LoadedSpec(validate_model(ExperimentSpec, exp, path=str(exp_path)), exp_path, base)
     check_design(out / "sweep", loaded, force=force)
     p = plan(loaded)
-    made = make_analysis_dir(out, kind, existed)
-    with undone_on_bad_input(out, existed, made, [*(records or {}), exp_path.name]):
+    claim.make()
+    with undone_on_bad_input(claim, [*(records or {}), exp_path.name]):
         for name, text in (records or {}).items():
             write_if_changed(out / name, text)
         write_if_changed(exp_path, yaml.safe_dump(exp, sort_keys=False, width=110))

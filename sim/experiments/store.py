@@ -32,14 +32,11 @@ holder exits or is killed, so a crashed sweep never leaves the directory locked.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import math
 import os
 import re
 import shutil
-import socket
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -49,15 +46,14 @@ from sim.experiments.design import RunSpec
 from sim.experiments.spec import LoadedSpec
 from sim.experiments.task import TaskOutput
 from sim.scenario.overrides import dump_scenario
-from sim.outputs import (MARKER, TMP_PREFIX, TMP_SUFFIX, atomic_path, atomic_write_text, check_readable_dir, claim_dir,
-                         foreign_entries, make_temp_dir, marker_kind, protected_reason, read_parquet,
-                         refuse_foreign, remove_owned, write_marker)
+from sim.outputs import (LOCK, MARKER, TMP_PREFIX, TMP_SUFFIX, atomic_path, atomic_write_text, check_readable_dir,
+                         claim_dir, foreign_entries, lock_dir, make_temp_dir, marker_kind, protected_reason,
+                         read_parquet, refuse_foreign, remove_owned, unlock_dir, write_marker)
 
 KIND = "sweep"
 # temporaries of this version (sim.outputs) and of earlier ones (.part-0.*, .runs.*, .<record or manifest>.json.*)
 _OUR_TEMPORARY = re.compile(rf"^(?:{re.escape(TMP_PREFIX)}|\.part-0\.|\.runs\.|\.sweep\.json\.|"
                             rf"\.p\d+-r\d+\.json\.).*{re.escape(TMP_SUFFIX)}$")
-LOCK = ".lock"
 MANIFEST = "sweep.json"
 BASE_SCENARIO = "scenario.resolved.yaml"
 
@@ -82,7 +78,7 @@ class SweepStore:
             root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UsageError(f"{root}: cannot create the directory ({exc.strerror}); choose another --out") from None
-        fd = _lock(root)
+        fd = lock_dir(root, "sweep")
         try:
             action = _decide(root, fingerprint, force)  # again, now that no other sweep can change it
             if action == "new":
@@ -98,7 +94,7 @@ class SweepStore:
             store.ts_dir.mkdir(exist_ok=True)
             store._clean_temporaries()
         except BaseException:
-            _unlock(fd)
+            unlock_dir(fd)
             raise
         return store
 
@@ -110,7 +106,7 @@ class SweepStore:
     def close(self) -> None:
         """Release the directory's lock (clearing the holder's name from the lock file)."""
         if self._lock_fd is not None:
-            _unlock(self._lock_fd)
+            unlock_dir(self._lock_fd)
             self._lock_fd = None
 
     def __enter__(self) -> SweepStore:
@@ -344,7 +340,7 @@ def _replace(root: Path, ls: LoadedSpec, old_fd: int) -> int:
     new = make_temp_dir(root.parent)
     fd = None
     try:
-        fd = _lock(new)
+        fd = lock_dir(new, "sweep")
         _initialise(new, ls)
         trash = make_temp_dir(root.parent)
         os.replace(root, trash / "old")
@@ -354,53 +350,10 @@ def _replace(root: Path, ls: LoadedSpec, old_fd: int) -> int:
             os.close(fd)
         shutil.rmtree(new, ignore_errors=True)
         raise
-    _unlock(old_fd)
+    unlock_dir(old_fd)
     remove_owned(trash / "old", KIND)
     trash.rmdir()
     return fd
-
-
-# ------------------------------------------------------------------------------------------------- lock
-
-
-def _lock(directory: Path) -> int:
-    """Take DIR/.lock without waiting and write the holder into it; UsageError naming the holder if another
-    process has it."""
-    path = directory / LOCK
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot create the lock file ({exc.strerror}); choose another --out") from None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = _holder(fd)
-        os.close(fd)
-        raise UsageError(f"{directory}: another sweep is writing to this directory ({holder}); wait until it "
-                         "ends, or stop it, or choose another --out") from None
-    except OSError as exc:
-        os.close(fd)
-        raise UsageError(f"{path}: cannot lock it ({exc.strerror}); choose another --out") from None
-    info = {"pid": os.getpid(), "host": socket.gethostname(), "command": " ".join(sys.argv)}
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, (json.dumps(info) + "\n").encode(), 0)
-    return fd
-
-
-def _holder(fd: int) -> str:
-    try:
-        info = json.loads(os.pread(fd, 65536, 0).decode())
-        return f"pid {info['pid']} on {info['host']}: {info['command']}"
-    except (OSError, ValueError, KeyError, TypeError):
-        return "holder not known yet"
-
-
-def _unlock(fd: int) -> None:
-    try:
-        os.ftruncate(fd, 0)
-    except OSError:
-        pass
-    os.close(fd)  # releases the flock
 
 
 # ------------------------------------------------------------------------------------------------ reading

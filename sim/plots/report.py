@@ -35,15 +35,13 @@ from sim.errors import UsageError
 from sim.experiments.summarize import summarize
 from sim.outcomes import TOTAL_KEYS
 from sim.observed import compare_yearly, load_observed
-from sim.outputs import atomic_write_text
+from sim.outputs import REPORT_GENERATOR, atomic_write_text, is_bordersim_report
 from sim.plots import style
 from sim.plots.api import Figures, build_figures
 from sim.directories import CalibrationData, DiscoveryData, EffectsData, RunData, SensitivityData, SweepData, kind_of
 from sim.plots.policy_figures import baseline_package, paired_against_baseline
 from sim.plots.sweep_figures import MIN_REPLICATES
 
-GENERATOR = '<meta name="generator" content="bordersim">'
-_LEGACY_HEAD = "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"  # reports before the generator tag
 
 CSS = """
 body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;max-width:1180px;margin:2em auto;
@@ -397,24 +395,11 @@ def report_html(path: str | Path, *, baseline: str | None = None) -> str:
         body = _calibration_sections(data)
     written = _written()
     return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-            f"{GENERATOR}<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"{REPORT_GENERATOR}<meta name='viewport' content='width=device-width, initial-scale=1'>"
             f"<title>{_e(title)}</title><style>{CSS}</style></head><body><h1>{_e(title)}</h1>"
             f"<p class='muted'>{written + 'by' if written else 'Written by'} bordersim {_e(_bordersim_version())} "
             f"from the directory <code>{_e(_dir_name(Path(path)))}</code>. Self-contained: figures are "
             f"embedded.</p>{body}{_figures_html(figs)}</body></html>\n")
-
-
-def is_bordersim_report(path: Path) -> bool:
-    """True when `path` is a regular file that bordersim wrote as a report: it carries GENERATOR near its start
-    (or is a report of an earlier version: its fixed head and a 'bordersim report:' title)."""
-    if path.is_symlink() or not path.is_file():
-        return False
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(4096).decode("utf-8", errors="replace")
-    except OSError:
-        return False
-    return GENERATOR in head or (head.startswith(_LEGACY_HEAD) and "<title>bordersim report: " in head)
 
 
 def check_report_target(target: Path) -> None:

@@ -23,7 +23,7 @@ from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.ticker import FuncFormatter
 
 from sim.errors import UsageError
-from sim.outputs import atomic_path, claim_dir, marker_kind, real_target, write_marker
+from sim.outputs import FIGURE_CREATOR, atomic_path, claim_dir, marker_kind, real_target, write_marker
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
@@ -201,9 +201,11 @@ def format_value(v) -> str:
     return str(v)
 
 
-# Reproducible files: no creation date in SVG or PDF, fixed ids in SVG (svg.hashsalt), no software stamp in PNG;
-# the same figure gives the same bytes on every call.
-SAVE_METADATA = {"png": {"Software": None}, "svg": {"Date": None}, "pdf": {"CreationDate": None}}
+# Reproducible files: no creation date in SVG or PDF, fixed ids in SVG (svg.hashsalt), and in every format
+# bordersim as the creator (no version, no web address; `sim.outputs.is_bordersim_figure` reads it: only such a
+# figure may go when --force replaces a directory); the same figure gives the same bytes on every call.
+SAVE_METADATA = {"png": {"Software": FIGURE_CREATOR}, "svg": {"Date": None, "Creator": FIGURE_CREATOR},
+                 "pdf": {"CreationDate": None, "Creator": FIGURE_CREATOR}}
 SVG_HASHSALT = "bordersim"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -211,8 +213,8 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 def save(fig: Figure, path, fmt: str) -> None:
     """Write the figure in the given format (png, svg, pdf) through a temporary file beside `path`, renamed onto
     it only when complete (`sim.outputs.atomic_path`): a full disk or a crash leaves the old file or none, never
-    a fragment. The bytes depend only on the figure (`SAVE_METADATA`). A failure to write (full disk, no
-    permission) is a UsageError naming the file."""
+    a fragment. The bytes depend only on the figure, and name bordersim as their creator (`SAVE_METADATA`). A
+    failure to write (full disk, no permission) is a UsageError naming the file."""
     try:
         with mpl.rc_context({**RC, "svg.hashsalt": SVG_HASHSALT}), atomic_path(path) as tmp:
             fig.savefig(tmp, format=fmt, metadata=SAVE_METADATA.get(fmt))

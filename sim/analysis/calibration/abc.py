@@ -63,7 +63,7 @@ from sim.analysis.calibration.posterior import (accept, box_points, candidate_va
                                                 predictive, refine_box, share_predictive, weights_of)
 from sim.analysis.calibration.rounds import make_round, run_round
 from sim.analysis.calibration.sequential import PREFIX, run_sequential
-from sim.analysis.dirs import check_design, claim_analysis_dir, make_analysis_dir, undone_on_bad_input
+from sim.analysis.dirs import check_design, claim_analysis_dir, undone_on_bad_input
 from sim.analysis.calibration.scenario_file import check_scenario_target, format_value, write_scenario
 from sim.analysis.calibration.spec import TARGET_NAMES, LoadedCalibration, load_calibration
 from sim.outputs import atomic_path, atomic_write_text, default_dir, real_target
@@ -125,60 +125,61 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
     derived = sorted(p.name for p in out.glob(f"{PREFIX}*")) if out.is_dir() else []  # method: smc's sweeps
     sweeps = [*ROUNDS, *(n for n in derived if SMC_SWEEP.fullmatch(n))]
     files = [*OUTPUT_FILES, *(n for n in derived if n.endswith("_spec.yaml") and SMC_SWEEP.fullmatch(n[:-10]))]
-    existed = claim_analysis_dir(out, "calibration", force=force, sweeps=sweeps, files=files)
-    priors = {n: {"dist": p.dist, "low": p.low, "high": p.high} for n, p in s.parameters.items()}
-    first = make_round(lc, out, "sweep", "base.yaml", s.population_size,
-                       {"type": s.sampling.design, "samples": s.sampling.samples}, priors, s.sampling.replicates,
-                       s.sampling.seed)
-    check_design(out / "sweep", first.loaded, force=force)
-    made = make_analysis_dir(out, "calibration", existed)
-    common: dict[str, Any] = {"workers": workers, "scheduler": scheduler, "progress": progress}
-    with undone_on_bad_input(out, existed, made, OUTPUT_FILES):
-        design, per_run, failed = run_round(lc, out, first, replace=force, scale=lc.count_scale, **common)
-    points = score_points(design, per_run, lc).assign(round=1)
-    posterior, eps = accept(points, s.accept.quantile)
-    rounds, notes, box, generations = 1, [], None, None
-    # Hold-out validation uses the prior sample only (later rounds and generations were steered by every target).
-    validation = holdout(points, per_run, lc) if s.method != "smc" else None
-    if s.method == "smc":
-        seq = run_sequential(lc, out, points, per_run, **common)
-        points, per_run, posterior, eps = seq.points, seq.per_run, seq.posterior, seq.epsilon
-        failed += seq.failed
-        notes += seq.notes
-        generations = seq.generations
-        rounds = len(generations)
-    elif s.refine is not None:
-        box = refine_box(posterior, lc, s.refine.expand)
-        cols = box_points(lc, box, s.refine.samples, s.sampling.seed + 1)
-        # Round 2 is derived from round 1 and the targets: when they change, its old runs are stale and replaced.
-        second = make_round(lc, out, "sweep_round2", "base.yaml", s.population_size, {"type": "points"}, cols,
-                            s.sampling.replicates, s.sampling.seed)
-        design2, per_run2, failed2 = run_round(lc, out, second, replace=True, scale=lc.count_scale, **common)
-        failed += failed2
-        offset = int(points["point"].max()) + 1
-        design2["point"] += offset
-        per_run2["point"] += offset
-        points2 = score_points(design2, per_run2, lc).assign(round=2)
-        points = pd.concat([points, points2], ignore_index=True)
-        per_run = pd.concat([per_run, per_run2], ignore_index=True)
-        inside = in_box(points, lc, box)
-        posterior, eps = accept(points[inside], s.refine.quantile, None if s.refine.quantile else eps)
-        rounds = 2
-        notes.append(f"round 2: {inside.sum()} points inside the box (both rounds), "
-                     f"box in unit coordinates: " + ", ".join(f"{n} [{a:.2f}, {b:.2f}]" for n, (a, b) in box.items()))
-    points["accepted"] = points["point"].isin(posterior["point"])
-    table = posterior_table(posterior, lc)
-    values, check = run_check(lc, out, candidate_values(posterior, lc), **common)
-    notes += validation.notes if validation is not None else [SMC_NOTE]
-    result = CalibrationResult(out, points, posterior, eps, table, values, check, len(per_run), failed, rounds,
-                               notes, box, generations, validation)
-    write_outputs(result, lc, per_run)
-    if scenario_target is not None:
-        kept = write_scenario(scenario_target, lc.base_path, values, provenance(result, lc))
-        if not kept:
-            notes.append("the calibrated scenario was written in resolved form (comments lost): a calibrated "
-                         "value is not written out in the base file")
-    return result
+    with claim_analysis_dir(out, "calibration", force=force, sweeps=sweeps, files=files) as claim:
+        priors = {n: {"dist": p.dist, "low": p.low, "high": p.high} for n, p in s.parameters.items()}
+        first = make_round(lc, out, "sweep", "base.yaml", s.population_size,
+                           {"type": s.sampling.design, "samples": s.sampling.samples}, priors, s.sampling.replicates,
+                           s.sampling.seed)
+        check_design(out / "sweep", first.loaded, force=force)
+        claim.make()
+        common: dict[str, Any] = {"workers": workers, "scheduler": scheduler, "progress": progress}
+        with undone_on_bad_input(claim, OUTPUT_FILES):
+            design, per_run, failed = run_round(lc, out, first, replace=force, scale=lc.count_scale, **common)
+        points = score_points(design, per_run, lc).assign(round=1)
+        posterior, eps = accept(points, s.accept.quantile)
+        rounds, notes, box, generations = 1, [], None, None
+        # Hold-out validation uses the prior sample only (later rounds and generations were steered by every target).
+        validation = holdout(points, per_run, lc) if s.method != "smc" else None
+        if s.method == "smc":
+            seq = run_sequential(lc, out, points, per_run, **common)
+            points, per_run, posterior, eps = seq.points, seq.per_run, seq.posterior, seq.epsilon
+            failed += seq.failed
+            notes += seq.notes
+            generations = seq.generations
+            rounds = len(generations)
+        elif s.refine is not None:
+            box = refine_box(posterior, lc, s.refine.expand)
+            cols = box_points(lc, box, s.refine.samples, s.sampling.seed + 1)
+            # Round 2 is derived from round 1 and the targets: when they change, its old runs are stale and replaced.
+            second = make_round(lc, out, "sweep_round2", "base.yaml", s.population_size, {"type": "points"}, cols,
+                                s.sampling.replicates, s.sampling.seed)
+            design2, per_run2, failed2 = run_round(lc, out, second, replace=True, scale=lc.count_scale, **common)
+            failed += failed2
+            offset = int(points["point"].max()) + 1
+            design2["point"] += offset
+            per_run2["point"] += offset
+            points2 = score_points(design2, per_run2, lc).assign(round=2)
+            points = pd.concat([points, points2], ignore_index=True)
+            per_run = pd.concat([per_run, per_run2], ignore_index=True)
+            inside = in_box(points, lc, box)
+            posterior, eps = accept(points[inside], s.refine.quantile, None if s.refine.quantile else eps)
+            rounds = 2
+            in_unit = ", ".join(f"{n} [{a:.2f}, {b:.2f}]" for n, (a, b) in box.items())
+            notes.append(f"round 2: {inside.sum()} points inside the box (both rounds), box in unit coordinates: "
+                         + in_unit)
+        points["accepted"] = points["point"].isin(posterior["point"])
+        table = posterior_table(posterior, lc)
+        values, check = run_check(lc, out, candidate_values(posterior, lc), **common)
+        notes += validation.notes if validation is not None else [SMC_NOTE]
+        result = CalibrationResult(out, points, posterior, eps, table, values, check, len(per_run), failed, rounds,
+                                   notes, box, generations, validation)
+        write_outputs(result, lc, per_run)
+        if scenario_target is not None:
+            kept = write_scenario(scenario_target, lc.base_path, values, provenance(result, lc))
+            if not kept:
+                notes.append("the calibrated scenario was written in resolved form (comments lost): a calibrated "
+                             "value is not written out in the base file")
+        return result
 
 
 def run_check(lc: LoadedCalibration, out: Path, candidates: list[dict[str, float]], **common

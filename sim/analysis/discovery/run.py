@@ -79,28 +79,28 @@ def run_discovery(spec: str | Path, out: str | Path | None = None, *, workers: i
     ld = load_discovery(spec)
     load_prim()  # the extra is needed at the end: refuse before hours of runs, not after
     out = real_target(out) if out is not None else default_dir(ld.spec.name)
-    existed = claim_analysis_dir(out, "discovery", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES))
-    runs = run_spec_sweep(out, "discovery", experiment_spec(ld), ld.base, existed=existed, force=force,
-                          workers=workers, scheduler=scheduler, progress=progress)
-    points = point_table(ld, runs)
-    threshold, case = flag_cases(points["outcome"].to_numpy(float), ld.spec.condition)
-    points["case"] = case
-    s = ld.spec.prim
-    try:
-        result = find_box(points[ld.labels], case, threshold=s.threshold, peel_alpha=s.peel_alpha,
-                          paste_alpha=s.paste_alpha, mass_min=s.mass_min, max_qp=s.max_qp)
-    except ScenarioError as exc:
-        raise ScenarioError(f"{exc.message} (threshold {threshold:g}, outcome from {points['outcome'].min():g} to "
-                            f"{points['outcome'].max():g})", path=str(ld.path), key="condition") from None
-    with atomic_path(out / "points.csv") as tmp:
-        points.to_csv(tmp, index=False)
-    with atomic_path(out / "trajectory.csv") as tmp:
-        result.trajectory.to_csv(tmp, index=False)
-    with atomic_path(out / "box.csv") as tmp:
-        result.box.to_csv(tmp, index=False)
-    res = DiscoveryResult(ld, points, threshold, result, len(runs), out)
-    atomic_write_text(out / "summary.txt", res.summary())
-    return res
+    with claim_analysis_dir(out, "discovery", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES)) as claim:
+        runs = run_spec_sweep(claim, experiment_spec(ld), ld.base, force=force,
+                              workers=workers, scheduler=scheduler, progress=progress)
+        points = point_table(ld, runs)
+        threshold, case = flag_cases(points["outcome"].to_numpy(float), ld.spec.condition)
+        points["case"] = case
+        s = ld.spec.prim
+        try:
+            result = find_box(points[ld.labels], case, threshold=s.threshold, peel_alpha=s.peel_alpha,
+                              paste_alpha=s.paste_alpha, mass_min=s.mass_min, max_qp=s.max_qp)
+        except ScenarioError as exc:
+            raise ScenarioError(f"{exc.message} (threshold {threshold:g}, outcome from {points['outcome'].min():g} to "
+                                f"{points['outcome'].max():g})", path=str(ld.path), key="condition") from None
+        with atomic_path(out / "points.csv") as tmp:
+            points.to_csv(tmp, index=False)
+        with atomic_path(out / "trajectory.csv") as tmp:
+            result.trajectory.to_csv(tmp, index=False)
+        with atomic_path(out / "box.csv") as tmp:
+            result.box.to_csv(tmp, index=False)
+        res = DiscoveryResult(ld, points, threshold, result, len(runs), out)
+        atomic_write_text(out / "summary.txt", res.summary())
+        return res
 
 
 def point_table(ld: LoadedDiscovery, runs: pd.DataFrame) -> pd.DataFrame:

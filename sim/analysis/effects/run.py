@@ -70,30 +70,32 @@ def run_effects(spec: str | Path, out: str | Path | None = None, *, workers: int
 
     le = load_effects(spec)
     out = real_target(out) if out is not None else default_dir(le.spec.name)
-    existed = claim_analysis_dir(out, "effects", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES))
-    base_text = (f"# Base of the effects sweep of {le.path.resolve()} (generated): {le.scenario_path} with the "
-                 "horizon and fixed settings.\n" + dump_scenario(le.base))
-    runs = run_spec_sweep(out, "effects", experiment_spec(le), le.base, existed=existed, force=force,
-                          workers=workers, scheduler=scheduler, progress=progress, records={"base.yaml": base_text})
-    n_p, n_d, n_r, total = design_size(le)
-    flat = replicate_matrix(runs, n_p * n_d, n_r, le.outcomes)
-    y: dict[str, np.ndarray] = {name: v.reshape(n_p, n_d, n_r) for name, v in flat.items()}
-    baseline = le.spec.baseline_name
-    effects = effects_table(y, le.packages, baseline, {o.name: o.expression for o in le.outcomes})
-    values = values_table(y, le.packages, baseline, le.posterior.rows, replicate_seeds(le.spec.seed, n_r))
-    with atomic_path(out / "effects.csv") as tmp:
-        effects.to_csv(tmp, index=False)
-    with atomic_path(out / "effects.parquet") as tmp:
-        effects.to_parquet(tmp, index=False)
-    with atomic_path(out / "values.parquet") as tmp:
-        values.to_parquet(tmp, index=False)
-    meta = {"name": le.spec.name, "spec": str(le.path.resolve()), "scenario": str(le.scenario_path),
-            "horizon": le.base.time.end, "posterior": None if le.posterior.file is None else str(le.posterior.file),
-            "posterior_rows": list(le.posterior.rows) if le.posterior.file is not None else [],
-            "parameters": list(le.posterior.columns), "packages": {k: dict(v) for k, v in le.spec.policies.items()},
-            "baseline": baseline, "outcomes": dict(le.spec.outcomes), "draws": n_d, "replicates": n_r,
-            "seed": le.spec.seed, "runs": total, "engine": le.spec.engine}
-    write_if_changed(out / "effects.json", json.dumps(meta, indent=2) + "\n")
-    return EffectsResult(effects, values, total, out)
+    with claim_analysis_dir(out, "effects", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES)) as claim:
+        base_text = (f"# Base of the effects sweep of {le.path.resolve()} (generated): {le.scenario_path} with the "
+                     "horizon and fixed settings.\n" + dump_scenario(le.base))
+        runs = run_spec_sweep(claim, experiment_spec(le), le.base, force=force, workers=workers,
+                              scheduler=scheduler, progress=progress, records={"base.yaml": base_text})
+        n_p, n_d, n_r, total = design_size(le)
+        flat = replicate_matrix(runs, n_p * n_d, n_r, le.outcomes)
+        y: dict[str, np.ndarray] = {name: v.reshape(n_p, n_d, n_r) for name, v in flat.items()}
+        baseline = le.spec.baseline_name
+        effects = effects_table(y, le.packages, baseline, {o.name: o.expression for o in le.outcomes})
+        values = values_table(y, le.packages, baseline, le.posterior.rows, replicate_seeds(le.spec.seed, n_r))
+        with atomic_path(out / "effects.csv") as tmp:
+            effects.to_csv(tmp, index=False)
+        with atomic_path(out / "effects.parquet") as tmp:
+            effects.to_parquet(tmp, index=False)
+        with atomic_path(out / "values.parquet") as tmp:
+            values.to_parquet(tmp, index=False)
+        posterior = le.posterior.file
+        meta = {"name": le.spec.name, "spec": str(le.path.resolve()), "scenario": str(le.scenario_path),
+                "horizon": le.base.time.end, "posterior": None if posterior is None else str(posterior),
+                "posterior_rows": list(le.posterior.rows) if posterior is not None else [],
+                "parameters": list(le.posterior.columns),
+                "packages": {k: dict(v) for k, v in le.spec.policies.items()}, "baseline": baseline,
+                "outcomes": dict(le.spec.outcomes), "draws": n_d, "replicates": n_r, "seed": le.spec.seed,
+                "runs": total, "engine": le.spec.engine}
+        write_if_changed(out / "effects.json", json.dumps(meta, indent=2) + "\n")
+        return EffectsResult(effects, values, total, out)
 
 

@@ -103,29 +103,29 @@ def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None
     ls = load_sensitivity(spec)
     design_size(ls, method)  # an unknown method is refused before a path is made of it
     out = real_target(out) if out is not None else default_dir(f"{ls.spec.name}-{method}")
-    existed = claim_analysis_dir(out, "sensitivity", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES))
-    x = sample(ls, method)
-    runs = run_spec_sweep(out, "sensitivity", experiment_spec(ls, method, x), ls.base, existed=existed,
-                          force=force, workers=workers, scheduler=scheduler, progress=progress)
-    y = replicate_matrix(runs, len(x), ls.spec.replicates, ls.outcomes)
-    indices = analyze(ls, method, x, y)
-    warnings = index_warnings(indices)
-    means = pd.DataFrame(x, columns=[f"u:{n}" for n in ls.names])
-    for j, (n, b) in enumerate(ls.spec.parameters.items()):
-        means[n] = b.from_unit(x[:, j])
-    for o in ls.outcomes:
-        means[o.name] = y[o.name].mean(axis=1)
-        means[f"{o.name}:sd"] = y[o.name].std(axis=1, ddof=1) if y[o.name].shape[1] > 1 else np.nan
-    with atomic_path(out / "indices.csv") as tmp:
-        indices.to_csv(tmp, index=False)
-    with atomic_path(out / "point_means.csv") as tmp:
-        means.to_csv(tmp, index_label="point")
-    header = (f"{ls.spec.name}: {method}, {len(x)} points x {ls.spec.replicates} replicates = "
-              f"{len(x) * ls.spec.replicates} runs of {ls.scenario_path.name}")
-    footer = "".join(f"\nwarning: {w}" for w in warnings)
-    atomic_write_text(out / "ranking.txt", header + "\n\n" + ranking_table(indices) + "\n" + footer
-                      + ("\n" if footer else ""))
-    return SensitivityResult(method, indices, means, len(runs), out, warnings=warnings)
+    with claim_analysis_dir(out, "sensitivity", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES)) as claim:
+        x = sample(ls, method)
+        runs = run_spec_sweep(claim, experiment_spec(ls, method, x), ls.base, force=force,
+                              workers=workers, scheduler=scheduler, progress=progress)
+        y = replicate_matrix(runs, len(x), ls.spec.replicates, ls.outcomes)
+        indices = analyze(ls, method, x, y)
+        warnings = index_warnings(indices)
+        means = pd.DataFrame(x, columns=[f"u:{n}" for n in ls.names])
+        for j, (n, b) in enumerate(ls.spec.parameters.items()):
+            means[n] = b.from_unit(x[:, j])
+        for o in ls.outcomes:
+            means[o.name] = y[o.name].mean(axis=1)
+            means[f"{o.name}:sd"] = y[o.name].std(axis=1, ddof=1) if y[o.name].shape[1] > 1 else np.nan
+        with atomic_path(out / "indices.csv") as tmp:
+            indices.to_csv(tmp, index=False)
+        with atomic_path(out / "point_means.csv") as tmp:
+            means.to_csv(tmp, index_label="point")
+        header = (f"{ls.spec.name}: {method}, {len(x)} points x {ls.spec.replicates} replicates = "
+                  f"{len(x) * ls.spec.replicates} runs of {ls.scenario_path.name}")
+        footer = "".join(f"\nwarning: {w}" for w in warnings)
+        atomic_write_text(out / "ranking.txt", header + "\n\n" + ranking_table(indices) + "\n" + footer
+                          + ("\n" if footer else ""))
+        return SensitivityResult(method, indices, means, len(runs), out, warnings=warnings)
 
 
 def replicate_matrix(runs: pd.DataFrame, points: int, replicates: int,
