@@ -46,7 +46,7 @@ def test_passages_on_offer_are_the_whole_passages_accrued():
 
 
 def test_scarcity_price_on_a_constructed_queue():
-    """F = min(fee_max, f * max(1, Q / max(S, 1))^eta)."""
+    """F = min(fee_max, f * max(1, Q / max(K, 1))^eta), K the capacity per month."""
     assert scarcity_price(1000.0, 30, 10, 0.5, None) == pytest.approx(1000.0 * 3 ** 0.5, rel=1e-15)
     assert scarcity_price(1000.0, 30, 10, 1.0, None) == 3000.0
     assert scarcity_price(1000.0, 30, 10, 1.0, 2500.0) == 2500.0
@@ -131,6 +131,23 @@ def test_the_scarcity_price_in_the_engine():
     assert result.fees[:, 1].tolist() == [100, 100, 450, 450, 400, 300, 200, 100, 100, 100, 100, 100]
     assert result.sold[:, 1].tolist() == [0] + [5] * 6 + [0] * 5
     assert result.summary()["brokers"]["c"]["2000"]["fee"] == round(float(result.fees[:, 1].mean()), 2)
+
+
+def test_the_scarcity_price_compares_the_queue_with_the_capacity_per_month_whatever_the_step():
+    """F(t) = f * max(1, Q(t-1) / K) with Q(t-1) the people queued at the last sale (queued after it + sold) and K
+    the capacity per month, 5: the same 30 people queued price a passage at 100 * 30 / 5 = 600 with monthly and
+    with weekly steps (with the passages offered in a week, about 1, as the supply, a weekly run asked 3,000, sold
+    less and gave another answer than a monthly one)."""
+    first_price = {}
+    for step in ("month", "week"):
+        r = run(build(broker_scenario({"capacity": 5, "fee": 100, "fee_elasticity": 1.0}, step=step, end="2000-03",
+                                      groups=[group(means=10_000.0)])))
+        fees, demand = r.fees[:, 1], r.queued[:, 1] + r.sold[:, 1]
+        first = int(np.argmax(demand > 0))  # the first sale with people queued
+        assert fees[: first + 1].tolist() == [100.0] * (first + 1), step
+        np.testing.assert_allclose(fees[first + 1:], 100.0 * np.maximum(1.0, demand[first:-1] / 5.0), rtol=1e-12)
+        first_price[step] = (demand[first], fees[first + 1])
+    assert first_price == {"month": (30, 600.0), "week": (30, 600.0)}
 
 
 def test_a_fee_rise_lowers_departures_from_the_node():

@@ -91,8 +91,8 @@ class EngineCore:
         # Brokers and closures on the way (docs/model.md §14): a queue per broker node, and the paths' broker nodes
         # (for the fees in c_j).
         nodes = scenario.network.nodes
-        self.queues = [BrokerQueue(i, n.brokers.fee_elasticity, n.brokers.fee_max) if n.brokers else None
-                       for i, n in enumerate(nodes)]
+        self.queues = [BrokerQueue(i, n.brokers.fee_elasticity, n.brokers.fee_max, step_months(scenario.time.step))
+                       if n.brokers else None for i, n in enumerate(nodes)]
         self.brokers = [(i, q) for i, q in enumerate(self.queues) if q is not None]  # (node, its queue)
         self.broker_nodes = [i for i, _q in self.brokers]
         self._joining: tuple[list, ...] = tuple([] for _ in range(7))  # columns of join_queue's arguments

@@ -7,7 +7,7 @@ its savings per step s_i, c_i the cost of the legs the passage takes it along, i
 still waiting (arrested people and buyers are marked gone; the arrays are compacted when more than half the
 entries are gone, and `on_compact(items)` tells the engine the new positions 0, 1, ...). The node's price
 follows `sim.rules.brokers.scarcity_price` from the previous step's demand (queued and eligible) and supply
-(passages on offer).
+(the capacity per month then).
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from sim.rules.brokers import buyers, means_now, passages_on_offer, scarcity_pri
 class BrokerQueue:
     """The queue at one broker node, its passage credit and its price."""
 
-    def __init__(self, node: int, elasticity: float, fee_max: float | None):
+    def __init__(self, node: int, elasticity: float, fee_max: float | None, step_months: float = 1.0):
         self.node = node
+        self.step_months = step_months  # Δ: the capacity given to `sell` is per step, K·Δ
         self.elasticity = elasticity
         self.fee_max = fee_max
         self.items: list[object | None] = []
@@ -36,7 +37,7 @@ class BrokerQueue:
         self.waiting = 0  # entries alive
         self.credit = 0.0  # fraction of a passage accrued
         self.wanted = 0  # Q: queued and eligible at the last sale
-        self.offered = 0  # S: passages on offer at the last sale
+        self.supply = 0.0  # K: the capacity per month in force at the last sale
         self.on_compact: Callable[[list], None] | None = None  # the engine's: items now stand at 0, 1, ...
 
     def join(self, items: list, base: np.ndarray, savings: np.ndarray, need: np.ndarray,
@@ -78,18 +79,19 @@ class BrokerQueue:
         self.waiting -= int(pos.size)
 
     def price(self, base_fee: float) -> float:
-        """F(t) from the base fee in force and the last sale's demand and supply."""
-        return scarcity_price(base_fee, self.wanted, self.offered, self.elasticity, self.fee_max)
+        """F(t) from the base fee in force and the last sale's demand and supply per month."""
+        return scarcity_price(base_fee, self.wanted, self.supply, self.elasticity, self.fee_max)
 
     def sell(self, t: int, capacity: float, fee: float, edge_open: np.ndarray) -> tuple[list, np.ndarray]:
         """Offer floor(credit + capacity) passages at price `fee`: the first buyers in queue order among those
         waiting, whose next edge is open and who can pay fee + c_i. Returns the buyers' items, in queue order, and
-        the means each has left; records demand and supply for the next price."""
+        the means each has left; records demand (queued and eligible) and supply (the capacity per month,
+        `capacity` / Δ) for the next price."""
         slots, self.credit = passages_on_offer(self.credit, capacity)
         n = self.n
         eligible = self.alive[:n] & edge_open[self.next_edge[:n]]
         self.wanted = int(np.count_nonzero(eligible))
-        self.offered = slots
+        self.supply = capacity / self.step_months
         if slots == 0 or self.wanted == 0:
             return [], np.empty(0)
         means = means_now(self.base[:n], self.savings[:n], t)

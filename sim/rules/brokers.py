@@ -32,13 +32,14 @@ def passages_on_offer(credit: float, capacity: float) -> tuple[int, float]:
     return slots, credit - slots
 
 
-def scarcity_price(base_fee: float, queued: int, offered: int, elasticity: float,
+def scarcity_price(base_fee: float, queued: int, supply: float, elasticity: float,
                    fee_max: float | None) -> float:
-    """F = min(fee_max, base_fee * max(1, queued / max(offered, 1)) ** elasticity); elasticity 0 gives base_fee
+    """F = min(fee_max, base_fee * max(1, queued / max(supply, 1)) ** elasticity), with `queued` people and
+    `supply` passages per month (so the price does not depend on the step length); elasticity 0 gives base_fee
     (capped by fee_max)."""
     fee = base_fee
     if elasticity > 0 and queued > 0:
-        fee = base_fee * max(1.0, queued / max(offered, 1)) ** elasticity
+        fee = base_fee * max(1.0, queued / max(supply, 1.0)) ** elasticity
     if fee_max is not None:
         fee = min(fee, fee_max)
     return fee

@@ -266,7 +266,8 @@ class Brokers(Strict):
                              json_schema_extra=_or_unit_text)
     fee: NonNeg = Field(description="Base price of a passage in USD (f), paid out of the buyer's means.")
     fee_elasticity: NonNeg = Field(
-        0.0, description="eta: price F = f * max(1, queued / passages offered)^eta (last step); 0: a fixed price.")
+        0.0, description="eta: price F = f * max(1, queued / max(capacity per month, 1))^eta (at the last sale); "
+                         "0: a fixed price.")
     fee_max: NonNeg | None = Field(None, description="Cap on the price F in USD; none: no cap.")
 
     _capacity_unit = field_validator("capacity", mode="before")(classmethod(lambda cls, v: parse_rate(v)))
