@@ -56,3 +56,8 @@ def raise_problems(problems: list[tuple[str | None, int | None, str]], *, path: 
 def by_line(problems: list[tuple[str | None, int | None, str]]) -> list[tuple[str | None, int | None, str]]:
     """Problems in file order (those without a line last, in their own order)."""
     return sorted(problems, key=lambda p: (p[1] is None, p[1] or 0))
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a batch scheduler's time limit, `kill`), turned into an interruption by the command line
+    (`sim.entry`): it stops a command as Ctrl-C does, keeping what was finished, and the exit code is 143."""

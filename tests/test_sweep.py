@@ -377,7 +377,12 @@ design: {type: points}
     assert r.returncode == 2 and "equal length" in r.stderr
 
 
-def test_ctrl_c_stops_cleanly_keeps_finished_runs_and_says_how_to_resume(tmp_path, run_cli):
+@pytest.mark.parametrize("signum, code, word", [(signal.SIGINT, 130, "interrupted"),
+                                                (signal.SIGTERM, 143, "terminated")], ids=["ctrl_c", "sigterm"])
+def test_ctrl_c_or_sigterm_stops_cleanly_keeps_finished_runs_and_says_how_to_resume(tmp_path, run_cli, signum,
+                                                                                   code, word):
+    """Ctrl-C on a terminal, or SIGTERM to the process group (a batch scheduler's time limit): one line, exit 130
+    or 143, the finished runs in runs.parquet, and the same command resumes."""
     spec = write_spec(tmp_path, INTERRUPTIBLE)
     out = tmp_path / "o"
     proc = subprocess.Popen([sys.executable, "-m", "sim", "sweep", str(spec), "--out", str(out),
@@ -386,11 +391,11 @@ def test_ctrl_c_stops_cleanly_keeps_finished_runs_and_says_how_to_resume(tmp_pat
     deadline = time.time() + 120  # a guard against a hang, not a timing
     while time.time() < deadline and not any((out / "runs").glob("*.json")) and proc.poll() is None:
         time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C on a terminal: the whole process group, workers included
+    os.killpg(proc.pid, signum)  # the whole process group, workers included
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
+    assert proc.returncode == code, err
     assert "run the same command again to resume" in err and "Traceback" not in err
-    assert len(err.strip().splitlines()) == 1 and "interrupted" in err, err  # one line, from the sweep process only
+    assert len(err.strip().splitlines()) == 1 and err.startswith(f"{word}: "), err  # one line, the sweep's only
     partial = pd.read_parquet(out / "runs.parquet")
     assert 0 < len(partial) < INTERRUPTIBLE_RUNS and (partial["status"] == "ok").all()
     r = run_cli("sweep", str(spec), "--out", str(out), "--workers", "2", "--quiet")  # the resume: in-process

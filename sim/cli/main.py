@@ -8,15 +8,17 @@ import argparse
 import sys
 
 from sim.cli import calibrate, compare, dashboard, discover, effects, plot, run, sensitivity, sweep
-from sim.cli.arguments import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK
-from sim.errors import InputError
+from sim.cli.arguments import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED
+from sim.errors import InputError, Terminated
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bordersim",
         description="Simulate departures from North Korea along a route network under border policies.",
-        epilog="Exit codes: 0 success, 1 internal failure, 2 bad input. Docs: docs/model.md, docs/scenario.md.",
+        epilog="Exit codes: 0 success, 1 internal failure, 2 bad input, 130 interrupted (Ctrl-C), 143 terminated "
+               "(SIGTERM); an interrupted sweep or analysis resumes when run again. Docs: docs/model.md, "
+               "docs/scenario.md.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     parser.add_argument("--version", action="version", version=f"bordersim {_version()}")
@@ -47,13 +49,19 @@ def _version() -> str:
         return "0+unknown"
 
 
+def _interrupted(exc: KeyboardInterrupt) -> int:
+    """Ctrl-C: 'interrupted', exit 130; SIGTERM (`Terminated`, sim.entry): 'terminated', exit 143."""
+    terminated = isinstance(exc, Terminated)
+    print("terminated" if terminated else "interrupted", file=sys.stderr)
+    return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser()  # imports the command modules' options: a Ctrl-C can land here too
         args = parser.parse_args(argv)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc)
     try:
         return args.func(args)
     except InputError as exc:
@@ -63,9 +71,8 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"error: {exc.format()}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc)
     except BrokenPipeError:  # output piped into e.g. `head`, which closed early
         import os
 
@@ -75,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         sweep = sys.modules.get("sim.experiments.sweep")  # a sweep's own ends, for every command that runs one
         if sweep is not None and isinstance(exc, sweep.SweepInterrupted):
             print(f"{exc}; run the same command again to resume", file=sys.stderr)
-            return EXIT_INTERRUPTED
+            return EXIT_TERMINATED if exc.terminated else EXIT_INTERRUPTED
         if sweep is not None and isinstance(exc, sweep.SweepAborted):
             print(f"error: {exc}; run the same command again to resume", file=sys.stderr)
             return EXIT_FAILURE

@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sim.engine.engines import ENSEMBLE_DEFAULT, engine_module
-from sim.errors import UsageError
+from sim.errors import Terminated, UsageError
 from sim.experiments.backends import Backend, BackendLost
 
 MAX_ATTEMPTS = 3
@@ -98,36 +98,51 @@ class _sigint_deferred:
     (`check()`) and when the block ends. Raised wherever the signal lands it could fall inside a weakref callback,
     where Python prints "Exception ignored" and drops it (the sweep then ran to its end and exited 0), inside the
     executor's bookkeeping, or inside a pool starting a worker, which then loses track of it. A process started
-    with SIGINT ignored (nohup, `&` in a script) keeps ignoring it; off the main thread nothing is installed."""
+    with SIGINT ignored (nohup, `&` in a script) keeps ignoring it; off the main thread nothing is installed.
+    SIGTERM is held the same way, and raised as `Terminated`, when the process has a handler of its own for it
+    (the command line's, sim.entry); otherwise it keeps its disposition (by default it ends the process)."""
 
     def __init__(self) -> None:
-        self.received = False
-        self.active = False
-        self._old: Any = None
+        self.received: int | None = None  # the signal held
+        self._old: dict[int, Any] = {}
+
+    @property
+    def active(self) -> bool:
+        """A handler of this block is installed (a held signal is then seen at the next look)."""
+        return bool(self._old)
 
     def __enter__(self) -> _sigint_deferred:
-        if threading.current_thread() is threading.main_thread() and \
-                signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            handler = signal.getsignal(signum)
+            if handler is signal.SIG_IGN or (signum == signal.SIGTERM and not callable(handler)):
+                continue
             try:
-                self._old = signal.signal(signal.SIGINT, self._record)
-                self.active = True
+                self._old[signum] = signal.signal(signum, self._record)
             except ValueError:  # not the main interpreter
-                pass
+                break
         return self
 
     def _record(self, signum, frame) -> None:
-        self.received = True
+        if self.received != signal.SIGTERM:  # a SIGTERM is not downgraded by a later Ctrl-C
+            self.received = signum
+
+    def _raise(self) -> None:
+        if self.received == signal.SIGTERM:
+            raise Terminated
+        raise KeyboardInterrupt
 
     def check(self) -> None:
-        """KeyboardInterrupt if a Ctrl-C came since the block began."""
-        if self.received:
-            raise KeyboardInterrupt
+        """KeyboardInterrupt (Terminated for SIGTERM) if a signal came since the block began."""
+        if self.received is not None:
+            self._raise()
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if self.active:
-            signal.signal(signal.SIGINT, self._old)
-        if self.received and exc_type is None:
-            raise KeyboardInterrupt
+        for signum, old in self._old.items():
+            signal.signal(signum, old)
+        if self.received is not None and exc_type is None:
+            self._raise()
 
 
 def _process_pool(workers: int, engine: str = ENSEMBLE_DEFAULT) -> ProcessPoolExecutor:

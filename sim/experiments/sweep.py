@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.errors import InputError, ScenarioError, UsageError
+from sim.errors import InputError, ScenarioError, Terminated, UsageError
 from sim.experiments.design import (Point, RunSpec, build_runs, check_run_count, count_points, iter_points, iter_runs,
                                     points_at)
 from sim.experiments.backends import Backend, BackendLost
@@ -34,11 +34,13 @@ MAX_BAD_POINTS_SHOWN = 5
 
 
 class SweepInterrupted(Exception):
-    """Ctrl-C during a sweep: finished runs are kept; running the same command again resumes."""
+    """Ctrl-C (or, with `terminated`, SIGTERM: sim.errors.Terminated) during a sweep: finished runs are kept;
+    running the same command again resumes."""
 
-    def __init__(self, finished: int, total: int, out: Path):
-        self.finished, self.total, self.out = finished, total, out
-        super().__init__(f"interrupted: {finished} of {total} runs finished and saved in {out}")
+    def __init__(self, finished: int, total: int, out: Path, terminated: bool = False):
+        self.finished, self.total, self.out, self.terminated = finished, total, out, terminated
+        super().__init__(f"{'terminated' if terminated else 'interrupted'}: {finished} of {total} runs finished "
+                         f"and saved in {out}")
 
 
 class SweepAborted(Exception):
@@ -208,9 +210,9 @@ def _run(p: Plan, store: SweepStore, out: Path, be: Backend | None, progress) ->
             if be is None:  # the directory changed since we looked; its runs were not checked
                 raise UsageError(f"{out}: changed while the sweep was starting (another process?); run it again")
             drive(groups(todo), _submit(p.spec), be, on_result, on_lost)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         store.compile(runs, p.spec.parameter_names)
-        raise SweepInterrupted(finished, total, out) from None
+        raise SweepInterrupted(finished, total, out, isinstance(exc, Terminated)) from None
     except BackendLost as exc:
         store.compile(runs, p.spec.parameter_names)
         raise SweepAborted(str(exc), finished, total, out) from None
