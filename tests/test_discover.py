@@ -4,6 +4,7 @@ the lever that closes a route on the toy scenario, and bad input or a missing ex
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 
@@ -155,6 +156,12 @@ def test_toy_discovery_end_to_end(tmp_path, capsys):
     assert "sea_patrol" in proc.stdout and "coverage" in proc.stdout
     assert (out / "figures" / "peeling.png").stat().st_size > 0
     assert (out / "summary.txt").read_text() in proc.stdout
+    # the command's figure is `bordersim plot`'s, whatever the directory is called
+    drawn = (out / "figures" / "peeling.png").read_bytes()
+    other = tmp_path / "renamed"
+    shutil.copytree(out, other)
+    assert call_main(capsys, "plot", other, "--only", "peeling").returncode == 0
+    assert (other / "figures" / "peeling.png").read_bytes() == drawn
 
     # `bordersim report` (and so `plot`, whose figures it embeds) reads the directory like the other kinds
     proc = call_main(capsys, "report", out)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from sim.plots import style
-from sim.directories import load_trajectory
+from sim.directories import load_discovery_dir
 
 @style.styled
 def peeling_figure(trajectory: pd.DataFrame, title: str = "Peeling trajectory"):
@@ -60,10 +60,10 @@ def peeling_figure(trajectory: pd.DataFrame, title: str = "Peeling trajectory"):
 
 def write_figures(root: str | Path, out: str | Path | None = None, fmt: str = "png") -> list[Path]:
     """Write peeling.<fmt> from ROOT/trajectory.csv into `out` (default ROOT/figures, `style.claim_figures_dir`,
-    written atomically); return the paths."""
-    root = Path(root)
-    t = load_trajectory(root / "trajectory.csv")
-    target = style.claim_figures_dir(root / "figures" if out is None else out, default=out is None)
+    written atomically), titled with the discovery's name (as `bordersim plot` draws it, wherever ROOT lies);
+    return the paths."""
+    data = load_discovery_dir(root)
+    target = style.claim_figures_dir(data.path / "figures" if out is None else out, default=out is None)
     path = target / f"peeling.{fmt}"
-    style.save(peeling_figure(t, f"Peeling trajectory: {root.name}"), path, fmt)
+    style.save(peeling_figure(data.trajectory, f"Peeling trajectory: {data.name}"), path, fmt)
     return [path]
