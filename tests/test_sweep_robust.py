@@ -709,3 +709,17 @@ def test_a_ctrl_c_that_lands_in_a_weakref_callback_is_kept_until_the_driver_look
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+def test_a_sweep_resumed_with_more_replicates_records_them_like_one_run_at_once(tmp_path, capsys):
+    """`--replicates 1` then the spec's 3 into the same directory: the same files as 3 at once (the manifest names
+    the replicates the runs are of, not the first command's count)."""
+    spec = write_spec(tmp_path / "spec.yaml", "  network.edges.dmz.controls.mines: [0.0, 1.0]\n", replicates=3)
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert cli(capsys, "sweep", spec, "--out", a, "--workers", "1", "--quiet", "--replicates", "1")[0] == 0
+    assert cli(capsys, "sweep", spec, "--out", a, "--workers", "1", "--quiet")[0] == 0
+    assert cli(capsys, "sweep", spec, "--out", b, "--workers", "1", "--quiet")[0] == 0
+    assert json.loads((a / "sweep.json").read_text())["spec"]["replicates"] == 3
+    assert (a / "sweep.json").read_bytes() == (b / "sweep.json").read_bytes()
+    runs = [pd.read_parquet(d / "runs.parquet").drop(columns="wall_time") for d in (a, b)]
+    pd.testing.assert_frame_equal(*runs)

@@ -88,6 +88,9 @@ class SweepStore:
             elif action == "replace":
                 fd = _replace(root, ls, fd)
             store = cls(root, fd)
+            manifest = _manifest_text(ls)  # a resumed sweep may have more replicates, or its spec moved
+            if not (root / MANIFEST).is_file() or (root / MANIFEST).read_text() != manifest:
+                atomic_write_text(root / MANIFEST, manifest)
             if not (root / BASE_SCENARIO).exists():  # the fingerprint matched: the same resolved base scenario
                 atomic_write_text(root / BASE_SCENARIO, dump_scenario(ls.base))
             store.runs_dir.mkdir(exist_ok=True)
@@ -325,13 +328,19 @@ def _initialise(directory: Path, ls: LoadedSpec) -> None:
     write_marker(directory, KIND)
     (directory / "runs").mkdir(exist_ok=True)
     (directory / "timeseries").mkdir(exist_ok=True)
-    atomic_write_text(directory / MANIFEST, json.dumps({
+    atomic_write_text(directory / MANIFEST, _manifest_text(ls))
+
+
+def _manifest_text(ls: LoadedSpec) -> str:
+    """sweep.json: the fingerprint, the spec (its path and content, as of the last command that ran the sweep),
+    the base scenario's name and the parameters."""
+    return json.dumps({
         "fingerprint": ls.fingerprint(),
         "spec_path": str(ls.path),
         "spec": ls.spec.model_dump(mode="json"),
         "scenario": ls.base.name,
         "parameters": ls.parameter_names,
-    }, indent=2) + "\n")
+    }, indent=2) + "\n"
 
 
 def _replace(root: Path, ls: LoadedSpec, old_fd: int) -> int:
