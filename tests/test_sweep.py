@@ -415,3 +415,17 @@ def test_editing_the_base_scenarios_text_keeps_the_results(tmp_path, run_cli):
     scenario.write_text(scenario.read_text().replace("departure_rate: 0.002", "departure_rate: 0.003", 1))
     r = run_cli("sweep", str(spec), "--out", str(tmp_path / "o"), "--workers", "1", "--quiet")
     assert r.returncode == 2 and "different spec" in r.stderr
+
+
+def test_a_point_is_named_by_index_package_or_values_and_an_ambiguous_package_says_how_many_it_matches():
+    from sim.errors import UsageError
+    from sim.experiments.summarize import resolve_point
+
+    df = pd.DataFrame({"point": [0, 1, 2, 3], "policy": ["baseline", "wall", "baseline", "wall"],
+                       "mines": [0.0, 0.0, 1.0, 1.0]})
+    assert resolve_point(df, ["policy", "mines"], "2") == 2 == resolve_point(df, ["policy", "mines"], 2)
+    assert resolve_point(df, ["policy", "mines"], "policy=wall,mines=1") == 3
+    with pytest.raises(UsageError, match="'baseline' matches 2 points.*policy=NAME,PARAMETER=VALUE"):
+        resolve_point(df, ["policy", "mines"], "baseline")
+    with pytest.raises(UsageError, match="'nothing' matches 0 points"):
+        resolve_point(df, ["policy", "mines"], "nothing")

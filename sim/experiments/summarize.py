@@ -57,16 +57,19 @@ def summarize(df: pd.DataFrame, parameters: list[str], outcomes: list[str] | Non
     return pd.DataFrame(rows)
 
 
-def resolve_point(df: pd.DataFrame, parameters: list[str], text: str, what: str = "--baseline") -> int:
+def resolve_point(df: pd.DataFrame, parameters: list[str], text: str | int, what: str = "--baseline") -> int:
     """A point given as a point index ('3'), a policy package name, or 'path=value,path=value' naming exactly one
     point; `what` names the option in the UsageError raised otherwise."""
     points = df.drop_duplicates("point")
+    text = str(text)  # a point index may come as an int from Python
     if text.isdigit() and int(text) in set(points["point"]):
         return int(text)
+    matched = 0
     if "policy" in points.columns and text in set(points["policy"].dropna()):
         match = points[points["policy"] == text]
         if len(match) == 1:
             return int(match["point"].iloc[0])
+        matched = len(match)  # the package at several values of the other parameters
     sel = points
     if "=" in text:
         for part in text.split(","):
@@ -83,9 +86,9 @@ def resolve_point(df: pd.DataFrame, parameters: list[str], text: str, what: str 
         if len(sel) == 1:
             return int(sel["point"].iloc[0])
     choices = ", ".join(str(p) for p in points["point"].head(10))
-    raise UsageError(f"{what} '{text}' matches {len(sel) if '=' in text else 0} points; give a point index "
-                        f"({choices}{', ...' if len(points) > 10 else ''}), a policy name, or name=value pairs "
-                        "naming exactly one point")
+    raise UsageError(f"{what} '{text}' matches {len(sel) if '=' in text else matched} points; give a point index "
+                     f"({choices}{', ...' if len(points) > 10 else ''}), a policy name, or name=value pairs "
+                     "naming exactly one point (e.g. policy=NAME,PARAMETER=VALUE)")
 
 
 def paired_differences(df: pd.DataFrame, parameters: list[str], baseline: int,
