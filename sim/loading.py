@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sim.api_checks import overrides_argument, path_argument, seed_argument
 from sim.errors import by_line, raise_problems
 from sim.rules.checks import check_scenario
 from sim.scenario.keys import key_to_raw, line_for
@@ -27,7 +28,10 @@ def validate_dict(data: dict, *, path: str | None = None, lines: dict[tuple, int
 
 
 def load_scenario(path: str | Path, overrides: list[str] | None = None, seed: int | None = None) -> Scenario:
-    """Load, override (`dotted.path=value`), validate and sanity-check a scenario file."""
+    """Load, override (`dotted.path=value`: a list of such strings), validate and sanity-check a scenario file;
+    `seed` (an integer >= 0) replaces the file's."""
+    path_argument(path, "path")
+    overrides, seed = overrides_argument(overrides), seed_argument(seed)
     data, lines = read_yaml(path)
     if overrides or seed is not None:
         base = validate_dict(data, path=str(path), lines=lines)

@@ -20,6 +20,8 @@ from importlib import resources
 
 import pandas as pd
 
+from sim.errors import UsageError
+
 OBSERVED_SERIES = ("mou_arrivals",)
 TARGET_UNITS = ("persons", "share", "years", "usd")
 TARGET_COLUMNS = ("target", "period_start", "period_end", "low", "high", "unit", "source", "note")
@@ -28,8 +30,8 @@ COLUMNS = ("period_start", "period_end", "arrivals", "male", "female", "female_s
 
 def _read_packaged(name: str) -> str:
     """Text of `sim/data/<name>.csv`, read through importlib.resources (works from a wheel or a zip)."""
-    if name not in (*OBSERVED_SERIES, "targets"):
-        raise ValueError(f"unknown observed series '{name}'; packaged series: {', '.join(OBSERVED_SERIES)}")
+    if not isinstance(name, str) or name not in (*OBSERVED_SERIES, "targets"):
+        raise UsageError(f"unknown observed series {name!r}; packaged series: {', '.join(OBSERVED_SERIES)}")
     return resources.files("sim").joinpath("data", f"{name}.csv").read_text(encoding="utf-8")
 
 

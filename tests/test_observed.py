@@ -43,7 +43,10 @@ def test_only_the_first_row_is_cumulative(observed):
 
 
 def test_unknown_series_is_an_error():
-    with pytest.raises(ValueError, match="mou_arrivals"):
+    """Bad input (a UsageError, exit 2 from the command line), naming the series there are."""
+    from sim.errors import UsageError
+
+    with pytest.raises(UsageError, match="'no_such_series'; packaged series: mou_arrivals"):
         load_observed("no_such_series")
 
 

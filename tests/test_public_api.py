@@ -29,3 +29,56 @@ def test_importing_sim_imports_no_engine():
     code = "import sys, sim; print(sorted(m for m in ('mesa', 'pandas', 'sim.engine.mesa.model') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+# ----------------------------------------------------------------------------------- wrong arguments from Python
+TOY = "scenarios/toy.yaml"
+SWEEP = "experiments/toy_sweep.yaml"
+
+
+def _calls(out):
+    """(what, call) pairs: each call gives a public function one wrong argument."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    toy, spec = str(root / TOY), str(root / SWEEP)
+    sensitivity, effects = str(root / "experiments/toy_sensitivity.yaml"), str(root / "experiments/toy_effects.yaml")
+    return [
+        ("scenario", lambda: sim.run(toy)),
+        ("seed", lambda: sim.run(sim.load_scenario(toy), seed=-1)),
+        ("seed", lambda: sim.run(sim.load_scenario(toy), seed=2.5)),
+        ("seed", lambda: sim.run(sim.load_scenario(toy), seed="7")),
+        ("progress", lambda: sim.run(sim.load_scenario(toy), progress=5)),
+        ("result", lambda: sim.write_run(None, out)),
+        ("out_dir", lambda: sim.write_run(sim.run(sim.load_scenario(toy, overrides=["population.size=100"])), None)),
+        ("path", lambda: sim.load_scenario(None)),
+        ("overrides", lambda: sim.load_scenario(toy, overrides="population.size=100")),
+        ("overrides", lambda: sim.load_scenario(toy, overrides=[5])),
+        ("seed", lambda: sim.load_scenario(toy, seed="3")),
+        ("root", lambda: sim.load_sweep(None)),
+        ("spec", lambda: sim.sweep(None, out)),
+        ("workers", lambda: sim.sweep(spec, out, workers=0)),
+        ("workers", lambda: sim.sweep(spec, out, workers="1")),
+        ("replicates", lambda: sim.sweep(spec, out, replicates=2.5)),
+        ("replicates", lambda: sim.sweep(spec, out, replicates=True)),
+        ("progress", lambda: sim.sensitivity(sensitivity, "morris", out, progress=5)),
+        ("workers", lambda: sim.effects(effects, out, workers=1.5)),
+        ("progress", lambda: sim.calibrate(str(root / "experiments/korea_calibration.yaml"), out, progress=5)),
+        ("observed series", lambda: sim.load_observed("nope")),
+    ]
+
+
+def test_a_wrong_argument_from_python_is_a_usage_error_naming_it_and_nothing_is_written(tmp_path):
+    """Every public function given one wrong argument raises UsageError (an InputError: exit 2 from the command
+    line) naming the argument, before it writes anything (no AttributeError or TypeError from deep inside)."""
+    from sim.errors import UsageError
+
+    out = tmp_path / "out"
+    for what, call in _calls(out):
+        try:
+            call()
+        except UsageError as exc:
+            assert what in str(exc), (what, str(exc))
+        else:
+            raise AssertionError(f"{what}: accepted")
+        assert not out.exists(), what

@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.api_checks import path_argument
+from sim.errors import UsageError
 from sim.outcomes import ARRIVED, CAUGHT, EDGE_COUNTS, FLOWS, KILLED, REPATRIATED, RETURNED, SET_OUT, TOTAL_KEYS
 from sim.directories import RUN_FILES
 from sim.outputs import new_dir
@@ -388,7 +390,9 @@ def write_run(result: RunResult, out_dir: str | Path, *, force: bool = False) ->
     """Write summary.json, timeseries.parquet and scenario.resolved.yaml atomically: into a temporary sibling
     directory first, renamed into place only when complete. An existing directory is replaced only with force,
     and only if it is a run directory bordersim made (`sim.outputs.claim_dir`)."""
-    out = Path(out_dir)
+    if not isinstance(result, RunResult):
+        raise UsageError(f"result: give the RunResult of sim.run, not {type(result).__name__}")
+    out = path_argument(out_dir, "out_dir")
     with new_dir(out, "run", RUN_FILES, force=force) as tmp:
         (tmp / "summary.json").write_text(json.dumps(result.summary(), indent=2) + "\n")
         result.timeseries().to_parquet(tmp / "timeseries.parquet", index=False)

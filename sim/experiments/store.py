@@ -41,6 +41,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.api_checks import path_argument
 from sim.errors import UsageError
 from sim.experiments.design import RunSpec
 from sim.experiments.spec import LoadedSpec
@@ -418,7 +419,7 @@ def load_sweep(root: str | Path) -> pd.DataFrame:
     """runs.parquet of a sweep directory (one row per run); UsageError naming the file when it cannot be read."""
     import pyarrow
 
-    path = check_sweep_dir(root) / "runs.parquet"
+    path = check_sweep_dir(path_argument(root, "root")) / "runs.parquet"
     try:
         return read_parquet(path)
     except (OSError, ValueError, pyarrow.ArrowException) as exc:

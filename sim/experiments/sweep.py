@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.api_checks import path_argument, run_options
 from sim.errors import InputError, ScenarioError, Terminated, UsageError
 from sim.experiments.design import (Point, RunSpec, build_runs, check_run_count, count_points, iter_points, iter_runs,
                                     points_at)
@@ -240,8 +241,9 @@ def sweep(spec: str | Path, out: str | Path | None = None, *, workers: int | Non
           scheduler: str | None = None, replicates: int | None = None, force: bool = False) -> pd.DataFrame:
     """Python API: run (or resume) a sweep and return one row per run. Default out: results/<spec name>.
     Call it under `if __name__ == "__main__":` in a script (worker processes re-import the script)."""
-    p = plan(spec, replicates=replicates)
-    out = Path(out) if out is not None else Path("results") / p.spec.spec.name
+    run_options(workers=workers, replicates=replicates)
+    p = plan(path_argument(spec, "spec"), replicates=replicates)
+    out = path_argument(out, "out") if out is not None else Path("results") / p.spec.spec.name
     return run_sweep(p, out, workers=workers, scheduler=scheduler, force=force)
 
 

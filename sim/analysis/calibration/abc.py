@@ -56,6 +56,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.api_checks import optional_path_argument, path_argument, run_options
 from sim.analysis.calibration.distance import (arrival_errors, distance, point_predictions, predicted, score_points,
                                                terms)
 from sim.analysis.calibration.holdout import SMC_NOTE, Holdout, holdout
@@ -117,7 +118,9 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
     already there is checked like the sweeps. Round 1's runs of a different design are discarded only with
     `force`; round 2, the generations and the check, derived from round 1's analysis, are replaced when that
     analysis changes. Nothing that bordersim did not make is deleted or overwritten."""
-    lc = spec if isinstance(spec, LoadedCalibration) else load_calibration(spec)
+    run_options(workers=workers, progress=progress)
+    optional_path_argument(out, "out")
+    lc = spec if isinstance(spec, LoadedCalibration) else load_calibration(path_argument(spec, "spec"))
     s = lc.spec
     out = real_target(out) if out is not None else default_dir(s.name)
     scenario_target = (check_scenario_target(write_scenario_path, lc.base_path)

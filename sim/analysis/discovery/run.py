@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 
+from sim.api_checks import optional_path_argument, path_argument, run_options
 from sim.analysis.discovery.boxes import PrimResult, find_box, load_prim
 from sim.analysis.discovery.spec import Condition, LoadedDiscovery, load_discovery
 from sim.errors import ScenarioError
@@ -76,7 +77,9 @@ def run_discovery(spec: str | Path, out: str | Path | None = None, *, workers: i
     a UsageError before any run starts."""
     from sim.analysis.dirs import claim_analysis_dir, run_spec_sweep
 
-    ld = load_discovery(spec)
+    run_options(workers=workers, progress=progress)
+    optional_path_argument(out, "out")
+    ld = load_discovery(path_argument(spec, "spec"))
     load_prim()  # the extra is needed at the end: refuse before hours of runs, not after
     out = real_target(out) if out is not None else default_dir(ld.spec.name)
     with claim_analysis_dir(out, "discovery", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES)) as claim:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 
+from sim.api_checks import optional_path_argument, path_argument, run_options
 from sim.analysis.effects.spec import LoadedEffects, load_effects
 from sim.outputs import atomic_path, default_dir, real_target
 
@@ -68,7 +69,9 @@ def run_effects(spec: str | Path, out: str | Path | None = None, *, workers: int
     from sim.experiments.design import replicate_seeds
     from sim.scenario.overrides import dump_scenario
 
-    le = load_effects(spec)
+    run_options(workers=workers, progress=progress)
+    optional_path_argument(out, "out")
+    le = load_effects(path_argument(spec, "spec"))
     out = real_target(out) if out is not None else default_dir(le.spec.name)
     with claim_analysis_dir(out, "effects", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES)) as claim:
         base_text = (f"# Base of the effects sweep of {le.path.resolve()} (generated): {le.scenario_path} with the "

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 
+from sim.api_checks import optional_path_argument, path_argument, run_options
 from sim.analysis.sensitivity.indices import analyze, index_warnings, ranking_table
 from sim.analysis.sensitivity.outcomes import Outcome
 from sim.analysis.sensitivity.spec import METHODS, LoadedSensitivity, load_sensitivity, problem
@@ -100,7 +101,9 @@ def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None
 
     from sim.analysis.dirs import claim_analysis_dir, run_spec_sweep
 
-    ls = load_sensitivity(spec)
+    run_options(workers=workers, progress=progress)
+    optional_path_argument(out, "out")
+    ls = load_sensitivity(path_argument(spec, "spec"))
     design_size(ls, method)  # an unknown method is refused before a path is made of it
     out = real_target(out) if out is not None else default_dir(f"{ls.spec.name}-{method}")
     with claim_analysis_dir(out, "sensitivity", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES)) as claim:

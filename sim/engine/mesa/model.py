@@ -34,9 +34,11 @@ import mesa
 import numpy as np
 from mesa.discrete_space import Cell, Network
 
+from sim.api_checks import callback_argument, seed_argument
 from sim.engine.core import EngineCore, package_version, run_result
 from sim.engine.ledger import RunResult
 from sim.engine.mesa.agents import Migrant
+from sim.errors import UsageError
 from sim.rules.streams import journey_uniforms
 from sim.scenario.schema import Scenario
 from sim.scenario.units import step_months
@@ -231,5 +233,10 @@ def _reposition(agents: list) -> None:
 
 def run(scenario: Scenario, seed: int | None = None,
         progress: Callable[[int, int], None] | None = None) -> RunResult:
-    """Run a scenario once: the single entry point used by the CLI, sweeps and calibration."""
-    return BorderModel(scenario, rng=seed).run(progress=progress)
+    """Run a scenario once: the single entry point used by the CLI, sweeps and calibration. `scenario` is a
+    Scenario (`sim.load_scenario(PATH)`), `seed` None (the scenario's) or an integer >= 0, `progress` None or a
+    callback(done, total); anything else is a UsageError naming the argument."""
+    if not isinstance(scenario, Scenario):
+        raise UsageError(f"scenario: give a Scenario, e.g. sim.run(sim.load_scenario(PATH)), not "
+                         f"{type(scenario).__name__}")
+    return BorderModel(scenario, rng=seed_argument(seed)).run(progress=callback_argument(progress))

@@ -1,0 +1,78 @@
+"""Checks of the arguments the Python API (`import sim`) is called with, so that a wrong type or value is a
+`UsageError` (an `InputError`, exit 2 from the command line) naming the argument and what it accepts, raised before
+anything is written, rather than an AttributeError or TypeError from deep inside. The command line's own
+arguments are checked by argparse (`sim.cli.arguments`)."""
+
+from __future__ import annotations
+
+import numbers
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sim.errors import UsageError
+
+MAX_SEED = 2**63 - 1  # numpy's SeedSequence takes any non-negative int; a run's seed is stored as int64
+
+
+def _shown(value: Any) -> str:
+    return f"{value!r} ({type(value).__name__})"
+
+
+def path_argument(value: Any, name: str) -> Path:
+    """`value` as a Path: a str or an os.PathLike, not empty."""
+    if isinstance(value, (str, os.PathLike)) and str(value):
+        return Path(value)
+    raise UsageError(f"{name}: give a file or directory path (str or pathlib.Path), not {_shown(value)}")
+
+
+def optional_path_argument(value: Any, name: str) -> Path | None:
+    return None if value is None else path_argument(value, name)
+
+
+def integer_argument(value: Any, name: str, *, minimum: int, maximum: int | None = None) -> int:
+    """An integer (Python or numpy; not a bool or a float) in [minimum, maximum]."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise UsageError(f"{name}: give an integer, not {_shown(value)}")
+    number = int(value)
+    if number < minimum or (maximum is not None and number > maximum):
+        most = f" and at most {maximum:,}" if maximum is not None else ""
+        raise UsageError(f"{name}: must be at least {minimum}{most}, not {number}")
+    return number
+
+
+def seed_argument(value: Any, name: str = "seed") -> int | None:
+    """None (the scenario's seed) or an integer from 0 to 2^63 - 1."""
+    return None if value is None else integer_argument(value, name, minimum=0, maximum=MAX_SEED)
+
+
+def count_argument(value: Any, name: str) -> int | None:
+    """None (the default) or an integer >= 1 (workers, replicates)."""
+    return None if value is None else integer_argument(value, name, minimum=1)
+
+
+def callback_argument(value: Any, name: str = "progress") -> Callable | None:
+    """None or a callable (a progress callback(done, total))."""
+    if value is None or callable(value):
+        return value
+    raise UsageError(f"{name}: give a function called with (done, total), or None, not {_shown(value)}")
+
+
+def overrides_argument(value: Any, name: str = "overrides") -> list[str]:
+    """A list (or tuple) of 'dotted.path=value' strings; None for none. A single string is refused rather than
+    read character by character."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
+        return list(value)
+    example = "['population.size=1000']"
+    raise UsageError(f"{name}: give a list of 'dotted.path=value' strings, e.g. {example}, not {_shown(value)}")
+
+
+def run_options(*, workers: Any = None, progress: Any = None, replicates: Any = None) -> None:
+    """The options shared by the sweeps and analyses: workers and replicates None or >= 1, progress None or a
+    callable."""
+    count_argument(workers, "workers")
+    count_argument(replicates, "replicates")
+    callback_argument(progress)
