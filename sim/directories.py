@@ -30,7 +30,7 @@ import yaml
 
 from sim.errors import InputError, UsageError
 from sim.outcomes import FLOWS, TOTAL_KEYS
-from sim.outputs import check_readable_dir, marker_kind, read_parquet
+from sim.outputs import check_readable_dir, marker_kind, read_parquet, unfinished
 
 RUN_FILES = ("summary.json", "timeseries.parquet", "scenario.resolved.yaml")
 KINDS = ("run", "sweep", "sensitivity", "calibration", "effects", "discovery")
@@ -56,8 +56,7 @@ def kind_of(path: str | Path) -> str:
     check_readable_dir(root, _WHAT)
     if (root / "sweep.json").exists():
         if not (root / "runs.parquet").exists():
-            raise UsageError(f"{root} is a sweep directory without runs.parquet; run the same `bordersim "
-                                "sweep` command again to finish it")
+            raise UsageError(f"{root} is a sweep directory without runs.parquet; {unfinished(root, 'sweep')}")
         return "sweep"
     if (root / "summary.json").exists():
         missing = [f for f in RUN_FILES if not (root / f).exists()]
@@ -66,8 +65,8 @@ def kind_of(path: str | Path) -> str:
         return "run"
     if (root / "calibration.json").exists():
         if not (root / "points.csv").exists():
-            raise UsageError(f"{root} is a calibration directory missing points.csv; run the same `bordersim "
-                                "calibrate` command again to finish it")
+            raise UsageError(f"{root} is a calibration directory missing points.csv; "
+                             f"{unfinished(root, 'calibrate')}")
         return "calibration"
     if (root / "indices.csv").exists():
         return "sensitivity"
@@ -75,23 +74,21 @@ def kind_of(path: str | Path) -> str:
     if (root / "effects.json").exists() or marker == "effects":
         if not (root / "effects.csv").exists() or not (root / "effects.json").exists():
             raise UsageError(f"{root} is an effects directory whose analysis has not finished (no effects.csv or "
-                             "effects.json); run the same `bordersim effects` command again to finish it (its runs "
-                             f"so far: `bordersim plot {root / 'sweep'}`)")
+                             f"effects.json); {unfinished(root, 'effects')} (its runs so far: `bordersim plot "
+                             f"{root / 'sweep'}`)")
         return "effects"
     if marker == "discovery" or (root / "trajectory.csv").exists():
         if not (root / "trajectory.csv").exists() or not (root / "box.csv").exists():
             raise UsageError(f"{root} is a discovery directory whose analysis has not finished (no trajectory.csv "
-                             "or box.csv); run the same `bordersim discover` command again to finish it (its runs "
-                             f"so far: `bordersim plot {root / 'sweep'}`)")
+                             f"or box.csv); {unfinished(root, 'discover')} (its runs so far: `bordersim plot "
+                             f"{root / 'sweep'}`)")
         return "discovery"
     if (root / "experiment.yaml").exists() or marker == "sensitivity":
         raise UsageError(f"{root} is a sensitivity directory whose analysis has not finished (no indices.csv); "
-                            "run the same `bordersim sensitivity` command again to finish it (its runs so far: "
-                            f"`bordersim plot {root / 'sweep'}`)")
+                         f"{unfinished(root, 'sensitivity')} (its runs so far: `bordersim plot {root / 'sweep'}`)")
     if (root / "base.yaml").exists() or (root / "sweep_spec.yaml").exists() or marker == "calibration":
         raise UsageError(f"{root} is a calibration directory that has not finished (no calibration.json); "
-                            "run the same `bordersim calibrate` command again to finish it (its runs so far: "
-                            f"`bordersim plot {root / 'sweep'}`)")
+                         f"{unfinished(root, 'calibrate')} (its runs so far: `bordersim plot {root / 'sweep'}`)")
     raise UsageError(f"{root} is neither a run directory (summary.json, timeseries.parquet, "
                         "scenario.resolved.yaml) nor a sweep directory (sweep.json, runs.parquet), nor a sensitivity "
                         "(indices.csv), calibration (calibration.json), effects (effects.json) or discovery "

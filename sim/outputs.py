@@ -435,6 +435,33 @@ def _holder(fd: int) -> str:
         return "holder not known yet"
 
 
+def held_by(directory: Path) -> str | None:
+    """The holder of DIR/.lock (pid, host, command) while a process holds it, else None; reads only (the lock
+    file is not created)."""
+    try:
+        fd = os.open(directory / LOCK, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return _holder(fd)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)  # releases a lock taken here
+    return None
+
+
+def unfinished(directory: Path, command: str) -> str:
+    """What to do about a bordersim directory whose `command` has not finished: wait while another process
+    writes it (`held_by`), else run the same command again."""
+    holder = held_by(directory)
+    if holder is not None:
+        return f"`bordersim {command}` is still writing it ({holder}): wait until it ends"
+    return f"run the same `bordersim {command}` command again to finish it"
+
+
 def unlock_dir(fd: int) -> None:
     """Release a lock taken by `lock_dir`, clearing the holder's name from the lock file."""
     try:

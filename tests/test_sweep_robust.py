@@ -723,3 +723,22 @@ def test_a_sweep_resumed_with_more_replicates_records_them_like_one_run_at_once(
     assert (a / "sweep.json").read_bytes() == (b / "sweep.json").read_bytes()
     runs = [pd.read_parquet(d / "runs.parquet").drop(columns="wall_time") for d in (a, b)]
     pd.testing.assert_frame_equal(*runs)
+
+
+def test_reading_a_sweep_another_command_is_writing_says_so_rather_than_to_run_it_again(tmp_path, capsys):
+    """A sweep directory without runs.parquet is unfinished: while a process holds its lock, `summarize` and
+    `plot` say which one is writing it; once none does, to run the same command again."""
+    from sim.outputs import lock_dir, unlock_dir
+
+    out = tmp_path / "o"
+    assert cli(capsys, "sweep", tiny(tmp_path), "--out", out, "--workers", "1", "--quiet")[0] == 0
+    (out / "runs.parquet").unlink()
+    fd = lock_dir(out, "sweep")
+    try:
+        for command in ("summarize", "plot"):
+            rc, _, err = cli(capsys, command, out)
+            assert rc == 2 and "`bordersim sweep` is still writing it" in err and f"pid {os.getpid()}" in err, err
+    finally:
+        unlock_dir(fd)
+    rc, _, err = cli(capsys, "summarize", out)
+    assert rc == 2 and "run the same `bordersim sweep` command again to finish it" in err, err
