@@ -245,3 +245,16 @@ def test_set_reaches_policy_targets_whose_names_hold_dots():
     by_name = {p.name: p for p in sc.policies}
     assert by_name["border_tightening_2012"].scale["controls.guards"] == 2.0
     assert by_name["broker_crackdown"].scale["brokers.fee"] == 3.0
+
+
+def test_a_number_set_at_a_distributions_path_is_that_fixed_value():
+    """`waited: 4` is a fixed distribution in a file; `--set ...waited=10` does the same (it was refused as 'a
+    section'); a parameter of a distribution is still set by its own path."""
+    from sim.loading import load_scenario
+
+    korea = ROOT / "scenarios" / "korea.yaml"
+    sc = load_scenario(korea, overrides=["initial_stock.0.waited=10", "population.groups.ordinary.means.median=9000"])
+    assert sc.initial_stock[0].waited.dist == "fixed" and sc.initial_stock[0].waited.value == 10
+    assert sc.population.groups[0].means.dist == "lognormal" and sc.population.groups[0].means.median == 9000
+    with pytest.raises(ScenarioError, match="is a section, not a scalar"):
+        load_scenario(korea, overrides=["initial_stock.0.waited=true"])

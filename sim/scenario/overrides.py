@@ -136,7 +136,8 @@ def get_path(data: dict, key: str) -> Any:
 
 
 def set_path(data: dict, key: str, value: Any, *, source: str = "--set") -> None:
-    """Set the scalar at dotted path `key` (list items by id/name or index) in a full scenario dict."""
+    """Set the scalar at dotted path `key` (list items by id/name or index) in a full scenario dict. A number at
+    the path of a distribution (`risk_tolerance`, `means`, `waited`, ...) replaces it with that fixed value."""
     if isinstance(value, (dict, list)):
         raise ScenarioError("--set takes a scalar value (number, string, true/false)", path=source, key=key)
     node: Any = data
@@ -150,6 +151,10 @@ def set_path(data: dict, key: str, value: Any, *, source: str = "--set") -> None
             near = [p for p in valid if p.startswith(parts[0] + ".")][:5]
         hint = f"; nearby valid paths: {', '.join(near)}" if near else ""
         raise ScenarioError(f"unknown path '{key}'{hint}", path=source, key=key) from None
+    if isinstance(container[k], dict) and "dist" in container[k] and isinstance(value, (int, float)) \
+            and not isinstance(value, bool):
+        container[k] = value  # a distribution given as one number is that fixed value, as a file may write it
+        return
     if isinstance(container[k], (dict, list)):
         sub = [p for p in scalar_paths(data) if p.startswith(key + ".")][:5]
         raise ScenarioError(f"'{key}' is a section, not a scalar; e.g. {', '.join(sub)}", path=source, key=key)
