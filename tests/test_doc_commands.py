@@ -70,6 +70,9 @@ EXPENSIVE = {
     "bordersim plot results/korea_closure --baseline lifted_2023":
         "needs the 60-run Korea closure sweep (experiments/korea_closure.yaml)",
     "python experiments/bench_sweep.py --json out.json": "the sweep benchmark itself (minutes)",
+    **{f"bordersim run scenarios/korea.yaml --engine arrays --out results/korea-{step}{extra}":
+       "a whole full-size Korea run (4 million persons; by weeks 1,409 steps), as in the README's first command"
+       for step, extra in (("month", ""), ("week", " --set time.step=week"))},
     "bordersim dashboard scenarios/korea.yaml":
         "serves the page until stopped; tests/test_dashboard.py starts the command and drives it in a browser",
     **{f"bordersim sweep experiments/validate_{name}.yaml --workers 2":
