@@ -70,9 +70,17 @@ def overrides_argument(value: Any, name: str = "overrides") -> list[str]:
     raise UsageError(f"{name}: give a list of 'dotted.path=value' strings, e.g. {example}, not {_shown(value)}")
 
 
-def run_options(*, workers: Any = None, progress: Any = None, replicates: Any = None) -> None:
-    """The options shared by the sweeps and analyses: workers and replicates None or >= 1, progress None or a
-    callable."""
-    count_argument(workers, "workers")
-    count_argument(replicates, "replicates")
+def bool_argument(value: Any, name: str) -> bool:
+    """True or False (not a string such as "no", which Python would take as true)."""
+    if isinstance(value, bool):
+        return value
+    raise UsageError(f"{name}: give True or False, not {_shown(value)}")
+
+
+def run_options(*, workers: Any = None, progress: Any = None, replicates: Any = None, force: Any = False
+                ) -> tuple[int | None, int | None]:
+    """The options shared by the sweeps and analyses: workers and replicates None or >= 1 (returned as Python
+    ints), progress None or a callable, force True or False."""
     callback_argument(progress)
+    bool_argument(force, "force")
+    return count_argument(workers, "workers"), count_argument(replicates, "replicates")

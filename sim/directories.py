@@ -30,7 +30,7 @@ import yaml
 
 from sim.errors import InputError, UsageError
 from sim.outcomes import FLOWS, TOTAL_KEYS
-from sim.outputs import check_readable_dir, marker_kind, read_parquet, unfinished
+from sim.outputs import check_readable_dir, marker_kind, read_parquet, refuse_if_held, unfinished
 
 RUN_FILES = ("summary.json", "timeseries.parquet", "scenario.resolved.yaml")
 KINDS = ("run", "sweep", "sensitivity", "calibration", "effects", "discovery")
@@ -51,9 +51,16 @@ _WHAT = ("give a run directory (`bordersim run`), a sweep directory (`bordersim 
 def kind_of(path: str | Path) -> str:
     """'run', 'sweep', 'sensitivity', 'calibration', 'effects' or 'discovery', from the files the directory holds; a
     UsageError (bad input) naming what is missing otherwise. An unfinished sensitivity analysis, calibration,
-    effects analysis or discovery (its runs there, its results not yet) is named as such, with what to do."""
+    effects analysis or discovery (its runs there, its results not yet) is named as such, with what to do; so is a
+    directory another command is writing (`refuse_if_held`: its results there are not yet its results)."""
     root = Path(path)
     check_readable_dir(root, _WHAT)
+    kind = _kind_of(root)
+    refuse_if_held(root)
+    return kind
+
+
+def _kind_of(root: Path) -> str:
     if (root / "sweep.json").exists():
         if not (root / "runs.parquet").exists():
             raise UsageError(f"{root} is a sweep directory without runs.parquet; {unfinished(root, 'sweep')}")

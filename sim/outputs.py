@@ -273,10 +273,15 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 REPORT_GENERATOR = '<meta name="generator" content="bordersim">'  # in the head of every report
 _LEGACY_REPORT_HEAD = "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"  # reports before the tag
 FIGURE_CREATOR = "bordersim"  # the creator written into every figure file's metadata (sim.plots.style.save)
-# Where FIGURE_CREATOR shows in each format: (bytes, in the file's first or last 16 KiB)
-_FIGURE_SIGNATURES = {".png": (b"tEXtSoftware\x00" + FIGURE_CREATOR.encode(), "head"),
-                      ".svg": (b"<dc:title>" + FIGURE_CREATOR.encode() + b"</dc:title>", "head"),
-                      ".pdf": (b"/Creator (" + FIGURE_CREATOR.encode() + b")", "tail")}
+# How FIGURE_CREATOR shows, whole, in each format (searched in the file's first or last 16 KiB): a PNG text chunk
+# of exactly Software\0bordersim (its length, 18, first), an SVG's RDF creator, a PDF's /Creator entry
+_CREATOR = re.escape(FIGURE_CREATOR.encode())
+_FIGURE_SIGNATURES = {
+    ".png": (re.compile(b"\\x00\\x00\\x00" + re.escape(bytes([9 + len(FIGURE_CREATOR)])) + b"tEXtSoftware\\x00"
+                        + _CREATOR), "head"),
+    ".svg": (re.compile(b"<dc:creator>\\s*<cc:Agent>\\s*<dc:title>" + _CREATOR + b"</dc:title>"), "head"),
+    ".pdf": (re.compile(b"/Creator \\(" + _CREATOR + b"\\)"), "tail"),
+}
 _SIGNATURE_SPAN = 16384
 
 
@@ -310,7 +315,7 @@ def is_bordersim_figure(path: Path) -> bool:
     if signature is None:
         return False
     data = _regular_file_bytes(path, signature[1])
-    return data is not None and signature[0] in data
+    return data is not None and signature[0].search(data) is not None
 
 
 def foreign_entries(root: Path, own: Iterable[str], temporary: re.Pattern = _TMP_RE) -> list[str]:
@@ -451,6 +456,15 @@ def held_by(directory: Path) -> str | None:
     finally:
         os.close(fd)  # releases a lock taken here
     return None
+
+
+def refuse_if_held(directory: Path) -> None:
+    """UsageError when another process holds DIR/.lock (`held_by`): it is writing the directory (a sweep or an
+    analysis under way, or being resumed), so what is there now is not its result."""
+    holder = held_by(directory)
+    if holder is not None:
+        raise UsageError(f"{directory}: a bordersim command is writing it ({holder}); what it holds now is not its "
+                         "result: wait until that command ends")
 
 
 def unfinished(directory: Path, command: str) -> str:

@@ -185,8 +185,8 @@ def run_cli(
 
 
 def users_file(name: str) -> bytes:
-    """What a user might keep under `name`: a figure matplotlib drew for them (its own metadata, not bordersim's),
-    their own report page, or notes."""
+    """What a user might keep under `name`: a figure matplotlib drew for them (whose creator only starts like
+    bordersim's), their own report page, or notes."""
     if name.endswith(".png"):
         import io
 
@@ -194,7 +194,7 @@ def users_file(name: str) -> bytes:
 
         fig = plt.figure(figsize=(1, 1))
         buf = io.BytesIO()
-        fig.savefig(buf, format="png")
+        fig.savefig(buf, format="png", metadata={"Software": "bordersim-notebook (my own)"})  # not bordersim's
         plt.close(fig)
         return buf.getvalue()
     if name.endswith(".html"):

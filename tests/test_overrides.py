@@ -258,3 +258,10 @@ def test_a_number_set_at_a_distributions_path_is_that_fixed_value():
     assert sc.population.groups[0].means.dist == "lognormal" and sc.population.groups[0].means.median == 9000
     with pytest.raises(ScenarioError, match="is a section, not a scalar"):
         load_scenario(korea, overrides=["initial_stock.0.waited=true"])
+
+
+def test_a_number_where_a_file_may_not_write_one_is_refused_by_the_schema():
+    from sim.loading import load_scenario
+
+    with pytest.raises(ScenarioError, match="means"):
+        load_scenario(TOY, overrides=["population.groups.ordinary.means=5000"])

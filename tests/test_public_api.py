@@ -65,7 +65,26 @@ def _calls(out):
         ("workers", lambda: sim.effects(effects, out, workers=1.5)),
         ("progress", lambda: sim.calibrate(str(root / "experiments/korea_calibration.yaml"), out, progress=5)),
         ("observed series", lambda: sim.load_observed("nope")),
+        ("scenario", lambda: sim.BorderModel("x")),
+        ("rng", lambda: sim.BorderModel(sim.load_scenario(toy), rng=-1)),
+        ("force", lambda: sim.write_run(sim.run(sim.load_scenario(toy, overrides=["population.size=100"])), out,
+                                        force="no")),
+        ("write_scenario_path", lambda: sim.calibrate(str(root / "experiments/korea_calibration.yaml"), out,
+                                                      write_scenario_path=5)),
+        ("a", lambda: sim.compare(None, out)),
     ]
+
+
+def test_numpy_integers_are_counts_and_seeds_as_python_ints():
+    """What a notebook computes with numpy is accepted, and passed on as Python ints (a numpy int in the spec made
+    its YAML dump fail after OUT was made)."""
+    import numpy as np
+
+    from sim.api_checks import run_options, seed_argument
+
+    counts = run_options(workers=np.int64(2), replicates=np.int32(3))
+    assert counts == (2, 3) and all(type(c) is int for c in counts)
+    assert type(seed_argument(np.uint32(7))) is int
 
 
 def test_a_wrong_argument_from_python_is_a_usage_error_naming_it_and_nothing_is_written(tmp_path):

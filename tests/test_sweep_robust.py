@@ -726,15 +726,21 @@ def test_a_sweep_resumed_with_more_replicates_records_them_like_one_run_at_once(
 
 
 def test_reading_a_sweep_another_command_is_writing_says_so_rather_than_to_run_it_again(tmp_path, capsys):
-    """A sweep directory without runs.parquet is unfinished: while a process holds its lock, `summarize` and
-    `plot` say which one is writing it; once none does, to run the same command again."""
+    """While a process holds a sweep directory's lock (a sweep under way or resumed), summarize, plot, report and
+    compare refuse it, naming the process, and write nothing into it: its runs.parquet is not its result. Without
+    runs.parquet and no holder: run the same command again."""
     from sim.outputs import lock_dir, unlock_dir
 
     out = tmp_path / "o"
     assert cli(capsys, "sweep", tiny(tmp_path), "--out", out, "--workers", "1", "--quiet")[0] == 0
-    (out / "runs.parquet").unlink()
-    fd = lock_dir(out, "sweep")
+    fd = lock_dir(out, "sweep")  # a sweep resumed into it (with more replicates, say): runs.parquet is the old one
     try:
+        before = snapshot(tmp_path)
+        for command in (["summarize", out], ["plot", out], ["report", out], ["compare", out, out]):
+            rc, _, err = cli(capsys, *command)
+            assert rc == 2 and "a bordersim command is writing it" in err and f"pid {os.getpid()}" in err, err
+        assert snapshot(tmp_path) == before  # no figures, no report written into it
+        (out / "runs.parquet").unlink()  # a new sweep under way
         for command in ("summarize", "plot"):
             rc, _, err = cli(capsys, command, out)
             assert rc == 2 and "`bordersim sweep` is still writing it" in err and f"pid {os.getpid()}" in err, err
@@ -742,3 +748,27 @@ def test_reading_a_sweep_another_command_is_writing_says_so_rather_than_to_run_i
         unlock_dir(fd)
     rc, _, err = cli(capsys, "summarize", out)
     assert rc == 2 and "run the same `bordersim sweep` command again to finish it" in err, err
+
+
+def test_a_second_ctrl_c_while_an_interrupted_sweep_writes_runs_parquet_does_not_lose_it(tmp_path, monkeypatch):
+    """After a Ctrl-C the sweep writes runs.parquet of the finished runs; a second Ctrl-C a moment later (here:
+    during that write) is held, not raised, so the file and the 'interrupted: N of M' ending are kept."""
+    from sim.experiments.store import SweepStore
+    from sim.experiments.sweep import SweepInterrupted, plan, run_sweep
+
+    spec = write_spec(tmp_path / "six.yaml", "  network.edges.dmz.controls.mines: {start: 0, stop: 1, num: 6}\n")
+    out = tmp_path / "o"
+    compile_ = SweepStore.compile
+
+    def compile_during_a_second_ctrl_c(self, *args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)
+        return compile_(self, *args, **kwargs)
+
+    def first_ctrl_c(done, total):  # after the first run is recorded (the bar is also drawn at 0 before the runs)
+        if done:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(SweepStore, "compile", compile_during_a_second_ctrl_c)
+    with pytest.raises(SweepInterrupted, match="interrupted: 1 of 6 runs"):
+        run_sweep(plan(spec), out, workers=1, progress=first_ctrl_c)
+    assert len(pd.read_parquet(out / "runs.parquet")) == 1

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.api_checks import path_argument
 from sim.errors import InputError, UsageError
 from sim.experiments.summarize import MIN_CI_REPLICATES, mean_ci, outcome_columns, resolve_point
 from sim.outcomes import FLOWS, TOTAL_KEYS
@@ -441,7 +442,7 @@ def compare(a: str | Path, b: str | Path, *, point_a: str | None = None, point_b
     point_a/point_b choosing a sweep's point). Returns the tables, the interval method and the fairness issues;
     prints and writes nothing. UsageError/InputError (exit 2) for a directory bordersim did not make, or a missing
     or damaged file, naming it."""
-    side_a, side_b = load_side(a, "A", point_a), load_side(b, "B", point_b)
+    side_a, side_b = load_side(path_argument(a, "a"), "A", point_a), load_side(path_argument(b, "b"), "B", point_b)
     method, note = choose_method(side_a, side_b)
     notes = side_a.notes + side_b.notes
     tables = {}

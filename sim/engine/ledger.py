@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.api_checks import path_argument
+from sim.api_checks import bool_argument, path_argument
 from sim.errors import UsageError
 from sim.outcomes import ARRIVED, CAUGHT, EDGE_COUNTS, FLOWS, KILLED, REPATRIATED, RETURNED, SET_OUT, TOTAL_KEYS
 from sim.directories import RUN_FILES
@@ -393,6 +393,7 @@ def write_run(result: RunResult, out_dir: str | Path, *, force: bool = False) ->
     if not isinstance(result, RunResult):
         raise UsageError(f"result: give the RunResult of sim.run, not {type(result).__name__}")
     out = path_argument(out_dir, "out_dir")
+    bool_argument(force, "force")
     with new_dir(out, "run", RUN_FILES, force=force) as tmp:
         (tmp / "summary.json").write_text(json.dumps(result.summary(), indent=2) + "\n")
         result.timeseries().to_parquet(tmp / "timeseries.parquet", index=False)

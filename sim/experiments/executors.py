@@ -102,7 +102,8 @@ class _sigint_deferred:
     SIGTERM is held the same way, and raised as `Terminated`, when the process has a handler of its own for it
     (the command line's, sim.entry); otherwise it keeps its disposition (by default it ends the process)."""
 
-    def __init__(self) -> None:
+    def __init__(self, raise_at_exit: bool = True) -> None:
+        self.raise_at_exit = raise_at_exit
         self.received: int | None = None  # the signal held
         self._old: dict[int, Any] = {}
 
@@ -141,8 +142,14 @@ class _sigint_deferred:
     def __exit__(self, exc_type, exc, tb) -> None:
         for signum, old in self._old.items():
             signal.signal(signum, old)
-        if self.received is not None and exc_type is None:
+        if self.received is not None and exc_type is None and self.raise_at_exit:
             self._raise()
+
+
+def signals_held() -> _sigint_deferred:
+    """A block during which Ctrl-C and SIGTERM are held and dropped (not raised): for a sweep's last writes after
+    an interruption (runs.parquet), so that a second Ctrl-C a moment after the first does not lose them."""
+    return _sigint_deferred(raise_at_exit=False)
 
 
 def _process_pool(workers: int, engine: str = ENSEMBLE_DEFAULT) -> ProcessPoolExecutor:

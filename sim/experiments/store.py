@@ -49,7 +49,8 @@ from sim.experiments.task import TaskOutput
 from sim.scenario.overrides import dump_scenario
 from sim.outputs import (LOCK, MARKER, TMP_PREFIX, TMP_SUFFIX, atomic_path, atomic_write_text, check_readable_dir,
                          claim_dir, foreign_entries, lock_dir, make_temp_dir, marker_kind, protected_reason,
-                         read_parquet, refuse_foreign, remove_owned, unfinished, unlock_dir, write_marker)
+                         read_parquet, refuse_foreign, refuse_if_held, remove_owned, unfinished, unlock_dir,
+                         write_marker)
 
 KIND = "sweep"
 # temporaries of this version (sim.outputs) and of earlier ones (.part-0.*, .runs.*, .<record or manifest>.json.*)
@@ -393,6 +394,7 @@ def check_sweep_dir(root: str | Path) -> Path:
                          "first")
     if not (root / "runs.parquet").exists():
         raise UsageError(f"{root} is a sweep directory without runs.parquet; {unfinished(root, 'sweep')}")
+    refuse_if_held(root)  # a sweep under way or being resumed: runs.parquet is not its result yet
     return root
 
 

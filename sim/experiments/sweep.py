@@ -26,7 +26,7 @@ from sim.errors import InputError, ScenarioError, Terminated, UsageError
 from sim.experiments.design import (Point, RunSpec, build_runs, check_run_count, count_points, iter_points, iter_runs,
                                     points_at)
 from sim.experiments.backends import Backend, BackendLost
-from sim.experiments.executors import backend, drive
+from sim.experiments.executors import backend, drive, signals_held
 from sim.experiments.spec import LoadedSpec, load_spec
 from sim.experiments.store import SweepStore, read_manifest
 from sim.experiments.task import TaskOutput, call_packed, execute, execute_group, packed, point_scenario
@@ -212,7 +212,8 @@ def _run(p: Plan, store: SweepStore, out: Path, be: Backend | None, progress) ->
                 raise UsageError(f"{out}: changed while the sweep was starting (another process?); run it again")
             drive(groups(todo), _submit(p.spec), be, on_result, on_lost)
     except KeyboardInterrupt as exc:
-        store.compile(runs, p.spec.parameter_names)
+        with signals_held():  # a second Ctrl-C (or SIGTERM) now must not lose runs.parquet
+            store.compile(runs, p.spec.parameter_names)
         raise SweepInterrupted(finished, total, out, isinstance(exc, Terminated)) from None
     except BackendLost as exc:
         store.compile(runs, p.spec.parameter_names)
@@ -241,7 +242,7 @@ def sweep(spec: str | Path, out: str | Path | None = None, *, workers: int | Non
           scheduler: str | None = None, replicates: int | None = None, force: bool = False) -> pd.DataFrame:
     """Python API: run (or resume) a sweep and return one row per run. Default out: results/<spec name>.
     Call it under `if __name__ == "__main__":` in a script (worker processes re-import the script)."""
-    run_options(workers=workers, replicates=replicates)
+    workers, replicates = run_options(workers=workers, replicates=replicates, force=force)
     p = plan(path_argument(spec, "spec"), replicates=replicates)
     out = path_argument(out, "out") if out is not None else Path("results") / p.spec.spec.name
     return run_sweep(p, out, workers=workers, scheduler=scheduler, force=force)

@@ -137,7 +137,8 @@ def get_path(data: dict, key: str) -> Any:
 
 def set_path(data: dict, key: str, value: Any, *, source: str = "--set") -> None:
     """Set the scalar at dotted path `key` (list items by id/name or index) in a full scenario dict. A number at
-    the path of a distribution (`risk_tolerance`, `means`, `waited`, ...) replaces it with that fixed value."""
+    the path of a distribution replaces it, as a file may write it (the schema accepts that where a file may:
+    a stock's `waited`)."""
     if isinstance(value, (dict, list)):
         raise ScenarioError("--set takes a scalar value (number, string, true/false)", path=source, key=key)
     node: Any = data
@@ -153,7 +154,7 @@ def set_path(data: dict, key: str, value: Any, *, source: str = "--set") -> None
         raise ScenarioError(f"unknown path '{key}'{hint}", path=source, key=key) from None
     if isinstance(container[k], dict) and "dist" in container[k] and isinstance(value, (int, float)) \
             and not isinstance(value, bool):
-        container[k] = value  # a distribution given as one number is that fixed value, as a file may write it
+        container[k] = value  # a distribution given as one number, as a file may write it (validated after)
         return
     if isinstance(container[k], (dict, list)):
         sub = [p for p in scalar_paths(data) if p.startswith(key + ".")][:5]

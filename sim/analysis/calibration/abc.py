@@ -118,8 +118,9 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
     already there is checked like the sweeps. Round 1's runs of a different design are discarded only with
     `force`; round 2, the generations and the check, derived from round 1's analysis, are replaced when that
     analysis changes. Nothing that bordersim did not make is deleted or overwritten."""
-    run_options(workers=workers, progress=progress)
+    workers, _ = run_options(workers=workers, progress=progress, force=force)
     optional_path_argument(out, "out")
+    optional_path_argument(write_scenario_path, "write_scenario_path")
     lc = spec if isinstance(spec, LoadedCalibration) else load_calibration(path_argument(spec, "spec"))
     s = lc.spec
     out = real_target(out) if out is not None else default_dir(s.name)

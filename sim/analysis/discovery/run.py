@@ -77,7 +77,7 @@ def run_discovery(spec: str | Path, out: str | Path | None = None, *, workers: i
     a UsageError before any run starts."""
     from sim.analysis.dirs import claim_analysis_dir, run_spec_sweep
 
-    run_options(workers=workers, progress=progress)
+    workers, _ = run_options(workers=workers, progress=progress, force=force)
     optional_path_argument(out, "out")
     ld = load_discovery(path_argument(spec, "spec"))
     load_prim()  # the extra is needed at the end: refuse before hours of runs, not after

@@ -69,7 +69,7 @@ def run_effects(spec: str | Path, out: str | Path | None = None, *, workers: int
     from sim.experiments.design import replicate_seeds
     from sim.scenario.overrides import dump_scenario
 
-    run_options(workers=workers, progress=progress)
+    workers, _ = run_options(workers=workers, progress=progress, force=force)
     optional_path_argument(out, "out")
     le = load_effects(path_argument(spec, "spec"))
     out = real_target(out) if out is not None else default_dir(le.spec.name)

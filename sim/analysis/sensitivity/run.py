@@ -101,7 +101,7 @@ def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None
 
     from sim.analysis.dirs import claim_analysis_dir, run_spec_sweep
 
-    run_options(workers=workers, progress=progress)
+    workers, _ = run_options(workers=workers, progress=progress, force=force)
     optional_path_argument(out, "out")
     ls = load_sensitivity(path_argument(spec, "spec"))
     design_size(ls, method)  # an unknown method is refused before a path is made of it

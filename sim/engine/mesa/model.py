@@ -34,7 +34,7 @@ import mesa
 import numpy as np
 from mesa.discrete_space import Cell, Network
 
-from sim.api_checks import callback_argument, seed_argument
+from sim.api_checks import MAX_SEED, callback_argument, integer_argument, seed_argument
 from sim.engine.core import EngineCore, package_version, run_result
 from sim.engine.ledger import RunResult
 from sim.engine.mesa.agents import Migrant
@@ -75,7 +75,10 @@ class BorderModel(EngineCore, mesa.Model):
     """Agent-based model of people leaving along a route network under dated border policies."""
 
     def __init__(self, scenario: Scenario, rng: int | None = None, population: bool = True):
-        seed = scenario.seed if rng is None else rng
+        if not isinstance(scenario, Scenario):
+            raise UsageError(f"scenario: give a Scenario, e.g. sim.run(sim.load_scenario(PATH)), not "
+                             f"{type(scenario).__name__}")
+        seed = scenario.seed if rng is None else integer_argument(rng, "rng", minimum=0, maximum=MAX_SEED)
         mesa.Model.__init__(self, rng=seed)
         self.setup_core(scenario, seed, population)
         self.space = Network(self.graph.graph, layout=None, random=self.random, cell_klass=RouteCell)
@@ -236,7 +239,4 @@ def run(scenario: Scenario, seed: int | None = None,
     """Run a scenario once: the single entry point used by the CLI, sweeps and calibration. `scenario` is a
     Scenario (`sim.load_scenario(PATH)`), `seed` None (the scenario's) or an integer >= 0, `progress` None or a
     callback(done, total); anything else is a UsageError naming the argument."""
-    if not isinstance(scenario, Scenario):
-        raise UsageError(f"scenario: give a Scenario, e.g. sim.run(sim.load_scenario(PATH)), not "
-                         f"{type(scenario).__name__}")
     return BorderModel(scenario, rng=seed_argument(seed)).run(progress=callback_argument(progress))
