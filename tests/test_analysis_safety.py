@@ -496,3 +496,27 @@ def test_labels_and_outcome_names_cannot_name_one_column_twice(tmp_path):
         with pytest.raises(ScenarioError, match=f"'{label}' names a column of points.csv") as exc:
             load_discovery(dpath)
         assert exc.value.key == "parameters.network.edges.dmz.controls.mines"
+
+
+@pytest.mark.parametrize("figures", ["a link to the user's directory", "a file", "a run directory"])
+def test_an_analysis_refuses_a_figures_entry_it_cannot_draw_into_before_any_run(tmp_path, capsys, figures):
+    """OUT/figures is where the command draws at the end: a symbolic link, a file or a bordersim directory of
+    another kind there is refused at the start (it used to be found after every run was made), and nothing is
+    touched."""
+    command = _analysis_command("sensitivity", tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    write_marker(out, "sensitivity")
+    if figures.startswith("a link"):
+        mine = user_dir(tmp_path / "mine", {"thesis.png": "my figure"})
+        (out / "figures").symlink_to(mine, target_is_directory=True)
+    elif figures == "a file":
+        (out / "figures").write_text("mine\n")
+    else:
+        (out / "figures").mkdir()
+        write_marker(out / "figures", "run")
+    before = snapshot(tmp_path)
+    assert main([*command, "--out", str(out), "--workers", "1", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "figures: exists and is not a figures directory bordersim made" in err and "Traceback" not in err
+    assert snapshot(tmp_path) == before and not (out / "sweep").exists()

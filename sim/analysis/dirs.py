@@ -70,9 +70,10 @@ class AnalysisDir:
 def claim_analysis_dir(out: Path, kind: str, *, force: bool, sweeps: list[str], files: list[str]
                        ) -> AnalysisDir:
     """Check, before anything is written, that `kind` may run in `out`: `out` itself by `claim_dir` (absent,
-    empty, or a `kind` directory, which is resumed), every sweep directory in `sweeps` by `check_sweep_dir`, and
-    every name in `files` is not a directory. Returns the claim (`AnalysisDir`: use it in a `with` block, which
-    holds OUT's lock). Raises UsageError."""
+    empty, or a `kind` directory, which is resumed), every sweep directory in `sweeps` by `check_sweep_dir`,
+    every name in `files` is not a directory, and OUT/figures, where the command draws at the end, is absent or a
+    real directory unmarked or marked `figures` (as `plot` would accept it). Returns the claim (`AnalysisDir`:
+    use it in a `with` block, which holds OUT's lock). Raises UsageError."""
     existed = claim_dir(out, kind, force=force, resume=True)
     if existed:
         for name in sweeps:
@@ -81,6 +82,11 @@ def claim_analysis_dir(out: Path, kind: str, *, force: bool, sweeps: list[str], 
             p = out / name
             if p.is_symlink() or (p.exists() and not p.is_file()):
                 raise UsageError(f"{p}: exists and is not a file bordersim wrote; move it away")
+        figures = out / "figures"  # where the command draws at the end: refused now, not after the runs
+        if figures.is_symlink() or (figures.exists() and not figures.is_dir()) \
+                or (figures.is_dir() and marker_kind(figures) not in (None, "figures")):
+            raise UsageError(f"{figures}: exists and is not a figures directory bordersim made; bordersim draws "
+                             "this analysis's figures there: move it away")
     return AnalysisDir(out, kind, existed)
 
 
