@@ -639,20 +639,20 @@ def test_summaries_give_no_t_interval_from_fewer_than_three_replicates():
 
 
 def test_a_ctrl_c_held_back_during_a_pool_start_is_raised_after_it_unless_sigint_is_ignored():
-    """`_sigint_deferred` holds a Ctrl-C while a pool starts workers and raises it after; a process started with
+    """`_signals_deferred` holds a Ctrl-C while a pool starts workers and raises it after; a process started with
     SIGINT ignored (nohup, `&` in a script) keeps ignoring it there too, as everywhere else."""
-    from sim.experiments.executors import _sigint_deferred
+    from sim.experiments.executors import _signals_deferred
 
     before = signal.getsignal(signal.SIGINT)
     try:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         with pytest.raises(KeyboardInterrupt):
-            with _sigint_deferred():
+            with _signals_deferred():
                 os.kill(os.getpid(), signal.SIGINT)
                 time.sleep(0.05)  # the signal is held: nothing is raised inside the block
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
-            with _sigint_deferred():
+            with _signals_deferred():
                 os.kill(os.getpid(), signal.SIGINT)
                 time.sleep(0.05)
         except KeyboardInterrupt:
@@ -689,7 +689,7 @@ def test_a_ctrl_c_that_lands_in_a_weakref_callback_is_kept_until_the_driver_look
     `check()`, after the results in hand are recorded."""
     import weakref
 
-    from sim.experiments.executors import _sigint_deferred
+    from sim.experiments.executors import _signals_deferred
 
     class Box:
         pass
@@ -698,7 +698,7 @@ def test_a_ctrl_c_that_lands_in_a_weakref_callback_is_kept_until_the_driver_look
     try:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         with pytest.raises(KeyboardInterrupt):
-            with _sigint_deferred() as ctrl_c:
+            with _signals_deferred() as ctrl_c:
                 box = Box()
                 weakref.finalize(box, os.kill, os.getpid(), signal.SIGINT)
                 del box  # the callback sends the signal; the handler only records it

@@ -93,7 +93,7 @@ def _worker_init() -> None:
         threading.Thread(target=watch, name="bordersim-parent-watch", daemon=True).start()
 
 
-class _sigint_deferred:
+class _signals_deferred:
     """Ctrl-C (SIGINT) held as a flag while runs are driven, raised as KeyboardInterrupt only where the holder looks
     (`check()`) and when the block ends. Raised wherever the signal lands it could fall inside a weakref callback,
     where Python prints "Exception ignored" and drops it (the sweep then ran to its end and exited 0), inside the
@@ -112,7 +112,7 @@ class _sigint_deferred:
         """A handler of this block is installed (a held signal is then seen at the next look)."""
         return bool(self._old)
 
-    def __enter__(self) -> _sigint_deferred:
+    def __enter__(self) -> _signals_deferred:
         if threading.current_thread() is not threading.main_thread():
             return self
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -146,10 +146,10 @@ class _sigint_deferred:
             self._raise()
 
 
-def signals_held() -> _sigint_deferred:
+def signals_held() -> _signals_deferred:
     """A block during which Ctrl-C and SIGTERM are held and dropped (not raised): for a sweep's last writes after
     an interruption (runs.parquet), so that a second Ctrl-C a moment after the first does not lose them."""
-    return _sigint_deferred(raise_at_exit=False)
+    return _signals_deferred(raise_at_exit=False)
 
 
 def _process_pool(workers: int, engine: str = ENSEMBLE_DEFAULT) -> ProcessPoolExecutor:
@@ -183,7 +183,7 @@ def drive[T](tasks: Iterable[T], submit: Callable[[Executor, T], Future], be: Ba
              on_result: Callable[[T, Any], None], on_lost: Callable[[T, str], None]) -> None:
     """Run every task; call on_result(task, output) as each finishes, on_lost(task, message) for runs whose worker
     died MAX_ATTEMPTS times. Raises BackendLost when `be.check()` reports the backend gone (checked every
-    `be.poll` seconds of waiting). A Ctrl-C is held (`_sigint_deferred`) and raised at the loop's next look, within
+    `be.poll` seconds of waiting). A Ctrl-C is held (`_signals_deferred`) and raised at the loop's next look, within
     WAKE seconds and after the results in hand are recorded; it cancels what is pending, kills the workers
     (`_terminate`) and propagates as KeyboardInterrupt."""
     pending = deque(tasks)
@@ -192,7 +192,7 @@ def drive[T](tasks: Iterable[T], submit: Callable[[Executor, T], Future], be: Ba
     inflight: dict[Future, T] = {}
     restarts = 0  # pools in a row that could not start their processes
     checked = time.monotonic()  # when be.check() last ran
-    with _sigint_deferred() as ctrl_c:  # Ctrl-C is raised only at the ctrl_c.check() calls
+    with _signals_deferred() as ctrl_c:  # Ctrl-C is raised only at the ctrl_c.check() calls
         try:
             while pending or inflight:
                 ctrl_c.check()  # after the last results were recorded: a Ctrl-C loses no finished run
@@ -270,7 +270,7 @@ def drive[T](tasks: Iterable[T], submit: Callable[[Executor, T], Future], be: Ba
             executor.shutdown(wait=True)
 
 
-def _retry_alone(task, submit, be: Backend, on_result, on_lost, ctrl_c: _sigint_deferred) -> None:
+def _retry_alone(task, submit, be: Backend, on_result, on_lost, ctrl_c: _signals_deferred) -> None:
     attempt = starts = 0
     while attempt < MAX_ATTEMPTS:
         attempt += 1
@@ -297,7 +297,7 @@ def _retry_alone(task, submit, be: Backend, on_result, on_lost, ctrl_c: _sigint_
         return
 
 
-def _result(future: Future, ctrl_c: _sigint_deferred) -> Any:
+def _result(future: Future, ctrl_c: _signals_deferred) -> Any:
     """The future's result, looking for a held Ctrl-C every WAKE seconds while it runs."""
     while True:
         try:
