@@ -270,6 +270,14 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def write_if_changed(path: Path, text: str) -> None:
+    """Atomic write, skipped when the file already holds exactly this text (so that a resumed sweep or analysis
+    rewrites nothing)."""
+    if path.is_file() and path.read_text() == text:
+        return
+    atomic_write_text(path, text)
+
+
 REPORT_GENERATOR = '<meta name="generator" content="bordersim">'  # in the head of every report
 _LEGACY_REPORT_HEAD = "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"  # reports before the tag
 FIGURE_CREATOR = "bordersim"  # the creator written into every figure file's metadata (sim.plots.style.save)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sim.errors import InputError, UsageError
-from sim.outputs import LOCK, MARKER, atomic_write_text, claim_dir, lock_dir, marker_kind, unlock_dir, write_marker
+from sim.outputs import LOCK, MARKER, claim_dir, lock_dir, marker_kind, unlock_dir, write_if_changed, write_marker
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -146,14 +146,6 @@ def run_owned_sweep(p: Plan, path: Path, *, replace: bool, workers: int | None, 
 
     check_sweep_dir(path)
     return run_sweep(p, path, workers=workers, scheduler=scheduler, force=replace, progress=progress)
-
-
-def write_if_changed(path: Path, text: str) -> None:
-    """Atomic write, skipped when the file already holds exactly this text (so that a resumed analysis rewrites
-    nothing)."""
-    if path.is_file() and path.read_text() == text:
-        return
-    atomic_write_text(path, text)
 
 
 def run_spec_sweep(claim: AnalysisDir, exp: dict, base: Scenario, *, force: bool,

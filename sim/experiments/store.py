@@ -50,7 +50,7 @@ from sim.scenario.overrides import dump_scenario
 from sim.outputs import (LOCK, MARKER, TMP_PREFIX, TMP_SUFFIX, atomic_path, atomic_write_text, check_readable_dir,
                          claim_dir, foreign_entries, lock_dir, make_temp_dir, marker_kind, protected_reason,
                          read_parquet, refuse_foreign, refuse_if_held, remove_owned, unfinished, unlock_dir,
-                         write_marker)
+                         write_if_changed, write_marker)
 
 KIND = "sweep"
 # temporaries of this version (sim.outputs) and of earlier ones (.part-0.*, .runs.*, .<record or manifest>.json.*)
@@ -90,9 +90,7 @@ class SweepStore:
             elif action == "replace":
                 fd = _replace(root, ls, fd)
             store = cls(root, fd)
-            manifest = _manifest_text(ls)  # a resumed sweep may have more replicates, or its spec moved
-            if not (root / MANIFEST).is_file() or (root / MANIFEST).read_text() != manifest:
-                atomic_write_text(root / MANIFEST, manifest)
+            write_if_changed(root / MANIFEST, _manifest_text(ls))  # a resumed sweep: more replicates, a moved spec
             if not (root / BASE_SCENARIO).exists():  # the fingerprint matched: the same resolved base scenario
                 atomic_write_text(root / BASE_SCENARIO, dump_scenario(ls.base))
             store.runs_dir.mkdir(exist_ok=True)

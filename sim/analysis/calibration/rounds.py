@@ -13,7 +13,8 @@ import pandas as pd
 import yaml
 
 from sim.analysis.calibration.distance import run_predictions
-from sim.analysis.dirs import run_owned_sweep, write_if_changed
+from sim.analysis.dirs import run_owned_sweep
+from sim.outputs import write_if_changed
 from sim.analysis.calibration.spec import LoadedCalibration, Prior
 from sim.errors import ScenarioError
 from sim.experiments.spec import ExperimentSpec, LoadedSpec

@@ -63,7 +63,8 @@ def run_effects(spec: str | Path, out: str | Path | None = None, *, workers: int
     values.parquet, effects.json (with OUT/base.yaml and experiment.yaml); default OUT results/<name>. It prints
     and draws nothing. Output rule as for sensitivity (sim.analysis.dirs): OUT is absent, empty or an `effects`
     directory (resumed); runs of another design in OUT/sweep are refused unless `force`."""
-    from sim.analysis.dirs import claim_analysis_dir, run_spec_sweep, write_if_changed
+    from sim.analysis.dirs import claim_analysis_dir, run_spec_sweep
+    from sim.outputs import write_if_changed
     from sim.analysis.effects.statistics import effects_table, values_table
     from sim.analysis.sensitivity.run import replicate_matrix
     from sim.experiments.design import replicate_seeds
