@@ -3,8 +3,10 @@ refusing to overwrite, validate, schema, --help, and the console script (a real 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -194,6 +196,24 @@ def test_schema_prints_json_schema(cli):
     assert "from" in edge["properties"] and "from_" not in edge["properties"]
     assert set(edge["properties"]["mode"]["enum"]) == {"land", "river", "dmz", "sea", "air"}
 
+
+
+class FullDisk:
+    """Standard output on a full disk: every write fails as it does on /dev/full."""
+
+    def write(self, text):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def flush(self):
+        pass
+
+
+def test_output_the_system_refuses_is_said_plainly_not_as_an_internal_failure(capsys, monkeypatch):
+    monkeypatch.setattr(sys, "stdout", FullDisk())
+    assert main(["schema"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: No space left on device") and "internal failure" not in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
 
 def _as_json(value):
     """A YAML document as an editor validates it: JSON, so every mapping key is a string."""

@@ -16,9 +16,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bordersim",
         description="Simulate departures from North Korea along a route network under border policies.",
-        epilog="Exit codes: 0 success, 1 internal failure, 2 bad input, 130 interrupted (Ctrl-C), 143 terminated "
-               "(SIGTERM); an interrupted sweep or analysis resumes when run again. Docs: docs/model.md, "
-               "docs/scenario.md.",
+        epilog="Exit codes: 0 success, 1 failure (the system refused, e.g. a full disk, or an internal error), "
+               "2 bad input, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM); an interrupted sweep or analysis "
+               "resumes when run again. Docs: docs/model.md, docs/scenario.md.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     parser.add_argument("--version", action="version", version=f"bordersim {_version()}")
@@ -88,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_FAILURE
         if args.debug:
             raise
+        if isinstance(exc, OSError) and exc.strerror:  # the system refused (a full disk, standard output closed)
+            where = f"{exc.filename}: " if exc.filename else ""
+            print(f"error: {where}{exc.strerror} (rerun with --debug for a traceback)", file=sys.stderr)
+            return EXIT_FAILURE
         print(f"error: internal failure: {type(exc).__name__}: {exc} (rerun with --debug for a traceback)",
               file=sys.stderr)
         return EXIT_FAILURE
