@@ -203,6 +203,42 @@ def test_invalid_yaml_dates_are_messages(tmp_path: Path):
         assert info.value.line == line_of(path, "time:")
 
 
+
+@pytest.mark.parametrize("where, path, old, new", [
+    ("time.start", "time.start", "start: 2000-01,", "2000-01-31"),
+    ("policies[more_guards].start", "policies.more_guards.start", "start: 2000-03", "2000-03-20"),
+    ("policies[more_guards].end", "policies.more_guards.end", "end: 2000-05", "2000-05-01")])
+def test_a_date_with_a_day_is_refused_not_cut_to_its_month(tmp_path: Path, capsys, where, path, old, new):
+    """2000-03-20 used to become 2000-03: a policy then began up to four weeks before the date written."""
+    file = minimal_with(tmp_path, old, old.replace(old.split()[1].strip(","), new))
+    rc, _, err = cli(capsys, "validate", file)
+    assert rc == 2 and f"key '{where}'" in err and "is a day; months are written 'YYYY-MM'" in err, err
+    rc, _, err = cli(capsys, "run", MINIMAL, "--out", tmp_path / "o", "--set", f"{path}={new}")
+    assert rc == 2 and f"key '{where}'" in err and "is a day" in err and not (tmp_path / "o").exists(), err
+
+
+@pytest.mark.parametrize("key", ["on", "no", "Yes", "off"])
+def test_a_key_yaml_reads_as_true_or_false_is_named_and_a_quoted_one_is_a_name(tmp_path: Path, key):
+    path = write(tmp_path, f"push:\n  {key}: {{values: {{2000: 1}}}}\n")
+    with pytest.raises(ScenarioError, match=f"the key {key} is read by YAML 1.1 as (True|False).*quote it") as info:
+        read_yaml(path)
+    assert info.value.line == 2
+    assert read_yaml(write(tmp_path, f"push:\n  '{key}': {{values: {{2000: 1}}}}\n", "q.yaml"))[0] == {
+        "push": {key: {"values": {2000: 1}}}}
+
+
+def test_seeds_beyond_63_bits_are_refused_everywhere_not_wrapped(tmp_path: Path, capsys):
+    """A scenario's seed of 2**64 + 3 ran as seed 3; --seed already stopped at 2**63 - 1."""
+    big = 2**64 + 3
+    rc, _, err = cli(capsys, "validate", minimal_with(tmp_path, "seed: 3", f"seed: {big}"))
+    assert rc == 2 and "key 'seed'" in err and "9223372036854775807" in err, err
+    rc, _, err = cli(capsys, "run", MINIMAL, "--out", tmp_path / "o", "--set", f"seed={2**63}")
+    assert rc == 2 and "key 'seed'" in err and not (tmp_path / "o").exists(), err
+    assert load_scenario(minimal_with(tmp_path, "seed: 3", f"seed: {2**63 - 1}", "max.yaml")).seed == 2**63 - 1
+    spec = write(tmp_path, f"name: s\nscenario: {MINIMAL}\nseed: {big}\n", "spec.yaml")
+    rc, _, err = cli(capsys, "sweep", spec, "--dry-run")
+    assert rc == 2 and "seed" in err and "9223372036854775807" in err, err
+
 def test_integer_too_long_for_python_is_a_message(tmp_path: Path):
     path = minimal_with(tmp_path, "size: 500", "size: " + "1" * 5000)
     with pytest.raises(ScenarioError, match="as an integer") as info:

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
+from sim.api_checks import MAX_SEED
 from sim.engine.engines import ENSEMBLE_DEFAULT, EngineName
 from sim.experiments.parameters import ParameterRange, Scalar
 from sim.outputs import check_name
@@ -103,7 +104,7 @@ class ExperimentSpec(Strict):
     parameters: dict[str, Parameter] = Field(default_factory=dict)
     design: Design = Field(default_factory=Design)
     replicates: int = Field(1, ge=1, le=10_000)
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     outputs: Outputs = Field(default_factory=Outputs)
     engine: EngineName = Field(ENSEMBLE_DEFAULT, description="Which engine runs the runs: arrays (default) or "
                                                              "agents (the Mesa engine); both give the same results.")

@@ -14,10 +14,11 @@ _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 def parse_month(value: Any) -> tuple[int, int]:
-    """'YYYY-MM' (or a YAML date) -> (year, month); the year lies in 0001..9999 (the years a calendar date can
-    have), the month in 01..12."""
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.year, value.month
+    """'YYYY-MM' -> (year, month); the year lies in 0001..9999 (the years a calendar date can have), the month
+    in 01..12. A date with a day (YAML reads `2000-06-20` as one) is refused, not cut to its month."""
+    if isinstance(value, dt.date):  # YAML reads 2000-06-20 as a date: a day a month's steps would not keep
+        raise ValueError(f"{value.isoformat()} is a day; months are written 'YYYY-MM' ({value.year:04d}-"
+                         f"{value.month:02d}), and what is dated takes effect from a month's first step")
     m = _MONTH_RE.match(str(value).strip())
     if not m:
         raise ValueError(f"expected a month as 'YYYY-MM', found {value!r}")

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from sim.outputs import check_name
+from sim.api_checks import MAX_SEED
 from sim.scenario.dates import month_str, parse_month
 from sim.scenario.strict import Strict
 from sim.scenario.units import parse_duration, parse_probability_rate, parse_rate, step_months
@@ -553,7 +554,7 @@ class Scenario(Strict):
     description: str = Field("", description="Free text.")
     sources: list[str] = Field(default_factory=list, description="Citations for the figures used.")
     time: TimeSpec
-    seed: int = Field(0, ge=0, description="Seed of the run's random stream.")
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="Seed of the run's random stream.")
     observed: Literal["mou_arrivals"] | None = Field(
         None, description="Observed series to compare runs against (packaged in sim/data).")
     population: PopulationSection

@@ -19,7 +19,7 @@ MAX_FILE_BYTES = 10 * 1024 * 1024  # scenario and spec files larger than this ar
 MAX_DEPTH = 64  # deepest nesting of mappings and lists, counting through aliases
 MAX_ALIAS_NODES = 100_000  # values that expanding aliases (*name) may add to a document
 
-_INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+_INT, _FLOAT, _BOOL = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool"
 # PyYAML's YAML 1.1 number patterns without the base-60 forms (1:20 would otherwise be read as 80), and with the
 # YAML 1.2 exponent forms 1e-4, 1e20, 2.5E3 read as numbers (YAML 1.1 reads them as text)
 _INT_RE = re.compile(r"""^(?:[-+]?0b[0-1_]+
@@ -45,9 +45,10 @@ class _Refused(yaml.YAMLError):
 
 
 class _Loader(yaml.SafeLoader):
-    """The safe loader with three changes: no base-60 numbers (`1:20` stays the text '1:20'), nesting deeper than
-    MAX_DEPTH is refused while composing (no RecursionError), and values Python cannot hold (a date such as
-    2000-02-30, an integer of thousands of digits) are refused with their position instead of a ValueError."""
+    """The safe loader with four changes: no base-60 numbers (`1:20` stays the text '1:20'), nesting deeper than
+    MAX_DEPTH is refused while composing (no RecursionError), values Python cannot hold (a date such as
+    2000-02-30, an integer of thousands of digits) are refused with their position instead of a ValueError, and
+    so is a key YAML 1.1 reads as true or false (`on`, `no`, ...), which no key of ours is."""
 
     yaml_implicit_resolvers = {
         first: [(tag, _INT_RE if tag == _INT else _FLOAT_RE if tag == _FLOAT else rx) for tag, rx in entries]
@@ -70,6 +71,13 @@ class _Loader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+    def construct_mapping(self, node, deep=False):
+        for key, _ in node.value if isinstance(node, yaml.MappingNode) else ():
+            if isinstance(key, yaml.ScalarNode) and key.tag == _BOOL:  # `on:` is the key True in YAML 1.1
+                raise _Refused(f"the key {key.value} is read by YAML 1.1 as {self.construct_object(key)}, not as a "
+                               f"name; quote it ('{key.value}') if it is one", key.start_mark)
+        return super().construct_mapping(node, deep)
 
     def construct_yaml_int(self, node):
         if _OCTAL_RE.match(str(node.value)):

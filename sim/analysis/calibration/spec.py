@@ -13,6 +13,7 @@ from typing import ClassVar, Literal
 import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
+from sim.api_checks import MAX_SEED
 from sim.observed import OBSERVED_SERIES, check_observed, load_observed, load_targets
 from sim.outputs import check_name
 from sim.scenario.schema import Scenario
@@ -123,7 +124,7 @@ class Sampling(Strict):
     design: Literal["sobol", "lhs"] = "sobol"
     samples: int = Field(ge=2, le=100_000, description="Prior points (sobol: a power of two).")
     replicates: int = Field(2, ge=1, le=100)
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
 
     @model_validator(mode="after")
     def _pow2(self) -> Sampling:

@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from sim.api_checks import MAX_SEED
 from sim.analysis.sensitivity.outcomes import Outcome, parse_outcome
 from sim.analysis.sensitivity.spec import Bounds, check_fixed_apart, check_labels, set_all_paths, validate_point
 from sim.engine.engines import ENSEMBLE_DEFAULT, EngineName
@@ -100,7 +101,7 @@ class DiscoverySpec(Strict):
     condition: Condition
     prim: PrimSettings = Field(default_factory=PrimSettings)
     replicates: int = Field(1, ge=1, le=1000)
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     engine: EngineName = Field(ENSEMBLE_DEFAULT, description="Which engine runs the sweep: arrays (default) or "
                                                              "agents (the Mesa engine); both give the same results.")
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 
+from sim.api_checks import MAX_SEED
 from sim.analysis.effects.posterior import Posterior, read_posterior
 from sim.analysis.sensitivity.outcomes import Outcome, parse_outcome
 from sim.engine.engines import ENSEMBLE_DEFAULT, EngineName
@@ -52,7 +53,7 @@ class EffectsSpec(Strict):
                                   "no_change: {}).")
     outcomes: dict[str, str] = Field(min_length=1, description="name: expression (docs/sensitivity.md).")
     replicates: int = Field(3, ge=1, le=10_000)
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     engine: EngineName = Field(ENSEMBLE_DEFAULT, description="Which engine runs the sweep: arrays (default) or "
                                                              "agents (the Mesa engine); both give the same results.")
 

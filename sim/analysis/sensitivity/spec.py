@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from sim.api_checks import MAX_SEED
 from sim.analysis.sensitivity.outcomes import Outcome, parse_outcome
 from sim.engine.engines import ENSEMBLE_DEFAULT, EngineName
 from sim.experiments.parameters import ParameterRange
@@ -90,7 +91,7 @@ class SensitivitySpec(Strict):
     morris: MorrisSettings = Field(default_factory=MorrisSettings)
     sobol: SobolSettings = Field(default_factory=SobolSettings)
     replicates: int = Field(2, ge=1, le=1000)
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     seed_bootstrap: int = Field(200, ge=0, le=100_000, description="Replicate bootstrap draws for seed intervals.")
     engine: EngineName = Field(ENSEMBLE_DEFAULT, description="Which engine runs the sweep: arrays (default) or "
                                                              "agents (the Mesa engine); both give the same results.")
