@@ -265,3 +265,14 @@ def test_a_number_where_a_file_may_not_write_one_is_refused_by_the_schema():
 
     with pytest.raises(ScenarioError, match="means"):
         load_scenario(TOY, overrides=["population.groups.ordinary.means=5000"])
+
+
+def test_a_push_point_written_as_a_year_is_set_by_its_year_or_its_january():
+    """toy.yaml writes `values: {2000: 1.0, 2003: 1.5, ...}`; `--set push.hardship.values.2003=...` was an unknown
+    path (the points are stored by month)."""
+    by_year = load_scenario(TOY, overrides=["push.hardship.values.2003=2"])
+    by_month = load_scenario(TOY, overrides=["push.hardship.values.2003-01=2"])
+    assert by_year.push["hardship"].values["2003-01"] == 2.0 == by_month.push["hardship"].values["2003-01"]
+    assert by_year == by_month
+    with pytest.raises(ScenarioError, match="unknown path 'push.hardship.values.2001'"):
+        load_scenario(TOY, overrides=["push.hardship.values.2001=2"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 from typing import Any
 
 import yaml
@@ -143,6 +144,8 @@ def set_path(data: dict, key: str, value: Any, *, source: str = "--set") -> None
         raise ScenarioError("--set takes a scalar value (number, string, true/false)", path=source, key=key)
     node: Any = data
     parts = key.split(".")
+    if len(parts) > 2 and parts[0] == "push" and parts[-2] == "values" and re.fullmatch(r"\d{4}", parts[-1]):
+        parts[-1] += "-01"  # a push point's year means its January, as in a file (docs/scenario.md)
     try:
         container, k = _walk(node, parts)
     except KeyError:
