@@ -215,6 +215,33 @@ def test_plot_out_writes_a_marked_figures_directory_and_adds_to_it(sweep_dir, tm
     assert (empty / "response.png").exists()
 
 
+
+@pytest.mark.parametrize("mine", ["a file", "a png of another program", "a link", "a directory"])
+def test_a_figure_of_the_users_bearing_a_figures_name_is_never_replaced(run_dir, tmp_path, capsys, mine):
+    """A figures directory bordersim made may hold the user's own flows.png: `plot` used to replace it."""
+    out = tmp_path / "figs"
+    assert cli(capsys, "plot", str(run_dir), "--out", str(out), "--only", "yearly")[0] == 0
+    theirs = out / "flows.png"
+    if mine == "a file":
+        theirs.write_text("my own figure")
+    elif mine == "a png of another program":
+        import matplotlib.pyplot as plt
+
+        fig = plt.figure()
+        fig.savefig(theirs, format="png")
+        plt.close(fig)
+    elif mine == "a link":
+        theirs.symlink_to(out / "yearly.png")
+    else:
+        theirs.mkdir()
+    before = {p.name: (p.is_symlink(), p.read_bytes() if p.is_file() and not p.is_symlink() else None)
+              for p in out.iterdir()}
+    rc, printed, err = cli(capsys, "plot", str(run_dir), "--out", str(out))
+    assert rc == 2 and str(theirs) in err and "not a figure bordersim wrote" in err and printed == "", err
+    assert {p.name: (p.is_symlink(), p.read_bytes() if p.is_file() and not p.is_symlink() else None)
+            for p in out.iterdir()} == before, "nothing written, nothing replaced"
+    assert cli(capsys, "plot", str(run_dir), "--out", str(out), "--only", "yearly")[0] == 0, "its own figures still"
+
 def test_default_figures_directory_of_a_run_is_bordersims_even_without_a_marker(run_dir, tmp_path, capsys):
     copy = tmp_path / "run"
     shutil.copytree(run_dir, copy)

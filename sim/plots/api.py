@@ -174,11 +174,7 @@ def make_figures(path: str | Path, out: str | Path | None = None, *, fmt: str = 
     target = Path(out) if out is not None else Path(path) / "figures"
     style.check_figures_dir(target, default=out is None)  # refuse before drawing anything
     figs = build_figures(path, only, baseline=baseline)
-    target = style.claim_figures_dir(target, default=out is None)
-    written = []
+    figures_dir = style.claim_figures_dir(target, default=out is None)
     names = file_stems(list(figs.figures))
-    for stem, fig in figs.figures.items():
-        file = target / f"{names[stem]}.{fmt}"
-        style.save(fig, file, fmt)
-        written.append(file)
+    written = figures_dir.save({f"{names[stem]}.{fmt}": fig for stem, fig in figs.figures.items()}, fmt)
     return written, figs.skipped

@@ -233,9 +233,5 @@ def write_figures(out: str | Path, fmt: str = "png") -> list[Path]:
 
     data = load_calibration_dir(out)
     figdir = style.claim_figures_dir(Path(out) / "figures", default=True)
-    written = []
-    for stem, fig in figures(data.summary, data.points, data.predictive, data.shares, data.name).items():
-        path = figdir / f"{stem}.{fmt}"
-        style.save(fig, path, fmt)
-        written.append(path)
-    return written
+    figs = figures(data.summary, data.points, data.predictive, data.shares, data.name)
+    return figdir.save({f"{stem}.{fmt}": fig for stem, fig in figs.items()}, fmt)

@@ -63,7 +63,6 @@ def write_figures(root: str | Path, out: str | Path | None = None, fmt: str = "p
     written atomically), titled with the discovery's name (as `bordersim plot` draws it, wherever ROOT lies);
     return the paths."""
     data = load_discovery_dir(root)
-    target = style.claim_figures_dir(data.path / "figures" if out is None else out, default=out is None)
-    path = target / f"peeling.{fmt}"
-    style.save(peeling_figure(data.trajectory, f"Peeling trajectory: {data.name}"), path, fmt)
-    return [path]
+    figures_dir = style.claim_figures_dir(data.path / "figures" if out is None else out, default=out is None)
+    return figures_dir.save({f"peeling.{fmt}": peeling_figure(data.trajectory, f"Peeling trajectory: {data.name}")},
+                            fmt)

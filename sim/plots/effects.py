@@ -69,7 +69,4 @@ def read_effects(path: str | Path) -> pd.DataFrame:
 def write_figures(effects_csv: str | Path, out: str | Path, fmt: str = "png") -> list[Path]:
     """Draw effects.<fmt> from an effects.csv into `out` (a figures directory, `style.claim_figures_dir`)."""
     effects = read_effects(effects_csv)
-    target = style.claim_figures_dir(out, default=True)
-    path = target / f"effects.{fmt}"
-    style.save(effects_figure(effects), path, fmt)
-    return [path]
+    return style.claim_figures_dir(out, default=True).save({f"effects.{fmt}": effects_figure(effects)}, fmt)

@@ -168,13 +168,9 @@ def write_figures(indices: pd.DataFrame, out: str | Path, fmt: str = "png") -> l
     """Write <method>.<fmt> and <method>_overview.<fmt> (method morris or sobol, from indices) into out, the
     FIGURES directory of a sensitivity directory (`style.claim_figures_dir`, each file written atomically);
     return the paths."""
-    target = style.claim_figures_dir(out, default=True)
-    written = []
-    for stem, (_name, fig) in figures(indices).items():
-        path = target / f"{style.safe_stem(stem)}.{fmt}"
-        style.save(fig, path, fmt)
-        written.append(path)
-    return written
+    figures_dir = style.claim_figures_dir(out, default=True)
+    return figures_dir.save({f"{style.safe_stem(stem)}.{fmt}": fig for stem, (_name, fig) in figures(indices).items()},
+                            fmt)
 
 
 def figures_from_dir(root: str | Path, out: str | Path | None = None, fmt: str = "png") -> list[Path]:
@@ -185,5 +181,4 @@ def figures_from_dir(root: str | Path, out: str | Path | None = None, fmt: str =
     data = load_sensitivity_dir(root)
     if out is None:
         return write_figures(data.indices, root / "figures", fmt)
-    target = style.claim_figures_dir(out)
-    return write_figures(data.indices, target, fmt)
+    return write_figures(data.indices, style.claim_figures_dir(out).path, fmt)

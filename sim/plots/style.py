@@ -12,6 +12,7 @@ cividis / viridis for the same reason.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,8 @@ from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.ticker import FuncFormatter
 
 from sim.errors import UsageError
-from sim.outputs import FIGURE_CREATOR, atomic_path, claim_dir, marker_kind, real_target, write_marker
+from sim.outputs import (FIGURE_CREATOR, atomic_path, claim_dir, is_bordersim_figure, marker_kind, real_target,
+                         write_marker)
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
@@ -223,6 +225,7 @@ def save(fig: Figure, path, fmt: str) -> None:
                          "another --out") from None
 
 
+
 def safe_stem(text: str) -> str:
     """A file-name stem from a figure name that may hold parameter or edge ids: every run of characters other
     than letters, digits, '.', '_' and '-' becomes '_' ('response-d/z.mines' -> 'response-d_z.mines'), and a
@@ -244,11 +247,36 @@ def check_figures_dir(path, *, default: bool = False) -> None:
     claim_dir(target, "figures", resume=True)
 
 
-def claim_figures_dir(path, *, default: bool = False) -> Path:
+@dataclass(frozen=True)
+class FiguresDir:
+    """A figures directory claimed by `claim_figures_dir`. `adopted`: it is an unmarked PATH/figures of an
+    earlier version, whose files of figures' names are taken as bordersim's (those versions tagged none)."""
+
+    path: Path
+    adopted: bool
+
+    def save(self, figures: dict[str, Figure], fmt: str) -> list[Path]:
+        """Write each figure to PATH/<file name> (`save`) after checking every file name first: one that is a
+        symbolic link, a directory or a file that is not a figure bordersim wrote (`is_bordersim_figure`) is a
+        UsageError before anything is written, so a figure of the user's that bears a figure's name is never
+        replaced. Returns the paths, in order."""
+        paths = {self.path / name: fig for name, fig in figures.items()}
+        for path in paths:
+            if path.is_symlink() or (path.exists() and not (self.adopted and path.is_file())
+                                     and not is_bordersim_figure(path)):
+                raise UsageError(f"{path}: exists and is not a figure bordersim wrote (its metadata do not name "
+                                 f"{FIGURE_CREATOR} as its creator); move it away or choose another --out")
+        for path, fig in paths.items():
+            save(fig, path, fmt)
+        return list(paths)
+
+
+def claim_figures_dir(path, *, default: bool = False) -> FiguresDir:
     """`check_figures_dir`, then create the directory if needed and mark it as a bordersim `figures` directory;
     return it."""
     target = real_target(path)
     check_figures_dir(target, default=default)
+    adopted = default and target.is_dir() and marker_kind(target) is None and any(target.iterdir())
     try:
         target.mkdir(parents=True, exist_ok=True)
         if marker_kind(target) != "figures":
@@ -256,8 +284,7 @@ def claim_figures_dir(path, *, default: bool = False) -> Path:
     except OSError as exc:
         raise UsageError(f"{target}: cannot create the figures directory ({exc.strerror or exc}); choose "
                          "another --out") from None
-    return target
-
+    return FiguresDir(target, adopted)
 
 def note(fig: Figure, text: str) -> None:
     """A small grey footnote at the bottom left of the figure (data source, how intervals were computed); the
