@@ -37,7 +37,7 @@ KINDS = ("run", "sweep", "sensitivity", "calibration", "effects", "discovery")
 SUMMARY_TABLES = ("totals", "by_route", "by_group", "arrivals_by_year", "female_share_by_year")
 PROVENANCE_KEYS = ("scenario", "seed", "scenario_sha256", "version", "steps", "start", "end")
 TIMESERIES_COLUMNS = ("date", "route", "group", "set_out", "arrived")
-RUNS_COLUMNS = ("run_id", "point", "replicate", "status")
+RUNS_COLUMNS = ("run_id", "point", "replicate", "seed", "status")
 INDEX_COLUMNS = ("method", "outcome", "expression", "parameter", "label", "rank")
 POINTS_COLUMNS = ("point", "distance", "accepted")
 BOX_COLUMNS = ("parameter", "kind", "min", "max", "qp_min", "qp_max")
@@ -327,7 +327,27 @@ def load_sweep_dir(path: str | Path) -> SweepData:
     if missing:
         raise _damaged(root / "runs.parquet", f"missing the column(s) of parameter(s) {', '.join(missing)} that "
                                               "sweep.json names")
+    _check_outcome_columns(root / "runs.parquet", runs, ((spec or {}).get("outputs") or {}).get("keep"))
     return SweepData(root, manifest, runs)
+
+
+def _check_outcome_columns(path: Path, runs: pd.DataFrame, keep) -> None:
+    """InputError unless `runs` (not empty) holds, as numbers, the outcome columns a sweep writes: the totals
+    (TOTAL_KEYS) when its spec kept them (`outputs.keep`, default every block) and, for every route with a
+    column, all of that route's; a column dropped would otherwise drop out of every table and figure unseen."""
+    if runs.empty:
+        return
+    kept = keep if isinstance(keep, list) else ["totals", "by_route", "by_year"]
+    needed = list(TOTAL_KEYS) if "totals" in kept else []
+    routes = dict.fromkeys(c[len("route."):].rsplit(".", 1)[0] for c in runs.columns if c.startswith("route."))
+    needed += [f"route.{r}.{flow}" for r in routes for flow in TOTAL_KEYS]
+    missing = [c for c in needed if c not in runs.columns]
+    if missing:
+        shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+        raise _damaged(path, f"missing outcome column(s) {shown}")
+    wrong = [c for c in needed if not pd.api.types.is_numeric_dtype(runs[c])]
+    if wrong:
+        raise _damaged(path, f"column(s) {', '.join(wrong[:8])} should hold numbers")
 
 
 # ---------------------------------------------------------------------------------- sensitivity, calibration

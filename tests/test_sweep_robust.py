@@ -25,6 +25,8 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
+from sim.errors import InputError
+from sim.experiments.store import load_sweep
 from conftest import users_file
 from sweep_helpers import as_from_a_terminal
 from sim.outputs import MARKER, marker_kind, write_marker
@@ -561,6 +563,27 @@ def test_summarize_a_damaged_sweep_directory_names_the_file(tmp_path, capsys, fi
     assert rc == 2, err
     assert str(d / name) in err and "damaged" in err and "Traceback" not in err
 
+
+
+@pytest.mark.parametrize("column", ["seed", "arrived", "a route's killed"])
+def test_a_runs_table_that_lost_a_column_is_damaged_for_every_reader(tmp_path, capsys, finished_sweep, column):
+    """A runs.parquet without 'arrived' was summarized, plotted and reported without it, unseen; one without
+    'seed' made compare an internal failure."""
+    d = tmp_path / "sweep"
+    shutil.copytree(finished_sweep, d)
+    runs = pd.read_parquet(d / "runs.parquet")
+    if column.startswith("a route"):  # this sweep kept only totals: a route's block, written whole, then cut
+        for flow in ("set_out", "arrived", "caught", "killed", "repatriated", "returned", "in_transit"):
+            runs[f"route.dmz.{flow}"] = runs[flow]
+    drop = ["route.dmz.killed" if column.startswith("a route") else column]
+    assert set(drop) <= set(runs.columns)
+    runs.drop(columns=drop).to_parquet(d / "runs.parquet")
+    for command in (["summarize", d], ["plot", d, "--out", tmp_path / "figs"], ["report", d],
+                    ["compare", f"{d}:0", f"{d}:0"]):
+        rc, out, err = cli(capsys, *command)
+        assert rc == 2 and str(d / "runs.parquet") in err and drop[0] in err and "Traceback" not in err, (command, err)
+    with pytest.raises(InputError, match=drop[0]):
+        load_sweep(d)
 
 @pytest.mark.parametrize("marker", [True, False], ids=["marker", "older layout"])
 @pytest.mark.parametrize("kind, files, results", [

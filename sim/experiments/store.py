@@ -49,7 +49,7 @@ from sim.experiments.task import TaskOutput
 from sim.scenario.overrides import dump_scenario
 from sim.outputs import (LOCK, MARKER, TMP_PREFIX, TMP_SUFFIX, atomic_path, atomic_write_text, check_readable_dir,
                          claim_dir, foreign_entries, lock_dir, make_temp_dir, marker_kind, protected_reason,
-                         read_parquet, refuse_foreign, refuse_if_held, remove_owned, unfinished, unlock_dir,
+                         refuse_foreign, refuse_if_held, remove_owned, unfinished, unlock_dir,
                          write_if_changed, write_marker)
 
 KIND = "sweep"
@@ -415,13 +415,10 @@ def _legacy_kind(root: Path) -> str | None:
 
 
 def load_sweep(root: str | Path) -> pd.DataFrame:
-    """runs.parquet of a sweep directory (one row per run); UsageError naming the file when it cannot be read."""
-    import pyarrow
+    """runs.parquet of a sweep directory (one row per run), read and checked as `plot` and `compare` read it
+    (`sim.directories.load_sweep_dir`: its run and outcome columns, the parameters sweep.json names); an
+    InputError naming the file when it is missing, cannot be read or lacks a column."""
+    from sim.directories import load_sweep_dir
 
-    path = check_sweep_dir(path_argument(root, "root")) / "runs.parquet"
-    try:
-        return read_parquet(path)
-    except (OSError, ValueError, pyarrow.ArrowException) as exc:
-        raise UsageError(f"{path}: damaged, cannot be read ({type(exc).__name__}: {exc}); it is rebuilt from the "
-                         "run records when the same `bordersim sweep` command runs again") from None
+    return load_sweep_dir(check_sweep_dir(path_argument(root, "root"))).runs
 
