@@ -22,6 +22,7 @@ import io
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -241,6 +242,25 @@ def test_a_figure_of_the_users_bearing_a_figures_name_is_never_replaced(run_dir,
     assert {p.name: (p.is_symlink(), p.read_bytes() if p.is_file() and not p.is_symlink() else None)
             for p in out.iterdir()} == before, "nothing written, nothing replaced"
     assert cli(capsys, "plot", str(run_dir), "--out", str(out), "--only", "yearly")[0] == 0, "its own figures still"
+
+
+def test_temporaries_of_a_killed_plot_or_report_go_when_they_write_there_again(run_dir, tmp_path, capsys):
+    """A plot killed while it wrote left `.bordersim-<pid>-*.tmp` in the figures directory for good, although
+    docs/outputs.md says the next write beside them removes those of dead processes; a live one's stays."""
+    dead = subprocess.Popen(["true"])  # a process that has ended: its pid is free
+    dead.wait()
+    out = tmp_path / "figs"
+    assert cli(capsys, "plot", str(run_dir), "--out", str(out), "--only", "yearly")[0] == 0
+    report = tmp_path / "r"
+    report.mkdir()
+    for d in (out, report):
+        (d / f".bordersim-{dead.pid}-x1y2.tmp").write_bytes(b"half a figure")
+        (d / f".bordersim-{os.getppid()}-x1y2.tmp").write_bytes(b"another command, at work")
+    assert cli(capsys, "plot", str(run_dir), "--out", str(out), "--only", "yearly")[0] == 0
+    assert cli(capsys, "report", str(run_dir), "--out", str(report / "r.html"))[0] == 0
+    for d in (out, report):
+        assert not (d / f".bordersim-{dead.pid}-x1y2.tmp").exists()
+        assert (d / f".bordersim-{os.getppid()}-x1y2.tmp").read_bytes() == b"another command, at work"
 
 def test_default_figures_directory_of_a_run_is_bordersims_even_without_a_marker(run_dir, tmp_path, capsys):
     copy = tmp_path / "run"

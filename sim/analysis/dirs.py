@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sim.errors import InputError, UsageError
-from sim.outputs import LOCK, MARKER, claim_dir, lock_dir, marker_kind, unlock_dir, write_if_changed, write_marker
+from sim.outputs import (LOCK, MARKER, claim_dir, clean_stale_temporaries, lock_dir, marker_kind, unlock_dir,
+                         write_if_changed, write_marker)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,6 +48,7 @@ class AnalysisDir:
     def __enter__(self) -> AnalysisDir:
         if self.existed:
             self._fd = lock_dir(self.out, f"{self.kind} analysis")
+            clean_stale_temporaries(self.out)  # those of a command killed while it wrote a result file
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -35,7 +35,7 @@ from sim.errors import UsageError
 from sim.experiments.summarize import summarize
 from sim.outcomes import TOTAL_KEYS
 from sim.observed import compare_yearly, load_observed
-from sim.outputs import REPORT_GENERATOR, atomic_write_text, is_bordersim_report
+from sim.outputs import REPORT_GENERATOR, atomic_write_text, clean_stale_temporaries, is_bordersim_report
 from sim.plots import style
 from sim.plots.api import Figures, build_figures
 from sim.directories import CalibrationData, DiscoveryData, EffectsData, RunData, SensitivityData, SweepData, kind_of
@@ -424,6 +424,7 @@ def write_report(path: str | Path, out: str | Path | None = None, *, baseline: s
     check_report_target(target)
     text = report_html(path, baseline=baseline)
     check_report_target(target)  # again: the file may have appeared while the figures were drawn
+    clean_stale_temporaries(target.parent)  # those of a report killed while it was written (docs/outputs.md)
     try:
         atomic_write_text(target, text)
     except OSError as exc:

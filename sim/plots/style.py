@@ -24,8 +24,8 @@ from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.ticker import FuncFormatter
 
 from sim.errors import UsageError
-from sim.outputs import (FIGURE_CREATOR, atomic_path, claim_dir, is_bordersim_figure, marker_kind, real_target,
-                         write_marker)
+from sim.outputs import (FIGURE_CREATOR, atomic_path, claim_dir, clean_stale_temporaries, is_bordersim_figure,
+                         marker_kind, real_target, write_marker)
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
@@ -281,6 +281,7 @@ def claim_figures_dir(path, *, default: bool = False) -> FiguresDir:
         target.mkdir(parents=True, exist_ok=True)
         if marker_kind(target) != "figures":
             write_marker(target, "figures")
+        clean_stale_temporaries(target)  # those of a plot killed while it wrote (docs/outputs.md)
     except OSError as exc:
         raise UsageError(f"{target}: cannot create the figures directory ({exc.strerror or exc}); choose "
                          "another --out") from None
