@@ -145,7 +145,10 @@ def read_table(path: Path, columns: tuple[str, ...] = (), numbers: tuple[str, ..
                integers: tuple[str, ...] = ()) -> pd.DataFrame:
     """A parquet (.parquet) or CSV table from `path` holding `columns` (an empty table may lack them), the
     columns in `numbers` (where present) numeric and those in `integers` integer; InputError naming the file
-    otherwise (missing, truncated, not a table, a column of the wrong type)."""
+    otherwise (missing, truncated, not a table, a column of the wrong type, a directory: pyarrow would read a
+    directory as an empty dataset)."""
+    if path.exists() and not path.is_file():
+        raise _damaged(path, "a directory (or another kind of file) where a table file should be")
     try:
         if path.suffix == ".parquet":
             df = read_parquet(path)

@@ -248,3 +248,23 @@ def test_counts_by_group_from_a_time_series_equal_summary_by_group(runs):
     summary = json.loads((runs["a"] / "summary.json").read_text())
     expected = {f"group.{g}.{k}": float(v) for g, row in summary["by_group"].items() for k, v in row.items()}
     assert group_totals(pd.read_parquet(runs["a"] / "timeseries.parquet")) == expected
+
+
+def test_a_sweep_that_lost_its_kept_time_series_is_damaged_one_that_kept_none_gets_a_note(sweeps, capsys, tmp_path):
+    """A sweep whose spec kept the time series (the default) but whose timeseries/ is gone was compared without
+    its by-group block, with a note saying the spec had `outputs.timeseries: false`."""
+    import shutil
+
+    lost = tmp_path / "lost"
+    shutil.copytree(sweeps["high"], lost)
+    shutil.rmtree(lost / "timeseries")
+    res = call_main(capsys, "compare", sweeps["low"], lost)
+    assert res.returncode == 2 and str(lost / "timeseries") in res.stderr and "missing file" in res.stderr, res.stderr
+    none = tmp_path / "none"  # as a sweep with `outputs: {timeseries: false}` is
+    shutil.copytree(lost, none)
+    manifest = json.loads((none / "sweep.json").read_text())
+    manifest["spec"]["outputs"]["timeseries"] = False
+    (none / "sweep.json").write_text(json.dumps(manifest))
+    res, tables, _ = _compare(capsys, tmp_path, sweeps["low"], none)
+    assert f"the sweep {none} kept no time series (outputs.timeseries: false)" in res.stderr
+    assert tables["by_group"].empty

@@ -585,6 +585,25 @@ def test_a_runs_table_that_lost_a_column_is_damaged_for_every_reader(tmp_path, c
     with pytest.raises(InputError, match=drop[0]):
         load_sweep(d)
 
+
+def test_a_directory_where_a_table_should_be_is_named_not_read_as_an_empty_table(tmp_path, capsys, finished_sweep):
+    """pyarrow reads a directory as an empty dataset: plot and report drew an empty sweep with exit 0, and a run's
+    timeseries.parquet as a directory was 'a time series with no rows'."""
+    d = tmp_path / "sweep"
+    shutil.copytree(finished_sweep, d)
+    (d / "runs.parquet").unlink()
+    (d / "runs.parquet").mkdir()
+    for command in (["summarize", d], ["plot", d, "--out", tmp_path / "figs"], ["report", d]):
+        rc, _, err = cli(capsys, *command)
+        assert rc == 2 and f"{d / 'runs.parquet'}: a directory" in err, (command, err)
+    assert not (tmp_path / "figs").exists() and not (d / "report.html").exists()
+    rc, _, _ = cli(capsys, "run", TOY, "--out", tmp_path / "run", "--set", "population.size=500", "--quiet")
+    assert rc == 0
+    (tmp_path / "run" / "timeseries.parquet").unlink()
+    (tmp_path / "run" / "timeseries.parquet").mkdir()
+    rc, _, err = cli(capsys, "plot", tmp_path / "run")
+    assert rc == 2 and "timeseries.parquet: a directory" in err, err
+
 @pytest.mark.parametrize("marker", [True, False], ids=["marker", "older layout"])
 @pytest.mark.parametrize("kind, files, results", [
     ("sensitivity", ["experiment.yaml", "indices.csv", "ranking.txt"], "indices.csv"),

@@ -196,7 +196,8 @@ def _sweep_side(root: Path, label: str, selector: str | None) -> Side:
     values = rows.set_index(rows["seed"].astype("int64").rename("seed"))[outcome_columns(runs, params)]
     values = values.astype(float)
     notes: list[str] = []
-    groups = _group_counts(root, rows)
+    outputs = (data.manifest.get("spec") or {}).get("outputs")  # load_sweep_dir checked that spec is an object
+    groups = _group_counts(root, rows, kept=isinstance(outputs, dict) and outputs.get("timeseries", True) is True)
     if groups is not None:
         values = values.join(groups)
     else:
@@ -210,12 +211,17 @@ def _sweep_side(root: Path, label: str, selector: str | None) -> Side:
     return Side(label, root, "sweep", description, values, scenario, point=point, notes=notes)
 
 
-def _group_counts(root: Path, rows: pd.DataFrame) -> pd.DataFrame | None:
-    """`group_totals` of each run of `rows` (index: seed) from its kept time series; None when a run has none."""
+def _group_counts(root: Path, rows: pd.DataFrame, *, kept: bool) -> pd.DataFrame | None:
+    """`group_totals` of each run of `rows` (index: seed) from its kept time series; None when a run has none
+    and the sweep's spec did not keep them (`kept` False: `outputs.timeseries: false`, or a sweep.json of an
+    earlier version without its spec); an InputError naming the file when the spec kept them."""
     out = {}
     for _, r in rows.iterrows():
         part = root / "timeseries" / f"run_id={r['run_id']}" / "part-0.parquet"
         if not part.exists():
+            if kept:
+                raise InputError("missing file: the sweep's spec kept every run's time series "
+                                 "(outputs.timeseries: true)", path=str(part))
             return None
         out[int(r["seed"])] = group_totals(read_table(part, ("date", "group", *FLOWS, "in_transit")))
     return pd.DataFrame.from_dict(out, orient="index").rename_axis("seed")
