@@ -335,3 +335,15 @@ def test_a_ctrl_c_while_the_command_line_is_imported_is_one_line_and_exit_130(st
     proc = subprocess.run([sys.executable, "-c", INTERRUPT_ON_IMPORT.format(start=start), "--version"],
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 130 and proc.stderr == "interrupted\n", proc.stderr
+
+
+@pytest.mark.parametrize("value", ["yesterday", "", "-5", "1.5"])
+def test_a_source_date_epoch_that_is_not_seconds_is_bad_input(capsys, monkeypatch, value, tmp_path):
+    """numpy (f2py, imported by the figures) and matplotlib read SOURCE_DATE_EPOCH with int(): any other value
+    ended plot and report as an internal failure."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", value)
+    assert main(["schema"]) == 2
+    err = capsys.readouterr().err
+    assert "SOURCE_DATE_EPOCH" in err and "whole number of seconds" in err and "internal failure" not in err, err
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert main(["schema"]) == 0

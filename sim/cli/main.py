@@ -1,15 +1,17 @@
-"""The `bordersim` command: the parser, and the one place errors become exit codes (0 ok, 1 our failure, 2 bad
-input, 130 interrupted). Each command family lives in its own module with a `register(sub)`; this package is the
-only layer that prints, and it draws the figures of analyses (which return data and write tables)."""
+"""The `bordersim` command: the parser, and the one place errors become exit codes (0 ok, 1 a failure, ours or
+the system's, 2 bad input, 130 interrupted, 143 terminated). Each command family lives in its own module with a
+`register(sub)`; this package is the only layer that prints, and it draws the figures of analyses (which return
+data and write tables)."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from sim.cli import calibrate, compare, dashboard, discover, effects, plot, run, sensitivity, sweep
 from sim.cli.arguments import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED
-from sim.errors import InputError, Terminated
+from sim.errors import InputError, Terminated, UsageError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +58,16 @@ def _interrupted(exc: KeyboardInterrupt) -> int:
     return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
 
 
+def _check_environment() -> None:
+    """SOURCE_DATE_EPOCH (reproducible builds: the report's 'Written' time, matplotlib's PDF/SVG dates) must be
+    a whole number of seconds when set: numpy and matplotlib read it with int() at import or save time, so any other
+    value ended a command as an internal failure."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is not None and not epoch.strip().isdigit():
+        raise UsageError(f"the environment variable SOURCE_DATE_EPOCH is {epoch!r}: it must be a whole number of "
+                         "seconds since 1970-01-01 00:00 UTC, or unset")
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser()  # imports the command modules' options: a Ctrl-C can land here too
@@ -63,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         return _interrupted(exc)
     try:
+        _check_environment()
         return args.func(args)
     except InputError as exc:
         if args.debug:  # the traceback, and still the exit code of bad input
@@ -74,8 +87,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         return _interrupted(exc)
     except BrokenPipeError:  # output piped into e.g. `head`, which closed early
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - the last line of defence: a message, not a traceback
