@@ -123,6 +123,26 @@ def test_the_command_help_and_errors(capsys):
     assert "gaurds" in err and "Traceback" not in err
 
 
+
+def test_a_port_or_host_the_server_cannot_use_is_bad_input_before_it_starts(capsys, monkeypatch):
+    """A port out of range ended the server in an 86-line traceback (exit 1); a port in use or a host that does
+    not resolve, in the server's own exit code 3."""
+    started = []
+    monkeypatch.setattr(cli_dashboard.os, "execve", lambda *a: started.append(a))
+    for argv in (["--port", "99999"], ["--port", "-1"], ["--port", "http"]):
+        with pytest.raises(SystemExit) as exc:
+            main(["dashboard", str(TOY), *argv])
+        assert exc.value.code == 2 and "--port" in capsys.readouterr().err
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["dashboard", str(TOY), "--port", str(port)]) == 2
+        assert f"cannot serve on 127.0.0.1:{port}" in capsys.readouterr().err
+    assert main(["dashboard", str(TOY), "--host", "no such host!"]) == 2
+    assert "--host no such host!: cannot resolve it" in capsys.readouterr().err
+    assert started == [], "no server was started"
+
 def test_a_live_figure_draws_its_data_over_a_fixed_background():
     model = DashboardModel(str(TOY), tuple(SETS))
     view = panels.NetworkView(model.spec)

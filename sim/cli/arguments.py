@@ -16,3 +16,11 @@ def at_least_one(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, found {value}")
     return value
+
+
+def tcp_port(text: str) -> int:
+    """A TCP port to serve on, 1..65535 (--port)."""
+    value = at_least_one(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"a TCP port is 1..65535, found {value}")
+    return value

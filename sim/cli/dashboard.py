@@ -8,7 +8,7 @@ import json
 import os
 import sys
 
-from sim.cli.arguments import EXIT_OK
+from sim.cli.arguments import EXIT_OK, tcp_port
 from sim.dashboard import OVERRIDES_ENV, SCENARIO_ENV
 from sim.errors import UsageError
 
@@ -45,6 +45,27 @@ def server_env(scenario: str, overrides: list[str]) -> dict[str, str]:
             "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "MPLBACKEND": "Agg"}
 
 
+def check_address(host: str, port: int) -> None:
+    """UsageError unless a server could listen on HOST:PORT now: a host name that does not resolve, an address
+    not of this machine or a port in use (checked by binding it, then released) would otherwise end the server
+    with a traceback or its own exit code after it started."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise UsageError(f"--host {host}: cannot resolve it ({getattr(exc, 'strerror', None) or exc}); give an "
+                         "address of this machine, e.g. 127.0.0.1 or 0.0.0.0") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: TIME_WAIT is no use
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise UsageError(f"cannot serve on {host}:{port} ({exc.strerror or exc}); choose another --port or "
+                             "--host") from None
+
+
 def cmd_dashboard(args: argparse.Namespace) -> int:
     from sim.loading import load_scenario
 
@@ -54,6 +75,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         raise UsageError(f"the dashboard needs the optional dependencies of {EXTRA} ({', '.join(missing)} not "
                          f"installed); install them with: pip install '{EXTRA}' (from a checkout: "
                          f"pip install -e '.[dashboard]')")
+    check_address(args.host, args.port)
     print(f"bordersim dashboard: {args.scenario} on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True)
     command = server_command(args.host, args.port)
     # The server replaces this process: Ctrl-C and kill reach it directly, and no orphan is left behind.
@@ -70,7 +92,7 @@ def register(sub) -> None:
                                    "page loads ships in the installed packages: no internet needed. Needs the "
                                    f"optional dependencies {EXTRA}. See docs/dashboard.md.")
     p.add_argument("scenario", help="scenario YAML file")
-    p.add_argument("--port", type=int, default=8765, help="TCP port to serve on (default: 8765)")
+    p.add_argument("--port", type=tcp_port, default=8765, help="TCP port to serve on, 1..65535 (default: 8765)")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind to (default: 127.0.0.1, reachable from this machine only); "
                         "e.g. 0.0.0.0 makes the dashboard reachable from other machines on the network, "
