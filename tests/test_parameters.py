@@ -64,6 +64,9 @@ def test_continuous_kinds_invert_and_have_quantiles():
     ({"dist": "fixed", "value": 1, "low": 0}, "'fixed' takes value, not low"),
     ({"dist": "loguniform", "low": 0, "high": 1}, "loguniform needs low > 0"),
     ({"dist": "uniform", "low": 2, "high": 1}, "high (1.0) must not be below low (2.0)"),
+    # 1000.5..1003.5 drew 1000 (below low) and 1003 half again as often as the others
+    ({"dist": "integer", "low": 1000.5, "high": 1003.5}, "integer needs whole-number bounds"),
+    ({"dist": "integer", "low": 1, "high": 3.2}, "integer needs whole-number bounds"),
 ])
 def test_bad_ranges_say_what_is_wrong(spec, says):
     with pytest.raises(ScenarioError, match=None) as info:
@@ -107,3 +110,28 @@ def test_a_sensitivity_spec_checks_every_categorical_value_against_its_scenario(
     with pytest.raises(ScenarioError) as info:
         load_sensitivity(spec)
     assert info.value.key == "parameters.route_choice.risk_weight" and "-3.0" in str(info.value)
+
+
+@pytest.mark.parametrize("fmt", ["sweep", "sensitivity", "discover", "calibrate"])
+def test_a_path_set_by_two_parameters_is_refused_in_every_spec_format(tmp_path, fmt):
+    """`patrol` and `patrol,mines` as two parameters: the second overwrote the first at every point, so `patrol`
+    did nothing (a sweep gave the same arrivals at 0.1 and 0.9; Morris ranked it last with mu* = 0)."""
+    from sim.analysis.calibration.spec import load_calibration
+    from sim.analysis.discovery.spec import load_discovery
+
+    patrol, mines = "network.edges.boat.controls.patrol", "network.edges.dmz.controls.mines"
+    bounds = "{dist: uniform, low: 0.1, high: 0.9}"
+    body = {"sweep": f"parameters:\n  {patrol}: [0.1, 0.9]\n  {patrol},{mines}: [0.5]\n",
+            "sensitivity": f"parameters:\n  {patrol}: {bounds}\n  {mines}, {patrol}: {bounds}\n"
+                           "outcomes: {arrivals: arrived}\n",
+            "discover": f"parameters:\n  {patrol}: {bounds}\n  {patrol},{mines}: {bounds}\n"
+                        "outcome: arrived\ncondition: {above: 10}\n",
+            "calibrate": f"parameters:\n  {patrol}: {bounds}\n  {patrol},{mines}: {bounds}\n"
+                         "targets: {arrivals: {years: [2000, 2004]}}\nsampling: {samples: 8}\naccept: {quantile: 0.5}\n"}
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(f"name: two\nscenario: {TOY}\n" + body[fmt])
+    load = {"sweep": load_spec, "sensitivity": load_sensitivity, "discover": load_discovery,
+            "calibrate": load_calibration}[fmt]
+    with pytest.raises(ScenarioError, match=f"the path {patrol} is set by two parameters") as info:
+        load(spec)
+    assert info.value.key == "parameters" and info.value.line == 4

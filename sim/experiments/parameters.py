@@ -29,6 +29,19 @@ Scalar = float | int | bool | str
 KINDS = ("uniform", "loguniform", "integer", "categorical", "fixed")
 
 
+def distinct_paths(parameters: dict[str, Any]) -> dict[str, Any]:
+    """`parameters` unchanged when no dotted path is set by two of them (a name may join paths with commas, all
+    set to its value); else ValueError: the later would silently overwrite the earlier at every point."""
+    seen: dict[str, str] = {}
+    for name in parameters:
+        for path in (p.strip() for p in str(name).split(",")):
+            if path in seen:
+                raise ValueError(f"the path {path} is set by two parameters ('{seen[path]}' and '{name}'): the "
+                                 "second would overwrite the first at every point; give each path once")
+            seen[path] = str(name)
+    return parameters
+
+
 class ParameterRange(Strict):
     """uniform(low, high), loguniform(low, high) with low > 0, integer(low..high inclusive), categorical(values),
     fixed(value); the map from the unit interval is in the module docstring."""
@@ -59,6 +72,8 @@ class ParameterRange(Strict):
                 raise ValueError(f"high ({self.high}) must not be below low ({self.low})")
             if self.dist == "loguniform" and self.low <= 0:
                 raise ValueError("loguniform needs low > 0")
+            if self.dist == "integer" and not (float(self.low).is_integer() and float(self.high).is_integer()):
+                raise ValueError(f"integer needs whole-number bounds, found low {self.low} and high {self.high}")
         return self
 
     def _bounds(self) -> tuple[float, float]:

@@ -11,7 +11,7 @@ from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from sim.api_checks import MAX_SEED
 from sim.engine.engines import ENSEMBLE_DEFAULT, EngineName
-from sim.experiments.parameters import ParameterRange, Scalar
+from sim.experiments.parameters import ParameterRange, Scalar, distinct_paths
 from sim.outputs import check_name
 from sim.scenario.schema import Scenario
 from sim.scenario.strict import Strict
@@ -102,6 +102,7 @@ class ExperimentSpec(Strict):
     description: str = ""
     scenario: str = Field(description="Base scenario, path relative to the spec file.")
     parameters: dict[str, Parameter] = Field(default_factory=dict)
+    _distinct_paths = field_validator("parameters")(classmethod(lambda cls, v: distinct_paths(v)))
     design: Design = Field(default_factory=Design)
     replicates: int = Field(1, ge=1, le=10_000)
     seed: int = Field(0, ge=0, le=MAX_SEED)

@@ -19,7 +19,7 @@ from sim.outputs import check_name
 from sim.scenario.schema import Scenario
 from sim.scenario.strict import Strict
 from sim.engine.engines import ENSEMBLE_DEFAULT, EngineName
-from sim.experiments.parameters import ParameterRange
+from sim.experiments.parameters import ParameterRange, distinct_paths
 from sim.errors import ScenarioError
 from sim.scenario.keys import line_for
 from sim.loading import load_scenario, validate_dict
@@ -188,6 +188,7 @@ class CalibrationSpec(Strict):
                                                        "with the columns of sim/data/mou_arrivals.csv.")
     population_size: int | None = Field(None, ge=1, description="Run the calibration at this population size.")
     parameters: dict[str, Prior] = Field(min_length=1)
+    _distinct_paths = field_validator("parameters")(classmethod(lambda cls, v: distinct_paths(v)))
     targets: Targets
     sampling: Sampling
     accept: Accept

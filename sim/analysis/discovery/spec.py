@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from sim.experiments.parameters import distinct_paths
 from sim.api_checks import MAX_SEED
 from sim.analysis.sensitivity.outcomes import Outcome, parse_outcome
 from sim.analysis.sensitivity.spec import Bounds, check_fixed_apart, check_labels, set_all_paths, validate_point
@@ -96,6 +97,7 @@ class DiscoverySpec(Strict):
     fixed: dict[str, Scalar] = Field(default_factory=dict,
                                      description="dotted.path: value set at every point (e.g. population.size).")
     parameters: dict[str, Bounds] = Field(min_length=1, description="Uncertain parameters and policy levers.")
+    _distinct_paths = field_validator("parameters")(classmethod(lambda cls, v: distinct_paths(v)))
     design: DiscoveryDesign = Field(default_factory=DiscoveryDesign)
     outcome: str = Field(description="Outcome expression, as in a sensitivity spec (docs/sensitivity.md).")
     condition: Condition

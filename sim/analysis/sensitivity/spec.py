@@ -13,7 +13,7 @@ from pydantic import Field, field_validator, model_validator
 from sim.api_checks import MAX_SEED
 from sim.analysis.sensitivity.outcomes import Outcome, parse_outcome
 from sim.engine.engines import ENSEMBLE_DEFAULT, EngineName
-from sim.experiments.parameters import ParameterRange
+from sim.experiments.parameters import ParameterRange, distinct_paths
 from sim.errors import ScenarioError
 from sim.loading import load_scenario, validate_dict
 from sim.outputs import check_name
@@ -87,6 +87,7 @@ class SensitivitySpec(Strict):
     fixed: dict[str, Scalar] = Field(default_factory=dict,
                                      description="dotted.path: value set at every point (e.g. population.size).")
     parameters: dict[str, Bounds] = Field(min_length=1)
+    _distinct_paths = field_validator("parameters")(classmethod(lambda cls, v: distinct_paths(v)))
     outcomes: dict[str, str] = Field(min_length=1, description="name: expression (docs/sensitivity.md).")
     morris: MorrisSettings = Field(default_factory=MorrisSettings)
     sobol: SobolSettings = Field(default_factory=SobolSettings)
