@@ -127,7 +127,8 @@ def test_a_path_set_by_two_parameters_is_refused_in_every_spec_format(tmp_path, 
             "discover": f"parameters:\n  {patrol}: {bounds}\n  {patrol},{mines}: {bounds}\n"
                         "outcome: arrived\ncondition: {above: 10}\n",
             "calibrate": f"parameters:\n  {patrol}: {bounds}\n  {patrol},{mines}: {bounds}\n"
-                         "targets: {arrivals: {years: [2000, 2004]}}\nsampling: {samples: 8}\naccept: {quantile: 0.5}\n"}
+                         "targets: {arrivals: {years: [2000, 2004]}}\nsampling: {samples: 8}\n"
+                         "accept: {quantile: 0.5}\n"}
     spec = tmp_path / "spec.yaml"
     spec.write_text(f"name: two\nscenario: {TOY}\n" + body[fmt])
     load = {"sweep": load_spec, "sensitivity": load_sensitivity, "discover": load_discovery,
