@@ -11,6 +11,7 @@ shares are those of one truth run at 16 times the population (their noise a quar
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -197,6 +198,22 @@ def test_an_smc_calibration_gets_a_note_and_no_hold_out_files(tmp_path):
     assert result.holdout is None and SMC_NOTE in result.notes
     assert not (out / "holdout.csv").exists() and not (out / "holdout_summary.csv").exists()
 
+
+
+def test_a_rejection_calibration_removes_the_generations_an_smc_one_left_and_records_no_date(tmp_path):
+    """An SMC calibration re-run in OUT as rejection kept the old generations.csv (the reverse removed the
+    hold-out tables); calibration.json held the day it was written, so the same calibration differed by day."""
+    path = observe(tmp_path, dict.fromkeys(YEARS, 50), 0.6, 0.2)
+    write(path, path.read_text().replace("samples: 32", "samples: 4"))
+    out = tmp_path / "out"
+    out.mkdir()
+    write(out / "generations.csv", "generation,epsilon\n0,1.0\n")  # as an SMC calibration in OUT wrote it
+    from sim.outputs import write_marker
+
+    write_marker(out, "calibration")
+    result = calibrate(path, out, workers=1)
+    assert result.generations is None and not (out / "generations.csv").exists()
+    assert "date" not in json.loads((out / "calibration.json").read_text())
 
 def test_every_target_kind_gets_its_rows_and_a_range_or_bound_is_met_by_overlap(toy, tmp_path):
     """The hold-out tables of a spec with all five kinds (female share by year, a years-abroad range, a

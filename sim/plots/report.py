@@ -287,7 +287,7 @@ def _calibration_sections(cal: CalibrationData) -> str:
     s = cal.summary
     parts = ["<h2>Provenance</h2>", _kv([
         ("calibration directory", _dir_name(cal.path)), ("name", s.get("name")), ("spec", s.get("spec")),
-        ("spec sha256", s.get("spec_sha256")), ("calibrated on", s.get("date")), ("rounds", s.get("rounds")),
+        ("spec sha256", s.get("spec_sha256")), ("rounds", s.get("rounds")),
         ("points", s.get("points")), ("runs", f"{s.get('runs')} ({s.get('failed_runs')} failed)"),
         ("accepted points", s.get("accepted")), ("epsilon (distance)", s.get("epsilon"))])]
     values = s.get("values") or {}

@@ -245,9 +245,10 @@ def provenance(result: CalibrationResult, lc: LoadedCalibration) -> list[str]:
 
 def write_outputs(result: CalibrationResult, lc: LoadedCalibration, per_run: pd.DataFrame) -> None:
     """OUT/points.csv, posterior.csv and .parquet, posterior_table.csv and .md, predictive.csv,
-    shares_predictive.csv, calibration.json; holdout.csv and holdout_summary.csv when there is a hold-out
-    validation, else any earlier ones are removed (a calibration directory's own files: with method: smc they
-    would describe another calibration)."""
+    shares_predictive.csv, calibration.json; predictive.csv with an arrivals target, generations.csv with method:
+    smc, holdout.csv and holdout_summary.csv with a hold-out validation; each of these is removed otherwise (a
+    calibration directory's own files, left by an earlier calibration in OUT: they would describe another one).
+    Nothing written depends on the day or the machine."""
     out = result.out
     _write_table(result.points, out / "points.csv")
     _write_table(result.posterior, out / "posterior.csv")
@@ -258,19 +259,15 @@ def write_outputs(result: CalibrationResult, lc: LoadedCalibration, per_run: pd.
     accepted = result.posterior["point"].tolist()
     weights = (dict(zip(result.posterior["point"], result.posterior["weight"]))
                if "weight" in result.posterior else None)
-    if lc.spec.targets.arrivals is not None:
-        _write_table(predictive(per_run, accepted, lc, weights), out / "predictive.csv")
+    _write_or_remove(predictive(per_run, accepted, lc, weights) if lc.spec.targets.arrivals is not None else None,
+                     out / "predictive.csv")
     _write_table(share_predictive(per_run, accepted, lc, weights), out / "shares_predictive.csv")
-    if result.generations is not None:
-        _write_table(result.generations, out / "generations.csv")
-    if result.holdout is not None and not result.holdout.summary.empty:
-        _write_table(result.holdout.table, out / "holdout.csv")
-        _write_table(result.holdout.summary, out / "holdout_summary.csv")
-    else:
-        for name in HOLDOUT_FILES:
-            (out / name).unlink(missing_ok=True)
+    _write_or_remove(result.generations, out / "generations.csv")
+    holdout = result.holdout if result.holdout is not None and not result.holdout.summary.empty else None
+    _write_or_remove(None if holdout is None else holdout.table, out / "holdout.csv")
+    _write_or_remove(None if holdout is None else holdout.summary, out / "holdout_summary.csv")
     summary = {
-        "spec": str(lc.path), "spec_sha256": lc.sha256(), "date": dt.date.today().isoformat(),
+        "spec": str(lc.path), "spec_sha256": lc.sha256(),
         "name": lc.spec.name, "priors": {n: p.model_dump() for n, p in lc.spec.parameters.items()},
         "count_scale": lc.count_scale, "rounds": result.rounds, "points": len(result.points),
         "runs": result.runs, "failed_runs": result.failed, "epsilon": result.epsilon,
@@ -284,6 +281,15 @@ def write_outputs(result: CalibrationResult, lc: LoadedCalibration, per_run: pd.
         .round(3).to_dict() if len(result.posterior) > 2 else {},
     }
     atomic_write_text(out / "calibration.json", json.dumps(_plain(summary), indent=2) + "\n")
+
+
+def _write_or_remove(table: pd.DataFrame | None, path: Path) -> None:
+    """`_write_table`, or remove PATH when this calibration has no such table (an earlier run in OUT with another
+    method or targets wrote it: left there, it would describe another calibration)."""
+    if table is None:
+        path.unlink(missing_ok=True)
+    else:
+        _write_table(table, path)
 
 
 def _write_table(table: pd.DataFrame, path: Path) -> None:
