@@ -79,6 +79,8 @@ def write_sweep(root: Path, runs: pd.DataFrame, parameters: list[str], *, design
                                                                                parameters}}
     (root / "sweep.json").write_text(json.dumps({"fingerprint": "x", "spec_path": f"{name}.yaml", "spec": spec,
                                                  "scenario": "toy", "parameters": parameters}))
+    totals = ("set_out", "arrived", "caught", "killed", "repatriated", "returned", "in_transit")
+    runs = runs.assign(**{k: 0.0 for k in totals if k not in runs})  # a sweep writes every total (keep: totals)
     runs.to_parquet(root / "runs.parquet", index=False)
     return root
 
