@@ -245,6 +245,8 @@ def test_outcome_language_evaluates_as_documented():
     ("female_share", "female_share needs years"),
     ("female_share(sea)", "female_share needs years"),
     ("female_share(2004..2006)", "inside the scenario's horizon 2000..2004"),
+    ("share(sea + sea)", "names the route sea more than once"),  # was 2 x share(sea): a share above 1
+    ("killed(dmz + river + dmz)", "names the route dmz more than once"),
 ])
 def test_outcome_language_errors(expr, says):
     with pytest.raises(ValueError, match=re_escape(says)):

@@ -106,4 +106,7 @@ def parse_outcome(name: str, expression: str, routes: list[str], years: range) -
     if unknown or not all(names):
         raise ValueError(f"unknown route '{', '.join(unknown) or parts[0]}'; routes of the scenario: "
                          f"{', '.join(routes)}")
+    repeated = sorted({r for r in names if names.count(r) > 1})
+    if repeated:  # it would be counted twice: share(sea + sea) was 2 x share(sea), above 1
+        raise ValueError(f"'{expression}' names the route {', '.join(repeated)} more than once; name each route once")
     return Outcome(name, expression, "share" if fn == "share" else "route", key if fn == "share" else fn, names)
