@@ -96,14 +96,39 @@ def load_observed(name: str = "mou_arrivals") -> pd.DataFrame:
     Comment lines (starting with '#') in the file carry the sources and caveats and are skipped here. The rows are
     checked by `check_observed`.
     """
-    raw = pd.read_csv(io.StringIO(_read_packaged(name)), comment="#", dtype={"note": "string"})
-    table = raw[["period_start", "period_end", "arrivals", "male", "female"]].astype("int64")
-    table["female_share"] = [f / a if a else math.nan for f, a in zip(table["female"], table["arrivals"])]
-    table["cumulative"] = raw["note"].fillna("").str.lower().str.startswith("cumulative").astype(bool)
     try:
-        check_observed(table)
+        return read_observed_csv(io.StringIO(_read_packaged(name)))
     except ValueError as exc:
         raise ValueError(f"sim/data/{name}.csv: {exc}") from None
+
+
+COUNT_COLUMNS = ("period_start", "period_end", "arrivals", "male", "female")
+
+
+def read_observed_csv(source) -> pd.DataFrame:
+    """An observed series from CSV text or a file (the packaged columns period_start, period_end, arrivals,
+    male, female, with source and note; '#' comment lines skipped) as `load_observed`'s table, checked by
+    `check_observed`. ValueError naming the row (1 = the first data row) and column of a cell that is not a whole
+    number (empty, text, or 36.9: a count is never cut to 36), or the missing columns; pandas' ParserError (a
+    ValueError) for text that is not CSV."""
+    raw = pd.read_csv(source, comment="#", dtype={"note": "string"})
+    missing = [c for c in COUNT_COLUMNS if c not in raw.columns]
+    if missing:
+        raise ValueError(f"missing column(s) {', '.join(missing)}; an observed series has the columns "
+                         f"{', '.join(COUNT_COLUMNS)}, source, note")
+    for column in COUNT_COLUMNS:
+        values = pd.to_numeric(raw[column], errors="coerce").astype("float64")
+        bad = ~(values.notna() & values.abs().lt(2**53) & values.eq(values.round()))
+        if bad.any():
+            i = int(bad.to_numpy().nonzero()[0][0])
+            cell = raw[column].iloc[i]
+            shown = "empty" if pd.isna(cell) else repr(cell if isinstance(cell, str) else float(cell))
+            raise ValueError(f"row {i + 1}, column {column}: {shown} is not a whole number")
+    table = raw[list(COUNT_COLUMNS)].apply(pd.to_numeric).astype("int64")
+    table["female_share"] = [f / a if a else math.nan for f, a in zip(table["female"], table["arrivals"])]
+    note = raw["note"] if "note" in raw else pd.Series([""] * len(raw), dtype="string")
+    table["cumulative"] = note.fillna("").str.lower().str.startswith("cumulative").astype(bool)
+    check_observed(table)
     return table[list(COLUMNS)].reset_index(drop=True)
 
 

@@ -108,6 +108,10 @@ def test_bad_spec_exits_2_naming_file_key_and_problem(spec_dir, capsys, over, ke
     ("2005,2005,10,-5,5,X,", "row 6 (2005-2005): arrivals, male and female must be >= 0"),
     ("2005,2005,10,8,5,X,", "row 6 (2005-2005): male + female (13) is more than arrivals (10)"),
     ("2003,2005,10,5,5,X,", "row 6 (2003-2005): year 2003 is also in row 4; periods may not overlap"),
+    # a fractional count was cut (36.9 became 36); text and an empty cell were pandas' own messages
+    ("2005,2005,36.9,9,27,X,", "row 6, column arrivals: 36.9 is not a whole number"),
+    ("2005,2005,abc,9,27,X,", "row 6, column arrivals: 'abc' is not a whole number"),
+    ("2005,2005,40,,27,X,", "row 6, column male: empty is not a whole number"),
 ])
 def test_a_bad_row_of_the_observed_csv_is_bad_input_before_anything_is_written(spec_dir, capsys, row, message):
     """A period that ends before it starts was compared over 0 years (log of 0: an internal failure, after the

@@ -139,3 +139,13 @@ def test_a_damaged_targets_file_names_the_row_and_the_problem(monkeypatch, row, 
     with pytest.raises(ValueError, match="targets.csv, row 1") as err:
         observed_module.load_targets()
     assert message in str(err.value)
+
+
+def test_an_observed_csv_without_a_count_column_names_the_columns_it_needs():
+    """It was pandas' "['period_start', ...] not in index"."""
+    import io
+
+    from sim.observed import read_observed_csv
+
+    with pytest.raises(ValueError, match="missing column.s. male, female; an observed series has the columns"):
+        read_observed_csv(io.StringIO("period_start,period_end,arrivals,source,note\n2000,2000,5,X,\n"))

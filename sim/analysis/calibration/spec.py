@@ -14,7 +14,7 @@ import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
 from sim.api_checks import MAX_SEED
-from sim.observed import OBSERVED_SERIES, check_observed, load_observed, load_targets
+from sim.observed import OBSERVED_SERIES, load_observed, load_targets, read_observed_csv
 from sim.outputs import check_name
 from sim.scenario.schema import Scenario
 from sim.scenario.strict import Strict
@@ -335,25 +335,20 @@ def _published(fail, target: str, years: Years) -> tuple[float, float]:
 
 def _observed_table(ref: str, spec_path: Path) -> pd.DataFrame | None:
     """A packaged series by name, or a CSV file with the packaged columns (period_start, period_end, arrivals,
-    male, female, source, note; '#' comment lines), parsed and checked (`check_observed`) as `load_observed`."""
+    male, female, source, note; '#' comment lines), read and checked as `load_observed` (`read_observed_csv`)."""
     if ref in OBSERVED_SERIES:
         return load_observed(ref)
     path = (spec_path.parent / ref)
     if not path.is_file():
         return None
     try:
-        raw = pd.read_csv(path, comment="#", dtype={"note": "string"})
-        table = raw[["period_start", "period_end", "arrivals", "male", "female"]].astype("int64")
-    except (ValueError, KeyError, pd.errors.ParserError) as exc:
-        raise ScenarioError(f"cannot read observed series: {exc}", path=str(path)) from None
-    table["female_share"] = [f / a if a else math.nan for f, a in zip(table["female"], table["arrivals"])]
-    note = raw["note"] if "note" in raw else pd.Series([""] * len(raw), dtype="string")
-    table["cumulative"] = note.fillna("").str.lower().str.startswith("cumulative").astype(bool)
-    try:
-        check_observed(table)
+        return read_observed_csv(path)
+    except pd.errors.ParserError as exc:
+        raise ScenarioError(f"cannot read observed series as CSV: {exc}", path=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"cannot read observed series as CSV text: {exc.reason}", path=str(path)) from None
     except ValueError as exc:
         raise ScenarioError(f"observed series, {exc}", path=str(path)) from None
-    return table.reset_index(drop=True)
 
 
 def _arrival_rows(observed: pd.DataFrame, years: Years, horizon: Years) -> pd.DataFrame:
