@@ -462,3 +462,26 @@ def test_synthetic_truth_coverage_over_20_truths(tmp_path):
     assert len(truths) == 20, "each truth run must be a different realization"
     assert all(n >= 15 for n in inside.values()), inside
     assert all(np.mean(r) < 0.5 for r in ratios.values()), {n: np.mean(r) for n, r in ratios.items()}
+
+
+def test_changing_only_a_route_share_targets_years_reuses_runs_that_kept_their_time_series(spec_dir, capsys):
+    """A route share over part of the horizon needs each run's time series, over the whole horizon not: the runs
+    of the first then became 'results of a different spec' for the second (docs/calibration.md: changing only the
+    targets reuses every run). The other way, runs that kept none cannot serve; the message says why."""
+    def target(years: str) -> str:
+        return (spec_text(targets="\n  arrivals: {years: [2000, 2003]}"
+                                  f"\n  route_share: {{years: {years}, routes: [abroad], value: 0.0195}}"))
+
+    out = spec_dir / "out"
+    partial, whole = write(spec_dir / "partial.yaml", target("[2001, 2003]")), write(spec_dir / "whole.yaml",
+                                                                                    target("[2000, 2004]"))
+    assert cli_main(["calibrate", str(partial), "--out", str(out), "--quiet"]) == 0
+    records = {p: p.stat().st_mtime_ns for p in (out / "sweep" / "runs").glob("*.json")}
+    assert records and any((out / "sweep" / "timeseries").iterdir())
+    assert cli_main(["calibrate", str(whole), "--out", str(out), "--quiet"]) == 0, capsys.readouterr().err
+    assert {p: p.stat().st_mtime_ns for p in (out / "sweep" / "runs").glob("*.json")} == records, "no run again"
+    other = spec_dir / "other"
+    assert cli_main(["calibrate", str(whole), "--out", str(other), "--quiet"]) == 0
+    capsys.readouterr()
+    assert cli_main(["calibrate", str(partial), "--out", str(other), "--quiet"]) == 2
+    assert "its runs kept no time series, which the route_share target" in capsys.readouterr().err

@@ -62,9 +62,10 @@ from sim.analysis.calibration.distance import (arrival_errors, distance, point_p
 from sim.analysis.calibration.holdout import SMC_NOTE, Holdout, holdout
 from sim.analysis.calibration.posterior import (accept, box_points, candidate_values, in_box, posterior_table,
                                                 predictive, refine_box, share_predictive, weights_of)
-from sim.analysis.calibration.rounds import make_round, run_round
+from sim.analysis.calibration.rounds import lack_time_series, make_round, run_round
 from sim.analysis.calibration.sequential import PREFIX, run_sequential
 from sim.analysis.dirs import check_design, claim_analysis_dir, undone_on_bad_input
+from sim.errors import UsageError
 from sim.analysis.calibration.scenario_file import check_scenario_target, format_value, write_scenario
 from sim.analysis.calibration.spec import TARGET_NAMES, LoadedCalibration, load_calibration
 from sim.outputs import atomic_path, atomic_write_text, default_dir, real_target
@@ -134,6 +135,10 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
         first = make_round(lc, out, "sweep", "base.yaml", s.population_size,
                            {"type": s.sampling.design, "samples": s.sampling.samples}, priors, s.sampling.replicates,
                            s.sampling.seed)
+        if not force and lack_time_series(out / "sweep", first.loaded):
+            raise UsageError(f"{out / 'sweep'}: its runs kept no time series, which the route_share target over "
+                             "part of the horizon needs (arrivals by route and year); pass --force to run them "
+                             "again, or choose another --out")
         check_design(out / "sweep", first.loaded, force=force)
         claim.make()
         common: dict[str, Any] = {"workers": workers, "scheduler": scheduler, "progress": progress}

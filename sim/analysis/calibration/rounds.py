@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -120,7 +121,41 @@ def make_round(lc: LoadedCalibration, out: Path, name: str, base_file: str, size
     }
     spec_path = out / f"{name}_spec.yaml"
     loaded = LoadedSpec(validate_model(ExperimentSpec, spec, path=str(spec_path)), spec_path, scenario)
+    loaded = _kept_outputs(out / name, loaded)
+    spec["outputs"] = loaded.spec.outputs.model_dump()
     return Round(name, base_file, base_text, yaml.safe_dump(spec, sort_keys=False, width=110), loaded)
+
+
+def _kept_outputs(sweep_dir: Path, loaded: LoadedSpec) -> LoadedSpec:
+    """The round's spec, keeping the time series when the runs already in SWEEP_DIR are this design's with their
+    time series kept: a target that no longer needs them (a route share now over the whole horizon) must not
+    make those runs "results of a different spec" (docs/calibration.md: changing only the targets reuses the
+    runs). Runs that kept none cannot serve a target that needs them (`lack_time_series`)."""
+    if loaded.spec.outputs.timeseries:
+        return loaded
+    kept = with_time_series(loaded, True)
+    return kept if _fingerprint_in(sweep_dir) == kept.fingerprint() else loaded
+
+
+def lack_time_series(sweep_dir: Path, loaded: LoadedSpec) -> bool:
+    """True when SWEEP_DIR holds the runs of LOADED's design except that they kept no time series, which LOADED
+    needs (a route-share target over part of the horizon counts arrivals by route and year from them)."""
+    without = with_time_series(loaded, False)
+    return loaded.spec.outputs.timeseries and _fingerprint_in(sweep_dir) == without.fingerprint()
+
+
+def with_time_series(loaded: LoadedSpec, kept: bool) -> LoadedSpec:
+    outputs = loaded.spec.outputs.model_copy(update={"timeseries": kept})
+    return LoadedSpec(loaded.spec.model_copy(update={"outputs": outputs}), loaded.path, loaded.base)
+
+
+def _fingerprint_in(sweep_dir: Path) -> str | None:
+    from sim.experiments.store import MANIFEST
+
+    try:
+        return json.loads((sweep_dir / MANIFEST).read_text()).get("fingerprint")
+    except (OSError, ValueError, AttributeError):  # no sweep yet, or a damaged one: the sweep engine says so
+        return None
 
 
 def run_round(lc: LoadedCalibration, out: Path, rnd: Round, *, replace: bool, workers, scheduler,
