@@ -264,14 +264,20 @@ def test_temporaries_of_a_killed_plot_or_report_go_when_they_write_there_again(r
         assert not (d / f".bordersim-{dead.pid}-x1y2.tmp").exists()
         assert (d / f".bordersim-{os.getppid()}-x1y2.tmp").read_bytes() == b"another command, at work"
 
-def test_default_figures_directory_of_a_run_is_bordersims_even_without_a_marker(run_dir, tmp_path, capsys):
+def test_default_figures_directory_of_a_run_is_bordersims_even_without_a_marker_but_not_its_files(run_dir, tmp_path,
+                                                                                                    capsys):
+    """An unmarked PATH/figures (earlier versions wrote no marker) is used and marked; a file in it that is not a
+    figure bordersim tagged is not replaced: it may be the user's (it used to be overwritten)."""
     copy = tmp_path / "run"
     shutil.copytree(run_dir, copy)
     (copy / "figures").mkdir(exist_ok=True)
-    (copy / "figures" / "flows.png").write_bytes(b"drawn by an earlier bordersim")
-    rc, printed, _ = cli(capsys, "plot", str(copy), "--only", "flows")
-    assert rc == 0 and printed.split() == [str(copy / "figures" / "flows.png")]
-    assert (copy / "figures" / "flows.png").read_bytes()[:4] == b"\x89PNG"
+    (copy / "figures" / "flows.png").write_bytes(b"drawn by an earlier bordersim, or by the user")
+    rc, printed, err = cli(capsys, "plot", str(copy), "--only", "flows")
+    assert rc == 2 and "flows.png: exists and is not a figure bordersim wrote" in err and printed == "", err
+    assert (copy / "figures" / "flows.png").read_bytes() == b"drawn by an earlier bordersim, or by the user"
+    assert sorted(p.name for p in (copy / "figures").iterdir()) == ["flows.png"], "refused before the marker"
+    rc, printed, _ = cli(capsys, "plot", str(copy), "--only", "yearly")
+    assert rc == 0 and printed.split() == [str(copy / "figures" / "yearly.png")]
     assert json.loads((copy / "figures" / ".bordersim").read_text())["kind"] == "figures", "now marked as ours"
 
 

@@ -174,7 +174,8 @@ def make_figures(path: str | Path, out: str | Path | None = None, *, fmt: str = 
     target = Path(out) if out is not None else Path(path) / "figures"
     style.check_figures_dir(target, default=out is None)  # refuse before drawing anything
     figs = build_figures(path, only, baseline=baseline)
+    names = {stem: f"{name}.{fmt}" for stem, name in file_stems(list(figs.figures)).items()}
+    style.check_figure_files(style.real_target(target), list(names.values()))  # before the marker is written
     figures_dir = style.claim_figures_dir(target, default=out is None)
-    names = file_stems(list(figs.figures))
-    written = figures_dir.save({f"{names[stem]}.{fmt}": fig for stem, fig in figs.figures.items()}, fmt)
+    written = figures_dir.save({names[stem]: fig for stem, fig in figs.figures.items()}, fmt)
     return written, figs.skipped

@@ -249,26 +249,30 @@ def check_figures_dir(path, *, default: bool = False) -> None:
 
 @dataclass(frozen=True)
 class FiguresDir:
-    """A figures directory claimed by `claim_figures_dir`. `adopted`: it is an unmarked PATH/figures of an
-    earlier version, whose files of figures' names are taken as bordersim's (those versions tagged none)."""
+    """A figures directory claimed by `claim_figures_dir`."""
 
     path: Path
-    adopted: bool
 
     def save(self, figures: dict[str, Figure], fmt: str) -> list[Path]:
         """Write each figure to PATH/<file name> (`save`) after checking every file name first: one that is a
         symbolic link, a directory or a file that is not a figure bordersim wrote (`is_bordersim_figure`) is a
         UsageError before anything is written, so a figure of the user's that bears a figure's name is never
-        replaced. Returns the paths, in order."""
+        replaced (in an unmarked PATH/figures too: bordersim cannot tell an earlier version's untagged figure from
+        the user's). Returns the paths, in order."""
         paths = {self.path / name: fig for name, fig in figures.items()}
-        for path in paths:
-            if path.is_symlink() or (path.exists() and not (self.adopted and path.is_file())
-                                     and not is_bordersim_figure(path)):
-                raise UsageError(f"{path}: exists and is not a figure bordersim wrote (its metadata do not name "
-                                 f"{FIGURE_CREATOR} as its creator); move it away or choose another --out")
+        check_figure_files(self.path, list(figures))
         for path, fig in paths.items():
             save(fig, path, fmt)
         return list(paths)
+
+
+def check_figure_files(directory, names: list[str]) -> None:
+    """UsageError unless each of DIRECTORY/<name> is absent or a figure bordersim wrote (`FiguresDir.save`)."""
+    for name in names:
+        path = Path(directory) / name
+        if path.is_symlink() or (path.exists() and not is_bordersim_figure(path)):
+            raise UsageError(f"{path}: exists and is not a figure bordersim wrote (its metadata do not name "
+                             f"{FIGURE_CREATOR} as its creator); move it away or choose another --out")
 
 
 def claim_figures_dir(path, *, default: bool = False) -> FiguresDir:
@@ -276,7 +280,6 @@ def claim_figures_dir(path, *, default: bool = False) -> FiguresDir:
     return it."""
     target = real_target(path)
     check_figures_dir(target, default=default)
-    adopted = default and target.is_dir() and marker_kind(target) is None and any(target.iterdir())
     try:
         target.mkdir(parents=True, exist_ok=True)
         if marker_kind(target) != "figures":
@@ -285,7 +288,7 @@ def claim_figures_dir(path, *, default: bool = False) -> FiguresDir:
     except OSError as exc:
         raise UsageError(f"{target}: cannot create the figures directory ({exc.strerror or exc}); choose "
                          "another --out") from None
-    return FiguresDir(target, adopted)
+    return FiguresDir(target)
 
 def note(fig: Figure, text: str) -> None:
     """A small grey footnote at the bottom left of the figure (data source, how intervals were computed); the
