@@ -59,15 +59,26 @@ def callback_argument(value: Any, name: str = "progress") -> Callable | None:
     raise UsageError(f"{name}: give a function called with (done, total), or None, not {_shown(value)}")
 
 
-def overrides_argument(value: Any, name: str = "overrides") -> list[str]:
-    """A list (or tuple) of 'dotted.path=value' strings; None for none. A single string is refused rather than
-    read character by character."""
+def strings_argument(value: Any, name: str, what: str, example: str) -> list[str]:
+    """A list (or tuple) of strings; None for none. A single string is refused rather than read character by
+    character."""
     if value is None:
         return []
     if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
         return list(value)
-    example = "['population.size=1000']"
-    raise UsageError(f"{name}: give a list of 'dotted.path=value' strings, e.g. {example}, not {_shown(value)}")
+    raise UsageError(f"{name}: give a list of {what}, e.g. {example}, not {_shown(value)}")
+
+
+def overrides_argument(value: Any, name: str = "overrides") -> list[str]:
+    """A list (or tuple) of 'dotted.path=value' strings (`strings_argument`)."""
+    return strings_argument(value, name, "'dotted.path=value' strings", "['population.size=1000']")
+
+
+def optional_string_argument(value: Any, name: str) -> str | None:
+    """A string or None."""
+    if value is None or isinstance(value, str):
+        return value
+    raise UsageError(f"{name}: give a string (or None), not {_shown(value)}")
 
 
 def bool_argument(value: Any, name: str) -> bool:

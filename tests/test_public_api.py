@@ -40,6 +40,9 @@ def _calls(out):
     """(what, call) pairs: each call gives a public function one wrong argument."""
     from pathlib import Path
 
+    from sim.plots import make_figures
+    from sim.plots.report import write_report
+
     root = Path(__file__).resolve().parents[1]
     toy, spec = str(root / TOY), str(root / SWEEP)
     sensitivity, effects = str(root / "experiments/toy_sensitivity.yaml"), str(root / "experiments/toy_effects.yaml")
@@ -72,6 +75,11 @@ def _calls(out):
         ("write_scenario_path", lambda: sim.calibrate(str(root / "experiments/korea_calibration.yaml"), out,
                                                       write_scenario_path=5)),
         ("a", lambda: sim.compare(None, out)),
+        # the figures' and report's functions (sim.plots): a TypeError, and 'heatmap' read letter by letter
+        ("path", lambda: make_figures(123, out)),
+        ("only", lambda: make_figures(toy, out, only="heatmap")),
+        ("out", lambda: make_figures(toy, 5)),
+        ("path", lambda: write_report(123, out / "r.html")),
     ]
 
 

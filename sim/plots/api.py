@@ -28,6 +28,7 @@ from sim.directories import (CalibrationData, DirData, DiscoveryData, EffectsDat
                               SweepData, kind_of, load)
 from sim.plots.sweep_figures import NotApplicable
 from sim.errors import UsageError
+from sim.api_checks import optional_path_argument, optional_string_argument, path_argument, strings_argument
 
 FORMATS = ("png", "svg", "pdf")
 
@@ -82,6 +83,9 @@ def build_figures(path: str | Path, only: list[str] | None = None, *, baseline: 
     """Read the directory and build its figures (in memory). Raises UsageError for a directory that is none
     of the five kinds, for unknown names in `only`, and for a figure named in `only` that does not apply to this
     directory; InputError for a missing or damaged file."""
+    path = path_argument(path, "path")
+    only = strings_argument(only, "only", "figure names", "['yearly', 'flows']") or None
+    baseline = optional_string_argument(baseline, "baseline")
     kind = kind_of(path)
     wanted = _check_only(kind, only)
     data = load(path)
@@ -169,7 +173,10 @@ def make_figures(path: str | Path, out: str | Path | None = None, *, fmt: str = 
     PATH/figures is bordersim's in any case); it is checked before anything is drawn, and a refusal
     (UsageError) touches nothing. Returns (paths written, {figure name: reason skipped})."""
     if fmt not in FORMATS:
-        raise UsageError(f"unknown format '{fmt}'; choose from {', '.join(FORMATS)}")
+        raise UsageError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    path = path_argument(path, "path")
+    out = optional_path_argument(out, "out")
+    only = strings_argument(only, "only", "figure names", "['yearly', 'flows']") or None
     kind_of(path)  # a bad PATH is reported before --out
     target = Path(out) if out is not None else Path(path) / "figures"
     style.check_figures_dir(target, default=out is None)  # refuse before drawing anything

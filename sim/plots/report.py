@@ -32,6 +32,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.errors import UsageError
+from sim.api_checks import optional_path_argument, path_argument
 from sim.experiments.summarize import summarize
 from sim.outcomes import TOTAL_KEYS
 from sim.observed import compare_yearly, load_observed
@@ -419,6 +420,8 @@ def write_report(path: str | Path, out: str | Path | None = None, *, baseline: s
     return its path. An existing OUT is replaced only if it is a report bordersim wrote (`check_report_target`,
     checked before anything is read or drawn); a failure to write is a UsageError naming the file, and leaves the
     old file as it was."""
+    path = path_argument(path, "path")
+    out = optional_path_argument(out, "out")
     kind_of(path)  # a bad PATH is reported first
     target = style.real_target(Path(out) if out is not None else Path(path) / "report.html")
     check_report_target(target)
