@@ -604,6 +604,22 @@ def test_a_directory_where_a_table_should_be_is_named_not_read_as_an_empty_table
     rc, _, err = cli(capsys, "plot", tmp_path / "run")
     assert rc == 2 and "timeseries.parquet: a directory" in err, err
 
+
+def test_summarize_says_why_a_row_has_no_interval(tmp_path, capsys, finished_sweep):
+    """It said 'add replicates with --replicates' (summarize has no such option) also when every point had enough
+    replicates and an outcome was undefined in some runs (a female share in a year nobody arrived)."""
+    rc, _, err = cli(capsys, "summarize", finished_sweep)
+    assert rc == 0 and "needs at least 3 replicates" in err and "bordersim sweep SPEC --replicates R" in err, err
+    d = tmp_path / "sweep"
+    shutil.copytree(finished_sweep, d)
+    runs = pd.read_parquet(d / "runs.parquet")
+    three = pd.concat([runs.assign(replicate=k, seed=runs["seed"] + k,
+                                   run_id=runs["run_id"].str.replace("r0000", f"r{k:04d}")) for k in range(3)])
+    three["female_share_2001"] = [0.5, float("nan")] * 3  # undefined in one point's runs
+    three.to_parquet(d / "runs.parquet", index=False)
+    rc, _, err = cli(capsys, "summarize", d, "--outcome", "arrived", "--outcome", "female_share_2001")
+    assert rc == 0 and "female_share_2001 is undefined in some runs" in err and "replicates" not in err, err
+
 @pytest.mark.parametrize("marker", [True, False], ids=["marker", "older layout"])
 @pytest.mark.parametrize("kind, files, results", [
     ("sensitivity", ["experiment.yaml", "indices.csv", "ranking.txt"], "indices.csv"),

@@ -110,8 +110,15 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     else:
         print(table.to_string(index=False, float_format=lambda v: f"{v:,.4g}"))
     if "n" in table.columns and (table["n"] < MIN_CI_REPLICATES).any():
-        print(f"note: a 95% CI needs at least {MIN_CI_REPLICATES} replicates; points with fewer show none "
-              "(add replicates with --replicates)", file=sys.stderr)
+        ok = df[df["status"] == "ok"] if "status" in df.columns else df
+        if ok.groupby("point").size().min() < MIN_CI_REPLICATES:
+            print(f"note: a 95% CI needs at least {MIN_CI_REPLICATES} replicates; points with fewer show none "
+                  "(add replicates: `bordersim sweep SPEC --replicates R`, which resumes the sweep)", file=sys.stderr)
+        else:  # every point has the replicates: some outcome is undefined in some runs
+            short = table.loc[table["n"] < MIN_CI_REPLICATES, "outcome"].unique()
+            print(f"note: {', '.join(map(str, short[:3]))}{' ...' if len(short) > 3 else ''} is undefined in some "
+                  f"runs (e.g. a female share in a year nobody arrived); a row with fewer than {MIN_CI_REPLICATES} "
+                  "values shows no CI", file=sys.stderr)
     return EXIT_OK
 
 

@@ -89,7 +89,8 @@ def find_box(x: pd.DataFrame, y: np.ndarray, *, threshold: float = 0.8, peel_alp
     cases = int(y.sum())
     if cases == 0 or cases == len(y):
         raise ScenarioError(f"the condition holds at {cases} of {len(y)} points: there is nothing to tell apart; "
-                            "change the condition (e.g. a threshold inside the outcome's range, see points.csv)",
+                            "change the condition (e.g. a threshold inside the range the outcome takes over the "
+                            "points)",
                             key="condition")
     prim = load_prim()
     x = x.reset_index(drop=True)
