@@ -48,13 +48,14 @@ _WHAT = ("give a run directory (`bordersim run`), a sweep directory (`bordersim 
          "(`bordersim effects`) or a discovery directory (`bordersim discover`)")
 
 
-def kind_of(path: str | Path) -> str:
+def kind_of(path: str | Path, give: str = _WHAT) -> str:
     """'run', 'sweep', 'sensitivity', 'calibration', 'effects' or 'discovery', from the files the directory holds; a
     UsageError (bad input) naming what is missing otherwise. An unfinished sensitivity analysis, calibration,
     effects analysis or discovery (its runs there, its results not yet) is named as such, with what to do; so is a
-    directory another command is writing (`refuse_if_held`: its results there are not yet its results)."""
+    directory another command is writing (`refuse_if_held`: its results there are not yet its results). `give`:
+    what to pass instead of a path that is not a directory (the kinds the caller reads)."""
     root = Path(path)
-    check_readable_dir(root, _WHAT)
+    check_readable_dir(root, give)
     kind = _kind_of(root)
     refuse_if_held(root)
     return kind

@@ -268,3 +268,10 @@ def test_a_sweep_that_lost_its_kept_time_series_is_damaged_one_that_kept_none_ge
     res, tables, _ = _compare(capsys, tmp_path, sweeps["low"], none)
     assert f"the sweep {none} kept no time series (outputs.timeseries: false)" in res.stderr
     assert tables["by_group"].empty
+
+
+def test_a_side_that_is_no_directory_is_told_what_compare_takes(runs, capsys, tmp_path):
+    """The message listed sensitivity, calibration, effects and discovery directories, which compare refuses."""
+    res = call_main(capsys, "compare", runs["a"], tmp_path / "nonexist")
+    assert res.returncode == 2 and "no such directory (give a run directory" in res.stderr, res.stderr
+    assert "or a sweep directory" in res.stderr and "sensitivity" not in res.stderr, res.stderr

@@ -294,6 +294,12 @@ def test_report_out_overwrites_only_a_report_bordersim_wrote(sweep_dir, tmp_path
     link = tmp_path / "link.html"
     link.symlink_to(mine)
     assert cli(capsys, "report", str(sweep_dir), "--out", str(link))[0] == 2
+    ours_linked = tmp_path / "ours.html"
+    assert cli(capsys, "report", str(sweep_dir), "--out", str(ours_linked))[0] == 0
+    link.unlink()
+    link.symlink_to(ours_linked)  # a link to a report bordersim wrote: refused as a link, not as "not a report"
+    rc, _, err = cli(capsys, "report", str(sweep_dir), "--out", str(link))
+    assert rc == 2 and f"{link}: is a symbolic link" in err and link.is_symlink(), err
 
     ours = tmp_path / "r.html"
     assert cli(capsys, "report", str(sweep_dir), "--out", str(ours))[0] == 0

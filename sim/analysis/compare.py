@@ -140,7 +140,8 @@ def load_side(text: str | Path, label: str, point: str | None = None) -> Side:
         raise UsageError(f"{label}: the point is given twice ('{text}' and --point-{label.lower()} {point})")
     point = inline if inline is not None else point
     root = Path(path_text)
-    kind = kind_of(root)  # not a bordersim directory, or an unfinished one: UsageError naming it
+    kind = kind_of(root, "give a run directory (`bordersim run`) or a sweep directory (`bordersim sweep`), "
+                         "a sweep's point as DIR:POINT")  # not a bordersim directory, or an unfinished one
     if kind == "run":
         if point is not None:
             raise UsageError(f"{root} is a run directory: it has no points (drop ':{point}' / --point-"

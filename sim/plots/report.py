@@ -410,6 +410,9 @@ def check_report_target(target: Path) -> None:
         return
     if target.is_dir() and not target.is_symlink():
         raise UsageError(f"{target}: is a directory; give a file name for the report (e.g. {target / 'report.html'})")
+    if target.is_symlink():
+        raise UsageError(f"{target}: is a symbolic link; bordersim replaces no link (the rename would replace the "
+                         "link, which is yours): give the path it points to, or choose another --out")
     if not is_bordersim_report(target):
         raise UsageError(f"{target}: exists and is not a report bordersim wrote; bordersim never overwrites "
                          "such a file: choose another --out")
