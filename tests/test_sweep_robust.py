@@ -186,7 +186,7 @@ def test_force_replaces_a_sweep_directory_bordersim_made(tmp_path, capsys):
     assert rc == 2 and "different spec" in err
     rc, _, err = cli(capsys, "sweep", b, "--out", out, "--workers", "1", "--quiet", "--force")
     assert rc == 0, err
-    assert json.loads((out / "sweep.json").read_text())["spec_path"] == str(b)
+    assert (out / json.loads((out / "sweep.json").read_text())["spec_path"]).resolve() == b.resolve()  # b's runs
     assert marker_kind(out) == "sweep" and len(pd.read_parquet(out / "runs.parquet")) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.yaml", "b.yaml", "o"]  # no temporaries left
 
@@ -214,7 +214,7 @@ def test_force_does_not_replace_a_sweep_directory_holding_what_bordersim_did_not
             (out / "analysis").rmdir()
     rc, _, err = cli(capsys, "sweep", b, "--out", out, "--workers", "1", "--quiet", "--force")
     assert rc == 0, err  # bordersim's own figures and report do not stop it
-    assert json.loads((out / "sweep.json").read_text())["spec_path"] == str(b)
+    assert (out / json.loads((out / "sweep.json").read_text())["spec_path"]).resolve() == b.resolve()  # b's runs
 
 
 def make_older_version(out: Path) -> None:
@@ -619,6 +619,24 @@ def test_summarize_says_why_a_row_has_no_interval(tmp_path, capsys, finished_swe
     three.to_parquet(d / "runs.parquet", index=False)
     rc, _, err = cli(capsys, "summarize", d, "--outcome", "arrived", "--outcome", "female_share_2001")
     assert rc == 0 and "female_share_2001 is undefined in some runs" in err and "replicates" not in err, err
+
+
+def test_an_analysis_sweeps_manifest_is_the_same_wherever_its_directory_lies(tmp_path, capsys):
+    """An analysis writes OUT/experiment.yaml and runs it into OUT/sweep: sweep.json recorded the spec's path as
+    --out was typed (r1/experiment.yaml, deep/a/b/r2/experiment.yaml), so the same analysis gave different files,
+    and a refusal in a copied directory named the directory it was copied from."""
+    manifests = []
+    for out in (tmp_path / "r1", tmp_path / "deep" / "a" / "b" / "r2"):
+        out.mkdir(parents=True)
+        spec = tiny(out, "experiment")
+        assert cli(capsys, "sweep", spec, "--out", out / "sweep", "--quiet")[0] == 0
+        manifests.append((out / "sweep" / "sweep.json").read_text())
+    assert manifests[0] == manifests[1] and '"spec_path": "../experiment.yaml"' in manifests[0]
+    copy = tmp_path / "copy"
+    shutil.copytree(tmp_path / "r1", copy)
+    spec = tiny(copy, "experiment", seed=8)  # another design
+    rc, _, err = cli(capsys, "sweep", spec, "--out", copy / "sweep", "--quiet")
+    assert rc == 2 and f"different spec ({copy / 'experiment.yaml'}," in err, err
 
 @pytest.mark.parametrize("marker", [True, False], ids=["marker", "older layout"])
 @pytest.mark.parametrize("kind, files, results", [

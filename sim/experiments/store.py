@@ -90,7 +90,7 @@ class SweepStore:
             elif action == "replace":
                 fd = _replace(root, ls, fd)
             store = cls(root, fd)
-            write_if_changed(root / MANIFEST, _manifest_text(ls))  # a resumed sweep: more replicates, a moved spec
+            write_if_changed(root / MANIFEST, _manifest_text(ls, root))  # resumed: more replicates, a moved spec
             if not (root / BASE_SCENARIO).exists():  # the fingerprint matched: the same resolved base scenario
                 atomic_write_text(root / BASE_SCENARIO, dump_scenario(ls.base))
             store.runs_dir.mkdir(exist_ok=True)
@@ -249,7 +249,7 @@ def _decide(root: Path, fingerprint: str, force: bool) -> str:
         if old is not None and old.get("fingerprint") == fingerprint:
             return "legacy"
         what = ("holds results of a different spec "
-                f"({old.get('spec_path')}, spec or base scenario changed)" if old is not None
+                f"({_spec_shown(root, old)}, spec or base scenario changed)" if old is not None
                 else f"has a damaged {MANIFEST}")
         raise UsageError(f"{root} {what} and was made by an older bordersim (no {MARKER} marker), so bordersim will "
                          "not delete it, even with --force: delete it yourself or choose another --out")
@@ -268,7 +268,7 @@ def _decide(root: Path, fingerprint: str, force: bool) -> str:
         return "resume"
     if force:
         return _replaceable(root)
-    raise UsageError(f"{root} holds results of a different spec ({old.get('spec_path')}, spec or base scenario "
+    raise UsageError(f"{root} holds results of a different spec ({_spec_shown(root, old)}, spec or base scenario "
                      "changed); choose another --out, or pass --force to discard them")
 
 
@@ -315,6 +315,13 @@ def _foreign_entries(root: Path) -> list[str]:
     return foreign
 
 
+def _spec_shown(root: Path, manifest: dict) -> str:
+    """The spec path a manifest records, as a path from here: one relative to the sweep directory ('../x.yaml')
+    is joined to ROOT."""
+    recorded = str(manifest.get("spec_path"))
+    return os.path.normpath(root / recorded) if recorded.startswith(".." + os.sep) else recorded
+
+
 def _manifest_or_none(root: Path) -> dict | None:
     try:
         return read_manifest(root)
@@ -328,15 +335,20 @@ def _initialise(directory: Path, ls: LoadedSpec) -> None:
     write_marker(directory, KIND)
     (directory / "runs").mkdir(exist_ok=True)
     (directory / "timeseries").mkdir(exist_ok=True)
-    atomic_write_text(directory / MANIFEST, _manifest_text(ls))
+    atomic_write_text(directory / MANIFEST, _manifest_text(ls, directory))
 
 
-def _manifest_text(ls: LoadedSpec) -> str:
+def _manifest_text(ls: LoadedSpec, root: Path) -> str:
     """sweep.json: the fingerprint, the spec (its path and content, as of the last command that ran the sweep),
-    the base scenario's name and the parameters."""
+    the base scenario's name and the parameters. The spec's path is recorded relative to the sweep directory ROOT
+    when it lies in ROOT's parent (an analysis's OUT/experiment.yaml beside OUT/sweep: '../experiment.yaml', the
+    same wherever OUT lies), else as it was given."""
+    spec_path = str(ls.path)
+    if Path(os.path.abspath(ls.path)).parent == Path(os.path.abspath(root)).parent:
+        spec_path = os.path.join("..", ls.path.name)
     return json.dumps({
         "fingerprint": ls.fingerprint(),
-        "spec_path": str(ls.path),
+        "spec_path": spec_path,
         "spec": ls.spec.model_dump(mode="json"),
         "scenario": ls.base.name,
         "parameters": ls.parameter_names,
