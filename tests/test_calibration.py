@@ -470,7 +470,8 @@ def test_changing_only_a_route_share_targets_years_reuses_runs_that_kept_their_t
     targets reuses every run). The other way, runs that kept none cannot serve; the message says why."""
     def target(years: str) -> str:
         return (spec_text(targets="\n  arrivals: {years: [2000, 2003]}"
-                                  f"\n  route_share: {{years: {years}, routes: [abroad], value: 0.0195}}"))
+                                  f"\n  route_share: {{years: {years}, routes: [abroad], value: 0.0195}}",
+                          sampling="{design: sobol, samples: 4, replicates: 1, seed: 1}"))
 
     out = spec_dir / "out"
     partial, whole = write(spec_dir / "partial.yaml", target("[2001, 2003]")), write(spec_dir / "whole.yaml",

@@ -239,14 +239,15 @@ def test_a_figure_of_the_users_bearing_a_figures_name_is_never_replaced(run_dir,
         theirs.mkdir()
     before = {p.name: (p.is_symlink(), p.read_bytes() if p.is_file() and not p.is_symlink() else None)
               for p in out.iterdir()}
-    rc, printed, err = cli(capsys, "plot", str(run_dir), "--out", str(out))
+    rc, printed, err = cli(capsys, "plot", str(run_dir), "--out", str(out), "--only", "yearly", "flows")
     assert rc == 2 and str(theirs) in err and "not a figure bordersim wrote" in err and printed == "", err
     assert {p.name: (p.is_symlink(), p.read_bytes() if p.is_file() and not p.is_symlink() else None)
             for p in out.iterdir()} == before, "nothing written, nothing replaced"
     assert cli(capsys, "plot", str(run_dir), "--out", str(out), "--only", "yearly")[0] == 0, "its own figures still"
 
 
-def test_temporaries_of_a_killed_plot_or_report_go_when_they_write_there_again(run_dir, tmp_path, capsys):
+def test_temporaries_of_a_killed_plot_or_report_go_when_they_write_there_again(run_dir, sweep_dir, tmp_path,
+                                                                                  capsys):
     """A plot killed while it wrote left `.bordersim-<pid>-*.tmp` in the figures directory for good, although
     docs/outputs.md says the next write beside them removes those of dead processes; a live one's stays."""
     dead = subprocess.Popen(["true"])  # a process that has ended: its pid is free
@@ -259,7 +260,7 @@ def test_temporaries_of_a_killed_plot_or_report_go_when_they_write_there_again(r
         (d / f".bordersim-{dead.pid}-x1y2.tmp").write_bytes(b"half a figure")
         (d / f".bordersim-{os.getppid()}-x1y2.tmp").write_bytes(b"another command, at work")
     assert cli(capsys, "plot", str(run_dir), "--out", str(out), "--only", "yearly")[0] == 0
-    assert cli(capsys, "report", str(run_dir), "--out", str(report / "r.html"))[0] == 0
+    assert cli(capsys, "report", str(sweep_dir), "--out", str(report / "r.html"))[0] == 0  # one figure: quick
     for d in (out, report):
         assert not (d / f".bordersim-{dead.pid}-x1y2.tmp").exists()
         assert (d / f".bordersim-{os.getppid()}-x1y2.tmp").read_bytes() == b"another command, at work"
