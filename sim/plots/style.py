@@ -225,7 +225,6 @@ def save(fig: Figure, path, fmt: str) -> None:
                          "another --out") from None
 
 
-
 def safe_stem(text: str) -> str:
     """A file-name stem from a figure name that may hold parameter or edge ids: every run of characters other
     than letters, digits, '.', '_' and '-' becomes '_' ('response-d/z.mines' -> 'response-d_z.mines'), and a
@@ -289,6 +288,7 @@ def claim_figures_dir(path, *, default: bool = False) -> FiguresDir:
         raise UsageError(f"{target}: cannot create the figures directory ({exc.strerror or exc}); choose "
                          "another --out") from None
     return FiguresDir(target)
+
 
 def note(fig: Figure, text: str) -> None:
     """A small grey footnote at the bottom left of the figure (data source, how intervals were computed); the
