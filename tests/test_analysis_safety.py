@@ -414,6 +414,12 @@ def test_a_second_command_on_an_analysis_directory_in_use_is_refused_before_it_w
         err = capsys.readouterr().err
         assert "is writing to this directory" in err and f"pid {os.getpid()}" in err and "Traceback" not in err
         assert snapshot(tmp_path) == before
+        # refused before the spec is read (which took 2-4.5 s): a spec that is not YAML is not even noticed
+        unread = tmp_path / "unread_spec.yaml"
+        unread.write_text("name: [unclosed\n")
+        assert main([command[0], str(unread), *command[2:], "--out", str(out), "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert "is writing to this directory" in err and "unread_spec" not in err, err
     finally:
         unlock_dir(fd)
 

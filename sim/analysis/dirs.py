@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sim.errors import InputError, UsageError
-from sim.outputs import (LOCK, MARKER, claim_dir, clean_stale_temporaries, lock_dir, marker_kind, unlock_dir,
-                         write_if_changed, write_marker)
+from sim.outputs import (LOCK, MARKER, claim_dir, clean_stale_temporaries, held_by, lock_dir, marker_kind,
+                         real_target, unlock_dir, write_if_changed, write_marker)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -67,6 +67,18 @@ class AnalysisDir:
             write_marker(self.out, self.kind)
             self._fd = lock_dir(self.out, f"{self.kind} analysis")
         return self.made
+
+
+def refuse_if_busy(out: Path | None, kind: str) -> None:
+    """UsageError when another command holds OUT/.lock (`held_by`), checked before the spec is read (which can
+    take seconds); `claim_analysis_dir` checks again when it takes the lock. None (the default OUT, known only
+    from the spec) is checked there."""
+    if out is None:
+        return
+    holder = held_by(real_target(out))
+    if holder is not None:
+        raise UsageError(f"{real_target(out)}: another command is writing to this directory ({holder}); wait until "
+                         f"it ends, or stop it, or choose another --out for this {kind} analysis")
 
 
 def claim_analysis_dir(out: Path, kind: str, *, force: bool, sweeps: list[str], files: list[str]

@@ -44,10 +44,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """The command: run (or resume) the calibration, draw the figures, print the fit table. Bad input raises
     InputError (ScenarioError for the spec, UsageError for arguments and directories: exit 2 in the CLI); Ctrl-C
     returns 130 with finished runs kept."""
+    from sim.analysis.dirs import refuse_if_busy
     from sim.analysis.calibration.abc import calibrate
     from sim.analysis.calibration.spec import load_calibration
     from sim.plots.calibration import write_figures
 
+    if args.out is not None:  # at once, not after the spec is read (seconds for Korea)
+        refuse_if_busy(args.out, "calibration")
     lc = load_calibration(args.spec)
     with progress_bar(f"calibrate {lc.spec.name}", not args.quiet) as update:
         def progress(stage: str, done: int, total: int) -> None:

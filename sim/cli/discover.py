@@ -12,9 +12,12 @@ from sim.cli.progress import progress_bar
 def cmd_discover(args: argparse.Namespace) -> int:
     """Run (or resume) the design, run PRIM, print the summary and draw OUT/figures/peeling.png. Bad input and a
     missing bordersim[discovery] extra raise InputError (exit 2 in the CLI); Ctrl-C returns 130."""
+    from sim.analysis.dirs import refuse_if_busy
     from sim.analysis.discovery.boxes import load_prim
     from sim.analysis.discovery.spec import load_discovery
 
+    if not args.dry_run and args.out is not None:  # at once, not after the spec is read (seconds for Korea)
+        refuse_if_busy(args.out, "discovery")
     ld = load_discovery(args.spec)
     n, r = ld.spec.design.samples, ld.spec.replicates
     if args.dry_run:

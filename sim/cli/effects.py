@@ -12,10 +12,13 @@ from sim.cli.progress import progress_bar
 def cmd_effects(args: argparse.Namespace) -> int:
     """Run (or resume) the analysis, print the effects table and draw the figure. Bad input raises InputError
     (exit 2 in the CLI); Ctrl-C returns 130 with the finished runs kept."""
+    from sim.analysis.dirs import refuse_if_busy
     from sim.analysis.effects.run import design_size, run_effects
     from sim.analysis.effects.spec import load_effects
     from sim.experiments.executors import default_workers
 
+    if not args.dry_run and args.out is not None:  # at once, not after the spec is read (seconds for Korea)
+        refuse_if_busy(args.out, "effects")
     le = load_effects(args.spec)
     packages, draws, replicates, runs = design_size(le)
     if args.dry_run:

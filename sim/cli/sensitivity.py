@@ -14,11 +14,14 @@ from sim.cli.progress import progress_bar
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     """The command: run (or resume) the analysis, print the ranking and a `warning: ...` line per outcome whose
     indices the design does not resolve. Bad input raises InputError (exit 2 in the CLI); Ctrl-C returns 130."""
+    from sim.analysis.dirs import refuse_if_busy
     from sim.analysis.sensitivity.indices import ranking_table
     from sim.analysis.sensitivity.run import design_size, run_sensitivity
     from sim.analysis.sensitivity.spec import load_sensitivity
     from sim.experiments.executors import default_workers
 
+    if not args.dry_run and args.out is not None:  # at once, not after the spec is read (seconds for Korea)
+        refuse_if_busy(args.out, "sensitivity")
     ls = load_sensitivity(args.spec)
     points, runs = design_size(ls, args.method)
     if args.dry_run:

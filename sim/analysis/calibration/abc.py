@@ -64,7 +64,7 @@ from sim.analysis.calibration.posterior import (accept, box_points, candidate_va
                                                 predictive, refine_box, share_predictive, weights_of)
 from sim.analysis.calibration.rounds import lack_time_series, make_round, run_round
 from sim.analysis.calibration.sequential import PREFIX, run_sequential
-from sim.analysis.dirs import check_design, claim_analysis_dir, undone_on_bad_input
+from sim.analysis.dirs import check_design, claim_analysis_dir, refuse_if_busy, undone_on_bad_input
 from sim.errors import UsageError
 from sim.analysis.calibration.scenario_file import check_scenario_target, format_value, write_scenario
 from sim.analysis.calibration.spec import TARGET_NAMES, LoadedCalibration, load_calibration
@@ -120,7 +120,7 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
     `force`; round 2, the generations and the check, derived from round 1's analysis, are replaced when that
     analysis changes. Nothing that bordersim did not make is deleted or overwritten."""
     workers, _ = run_options(workers=workers, progress=progress, force=force)
-    optional_path_argument(out, "out")
+    refuse_if_busy(optional_path_argument(out, "out"), "calibration")  # before the spec, which takes seconds to read
     optional_path_argument(write_scenario_path, "write_scenario_path")
     lc = spec if isinstance(spec, LoadedCalibration) else load_calibration(path_argument(spec, "spec"))
     s = lc.spec

@@ -75,10 +75,10 @@ def run_discovery(spec: str | Path, out: str | Path | None = None, *, workers: i
     OUT is absent, empty or a discovery directory, which is resumed; OUT/sweep is absent, empty or a bordersim sweep
     directory; another design's runs there are replaced only with `force`. A missing bordersim[discovery] extra is
     a UsageError before any run starts."""
-    from sim.analysis.dirs import claim_analysis_dir, run_spec_sweep
+    from sim.analysis.dirs import claim_analysis_dir, refuse_if_busy, run_spec_sweep
 
     workers, _ = run_options(workers=workers, progress=progress, force=force)
-    optional_path_argument(out, "out")
+    refuse_if_busy(optional_path_argument(out, "out"), "discovery")  # before the spec, which takes seconds to read
     ld = load_discovery(path_argument(spec, "spec"))
     load_prim()  # the extra is needed at the end: refuse before hours of runs, not after
     out = real_target(out) if out is not None else default_dir(ld.spec.name)

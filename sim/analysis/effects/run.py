@@ -63,7 +63,7 @@ def run_effects(spec: str | Path, out: str | Path | None = None, *, workers: int
     values.parquet, effects.json (with OUT/base.yaml and experiment.yaml); default OUT results/<name>. It prints
     and draws nothing. Output rule as for sensitivity (sim.analysis.dirs): OUT is absent, empty or an `effects`
     directory (resumed); runs of another design in OUT/sweep are refused unless `force`."""
-    from sim.analysis.dirs import claim_analysis_dir, run_spec_sweep
+    from sim.analysis.dirs import claim_analysis_dir, refuse_if_busy, run_spec_sweep
     from sim.outputs import write_if_changed
     from sim.analysis.effects.statistics import effects_table, values_table
     from sim.analysis.sensitivity.run import replicate_matrix
@@ -71,7 +71,7 @@ def run_effects(spec: str | Path, out: str | Path | None = None, *, workers: int
     from sim.scenario.overrides import dump_scenario
 
     workers, _ = run_options(workers=workers, progress=progress, force=force)
-    optional_path_argument(out, "out")
+    refuse_if_busy(optional_path_argument(out, "out"), "effects")  # before the spec, which takes seconds to read
     le = load_effects(path_argument(spec, "spec"))
     out = real_target(out) if out is not None else default_dir(le.spec.name)
     with claim_analysis_dir(out, "effects", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES)) as claim:

@@ -99,10 +99,10 @@ def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None
     import numpy as np
     import pandas as pd
 
-    from sim.analysis.dirs import claim_analysis_dir, run_spec_sweep
+    from sim.analysis.dirs import claim_analysis_dir, refuse_if_busy, run_spec_sweep
 
     workers, _ = run_options(workers=workers, progress=progress, force=force)
-    optional_path_argument(out, "out")
+    refuse_if_busy(optional_path_argument(out, "out"), "sensitivity")  # before the spec, which takes seconds to read
     ls = load_sensitivity(path_argument(spec, "spec"))
     design_size(ls, method)  # an unknown method is refused before a path is made of it
     out = real_target(out) if out is not None else default_dir(f"{ls.spec.name}-{method}")
