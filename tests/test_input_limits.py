@@ -492,7 +492,7 @@ def _telling_key(spec: Path) -> str:
 
 
 def test_minimal_sweep_spec_given_to_run_is_recognised(tmp_path: Path, capsys):
-    spec = write(tmp_path, f"name: s\nscenario: {TOY}\nparameters:\n  seed: [1, 2]\n", "spec.yaml")
+    spec = write(tmp_path, f"name: s\nscenario: {TOY}\nparameters:\n  population.size: [100, 200]\n", "spec.yaml")
     rc, _, err = cli(capsys, "validate", spec)
     assert rc == 2 and "this looks like a sweep spec" in err and f"bordersim sweep {spec}" in err
 

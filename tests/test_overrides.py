@@ -276,3 +276,12 @@ def test_a_push_point_written_as_a_year_is_set_by_its_year_or_its_january():
     assert by_year == by_month
     with pytest.raises(ScenarioError, match="unknown path 'push.hardship.values.2001'"):
         load_scenario(TOY, overrides=["push.hardship.values.2001=2"])
+
+
+def test_a_push_point_by_its_year_is_read_as_it_is_set():
+    """A calibration prior on push.hardship.values.2003 ended in an internal KeyError: get_path, which the
+    calibration reads a path's current value with, lacked set_path's year alias."""
+    from sim.scenario.overrides import get_path
+
+    data = scenario_to_dict(load_scenario(TOY))
+    assert get_path(data, "push.hardship.values.2003") == get_path(data, "push.hardship.values.2003-01") == 1.5

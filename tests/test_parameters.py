@@ -136,3 +136,40 @@ def test_a_path_set_by_two_parameters_is_refused_in_every_spec_format(tmp_path, 
     with pytest.raises(ScenarioError, match=f"the path {patrol} is set by two parameters") as info:
         load(spec)
     assert info.value.key == "parameters" and info.value.line == 4
+
+
+@pytest.mark.parametrize("fmt", ["sweep", "sensitivity", "discover", "calibrate"])
+@pytest.mark.parametrize("one, other", [("network.edges.boat.controls.patrol", "network.edges.4.controls.patrol"),
+                                        ("push.hardship.values.2003", "push.hardship.values.2003-01")])
+def test_one_value_spelled_two_ways_by_two_parameters_is_refused(tmp_path, fmt, one, other):
+    """Edge 4 is the boat edge, and a push point's year is its January: the text check let these through and the
+    second overwrote the first (a sweep gave the same arrivals at patrol 0.1 and 0.9)."""
+    from sim.analysis.calibration.spec import load_calibration
+    from sim.analysis.discovery.spec import load_discovery
+
+    bounds = "{dist: uniform, low: 0.5, high: 0.9}"
+    body = {"sweep": f"parameters:\n  {one}: [0.5, 0.9]\n  {other}: [0.6]\n",
+            "sensitivity": f"parameters:\n  {one}: {bounds}\n  {other}: {bounds}\noutcomes: {{arrivals: arrived}}\n",
+            "discover": f"parameters:\n  {one}: {bounds}\n  {other}: {bounds}\n"
+                        "outcome: arrived\ncondition: {above: 10}\n",
+            "calibrate": f"parameters:\n  {one}: {bounds}\n  {other}: {bounds}\n"
+                         "targets: {arrivals: {years: [2000, 2004]}}\nsampling: {samples: 8}\n"
+                         "accept: {quantile: 0.5}\n"}
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(f"name: two\nscenario: {TOY}\n" + body[fmt])
+    load = {"sweep": load_spec, "sensitivity": load_sensitivity, "discover": load_discovery,
+            "calibrate": load_calibration}[fmt]
+    with pytest.raises(ScenarioError, match=f"'{one}' and '{other}' set the same value") as info:
+        load(spec)
+    assert info.value.key == "parameters" and info.value.line == 4
+
+
+def test_seed_is_no_parameter_and_integer_bounds_are_exact():
+    """A sweep parameter `seed` did nothing (every run used its replicate's seed) and overwrote the seed column of
+    runs.parquet; integer bounds beyond 2**53 were drawn outside the range (floats)."""
+    from sim.experiments.parameters import distinct_paths
+
+    with pytest.raises(ValueError, match="'seed' is not a parameter"):
+        distinct_paths({"seed": [1, 2]})
+    with pytest.raises(ScenarioError, match="integer bounds must lie within"):
+        validate_model(ParameterRange, {"dist": "integer", "low": 2**62, "high": 2**62 + 10}, path="spec.yaml")

@@ -372,7 +372,8 @@ design: {type: points}
     assert [(p.values["population.size"], p.values["network.edges.dmz.controls.mines"]) for p in pts] == [
         (1000, 0.1), (2000, 0.2), (3000, 0.3)]
     bad = write_spec(tmp_path, "name: z\nscenario: SCENARIO\ndesign: {type: points}\n"
-                               "parameters: {population.size: [1, 2], seed: [1]}\n", "bad.yaml")
+                               "parameters: {population.size: [1, 2], network.edges.dmz.controls.mines: [1]}\n",
+                     "bad.yaml")
     r = run_cli("sweep", str(bad), "--dry-run")
     assert r.returncode == 2 and "equal length" in r.stderr
 

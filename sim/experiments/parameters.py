@@ -35,6 +35,9 @@ def distinct_paths(parameters: dict[str, Any]) -> dict[str, Any]:
     seen: dict[str, str] = {}
     for name in parameters:
         for path in (p.strip() for p in str(name).split(",")):
+            if path == "seed":  # each run's seed is its replicate's (the spec's seed): a parameter would not act
+                raise ValueError("'seed' is not a parameter: each run's seed is its replicate's, drawn from the "
+                                 "spec's `seed`; vary the seeds with `replicates`")
             if path in seen:
                 raise ValueError(f"the path {path} is set by two parameters ('{seen[path]}' and '{name}'): the "
                                  "second would overwrite the first at every point; give each path once")
@@ -74,6 +77,9 @@ class ParameterRange(Strict):
                 raise ValueError("loguniform needs low > 0")
             if self.dist == "integer" and not (float(self.low).is_integer() and float(self.high).is_integer()):
                 raise ValueError(f"integer needs whole-number bounds, found low {self.low} and high {self.high}")
+            if self.dist == "integer" and max(abs(self.low), abs(self.high)) > 2**53:
+                raise ValueError("integer bounds must lie within +-2**53 (9,007,199,254,740,992), where every whole "
+                                 "number is exact as a float")
         return self
 
     def _bounds(self) -> tuple[float, float]:

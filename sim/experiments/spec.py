@@ -17,7 +17,7 @@ from sim.scenario.schema import Scenario
 from sim.scenario.strict import Strict
 from sim.errors import ScenarioError, UsageError
 from sim.scenario.keys import line_for
-from sim.scenario.overrides import dump_scenario, scenario_to_dict, set_path
+from sim.scenario.overrides import dump_scenario, refuse_repeated_places, scenario_to_dict, set_path
 from sim.loading import load_scenario
 from sim.scenario.validation import read_model_file
 
@@ -179,6 +179,7 @@ def load_spec(path: str | Path, replicates: int | None = None) -> LoadedSpec:
                 set_path(json.loads(json.dumps(full)), path.strip(), value, source=str(p))
         except ScenarioError as exc:
             raise ScenarioError(exc.message, path=str(p), key=".".join(where), line=line_for(lines, where)) from None
+    refuse_repeated_places(full, spec.parameters, path=str(p), line=line_for(lines, ("parameters",)))
     return LoadedSpec(spec, p, base)
 
 

@@ -130,10 +130,39 @@ def _walk(node: Any, parts: list[str]) -> tuple[Any, Any]:
     return (container, k) if len(parts) == 1 else _walk(container[k], parts[1:])
 
 
+def _parts(key: str) -> list[str]:
+    """The parts of dotted path `key`; a push point's bare year means its January, as in a file
+    (docs/scenario.md): push.S.values.2003 is push.S.values.2003-01."""
+    parts = key.split(".")
+    if len(parts) > 2 and parts[0] == "push" and parts[-2] == "values" and re.fullmatch(r"\d{4}", parts[-1]):
+        parts[-1] += "-01"
+    return parts
+
+
 def get_path(data: dict, key: str) -> Any:
     """The value at dotted path `key` (the paths of `set_path`, dotted policy targets included); KeyError if none."""
-    container, k = _walk(data, key.split("."))
+    container, k = _walk(data, _parts(key))
     return container[k]
+
+
+def refuse_repeated_places(data: dict, names, *, path: str, line: int | None) -> None:
+    """ScenarioError (file `path`, key `parameters`) when two of `names` (parameter names: dotted paths joined by
+    commas) reach the same value of `data`, however each spells it (`network.edges.4` and `network.edges.boat`,
+    `values.2003` and `values.2003-01`): the second would overwrite the first at every point. Paths that reach
+    nothing are left to the caller's own check."""
+    seen: dict[tuple[int, Any], str] = {}
+    for name in names:
+        for dotted in (q.strip() for q in str(name).split(",")):
+            try:
+                container, k = _walk(data, _parts(dotted))
+            except KeyError:
+                continue
+            where = (id(container), k)
+            if where in seen and seen[where] != name:
+                raise ScenarioError(f"'{seen[where]}' and '{name}' set the same value ({dotted}): the second would "
+                                    "overwrite the first at every point; give each path once", path=path,
+                                    key="parameters", line=line)
+            seen[where] = str(name)
 
 
 def set_path(data: dict, key: str, value: Any, *, source: str = "--set") -> None:
@@ -143,9 +172,7 @@ def set_path(data: dict, key: str, value: Any, *, source: str = "--set") -> None
     if isinstance(value, (dict, list)):
         raise ScenarioError("--set takes a scalar value (number, string, true/false)", path=source, key=key)
     node: Any = data
-    parts = key.split(".")
-    if len(parts) > 2 and parts[0] == "push" and parts[-2] == "values" and re.fullmatch(r"\d{4}", parts[-1]):
-        parts[-1] += "-01"  # a push point's year means its January, as in a file (docs/scenario.md)
+    parts = _parts(key)
     try:
         container, k = _walk(node, parts)
     except KeyError:

@@ -24,7 +24,7 @@ from sim.errors import ScenarioError
 from sim.scenario.keys import line_for
 from sim.loading import load_scenario, validate_dict
 from sim.scenario.validation import read_model_file
-from sim.scenario.overrides import scenario_to_dict, set_path
+from sim.scenario.overrides import refuse_repeated_places, scenario_to_dict, set_path
 
 class Prior(ParameterRange):
     """A prior (`sim.experiments.parameters`): uniform(low, high) or loguniform(low, high) with 0 < low; only the
@@ -263,6 +263,7 @@ def load_calibration(path: str | Path) -> LoadedCalibration:
                 validate_dict(trial, path="(prior bound)")
             except ScenarioError as exc:
                 raise fail(f"{exc.message} (with the prior bound {bound:g})", ("parameters", name)) from None
+    refuse_repeated_places(full, spec.parameters, path=str(p), line=line_for(lines, ("parameters",)))
     observed = _observed_table(spec.observed, p)
     if observed is None:
         raise fail(f"unknown observed series '{spec.observed}' (no such file either); packaged series: "

@@ -22,7 +22,7 @@ from sim.loading import load_scenario
 from sim.outputs import check_name
 from sim.scenario.dates import parse_month
 from sim.scenario.keys import line_for
-from sim.scenario.overrides import scenario_to_dict
+from sim.scenario.overrides import refuse_repeated_places, scenario_to_dict
 from sim.scenario.schema import Scenario
 from sim.scenario.strict import Strict
 from sim.scenario.validation import read_model_file
@@ -159,6 +159,7 @@ def load_discovery(path: str | Path) -> LoadedDiscovery:
             data = json.loads(json.dumps(fixed))
             set_all_paths(data, name, value, str(p), ("parameters", name), lines)
             validate_point(data, str(p), ("parameters", name), lines, f"at {value}")
+    refuse_repeated_places(fixed, spec.parameters, path=str(p), line=line_for(lines, ("parameters",)))
     routes = list(RouteGraph(base).routes)
     years = range(parse_month(base.time.start)[0], parse_month(base.time.end)[0] + 1)
     try:

@@ -19,7 +19,7 @@ from sim.loading import load_scenario, validate_dict
 from sim.outputs import check_name
 from sim.scenario.dates import parse_month
 from sim.scenario.keys import line_for
-from sim.scenario.overrides import scenario_to_dict, set_path
+from sim.scenario.overrides import refuse_repeated_places, scenario_to_dict, set_path
 from sim.scenario.schema import Scenario
 from sim.scenario.strict import Strict
 from sim.scenario.validation import read_model_file
@@ -165,6 +165,7 @@ def load_sensitivity(path: str | Path) -> LoadedSensitivity:
             data = json.loads(json.dumps(fixed))
             set_all_paths(data, name, value, str(p), ("parameters", name), lines)
             validate_point(data, str(p), ("parameters", name), lines, f"at {where} = {value}")
+    refuse_repeated_places(fixed, spec.parameters, path=str(p), line=line_for(lines, ("parameters",)))
     check_labels(spec.parameters, str(p), lines)
     routes = list(RouteGraph(base).routes)
     years = range(parse_month(base.time.start)[0], parse_month(base.time.end)[0] + 1)
