@@ -117,6 +117,8 @@ def read_observed_csv(source) -> pd.DataFrame:
         raise ValueError(f"missing column(s) {', '.join(missing)}; an observed series has the columns "
                          f"{', '.join(COUNT_COLUMNS)}, source, note")
     for column in COUNT_COLUMNS:
+        if pd.api.types.is_bool_dtype(raw[column]):  # pandas reads a column of TRUE/FALSE as booleans: not counts
+            raise ValueError(f"row 1, column {column}: {bool(raw[column].iloc[0])} is not a whole number")
         values = pd.to_numeric(raw[column], errors="coerce").astype("float64")
         bad = ~(values.notna() & values.abs().lt(2**53) & values.eq(values.round()))
         if bad.any():
@@ -125,6 +127,9 @@ def read_observed_csv(source) -> pd.DataFrame:
             shown = "empty" if pd.isna(cell) else repr(cell if isinstance(cell, str) else float(cell))
             raise ValueError(f"row {i + 1}, column {column}: {shown} is not a whole number")
     table = raw[list(COUNT_COLUMNS)].apply(pd.to_numeric).astype("int64")
+    for i, (start, end) in enumerate(zip(table["period_start"], table["period_end"]), start=1):
+        if not (1 <= start <= 9999 and 1 <= end <= 9999):  # a year of 9e11 made check_observed loop for ever
+            raise ValueError(f"row {i}: the years {start}-{end} are not years 1..9999")
     table["female_share"] = [f / a if a else math.nan for f, a in zip(table["female"], table["arrivals"])]
     note = raw["note"] if "note" in raw else pd.Series([""] * len(raw), dtype="string")
     table["cumulative"] = note.fillna("").str.lower().str.startswith("cumulative").astype(bool)

@@ -1,6 +1,7 @@
 """The packaged observed series and the like-with-like comparison rule."""
 
 import math
+import re
 
 import pandas as pd
 import pytest
@@ -149,3 +150,19 @@ def test_an_observed_csv_without_a_count_column_names_the_columns_it_needs():
 
     with pytest.raises(ValueError, match="missing column.s. male, female; an observed series has the columns"):
         read_observed_csv(io.StringIO("period_start,period_end,arrivals,source,note\n2000,2000,5,X,\n"))
+
+
+
+@pytest.mark.parametrize("rows, says", [
+    ("2000,2000,10,TRUE,7\n2001,2001,12,FALSE,8\n", "row 1, column male: True is not a whole number"),
+    ("2001,900000000000,12,4,8\n", "row 1: the years 2001-900000000000 are not years 1..9999"),
+])
+def test_booleans_and_years_beyond_the_calendar_are_refused_in_an_observed_csv(rows, says):
+    """A column of TRUE/FALSE was read as counts 1/0; a period ending in the year 9e11 made the overlap check loop
+    over every year of it (a MemoryError, or a hang)."""
+    import io
+
+    from sim.observed import read_observed_csv
+
+    with pytest.raises(ValueError, match=re.escape(says)):
+        read_observed_csv(io.StringIO("period_start,period_end,arrivals,male,female\n" + rows))

@@ -259,10 +259,12 @@ def test_temporaries_of_a_killed_plot_or_report_go_when_they_write_there_again(r
     for d in (out, report):
         (d / f".bordersim-{dead.pid}-x1y2.tmp").write_bytes(b"half a figure")
         (d / f".bordersim-{os.getppid()}-x1y2.tmp").write_bytes(b"another command, at work")
+        (d / ".bordersim-4294967296-x1y2.tmp").write_bytes(b"no process has this pid")  # was an OverflowError
     assert cli(capsys, "plot", str(run_dir), "--out", str(out), "--only", "yearly")[0] == 0
     assert cli(capsys, "report", str(sweep_dir), "--out", str(report / "r.html"))[0] == 0  # one figure: quick
     for d in (out, report):
         assert not (d / f".bordersim-{dead.pid}-x1y2.tmp").exists()
+        assert not (d / ".bordersim-4294967296-x1y2.tmp").exists()
         assert (d / f".bordersim-{os.getppid()}-x1y2.tmp").read_bytes() == b"another command, at work"
 
 def test_default_figures_directory_of_a_run_is_bordersims_even_without_a_marker_but_not_its_files(run_dir, tmp_path,

@@ -58,14 +58,17 @@ def _interrupted(exc: KeyboardInterrupt) -> int:
     return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
 
 
+MAX_EPOCH = 253402300800  # 10000-01-01 00:00 UTC: time.gmtime and datetime stop at the year 9999
+
+
 def _check_environment() -> None:
     """SOURCE_DATE_EPOCH (reproducible builds: the report's 'Written' time, matplotlib's PDF/SVG dates) must be
     a whole number of seconds when set: numpy and matplotlib read it with int() at import or save time, so any other
     value ended a command as an internal failure."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch is not None and not epoch.strip().isdigit():
+    if epoch is not None and not (epoch.strip().isdigit() and int(epoch) < MAX_EPOCH):
         raise UsageError(f"the environment variable SOURCE_DATE_EPOCH is {epoch!r}: it must be a whole number of "
-                         "seconds since 1970-01-01 00:00 UTC, or unset")
+                         "seconds since 1970-01-01 00:00 UTC before the year 10000, or unset")
 
 
 def main(argv: list[str] | None = None) -> int:
