@@ -632,6 +632,10 @@ def test_an_analysis_sweeps_manifest_is_the_same_wherever_its_directory_lies(tmp
         assert cli(capsys, "sweep", spec, "--out", out / "sweep", "--quiet")[0] == 0
         manifests.append((out / "sweep" / "sweep.json").read_text())
     assert manifests[0] == manifests[1] and '"spec_path": "../experiment.yaml"' in manifests[0]
+    (tmp_path / "link").symlink_to(tmp_path / "r1")  # the spec named through a link: still beside the sweep
+    assert cli(capsys, "sweep", tmp_path / "link" / "experiment.yaml", "--out", tmp_path / "r1" / "sweep",
+               "--quiet")[0] == 0
+    assert (tmp_path / "r1" / "sweep" / "sweep.json").read_text() == manifests[0]
     copy = tmp_path / "copy"
     shutil.copytree(tmp_path / "r1", copy)
     spec = tiny(copy, "experiment", seed=8)  # another design

@@ -344,7 +344,7 @@ def _manifest_text(ls: LoadedSpec, root: Path) -> str:
     when it lies in ROOT's parent (an analysis's OUT/experiment.yaml beside OUT/sweep: '../experiment.yaml', the
     same wherever OUT lies), else as it was given."""
     spec_path = str(ls.path)
-    if Path(os.path.abspath(ls.path)).parent == Path(os.path.abspath(root)).parent:
+    if Path(os.path.realpath(ls.path)).parent == Path(os.path.realpath(root)).parent:  # links resolved
         spec_path = os.path.join("..", ls.path.name)
     return json.dumps({
         "fingerprint": ls.fingerprint(),
