@@ -424,6 +424,22 @@ def test_a_second_command_on_an_analysis_directory_in_use_is_refused_before_it_w
         unlock_dir(fd)
 
 
+@pytest.mark.parametrize("kind, figure", [("calibrate", "posterior_pairs.png"), ("sensitivity", "morris.png"),
+                                          ("effects", "effects.png"), ("discover", "peeling.png")])
+def test_a_file_of_the_users_where_an_analysis_draws_is_refused_before_its_runs(tmp_path, capsys, kind, figure):
+    """It was found only when the figures were drawn, after every run and table (and then refused, since
+    63ddd7a): docs/outputs.md promises the check before the first run."""
+    command = _analysis_command(kind, tmp_path)
+    out = tmp_path / "out"
+    (out / "figures").mkdir(parents=True)
+    write_marker(out, {"calibrate": "calibration", "discover": "discovery"}.get(kind, kind))
+    (out / "figures" / figure).write_text("my own figure")
+    before = snapshot(tmp_path)
+    assert main([*command, "--out", str(out), "--workers", "1", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"{out / 'figures' / figure}: exists and is not a figure bordersim wrote" in err, err
+    assert snapshot(tmp_path) == before, "no run, no table"
+
 @pytest.mark.parametrize("case", ["resumed", "holds a sweep", "holds a file of the user's"])
 def test_what_bad_input_undoes_is_only_what_the_command_wrote_in_a_new_directory(tmp_path, case):
     """`undone_on_bad_input` keeps a resumed directory (`existed`), one in which a sweep directory was made, and

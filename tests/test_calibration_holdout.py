@@ -215,6 +215,19 @@ def test_a_rejection_calibration_removes_the_generations_an_smc_one_left_and_rec
     assert result.generations is None and not (out / "generations.csv").exists()
     assert "date" not in json.loads((out / "calibration.json").read_text())
 
+
+def test_a_calibration_that_draws_no_predictive_figure_removes_the_one_an_earlier_one_drew(toy, tmp_path):
+    """A calibration without an arrivals target re-run in OUT kept the earlier one's posterior_predictive.png
+    beside tables of its own (plot then said it skipped that figure)."""
+    from sim.plots.calibration import write_figures
+
+    out = tmp_path / "out"
+    shutil.copytree(toy[0] / "out", out)
+    assert {p.name for p in write_figures(out)} == {"posterior_predictive.png", "posterior_pairs.png"}
+    (out / "predictive.csv").unlink()  # as a calibration without an arrivals target leaves OUT
+    assert [p.name for p in write_figures(out)] == ["posterior_pairs.png"]
+    assert sorted(p.name for p in (out / "figures").glob("*.png")) == ["posterior_pairs.png"]
+
 def test_every_target_kind_gets_its_rows_and_a_range_or_bound_is_met_by_overlap(toy, tmp_path):
     """The hold-out tables of a spec with all five kinds (female share by year, a years-abroad range, a
     repatriations floor), from the toy's first-round runs: no new run is needed, the runs hold every outcome."""

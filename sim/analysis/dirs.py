@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sim.errors import InputError, UsageError
-from sim.outputs import (LOCK, MARKER, claim_dir, clean_stale_temporaries, held_by, lock_dir, marker_kind,
-                         real_target, unlock_dir, write_if_changed, write_marker)
+from sim.outputs import (LOCK, MARKER, claim_dir, clean_stale_temporaries, held_by, is_bordersim_figure, lock_dir,
+                         marker_kind, real_target, unlock_dir, write_if_changed, write_marker)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,12 +81,13 @@ def refuse_if_busy(out: Path | None, kind: str) -> None:
                          f"it ends, or stop it, or choose another --out for this {kind} analysis")
 
 
-def claim_analysis_dir(out: Path, kind: str, *, force: bool, sweeps: list[str], files: list[str]
-                       ) -> AnalysisDir:
+def claim_analysis_dir(out: Path, kind: str, *, force: bool, sweeps: list[str], files: list[str],
+                       figures: tuple[str, ...] = ()) -> AnalysisDir:
     """Check, before anything is written, that `kind` may run in `out`: `out` itself by `claim_dir` (absent,
     empty, or a `kind` directory, which is resumed), every sweep directory in `sweeps` by `check_sweep_dir`,
     every name in `files` is not a directory, and OUT/figures, where the command draws at the end, is absent or a
-    real directory unmarked or marked `figures` (as `plot` would accept it). Returns the claim (`AnalysisDir`:
+    real directory unmarked or marked `figures` (as `plot` would accept it), in which each of the file names in
+    `figures` is absent or a figure bordersim wrote. Returns the claim (`AnalysisDir`:
     use it in a `with` block, which holds OUT's lock). Raises UsageError."""
     existed = claim_dir(out, kind, force=force, resume=True)
     if existed:
@@ -96,11 +97,16 @@ def claim_analysis_dir(out: Path, kind: str, *, force: bool, sweeps: list[str], 
             p = out / name
             if p.is_symlink() or (p.exists() and not p.is_file()):
                 raise UsageError(f"{p}: exists and is not a file bordersim wrote; move it away")
-        figures = out / "figures"  # where the command draws at the end: refused now, not after the runs
-        if figures.is_symlink() or (figures.exists() and not figures.is_dir()) \
-                or (figures.is_dir() and marker_kind(figures) not in (None, "figures")):
-            raise UsageError(f"{figures}: exists and is not a figures directory bordersim made; bordersim draws "
+        figures_dir = out / "figures"  # where the command draws at the end: refused now, not after the runs
+        if figures_dir.is_symlink() or (figures_dir.exists() and not figures_dir.is_dir()) \
+                or (figures_dir.is_dir() and marker_kind(figures_dir) not in (None, "figures")):
+            raise UsageError(f"{figures_dir}: exists and is not a figures directory bordersim made; bordersim draws "
                              "this analysis's figures there: move it away")
+        for name in figures:  # the files it will draw: none may be the user's (plot replaces only its own)
+            p = figures_dir / name
+            if p.is_symlink() or (p.exists() and not is_bordersim_figure(p)):
+                raise UsageError(f"{p}: exists and is not a figure bordersim wrote; bordersim draws this "
+                                 "analysis's figure there after its runs: move it away")
     return AnalysisDir(out, kind, existed)
 
 

@@ -84,7 +84,8 @@ def _report(result, figures: list[str], scenario_path: str | None) -> None:
     median = c.get("median_abs_log_error")
     print(f"calibrated values, {c['replicates']} runs at full size: distance {c['distance']:.4f}"
           + (f", median |log error| of arrivals {median:.3f}" if median is not None else ""))
-    print(f"wrote {result.out}/posterior.csv, posterior_table.md, predictive.csv, calibration.json, "
+    print(f"wrote {result.out}/posterior.csv, posterior_table.md, "
+          + ("predictive.csv, " if (result.out / "predictive.csv").exists() else "") + "calibration.json, "
           + ("generations.csv, " if result.generations is not None else "")
           + ("holdout.csv, holdout_summary.csv, " if result.holdout is not None and not result.holdout.summary.empty
              else "")

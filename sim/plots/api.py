@@ -46,7 +46,7 @@ SWEEP_FIGURES: dict[str, Callable[..., dict[str, Figure]]] = {
     "policy_years": policy_figures.policy_years,
 }
 FIGURE_NAMES = {"run": list(RUN_FIGURES), "sweep": list(SWEEP_FIGURES), "sensitivity": ["indices", "overview"],
-                "calibration": ["posterior_predictive", "posterior_pairs"], "effects": ["effects"],
+                "calibration": list(calibration.FIGURES), "effects": ["effects"],
                 "discovery": ["peeling"]}
 BASELINE_FIGURES = ("policy_bars", "policy_years")
 

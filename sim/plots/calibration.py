@@ -210,6 +210,9 @@ def _hist(ax, x: np.ndarray, prior: dict, weights: np.ndarray | None = None) -> 
     ax.grid(False)
 
 
+FIGURES = ("posterior_predictive", "posterior_pairs")  # what `figures` draws, by file stem
+
+
 def figures(summary: dict, points: pd.DataFrame, predictive: pd.DataFrame | None, shares: pd.DataFrame | None,
             name: str, only: list[str] | None = None) -> dict[str, Figure]:
     """The figures of a calibration's files, name (= file stem) -> figure: `posterior_predictive` (when the
@@ -227,11 +230,19 @@ def figures(summary: dict, points: pd.DataFrame, predictive: pd.DataFrame | None
 
 
 def write_figures(out: str | Path, fmt: str = "png") -> list[Path]:
-    """Draw both figures of a calibration directory into OUT/figures/ (`style.claim_figures_dir`, each file
-    written atomically); return the files written. A damaged or missing file is an InputError naming it."""
+    """Draw the figures of a calibration directory into OUT/figures/ (`style.claim_figures_dir`, each file
+    written atomically); return the files written. A figure this calibration does not draw (posterior_predictive
+    without an arrivals target) is removed if bordersim wrote it: an earlier calibration in OUT drew it, and it
+    would describe that one. A damaged or missing file is an InputError naming it."""
     from sim.directories import load_calibration_dir
+    from sim.outputs import is_bordersim_figure
 
     data = load_calibration_dir(out)
     figdir = style.claim_figures_dir(Path(out) / "figures", default=True)
     figs = figures(data.summary, data.points, data.predictive, data.shares, data.name)
-    return figdir.save({f"{stem}.{fmt}": fig for stem, fig in figs.items()}, fmt)
+    written = figdir.save({f"{stem}.{fmt}": fig for stem, fig in figs.items()}, fmt)
+    for stem in FIGURES:
+        stale = figdir.path / f"{stem}.{fmt}"
+        if stem not in figs and is_bordersim_figure(stale) and not stale.is_symlink():
+            stale.unlink()
+    return written

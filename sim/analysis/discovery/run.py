@@ -82,7 +82,8 @@ def run_discovery(spec: str | Path, out: str | Path | None = None, *, workers: i
     ld = load_discovery(path_argument(spec, "spec"))
     load_prim()  # the extra is needed at the end: refuse before hours of runs, not after
     out = real_target(out) if out is not None else default_dir(ld.spec.name)
-    with claim_analysis_dir(out, "discovery", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES)) as claim:
+    with claim_analysis_dir(out, "discovery", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES),
+                            figures=("peeling.png",)) as claim:
         runs = run_spec_sweep(claim, experiment_spec(ld), ld.base, force=force,
                               workers=workers, scheduler=scheduler, progress=progress)
         points = point_table(ld, runs)

@@ -74,7 +74,8 @@ def run_effects(spec: str | Path, out: str | Path | None = None, *, workers: int
     refuse_if_busy(optional_path_argument(out, "out"), "effects")  # before the spec, which takes seconds to read
     le = load_effects(path_argument(spec, "spec"))
     out = real_target(out) if out is not None else default_dir(le.spec.name)
-    with claim_analysis_dir(out, "effects", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES)) as claim:
+    with claim_analysis_dir(out, "effects", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES),
+                            figures=("effects.png",)) as claim:
         base_text = (f"# Base of the effects sweep of {le.path.resolve()} (generated): {le.scenario_path} with the "
                      "horizon and fixed settings.\n" + dump_scenario(le.base))
         runs = run_spec_sweep(claim, experiment_spec(le), le.base, force=force, workers=workers,

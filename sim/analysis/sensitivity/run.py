@@ -106,7 +106,8 @@ def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None
     ls = load_sensitivity(path_argument(spec, "spec"))
     design_size(ls, method)  # an unknown method is refused before a path is made of it
     out = real_target(out) if out is not None else default_dir(f"{ls.spec.name}-{method}")
-    with claim_analysis_dir(out, "sensitivity", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES)) as claim:
+    with claim_analysis_dir(out, "sensitivity", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES),
+                            figures=(f"{method}.png", f"{method}_overview.png")) as claim:
         x = sample(ls, method)
         runs = run_spec_sweep(claim, experiment_spec(ls, method, x), ls.base, force=force,
                               workers=workers, scheduler=scheduler, progress=progress)
