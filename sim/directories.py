@@ -337,14 +337,21 @@ def load_sweep_dir(path: str | Path) -> SweepData:
 
 def _check_outcome_columns(path: Path, runs: pd.DataFrame, keep) -> None:
     """InputError unless `runs` (not empty) holds, as numbers, the outcome columns a sweep writes: the totals
-    (TOTAL_KEYS) when its spec kept them (`outputs.keep`, default every block) and, for every route with a
-    column, all of that route's; a column dropped would otherwise drop out of every table and figure unseen."""
+    (TOTAL_KEYS) when its spec kept them (`outputs.keep`, default every block); for every route with a column,
+    all of that route's; the arrivals of every year from the first to the last with a column; and some route and
+    year columns when the spec kept those blocks. A column dropped would otherwise drop out of every table and
+    figure unseen. (A route all of whose columns are gone is not seen: the routes are the scenario's.)"""
     if runs.empty:
         return
     kept = keep if isinstance(keep, list) else ["totals", "by_route", "by_year"]
     needed = list(TOTAL_KEYS) if "totals" in kept else []
     routes = dict.fromkeys(c[len("route."):].rsplit(".", 1)[0] for c in runs.columns if c.startswith("route."))
     needed += [f"route.{r}.{flow}" for r in routes for flow in TOTAL_KEYS]
+    years = sorted({int(y) for c in runs.columns if c.startswith("year.") and (y := c.split(".")[1]).isdigit()})
+    needed += [f"year.{y}.arrived" for y in range(years[0], years[-1] + 1)] if years else []
+    for block, prefix, what in (("by_route", "route.", "route"), ("by_year", "year.", "year")):
+        if block in kept and not any(c.startswith(prefix) for c in runs.columns):
+            raise _damaged(path, f"no {what} columns, although the sweep's spec kept {block}")
     missing = [c for c in needed if c not in runs.columns]
     if missing:
         shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")

@@ -76,7 +76,8 @@ def write_sweep(root: Path, runs: pd.DataFrame, parameters: list[str], *, design
     """A sweep directory as `bordersim sweep` leaves it: sweep.json (manifest) and runs.parquet."""
     root.mkdir(parents=True)
     spec = {"name": name, "design": design or {"type": "grid"}, "parameters": {p: sorted(set(runs[p])) for p in
-                                                                               parameters}}
+                                                                               parameters},
+            "outputs": {"keep": ["totals"], "timeseries": False}}  # what these hand-made runs hold
     (root / "sweep.json").write_text(json.dumps({"fingerprint": "x", "spec_path": f"{name}.yaml", "spec": spec,
                                                  "scenario": "toy", "parameters": parameters}))
     totals = ("set_out", "arrived", "caught", "killed", "repatriated", "returned", "in_transit")

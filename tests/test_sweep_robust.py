@@ -586,6 +586,22 @@ def test_a_runs_table_that_lost_a_column_is_damaged_for_every_reader(tmp_path, c
         load_sweep(d)
 
 
+@pytest.mark.parametrize("lost", ["a year's arrivals", "every route column"])
+def test_a_runs_table_that_lost_a_year_or_its_routes_is_damaged(tmp_path, capsys, lost):
+    """year.2002.arrived, or every route.* column, could go unseen: the 2002 row or the route block dropped out of
+    summarize, plot, report and compare (a spec that kept by_year and by_route)."""
+    spec = write_spec(tmp_path / "kept.yaml", "  network.edges.dmz.controls.mines: [0.0, 1.0]\n")
+    spec.write_text(spec.read_text().replace("keep: [totals]", "keep: [totals, by_route, by_year]"))
+    d = tmp_path / "sweep"
+    assert cli(capsys, "sweep", spec, "--out", d, "--quiet")[0] == 0
+    runs = pd.read_parquet(d / "runs.parquet")
+    drop = (["year.2002.arrived"] if lost.startswith("a year") else [c for c in runs.columns if c.startswith("route.")])
+    runs.drop(columns=drop).to_parquet(d / "runs.parquet")
+    for command in (["summarize", d], ["compare", f"{d}:0", f"{d}:1"]):
+        rc, _, err = cli(capsys, *command)
+        said = "year.2002.arrived" if lost.startswith("a year") else "no route columns"
+        assert rc == 2 and str(d / "runs.parquet") in err and said in err, (command, err)
+
 def test_a_directory_where_a_table_should_be_is_named_not_read_as_an_empty_table(tmp_path, capsys, finished_sweep):
     """pyarrow reads a directory as an empty dataset: plot and report drew an empty sweep with exit 0, and a run's
     timeseries.parquet as a directory was 'a time series with no rows'."""
