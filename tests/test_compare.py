@@ -275,3 +275,17 @@ def test_a_side_that_is_no_directory_is_told_what_compare_takes(runs, capsys, tm
     res = call_main(capsys, "compare", runs["a"], tmp_path / "nonexist")
     assert res.returncode == 2 and "no such directory (give a run directory" in res.stderr, res.stderr
     assert "or a sweep directory" in res.stderr and "sensitivity" not in res.stderr, res.stderr
+
+
+
+def test_compare_piped_into_a_reader_that_stops_ends_quietly_with_0(runs):
+    """rich ends a broken pipe with exit 1 in silence; every other command ends it with 0 (`| head`)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "compare", str(runs["a"]), str(runs["b"])],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdout.readline()  # read one line, then stop reading
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and err == b"", (proc.returncode, err)

@@ -52,7 +52,12 @@ def _print(c, *, wide: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(width=160 if wide else None, soft_wrap=False, highlight=False, markup=False, emoji=False)
+    class PipedConsole(Console):
+        def on_broken_pipe(self) -> None:  # rich exits 1 in silence; `main` ends a closed pipe as every command does
+            self.quiet = True
+            raise BrokenPipeError
+
+    console = PipedConsole(width=160 if wide else None, soft_wrap=False, highlight=False, markup=False, emoji=False)
     console.print(f"A: {c.a.description}")
     console.print(f"B: {c.b.description}")
     if c.differences:
