@@ -214,6 +214,9 @@ def test_output_the_system_refuses_is_said_plainly_not_as_an_internal_failure(ca
     err = capsys.readouterr().err
     assert err.startswith("error: No space left on device") and "internal failure" not in err, err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    for argv in (["--help"], ["--version"], ["run", "--help"]):  # argparse ignored the failure: exit 0, nothing said
+        assert main(argv) == 1, argv
+        assert capsys.readouterr().err == "error: No space left on device\n"
 
 def _as_json(value):
     """A YAML document as an editor validates it: JSON, so every mapping key is a string."""

@@ -14,8 +14,17 @@ from sim.cli.arguments import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, EX
 from sim.errors import InputError, Terminated, UsageError
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, except that its help, version and usage text is written or the failure raised:
+    argparse ignores an OSError there, so `bordersim --help > /dev/full` printed nothing and exited 0."""
+
+    def _print_message(self, message: str, file=None) -> None:
+        if message:
+            (file or sys.stderr).write(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="bordersim",
         description="Simulate departures from North Korea along a route network under border policies.",
         epilog="Exit codes: 0 success, 1 failure (the system refused, e.g. a full disk, or an internal error), "
@@ -71,15 +80,45 @@ def _check_environment() -> None:
                          "seconds since 1970-01-01 00:00 UTC before the year 10000, or unset")
 
 
+def _unwritten_output() -> str | None:
+    """Flush standard output now, so that output the system refuses (a full disk) is reported here rather than
+    lost at exit with code 0: the reason, or None when all of it was written (or nobody reads it any more: a
+    closed pipe, e.g. `| head`)."""
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError as exc:  # what is left in the buffer goes nowhere, not to another failure at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return exc.strerror or str(exc)
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser()  # imports the command modules' options: a Ctrl-C can land here too
         args = parser.parse_args(argv)
     except KeyboardInterrupt as exc:
         return _interrupted(exc)
+    except BrokenPipeError:  # --help piped into `head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except OSError as exc:  # --help or --version that the system refused to write (`_Parser`)
+        print(f"error: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except SystemExit:  # --help, --version or a usage error, printed by argparse: was all of it written?
+        if (reason := _unwritten_output()) is not None:
+            print(f"error: {reason}", file=sys.stderr)
+            raise SystemExit(EXIT_FAILURE) from None
+        raise
     try:
         _check_environment()
-        return args.func(args)
+        code = args.func(args)
+        if (reason := _unwritten_output()) is not None:
+            print(f"error: {reason}", file=sys.stderr)
+            return EXIT_FAILURE
+        return code
     except InputError as exc:
         if args.debug:  # the traceback, and still the exit code of bad input
             import traceback
