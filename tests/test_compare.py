@@ -289,3 +289,17 @@ def test_compare_piped_into_a_reader_that_stops_ends_quietly_with_0(runs):
     proc.stdout.close()
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0 and err == b"", (proc.returncode, err)
+
+
+def test_compare_into_a_full_disk_says_so_and_exits_1_with_buffered_output(runs):
+    """With buffered output the error was printed and the rest failed again at exit: 'Exception ignored', 120."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "sim", "compare", str(runs["a"]), str(runs["b"])], stdout=full,
+                              stderr=subprocess.PIPE, text=True, env=env, timeout=60)
+    assert proc.returncode == 1 and proc.stderr.startswith("error: No space left on device"), proc.stderr
+    assert "Exception ignored" not in proc.stderr, proc.stderr

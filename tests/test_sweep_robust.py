@@ -602,6 +602,17 @@ def test_a_runs_table_that_lost_a_year_or_its_routes_is_damaged(tmp_path, capsys
         said = "year.2002.arrived" if lost.startswith("a year") else "no route columns"
         assert rc == 2 and str(d / "runs.parquet") in err and said in err, (command, err)
 
+def test_a_sweep_that_kept_only_its_years_is_plotted_without_the_response_figure(tmp_path, capsys):
+    """plot and report of a sweep with `outputs: {keep: [by_year]}` were an internal ValueError (a response
+    figure of no outcomes)."""
+    spec = write_spec(tmp_path / "years.yaml", "  network.edges.dmz.controls.mines: [0.0, 1.0]\n")
+    spec.write_text(spec.read_text().replace("keep: [totals]", "keep: [by_year]"))
+    d = tmp_path / "sweep"
+    assert cli(capsys, "sweep", spec, "--out", d, "--quiet")[0] == 0
+    rc, _, err = cli(capsys, "plot", d, "--out", tmp_path / "figs")
+    assert rc == 0 and "skipped response: the sweep kept none of set_out, arrived, killed" in err, err
+    assert cli(capsys, "report", d)[0] == 0
+
 def test_a_directory_where_a_table_should_be_is_named_not_read_as_an_empty_table(tmp_path, capsys, finished_sweep):
     """pyarrow reads a directory as an empty dataset: plot and report drew an empty sweep with exit 0, and a run's
     timeseries.parquet as a directory was 'a time series with no rows'."""

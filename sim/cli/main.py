@@ -144,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, OSError) and exc.strerror:  # the system refused (a full disk, standard output closed)
             where = f"{exc.filename}: " if exc.filename else ""
             print(f"error: {where}{exc.strerror} (rerun with --debug for a traceback)", file=sys.stderr)
+            _unwritten_output()  # what is left of standard output goes nowhere, not to a failure at exit (120)
             return EXIT_FAILURE
         print(f"error: internal failure: {type(exc).__name__}: {exc} (rerun with --debug for a traceback)",
               file=sys.stderr)

@@ -165,6 +165,8 @@ def response(sw: SweepData) -> dict[str, Figure]:
     if not xs:
         raise NotApplicable("no numeric parameter varies in this sweep")
     outcomes = [o for o in RESPONSE_OUTCOMES if _series(sw, o)]
+    if not outcomes:  # a sweep that kept only by_year
+        raise NotApplicable(f"the sweep kept none of {', '.join(RESPONSE_OUTCOMES)} (outputs.keep)")
     colours = style.route_colours(sw.routes)
     figures = {}
     for x in xs:
