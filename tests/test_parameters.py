@@ -173,3 +173,26 @@ def test_seed_is_no_parameter_and_integer_bounds_are_exact():
         distinct_paths({"seed": [1, 2]})
     with pytest.raises(ScenarioError, match="integer bounds must lie within"):
         validate_model(ParameterRange, {"dist": "integer", "low": 2**62, "high": 2**62 + 10}, path="spec.yaml")
+
+
+@pytest.mark.parametrize("fmt", ["effects package", "effects fixed", "sweep package", "sensitivity fixed"])
+def test_settings_that_reach_one_value_by_two_spellings_are_refused(tmp_path, fmt):
+    """A package {boat.open: false, 4.open: true} left the sea open (its second setting won), and a fixed
+    setting spelled one way beside a parameter spelled the other was taken as two."""
+    from sim.analysis.effects.spec import load_effects
+
+    boat, four = "network.edges.boat.controls.patrol", "network.edges.4.controls.patrol"
+    body = {"effects package": f"posterior: none\npolicies:\n  none: {{}}\n  both: {{{boat}: 0.2, {four}: 0.9}}\n"
+                               "outcomes: {arrivals: arrived}\n",
+            "effects fixed": f"posterior: none\nfixed: {{{boat}: 0.2, {four}: 0.9}}\npolicies:\n  none: {{}}\n"
+                             "  more: {network.edges.dmz.controls.mines: 0.9}\noutcomes: {arrivals: arrived}\n",
+            "sweep package": "design:\n  type: policies\n  policies:\n    none: {}\n"
+                             f"    both: {{{boat}: 0.2, {four}: 0.9}}\n",
+            "sensitivity fixed": f"fixed: {{{four}: 0.9}}\nparameters:\n  {boat}: {{low: 0.0, high: 1.0}}\n"
+                                 "outcomes: {arrivals: arrived}\n"}
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(f"name: two\nscenario: {TOY}\n" + body[fmt])
+    load = {"effects package": load_effects, "effects fixed": load_effects, "sweep package": load_spec,
+            "sensitivity fixed": load_sensitivity}[fmt]
+    with pytest.raises(ScenarioError, match="set the same value"):
+        load(spec)

@@ -180,6 +180,9 @@ def load_spec(path: str | Path, replicates: int | None = None) -> LoadedSpec:
         except ScenarioError as exc:
             raise ScenarioError(exc.message, path=str(p), key=".".join(where), line=line_for(lines, where)) from None
     refuse_repeated_places(full, spec.parameters, path=str(p), line=line_for(lines, ("parameters",)))
+    for package, settings in spec.design.policies.items():
+        where = ("design", "policies", package)
+        refuse_repeated_places(full, settings, path=str(p), line=line_for(lines, where), key=".".join(where))
     return LoadedSpec(spec, p, base)
 
 

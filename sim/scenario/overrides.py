@@ -145,8 +145,8 @@ def get_path(data: dict, key: str) -> Any:
     return container[k]
 
 
-def refuse_repeated_places(data: dict, names, *, path: str, line: int | None) -> None:
-    """ScenarioError (file `path`, key `parameters`) when two of `names` (parameter names: dotted paths joined by
+def refuse_repeated_places(data: dict, names, *, path: str, line: int | None, key: str = "parameters") -> None:
+    """ScenarioError (file `path`, `key`) when two of `names` (parameter or setting names: dotted paths joined by
     commas) reach the same value of `data`, however each spells it (`network.edges.4` and `network.edges.boat`,
     `values.2003` and `values.2003-01`): the second would overwrite the first at every point. Paths that reach
     nothing are left to the caller's own check."""
@@ -161,7 +161,7 @@ def refuse_repeated_places(data: dict, names, *, path: str, line: int | None) ->
             if where in seen and seen[where] != name:
                 raise ScenarioError(f"'{seen[where]}' and '{name}' set the same value ({dotted}): the second would "
                                     "overwrite the first at every point; give each path once", path=path,
-                                    key="parameters", line=line)
+                                    key=key, line=line)
             seen[where] = str(name)
 
 

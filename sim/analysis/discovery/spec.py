@@ -159,7 +159,7 @@ def load_discovery(path: str | Path) -> LoadedDiscovery:
             data = json.loads(json.dumps(fixed))
             set_all_paths(data, name, value, str(p), ("parameters", name), lines)
             validate_point(data, str(p), ("parameters", name), lines, f"at {value}")
-    refuse_repeated_places(fixed, spec.parameters, path=str(p), line=line_for(lines, ("parameters",)))
+    refuse_repeated_places(fixed, [*spec.fixed, *spec.parameters], path=str(p), line=line_for(lines, ("parameters",)))
     routes = list(RouteGraph(base).routes)
     years = range(parse_month(base.time.start)[0], parse_month(base.time.end)[0] + 1)
     try:

@@ -18,7 +18,7 @@ from sim.loading import load_scenario, validate_dict
 from sim.outputs import check_name
 from sim.scenario.dates import month_str, parse_month
 from sim.scenario.keys import line_for
-from sim.scenario.overrides import copy_tree, scenario_to_dict, set_path
+from sim.scenario.overrides import copy_tree, refuse_repeated_places, scenario_to_dict, set_path
 from sim.scenario.schema import Scenario
 from sim.scenario.strict import Strict
 from sim.scenario.validation import read_model_file
@@ -131,6 +131,7 @@ def load_effects(path: str | Path) -> LoadedEffects:
             raise err(f"horizon {spec.horizon} lies before the scenario's end {scenario.time.end}; the horizon "
                       "extends a scenario, it does not cut it", "horizon")
         data["time"]["end"] = spec.horizon
+    refuse_repeated_places(data, spec.fixed, path=src, line=line_for(lines, ("fixed",)), key="fixed")
     for name, value in spec.fixed.items():
         _set(data, name, value, err, "fixed", name)
     try:
@@ -144,6 +145,8 @@ def load_effects(path: str | Path) -> LoadedEffects:
         _set(first, name, value, err, "posterior")
     for package, settings in spec.policies.items():
         trial = copy_tree(first)
+        refuse_repeated_places(trial, settings, path=src, line=line_for(lines, ("policies", package)),
+                               key=f"policies.{package}")
         for name, value in settings.items():
             _set(trial, name, value, err, "policies", package, name)
         try:
