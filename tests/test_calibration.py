@@ -486,3 +486,20 @@ def test_changing_only_a_route_share_targets_years_reuses_runs_that_kept_their_t
     capsys.readouterr()
     assert cli_main(["calibrate", str(partial), "--out", str(other), "--quiet"]) == 2
     assert "its runs kept no time series, which the route_share target" in capsys.readouterr().err
+
+
+
+def test_a_calibration_without_an_arrivals_target_leaves_a_users_file_of_the_predictive_figures_name(spec_dir):
+    """It draws no posterior_predictive.png, yet refused to run beside a file of that name ('bordersim draws this
+    analysis's figure there'), which was not true."""
+    from sim.outputs import write_marker
+
+    spec = write(spec_dir / "spec.yaml", spec_text(
+        targets="\n  route_share: {years: [2000, 2004], routes: [abroad], value: 0.0195}",
+        sampling="{design: sobol, samples: 4, replicates: 1, seed: 1}"))
+    out = spec_dir / "out"
+    (out / "figures").mkdir(parents=True)
+    write_marker(out, "calibration")
+    (out / "figures" / "posterior_predictive.png").write_text("mine")
+    assert cli_main(["calibrate", str(spec), "--out", str(out), "--quiet"]) == 0
+    assert (out / "figures" / "posterior_predictive.png").read_text() == "mine"

@@ -20,7 +20,7 @@ import math
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from sim.scenario.strict import Strict
 
@@ -58,6 +58,15 @@ class ParameterRange(Strict):
 
     # high == low is allowed (a point); specs that need a proper interval set this to True
     proper_interval: ClassVar[bool] = False
+
+    @field_validator("low", "high", mode="before")
+    @classmethod
+    def _exact(cls, v: Any) -> Any:
+        """A whole number beyond 2**53 would be rounded to a float unseen (2**53 + 1 became 2**53)."""
+        if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 2**53:
+            raise ValueError("bounds must lie within +-2**53 (9,007,199,254,740,992), where every whole number is "
+                             "exact as a float")
+        return v
 
     @model_validator(mode="after")
     def _check(self) -> ParameterRange:

@@ -131,7 +131,8 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
     sweeps = [*ROUNDS, *(n for n in derived if SMC_SWEEP.fullmatch(n))]
     files = [*OUTPUT_FILES, *(n for n in derived if n.endswith("_spec.yaml") and SMC_SWEEP.fullmatch(n[:-10]))]
     with claim_analysis_dir(out, "calibration", force=force, sweeps=sweeps, files=files,
-                            figures=("posterior_predictive.png", "posterior_pairs.png")) as claim:
+                            figures=(*(("posterior_predictive.png",) if s.targets.arrivals is not None else ()),
+                                     "posterior_pairs.png")) as claim:
         priors = {n: {"dist": p.dist, "low": p.low, "high": p.high} for n, p in s.parameters.items()}
         first = make_round(lc, out, "sweep", "base.yaml", s.population_size,
                            {"type": s.sampling.design, "samples": s.sampling.samples}, priors, s.sampling.replicates,
