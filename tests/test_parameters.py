@@ -113,29 +113,33 @@ def test_a_sensitivity_spec_checks_every_categorical_value_against_its_scenario(
     assert info.value.key == "parameters.route_choice.risk_weight" and "-3.0" in str(info.value)
 
 
-@pytest.mark.parametrize("fmt", ["sweep", "sensitivity", "discover", "calibrate"])
-def test_a_path_set_by_two_parameters_is_refused_in_every_spec_format(tmp_path, fmt):
-    """`patrol` and `patrol,mines` as two parameters: the second overwrote the first at every point, so `patrol`
-    did nothing (a sweep gave the same arrivals at 0.1 and 0.9; Morris ranked it last with mu* = 0)."""
+def _load_two_parameters(tmp_path, fmt: str, one: str, other: str):
+    """Load a spec of format `fmt` (sweep, sensitivity, discover, calibrate) on the toy whose parameters are `one`
+    and `other`, in that order (its `parameters:` key on line 3, the first parameter on line 4)."""
     from sim.analysis.calibration.spec import load_calibration
     from sim.analysis.discovery.spec import load_discovery
 
-    patrol, mines = "network.edges.boat.controls.patrol", "network.edges.dmz.controls.mines"
-    bounds = "{dist: uniform, low: 0.1, high: 0.9}"
-    body = {"sweep": f"parameters:\n  {patrol}: [0.1, 0.9]\n  {patrol},{mines}: [0.5]\n",
-            "sensitivity": f"parameters:\n  {patrol}: {bounds}\n  {mines}, {patrol}: {bounds}\n"
-                           "outcomes: {arrivals: arrived}\n",
-            "discover": f"parameters:\n  {patrol}: {bounds}\n  {patrol},{mines}: {bounds}\n"
-                        "outcome: arrived\ncondition: {above: 10}\n",
-            "calibrate": f"parameters:\n  {patrol}: {bounds}\n  {patrol},{mines}: {bounds}\n"
-                         "targets: {arrivals: {years: [2000, 2004]}}\nsampling: {samples: 8}\n"
-                         "accept: {quantile: 0.5}\n"}
+    bounds = "{dist: uniform, low: 0.5, high: 0.9}"
+    ranges = f"parameters:\n  {one}: {bounds}\n  {other}: {bounds}\n"
+    body = {"sweep": f"parameters:\n  {one}: [0.5, 0.9]\n  {other}: [0.6]\n",
+            "sensitivity": ranges + "outcomes: {arrivals: arrived}\n",
+            "discover": ranges + "outcome: arrived\ncondition: {above: 10}\n",
+            "calibrate": ranges + "targets: {arrivals: {years: [2000, 2004]}}\nsampling: {samples: 8}\n"
+                                  "accept: {quantile: 0.5}\n"}
     spec = tmp_path / "spec.yaml"
     spec.write_text(f"name: two\nscenario: {TOY}\n" + body[fmt])
     load = {"sweep": load_spec, "sensitivity": load_sensitivity, "discover": load_discovery,
             "calibrate": load_calibration}[fmt]
+    return load(spec)
+
+
+@pytest.mark.parametrize("fmt", ["sweep", "sensitivity", "discover", "calibrate"])
+def test_a_path_set_by_two_parameters_is_refused_in_every_spec_format(tmp_path, fmt):
+    """`patrol` and `patrol,mines` as two parameters: the second overwrote the first at every point, so `patrol`
+    did nothing (a sweep gave the same arrivals at 0.1 and 0.9; Morris ranked it last with mu* = 0)."""
+    patrol, mines = "network.edges.boat.controls.patrol", "network.edges.dmz.controls.mines"
     with pytest.raises(ScenarioError, match=f"the path {patrol} is set by two parameters") as info:
-        load(spec)
+        _load_two_parameters(tmp_path, fmt, patrol, f"{mines}, {patrol}")
     assert info.value.key == "parameters" and info.value.line == 4
 
 
@@ -145,23 +149,8 @@ def test_a_path_set_by_two_parameters_is_refused_in_every_spec_format(tmp_path, 
 def test_one_value_spelled_two_ways_by_two_parameters_is_refused(tmp_path, fmt, one, other):
     """Edge 4 is the boat edge, and a push point's year is its January: the text check let these through and the
     second overwrote the first (a sweep gave the same arrivals at patrol 0.1 and 0.9)."""
-    from sim.analysis.calibration.spec import load_calibration
-    from sim.analysis.discovery.spec import load_discovery
-
-    bounds = "{dist: uniform, low: 0.5, high: 0.9}"
-    body = {"sweep": f"parameters:\n  {one}: [0.5, 0.9]\n  {other}: [0.6]\n",
-            "sensitivity": f"parameters:\n  {one}: {bounds}\n  {other}: {bounds}\noutcomes: {{arrivals: arrived}}\n",
-            "discover": f"parameters:\n  {one}: {bounds}\n  {other}: {bounds}\n"
-                        "outcome: arrived\ncondition: {above: 10}\n",
-            "calibrate": f"parameters:\n  {one}: {bounds}\n  {other}: {bounds}\n"
-                         "targets: {arrivals: {years: [2000, 2004]}}\nsampling: {samples: 8}\n"
-                         "accept: {quantile: 0.5}\n"}
-    spec = tmp_path / "spec.yaml"
-    spec.write_text(f"name: two\nscenario: {TOY}\n" + body[fmt])
-    load = {"sweep": load_spec, "sensitivity": load_sensitivity, "discover": load_discovery,
-            "calibrate": load_calibration}[fmt]
     with pytest.raises(ScenarioError, match=f"'{one}' and '{other}' set the same value") as info:
-        load(spec)
+        _load_two_parameters(tmp_path, fmt, one, other)
     assert info.value.key == "parameters" and info.value.line == 4
 
 
