@@ -326,6 +326,16 @@ def is_bordersim_figure(path: Path) -> bool:
     return data is not None and signature[0].search(data) is not None
 
 
+def refuse_foreign_figures(directory: Path, names: Iterable[str]) -> None:
+    """UsageError unless each of DIRECTORY/<name> is absent or a figure bordersim wrote (`is_bordersim_figure`):
+    a link, a directory or a file of the user's bearing a figure's name is never replaced."""
+    for name in names:
+        path = Path(directory) / name
+        if path.is_symlink() or (path.exists() and not is_bordersim_figure(path)):
+            raise UsageError(f"{path}: exists and is not a figure bordersim wrote (its metadata do not name "
+                             f"{FIGURE_CREATOR} as its creator); move it away or choose another --out")
+
+
 def foreign_entries(root: Path, own: Iterable[str], temporary: re.Pattern = _TMP_RE) -> list[str]:
     """Entries of directory `root` (paths relative to it) that bordersim did not write there, so that replacing
     `root` would delete a user's file: at the top anything but the marker, the names in `own`, a `report.html`

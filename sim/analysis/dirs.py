@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sim.errors import InputError, UsageError
-from sim.outputs import (LOCK, MARKER, claim_dir, clean_stale_temporaries, held_by, is_bordersim_figure, lock_dir,
-                         marker_kind, real_target, unlock_dir, write_if_changed, write_marker)
+from sim.outputs import (LOCK, MARKER, claim_dir, clean_stale_temporaries, held_by, lock_dir, marker_kind, real_target,
+                         refuse_foreign_figures, unlock_dir, write_if_changed, write_marker)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -102,11 +102,7 @@ def claim_analysis_dir(out: Path, kind: str, *, force: bool, sweeps: list[str], 
                 or (figures_dir.is_dir() and marker_kind(figures_dir) not in (None, "figures")):
             raise UsageError(f"{figures_dir}: exists and is not a figures directory bordersim made; bordersim draws "
                              "this analysis's figures there: move it away")
-        for name in figures:  # the files it will draw: none may be the user's (plot replaces only its own)
-            p = figures_dir / name
-            if p.is_symlink() or (p.exists() and not is_bordersim_figure(p)):
-                raise UsageError(f"{p}: exists and is not a figure bordersim wrote; bordersim draws this "
-                                 "analysis's figure there after its runs: move it away")
+        refuse_foreign_figures(figures_dir, figures)  # the files it will draw after its runs: none of the user's
     return AnalysisDir(out, kind, existed)
 
 

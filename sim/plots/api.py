@@ -28,6 +28,7 @@ from sim.directories import (CalibrationData, DirData, DiscoveryData, EffectsDat
                               SweepData, kind_of, load)
 from sim.plots.sweep_figures import NotApplicable
 from sim.errors import UsageError
+from sim.outputs import refuse_foreign_figures
 from sim.api_checks import optional_path_argument, optional_string_argument, path_argument, strings_argument
 
 FORMATS = ("png", "svg", "pdf")
@@ -182,7 +183,7 @@ def make_figures(path: str | Path, out: str | Path | None = None, *, fmt: str = 
     style.check_figures_dir(target, default=out is None)  # refuse before drawing anything
     figs = build_figures(path, only, baseline=baseline)
     names = {stem: f"{name}.{fmt}" for stem, name in file_stems(list(figs.figures)).items()}
-    style.check_figure_files(style.real_target(target), list(names.values()))  # before the marker is written
+    refuse_foreign_figures(style.real_target(target), names.values())  # before the marker is written
     figures_dir = style.claim_figures_dir(target, default=out is None)
     written = figures_dir.save({names[stem]: fig for stem, fig in figs.figures.items()}, fmt)
     return written, figs.skipped

@@ -24,8 +24,8 @@ from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.ticker import FuncFormatter
 
 from sim.errors import UsageError
-from sim.outputs import (FIGURE_CREATOR, atomic_path, claim_dir, clean_stale_temporaries, is_bordersim_figure,
-                         marker_kind, real_target, write_marker)
+from sim.outputs import (FIGURE_CREATOR, atomic_path, claim_dir, clean_stale_temporaries, marker_kind, real_target,
+                         refuse_foreign_figures, write_marker)
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
@@ -259,19 +259,10 @@ class FiguresDir:
         replaced (in an unmarked PATH/figures too: bordersim cannot tell an earlier version's untagged figure from
         the user's). Returns the paths, in order."""
         paths = {self.path / name: fig for name, fig in figures.items()}
-        check_figure_files(self.path, list(figures))
+        refuse_foreign_figures(self.path, figures)
         for path, fig in paths.items():
             save(fig, path, fmt)
         return list(paths)
-
-
-def check_figure_files(directory, names: list[str]) -> None:
-    """UsageError unless each of DIRECTORY/<name> is absent or a figure bordersim wrote (`FiguresDir.save`)."""
-    for name in names:
-        path = Path(directory) / name
-        if path.is_symlink() or (path.exists() and not is_bordersim_figure(path)):
-            raise UsageError(f"{path}: exists and is not a figure bordersim wrote (its metadata do not name "
-                             f"{FIGURE_CREATOR} as its creator); move it away or choose another --out")
 
 
 def claim_figures_dir(path, *, default: bool = False) -> FiguresDir:
