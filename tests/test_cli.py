@@ -218,6 +218,17 @@ def test_output_the_system_refuses_is_said_plainly_not_as_an_internal_failure(ca
         assert main(argv) == 1, argv
         assert capsys.readouterr().err == "error: No space left on device\n"
 
+
+def test_a_closed_standard_output_is_refused_before_any_work(tmp_path):
+    """Python sets sys.stdout to None when descriptor 1 is closed (`>&-`): every print vanished and a run wrote
+    its files and exited 0 with nothing said. It is the system refusing output: exit 1 and a line on stderr."""
+    out = tmp_path / "run"
+    done = subprocess.run(["bash", "-c", f'"{sys.executable}" -m sim run "{TOY}" --out "{out}" >&-'],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done
+    assert done.stderr == "error: standard output is closed; redirect it (e.g. > /dev/null) instead\n"
+    assert not out.exists()
+
 def _as_json(value):
     """A YAML document as an editor validates it: JSON, so every mapping key is a string."""
     if isinstance(value, dict):

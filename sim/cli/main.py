@@ -96,6 +96,10 @@ def _unwritten_output() -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if sys.stdout is None:  # started with standard output closed (`>&-`): every print would vanish, exit 0
+        if sys.stderr is not None:
+            print("error: standard output is closed; redirect it (e.g. > /dev/null) instead", file=sys.stderr)
+        return EXIT_FAILURE
     try:
         parser = build_parser()  # imports the command modules' options: a Ctrl-C can land here too
         args = parser.parse_args(argv)
