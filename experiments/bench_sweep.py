@@ -61,19 +61,9 @@ def time_one(spec: Path) -> float:
     return time.perf_counter() - t0
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--smoke", action="store_true", help="seconds-long check that the script works (CI)")
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--runs", type=int, default=12, help="runs per sweep")
-    ap.add_argument("--target", type=float, default=1.0, help="seconds per run")
-    ap.add_argument("--json", metavar="PATH")
-    args = ap.parse_args(argv)
-    check_json_target(args.json)  # before anything is measured
-    if args.smoke:
-        args.repeats, args.runs, args.target = 1, 4, 0.05
-
-    tmp = Path(tempfile.mkdtemp(prefix="bench_sweep."))
+def _measure(tmp: Path, args: argparse.Namespace):
+    """The runs in the scratch directory `tmp`: the walls of the sweeps by worker count, the population size, the
+    plan, the median run time and the median store record time."""
     size, refinements = (20_000, 1) if args.smoke else (200_000, 3)
     for _ in range(refinements):  # run time is not proportional to size (fixed costs): refine the size a few times
         per = time_one(write_spec(tmp, size, 2))
@@ -102,6 +92,23 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             run_sweep(p, out, workers=workers)
             walls[workers].append(time.perf_counter() - t0)
+    return walls, size, p, run_time, record
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--smoke", action="store_true", help="seconds-long check that the script works (CI)")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=12, help="runs per sweep")
+    ap.add_argument("--target", type=float, default=1.0, help="seconds per run")
+    ap.add_argument("--json", metavar="PATH")
+    args = ap.parse_args(argv)
+    check_json_target(args.json)  # before anything is measured
+    if args.smoke:
+        args.repeats, args.runs, args.target = 1, 4, 0.05
+
+    with tempfile.TemporaryDirectory(prefix="bench_sweep.") as scratch:  # removed at the end, or on Ctrl-C
+        walls, size, p, run_time, record = _measure(Path(scratch), args)
     t1, t2 = statistics.median(walls[1]), statistics.median(walls[2])
     efficiency = t1 / (2 * t2)
     result = {

@@ -1,6 +1,7 @@
 """The sweep benchmark runs in smoke mode and writes its JSON keys (no timing is judged here)."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -8,13 +9,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_bench_sweep_smoke_writes_its_figures(tmp_path):
+def test_bench_sweep_smoke_writes_its_figures_and_removes_its_scratch_directory(tmp_path):
     out = tmp_path / "bench.json"
+    scratch = tmp_path / "tmp"  # the benchmark's temporary directory goes here: it must be gone at the end
+    scratch.mkdir()
     r = subprocess.run([sys.executable, str(ROOT / "experiments" / "bench_sweep.py"), "--smoke", "--json", str(out)],
-                       capture_output=True, text=True, cwd=ROOT, timeout=300)
+                       capture_output=True, text=True, cwd=ROOT, timeout=300,
+                       env={**os.environ, "TMPDIR": str(scratch)})
     assert r.returncode == 0, r.stderr
     data = json.loads(out.read_text())
     for key in ("store_overhead_fraction", "parallel_efficiency_2_workers", "run_seconds_median",
                 "sweep_seconds_1_worker_median", "sweep_seconds_2_workers_median"):
         assert data[key] > 0
     assert "parallel efficiency" in r.stdout
+    assert list(scratch.iterdir()) == []
