@@ -2,17 +2,21 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_bench_sweep_smoke_writes_its_figures_and_removes_its_scratch_directory(tmp_path):
+def test_bench_sweep_smoke_writes_its_figures_and_removes_its_scratch_directory(tmp_path, request):
     out = tmp_path / "bench.json"
-    scratch = tmp_path / "tmp"  # the benchmark's temporary directory goes here: it must be gone at the end
-    scratch.mkdir()
+    # The benchmark's temporary directory goes here: it must be gone at the end. A short path, not under tmp_path:
+    # multiprocessing's forkserver puts its socket in TMPDIR, and a socket's path has at most 107 bytes.
+    scratch = Path(tempfile.mkdtemp(prefix="bsw"))
+    request.addfinalizer(lambda: shutil.rmtree(scratch, ignore_errors=True))
     r = subprocess.run([sys.executable, str(ROOT / "experiments" / "bench_sweep.py"), "--smoke", "--json", str(out)],
                        capture_output=True, text=True, cwd=ROOT, timeout=300,
                        env={**os.environ, "TMPDIR": str(scratch)})
