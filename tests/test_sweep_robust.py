@@ -528,6 +528,22 @@ def test_a_script_without_a_main_guard_gets_one_clear_error_and_a_guarded_one_ru
             assert r.returncode == 0 and "returned 2" in r.stdout, r.stderr[-2000:]
 
 
+def test_a_temporary_directory_too_long_for_the_workers_socket_is_named_before_anything_is_written(tmp_path):
+    """Python's forkserver listens on a Unix socket under TMPDIR, whose path may have at most 107 bytes: a
+    long TMPDIR (a batch system's per-job directory) ended every sweep as "internal failure: OSError: AF_UNIX
+    path too long", after its directory was made."""
+    long_tmp = tmp_path / ("t" * max(1, 90 - len(str(tmp_path))))
+    long_tmp.mkdir()
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "sim", "sweep", str(tiny(tmp_path)), "--out", str(out), "--workers",
+                        "2"], cwd=ROOT, capture_output=True, text=True, timeout=HUNG,
+                       env={**os.environ, "TMPDIR": str(long_tmp)})
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith(f"error: the temporary directory {long_tmp} (") and "set TMPDIR" in r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.splitlines()) == 1
+    assert not out.exists()
+
+
 def test_a_point_with_bad_values_is_refused_before_any_run(tmp_path, capsys):
     spec = write_spec(tmp_path / "bad.yaml", "  population.groups.soldier.share: [0.07, 0.5]\n"
                       "  network.edges.dmz.controls.mines: [0.0, 1.0]\n")

@@ -26,6 +26,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 from collections import deque
@@ -66,6 +67,22 @@ def _start_forkserver() -> None:
         forkserver.ensure_running()
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _start_forkserver_or_say_why() -> None:
+    """`_start_forkserver`, with the one failure the user can mend named: the forkserver listens on a Unix socket
+    in a directory under TMPDIR (`<tmp>/pymp-XXXXXXXX/listener-XXXXXXXX`), and a socket's path is at most 107
+    bytes, so a TMPDIR longer than about 75 bytes (a batch system's per-job directory) stopped every sweep with
+    "OSError: AF_UNIX path too long". UsageError then."""
+    try:
+        _start_forkserver()
+    except OSError as exc:
+        if "AF_UNIX path too long" not in str(exc):
+            raise
+        tmp = tempfile.gettempdir()
+        raise UsageError(f"the temporary directory {tmp} ({len(os.fsencode(tmp))} bytes; TMPDIR) is too long for the "
+                         "worker processes' socket, whose path may have at most 107 bytes: set TMPDIR to a directory "
+                         "with a shorter path (at most 75 bytes), e.g. TMPDIR=/tmp") from None
 
 
 def _worker_init() -> None:
@@ -167,6 +184,7 @@ def backend(workers: int | None = None, scheduler: str | None = None, engine: st
     if workers < 1:
         raise UsageError(f"--workers must be at least 1, found {workers}")
     if scheduler is None:
+        _start_forkserver_or_say_why()  # before the caller writes anything
         yield Backend("processes", workers, lambda: _process_pool(workers, engine), lambda: _process_pool(1, engine),
                       start_errors=(BrokenProcessPool, EOFError, OSError))
         return
