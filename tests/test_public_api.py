@@ -5,6 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
+import pytest
+
 import sim
 
 NOTEBOOK_NAMES = {"load_scenario", "run", "RunResult", "write_run", "sweep", "load_sweep", "calibrate",
@@ -109,3 +112,34 @@ def test_a_wrong_argument_from_python_is_a_usage_error_naming_it_and_nothing_is_
         else:
             raise AssertionError(f"{what}: accepted")
         assert not out.exists(), what
+
+
+def test_a_border_model_stepped_by_hand_stops_at_its_horizon_and_reports_only_the_steps_run(tmp_path):
+    """Mesa's idiom `model.run_model()` (step while `running`) ran past the horizon into an IndexError, and
+    `result()` after 10 of 60 steps gave totals from the never-run last row (set_out 76, the outcomes 63) that
+    write_run wrote as a whole run."""
+    from sim.errors import UsageError
+
+    toy = sim.load_scenario("scenarios/toy.yaml")
+    whole = sim.run(toy)
+    model = sim.BorderModel(toy)
+    model.run_model()
+    assert model.running is False and model.steps == len(whole.dates)
+    assert model.result().summary() == whole.summary()
+    with pytest.raises(UsageError, match="cannot step further"):
+        model.step()
+    assert model.result().summary() == whole.summary()  # the refused step changed nothing
+
+    part = sim.BorderModel(toy)
+    for _ in range(10):
+        part.step()
+    assert part.running is True
+    result = part.result()
+    assert result.dates == whole.dates[:10] and not result.whole and whole.whole
+    totals = result.totals()
+    assert totals["set_out"] == sum(v for k, v in totals.items() if k != "set_out")
+    assert totals["in_transit"] == int(result.in_transit[-1].sum())
+    assert np.array_equal(result.flows, whole.flows[:10])  # the same draws, the first steps of the whole run
+    with pytest.raises(UsageError, match="stopped after 10 of the 60 steps"):
+        sim.write_run(result, tmp_path / "part")
+    assert not (tmp_path / "part").exists()

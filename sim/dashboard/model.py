@@ -18,15 +18,13 @@ from sim.dashboard.levers import changed, with_levers
 from sim.loading import load_scenario
 from sim.scenario.overrides import dump_scenario
 
-__all__ = ["DashboardModel", "truncated"]
+__all__ = ["DashboardModel"]
 
 
 class DashboardModel(BorderModel):
     """The Mesa engine over `path` with its `--set` `overrides` and then the `levers` (dotted path -> value)
     applied; the scenario's seed. Steps one date at a time and stops (running = False) at the end of the
     horizon."""
-
-    steps: int  # mesa.Model's step counter (mesa ships no types)
 
     def __init__(self, path: str, overrides: tuple[str, ...] = (), **levers: float | int | bool):
         # SolaraViz's Reset passes a mesa Scenario to any model whose __init__ takes **kwargs: not ours to use.
@@ -74,16 +72,5 @@ class DashboardModel(BorderModel):
         so_far = self._so_far
         if so_far is None or so_far[0] != steps:
             now = dataclasses.replace(self._whole, edges=edges, repatriated_at=repatriated)
-            so_far = self._so_far = (steps, truncated(now, steps))
+            so_far = self._so_far = (steps, now.first_steps(steps))
         return so_far[1]
-
-
-def truncated(result: RunResult, steps: int) -> RunResult:
-    """A RunResult cut to its first `steps` steps: per-step arrays and dates sliced; the cumulative edge and
-    repatriation counts kept (they hold only what happened so far)."""
-    cut = {name: getattr(result, name)[:steps]
-           for name in ("flows", "arrived_female", "in_transit", "fees", "sold", "queued", "abroad")
-           if getattr(result, name) is not None}
-    persons = None if result.persons is None else {k: v[:steps] for k, v in result.persons.items()}
-    return dataclasses.replace(result, dates=result.dates[:steps], persons=persons, **cut)
-

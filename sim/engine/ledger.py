@@ -18,6 +18,7 @@ released) + detained.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -33,6 +34,7 @@ from sim.errors import UsageError
 from sim.outcomes import ARRIVED, CAUGHT, EDGE_COUNTS, FLOWS, KILLED, REPATRIATED, RETURNED, SET_OUT, TOTAL_KEYS
 from sim.directories import RUN_FILES
 from sim.outputs import new_dir
+from sim.scenario.dates import step_dates
 from sim.scenario.overrides import dump_scenario
 from sim.scenario.schema import Scenario
 
@@ -315,6 +317,21 @@ class RunResult:
             out[self.node_ids[n]] = by_year
         return out
 
+    def first_steps(self, steps: int) -> RunResult:
+        """This result cut to its first `steps` steps (a model stepped by hand, or the dashboard's run so far):
+        per-step arrays and dates sliced; the cumulative edge and repatriation counts kept as they are (they hold
+        only what happened so far)."""
+        cut = {name: getattr(self, name)[:steps]
+               for name in ("flows", "arrived_female", "in_transit", "fees", "sold", "queued", "abroad")
+               if getattr(self, name) is not None}
+        persons = None if self.persons is None else {k: v[:steps] for k, v in self.persons.items()}
+        return dataclasses.replace(self, dates=self.dates[:steps], persons=persons, **cut)
+
+    @property
+    def whole(self) -> bool:
+        """The result covers its scenario's whole horizon (not a model stopped part way)."""
+        return len(self.dates) == len(step_dates(self.resolved.time))
+
     def summary(self) -> dict:
         out = self._summary()
         persons = self.person_totals()
@@ -392,6 +409,10 @@ def write_run(result: RunResult, out_dir: str | Path, *, force: bool = False) ->
     and only if it is a run directory bordersim made (`sim.outputs.claim_dir`)."""
     if not isinstance(result, RunResult):
         raise UsageError(f"result: give the RunResult of sim.run, not {type(result).__name__}")
+    if not result.whole:  # its files would claim a run of the scenario that was not made
+        raise UsageError(f"result: the run stopped after {len(result.dates)} of the "
+                         f"{len(step_dates(result.resolved.time))} steps of its horizon; write_run writes whole runs "
+                         "(step the model to its end, or use sim.run)")
     out = path_argument(out_dir, "out_dir")
     bool_argument(force, "force")
     with new_dir(out, "run", RUN_FILES, force=force) as tmp:

@@ -74,6 +74,8 @@ class RouteCell(Cell):
 class BorderModel(EngineCore, mesa.Model):
     """Agent-based model of people leaving along a route network under dated border policies."""
 
+    steps: int  # mesa.Model's step counter (mesa ships no types)
+
     def __init__(self, scenario: Scenario, rng: int | None = None, population: bool = True):
         if not isinstance(scenario, Scenario):
             raise UsageError(f"scenario: give a Scenario, e.g. sim.run(sim.load_scenario(PATH)), not "
@@ -88,6 +90,7 @@ class BorderModel(EngineCore, mesa.Model):
         self._ended: list[tuple[int, int, int, int]] = []  # (person, route, group, outcome) of this step's attempts
         for _n, queue in self.brokers:
             queue.on_compact = _reposition
+        self.running = len(self.dates) > 0  # Mesa's flag (run_model steps while it holds): False at the end
 
     # ------------------------------------------------------------------------------- hooks of EngineCore
     def _replan_waits(self, t: int, nodes: list[int], old_hazard: list[float], old_dwell: list[float]) -> None:
@@ -125,6 +128,12 @@ class BorderModel(EngineCore, mesa.Model):
 
     # ------------------------------------------------------------------------------------------------ step
     def step(self) -> None:
+        """Step `steps - 1` of the horizon (Mesa counts a step before calling this); `running` turns False after
+        the last. Stepping past the horizon is a UsageError."""
+        if self.steps > len(self.dates):
+            self.steps = len(self.dates)
+            raise UsageError(f"the model has run all {len(self.dates)} steps of its horizon "
+                             f"({self.spec.time.start}..{self.spec.time.end}); it cannot step further")
         t = self.steps - 1
         self.t = t
         self._apply_policies(t)
@@ -147,6 +156,7 @@ class BorderModel(EngineCore, mesa.Model):
         if self._ended:
             self._flush_ended(t)
         self.close_step(t)
+        self.running = self.steps < len(self.dates)
 
     def attempt_ended(self, agent: Migrant, outcome: int, t: int) -> None:
         """An attempt ended at step t (with repeat attempts or an initial stock): counted with the step's others
@@ -226,6 +236,12 @@ class BorderModel(EngineCore, mesa.Model):
         finally:
             gc.unfreeze()
         return self.result()
+
+    def result(self) -> RunResult:
+        """The RunResult of the steps run so far: the whole run after `run()` or the last `step()`, else the
+        first steps only (`RunResult.first_steps`), which `write_run` refuses to write as a run."""
+        whole = super().result()
+        return whole if self.steps >= len(self.dates) else whole.first_steps(self.steps)
 
 
 def _reposition(agents: list) -> None:
