@@ -32,7 +32,7 @@ from conftest import ROOT, TOY
 from sim.cli import dashboard as cli_dashboard
 from sim.cli.main import main
 from sim.dashboard import panels
-from sim.dashboard.levers import apply_levers, levers_of
+from sim.dashboard.levers import apply_levers, changed, levers_of, with_levers
 from sim.dashboard.model import DashboardModel
 from sim.engine.mesa.model import run
 from sim.errors import ScenarioError
@@ -42,7 +42,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SETS = ["time.end=2000-04", "population.groups.soldier.departure_rate=0.05", "policies.river_closed.start=2000-02",
-        "policies.river_closed.end=2000-03", "policies.transit_crackdown.start=2000-03"]
+        "policies.river_closed.end=2000-03", "policies.transit_crackdown.start=2000-03",
+        "network.nodes.thirdland.arrest_hazard=0.0125"]  # off its slider's grid: the slider shows 0.013
 STEPS = 4  # 2000-01 .. 2000-04
 MINES = "network.edges.dmz.controls.mines"
 # Milliseconds the page may take to show what a test waits for. Playwright's own defaults (5 s for `expect`, 30 s
@@ -69,6 +70,24 @@ def test_lever_values_become_the_scenario_and_bad_ones_are_named():
         apply_levers(TOY, values={"network.edges.dmz.controls.gaurds": 0.1})
     with pytest.raises(ScenarioError, match="mines"):
         apply_levers(TOY, values={MINES: 1.5})
+
+
+def test_levers_at_the_points_their_sliders_show_keep_the_files_exact_values():
+    """A slider shows the point of its grid nearest the file's value and the browser sends that point back at
+    Reset: Korea's China broker capacity 23.6 (shown 24) and arrest hazard 0.00205 (shown 0.002) became 24 and
+    0.002 at the first Reset with nothing moved, and the page listed the hazard as changed."""
+    korea = apply_levers(ROOT / "scenarios" / "korea.yaml")
+    levers = {lever.path: lever for lever in levers_of(korea)}
+    capacity, hazard = levers["network.nodes.china.brokers.capacity"], levers["network.nodes.china.arrest_hazard"]
+    assert (capacity.exact, capacity.value, hazard.exact, hazard.value) == (23.6, 24, 0.00205, 0.002)
+    shown = {path: lever.value for path, lever in levers.items()}
+    assert with_levers(korea, shown, source="page") == korea and changed(korea, shown) == []
+    moved = with_levers(korea, shown | {capacity.path: 25}, source="page")
+    china = next(node for node in moved.network.nodes if node.id == "china")
+    assert china.brokers is not None and (china.brokers.capacity, china.arrest_hazard) == (25, 0.00205)
+    assert changed(korea, shown | {capacity.path: 25}) == [(capacity.label, 25)]
+    half = levers_of(apply_levers(TOY, SETS))  # 0.0125 / 0.001 = 12.5: JavaScript's Math.round gives 13
+    assert next(lever for lever in half if lever.path.endswith("thirdland.arrest_hazard")).value == 0.013
 
 
 def test_the_model_stepped_to_the_end_is_the_run_of_its_scenario():
@@ -318,7 +337,10 @@ def test_the_downloaded_scenario_reproduces_the_page(page, tmp_path):
         page.get_by_role("button", name=re.compile("Download this scenario")).click()
     path = tmp_path / "scenario.yaml"
     download.value.save_as(path)
-    assert yaml.safe_load(path.read_text())["network"]["edges"][3]["controls"]["mines"] == 1.0
+    doc = yaml.safe_load(path.read_text())
+    assert doc["network"]["edges"][3]["controls"]["mines"] == 1.0
+    # the lever not moved keeps the file's value, though its slider shows (and sends back) 0.013
+    assert next(n for n in doc["network"]["nodes"] if n["id"] == "thirdland")["arrest_hazard"] == 0.0125
     assert main(["validate", str(path)]) == 0  # the command's own code, in this process (no second start-up)
     assert main(["run", str(path), "--out", str(tmp_path / "run"), "--quiet"]) == 0
     totals = json.loads((tmp_path / "run" / "summary.json").read_text())["totals"]

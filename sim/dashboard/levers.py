@@ -11,11 +11,14 @@ range. The levers of a scenario are, in this order:
 - each dated policy, on or off (`policies.<name>.enabled`).
 
 Their values are applied as overrides to the scenario as loaded, and the result is validated again: the same
-scenario `bordersim run FILE --set PATH=VALUE ...` would run (`apply_levers`).
+scenario `bordersim run FILE --set PATH=VALUE ...` would run (`apply_levers`). A slider shows the point of its
+grid (low + k x step) nearest the file's value, and the browser sends that point back at Reset: a lever still at
+that point keeps the file's exact value (China's 23.6 passages a month stay 23.6, not the 24 the slider shows).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,15 +31,24 @@ __all__ = ["Lever", "apply_levers", "changed", "levers_of", "with_levers"]
 
 @dataclass(frozen=True)
 class Lever:
-    """One slider (kind "float" or "int") or switch (kind "bool") over the scenario value at `path`."""
+    """One slider (kind "float" or "int") or switch (kind "bool") over the scenario value `exact` at `path`;
+    `value` is where the slider shows it, the nearest point low + k x step (`exact` itself for a switch)."""
 
     path: str
     label: str
     kind: str
-    value: float | int | bool
+    exact: float | int | bool
     low: float = 0.0
     high: float = 1.0
     step: float = 1.0
+
+    @property
+    def value(self) -> float | int | bool:
+        if self.kind == "bool":
+            return self.exact
+        # the browser's slider (Vuetify) snaps with JavaScript's Math.round, which rounds halves up
+        point = self.low + math.floor((self.exact - self.low) / self.step + 0.5) * self.step
+        return int(point) if self.kind == "int" else _clean(float(point))
 
 
 def _top(value: float, factor: float, floor: float) -> float:
@@ -60,9 +72,9 @@ def levers_of(scenario: Scenario) -> list[Lever]:
         out.append(Lever(f"network.nodes.{n.id}.arrest_hazard", f"{n.id}: arrest hazard per month", "float", h,
                          0.0, _top(h, 4, 0.05), 0.001))
         if n.brokers is not None:
-            cap = int(round(n.brokers.capacity))
+            cap = n.brokers.capacity
             out.append(Lever(f"network.nodes.{n.id}.brokers.capacity", f"{n.id}: broker passages per month", "int",
-                             cap, 0, int(_top(cap, 4, 10)), 1))
+                             cap, 0, int(round(_top(cap, 4, 10))), 1))
             fee = n.brokers.fee
             out.append(Lever(f"network.nodes.{n.id}.brokers.fee", f"{n.id}: broker base fee (USD)", "float", fee,
                              0.0, _top(fee, 5, 1000), 100.0))
@@ -81,11 +93,14 @@ def apply_levers(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
 
 def with_levers(base: Scenario, values: dict[str, float | int | bool], *, source: str) -> Scenario:
     """`base` with the levers' values (path -> value) set in it, validated again (errors name `source`). A
-    value equal to the base's is set all the same: it changes nothing."""
-    if not values:
+    lever at the point where its slider shows the base's value keeps the base's exact value."""
+    shown = {lever.path: lever.value for lever in levers_of(base)}
+    moved = {key: value for key, value in values.items()
+             if key not in shown or _clean(value) != shown[key]}
+    if not moved:
         return base
     data = scenario_to_dict(base)
-    for key, value in values.items():
+    for key, value in moved.items():
         set_path(data, key, _clean(value), source=source)
     return validate_dict(data, path=source)
 
