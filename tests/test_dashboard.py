@@ -199,8 +199,9 @@ def server(tmp_path_factory):
                                  *(a for s in SETS for a in ("--set", s))],
                                 cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     yield f"http://127.0.0.1:{port}/", log, proc
-    os.killpg(proc.pid, signal.SIGTERM)  # the server's own process group (start_new_session)
-    proc.wait(timeout=20)
+    if proc.poll() is None:  # the last test stops it with Ctrl-C
+        os.killpg(proc.pid, signal.SIGTERM)  # the server's own process group (start_new_session)
+        proc.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
@@ -234,16 +235,20 @@ def browser():
 
 @pytest.fixture(scope="module")
 def page(browser, url):
-    """A browser session on the dashboard, loaded; the hosts it asked for are in `page.hosts`."""
+    """A browser session on the dashboard, loaded; the hosts it asked for are in `page.hosts`, the responses that
+    failed in `page.failed`."""
     context = browser.new_context(viewport={"width": 1500, "height": 1000}, accept_downloads=True)
     pg = context.new_page()
     pg.set_default_timeout(WAIT_MS)
     hosts: set[str] = set()
+    failed: list[str] = []  # responses that are not a success, e.g. an asset the server could not serve
     pg.on("request", lambda r: hosts.add(r.url.split("/")[2]))
+    pg.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     pg.on("websocket", lambda ws: hosts.add(ws.url.split("/")[2]))
     pg.goto(url)
     pg.get_by_role("button", name="Step").wait_for()
     pg.hosts = hosts  # type: ignore[attr-defined]
+    pg.failed = failed  # type: ignore[attr-defined]
     yield pg
     context.close()
 
@@ -345,3 +350,21 @@ def test_the_downloaded_scenario_reproduces_the_page(page, tmp_path):
     assert main(["run", str(path), "--out", str(tmp_path / "run"), "--quiet"]) == 0
     totals = json.loads((tmp_path / "run" / "summary.json").read_text())["totals"]
     assert shown == totals
+
+
+def test_every_asset_the_page_asked_for_was_served_from_this_machine(page):
+    """After the tests above (steps, Resets, a download): no request failed. Solara proxies /_solara/cdn/ to
+    cdn.jsdelivr.net for what solara-assets does not ship, e.g. the KaTeX that solara.Markdown loads (after the
+    mermaid it loads first, seconds after the table appears): with no internet here, such a request fails."""
+    page.wait_for_load_state("networkidle")
+    assert page.failed == []
+
+
+def test_ctrl_c_stops_the_server_with_exit_130_as_every_command(server, url):
+    """The last test of the module (it stops the server): Solara's command line ended a Ctrl-C with "Aborted."
+    and exit 1, the code of a failure."""
+    address, log, proc = server
+    os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C on a terminal: the whole process group
+    assert proc.wait(timeout=30) == 130, log.read_text()[-2000:]
+    text = log.read_text()
+    assert text.endswith("interrupted\n") and "Aborted" not in text and "Traceback" not in text, text[-2000:]

@@ -34,7 +34,7 @@ def server_command(host: str, port: int) -> list[str]:
     newer version."""
     spec = importlib.util.find_spec("sim.dashboard.app")  # its path, without importing solara here
     assert spec is not None and spec.origin is not None
-    return [sys.executable, "-m", "solara", "run", spec.origin, "--host", host, "--port", str(port),
+    return [sys.executable, "-m", "sim.dashboard.serve", "run", spec.origin, "--host", host, "--port", str(port),
             "--production", "--no-open", "--no-check-version"]
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+from html import escape
 
 import numpy as np
 import solara
@@ -76,20 +77,30 @@ def Totals(model: DashboardModel):
             result = model.result_so_far()  # the step text, table and identity all of this one result
             rows = panels.totals_table(result)
             keys = [k for k in (*TOTAL_KEYS, "initial_stock") if k in rows[0][1]]
-            head = "| | " + " | ".join(OUTCOME_LABELS.get(k, k.replace("_", " ")) for k in keys) + " |"
-            lines = [head, "|---" * (len(keys) + 1) + "|"]
-            lines += ["| " + name + " | " + " | ".join(f"{row[k]:,}" for k in keys) + " |" for name, row in rows]
             left, right = panels.identity(rows[0][1])
             check = "holds" if left == right else "DOES NOT HOLD"
             start = " + initial stock" if "initial_stock" in keys else ""
             solara.Text(f"{model.spec.name}: step {len(result.dates)} of {n}, {result.dates[-1]:%Y-%m}")
-            solara.Markdown("\n".join(lines))
+            solara.HTML(tag="table", unsafe_innerHTML=_table_html(rows, keys), style=TABLE_STYLE)
             solara.Text(f"set out{start} = {left:,}; arrived + caught + killed + repatriated + returned + in "
                         f"transit = {right:,}: the identity {check}")
         moved = ", ".join(f"{label} = {value}" for label, value in model.changed)
         solara.Text(f"Levers changed from {os.path.basename(model.path)}: {moved or 'none'} (sliders apply at Reset)")
         solara.FileDownload(lambda: model.scenario_yaml().encode(), filename=f"{model.spec.name}-dashboard.yaml",
                             label="Download this scenario (YAML)", mime_type="application/x-yaml")
+
+
+TABLE_STYLE = "border-collapse: collapse; text-align: right; font-variant-numeric: tabular-nums"
+
+
+def _table_html(rows: list[tuple[str, dict[str, int]]], keys: list[str]) -> str:
+    """The totals as the rows of an HTML table (a header, then one row per name), the names escaped. Not
+    solara.Markdown: it asks the server for KaTeX, which Solara's server fetches from a CDN on the internet."""
+    cell = "padding: 2px 8px; border-bottom: 1px solid #ddd"
+    head = "".join(f'<th style="{cell}">{escape(OUTCOME_LABELS.get(k, k.replace("_", " ")))}</th>' for k in keys)
+    body = "".join(f'<tr><td style="{cell}; text-align: left">{escape(name)}</td>'
+                   + "".join(f'<td style="{cell}">{row[k]:,}</td>' for k in keys) + "</tr>" for name, row in rows)
+    return f'<tr><th style="{cell}"></th>{head}</tr>{body}'
 
 
 # (component, page): SolaraViz draws only the page (tab) on view.
