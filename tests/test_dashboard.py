@@ -191,14 +191,17 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module", autouse=True)
 def server(tmp_path_factory):
-    """`bordersim dashboard` on the toy scenario (see the module doc), for the whole module: (url, log path)."""
+    """`bordersim dashboard` on a copy of the toy scenario (see the module doc), for the whole module: (url, log
+    path, process, the scenario file served)."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("dashboard") / "server.log"
+    here = tmp_path_factory.mktemp("dashboard")
+    log, scenario = here / "server.log", here / "toy.yaml"
+    scenario.write_bytes(TOY.read_bytes())
     with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "sim", "dashboard", str(TOY), "--port", str(port),
+        proc = subprocess.Popen([sys.executable, "-m", "sim", "dashboard", str(scenario), "--port", str(port),
                                  *(a for s in SETS for a in ("--set", s))],
                                 cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    yield f"http://127.0.0.1:{port}/", log, proc
+    yield f"http://127.0.0.1:{port}/", log, proc, scenario
     if proc.poll() is None:  # the last test stops it with Ctrl-C
         os.killpg(proc.pid, signal.SIGTERM)  # the server's own process group (start_new_session)
         proc.wait(timeout=20)
@@ -207,7 +210,7 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def url(server) -> str:
     """The server's address once it serves the page (at most 90 s: the suite runs on a busy machine)."""
-    address, log, proc = server
+    address, log, proc, _ = server
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         assert proc.poll() is None, f"the dashboard server exited ({proc.returncode}):\n{log.read_text()}"
@@ -352,6 +355,28 @@ def test_the_downloaded_scenario_reproduces_the_page(page, tmp_path):
     assert shown == totals
 
 
+def test_a_file_broken_while_served_changes_no_open_page_and_a_new_page_names_it(page, browser, server, url):
+    """The page re-read the file at every Reset and when it opened: a file edited into bad YAML or a bad value
+    while the server ran showed a Python traceback in the page. A page now reads it once, when it opens."""
+    scenario = server[3]
+    original = scenario.read_text()
+    scenario.write_text(original.replace("size: ", "size: -", 1))
+    try:
+        _reset(page)
+        _step(page, 1)  # the scenario as the page read it
+        assert _row(page, "all routes")["set_out"] > 0
+        context = browser.new_context()
+        fresh = context.new_page()
+        fresh.set_default_timeout(WAIT_MS)
+        fresh.goto(url)
+        message = fresh.get_by_text(re.compile(r"error: .*toy\.yaml.*population\.size"))
+        message.wait_for()
+        assert "Traceback" not in fresh.locator("body").inner_text() and "reload the page" in message.inner_text()
+        context.close()
+    finally:
+        scenario.write_text(original)
+
+
 def test_every_asset_the_page_asked_for_was_served_from_this_machine(page):
     """After the tests above (steps, Resets, a download): no request failed. Solara proxies /_solara/cdn/ to
     cdn.jsdelivr.net for what solara-assets does not ship, e.g. the KaTeX that solara.Markdown loads (after the
@@ -363,7 +388,7 @@ def test_every_asset_the_page_asked_for_was_served_from_this_machine(page):
 def test_ctrl_c_stops_the_server_with_exit_130_as_every_command(server, url):
     """The last test of the module (it stops the server): Solara's command line ended a Ctrl-C with "Aborted."
     and exit 1, the code of a failure."""
-    address, log, proc = server
+    address, log, proc, _ = server
     os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C on a terminal: the whole process group
     assert proc.wait(timeout=30) == 130, log.read_text()[-2000:]
     text = log.read_text()

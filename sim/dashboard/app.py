@@ -4,7 +4,8 @@
 (sliders and switches, `sim.dashboard.levers`), Mesa's step / play / reset controls, and the panels of
 `sim.dashboard.panels` as matplotlib components on two pages (tabs): the route network, arrivals per year and
 the totals; the female share, outcome shares and people waiting. As everywhere in SolaraViz, changed parameters
-take effect at Reset, which builds a new `DashboardModel` from the file with the new values.
+take effect at Reset, which builds a new `DashboardModel` with the new values from the scenario the page read
+when it opened.
 
 `Page` is the page `solara run` serves: the scenario comes from the environment (`sim.dashboard.SCENARIO_ENV`,
 and `OVERRIDES_ENV` as a JSON list of `--set` items), which `bordersim dashboard` sets. Each browser session builds
@@ -25,6 +26,7 @@ from mesa.visualization.utils import update_counter
 from sim.dashboard import OVERRIDES_ENV, SCENARIO_ENV, panels
 from sim.dashboard.levers import Lever, levers_of
 from sim.dashboard.model import DashboardModel
+from sim.errors import InputError
 from sim.outcomes import TOTAL_KEYS
 from sim.plots.style import OUTCOME_LABELS
 
@@ -40,9 +42,9 @@ def _parameter(lever: Lever) -> Slider | dict:
 
 
 def model_params(model: DashboardModel) -> dict:
-    """SolaraViz's model parameters: the file and its overrides (fixed), then one input per lever, keyed by
-    the lever's dotted path (DashboardModel's keyword arguments)."""
-    params: dict = {"path": model.path, "overrides": model.overrides}
+    """SolaraViz's model parameters: the file, its overrides and the scenario read from them (fixed), then one
+    input per lever, keyed by the lever's dotted path (DashboardModel's keyword arguments)."""
+    params: dict = {"path": model.path, "overrides": model.overrides, "base": model.base}
     params.update({lever.path: _parameter(lever) for lever in levers_of(model.spec)})
     return params
 
@@ -128,11 +130,21 @@ def page(path: str, overrides: tuple[str, ...] = (), model: DashboardModel | Non
 
 @solara.component
 def Page():
-    """The page `solara run` serves: the scenario of the environment, a model per browser session."""
+    """The page `solara run` serves: the scenario of the environment, read when the page opens (a message, not a
+    traceback, if the file went bad since the server started), and a model per browser session."""
     path = os.environ.get(SCENARIO_ENV, "")
     overrides = tuple(json.loads(os.environ.get(OVERRIDES_ENV) or "[]"))
-    model = solara.use_memo(lambda: DashboardModel(path, overrides) if path else None, [])
-    if model is None:
-        return solara.Error(f"no scenario: start the dashboard with `bordersim dashboard SCENARIO` "
-                            f"(or set {SCENARIO_ENV})")
+    model = solara.use_memo(lambda: _first_model(path, overrides), [])
+    if isinstance(model, str):
+        return solara.Error(model)
     return page(path, overrides, model)
+
+
+def _first_model(path: str, overrides: tuple[str, ...]) -> DashboardModel | str:
+    """The page's first model, or why there is none (the message of bad input)."""
+    if not path:
+        return (f"no scenario: start the dashboard with `bordersim dashboard SCENARIO` (or set {SCENARIO_ENV})")
+    try:
+        return DashboardModel(path, overrides)
+    except InputError as exc:
+        return f"error: {exc.format()} (mend the file, then reload the page)"

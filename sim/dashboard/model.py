@@ -17,6 +17,7 @@ from sim.engine.mesa.model import BorderModel
 from sim.dashboard.levers import changed, with_levers
 from sim.loading import load_scenario
 from sim.scenario.overrides import dump_scenario
+from sim.scenario.schema import Scenario
 
 __all__ = ["DashboardModel"]
 
@@ -24,9 +25,12 @@ __all__ = ["DashboardModel"]
 class DashboardModel(BorderModel):
     """The Mesa engine over `path` with its `--set` `overrides` and then the `levers` (dotted path -> value)
     applied; the scenario's seed. Steps one date at a time and stops (running = False) at the end of the
-    horizon."""
+    horizon. `base` is the file with its overrides as read before (the page reads it once, when it opens, and
+    builds every model of its Resets from it: a file edited meanwhile, or broken, changes nothing); None reads
+    it now."""
 
-    def __init__(self, path: str, overrides: tuple[str, ...] = (), **levers: float | int | bool):
+    def __init__(self, path: str, overrides: tuple[str, ...] = (), base: Scenario | None = None,
+                 **levers: float | int | bool):
         # SolaraViz's Reset passes a mesa Scenario to any model whose __init__ takes **kwargs: not ours to use.
         levers.pop("scenario", None)
         self.path = str(path)
@@ -35,7 +39,9 @@ class DashboardModel(BorderModel):
         self._so_far: tuple[int, RunResult] | None = None
         # (steps completed, their edge counts, their repatriations), replaced as a whole once a step is over
         self._done: tuple[int, np.ndarray, np.ndarray] = (0, np.empty(0), np.empty(0))
-        base = load_scenario(path, overrides=list(self.overrides))
+        if base is None:
+            base = load_scenario(path, overrides=list(self.overrides))
+        self.base = base
         self.changed = changed(base, levers)  # (label, value) of the levers moved away from the file's values
         super().__init__(with_levers(base, levers, source=f"{path} (dashboard)"))
         self.running = len(self.dates) > 0
