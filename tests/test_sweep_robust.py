@@ -6,6 +6,7 @@ Timeouts here only guard against hangs (a hang fails the test); nothing asserts 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import resource
@@ -21,6 +22,7 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -662,6 +664,30 @@ def test_summarize_says_why_a_row_has_no_interval(tmp_path, capsys, finished_swe
     three.to_parquet(d / "runs.parquet", index=False)
     rc, _, err = cli(capsys, "summarize", d, "--outcome", "arrived", "--outcome", "female_share_2001")
     assert rc == 0 and "female_share_2001 is undefined in some runs" in err and "replicates" not in err, err
+
+
+def test_summarize_keeps_a_point_whose_runs_all_failed_and_says_runs_failed(tmp_path, capsys, finished_sweep):
+    """A point none of whose runs succeeded vanished from the table (exit 0, nothing said), and against it as the
+    baseline every row was n 0 with a note blaming an outcome undefined in some runs."""
+    d = tmp_path / "sweep"
+    shutil.copytree(finished_sweep, d)
+    runs = pd.read_parquet(d / "runs.parquet")
+    three = pd.concat([runs.assign(replicate=k, seed=runs["seed"] + k,
+                                   run_id=runs["run_id"].str.replace("r0000", f"r{k:04d}")) for k in range(3)])
+    lost = three["point"] == 1
+    three.loc[lost, "status"] = "failed"
+    three.loc[lost, "arrived"] = float("nan")
+    three.to_parquet(d / "runs.parquet", index=False)
+    rc, out, err = cli(capsys, "summarize", d, "--outcome", "arrived", "--format", "csv")
+    table = pd.read_csv(io.StringIO(out)).set_index("point")
+    assert rc == 0 and list(table.index) == [0, 1], out
+    assert table.loc[0, "n"] == 3 and table.loc[1, "n"] == 0 and np.isnan(table.loc[1, "mean"])
+    assert table.loc[0, "mean"] == runs.loc[runs["point"] == 0, "arrived"].iloc[0]  # the three copies' mean
+    assert "note: 3 of 6 runs failed (point(s) 1)" in err and "again to retry them" in err, err
+    rc, out, err = cli(capsys, "summarize", d, "--outcome", "arrived", "--baseline", "1", "--format", "csv")
+    table = pd.read_csv(io.StringIO(out)).set_index("point")
+    assert rc == 0 and list(table.index) == [0, 1] and (table["n"] == 0).all(), out
+    assert "runs failed" in err and "undefined in some runs" not in err and "add replicates" not in err, err
 
 
 def test_an_analysis_sweeps_manifest_is_the_same_wherever_its_directory_lies(tmp_path, capsys):

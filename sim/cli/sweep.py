@@ -109,12 +109,17 @@ def cmd_summarize(args: argparse.Namespace) -> int:
         sys.stdout.write(table.to_json(orient="records", indent=2) + "\n")
     else:
         print(table.to_string(index=False, float_format=lambda v: f"{v:,.4g}"))
+    failed = df[df["status"] != "ok"]
+    if len(failed):  # their points' rows count fewer runs (a point with none: n = 0)
+        points = sorted(set(failed["point"].tolist()))
+        shown = ", ".join(map(str, points[:10])) + (" ..." if len(points) > 10 else "")
+        print(f"note: {len(failed)} of {len(df)} runs failed (point(s) {shown}); the rows count only successful "
+              "runs (n); run the same `bordersim sweep` command again to retry them", file=sys.stderr)
     if "n" in table.columns and (table["n"] < MIN_CI_REPLICATES).any():
-        ok = df[df["status"] == "ok"] if "status" in df.columns else df
-        if ok.groupby("point").size().min() < MIN_CI_REPLICATES:
+        if df.groupby("point").size().min() < MIN_CI_REPLICATES:
             print(f"note: a 95% CI needs at least {MIN_CI_REPLICATES} replicates; points with fewer show none "
                   "(add replicates: `bordersim sweep SPEC --replicates R`, which resumes the sweep)", file=sys.stderr)
-        else:  # every point has the replicates: some outcome is undefined in some runs
+        elif failed.empty:  # every point has the replicates and they all ran: some outcome is undefined in some runs
             short = table.loc[table["n"] < MIN_CI_REPLICATES, "outcome"].unique()
             print(f"note: {', '.join(map(str, short[:3]))}{' ...' if len(short) > 3 else ''} is undefined in some "
                   f"runs (e.g. a female share in a year nobody arrived); a row with fewer than {MIN_CI_REPLICATES} "

@@ -44,13 +44,15 @@ def point_columns(df: pd.DataFrame, parameters: list[str]) -> list[str]:
 
 
 def summarize(df: pd.DataFrame, parameters: list[str], outcomes: list[str] | None = None) -> pd.DataFrame:
-    """Long table: one row per point x outcome with n, mean, ci_low, ci_high (successful runs only)."""
+    """Long table: one row per point x outcome with n, mean, ci_low, ci_high over the point's successful runs;
+    every point of `df` has its rows, a point none of whose runs succeeded with n = 0 and NaN."""
     ok = df[df["status"] == "ok"]
     outcomes = outcomes or outcome_columns(df, parameters)
     keys = point_columns(df, parameters)
     rows = []
-    for _, grp in ok.groupby("point", sort=True):
-        ident = grp.iloc[0][keys].to_dict()
+    for _, first in df.drop_duplicates("point").sort_values("point").iterrows():
+        ident = first[keys].to_dict()
+        grp = ok[ok["point"] == first["point"]]
         for col in outcomes:
             mean, lo, hi, n = mean_ci(grp[col].to_numpy(dtype=float))
             rows.append({**ident, "outcome": col, "n": n, "mean": mean, "ci_low": lo, "ci_high": hi})
@@ -93,15 +95,16 @@ def resolve_point(df: pd.DataFrame, parameters: list[str], text: str | int, what
 
 def paired_differences(df: pd.DataFrame, parameters: list[str], baseline: int,
                        outcomes: list[str] | None = None) -> pd.DataFrame:
-    """Per point x outcome: mean and 95% CI of x(point, k) - x(baseline, k) over replicates k present in both."""
+    """Per point x outcome: mean and 95% CI of x(point, k) - x(baseline, k) over the replicates k that succeeded
+    at both; every point of `df` has its rows (n = 0 and NaN where no replicate succeeded at both)."""
     ok = df[df["status"] == "ok"]
     outcomes = outcomes or outcome_columns(df, parameters)
     keys = point_columns(df, parameters)
     base = ok[ok["point"] == baseline].set_index("replicate")
     rows = []
-    for _, grp in ok.groupby("point", sort=True):
-        ident = grp.iloc[0][keys].to_dict()
-        g = grp.set_index("replicate")
+    for _, first in df.drop_duplicates("point").sort_values("point").iterrows():
+        ident = first[keys].to_dict()
+        g = ok[ok["point"] == first["point"]].set_index("replicate")
         common = g.index.intersection(base.index)
         for col in outcomes:
             d = (g.loc[common, col].astype(float) - base.loc[common, col].astype(float)).to_numpy()
