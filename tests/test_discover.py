@@ -93,6 +93,28 @@ def test_prim_restricts_a_categorical_and_an_integer_input():
     assert res.density == 1.0 and res.coverage == 1.0
 
 
+def test_an_integer_input_survives_pasting_and_its_limits_are_whole_values():
+    """PRIM's pasting wrote a limit between two values (3.5) into an int64 column of its box table: pandas raised
+    TypeError, after every run of the discovery, for 34 of 40 noisy samples like these. Whatever the box, its
+    integer limits are whole and its numbers are those of its limits (recounted on the integer data)."""
+    for k in range(8):
+        rng = np.random.default_rng(seed(1510 + k))
+        n = 128
+        x = pd.DataFrame({"a": rng.random(n), "b": rng.random(n),
+                          "rw": pd.Categorical(rng.choice(["2", "6", "10"], n)), "dur": rng.integers(1, 5, n)})
+        y = ((x["a"] + 0.3 * x["dur"] / 4 + rng.normal(0, 0.2, n)) > 0.9).to_numpy()
+        res = boxes.find_box(x, y)
+        inside = np.ones(n, dtype=bool)
+        for name, row in res.box.set_index("parameter").iterrows():
+            if row["kind"] == "categorical":
+                inside &= x[name].astype(str).isin(row["values"].split("|")).to_numpy()
+                continue
+            if name == "dur":
+                assert row["kind"] == "integer" and row["min"] == int(row["min"]) and row["max"] == int(row["max"])
+            inside &= (x[name] >= row["min"]).to_numpy() & (x[name] <= row["max"]).to_numpy()
+        assert res.density == pytest.approx(y[inside].mean()) and res.mass == pytest.approx(inside.mean())
+
+
 def test_no_case_or_only_cases_is_bad_input():
     x = pd.DataFrame({"a": np.linspace(0, 1, 20)})
     for y in (np.zeros(20, bool), np.ones(20, bool)):

@@ -94,10 +94,14 @@ def find_box(x: pd.DataFrame, y: np.ndarray, *, threshold: float = 0.8, peel_alp
                             key="condition")
     prim = load_prim()
     x = x.reset_index(drop=True)
+    # Integer inputs go to PRIM as floats: pasting writes a limit between two values (3.5) into the box's table,
+    # which pandas refuses for an int64 column (TypeError). Their limits are rounded inward below.
+    integers = [c for c in x.columns if pd.api.types.is_integer_dtype(x[c].dtype)]
+    as_floats = x.astype({c: float for c in integers})
     with warnings.catch_warnings():  # pandas deprecation notices from inside the library are not the user's business
         warnings.simplefilter("ignore", FutureWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
-        p = prim.Prim(x, y.astype(int), peel_alpha=peel_alpha, paste_alpha=paste_alpha, mass_min=mass_min)
+        p = prim.Prim(as_floats, y.astype(int), peel_alpha=peel_alpha, paste_alpha=paste_alpha, mass_min=mass_min)
         box = p.find_box()
         t = box.peeling_trajectory
         density = t["density"].to_numpy(float)
@@ -135,9 +139,11 @@ def find_box(x: pd.DataFrame, y: np.ndarray, *, threshold: float = 0.8, peel_alp
         qp_min = np.nan if lo == -1 else float(lo)
         qp_max = np.nan if hi == -1 else float(hi)
         if pd.api.types.is_numeric_dtype(x[name].dtype):
-            kind = "integer" if pd.api.types.is_integer_dtype(x[name].dtype) else "float"
-            rows.append({"parameter": name, "kind": kind, "min": float(lims[name].iloc[0]),
-                         "max": float(lims[name].iloc[1]), "values": "", "qp_min": qp_min, "qp_max": qp_max,
+            low, high = float(lims[name].iloc[0]), float(lims[name].iloc[1])
+            if name in integers:  # the same points: the whole values within the limits
+                low, high = float(np.ceil(low)), float(np.floor(high))
+            rows.append({"parameter": name, "kind": "integer" if name in integers else "float", "min": low,
+                         "max": high, "values": "", "qp_min": qp_min, "qp_max": qp_max,
                          "data_min": float(x[name].min()), "data_max": float(x[name].max())})
         else:
             values = sorted(map(str, lims[name].iloc[0]))
