@@ -15,7 +15,8 @@ import yaml
 from sim.analysis.calibration.scenario_file import PROVENANCE_END, PROVENANCE_START, write_scenario
 from sim.analysis.calibration.abc import calibrate
 from sim.analysis.calibration.distance import Prediction, distance
-from sim.analysis.calibration.posterior import accept, box_points, in_box, posterior_table, refine_box
+from sim.analysis.calibration.posterior import (accept, box_points, effective_points, in_box, posterior_table,
+                                                refine_box, too_few_points_note)
 from sim.cli import main as cli_main
 from sim.analysis.calibration.spec import load_calibration
 from sim.engine.mesa.model import run
@@ -221,6 +222,25 @@ def test_width_ratio_measures_narrowing_in_the_prior_scale(spec_dir):
     assert table.loc["route_choice.risk_weight", "width_ratio"] == pytest.approx(1.0, abs=1e-3)
     assert table.loc["route_choice.risk_weight", "verdict"] == "not pinned down"
     assert table.loc["route_choice.risk_weight", "prior_q05"] == pytest.approx(0.5)
+
+
+def test_a_posterior_on_too_few_points_gets_no_verdict_of_pinned_down(spec_dir):
+    """One accepted point (rejection) or two particles of ESS 1.8 (sequential ABC) gave 90% intervals of width 0
+    or nearly, the verdict "pinned down" and no note, intervals that missed the truth of a synthetic test."""
+    text = spec_text(parameters="\n  population.groups.ordinary.departure_rate: {dist: loguniform, low: 0.0001, "
+                                "high: 0.01}\n  route_choice.risk_weight: {dist: uniform, low: 0, high: 10}")
+    lc = load_calibration(write(spec_dir / "spec.yaml", text))
+    one = pd.DataFrame({"population.groups.ordinary.departure_rate": [1e-3], "route_choice.risk_weight": [4.0]})
+    two = pd.DataFrame({"population.groups.ordinary.departure_rate": [1e-3, 1.1e-3],
+                        "route_choice.risk_weight": [4.0, 4.2], "weight": [0.7, 0.3]})
+    ten = pd.DataFrame({"population.groups.ordinary.departure_rate": np.linspace(1e-3, 1.1e-3, 10),
+                        "route_choice.risk_weight": np.linspace(4.0, 4.2, 10)})
+    assert effective_points(one) == 1 and effective_points(two) == pytest.approx(1 / 0.58)
+    for post in (one, two):
+        table = posterior_table(post, lc)
+        assert (table["verdict"] == "too few points").all() and (table["width_ratio"] < 0.5).all()
+        assert "fewer than 10" in too_few_points_note(post)[0]
+    assert (posterior_table(ten, lc)["verdict"] == "pinned down").all() and too_few_points_note(ten) == []
 
 
 def test_refinement_box_holds_the_accepted_points_and_its_sample_fills_it(spec_dir):

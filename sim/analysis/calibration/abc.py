@@ -61,7 +61,8 @@ from sim.analysis.calibration.distance import (arrival_errors, distance, point_p
                                                terms)
 from sim.analysis.calibration.holdout import SMC_NOTE, Holdout, holdout
 from sim.analysis.calibration.posterior import (accept, box_points, candidate_values, in_box, posterior_table,
-                                                predictive, refine_box, share_predictive, weights_of)
+                                                predictive, refine_box, share_predictive, too_few_points_note,
+                                                weights_of)
 from sim.analysis.calibration.rounds import lack_time_series, make_round, run_round
 from sim.analysis.calibration.sequential import PREFIX, run_sequential
 from sim.analysis.dirs import check_design, claim_analysis_dir, refuse_if_busy, undone_on_bad_input
@@ -180,6 +181,7 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
                          + in_unit)
         points["accepted"] = points["point"].isin(posterior["point"])
         table = posterior_table(posterior, lc)
+        notes += too_few_points_note(posterior)
         values, check = run_check(lc, out, candidate_values(posterior, lc), **common)
         notes += validation.notes if validation is not None else [SMC_NOTE]
         result = CalibrationResult(out, points, posterior, eps, table, values, check, len(per_run), failed, rounds,

@@ -20,6 +20,10 @@ from sim.scenario.overrides import scenario_to_dict
 
 Progress = Callable[[str, int, int], None]
 KEEP = ["by_route", "by_year"]
+# Fewer effective points than this and a posterior's 90% interval is about its extreme points: it says nothing of
+# how well the data pin a parameter down, and the verdict says so instead of "pinned down" (a width of 0 from one
+# accepted point).
+MIN_POSTERIOR_POINTS = 10
 
 
 
@@ -47,11 +51,29 @@ def weights_of(posterior: pd.DataFrame) -> np.ndarray | None:
     return posterior["weight"].to_numpy(dtype=float) if "weight" in posterior else None
 
 
+def effective_points(posterior: pd.DataFrame) -> float:
+    """The number of points the posterior rests on: its rows, or for a weighted one (sequential ABC) the effective
+    sample size (sum w)^2 / sum w^2."""
+    w = weights_of(posterior)
+    return float(len(posterior)) if w is None else float(w.sum() ** 2 / (w ** 2).sum())
+
+
+def too_few_points_note(posterior: pd.DataFrame) -> list[str]:
+    """The note of a posterior on fewer than MIN_POSTERIOR_POINTS effective points (none otherwise)."""
+    n = effective_points(posterior)
+    if n >= MIN_POSTERIOR_POINTS:
+        return []
+    return [f"the posterior rests on {n:.3g} effective point(s), fewer than {MIN_POSTERIOR_POINTS}: its intervals "
+            "are about its extreme points and say nothing of how well the data pin the parameters down (verdict "
+            "'too few points'); accept more points (a larger accept.quantile, more samples or particles)"]
+
+
 def posterior_table(posterior: pd.DataFrame, lc: LoadedCalibration) -> pd.DataFrame:
     """Per parameter: prior and its 90% interval, posterior median and 90% interval (weighted quantiles when the
     posterior has a `weight` column), and the width ratio of the 90% intervals (posterior / prior) in the prior's
-    scale, with a plain verdict."""
+    scale, with a plain verdict ('too few points' on fewer than MIN_POSTERIOR_POINTS effective points)."""
     rows = []
+    few = effective_points(posterior) < MIN_POSTERIOR_POINTS
     w = weights_of(posterior)
     for name, prior in lc.spec.parameters.items():
         x = posterior[name].to_numpy(dtype=float)
@@ -60,7 +82,8 @@ def posterior_table(posterior: pd.DataFrame, lc: LoadedCalibration) -> pd.DataFr
         ratio = float((prior.to_scale(q95) - prior.to_scale(q05)) / (prior.to_scale(p95) - prior.to_scale(p05)))
         rows.append({"parameter": name, "prior": prior.dist, "prior_low": prior.low, "prior_high": prior.high,
                      "prior_q05": p05, "prior_q95": p95, "posterior_median": q50, "posterior_q05": q05,
-                     "posterior_q95": q95, "width_ratio": ratio, "verdict": verdict(ratio)})
+                     "posterior_q95": q95, "width_ratio": ratio,
+                     "verdict": "too few points" if few else verdict(ratio)})
     return pd.DataFrame(rows)
 
 
