@@ -135,6 +135,9 @@ def test_constant_outcomes_do_not_break_the_analysis(morris_result, sobol_result
     s = _rows(sobol_result.indices, "river_share")  # always 1: no variance to apportion
     assert s[["S1", "ST"]].isna().all().all() and s["rank"].isna().all()
     assert " - " in sa_indices.ranking_table(sobol_result.indices[sobol_result.indices["outcome"] == "river_share"])
+    # two replicates: the seed noise is n/a because the outcome does not vary (it said "1 replicate")
+    text = sa_indices.ranking_table(morris_result[0].indices[morris_result[0].indices["outcome"] == "sea_arrivals"])
+    assert "seed noise: n/a (the outcome's point means do not vary over the design)" in text, text
 
 
 def test_outputs_on_disk(known, morris_result):

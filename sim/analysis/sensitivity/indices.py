@@ -159,7 +159,12 @@ def ranking_table(indices: pd.DataFrame) -> str:
     for name, g in indices.groupby("outcome", sort=False):
         g = g.sort_values("rank", na_position="last")
         ns = g["noise_share"].iloc[0]
-        noise = "n/a (1 replicate)" if pd.isna(ns) else f"{100 * ns:.1f}% of the variance of the point means"
+        if not pd.isna(ns):
+            noise = f"{100 * ns:.1f}% of the variance of the point means"
+        elif "replicates" in g and g["replicates"].iloc[0] < 2:
+            noise = "n/a (1 replicate)"
+        else:  # noise_share: NaN when the point means do not vary
+            noise = "n/a (the outcome's point means do not vary over the design)"
         head = (f"outcome {name} = {g['expression'].iloc[0]} (mean {g['outcome_mean'].iloc[0]:,.4g}); "
                 f"seed noise: {noise}")
         if g["method"].iloc[0] == "morris":
