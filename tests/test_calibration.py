@@ -90,6 +90,13 @@ BAD_SPECS = [
     ({"accept": "{quantile: 0}"}, "accept.quantile", "greater than 0"),
     ({"observed": "nowhere.csv"}, "observed", "unknown observed series 'nowhere.csv'"),
     ({"scenario": None}, "scenario", "required key is missing"),
+    # named in the sweep's words before: OUT/sweep_spec.yaml (a file never written), "fewer values"; the scenario's
+    # file and key population.size for the spec's own population_size
+    ({"sampling": "{design: sobol, samples: 65536, replicates: 100, seed: 1}"}, "sampling.samples",
+     "65,536 points x 100 replicates (sampling.replicates) make 6,553,600 runs, more than the limit of 1,000,000"),
+    ({"method": "smc", "smc": "{batch: 20000}", "sampling": "{design: sobol, samples: 8, replicates: 100, seed: 1}"},
+     "smc.batch", "make 2,000,000 runs"),
+    ({"population_size": "100000000000000"}, "population_size", "less than or equal to 200000000"),
 ]
 
 

@@ -59,6 +59,7 @@ def _values_or_unit_text(schema: dict[str, Any]) -> None:
 # ---------------------------------------------------------------------------------------------------- schema
 
 
+MAX_POPULATION = 200_000_000  # persons at home: population.size, and a calibration's population_size
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Density = Annotated[float, Field(ge=0.0, le=1.0, description="Control density in [0, 1].")]
 NonNeg = Annotated[float, Field(ge=0.0)]
@@ -218,7 +219,7 @@ class Chain(Strict):
 
 
 class PopulationSection(Strict):
-    size: int = Field(gt=0, le=200_000_000, description="Persons at home at the start (one agent = one person).")
+    size: int = Field(gt=0, le=MAX_POPULATION, description="Persons at home at the start (one agent = one person).")
     origins: dict[str, NonNeg] = Field(description="Origin node -> weight (normalised).")
     groups: list[Group] = Field(min_length=1, description="Population groups.")
     chain: Chain | None = Field(None, description="Chain migration from arrivals before (null: off).")

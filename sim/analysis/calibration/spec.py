@@ -16,9 +16,10 @@ from pydantic import Field, field_validator, model_validator
 from sim.api_checks import MAX_SEED
 from sim.observed import OBSERVED_SERIES, load_observed, load_targets, read_observed_csv
 from sim.outputs import check_name
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import MAX_POPULATION, Scenario
 from sim.scenario.strict import Strict
 from sim.engine.engines import ENSEMBLE_DEFAULT, EngineName
+from sim.experiments.design import MAX_RUNS
 from sim.experiments.parameters import ParameterRange, distinct_paths
 from sim.errors import ScenarioError
 from sim.scenario.keys import line_for
@@ -186,7 +187,8 @@ class CalibrationSpec(Strict):
     scenario: str = Field(description="Base scenario, relative to the spec file.")
     observed: str = Field("mou_arrivals", description="Packaged series name, or a CSV file (relative to the spec) "
                                                        "with the columns of sim/data/mou_arrivals.csv.")
-    population_size: int | None = Field(None, ge=1, description="Run the calibration at this population size.")
+    population_size: int | None = Field(None, ge=1, le=MAX_POPULATION,
+                                        description="Run the calibration at this population size.")
     parameters: dict[str, Prior] = Field(min_length=1)
     _distinct_paths = field_validator("parameters")(classmethod(lambda cls, v: distinct_paths(v)))
     targets: Targets
@@ -250,6 +252,17 @@ def load_calibration(path: str | Path) -> LoadedCalibration:
     def fail(msg: str, raw: tuple) -> ScenarioError:
         return ScenarioError(msg, path=str(p), key=".".join(map(str, raw)) or None, line=line_for(lines, raw))
 
+    replicates = spec.sampling.replicates
+    rounds = [(("sampling", "samples"), spec.sampling.samples)]
+    rounds += [(("refine", "samples"), spec.refine.samples)] if spec.refine is not None else []
+    if spec.method == "smc":  # a batch of candidates; by default 2 x particles, at most 2 x the prior sample
+        smc = spec.smc or Smc()
+        rounds.append((("smc", "batch"), smc.batch or 2 * (smc.particles or spec.sampling.samples)))
+    for key, samples in rounds:  # each round is a sweep: refused here, in this file's words, not in its sweep's
+        if samples * replicates > MAX_RUNS:
+            runs = samples * replicates
+            raise fail(f"{samples:,} points x {replicates} replicates (sampling.replicates) make {runs:,} runs, more "
+                       f"than the limit of {MAX_RUNS:,} runs per sweep: use fewer samples or replicates", key)
     base_path = (p.parent / spec.scenario).resolve()
     base = load_scenario(base_path)
     horizon = (int(base.time.start[:4]), int(base.time.end[:4]))
