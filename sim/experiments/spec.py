@@ -91,7 +91,8 @@ BLOCKS: tuple[Block, ...] = ("totals", "by_route", "by_year")
 
 
 class Outputs(Strict):
-    keep: list[Block] = Field(default_factory=lambda: list(BLOCKS), description="Outcome blocks kept per run.")
+    keep: list[Block] = Field(default_factory=lambda: list(BLOCKS), min_length=1,
+                              description="Outcome blocks kept per run (at least one).")
     timeseries: bool = Field(True, description="Write each run's time series to DIR/timeseries/.")
 
 
