@@ -106,24 +106,29 @@ def _kind_of(root: Path) -> str:
 # --------------------------------------------------------------------------------------------- reading
 
 
-def _damaged(path: Path, what: str) -> InputError:
-    return InputError(f"{what}; the file is damaged or was not written by bordersim: write it again (rerun the "
-                      "command that made this directory)", path=str(path))
+REWRITE = "write it again (rerun the command that made this directory)"
+# A sweep's manifest is not rebuilt by running the sweep again (it refuses a directory it cannot identify)
+MANIFEST_LOST = ("running the sweep again cannot rebuild it: restore it from a backup, or run the spec into another "
+                 "directory")
 
 
-def read_json(path: Path, keys: tuple[str, ...] = ()) -> dict:
-    """A JSON object from `path` holding `keys`; InputError naming the file otherwise."""
+def _damaged(path: Path, what: str, remedy: str = REWRITE) -> InputError:
+    return InputError(f"{what}; the file is damaged or was not written by bordersim: {remedy}", path=str(path))
+
+
+def read_json(path: Path, keys: tuple[str, ...] = (), remedy: str = REWRITE) -> dict:
+    """A JSON object from `path` holding `keys`; InputError naming the file (and `remedy`) otherwise."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError("missing file", path=str(path)) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise _damaged(path, f"cannot read it as JSON ({_reason(exc)})") from None
+        raise _damaged(path, f"cannot read it as JSON ({_reason(exc)})", remedy) from None
     if not isinstance(data, dict):
-        raise _damaged(path, f"expected a JSON object, found {type(data).__name__}")
+        raise _damaged(path, f"expected a JSON object, found {type(data).__name__}", remedy)
     missing = [k for k in keys if k not in data]
     if missing:
-        raise _damaged(path, f"missing key(s) {', '.join(missing)}")
+        raise _damaged(path, f"missing key(s) {', '.join(missing)}", remedy)
     return data
 
 
@@ -316,14 +321,15 @@ class SweepData:
 def load_sweep_dir(path: str | Path) -> SweepData:
     """Read a sweep directory; InputError naming the file when one is missing or damaged."""
     root = Path(path)
-    manifest = read_json(root / "sweep.json")
+    manifest = read_json(root / "sweep.json", ("fingerprint",), MANIFEST_LOST)
     params = manifest.get("parameters")
     if params is not None and not (isinstance(params, list) and all(isinstance(p, str) for p in params)):
-        raise _damaged(root / "sweep.json", "'parameters' is not a list of names")
+        raise _damaged(root / "sweep.json", "'parameters' is not a list of names", MANIFEST_LOST)
     spec = manifest.get("spec")
     if spec is not None and (not isinstance(spec, dict) or not all(isinstance(spec.get(k) or {}, dict)
                                                                     for k in ("design", "parameters"))):
-        raise _damaged(root / "sweep.json", "'spec' (with its 'design' and 'parameters') is not an object")
+        raise _damaged(root / "sweep.json", "'spec' (with its 'design' and 'parameters') is not an object",
+                       MANIFEST_LOST)
     runs = read_table(root / "runs.parquet", RUNS_COLUMNS, integers=("point", "replicate", "seed"))
     if runs.empty:
         runs = pd.DataFrame(columns=list(RUNS_COLUMNS))

@@ -263,7 +263,12 @@ def _decide(root: Path, fingerprint: str, force: bool) -> str:
             return "new"  # a sweep directory killed while it was being created
         if force:
             return _replaceable(root)
-        raise UsageError(f"{exc.message}; pass --force to replace the sweep directory {root}") from None
+        if not records:
+            raise UsageError(f"{exc.message}; pass --force to replace the sweep directory {root}") from None
+        kept = sum(1 for _ in (root / "runs").glob("*.json"))
+        raise UsageError(f"{exc.message}; bordersim cannot tell which spec made the {kept} run record(s) in {root}: "
+                         f"restore {MANIFEST} from a backup to resume them, or choose another --out (--force would "
+                         "replace the directory, discarding them)") from None
     if old.get("fingerprint") == fingerprint:
         return "resume"
     if force:
