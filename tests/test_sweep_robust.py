@@ -204,7 +204,8 @@ def test_force_does_not_replace_a_sweep_directory_holding_what_bordersim_did_not
     for where, shown in [("notes.txt", "notes.txt"), ("runs/notes.txt", "runs/notes.txt"),
                          ("figures/notes.txt", "figures/notes.txt"), ("timeseries/mine.parquet",) * 2,
                          ("timeseries/run_id=p00000-r0000/extra.parquet",) * 2, ("analysis/table.csv", "analysis"),
-                         ("report.html",) * 2, ("figures/my_figure.png",) * 2]:
+                         ("report.html",) * 2, ("figures/my_figure.png",) * 2,
+                         ("runs/p99999-r0000.json",) * 2]:  # a file of the user's under a record's name
         (out / where).parent.mkdir(exist_ok=True)
         (out / where).write_bytes(users_file(where))
         before = snapshot(tmp_path)

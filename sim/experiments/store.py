@@ -308,7 +308,7 @@ def _foreign_entries(root: Path) -> list[str]:
         if d.name not in foreign and d.exists() and not real_dir(d):
             foreign.append(d.name)
     if real_dir(runs):
-        foreign += [f"runs/{x.name}" for x in sorted(runs.iterdir()) if not own(x, _RECORD)]
+        foreign += [f"runs/{x.name}" for x in sorted(runs.iterdir()) if not (own(x, _RECORD) and _is_record(x))]
     if real_dir(series):
         for x in sorted(series.iterdir()):
             if _OUR_TEMPORARY.match(x.name):
@@ -318,6 +318,18 @@ def _foreign_entries(root: Path) -> list[str]:
             else:
                 foreign += [f"timeseries/{x.name}/{y.name}" for y in sorted(x.iterdir()) if not own(y, _PART)]
     return foreign
+
+
+def _is_record(path: Path) -> bool:
+    """`path` holds a run record as the store writes it (a JSON object naming its own run_id, with a status), or is
+    a temporary: a file the user saved under a record's name (runs/p99999-r0000.json) is not one."""
+    if _OUR_TEMPORARY.match(path.name):
+        return True
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("run_id") == path.stem and "status" in data
 
 
 def _spec_shown(root: Path, manifest: dict) -> str:
