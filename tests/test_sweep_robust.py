@@ -413,6 +413,24 @@ time.sleep(600)
 """
 
 
+def test_workers_that_cannot_import_bordersim_are_named_before_any_task():
+    """A task sent to a Dask worker without bordersim failed to unpickle there and killed the worker; the sweep
+    ended 30 s later with "the scheduler has had no worker". The check asks every worker to import what a task
+    needs (`client.run`, whose on_error="return" gives each worker's exception; the real call runs in every Dask
+    sweep of the suite, on workers that can)."""
+    from sim.experiments.dask_cluster import WORKER_IMPORT, check_workers_import
+
+    class Client:
+        def run(self, function, *args, on_error):
+            assert function is exec and args == (WORKER_IMPORT,) and on_error == "return"
+            return {"tcp://10.0.0.1:1": None, "tcp://10.0.0.2:2": ImportError("No module named 'sim'")}
+
+    with pytest.raises(InputError, match=r"--scheduler tcp://s:8786: 1 of 2 worker\(s\) cannot import bordersim "
+                                         r"\(tcp://10.0.0.2:2: ImportError: No module named 'sim'\); install"):
+        check_workers_import(Client(), "tcp://s:8786")
+    check_workers_import(type("Good", (), {"run": lambda self, f, *a, on_error: {"w": f(*a)}})(), "tcp://s:8786")
+
+
 def test_a_scheduler_lost_mid_sweep_ends_it_with_a_message_and_keeps_finished_runs(tmp_path):
     env = {**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "3s"}
     cluster = subprocess.Popen([sys.executable, "-c", CLUSTER, str(free_port())], cwd=tmp_path, env=env,

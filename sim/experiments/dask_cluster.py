@@ -46,6 +46,13 @@ def dask_backend(workers: int, scheduler: str) -> Iterator[Backend]:
             raise UsageError(f"--scheduler {scheduler}: the Dask scheduler has no worker (none joined within "
                              f"{timeout:.0f} s); start workers with `dask worker {scheduler}`") from None
     try:
+        check_workers_import(client, scheduler)
+    except UsageError:
+        close_client(client)
+        if cluster is not None:
+            cluster.close()
+        raise
+    try:
         with quiet_client_logs() if cluster is None else nullcontext():
             try:
                 yield Backend("dask", workers, lambda: client.get_executor(pure=False),
@@ -55,6 +62,22 @@ def dask_backend(workers: int, scheduler: str) -> Iterator[Backend]:
     finally:
         if cluster is not None:
             cluster.close()
+
+
+WORKER_IMPORT = "import sim.experiments.task"  # what a worker needs to run a task of a sweep
+
+
+def check_workers_import(client, scheduler: str) -> None:
+    """UsageError naming the workers that cannot import bordersim: a task sent to one failed to unpickle there,
+    killed the worker, and the sweep ended with "the scheduler has had no worker". Checked with `exec` of the
+    import (a builtin: it reaches a worker without bordersim) on every worker now connected."""
+    results = client.run(exec, WORKER_IMPORT, on_error="return")
+    bad = {address: r for address, r in results.items() if isinstance(r, BaseException)}
+    if bad:
+        address, exc = next(iter(bad.items()))
+        raise UsageError(f"--scheduler {scheduler}: {len(bad)} of {len(results)} worker(s) cannot import bordersim "
+                         f"({address}: {type(exc).__name__}: {exc}); install bordersim, the version of this "
+                         "command, where the workers run, then start them again")
 
 
 def check_scheduler_address(address: str) -> None:
