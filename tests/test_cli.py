@@ -219,6 +219,20 @@ def test_output_the_system_refuses_is_said_plainly_not_as_an_internal_failure(ca
         assert capsys.readouterr().err == "error: No space left on device\n"
 
 
+def test_bad_input_keeps_exit_2_when_nobody_reads_standard_error(tmp_path):
+    """`bordersim run ... 2>&1 | head -0`: the message met a closed pipe, its BrokenPipeError ended the command
+    with exit 1 (a failure) instead of 2 (bad input), depending on which process was faster."""
+    read, write = os.pipe()
+    os.close(read)  # every write to the child's standard error fails with EPIPE
+    try:
+        done = subprocess.run([sys.executable, "-m", "sim", "run", str(TOY), "--set", "population.size=-1", "--out",
+                               str(tmp_path / "r")], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=write, timeout=120)
+    finally:
+        os.close(write)
+    assert done.returncode == 2
+    assert not (tmp_path / "r").exists()
+
+
 def test_a_closed_standard_output_is_refused_before_any_work(tmp_path):
     """Python sets sys.stdout to None when descriptor 1 is closed (`>&-`): every print vanished and a run wrote
     its files and exited 0 with nothing said. It is the system refusing output: exit 1 and a line on stderr."""

@@ -60,10 +60,22 @@ def _version() -> str:
         return "0+unknown"
 
 
+def _tell(text: str) -> None:
+    """`text` as a line on standard error. Nobody reading it (a pipe closed early, `2>&1 | head -0`) changes
+    nothing: the exit code still says what happened (it became 1, from the BrokenPipeError of the message)."""
+    try:
+        print(text, file=sys.stderr, flush=True)
+    except OSError:
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stderr.fileno())
+        except (OSError, ValueError):
+            pass
+
+
 def _interrupted(exc: KeyboardInterrupt) -> int:
     """Ctrl-C: 'interrupted', exit 130; SIGTERM (`Terminated`, sim.entry): 'terminated', exit 143."""
     terminated = isinstance(exc, Terminated)
-    print("terminated" if terminated else "interrupted", file=sys.stderr)
+    _tell("terminated" if terminated else "interrupted")
     return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
 
 
@@ -98,7 +110,7 @@ def _unwritten_output() -> str | None:
 def main(argv: list[str] | None = None) -> int:
     if sys.stdout is None:  # started with standard output closed (`>&-`): every print would vanish, exit 0
         if sys.stderr is not None:
-            print("error: standard output is closed; redirect it (e.g. > /dev/null) instead", file=sys.stderr)
+            _tell("error: standard output is closed; redirect it (e.g. > /dev/null) instead")
         return EXIT_FAILURE
     try:
         parser = build_parser()  # imports the command modules' options: a Ctrl-C can land here too
@@ -109,18 +121,18 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except OSError as exc:  # --help or --version that the system refused to write (`_Parser`)
-        print(f"error: {exc.strerror or exc}", file=sys.stderr)
+        _tell(f"error: {exc.strerror or exc}")
         return EXIT_FAILURE
     except SystemExit:  # --help, --version or a usage error, printed by argparse: was all of it written?
         if (reason := _unwritten_output()) is not None:
-            print(f"error: {reason}", file=sys.stderr)
+            _tell(f"error: {reason}")
             raise SystemExit(EXIT_FAILURE) from None
         raise
     try:
         _check_environment()
         code = args.func(args)
         if (reason := _unwritten_output()) is not None:
-            print(f"error: {reason}", file=sys.stderr)
+            _tell(f"error: {reason}")
             return EXIT_FAILURE
         return code
     except InputError as exc:
@@ -128,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             import traceback
 
             traceback.print_exc()
-        print(f"error: {exc.format()}", file=sys.stderr)
+        _tell(f"error: {exc.format()}")
         return EXIT_BAD_INPUT
     except KeyboardInterrupt as exc:
         return _interrupted(exc)
@@ -138,20 +150,19 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the last line of defence: a message, not a traceback
         sweep = sys.modules.get("sim.experiments.sweep")  # a sweep's own ends, for every command that runs one
         if sweep is not None and isinstance(exc, sweep.SweepInterrupted):
-            print(f"{exc}; run the same command again to resume", file=sys.stderr)
+            _tell(f"{exc}; run the same command again to resume")
             return EXIT_TERMINATED if exc.terminated else EXIT_INTERRUPTED
         if sweep is not None and isinstance(exc, sweep.SweepAborted):
-            print(f"error: {exc}; run the same command again to resume", file=sys.stderr)
+            _tell(f"error: {exc}; run the same command again to resume")
             return EXIT_FAILURE
         if args.debug:
             raise
         if isinstance(exc, OSError) and exc.strerror:  # the system refused (a full disk, standard output closed)
             where = f"{exc.filename}: " if exc.filename else ""
-            print(f"error: {where}{exc.strerror} (rerun with --debug for a traceback)", file=sys.stderr)
+            _tell(f"error: {where}{exc.strerror} (rerun with --debug for a traceback)")
             _unwritten_output()  # what is left of standard output goes nowhere, not to a failure at exit (120)
             return EXIT_FAILURE
-        print(f"error: internal failure: {type(exc).__name__}: {exc} (rerun with --debug for a traceback)",
-              file=sys.stderr)
+        _tell(f"error: internal failure: {type(exc).__name__}: {exc} (rerun with --debug for a traceback)")
         return EXIT_FAILURE
 
 
