@@ -317,6 +317,8 @@ def test_dry_run_prints_design_and_runs_nothing(tmp_path, run_cli):
     ("name: x\nscenario: SCENARIO\nparameters:\n  network.edges.dmz.controls.mines: [0, 1]\ndesign:\n  type: "
      "policies\n  policies:\n    base: {}\n    bad: {network.edges.zzz.open: false}\n",
      ":9, key 'design.policies.bad.network.edges.zzz.open': unknown path"),  # was reported under `parameters`
+    ("name: x\nscenario: SCENARIO\ndesign: {type: grid, samples: 4}\nparameters: {population.size: [5, 6]}\n",
+     "samples is only used with design type 'lhs' or 'sobol', not 'grid'"),  # was accepted and ignored
     # a sweep that keeps no outcome: summarize printed pandas' "Empty DataFrame" for it
     ("name: x\nscenario: SCENARIO\noutputs: {keep: []}\n", ":3, key 'outputs.keep': List should have at least 1 item"),
 ])

@@ -83,6 +83,8 @@ class Design(Strict):
             raise ValueError(f"design '{self.type}' needs at least one named package under policies")
         if self.type not in PACKAGE_DESIGNS and self.policies:
             raise ValueError("policies packages are only used with design type 'policies' or 'policies_points'")
+        if self.type not in ("lhs", "sobol") and self.samples is not None:  # it would be ignored
+            raise ValueError(f"samples is only used with design type 'lhs' or 'sobol', not '{self.type}'")
         return self
 
 
