@@ -206,6 +206,9 @@ def test_sensitivity_refuses_another_design_before_writing_and_replaces_it_with_
     assert yaml.safe_load((out / "experiment.yaml").read_text())["name"] == "known_sobol"
     assert marker_kind(out / "sweep") == "sweep"
     assert pd.read_csv(out / "indices.csv")["method"].eq("sobol").all()
+    # the Morris figures went with the Morris results they described (they stayed beside Sobol's indices)
+    assert sorted(p.name for p in (out / "figures").iterdir() if not p.name.startswith(".")) == [
+        "sobol.png", "sobol_overview.png"]
 
 
 # ----------------------------------------------------------------------------------------------------- names

@@ -35,7 +35,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     print(f"\nwrote {res.out}/indices.csv, point_means.csv, ranking.txt ({res.runs} runs in {res.out}/sweep)")
     from sim.plots.sensitivity import write_figures
 
-    for p in write_figures(res.indices, res.out / "figures"):
+    for p in write_figures(res.indices, res.out / "figures", own=True):
         print(p)
     for w in res.warnings:
         print(f"warning: {w}", file=sys.stderr)

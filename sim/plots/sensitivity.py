@@ -164,13 +164,25 @@ def figures(indices: pd.DataFrame, only: list[str] | None = None) -> dict[str, t
     return out
 
 
-def write_figures(indices: pd.DataFrame, out: str | Path, fmt: str = "png") -> list[Path]:
+METHODS = ("morris", "sobol")
+
+
+def write_figures(indices: pd.DataFrame, out: str | Path, fmt: str = "png", *, own: bool = False) -> list[Path]:
     """Write <method>.<fmt> and <method>_overview.<fmt> (method morris or sobol, from indices) into out, the
     FIGURES directory of a sensitivity directory (`style.claim_figures_dir`, each file written atomically);
-    return the paths."""
+    return the paths. `own`: out is the sensitivity directory's own figures/, where the figures of the other method
+    (an earlier analysis that --force replaced) are removed if bordersim wrote them: they describe that one."""
+    from sim.outputs import is_bordersim_figure
+
     figures_dir = style.claim_figures_dir(out, default=True)
-    return figures_dir.save({f"{style.safe_stem(stem)}.{fmt}": fig for stem, (_name, fig) in figures(indices).items()},
-                            fmt)
+    drawn = {f"{style.safe_stem(stem)}.{fmt}": fig for stem, (_name, fig) in figures(indices).items()}
+    written = figures_dir.save(drawn, fmt)
+    if own:
+        for name in (f"{m}{suffix}.{fmt}" for m in METHODS for suffix in ("", "_overview")):
+            stale = figures_dir.path / name
+            if name not in drawn and is_bordersim_figure(stale) and not stale.is_symlink():
+                stale.unlink()
+    return written
 
 
 def figures_from_dir(root: str | Path, out: str | Path | None = None, fmt: str = "png") -> list[Path]:
@@ -180,5 +192,5 @@ def figures_from_dir(root: str | Path, out: str | Path | None = None, fmt: str =
     root = Path(root)
     data = load_sensitivity_dir(root)
     if out is None:
-        return write_figures(data.indices, root / "figures", fmt)
+        return write_figures(data.indices, root / "figures", fmt, own=True)
     return write_figures(data.indices, style.claim_figures_dir(out).path, fmt)
