@@ -303,3 +303,19 @@ def test_compare_into_a_full_disk_says_so_and_exits_1_with_buffered_output(runs)
                               stderr=subprocess.PIPE, text=True, env=env, timeout=60)
     assert proc.returncode == 1 and proc.stderr.startswith("error: No space left on device"), proc.stderr
     assert "Exception ignored" not in proc.stderr, proc.stderr
+
+
+def test_a_constant_side_gets_the_welch_interval_without_scipys_warning():
+    """A side whose runs all gave the same share (0.1 x 3 in floating point) made scipy print "Precision loss
+    occurred in moment calculation" with its file path on standard error; the interval is the one of variance 0
+    on that side: mean difference +- t(df = n_b - 1) x sd_b / sqrt(n_b)."""
+    import warnings
+
+    from sim.analysis.compare import _welch
+
+    xa, xb = np.array([0.1] * 3) * 3, np.array([0.3, 0.4, 0.5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lo, hi = _welch(xa, xb, float(xb.mean() - xa.mean()))
+    half = stats.t.ppf(0.975, 2) * xb.std(ddof=1) / math.sqrt(3)
+    assert (lo, hi) == pytest.approx((0.4 - 0.3 - half, 0.4 - 0.3 + half))

@@ -406,12 +406,18 @@ def _row(a: pd.Series | None, b: pd.Series | None, method: str, common: list[int
 
 
 def _welch(xa: np.ndarray, xb: np.ndarray, diff: float) -> tuple[float, float]:
-    """95% Welch interval of mean(xb) - mean(xa); zero width when both samples are constant."""
+    """95% Welch interval of mean(xb) - mean(xa); zero width when both samples are constant. scipy warns of
+    "precision loss" (on standard error, with its file path) when one sample is constant: its variance is then
+    ~0, which is what the interval needs."""
     if np.ptp(xa) == 0 and np.ptp(xb) == 0:
         return diff, diff
+    import warnings
+
     from scipy import stats
 
-    ci = stats.ttest_ind(xb, xa, equal_var=False).confidence_interval(0.95)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ci = stats.ttest_ind(xb, xa, equal_var=False).confidence_interval(0.95)
     return float(ci.low), float(ci.high)
 
 
