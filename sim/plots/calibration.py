@@ -235,14 +235,10 @@ def write_figures(out: str | Path, fmt: str = "png") -> list[Path]:
     without an arrivals target) is removed if bordersim wrote it: an earlier calibration in OUT drew it, and it
     would describe that one. A damaged or missing file is an InputError naming it."""
     from sim.directories import load_calibration_dir
-    from sim.outputs import is_bordersim_figure
 
     data = load_calibration_dir(out)
     figdir = style.claim_figures_dir(Path(out) / "figures", default=True)
     figs = figures(data.summary, data.points, data.predictive, data.shares, data.name)
     written = figdir.save({f"{stem}.{fmt}": fig for stem, fig in figs.items()}, fmt)
-    for stem in FIGURES:
-        stale = figdir.path / f"{stem}.{fmt}"
-        if stem not in figs and is_bordersim_figure(stale) and not stale.is_symlink():
-            stale.unlink()
+    figdir.remove_figures(f"{stem}.{fmt}" for stem in FIGURES if stem not in figs)
     return written

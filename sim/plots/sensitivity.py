@@ -172,16 +172,12 @@ def write_figures(indices: pd.DataFrame, out: str | Path, fmt: str = "png", *, o
     FIGURES directory of a sensitivity directory (`style.claim_figures_dir`, each file written atomically);
     return the paths. `own`: out is the sensitivity directory's own figures/, where the figures of the other method
     (an earlier analysis that --force replaced) are removed if bordersim wrote them: they describe that one."""
-    from sim.outputs import is_bordersim_figure
-
     figures_dir = style.claim_figures_dir(out, default=True)
     drawn = {f"{style.safe_stem(stem)}.{fmt}": fig for stem, (_name, fig) in figures(indices).items()}
     written = figures_dir.save(drawn, fmt)
     if own:
-        for name in (f"{m}{suffix}.{fmt}" for m in METHODS for suffix in ("", "_overview")):
-            stale = figures_dir.path / name
-            if name not in drawn and is_bordersim_figure(stale) and not stale.is_symlink():
-                stale.unlink()
+        others = (f"{m}{suffix}.{fmt}" for m in METHODS for suffix in ("", "_overview"))
+        figures_dir.remove_figures(name for name in others if name not in drawn)
     return written
 
 

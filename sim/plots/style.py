@@ -264,6 +264,16 @@ class FiguresDir:
             save(fig, path, fmt)
         return list(paths)
 
+    def remove_figures(self, names) -> None:
+        """Remove each file PATH/<name> that is a figure bordersim wrote (not a link): a figure an analysis no
+        longer draws in its own directory (an earlier analysis there drew it, and it would describe that one)."""
+        from sim.outputs import is_bordersim_figure
+
+        for name in names:
+            stale = self.path / name
+            if is_bordersim_figure(stale) and not stale.is_symlink():
+                stale.unlink()
+
 
 def claim_figures_dir(path, *, default: bool = False) -> FiguresDir:
     """`check_figures_dir`, then create the directory if needed and mark it as a bordersim `figures` directory;
