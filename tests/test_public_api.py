@@ -126,9 +126,12 @@ def test_a_border_model_stepped_by_hand_stops_at_its_horizon_and_reports_only_th
     model.run_model()
     assert model.running is False and model.steps == len(whole.dates)
     assert model.result().summary() == whole.summary()
-    with pytest.raises(UsageError, match="cannot step further"):
-        model.step()
-    assert model.result().summary() == whole.summary()  # the refused step changed nothing
+    for _ in range(3):  # every time: the first refusal, raised inside Mesa's step event, lost its schedule
+        with pytest.raises(UsageError, match="cannot step further"):
+            model.step()
+    assert model.result().summary() == whole.summary() and model.time == model.steps  # the refusals changed nothing
+    with pytest.raises(UsageError, match="no step has run yet"):  # its totals were an IndexError
+        sim.BorderModel(toy).result()
 
     part = sim.BorderModel(toy)
     for _ in range(10):
@@ -143,3 +146,26 @@ def test_a_border_model_stepped_by_hand_stops_at_its_horizon_and_reports_only_th
     with pytest.raises(UsageError, match="stopped after 10 of the 60 steps"):
         sim.write_run(result, tmp_path / "part")
     assert not (tmp_path / "part").exists()
+
+
+def test_a_border_model_whose_step_was_interrupted_refuses_to_go_on():
+    """A Ctrl-C inside a step left the state of no step, and Mesa's schedule without its next step: every later
+    step() only advanced Mesa's clock, and run() looped for ever with running True."""
+    from sim.errors import UsageError
+
+    model = sim.BorderModel(sim.load_scenario("scenarios/toy.yaml"))
+    apply_policies, calls = model._apply_policies, []
+
+    def interrupted_at_the_fifth(t):
+        calls.append(t)
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        apply_policies(t)
+
+    model._apply_policies = interrupted_at_the_fifth
+    with pytest.raises(KeyboardInterrupt):
+        model.run()
+    assert model.running is False
+    for call in (model.step, model.run, model.result):
+        with pytest.raises(UsageError, match="step 5 of this model was interrupted part way"):
+            call()

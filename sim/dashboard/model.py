@@ -25,9 +25,11 @@ __all__ = ["DashboardModel"]
 class DashboardModel(BorderModel):
     """The Mesa engine over `path` with its `--set` `overrides` and then the `levers` (dotted path -> value)
     applied; the scenario's seed. Steps one date at a time and stops (running = False) at the end of the
-    horizon. `base` is the file with its overrides as read before (the page reads it once, when it opens, and
-    builds every model of its Resets from it: a file edited meanwhile, or broken, changes nothing); None reads
-    it now."""
+    horizon, where further steps do nothing. `base` is the file with its overrides as read before (the page
+    reads it once, when it opens, and builds every model of its Resets from it: a file edited meanwhile, or
+    broken, changes nothing); None reads it now."""
+
+    PAST_END_REFUSED = False
 
     def __init__(self, path: str, overrides: tuple[str, ...] = (), base: Scenario | None = None,
                  **levers: float | int | bool):
@@ -44,20 +46,15 @@ class DashboardModel(BorderModel):
         self.base = base
         self.changed = changed(base, levers)  # (label, value) of the levers moved away from the file's values
         super().__init__(with_levers(base, levers, source=f"{path} (dashboard)"))
-        self.running = len(self.dates) > 0
         # The RunResult over the ledger's own arrays, which the steps fill in place: built (and the scenario
         # dumped for its sha256) once, then cut to the steps taken (`result_so_far`).
         self._whole = run_result(self)
 
     def step(self) -> None:
-        """One date of the horizon; past its end (SolaraViz's render interval may ask for more steps than are
-        left) nothing happens. Mesa has counted the step before calling this."""
-        if self.steps > len(self.dates):
-            self.steps = len(self.dates)
-        else:
-            super().step()
-            self._done = (self.steps, self.ledger.edges, self.ledger.repatriated_at)  # the ledger's copies
-        self.running = self.steps < len(self.dates)
+        """One date of the horizon (Mesa has counted it). Past its end nothing happens (PAST_END_REFUSED is off:
+        SolaraViz's render interval may ask for more steps than are left)."""
+        super().step()
+        self._done = (self.steps, self.ledger.edges, self.ledger.repatriated_at)  # the ledger's copies
 
     @property
     def steps_done(self) -> int:

@@ -72,9 +72,16 @@ class RouteCell(Cell):
 
 
 class BorderModel(EngineCore, mesa.Model):
-    """Agent-based model of people leaving along a route network under dated border policies."""
+    """Agent-based model of people leaving along a route network under dated border policies.
+
+    Stepped by hand: `model.step()` runs the next date of the horizon (Mesa counts it in `steps`); `running` is
+    False after the last. A step past the horizon is a UsageError (`PAST_END_REFUSED`; Mesa's `run_for` /
+    `run_until` stop at the horizon instead), and so is any step or result after a step that was interrupted part
+    way (Ctrl-C, an error inside it): the state is then that of no step, and Mesa's schedule has lost its next
+    step (it only advanced its clock)."""
 
     steps: int  # mesa.Model's step counter (mesa ships no types)
+    PAST_END_REFUSED = True
 
     def __init__(self, scenario: Scenario, rng: int | None = None, population: bool = True):
         if not isinstance(scenario, Scenario):
@@ -91,6 +98,27 @@ class BorderModel(EngineCore, mesa.Model):
         for _n, queue in self.brokers:
             queue.on_compact = _reposition
         self.running = len(self.dates) > 0  # Mesa's flag (run_model steps while it holds): False at the end
+        self._mid_step = False  # True while a step runs: still True after one interrupted part way
+        # model.step(): Mesa's, after the checks (Mesa itself made step an instance attribute, its _wrapped_step)
+        self.step = self._checked_step  # type: ignore[method-assign]
+
+    def _checked_step(self) -> None:
+        """model.step(): UsageError after an interrupted step, or (PAST_END_REFUSED) past the horizon; else
+        Mesa's step (which counts it and calls `step`). The checks come first: an error raised inside Mesa's step
+        event loses its schedule."""
+        self._refuse_if_interrupted()
+        if self.steps >= len(self.dates):
+            if self.PAST_END_REFUSED:
+                raise UsageError(f"the model has run all {len(self.dates)} steps of its horizon "
+                                 f"({self.spec.time.start}..{self.spec.time.end}); it cannot step further")
+            return
+        self._wrapped_step()
+
+    def _refuse_if_interrupted(self) -> None:
+        if self._mid_step:
+            raise UsageError(f"step {self.steps} of this model was interrupted part way (Ctrl-C or an error inside "
+                             "it): its state is that of no step, so it cannot go on; build a new model (the same "
+                             "scenario and seed give the same run)")
 
     # ------------------------------------------------------------------------------- hooks of EngineCore
     def _replan_waits(self, t: int, nodes: list[int], old_hazard: list[float], old_dwell: list[float]) -> None:
@@ -128,12 +156,14 @@ class BorderModel(EngineCore, mesa.Model):
 
     # ------------------------------------------------------------------------------------------------ step
     def step(self) -> None:
-        """Step `steps - 1` of the horizon (Mesa counts a step before calling this); `running` turns False after
-        the last. Stepping past the horizon is a UsageError."""
+        """Step `steps - 1` of the horizon (Mesa counts a step before calling this; through Mesa's `run_for` /
+        `run_until` past the horizon nothing is run); `running` turns False after the last."""
         if self.steps > len(self.dates):
             self.steps = len(self.dates)
-            raise UsageError(f"the model has run all {len(self.dates)} steps of its horizon "
-                             f"({self.spec.time.start}..{self.spec.time.end}); it cannot step further")
+            return
+        self._refuse_if_interrupted()
+        self._mid_step = True
+        self.running = False  # until the step is complete
         t = self.steps - 1
         self.t = t
         self._apply_policies(t)
@@ -156,6 +186,7 @@ class BorderModel(EngineCore, mesa.Model):
         if self._ended:
             self._flush_ended(t)
         self.close_step(t)
+        self._mid_step = False
         self.running = self.steps < len(self.dates)
 
     def attempt_ended(self, agent: Migrant, outcome: int, t: int) -> None:
@@ -239,7 +270,11 @@ class BorderModel(EngineCore, mesa.Model):
 
     def result(self) -> RunResult:
         """The RunResult of the steps run so far: the whole run after `run()` or the last `step()`, else the
-        first steps only (`RunResult.first_steps`), which `write_run` refuses to write as a run."""
+        first steps only (`RunResult.first_steps`), which `write_run` refuses to write as a run. UsageError before
+        the first step, or after a step interrupted part way."""
+        self._refuse_if_interrupted()
+        if self.steps == 0:
+            raise UsageError("no step has run yet: call model.step() (one date) or model.run() first")
         whole = super().result()
         return whole if self.steps >= len(self.dates) else whole.first_steps(self.steps)
 
