@@ -219,18 +219,24 @@ def test_output_the_system_refuses_is_said_plainly_not_as_an_internal_failure(ca
         assert capsys.readouterr().err == "error: No space left on device\n"
 
 
-def test_bad_input_keeps_exit_2_when_nobody_reads_standard_error(tmp_path):
-    """`bordersim run ... 2>&1 | head -0`: the message met a closed pipe, its BrokenPipeError ended the command
-    with exit 1 (a failure) instead of 2 (bad input), depending on which process was faster."""
+@pytest.mark.parametrize("argv", [["run", "TOY", "--set", "population.size=-1", "--out", "OUT"],
+                                  ["validate", "nonexistent.yaml"], ["validate", "--bogus"], ["bogus"],
+                                  ["sensitivity", "nonexistent.yaml"]])
+def test_bad_input_keeps_exit_2_when_nobody_reads_standard_error(tmp_path, argv):
+    """`bordersim run ... 2>&1 | head -0`: the message met a closed pipe, and its BrokenPipeError ended the command
+    with exit 1 (run), or 0 (validate's own error lines, argparse's usage errors), depending on which process was
+    faster; 2 says bad input."""
+    out = tmp_path / "r"
+    argv = [str(TOY) if a == "TOY" else str(out) if a == "OUT" else a for a in argv]
     read, write = os.pipe()
     os.close(read)  # every write to the child's standard error fails with EPIPE
     try:
-        done = subprocess.run([sys.executable, "-m", "sim", "run", str(TOY), "--set", "population.size=-1", "--out",
-                               str(tmp_path / "r")], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=write, timeout=120)
+        done = subprocess.run([sys.executable, "-m", "sim", *argv], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                              stderr=write, timeout=120)
     finally:
         os.close(write)
     assert done.returncode == 2
-    assert not (tmp_path / "r").exists()
+    assert not out.exists()
 
 
 def test_a_closed_standard_output_is_refused_before_any_work(tmp_path):

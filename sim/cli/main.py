@@ -60,16 +60,41 @@ def _version() -> str:
         return "0+unknown"
 
 
-def _tell(text: str) -> None:
-    """`text` as a line on standard error. Nobody reading it (a pipe closed early, `2>&1 | head -0`) changes
-    nothing: the exit code still says what happened (it became 1, from the BrokenPipeError of the message)."""
-    try:
-        print(text, file=sys.stderr, flush=True)
-    except OSError:
+class _QuietStderr:
+    """Standard error while a command runs: a write the system refuses (nobody reads it any more: a pipe closed
+    early, `2>&1 | head -0`) is dropped, and standard error goes to /dev/null from then on. The exit code still
+    says what happened: the BrokenPipeError of a message (argparse's usage error, validate's list, the last line
+    of defence's) ended commands with 0 or 1 instead of 2."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
         try:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stderr.fileno())
-        except (OSError, ValueError):
+            return self._stream.write(text)
+        except OSError:
+            self._silence()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError:
+            self._silence()
+
+    def _silence(self) -> None:
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+        except (OSError, ValueError, AttributeError):  # a stream with no descriptor (captured by a test)
             pass
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+def _tell(text: str) -> None:
+    """A line on standard error, written at once (through `_QuietStderr` while a command runs)."""
+    print(text, file=sys.stderr, flush=True)
 
 
 def _interrupted(exc: KeyboardInterrupt) -> int:
@@ -112,6 +137,15 @@ def main(argv: list[str] | None = None) -> int:
         if sys.stderr is not None:
             _tell("error: standard output is closed; redirect it (e.g. > /dev/null) instead")
         return EXIT_FAILURE
+    stderr = sys.stderr
+    sys.stderr = _QuietStderr(stderr) if stderr is not None else stderr
+    try:
+        return _main(argv)
+    finally:
+        sys.stderr = stderr
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         parser = build_parser()  # imports the command modules' options: a Ctrl-C can land here too
         args = parser.parse_args(argv)
