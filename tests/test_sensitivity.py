@@ -160,6 +160,22 @@ def test_outputs_on_disk(known, morris_result):
     assert res.runs == 6 * 4 * 2
 
 
+def test_one_outcome_with_long_parameter_labels_is_laid_out(morris_result, sobol_result, tmp_path):
+    """One panel beside a legend of dotted paths (parameters without a label): the legend squeezed the panel to
+    nothing and matplotlib printed "constrained_layout not applied" with its file path on standard error."""
+    import warnings
+
+    from sim.plots.sensitivity import figures
+
+    for result in (morris_result[0], sobol_result):
+        one = result.indices[result.indices["outcome"] == result.indices["outcome"].iloc[0]]
+        one = one.assign(label=one["parameter"])
+        for stem, (_name, fig) in figures(one).items():
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                fig.savefig(tmp_path / f"{stem}.png")
+
+
 def test_sobol_columns(sobol_result):
     for col in ("S1", "S1_conf", "ST", "ST_conf", "S1_seed_conf", "ST_seed_conf"):
         assert col in sobol_result.indices.columns

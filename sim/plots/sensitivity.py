@@ -29,10 +29,18 @@ def _combined(g: pd.DataFrame, key: str) -> np.ndarray:
     return np.sqrt(g[f"{key}_conf"].fillna(0.0) ** 2 + seed ** 2).to_numpy()
 
 
-def _grid(n: int, width: float, height: float):
+MIN_WIDTH = 6.6  # inches: a figure's title fits
+
+
+def _grid(n: int, width: float, height: float, legend: list[str] | None = None):
+    """A figure of n panels of width x height inches, 3 to a row; with `legend` (its labels) room on the right
+    for a legend beside the panels (about 0.07 inch a character: long labels, such as dotted paths, squeezed one
+    panel to nothing and matplotlib warned it could not lay the figure out), the panels at least as wide as a
+    title."""
     cols = min(3, n)
     rows = math.ceil(n / cols)
-    fig = style.figure(width * cols, height * rows + 0.6)
+    room = 0.6 + 0.07 * max(map(len, legend)) if legend else 0.0
+    fig = style.figure(max(width * cols, MIN_WIDTH) + room, height * rows + 0.6)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax in axes[n:]:
         ax.set_visible(False)
@@ -59,7 +67,7 @@ def morris_figure(indices: pd.DataFrame, replicates: str = "the replicates"):
     outcomes = list(dict.fromkeys(indices["outcome"]))
     labels = list(dict.fromkeys(indices["label"]))
     look = _look(labels)
-    fig, axes = _grid(len(outcomes), 3.6, 3.0)
+    fig, axes = _grid(len(outcomes), 3.6, 3.0, legend=[*labels, "σ = μ*"])
     for ax, name in zip(axes, outcomes):
         g = indices[indices["outcome"] == name]
         xerr = _combined(g, "mu_star")
@@ -81,7 +89,7 @@ def morris_figure(indices: pd.DataFrame, replicates: str = "the replicates"):
         ax.yaxis.set_major_formatter(style.THOUSANDS)
     handles = [Line2D([], [], ls="", marker=look[lab][1], color=look[lab][0], label=lab) for lab in labels]
     handles.append(Line2D([], [], ls="--", color="#777777", label="σ = μ*"))
-    fig.legend(handles=handles, loc="outside right upper")
+    fig.legend(handles=handles, loc="outside right center")  # clear of the title, which spans the figure
     fig.suptitle("Morris screening: mean absolute effect μ* against its spread σ")
     style.note(fig, NOTE.format(r=replicates))
     return fig
