@@ -602,21 +602,23 @@ def test_summarize_a_damaged_sweep_directory_names_the_file(tmp_path, capsys, fi
 
 
 
-@pytest.mark.parametrize("damage", ["cut short", "an empty object"])
+@pytest.mark.parametrize("damage", ["cut short", "an empty object", "no fingerprint"])
 def test_a_damaged_manifest_is_named_with_advice_that_keeps_the_runs(tmp_path, capsys, finished_sweep, damage):
     """summarize said to rerun the command, which refused and pointed to --force, which discards every intact run
-    record; an empty-object sweep.json was summarized without its parameters, exit 0."""
+    record; an empty-object sweep.json was summarized without its parameters, exit 0, and the sweep called it "a
+    different spec (None, ...)" and pointed to --force."""
     d = tmp_path / "sweep"
     shutil.copytree(finished_sweep, d)
     text = (d / "sweep.json").read_text()
-    (d / "sweep.json").write_text(text[:40] if damage == "cut short" else "{}")
+    manifest = {k: v for k, v in json.loads(text).items() if k != "fingerprint"}
+    (d / "sweep.json").write_text({"cut short": text[:40], "an empty object": "{}",
+                                   "no fingerprint": json.dumps(manifest)}[damage])
     rc, _, err = cli(capsys, "summarize", d)
     assert rc == 2 and str(d / "sweep.json") in err and "running the sweep again cannot rebuild it" in err, err
     spec = tiny(tmp_path)
     rc, _, err = cli(capsys, "sweep", spec, "--out", d, "--quiet")
-    if damage == "cut short":  # unreadable: the sweep cannot tell whose runs these are
-        assert rc == 2 and "cannot tell which spec made the 2 run record(s)" in err and "restore sweep.json" in err
-        assert "discarding them" in err, err
+    assert rc == 2 and "cannot tell which spec made the 2 run record(s)" in err and "restore sweep.json" in err
+    assert "discarding them" in err and "None" not in err, err
     assert sorted(p.name for p in (d / "runs").iterdir()) == ["p00000-r0000.json", "p00001-r0000.json"]
 
 

@@ -232,6 +232,8 @@ def read_manifest(root: Path) -> dict:
         raise UsageError(f"{path}: damaged, cannot be read ({exc})") from None
     if not isinstance(data, dict):
         raise UsageError(f"{path}: damaged (not a JSON object)")
+    if not isinstance(data.get("fingerprint"), str):  # without it nobody can tell which spec made the runs
+        raise UsageError(f"{path}: damaged (no fingerprint of the spec that made it)")
     return data
 
 
