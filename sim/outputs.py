@@ -344,8 +344,12 @@ def foreign_entries(root: Path, own: Iterable[str], temporary: re.Pattern = _TMP
     symbolic link is never bordersim's."""
     top = {MARKER, "figures", *own}
     foreign: list[str] = []
+
+    def ours(x: Path) -> bool:  # a temporary of bordersim's is a file (mkstemp): a directory so named is not
+        return bool(temporary.match(x.name)) and x.is_file() and not x.is_symlink()
+
     for e in sorted(root.iterdir()):
-        if temporary.match(e.name):
+        if ours(e):
             continue
         if e.name == "report.html" and is_bordersim_report(e):
             continue
@@ -353,7 +357,7 @@ def foreign_entries(root: Path, own: Iterable[str], temporary: re.Pattern = _TMP
             foreign.append(e.name)
         elif e.name == "figures":
             foreign += [f"figures/{x.name}" for x in sorted(e.iterdir())
-                        if not (x.name == MARKER or temporary.match(x.name) or is_bordersim_figure(x))]
+                        if not (x.name == MARKER or ours(x) or is_bordersim_figure(x))]
     return foreign
 
 

@@ -205,7 +205,9 @@ def test_force_does_not_replace_a_sweep_directory_holding_what_bordersim_did_not
                          ("figures/notes.txt", "figures/notes.txt"), ("timeseries/mine.parquet",) * 2,
                          ("timeseries/run_id=p00000-r0000/extra.parquet",) * 2, ("analysis/table.csv", "analysis"),
                          ("report.html",) * 2, ("figures/my_figure.png",) * 2,
-                         ("runs/p99999-r0000.json",) * 2]:  # a file of the user's under a record's name
+                         ("runs/p99999-r0000.json",) * 2,  # a file of the user's under a record's name
+                         (".bordersim-1-notes.tmp/a.txt", ".bordersim-1-notes.tmp"),  # a directory named like a
+                         ("runs/.p00000-r0000.json.keep.tmp/a.txt", "runs/.p00000-r0000.json.keep.tmp")]:  # temporary
         (out / where).parent.mkdir(exist_ok=True)
         (out / where).write_bytes(users_file(where))
         before = snapshot(tmp_path)
@@ -213,8 +215,8 @@ def test_force_does_not_replace_a_sweep_directory_holding_what_bordersim_did_not
         assert rc == 2 and f"holds what bordersim did not write ({shown})" in err, (where, err)
         assert snapshot(tmp_path) == before, where
         (out / where).unlink()
-        if where.startswith("analysis"):
-            (out / "analysis").rmdir()
+        if where.startswith("analysis") or where.endswith(".tmp/a.txt"):
+            (out / where).parent.rmdir()
     rc, _, err = cli(capsys, "sweep", b, "--out", out, "--workers", "1", "--quiet", "--force")
     assert rc == 0, err  # bordersim's own figures and report do not stop it
     assert (out / json.loads((out / "sweep.json").read_text())["spec_path"]).resolve() == b.resolve()  # b's runs

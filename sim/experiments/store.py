@@ -298,8 +298,8 @@ def _foreign_entries(root: Path) -> list[str]:
     """Paths under sweep directory `root` (relative to it) that no bordersim command wrote there: those of
     `sim.outputs.foreign_entries`, and inside runs/ and timeseries/ anything but run records and series. `--force`
     replaces a sweep directory only when deleting it loses nothing but bordersim's own files."""
-    def own(x: Path, pattern: re.Pattern) -> bool:
-        return bool(_OUR_TEMPORARY.match(x.name) or (pattern.match(x.name) and x.is_file() and not x.is_symlink()))
+    def own(x: Path, pattern: re.Pattern) -> bool:  # a record, a series or a temporary: files, never directories
+        return bool((_OUR_TEMPORARY.match(x.name) or pattern.match(x.name)) and x.is_file() and not x.is_symlink())
 
     def real_dir(x: Path) -> bool:
         return x.is_dir() and not x.is_symlink()
@@ -313,7 +313,7 @@ def _foreign_entries(root: Path) -> list[str]:
         foreign += [f"runs/{x.name}" for x in sorted(runs.iterdir()) if not (own(x, _RECORD) and _is_record(x))]
     if real_dir(series):
         for x in sorted(series.iterdir()):
-            if _OUR_TEMPORARY.match(x.name):
+            if _OUR_TEMPORARY.match(x.name) and x.is_file() and not x.is_symlink():
                 continue
             if not (_SERIES.match(x.name) and real_dir(x)):
                 foreign.append(f"timeseries/{x.name}")
@@ -323,15 +323,15 @@ def _foreign_entries(root: Path) -> list[str]:
 
 
 def _is_record(path: Path) -> bool:
-    """`path` holds a run record as the store writes it (a JSON object naming its own run_id, with a status), or is
-    a temporary: a file the user saved under a record's name (runs/p99999-r0000.json) is not one."""
+    """`path` holds a run record as the store writes it (a JSON object naming its own run_id, with the status ok or
+    failed), or is a temporary: a file the user saved under a record's name (runs/p99999-r0000.json) is not one."""
     if _OUR_TEMPORARY.match(path.name):
         return True
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
         return False
-    return isinstance(data, dict) and data.get("run_id") == path.stem and "status" in data
+    return isinstance(data, dict) and data.get("run_id") == path.stem and data.get("status") in ("ok", "failed")
 
 
 def _spec_shown(root: Path, manifest: dict) -> str:
