@@ -319,6 +319,11 @@ def test_dry_run_prints_design_and_runs_nothing(tmp_path, run_cli):
      ":9, key 'design.policies.bad.network.edges.zzz.open': unknown path"),  # was reported under `parameters`
     ("name: x\nscenario: SCENARIO\ndesign: {type: grid, samples: 4}\nparameters: {population.size: [5, 6]}\n",
      "samples is only used with design type 'lhs' or 'sobol', not 'grid'"),  # was accepted and ignored
+    # a package setting a path the grid varies: a policies design dropped the package's value at every point
+    # (policies_points puts the package on top, as documented: tests/test_effects.py)
+    ("name: x\nscenario: SCENARIO\nparameters: {network.edges.dmz.controls.mines: [0, 1]}\ndesign:\n  type: "
+     "policies\n  policies:\n    a: {network.edges.3.controls.mines: 0.5}\n",
+     "'network.edges.3.controls.mines' sets the value of the parameter 'network.edges.dmz.controls.mines'"),
     # a sweep that keeps no outcome: summarize printed pandas' "Empty DataFrame" for it
     ("name: x\nscenario: SCENARIO\noutputs: {keep: []}\n", ":3, key 'outputs.keep': List should have at least 1 item"),
 ])

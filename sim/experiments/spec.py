@@ -17,7 +17,8 @@ from sim.scenario.schema import Scenario
 from sim.scenario.strict import Strict
 from sim.errors import ScenarioError, UsageError
 from sim.scenario.keys import line_for
-from sim.scenario.overrides import dump_scenario, refuse_repeated_places, scenario_to_dict, set_path
+from sim.scenario.overrides import (dump_scenario, refuse_repeated_places, refuse_shared_places, scenario_to_dict,
+                                    set_path)
 from sim.loading import load_scenario
 from sim.scenario.validation import read_model_file
 
@@ -186,6 +187,10 @@ def load_spec(path: str | Path, replicates: int | None = None) -> LoadedSpec:
     for package, settings in spec.design.policies.items():
         where = ("design", "policies", package)
         refuse_repeated_places(full, settings, path=str(p), line=line_for(lines, where), key=".".join(where))
+        if spec.design.type == "policies":  # the grid's values win there: the package's setting would be lost
+            refuse_shared_places(full, spec.parameters, settings, path=str(p), line=line_for(lines, where),
+                                 key=".".join(where), why="in a policies design the grid's value wins, so the "
+                                                          "package's setting would be lost at every point")
     return LoadedSpec(spec, p, base)
 
 

@@ -165,6 +165,28 @@ def refuse_repeated_places(data: dict, names, *, path: str, line: int | None, ke
             seen[where] = str(name)
 
 
+def refuse_shared_places(data: dict, first, second, *, path: str, line: int | None, key: str, why: str) -> None:
+    """ScenarioError (file `path`, `key`) when a name of `second` reaches a value of `data` that a name of `first`
+    reaches (dotted paths joined by commas, however each spells it); `why` says what would happen then."""
+    places: dict[tuple[int, Any], str] = {}
+    for name in first:
+        for dotted in (q.strip() for q in str(name).split(",")):
+            try:
+                container, k = _walk(data, _parts(dotted))
+            except KeyError:
+                continue
+            places[(id(container), k)] = str(name)
+    for name in second:
+        for dotted in (q.strip() for q in str(name).split(",")):
+            try:
+                container, k = _walk(data, _parts(dotted))
+            except KeyError:
+                continue
+            if (id(container), k) in places:
+                raise ScenarioError(f"'{name}' sets the value of the parameter '{places[(id(container), k)]}' "
+                                    f"({dotted}): {why}; vary it in one place only", path=path, key=key, line=line)
+
+
 def set_path(data: dict, key: str, value: Any, *, source: str = "--set") -> None:
     """Set the scalar at dotted path `key` (list items by id/name or index) in a full scenario dict. A number at
     the path of a distribution replaces it, as a file may write it (the schema accepts that where a file may:
