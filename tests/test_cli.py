@@ -239,6 +239,15 @@ def test_bad_input_keeps_exit_2_when_nobody_reads_standard_error(tmp_path, argv)
     assert not out.exists()
 
 
+def test_a_usage_error_with_standard_error_closed_is_still_exit_2(tmp_path):
+    """`bordersim --bogus 2>&-`: Python makes sys.stderr None and argparse's message to it raised AttributeError,
+    exit 1."""
+    for argv in ("--bogus", "validate nonexistent.yaml"):
+        done = subprocess.run(["bash", "-c", f'"{sys.executable}" -m sim {argv} 2>&-'], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2, (argv, done)
+
+
 def test_a_closed_standard_output_is_refused_before_any_work(tmp_path):
     """Python sets sys.stdout to None when descriptor 1 is closed (`>&-`): every print vanished and a run wrote
     its files and exited 0 with nothing said. It is the system refusing output: exit 1 and a line on stderr."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from contextlib import nullcontext
 
 from sim.cli import calibrate, compare, dashboard, discover, effects, plot, run, sensitivity, sweep
 from sim.cli.arguments import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED
@@ -138,11 +139,12 @@ def main(argv: list[str] | None = None) -> int:
             _tell("error: standard output is closed; redirect it (e.g. > /dev/null) instead")
         return EXIT_FAILURE
     stderr = sys.stderr
-    sys.stderr = _QuietStderr(stderr) if stderr is not None else stderr
-    try:
-        return _main(argv)
-    finally:
-        sys.stderr = stderr
+    with open(os.devnull, "w") if stderr is None else nullcontext(stderr) as stream:  # None: started with `2>&-`
+        sys.stderr = _QuietStderr(stream)
+        try:
+            return _main(argv)
+        finally:
+            sys.stderr = stderr
 
 
 def _main(argv: list[str] | None) -> int:

@@ -114,6 +114,17 @@ class BorderModel(EngineCore, mesa.Model):
             return
         self._wrapped_step()
 
+    def run_for(self, duration: float | int) -> None:
+        """Mesa's run_for (the steps of `duration` time units, stopping at the horizon), refused after a step
+        interrupted part way."""
+        self._refuse_if_interrupted()
+        super().run_for(duration)
+
+    def run_until(self, end_time: float | int) -> None:
+        """Mesa's run_until (stopping at the horizon), refused after a step interrupted part way."""
+        self._refuse_if_interrupted()
+        super().run_until(end_time)
+
     def _refuse_if_interrupted(self) -> None:
         if self._mid_step:
             raise UsageError(f"step {self.steps} of this model was interrupted part way (Ctrl-C or an error inside "
