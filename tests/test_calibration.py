@@ -95,7 +95,10 @@ BAD_SPECS = [
     ({"sampling": "{design: sobol, samples: 65536, replicates: 100, seed: 1}"}, "sampling.samples",
      "65,536 points x 100 replicates (sampling.replicates) make 6,553,600 runs, more than the limit of 1,000,000"),
     ({"method": "smc", "smc": "{batch: 20000}", "sampling": "{design: sobol, samples: 8, replicates: 100, seed: 1}"},
-     "smc.batch", "make 2,000,000 runs"),
+     "smc.batch", "20,000 candidates a batch (smc.batch) x 100 replicates (sampling.replicates) make 2,000,000 runs"),
+    ({"method": "smc", "smc": "{particles: 8192}",
+      "sampling": "{design: sobol, samples: 16, replicates: 100, seed: 1}"},
+     "smc.particles", "16,384 candidates a batch (by default 2 x the particles"),  # it named smc.batch, not set
     ({"population_size": "100000000000000"}, "population_size", "less than or equal to 200000000"),
 ]
 

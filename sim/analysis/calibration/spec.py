@@ -253,16 +253,24 @@ def load_calibration(path: str | Path) -> LoadedCalibration:
         return ScenarioError(msg, path=str(p), key=".".join(map(str, raw)) or None, line=line_for(lines, raw))
 
     replicates = spec.sampling.replicates
-    rounds = [(("sampling", "samples"), spec.sampling.samples)]
-    rounds += [(("refine", "samples"), spec.refine.samples)] if spec.refine is not None else []
+    # each round is a sweep: (key, its points, what they are, what to lower), refused here in this file's words
+    rounds = [(("sampling", "samples"), spec.sampling.samples, "points", "samples")]
+    if spec.refine is not None:
+        rounds.append((("refine", "samples"), spec.refine.samples, "points", "refine samples"))
     if spec.method == "smc":  # a batch of candidates; by default 2 x particles, at most 2 x the prior sample
         smc = spec.smc or Smc()
-        rounds.append((("smc", "batch"), smc.batch or 2 * (smc.particles or spec.sampling.samples)))
-    for key, samples in rounds:  # each round is a sweep: refused here, in this file's words, not in its sweep's
-        if samples * replicates > MAX_RUNS:
-            runs = samples * replicates
-            raise fail(f"{samples:,} points x {replicates} replicates (sampling.replicates) make {runs:,} runs, more "
-                       f"than the limit of {MAX_RUNS:,} runs per sweep: use fewer samples or replicates", key)
+        if smc.batch is not None:
+            rounds.append((("smc", "batch"), smc.batch, "candidates a batch (smc.batch)", "smc.batch"))
+        else:
+            batch = 2 * (smc.particles or spec.sampling.samples)
+            rounds.append((("smc", "particles") if smc.particles else ("sampling", "samples"), batch,
+                           "candidates a batch (by default 2 x the particles, which default to the samples)",
+                           "smc.particles, a smaller smc.batch"))
+    for key, points, what, lower in rounds:
+        if points * replicates > MAX_RUNS:
+            raise fail(f"{points:,} {what} x {replicates} replicates (sampling.replicates) make "
+                       f"{points * replicates:,} runs, more than the limit of {MAX_RUNS:,} runs per sweep: use fewer "
+                       f"{lower} or replicates", key)
     base_path = (p.parent / spec.scenario).resolve()
     base = load_scenario(base_path)
     horizon = (int(base.time.start[:4]), int(base.time.end[:4]))
