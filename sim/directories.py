@@ -107,9 +107,11 @@ def _kind_of(root: Path) -> str:
 
 
 REWRITE = "write it again (rerun the command that made this directory)"
-# A sweep's manifest is not rebuilt by running the sweep again (it refuses a directory it cannot identify)
+# A sweep's manifest is not rebuilt by running the sweep again (it refuses a directory it cannot identify) unless
+# its fingerprint can still be read and matches the spec
 MANIFEST_LOST = ("running the sweep again cannot rebuild it: restore it from a backup, or run the spec into another "
                  "directory")
+MANIFEST_REWRITTEN = "run the same sweep again: it writes sweep.json again when its fingerprint matches the spec"
 
 
 def _damaged(path: Path, what: str, remedy: str = REWRITE) -> InputError:
@@ -324,12 +326,12 @@ def load_sweep_dir(path: str | Path) -> SweepData:
     manifest = read_json(root / "sweep.json", ("fingerprint",), MANIFEST_LOST)
     params = manifest.get("parameters")
     if params is not None and not (isinstance(params, list) and all(isinstance(p, str) for p in params)):
-        raise _damaged(root / "sweep.json", "'parameters' is not a list of names", MANIFEST_LOST)
+        raise _damaged(root / "sweep.json", "'parameters' is not a list of names", MANIFEST_REWRITTEN)
     spec = manifest.get("spec")
     if spec is not None and (not isinstance(spec, dict) or not all(isinstance(spec.get(k) or {}, dict)
                                                                     for k in ("design", "parameters"))):
         raise _damaged(root / "sweep.json", "'spec' (with its 'design' and 'parameters') is not an object",
-                       MANIFEST_LOST)
+                       MANIFEST_REWRITTEN)
     runs = read_table(root / "runs.parquet", RUNS_COLUMNS, integers=("point", "replicate", "seed"))
     if runs.empty:
         runs = pd.DataFrame(columns=list(RUNS_COLUMNS))

@@ -624,6 +624,20 @@ def test_a_damaged_manifest_is_named_with_advice_that_keeps_the_runs(tmp_path, c
     assert sorted(p.name for p in (d / "runs").iterdir()) == ["p00000-r0000.json", "p00001-r0000.json"]
 
 
+def test_a_manifest_damaged_but_for_its_fingerprint_is_written_again_by_the_sweep(tmp_path, capsys,
+                                                                                   finished_sweep):
+    """Its message said running the sweep again could not rebuild it; the sweep (same spec: the fingerprint
+    matches) does write it again."""
+    d = tmp_path / "sweep"
+    shutil.copytree(finished_sweep, d)
+    manifest = json.loads((d / "sweep.json").read_text())
+    (d / "sweep.json").write_text(json.dumps({**manifest, "parameters": "not a list"}))
+    rc, _, err = cli(capsys, "summarize", d)
+    assert rc == 2 and "run the same sweep again: it writes sweep.json again" in err, err
+    assert cli(capsys, "sweep", tiny(tmp_path), "--out", d, "--quiet")[0] == 0
+    assert cli(capsys, "summarize", d)[0] == 0
+
+
 @pytest.mark.parametrize("column", ["seed", "arrived", "a route's killed"])
 def test_a_runs_table_that_lost_a_column_is_damaged_for_every_reader(tmp_path, capsys, finished_sweep, column):
     """A runs.parquet without 'arrived' was summarized, plotted and reported without it, unseen; one without
