@@ -260,3 +260,5 @@ def test_every_target_kind_gets_its_rows_and_a_range_or_bound_is_met_by_overlap(
     # 8 points (the lower 0.25 quantile of 32), more only when distances tie at the quantile
     assert list(ho.summary["holdout_points"]) == [len(ho.accepted[k]) for k in ho.summary["kind"]]
     assert (ho.summary["holdout_points"] >= 8).all()
+    few = [k for k, n in zip(ho.summary["kind"], ho.summary["holdout_points"]) if n < 10]  # a note says so for each
+    assert [n.split(" held out:")[0] for n in ho.notes if "its fit rests on" in n] == few

@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.calibration.distance import score_points
-from sim.analysis.calibration.posterior import accept, female_by_year_predictive, predictive, share_predictive
+from sim.analysis.calibration.posterior import (MIN_POSTERIOR_POINTS, accept, female_by_year_predictive, predictive,
+                                                share_predictive)
 from sim.analysis.calibration.spec import TARGET_NAMES, LoadedCalibration
 from sim.errors import ScenarioError
 
@@ -112,6 +113,9 @@ def holdout(points: pd.DataFrame, per_run: pd.DataFrame, lc: LoadedCalibration) 
             result.notes.append(f"{kind} not held out: {exc.message}")
             continue
         result.accepted[kind], result.epsilon[kind] = fit["point"].tolist(), eps
+        if len(fit) < MIN_POSTERIOR_POINTS:  # as the posterior table's verdict 'too few points'
+            result.notes.append(f"{kind} held out: its fit rests on {len(fit)} point(s), fewer than "
+                                f"{MIN_POSTERIOR_POINTS}: its band is about their extreme runs, its width says little")
         chosen = {"holdout": fit, "full": full, "prior": points}
         bands = {}
         for name in FITS:
