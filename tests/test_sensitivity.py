@@ -161,19 +161,21 @@ def test_outputs_on_disk(known, morris_result):
 
 
 def test_one_outcome_with_long_parameter_labels_is_laid_out(morris_result, sobol_result, tmp_path):
-    """One panel beside a legend of dotted paths (parameters without a label): the legend squeezed the panel to
-    nothing and matplotlib printed "constrained_layout not applied" with its file path on standard error."""
+    """Long labels (dotted paths of parameters without a label): a legend beside one panel, the points' labels and
+    Sobol's y labels squeezed the panels to nothing and matplotlib printed "constrained_layout not applied" with
+    its file path on standard error."""
     import warnings
 
     from sim.plots.sensitivity import figures
 
     for result in (morris_result[0], sobol_result):
-        one = result.indices[result.indices["outcome"] == result.indices["outcome"].iloc[0]]
-        one = one.assign(label=one["parameter"])
-        for stem, (_name, fig) in figures(one).items():
-            with warnings.catch_warnings():
-                warnings.simplefilter("error")
-                fig.savefig(tmp_path / f"{stem}.png")
+        every = result.indices.assign(label=result.indices["parameter"] + ".and_a_long_description_of_it")
+        one = every[every["outcome"] == every["outcome"].iloc[0]]
+        for indices in (one, every):  # one panel, and a row of panels with their point labels and y labels
+            for stem, (_name, fig) in figures(indices).items():
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error")
+                    fig.savefig(tmp_path / f"{stem}.png")
 
 
 def test_sobol_columns(sobol_result):

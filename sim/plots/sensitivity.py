@@ -30,6 +30,12 @@ def _combined(g: pd.DataFrame, key: str) -> np.ndarray:
 
 
 MIN_WIDTH = 6.6  # inches: a figure's title fits
+CHAR = 0.07  # inches a character of a label takes (tick and legend labels, 8-9 pt)
+
+
+def _text_width(labels) -> float:
+    """Inches the longest of `labels` takes as a tick or legend label."""
+    return CHAR * max((len(str(x)) for x in labels), default=0)
 
 
 def _grid(n: int, width: float, height: float, legend: list[str] | None = None):
@@ -39,7 +45,7 @@ def _grid(n: int, width: float, height: float, legend: list[str] | None = None):
     title."""
     cols = min(3, n)
     rows = math.ceil(n / cols)
-    room = 0.6 + 0.07 * max(map(len, legend)) if legend else 0.0
+    room = 0.6 + _text_width(legend) if legend else 0.0
     fig = style.figure(max(width * cols, MIN_WIDTH) + room, height * rows + 0.6)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax in axes[n:]:
@@ -77,9 +83,9 @@ def morris_figure(indices: pd.DataFrame, replicates: str = "the replicates"):
                         capsize=2, zorder=3)
         top = float(np.nanmax(np.r_[g["mu_star"].to_numpy() + xerr, g["sigma"].to_numpy(), 1e-12]))
         ax.plot([0, top], [0, top], ls="--", lw=0.8, color="#777777", zorder=1)
-        for _, row in g[g["rank"] <= 3].iterrows():
+        for _, row in g[g["rank"] <= 3].iterrows():  # out of the layout: a long label squeezed the panels to nothing
             ax.annotate(row["label"], (row["mu_star"], row["sigma"]), xytext=(4, 4), textcoords="offset points",
-                        fontsize=7.5)
+                        fontsize=7.5).set_in_layout(False)
         ax.set_xlim(left=0, right=top * 1.08)
         ax.set_ylim(bottom=0, top=top * 1.08)
         _title(ax, g)
@@ -99,7 +105,8 @@ def morris_figure(indices: pd.DataFrame, replicates: str = "the replicates"):
 def sobol_figure(indices: pd.DataFrame, replicates: str = "the replicates"):
     """S1 and ST bars per parameter (largest ST on top), one panel per outcome."""
     outcomes = list(dict.fromkeys(indices["outcome"]))
-    fig, axes = _grid(len(outcomes), 3.8, 0.9 + 0.32 * indices["parameter"].nunique())
+    # each panel names the parameters on its y axis: as wide as the bars plus the longest label
+    fig, axes = _grid(len(outcomes), 3.0 + _text_width(indices["label"]), 0.9 + 0.32 * indices["parameter"].nunique())
     for ax, name in zip(axes, outcomes):
         g = indices[indices["outcome"] == name].sort_values("ST", ascending=True, na_position="first")
         y = np.arange(len(g))
@@ -134,7 +141,8 @@ def overview_figure(indices: pd.DataFrame):
     rel = table.clip(lower=0) / table.clip(lower=0).max(axis=0).replace(0, np.nan)
     order = rel.mean(axis=1).sort_values(ascending=False).index
     rel, ranks = rel.loc[order], ranks.loc[order]
-    fig = style.figure(max(4.6, 1.6 + 1.05 * rel.shape[1]), max(3.0, 1.2 + 0.34 * rel.shape[0]))
+    fig = style.figure(max(MIN_WIDTH, 1.6 + 1.05 * rel.shape[1] + _text_width(rel.index)),
+                       max(3.0, 1.2 + 0.34 * rel.shape[0] + 0.5 * _text_width(rel.columns)))  # rotated 30 degrees
     ax = fig.subplots()
     im = ax.imshow(rel.to_numpy(float), cmap=style.SEQUENTIAL_CMAP, vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(rel.shape[1]), rel.columns, rotation=30, ha="right")
