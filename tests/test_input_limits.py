@@ -473,14 +473,16 @@ def test_graph_check_problems_are_all_listed(tmp_path: Path):
         (ROOT / "experiments" / "toy_sweep.yaml", "sweep spec", "sweep"),
         (ROOT / "experiments" / "korea_calibration.yaml", "calibration spec", "calibrate"),
         (ROOT / "experiments" / "toy_sensitivity.yaml", "sensitivity spec", "sensitivity"),
+        (ROOT / "experiments" / "toy_effects.yaml", "effects spec", "effects"),  # it said "a effects spec"
     ],
 )
 def test_run_on_a_spec_names_the_command(tmp_path: Path, capsys, spec, kind, command):
     out = tmp_path / "out"
     rc, _, err = cli(capsys, "run", spec, "--out", out)
     assert rc == 2
+    article = "an" if kind[0] in "aeiou" else "a"
     assert (
-        err == f"error: {spec}: this looks like a {kind}, not a scenario (it has 'scenario' and "
+        err == f"error: {spec}: this looks like {article} {kind}, not a scenario (it has 'scenario' and "
         f"'{_telling_key(spec)}'): use `bordersim {command} {spec}`\n"
     )
     assert not out.exists()
@@ -488,7 +490,7 @@ def test_run_on_a_spec_names_the_command(tmp_path: Path, capsys, spec, kind, com
 
 def _telling_key(spec: Path) -> str:
     keys = yaml.safe_load(spec.read_text())
-    return next(k for k in ("targets", "outcomes", "design") if k in keys)
+    return next(k for k in ("policies", "targets", "outcomes", "design") if k in keys)
 
 
 def test_minimal_sweep_spec_given_to_run_is_recognised(tmp_path: Path, capsys):
