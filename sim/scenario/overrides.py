@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import yaml
@@ -145,46 +146,40 @@ def get_path(data: dict, key: str) -> Any:
     return container[k]
 
 
-def refuse_repeated_places(data: dict, names, *, path: str, line: int | None, key: str = "parameters") -> None:
-    """ScenarioError (file `path`, `key`) when two of `names` (parameter or setting names: dotted paths joined by
-    commas) reach the same value of `data`, however each spells it (`network.edges.4` and `network.edges.boat`,
-    `values.2003` and `values.2003-01`): the second would overwrite the first at every point. Paths that reach
-    nothing are left to the caller's own check."""
-    seen: dict[tuple[int, Any], str] = {}
+def _places(data: dict, names) -> Iterator[tuple[tuple[int, Any], str, str]]:
+    """(place, name, dotted path) for each dotted path of each of `names` (dotted paths joined by commas) that
+    reaches a value of `data`: the place is the same however the path spells it (`network.edges.4` and
+    `network.edges.boat`, `values.2003` and `values.2003-01`). Paths that reach nothing are left out."""
     for name in names:
         for dotted in (q.strip() for q in str(name).split(",")):
             try:
                 container, k = _walk(data, _parts(dotted))
             except KeyError:
                 continue
-            where = (id(container), k)
-            if where in seen and seen[where] != name:
-                raise ScenarioError(f"'{seen[where]}' and '{name}' set the same value ({dotted}): the second would "
-                                    "overwrite the first at every point; give each path once", path=path,
-                                    key=key, line=line)
-            seen[where] = str(name)
+            yield (id(container), k), str(name), dotted
+
+
+def refuse_repeated_places(data: dict, names, *, path: str, line: int | None, key: str = "parameters") -> None:
+    """ScenarioError (file `path`, `key`) when two of `names` (parameter or setting names: dotted paths joined by
+    commas) reach the same value of `data`, however each spells it (`_places`): the second would overwrite the
+    first at every point. Paths that reach nothing are left to the caller's own check."""
+    seen: dict[tuple[int, Any], str] = {}
+    for where, name, dotted in _places(data, names):
+        if where in seen and seen[where] != name:
+            raise ScenarioError(f"'{seen[where]}' and '{name}' set the same value ({dotted}): the second would "
+                                "overwrite the first at every point; give each path once", path=path,
+                                key=key, line=line)
+        seen[where] = name
 
 
 def refuse_shared_places(data: dict, first, second, *, path: str, line: int | None, key: str, why: str) -> None:
     """ScenarioError (file `path`, `key`) when a name of `second` reaches a value of `data` that a name of `first`
-    reaches (dotted paths joined by commas, however each spells it); `why` says what would happen then."""
-    places: dict[tuple[int, Any], str] = {}
-    for name in first:
-        for dotted in (q.strip() for q in str(name).split(",")):
-            try:
-                container, k = _walk(data, _parts(dotted))
-            except KeyError:
-                continue
-            places[(id(container), k)] = str(name)
-    for name in second:
-        for dotted in (q.strip() for q in str(name).split(",")):
-            try:
-                container, k = _walk(data, _parts(dotted))
-            except KeyError:
-                continue
-            if (id(container), k) in places:
-                raise ScenarioError(f"'{name}' sets the value of the parameter '{places[(id(container), k)]}' "
-                                    f"({dotted}): {why}; vary it in one place only", path=path, key=key, line=line)
+    reaches, however each spells it (`_places`); `why` says what would happen then."""
+    places = {where: name for where, name, _ in _places(data, first)}
+    for where, name, dotted in _places(data, second):
+        if where in places:
+            raise ScenarioError(f"'{name}' sets the value of the parameter '{places[where]}' ({dotted}): {why}; vary "
+                                "it in one place only", path=path, key=key, line=line)
 
 
 def set_path(data: dict, key: str, value: Any, *, source: str = "--set") -> None:
