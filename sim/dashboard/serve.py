@@ -16,16 +16,13 @@ def main(argv: list[str]) -> int:
     from solara.__main__ import cli
 
     received: list[int] = []
+    def note(sig, frame) -> None:
+        received.append(sig)
+        raise KeyboardInterrupt
+
     for signum in (signal.SIGINT, signal.SIGTERM):  # uvicorn installs its own while serving, then re-raises ours
-        previous = signal.getsignal(signum)
-        if previous is signal.SIG_IGN:
-            continue
-
-        def note(sig, frame, previous=previous):
-            received.append(sig)
-            raise KeyboardInterrupt
-
-        signal.signal(signum, note)
+        if signal.getsignal(signum) is not signal.SIG_IGN:  # one ignored from the start stays so
+            signal.signal(signum, note)
     try:
         cli.main(args=argv, prog_name="solara", standalone_mode=False)
     except (click.exceptions.Abort, KeyboardInterrupt):
