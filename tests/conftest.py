@@ -7,6 +7,7 @@ Tests import these directly (`from conftest import ...`); pytest puts this direc
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -205,6 +206,17 @@ def users_file(name: str) -> bytes:
 @pytest.fixture
 def toy_path() -> Path:
     return TOY
+
+
+@pytest.fixture
+def killed_tmpdir():
+    """TMPDIR for a `python -m sim` that a test kills with SIGKILL: a fresh directory removed afterwards, so that
+    the forkserver's directory (pymp-*) the killed process cannot remove stays out of the machine's /tmp (300 had
+    gathered on one machine). A short path, not under tmp_path: the forkserver's socket path may have at most 107
+    bytes."""
+    path = Path(tempfile.mkdtemp(prefix="bs"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 # ------------------------------------------------------------------ parallel runs (pytest-xdist, pyproject addopts)

@@ -186,14 +186,15 @@ def test_sweep_results_do_not_depend_on_worker_count_or_backend(tmp_path, small_
     assert set(ts["run_id"].astype(str)) == set(one["run_id"])
 
 
-def test_sigkill_half_way_then_resume_gives_identical_results(tmp_path, run_cli):
+def test_sigkill_half_way_then_resume_gives_identical_results(tmp_path, run_cli, killed_tmpdir):
     spec = write_spec(tmp_path, KILLABLE)
     full = tmp_path / "full"
     run_sweep(plan(spec), full, workers=2)
     killed = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, "-m", "sim", "sweep", str(spec), "--out", str(killed),
                              "--workers", "2", "--quiet"], cwd=ROOT, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "TMPDIR": str(killed_tmpdir)})
     deadline = time.time() + 120  # a guard against a hang, not a timing
     while time.time() < deadline and proc.poll() is None:
         if len(list((killed / "runs").glob("*.json"))) >= 3:

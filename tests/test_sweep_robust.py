@@ -466,10 +466,11 @@ def test_a_scheduler_lost_mid_sweep_ends_it_with_a_message_and_keeps_finished_ru
 # ----------------------------------------------------------------------------------------- item 10: orphans
 
 
-def test_sigkill_of_the_sweep_leaves_no_process_behind(tmp_path):
+def test_sigkill_of_the_sweep_leaves_no_process_behind(tmp_path, killed_tmpdir):
     mark, out = uuid.uuid4().hex, tmp_path / "o"
     sweep = subprocess.Popen([sys.executable, "-m", "sim", "sweep", slow(tmp_path, 20), "--out", out, "--workers",
-                              "2", "--quiet"], cwd=ROOT, env={**os.environ, "BORDERSIM_TEST_MARK": mark},
+                              "2", "--quiet"], cwd=ROOT,
+                             env={**os.environ, "BORDERSIM_TEST_MARK": mark, "TMPDIR": str(killed_tmpdir)},
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     left = []
     try:
