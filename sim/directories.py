@@ -324,6 +324,8 @@ def load_sweep_dir(path: str | Path) -> SweepData:
     """Read a sweep directory; InputError naming the file when one is missing or damaged."""
     root = Path(path)
     manifest = read_json(root / "sweep.json", ("fingerprint",), MANIFEST_LOST)
+    if not isinstance(manifest["fingerprint"], str):
+        raise _damaged(root / "sweep.json", "its fingerprint is not a text", MANIFEST_LOST)
     params = manifest.get("parameters")
     if params is not None and not (isinstance(params, list) and all(isinstance(p, str) for p in params)):
         raise _damaged(root / "sweep.json", "'parameters' is not a list of names", MANIFEST_REWRITTEN)

@@ -605,7 +605,7 @@ def test_summarize_a_damaged_sweep_directory_names_the_file(tmp_path, capsys, fi
 
 
 
-@pytest.mark.parametrize("damage", ["cut short", "an empty object", "no fingerprint"])
+@pytest.mark.parametrize("damage", ["cut short", "an empty object", "no fingerprint", "a null fingerprint"])
 def test_a_damaged_manifest_is_named_with_advice_that_keeps_the_runs(tmp_path, capsys, finished_sweep, damage):
     """summarize said to rerun the command, which refused and pointed to --force, which discards every intact run
     record; an empty-object sweep.json was summarized without its parameters, exit 0, and the sweep called it "a
@@ -615,9 +615,12 @@ def test_a_damaged_manifest_is_named_with_advice_that_keeps_the_runs(tmp_path, c
     text = (d / "sweep.json").read_text()
     manifest = {k: v for k, v in json.loads(text).items() if k != "fingerprint"}
     (d / "sweep.json").write_text({"cut short": text[:40], "an empty object": "{}",
-                                   "no fingerprint": json.dumps(manifest)}[damage])
-    rc, _, err = cli(capsys, "summarize", d)
-    assert rc == 2 and str(d / "sweep.json") in err and "running the sweep again cannot rebuild it" in err, err
+                                   "no fingerprint": json.dumps(manifest),
+                                   "a null fingerprint": json.dumps({**manifest, "fingerprint": None})}[damage])
+    for command in (["summarize", d], ["plot", d, "--out", tmp_path / "figs"], ["report", d],
+                    ["compare", f"{d}:0", f"{d}:1"]):  # plot, report and compare read a null fingerprint unseen
+        rc, _, err = cli(capsys, *command)
+        assert rc == 2 and str(d / "sweep.json") in err and "running the sweep again cannot rebuild it" in err, err
     spec = tiny(tmp_path)
     rc, _, err = cli(capsys, "sweep", spec, "--out", d, "--quiet")
     assert rc == 2 and "cannot tell which spec made the 2 run record(s)" in err and "restore sweep.json" in err
