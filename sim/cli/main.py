@@ -61,6 +61,16 @@ def _version() -> str:
         return "0+unknown"
 
 
+def _to_devnull(stream) -> None:
+    """Point `stream`'s descriptor at /dev/null: what it still holds, and what is written to it later, goes nowhere
+    instead of failing again (at exit, with its own message and code)."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, stream.fileno())
+    finally:
+        os.close(null)
+
+
 class _QuietStderr:
     """Standard error while a command runs: a write the system refuses (nobody reads it any more: a pipe closed
     early, `2>&1 | head -0`) is dropped, and standard error goes to /dev/null from then on. The exit code still
@@ -85,7 +95,7 @@ class _QuietStderr:
 
     def _silence(self) -> None:
         try:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+            _to_devnull(self._stream)
         except (OSError, ValueError, AttributeError):  # a stream with no descriptor (captured by a test)
             pass
 
@@ -126,9 +136,9 @@ def _unwritten_output() -> str | None:
         if sys.stdout is not None:
             sys.stdout.flush()
     except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _to_devnull(sys.stdout)
     except OSError as exc:  # what is left in the buffer goes nowhere, not to another failure at exit
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _to_devnull(sys.stdout)
         return exc.strerror or str(exc)
     return None
 
@@ -154,7 +164,7 @@ def _main(argv: list[str] | None) -> int:
     except KeyboardInterrupt as exc:
         return _interrupted(exc)
     except BrokenPipeError:  # --help piped into `head`
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _to_devnull(sys.stdout)
         return EXIT_OK
     except OSError as exc:  # --help or --version that the system refused to write (`_Parser`)
         _tell(f"error: {exc.strerror or exc}")
@@ -181,7 +191,7 @@ def _main(argv: list[str] | None) -> int:
     except KeyboardInterrupt as exc:
         return _interrupted(exc)
     except BrokenPipeError:  # output piped into e.g. `head`, which closed early
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _to_devnull(sys.stdout)
         return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - the last line of defence: a message, not a traceback
         sweep = sys.modules.get("sim.experiments.sweep")  # a sweep's own ends, for every command that runs one
