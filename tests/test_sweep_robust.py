@@ -514,6 +514,35 @@ def test_killing_the_forkserver_mid_sweep_the_sweep_still_finishes(tmp_path):
     assert len(runs) == 10 and (runs["status"] == "ok").all()
 
 
+PRELOADED = """
+import os
+from multiprocessing import forkserver
+from sim.experiments.executors import backend
+
+if __name__ == "__main__":
+    with backend(workers=1, engine="arrays") as be:
+        pool = be.make()
+        worker = pool.submit(os.getpid).result()  # the forkserver forks a worker only after its imports
+        server = forkserver._forkserver._forkserver_pid
+        with open(f"/proc/{server}/maps") as maps:
+            print(worker != server, "_multiarray_umath" in maps.read())
+        pool.shutdown()
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the forkserver's memory map from /proc")
+def test_the_forkserver_imports_the_engine_once_so_workers_start_without_importing_it(tmp_path):
+    """Every pool (a calibration starts one per round) forks its workers from the forkserver; with the task and
+    engine modules imported there first, a worker does not import them again (about 1 s a pool). The forkserver
+    must be started with them: set after it started, they are ignored. numpy's compiled core in the forkserver's
+    memory map shows that it imported the array engine."""
+    script = tmp_path / "preloaded.py"
+    script.write_text(PRELOADED)
+    done = subprocess.run([sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=HUNG)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True"]
+
+
 # ---------------------------------------------------------------------- item 16: main guard and bad points
 
 UNGUARDED = """

@@ -53,10 +53,15 @@ def default_workers() -> int:
 # ---------------------------------------------------------------------------------------- local processes
 
 
-def _start_forkserver() -> None:
+def _start_forkserver(engine: str) -> None:
     """Start the forkserver (if it is not running) with SIGINT blocked, so that it and every worker it forks
-    inherit the blocked signal: a Ctrl-C on the terminal then interrupts only the sweep process."""
+    inherit the blocked signal: a Ctrl-C on the terminal then interrupts only the sweep process. The forkserver
+    imports the task and `engine`'s module once, before it forks any worker, so that a worker starts without
+    importing them (about 1 s a pool otherwise: a calibration starts a pool per round). The preload must be set
+    before the forkserver starts: a running forkserver keeps the modules it started with."""
     from multiprocessing import forkserver, resource_tracker
+
+    multiprocessing.get_context("forkserver").set_forkserver_preload(["sim.experiments.task", engine_module(engine)])
 
     resource_tracker.ensure_running()  # it blocks and then *unblocks* SIGINT itself: start it first
     if not hasattr(signal, "pthread_sigmask"):
@@ -69,13 +74,13 @@ def _start_forkserver() -> None:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
-def _start_forkserver_or_say_why() -> None:
+def _start_forkserver_or_say_why(engine: str) -> None:
     """`_start_forkserver`, with the one failure the user can mend named: the forkserver listens on a Unix socket
     in a directory under TMPDIR (`<tmp>/pymp-XXXXXXXX/listener-XXXXXXXX`), and a socket's path is at most 107
     bytes, so a TMPDIR longer than about 75 bytes (a batch system's per-job directory) stopped every sweep with
     "OSError: AF_UNIX path too long". UsageError then."""
     try:
-        _start_forkserver()
+        _start_forkserver(engine)
     except OSError as exc:
         if "AF_UNIX path too long" not in str(exc):
             raise
@@ -170,10 +175,9 @@ def signals_held() -> _signals_deferred:
 
 
 def _process_pool(workers: int, engine: str = ENSEMBLE_DEFAULT) -> ProcessPoolExecutor:
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["sim.experiments.task", engine_module(engine)])  # workers fork with it imported
-    _start_forkserver()
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
+    _start_forkserver(engine)  # a killed forkserver is started again
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"),
+                               initializer=_worker_init)
 
 
 @contextmanager
@@ -184,7 +188,7 @@ def backend(workers: int | None = None, scheduler: str | None = None, engine: st
     if workers < 1:
         raise UsageError(f"--workers must be at least 1, found {workers}")
     if scheduler is None:
-        _start_forkserver_or_say_why()  # before the caller writes anything
+        _start_forkserver_or_say_why(engine)  # before the caller writes anything
         yield Backend("processes", workers, lambda: _process_pool(workers, engine), lambda: _process_pool(1, engine),
                       start_errors=(BrokenProcessPool, EOFError, OSError))
         return
