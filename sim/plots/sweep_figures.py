@@ -26,7 +26,6 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from scipy import stats
 
 from sim.experiments.summarize import summarize
 from sim.plots import style
@@ -250,6 +249,8 @@ def resolved(values: np.ndarray, *, level: float = FAMILY_LEVEL) -> np.ndarray:
     mean of d_k(c) at level 1 − level/C (Bonferroni over the C cells, so that the chance of colouring any cell
     by noise alone is at most `level`) excludes 0. With fewer than 2 replicates or 2 cells nothing is
     resolved."""
+    from scipy import stats  # here: about 1 s to import, and `bordersim plot` of a run never needs it
+
     r, c = values.shape
     if r < 2 or c < 2:
         return np.zeros(c, dtype=bool)
