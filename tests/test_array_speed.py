@@ -249,6 +249,27 @@ def test_runs_that_share_a_home_population_give_the_results_of_fresh_processes()
     assert len(homes._cache) == 2
 
 
+def test_origins_written_in_another_order_are_another_population():
+    """The population draws origins in the order written, so the same weights in another order give other
+    persons: the cache must not hand one's population to the other (their keys were equal: sorted)."""
+    from sim.engine.arrays import homes
+    from sim.engine.arrays.model import run
+
+    def two_origins(order: list[str]):
+        weights = {"o0": 1.0, "o1": 3.0}
+        return build(scenario_dict(nodes=[node("o0", "origin"), node("o1", "origin"), node("d", "destination")],
+                                   edges=[edge("from_o0", "o0", "d"), edge("from_o1", "o1", "d")],
+                                   groups=[group(departure_rate=0.05)], size=2000,
+                                   origins={o: weights[o] for o in order}))
+
+    first, second = two_origins(["o0", "o1"]), two_origins(["o1", "o0"])
+    homes.clear()
+    alone = run(second).by_route()
+    homes.clear()
+    run(first)
+    assert run(second).by_route() == alone != run(first).by_route()
+
+
 def test_the_per_block_prefixes_give_the_documented_draws():
     """block_candidates hashes h(key, DEPART_ORDER, step, B) and h(key, DEPART_PERM, step, r, B) once per block
     (sim.rules.streams._last_part, _block_permutation); the numbers are those of the documented hashes."""

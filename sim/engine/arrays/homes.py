@@ -33,8 +33,10 @@ def population_key(scenario: Scenario, origin_index: dict[str, int], key: int) -
     groups = [{"share": g.share, "female_share": g.female_share, "origins": g.origins,
                "risk_tolerance": g.risk_tolerance.model_dump(mode="json"),
                "means": g.means.model_dump(mode="json")} for g in pop.groups]
+    # Keys in the order written: the population draws origins in that order, so the same weights in another
+    # order are another population (sorting the keys gave them one key, and a run the wrong persons).
     text = json.dumps({"key": key, "size": pop.size, "origins": pop.origins, "groups": groups,
-                       "origin_index": origin_index, "chunk": CHUNK, "bins": BINS}, sort_keys=True)
+                       "origin_index": origin_index, "chunk": CHUNK, "bins": BINS})
     return hashlib.sha256(text.encode()).hexdigest()
 
 
