@@ -54,6 +54,10 @@ def test_scarcity_price_on_a_constructed_queue():
     assert scarcity_price(1000.0, 30, 0, 1.0, None) == 30000.0  # no supply: Q / 1
     assert scarcity_price(1000.0, 30, 10, 0.0, None) == 1000.0  # eta = 0: a fixed price
     assert scarcity_price(1000.0, 0, 0, 0.0, 800.0) == 800.0  # the cap holds at eta = 0 too
+    # past the floating-point range (Python's float ** raises there): infinite, capped by fee_max, 0 for a free base
+    assert scarcity_price(100.0, 500, 1, 1000.0, None) == float("inf")
+    assert scarcity_price(100.0, 500, 1, 200.0, 5000.0) == 5000.0
+    assert scarcity_price(0.0, 500, 1, 1000.0, None) == 0.0
 
 
 def test_buyers_first_come_first_served_among_those_who_can_pay():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import subprocess
 import sys
 
@@ -154,6 +155,46 @@ def test_every_mechanism_at_once_docks_for_other_seeds(seed, tmp_path):
     d = copy.deepcopy(busy_toy())
     _everything(d)
     assert_docked(build(d), tmp_path, seed=seed)
+
+
+def _dwell_past_float_range(d: dict) -> None:
+    """A dwell scaled by 1e300 at a geometric node without arrests: neither leaving nor arrest ever comes."""
+    next(n for n in d["network"]["nodes"] if n["id"] == "thirdland")["arrest_hazard"] = 0.0
+    d["population"]["groups"][0]["transit"] = {"dwell_scale": 1e300}
+
+
+def _prices_past_float_range(d: dict) -> None:
+    """A scarcity price that overflows (eta 1000, no cap) and a fee near the largest float (whose yearly mean must
+    not overflow), weighed by no one (cost weight 0: 0 * inf must not make a utility NaN)."""
+    d["route_choice"]["cost_weight"] = 0.0
+    nodes = {n["id"]: n for n in d["network"]["nodes"]}
+    nodes["thirdland"]["brokers"] = {"capacity": 1, "fee": 100, "fee_elasticity": 1000}
+    nodes["island"]["brokers"] = {"capacity": 1000, "fee": 1e308}
+
+
+def _refuse(token):
+    raise AssertionError(f"summary.json holds {token}")
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # 0 * inf: a NaN path cost or utility
+@pytest.mark.parametrize("change", [_dwell_past_float_range, _prices_past_float_range],
+                         ids=lambda f: f.__name__.strip("_"))
+def test_values_past_the_floating_point_range_dock_and_write_standard_json(change, tmp_path):
+    """Both engines used to stop: the Mesa engine on int(inf) when neither arrest nor leaving could come, both
+    on the price's float ** overflowing; summary.json held the non-JSON token Infinity for a fee of 1e308; an
+    infinite price made the cost of every other path NaN (0 * inf in the product with the paths' brokers), as
+    did a cost weight of 0 the utility of a path whose cost is infinite."""
+    d = copy.deepcopy(busy_toy())
+    change(d)
+    result = assert_docked(build(d), tmp_path)
+    assert result.totals()["set_out"] > 100
+    json.loads((tmp_path / "arrays" / "summary.json").read_text(), parse_constant=_refuse)
+    if change is _dwell_past_float_range:
+        assert result.in_transit[-1].sum() > 0  # people wait at thirdland for good
+    else:
+        fees = result.brokers()
+        assert {y["fee"] for y in fees["island"].values()} == {1e308}
+        assert None in {y["fee"] for y in fees["thirdland"].values()}  # the queue made the price infinite
 
 
 def test_the_array_engine_reports_progress_after_each_step():

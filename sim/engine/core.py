@@ -255,8 +255,14 @@ class EngineCore:
         self._set_path_fees()
 
     def _set_path_fees(self) -> None:
-        """c_j with the current prices, in the true metrics and in those people weigh (perception: same costs)."""
-        cost = self.edge_costs_of_paths + self.path_brokers @ self.fee_now[self.broker_nodes]
+        """c_j with the current prices, in the true metrics and in those people weigh (perception: same costs).
+        An infinite price (sim.rules.brokers.scarcity_price) counts only on the paths through its node: in the
+        product, 0 * inf would make every other path's cost NaN."""
+        fees = self.fee_now[self.broker_nodes]
+        if np.isfinite(fees).all():
+            cost = self.edge_costs_of_paths + self.path_brokers @ fees
+        else:
+            cost = self.edge_costs_of_paths + np.where(self.path_brokers > 0, fees, 0.0).sum(axis=1)
         self.true_metrics.cost = self.metrics.cost = cost
 
     def join_queue(self, node: int, person: int, item: object, base: float, savings: float, need: float,

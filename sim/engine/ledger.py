@@ -170,6 +170,17 @@ class Ledger:
         return np.array(self._repatriated, dtype=np.int64)
 
 
+def _mean_fee(fees: np.ndarray) -> float | None:
+    """The mean price asked over a year's steps, rounded to cents; None (JSON null) when the price of some step was
+    infinite (a scarcity price past the floating-point range, which no one could pay). Prices near the largest
+    float are averaged without overflowing their sum."""
+    with np.errstate(over="ignore"):
+        mean = fees.mean()
+    if not np.isfinite(mean) and np.isfinite(fees).all():
+        mean = (fees / fees.size).sum()
+    return round(float(mean), 2) if np.isfinite(mean) else None
+
+
 @dataclass
 class RunResult:
     """Everything a run produced: counts plus the labels needed to read them. Picklable and compact."""
@@ -300,7 +311,7 @@ class RunResult:
     def by_edge(self) -> dict[str, dict[str, int]]:
         return {e: {k: int(v) for k, v in zip(EDGE_COUNTS, self.edges[i])} for i, e in enumerate(self.edge_ids)}
 
-    def brokers(self) -> dict[str, dict[str, dict[str, float | int]]]:
+    def brokers(self) -> dict[str, dict[str, dict[str, float | int | None]]]:
         """Per broker node, by year: `fee` (mean price asked over the year's steps, USD), `sold` (passages),
         `queued` (people queued at the end of the year's last step)."""
         if not self.broker_nodes or self.fees is None or self.sold is None or self.queued is None:
@@ -308,10 +319,10 @@ class RunResult:
         years = self.years()
         out = {}
         for n in self.broker_nodes:
-            by_year: dict[str, dict[str, float | int]] = {}
+            by_year: dict[str, dict[str, float | int | None]] = {}
             for y in sorted(set(years.tolist())):
                 steps = np.flatnonzero(years == y)
-                by_year[str(y)] = {"fee": round(float(self.fees[steps, n].mean()), 2),
+                by_year[str(y)] = {"fee": _mean_fee(self.fees[steps, n]),
                                    "sold": int(self.sold[steps, n].sum()),
                                    "queued": int(self.queued[steps[-1], n])}
             out[self.node_ids[n]] = by_year

@@ -36,10 +36,13 @@ def scarcity_price(base_fee: float, queued: int, supply: float, elasticity: floa
                    fee_max: float | None) -> float:
     """F = min(fee_max, base_fee * max(1, queued / max(supply, 1)) ** elasticity), with `queued` people and
     `supply` passages per month (so the price does not depend on the step length); elasticity 0 gives base_fee
-    (capped by fee_max)."""
+    (capped by fee_max). A price past the floating-point range is infinite (no one can pay it) before the cap."""
     fee = base_fee
     if elasticity > 0 and queued > 0:
-        fee = base_fee * max(1.0, queued / max(supply, 1.0)) ** elasticity
+        try:
+            fee = base_fee * max(1.0, queued / max(supply, 1.0)) ** elasticity
+        except OverflowError:  # float ** float raises where float * float gives inf
+            fee = math.inf if base_fee > 0 else 0.0
     if fee_max is not None:
         fee = min(fee, fee_max)
     return fee

@@ -77,16 +77,19 @@ def utilities(risk_tolerance: np.ndarray, means: np.ndarray, metrics: PathMetric
     `upfront` with brokers) is more than the person has."""
     c = metrics.cost[paths][None, :]
     need = c if metrics.upfront is None else metrics.upfront[paths][None, :]
+    # a cost weight of 0 drops the term: 0 * an infinite cost (an infinite price, costs summing past the
+    # floating-point range) is NaN; for finite costs u - 0.0 * c / m is u, the same bits
+    cost_term = rc.cost_weight * c / np.maximum(means[:, None], 1.0) if rc.cost_weight else 0.0
     if rc.death_weight is None:
         u = (-rc.risk_weight * (1.0 - risk_tolerance[:, None]) * (1.0 - metrics.success[paths][None, :])
-             - rc.cost_weight * c / np.maximum(means[:, None], 1.0)
+             - cost_term
              - rc.time_weight * metrics.duration[paths][None, :])
     else:
         if metrics.killed is None or metrics.other is None:
             raise ValueError("a death weight needs PathMetrics.killed and .other")
         u = (-rc.death_weight * (1.0 - risk_tolerance[:, None]) * metrics.killed[paths][None, :]
              - rc.risk_weight * (1.0 - risk_tolerance[:, None]) * metrics.other[paths][None, :]
-             - rc.cost_weight * c / np.maximum(means[:, None], 1.0)
+             - cost_term
              - rc.time_weight * metrics.duration[paths][None, :])
     return np.where(need <= means[:, None], u, -np.inf)
 

@@ -229,7 +229,8 @@ class Migrant(CellAgent):
             self.leave_at = self.wait_since + threshold_time(self.e_leave, rate)
         if self.arrest_at <= self.leave_at:
             self.action = _ARREST
-            model.schedule(self, int(self.arrest_at))
+            if self.arrest_at < math.inf:  # else neither ever comes (a dwell scaled past the floating-point range)
+                model.schedule(self, int(self.arrest_at))
         else:
             self.action = _LEAVE
             model.schedule(self, int(self.leave_at))
