@@ -239,6 +239,25 @@ def test_bad_input_keeps_exit_2_when_nobody_reads_standard_error(tmp_path, argv)
     assert not out.exists()
 
 
+def test_validate_checks_every_file_and_says_2_when_nobody_reads_standard_output(tmp_path):
+    """`bordersim validate good.yaml bad.yaml | head -0` in a CI script: the first "ok" line met the closed pipe,
+    its BrokenPipeError ended the command with 0, and bad.yaml was never checked. Every file is checked, its error
+    told on standard error, and the exit code is 2."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(TOY.read_text().replace("departure_rate: ", "departure_rate: -", 1))
+    read, write = os.pipe()
+    os.close(read)  # every write to the child's standard output fails with EPIPE
+    try:
+        # unbuffered, so that the first line meets the closed pipe (buffered, a long list of files does too)
+        done = subprocess.run([sys.executable, "-m", "sim", "validate", str(TOY), str(TOY), str(bad)], cwd=tmp_path,
+                              stdout=write, stderr=subprocess.PIPE, text=True, timeout=120,
+                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    finally:
+        os.close(write)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"error: {bad}") and "departure_rate" in done.stderr, done.stderr
+
+
 def test_a_usage_error_with_standard_error_closed_is_still_exit_2(tmp_path):
     """`bordersim --bogus 2>&-`: Python makes sys.stderr None and argparse's message to it raised AttributeError,
     exit 1."""

@@ -71,26 +71,30 @@ def _to_devnull(stream) -> None:
         os.close(null)
 
 
-class _QuietStderr:
-    """Standard error while a command runs: a write the system refuses (nobody reads it any more: a pipe closed
-    early, `2>&1 | head -0`) is dropped, and standard error goes to /dev/null from then on. The exit code still
-    says what happened: the BrokenPipeError of a message (argparse's usage error, validate's list, the last line
-    of defence's) ended commands with 0 or 1 instead of 2."""
+class _Quiet:
+    """A standard stream while a command runs: a write the system refuses because nobody reads it any more (a
+    pipe closed early: `| head -0`, `2>&1 | head -0`) is dropped, and the stream goes to /dev/null from then on, so
+    the command does all its work and its exit code still says what happened. The error ended commands with 0 or 1
+    instead: on standard error the BrokenPipeError of a message (argparse's usage error, the last line of
+    defence's) gave 0 or 1 for bad input; on standard output `validate a.yaml b.yaml | head -0` stopped at its first
+    line and said 0 whatever b.yaml held. `refused` is what counts as nobody reading: any OSError on standard error
+    (nothing is left to tell it to), only a closed pipe on standard output (a full disk is reported, exit 1)."""
 
-    def __init__(self, stream) -> None:
+    def __init__(self, stream, refused: type[OSError]) -> None:
         self._stream = stream
+        self._refused = refused
 
     def write(self, text: str) -> int:
         try:
             return self._stream.write(text)
-        except OSError:
+        except self._refused:
             self._silence()
             return len(text)
 
     def flush(self) -> None:
         try:
             self._stream.flush()
-        except OSError:
+        except self._refused:
             self._silence()
 
     def _silence(self) -> None:
@@ -104,7 +108,7 @@ class _QuietStderr:
 
 
 def _tell(text: str) -> None:
-    """A line on standard error, written at once (through `_QuietStderr` while a command runs)."""
+    """A line on standard error, written at once (through `_Quiet` while a command runs)."""
     print(text, file=sys.stderr, flush=True)
 
 
@@ -148,13 +152,13 @@ def main(argv: list[str] | None = None) -> int:
         if sys.stderr is not None:
             _tell("error: standard output is closed; redirect it (e.g. > /dev/null) instead")
         return EXIT_FAILURE
-    stderr = sys.stderr
+    stdout, stderr = sys.stdout, sys.stderr
     with open(os.devnull, "w") if stderr is None else nullcontext(stderr) as stream:  # None: started with `2>&-`
-        sys.stderr = _QuietStderr(stream)
+        sys.stdout, sys.stderr = _Quiet(stdout, BrokenPipeError), _Quiet(stream, OSError)
         try:
             return _main(argv)
         finally:
-            sys.stderr = stderr
+            sys.stdout, sys.stderr = stdout, stderr
 
 
 def _main(argv: list[str] | None) -> int:
