@@ -161,6 +161,10 @@ BAD_VALUES = {
                        "set": {"duration": 1e20}}], "policies[slow].set.duration", "at most 600 months"),
     "duration_just_over": ([{"name": "slow", "start": "2001-03", "select": {"edges": ["boat"]},
                              "scale": {"duration": 300.5}}], "policies[slow].scale.duration", "at most 600 months"),
+    "set_duration_0": ([{"name": "fast", "start": "2001-03", "select": {"edges": ["boat"]},
+                         "set": {"duration": 0}}], "policies[fast].set.duration", "more than 0"),
+    "scale_duration_0": ([{"name": "fast", "start": "2001-03", "select": {"edges": ["boat"]},
+                           "scale": {"duration": 0.0}}], "policies[fast].scale.duration", "more than 0"),
     "set_dwell": ([{"name": "wait", "start": "2001-03", "select": {"nodes": ["thirdland"]},
                     "set": {"dwell": 1e20}}], "policies[wait].set.dwell", "at most 600 months"),
     "dwell_to_infinity": ([{"name": "wait", "start": "2001-03", "select": {"nodes": ["thirdland"]},
@@ -182,7 +186,8 @@ BAD_VALUES = {
 @pytest.mark.parametrize("case", list(BAD_VALUES))
 def test_values_that_do_not_fit_are_refused_by_validate(tmp_path, capsys, case):
     """A policy value that overflows or passes a limit is exit 2 naming the policy and key, not wrapped around
-    (scale 1e20 once made a boat trip 1 step long) and not an OverflowError."""
+    (scale 1e20 once made a boat trip 1 step long), not cut to fit (a duration of 0 was one step) and not an
+    OverflowError."""
     policies, key, allowed = BAD_VALUES[case]
     path = write(tmp_path, _toy_with(policies))
     assert main(["validate", str(path)]) == 2

@@ -132,7 +132,7 @@ def state_problems(scenario: Scenario, graph: RouteGraph, active: tuple[int, ...
 def value_problems(st: NetworkState) -> list[tuple[str, int, float, str]]:
     """(target, element index, value, what is allowed) for each value of a network state, before clipping and
     conversion to steps, that does not fit. This is the one place the limits are stated, in months: every number
-    finite, a duration at most MAX_DURATION and a dwell at most MAX_DWELL (the schema's bounds)."""
+    finite, a duration more than 0 and at most MAX_DURATION and a dwell at most MAX_DWELL (the schema's bounds)."""
     out: list[tuple[str, int, float, str]] = []
 
     def check(target: str, values: np.ndarray, ok: np.ndarray, allowed: str) -> None:
@@ -143,8 +143,8 @@ def value_problems(st: NetworkState) -> list[tuple[str, int, float, str]]:
         for c, name in enumerate(CONTROLS):
             check(f"controls.{name}", st.controls[:, c], np.isfinite(st.controls[:, c]), finite)
         check("cost", st.cost, np.isfinite(st.cost), finite)
-        check("duration", st.duration, np.isfinite(st.duration) & (st.duration <= MAX_DURATION),
-              f"at most {MAX_DURATION:g} months")
+        check("duration", st.duration, np.isfinite(st.duration) & (st.duration > 0) & (st.duration <= MAX_DURATION),
+              f"more than 0 and at most {MAX_DURATION:g} months")
         check("arrest_hazard", st.arrest_hazard, np.isfinite(st.arrest_hazard), finite)
         check("dwell", st.dwell, np.isfinite(st.dwell) & (st.dwell <= MAX_DWELL), f"at most {MAX_DWELL:g} months")
         check("brokers.capacity", st.broker_capacity, np.isfinite(st.broker_capacity), finite)
