@@ -267,6 +267,19 @@ def test_modes_closed_by_a_policy_from_the_first_month_warn(tmp_path, capsys):
     assert "warning" not in capsys.readouterr().err
 
 
+def test_a_repeat_propensity_without_a_delay_warns_that_it_does_nothing(tmp_path, capsys):
+    """`repeat: {propensity: 0.8}` alone leaves repeat attempts off (a run's totals are those without it) while
+    it enters the resolved scenario and its hash: said, not silently ignored."""
+    data = yaml.safe_load(TOY.read_text())
+    data["repeat"] = {"propensity": 0.8}
+    path = write(tmp_path, data)
+    assert main(["validate", str(path)]) == 0
+    assert f"warning: {path}: repeat.propensity is 0.8 but no repeat.after delay is set" in capsys.readouterr().err
+    data["repeat"]["after"] = {"caught": 6}
+    assert main(["validate", str(write(tmp_path, data, "on.yaml"))]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
 def test_shipped_scenarios_give_no_warning(capsys):
     assert main(["validate", str(TOY), str(ROOT / "scenarios/korea.yaml")]) == 0
     assert capsys.readouterr().err == ""

@@ -204,7 +204,9 @@ def _dups(items: list[str]) -> list[str]:
 def scenario_warnings(sc: Scenario) -> list[str]:
     """Warnings for a valid scenario (call after `check_scenario`): every group with a positive share that has
     no usable path at the first step (every path its modes allow from its origins crosses an edge closed in the
-    base network or by the policies in force then). Such a group cannot set out until a policy opens an edge."""
+    base network or by the policies in force then; such a group cannot set out until a policy opens an edge), and a
+    `repeat.propensity` other than 1 without any `repeat.after` delay (repeat attempts are then off and the
+    propensity does nothing)."""
     from sim.rules.network import RouteGraph, modes_mask
     from sim.rules.policies import active_set, network_state, selected_edges
 
@@ -237,4 +239,7 @@ def scenario_warnings(sc: Scenario) -> list[str]:
         out.append(f"group '{g.name}' has no usable path at the first step ({_when(sc, first)}): every path its "
                    f"modes ({', '.join(g.modes)}) allow from its origins crosses a closed edge: {shown}; nobody "
                    "in it sets out until a policy opens one")
+    if not sc.repeat.enabled() and sc.repeat.propensity != 1.0:
+        out.append(f"repeat.propensity is {sc.repeat.propensity:g} but no repeat.after delay is set: repeat "
+                   "attempts are off and the propensity has no effect")
     return out
