@@ -256,6 +256,9 @@ def test_a_number_set_at_a_distributions_path_is_that_fixed_value():
     sc = load_scenario(korea, overrides=["initial_stock.0.waited=10", "population.groups.ordinary.means.median=9000"])
     assert sc.initial_stock[0].waited.dist == "fixed" and sc.initial_stock[0].waited.value == 10
     assert sc.population.groups[0].means.dist == "lognormal" and sc.population.groups[0].means.median == 9000
+    # a unit string too, as a file may write it (it was 'a section, not a scalar')
+    sc = load_scenario(korea, overrides=["initial_stock.0.waited=2 years"])
+    assert sc.initial_stock[0].waited.dist == "fixed" and sc.initial_stock[0].waited.value == 24
     with pytest.raises(ScenarioError, match="is a section, not a scalar"):
         load_scenario(korea, overrides=["initial_stock.0.waited=true"])
 
@@ -265,6 +268,8 @@ def test_a_number_where_a_file_may_not_write_one_is_refused_by_the_schema():
 
     with pytest.raises(ScenarioError, match="means"):
         load_scenario(TOY, overrides=["population.groups.ordinary.means=5000"])
+    with pytest.raises(ScenarioError, match="means"):
+        load_scenario(TOY, overrides=["population.groups.ordinary.means=2 years"])
 
 
 def test_a_push_point_written_as_a_year_is_set_by_its_year_or_its_january():

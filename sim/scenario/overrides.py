@@ -183,9 +183,9 @@ def refuse_shared_places(data: dict, first, second, *, path: str, line: int | No
 
 
 def set_path(data: dict, key: str, value: Any, *, source: str = "--set") -> None:
-    """Set the scalar at dotted path `key` (list items by id/name or index) in a full scenario dict. A number at
-    the path of a distribution replaces it, as a file may write it (the schema accepts that where a file may:
-    a stock's `waited`)."""
+    """Set the scalar at dotted path `key` (list items by id/name or index) in a full scenario dict. A number (or
+    a unit string, '2 years') at the path of a distribution replaces it, as a file may write it (the schema, run
+    after, accepts it only where a file may write one: a stock's `waited`)."""
     if isinstance(value, (dict, list)):
         raise ScenarioError("--set takes a scalar value (number, string, true/false)", path=source, key=key)
     node: Any = data
@@ -199,9 +199,9 @@ def set_path(data: dict, key: str, value: Any, *, source: str = "--set") -> None
             near = [p for p in valid if p.startswith(parts[0] + ".")][:5]
         hint = f"; nearby valid paths: {', '.join(near)}" if near else ""
         raise ScenarioError(f"unknown path '{key}'{hint}", path=source, key=key) from None
-    if isinstance(container[k], dict) and "dist" in container[k] and isinstance(value, (int, float)) \
+    if isinstance(container[k], dict) and "dist" in container[k] and isinstance(value, (int, float, str)) \
             and not isinstance(value, bool):
-        container[k] = value  # a distribution given as one number, as a file may write it (validated after)
+        container[k] = value  # a distribution given as one value, as a file may write it (validated after)
         return
     if isinstance(container[k], (dict, list)):
         sub = [p for p in scalar_paths(data) if p.startswith(key + ".")][:5]
