@@ -300,3 +300,21 @@ def test_edge_group_mode_rule_applies_per_group():
     with pytest.raises(ScenarioError) as info:
         build(data)
     assert info.value.key == "population.groups[sailors].modes"
+
+
+def test_a_value_where_a_section_belongs_is_named_without_class_names(tmp_path):
+    """`perception: 3` said "Input should be a valid dictionary or instance of Perception": a name from the
+    code, not from the file or docs/scenario.md."""
+    from conftest import TOY
+
+    import yaml
+
+    data = yaml.safe_load(TOY.read_text())
+    data["route_choice"]["perception"] = 3
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    text = info.value.format()
+    assert "'route_choice.perception'" in text and "should be a section" in text and "found 3" in text, text
+    assert "Perception" not in text and "instance" not in text, text

@@ -30,6 +30,8 @@ def _schema_problems(model: type[BaseModel], exc: ValidationError, data: Any,
         missing = err["type"] == "missing"
         key, raw, branch = loc_parts(tuple(err["loc"]), data, missing)
         msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "model_type":  # "a valid dictionary or instance of Perception": no class names
+            msg = "Input should be a section (a mapping of keys to values)"
         if err["type"] == "extra_forbidden":
             allowed = _allowed_keys(raw[:-1], model, data)
             near = difflib.get_close_matches(str(raw[-1]), allowed, n=1, cutoff=0.6)
