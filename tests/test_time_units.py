@@ -63,6 +63,26 @@ def test_a_bad_unit_is_an_error_naming_the_key():
     assert "per year" in str(info.value)
 
 
+@pytest.mark.parametrize("where, text, says", [
+    ("rate", "-0.02 per year", "must not be negative, found '-0.02 per year'"),
+    ("rate", "1e308 per day", "is too large, found '1e308 per day'"),
+    ("duration", "-3 days", "must not be negative, found '-3 days'"),
+    ("hazard", "2 per year", "must lie in [0, 1], found '2 per year'"),
+])
+def test_a_unit_string_out_of_bounds_is_quoted_as_written(where, text, says):
+    """The bound checks ran after conversion and quoted the converted number ('found -0.0016666666666666668',
+    'found inf'), which the user never wrote."""
+    if where == "rate":
+        data = _chain(groups=[group(departure_rate=text)])
+    elif where == "duration":
+        data = _chain(a={"duration": text})
+    else:
+        data = _chain(transit={"arrest_hazard": text})
+    with pytest.raises(ScenarioError) as info:
+        build(data)
+    assert says in str(info.value), str(info.value)
+
+
 def test_policy_values_take_units_too():
     sc = build(_chain(transit={"dwell": 2}, policies=[
         {"name": "slow", "start": "2000-03", "select": {"nodes": ["t"]}, "set": {"dwell": "1 year"}}]))

@@ -41,6 +41,17 @@ def _number(value: Any) -> float | None:
     return None
 
 
+def _as_written(result: float, value: str) -> float:
+    """`result`, converted from the unit string `value`; a ValueError quoting `value` as written when it is
+    negative or past the floating-point range (the bound checks after conversion would quote the converted
+    number: '-0.02 per year' was "found -0.0016666666666666668", '1e308 per day' "found inf")."""
+    if result < 0:
+        raise ValueError(f"must not be negative, found {value!r}")
+    if not math.isfinite(result):
+        raise ValueError(f"is too large, found {value!r}")
+    return result
+
+
 def parse_duration(value: Any) -> Any:
     """Months from a number (months) or '<x> day(s)|week(s)|month(s)|year(s)'; other input is returned as it is
     for the schema to reject."""
@@ -51,7 +62,7 @@ def parse_duration(value: Any) -> Any:
         m = _DURATION_RE.match(value)
         if not m:
             raise ValueError(f"expected {DURATION_HELP}, found {value!r}")
-        return float(m.group(1)) * MONTHS_PER[m.group(2)]
+        return _as_written(float(m.group(1)) * MONTHS_PER[m.group(2)], value)
     return value
 
 
@@ -71,7 +82,7 @@ def parse_rate(value: Any) -> Any:
     if per is None:
         return value
     x, months = per
-    return x / months
+    return _as_written(x / months, value)
 
 
 def parse_probability_rate(value: Any) -> Any:
@@ -81,7 +92,7 @@ def parse_probability_rate(value: Any) -> Any:
         return value
     p, months = per
     if not 0.0 <= p <= 1.0:
-        raise ValueError(f"a probability per period must lie in [0, 1], found {p}")
+        raise ValueError(f"a probability per period must lie in [0, 1], found {value!r}")
     return 1.0 if p == 1.0 else -math.expm1(math.log1p(-p) / months)
 
 
