@@ -318,3 +318,20 @@ def test_a_value_where_a_section_belongs_is_named_without_class_names(tmp_path):
     text = info.value.format()
     assert "'route_choice.perception'" in text and "should be a section" in text and "found 3" in text, text
     assert "Perception" not in text and "instance" not in text, text
+
+
+def test_a_repeated_node_id_is_the_one_problem_named(tmp_path):
+    """A second node `north` (kind transit) also gave "'north' is not an origin node; origin nodes: abroad" on
+    the line of population.origins: the later checks look nodes up by id, and the second one hid the first."""
+    import yaml
+    from conftest import TOY
+
+    data = yaml.safe_load(TOY.read_text())
+    north = next(n for n in data["network"]["nodes"] if n["id"] == "north")
+    data["network"]["nodes"].append({**north, "kind": "transit"})
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    text = info.value.format()
+    assert "node ids must be unique; repeated: north" in text and "not an origin" not in text, text

@@ -29,6 +29,8 @@ def check_scenario(sc: Scenario) -> list[tuple[str, str]]:
     edge_ids = [e.id for e in sc.network.edges]
     if len(set(edge_ids)) != len(edge_ids):
         problems.append(("network.edges", f"edge ids must be unique; repeated: {', '.join(_dups(edge_ids))}"))
+    if problems:  # every later check looks nodes and edges up by id: with one id for two, they would mislead
+        return problems
     for e in sc.network.edges:
         for side in ("from", "to"):
             nid = e.from_ if side == "from" else e.to
