@@ -335,3 +335,28 @@ def test_a_repeated_node_id_is_the_one_problem_named(tmp_path):
         load_scenario(path)
     text = info.value.format()
     assert "node ids must be unique; repeated: north" in text and "not an origin" not in text, text
+
+
+@pytest.mark.parametrize("where, value", [("edge", 1), ("edge", "yes"), ("policy", "false"), ("enabled", 0)])
+def test_true_false_keys_take_only_true_or_false(tmp_path, where, value):
+    """`shoot_on_sight: 1` or `"yes"` was read as true and a policy's `set: {open: "false"}` as false, while
+    `set: {open: 1}` was refused (and the JSON Schema refused them all): true/false is written true or false."""
+    import yaml
+    from conftest import TOY
+
+    data = yaml.safe_load(TOY.read_text())
+    if where == "edge":
+        data["network"]["edges"][0]["shoot_on_sight"] = value
+        key = f"network.edges[{data['network']['edges'][0]['id']}].shoot_on_sight"
+    elif where == "policy":
+        data["policies"][0]["set"] = {"open": value}
+        key = f"policies[{data['policies'][0]['name']}].set.open"
+    else:
+        data["policies"][0]["enabled"] = value
+        key = f"policies[{data['policies'][0]['name']}].enabled"
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    text = info.value.format()
+    assert f"'{key}'" in text and "boolean" in text, text

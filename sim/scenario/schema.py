@@ -6,7 +6,7 @@ import math
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from sim.outputs import check_name
 from sim.api_checks import MAX_SEED
@@ -326,8 +326,8 @@ class Edge(Strict):
     cost: NonNeg = Field(0.0, description="USD paid to cross (e.g. a broker fee).")
     route: str | None = Field(None, description="Route label for outputs; a path takes its first edge label.")
     controls: Controls = Field(default_factory=Controls, description="Control densities on the edge.")
-    shoot_on_sight: bool = Field(False, description="Whether a detected person may be shot.")
-    open: bool = Field(True, description="A closed edge cannot be entered; people reaching it turn back.")
+    shoot_on_sight: StrictBool = Field(False, description="Whether a detected person may be shot.")
+    open: StrictBool = Field(True, description="A closed edge cannot be entered; people reaching it turn back.")
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -431,9 +431,10 @@ class Policy(Strict):
     name: str = Field(description="Unique policy name.")
     start: Month = Field(description="First month in force.")
     end: Month | None = Field(None, description="Month from which it no longer holds (exclusive); none = forever.")
-    enabled: bool = Field(True, description="false switches the policy off (e.g. in a sweep) without deleting it.")
+    enabled: StrictBool = Field(True,
+                                description="false switches the policy off (e.g. in a sweep) without deleting it.")
     select: Selector = Field(default_factory=Selector, description="What the policy acts on.")
-    set_to: dict[str, float | bool] = Field(  # `set` in YAML (an attribute named set would shadow the builtin)
+    set_to: dict[str, float | StrictBool] = Field(  # `set` in YAML (an attribute named set would shadow the builtin)
         default_factory=dict, alias="set",
         description="target -> new value, in the target's unit (duration, dwell: months or e.g. '45 days'; "
                     "departure_rate, arrest_hazard: per month or e.g. '0.1 per year').",
