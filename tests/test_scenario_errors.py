@@ -360,3 +360,29 @@ def test_true_false_keys_take_only_true_or_false(tmp_path, where, value):
         load_scenario(path)
     text = info.value.format()
     assert f"'{key}'" in text and "boolean" in text, text
+
+
+@pytest.mark.parametrize("engine", ["agents", "arrays"])
+def test_means_past_what_32_bit_storage_holds_are_refused(tmp_path, capsys, engine):
+    """Means are stored as 32-bit floats: 1e39 became inf, passages were sold at an infinite price and the buyers'
+    means became NaN (inf - inf), exit 0. A parameter past the largest float32 is refused by the schema; a
+    lognormal whose tail reaches it stops the run with bad-input exit 2 before anything is written."""
+    import yaml
+    from conftest import TOY
+    from sim.cli import main
+
+    data = yaml.safe_load(TOY.read_text())
+    data["population"]["groups"][0]["means"] = {"dist": "fixed", "value": 1e39}
+    path = tmp_path / "fixed.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert "32-bit floats" in info.value.format() and "means" in info.value.format()
+    data["population"]["groups"][0]["means"] = {"dist": "lognormal", "median": 1e37, "sigma": 3.0}
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    load_scenario(path)  # valid: only the draws pass the limit
+    out = tmp_path / "run"
+    assert main(["run", str(path), "--engine", engine, "--out", str(out), "--quiet"]) == 2
+    assert not out.exists()
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}, key 'population.groups[ordinary].means'") and "32-bit" in err, err

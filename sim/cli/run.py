@@ -34,7 +34,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else default_run_dir(scenario.name)
     claim_dir(out, "run", force=args.force)  # refuse before running, not after
     with progress_bar(f"run {scenario.name}", not args.quiet) as update:
-        result = run(scenario, engine=args.engine, progress=update)
+        try:
+            result = run(scenario, engine=args.engine, progress=update)
+        except ScenarioError as exc:  # found while running (a draw of means past what is stored): name the file
+            exc.path = exc.path or str(args.scenario)
+            raise
     write_run(result, out, force=args.force)
     if not args.quiet:
         totals = result.totals()

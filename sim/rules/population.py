@@ -27,7 +27,8 @@ import copy
 
 import numpy as np
 
-from sim.scenario.schema import AttributeDistribution, Scenario
+from sim.errors import ScenarioError
+from sim.scenario.schema import MAX_MEANS, AttributeDistribution, Group, Scenario
 from sim.rules.streams import bit_length, block_candidates, home_generator
 
 CHUNK = 1 << 20  # persons generated per chunk: bounds the temporary memory of generation
@@ -52,6 +53,17 @@ def draw(dist: AttributeDistribution, n: int, rng: np.random.Generator) -> np.nd
     np.exp(z, out=z)
     z *= dist.median
     return z
+
+
+def draw_means(group: Group, n: int, rng: np.random.Generator) -> np.ndarray:
+    """n draws of `group`'s means (`draw`); a ScenarioError if one is past MAX_MEANS, the largest that the 32-bit
+    storage holds (cast there it became inf: a passage at an infinite price was then sold, and inf - inf made
+    the buyer's means NaN). The schema refuses parameters past it; a lognormal's tail can still reach it."""
+    values = draw(group.means, n, rng)
+    if values.size and values.max() > MAX_MEANS:
+        raise ScenarioError(f"a draw of {values.max():.4g} USD is past {MAX_MEANS:.4g}, the largest means stored "
+                            "(32-bit floats): lower the median or sigma", key=f"population.groups[{group.name}].means")
+    return values
 
 
 def bin_index(edges: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -114,7 +126,7 @@ class Population:
                 female[sel] = u_sex[sel] < g.female_share
                 g_rng = home_generator(key, chunk, gi + 1)
                 risk[sel] = draw(g.risk_tolerance, count, g_rng)
-                means[sel] = draw(g.means, count, g_rng)
+                means[sel] = draw_means(g, count, g_rng)
         self._groups = pop.groups
         self._added = 0  # calls of add_away
         i64 = np.int64

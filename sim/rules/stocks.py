@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.rules.network import RouteGraph, modes_mask
-from sim.rules.population import draw
+from sim.rules.population import draw, draw_means
 from sim.rules.streams import STOCK, hash_int
 from sim.scenario.schema import InitialStock, Scenario
 
@@ -134,7 +134,7 @@ def draw_stock(sc: Scenario, graph: RouteGraph, key: int) -> StockDraw:
             origin[sel] = o
             g_rng = _generator(key, e, gi + 1)
             risk[sel] = draw(g.risk_tolerance, sel.size, g_rng)
-            means[sel] = draw(g.means, sel.size, g_rng)
+            means[sel] = draw_means(g, sel.size, g_rng)
         parts["node"].append(np.full(n, node, dtype=np.int64))
         parts["origin"].append(origin)
         parts["group"].append(grp)

@@ -19,6 +19,7 @@ MODES = ("land", "river", "dmz", "sea", "air")
 NODE_KINDS = ("origin", "border", "transit", "destination")
 
 MAX_MONTHS = 600.0  # longest edge duration or dwell: 50 years
+MAX_MEANS = 3.4028234663852886e38  # USD: means are stored as 32-bit floats (numpy.finfo(float32).max)
 # Keys of mechanisms that are off by default, as dotted paths ("*": every item of a list): left out of the resolved
 # scenario (and so of its sha256) while at their defaults, so that a scenario that does not use them resolves, and
 # hashes, exactly as before they existed. `scenario_to_dict` keeps them, so `--set` reaches every one.
@@ -195,8 +196,12 @@ class Group(Strict):
     @field_validator("means")
     @classmethod
     def _means_range(cls, v: AttributeDistribution) -> AttributeDistribution:
-        if v.bounds()[0] < 0:
+        lo, hi = v.bounds()
+        if lo < 0:
             raise ValueError("means must not be negative")
+        top = v.median if v.dist == "lognormal" else hi
+        if top is not None and top > MAX_MEANS:
+            raise ValueError(f"means are stored as 32-bit floats, at most {MAX_MEANS:.4g} USD; found {top:g}")
         return v
 
     @field_validator("modes")
