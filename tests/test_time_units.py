@@ -68,14 +68,17 @@ def test_a_bad_unit_is_an_error_naming_the_key():
     ("rate", "1e308 per day", "is too large, found '1e308 per day'"),
     ("duration", "-3 days", "must not be negative, found '-3 days'"),
     ("hazard", "2 per year", "must lie in [0, 1], found '2 per year'"),
+    ("dwell", "100 years", "less than or equal to 600, found 1200.0 (read from '100 years')"),
 ])
 def test_a_unit_string_out_of_bounds_is_quoted_as_written(where, text, says):
     """The bound checks ran after conversion and quoted the converted number ('found -0.0016666666666666668',
-    'found inf'), which the user never wrote."""
+    'found inf', 'found 1200.0'), which the user never wrote."""
     if where == "rate":
         data = _chain(groups=[group(departure_rate=text)])
     elif where == "duration":
         data = _chain(a={"duration": text})
+    elif where == "dwell":
+        data = _chain(transit={"dwell": text})
     else:
         data = _chain(transit={"arrest_hazard": text})
     with pytest.raises(ScenarioError) as info:

@@ -19,6 +19,19 @@ def _found(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def _written(data: Any, raw: tuple) -> Any:
+    """The value the file wrote at path `raw` (keys and list indices), or None where there is none."""
+    node = data
+    for part in raw:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return None
+    return node
+
+
 def _schema_problems(model: type[BaseModel], exc: ValidationError, data: Any,
                      lines: dict[tuple, int]) -> list[tuple[str | None, int | None, str]]:
     """(key, line, message) for every error of a failed validation, in file order. Errors pydantic reports once
@@ -42,6 +55,9 @@ def _schema_problems(model: type[BaseModel], exc: ValidationError, data: Any,
             msg = "required key is missing"
         elif "input" in err and err["type"] not in ("value_error",):
             msg = f"{msg}, found {_found(err['input'])}"
+            written = _written(data, raw)
+            if isinstance(written, str) and isinstance(err["input"], float):  # a unit string, converted
+                msg = f"{msg} (read from {written!r})"
             if isinstance(err["input"], str) and SEXAGESIMAL_RE.match(err["input"]):
                 msg += " (base-60 numbers such as 1:20 are not read as numbers)"
         entries.append([raw, key, msg, branch, err])
