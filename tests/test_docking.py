@@ -172,12 +172,19 @@ def _prices_past_float_range(d: dict) -> None:
     nodes["island"]["brokers"] = {"capacity": 1000, "fee": 1e308}
 
 
+def _costs_past_float_range(d: dict) -> None:
+    """Two legs of the river route at 1e308 each: their sum is inf, a path no one affords (the sum warned)."""
+    for e in d["network"]["edges"]:
+        if e["id"] in ("walk", "ford"):
+            e["cost"] = 1e308
+
+
 def _refuse(token):
     raise AssertionError(f"summary.json holds {token}")
 
 
 @pytest.mark.filterwarnings("error::RuntimeWarning")  # 0 * inf: a NaN path cost or utility
-@pytest.mark.parametrize("change", [_dwell_past_float_range, _prices_past_float_range],
+@pytest.mark.parametrize("change", [_dwell_past_float_range, _prices_past_float_range, _costs_past_float_range],
                          ids=lambda f: f.__name__.strip("_"))
 def test_values_past_the_floating_point_range_dock_and_write_standard_json(change, tmp_path):
     """Both engines used to stop: the Mesa engine on int(inf) when neither arrest nor leaving could come, both
@@ -191,6 +198,8 @@ def test_values_past_the_floating_point_range_dock_and_write_standard_json(chang
     json.loads((tmp_path / "arrays" / "summary.json").read_text(), parse_constant=_refuse)
     if change is _dwell_past_float_range:
         assert result.in_transit[-1].sum() > 0  # people wait at thirdland for good
+    elif change is _costs_past_float_range:
+        assert result.by_route()["river"]["set_out"] == 0 < result.by_route()["dmz"]["set_out"]
     else:
         fees = result.brokers()
         assert {y["fee"] for y in fees["island"].values()} == {1e308}

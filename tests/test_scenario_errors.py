@@ -318,6 +318,27 @@ def test_a_value_where_a_section_belongs_is_named_without_class_names(tmp_path):
     text = info.value.format()
     assert "'route_choice.perception'" in text and "should be a section" in text and "found 3" in text, text
     assert "Perception" not in text and "instance" not in text, text
+    data["route_choice"].pop("perception")
+    data["population"]["origins"] = 1.0  # a plain mapping, not a model: "a valid dictionary" before
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert "'population.origins'" in info.value.format() and "should be a section" in info.value.format()
+
+
+def test_a_policys_unit_string_out_of_bounds_names_its_target(tmp_path):
+    """Reported at the policy's `set` (the unit strings are read for the whole mapping), the message did not say
+    which of its targets was wrong."""
+    import yaml
+    from conftest import TOY
+
+    data = yaml.safe_load(TOY.read_text())
+    data["policies"][0]["set"] = {"dwell": "-3 days"}
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert "dwell: must not be negative, found '-3 days'" in info.value.format(), info.value.format()
 
 
 def test_a_repeated_node_id_is_the_one_problem_named(tmp_path):

@@ -64,7 +64,8 @@ def path_metrics(graph: RouteGraph, state: NetworkState, scenario: Scenario) -> 
     for i, p in enumerate(graph.paths):
         e = np.array(p.edges)
         waits = np.array(p.nodes[:-1], dtype=np.int64)  # the last node is the destination
-        cost[i] = state.cost[e].sum()
+        with np.errstate(over="ignore"):  # costs past the floating-point range sum to inf: a path no one affords
+            cost[i] = state.cost[e].sum()
         dur[i] = (state.duration[e].sum() + node_wait[waits].sum()) * state.step_months
         succ[i] = edge_pass[e].prod() * node_survive[waits].prod()
         usable[i] = bool(state.open[e].all())

@@ -455,7 +455,13 @@ class Policy(Strict):
         """Read unit strings of duration/dwell (months) and departure_rate/arrest_hazard (per month)."""
         if not isinstance(v, dict):
             return v
-        return {k: UNIT_PARSERS[k](x) if k in UNIT_PARSERS and isinstance(x, str) else x for k, x in v.items()}
+        out = {}
+        for k, x in v.items():
+            try:
+                out[k] = UNIT_PARSERS[k](x) if k in UNIT_PARSERS and isinstance(x, str) else x
+            except ValueError as exc:  # reported at `set`: name the target
+                raise ValueError(f"{k}: {exc}") from None
+        return out
 
     @model_validator(mode="after")
     def _check(self) -> Policy:

@@ -43,7 +43,7 @@ def _schema_problems(model: type[BaseModel], exc: ValidationError, data: Any,
         missing = err["type"] == "missing"
         key, raw, branch = loc_parts(tuple(err["loc"]), data, missing)
         msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "model_type":  # "a valid dictionary or instance of Perception": no class names
+        if err["type"] in ("model_type", "dict_type"):  # "a valid dictionary or instance of Perception"
             msg = "Input should be a section (a mapping of keys to values)"
         if err["type"] == "extra_forbidden":
             allowed = _allowed_keys(raw[:-1], model, data)
