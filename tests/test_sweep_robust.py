@@ -543,6 +543,41 @@ def test_the_forkserver_imports_the_engine_once_so_workers_start_without_importi
     assert done.stdout.split() == ["True", "True"]
 
 
+STUCK = """
+import gc, os, struct, sys
+from multiprocessing.queues import SimpleQueue
+from sim.experiments.executors import backend, drive
+
+def task(marker):
+    if not os.path.exists(marker):  # the first time: die while writing a result, as a killed worker can
+        open(marker, "w").close()
+        queue = next(o for o in gc.get_objects() if isinstance(o, SimpleQueue))  # the worker's result queue
+        os.write(queue._writer.fileno(), struct.pack("!i", 1000) + b"x" * 10)  # 10 bytes of 1,000
+        os._exit(1)
+    return "done"
+
+if __name__ == "__main__":
+    results, lost = [], []
+    with backend(workers=int(sys.argv[2])) as be:
+        drive([sys.argv[1]], lambda ex, t: ex.submit(task, t), be, lambda t, out: results.append(out),
+              lambda t, msg: lost.append(msg))
+    print(results, lost)
+"""
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_worker_that_dies_while_writing_its_result_does_not_hang_the_sweep(tmp_path, workers):
+    """The executor's thread read the dead worker's half-written result and waited for the rest for ever: the
+    sweep hung with no worker left (seen after the forkserver was killed mid-sweep). Once every worker has been
+    dead a moment the pipe is closed, the run is retried and the sweep ends."""
+    script = tmp_path / "stuck.py"
+    script.write_text(STUCK)
+    done = subprocess.run([sys.executable, str(script), str(tmp_path / "marker"), str(workers)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=HUNG)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['done'] []"
+
+
 # ---------------------------------------------------------------------- item 16: main guard and bad points
 
 UNGUARDED = """

@@ -44,6 +44,7 @@ MAX_ATTEMPTS = 3
 START_ATTEMPTS = 5  # pools in a row that fail to start their processes before the sweep gives up
 WAKE = 0.1  # seconds between looks for a held Ctrl-C while runs are in flight
 TERMINATE_WAIT = 5.0  # seconds a terminated local worker has to exit (SIGTERM ends it at once)
+STUCK_WAIT = 1.0  # seconds every local worker may be dead with runs in flight before the pool is taken as stuck
 
 
 def default_workers() -> int:
@@ -190,7 +191,7 @@ def backend(workers: int | None = None, scheduler: str | None = None, engine: st
     if scheduler is None:
         _start_forkserver_or_say_why(engine)  # before the caller writes anything
         yield Backend("processes", workers, lambda: _process_pool(workers, engine), lambda: _process_pool(1, engine),
-                      start_errors=(BrokenProcessPool, EOFError, OSError))
+                      poll=WAKE, start_errors=(BrokenProcessPool, EOFError, OSError))  # poll: waits end, see drive
         return
     from sim.experiments.dask_cluster import dask_backend
 
@@ -214,6 +215,7 @@ def drive[T](tasks: Iterable[T], submit: Callable[[Executor, T], Future], be: Ba
     inflight: dict[Future, T] = {}
     restarts = 0  # pools in a row that could not start their processes
     checked = time.monotonic()  # when be.check() last ran
+    dead_since: float | None = None  # since when every local worker has been dead with runs in flight
     with _signals_deferred() as ctrl_c:  # Ctrl-C is raised only at the ctrl_c.check() calls
         try:
             while pending or inflight:
@@ -258,7 +260,9 @@ def drive[T](tasks: Iterable[T], submit: Callable[[Executor, T], Future], be: Ba
                         problem = be.check()
                         if problem:
                             raise BackendLost(problem)
+                    dead_since = _release_stuck_pool(executor, dead_since)
                     continue
+                dead_since = None
                 lost = []
                 for fut in done:
                     task = inflight.pop(fut)
@@ -299,7 +303,7 @@ def _retry_alone(task, submit, be: Backend, on_result, on_lost, ctrl_c: _signals
         executor = be.isolated() if be.isolated else be.make()
         try:
             future = submit(executor, task)
-            out = _result(future, ctrl_c)
+            out = _result(future, ctrl_c, executor)
         except BrokenProcessPool:
             if attempt == MAX_ATTEMPTS:
                 on_lost(task, f"worker process died {MAX_ATTEMPTS} times running this run "
@@ -319,13 +323,45 @@ def _retry_alone(task, submit, be: Backend, on_result, on_lost, ctrl_c: _signals
         return
 
 
-def _result(future: Future, ctrl_c: _signals_deferred) -> Any:
-    """The future's result, looking for a held Ctrl-C every WAKE seconds while it runs."""
+def _result(future: Future, ctrl_c: _signals_deferred, executor: Executor) -> Any:
+    """The future's result, looking for a held Ctrl-C (and a stuck pool, `_release_stuck_pool`) every WAKE
+    seconds while it runs."""
+    dead_since: float | None = None
     while True:
         try:
             return future.result(timeout=WAKE)
         except TimeoutError:
             ctrl_c.check()
+            dead_since = _release_stuck_pool(executor, dead_since)
+
+
+def _release_stuck_pool(executor: Executor, dead_since: float | None) -> float | None:
+    """A local pool whose workers are all dead while runs are in flight: a worker killed while it wrote a result
+    (the forkserver killed, whose death ends its workers; out of memory) leaves part of a message in the result
+    pipe, and the executor's thread waits for the rest for ever, so the runs never end and the sweep hung. After
+    STUCK_WAIT seconds of dead workers (a pool that is merely broken fails its runs within milliseconds), the pipe's
+    last write end, which this process holds, is closed: the thread reads end-of-file, takes the pool for broken and
+    fails the runs with BrokenProcessPool, which `drive` retries. Returns the new `dead_since`."""
+    if not isinstance(executor, ProcessPoolExecutor):
+        return None
+    try:
+        procs = list((getattr(executor, "_processes", None) or {}).values())
+    except RuntimeError:  # the executor's thread changed the dict meanwhile: look again next time
+        return dead_since
+    if not procs or any(proc.is_alive() for proc in procs):
+        return None
+    now = time.monotonic()
+    if dead_since is None:
+        return now
+    if now - dead_since < STUCK_WAIT:
+        return dead_since
+    writer = getattr(getattr(executor, "_result_queue", None), "_writer", None)
+    if writer is not None:
+        try:
+            writer.close()
+        except OSError:
+            pass
+    return None
 
 
 def _shutdown(executor: Executor) -> None:
