@@ -345,7 +345,7 @@ def _release_stuck_pool(executor: Executor, dead_since: float | None) -> float |
     if not isinstance(executor, ProcessPoolExecutor):
         return None
     try:
-        procs = list((getattr(executor, "_processes", None) or {}).values())
+        procs = _workers(executor)
     except RuntimeError:  # the executor's thread changed the dict meanwhile: look again next time
         return dead_since
     if not procs or any(proc.is_alive() for proc in procs):
@@ -355,13 +355,28 @@ def _release_stuck_pool(executor: Executor, dead_since: float | None) -> float |
         return now
     if now - dead_since < STUCK_WAIT:
         return dead_since
-    writer = getattr(getattr(executor, "_result_queue", None), "_writer", None)
+    _close(_result_writer(executor))
+    return None
+
+
+def _workers(executor: Executor) -> list:
+    """The local worker processes of an executor (none for Dask's)."""
+    return list((getattr(executor, "_processes", None) or {}).values())
+
+
+def _result_writer(executor: Executor):
+    """This process's write end of a local pool's result pipe (None for Dask's; shutdown() forgets it)."""
+    return getattr(getattr(executor, "_result_queue", None), "_writer", None)
+
+
+def _close(writer) -> None:
+    """Close the result pipe's write end: with the workers gone it is the last one, so a thread waiting on the
+    pipe reads end-of-file."""
     if writer is not None:
         try:
             writer.close()
         except OSError:
             pass
-    return None
 
 
 def _shutdown(executor: Executor) -> None:
@@ -384,8 +399,8 @@ def _terminate(executor: Executor) -> None:
     (about once in 100 interruptions on a loaded machine). Once the workers are gone this process holds the
     pipe's last write end (the forkserver closes its copies), so closing it turns that wait into end-of-file,
     which the thread takes for a broken pool, and it ends."""
-    procs = list((getattr(executor, "_processes", None) or {}).values())
-    writer = getattr(getattr(executor, "_result_queue", None), "_writer", None)  # shutdown() forgets the queue
+    procs = _workers(executor)
+    writer = _result_writer(executor)  # before shutdown(), which forgets the queue
     for proc in procs:
         try:
             proc.terminate()
@@ -394,5 +409,5 @@ def _terminate(executor: Executor) -> None:
     _shutdown(executor)
     for proc in procs:
         proc.join(TERMINATE_WAIT)
-    if writer is not None and not any(proc.is_alive() for proc in procs):
-        writer.close()
+    if not any(proc.is_alive() for proc in procs):
+        _close(writer)
