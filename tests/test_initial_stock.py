@@ -164,3 +164,51 @@ def test_the_report_shows_the_stock_in_the_totals_and_the_identity_with_it(tmp_p
     # arrived / (set_out + initial_stock): a share, at most 100% (arrived / set_out alone was 454%)
     shares = [float(cell[cell.rindex(">") + 1:]) for cell in totals.split("%</td>")[:-1]]
     assert shares and all(0 <= s <= 100 for s in shares), shares
+
+
+def test_the_onward_choice_leaves_out_even_a_cost_past_the_floating_point_range():
+    """The cost term is left out, so the costs of the onward paths change nobody's choice: also when a path's
+    costs sum past the floating-point range (1e308 + 1e308 = inf; it was inf / inf = NaN, and every person of the
+    stock took the first path)."""
+    def data(cost: float) -> dict:
+        d = scenario_dict(
+            nodes=[node("o", "origin"), node("t", "transit", dwell=1.0), node("d", "destination")],
+            edges=[edge("a", "o", "t", cost=cost), edge("safe", "t", "d", route="safe"),
+                   edge("risky", "t", "d", route="risky", cost=cost, controls={"guards": 0.7})],
+            groups=[group(departure_rate=0.0, risk_tolerance=0.0, means=0.0)], size=10, end="2000-04",
+            hazards={"block": {}, "kill": {}, "detect": {"guards": 1.0}, "shot_kill_probability": 0.0},
+            route_choice={"risk_weight": 2.0, "cost_weight": 5.0, "time_weight": 0.0}, seed=seed(3))
+        d["initial_stock"] = [{"node": "t", "size": 2000}]
+        return d
+
+    finite, huge = (run(build(data(cost))).persons["initial_stock"][0].sum(axis=1) for cost in (1e6, 1e308))
+    np.testing.assert_array_equal(huge, finite)
+    assert finite.sum() == 2000 and (finite > 0).sum() == 2  # both paths taken: the choice is not degenerate
+
+
+def test_utilities_past_the_floating_point_range_are_minus_infinity_without_a_warning(recwarn):
+    """Route-choice weights near 1e308 sum past the floating-point range: every utility is -inf (nobody sets out),
+    the stock's onward choice is uniform (the logit of equal utilities), both engines agree, and nothing is
+    written to standard error (it was numpy's overflow and invalid-value warnings)."""
+    from sim.engine.arrays import run as run_arrays
+
+    d = transit_scenario([{"node": "t", "size": 300}], groups=[group(departure_rate=0.5)])
+    d["network"]["edges"].append(edge("b2", "t", "d", route="other"))
+    d["route_choice"] = {"risk_weight": 1e308, "cost_weight": 1e308, "time_weight": 1e308}
+    scenario = build(d)
+    mesa, arrays = run(scenario), run_arrays(scenario)
+    assert [str(w.message) for w in recwarn] == []
+    assert mesa.totals() == arrays.totals()
+    assert mesa.totals()["set_out"] == 0 and mesa.totals()["initial_stock"] == 300
+    init = mesa.persons["initial_stock"][0].sum(axis=1)
+    assert init.min() > 0  # the uniform choice takes both onward paths
+
+
+def test_a_row_of_minus_infinite_utilities_draws_uniformly():
+    from sim.rules.choice import logit_choice
+
+    u = np.full((6, 3), -np.inf)
+    uniforms = np.array([0.0, 0.2, 1 / 3 + 1e-9, 0.5, 0.7, 0.999])
+    np.testing.assert_array_equal(logit_choice(u, uniforms), [0, 0, 1, 1, 2, 2])
+    finite = np.log(np.array([[1.0, 2.0, 1.0]]))  # an ordinary row is unchanged: P = 1/4, 1/2, 1/4
+    np.testing.assert_array_equal(logit_choice(np.repeat(finite, 3, axis=0), np.array([0.2, 0.5, 0.8])), [0, 1, 2])

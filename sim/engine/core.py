@@ -511,7 +511,7 @@ class EngineCore:
             allowed = paths_through(self.graph, o, n, self.group_modes[g])
             usable = allowed[self.metrics.usable[allowed]]
             paths = usable if usable.size else allowed
-            u = utilities(sd.risk_tolerance[sel].astype(float), np.full(sel.size, np.inf), self.metrics, paths,
+            u = utilities(sd.risk_tolerance[sel].astype(float), None, self.metrics, paths,
                           self.spec.route_choice)
             chosen[sel] = paths[logit_choice(u, u_choice[sel])]
         return chosen

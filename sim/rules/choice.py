@@ -72,40 +72,50 @@ def path_metrics(graph: RouteGraph, state: NetworkState, scenario: Scenario) -> 
     return PathMetrics(cost=cost, duration=dur, success=succ, usable=usable)
 
 
-def utilities(risk_tolerance: np.ndarray, means: np.ndarray, metrics: PathMetrics, paths: np.ndarray,
+def utilities(risk_tolerance: np.ndarray, means: np.ndarray | None, metrics: PathMetrics, paths: np.ndarray,
               rc: RouteChoice) -> np.ndarray:
     """(k, P) utility of each of `paths` for k persons; -inf where the money needed at home (the cost, or
-    `upfront` with brokers) is more than the person has."""
+    `upfront` with brokers) is more than the person has. `means` None: the utility without the cost term, every
+    path affordable (the initial stock's onward choice: what lies behind them is paid)."""
     c = metrics.cost[paths][None, :]
     need = c if metrics.upfront is None else metrics.upfront[paths][None, :]
-    # a cost weight of 0 drops the term: 0 * an infinite cost (an infinite price, costs summing past the
-    # floating-point range) is NaN; for finite costs u - 0.0 * c / m is u, the same bits
-    cost_term = rc.cost_weight * c / np.maximum(means[:, None], 1.0) if rc.cost_weight else 0.0
-    if rc.death_weight is None:
-        u = (-rc.risk_weight * (1.0 - risk_tolerance[:, None]) * (1.0 - metrics.success[paths][None, :])
-             - cost_term
-             - rc.time_weight * metrics.duration[paths][None, :])
-    else:
-        if metrics.killed is None or metrics.other is None:
-            raise ValueError("a death weight needs PathMetrics.killed and .other")
-        u = (-rc.death_weight * (1.0 - risk_tolerance[:, None]) * metrics.killed[paths][None, :]
-             - rc.risk_weight * (1.0 - risk_tolerance[:, None]) * metrics.other[paths][None, :]
-             - cost_term
-             - rc.time_weight * metrics.duration[paths][None, :])
+    if rc.death_weight is not None and (metrics.killed is None or metrics.other is None):
+        raise ValueError("a death weight needs PathMetrics.killed and .other")
+    # Every term is <= 0, so a sum past the floating-point range (weights near 1e308) is -inf, the limit of a
+    # path infinitely bad to take, never NaN: the overflow is the answer, not a fault to warn about. A cost
+    # weight of 0 drops the cost term, and so does means None: 0 * an infinite cost (an infinite price, costs
+    # summing past the floating-point range) and inf / inf are NaN; for finite costs u - 0.0 is u, the same bits.
+    with np.errstate(over="ignore"):
+        cost_term = (rc.cost_weight * c / np.maximum(means[:, None], 1.0) if means is not None and rc.cost_weight
+                     else 0.0)
+        if rc.death_weight is None:
+            u = (-rc.risk_weight * (1.0 - risk_tolerance[:, None]) * (1.0 - metrics.success[paths][None, :])
+                 - cost_term
+                 - rc.time_weight * metrics.duration[paths][None, :])
+        else:
+            assert metrics.killed is not None and metrics.other is not None  # refused above
+            u = (-rc.death_weight * (1.0 - risk_tolerance[:, None]) * metrics.killed[paths][None, :]
+                 - rc.risk_weight * (1.0 - risk_tolerance[:, None]) * metrics.other[paths][None, :]
+                 - cost_term
+                 - rc.time_weight * metrics.duration[paths][None, :])
+    if means is None:
+        return np.broadcast_to(u, (risk_tolerance.size, paths.size)).copy()
     return np.where(need <= means[:, None], u, -np.inf)
 
 
 def risk_free_bound(r_max: float | np.ndarray, metrics: PathMetrics, paths: np.ndarray, rc: RouteChoice) -> np.ndarray:
     """The utility of each of `paths` at risk tolerance r_max with no cost term, term by term as `utilities`
     computes it: an upper bound of every person's utility with r <= r_max (every term is monotone in r). r_max may
-    be an array that broadcasts against the paths (e.g. a column: one row per r_max)."""
-    if rc.death_weight is None:
-        return (-rc.risk_weight * (1 - r_max) * (1 - metrics.success[paths])
+    be an array that broadcasts against the paths (e.g. a column: one row per r_max). A sum past the
+    floating-point range is -inf, as in `utilities`."""
+    with np.errstate(over="ignore"):
+        if rc.death_weight is None:
+            return (-rc.risk_weight * (1 - r_max) * (1 - metrics.success[paths])
+                    - rc.time_weight * metrics.duration[paths])
+        assert metrics.killed is not None and metrics.other is not None
+        return (-rc.death_weight * (1 - r_max) * metrics.killed[paths]
+                - rc.risk_weight * (1 - r_max) * metrics.other[paths]
                 - rc.time_weight * metrics.duration[paths])
-    assert metrics.killed is not None and metrics.other is not None
-    return (-rc.death_weight * (1 - r_max) * metrics.killed[paths]
-            - rc.risk_weight * (1 - r_max) * metrics.other[paths]
-            - rc.time_weight * metrics.duration[paths])
 
 
 def departure_probability(rate: np.ndarray, best_utility: np.ndarray) -> np.ndarray:
@@ -115,9 +125,12 @@ def departure_probability(rate: np.ndarray, best_utility: np.ndarray) -> np.ndar
 
 
 def logit_choice(u: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
-    """Row-wise index drawn with P(j) = exp(u_j) / sum_k exp(u_k) by inverse CDF on the given uniforms.
-    Every row must have at least one finite entry."""
-    w = np.exp(u - u.max(axis=1, keepdims=True))
+    """Row-wise index drawn with P(j) = exp(u_j) / sum_k exp(u_k) by inverse CDF on the given uniforms. A row
+    whose every entry is -inf (utilities summed past the floating-point range) draws uniformly, P(j) = 1 / P:
+    the logit of equal utilities, not the NaN of -inf - -inf."""
+    top = u.max(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore"):
+        w = np.where(top == -np.inf, 1.0, np.exp(u - top))
     cdf = np.cumsum(w, axis=1)
     cdf /= cdf[:, -1:]
     idx = (cdf < uniforms[:, None]).sum(axis=1)
