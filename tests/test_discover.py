@@ -199,6 +199,19 @@ def test_toy_discovery_end_to_end(tmp_path, capsys):
     assert "Traceback" not in proc.stderr
 
 
+def test_an_outcome_some_runs_have_no_value_for_is_bad_input_naming_how_many(tmp_path, capsys):
+    """Nobody sets out, so nobody arrives and the female share of 2004 has no value in any run: exit 2 naming the
+    outcome and the count (the points without a value were counted as no case and shaped the box)."""
+    spec = _toy_spec(tmp_path, fixed={"population.size": 200, "population.groups.ordinary.departure_rate": 0.0},
+                     design={"type": "lhs", "samples": 10}, outcome="female_share(2004)",
+                     condition={"below": 0.4})
+    proc = call_main(capsys, "discover", spec, "--out", tmp_path / "out", "--workers", "1", "--quiet")
+    assert proc.returncode == 2, proc.stderr
+    assert ("key 'outcome': outcome female_share(2004) has no value in 10 of 10 runs (at 10 of 10 points; e.g. point "
+            "0, replicate 0)") in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out" / "points.csv").exists()
+
+
 def test_unfinished_discovery_directory_is_named_as_such(tmp_path):
     from sim.outputs import write_marker
     from sim.directories import kind_of

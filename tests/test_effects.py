@@ -132,6 +132,28 @@ def test_variance_split_on_known_arrays():
     assert np.isnan(row["relative_median"])  # the baseline is 0 everywhere
 
 
+def test_an_effect_some_runs_have_no_value_for_gets_no_statistics_and_a_warning():
+    """A female share of years in which nobody arrived is NaN in that run: the effect's statistics are left empty
+    (they were NaN with sign '0' and p_sign 0, a claim of no effect), the runs without a value are counted, the
+    columns keep their order, and the CLI's warning names the package, the outcome and the count."""
+    from sim.analysis.effects.statistics import effects_table, missing_warnings
+
+    base = np.array([[0.5, 0.4, 0.6], [0.5, 0.5, 0.5]])
+    with_gap = np.array([[np.nan, 0.2, 0.1], [0.1, 0.2, 0.3]])
+    row, full = effect_row(with_gap, base), effect_row(base - 0.1, base)
+    assert list(row) == list(full)
+    assert row["runs_without_value"] == 1 and full["runs_without_value"] == 0
+    assert row["sign"] == "" and full["sign"] == "-"
+    floats = [k for k, v in full.items() if isinstance(v, float)]
+    assert floats and all(np.isnan(row[k]) for k in floats)
+    y = {"share": np.stack([base, with_gap]), "same": np.stack([base, base])}
+    table = effects_table(y, ["no_change", "closed"], "no_change", {"share": "female_share(2005)", "same": "x"})
+    assert missing_warnings(table) == [
+        "outcome share, package closed: 1 of 6 runs have no value for female_share(2005) (in the package or the "
+        "baseline; a female share of years in which nobody arrived has none), so its statistics are left empty; "
+        "choose years every run has arrivals in"]
+
+
 # --------------------------------------------------------------------------------- horizon, determinism
 
 

@@ -221,6 +221,33 @@ def test_seed_intervals_vanish_without_seed_noise_and_grow_with_it(known):
     assert (n["mu_star_seed_conf"] > 0).all()
 
 
+@pytest.mark.parametrize("method", ["morris", "sobol"])
+def test_an_outcome_some_runs_have_no_value_for_gets_no_indices_and_a_warning(known, method):
+    """A female share of years in which nobody arrived is NaN in those runs: the outcome gets no indices, the
+    runs are counted and the warning says so (it was reported as an outcome that does not vary over the design);
+    another outcome of the same runs keeps its indices, the same as without the gap."""
+    ls = sa_spec.load_sensitivity(known)
+    x = sa_run.sample(ls, method)
+    f = expected_arrivals(x[:, 0], 0.5 * x[:, 1])
+    rng = np.random.default_rng(0)
+    whole = {o.name: f[:, None] + rng.normal(0, 5, (len(f), 2)) for o in ls.outcomes}
+    gap = {name: v.copy() for name, v in whole.items()}
+    first, *rest = [o.name for o in ls.outcomes]
+    gap[first][[1, 4], 0] = np.nan
+    a, b = sa_indices.analyze(ls, method, x, whole), sa_indices.analyze(ls, method, x, gap)
+    holed = b[b["outcome"] == first]
+    key = "mu_star" if method == "morris" else "ST"
+    assert holed[key].isna().all() and holed["rank"].isna().all() and (holed["runs_without_value"] == 2).all()
+    assert (holed["warning"] == f"no value in 2 of {2 * len(f)} runs").all()
+    warnings = sa_indices.index_warnings(b)
+    assert warnings[0].startswith(f"outcome {first} = ") and "has no value in 2 runs" in warnings[0]
+    assert "no value in 2 runs" in sa_indices.ranking_table(b) and "do not vary" not in sa_indices.ranking_table(b)
+    assert list(a.columns) == list(b.columns)
+    if rest:
+        pd.testing.assert_frame_equal(a[a["outcome"] == rest[0]].reset_index(drop=True),
+                                      b[b["outcome"] == rest[0]].reset_index(drop=True), check_dtype=False)
+
+
 # ----------------------------------------------------------------------------------------- outcome language
 
 

@@ -4,6 +4,7 @@ table on the terminal and their figure."""
 from __future__ import annotations
 
 import argparse
+import sys
 
 from sim.cli.arguments import EXIT_OK, at_least_one
 from sim.cli.progress import progress_bar
@@ -14,6 +15,7 @@ def cmd_effects(args: argparse.Namespace) -> int:
     (exit 2 in the CLI); Ctrl-C returns 130 with the finished runs kept."""
     from sim.analysis.dirs import refuse_if_busy
     from sim.analysis.effects.run import design_size, run_effects
+    from sim.analysis.effects.statistics import missing_warnings
     from sim.analysis.effects.spec import load_effects
     from sim.experiments.executors import default_workers
 
@@ -31,6 +33,8 @@ def cmd_effects(args: argparse.Namespace) -> int:
         res = run_effects(args.spec, args.out, workers=args.workers or default_workers(), scheduler=args.scheduler,
                           force=args.force, progress=update)
     print(effects_text(res.effects))
+    for w in missing_warnings(res.effects):
+        print(f"warning: {w}", file=sys.stderr)
     print(f"\nwrote {res.out}/effects.csv, effects.parquet, values.parquet ({res.runs} runs in {res.out}/sweep)")
     from sim.plots.effects import write_figures
 

@@ -110,7 +110,7 @@ def run_discovery(spec: str | Path, out: str | Path | None = None, *, workers: i
 def point_table(ld: LoadedDiscovery, runs: pd.DataFrame) -> pd.DataFrame:
     """One row per point: `point`, each parameter under its label (categorical values as text), the outcome's mean
     over the replicates (`outcome`) and their sd (`outcome_sd`, ddof 1; NaN for one replicate). Every run must have
-    succeeded (ScenarioError otherwise)."""
+    succeeded and have a value for the outcome (ScenarioError otherwise)."""
     import numpy as np
     import pandas as pd
 
@@ -124,6 +124,14 @@ def point_table(ld: LoadedDiscovery, runs: pd.DataFrame) -> pd.DataFrame:
                             "invalid values?); fix the spec and run again (finished runs are kept)", path=str(ld.path))
     ok = ok.sort_values(["point", "replicate"])
     values = ld.outcome.evaluate(ok).reshape(n, r)
+    undefined = np.isnan(values)
+    if undefined.any():  # PRIM needs a value at every point: a point left out, or taken as no case, shapes the box
+        p, rep = np.argwhere(undefined)[0]
+        raise ScenarioError(f"outcome {ld.outcome.expression} has no value in {int(undefined.sum())} of {n * r} runs "
+                            f"(at {int(undefined.any(axis=1).sum())} of {n} points; e.g. point {int(p)}, replicate "
+                            f"{int(rep)}): a female share of years in which nobody arrived has none; PRIM needs the "
+                            "outcome at every point: choose years every run has arrivals in, or another outcome "
+                            "(finished runs are kept)", path=str(ld.path), key="outcome")
     first = ok[ok["replicate"] == 0].set_index("point").sort_index()
     table = pd.DataFrame({"point": first.index.to_numpy()})
     for name, label in zip(ld.names, ld.labels):

@@ -18,6 +18,10 @@ Per package and outcome:
 - relative effect: quantiles of e_ir / y_baseline(i, r) over the runs whose baseline is not 0;
 - sign: the sign of the median effect (+, - or 0); p_sign: the share of runs e_ir with that sign (strictly; for 0:
   exactly zero); p_sign_draws: the share of draw means ebar_i with that sign.
+- runs_without_value: the runs e_ir is not defined in (the package's or the baseline's value NaN, e.g. a female
+  share of years in which nobody arrived). When there is any, none of the statistics above is given (NaN, sign
+  empty): they would be of the runs that happen to have a value, and whether a run has one may depend on the
+  package (fewer arrivals, more empty years).
 """
 
 from __future__ import annotations
@@ -31,6 +35,11 @@ if TYPE_CHECKING:
     import pandas as pd
 
 QUANTILES = {"q05": 0.05, "q25": 0.25, "q75": 0.75, "q95": 0.95}
+# the columns of an effects row (`effect_row`), in order
+COLUMNS = ("draws", "replicates", "runs_without_value", "baseline_mean", "package_mean", "effect_mean",
+           "effect_median", *(f"{part}_{k}" for part in ("total", "param", "seed") for k in QUANTILES),
+           "var_param", "var_seed", "param_share", "seed_ci_low", "seed_ci_high", "relative_runs",
+           "relative_median", "relative_q05", "relative_q95", "sign", "p_sign", "p_sign_draws")
 
 
 def effect_row(y_pkg: np.ndarray, y_base: np.ndarray) -> dict[str, float | str | int]:
@@ -40,12 +49,16 @@ def effect_row(y_pkg: np.ndarray, y_base: np.ndarray) -> dict[str, float | str |
 
     e = y_pkg - y_base
     d, r = e.shape
+    missing = int(np.isnan(e).sum())
+    if missing:
+        given = {"draws": d, "replicates": r, "runs_without_value": missing, "relative_runs": 0, "sign": ""}
+        return {k: given.get(k, float("nan")) for k in COLUMNS}
     flat = e.reshape(-1)
     draw_means = e.mean(axis=1)
     median = float(np.median(flat))
     row: dict[str, float | str | int] = {
-        "draws": d, "replicates": r, "baseline_mean": float(y_base.mean()), "package_mean": float(y_pkg.mean()),
-        "effect_mean": float(flat.mean()), "effect_median": median}
+        "draws": d, "replicates": r, "runs_without_value": 0, "baseline_mean": float(y_base.mean()),
+        "package_mean": float(y_pkg.mean()), "effect_mean": float(flat.mean()), "effect_median": median}
     for k, q in QUANTILES.items():
         row[f"total_{k}"] = float(np.quantile(flat, q))
     for k, q in QUANTILES.items():
@@ -84,6 +97,15 @@ def effect_row(y_pkg: np.ndarray, y_base: np.ndarray) -> dict[str, float | str |
     row["p_sign"] = float((np.sign(flat) == sign).mean())
     row["p_sign_draws"] = float((np.sign(draw_means) == sign).mean())
     return row
+
+
+def missing_warnings(effects: pd.DataFrame) -> list[str]:
+    """One line per package and outcome whose statistics are left empty because some runs have no value."""
+    rows = effects[effects["runs_without_value"] > 0]
+    return [f"outcome {r['outcome']}, package {r['package']}: {r['runs_without_value']} of "
+            f"{r['draws'] * r['replicates']} runs have no value for {r['expression']} (in the package or the "
+            "baseline; a female share of years in which nobody arrived has none), so its statistics are left "
+            "empty; choose years every run has arrivals in" for _, r in rows.iterrows()]
 
 
 def effects_table(y: dict[str, np.ndarray], packages: list[str], baseline: str,

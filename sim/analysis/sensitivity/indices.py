@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # numpy, pandas, scipy and SALib load on use
     import pandas as pd
 
 CONF_LEVEL = 0.95
+INDEX_COLUMNS = {"morris": ("mu", "mu_star", "mu_star_conf", "sigma"), "sobol": ("S1", "S1_conf", "ST", "ST_conf")}
 NEGLIGIBLE = 0.05  # a Sobol index whose interval lies within +-0.05 is resolved as negligible (`sobol_problems`)
 
 
@@ -50,6 +51,24 @@ def _indices(method: str, prob: dict, x: np.ndarray, ybar: np.ndarray, settings,
     return {k: np.asarray(si[k], float) for k in ("S1", "S1_conf", "ST", "ST_conf")}
 
 
+def _seed_confs(method: str, prob: dict, x: np.ndarray, yo: np.ndarray, settings, bootstrap: int,
+                keys: tuple[str, ...], rng: np.random.Generator, z: float, salib_seed: int) -> dict[str, np.ndarray]:
+    """`{key}_seed_conf` for each index key: z x the sd of the index over `bootstrap` resamples of the replicates
+    (NaN for one replicate or no bootstrap)."""
+    import numpy as np
+
+    r = yo.shape[1]
+    if r < 2 or bootstrap <= 0:
+        return {f"{k}_seed_conf": np.full(prob["num_vars"], np.nan) for k in keys}
+    draws: dict[str, list[np.ndarray]] = {k: [] for k in keys}
+    for _ in range(bootstrap):
+        pick = rng.integers(0, r, size=r)
+        boot = _indices(method, prob, x, yo[:, pick].mean(axis=1), settings, 2, salib_seed)
+        for k in keys:
+            draws[k].append(boot[k])
+    return {f"{k}_seed_conf": z * np.std(np.array(draws[k]), axis=0, ddof=1) for k in keys}
+
+
 def analyze(ls: LoadedSensitivity, method: str, x: np.ndarray, y: dict[str, np.ndarray]) -> pd.DataFrame:
     """indices.csv rows (parameter x outcome): SALib indices of the replicate means with their design intervals,
     seed intervals from the replicate bootstrap, the outcome's noise share, the rank within the outcome (by
@@ -68,29 +87,29 @@ def analyze(ls: LoadedSensitivity, method: str, x: np.ndarray, y: dict[str, np.n
     frames = []
     for o in ls.outcomes:
         yo = y[o.name]
-        est = _indices(method, prob, x, yo.mean(axis=1), settings, 1000 if method == "morris" else 200, salib_seed)
+        missing = int(np.isnan(yo).sum())
         r = yo.shape[1]
-        if r >= 2 and ls.spec.seed_bootstrap > 0:
-            draws: dict[str, list[np.ndarray]] = {k: [] for k in keys}
-            for _ in range(ls.spec.seed_bootstrap):
-                pick = rng.integers(0, r, size=r)
-                boot = _indices(method, prob, x, yo[:, pick].mean(axis=1), settings, 2, salib_seed)
-                for k in keys:
-                    draws[k].append(boot[k])
-            for k in keys:
-                est[f"{k}_seed_conf"] = z * np.std(np.array(draws[k]), axis=0, ddof=1)
+        if missing:  # no index from a design with holes: a female share of years in which nobody arrived
+            est = {k: np.full(len(ls.names), np.nan)
+                   for k in (*INDEX_COLUMNS[method], *(f"{k}_seed_conf" for k in keys))}
+            if r >= 2:  # the bootstrap's draws, unused: the next outcomes' seed intervals stay what they were
+                for _ in range(ls.spec.seed_bootstrap):
+                    rng.integers(0, r, size=r)
         else:
-            for k in keys:
-                est[f"{k}_seed_conf"] = np.full(len(ls.names), np.nan)
+            est = _indices(method, prob, x, yo.mean(axis=1), settings, 1000 if method == "morris" else 200,
+                           salib_seed)
+            est.update(_seed_confs(method, prob, x, yo, settings, ls.spec.seed_bootstrap, keys, rng, z, salib_seed))
         frame = pd.DataFrame({"method": method, "outcome": o.name, "expression": o.expression,
                               "parameter": ls.names, "label": ls.labels, **est})
         frame["noise_share"] = noise_share(yo)
         frame["outcome_mean"] = float(yo.mean())
         frame["replicates"] = r
+        frame["runs_without_value"] = missing
         order = frame["mu_star" if method == "morris" else "ST"].rank(ascending=False, method="min",
                                                                         na_option="keep")
         frame.insert(5, "rank", order.astype("Int64"))
-        frame["warning"] = [("; ".join(sobol_problems(row)) if method == "sobol" else "")
+        frame["warning"] = [(f"no value in {missing} of {yo.size} runs" if missing
+                             else "; ".join(sobol_problems(row)) if method == "sobol" else "")
                             for _, row in frame.iterrows()]
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
@@ -141,6 +160,12 @@ def index_warnings(indices: pd.DataFrame) -> list[str]:
         return []
     warnings = []
     for name, g in indices.groupby("outcome", sort=False):
+        missing = int(g["runs_without_value"].iloc[0]) if "runs_without_value" in g else 0
+        if missing:
+            warnings.append(f"outcome {name} = {g['expression'].iloc[0]} has no value in {missing} runs (a female "
+                            "share of years in which nobody arrived has none): no indices; choose years every run "
+                            "has arrivals in")
+            continue
         bad = g[g["warning"].fillna("").astype(str) != ""]
         if bad.empty:
             continue
@@ -161,6 +186,8 @@ def ranking_table(indices: pd.DataFrame) -> str:
         ns = g["noise_share"].iloc[0]
         if not pd.isna(ns):
             noise = f"{100 * ns:.1f}% of the variance of the point means"
+        elif "runs_without_value" in g and g["runs_without_value"].iloc[0] > 0:
+            noise = f"n/a (no value in {g['runs_without_value'].iloc[0]} runs)"
         elif "replicates" in g and g["replicates"].iloc[0] < 2:
             noise = "n/a (1 replicate)"
         else:  # noise_share: NaN when the point means do not vary
