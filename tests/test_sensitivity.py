@@ -280,6 +280,20 @@ def test_outcome_language_evaluates_as_documented():
     assert sa_outcomes.parse_outcome("o", "female_share(2001)", ROUTES, YEARS).needs() == {"by_year"}
 
 
+def test_a_female_share_is_the_ratio_of_whole_counts_though_runs_store_rounded_shares():
+    """Runs store a year's female share rounded to 6 decimals (1 of 3 is 0.333333): the outcome recovers the
+    counts, so 1 of 3 and 5 of 15 women are exactly 1/3, not 0.333333 or 0.3333332666..."""
+    from sim.outcomes import female_arrivals
+
+    runs = pd.DataFrame({"year.2001.arrived": [3.0, 3.0, 999_999.0], "year.2002.arrived": [0.0, 12.0, 0.0],
+                         "year.2001.female_share": [0.333333, 0.333333, round(333_333 / 999_999, 6)],
+                         "year.2002.female_share": [float("nan"), round(4 / 12, 6), float("nan")]})
+    got = sa_outcomes.parse_outcome("o", "female_share(2001..2002)", ROUTES, YEARS).evaluate(runs).tolist()
+    assert got == [1 / 3, 5 / 15, 333_333 / 999_999]
+    # beyond 10^6 arrivals a year the rounding may move a count by more than 1/2: the product is used as it is
+    assert female_arrivals(np.array([3e6]), np.array([0.1234567])).tolist() == [3e6 * 0.1234567]
+
+
 @pytest.mark.parametrize("expr, says", [
     ("arrivals", "unknown outcome 'arrivals'"),
     ("share", "share needs routes"),

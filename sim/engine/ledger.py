@@ -31,7 +31,8 @@ import pandas as pd
 
 from sim.api_checks import bool_argument, path_argument
 from sim.errors import UsageError
-from sim.outcomes import ARRIVED, CAUGHT, EDGE_COUNTS, FLOWS, KILLED, REPATRIATED, RETURNED, SET_OUT, TOTAL_KEYS
+from sim.outcomes import (ARRIVED, CAUGHT, EDGE_COUNTS, FLOWS, KILLED, REPATRIATED, RETURNED, SET_OUT, SHARE_DECIMALS,
+                          TOTAL_KEYS)
 from sim.directories import RUN_FILES
 from sim.outputs import new_dir
 from sim.scenario.dates import step_dates
@@ -279,7 +280,7 @@ class RunResult:
         out = {}
         for y in sorted(set(years.tolist())):
             a = arrived[years == y].sum()
-            out[str(y)] = round(float(female[years == y].sum() / a), 6) if a else None
+            out[str(y)] = round(float(female[years == y].sum() / a), SHARE_DECIMALS) if a else None
         return out
 
     def repatriated_by_year(self) -> dict[str, int]:

@@ -15,6 +15,7 @@ import pandas as pd
 from sim.analysis.calibration.spec import TARGET_NAMES, LoadedCalibration, Years
 from sim.outputs import read_parquet
 from sim.observed import compare_yearly
+from sim.outcomes import female_arrivals
 
 Progress = Callable[[str, int, int], None]
 KEEP = ["by_route", "by_year"]
@@ -131,13 +132,13 @@ def run_predictions(runs: pd.DataFrame, lc: LoadedCalibration, sweep_dir: Path, 
     if t.female_share is not None:
         fy = [y for y in years if t.female_share.years[0] <= y <= t.female_share.years[1]]
         arr = ok[[f"year.{y}.arrived" for y in fy]].to_numpy(dtype=float)
-        share = np.nan_to_num(ok[[f"year.{y}.female_share" for y in fy]].to_numpy(dtype=float))
+        share = ok[[f"year.{y}.female_share" for y in fy]].to_numpy(dtype=float)
         out["female_n"] = arr.sum(axis=1)
-        out["female_k"] = (arr * share).sum(axis=1)
+        out["female_k"] = female_arrivals(arr, share).sum(axis=1)
     if t.female_share is not None and t.female_share.by_year:
         for y in lc.female_by_year:
-            out[f"fem.{y}"] = ok[f"year.{y}.arrived"].to_numpy(dtype=float) * scale * np.nan_to_num(
-                ok[f"year.{y}.female_share"].to_numpy(dtype=float))
+            out[f"fem.{y}"] = scale * female_arrivals(ok[f"year.{y}.arrived"].to_numpy(dtype=float),
+                                                      ok[f"year.{y}.female_share"].to_numpy(dtype=float))
     if t.years_abroad is not None:
         ay = [y for y in years if t.years_abroad.years[0] <= y <= t.years_abroad.years[1]]
         arr = ok[[f"year.{y}.arrived" for y in ay]].to_numpy(dtype=float)

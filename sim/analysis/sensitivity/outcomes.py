@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from sim.outcomes import female_arrivals
+
 if TYPE_CHECKING:  # numpy, pandas, scipy and SALib load on use, so registering the command costs nothing
     import numpy as np
     import pandas as pd
@@ -45,7 +47,7 @@ class Outcome:
             return sum(runs[f"year.{y}.arrived"].to_numpy(float) for y in self.years)
         if self.kind == "female_share":
             arrived = {y: runs[f"year.{y}.arrived"].to_numpy(float) for y in self.years}
-            women = sum(np.nan_to_num(runs[f"year.{y}.female_share"].to_numpy(float)) * arrived[y]
+            women = sum(female_arrivals(arrived[y], runs[f"year.{y}.female_share"].to_numpy(float))
                         for y in self.years)
             total = sum(arrived.values())
             return np.divide(women, total, out=np.full_like(total, np.nan), where=total > 0)
