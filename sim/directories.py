@@ -150,13 +150,17 @@ def read_yaml(path: Path) -> dict:
 
 
 def read_table(path: Path, columns: tuple[str, ...] = (), numbers: tuple[str, ...] = (),
-               integers: tuple[str, ...] = ()) -> pd.DataFrame:
+               integers: tuple[str, ...] = (), booleans: tuple[str, ...] = ()) -> pd.DataFrame:
     """A parquet (.parquet) or CSV table from `path` holding `columns` (an empty table may lack them), the
-    columns in `numbers` (where present) numeric and those in `integers` integer; InputError naming the file
-    otherwise (missing, truncated, not a table, a column of the wrong type, a directory: pyarrow would read a
-    directory as an empty dataset)."""
+    columns in `numbers` (where present) numeric, those in `integers` integer and those in `booleans` true/false;
+    InputError naming the file otherwise (missing, truncated, not a table, a column of the wrong type, a
+    directory: pyarrow would read a directory as an empty dataset). Every table read here is one bordersim
+    wrote, so a CSV whose last line has no line end was cut short (pandas would read the cut line's missing
+    fields as empty)."""
     if path.exists() and not path.is_file():
         raise _damaged(path, "a directory (or another kind of file) where a table file should be")
+    if path.suffix != ".parquet" and _cut_short(path):
+        raise _damaged(path, "cut short: its last line has no line end (bordersim writes whole lines)")
     try:
         if path.suffix == ".parquet":
             df = read_parquet(path)
@@ -174,11 +178,24 @@ def read_table(path: Path, columns: tuple[str, ...] = (), numbers: tuple[str, ..
         raise _damaged(path, f"missing column(s) {', '.join(missing)}")
     api = pd.api.types
     for names, fits, what in ((numbers, api.is_numeric_dtype, "numbers"), (integers, api.is_integer_dtype,
-                                                                             "integers")):
+                                                                             "integers"),
+                              (booleans, api.is_bool_dtype, "true or false")):
         wrong = [c for c in names if c in df.columns and not df.empty and not fits(df[c])]
         if wrong:
             raise _damaged(path, f"column(s) {', '.join(wrong)} should hold {what}")
     return df
+
+
+def _cut_short(path: Path) -> bool:
+    """A non-empty file whose last byte is not a line end (False when it cannot be read: read_table says why)."""
+    try:
+        with open(path, "rb") as f:
+            if f.seek(0, 2) == 0:
+                return False
+            f.seek(-1, 2)
+            return f.read(1) not in (b"\n", b"\r")
+    except OSError:
+        return False
 
 
 def _reason(exc: BaseException) -> str:
@@ -437,7 +454,8 @@ def load_calibration_dir(path: str | Path) -> CalibrationData:
     points = read_table(root / "points.csv", (*POINTS_COLUMNS, *priors))
     predictive = shares = table = None
     if (root / "predictive.csv").exists():
-        predictive = read_table(root / "predictive.csv", PREDICTIVE_COLUMNS)
+        predictive = read_table(root / "predictive.csv", PREDICTIVE_COLUMNS, numbers=PREDICTIVE_COLUMNS[1:],
+                                booleans=("inside_90",))
     if (root / "shares_predictive.csv").exists():
         shares = read_table(root / "shares_predictive.csv", ("target", "years", "observed_low", "observed_high",
                                                                "q05", "median", "q95"))

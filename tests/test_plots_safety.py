@@ -614,6 +614,24 @@ def test_report_and_plot_of_a_calibration_directory(tmp_path, capsys):
     assert rc == 0 and [Path(p).name for p in printed.split()] == ["posterior_pairs.png"], err
 
 
+@pytest.mark.parametrize("kind, file, damage", [
+    ("calibration", "predictive.csv", "cut inside a value"),  # was exit 1: int() of 'FalseTru'
+    ("calibration", "predictive.csv", "not true or false"),
+    ("calibration", "predictive.csv", "not a number"),
+    ("sensitivity", "indices.csv", "cut inside a value"),  # was read: the cut line's missing fields as empty
+])
+def test_a_damaged_table_of_an_analysis_is_exit_2_naming_it(tmp_path, capsys, kind, file, damage):
+    root = (write_calibration if kind == "calibration" else write_sensitivity)(tmp_path / kind)
+    text = (root / file).read_text()
+    (root / file).write_text({"cut inside a value": text[: len(text) - 4],
+                              "not true or false": text.replace("True", "maybe"),
+                              "not a number": text.replace("7.15", "seven")}[damage])
+    for command in ("plot", "report"):
+        rc, _, err = cli(capsys, command, str(root))
+        assert rc == 2 and file in err and "internal failure" not in err, (command, err)
+    assert not (root / "report.html").exists() and not (root / "figures").exists()
+
+
 def test_unfinished_sensitivity_or_calibration_directory_says_what_to_do(tmp_path, capsys):
     sens = tmp_path / "sens"
     (sens / "sweep").mkdir(parents=True)
