@@ -240,6 +240,12 @@ def test_posterior_errors_name_the_file_and_column(tmp_path):
     with pytest.raises(ScenarioError) as err:
         ef_spec.load_effects(_spec(tmp_path, posterior="bad.csv"))
     assert err.value.key == RATE and "row 2" in err.value.message
+    # a value the scenario refuses is the posterior's fault, named by its row, not the first package's
+    bad.write_text(f"point,{RATE}\n0,0.002\n1,0.003\n2,-1\n")
+    with pytest.raises(ScenarioError) as err:
+        ef_spec.load_effects(_spec(tmp_path, posterior="bad.csv"))
+    assert err.value.path == str(bad) and err.value.key == RATE and "package" not in err.value.message
+    assert err.value.message.startswith(f"row 3 ({RATE} = -1.0) makes an invalid scenario: ")
     with pytest.raises(ScenarioError) as err:
         ef_spec.load_effects(_spec(tmp_path, posterior=name, draws=3))
     assert err.value.key == "draws"

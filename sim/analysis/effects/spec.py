@@ -140,6 +140,7 @@ def load_effects(path: str | Path) -> LoadedEffects:
         raise err(f"the base scenario becomes invalid with the horizon and fixed settings: {exc.key}: "
                   f"{exc.message}", "fixed" if spec.fixed else "horizon") from None
     posterior = _posterior(spec, p, base, data, err, lines)
+    _check_draws(posterior, data, err)
     first = copy_tree(data)
     for name, value in posterior.first().items():
         _set(first, name, value, err, "posterior")
@@ -184,6 +185,29 @@ def _posterior(spec: EffectsSpec, p: Path, base: Scenario, data: dict, err, line
     if clash:
         raise err(f"{', '.join(clash)} is both fixed and a column of the posterior {file}", "fixed", clash[0])
     return posterior
+
+
+def _check_draws(posterior: Posterior, data: dict, err) -> None:
+    """Every draw's row of the posterior, set on the base, makes a valid scenario; else an error naming the
+    posterior file, the row and its values (a package would otherwise be blamed for the posterior's value)."""
+    if posterior.file is None:
+        return
+    seen = set()
+    for i, row in enumerate(posterior.rows):
+        if row in seen:
+            continue
+        seen.add(row)
+        trial = copy_tree(data)
+        values = {name: column[i] for name, column in posterior.columns.items()}
+        for name, value in values.items():
+            _set(trial, name, value, err, "posterior")
+        try:
+            validate_dict(trial, path="(effects draw)")
+        except ScenarioError as exc:
+            shown = ", ".join(f"{name} = {value}" for name, value in values.items())
+            column = next(iter(values)) if len(values) == 1 else None  # with several, any may be at fault
+            raise ScenarioError(f"row {row + 1} ({shown}) makes an invalid scenario: {exc.key}: {exc.message}",
+                                path=str(posterior.file), key=column) from None
 
 
 def _set(data: dict, name: str, value, err, *raw: str) -> None:
