@@ -134,11 +134,32 @@ def test_the_onward_path_is_a_logit_choice_without_the_cost_term():
     ({"node": "t", "size": 5, "groups": {"everyone": 0}}, "initial_stock[0].groups"),
     ({"node": "t", "size": 5, "waited": -1}, "initial_stock[0].waited"),
     ({"node": "t", "size": -5}, "initial_stock[0].size"),
+    # past 50 years (3e9 months overflowed the array engine's int32 steps: the engines disagreed, exit 0)
+    ({"node": "t", "size": 5, "waited": 3e9}, "initial_stock[0].waited"),
+    ({"node": "t", "size": 5, "waited": "51 years"}, "initial_stock[0].waited"),
+    ({"node": "t", "size": 5, "waited": {"dist": "uniform", "low": 0, "high": 601}}, "initial_stock[0].waited"),
+    ({"node": "t", "size": 5, "waited": {"dist": "lognormal", "median": 1e10, "sigma": 1}},
+     "initial_stock[0].waited"),
 ])
 def test_bad_initial_stock_entries_are_scenario_errors(entry, key):
     with pytest.raises(ScenarioError) as exc:
         build(transit_scenario([entry]))
     assert key in str(exc.value)
+
+
+@pytest.mark.parametrize("engine", ["agents", "arrays"])
+def test_a_drawn_time_waited_past_50_years_stops_the_run_naming_the_key(engine):
+    """A lognormal's tail can pass what the schema bounds (its median): the run stops with a ScenarioError (exit 2
+    in the CLI) rather than overflow (a crash in one engine, silently other numbers in the other)."""
+    from sim.engine.engines import run as run_with
+
+    scenario = build(transit_scenario([{"node": "t", "size": 2000,
+                                        "waited": {"dist": "lognormal", "median": 12, "sigma": 3}}]))
+    with pytest.raises(ScenarioError, match="past 600") as exc:
+        run_with(scenario, engine=engine)
+    assert exc.value.key == "initial_stock[0].waited"
+    fine = build(transit_scenario([{"node": "t", "size": 50, "waited": 600}]))
+    assert run_with(fine, engine=engine).totals()["initial_stock"] == 50
 
 
 def test_a_stock_group_with_no_path_through_the_node_is_refused():

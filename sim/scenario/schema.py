@@ -545,15 +545,20 @@ class InitialStock(Strict):
     waited: AttributeDistribution = Field(
         default_factory=lambda: AttributeDistribution(dist="fixed", value=0.0),
         description="Months they have already waited at the node: a number (months), a unit string, or a "
-                    "distribution (values in months, at least 0).", json_schema_extra=_months_or_unit_text)
+                    "distribution (values in months, 0 to 600).", json_schema_extra=_months_or_unit_text)
 
     _waited = field_validator("waited", mode="before")(classmethod(lambda cls, v: _waited_value(v)))
 
     @field_validator("waited")
     @classmethod
     def _waited_range(cls, v: AttributeDistribution) -> AttributeDistribution:
-        if v.bounds()[0] < 0:
+        lo, hi = v.bounds()
+        if lo < 0:
             raise ValueError("the time already waited must not be negative")
+        top = v.median if v.dist == "lognormal" else hi
+        if top is not None and top > MAX_MONTHS:
+            raise ValueError(f"the time already waited must be at most {MAX_MONTHS:g} months (50 years); found "
+                             f"{top:g}")
         return v
 
 
