@@ -90,6 +90,28 @@ def test_levers_at_the_points_their_sliders_show_keep_the_files_exact_values():
     assert next(lever for lever in half if lever.path.endswith("thirdland.arrest_hazard")).value == 0.013
 
 
+def test_an_arrest_hazard_slider_ends_at_1():
+    """A hazard is a probability: a slider to 4 x 0.3 = 1.2 offered values the scenario refuses."""
+    hazard = "network.nodes.thirdland.arrest_hazard"
+    levers = {lever.path: lever for lever in levers_of(apply_levers(TOY, [f"{hazard}=0.3"]))}
+    assert levers[hazard].high == 1.0
+
+
+def test_levers_that_make_an_invalid_scenario_are_named_and_the_files_values_run():
+    """Switching on a policy whose dates lie outside the (shortened) horizon made the model's construction fail,
+    and SolaraViz's Reset then showed a traceback instead of the page; now the model runs the file's values and
+    says why (the totals panel shows it)."""
+    sets = (*SETS, "policies.transit_crackdown.enabled=false", "policies.transit_crackdown.start=2010-06")
+    model = DashboardModel(str(TOY), sets, **{"policies.transit_crackdown.enabled": True, MINES: 1.0})
+    assert model.refused is not None and "policies[transit_crackdown].start" in model.refused
+    assert "outside the time horizon" in model.refused and model.changed == []
+    assert model.spec == model.base
+    model.step()
+    assert model.steps_done == 1
+    fine = DashboardModel(str(TOY), sets, **{MINES: 1.0})
+    assert fine.refused is None and fine.changed == [("dmz: mines", 1.0)]
+
+
 def test_the_model_stepped_to_the_end_is_the_run_of_its_scenario():
     model = DashboardModel(str(TOY), tuple(SETS), **{MINES: 1.0})
     model.step()

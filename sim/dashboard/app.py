@@ -73,6 +73,9 @@ def Totals(model: DashboardModel):
     update_counter.get()
     n = len(model.dates)
     with solara.Column():
+        if model.refused:
+            solara.Error(f"The levers were not applied (this run has the values of {os.path.basename(model.path)}):"
+                         f" {model.refused}. Move them back, or switch the policy off, and press Reset.")
         if not model.steps_done:
             solara.Text(f"{model.spec.name}: step 0 of {n} (nothing run yet)")
         else:

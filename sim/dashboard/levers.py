@@ -5,7 +5,8 @@ range. The levers of a scenario are, in this order:
 
 - for each edge that carries a route label (the edge that names a route, e.g. `dmz`, `tumen_crossing`), each
   control that is not zero on it (guards, fence, mines, surveillance, patrol), in [0, 1];
-- for each transit node, its arrest hazard per month, from 0 to max(0.05, 4 x its value);
+- for each transit node, its arrest hazard per month, from 0 to min(1, max(0.05, 4 x its value)) (a hazard is a
+  probability);
 - for each transit node with brokers, their capacity (passages per month, 0 to max(10, 4 x it)) and base fee
   (USD, 0 to 5 x it);
 - each dated policy, on or off (`policies.<name>.enabled`).
@@ -70,7 +71,7 @@ def levers_of(scenario: Scenario) -> list[Lever]:
             continue
         h = n.arrest_hazard
         out.append(Lever(f"network.nodes.{n.id}.arrest_hazard", f"{n.id}: arrest hazard per month", "float", h,
-                         0.0, _top(h, 4, 0.05), 0.001))
+                         0.0, min(1.0, _top(h, 4, 0.05)), 0.001))
         if n.brokers is not None:
             cap = n.brokers.capacity
             out.append(Lever(f"network.nodes.{n.id}.brokers.capacity", f"{n.id}: broker passages per month", "int",

@@ -15,6 +15,7 @@ from sim.engine.core import run_result
 from sim.engine.ledger import RunResult
 from sim.engine.mesa.model import BorderModel
 from sim.dashboard.levers import changed, with_levers
+from sim.errors import InputError
 from sim.loading import load_scenario
 from sim.scenario.overrides import dump_scenario
 from sim.scenario.schema import Scenario
@@ -27,7 +28,8 @@ class DashboardModel(BorderModel):
     applied; the scenario's seed. Steps one date at a time and stops (running = False) at the end of the
     horizon, where further steps do nothing. `base` is the file with its overrides as read before (the page
     reads it once, when it opens, and builds every model of its Resets from it: a file edited meanwhile, or
-    broken, changes nothing); None reads it now."""
+    broken, changes nothing); None reads it now. Levers that make an invalid scenario are not applied: the model
+    runs `base` and `refused` says why (None when the levers are applied)."""
 
     PAST_END_REFUSED = False
 
@@ -45,7 +47,14 @@ class DashboardModel(BorderModel):
             base = load_scenario(path, overrides=list(self.overrides))
         self.base = base
         self.changed = changed(base, levers)  # (label, value) of the levers moved away from the file's values
-        super().__init__(with_levers(base, levers, source=f"{path} (dashboard)"))
+        # Levers that make an invalid scenario (a policy switched on whose dates lie outside the horizon): the
+        # page says why and runs the file's values (a traceback in the page left it without its buttons).
+        self.refused: str | None = None
+        try:
+            scenario = with_levers(base, levers, source=f"{path} (dashboard)")
+        except InputError as exc:
+            scenario, self.refused, self.changed = base, exc.format(), []
+        super().__init__(scenario)
         # The RunResult over the ledger's own arrays, which the steps fill in place: built (and the scenario
         # dumped for its sha256) once, then cut to the steps taken (`result_so_far`).
         self._whole = run_result(self)
