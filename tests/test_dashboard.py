@@ -184,6 +184,16 @@ def test_a_port_or_host_the_server_cannot_use_is_bad_input_before_it_starts(caps
     assert "--host no such host!: cannot resolve it" in capsys.readouterr().err
     assert started == [], "no server was started"
 
+
+def test_an_ipv6_host_is_printed_as_an_address_a_browser_opens(capsys, monkeypatch):
+    started = []
+    monkeypatch.setattr(cli_dashboard.os, "execve", lambda *a: started.append(a))
+    with socket.socket(socket.AF_INET6) as probe:  # a free port on ::1
+        probe.bind(("::1", 0))
+        port = probe.getsockname()[1]
+    main(["dashboard", str(TOY), "--host", "::1", "--port", str(port)])
+    assert f"on http://[::1]:{port} " in capsys.readouterr().out and len(started) == 1
+
 def test_a_live_figure_draws_its_data_over_a_fixed_background():
     model = DashboardModel(str(TOY), tuple(SETS))
     view = panels.NetworkView(model.spec)

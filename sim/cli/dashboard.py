@@ -76,7 +76,8 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
                          f"installed); install them with: pip install '{EXTRA}' (from a checkout: "
                          f"pip install -e '.[dashboard]')")
     check_address(args.host, args.port)
-    print(f"bordersim dashboard: {args.scenario} on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True)
+    host = f"[{args.host}]" if ":" in args.host else args.host  # an IPv6 address is bracketed in a URL
+    print(f"bordersim dashboard: {args.scenario} on http://{host}:{args.port} (Ctrl-C stops it)", flush=True)
     command = server_command(args.host, args.port)
     # The server replaces this process: Ctrl-C and kill reach it directly, and no orphan is left behind.
     os.execve(command[0], command, server_env(args.scenario, args.set))
