@@ -118,7 +118,8 @@ def test_families_group_route_labels_and_unknown_labels_are_rejected():
     assert model.path_family.tolist() == [0, 0, 0]
     model = BorderModel(build(_three_paths(0.5)), population=False)
     assert model.path_family.tolist() == [0, 0, 1]
-    with pytest.raises(ScenarioError, match="unknown route label"):
+    with pytest.raises(ScenarioError, match="unknown route label") as exc:
         build(_three_paths(0.5, {"x": ["a", "c"]}))
+    assert exc.value.key == "route_choice.nest.families.x"  # the key, so the line, is named
     with pytest.raises(ScenarioError, match="two families"):
         build(_three_paths(0.5, {"x": ["a"], "y": ["a"]}))

@@ -102,8 +102,9 @@ def test_the_engine_converts_months_to_weekly_steps():
 
 
 def test_a_geometric_dwell_shorter_than_a_step_is_refused():
-    with pytest.raises(ScenarioError, match="at least one step"):
+    with pytest.raises(ScenarioError, match="at least one step") as exc:
         build(_chain(transit={"dwell": 0.5, "dwell_distribution": "geometric"}))
+    assert exc.value.key is not None and exc.value.key.endswith("].dwell")  # the key, so the line, is named
     build(_chain(step="week", transit={"dwell": 0.5, "dwell_distribution": "geometric"}))  # 2.2 weeks: fine
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from sim.errors import ScenarioError
 from sim.scenario.schema import BROKER_TARGETS, EDGE_TARGETS, GROUP_TARGETS, NODE_TARGETS, Scenario
 from sim.scenario.dates import month_str, parse_month, step_dates
+from sim.scenario.units import step_months
 
 if TYPE_CHECKING:
     from sim.rules.network import RouteGraph
@@ -19,7 +20,8 @@ if TYPE_CHECKING:
 def check_scenario(sc: Scenario) -> list[tuple[str, str]]:
     """Edges name existing nodes; ids are unique; the network has at most `sim.rules.network.MAX_PATHS` candidate
     paths; origins exist and reach a destination by a path some group may use; policies select something and
-    lie inside the time horizon; initial stocks stand at transit nodes their groups can pass
+    lie inside the time horizon; a geometric dwell lasts at least one step; nested-logit families name route
+    labels; initial stocks stand at transit nodes their groups can pass
     (`sim.rules.stocks.stock_problems`); every value fits (`value_checks`) under every set of policies in force."""
     problems: list[tuple[str, str]] = []
     nodes = {n.id: n for n in sc.network.nodes}
@@ -31,6 +33,19 @@ def check_scenario(sc: Scenario) -> list[tuple[str, str]]:
         problems.append(("network.edges", f"edge ids must be unique; repeated: {', '.join(_dups(edge_ids))}"))
     if problems:  # every later check looks nodes and edges up by id: with one id for two, they would mislead
         return problems
+    delta = step_months(sc.time.step)
+    for node in sc.network.nodes:
+        if node.dwell_distribution == "geometric" and 0 < node.dwell < delta:
+            problems.append((f"network.nodes[{node.id}].dwell", f"a geometric dwell needs a mean of at least one "
+                             f"step ({delta:.4g} months with {sc.time.step} steps), found {node.dwell:.4g}"))
+    nest = sc.route_choice.nest
+    if nest is not None:
+        labels = {e.route for e in sc.network.edges if e.route}
+        for fam, routes in nest.families.items():
+            unknown = [r for r in routes if r not in labels]
+            if unknown:
+                problems.append((f"route_choice.nest.families.{fam}", f"unknown route label(s) {unknown}; the "
+                                 f"edges' route labels are {sorted(labels)}"))
     for e in sc.network.edges:
         for side in ("from", "to"):
             nid = e.from_ if side == "from" else e.to

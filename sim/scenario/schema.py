@@ -12,7 +12,7 @@ from sim.outputs import check_name
 from sim.api_checks import MAX_SEED
 from sim.scenario.dates import month_str, parse_month
 from sim.scenario.strict import Strict
-from sim.scenario.units import parse_duration, parse_probability_rate, parse_rate, step_months
+from sim.scenario.units import parse_duration, parse_probability_rate, parse_rate
 
 CONTROLS = ("guards", "fence", "mines", "surveillance", "patrol")
 MODES = ("land", "river", "dmz", "sea", "air")
@@ -584,27 +584,6 @@ class Scenario(Strict):
     repeat: Repeat = Field(default_factory=Repeat, description="Repeat attempts after a failed one (default off).")
     initial_stock: list[InitialStock] = Field(
         default_factory=list, description="People already waiting at transit nodes at the start (default none).")
-
-    @model_validator(mode="after")
-    def _geometric_dwell_at_least_one_step(self) -> Scenario:
-        delta = step_months(self.time.step)
-        for n in self.network.nodes:
-            if n.dwell_distribution == "geometric" and 0 < n.dwell < delta:
-                raise ValueError(f"node '{n.id}': a geometric dwell needs a mean of at least one step "
-                                 f"({delta:.4g} months with {self.time.step} steps), found {n.dwell:.4g}")
-        return self
-
-    @model_validator(mode="after")
-    def _nest_families_name_routes(self) -> Scenario:
-        nest = self.route_choice.nest
-        if nest is not None:
-            labels = {e.route for e in self.network.edges if e.route}
-            for fam, routes in nest.families.items():
-                unknown = [r for r in routes if r not in labels]
-                if unknown:
-                    raise ValueError(f"route_choice.nest.families.{fam}: unknown route label(s) {unknown}; "
-                                     f"the edges' route labels are {sorted(labels)}")
-        return self
 
 
 # ---------------------------------------------------------------------------------------------------- loading
