@@ -170,6 +170,13 @@ BAD_VALUES = {
     "dwell_to_infinity": ([{"name": "wait", "start": "2001-03", "select": {"nodes": ["thirdland"]},
                             "set": {"dwell": 1e300}, "scale": {"dwell": 1e300}}], "policies[wait].scale.dwell",
                           "at most 600 months"),
+    # thirdland's geometric dwell of 6 months under one step: the file's own value would be refused (it ran as a
+    # probability 1 of leaving, a one-step wait)
+    "geometric_dwell_under_a_step": ([{"name": "short", "start": "2001-03", "select": {"nodes": ["thirdland"]},
+                                       "set": {"dwell": 0.5}}], "policies[short].set.dwell", "at least one step"),
+    "geometric_dwell_scaled_under": ([{"name": "short", "start": "2001-03", "select": {"nodes": ["thirdland"]},
+                                       "scale": {"dwell": 0.05}}], "policies[short].scale.dwell",
+                                     "at least one step"),
     "cost_to_infinity": ([{"name": f"fee{i}", "start": "2001-03", "select": {"edges": ["boat"]},
                            "scale": {"cost": 1e300}} for i in range(2)], "policies[fee1].scale.cost",
                          "a finite number"),
@@ -196,7 +203,13 @@ def test_values_that_do_not_fit_are_refused_by_validate(tmp_path, capsys, case):
 
 
 def test_values_at_the_limit_still_work(tmp_path, capsys):
-    """A duration scaled to exactly the limit (2 x 300 = 600 months) is valid and in force as 600 monthly steps."""
+    """A duration scaled to exactly the limit (2 x 300 = 600 months) is valid and in force as 600 monthly steps;
+    a geometric dwell set to 0 (no wait) or to one step, or to half a month with weekly steps, is valid."""
+    for dwell, step in ((0.0, "month"), (1.0, "month"), (0.5, "week")):
+        data = _toy_with([{"name": "short", "start": "2001-03", "select": {"nodes": ["thirdland"]},
+                           "set": {"dwell": dwell}}])
+        data["time"]["step"] = step
+        assert main(["validate", str(write(tmp_path, data))]) == 0, capsys.readouterr().err
     data = _toy_with([{"name": "slow", "start": "2001-03", "select": {"edges": ["boat"]},
                        "scale": {"duration": 300.0}}])
     assert main(["validate", str(write(tmp_path, data))]) == 0
@@ -207,7 +220,7 @@ def test_values_at_the_limit_still_work(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("case", ["scale_duration", "set_duration", "set_dwell", "cost_to_infinity",
-                                  "control_to_nan"])
+                                  "control_to_nan", "geometric_dwell_under_a_step"])
 def test_network_state_refuses_values_that_do_not_fit(case):
     """Second line of defence: network_state itself raises ScenarioError for a scenario that skipped the checks,
     instead of wrapping (int64 overflow) or raising OverflowError. With every added policy in force, the key is

@@ -58,6 +58,7 @@ def base_state(scenario: Scenario) -> NetworkState:
         geometric_dwell=np.array([n.dwell_distribution == "geometric" for n in nodes], dtype=bool),
         broker_capacity=np.array([n.brokers.capacity if n.brokers else 0.0 for n in nodes], dtype=float),
         broker_fee=np.array([n.brokers.fee if n.brokers else 0.0 for n in nodes], dtype=float),
+        step_months=step_months(scenario.time.step),
     )
 
 
@@ -110,8 +111,7 @@ def network_state(scenario: Scenario, graph: RouteGraph, active: tuple[int, ...]
         raise ScenarioError(msg, key=key)
     np.clip(st.controls, 0.0, 1.0, out=st.controls)
     np.clip(st.arrest_hazard, 0.0, 1.0, out=st.arrest_hazard)
-    delta = step_months(scenario.time.step)
-    st.step_months = delta
+    delta = st.step_months
     st.duration = np.maximum(1, np.round(st.duration / delta)).astype(np.int64)
     st.dwell = st.dwell / delta
     st.broker_capacity = st.broker_capacity * delta
@@ -132,7 +132,8 @@ def state_problems(scenario: Scenario, graph: RouteGraph, active: tuple[int, ...
 def value_problems(st: NetworkState) -> list[tuple[str, int, float, str]]:
     """(target, element index, value, what is allowed) for each value of a network state, before clipping and
     conversion to steps, that does not fit. This is the one place the limits are stated, in months: every number
-    finite, a duration more than 0 and at most MAX_DURATION and a dwell at most MAX_DWELL (the schema's bounds)."""
+    finite, a duration more than 0 and at most MAX_DURATION and a dwell at most MAX_DWELL (the schema's bounds),
+    a geometric dwell 0 (no wait) or at least one step (`st.step_months`)."""
     out: list[tuple[str, int, float, str]] = []
 
     def check(target: str, values: np.ndarray, ok: np.ndarray, allowed: str) -> None:
@@ -147,6 +148,8 @@ def value_problems(st: NetworkState) -> list[tuple[str, int, float, str]]:
               f"more than 0 and at most {MAX_DURATION:g} months")
         check("arrest_hazard", st.arrest_hazard, np.isfinite(st.arrest_hazard), finite)
         check("dwell", st.dwell, np.isfinite(st.dwell) & (st.dwell <= MAX_DWELL), f"at most {MAX_DWELL:g} months")
+        short = st.geometric_dwell & (st.dwell > 0) & (st.dwell < st.step_months)
+        check("dwell", st.dwell, ~short, f"0 or at least one step ({st.step_months:.4g} months) for a geometric dwell")
         check("brokers.capacity", st.broker_capacity, np.isfinite(st.broker_capacity), finite)
         check("brokers.fee", st.broker_fee, np.isfinite(st.broker_fee), finite)
     return out
