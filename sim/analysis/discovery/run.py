@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from sim.api_checks import optional_path_argument, path_argument, run_options
 from sim.analysis.discovery.boxes import PrimResult, find_box, load_prim
 from sim.analysis.discovery.spec import Condition, LoadedDiscovery, load_discovery
+from sim.analysis.sensitivity.outcomes import NO_VALUE, NO_VALUE_REMEDY
 from sim.errors import ScenarioError
 from sim.outputs import atomic_path, atomic_write_text, default_dir, real_target
 
@@ -129,9 +130,8 @@ def point_table(ld: LoadedDiscovery, runs: pd.DataFrame) -> pd.DataFrame:
         p, rep = np.argwhere(undefined)[0]
         raise ScenarioError(f"outcome {ld.outcome.expression} has no value in {int(undefined.sum())} of {n * r} runs "
                             f"(at {int(undefined.any(axis=1).sum())} of {n} points; e.g. point {int(p)}, replicate "
-                            f"{int(rep)}): a female share of years in which nobody arrived has none; PRIM needs the "
-                            "outcome at every point: choose years every run has arrivals in, or another outcome "
-                            "(finished runs are kept)", path=str(ld.path), key="outcome")
+                            f"{int(rep)}): {NO_VALUE}; PRIM needs the outcome at every point: {NO_VALUE_REMEDY}, "
+                            "or another outcome (finished runs are kept)", path=str(ld.path), key="outcome")
     first = ok[ok["replicate"] == 0].set_index("point").sort_index()
     table = pd.DataFrame({"point": first.index.to_numpy()})
     for name, label in zip(ld.names, ld.labels):

@@ -102,10 +102,12 @@ def effect_row(y_pkg: np.ndarray, y_base: np.ndarray) -> dict[str, float | str |
 def missing_warnings(effects: pd.DataFrame) -> list[str]:
     """One line per package and outcome whose statistics are left empty because some runs have no value."""
     rows = effects[effects["runs_without_value"] > 0]
+    from sim.analysis.sensitivity.outcomes import NO_VALUE, NO_VALUE_REMEDY
+
     return [f"outcome {r['outcome']}, package {r['package']}: {r['runs_without_value']} of "
             f"{r['draws'] * r['replicates']} runs have no value for {r['expression']} (in the package or the "
-            "baseline; a female share of years in which nobody arrived has none), so its statistics are left "
-            "empty; choose years every run has arrivals in" for _, r in rows.iterrows()]
+            f"baseline; {NO_VALUE}), so its statistics are left empty; {NO_VALUE_REMEDY}"
+            for _, r in rows.iterrows()]
 
 
 def effects_table(y: dict[str, np.ndarray], packages: list[str], baseline: str,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from sim.analysis.sensitivity.outcomes import NO_VALUE, NO_VALUE_REMEDY
 from sim.analysis.sensitivity.spec import LoadedSensitivity, problem
 
 if TYPE_CHECKING:  # numpy, pandas, scipy and SALib load on use
@@ -162,9 +163,8 @@ def index_warnings(indices: pd.DataFrame) -> list[str]:
     for name, g in indices.groupby("outcome", sort=False):
         missing = int(g["runs_without_value"].iloc[0]) if "runs_without_value" in g else 0
         if missing:
-            warnings.append(f"outcome {name} = {g['expression'].iloc[0]} has no value in {missing} runs (a female "
-                            "share of years in which nobody arrived has none): no indices; choose years every run "
-                            "has arrivals in")
+            warnings.append(f"outcome {name} = {g['expression'].iloc[0]} has no value in {missing} runs "
+                            f"({NO_VALUE}): no indices; {NO_VALUE_REMEDY}")
             continue
         bad = g[g["warning"].fillna("").astype(str) != ""]
         if bad.empty:

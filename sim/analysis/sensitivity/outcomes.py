@@ -12,6 +12,11 @@ if TYPE_CHECKING:  # numpy, pandas, scipy and SALib load on use, so registering 
     import numpy as np
     import pandas as pd
 
+# Why a run may have no value for an outcome (only a female share can be undefined), and what to do about it: the
+# words of every analysis that refuses or leaves empty what such runs would decide.
+NO_VALUE = "a female share of years in which nobody arrived has none"
+NO_VALUE_REMEDY = "choose years every run has arrivals in"
+
 
 # --------------------------------------------------------------------------------------- outcome language
 
