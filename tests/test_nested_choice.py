@@ -51,6 +51,19 @@ def test_nested_probabilities_match_the_closed_form():
     np.testing.assert_allclose(p[0], [0.25, 0.25, 0.5], rtol=1e-5)
 
 
+def test_a_utility_near_the_floating_point_limit_is_an_infinitely_bad_path_without_a_warning():
+    """U = -1.5e308 over mu = 0.3 overflows to -inf: that path gets probability 0 and numpy says nothing (it printed
+    an overflow warning on every run with such weights)."""
+    import warnings
+
+    u = np.array([[-1.5e308, -1.0, -2.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p = nested_probabilities(u, np.array([0, 0, 1]), 0.3)
+    np.testing.assert_allclose(p, nested_probabilities(np.array([[-np.inf, -1.0, -2.0]]), np.array([0, 0, 1]), 0.3))
+    assert p[0, 0] == 0.0
+
+
 def test_mu_one_is_the_flat_logit():
     rng = np.random.default_rng(seed(130))
     u = -rng.exponential(1.0, (5000, 6))

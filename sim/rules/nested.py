@@ -22,7 +22,8 @@ def nested_probabilities(u: np.ndarray, family: np.ndarray, mu: float) -> np.nda
     """(k, P) nested-logit probabilities of the P paths for k persons; `family` (P,) labels each path's family.
     Every row must have at least one finite utility."""
     fams = np.unique(family)
-    v = u / mu
+    with np.errstate(over="ignore"):  # a utility near -1e308 over mu < 1 is -inf: the path infinitely bad, as in U
+        v = u / mu
     within = np.zeros_like(v)
     logsum = np.empty((u.shape[0], fams.size))
     for f_i, f in enumerate(fams):
