@@ -154,13 +154,15 @@ def read_table(path: Path, columns: tuple[str, ...] = (), numbers: tuple[str, ..
     """A parquet (.parquet) or CSV table from `path` holding `columns` (an empty table may lack them), the
     columns in `numbers` (where present) numeric, those in `integers` integer and those in `booleans` true/false;
     InputError naming the file otherwise (missing, truncated, not a table, a column of the wrong type, a
-    directory: pyarrow would read a directory as an empty dataset). Every table read here is one bordersim
-    wrote, so a CSV whose last line has no line end was cut short (pandas would read the cut line's missing
-    fields as empty)."""
+    directory: pyarrow would read a directory as an empty dataset). A CSV row with another number of fields than
+    the header is refused: pandas would read a row cut short with its missing fields empty."""
     if path.exists() and not path.is_file():
         raise _damaged(path, "a directory (or another kind of file) where a table file should be")
-    if path.suffix != ".parquet" and _cut_short(path):
-        raise _damaged(path, "cut short: its last line has no line end (bordersim writes whole lines)")
+    ragged = _ragged_row(path) if path.suffix != ".parquet" else None
+    if ragged is not None:
+        row, fields, header = ragged
+        raise _damaged(path, f"row {row} has {fields} field{'s' if fields != 1 else ''} where the header has "
+                             f"{header} (cut short?)")
     try:
         if path.suffix == ".parquet":
             df = read_parquet(path)
@@ -186,16 +188,22 @@ def read_table(path: Path, columns: tuple[str, ...] = (), numbers: tuple[str, ..
     return df
 
 
-def _cut_short(path: Path) -> bool:
-    """A non-empty file whose last byte is not a line end (False when it cannot be read: read_table says why)."""
+def _ragged_row(path: Path) -> tuple[int, int, int] | None:
+    """(data row number from 1, its fields, the header's fields) of the first CSV row whose number of fields is
+    not the header's (blank lines aside); None when every row matches or the file cannot be read as CSV text
+    (read_table then says why)."""
+    import csv
+
     try:
-        with open(path, "rb") as f:
-            if f.seek(0, 2) == 0:
-                return False
-            f.seek(-1, 2)
-            return f.read(1) not in (b"\n", b"\r")
-    except OSError:
-        return False
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            rows = csv.reader(f)
+            header = len(next(rows, []))
+            for n, row in enumerate(rows, start=1):
+                if row and len(row) != header:
+                    return n, len(row), header
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    return None
 
 
 def _reason(exc: BaseException) -> str:

@@ -632,6 +632,17 @@ def test_a_damaged_table_of_an_analysis_is_exit_2_naming_it(tmp_path, capsys, ki
     assert not (root / "report.html").exists() and not (root / "figures").exists()
 
 
+@pytest.mark.parametrize("kind, file", [("calibration", "predictive.csv"), ("sensitivity", "indices.csv")])
+def test_a_table_saved_without_its_last_line_end_or_with_windows_line_ends_is_read(tmp_path, capsys, kind, file):
+    """Editors and spreadsheets save CSVs without a final line end, or with CR LF: whole rows, not damage."""
+    root = (write_calibration if kind == "calibration" else write_sensitivity)(tmp_path / kind)
+    text = (root / file).read_text()
+    for edited in (text.rstrip("\n"), text.replace("\n", "\r\n"), text.replace("\n", "\r\n").rstrip("\r\n")):
+        (root / file).write_bytes(edited.encode())
+        rc, _, err = cli(capsys, "report", str(root))
+        assert rc == 0, err
+
+
 def test_unfinished_sensitivity_or_calibration_directory_says_what_to_do(tmp_path, capsys):
     sens = tmp_path / "sens"
     (sens / "sweep").mkdir(parents=True)
