@@ -495,7 +495,8 @@ def unfinished(directory: Path, command: str) -> str:
     holder = held_by(directory)
     if holder is not None:
         return f"`bordersim {command}` is still writing it ({holder}): wait until it ends"
-    return f"run the same `bordersim {command}` command again to finish it"
+    return (f"run the same `bordersim {command}` command again to finish it (if it stopped on bad input, with the "
+            "input mended)")
 
 
 def unlock_dir(fd: int) -> None:

@@ -210,6 +210,12 @@ def test_an_outcome_some_runs_have_no_value_for_is_bad_input_naming_how_many(tmp
     assert ("key 'outcome': outcome female_share(2004) has no value in 10 of 10 runs (at 10 of 10 points; e.g. point "
             "0, replicate 0)") in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "out" / "points.csv").exists()
+    # as the message says, an outcome by year reuses the finished runs (nobody arrived: no point meets the
+    # condition, which is the next thing said; not that the directory holds another design)
+    spec = _toy_spec(tmp_path, fixed={"population.size": 200, "population.groups.ordinary.departure_rate": 0.0},
+                     design={"type": "lhs", "samples": 10}, outcome="arrived(2004)", condition={"above": 0.5})
+    proc = call_main(capsys, "discover", spec, "--out", tmp_path / "out", "--workers", "1", "--quiet")
+    assert proc.returncode == 2 and "holds at 0 of 10 points" in proc.stderr, proc.stderr
 
 
 def test_unfinished_discovery_directory_is_named_as_such(tmp_path):

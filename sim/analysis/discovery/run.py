@@ -131,7 +131,9 @@ def point_table(ld: LoadedDiscovery, runs: pd.DataFrame) -> pd.DataFrame:
         raise ScenarioError(f"outcome {ld.outcome.expression} has no value in {int(undefined.sum())} of {n * r} runs "
                             f"(at {int(undefined.any(axis=1).sum())} of {n} points; e.g. point {int(p)}, replicate "
                             f"{int(rep)}): {NO_VALUE}; PRIM needs the outcome at every point: {NO_VALUE_REMEDY}, "
-                            "or another outcome (finished runs are kept)", path=str(ld.path), key="outcome")
+                            "or another outcome (the finished runs are kept: an outcome by year, female_share or "
+                            "arrived(YYYY..YYYY), reuses them; another reads other outputs of the runs and needs "
+                            "--force or another --out)", path=str(ld.path), key="outcome")
     first = ok[ok["replicate"] == 0].set_index("point").sort_index()
     table = pd.DataFrame({"point": first.index.to_numpy()})
     for name, label in zip(ld.names, ld.labels):
