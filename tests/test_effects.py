@@ -4,6 +4,7 @@ their statistics (docs/effects.md), the horizon extension, resumption and the er
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -308,6 +309,16 @@ def test_plot_and_report_read_an_effects_directory(closed, tmp_path):
     html = report_html(closed.out)
     assert "policy effects &#x27;toy_effects_test&#x27;" in html or "policy effects 'toy_effects_test'" in html
     assert "sea_closed" in html and "network.edges.boat.open = False" in html
+    assert "runs_without_value" not in html  # said only where a row has such runs
+    gap = tmp_path / "gap"
+    shutil.copytree(closed.out, gap)
+    table = pd.read_csv(gap / "effects.csv", keep_default_na=False, na_values=[""])
+    table.loc[0, "runs_without_value"] = 2
+    table.loc[0, ["effect_median", "total_q05", "total_q95", "p_sign"]] = np.nan
+    table.loc[0, "sign"] = ""
+    table.to_csv(gap / "effects.csv", index=False)
+    html = report_html(gap)
+    assert "<th class=''>runs_without_value</th>" in html and "a row with any has no statistics" in html
     unfinished = tmp_path / "unfinished"
     unfinished.mkdir()
     write_marker(unfinished, "effects")

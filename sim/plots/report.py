@@ -325,12 +325,19 @@ def _effects_sections(ef: EffectsData) -> str:
                         "total_q75", "total_q95", "param_q05", "param_q95", "seed_ci_low", "seed_ci_high",
                         "param_share", "relative_median", "sign", "p_sign", "p_sign_draws")
             if c in ef.effects.columns]
+    gaps = ef.effects["runs_without_value"] if "runs_without_value" in ef.effects.columns else None
+    if gaps is not None and (gaps > 0).any():
+        cols.insert(2, "runs_without_value")
     table = ef.effects[cols].sort_values(["outcome"], kind="stable")
+    empty = ("" if "runs_without_value" not in cols else
+             " runs_without_value: runs that have no value for the outcome (a female share of years in which nobody "
+             "arrived), in the package or the baseline; a row with any has no statistics, as they would be of "
+             "the runs that happen to have a value.")
     parts.append("<h2>Effects</h2><p class='muted'>From effects.csv (docs/effects.md): the effect of each package "
                  "against the baseline, paired by draw and replicate. total_q*: quantiles over every draw and "
                  "replicate; param_q*: over the per-draw mean effects; seed_ci: 95% interval of the mean effect "
                  "from seed noise alone; param_share: the parameter part of the effect's variance; p_sign: share "
-                 "of runs whose effect has the sign of the median.</p>"
+                 f"of runs whose effect has the sign of the median.{empty}</p>"
                  + _table(table, left=("outcome", "package", "sign")))
     return "".join(parts)
 

@@ -558,7 +558,7 @@ class InitialStock(Strict):
         top = v.median if v.dist == "lognormal" else hi
         if top is not None and top > MAX_MONTHS:
             raise ValueError(f"the time already waited must be at most {MAX_MONTHS:g} months (50 years); found "
-                             f"{top:g}")
+                             f"{top!r}")
         return v
 
 
