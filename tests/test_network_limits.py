@@ -293,6 +293,22 @@ def test_a_repeat_propensity_without_a_delay_warns_that_it_does_nothing(tmp_path
     assert "warning" not in capsys.readouterr().err
 
 
+def test_a_stock_whose_lognormal_time_waited_likely_passes_50_years_warns(tmp_path, capsys):
+    """Each draw past 600 months stops the run (exit 2), so `validate` says ok only with a warning when the chance
+    of one among the entry's persons is 1% or more: one in 1,795 persons for median 12, sigma 1.2, so 67% among
+    2,000 (1 - (1 - p)^2000), the probability the run stops."""
+    data = yaml.safe_load(TOY.read_text())
+    data["initial_stock"] = [{"node": "thirdland", "size": 2000, "groups": {"ordinary": 1},
+                              "waited": {"dist": "lognormal", "median": 12, "sigma": 1.2}}]
+    path = write(tmp_path, data)
+    assert main(["validate", str(path)]) == 0
+    assert ("initial_stock[0].waited: a lognormal of median 12 and sigma 1.2 passes 600 months for one person in "
+            "1,795; among 2,000 persons a run draws one such time with probability 67%") in capsys.readouterr().err
+    data["initial_stock"][0]["waited"]["sigma"] = 0.5  # one in 10^15: no warning
+    assert main(["validate", str(write(tmp_path, data, "narrow.yaml"))]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
 def test_shipped_scenarios_give_no_warning(capsys):
     assert main(["validate", str(TOY), str(ROOT / "scenarios/korea.yaml")]) == 0
     assert capsys.readouterr().err == ""

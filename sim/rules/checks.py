@@ -4,12 +4,13 @@ scenarios that are valid but probably not what was meant."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.errors import ScenarioError
-from sim.scenario.schema import BROKER_TARGETS, EDGE_TARGETS, GROUP_TARGETS, NODE_TARGETS, Scenario
+from sim.scenario.schema import BROKER_TARGETS, EDGE_TARGETS, GROUP_TARGETS, MAX_MONTHS, NODE_TARGETS, Scenario
 from sim.scenario.dates import month_str, parse_month, step_dates
 from sim.scenario.units import step_months
 
@@ -223,7 +224,8 @@ def scenario_warnings(sc: Scenario) -> list[str]:
     no usable path at the first step (every path its modes allow from its origins crosses an edge closed in the
     base network or by the policies in force then; such a group cannot set out until a policy opens an edge), and a
     `repeat.propensity` other than 1 without any `repeat.after` delay (repeat attempts are then off and the
-    propensity does nothing)."""
+    propensity does nothing), and an initial stock's lognormal time waited likely (1% or more) to draw a time past
+    MAX_MONTHS for one of its persons (the run then stops)."""
     from sim.rules.network import RouteGraph, modes_mask
     from sim.rules.policies import active_set, network_state, selected_edges
 
@@ -259,4 +261,16 @@ def scenario_warnings(sc: Scenario) -> list[str]:
     if not sc.repeat.enabled() and sc.repeat.propensity != 1.0:
         out.append(f"repeat.propensity is {sc.repeat.propensity:g} but no repeat.after delay is set: repeat "
                    "attempts are off and the propensity has no effect")
+    for i, entry in enumerate(sc.initial_stock):
+        w = entry.waited
+        if w.dist != "lognormal" or not entry.size or w.median is None or not w.sigma:
+            continue
+        # P(a draw passes MAX_MONTHS) for one person, then for any of the entry's persons
+        per_person = 0.5 * math.erfc(math.log(MAX_MONTHS / w.median) / (w.sigma * math.sqrt(2)))
+        anyone = -math.expm1(entry.size * math.log1p(-per_person)) if per_person < 1 else 1.0
+        if anyone >= 0.01:
+            out.append(f"initial_stock[{i}].waited: a lognormal of median {w.median:g} and sigma {w.sigma:g} "
+                       f"passes {MAX_MONTHS:g} months for one person in {1 / per_person:,.0f}; among "
+                       f"{entry.size:,} persons a run draws one such time with probability {anyone:.0%}, and "
+                       "stops there (exit 2): lower the median or sigma")
     return out
