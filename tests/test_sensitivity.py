@@ -221,6 +221,7 @@ def test_seed_intervals_vanish_without_seed_noise_and_grow_with_it(known):
     assert (n["mu_star_seed_conf"] > 0).all()
 
 
+@pytest.mark.filterwarnings("error::UserWarning")  # matplotlib's, for a legend on a panel without bars
 @pytest.mark.parametrize("method", ["morris", "sobol"])
 def test_an_outcome_some_runs_have_no_value_for_gets_no_indices_and_a_warning(known, method):
     """A female share of years in which nobody arrived is NaN in those runs: the outcome gets no indices, the
@@ -243,6 +244,11 @@ def test_an_outcome_some_runs_have_no_value_for_gets_no_indices_and_a_warning(kn
     assert warnings[0].startswith(f"outcome {first} = ") and "has no value in 2 runs" in warnings[0]
     assert "no value in 2 runs" in sa_indices.ranking_table(b) and "do not vary" not in sa_indices.ranking_table(b)
     assert list(a.columns) == list(b.columns)
+    from sim.plots.sensitivity import morris_figure, sobol_figure
+
+    fig = (morris_figure if method == "morris" else sobol_figure)(b)
+    said = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert "no value in 2 runs:\nno indices" in said  # the panel says why it is empty
     if rest:
         pd.testing.assert_frame_equal(a[a["outcome"] == rest[0]].reset_index(drop=True),
                                       b[b["outcome"] == rest[0]].reset_index(drop=True), check_dtype=False)

@@ -67,6 +67,13 @@ def _title(ax, g: pd.DataFrame) -> None:
         ax.text(0, 1.01, expr, transform=ax.transAxes, fontsize=7.5, color="#555555", va="bottom")
 
 
+def _no_indices(ax, g: pd.DataFrame) -> None:
+    """Why an outcome's panel has no indices: runs without a value (`runs_without_value`), or no variance."""
+    missing = int(g["runs_without_value"].iloc[0]) if "runs_without_value" in g else 0
+    why = (f"no value in {missing} runs:\nno indices" if missing else "constant outcome:\nno variance to apportion")
+    ax.text(0.5, 0.5, why, transform=ax.transAxes, ha="center", va="center", color="#555555")
+
+
 @style.styled
 def morris_figure(indices: pd.DataFrame, replicates: str = "the replicates"):
     """mu* against sigma, one panel per outcome, one colour per parameter (legend below)."""
@@ -76,6 +83,12 @@ def morris_figure(indices: pd.DataFrame, replicates: str = "the replicates"):
     fig, axes = _grid(len(outcomes), 3.6, 3.0, legend=[*labels, "σ = μ*"])
     for ax, name in zip(axes, outcomes):
         g = indices[indices["outcome"] == name]
+        if g["mu_star"].isna().all():
+            _title(ax, g)
+            _no_indices(ax, g)
+            ax.set_xticks([])  # no axis to read: nothing is plotted
+            ax.set_yticks([])
+            continue
         xerr = _combined(g, "mu_star")
         for (_, row), err in zip(g.iterrows(), xerr):
             colour, marker = look[row["label"]]
@@ -115,8 +128,7 @@ def sobol_figure(indices: pd.DataFrame, replicates: str = "the replicates"):
         ax.axvline(0, color="#333333", lw=0.8)
         ax.set_xlabel("share of variance")
         if g["ST"].isna().all():
-            ax.text(0.5, 0.5, "constant outcome:\nno variance to apportion", transform=ax.transAxes, ha="center",
-                    va="center", color="#555555")
+            _no_indices(ax, g)
             continue
         ax.barh(y + 0.2, g["ST"], height=0.38, xerr=_combined(g, "ST"), color=style.OKABE_ITO[0],
                 error_kw={"lw": 0.9, "capsize": 2}, label="total ST")
@@ -124,7 +136,9 @@ def sobol_figure(indices: pd.DataFrame, replicates: str = "the replicates"):
                 error_kw={"lw": 0.9, "capsize": 2}, label="first order S1")
         ax.set_xlim(min(-0.05, float(np.nanmin(g["S1"] - _combined(g, "S1")))), None)
         ax.grid(axis="y", visible=False)
-    axes[0].legend(loc="lower right")
+    drawn = [ax for ax in axes if ax.containers]  # the first panel with bars carries the legend
+    if drawn:
+        drawn[0].legend(loc="lower right")
     fig.suptitle("Sobol indices: share of the outcome's variance due to each parameter")
     style.note(fig, NOTE.format(r=replicates))
     return fig
