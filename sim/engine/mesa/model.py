@@ -267,7 +267,10 @@ class BorderModel(EngineCore, mesa.Model):
 
     # ------------------------------------------------------------------------------------------------- run
     def run(self, progress: Callable[[int, int], None] | None = None) -> RunResult:
-        """Step through the whole horizon; `progress(done, total)` is called after each step."""
+        """Step through the whole horizon; `progress(done, total)` is called after each step. For its length the
+        heap is frozen (`gc.freeze`), and unfrozen after: `gc.unfreeze` moves every frozen object back, those a
+        program froze itself too (Python cannot tell them apart: on 3.12 some of its own start-up objects are
+        frozen from the start)."""
         total = len(self.dates)
         gc.freeze()  # keep everything alive now out of the collections the migrants trigger (unfrozen after)
         try:
