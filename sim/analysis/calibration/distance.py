@@ -103,7 +103,9 @@ def distance(pred: Prediction, lc: LoadedCalibration) -> Distance:
 
 
 def arrival_errors(arrivals: dict[int, float], lc: LoadedCalibration) -> pd.DataFrame:
-    """compare_yearly rows (like with like) of the arrivals target's periods; simulated values rounded."""
+    """compare_yearly rows (like with like) of the arrivals target's periods; each year's simulated value rounded
+    to a whole number of arrivals (Python's round: half to even) before the periods are summed and compared, as
+    docs/calibration.md says."""
     years = lc.spec.targets.arrivals.years if lc.spec.targets.arrivals else lc.horizon
     table = compare_yearly({int(y): round(v) for y, v in arrivals.items()}, lc.observed)
     keep = (table["period_start"] >= years[0]) & (table["period_end"] <= years[1])
