@@ -170,8 +170,11 @@ def scenarios(draw) -> dict:
             chosen = draw(st.lists(st.sampled_from(transit), min_size=1, unique_by=lambda n: n["id"]))
             pol["select"] = {"nodes": [n["id"] for n in chosen]}
             if draw(st.booleans()):
-                # 0 at a geometric node included: it once crashed (test_geometric_dwell_set_to_zero_while_waiting)
-                value = draw(st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.5]))
+                # 0 at a geometric node included: it once crashed (test_geometric_dwell_set_to_zero_while_waiting);
+                # a geometric dwell stays 0 or at least one step, whatever the policies set or scale (else the
+                # scenario is refused), so 0.5 only where every chosen node's dwell is fixed
+                geometric = any(n["dwell_distribution"] == "geometric" for n in chosen)
+                value = draw(st.sampled_from([0.0, 1.0, 2.0, 3.5] if geometric else [0.0, 0.5, 1.0, 2.0, 3.5]))
                 target = "dwell"
             else:
                 value, target = draw(hazard), "arrest_hazard"
