@@ -226,12 +226,14 @@ def killed_tmpdir():
 # finer, but pytest-xdist 3.8's groups have no effect under pytest 9.2, which no longer reads `item._nodeid`.)
 # Files are handed out longest first (addopts keep this order: --no-loadscope-reorder), so that the short ones at
 # the end fill in around the long ones: the dashboard's (a server and a browser, ~30 s on a busy machine), mypy
-# from a cold cache (~20 s), then by their measured serial time.
-LONGEST_FIRST = ("test_dashboard.py", "test_types.py", "test_sweep_robust.py", "test_bench_smoke.py", "test_plots.py",
-                 "test_plots_safety.py", "test_analytic.py", "test_calibration.py", "test_sweep.py",
-                 "test_analysis_safety.py", "test_bench_sweep_smoke.py", "test_sensitivity.py",
-                 "test_network_limits.py", "test_cli.py", "test_streams.py", "test_doc_commands.py",
-                 "test_equivalence.py")
+# from a cold cache (~20 s), then by their measured serial time (`pytest --durations=0`, summed per file,
+# 2026-12-07: the files of 3 s or more).
+LONGEST_FIRST = ("test_dashboard.py", "test_types.py", "test_sweep_robust.py", "test_calibration.py", "test_sweep.py",
+                 "test_plots.py", "test_plots_safety.py", "test_calibration_holdout.py", "test_discover.py",
+                 "test_cli.py", "test_compare.py", "test_analysis_safety.py", "test_branches.py",
+                 "test_doc_commands.py", "test_bench_smoke.py", "test_docking.py", "test_network_limits.py",
+                 "test_bench_engines_smoke.py", "test_array_speed.py", "test_sensitivity.py", "test_analytic.py",
+                 "test_calibration_smc.py", "test_equivalence.py", "test_effects.py", "test_output_safety.py")
 
 
 # Temporary directories in memory where the machine has one: bordersim fsyncs every file it writes (0.4 ms each on
