@@ -459,7 +459,10 @@ def load_calibration_dir(path: str | Path) -> CalibrationData:
     if not isinstance(priors, dict) or not all(isinstance(p, dict) and {"dist", "low", "high"} <= set(p)
                                                for p in priors.values()):
         raise _damaged(root / "calibration.json", "'priors' must give dist, low and high for every parameter")
-    points = read_table(root / "points.csv", (*POINTS_COLUMNS, *priors))
+    points = read_table(root / "points.csv", (*POINTS_COLUMNS, *priors), numbers=("point", "distance"),
+                        booleans=("accepted",))
+    if points.empty:
+        raise _damaged(root / "points.csv", "the table has no rows")
     predictive = shares = table = None
     if (root / "predictive.csv").exists():
         predictive = read_table(root / "predictive.csv", PREDICTIVE_COLUMNS, numbers=PREDICTIVE_COLUMNS[1:],
@@ -507,6 +510,11 @@ TRAJECTORY_COLUMNS = ("step", "coverage", "density", "mass", "restricted", "rest
 def load_trajectory(path: str | Path) -> pd.DataFrame:
     """trajectory.csv of a discovery directory; InputError naming the file when it is missing or malformed."""
     p = Path(path)
+    ragged = _ragged_row(p) if p.is_file() else None
+    if ragged is not None:
+        row, fields, header = ragged
+        raise InputError(f"{p}: not a peeling trajectory bordersim wrote (row {row} has {fields} fields where the "
+                         f"header has {header}: cut short?)")
     try:
         t = pd.read_csv(p, keep_default_na=False, dtype={"restricted_dims": str})
     except FileNotFoundError:
@@ -523,7 +531,11 @@ def load_trajectory(path: str | Path) -> pd.DataFrame:
             t[c] = t[c].astype(float)
         t["restricted"] = t["restricted"].astype(int)
         t["from_step"] = t["from_step"].astype(int)
-        t["chosen"] = t["chosen"].astype(str).str.lower() == "true"
+        chosen = t["chosen"].astype(str).str.lower()
+        if not chosen.isin(("true", "false")).all():
+            raise ValueError(f"chosen holds {t['chosen'][~chosen.isin(('true', 'false'))].iloc[0]!r}, not true or "
+                             "false")
+        t["chosen"] = chosen == "true"
     except ValueError as exc:
         raise InputError(f"{p}: not a peeling trajectory bordersim wrote ({exc})") from None
     return t

@@ -230,12 +230,23 @@ def test_unfinished_discovery_directory_is_named_as_such(tmp_path):
 
 def test_a_malformed_trajectory_is_bad_input(tmp_path):
     """The figure reads only trajectory.csv (the command's own drawing is checked end to end above)."""
+    from sim.directories import load_trajectory
     from sim.plots import discovery as discovery_plots
 
     (tmp_path / "trajectory.csv").write_text("step,coverage\n0,1\n")
     with pytest.raises(InputError, match="missing columns"):
         discovery_plots.write_figures(tmp_path)
     assert not (tmp_path / "figures").exists()
+    header = "step,coverage,density,mass,restricted,restricted_dims,dropped,from_step,chosen\n"
+    rows = "0,1.0,0.3,1.0,0,,,0,False\n1,0.9,0.8,0.3,1,sea_patrol,,0,True\n"
+    (tmp_path / "trajectory.csv").write_text(header + rows)
+    assert load_trajectory(tmp_path / "trajectory.csv")["chosen"].tolist() == [False, True]
+    # a last row cut short read its `chosen` as False (the chosen box vanished from figure and report, exit 0)
+    for damaged, says in ((rows[: -len(",True\n")] + "\n", "row 2 has 8 fields where the header has 9"),
+                          (rows.replace("True", "yes"), "chosen holds 'yes', not true or false")):
+        (tmp_path / "trajectory.csv").write_text(header + damaged)
+        with pytest.raises(InputError, match=says):
+            load_trajectory(tmp_path / "trajectory.csv")
 
 
 # ------------------------------------------------------------------------------------------- bad input

@@ -614,18 +614,37 @@ def test_report_and_plot_of_a_calibration_directory(tmp_path, capsys):
     assert rc == 0 and [Path(p).name for p in printed.split()] == ["posterior_pairs.png"], err
 
 
+def _field(text: str, row: int, column: int, value: str) -> str:
+    """`text` (a CSV without quoted fields) with the field at data row `row`, column `column` replaced."""
+    lines = text.split("\n")
+    fields = lines[row + 1].split(",")
+    fields[column] = value
+    lines[row + 1] = ",".join(fields)
+    return "\n".join(lines)
+
+
+DAMAGES = {
+    "cut inside a value": lambda t: t[: len(t) - 4],
+    "not true or false": lambda t: t.replace("True", "maybe"),
+    "true and false as 1 and 0": lambda t: t.replace(",True\n", ",1\n").replace(",False\n", ",0\n"),
+    "not a number": lambda t: t.replace("7.15", "seven"),
+    "a distance not a number": lambda t: _field(t, 2, 3, "abc"),  # points.csv: point, ORD, SOL, distance, ...
+    "the header only": lambda t: t.split("\n")[0] + "\n",
+}
+
+
 @pytest.mark.parametrize("kind, file, damage", [
     ("calibration", "predictive.csv", "cut inside a value"),  # was exit 1: int() of 'FalseTru'
     ("calibration", "predictive.csv", "not true or false"),
     ("calibration", "predictive.csv", "not a number"),
+    ("calibration", "points.csv", "true and false as 1 and 0"),  # was exit 1: a KeyError in the figure
+    ("calibration", "points.csv", "a distance not a number"),  # was read
+    ("calibration", "points.csv", "the header only"),  # was exit 1: KeyError 'distance'
     ("sensitivity", "indices.csv", "cut inside a value"),  # was read: the cut line's missing fields as empty
 ])
 def test_a_damaged_table_of_an_analysis_is_exit_2_naming_it(tmp_path, capsys, kind, file, damage):
     root = (write_calibration if kind == "calibration" else write_sensitivity)(tmp_path / kind)
-    text = (root / file).read_text()
-    (root / file).write_text({"cut inside a value": text[: len(text) - 4],
-                              "not true or false": text.replace("True", "maybe"),
-                              "not a number": text.replace("7.15", "seven")}[damage])
+    (root / file).write_text(DAMAGES[damage]((root / file).read_text()))
     for command in ("plot", "report"):
         rc, _, err = cli(capsys, command, str(root))
         assert rc == 2 and file in err and "internal failure" not in err, (command, err)
