@@ -369,6 +369,23 @@ def test_summarize_formats_and_paired_baseline(tmp_path, small_sweep, run_cli):
     assert r.returncode == 2 and "unknown parameter" in r.stderr
 
 
+def test_a_point_is_named_by_a_parameter_whose_name_holds_commas():
+    """A parameter may set several dotted paths at once, named by them joined with commas (docs/experiments.md):
+    `--baseline "PATH1,PATH2=0.5"` was split at every comma and refused as an unknown parameter."""
+    from sim.errors import UsageError
+    from sim.experiments.summarize import resolve_point
+
+    both = "network.edges.dmz.controls.mines,network.edges.ford.controls.guards"
+    df = pd.DataFrame({"point": [0, 1, 2, 3], both: [0.0, 0.5, 0.0, 0.5], "population.size": [100, 100, 200, 200]})
+    params = [both, "population.size"]
+    assert resolve_point(df, params, f"{both}=0.5,population.size=200") == 3
+    assert resolve_point(df, params, f"population.size=100, {both} = 0.5") == 1
+    for bad, name in ((f"{both}=0.5,nope=1", "nope"),
+                      ("network.edges.dmz.controls.mines=0", "network.edges.dmz.controls.mines")):
+        with pytest.raises(UsageError, match=f"unknown parameter '{name}'"):
+            resolve_point(df, params, bad)
+
+
 def test_points_design_zips_parameter_lists(tmp_path, run_cli):
     spec = write_spec(tmp_path, """
 name: z

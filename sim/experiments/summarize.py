@@ -59,6 +59,31 @@ def summarize(df: pd.DataFrame, parameters: list[str], outcomes: list[str] | Non
     return pd.DataFrame(rows)
 
 
+def _name_value_pairs(text: str, names: list[str], what: str, parameters: list[str]) -> list[tuple[str, str]]:
+    """'name=value,name=value' as pairs. A parameter's name may itself hold commas (several dotted paths set
+    together, docs/experiments.md), so each pair starts at a known name followed by '=' and its value runs to the
+    next ',NAME=' (spaces allowed around both); the longest name that fits wins. UsageError for an unknown name."""
+    import re
+
+    known = "|".join(re.escape(n) for n in sorted(set(names), key=len, reverse=True))
+    start, sep = re.compile(rf"\s*({known})\s*="), re.compile(rf",\s*(?:{known})\s*=")
+    pairs, i = [], 0
+    while i < len(text):
+        m = start.match(text, i)
+        if m is None:
+            name = text[i:].partition("=")[0].strip()
+            raise UsageError(f"{what}: unknown parameter '{name}'; parameters: {', '.join(parameters)}")
+        nxt = sep.search(text, m.end())
+        end = nxt.start() if nxt else len(text)
+        value = text[m.end():end]
+        if "=" in value:  # ',NAME=' with a NAME that is not a parameter
+            name = value.partition("=")[0].rpartition(",")[2].strip()
+            raise UsageError(f"{what}: unknown parameter '{name}'; parameters: {', '.join(parameters)}")
+        pairs.append((m.group(1), value))
+        i = end + 1
+    return pairs
+
+
 def resolve_point(df: pd.DataFrame, parameters: list[str], text: str | int, what: str = "--baseline") -> int:
     """A point given as a point index ('3'), a policy package name, or 'path=value,path=value' naming exactly one
     point; `what` names the option in the UsageError raised otherwise."""
@@ -74,11 +99,7 @@ def resolve_point(df: pd.DataFrame, parameters: list[str], text: str | int, what
         matched = len(match)  # the package at several values of the other parameters
     sel = points
     if "=" in text:
-        for part in text.split(","):
-            name, _, value = part.partition("=")
-            name = name.strip()
-            if name not in parameters and name != "policy":
-                raise UsageError(f"{what}: unknown parameter '{name}'; parameters: {', '.join(parameters)}")
+        for name, value in _name_value_pairs(text, [*parameters, "policy"], what, parameters):
             col = sel[name]
             try:
                 target = float(value)
