@@ -37,8 +37,9 @@ def check_scenario(sc: Scenario) -> list[tuple[str, str]]:
     delta = step_months(sc.time.step)
     for node in sc.network.nodes:
         if node.dwell_distribution == "geometric" and 0 < node.dwell < delta:
-            problems.append((f"network.nodes[{node.id}].dwell", f"a geometric dwell needs a mean of at least one "
-                             f"step ({delta:.4g} months with {sc.time.step} steps), found {node.dwell:.4g}"))
+            problems.append((f"network.nodes[{node.id}].dwell", f"a geometric dwell is 0 (no wait) or a mean of at "
+                             f"least one step ({delta:.4g} month{'s' if delta != 1 else ''} with {sc.time.step} "
+                             f"steps), found {node.dwell:.4g}"))
     nest = sc.route_choice.nest
     if nest is not None:
         labels = {e.route for e in sc.network.edges if e.route}
@@ -269,8 +270,10 @@ def scenario_warnings(sc: Scenario) -> list[str]:
         per_person = 0.5 * math.erfc(math.log(MAX_MONTHS / w.median) / (w.sigma * math.sqrt(2)))
         anyone = -math.expm1(entry.size * math.log1p(-per_person)) if per_person < 1 else 1.0
         if anyone >= 0.01:
+            chance = f"{anyone:.0%}" if anyone < 0.99 else "99% or more"
+            among = f"among {entry.size:,} persons" if entry.size > 1 else "for its one person"
             out.append(f"initial_stock[{i}].waited: a lognormal of median {w.median:g} and sigma {w.sigma:g} "
-                       f"passes {MAX_MONTHS:g} months for one person in {1 / per_person:,.0f}; among "
-                       f"{entry.size:,} persons a run draws one such time with probability {anyone:.0%}, and "
-                       "stops there (exit 2): lower the median or sigma")
+                       f"passes {MAX_MONTHS:g} months for one person in {1 / per_person:,.0f}; {among} a run draws "
+                       f"one such time with probability {chance}, and stops there (exit 2): lower the median or "
+                       "sigma")
     return out
