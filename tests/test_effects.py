@@ -247,6 +247,12 @@ def test_posterior_errors_name_the_file_and_column(tmp_path):
         ef_spec.load_effects(_spec(tmp_path, posterior="bad.csv"))
     assert err.value.path == str(bad) and err.value.key == RATE and "package" not in err.value.message
     assert err.value.message.startswith(f"row 3 ({RATE} = -1.0) makes an invalid scenario: ")
+    # with several columns, the key is the column that sets the path at fault
+    patrol = "network.edges.boat.controls.patrol"
+    bad.write_text(f"point,{RATE},{patrol}\n0,0.002,0.5\n1,0.003,1.7\n")
+    with pytest.raises(ScenarioError) as err:
+        ef_spec.load_effects(_spec(tmp_path, posterior="bad.csv"))
+    assert err.value.key == patrol and "row 2" in err.value.message, err.value.format()
     with pytest.raises(ScenarioError) as err:
         ef_spec.load_effects(_spec(tmp_path, posterior=name, draws=3))
     assert err.value.key == "draws"

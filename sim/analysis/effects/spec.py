@@ -3,6 +3,7 @@ against the base scenario before anything runs."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -205,7 +206,11 @@ def _check_draws(posterior: Posterior, data: dict, err) -> None:
             validate_dict(trial, path="(effects draw)")
         except ScenarioError as exc:
             shown = ", ".join(f"{name} = {value}" for name, value in values.items())
-            column = next(iter(values)) if len(values) == 1 else None  # with several, any may be at fault
+            # the column that sets the path at fault ('network.edges[boat].controls.patrol' is the column's
+            # 'network.edges.boat.controls.patrol'); with one column, that one
+            at = re.sub(r"\[([^\]]*)\]", r".\1", exc.key or "")
+            column = next((name for name in values if at in (p.strip() for p in name.split(","))),
+                          next(iter(values)) if len(values) == 1 else None)
             raise ScenarioError(f"row {row + 1} ({shown}) makes an invalid scenario: {exc.key}: {exc.message}",
                                 path=str(posterior.file), key=column) from None
 
