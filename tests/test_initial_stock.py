@@ -233,3 +233,13 @@ def test_a_row_of_minus_infinite_utilities_draws_uniformly():
     np.testing.assert_array_equal(logit_choice(u, uniforms), [0, 0, 1, 1, 2, 2])
     finite = np.log(np.array([[1.0, 2.0, 1.0]]))  # an ordinary row is unchanged: P = 1/4, 1/2, 1/4
     np.testing.assert_array_equal(logit_choice(np.repeat(finite, 3, axis=0), np.array([0.2, 0.5, 0.8])), [0, 1, 2])
+
+
+def test_a_lognormal_sigma_near_the_floating_point_limit_stops_the_run_without_numpy_warnings(recwarn):
+    """exp(sigma Z) overflows to inf for a sigma near 1e308: the run stops with its own message (a time waited
+    past 600 months, exit 2 in the CLI); numpy's overflow warnings printed before it on stderr."""
+    scenario = build(transit_scenario([{"node": "t", "size": 200,
+                                        "waited": {"dist": "lognormal", "median": 1, "sigma": 1e308}}]))
+    with pytest.raises(ScenarioError, match="past 600"):
+        run(scenario)
+    assert [str(w.message) for w in recwarn] == []

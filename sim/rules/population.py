@@ -49,9 +49,12 @@ def draw(dist: AttributeDistribution, n: int, rng: np.random.Generator) -> np.nd
         return lo + (hi - lo) * rng.beta(dist.a, dist.b, n)
     assert dist.median is not None and dist.sigma is not None
     z = rng.standard_normal(n)  # median * exp(sigma * Z), in place (the same operations: a product commutes)
-    z *= dist.sigma
-    np.exp(z, out=z)
-    z *= dist.median
+    # a sigma near the floating-point limit overflows to inf, which the callers refuse with a message (means past
+    # the 32-bit limit, a time waited past 600 months): numpy's own warning would only precede it on stderr
+    with np.errstate(over="ignore"):
+        z *= dist.sigma
+        np.exp(z, out=z)
+        z *= dist.median
     return z
 
 
