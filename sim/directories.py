@@ -160,9 +160,7 @@ def read_table(path: Path, columns: tuple[str, ...] = (), numbers: tuple[str, ..
         raise _damaged(path, "a directory (or another kind of file) where a table file should be")
     ragged = _ragged_row(path) if path.suffix != ".parquet" else None
     if ragged is not None:
-        row, fields, header = ragged
-        raise _damaged(path, f"row {row} has {fields} field{'s' if fields != 1 else ''} where the header has "
-                             f"{header} (cut short?)")
+        raise _damaged(path, ragged)
     try:
         if path.suffix == ".parquet":
             df = read_parquet(path)
@@ -188,10 +186,10 @@ def read_table(path: Path, columns: tuple[str, ...] = (), numbers: tuple[str, ..
     return df
 
 
-def _ragged_row(path: Path) -> tuple[int, int, int] | None:
-    """(data row number from 1, its fields, the header's fields) of the first CSV row whose number of fields is
-    not the header's (blank lines aside); None when every row matches or the file cannot be read as CSV text
-    (read_table then says why)."""
+def _ragged_row(path: Path) -> str | None:
+    """What is wrong with the first CSV row whose number of fields is not the header's (blank lines aside, data
+    rows counted from 1); None when every row matches or the file cannot be read as CSV text (the reader then says
+    why)."""
     import csv
 
     try:
@@ -200,7 +198,8 @@ def _ragged_row(path: Path) -> tuple[int, int, int] | None:
             header = len(next(rows, []))
             for n, row in enumerate(rows, start=1):
                 if row and len(row) != header:
-                    return n, len(row), header
+                    return (f"row {n} has {len(row)} field{'s' if len(row) != 1 else ''} where the header has "
+                            f"{header} (cut short?)")
     except (OSError, UnicodeDecodeError, csv.Error):
         return None
     return None
@@ -512,9 +511,7 @@ def load_trajectory(path: str | Path) -> pd.DataFrame:
     p = Path(path)
     ragged = _ragged_row(p) if p.is_file() else None
     if ragged is not None:
-        row, fields, header = ragged
-        raise InputError(f"{p}: not a peeling trajectory bordersim wrote (row {row} has {fields} fields where the "
-                         f"header has {header}: cut short?)")
+        raise InputError(f"{p}: not a peeling trajectory bordersim wrote ({ragged})")
     try:
         t = pd.read_csv(p, keep_default_na=False, dtype={"restricted_dims": str})
     except FileNotFoundError:

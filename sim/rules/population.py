@@ -58,15 +58,23 @@ def draw(dist: AttributeDistribution, n: int, rng: np.random.Generator) -> np.nd
     return z
 
 
-def draw_means(group: Group, n: int, rng: np.random.Generator) -> np.ndarray:
-    """n draws of `group`'s means (`draw`); a ScenarioError if one is past MAX_MEANS, the largest that the 32-bit
-    storage holds (cast there it became inf: a passage at an infinite price was then sold, and inf - inf made
-    the buyer's means NaN). The schema refuses parameters past it; a lognormal's tail can still reach it."""
-    values = draw(group.means, n, rng)
-    if values.size and values.max() > MAX_MEANS:
-        raise ScenarioError(f"a draw of {values.max():.4g} USD is past {MAX_MEANS:.4g}, the largest means stored "
-                            "(32-bit floats): lower the median or sigma", key=f"population.groups[{group.name}].means")
+def draw_at_most(dist: AttributeDistribution, n: int, rng: np.random.Generator, top: float, *, key: str,
+                 unit: str, limit: str) -> np.ndarray:
+    """n draws (`draw`); a ScenarioError naming `key` if one is past `top` (described as `limit`). The schema
+    bounds the distribution's parameters (`AttributeDistribution.bounded_top`); a lognormal's tail can still
+    pass it."""
+    values = draw(dist, n, rng)
+    if values.size and values.max() > top:
+        raise ScenarioError(f"a draw of {values.max():.4g} {unit} is past {limit}: lower the median or sigma",
+                            key=key)
     return values
+
+
+def draw_means(group: Group, n: int, rng: np.random.Generator) -> np.ndarray:
+    """n draws of `group`'s means, at most MAX_MEANS, the largest that the 32-bit storage holds (cast there it
+    became inf: a passage at an infinite price was then sold, and inf - inf made the buyer's means NaN)."""
+    return draw_at_most(group.means, n, rng, MAX_MEANS, key=f"population.groups[{group.name}].means", unit="USD",
+                        limit=f"{MAX_MEANS:.4g}, the largest means stored (32-bit floats)")
 
 
 def bin_index(edges: np.ndarray, u: np.ndarray) -> np.ndarray:

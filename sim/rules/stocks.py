@@ -25,9 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.rules.network import RouteGraph, modes_mask
-from sim.rules.population import draw, draw_means
+from sim.rules.population import draw, draw_at_most, draw_means
 from sim.rules.streams import STOCK, hash_int
-from sim.errors import ScenarioError
 from sim.scenario.schema import MAX_MONTHS, InitialStock, Scenario
 
 
@@ -120,11 +119,9 @@ def draw_stock(sc: Scenario, graph: RouteGraph, key: int) -> StockDraw:
         cdf = np.cumsum(w / w.sum())
         grp = np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(groups) - 1).astype(np.uint8)
         u_sex = rng.random(n)
-        waited = np.maximum(draw(entry.waited, n, rng), 0.0)
-        if waited.size and waited.max() > MAX_MONTHS:  # a lognormal's tail (the schema bounds its median)
-            raise ScenarioError(f"a draw of {waited.max():.4g} months already waited is past {MAX_MONTHS:g} (50 "
-                                "years), the longest allowed: lower the median or sigma",
-                                key=f"initial_stock[{e}].waited")
+        waited = np.maximum(draw_at_most(entry.waited, n, rng, MAX_MONTHS, key=f"initial_stock[{e}].waited",
+                                         unit="months already waited",
+                                         limit=f"{MAX_MONTHS:g} (50 years), the longest allowed"), 0.0)
         share = np.array([g.female_share if entry.female_share is None else entry.female_share for g in groups])
         node = graph.node_index[entry.node]
         origin = np.zeros(n, dtype=np.uint16)

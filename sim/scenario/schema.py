@@ -129,6 +129,14 @@ class AttributeDistribution(Strict):
             return float(0.0 if self.low is None else self.low), float(1.0 if self.high is None else self.high)
         return 0.0, math.inf
 
+    def bounded_top(self) -> float:
+        """The value a limit on the draws is checked against when the distribution is read: its upper bound, or
+        for a lognormal (unbounded) its median; a lognormal's draws past the limit are refused when drawn."""
+        if self.dist != "lognormal":
+            return self.bounds()[1]
+        assert self.median is not None  # checked by `_params`
+        return float(self.median)
+
 
 class BySex(Strict):
     """A value for women and one for men; a single number means the same for both."""
@@ -196,11 +204,10 @@ class Group(Strict):
     @field_validator("means")
     @classmethod
     def _means_range(cls, v: AttributeDistribution) -> AttributeDistribution:
-        lo, hi = v.bounds()
-        if lo < 0:
+        if v.bounds()[0] < 0:
             raise ValueError("means must not be negative")
-        top = v.median if v.dist == "lognormal" else hi
-        if top is not None and top > MAX_MEANS:
+        top = v.bounded_top()
+        if top > MAX_MEANS:
             raise ValueError(f"means are stored as 32-bit floats, at most {MAX_MEANS:.4g} USD; found {top:g}")
         return v
 
@@ -552,11 +559,10 @@ class InitialStock(Strict):
     @field_validator("waited")
     @classmethod
     def _waited_range(cls, v: AttributeDistribution) -> AttributeDistribution:
-        lo, hi = v.bounds()
-        if lo < 0:
+        if v.bounds()[0] < 0:
             raise ValueError("the time already waited must not be negative")
-        top = v.median if v.dist == "lognormal" else hi
-        if top is not None and top > MAX_MONTHS:
+        top = v.bounded_top()
+        if top > MAX_MONTHS:
             raise ValueError(f"the time already waited must be at most {MAX_MONTHS:g} months (50 years); found "
                              f"{top!r}")
         return v
