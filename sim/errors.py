@@ -58,6 +58,11 @@ def by_line(problems: list[tuple[str | None, int | None, str]]) -> list[tuple[st
     return sorted(problems, key=lambda p: (p[1] is None, p[1] or 0))
 
 
+class ResultWarning(UserWarning):
+    """Something about a result its reader must know (results made by different code); the command line prints it
+    as `warning: ...` on standard error."""
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM (a batch scheduler's time limit, `kill`), turned into an interruption by the command line
     (`sim.entry`): it stops a command as Ctrl-C does, keeping what was finished, and the exit code is 143."""

@@ -21,6 +21,7 @@ import pytest
 
 from conftest import seed
 from sim.analysis.calibration.abc import calibrate
+from sim.provenance import stamp
 from sim.analysis.calibration.distance import run_predictions, score_points
 from sim.analysis.calibration.holdout import BANDS, SMC_NOTE, holdout
 from sim.analysis.calibration.posterior import accept
@@ -213,7 +214,8 @@ def test_a_rejection_calibration_removes_the_generations_an_smc_one_left_and_rec
     write_marker(out, "calibration")
     result = calibrate(path, out, workers=1)
     assert result.generations is None and not (out / "generations.csv").exists()
-    assert "date" not in json.loads((out / "calibration.json").read_text())
+    meta = json.loads((out / "calibration.json").read_text())
+    assert "date" not in meta and meta["made_by"] == stamp()  # which bordersim made it (sim.provenance), not when
 
 
 def test_a_calibration_that_draws_no_predictive_figure_removes_the_one_an_earlier_one_drew(toy, tmp_path):

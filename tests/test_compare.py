@@ -17,6 +17,7 @@ from sweep_helpers import call_main
 
 from sim.cli.main import main
 from sim.outcomes import TOTAL_KEYS
+from sim.provenance import stamp
 
 SMALL = "population.size=3000"
 PATROL = "network.edges.boat.controls.patrol"  # the sea route's boat: raised, its arrivals fall
@@ -57,7 +58,9 @@ def _compare(capsys, tmp_path, *args) -> tuple[object, dict[str, pd.DataFrame], 
     assert res.returncode == 0, res.stderr
     tables = {b: pd.read_csv(out / f"{b}.csv", keep_default_na=True) for b in ("totals", "by_route", "by_group",
                                                                                 "by_year")}
-    return res, tables, json.loads((out / "comparison.json").read_text())
+    meta = json.loads((out / "comparison.json").read_text())
+    assert meta["made_by"] == stamp()
+    return res, tables, meta
 
 
 def _row(table: pd.DataFrame, outcome: str, **key) -> pd.Series:

@@ -19,6 +19,8 @@ import pytest
 from scipy import stats
 
 from sim.cli import main
+from sim.errors import ResultWarning
+from sim.provenance import code_sha256, package_version
 
 from sim.experiments.design import build_points, build_runs, replicate_seeds
 from sim.experiments.backends import Backend
@@ -222,6 +224,29 @@ def test_resume_skips_finished_runs(tmp_path, small_sweep):
     run_sweep(p, tmp_path / "o", workers=1, progress=lambda d, t: calls.append((d, t)))
     assert calls == [(6, 6)]
     assert stamps == {f.name: f.stat().st_mtime_ns for f in (tmp_path / "o" / "runs").glob("*.json")}
+
+
+def test_runs_record_the_code_that_made_them_and_a_sweep_mixing_code_warns(tmp_path, small_sweep, run_cli):
+    out = copy_of(small_sweep[1], tmp_path)
+    records = sorted((out / "runs").glob("*.json"))
+    assert {json.loads(p.read_text())["code_sha256"] for p in records} == {code_sha256()}
+    made_by = json.loads((out / "sweep.json").read_text())["made_by"]
+    assert made_by == {"version": package_version(), "code_sha256": code_sha256()}
+    r = run_cli("sweep", str(small_sweep[0]), "--out", str(out), "--workers", "1", "--quiet")
+    assert r.returncode == 0 and "warning" not in r.stderr, r.stderr
+    # one run made by other code (an edited bordersim, a cluster's worker of another install), one by a bordersim
+    # that recorded no code: the resumed sweep says so, and still returns the table
+    for path, change in zip(records[:2], [{"code_sha256": "0" * 64}, {}]):
+        rec = json.loads(path.read_text())
+        rec.pop("code_sha256")
+        path.write_text(json.dumps(rec | change) + "\n")
+    r = run_cli("sweep", str(small_sweep[0]), "--out", str(out), "--workers", "1", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert (f"warning: {out}: 2 of its 6 finished runs were made by other bordersim code than this command's "
+            f"(code_sha256 {code_sha256()[:12]}...) (1 by a bordersim that did not record its code)") in r.stderr
+    assert "new --out" in r.stderr and "Traceback" not in r.stderr
+    with pytest.warns(ResultWarning, match="2 of its 6 finished runs"):  # the Python API warns as Python does
+        run_sweep(plan(small_sweep[0]), out, workers=1)
 
 
 def test_a_different_spec_is_refused_unless_forced(tmp_path, small_sweep, run_cli):

@@ -46,6 +46,7 @@ from sim.experiments.summarize import MIN_CI_REPLICATES, mean_ci, outcome_column
 from sim.outcomes import FLOWS, TOTAL_KEYS
 from sim.outputs import new_dir
 from sim.directories import kind_of, load_run, load_sweep_dir, read_table, read_yaml
+from sim.provenance import stamp
 
 KIND = "comparison"
 BLOCKS = ("totals", "by_route", "by_group", "by_year")
@@ -117,7 +118,7 @@ class Comparison:
         return {"a": side(self.a), "b": side(self.b), "method": self.method, "method_note": self.method_note,
                 "fair": not self.issues, "issues": [asdict(i) for i in self.issues], "notes": self.notes,
                 "differences": {k: {"a": a, "b": b} for k, (a, b) in self.differences.items()},
-                "blocks": {name: len(t) for name, t in self.tables.items()}}
+                "blocks": {name: len(t) for name, t in self.tables.items()}, "made_by": stamp()}
 
 
 # ------------------------------------------------------------------------------------------------ reading

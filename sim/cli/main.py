@@ -8,11 +8,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from contextlib import nullcontext
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 
 from sim.cli import calibrate, compare, dashboard, discover, effects, plot, run, sensitivity, sweep
 from sim.cli.arguments import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED
-from sim.errors import InputError, Terminated, UsageError
+from sim.errors import InputError, ResultWarning, Terminated, UsageError
+from sim.provenance import package_version
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
                "resumes when run again. Docs: docs/model.md, docs/scenario.md.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    parser.add_argument("--version", action="version", version=f"bordersim {_version()}")
+    parser.add_argument("--version", action="version", version=f"bordersim {package_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     run.register(sub)
@@ -50,15 +53,6 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                              help="show tracebacks on errors")
     return parser
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("bordersim")
-    except PackageNotFoundError:
-        return "0+unknown"
 
 
 def _to_devnull(stream) -> None:
@@ -117,6 +111,24 @@ def _interrupted(exc: KeyboardInterrupt) -> int:
     terminated = isinstance(exc, Terminated)
     _tell("terminated" if terminated else "interrupted")
     return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+
+
+@contextmanager
+def _warnings_told() -> Iterator[None]:
+    """While a command runs, a ResultWarning (results made by different code) is one line `warning: ...` on
+    standard error, every time it is raised; other warnings keep Python's own format and filters."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", ResultWarning)
+        shown = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None) -> None:
+            if issubclass(category, ResultWarning):
+                _tell(f"warning: {message}")
+            else:
+                shown(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        yield
 
 
 MAX_EPOCH = 253402300800  # 10000-01-01 00:00 UTC: time.gmtime and datetime stop at the year 9999
@@ -180,7 +192,8 @@ def _main(argv: list[str] | None) -> int:
         raise
     try:
         _check_environment()
-        code = args.func(args)
+        with _warnings_told():
+            code = args.func(args)
         if (reason := _unwritten_output()) is not None:
             _tell(f"error: {reason}")
             return EXIT_FAILURE

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
 
@@ -42,6 +41,7 @@ from sim.rules.network import RouteGraph, modes_mask
 from sim.rules.perception import (KINDS, lag_steps, outcome_counts, perceived_failures, route_truth, smoothing_weight,
                                   true_failures, update_perceived)
 from sim.rules.policies import active_sets, group_rates, network_state
+from sim.provenance import code_sha256, package_version
 from sim.rules.population import Population
 from sim.rules.repeat import multiplier_bound, rate_multiplier, repeat_steps
 from sim.rules.stocks import StockDraw, draw_stock, paths_through
@@ -49,13 +49,6 @@ from sim.rules.streams import CHOICE, STOCK_CHOICE, run_key, uniforms
 from sim.scenario.dates import step_dates
 from sim.scenario.schema import Scenario
 from sim.scenario.units import step_months
-
-
-def package_version() -> str:
-    try:
-        return version("bordersim")
-    except PackageNotFoundError:
-        return "0+unknown"
 
 
 class EngineCore:
@@ -599,7 +592,7 @@ def run_result(model, extra: dict | None = None) -> RunResult:
     led = model.ledger
     return RunResult(
         scenario_name=sc.name, seed=model.seed, resolved=sc.model_copy(update={"seed": model.seed}),
-        version=package_version(), dates=model.dates, routes=list(model.graph.routes),
+        version=package_version(), code_sha256=code_sha256(), dates=model.dates, routes=list(model.graph.routes),
         groups=[g.name for g in sc.population.groups], edge_ids=list(model.graph.edge_ids),
         node_ids=list(model.graph.node_ids), flows=led.flows, arrived_female=led.arrived_female,
         in_transit=led.in_transit, edges=led.edges, repatriated_at=led.repatriated_at,

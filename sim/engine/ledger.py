@@ -211,6 +211,7 @@ class RunResult:
     # per step, the steps since leaving home summed over the step's arrivals, and the length of a step in years
     abroad: np.ndarray | None = None
     step_years: float = 1.0 / 12.0
+    code_sha256: str = ""  # the code that made it (sim.provenance)
 
     @functools.cached_property
     def resolved_yaml(self) -> str:
@@ -372,6 +373,7 @@ class RunResult:
                 "seed": self.seed,
                 "scenario_sha256": self.scenario_sha256,
                 "version": self.version,
+                "code_sha256": self.code_sha256,
                 "steps": len(self.dates),
                 "start": self.dates[0].isoformat(),
                 "end": self.dates[-1].isoformat(),

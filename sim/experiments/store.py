@@ -3,10 +3,12 @@
 Layout:
     DIR/.bordersim                         marker: a directory bordersim made, of kind "sweep" (sim/outputs.py)
     DIR/.lock                              the lock file (see below): pid, host and command of the last holder
-    DIR/sweep.json                         manifest: spec fingerprint, spec, base scenario name
+    DIR/sweep.json                         manifest: spec fingerprint, spec, base scenario name, the version and
+                                           code (sim.provenance) of the last command that ran the sweep
     DIR/scenario.resolved.yaml             the base scenario as resolved (a point's scenario: it with the point's
                                            settings); written when missing (sweeps of earlier versions lack it)
-    DIR/runs/<run_id>.json                 one record per finished run (status, outcomes, error, wall time)
+    DIR/runs/<run_id>.json                 one record per finished run (status, outcomes, error, wall time, the
+                                           code_sha256 of the process that made it)
     DIR/timeseries/run_id=<run_id>/part-0.parquet   the run's time series (a Parquet dataset keyed by run_id)
     DIR/runs.parquet                       one row per run, rebuilt from the records at the end and on resume
 
@@ -37,6 +39,7 @@ import math
 import os
 import re
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -47,6 +50,7 @@ from sim.experiments.design import RunSpec
 from sim.experiments.spec import LoadedSpec
 from sim.experiments.task import TaskOutput
 from sim.scenario.overrides import dump_scenario
+from sim.provenance import code_sha256, stamp
 from sim.outputs import (LOCK, MARKER, TMP_PREFIX, TMP_SUFFIX, atomic_path, atomic_write_text, check_readable_dir,
                          claim_dir, foreign_entries, lock_dir, make_temp_dir, marker_kind, protected_reason,
                          refuse_foreign, refuse_if_held, remove_owned, unfinished, unlock_dir,
@@ -66,6 +70,7 @@ class SweepStore:
         self.runs_dir = root / "runs"
         self.ts_dir = root / "timeseries"
         self._lock_fd = lock_fd
+        self.codes: Counter[str | None] = Counter()  # code_sha256 -> finished runs it made (`compile`; None: unknown)
 
     # ------------------------------------------------------------------------------------------- opening
     @classmethod
@@ -159,6 +164,7 @@ class SweepStore:
             "error_kind": out.error_kind,
             "outcomes": {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in out.outcomes.items()},
             "wall_time": out.wall_time,
+            "code_sha256": out.code_sha256,
         }
         atomic_write_text(self.runs_dir / f"{run.run_id}.json", json.dumps(record) + "\n")
 
@@ -167,11 +173,14 @@ class SweepStore:
         """runs.parquet: one row per run of the design that has a record, in run_id order."""
         rows = []
         policies = any(r.point.package is not None for r in runs)
+        self.codes = Counter()
         for run in sorted(runs, key=lambda r: r.run_id):
             p = self.runs_dir / f"{run.run_id}.json"
             if not p.exists():
                 continue
             rec = json.loads(p.read_text())
+            if rec["status"] == "ok":
+                self.codes[rec.get("code_sha256")] += 1
             row = {"run_id": rec["run_id"], "point": rec["point"]}
             if policies:
                 row["policy"] = rec["package"]
@@ -189,6 +198,20 @@ class SweepStore:
         with atomic_path(self.root / "runs.parquet") as tmp:
             df.to_parquet(tmp, index=False)
         return df
+
+
+    def mixed_code(self) -> str | None:
+        """A warning when some finished runs of the last `compile` were made by other code than this process's
+        (a sweep resumed after bordersim changed, or workers of a cluster running another install), else None."""
+        ours = code_sha256()
+        other = sum(n for code, n in self.codes.items() if code != ours)
+        if not other:
+            return None
+        unknown = self.codes.get(None, 0)
+        of = f" ({unknown:,} by a bordersim that did not record its code)" if unknown else ""
+        return (f"{self.root}: {other:,} of its {sum(self.codes.values()):,} finished runs were made by other "
+                f"bordersim code than this command's (code_sha256 {ours[:12]}...){of}: its table mixes results of "
+                "different code; to make every run with this code, run the sweep into a new --out")
 
 
 def _error_kind(rec: dict) -> str | None:
@@ -359,9 +382,9 @@ def _initialise(directory: Path, ls: LoadedSpec) -> None:
 
 def _manifest_text(ls: LoadedSpec, root: Path) -> str:
     """sweep.json: the fingerprint, the spec (its path and content, as of the last command that ran the sweep),
-    the base scenario's name and the parameters. The spec's path is recorded relative to the sweep directory ROOT
-    when it lies in ROOT's parent (an analysis's OUT/experiment.yaml beside OUT/sweep: '../experiment.yaml', the
-    same wherever OUT lies), else as it was given."""
+    the base scenario's name, the parameters and `made_by` (sim.provenance.stamp). The spec's path is recorded
+    relative to the sweep directory ROOT when it lies in ROOT's parent (an analysis's OUT/experiment.yaml beside
+    OUT/sweep: '../experiment.yaml', the same wherever OUT lies), else as it was given."""
     spec_path = str(ls.path)
     if Path(os.path.realpath(ls.path)).parent == Path(os.path.realpath(root)).parent:  # links resolved
         spec_path = os.path.join("..", ls.path.name)
@@ -371,6 +394,7 @@ def _manifest_text(ls: LoadedSpec, root: Path) -> str:
         "spec": ls.spec.model_dump(mode="json"),
         "scenario": ls.base.name,
         "parameters": ls.parameter_names,
+        "made_by": stamp(),
     }, indent=2) + "\n"
 
 

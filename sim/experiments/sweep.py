@@ -12,6 +12,7 @@ import ast
 import multiprocessing
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from sim.api_checks import path_argument, run_options
-from sim.errors import InputError, ScenarioError, Terminated, UsageError
+from sim.errors import InputError, ResultWarning, ScenarioError, Terminated, UsageError
 from sim.experiments.design import (Point, RunSpec, build_runs, check_run_count, count_points, iter_points, iter_runs,
                                     points_at)
 from sim.experiments.backends import Backend, BackendLost
@@ -170,7 +171,8 @@ def run_sweep(p: Plan, out: str | Path, *, workers: int | None = None, scheduler
     Refuses (UsageError/ScenarioError) before writing or starting anything: an unguarded call from a script's top
     level, points whose values make an invalid scenario, a directory it may not use (see SweepStore.open), an
     unreachable scheduler; and a directory another sweep holds. Ctrl-C raises SweepInterrupted and a lost cluster
-    SweepAborted, both after saving what finished."""
+    SweepAborted, both after saving what finished. When finished runs were made by other bordersim code than this
+    process's (`SweepStore.mixed_code`), it warns (ResultWarning)."""
     out = Path(out)
     if scheduler is None or scheduler == "local":
         refuse_unguarded_main()
@@ -218,7 +220,10 @@ def _run(p: Plan, store: SweepStore, out: Path, be: Backend | None, progress) ->
     except BackendLost as exc:
         store.compile(runs, p.spec.parameter_names)
         raise SweepAborted(str(exc), finished, total, out) from None
-    return store.compile(runs, p.spec.parameter_names)
+    table = store.compile(runs, p.spec.parameter_names)
+    if (mixed := store.mixed_code()) is not None:
+        warnings.warn(mixed, ResultWarning, stacklevel=2)
+    return table
 
 
 def _finished_before(out: Path, ls: LoadedSpec) -> set[str]:

@@ -20,6 +20,7 @@ import pandas as pd
 from sim.outcomes import TOTAL_KEYS
 from sim.engine.engines import ENSEMBLE_DEFAULT, run
 from sim.engine.ledger import RunResult
+from sim.provenance import code_sha256
 
 
 class TaskUnreadable(RuntimeError):
@@ -53,6 +54,7 @@ class TaskOutput:
     wall_time: float = 0.0
     timeseries: pd.DataFrame | None = None
     error_kind: str | None = None  # failed runs: "input" (bad values) or "internal" (our fault)
+    code_sha256: str = field(default_factory=code_sha256)  # of the process that made it (sim.provenance)
 
 
 def outcomes(result: RunResult, keep: list[str]) -> dict[str, float]:

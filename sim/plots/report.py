@@ -25,7 +25,6 @@ import html
 import io
 import json
 import os
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import pandas as pd
@@ -42,6 +41,7 @@ from sim.plots.api import Figures, build_figures
 from sim.directories import CalibrationData, DiscoveryData, EffectsData, RunData, SensitivityData, SweepData, kind_of
 from sim.plots.policy_figures import baseline_package, paired_against_baseline
 from sim.plots.sweep_figures import MIN_REPLICATES
+from sim.provenance import package_version
 
 
 CSS = """
@@ -112,13 +112,6 @@ def _figures_html(figs: Figures) -> str:
         parts.append("<p class='muted'>Not drawn: " + "; ".join(f"{_e(k)} ({_e(v)})" for k, v in
                                                                 figs.skipped.items()) + "</p>")
     return "".join(parts)
-
-
-def _bordersim_version() -> str:
-    try:
-        return version("bordersim")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 # --------------------------------------------------------------------------------------------------- run
@@ -405,7 +398,7 @@ def report_html(path: str | Path, *, baseline: str | None = None) -> str:
     return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             f"{REPORT_GENERATOR}<meta name='viewport' content='width=device-width, initial-scale=1'>"
             f"<title>{_e(title)}</title><style>{CSS}</style></head><body><h1>{_e(title)}</h1>"
-            f"<p class='muted'>{written + 'by' if written else 'Written by'} bordersim {_e(_bordersim_version())} "
+            f"<p class='muted'>{written + 'by' if written else 'Written by'} bordersim {_e(package_version())} "
             f"from the directory <code>{_e(_dir_name(Path(path)))}</code>. Self-contained: figures are "
             f"embedded.</p>{body}{_figures_html(figs)}</body></html>\n")
 

@@ -70,6 +70,7 @@ from sim.errors import UsageError
 from sim.analysis.calibration.scenario_file import check_scenario_target, format_value, write_scenario
 from sim.analysis.calibration.spec import TARGET_NAMES, LoadedCalibration, load_calibration
 from sim.outputs import atomic_path, atomic_write_text, default_dir, real_target
+from sim.provenance import code_sha256, package_version, stamp
 from sim.weighted import weighted_spearman_matrix
 
 Progress = Callable[[str, int, int], None]
@@ -229,6 +230,7 @@ def provenance(result: CalibrationResult, lc: LoadedCalibration) -> list[str]:
     lines = [
         f"spec: {lc.path} (sha256 {lc.sha256()[:16]})",
         f"date: {dt.date.today().isoformat()}",
+        f"made by: bordersim {package_version()}, code_sha256 {code_sha256()}",
         f"method: {'ABC rejection,' if g is None else 'sequential ABC (ABC-SMC) from a prior sample of'} "
         f"{s.sampling.samples} {s.sampling.design} points x {s.sampling.replicates} "
         f"replicates at population.size {size:,} (counts x {lc.count_scale:g})"
@@ -281,7 +283,7 @@ def write_outputs(result: CalibrationResult, lc: LoadedCalibration, per_run: pd.
         "count_scale": lc.count_scale, "rounds": result.rounds, "points": len(result.points),
         "runs": result.runs, "failed_runs": result.failed, "epsilon": result.epsilon,
         "accepted": len(result.posterior), "values": result.values, "check": result.check,
-        "notes": result.notes,
+        "notes": result.notes, "made_by": stamp(),
         **({"method": "smc", "generations": result.generations.to_dict(orient="records"),
             "ess": float(result.generations[result.generations["complete"]]["ess"].iloc[-1])}
            if result.generations is not None else {}),

@@ -35,7 +35,8 @@ import numpy as np
 from mesa.discrete_space import Cell, Network
 
 from sim.api_checks import MAX_SEED, callback_argument, integer_argument, seed_argument
-from sim.engine.core import EngineCore, package_version, run_result
+from sim.engine.core import EngineCore, run_result
+from sim.provenance import package_version
 from sim.engine.ledger import RunResult
 from sim.engine.mesa.agents import Migrant
 from sim.errors import UsageError
