@@ -184,6 +184,14 @@ def test_toy_discovery_end_to_end(tmp_path, capsys):
     shutil.copytree(out, other)
     assert call_main(capsys, "plot", other, "--only", "peeling").returncode == 0
     assert (other / "figures" / "peeling.png").read_bytes() == drawn
+    # the copy keeps its spec (every PRIM setting) and base scenario: it runs again from them, with no new run
+    kept = yaml.safe_load((other / "spec.yaml").read_text())
+    assert kept["scenario"] == "base.yaml" and kept["prim"]["peel_alpha"] == 0.05 and kept["seed"] == seed(1503)
+    assert yaml.safe_load((other / "experiment.yaml").read_text())["scenario"] == "base.yaml"
+    records = {p.name: p.stat().st_mtime_ns for p in (other / "sweep" / "runs").iterdir()}
+    assert call_main(capsys, "discover", other / "spec.yaml", "--out", other, "--quiet").returncode == 0
+    assert {p.name: p.stat().st_mtime_ns for p in (other / "sweep" / "runs").iterdir()} == records
+    assert (other / "points.csv").read_bytes() == (out / "points.csv").read_bytes()
 
     # `bordersim report` (and so `plot`, whose figures it embeds) reads the directory like the other kinds
     proc = call_main(capsys, "report", out)

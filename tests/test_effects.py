@@ -4,6 +4,7 @@ their statistics (docs/effects.md), the horizon extension, resumption and the er
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 
 import numpy as np
@@ -14,6 +15,7 @@ import yaml
 from conftest import ROOT, seed
 from sim.analysis.effects import spec as ef_spec
 from sim.analysis.effects.run import run_effects
+from sim.provenance import stamp
 from sim.analysis.effects.statistics import effect_row
 from sim.errors import ScenarioError
 from sweep_helpers import call_main
@@ -195,6 +197,7 @@ def test_same_spec_twice_gives_identical_files_and_an_interrupted_run_resumes(tm
     for name in ("effects.csv", "effects.json", "experiment.yaml", "base.yaml"):
         assert (out / name).read_bytes() == (first.out / name).read_bytes(), name
     pd.testing.assert_frame_equal(pd.read_parquet(out / "values.parquet"), first.values)
+    assert json.loads((out / "effects.json").read_text())["made_by"] == stamp()
 
 
 # ------------------------------------------------------------------------------------------------ errors

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -191,6 +192,27 @@ def test_rerun_resumes_without_running_again(known, morris_result):
                                progress=lambda done, total: calls.append((done, total)))
     assert calls == [(48, 48)]  # every run was already on disk
     pd.testing.assert_frame_equal(again.indices, res.indices)
+
+
+def test_the_directory_keeps_its_spec_and_base_and_resumes_moved_away_from_them(known, morris_result, tmp_path):
+    """OUT holds the base scenario and the spec with every setting (Morris levels, bootstrap draws: in no other
+    file), so that it can be moved, and the original files changed, and still be run again with the same result."""
+    from sim.experiments.sweep import plan, run_sweep
+
+    res, _ = morris_result
+    moved = tmp_path / "moved"
+    shutil.copytree(res.out, moved)
+    kept = yaml.safe_load((moved / "spec.yaml").read_text())
+    assert kept["scenario"] == "base.yaml" and kept["seed_bootstrap"] == 50 and kept["morris"]["levels"] == 4
+    assert kept["parameters"][GUARDS]["label"] == "guards" and kept["replicates"] == 2
+    assert yaml.safe_load((moved / "experiment.yaml").read_text())["scenario"] == "base.yaml"
+    assert sa_spec.load_sensitivity(moved / "spec.yaml").base == sa_spec.load_sensitivity(known).base
+    calls = []
+    again = sa_run.run_sensitivity(moved / "spec.yaml", "morris", moved, workers=1,
+                                   progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(48, 48)]  # the same design: every run was on disk
+    pd.testing.assert_frame_equal(again.indices, res.indices)
+    assert len(run_sweep(plan(moved / "experiment.yaml"), moved / "sweep", workers=1)) == 48  # the docs' recipe
 
 
 # ------------------------------------------------------------------------------------------- seed noise

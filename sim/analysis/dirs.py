@@ -28,6 +28,7 @@ from sim.outputs import (LOCK, MARKER, claim_dir, clean_stale_temporaries, held_
 
 if TYPE_CHECKING:
     import pandas as pd
+    from pydantic import BaseModel
 
     from sim.experiments.spec import LoadedSpec
     from sim.experiments.sweep import Plan
@@ -162,6 +163,27 @@ def run_owned_sweep(p: Plan, path: Path, *, replace: bool, workers: int | None, 
 
     check_sweep_dir(path)
     return run_sweep(p, path, workers=workers, scheduler=scheduler, force=replace, progress=progress)
+
+
+def base_record(kind: str, spec_path: Path, scenario_path: Path, base: Scenario, applied: str = "") -> str:
+    """OUT/base.yaml of an analysis: its base scenario as resolved (with what the analysis `applied` to it, e.g.
+    the horizon), so that OUT/experiment.yaml, which names it, runs wherever OUT lies and whatever becomes of the
+    original file."""
+    from sim.scenario.overrides import dump_scenario
+
+    return (f"# Base of the {kind} sweep of {spec_path.resolve()} (generated): {scenario_path}{applied}.\n"
+            + dump_scenario(base))
+
+
+def spec_record(kind: str, spec: BaseModel) -> str:
+    """OUT/spec.yaml of an analysis: its spec as validated, every setting written out (defaults included: the
+    analysis's own settings, e.g. Morris levels or bootstrap draws, are in no other file), its scenario the copy
+    OUT/base.yaml, so that `bordersim <command> OUT/spec.yaml --out OUT` resumes the same analysis."""
+    import yaml
+
+    data = spec.model_dump(mode="json") | {"scenario": "base.yaml"}
+    return (f"# The {kind} spec as run (generated; its scenario is the copy beside it)\n"
+            + yaml.safe_dump(data, sort_keys=False, width=110))
 
 
 def run_spec_sweep(claim: AnalysisDir, exp: dict, base: Scenario, *, force: bool,

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-OUTPUT_FILES = ("experiment.yaml", "points.csv", "trajectory.csv", "box.csv", "summary.txt")
+OUTPUT_FILES = ("base.yaml", "spec.yaml", "experiment.yaml", "points.csv", "trajectory.csv", "box.csv", "summary.txt")
 
 
 @dataclass
@@ -50,7 +50,7 @@ def experiment_spec(ld: LoadedDiscovery) -> dict:
     return {
         "name": spec.name,
         "description": f"design of discovery spec {ld.path.resolve()} (generated; do not edit)",
-        "scenario": str(ld.scenario_path),
+        "scenario": "base.yaml",
         "parameters": params,
         "design": {"type": spec.design.type, "samples": spec.design.samples},
         "replicates": spec.replicates,
@@ -76,7 +76,7 @@ def run_discovery(spec: str | Path, out: str | Path | None = None, *, workers: i
     OUT is absent, empty or a discovery directory, which is resumed; OUT/sweep is absent, empty or a bordersim sweep
     directory; another design's runs there are replaced only with `force`. A missing bordersim[discovery] extra is
     a UsageError before any run starts."""
-    from sim.analysis.dirs import claim_analysis_dir, refuse_if_busy, run_spec_sweep
+    from sim.analysis.dirs import base_record, claim_analysis_dir, refuse_if_busy, run_spec_sweep, spec_record
 
     workers, _ = run_options(workers=workers, progress=progress, force=force)
     refuse_if_busy(optional_path_argument(out, "out"), "discovery")  # before the spec, which takes seconds to read
@@ -85,8 +85,10 @@ def run_discovery(spec: str | Path, out: str | Path | None = None, *, workers: i
     out = real_target(out) if out is not None else default_dir(ld.spec.name)
     with claim_analysis_dir(out, "discovery", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES),
                             figures=("peeling.png",)) as claim:
+        records = {"base.yaml": base_record("discovery", ld.path, ld.scenario_path, ld.base),
+                   "spec.yaml": spec_record("discovery", ld.spec)}
         runs = run_spec_sweep(claim, experiment_spec(ld), ld.base, force=force,
-                              workers=workers, scheduler=scheduler, progress=progress)
+                              workers=workers, scheduler=scheduler, progress=progress, records=records)
         points = point_table(ld, runs)
         threshold, case = flag_cases(points["outcome"].to_numpy(float), ld.spec.condition)
         points["case"] = case

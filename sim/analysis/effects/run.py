@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from sim.api_checks import optional_path_argument, path_argument, run_options
 from sim.analysis.effects.spec import LoadedEffects, load_effects
 from sim.outputs import atomic_path, default_dir, real_target
+from sim.provenance import stamp
 
 if TYPE_CHECKING:
     import numpy as np
@@ -63,12 +64,11 @@ def run_effects(spec: str | Path, out: str | Path | None = None, *, workers: int
     values.parquet, effects.json (with OUT/base.yaml and experiment.yaml); default OUT results/<name>. It prints
     and draws nothing. Output rule as for sensitivity (sim.analysis.dirs): OUT is absent, empty or an `effects`
     directory (resumed); runs of another design in OUT/sweep are refused unless `force`."""
-    from sim.analysis.dirs import claim_analysis_dir, refuse_if_busy, run_spec_sweep
+    from sim.analysis.dirs import base_record, claim_analysis_dir, refuse_if_busy, run_spec_sweep
     from sim.outputs import write_if_changed
     from sim.analysis.effects.statistics import effects_table, values_table
     from sim.analysis.sensitivity.run import replicate_matrix
     from sim.experiments.design import replicate_seeds
-    from sim.scenario.overrides import dump_scenario
 
     workers, _ = run_options(workers=workers, progress=progress, force=force)
     refuse_if_busy(optional_path_argument(out, "out"), "effects")  # before the spec, which takes seconds to read
@@ -76,8 +76,7 @@ def run_effects(spec: str | Path, out: str | Path | None = None, *, workers: int
     out = real_target(out) if out is not None else default_dir(le.spec.name)
     with claim_analysis_dir(out, "effects", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES),
                             figures=("effects.png",)) as claim:
-        base_text = (f"# Base of the effects sweep of {le.path.resolve()} (generated): {le.scenario_path} with the "
-                     "horizon and fixed settings.\n" + dump_scenario(le.base))
+        base_text = base_record("effects", le.path, le.scenario_path, le.base, " with the horizon and fixed settings")
         runs = run_spec_sweep(claim, experiment_spec(le), le.base, force=force, workers=workers,
                               scheduler=scheduler, progress=progress, records={"base.yaml": base_text})
         n_p, n_d, n_r, total = design_size(le)
@@ -99,7 +98,7 @@ def run_effects(spec: str | Path, out: str | Path | None = None, *, workers: int
                 "parameters": list(le.posterior.columns),
                 "packages": {k: dict(v) for k, v in le.spec.policies.items()}, "baseline": baseline,
                 "outcomes": dict(le.spec.outcomes), "draws": n_d, "replicates": n_r, "seed": le.spec.seed,
-                "runs": total, "engine": le.spec.engine}
+                "runs": total, "engine": le.spec.engine, "made_by": stamp()}
         write_if_changed(out / "effects.json", json.dumps(meta, indent=2) + "\n")
         return EffectsResult(effects, values, total, out)
 

@@ -57,7 +57,7 @@ def experiment_spec(ls: LoadedSensitivity, method: str, x: np.ndarray) -> dict:
     return {
         "name": f"{ls.spec.name}_{method}",
         "description": f"{method} design of sensitivity spec {ls.path.resolve()} (generated; do not edit)",
-        "scenario": str(ls.scenario_path),
+        "scenario": "base.yaml",
         "parameters": params,
         "design": {"type": "points"},
         "replicates": ls.spec.replicates,
@@ -80,7 +80,7 @@ class SensitivityResult:
     warnings: list[str] = field(default_factory=list)  # indices the design does not resolve (`index_warnings`)
 
 
-OUTPUT_FILES = ("experiment.yaml", "indices.csv", "point_means.csv", "ranking.txt")
+OUTPUT_FILES = ("base.yaml", "spec.yaml", "experiment.yaml", "indices.csv", "point_means.csv", "ranking.txt")
 
 
 def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None, *, workers: int | None = None,
@@ -99,7 +99,7 @@ def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None
     import numpy as np
     import pandas as pd
 
-    from sim.analysis.dirs import claim_analysis_dir, refuse_if_busy, run_spec_sweep
+    from sim.analysis.dirs import base_record, claim_analysis_dir, refuse_if_busy, run_spec_sweep, spec_record
 
     workers, _ = run_options(workers=workers, progress=progress, force=force)
     refuse_if_busy(optional_path_argument(out, "out"), "sensitivity")  # before the spec, which takes seconds to read
@@ -109,8 +109,10 @@ def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None
     with claim_analysis_dir(out, "sensitivity", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES),
                             figures=(f"{method}.png", f"{method}_overview.png")) as claim:
         x = sample(ls, method)
+        records = {"base.yaml": base_record("sensitivity", ls.path, ls.scenario_path, ls.base),
+                   "spec.yaml": spec_record("sensitivity", ls.spec)}
         runs = run_spec_sweep(claim, experiment_spec(ls, method, x), ls.base, force=force,
-                              workers=workers, scheduler=scheduler, progress=progress)
+                              workers=workers, scheduler=scheduler, progress=progress, records=records)
         y = replicate_matrix(runs, len(x), ls.spec.replicates, ls.outcomes)
         indices = analyze(ls, method, x, y)
         warnings = index_warnings(indices)
