@@ -59,8 +59,43 @@ def by_line(problems: list[tuple[str | None, int | None, str]]) -> list[tuple[st
 
 
 class ResultWarning(UserWarning):
-    """Something about a result its reader must know (results made by different code); the command line prints it
-    as `warning: ...` on standard error."""
+    """Something about a result its reader must know; the command line prints it as `warning: ...` on standard
+    error."""
+
+
+class MixedCodeWarning(ResultWarning):
+    """Finished runs of the sweep directory `directory` (`total` of them) made by other bordersim code than
+    `ours` (the code_sha256 of this process): `earlier` recorded before this command (`unrecorded` of them by a
+    bordersim from before runs recorded their code), `workers` made during it by workers running another install
+    (a Dask cluster's)."""
+
+    def __init__(self, directory: str, total: int, earlier: int, unrecorded: int, workers: int, ours: str):
+        self.directory, self.total, self.earlier, self.unrecorded = directory, total, earlier, unrecorded
+        self.workers, self.ours = workers, ours
+        super().__init__(f"{directory}: {self.counts()}, not by this command's (code_sha256 {ours[:12]}...)"
+                         f"{self.consequence()}: {self.remedy()}")
+
+    def counts(self) -> str:
+        """What was made by other code, in words."""
+        parts = []
+        if self.earlier:
+            old = f", {self.unrecorded:,} of them before runs recorded their code" if self.unrecorded else ""
+            parts.append(f"{self.earlier:,} of its {self.total:,} finished runs were made earlier by other bordersim "
+                         f"code{old}")
+        if self.workers:
+            parts.append(f"{self.workers:,} run(s) made now by workers running other bordersim code")
+        return "; ".join(parts)
+
+    def consequence(self) -> str:
+        return "; its table mixes results of different code" if self.earlier + self.workers < self.total else ""
+
+    def remedy(self) -> str:
+        ways = []
+        if self.workers:
+            ways.append("install this bordersim on the workers (every one must run the same code)")
+        if self.earlier:
+            ways.append("to make every run with this code, run the command again with a new --out")
+        return "; ".join(ways)
 
 
 class Terminated(KeyboardInterrupt):

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -19,7 +20,7 @@ import pytest
 from scipy import stats
 
 from sim.cli import main
-from sim.errors import ResultWarning
+from sim.errors import MixedCodeWarning, ResultWarning
 from sim.provenance import code_sha256, package_version
 
 from sim.experiments.design import build_points, build_runs, replicate_seeds
@@ -242,11 +243,40 @@ def test_runs_record_the_code_that_made_them_and_a_sweep_mixing_code_warns(tmp_p
         path.write_text(json.dumps(rec | change) + "\n")
     r = run_cli("sweep", str(small_sweep[0]), "--out", str(out), "--workers", "1", "--quiet")
     assert r.returncode == 0, r.stderr
-    assert (f"warning: {out}: 2 of its 6 finished runs were made by other bordersim code than this command's "
-            f"(code_sha256 {code_sha256()[:12]}...) (1 by a bordersim that did not record its code)") in r.stderr
-    assert "new --out" in r.stderr and "Traceback" not in r.stderr
+    assert r.stderr == (f"warning: {out}: 2 of its 6 finished runs were made earlier by other bordersim code, 1 of "
+                        f"them before runs recorded their code, not by this command's (code_sha256 "
+                        f"{code_sha256()[:12]}...); its table mixes results of different code: to make every run "
+                        "with this code, run the command again with a new --out\n")
     with pytest.warns(ResultWarning, match="2 of its 6 finished runs"):  # the Python API warns as Python does
         run_sweep(plan(small_sweep[0]), out, workers=1)
+    for path in records:  # every run by other code: nothing is mixed, and the warning does not say it is
+        path.write_text(json.dumps(json.loads(path.read_text()) | {"code_sha256": "1" * 64}) + "\n")
+    r = run_cli("sweep", str(small_sweep[0]), "--out", str(out), "--workers", "1", "--quiet")
+    assert "6 of its 6 finished runs were made earlier" in r.stderr and "mixes" not in r.stderr, r.stderr
+
+
+def test_runs_made_now_by_workers_of_another_install_and_many_directories_are_told_apart_and_once(tmp_path, capsys):
+    from sim.cli.main import _warnings_told
+    from sim.experiments.store import SweepStore
+
+    store = SweepStore(tmp_path)
+    store.made_now = {"a": "2" * 64, "b": code_sha256(), "c": "2" * 64}  # two workers' runs of other code
+    w = store.mixed_code()
+    assert isinstance(w, MixedCodeWarning) and (w.total, w.earlier, w.workers) == (3, 0, 2)
+    assert str(w) == (f"{tmp_path}: 2 run(s) made now by workers running other bordersim code, not by this "
+                      f"command's (code_sha256 {code_sha256()[:12]}...); its table mixes results of different code: "
+                      "install this bordersim on the workers (every one must run the same code)")
+    store.made_now = {"a": code_sha256()}
+    assert store.mixed_code() is None
+    capsys.readouterr()
+    with _warnings_told():  # a calibration's sweeps: one line for all, when the command ends
+        for i in range(7):
+            warnings.warn(MixedCodeWarning(f"C/smc_{i}", 8, 8, 0, 0, code_sha256()), stacklevel=1)
+        assert capsys.readouterr().err == ""
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("warning: 7 sweep directories of this command hold runs made by "
+                                                   "other bordersim code") and "C/smc_4 (8 of 8 earlier)" in err
+    assert "C/smc_5" not in err and "and 2 more" in err and err.endswith("with a new --out\n")
 
 
 def test_a_different_spec_is_refused_unless_forced(tmp_path, small_sweep, run_cli):

@@ -14,7 +14,7 @@ from contextlib import contextmanager, nullcontext
 
 from sim.cli import calibrate, compare, dashboard, discover, effects, plot, run, sensitivity, sweep
 from sim.cli.arguments import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED
-from sim.errors import InputError, ResultWarning, Terminated, UsageError
+from sim.errors import InputError, MixedCodeWarning, ResultWarning, Terminated, UsageError
 from sim.provenance import package_version
 
 
@@ -115,20 +115,44 @@ def _interrupted(exc: KeyboardInterrupt) -> int:
 
 @contextmanager
 def _warnings_told() -> Iterator[None]:
-    """While a command runs, a ResultWarning (results made by different code) is one line `warning: ...` on
-    standard error, every time it is raised; other warnings keep Python's own format and filters."""
+    """While a command runs, a ResultWarning is one line `warning: ...` on standard error, every time it is
+    raised; the MixedCodeWarnings of the command's sweeps (a calibration runs dozens) are told once, when it ends
+    (`_mixed_code_line`). Other warnings keep Python's own format and filters."""
+    mixed: list[MixedCodeWarning] = []
     with warnings.catch_warnings():
         warnings.simplefilter("always", ResultWarning)
         shown = warnings.showwarning
 
         def show(message, category, filename, lineno, file=None, line=None) -> None:
-            if issubclass(category, ResultWarning):
+            if isinstance(message, MixedCodeWarning):
+                mixed.append(message)
+            elif issubclass(category, ResultWarning):
                 _tell(f"warning: {message}")
             else:
                 shown(message, category, filename, lineno, file, line)
 
         warnings.showwarning = show
-        yield
+        try:
+            yield
+        finally:
+            if mixed:
+                _tell(f"warning: {_mixed_code_line(mixed)}")
+
+
+def _mixed_code_line(mixed: list[MixedCodeWarning]) -> str:
+    """One warning's text, or for several sweep directories one line naming each (the first 5) with its counts."""
+    if len(mixed) == 1:
+        return str(mixed[0])
+
+    def counts(w: MixedCodeWarning) -> str:
+        return ", ".join(x for x in (f"{w.earlier:,} of {w.total:,} earlier" if w.earlier else "",
+                                     f"{w.workers:,} made now by workers" if w.workers else "") if x)
+
+    named = "; ".join(f"{w.directory} ({counts(w)})" for w in mixed[:5])
+    more = f" and {len(mixed) - 5} more" if len(mixed) > 5 else ""
+    remedies = dict.fromkeys(r for w in mixed for r in w.remedy().split("; "))
+    return (f"{len(mixed)} sweep directories of this command hold runs made by other bordersim code than its own "
+            f"(code_sha256 {mixed[0].ours[:12]}...): {named}{more}: {'; '.join(remedies)}")
 
 
 MAX_EPOCH = 253402300800  # 10000-01-01 00:00 UTC: time.gmtime and datetime stop at the year 9999

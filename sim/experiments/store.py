@@ -45,7 +45,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.api_checks import path_argument
-from sim.errors import UsageError
+from sim.errors import MixedCodeWarning, UsageError
 from sim.experiments.design import RunSpec
 from sim.experiments.spec import LoadedSpec
 from sim.experiments.task import TaskOutput
@@ -70,7 +70,9 @@ class SweepStore:
         self.runs_dir = root / "runs"
         self.ts_dir = root / "timeseries"
         self._lock_fd = lock_fd
-        self.codes: Counter[str | None] = Counter()  # code_sha256 -> finished runs it made (`compile`; None: unknown)
+        # code_sha256 -> finished runs it made: recorded earlier / by this store (`compile`); None: not recorded
+        self.codes: Counter[str | None] = Counter()
+        self.made_now: dict[str, str] = {}  # run_id -> code_sha256 of the runs this store recorded as finished
 
     # ------------------------------------------------------------------------------------------- opening
     @classmethod
@@ -166,6 +168,8 @@ class SweepStore:
             "wall_time": out.wall_time,
             "code_sha256": out.code_sha256,
         }
+        if out.status == "ok":
+            self.made_now[run.run_id] = out.code_sha256
         atomic_write_text(self.runs_dir / f"{run.run_id}.json", json.dumps(record) + "\n")
 
     # ------------------------------------------------------------------------------------------ table
@@ -179,7 +183,7 @@ class SweepStore:
             if not p.exists():
                 continue
             rec = json.loads(p.read_text())
-            if rec["status"] == "ok":
+            if rec["status"] == "ok" and rec["run_id"] not in self.made_now:
                 self.codes[rec.get("code_sha256")] += 1
             row = {"run_id": rec["run_id"], "point": rec["point"]}
             if policies:
@@ -200,18 +204,17 @@ class SweepStore:
         return df
 
 
-    def mixed_code(self) -> str | None:
-        """A warning when some finished runs of the last `compile` were made by other code than this process's
-        (a sweep resumed after bordersim changed, or workers of a cluster running another install), else None."""
+    def mixed_code(self) -> MixedCodeWarning | None:
+        """The warning when finished runs of the last `compile` were made by other code than this process's: kept
+        from before (a sweep resumed after bordersim changed) or made now by workers running another install (a
+        cluster's), else None."""
         ours = code_sha256()
-        other = sum(n for code, n in self.codes.items() if code != ours)
-        if not other:
+        earlier = sum(n for code, n in self.codes.items() if code != ours)
+        workers = sum(1 for code in self.made_now.values() if code != ours)
+        if not earlier and not workers:
             return None
-        unknown = self.codes.get(None, 0)
-        of = f" ({unknown:,} by a bordersim that did not record its code)" if unknown else ""
-        return (f"{self.root}: {other:,} of its {sum(self.codes.values()):,} finished runs were made by other "
-                f"bordersim code than this command's (code_sha256 {ours[:12]}...){of}: its table mixes results of "
-                "different code; to make every run with this code, run the sweep into a new --out")
+        return MixedCodeWarning(str(self.root), sum(self.codes.values()) + len(self.made_now), earlier,
+                                self.codes.get(None, 0), workers, ours)
 
 
 def _error_kind(rec: dict) -> str | None:

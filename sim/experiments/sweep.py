@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from sim.api_checks import path_argument, run_options
-from sim.errors import InputError, ResultWarning, ScenarioError, Terminated, UsageError
+from sim.errors import InputError, ScenarioError, Terminated, UsageError
 from sim.experiments.design import (Point, RunSpec, build_runs, check_run_count, count_points, iter_points, iter_runs,
                                     points_at)
 from sim.experiments.backends import Backend, BackendLost
@@ -172,7 +172,7 @@ def run_sweep(p: Plan, out: str | Path, *, workers: int | None = None, scheduler
     level, points whose values make an invalid scenario, a directory it may not use (see SweepStore.open), an
     unreachable scheduler; and a directory another sweep holds. Ctrl-C raises SweepInterrupted and a lost cluster
     SweepAborted, both after saving what finished. When finished runs were made by other bordersim code than this
-    process's (`SweepStore.mixed_code`), it warns (ResultWarning)."""
+    process's (`SweepStore.mixed_code`), it warns (MixedCodeWarning, a ResultWarning)."""
     out = Path(out)
     if scheduler is None or scheduler == "local":
         refuse_unguarded_main()
@@ -222,7 +222,7 @@ def _run(p: Plan, store: SweepStore, out: Path, be: Backend | None, progress) ->
         raise SweepAborted(str(exc), finished, total, out) from None
     table = store.compile(runs, p.spec.parameter_names)
     if (mixed := store.mixed_code()) is not None:
-        warnings.warn(mixed, ResultWarning, stacklevel=2)
+        warnings.warn(mixed, stacklevel=2)
     return table
 
 
