@@ -24,7 +24,7 @@ from conftest import ROOT, edge, group, node, scenario_dict
 
 from sim.analysis.sensitivity import indices as sa_indices, outcomes as sa_outcomes, run as sa_run, spec as sa_spec
 from sim.cli import sensitivity as sensitivity_cli
-from sim.errors import ScenarioError
+from sim.errors import ScenarioError, UsageError
 
 N = 2000
 GUARDS = "network.edges.ford.controls.guards"
@@ -207,12 +207,33 @@ def test_the_directory_keeps_its_spec_and_base_and_resumes_moved_away_from_them(
     assert kept["parameters"][GUARDS]["label"] == "guards" and kept["replicates"] == 2
     assert yaml.safe_load((moved / "experiment.yaml").read_text())["scenario"] == "base.yaml"
     assert sa_spec.load_sensitivity(moved / "spec.yaml").base == sa_spec.load_sensitivity(known).base
+    base = (moved / "base.yaml").read_bytes()
+    assert base.startswith(f"# Base of the sensitivity sweep of {known} (generated): {known.parent}".encode())
     calls = []
     again = sa_run.run_sensitivity(moved / "spec.yaml", "morris", moved, workers=1,
                                    progress=lambda done, total: calls.append((done, total)))
     assert calls == [(48, 48)]  # the same design: every run was on disk
     pd.testing.assert_frame_equal(again.indices, res.indices)
+    assert (moved / "base.yaml").read_bytes() == base  # it still names the files it came from
     assert len(run_sweep(plan(moved / "experiment.yaml"), moved / "sweep", workers=1)) == 48  # the docs' recipe
+
+
+def test_a_file_of_the_users_named_like_a_new_record_in_an_older_directory_is_not_replaced(known, morris_result,
+                                                                                        tmp_path):
+    """A directory of an earlier version held no spec.yaml or base.yaml: a file so named there is the user's."""
+    res, _ = morris_result
+    older = tmp_path / "older"
+    shutil.copytree(res.out, older)
+    (older / "base.yaml").unlink()
+    for name in ("spec.yaml", "base.yaml"):
+        (older / name).write_text("# my notes on this analysis\n")
+        before = {p: p.read_bytes() for p in sorted(older.rglob("*")) if p.is_file()}
+        with pytest.raises(UsageError, match=f"{older / name}: exists and is not a file bordersim wrote"):
+            sa_run.run_sensitivity(known, "morris", older, workers=1)
+        assert {p: p.read_bytes() for p in sorted(older.rglob("*")) if p.is_file()} == before
+        (older / name).unlink()
+    sa_run.run_sensitivity(known, "morris", older, workers=1)  # without them it resumes, and writes both
+    assert (older / "spec.yaml").read_bytes() == (res.out / "spec.yaml").read_bytes()
 
 
 # ------------------------------------------------------------------------------------------- seed noise

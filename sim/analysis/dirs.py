@@ -83,10 +83,12 @@ def refuse_if_busy(out: Path | None, kind: str) -> None:
 
 
 def claim_analysis_dir(out: Path, kind: str, *, force: bool, sweeps: list[str], files: list[str],
-                       figures: tuple[str, ...] = ()) -> AnalysisDir:
+                       figures: tuple[str, ...] = (), records: tuple[str, ...] = ()) -> AnalysisDir:
     """Check, before anything is written, that `kind` may run in `out`: `out` itself by `claim_dir` (absent,
     empty, or a `kind` directory, which is resumed), every sweep directory in `sweeps` by `check_sweep_dir`,
-    every name in `files` is not a directory, and OUT/figures, where the command draws at the end, is absent or a
+    every name in `files` is not a directory, every name in `records` (of `files`) is absent or a record an
+    analysis wrote (`is_generated_record`: a directory of an earlier version, which did not write it, may hold
+    a file of the user's by that name), and OUT/figures, where the command draws at the end, is absent or a
     real directory unmarked or marked `figures` (as `plot` would accept it), in which each of the file names in
     `figures` is absent or a figure bordersim wrote. Returns the claim (`AnalysisDir`:
     use it in a `with` block, which holds OUT's lock). Raises UsageError."""
@@ -96,8 +98,10 @@ def claim_analysis_dir(out: Path, kind: str, *, force: bool, sweeps: list[str], 
             check_sweep_dir(out / name)
         for name in files:
             p = out / name
-            if p.is_symlink() or (p.exists() and not p.is_file()):
-                raise UsageError(f"{p}: exists and is not a file bordersim wrote; move it away")
+            if p.is_symlink() or (p.exists() and not p.is_file()) \
+                    or (name in records and p.exists() and not is_generated_record(p)):
+                raise UsageError(f"{p}: exists and is not a file bordersim wrote; bordersim writes this {kind} "
+                                 "analysis's record there: move it away")
         figures_dir = out / "figures"  # where the command draws at the end: refused now, not after the runs
         if figures_dir.is_symlink() or (figures_dir.exists() and not figures_dir.is_dir()) \
                 or (figures_dir.is_dir() and marker_kind(figures_dir) not in (None, "figures")):
@@ -165,25 +169,43 @@ def run_owned_sweep(p: Plan, path: Path, *, replace: bool, workers: int | None, 
     return run_sweep(p, path, workers=workers, scheduler=scheduler, force=replace, progress=progress)
 
 
-def base_record(kind: str, spec_path: Path, scenario_path: Path, base: Scenario, applied: str = "") -> str:
-    """OUT/base.yaml of an analysis: its base scenario as resolved (with what the analysis `applied` to it, e.g.
-    the horizon), so that OUT/experiment.yaml, which names it, runs wherever OUT lies and whatever becomes of the
-    original file."""
-    from sim.scenario.overrides import dump_scenario
-
-    return (f"# Base of the {kind} sweep of {spec_path.resolve()} (generated): {scenario_path}{applied}.\n"
-            + dump_scenario(base))
+GENERATED = "(generated"  # in the first line of every record an analysis writes (`analysis_records`)
 
 
-def spec_record(kind: str, spec: BaseModel) -> str:
-    """OUT/spec.yaml of an analysis: its spec as validated, every setting written out (defaults included: the
-    analysis's own settings, e.g. Morris levels or bootstrap draws, are in no other file), its scenario the copy
-    OUT/base.yaml, so that `bordersim <command> OUT/spec.yaml --out OUT` resumes the same analysis."""
+def is_generated_record(path: Path) -> bool:
+    """`path` is a record an analysis wrote: its first line is a comment that says it was generated."""
+    try:
+        with open(path, "rb") as f:
+            first = f.readline(4096)
+    except OSError:
+        return False
+    return first.startswith(b"# ") and GENERATED.encode() in first
+
+
+def analysis_records(kind: str, out: Path, spec_path: Path, scenario_path: Path, base: Scenario, *,
+                     spec: BaseModel | None = None, applied: str = "") -> dict[str, str]:
+    """The records (file name -> text) an analysis keeps in OUT beside its sweep, so that OUT/experiment.yaml runs
+    wherever OUT lies and whatever becomes of the original files:
+
+    - base.yaml: the base scenario as resolved (with what the analysis `applied` to it, e.g. the horizon), under a
+      line naming the spec and scenario it came from; left out when the analysis runs from that copy (a spec
+      whose scenario is OUT/base.yaml: OUT/spec.yaml), so that the line still names the originals;
+    - spec.yaml, when `spec` is given: the spec as validated, every setting written out (defaults included: the
+      analysis's own settings, e.g. Morris levels or bootstrap draws, are in no other file), its scenario the copy
+      base.yaml, so that `bordersim <command> OUT/spec.yaml --out OUT` resumes the same analysis."""
     import yaml
 
-    data = spec.model_dump(mode="json") | {"scenario": "base.yaml"}
-    return (f"# The {kind} spec as run (generated; its scenario is the copy beside it)\n"
-            + yaml.safe_dump(data, sort_keys=False, width=110))
+    from sim.scenario.overrides import dump_scenario
+
+    records = {}
+    if scenario_path.resolve() != (out / "base.yaml").resolve():
+        records["base.yaml"] = (f"# Base of the {kind} sweep of {spec_path.resolve()} {GENERATED}): "
+                                f"{scenario_path}{applied}.\n" + dump_scenario(base))
+    if spec is not None:
+        data = spec.model_dump(mode="json") | {"scenario": "base.yaml"}
+        records["spec.yaml"] = (f"# The {kind} spec as run {GENERATED}; its scenario is the copy beside it)\n"
+                                + yaml.safe_dump(data, sort_keys=False, width=110))
+    return records
 
 
 def run_spec_sweep(claim: AnalysisDir, exp: dict, base: Scenario, *, force: bool,

@@ -76,7 +76,7 @@ def run_discovery(spec: str | Path, out: str | Path | None = None, *, workers: i
     OUT is absent, empty or a discovery directory, which is resumed; OUT/sweep is absent, empty or a bordersim sweep
     directory; another design's runs there are replaced only with `force`. A missing bordersim[discovery] extra is
     a UsageError before any run starts."""
-    from sim.analysis.dirs import base_record, claim_analysis_dir, refuse_if_busy, run_spec_sweep, spec_record
+    from sim.analysis.dirs import analysis_records, claim_analysis_dir, refuse_if_busy, run_spec_sweep
 
     workers, _ = run_options(workers=workers, progress=progress, force=force)
     refuse_if_busy(optional_path_argument(out, "out"), "discovery")  # before the spec, which takes seconds to read
@@ -84,9 +84,8 @@ def run_discovery(spec: str | Path, out: str | Path | None = None, *, workers: i
     load_prim()  # the extra is needed at the end: refuse before hours of runs, not after
     out = real_target(out) if out is not None else default_dir(ld.spec.name)
     with claim_analysis_dir(out, "discovery", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES),
-                            figures=("peeling.png",)) as claim:
-        records = {"base.yaml": base_record("discovery", ld.path, ld.scenario_path, ld.base),
-                   "spec.yaml": spec_record("discovery", ld.spec)}
+                            figures=("peeling.png",), records=("base.yaml", "spec.yaml")) as claim:
+        records = analysis_records("discovery", out, ld.path, ld.scenario_path, ld.base, spec=ld.spec)
         runs = run_spec_sweep(claim, experiment_spec(ld), ld.base, force=force,
                               workers=workers, scheduler=scheduler, progress=progress, records=records)
         points = point_table(ld, runs)

@@ -64,7 +64,7 @@ def run_effects(spec: str | Path, out: str | Path | None = None, *, workers: int
     values.parquet, effects.json (with OUT/base.yaml and experiment.yaml); default OUT results/<name>. It prints
     and draws nothing. Output rule as for sensitivity (sim.analysis.dirs): OUT is absent, empty or an `effects`
     directory (resumed); runs of another design in OUT/sweep are refused unless `force`."""
-    from sim.analysis.dirs import base_record, claim_analysis_dir, refuse_if_busy, run_spec_sweep
+    from sim.analysis.dirs import analysis_records, claim_analysis_dir, refuse_if_busy, run_spec_sweep
     from sim.outputs import write_if_changed
     from sim.analysis.effects.statistics import effects_table, values_table
     from sim.analysis.sensitivity.run import replicate_matrix
@@ -75,10 +75,11 @@ def run_effects(spec: str | Path, out: str | Path | None = None, *, workers: int
     le = load_effects(path_argument(spec, "spec"))
     out = real_target(out) if out is not None else default_dir(le.spec.name)
     with claim_analysis_dir(out, "effects", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES),
-                            figures=("effects.png",)) as claim:
-        base_text = base_record("effects", le.path, le.scenario_path, le.base, " with the horizon and fixed settings")
+                            figures=("effects.png",), records=("base.yaml",)) as claim:
+        records = analysis_records("effects", out, le.path, le.scenario_path, le.base,
+                                   applied=" with the horizon and fixed settings")
         runs = run_spec_sweep(claim, experiment_spec(le), le.base, force=force, workers=workers,
-                              scheduler=scheduler, progress=progress, records={"base.yaml": base_text})
+                              scheduler=scheduler, progress=progress, records=records)
         n_p, n_d, n_r, total = design_size(le)
         flat = replicate_matrix(runs, n_p * n_d, n_r, le.outcomes)
         y: dict[str, np.ndarray] = {name: v.reshape(n_p, n_d, n_r) for name, v in flat.items()}

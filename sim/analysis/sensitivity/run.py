@@ -99,7 +99,7 @@ def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None
     import numpy as np
     import pandas as pd
 
-    from sim.analysis.dirs import base_record, claim_analysis_dir, refuse_if_busy, run_spec_sweep, spec_record
+    from sim.analysis.dirs import analysis_records, claim_analysis_dir, refuse_if_busy, run_spec_sweep
 
     workers, _ = run_options(workers=workers, progress=progress, force=force)
     refuse_if_busy(optional_path_argument(out, "out"), "sensitivity")  # before the spec, which takes seconds to read
@@ -107,10 +107,10 @@ def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None
     design_size(ls, method)  # an unknown method is refused before a path is made of it
     out = real_target(out) if out is not None else default_dir(f"{ls.spec.name}-{method}")
     with claim_analysis_dir(out, "sensitivity", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES),
-                            figures=(f"{method}.png", f"{method}_overview.png")) as claim:
+                            figures=(f"{method}.png", f"{method}_overview.png"),
+                            records=("base.yaml", "spec.yaml")) as claim:
         x = sample(ls, method)
-        records = {"base.yaml": base_record("sensitivity", ls.path, ls.scenario_path, ls.base),
-                   "spec.yaml": spec_record("sensitivity", ls.spec)}
+        records = analysis_records("sensitivity", out, ls.path, ls.scenario_path, ls.base, spec=ls.spec)
         runs = run_spec_sweep(claim, experiment_spec(ls, method, x), ls.base, force=force,
                               workers=workers, scheduler=scheduler, progress=progress, records=records)
         y = replicate_matrix(runs, len(x), ls.spec.replicates, ls.outcomes)
