@@ -17,7 +17,7 @@ from sweep_helpers import call_main
 
 from sim.cli.main import main
 from sim.outcomes import TOTAL_KEYS
-from sim.provenance import stamp
+from sim.provenance import code_sha256, stamp
 
 SMALL = "population.size=3000"
 PATROL = "network.edges.boat.controls.patrol"  # the sea route's boat: raised, its arrivals fall
@@ -61,6 +61,12 @@ def _compare(capsys, tmp_path, *args) -> tuple[object, dict[str, pd.DataFrame], 
     meta = json.loads((out / "comparison.json").read_text())
     assert meta["made_by"] == stamp()
     return res, tables, meta
+
+
+def fresh(tmp_path: Path, i: int) -> Path:
+    """A new directory for one more comparison of a test (each writes DIR/cmp)."""
+    (tmp_path / str(i)).mkdir()
+    return tmp_path / str(i)
 
 
 def _row(table: pd.DataFrame, outcome: str, **key) -> pd.Series:
@@ -243,6 +249,31 @@ def test_a_sweep_without_its_resolved_scenario_is_compared_with_a_note(sweeps, c
     res = call_main(capsys, "compare", sweeps["low"], old, "--strict")
     assert res.returncode == 2 and f"B: {old}: its scenario is not known" in res.stderr
 
+
+
+def test_sides_made_by_different_code_get_a_note_and_the_same_code_none(runs, sweeps, capsys, tmp_path):
+    import shutil
+
+    res, _, meta = _compare(capsys, fresh(tmp_path, 1), runs["a"], runs["b"])
+    assert "different bordersim code" not in res.stderr + " ".join(meta["notes"])
+    res, _, meta = _compare(capsys, fresh(tmp_path, 2), sweeps["low"], sweeps["high"])
+    assert "different bordersim code" not in res.stderr
+    other = tmp_path / "other_code"  # run B again by an edited bordersim: only its code line differs
+    shutil.copytree(runs["b"], other)
+    summary = other / "summary.json"
+    summary.write_text(summary.read_text().replace(code_sha256(), "a" * 64))
+    res, _, meta = _compare(capsys, fresh(tmp_path, 3), runs["a"], other)
+    note = (f"A and B were made by different bordersim code (code_sha256 of A's runs: {code_sha256()[:12]}...; of "
+            f"B's: aaaaaaaaaaaa...): the differences include whatever changed in the code")
+    assert note in res.stderr and any(n.startswith(note) for n in meta["notes"])
+    older = tmp_path / "older_sweep"  # a sweep whose one run was made by a bordersim that recorded no code
+    shutil.copytree(sweeps["high"], older)
+    record = sorted((older / "runs").glob("*.json"))[0]
+    rec = json.loads(record.read_text())
+    del rec["code_sha256"]
+    record.write_text(json.dumps(rec))
+    res, _, meta = _compare(capsys, fresh(tmp_path, 4), sweeps["low"], older)
+    assert f"of B's: {code_sha256()[:12]}... and unrecorded)" in res.stderr
 
 def test_counts_by_group_from_a_time_series_equal_summary_by_group(runs):
     """How a sweep's by-group block is made (its runs keep no summary.json), checked on a run that has both."""

@@ -72,6 +72,7 @@ class Side:
     scenario: dict | None
     point: int | None = None
     notes: list[str] = field(default_factory=list)
+    codes: set[str | None] = field(default_factory=set)  # code_sha256 of the code that made its runs (None: unknown)
 
     @property
     def seeds(self) -> set[int]:
@@ -169,7 +170,8 @@ def _run_side(root: Path, label: str) -> Side:
         raise InputError(f"'provenance.seed' is {seed!r}, not a whole number; the file is damaged",
                          path=str(root / "summary.json"))
     values = pd.DataFrame([flat], index=pd.Index([seed], name="seed"))
-    return Side(label, root, "run", f"run {root} (scenario {run.name}, seed {seed})", values, run.scenario)
+    return Side(label, root, "run", f"run {root} (scenario {run.name}, seed {seed})", values, run.scenario,
+                codes={s["provenance"].get("code_sha256")})
 
 
 def _sweep_side(root: Path, label: str, selector: str | None) -> Side:
@@ -210,7 +212,33 @@ def _sweep_side(root: Path, label: str, selector: str | None) -> Side:
     description = (f"sweep {root} (scenario {data.manifest.get('scenario', '?')}), point {point}"
                    f"{' (' + setting + ')' if setting else ''}, {len(rows)} successful replicate(s)")
     scenario = _point_scenario(root, data.manifest, first, params, notes, label)
-    return Side(label, root, "sweep", description, values, scenario, point=point, notes=notes)
+    return Side(label, root, "sweep", description, values, scenario, point=point, notes=notes,
+                codes={_record_code(root / "runs" / f"{r}.json") for r in rows["run_id"]})
+
+
+def _record_code(path: Path) -> str | None:
+    """The code_sha256 a sweep's run record names; None when it names none (an earlier bordersim) or cannot
+    be read."""
+    try:
+        code = json.loads(path.read_text()).get("code_sha256")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return code if isinstance(code, str) else None
+
+
+def code_note(a: Side, b: Side) -> str | None:
+    """A note when the two sides' runs were made by different bordersim code (as far as it was recorded): their
+    difference then includes whatever the code changed."""
+    def shown(side: Side) -> str:
+        known = sorted(c[:12] + "..." for c in side.codes if c)
+        return (", ".join(known) or "not recorded") + (" and unrecorded" if known and None in side.codes else "")
+
+    if a.codes == b.codes and len(a.codes) == 1:
+        return None
+    if not {c for c in a.codes | b.codes if c}:
+        return None  # nothing recorded on either side: nothing to say
+    return (f"A and B were made by different bordersim code (code_sha256 of A's runs: {shown(a)}; of B's: "
+            f"{shown(b)}): the differences include whatever changed in the code, not only in the scenarios")
 
 
 def _group_counts(root: Path, rows: pd.DataFrame, *, kept: bool) -> pd.DataFrame | None:
@@ -458,7 +486,7 @@ def compare(a: str | Path, b: str | Path, *, point_a: str | None = None, point_b
     or damaged file, naming it."""
     side_a, side_b = load_side(path_argument(a, "a"), "A", point_a), load_side(path_argument(b, "b"), "B", point_b)
     method, note = choose_method(side_a, side_b)
-    notes = side_a.notes + side_b.notes
+    notes = side_a.notes + side_b.notes + [n for n in [code_note(side_a, side_b)] if n]
     tables = {}
     for block in BLOCKS:
         kept = [s.label for s in (side_a, side_b) if s.keeps(block)]
