@@ -21,6 +21,7 @@ from sweep_helpers import call_main
 
 from sim.cli.main import main
 from sim.outcomes import FLOWS
+from sim.provenance import code_sha256
 from sim.loading import load_scenario
 from sim.scenario.dates import step_dates
 
@@ -95,6 +96,24 @@ def test_provenance(toy_run):
     assert prov["seed"] == 1
     assert prov["scenario_sha256"] == hashlib.sha256(resolved).hexdigest()
     assert prov["version"] == version("bordersim")
+    assert prov["code_sha256"] == code_sha256()
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "S", "--out", ""], ["sweep", "S", "--out", " "], ["compare", "A", "B", "--out", ""],
+    ["plot", "D", "--out", ""], ["report", "D", "--out", ""], ["sensitivity", "S", "--method", "morris", "--out", ""],
+    ["effects", "S", "--out", ""], ["discover", "S", "--out", ""], ["calibrate", "S", "--out", ""],
+    ["calibrate", "S", "--write-scenario", ""]])
+def test_an_empty_path_option_is_bad_input_for_every_command(argv, capsys, tmp_path, monkeypatch):
+    """`--out ""` (a shell variable that was not set) wrote to the default place for run and sweep, was dropped by
+    compare and was refused in the Python API's words (`out: ...`) by the others."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    option = "--write-scenario" if "--write-scenario" in argv else "--out"
+    assert exc.value.code == 2
+    assert f"error: argument {option}: give a path, not an empty string" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
 
 
 def test_resolved_scenario_reloads_to_the_same_scenario(toy_run):

@@ -24,3 +24,11 @@ def tcp_port(text: str) -> int:
     if value > 65535:
         raise argparse.ArgumentTypeError(f"a TCP port is 1..65535, found {value}")
     return value
+
+
+def path_text(text: str) -> str:
+    """A path given on the command line (--out, --write-scenario): not empty. An empty `--out ""` (a shell variable
+    that was not set) otherwise meant the default place to some commands and an error to others."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("give a path, not an empty string (leave the option out for its default)")
+    return text

@@ -4,7 +4,7 @@ docs/calibration.md), its figures and its report on the terminal."""
 from __future__ import annotations
 
 import argparse
-from sim.cli.arguments import EXIT_OK, at_least_one
+from sim.cli.arguments import EXIT_OK, at_least_one, path_text
 from sim.cli.progress import progress_bar
 
 
@@ -24,11 +24,11 @@ def register(sub) -> argparse.ArgumentParser:
                                    "others on the first round's runs (holdout.csv, holdout_summary.csv; "
                                    "docs/validation.md).")
     p.add_argument("spec", help="calibration spec YAML file")
-    p.add_argument("--out", metavar="DIR", help="output directory (default: results/<spec name>)")
+    p.add_argument("--out", type=path_text, metavar="DIR", help="output directory (default: results/<spec name>)")
     p.add_argument("--workers", type=at_least_one, metavar="N", help="worker processes (default: number of cores)")
     p.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address, or 'local' (needs "
                                                        "bordersim[cluster])")
-    p.add_argument("--write-scenario", metavar="PATH",
+    p.add_argument("--write-scenario", type=path_text, metavar="PATH",
                    help="write the base scenario with the calibrated values and a provenance block to PATH (a new "
                         "file in an existing directory, the base scenario itself, or a scenario an earlier "
                         "calibration wrote; checked before anything runs)")

@@ -6,7 +6,7 @@ import argparse
 import math
 import sys
 
-from sim.cli.arguments import EXIT_OK
+from sim.cli.arguments import EXIT_OK, path_text
 from sim.errors import UsageError
 
 TITLES = {"totals": "Totals", "by_route": "By route", "by_group": "By group", "by_year": "By year"}
@@ -106,7 +106,7 @@ def register(sub) -> None:
                             "name=value[,name=value] naming one point")
     p.add_argument("--strict", action="store_true",
                    help="exit 2 instead of warning when the two differ in horizon, population, network or seeds")
-    p.add_argument("--out", metavar="DIR",
+    p.add_argument("--out", type=path_text, metavar="DIR",
                    help="also write one CSV per block and comparison.json into DIR (a new directory)")
     p.add_argument("--force", action="store_true", help="replace DIR if it is a comparison directory bordersim made")
     p.set_defaults(func=cmd_compare)

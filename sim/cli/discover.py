@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from sim.cli.arguments import EXIT_OK, at_least_one
+from sim.cli.arguments import EXIT_OK, at_least_one, path_text
 from sim.cli.progress import progress_bar
 
 
@@ -52,7 +52,7 @@ def register(sub) -> None:
                                    "peeling step), points.csv, summary.txt and figures/peeling.png. Format: "
                                    "docs/discovery.md.")
     p.add_argument("spec", help="discovery spec YAML file")
-    p.add_argument("--out", metavar="DIR", help="output directory (default: results/<name>)")
+    p.add_argument("--out", type=path_text, metavar="DIR", help="output directory (default: results/<name>)")
     p.add_argument("--workers", type=at_least_one, metavar="N", help="worker processes (default: number of cores)")
     p.add_argument("--scheduler", metavar="ADDR",
                    help="run on a Dask cluster at ADDR, or 'local' for a LocalCluster (extra bordersim[cluster])")

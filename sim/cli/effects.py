@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sim.cli.arguments import EXIT_OK, at_least_one
+from sim.cli.arguments import EXIT_OK, at_least_one, path_text
 from sim.cli.progress import progress_bar
 
 
@@ -65,7 +65,7 @@ def register(sub) -> None:
                                    "P(sign), to OUT/effects.csv and .parquet, and a figure. Format: "
                                    "docs/effects.md.")
     p.add_argument("spec", help="effects spec YAML file")
-    p.add_argument("--out", metavar="DIR", help="output directory (default: results/<name>)")
+    p.add_argument("--out", type=path_text, metavar="DIR", help="output directory (default: results/<name>)")
     p.add_argument("--workers", type=at_least_one, metavar="N", help="worker processes (default: number of cores)")
     p.add_argument("--scheduler", metavar="ADDR",
                    help="run on a Dask cluster at ADDR, or 'local' for a LocalCluster (extra bordersim[cluster])")

@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from sim.cli.arguments import path_text
+
 FIGURE_HELP = ("run: flows, yearly, route_map, outcome_shares; "
                "sweep: response, heatmap, route_shares, policy_bars, policy_years; "
                "sensitivity: indices, overview; calibration: posterior_predictive, posterior_pairs; effects: effects; "
@@ -41,7 +43,7 @@ def register(sub) -> None:
                                    "those named with --only), write them and print their paths. Figures: "
                                    + FIGURE_HELP + ".")
     p.add_argument("path", metavar="PATH", help="run, sweep, sensitivity, calibration, effects or discovery directory")
-    p.add_argument("--out", metavar="DIR",
+    p.add_argument("--out", type=path_text, metavar="DIR",
                    help="directory for the figures (default: PATH/figures): a new or empty directory, or one "
                         "bordersim made for figures; any other is refused")
     p.add_argument("--format", choices=["png", "svg", "pdf"], default="png", help="file format (default: png)")
@@ -58,7 +60,7 @@ def register(sub) -> None:
                                    "email; prints its path. PATH is " + KINDS_HELP + ". The same directory gives "
                                    "the same file, byte for byte.")
     p.add_argument("path", metavar="PATH", help="run, sweep, sensitivity, calibration, effects or discovery directory")
-    p.add_argument("--out", metavar="FILE",
+    p.add_argument("--out", type=path_text, metavar="FILE",
                    help="HTML file to write (default: PATH/report.html); an existing file is replaced only if it "
                         "is a report bordersim wrote")
     p.add_argument("--baseline", metavar="PACKAGE",

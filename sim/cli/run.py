@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from sim.cli.arguments import EXIT_BAD_INPUT, EXIT_OK
+from sim.cli.arguments import EXIT_BAD_INPUT, EXIT_OK, path_text
 from sim.cli.progress import progress_bar
 from sim.engine.engines import MODULES, RUN_DEFAULT
 from sim.errors import ScenarioError
@@ -82,7 +82,7 @@ def register(sub) -> None:
                        description="Run a scenario over its whole horizon and write DIR/summary.json, "
                                    "DIR/timeseries.parquet and DIR/scenario.resolved.yaml.")
     p.add_argument("scenario", help="scenario YAML file")
-    p.add_argument("--out", metavar="DIR", help="run directory (default: results/<name>-<timestamp>)")
+    p.add_argument("--out", type=path_text, metavar="DIR", help="run directory (default: results/<name>-<timestamp>)")
     p.add_argument("--seed", type=int, help="override the scenario's seed")
     p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                    help="override one scalar, e.g. population.size=2000000 or "

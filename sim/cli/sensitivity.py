@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from sim.analysis.sensitivity.spec import METHODS
-from sim.cli.arguments import EXIT_OK, at_least_one
+from sim.cli.arguments import EXIT_OK, at_least_one, path_text
 from sim.cli.progress import progress_bar
 
 
@@ -51,7 +51,7 @@ def register(sub) -> None:
                                    "docs/sensitivity.md.")
     p.add_argument("spec", help="sensitivity spec YAML file")
     p.add_argument("--method", choices=METHODS, required=True, help="morris (screening) or sobol (variance shares)")
-    p.add_argument("--out", metavar="DIR", help="output directory (default: results/<name>-<method>)")
+    p.add_argument("--out", type=path_text, metavar="DIR", help="output directory (default: results/<name>-<method>)")
     p.add_argument("--workers", type=at_least_one, metavar="N", help="worker processes (default: number of cores)")
     p.add_argument("--scheduler", metavar="ADDR",
                    help="run on a Dask cluster at ADDR, or 'local' for a LocalCluster (extra bordersim[cluster])")

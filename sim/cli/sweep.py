@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from sim.cli.arguments import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, at_least_one
+from sim.cli.arguments import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, at_least_one, path_text
 from sim.cli.progress import progress_bar
 from sim.errors import UsageError
 from sim.outputs import default_dir
@@ -134,7 +134,7 @@ def register(sub) -> None:
                                    "Results stream into DIR; running the same command again resumes, skipping "
                                    "finished runs. Ctrl-C stops cleanly, keeping finished runs.")
     p.add_argument("spec", help="experiment spec YAML file")
-    p.add_argument("--out", metavar="DIR", help="sweep directory (default: results/<spec name>)")
+    p.add_argument("--out", type=path_text, metavar="DIR", help="sweep directory (default: results/<spec name>)")
     p.add_argument("--workers", type=at_least_one, metavar="N", help="worker processes (default: number of cores)")
     p.add_argument("--scheduler", metavar="ADDR",
                    help="run on a Dask cluster at ADDR (e.g. tcp://host:8786), or 'local' for a LocalCluster "
