@@ -507,6 +507,15 @@ def test_spec_commands_on_other_files_name_the_right_command(tmp_path: Path, cap
     assert rc == 2 and "this looks like a sweep spec, not a calibration spec" in err
     assert f"bordersim sweep {sweep}" in err
     assert not (tmp_path / "c").exists()
+    # the command it names runs: a sensitivity spec needs its method (the hint without it was refused by argparse)
+    sensitivity = ROOT / "experiments" / "toy_sensitivity.yaml"
+    rc, _, err = cli(capsys, "sweep", sensitivity, "--dry-run")
+    assert rc == 2 and f"use `bordersim sensitivity {sensitivity} --method morris|sobol`" in err, err
+    # an empty spec is a spec, not a scenario
+    empty = write(tmp_path, "", "empty.yaml")
+    for command, kind in (("sweep", "sweep spec"), ("discover", "discovery spec"), ("run", "scenario")):
+        rc, _, err = cli(capsys, command, empty, "--out", tmp_path / "e")
+        assert rc == 2 and f"file is empty; expected a mapping of {kind} keys" in err, err
 
 
 def spec_text(parameters: str) -> str:

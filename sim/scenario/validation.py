@@ -112,15 +112,16 @@ def validate_model[M: BaseModel](model: type[M], data: Any, *, path: str | None 
 
 
 # kinds of bordersim file: the model each is validated as, keys only that kind has, the command that reads it
+# ({} stands for the file)
 _FILE_KINDS = {  # in the order they are tried: an effects spec has outcomes and fixed like a sensitivity spec
-    "discovery spec": ("DiscoverySpec", ("condition", "prim", "outcome"), "discover"),
-    "effects spec": ("EffectsSpec", ("policies", "posterior", "horizon", "baseline", "draws"), "effects"),
+    "discovery spec": ("DiscoverySpec", ("condition", "prim", "outcome"), "discover {}"),
+    "effects spec": ("EffectsSpec", ("policies", "posterior", "horizon", "baseline", "draws"), "effects {}"),
     "calibration spec": ("CalibrationSpec", ("targets", "sampling", "accept", "refine", "population_size", "point",
-                                             "check"), "calibrate"),
+                                             "check"), "calibrate {}"),
     "sensitivity spec": ("SensitivitySpec", ("outcomes", "morris", "sobol", "fixed", "seed_bootstrap"),
-                         "sensitivity"),
-    "sweep spec": ("ExperimentSpec", ("design", "outputs"), "sweep"),
-    "scenario": ("Scenario", ("network", "population", "time"), "run"),
+                         "sensitivity {} --method morris|sobol"),
+    "sweep spec": ("ExperimentSpec", ("design", "outputs"), "sweep {}"),
+    "scenario": ("Scenario", ("network", "population", "time"), "run {}"),
 }
 
 
@@ -161,12 +162,13 @@ def _other_kind(model: type[BaseModel], data: Any, path: str | None) -> str | No
         return (f"this looks like a scenario, not {what} (it has 'network' and 'population' and no 'scenario'): "
                 f"use `bordersim run {path or 'FILE'}`; a spec names its base scenario under 'scenario:'")
     return (f"this looks like {_article(kind)}, not {what} (it has 'scenario' and '{key}'): "
-            f"use `bordersim {_FILE_KINDS[kind][2]} {path or 'FILE'}`")
+            f"use `bordersim {_FILE_KINDS[kind][2].format(path or 'FILE')}`")
 
 
 def read_model_file[M: BaseModel](model: type[M], path: str | Path) -> tuple[M, dict, dict[tuple, int]]:
     """Read a YAML file and validate it against a schema model: (validated model, raw data, line index)."""
-    data, lines = read_yaml(path)
+    what = next((k for k, (name, _, _) in _FILE_KINDS.items() if name == model.__name__), "scenario")
+    data, lines = read_yaml(path, what)
     return validate_model(model, data, path=str(path), lines=lines), data, lines
 
 

@@ -278,13 +278,13 @@ def parse_yaml(text: str, *, path: str | None = None) -> tuple[Any, dict[tuple, 
     return data, lines
 
 
-def read_yaml(path: str | Path) -> tuple[Any, dict[tuple, int]]:
+def read_yaml(path: str | Path, what: str = "scenario") -> tuple[Any, dict[tuple, int]]:
     """Read a YAML file by the rules of `parse_yaml` after `_read_text`'s checks; return (data, line index), the
-    data a mapping. Raise ScenarioError on any problem."""
+    data a mapping. Raise ScenarioError on any problem (an empty file: 'expected a mapping of `what` keys')."""
     p = Path(path)
     data, lines = parse_yaml(_read_text(p), path=str(p))
     if data is None:
-        raise ScenarioError("file is empty; expected a mapping of scenario keys", path=str(p))
+        raise ScenarioError(f"file is empty; expected a mapping of {what} keys", path=str(p))
     if not isinstance(data, dict):
         raise ScenarioError(f"expected a mapping of keys at the top level, found {type(data).__name__}", path=str(p))
     return data, lines
