@@ -45,3 +45,20 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None, seed: in
 
 
 # ------------------------------------------------------------------------------------------------ overrides
+
+
+def load_base_scenario(spec_path: Path, name: str, lines: dict[tuple, int]) -> tuple[Path, Scenario]:
+    """The base scenario a spec names under `scenario:` (`name`, relative to the spec file): (its resolved path, the
+    loaded scenario). A file that cannot be read as a scenario at all (missing, a directory, unreadable, empty) is
+    the spec's error, at its key and line, naming the path it resolved to; errors inside the scenario name the
+    scenario's own file, key and line."""
+    from sim.errors import ScenarioError
+
+    path = (spec_path.parent / name).resolve()
+    try:
+        return path, load_scenario(path)
+    except ScenarioError as exc:
+        if exc.path != str(path) or exc.key is not None or exc.line is not None:
+            raise
+        raise ScenarioError(f"the base scenario {path}: {exc.message}", path=str(spec_path), key="scenario",
+                            line=line_for(lines, ("scenario",))) from None

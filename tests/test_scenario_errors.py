@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, build, edge, group, node, run_cli, scenario_dict
+from conftest import FIXTURES, ROOT, build, edge, group, node, run_cli, scenario_dict
 from sweep_helpers import call_main
 
 from sim.errors import ScenarioError
@@ -407,3 +407,24 @@ def test_means_past_what_32_bit_storage_holds_are_refused(tmp_path, capsys, engi
     assert not out.exists()
     err = capsys.readouterr().err
     assert err.startswith(f"error: {path}, key 'population.groups[ordinary].means'") and "32-bit" in err, err
+
+
+@pytest.mark.parametrize("command, spec", [("sweep", "toy_sweep.yaml"), ("calibrate", "korea_calibration.yaml"),
+                                           ("sensitivity", "toy_sensitivity.yaml"), ("effects", "toy_effects.yaml"),
+                                           ("discover", "toy_discover.yaml")])
+def test_a_base_scenario_that_cannot_be_read_is_the_specs_error_at_its_key(command, spec, tmp_path, capsys):
+    """A spec naming a missing file or a directory as its base scenario was reported on that path alone, without
+    the spec's file, key and line."""
+    from sim.cli.main import main
+
+    text = (ROOT / "experiments" / spec).read_text()
+    line = next(i for i, x in enumerate(text.splitlines(), 1) if x.startswith("scenario:"))
+    (tmp_path / "a_directory").mkdir()
+    for base, why in (("nosuch.yaml", "file not found"), ("a_directory", "is a directory")):
+        path = tmp_path / spec
+        path.write_text(text.replace(text.splitlines()[line - 1], f"scenario: {base}"))
+        extra = ["--method", "morris"] if command == "sensitivity" else []
+        assert main([command, str(path), *extra, "--out", str(tmp_path / "out")]) == 2
+        err = capsys.readouterr().err
+        assert not (tmp_path / "out").exists()
+        assert f"error: {path}:{line}, key 'scenario': the base scenario {tmp_path / base}: {why}" in err, err

@@ -364,7 +364,7 @@ def test_dry_run_prints_design_and_runs_nothing(tmp_path, run_cli):
     ("name: x\nscenario: SCENARIO\nparameters: {nope.path: [1]}\n", "unknown path 'nope.path'"),
     ("name: x\nscenario: SCENARIO\nreplicates: 0\n", "replicates"),
     ("name: x\nscenario: SCENARIO\nbogus: 1\n", "unknown key 'bogus'"),
-    ("name: x\nscenario: missing.yaml\n", "file not found"),
+    ("name: x\nscenario: missing.yaml\n", ":2, key 'scenario': the base scenario "),  # the spec's key and line
     ("name: x\nscenario: SCENARIO\ndesign: {type: sobol, samples: 10}\n"
      "parameters: {population.size: {dist: integer, low: 1, high: 5}}\n", "power of two"),
     ("name: x\nscenario: SCENARIO\nparameters: {population.size: {dist: uniform, low: 1, high: 5}}\n",

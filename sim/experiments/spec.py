@@ -19,7 +19,7 @@ from sim.errors import ScenarioError, UsageError
 from sim.scenario.keys import line_for
 from sim.scenario.overrides import (dump_scenario, refuse_repeated_places, refuse_shared_places, scenario_to_dict,
                                     set_path)
-from sim.loading import load_scenario
+from sim.loading import load_base_scenario
 from sim.scenario.validation import read_model_file
 
 
@@ -169,8 +169,7 @@ def load_spec(path: str | Path, replicates: int | None = None) -> LoadedSpec:
         if replicates < 1:
             raise UsageError(f"--replicates must be at least 1, found {replicates}", path=str(p))
         spec = spec.model_copy(update={"replicates": replicates})
-    base_path = (p.parent / spec.scenario).resolve()
-    base = load_scenario(base_path)
+    base_path, base = load_base_scenario(p, spec.scenario, lines)
     full = scenario_to_dict(base)
     # every path a point may set, with a value to try it with, and where the spec says it (key path for messages)
     probes: list[tuple[str, Any, tuple[str, ...]]] = [(name, _probe(param), ("parameters", name))

@@ -23,7 +23,7 @@ from sim.experiments.design import MAX_RUNS
 from sim.experiments.parameters import ParameterRange, distinct_paths
 from sim.errors import ScenarioError
 from sim.scenario.keys import line_for
-from sim.loading import load_scenario, validate_dict
+from sim.loading import load_base_scenario, validate_dict
 from sim.scenario.validation import read_model_file
 from sim.scenario.overrides import refuse_repeated_places, scenario_to_dict, set_path
 
@@ -271,8 +271,7 @@ def load_calibration(path: str | Path) -> LoadedCalibration:
             raise fail(f"{points:,} {what} x {replicates} replicates (sampling.replicates) make "
                        f"{points * replicates:,} runs, more than the limit of {MAX_RUNS:,} runs per sweep: use fewer "
                        f"{lower} or replicates", key)
-    base_path = (p.parent / spec.scenario).resolve()
-    base = load_scenario(base_path)
+    base_path, base = load_base_scenario(p, spec.scenario, lines)
     horizon = (int(base.time.start[:4]), int(base.time.end[:4]))
     full = scenario_to_dict(base)
     for name, prior in spec.parameters.items():

@@ -18,7 +18,7 @@ from sim.analysis.sensitivity.spec import Bounds, check_fixed_apart, check_label
 from sim.engine.engines import ENSEMBLE_DEFAULT, EngineName
 from sim.errors import ScenarioError
 from sim.experiments.design import check_run_count
-from sim.loading import load_scenario
+from sim.loading import load_base_scenario
 from sim.outputs import check_name
 from sim.scenario.dates import parse_month
 from sim.scenario.keys import line_for
@@ -148,8 +148,7 @@ def load_discovery(path: str | Path) -> LoadedDiscovery:
                                 f"{', '.join(RESERVED_COLUMNS)}", path=str(p), key=f"parameters.{name}",
                                 line=line_for(lines, ("parameters", name)))
     check_run_count(spec.design.samples, spec.replicates, str(p))
-    scenario_path = (p.parent / spec.scenario).resolve()
-    base = load_scenario(scenario_path)
+    scenario_path, base = load_base_scenario(p, spec.scenario, lines)
     fixed = scenario_to_dict(base)
     for name, value in spec.fixed.items():
         set_all_paths(fixed, name, value, str(p), ("fixed", name), lines)

@@ -15,7 +15,7 @@ from sim.analysis.sensitivity.outcomes import Outcome, parse_outcome
 from sim.engine.engines import ENSEMBLE_DEFAULT, EngineName
 from sim.errors import ScenarioError
 from sim.experiments.parameters import Scalar
-from sim.loading import load_scenario, validate_dict
+from sim.loading import load_base_scenario, validate_dict
 from sim.outputs import check_name
 from sim.scenario.dates import month_str, parse_month
 from sim.scenario.keys import line_for
@@ -124,8 +124,7 @@ def load_effects(path: str | Path) -> LoadedEffects:
     def err(message: str, *raw: str) -> ScenarioError:
         return ScenarioError(message, path=src, key=".".join(raw), line=line_for(lines, raw))
 
-    scenario_path = (p.parent / spec.scenario).resolve()
-    scenario = load_scenario(scenario_path)
+    scenario_path, scenario = load_base_scenario(p, spec.scenario, lines)
     data = scenario_to_dict(scenario)
     if spec.horizon is not None:
         if parse_month(spec.horizon) < parse_month(scenario.time.end):

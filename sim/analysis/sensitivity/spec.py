@@ -15,7 +15,7 @@ from sim.analysis.sensitivity.outcomes import Outcome, parse_outcome
 from sim.engine.engines import ENSEMBLE_DEFAULT, EngineName
 from sim.experiments.parameters import ParameterRange, distinct_paths
 from sim.errors import ScenarioError
-from sim.loading import load_scenario, validate_dict
+from sim.loading import load_base_scenario, validate_dict
 from sim.outputs import check_name
 from sim.scenario.dates import parse_month
 from sim.scenario.keys import line_for
@@ -153,8 +153,7 @@ def load_sensitivity(path: str | Path) -> LoadedSensitivity:
 
     p = Path(path)
     spec, _, lines = read_model_file(SensitivitySpec, p)
-    scenario_path = (p.parent / spec.scenario).resolve()
-    base = load_scenario(scenario_path)
+    scenario_path, base = load_base_scenario(p, spec.scenario, lines)
     fixed = scenario_to_dict(base)
     for name, value in spec.fixed.items():
         set_all_paths(fixed, name, value, str(p), ("fixed", name), lines)
