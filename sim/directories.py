@@ -20,6 +20,7 @@ never a traceback.
 
 from __future__ import annotations
 
+import errno
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -118,6 +119,16 @@ def _damaged(path: Path, what: str, remedy: str = REWRITE) -> InputError:
     return InputError(f"{what}; the file is damaged or was not written by bordersim: {remedy}", path=str(path))
 
 
+def _refused(exc: Exception) -> bool:
+    """The system refused to let us read (permissions), which says nothing about the file's content."""
+    return isinstance(exc, OSError) and (isinstance(exc, PermissionError) or exc.errno == errno.EACCES
+                                         or "Permission denied" in str(exc))  # pyarrow's OSError for a local file
+
+
+def _unreadable(path: Path) -> InputError:
+    return InputError("cannot read file: permission denied (give your user read access to it)", path=str(path))
+
+
 def read_json(path: Path, keys: tuple[str, ...] = (), remedy: str = REWRITE) -> dict:
     """A JSON object from `path` holding `keys`; InputError naming the file (and `remedy`) otherwise."""
     try:
@@ -125,6 +136,8 @@ def read_json(path: Path, keys: tuple[str, ...] = (), remedy: str = REWRITE) -> 
     except FileNotFoundError:
         raise InputError("missing file", path=str(path)) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
+        if _refused(exc):
+            raise _unreadable(path) from None
         raise _damaged(path, f"cannot read it as JSON ({_reason(exc)})", remedy) from None
     if not isinstance(data, dict):
         raise _damaged(path, f"expected a JSON object, found {type(data).__name__}", remedy)
@@ -141,6 +154,8 @@ def read_yaml(path: Path) -> dict:
     except FileNotFoundError:
         raise InputError("missing file", path=str(path)) from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        if _refused(exc):
+            raise _unreadable(path) from None
         raise _damaged(path, f"cannot read it as YAML ({_reason(exc)})") from None
     if data is None:
         return {}
@@ -171,6 +186,8 @@ def read_table(path: Path, columns: tuple[str, ...] = (), numbers: tuple[str, ..
     except pd.errors.EmptyDataError:
         raise _damaged(path, "the file is empty") from None
     except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:  # ArrowInvalid is a ValueError
+        if _refused(exc):
+            raise _unreadable(path) from None
         raise _damaged(path, f"cannot read it as a {'parquet' if path.suffix == '.parquet' else 'CSV'} table "
                              f"({_reason(exc)})") from None
     missing = [c for c in columns if c not in df.columns]

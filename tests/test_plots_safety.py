@@ -505,6 +505,36 @@ def test_damaged_run_directory_is_exit_2_naming_the_file(run_dir, tmp_path, caps
     assert not (copy / "report.html").exists()
 
 
+@pytest.mark.parametrize("file", ["summary.json", "timeseries.parquet", "scenario.resolved.yaml"])
+def test_a_file_the_system_will_not_let_us_read_is_named_as_unreadable_not_damaged(run_dir, capsys, monkeypatch,
+                                                                                    file):
+    """chmod 000 on an intact summary.json was reported as 'damaged or not written by bordersim: write it again'
+    (found by the CLI probe). The system's refusal is simulated (the suite may run as root, whom chmod does not
+    stop): Python's PermissionError for text, pyarrow's own OSError for a parquet file."""
+    import pathlib
+
+    import sim.directories
+
+    target = run_dir / file
+    read_text, read_parquet = pathlib.Path.read_text, sim.directories.read_parquet
+
+    def text(self, *args, **kwargs):
+        if self == target:
+            raise PermissionError(13, "Permission denied", str(self))
+        return read_text(self, *args, **kwargs)
+
+    def parquet(path, *args, **kwargs):
+        if Path(path) == target:
+            raise OSError(f"Failed to open local file '{path}'. Detail: [errno 13] Permission denied")
+        return read_parquet(path, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "read_text", text)
+    monkeypatch.setattr(sim.directories, "read_parquet", parquet)
+    rc, _, err = cli(capsys, "compare", str(run_dir), str(run_dir))
+    assert rc == 2 and err == (f"error: {target}: cannot read file: permission denied (give your user read access "
+                               "to it)\n"), err
+
+
 @pytest.mark.parametrize("file,how", [("sweep.json", "truncate"), ("sweep.json", "[]"),
                                       ("sweep.json", "parameters not a mapping"), ("sweep.json", "a parameter more"),
                                       ("runs.parquet", "truncate"), ("runs.parquet", "columns"),
