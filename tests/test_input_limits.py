@@ -472,7 +472,7 @@ def test_graph_check_problems_are_all_listed(tmp_path: Path):
     [
         (ROOT / "experiments" / "toy_sweep.yaml", "sweep spec", "sweep"),
         (ROOT / "experiments" / "korea_calibration.yaml", "calibration spec", "calibrate"),
-        (ROOT / "experiments" / "toy_sensitivity.yaml", "sensitivity spec", "sensitivity"),
+        (ROOT / "experiments" / "toy_sensitivity.yaml", "sensitivity spec", "sensitivity"),  # + its --method
         (ROOT / "experiments" / "toy_effects.yaml", "effects spec", "effects"),  # it said "a effects spec"
     ],
 )
@@ -483,7 +483,8 @@ def test_run_on_a_spec_names_the_command(tmp_path: Path, capsys, spec, kind, com
     article = "an" if kind[0] in "aeiou" else "a"
     assert (
         err == f"error: {spec}: this looks like {article} {kind}, not a scenario (it has 'scenario' and "
-        f"'{_telling_key(spec)}'): use `bordersim {command} {spec}`\n"
+        f"'{_telling_key(spec)}'): use `bordersim {command} {spec}"
+        f"{' --method morris|sobol' if command == 'sensitivity' else ''}`\n"
     )
     assert not out.exists()
 
