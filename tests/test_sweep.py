@@ -356,8 +356,20 @@ def test_dry_run_prints_design_and_runs_nothing(tmp_path, run_cli):
     out = tmp_path / "o"
     r = run_cli("sweep", str(TOY_SWEEP), "--dry-run", "--out", str(out))
     assert r.returncode == 0, r.stderr
-    assert "32 runs" in r.stdout and "estimated" in r.stdout
+    assert "32 runs" in r.stdout and "estimated" in r.stdout and f"output: {out} (new)" in r.stdout
     assert not out.exists()
+    # an --out the sweep would refuse is refused by its dry run too (it said 'estimated ... 1 s', exit 0)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("my notes")
+    (tmp_path / "a_file").write_text("x")
+    for place, why in ((mine, "was not made by bordersim"), (tmp_path / "a_file", "a_file")):
+        r = run_cli("sweep", str(TOY_SWEEP), "--dry-run", "--out", str(place))
+        assert r.returncode == 2 and why in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"] and (tmp_path / "a_file").read_text() == "x"
+    # nor does summarize suggest running a sweep into a directory of the user's, which the sweep refuses
+    r = run_cli("summarize", str(mine))
+    assert r.returncode == 2 and "bordersim did not make it" in r.stderr and f"--out {mine}" not in r.stderr
 
 
 @pytest.mark.parametrize("body, needle", [

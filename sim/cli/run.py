@@ -83,7 +83,7 @@ def register(sub) -> None:
                                    "DIR/timeseries.parquet and DIR/scenario.resolved.yaml.")
     p.add_argument("scenario", help="scenario YAML file")
     p.add_argument("--out", type=path_text, metavar="DIR", help="run directory (default: results/<name>-<timestamp>)")
-    p.add_argument("--seed", type=int, help="override the scenario's seed")
+    p.add_argument("--seed", type=int, help="override the scenario's seed (a whole number, 0 to 2^63 - 1)")
     p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                    help="override one scalar, e.g. population.size=2000000 or "
                         "network.edges.dmz.controls.mines=0.9 (list items by id/name); repeatable")
@@ -99,11 +99,14 @@ def register(sub) -> None:
     p = sub.add_parser("validate", help="check scenario files (schema and graph sanity)",
                        description="Check each scenario: schema, known nodes, a usable route from every "
                                    "origin, policies that select something inside the time horizon.")
-    p.add_argument("scenarios", nargs="+", metavar="SCENARIO")
+    p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario file(s) to check (exit 2 if any is bad)")
     p.set_defaults(func=cmd_validate)
 
 
 def register_schema(sub) -> None:
     """Add `schema` to the CLI's subparsers."""
-    p = sub.add_parser("schema", help="print the scenario JSON Schema (for editors)")
+    p = sub.add_parser("schema", help="print the scenario JSON Schema (for editors)",
+                       description="Print the JSON Schema of a scenario file on standard output, for an editor's "
+                                   "completion and checks (e.g. yaml-language-server). It checks types and bounds "
+                                   "only: `bordersim validate` checks the rest (nodes, routes, policies).")
     p.set_defaults(func=cmd_schema)

@@ -15,6 +15,7 @@ from sim.outputs import default_dir
 def cmd_sweep(args: argparse.Namespace) -> int:
     from sim.experiments.design import CONFIRM_RUNS
     from sim.experiments.executors import default_workers
+    from sim.experiments.store import SweepStore
     from sim.experiments.sweep import check_points, estimate_seconds, plan, run_sweep
 
     p = plan(args.spec, replicates=args.replicates)  # counted, not built; refused above the hard limit
@@ -44,6 +45,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if p.size > CONFIRM_RUNS:
             print(f"warning: more than {CONFIRM_RUNS:,} runs: `bordersim sweep` runs it only with --yes",
                   file=sys.stderr)
+        out = Path(args.out) if args.out else default_dir(p.spec.spec.name)
+        SweepStore.check(out, p.spec, force=args.force)  # the sweep's own check (reads only): refused now, not later
+        print(f"output: {out} ({'resumed' if out.exists() and any(out.iterdir()) else 'new'})")
         return EXIT_OK
     if p.size > CONFIRM_RUNS and not args.yes:
         raise UsageError(f"{args.spec}: this sweep has {size}, more than {CONFIRM_RUNS:,}; look at it with --dry-run "
@@ -139,7 +143,9 @@ def register(sub) -> None:
     p.add_argument("--scheduler", metavar="ADDR",
                    help="run on a Dask cluster at ADDR (e.g. tcp://host:8786), or 'local' for a LocalCluster "
                         "(needs the extra bordersim[cluster])")
-    p.add_argument("--replicates", type=int, metavar="R", help="override the spec's replicate count")
+    p.add_argument("--replicates", type=int, metavar="R",
+                   help="override the spec's replicate count (at least 1; points x replicates at most 1,000,000 "
+                        "runs); more replicates than an existing sweep directory holds resume it")
     p.add_argument("--dry-run", action="store_true",
                    help="print the design and a time estimate from one pilot run; run nothing")
     p.add_argument("--force", action="store_true",
@@ -155,7 +161,9 @@ def register(sub) -> None:
     p.add_argument("dir", metavar="DIR", help="sweep directory")
     p.add_argument("--baseline", metavar="POINT",
                    help="point index, policy package name, or name=value[,name=value] naming one point")
-    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table",
+                   help="table (default: the totals, aligned for reading), csv or json (every kept outcome, for "
+                        "other tools)")
     p.add_argument("--outcome", action="append", metavar="NAME",
                    help="outcome column to report (repeatable; default: totals for table, all otherwise)")
     p.set_defaults(func=cmd_summarize)

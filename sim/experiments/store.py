@@ -45,7 +45,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.api_checks import path_argument
-from sim.errors import MixedCodeWarning, UsageError
+from sim.errors import MixedCodeWarning, UsageError, with_article
 from sim.experiments.design import RunSpec
 from sim.experiments.spec import LoadedSpec
 from sim.experiments.task import TaskOutput
@@ -441,11 +441,14 @@ def check_sweep_dir(root: str | Path) -> Path:
             else "it has no finished sweep yet"
         files, command = _ANALYSIS_RESULTS[kind]
         results = f"its results are {' and '.join(str(root / f) for f in files)} (`bordersim {command}`)"
-        raise UsageError(f"{root} is a {kind} directory, not a sweep directory: {results}; {runs}")
+        raise UsageError(f"{root} is {with_article(kind)} directory, not a sweep directory: {results}; {runs}")
     if kind in ("run", "figures"):
-        raise UsageError(f"{root} is a {kind} directory, not a sweep directory; `bordersim summarize` takes a "
-                         "directory made by `bordersim sweep`")
+        raise UsageError(f"{root} is {with_article(kind)} directory, not a sweep directory; `bordersim summarize` "
+                         "takes a directory made by `bordersim sweep`")
     if kind is None and not (root / MANIFEST).exists():
+        if any(root.iterdir()):  # a directory of the user's: a sweep would refuse it as --out too
+            raise UsageError(f"{root} is not a sweep directory (no {MANIFEST}, and bordersim did not make it); give "
+                             "the directory `bordersim sweep SPEC --out DIR` wrote")
         raise UsageError(f"{root} is not a sweep directory (no {MANIFEST}); run `bordersim sweep SPEC --out {root}` "
                          "first")
     if not (root / "runs.parquet").exists():
