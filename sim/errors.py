@@ -28,6 +28,11 @@ class InputError(Exception):
         return f"{prefix}: {self.message}" if prefix else self.message
 
 
+def with_article(noun: str) -> str:
+    """The noun of a message with its indefinite article: 'a sweep spec', 'an effects directory'."""
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
+
+
 class ScenarioError(InputError):
     """Bad input in a scenario or spec file (schema, YAML, graph or policy checks)."""
 

@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sim.errors import UsageError
+from sim.errors import UsageError, with_article
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -136,7 +136,8 @@ def claim_dir(path: str | Path, kind: str, *, force: bool = False, resume: bool 
         raise UsageError(f"{p}: exists and was not made by bordersim (no {MARKER} marker); bordersim never "
                          f"deletes or writes into such a directory, even with --force: choose another {what}")
     if found != kind:
-        raise UsageError(f"{p}: is a bordersim {found} directory, not a {kind} directory; choose another {what}")
+        raise UsageError(f"{p}: is a bordersim {found} directory, not {with_article(kind)} directory; choose another "
+                         f"{what}")
     if not (force or resume):
         raise UsageError(f"{p}: {kind} directory exists; choose another {what} or pass --force to replace it")
     return True

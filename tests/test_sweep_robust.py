@@ -27,7 +27,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.errors import InputError
+from sim.errors import InputError, with_article
 from sim.experiments.store import load_sweep
 from conftest import users_file
 from sweep_helpers import as_from_a_terminal
@@ -864,7 +864,8 @@ def test_summarize_on_an_effects_or_discovery_directory_says_what_it_is(tmp_path
     shutil.copytree(finished_sweep, d / "sweep")
     write_marker(d, kind)
     rc, _, err = cli(capsys, "summarize", d)
-    assert rc == 2 and f"is a {kind} directory, not a sweep directory" in err and results in err, err
+    assert rc == 2 and f"is {with_article(kind)} directory, not a sweep directory" in err and results in err, err
+    assert "is an effects" in err or kind != "effects"  # it said "is a effects directory"
     assert f"bordersim summarize {d / 'sweep'}" in err and "without runs.parquet" not in err
     (tmp_path / "a_file").write_text("x")
     rc, _, err = cli(capsys, "summarize", tmp_path / "a_file")

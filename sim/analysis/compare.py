@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from sim.api_checks import path_argument
-from sim.errors import InputError, UsageError
+from sim.errors import InputError, UsageError, with_article
 from sim.experiments.summarize import MIN_CI_REPLICATES, mean_ci, outcome_columns, resolve_point
 from sim.outcomes import FLOWS, TOTAL_KEYS
 from sim.outputs import new_dir
@@ -151,8 +151,9 @@ def load_side(text: str | Path, label: str, point: str | None = None) -> Side:
         return _run_side(root, label)
     if kind == "sweep":
         return _sweep_side(root, label, point)
-    raise UsageError(f"{root} is a {kind} directory; `bordersim compare` takes run directories (`bordersim run`) "
-                     f"and sweep directories (`bordersim sweep`; the runs of this analysis are in {root / 'sweep'})")
+    raise UsageError(f"{root} is {with_article(kind)} directory; `bordersim compare` takes run directories "
+                     "(`bordersim run`) and sweep directories (`bordersim sweep`; the runs of this analysis are in "
+                     f"{root / 'sweep'})")
 
 
 def _run_side(root: Path, label: str) -> Side:

@@ -27,7 +27,7 @@ from sim.plots import (calibration, discovery, effects, policy_figures, route_ma
 from sim.directories import (CalibrationData, DirData, DiscoveryData, EffectsData, RunData, SensitivityData,
                               SweepData, kind_of, load)
 from sim.plots.sweep_figures import NotApplicable
-from sim.errors import UsageError
+from sim.errors import UsageError, with_article
 from sim.outputs import refuse_foreign_figures
 from sim.api_checks import optional_path_argument, optional_string_argument, path_argument, strings_argument
 
@@ -75,7 +75,7 @@ def _check_only(kind: str, only: list[str] | None) -> list[str]:
             if hint:
                 extra = f" ({', '.join(hint)} {'is' if len(hint) == 1 else 'are'} for a {other} directory)"
                 break
-        raise UsageError(f"unknown figure(s) for a {kind} directory: {', '.join(unknown)}{extra}; "
+        raise UsageError(f"unknown figure(s) for {with_article(kind)} directory: {', '.join(unknown)}{extra}; "
                             f"choose from {', '.join(names)}")
     return [n for n in names if n in only]
 

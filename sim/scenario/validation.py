@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ValidationError
 
-from sim.errors import ScenarioError, by_line, raise_problems
+from sim.errors import ScenarioError, by_line, raise_problems, with_article
 from sim.scenario.keys import line_for, loc_parts
 from sim.scenario.yaml_reader import SEXAGESIMAL_RE, read_yaml
 
@@ -145,11 +145,6 @@ def _looks_like(data: Any, model: type[BaseModel]) -> tuple[str, str] | None:
     return None
 
 
-def _article(noun: str) -> str:
-    """'a sweep spec', 'an effects spec'."""
-    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
-
-
 def _other_kind(model: type[BaseModel], data: Any, path: str | None) -> str | None:
     """The hint for data that failed to validate as `model` but looks like another kind of file, else None."""
     found = _looks_like(data, model)
@@ -157,11 +152,11 @@ def _other_kind(model: type[BaseModel], data: Any, path: str | None) -> str | No
         return None
     kind, key = found
     what = next((k for k, (name, _, _) in _FILE_KINDS.items() if name == model.__name__), "this kind of file")
-    what = _article(what) if what != "this kind of file" else what
+    what = with_article(what) if what != "this kind of file" else what
     if kind == "scenario":
         return (f"this looks like a scenario, not {what} (it has 'network' and 'population' and no 'scenario'): "
                 f"use `bordersim run {path or 'FILE'}`; a spec names its base scenario under 'scenario:'")
-    return (f"this looks like {_article(kind)}, not {what} (it has 'scenario' and '{key}'): "
+    return (f"this looks like {with_article(kind)}, not {what} (it has 'scenario' and '{key}'): "
             f"use `bordersim {_FILE_KINDS[kind][2].format(path or 'FILE')}`")
 
 
