@@ -358,6 +358,13 @@ def test_dry_run_prints_design_and_runs_nothing(tmp_path, run_cli):
     assert r.returncode == 0, r.stderr
     assert "32 runs" in r.stdout and "estimated" in r.stdout and f"output: {out} (new)" in r.stdout
     assert not out.exists()
+    # more workers than cores: the estimate counts the cores (it said 0 s for --workers 100000)
+    from sim.experiments.executors import default_workers
+
+    r = run_cli("sweep", str(TOY_SWEEP), "--dry-run", "--out", str(out), "--workers", "100000")
+    cores = default_workers()
+    assert f"warning: 100000 workers on the {cores} core(s) of this machine share them" in r.stderr
+    assert f"estimated sweep time with {cores} worker(s)" in r.stdout
     # an --out the sweep would refuse is refused by its dry run too (it said 'estimated ... 1 s', exit 0)
     mine = tmp_path / "mine"
     mine.mkdir()

@@ -34,6 +34,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         checked = check_points(p, limit=DRY_RUN_CHECKED)
         print(f"checked the scenario of {'every point' if checked == p.n_points else f'the first {checked:,} points'}"
               + ("" if checked == p.n_points else " (the sweep checks every point before it starts)"))
+        cores = default_workers()
+        if args.scheduler is None and workers > cores:  # local processes: more than the cores share them
+            print(f"warning: {workers} workers on the {cores} core(s) of this machine share them: the estimate counts "
+                  f"{cores}", file=sys.stderr)
+            workers = cores
         one, total = estimate_seconds(p, workers)
         print(f"pilot run: {one:.2f} s; estimated sweep time with {workers} worker(s): {_duration(total)}"
               + (" at most: the runs of a point's packages share their steps before the packages differ"

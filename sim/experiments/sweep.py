@@ -9,6 +9,7 @@ the main script, and would start the sweep again in every worker).
 from __future__ import annotations
 
 import ast
+import math
 import multiprocessing
 import sys
 import time
@@ -254,11 +255,12 @@ def sweep(spec: str | Path, out: str | Path | None = None, *, workers: int | Non
 
 
 def estimate_seconds(p: Plan, workers: int) -> tuple[float, float]:
-    """(pilot seconds, estimated sweep seconds = pilot * runs / workers)."""
+    """(pilot seconds, estimated sweep seconds = pilot * ceil(runs / w)), w = min(workers, runs): the runs go out
+    in rounds of w at a time, so no sweep takes less than one run."""
     t0 = time.perf_counter()
     pilot(p)
     one = time.perf_counter() - t0
-    return one, one * p.size / max(1, workers)
+    return one, one * math.ceil(p.size / max(1, min(workers, p.size)))
 
 
 # ---------------------------------------------------------------------------------------- the main guard
