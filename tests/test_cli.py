@@ -99,6 +99,19 @@ def test_provenance(toy_run):
     assert prov["code_sha256"] == code_sha256()
 
 
+@pytest.mark.parametrize("argv, unknown", [(["run", "S", "--workers", "2"], "--workers 2"),
+                                           (["validate", "--set", "x=1", "S"], "--set"),
+                                           (["schema", "extra"], "extra")])
+def test_an_argument_a_command_does_not_take_gets_that_commands_usage(argv, unknown, capsys):
+    """It got the usage of `bordersim` itself (`bordersim [-h] [--debug] [--version] COMMAND ...`), which names
+    none of the command's options (found by the CLI probe)."""
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.startswith(f"usage: bordersim {argv[0]} ")
+    assert err.endswith(f"bordersim {argv[0]}: error: unrecognized arguments: {unknown}\n"), err
+
+
 @pytest.mark.parametrize("argv", [
     ["run", "S", "--out", ""], ["sweep", "S", "--out", " "], ["compare", "A", "B", "--out", ""],
     ["plot", "D", "--out", ""], ["report", "D", "--out", ""], ["sensitivity", "S", "--method", "morris", "--out", ""],

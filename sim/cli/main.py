@@ -52,7 +52,17 @@ def build_parser() -> argparse.ArgumentParser:
     for command in sub.choices.values():  # `bordersim run ... --debug` as well as `bordersim --debug run ...`
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                              help="show tracebacks on errors")
+    parser.set_defaults(commands=sub.choices)
     return parser
+
+
+def parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """The arguments; an argument the command does not take is that command's usage error (argparse reported it
+    with the usage of `bordersim` itself, which lists no command's options)."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        args.commands[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
 
 
 def _to_devnull(stream) -> None:
@@ -200,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> int:
     try:
         parser = build_parser()  # imports the command modules' options: a Ctrl-C can land here too
-        args = parser.parse_args(argv)
+        args = parse(parser, argv)
     except KeyboardInterrupt as exc:
         return _interrupted(exc)
     except BrokenPipeError:  # --help piped into `head`
