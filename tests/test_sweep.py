@@ -279,6 +279,40 @@ def test_runs_made_now_by_workers_of_another_install_and_many_directories_are_to
     assert "C/smc_5" not in err and "and 2 more" in err and err.endswith("with a new --out\n")
 
 
+def test_a_sweep_directory_the_system_will_not_let_us_read_is_never_taken_for_a_damaged_one(tmp_path, small_sweep,
+                                                                                           run_cli, monkeypatch):
+    """An unreadable sweep.json was 'damaged', and --force then discarded every run; an unreadable directory was
+    an internal failure (exit 1). The refusal is simulated: the suite may run as root, whom chmod does not stop."""
+    import pathlib
+
+    out = copy_of(small_sweep[1], tmp_path)
+    before = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    read_text, iterdir = pathlib.Path.read_text, pathlib.Path.iterdir
+
+    def text(self, *args, **kwargs):
+        if self == out / "sweep.json":
+            raise PermissionError(13, "Permission denied", str(self))
+        return read_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "read_text", text)
+    for extra in ([], ["--force"], ["--dry-run", "--force"]):
+        r = run_cli("sweep", str(small_sweep[0]), "--out", str(out), "--workers", "1", "--quiet", *extra)
+        assert r.returncode == 2, r.stderr
+        assert f"{out / 'sweep.json'}: cannot read it: permission denied" in r.stderr and "damaged" not in r.stderr
+    monkeypatch.setattr(pathlib.Path, "read_text", read_text)
+
+    def listing(self):
+        if self == out:
+            raise PermissionError(13, "Permission denied", str(self))
+        return iterdir(self)
+
+    monkeypatch.setattr(pathlib.Path, "iterdir", listing)
+    r = run_cli("sweep", str(small_sweep[0]), "--out", str(out), "--workers", "1", "--quiet", "--force")
+    assert r.returncode == 2 and f"{out}: cannot read it: permission denied" in r.stderr, r.stderr
+    monkeypatch.setattr(pathlib.Path, "iterdir", iterdir)
+    assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before
+
+
 def test_a_different_spec_is_refused_unless_forced(tmp_path, small_sweep, run_cli):
     out = copy_of(small_sweep[1], tmp_path)
     other = write_spec(tmp_path, SMALL.replace("seed: 7", "seed: 8"), "other.yaml")
@@ -352,7 +386,7 @@ def test_a_task_a_worker_cannot_unpickle_is_recorded_with_the_reason_and_kills_n
 # ------------------------------------------------------------------------------------------- CLI and specs
 
 
-def test_dry_run_prints_design_and_runs_nothing(tmp_path, run_cli):
+def test_dry_run_prints_design_and_runs_nothing(tmp_path, run_cli, small_sweep):
     out = tmp_path / "o"
     r = run_cli("sweep", str(TOY_SWEEP), "--dry-run", "--out", str(out))
     assert r.returncode == 0, r.stderr
@@ -374,6 +408,15 @@ def test_dry_run_prints_design_and_runs_nothing(tmp_path, run_cli):
         r = run_cli("sweep", str(TOY_SWEEP), "--dry-run", "--out", str(place))
         assert r.returncode == 2 and why in r.stderr and "Traceback" not in r.stderr, r.stderr
     assert [p.name for p in mine.iterdir()] == ["notes.txt"] and (tmp_path / "a_file").read_text() == "x"
+    # what the sweep will do there: resume it, or (--force) replace another spec's runs
+    spec, done, _ = small_sweep
+    r = run_cli("sweep", str(spec), "--dry-run", "--out", str(done))
+    assert r.returncode == 0 and f"output: {done} (resumed: its finished runs are kept)" in r.stdout, r.stderr
+    other = write_spec(tmp_path, SMALL.replace("seed: 7", "seed: 8"), "other.yaml")
+    r = run_cli("sweep", str(other), "--dry-run", "--out", str(done), "--force")
+    assert f"output: {done} (replaced (--force): the runs of another spec there are discarded)" in r.stdout
+    r = run_cli("sweep", str(other), "--dry-run", "--out", str(done))
+    assert r.returncode == 2 and "different spec" in r.stderr and "pilot run" not in r.stdout  # before the pilot
     # nor does summarize suggest running a sweep into a directory of the user's, which the sweep refuses
     r = run_cli("summarize", str(mine))
     assert r.returncode == 2 and "bordersim did not make it" in r.stderr and f"--out {mine}" not in r.stderr

@@ -21,8 +21,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     p = plan(args.spec, replicates=args.replicates)  # counted, not built; refused above the hard limit
     workers = args.workers or default_workers()
     size = f"{p.n_points:,} points x {p.spec.spec.replicates:,} replicates = {p.size:,} runs"
+    out = Path(args.out) if args.out else default_dir(p.spec.spec.name)
     if args.dry_run:
         print(f"spec {p.spec.path} ({p.spec.spec.design.type} design): {size} of scenario '{p.spec.base.name}'")
+        action = SweepStore.check(out, p.spec, force=args.force)  # the sweep's own check (reads only): refused now
         if not p.size:
             print("nothing to run")
             return EXIT_OK
@@ -35,7 +37,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(f"checked the scenario of {'every point' if checked == p.n_points else f'the first {checked:,} points'}"
               + ("" if checked == p.n_points else " (the sweep checks every point before it starts)"))
         cores = default_workers()
-        if args.scheduler is None and workers > cores:  # local processes: more than the cores share them
+        if args.scheduler in (None, "local") and workers > cores:  # local processes: more than the cores share them
             print(f"warning: {workers} workers on the {cores} core(s) of this machine share them: the estimate counts "
                   f"{cores}", file=sys.stderr)
             workers = cores
@@ -50,14 +52,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if p.size > CONFIRM_RUNS:
             print(f"warning: more than {CONFIRM_RUNS:,} runs: `bordersim sweep` runs it only with --yes",
                   file=sys.stderr)
-        out = Path(args.out) if args.out else default_dir(p.spec.spec.name)
-        SweepStore.check(out, p.spec, force=args.force)  # the sweep's own check (reads only): refused now, not later
-        print(f"output: {out} ({'resumed' if out.exists() and any(out.iterdir()) else 'new'})")
+        print(f"output: {out} ({DRY_RUN_ACTIONS[action]})")
         return EXIT_OK
     if p.size > CONFIRM_RUNS and not args.yes:
         raise UsageError(f"{args.spec}: this sweep has {size}, more than {CONFIRM_RUNS:,}; look at it with --dry-run "
                          "(design and time estimate) and pass --yes to run it")
-    out = Path(args.out) if args.out else default_dir(p.spec.spec.name)
     with progress_bar(f"sweep {p.spec.spec.name}", not args.quiet) as update:
         df = run_sweep(p, out, workers=workers, scheduler=args.scheduler, force=args.force, progress=update)
     failed = df[df["status"] != "ok"] if not df.empty else df
@@ -78,6 +77,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 DRY_RUN_ROWS = 40  # design rows a dry run prints
 DRY_RUN_CHECKED = 1_000  # points a dry run checks (the sweep itself checks all)
 LONG_SECONDS = 24 * 3600  # a dry run warns when its estimate is longer
+DRY_RUN_ACTIONS = {"new": "new", "resume": "resumed: its finished runs are kept",
+                   "replace": "replaced (--force): the runs of another spec there are discarded"}
 
 
 def _duration(seconds: float) -> str:

@@ -109,9 +109,11 @@ class SweepStore:
         return store
 
     @staticmethod
-    def check(root: str | Path, ls: LoadedSpec, *, force: bool = False) -> None:
-        """Raise the UsageError `open` would raise for this directory (reads only; the lock is not checked)."""
-        _decide(Path(root), ls.fingerprint(), force)
+    def check(root: str | Path, ls: LoadedSpec, *, force: bool = False) -> str:
+        """Raise the UsageError `open` would raise for this directory (reads only; the lock is not checked); else
+        say what `open` would do: "new", "resume" or "replace" (another spec's runs there discarded)."""
+        action = _decide(Path(root), ls.fingerprint(), force)
+        return "resume" if action == "legacy" else action
 
     def close(self) -> None:
         """Release the directory's lock (clearing the holder's name from the lock file)."""
@@ -247,13 +249,21 @@ def _our_lock_file(path: Path) -> bool:
         return False
 
 
+class Unreadable(UsageError):
+    """A file or directory of a sweep the system will not let us read: nothing is known about its content, so it
+    is never taken for a damaged one (which --force may replace)."""
+
+
 def read_manifest(root: Path) -> dict:
-    """DIR/sweep.json as a dict; UsageError naming the file when it is missing or damaged."""
+    """DIR/sweep.json as a dict; UsageError naming the file when it is missing or damaged (Unreadable when the
+    system refuses to let us read it)."""
     path = Path(root) / MANIFEST
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
         raise UsageError(f"{path}: missing; {root} is not a (complete) sweep directory") from None
+    except PermissionError:
+        raise Unreadable(f"{path}: cannot read it: permission denied (give your user read access to it)") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UsageError(f"{path}: damaged, cannot be read ({exc})") from None
     if not isinstance(data, dict):
@@ -265,7 +275,16 @@ def read_manifest(root: Path) -> dict:
 
 def _decide(root: Path, fingerprint: str, force: bool) -> str:
     """What opening `root` does: "new", "resume", "legacy" (resume, writing the marker) or "replace"; raises
-    UsageError when the directory may not be used. Reads only."""
+    UsageError when the directory may not be used, Unreadable when the system will not let us look into it.
+    Reads only."""
+    try:
+        return _decision(root, fingerprint, force)
+    except PermissionError as exc:
+        raise Unreadable(f"{exc.filename or root}: cannot read it: permission denied (give your user access to it, "
+                         "or choose another --out)") from None
+
+
+def _decision(root: Path, fingerprint: str, force: bool) -> str:
     legacy = root.is_dir() and marker_kind(root) is None and (root / MANIFEST).is_file()
     if legacy or (root.is_dir() and not root.is_symlink() and not _entries(root)):
         why = protected_reason(root)
@@ -285,6 +304,8 @@ def _decide(root: Path, fingerprint: str, force: bool) -> str:
         return "new"
     try:
         old = read_manifest(root)
+    except Unreadable:
+        raise
     except UsageError as exc:
         records = (root / "runs").is_dir() and any((root / "runs").glob("*.json"))
         if not (root / MANIFEST).exists() and not records:
