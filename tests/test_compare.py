@@ -274,6 +274,14 @@ def test_sides_made_by_different_code_get_a_note_and_the_same_code_none(runs, sw
     record.write_text(json.dumps(rec))
     res, _, meta = _compare(capsys, fresh(tmp_path, 4), sweeps["low"], older)
     assert f"of B's: {code_sha256()[:12]}... and unrecorded)" in res.stderr
+    # both points of one sweep whose runs each came from two codes: the same mix on each side, not a difference
+    mixed = tmp_path / "mixed"
+    shutil.copytree(sweeps["two"], mixed)
+    for record in sorted((mixed / "runs").glob("*-r0000.json")):  # replicate 0 of every point: other code
+        record.write_text(json.dumps(json.loads(record.read_text()) | {"code_sha256": "b" * 64}))
+    res, _, meta = _compare(capsys, fresh(tmp_path, 5), f"{mixed}:0", f"{mixed}:1")
+    assert "A and B each hold runs of 2 different bordersim codes" in res.stderr
+    assert "were made by different bordersim code" not in res.stderr
 
 def test_counts_by_group_from_a_time_series_equal_summary_by_group(runs):
     """How a sweep's by-group block is made (its runs keep no summary.json), checked on a run that has both."""

@@ -234,10 +234,12 @@ def code_note(a: Side, b: Side) -> str | None:
         known = sorted(c[:12] + "..." for c in side.codes if c)
         return (", ".join(known) or "not recorded") + (" and unrecorded" if known and None in side.codes else "")
 
-    if a.codes == b.codes and len(a.codes) == 1:
-        return None
     if not {c for c in a.codes | b.codes if c}:
         return None  # nothing recorded on either side: nothing to say
+    if a.codes == b.codes:
+        return None if len(a.codes) == 1 else (
+            f"A and B each hold runs of {len(a.codes)} different bordersim codes (code_sha256 {shown(a)}): each "
+            "side's values mix what the codes compute (`bordersim sweep` warns when it resumes with other code)")
     return (f"A and B were made by different bordersim code (code_sha256 of A's runs: {shown(a)}; of B's: "
             f"{shown(b)}): the differences include whatever changed in the code, not only in the scenarios")
 
