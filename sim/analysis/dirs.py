@@ -99,7 +99,7 @@ def claim_analysis_dir(out: Path, kind: str, *, force: bool, sweeps: list[str], 
         for name in files:
             p = out / name
             if p.is_symlink() or (p.exists() and not p.is_file()) \
-                    or (name in records and p.exists() and not is_generated_record(p)):
+                    or (name in records and p.exists() and not is_generated_record(p, kind)):
                 raise UsageError(f"{p}: exists and is not a file bordersim wrote; bordersim writes this {kind} "
                                  "analysis's record there: move it away")
         figures_dir = out / "figures"  # where the command draws at the end: refused now, not after the runs
@@ -170,16 +170,20 @@ def run_owned_sweep(p: Plan, path: Path, *, replace: bool, workers: int | None, 
 
 
 GENERATED = "(generated"  # in the first line of every record an analysis writes (`analysis_records`)
+RECORD_HEADS = {"base.yaml": "# Base of the {kind} sweep of ", "spec.yaml": "# The {kind} spec as run (generated"}
 
 
-def is_generated_record(path: Path) -> bool:
-    """`path` is a record an analysis wrote: its first line is a comment that says it was generated."""
+def is_generated_record(path: Path, kind: str) -> bool:
+    """`path` is a record the `kind` analysis wrote: its first line starts as `analysis_records` writes it and
+    says it was generated. UsageError when the system will not let us read it."""
     try:
         with open(path, "rb") as f:
             first = f.readline(4096)
+    except PermissionError:
+        raise UsageError(f"{path}: cannot read it: permission denied (give your user read access to it)") from None
     except OSError:
         return False
-    return first.startswith(b"# ") and GENERATED.encode() in first
+    return first.startswith(RECORD_HEADS[path.name].format(kind=kind).encode()) and GENERATED.encode() in first
 
 
 def analysis_records(kind: str, out: Path, spec_path: Path, scenario_path: Path, base: Scenario, *,
@@ -199,12 +203,12 @@ def analysis_records(kind: str, out: Path, spec_path: Path, scenario_path: Path,
 
     records = {}
     if scenario_path.resolve() != (out / "base.yaml").resolve():
-        records["base.yaml"] = (f"# Base of the {kind} sweep of {spec_path.resolve()} {GENERATED}): "
+        records["base.yaml"] = (RECORD_HEADS["base.yaml"].format(kind=kind) + f"{spec_path.resolve()} {GENERATED}): "
                                 f"{scenario_path}{applied}.\n" + dump_scenario(base))
     if spec is not None:
         data = spec.model_dump(mode="json") | {"scenario": "base.yaml"}
-        records["spec.yaml"] = (f"# The {kind} spec as run {GENERATED}; its scenario is the copy beside it)\n"
-                                + yaml.safe_dump(data, sort_keys=False, width=110))
+        records["spec.yaml"] = (RECORD_HEADS["spec.yaml"].format(kind=kind) + "; its scenario is the copy beside "
+                                "it)\n" + yaml.safe_dump(data, sort_keys=False, width=110))
     return records
 
 
