@@ -54,11 +54,17 @@ def load_base_scenario(spec_path: Path, name: str, lines: dict[tuple, int]) -> t
     scenario's own file, key and line."""
     from sim.errors import ScenarioError
 
+    line = line_for(lines, ("scenario",))
+    if not name.strip():
+        raise ScenarioError("empty: name the base scenario's file, relative to this spec", path=str(spec_path),
+                            key="scenario", line=line)
     path = (spec_path.parent / name).resolve()
     try:
         return path, load_scenario(path)
     except ScenarioError as exc:
         if exc.path != str(path) or exc.key is not None or exc.line is not None:
             raise
-        raise ScenarioError(f"the base scenario {path}: {exc.message}", path=str(spec_path), key="scenario",
-                            line=line_for(lines, ("scenario",))) from None
+        tilde = " ('~' is not expanded here: give the path relative to this spec, or in full)" \
+            if name.startswith("~") else ""
+        raise ScenarioError(f"the base scenario {path}: {exc.message}{tilde}", path=str(spec_path), key="scenario",
+                            line=line) from None

@@ -110,6 +110,11 @@ def test_an_argument_a_command_does_not_take_gets_that_commands_usage(argv, unkn
     err = capsys.readouterr().err
     assert exc.value.code == 2 and err.startswith(f"usage: bordersim {argv[0]} ")
     assert err.endswith(f"bordersim {argv[0]}: error: unrecognized arguments: {unknown}\n"), err
+    with pytest.raises(SystemExit) as exc:  # given to `bordersim` itself, before the command: its usage
+        main(["--bogus", *argv])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.startswith("usage: bordersim [-h]") and "error: unrecognized arguments: " \
+        "--bogus" in err, err
 
 
 @pytest.mark.parametrize("argv", [
@@ -125,7 +130,13 @@ def test_an_empty_path_option_is_bad_input_for_every_command(argv, capsys, tmp_p
         main(argv)
     option = "--write-scenario" if "--write-scenario" in argv else "--out"
     assert exc.value.code == 2
-    assert f"error: argument {option}: give a path, not an empty string" in capsys.readouterr().err
+    assert f"error: argument {option}: give a path, not an empty or blank string" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+    argv = [x if x.strip() else "~/results" for x in argv]  # a quoted ~, which no shell expanded
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2 and "'~/results' starts with '~', which the shell did not expand" in \
+        capsys.readouterr().err
     assert not any(tmp_path.iterdir())
 
 

@@ -484,7 +484,7 @@ def test_run_on_a_spec_names_the_command(tmp_path: Path, capsys, spec, kind, com
     assert (
         err == f"error: {spec}: this looks like {article} {kind}, not a scenario (it has 'scenario' and "
         f"'{_telling_key(spec)}'): use `bordersim {command} {spec}"
-        f"{' --method morris|sobol' if command == 'sensitivity' else ''}`\n"
+        f"{' --method morris` (or `--method sobol`)' if command == 'sensitivity' else '`'}\n"
     )
     assert not out.exists()
 
@@ -511,7 +511,7 @@ def test_spec_commands_on_other_files_name_the_right_command(tmp_path: Path, cap
     # the command it names runs: a sensitivity spec needs its method (the hint without it was refused by argparse)
     sensitivity = ROOT / "experiments" / "toy_sensitivity.yaml"
     rc, _, err = cli(capsys, "sweep", sensitivity, "--dry-run")
-    assert rc == 2 and f"use `bordersim sensitivity {sensitivity} --method morris|sobol`" in err, err
+    assert rc == 2 and f"use `bordersim sensitivity {sensitivity} --method morris` (or `--method sobol`)" in err, err
     # an empty spec is a spec, not a scenario
     empty = write(tmp_path, "", "empty.yaml")
     for command, kind in (("sweep", "sweep spec"), ("discover", "discovery spec"), ("run", "scenario")):

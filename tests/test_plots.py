@@ -417,7 +417,7 @@ def test_run_report_is_self_contained(run_dir, tmp_path, capsys):
     text = path.read_text()
     _check_report(text, len(FIGURE_NAMES["run"]))
     summary = load_run(run_dir).summary
-    assert summary["provenance"]["scenario_sha256"] in text
+    assert summary["provenance"]["scenario_sha256"] in text and summary["provenance"]["code_sha256"] in text
     assert f"{summary['totals']['arrived']:,}" in text
     assert "Against the observed series" in text and "transit_crackdown" in text
 

@@ -61,7 +61,10 @@ def parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.N
     with the usage of `bordersim` itself, which lists no command's options)."""
     args, extra = parser.parse_known_args(argv)
     if extra:
-        args.commands[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+        given = list(sys.argv[1:] if argv is None else argv)
+        before = given[:given.index(args.command)] if args.command in given else []
+        (parser if extra[0] in before else args.commands[args.command]).error(
+            f"unrecognized arguments: {' '.join(extra)}")
     return args
 
 

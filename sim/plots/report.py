@@ -123,6 +123,7 @@ def _run_sections(run: RunData) -> str:
     parts = ["<h2>Provenance</h2>", _kv([
         ("run directory", _dir_name(run.path)), ("scenario", prov["scenario"]), ("seed", str(prov["seed"])),
         ("scenario sha256", prov["scenario_sha256"]), ("bordersim version of the run", prov["version"]),
+        ("bordersim code of the run (code_sha256)", prov.get("code_sha256") or "not recorded (an earlier version)"),
         ("steps", f"{prov['steps']} ({(sc.get('time') or {}).get('step', 'month')})"),
         ("first step", prov["start"]), ("last step", prov["end"]),
         ("population size", (sc.get("population") or {}).get("size")),

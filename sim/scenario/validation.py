@@ -119,7 +119,7 @@ _FILE_KINDS = {  # in the order they are tried: an effects spec has outcomes and
     "calibration spec": ("CalibrationSpec", ("targets", "sampling", "accept", "refine", "population_size", "point",
                                              "check"), "calibrate {}"),
     "sensitivity spec": ("SensitivitySpec", ("outcomes", "morris", "sobol", "fixed", "seed_bootstrap"),
-                         "sensitivity {} --method morris|sobol"),
+                         "sensitivity {} --method morris"),
     "sweep spec": ("ExperimentSpec", ("design", "outputs"), "sweep {}"),
     "scenario": ("Scenario", ("network", "population", "time"), "run {}"),
 }
@@ -157,7 +157,8 @@ def _other_kind(model: type[BaseModel], data: Any, path: str | None) -> str | No
         return (f"this looks like a scenario, not {what} (it has 'network' and 'population' and no 'scenario'): "
                 f"use `bordersim run {path or 'FILE'}`; a spec names its base scenario under 'scenario:'")
     return (f"this looks like {with_article(kind)}, not {what} (it has 'scenario' and '{key}'): "
-            f"use `bordersim {_FILE_KINDS[kind][2].format(path or 'FILE')}`")
+            f"use `bordersim {_FILE_KINDS[kind][2].format(path or 'FILE')}`"
+            + (" (or `--method sobol`)" if kind == "sensitivity spec" else ""))
 
 
 def read_model_file[M: BaseModel](model: type[M], path: str | Path) -> tuple[M, dict, dict[tuple, int]]:
