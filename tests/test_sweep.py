@@ -249,6 +249,11 @@ def test_runs_record_the_code_that_made_them_and_a_sweep_mixing_code_warns(tmp_p
                         "with this code, run the command again with a new --out\n")
     with pytest.warns(ResultWarning, match="2 of its 6 finished runs"):  # the Python API warns as Python does
         run_sweep(plan(small_sweep[0]), out, workers=1)
+    table = pd.read_parquet(out / "runs.parquet").set_index("run_id")["code_sha256"]  # which code made each run
+    assert table[records[0].stem] == "0" * 64 and pd.isna(table[records[1].stem])
+    assert (table.drop([records[0].stem, records[1].stem]) == code_sha256()).all()
+    r = run_cli("summarize", str(out))
+    assert r.returncode == 0 and "note: the runs were made by 3 different bordersim codes" in r.stderr, r.stderr
     for path in records:  # every run by other code: nothing is mixed, and the warning does not say it is
         path.write_text(json.dumps(json.loads(path.read_text()) | {"code_sha256": "1" * 64}) + "\n")
     r = run_cli("sweep", str(small_sweep[0]), "--out", str(out), "--workers", "1", "--quiet")

@@ -120,6 +120,11 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     else:
         print(table.to_string(index=False, float_format=lambda v: f"{v:,.4g}"))
     failed = df[df["status"] != "ok"]
+    codes = df.loc[df["status"] == "ok", "code_sha256"] if "code_sha256" in df.columns else None
+    if codes is not None and codes.nunique(dropna=False) > 1:  # a sweep resumed by other code, or older records
+        print(f"note: the runs were made by {codes.nunique(dropna=False)} different bordersim codes (the code_sha256 "
+              f"column of {root}/runs.parquet; empty: not recorded): the statistics mix what they compute",
+              file=sys.stderr)
     if len(failed):  # their points' rows count fewer runs (a point with none: n = 0)
         points = sorted(set(failed["point"].tolist()))
         shown = ", ".join(map(str, points[:10])) + (" ..." if len(points) > 10 else "")

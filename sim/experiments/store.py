@@ -176,7 +176,8 @@ class SweepStore:
 
     # ------------------------------------------------------------------------------------------ table
     def compile(self, runs: list[RunSpec], parameter_names: list[str]) -> pd.DataFrame:
-        """runs.parquet: one row per run of the design that has a record, in run_id order."""
+        """runs.parquet: one row per run of the design that has a record, in run_id order; its last columns the
+        code_sha256 of the code that made the run and its wall time."""
         rows = []
         policies = any(r.point.package is not None for r in runs)
         self.codes = Counter()
@@ -194,6 +195,7 @@ class SweepStore:
             row.update({name: rec["parameters"].get(name) for name in parameter_names})
             row.update({"status": rec["status"], "error": rec["error"], "error_kind": _error_kind(rec)})
             row.update({k: (math.nan if v is None else v) for k, v in rec["outcomes"].items()})
+            row["code_sha256"] = rec.get("code_sha256")  # None: a record of a bordersim that did not record it
             row["wall_time"] = rec["wall_time"]
             rows.append(row)
         df = pd.DataFrame(rows)

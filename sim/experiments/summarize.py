@@ -15,7 +15,8 @@ import pandas as pd
 from sim.errors import UsageError
 
 MIN_CI_REPLICATES = 3
-ID_COLUMNS = ("run_id", "point", "policy", "replicate", "seed", "status", "error", "error_kind", "wall_time")
+ID_COLUMNS = ("run_id", "point", "policy", "replicate", "seed", "status", "error", "error_kind", "code_sha256",
+              "wall_time")
 
 
 def outcome_columns(df: pd.DataFrame, parameters: list[str]) -> list[str]:
