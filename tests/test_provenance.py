@@ -21,6 +21,7 @@ def test_the_fingerprint_changes_with_a_module_or_a_table_and_with_nothing_else(
     (tree / "rules" / "__pycache__").mkdir()
     (tree / "rules" / "__pycache__" / "choice.cpython-312.pyc").write_bytes(b"compiled")
     (tree / "data" / "SOURCES.md").write_text("edited")
+    (tree / "rules" / "gone.py").symlink_to(tmp_path / "nowhere.py")  # a dangling link is no module
     assert tree_sha256(tree) == code_sha256()
     module = tree / "rules" / "choice.py"
     module.write_text(module.read_text() + "\n")
