@@ -361,6 +361,16 @@ def test_only_rejects_unknown_and_inapplicable_figures(run_dir, policy_dir):
 # ------------------------------------------------------------------------------------------------------ CLI
 
 
+def test_a_path_taken_by_only_is_named_with_the_order_that_works(grid_dir, capsys):
+    """`plot --only heatmap response DIR` takes DIR for a figure name; argparse said only that PATH was missing."""
+    from sim.cli.main import main
+
+    assert main(["plot", "--only", "heatmap", "response", str(grid_dir)]) == 2
+    err = capsys.readouterr().err
+    assert f"--only took '{grid_dir}' as a figure name: give PATH first (bordersim plot {grid_dir} --only" in err
+    assert main(["plot"]) == 2 and "required: PATH (see `bordersim plot --help`)" in capsys.readouterr().err
+
+
 def _cli(*argv: str) -> int:
     parser = argparse.ArgumentParser(prog="bordersim")
     plot_cli.register(parser.add_subparsers(dest="command", required=True))

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from sim.cli.arguments import path_text
+from sim.errors import UsageError
 
 FIGURE_HELP = ("run: flows, yearly, route_map, outcome_shares; "
                "sweep: response, heatmap, route_shares, policy_bars, policy_years; "
@@ -20,6 +22,11 @@ KINDS_HELP = ("a run (bordersim run), sweep (bordersim sweep), sensitivity (bord
 def cmd_plot(args: argparse.Namespace) -> int:
     from sim.plots.api import make_figures
 
+    if args.path is None:  # `--only NAME... PATH` takes PATH for one more name: argparse said PATH was missing
+        taken = [n for n in args.only or [] if Path(n).exists()]
+        hint = (f"; --only took {taken[-1]!r} as a figure name: give PATH first (bordersim plot {taken[-1]} --only "
+                "NAME ...)") if taken else ""
+        raise UsageError(f"the following argument is required: PATH{hint} (see `bordersim plot --help`)")
     written, skipped = make_figures(args.path, args.out, fmt=args.format, only=args.only, baseline=args.baseline)
     for path in written:
         print(path)
@@ -42,7 +49,8 @@ def register(sub) -> None:
                        description="Detect whether PATH is " + KINDS_HELP + ", make every figure that applies (or "
                                    "those named with --only), write them and print their paths. Figures: "
                                    + FIGURE_HELP + ".")
-    p.add_argument("path", metavar="PATH", help="run, sweep, sensitivity, calibration, effects or discovery directory")
+    p.add_argument("path", metavar="PATH", nargs="?",  # required: cmd_plot says so, and why when --only took it
+                   help="run, sweep, sensitivity, calibration, effects or discovery directory")
     p.add_argument("--out", type=path_text, metavar="DIR",
                    help="directory for the figures (default: PATH/figures): a new or empty directory, or one "
                         "bordersim made for figures; any other is refused")
