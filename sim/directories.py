@@ -274,8 +274,11 @@ def _check_summary(path: Path, summary: dict) -> None:
     for key in ("arrivals_by_year", "female_share_by_year"):  # year -> a number (a share may be null)
         for year, value in summary[key].items():
             number = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if not (len(year) == 4 and year.isdigit()) or not (number or (value is None and key != "arrivals_by_year")):
-                raise _damaged(path, f"'{key}' must map years (YYYY) to numbers, found {year!r}: {value!r}")
+            # a year as a run writes it: its number without leading zeros (a run in the year 999 writes '999')
+            year_ok = year.isdigit() and str(int(year)) == year and 1 <= int(year) <= 9999
+            if not year_ok or not (number or (value is None and key != "arrivals_by_year")):
+                raise _damaged(path, f"'{key}' must map years (1 to 9999, as written by a run) to numbers, found "
+                                     f"{year!r}: {value!r}")
 
 
 def _check_scenario(path: Path, scenario: dict) -> None:

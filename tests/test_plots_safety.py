@@ -505,6 +505,25 @@ def test_damaged_run_directory_is_exit_2_naming_the_file(run_dir, tmp_path, caps
     assert not (copy / "report.html").exists()
 
 
+def test_a_run_before_the_year_1000_is_read_back_by_plot_report_and_compare(tmp_path, capsys):
+    """Its summary.json maps '999' to arrivals (a year as a run writes it): plot, report and compare refused the
+    file as damaged, advising to write it again, which wrote the same keys (found by the calendar probe)."""
+    import yaml
+
+    data = yaml.safe_load(TOY.read_text())
+    data["time"] = {"start": "0999-11", "end": "1000-02", "step": "month"}
+    data["policies"], data["population"]["size"] = [], 1500
+    scenario = tmp_path / "early.yaml"
+    scenario.write_text(yaml.safe_dump(data, sort_keys=False))
+    for seed in ("1", "2"):
+        assert cli(capsys, "run", str(scenario), "--out", str(tmp_path / seed), "--seed", seed, "--quiet")[0] == 0
+    assert list(json.loads((tmp_path / "1" / "summary.json").read_text())["arrivals_by_year"]) == ["999", "1000"]
+    for argv in (["plot", str(tmp_path / "1")], ["report", str(tmp_path / "1")],
+                 ["compare", str(tmp_path / "1"), str(tmp_path / "2")]):
+        rc, _, err = cli(capsys, *argv)
+        assert rc == 0, (argv, err)
+
+
 @pytest.mark.parametrize("file", ["summary.json", "timeseries.parquet", "scenario.resolved.yaml"])
 def test_a_file_the_system_will_not_let_us_read_is_named_as_unreadable_not_damaged(run_dir, capsys, monkeypatch,
                                                                                     file):
