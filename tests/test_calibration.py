@@ -80,7 +80,8 @@ BAD_SPECS = [
      "parameters.route_choice.risk_weight", "must be above low"),
     ({"targets": "\n  route_share: {years: [2000, 2004], routes: [zeppelin], value: 0.1}"},
      "targets.route_share.routes", "unknown route(s) zeppelin"),
-    ({"targets": "\n  arrivals: {years: [1990, 2003]}"}, "targets.arrivals.years", "outside the scenario's horizon"),
+    ({"targets": "\n  arrivals: {years: [1990, 2003]}"}, "targets.arrivals.years",
+     "reach outside the years the scenario's horizon (2000-01 to 2004-12) covers whole, [2000, 2004]"),
     ({"targets": "{}"}, "targets", "at least one target"),
     ({"targets": "\n  route_share: {years: [2000, 2004], routes: [abroad], value: 0.1, range: [0.1, 0.2]}"},
      "targets.route_share", "either value"),
@@ -101,6 +102,22 @@ BAD_SPECS = [
      "smc.particles", "16,384 candidates a batch (by default 2 x the particles"),  # it named smc.batch, not set
     ({"population_size": "100000000000000"}, "population_size", "less than or equal to 200000000"),
 ]
+
+
+def test_a_target_year_the_horizon_covers_only_in_part_is_refused(spec_dir, capsys):
+    """A horizon from 2000-07 simulated half of 2000, which was compared with the whole observed year without a
+    word, biasing the fit (found by the calendar probe)."""
+    import yaml
+
+    data = yaml.safe_load(TOY.read_text())
+    data["time"]["start"], data["policies"] = "2000-07", []
+    write(spec_dir / "late.yaml", yaml.safe_dump(data, sort_keys=False))
+    spec = write(spec_dir / "spec.yaml", spec_text(scenario="late.yaml"))
+    assert cli_main(["calibrate", str(spec), "--out", str(spec_dir / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "key 'targets.arrivals.years': years [2000, 2003] reach outside the years the scenario's horizon " \
+           "(2000-07 to 2004-12) covers whole, [2001, 2004] (it covers 2000 only in part" in err, err
+    assert not (spec_dir / "out").exists()
 
 
 @pytest.mark.parametrize(("over", "key", "message"), BAD_SPECS)

@@ -16,6 +16,7 @@ from pydantic import Field, field_validator, model_validator
 from sim.api_checks import MAX_SEED
 from sim.observed import OBSERVED_SERIES, load_observed, load_targets, read_observed_csv
 from sim.outputs import check_name
+from sim.scenario.dates import parse_month
 from sim.scenario.schema import MAX_POPULATION, Scenario
 from sim.scenario.strict import Strict
 from sim.engine.engines import ENSEMBLE_DEFAULT, EngineName
@@ -289,10 +290,16 @@ def load_calibration(path: str | Path) -> LoadedCalibration:
         raise fail(f"unknown observed series '{spec.observed}' (no such file either); packaged series: "
                    f"{', '.join(OBSERVED_SERIES)}", ("observed",))
     t = spec.targets
+    whole = whole_years(base.time.start, base.time.end)
     for name in TARGET_NAMES:
         target = getattr(t, name)
-        if target is not None and not (horizon[0] <= target.years[0] and target.years[1] <= horizon[1]):
-            raise fail(f"years {list(target.years)} reach outside the scenario's horizon {list(horizon)}",
+        if target is not None and not (whole[0] <= target.years[0] and target.years[1] <= whole[1]):
+            partly = [y for y in (horizon[0], horizon[1]) if y not in range(whole[0], whole[1] + 1)
+                      and target.years[0] <= y <= target.years[1]]
+            why = (f" (it covers {', '.join(map(str, partly))} only in part: part of a year's simulated counts would "
+                   "be compared with the whole year observed)" if partly else "")
+            raise fail(f"years {list(target.years)} reach outside the years the scenario's horizon "
+                       f"({base.time.start} to {base.time.end}) covers whole, {list(whole)}{why}",
                        ("targets", name, "years"))
     if t.arrivals is not None and _arrival_rows(observed, t.arrivals.years, horizon).empty:
         raise fail(f"no observed period of '{spec.observed}' lies wholly inside {list(t.arrivals.years)}",
@@ -370,6 +377,13 @@ def _observed_table(ref: str, spec_path: Path) -> pd.DataFrame | None:
         raise ScenarioError(f"cannot read observed series as CSV text: {exc.reason}", path=str(path)) from None
     except ValueError as exc:
         raise ScenarioError(f"observed series, {exc}", path=str(path)) from None
+
+
+def whole_years(start: str, end: str) -> Years:
+    """(first, last) year a horizon from month `start` to month `end` ('YYYY-MM') covers from January to
+    December; first > last when it covers none whole."""
+    (sy, sm), (ey, em) = parse_month(start), parse_month(end)
+    return sy + (sm > 1), ey - (em < 12)
 
 
 def _arrival_rows(observed: pd.DataFrame, years: Years, horizon: Years) -> pd.DataFrame:
