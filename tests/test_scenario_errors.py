@@ -432,3 +432,24 @@ def test_a_base_scenario_that_cannot_be_read_is_the_specs_error_at_its_key(comma
     path.write_text(text.replace(text.splitlines()[line - 1], "scenario: ''"))  # it said 'is a directory'
     assert main([command, str(path), *extra, "--out", str(tmp_path / "out")]) == 2
     assert f"{path}:{line}, key 'scenario': empty: name the base scenario's file" in capsys.readouterr().err
+
+
+def test_a_policy_ending_too_late_is_told_the_latest_end(tmp_path, capsys):
+    """It said the end lay after the horizon, naming the last month but not the latest end allowed (the month
+    after it), which the docs allow (found by the calendar probe)."""
+    import yaml
+
+    from sim.cli.main import main
+
+    data = yaml.safe_load((ROOT / "scenarios" / "toy.yaml").read_text())
+    data["time"]["end"] = "2002-12"
+    data["policies"] = [p | {"end": "2003-02"} if p["name"] == "river_closed" else p for p in data["policies"]
+                        if p["name"] == "river_closed"]
+    path = tmp_path / "late.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert main(["validate", str(path)]) == 2
+    assert "end 2003-02 lies after the time horizon (last month 2002-12: the latest end is 2003-01, the month " \
+           "after it" in capsys.readouterr().err
+    data["policies"][0]["end"] = "2003-01"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert main(["validate", str(path)]) == 0

@@ -341,7 +341,9 @@ def fairness(a: Side, b: Side) -> list[Issue]:
         for key in CHECKED:
             va, vb = _get(a.scenario, key), _get(b.scenario, key)
             if va != vb:
-                why = ("a different horizon: totals and years cover different periods" if key in HORIZON
+                why = ("a different step: durations and waits are rounded to other steps, and per-year counts "
+                       "cover 52 or 53 weeks or 12 months" if key == "time.step"
+                       else "a different horizon: totals and years cover different periods" if key in HORIZON
                        else "a different population: counts scale with it")
                 issues.append(Issue(key, str(va), str(vb), why))
         for section in ("nodes", "edges"):

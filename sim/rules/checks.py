@@ -149,7 +149,8 @@ def check_scenario(sc: Scenario) -> list[tuple[str, str]]:
             after_end = (end[0] + (end[1] == 12), end[1] % 12 + 1)
             if pe > after_end:
                 problems.append((f"{key}.end", f"end {p.end} lies after the time horizon (last month "
-                                 f"{month_str(end)}; omit end for 'until the end')"))
+                                 f"{month_str(end)}: the latest end is {month_str(after_end)}, the month after it; "
+                                 "omit end for 'until the end')"))
     if sc.initial_stock:
         from sim.rules.stocks import stock_problems
 

@@ -149,7 +149,8 @@ def value_problems(st: NetworkState) -> list[tuple[str, int, float, str]]:
         check("arrest_hazard", st.arrest_hazard, np.isfinite(st.arrest_hazard), finite)
         check("dwell", st.dwell, np.isfinite(st.dwell) & (st.dwell <= MAX_DWELL), f"at most {MAX_DWELL:g} months")
         short = st.geometric_dwell & (st.dwell > 0) & (st.dwell < st.step_months)
-        check("dwell", st.dwell, ~short, f"0 or at least one step ({st.step_months:.4g} months) for a geometric dwell")
+        step = f"{st.step_months:.4g} month{'s' if st.step_months != 1 else ''}"
+        check("dwell", st.dwell, ~short, f"0 or at least one step ({step}) for a geometric dwell")
         check("brokers.capacity", st.broker_capacity, np.isfinite(st.broker_capacity), finite)
         check("brokers.fee", st.broker_fee, np.isfinite(st.broker_fee), finite)
     return out
