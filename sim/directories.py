@@ -222,6 +222,11 @@ def _ragged_row(path: Path) -> str | None:
     return None
 
 
+def year_order(year: str) -> tuple[int, str]:
+    """Sort key of a year as runs write it, without leading zeros: by number ('1000' after '999')."""
+    return (int(year), year) if year.isdigit() else (10_000, year)
+
+
 def _reason(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:200] if text else type(exc).__name__
@@ -353,7 +358,8 @@ class SweepData:
 
     @property
     def years(self) -> list[str]:
-        return sorted({c.split(".")[1] for c in self.runs.columns if c.startswith("year.") and c.endswith(".arrived")})
+        return sorted({c.split(".")[1] for c in self.runs.columns if c.startswith("year.") and c.endswith(".arrived")},
+                      key=year_order)
 
     def varying(self) -> list[str]:
         """Parameters that take more than one value among the successful runs."""

@@ -118,6 +118,11 @@ def test_a_target_year_the_horizon_covers_only_in_part_is_refused(spec_dir, caps
     assert "key 'targets.arrivals.years': years [2000, 2003] reach outside the years the scenario's horizon " \
            "(2000-07 to 2004-12) covers whole, [2001, 2004] (it covers 2000 only in part" in err, err
     assert not (spec_dir / "out").exists()
+    data["time"] = {"start": "2000-03", "end": "2000-10", "step": "month"}  # less than a year: none whole
+    write(spec_dir / "late.yaml", yaml.safe_dump(data, sort_keys=False))
+    write(spec_dir / "spec.yaml", spec_text(scenario="late.yaml", targets="\n  arrivals: {years: [2000, 2000]}"))
+    assert cli_main(["calibrate", str(spec), "--out", str(spec_dir / "out"), "--quiet"]) == 2
+    assert "(2000-03 to 2000-10) covers no year whole (it covers 2000 only in part:" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(("over", "key", "message"), BAD_SPECS)

@@ -367,8 +367,11 @@ def test_a_path_taken_by_only_is_named_with_the_order_that_works(grid_dir, capsy
 
     assert main(["plot", "--only", "heatmap", "response", str(grid_dir)]) == 2
     err = capsys.readouterr().err
-    assert f"--only took '{grid_dir}' as a figure name: give PATH first (bordersim plot {grid_dir} --only" in err
+    assert f"--only took '{grid_dir}' for a figure name, which it is not: give PATH first (bordersim plot {grid_dir} " \
+           "--only" in err
     assert main(["plot"]) == 2 and "required: PATH (see `bordersim plot --help`)" in capsys.readouterr().err
+    assert main(["plot", "--only", "flows"]) == 2  # a figure's name, whatever lies in the working directory
+    assert "which it is not" not in capsys.readouterr().err
 
 
 def _cli(*argv: str) -> int:

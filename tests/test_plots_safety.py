@@ -519,9 +519,11 @@ def test_a_run_before_the_year_1000_is_read_back_by_plot_report_and_compare(tmp_
         assert cli(capsys, "run", str(scenario), "--out", str(tmp_path / seed), "--seed", seed, "--quiet")[0] == 0
     assert list(json.loads((tmp_path / "1" / "summary.json").read_text())["arrivals_by_year"]) == ["999", "1000"]
     for argv in (["plot", str(tmp_path / "1")], ["report", str(tmp_path / "1")],
-                 ["compare", str(tmp_path / "1"), str(tmp_path / "2")]):
+                 ["compare", str(tmp_path / "1"), str(tmp_path / "2"), "--out", str(tmp_path / "c")]):
         rc, _, err = cli(capsys, *argv)
         assert rc == 0, (argv, err)
+    by_year = pd.read_csv(tmp_path / "c" / "by_year.csv")  # by number within each outcome: it put 1000 before 999
+    assert all(g["year"].tolist() == [999, 1000] for _, g in by_year.groupby("outcome")), by_year
 
 
 @pytest.mark.parametrize("file", ["summary.json", "timeseries.parquet", "scenario.resolved.yaml"])

@@ -358,6 +358,8 @@ def test_a_female_share_is_the_ratio_of_whole_counts_though_runs_store_rounded_s
     ("female_share(sea)", "female_share needs years"),
     ("female_share(2004..2006)", "inside the scenario's horizon 2000..2004"),
     ("share(sea + sea)", "names the route sea more than once"),  # was 2 x share(sea): a share above 1
+    ("arrived(0999..2001)", "years 0999..2001 must be in order and inside the scenario's horizon 2000..2004 (years "
+                            "are written with four digits)"),  # a year before 1000 was shown as 999, which it refuses
     ("killed(dmz + river + dmz)", "names the route dmz more than once"),
 ])
 def test_outcome_language_errors(expr, says):

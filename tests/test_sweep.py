@@ -254,6 +254,9 @@ def test_runs_record_the_code_that_made_them_and_a_sweep_mixing_code_warns(tmp_p
     assert (table.drop([records[0].stem, records[1].stem]) == code_sha256()).all()
     r = run_cli("summarize", str(out))
     assert r.returncode == 0 and "note: the runs were made by 3 different bordersim codes" in r.stderr, r.stderr
+    for column in ("code_sha256", "status"):  # columns of the table that are no outcome: an internal failure before
+        r = run_cli("summarize", str(out), "--outcome", column)
+        assert r.returncode == 2 and f"unknown outcome(s) {column}; kept: set_out" in r.stderr, r.stderr
     for path in records:  # every run by other code: nothing is mixed, and the warning does not say it is
         path.write_text(json.dumps(json.loads(path.read_text()) | {"code_sha256": "1" * 64}) + "\n")
     r = run_cli("sweep", str(small_sweep[0]), "--out", str(out), "--workers", "1", "--quiet")

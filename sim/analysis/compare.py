@@ -45,7 +45,7 @@ from sim.errors import InputError, UsageError, with_article
 from sim.experiments.summarize import MIN_CI_REPLICATES, mean_ci, outcome_columns, resolve_point
 from sim.outcomes import FLOWS, TOTAL_KEYS
 from sim.outputs import new_dir
-from sim.directories import kind_of, load_run, load_sweep_dir, read_table, read_yaml
+from sim.directories import kind_of, load_run, load_sweep_dir, read_table, read_yaml, year_order
 from sim.provenance import stamp
 
 KIND = "comparison"
@@ -471,7 +471,7 @@ def _table(block: str, a: Side, b: Side, method: str) -> pd.DataFrame:
     if block == "totals":
         names = sorted(names, key=lambda c: (TOTAL_KEYS.index(c) if c in TOTAL_KEYS else len(TOTAL_KEYS), c))
     elif block == "by_year":
-        names = sorted(names, key=lambda c: (_split(c)[2], _split(c)[1]))
+        names = sorted(names, key=lambda c: (_split(c)[2], year_order(_split(c)[1])))
     key_column = {"by_route": "route", "by_group": "group", "by_year": "year"}.get(block)
     rows = []
     for name in names:

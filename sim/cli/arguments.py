@@ -28,12 +28,13 @@ def tcp_port(text: str) -> int:
 
 def path_text(text: str) -> str:
     """A path given on the command line (--out, --write-scenario): not empty or blank (an empty `--out ""`, a shell
-    variable that was not set, meant the default place to some commands and an error to others), and not starting
-    with '~' (a quoted "~" is not expanded by the shell: it made a directory named '~' here)."""
+    variable that was not set, meant the default place to some commands and an error to others), and neither '~' nor
+    '~/...' (quoted, the shell does not expand them: it made a directory named '~' here)."""
     if not text.strip():
         raise argparse.ArgumentTypeError("give a path, not an empty or blank string (leave the option out for its "
                                          "default)")
-    if text.startswith("~"):
-        raise argparse.ArgumentTypeError(f"{text!r} starts with '~', which the shell did not expand (it was quoted): "
-                                         "give the path without quotes, or write it out")
+    if text == "~" or text.startswith("~/"):
+        raise argparse.ArgumentTypeError(f"{text!r} starts with '~', which the shell did not expand (quoted, as "
+                                         "'~/x' or \"~/x\"): give it unquoted or written out (a name starting with "
+                                         "'~' is given as ./~name)")
     return text

@@ -63,8 +63,10 @@ def parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.N
     if extra:
         given = list(sys.argv[1:] if argv is None else argv)
         before = given[:given.index(args.command)] if args.command in given else []
-        (parser if extra[0] in before else args.commands[args.command]).error(
-            f"unrecognized arguments: {' '.join(extra)}")
+        early = [x for x in extra if x in before]  # given to `bordersim` itself, before the command
+        if early:
+            parser.error(f"unrecognized arguments: {' '.join(early)}")
+        args.commands[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
     return args
 
 

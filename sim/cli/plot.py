@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from sim.cli.arguments import path_text
 from sim.errors import UsageError
@@ -23,9 +22,12 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from sim.plots.api import make_figures
 
     if args.path is None:  # `--only NAME... PATH` takes PATH for one more name: argparse said PATH was missing
-        taken = [n for n in args.only or [] if Path(n).exists()]
-        hint = (f"; --only took {taken[-1]!r} as a figure name: give PATH first (bordersim plot {taken[-1]} --only "
-                "NAME ...)") if taken else ""
+        from sim.plots.api import FIGURE_NAMES
+
+        last = (args.only or [""])[-1]
+        taken = last and last not in {name for names in FIGURE_NAMES.values() for name in names}
+        hint = (f"; --only took {last!r} for a figure name, which it is not: give PATH first (bordersim plot {last} "
+                "--only NAME ...)") if taken else ""
         raise UsageError(f"the following argument is required: PATH{hint} (see `bordersim plot --help`)")
     written, skipped = make_figures(args.path, args.out, fmt=args.format, only=args.only, baseline=args.baseline)
     for path in written:
@@ -46,6 +48,8 @@ def register(sub) -> None:
     """Register the `plot` and `report` subcommands on an argparse subparsers object."""
     p = sub.add_parser("plot", help="figures of a run, sweep, sensitivity, calibration, effects or discovery "
                                     "directory",
+                       usage="bordersim plot [-h] PATH [--out DIR] [--format {png,svg,pdf}] [--only NAME [NAME ...]] "
+                             "[--baseline PACKAGE] [--debug]",
                        description="Detect whether PATH is " + KINDS_HELP + ", make every figure that applies (or "
                                    "those named with --only), write them and print their paths. Figures: "
                                    + FIGURE_HELP + ".")

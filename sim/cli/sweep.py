@@ -101,10 +101,10 @@ def cmd_summarize(args: argparse.Namespace) -> int:
         raise UsageError(f"{root}/runs.parquet has no runs yet; run the same `bordersim sweep` command again")
     outcomes = args.outcome or None
     if outcomes:
-        unknown = [o for o in outcomes if o not in df.columns]
+        kept = outcome_columns(df, parameters)
+        unknown = [o for o in outcomes if o not in kept]  # a column that is no outcome too (status, code_sha256)
         if unknown:
-            raise UsageError(f"unknown outcome(s) {', '.join(unknown)}; kept: "
-                             f"{', '.join(outcome_columns(df, parameters)[:30])}")
+            raise UsageError(f"unknown outcome(s) {', '.join(unknown)}; kept: {', '.join(kept[:30])}")
     elif args.format == "table":
         from sim.outcomes import TOTAL_KEYS
 

@@ -294,13 +294,13 @@ def load_calibration(path: str | Path) -> LoadedCalibration:
     for name in TARGET_NAMES:
         target = getattr(t, name)
         if target is not None and not (whole[0] <= target.years[0] and target.years[1] <= whole[1]):
-            partly = [y for y in (horizon[0], horizon[1]) if y not in range(whole[0], whole[1] + 1)
-                      and target.years[0] <= y <= target.years[1]]
-            why = (f" (it covers {', '.join(map(str, partly))} only in part: part of a year's simulated counts would "
-                   "be compared with the whole year observed)" if partly else "")
+            partly = sorted({y for y in horizon if not whole[0] <= y <= whole[1]
+                             and target.years[0] <= y <= target.years[1]})
+            why = (f" (it covers {' and '.join(map(str, partly))} only in part: part of a year's simulated counts "
+                   "would be compared with the whole year observed)" if partly else "")
+            covered = f"covers whole, {list(whole)}" if whole[0] <= whole[1] else "covers no year whole"
             raise fail(f"years {list(target.years)} reach outside the years the scenario's horizon "
-                       f"({base.time.start} to {base.time.end}) covers whole, {list(whole)}{why}",
-                       ("targets", name, "years"))
+                       f"({base.time.start} to {base.time.end}) {covered}{why}", ("targets", name, "years"))
     if t.arrivals is not None and _arrival_rows(observed, t.arrivals.years, horizon).empty:
         raise fail(f"no observed period of '{spec.observed}' lies wholly inside {list(t.arrivals.years)}",
                    ("targets", "arrivals", "years"))

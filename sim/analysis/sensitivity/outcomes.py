@@ -67,8 +67,8 @@ def _year_range(match: re.Match, years: range) -> tuple[int, int]:
     """First and last year of `YYYY..YYYY` (or `YYYY`), which must be in order and inside the horizon `years`."""
     first, last = int(match[1]), int(match[2] or match[1])
     if last < first or first not in years or last not in years:
-        raise ValueError(f"years {first}..{last} must be in order and inside the scenario's horizon "
-                         f"{years.start}..{years.stop - 1}")
+        raise ValueError(f"years {first:04d}..{last:04d} must be in order and inside the scenario's horizon "
+                         f"{years.start:04d}..{years.stop - 1:04d} (years are written with four digits)")
     return first, last
 
 
