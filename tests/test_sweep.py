@@ -7,6 +7,7 @@ import os
 import resource
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -180,7 +181,17 @@ def test_sweep_results_do_not_depend_on_worker_count_or_backend(tmp_path, small_
     spec, out1, one = small_sweep
     p = plan(spec)
     two = run_sweep(p, tmp_path / "w2", workers=2)
-    dask = run_sweep(p, tmp_path / "dask", workers=2, scheduler="local")
+    held = socket.socket()  # Dask's default HTTP port taken (by another cluster): it warned on stderr, with its file
+    try:
+        held.bind(("127.0.0.1", 8787))
+        held.listen(1)
+    except OSError:  # something holds it already
+        pass
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dask = run_sweep(p, tmp_path / "dask", workers=2, scheduler="local")
+    held.close()
+    assert not [w for w in caught if "8787" in str(w.message)]
     assert len(one) == 6 and (one["status"] == "ok").all()
     pd.testing.assert_frame_equal(comparable(one), comparable(two))
     pd.testing.assert_frame_equal(comparable(one), comparable(dask))

@@ -29,7 +29,9 @@ def dask_backend(workers: int, scheduler: str) -> Iterator[Backend]:
     cluster = None
     timeout = dask_timeout()
     if scheduler == "local":
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        # the scheduler's HTTP server starts even with dashboard_address=None, on 8787, and Dask warns on stderr
+        # (with its own file and line) when another cluster holds that port: a free port chosen by the system
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
         client = Client(cluster)
     else:
         identity = probe_scheduler(scheduler, timeout)
