@@ -424,6 +424,20 @@ def _check_outcome_columns(path: Path, runs: pd.DataFrame, keep) -> None:
 # ---------------------------------------------------------------------------------- sensitivity, calibration
 
 
+def base_scenario_shown(root: Path, experiment: dict) -> str:
+    """How a report names an analysis's base scenario: experiment.yaml's `scenario`, with the scenario's own name
+    when that is the analysis's copy (OUT/base.yaml: a file name that says nothing by itself)."""
+    named = str(experiment.get("scenario") or "")
+    if named == "base.yaml" and (root / named).is_file():
+        try:
+            name = read_yaml(root / named).get("name")
+        except InputError:  # a damaged copy: the file name alone
+            name = None
+        if isinstance(name, str):
+            return f"scenario '{name}' (its copy {named})"
+    return named
+
+
 @dataclass
 class SensitivityData:
     """One sensitivity directory, read: indices (indices.csv), the ranking text (ranking.txt, '' when absent) and

@@ -198,6 +198,7 @@ def test_toy_discovery_end_to_end(tmp_path, capsys):
     assert proc.returncode == 0, proc.stderr
     html = (out / "report.html").read_text()
     assert "scenario discovery" in html and "sea_patrol" in html and "data:image/png;base64" in html
+    assert "scenario &#x27;toy&#x27; (its copy base.yaml)" in html  # 'base.yaml' alone said nothing
 
     # the condition is not part of the design: a new one re-analyses the same runs, and one that no point
     # meets is bad input naming the spec's key

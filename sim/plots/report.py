@@ -38,7 +38,8 @@ from sim.observed import compare_yearly, load_observed
 from sim.outputs import REPORT_GENERATOR, atomic_write_text, clean_stale_temporaries, is_bordersim_report
 from sim.plots import style
 from sim.plots.api import Figures, build_figures
-from sim.directories import CalibrationData, DiscoveryData, EffectsData, RunData, SensitivityData, SweepData, kind_of
+from sim.directories import (CalibrationData, DiscoveryData, EffectsData, RunData, SensitivityData, SweepData,
+                             base_scenario_shown, kind_of)
 from sim.plots.policy_figures import baseline_package, paired_against_baseline
 from sim.plots.sweep_figures import MIN_REPLICATES
 from sim.provenance import package_version
@@ -263,7 +264,7 @@ def _sensitivity_sections(sa: SensitivityData) -> str:
     exp = sa.experiment
     parts = ["<h2>Provenance</h2>", _kv([
         ("sensitivity directory", _dir_name(sa.path)), ("design", exp.get("name") or ""),
-        ("method", ", ".join(sa.methods)), ("base scenario", exp.get("scenario") or ""),
+        ("method", ", ".join(sa.methods)), ("base scenario", base_scenario_shown(sa.path, exp)),
         ("points", len(next(iter((exp.get("parameters") or {"": []}).values())))),
         ("replicates", exp.get("replicates")), ("seed", exp.get("seed"))])]
     if sa.ranking:
@@ -340,7 +341,7 @@ def _discovery_sections(d: DiscoveryData) -> str:
     exp = d.experiment
     parts = ["<h2>Provenance</h2>", _kv([
         ("discovery directory", _dir_name(d.path)), ("design", exp.get("name") or ""),
-        ("base scenario", exp.get("scenario") or ""), ("points", (exp.get("design") or {}).get("samples")),
+        ("base scenario", base_scenario_shown(d.path, exp)), ("points", (exp.get("design") or {}).get("samples")),
         ("replicates", exp.get("replicates")), ("seed", exp.get("seed"))])]
     if d.summary:
         parts.append(f"<h2>Summary</h2><pre>{_e(d.summary)}</pre>")
