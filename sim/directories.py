@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from sim.errors import InputError, UsageError
+from sim.errors import InputError, Unreadable, UsageError
 from sim.outcomes import FLOWS, TOTAL_KEYS
 from sim.outputs import check_readable_dir, marker_kind, read_parquet, refuse_if_held, unfinished
 
@@ -125,10 +125,6 @@ def _refused(exc: Exception) -> bool:
                                          or "Permission denied" in str(exc))  # pyarrow's OSError for a local file
 
 
-def _unreadable(path: Path) -> InputError:
-    return InputError("cannot read file: permission denied (give your user read access to it)", path=str(path))
-
-
 def read_json(path: Path, keys: tuple[str, ...] = (), remedy: str = REWRITE) -> dict:
     """A JSON object from `path` holding `keys`; InputError naming the file (and `remedy`) otherwise."""
     try:
@@ -137,7 +133,7 @@ def read_json(path: Path, keys: tuple[str, ...] = (), remedy: str = REWRITE) -> 
         raise InputError("missing file", path=str(path)) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         if _refused(exc):
-            raise _unreadable(path) from None
+            raise Unreadable(path, "file") from None
         raise _damaged(path, f"cannot read it as JSON ({_reason(exc)})", remedy) from None
     if not isinstance(data, dict):
         raise _damaged(path, f"expected a JSON object, found {type(data).__name__}", remedy)
@@ -155,7 +151,7 @@ def read_yaml(path: Path) -> dict:
         raise InputError("missing file", path=str(path)) from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         if _refused(exc):
-            raise _unreadable(path) from None
+            raise Unreadable(path, "file") from None
         raise _damaged(path, f"cannot read it as YAML ({_reason(exc)})") from None
     if data is None:
         return {}
@@ -187,7 +183,7 @@ def read_table(path: Path, columns: tuple[str, ...] = (), numbers: tuple[str, ..
         raise _damaged(path, "the file is empty") from None
     except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:  # ArrowInvalid is a ValueError
         if _refused(exc):
-            raise _unreadable(path) from None
+            raise Unreadable(path, "file") from None
         raise _damaged(path, f"cannot read it as a {'parquet' if path.suffix == '.parquet' else 'CSV'} table "
                              f"({_reason(exc)})") from None
     missing = [c for c in columns if c not in df.columns]

@@ -63,6 +63,14 @@ def by_line(problems: list[tuple[str | None, int | None, str]]) -> list[tuple[st
     return sorted(problems, key=lambda p: (p[1] is None, p[1] or 0))
 
 
+class Unreadable(UsageError):
+    """The system will not let us read `path` (permissions): nothing is known about its content, so it is never
+    taken for a damaged file, which a command may replace. 'PATH: cannot read NOUN: permission denied (REMEDY)'."""
+
+    def __init__(self, path: object, noun: str = "it", remedy: str = "give your user read access to it"):
+        super().__init__(f"cannot read {noun}: permission denied ({remedy})", path=str(path))
+
+
 class ResultWarning(UserWarning):
     """Something about a result its reader must know; the command line prints it as `warning: ...` on standard
     error."""

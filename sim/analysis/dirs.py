@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sim.errors import InputError, UsageError
+from sim.errors import InputError, Unreadable, UsageError
 from sim.outputs import (LOCK, MARKER, claim_dir, clean_stale_temporaries, held_by, lock_dir, marker_kind, real_target,
                          refuse_foreign_figures, unlock_dir, write_if_changed, write_marker)
 
@@ -180,7 +180,7 @@ def is_generated_record(path: Path, kind: str) -> bool:
         with open(path, "rb") as f:
             first = f.readline(4096)
     except PermissionError:
-        raise UsageError(f"{path}: cannot read it: permission denied (give your user read access to it)") from None
+        raise Unreadable(path) from None
     except OSError:
         return False
     return first.startswith(RECORD_HEADS[path.name].format(kind=kind).encode()) and GENERATED.encode() in first

@@ -45,7 +45,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.api_checks import path_argument
-from sim.errors import MixedCodeWarning, UsageError, with_article
+from sim.errors import MixedCodeWarning, Unreadable, UsageError, with_article
 from sim.experiments.design import RunSpec
 from sim.experiments.spec import LoadedSpec
 from sim.experiments.task import TaskOutput
@@ -251,11 +251,6 @@ def _our_lock_file(path: Path) -> bool:
         return False
 
 
-class Unreadable(UsageError):
-    """A file or directory of a sweep the system will not let us read: nothing is known about its content, so it
-    is never taken for a damaged one (which --force may replace)."""
-
-
 def read_manifest(root: Path) -> dict:
     """DIR/sweep.json as a dict; UsageError naming the file when it is missing or damaged (Unreadable when the
     system refuses to let us read it)."""
@@ -265,7 +260,7 @@ def read_manifest(root: Path) -> dict:
     except FileNotFoundError:
         raise UsageError(f"{path}: missing; {root} is not a (complete) sweep directory") from None
     except PermissionError:
-        raise Unreadable(f"{path}: cannot read it: permission denied (give your user read access to it)") from None
+        raise Unreadable(path) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UsageError(f"{path}: damaged, cannot be read ({exc})") from None
     if not isinstance(data, dict):
@@ -282,8 +277,8 @@ def _decide(root: Path, fingerprint: str, force: bool) -> str:
     try:
         return _decision(root, fingerprint, force)
     except PermissionError as exc:
-        raise Unreadable(f"{exc.filename or root}: cannot read it: permission denied (give your user access to it, "
-                         "or choose another --out)") from None
+        raise Unreadable(exc.filename or root, remedy="give your user access to it, or choose another --out") \
+            from None
 
 
 def _decision(root: Path, fingerprint: str, force: bool) -> str:

@@ -70,7 +70,7 @@ from sim.errors import UsageError
 from sim.analysis.calibration.scenario_file import check_scenario_target, format_value, write_scenario
 from sim.analysis.calibration.spec import TARGET_NAMES, LoadedCalibration, load_calibration
 from sim.outputs import atomic_path, atomic_write_text, default_dir, real_target
-from sim.provenance import code_sha256, package_version, stamp
+from sim.provenance import stamp
 from sim.weighted import weighted_spearman_matrix
 
 Progress = Callable[[str, int, int], None]
@@ -230,7 +230,7 @@ def provenance(result: CalibrationResult, lc: LoadedCalibration) -> list[str]:
     lines = [
         f"spec: {lc.path} (sha256 {lc.sha256()[:16]})",
         f"date: {dt.date.today().isoformat()}",
-        f"made by: bordersim {package_version()}, code_sha256 {code_sha256()}",
+        "made by: bordersim {version}, code_sha256 {code_sha256}".format(**stamp()),
         f"method: {'ABC rejection,' if g is None else 'sequential ABC (ABC-SMC) from a prior sample of'} "
         f"{s.sampling.samples} {s.sampling.design} points x {s.sampling.replicates} "
         f"replicates at population.size {size:,} (counts x {lc.count_scale:g})"
