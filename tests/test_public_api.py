@@ -73,6 +73,8 @@ def _calls(out):
         ("observed series", lambda: sim.load_observed("nope")),
         ("scenario", lambda: sim.BorderModel("x")),
         ("rng", lambda: sim.BorderModel(sim.load_scenario(toy), rng=-1)),
+        ("population", lambda: sim.BorderModel(sim.load_scenario(toy), population="no")),
+        ("end_time", lambda: sim.BorderModel(sim.load_scenario(toy)).run_until("50")),
         ("force", lambda: sim.write_run(sim.run(sim.load_scenario(toy, overrides=["population.size=100"])), out,
                                         force="no")),
         ("write_scenario_path", lambda: sim.calibrate(str(root / "experiments/korea_calibration.yaml"), out,
@@ -146,6 +148,48 @@ def test_a_border_model_stepped_by_hand_stops_at_its_horizon_and_reports_only_th
     with pytest.raises(UsageError, match="stopped after 10 of the 60 steps"):
         sim.write_run(result, tmp_path / "part")
     assert not (tmp_path / "part").exists()
+
+
+def test_run_until_and_run_for_stop_at_the_horizon_and_its_clock_too():
+    """Mesa's run_until advanced its clock one unit at a time, with no step to run, up to any end time:
+    `run_until(1e9)` took hours, and `time` ended past the last step."""
+    toy = sim.load_scenario("scenarios/toy.yaml", overrides=["population.size=2000"])
+    whole = sim.run(toy)
+    n = len(whole.dates)
+    model = sim.BorderModel(toy)
+    model.run_for(10)
+    assert (model.steps, model.time) == (10, 10)
+    model.run_until(12.5)  # the steps due by then: Mesa's clock stops at 12.5, the next step is due at 13
+    assert (model.steps, model.time) == (12, 12.5)
+    model.run_until(10**6)  # the old loop took about 5 s for this one and left time at 1e6
+    assert (model.steps, model.time, model.running) == (n, n, False)
+    model.run_for(100)
+    assert (model.steps, model.time) == (n, n)
+    assert model.result().summary() == whole.summary()
+
+
+@pytest.mark.parametrize("engine", ["agents", "arrays"])
+def test_a_scenario_changed_with_model_copy_is_validated_again_before_it_runs(engine):
+    """pydantic's `model_copy(update=...)` makes a Scenario without validating it: shares summing to 5.97 ran and
+    gave numbers; a negative seed or size failed deep inside numpy. Both engines validate what they are given."""
+    from sim.engine.engines import run
+    from sim.errors import ScenarioError
+
+    toy = sim.load_scenario("scenarios/toy.yaml", overrides=["population.size=2000"])
+    g0 = toy.population.groups[0].model_copy(update={"share": 5.0})
+    groups = toy.population.model_copy(update={"groups": [g0, *toy.population.groups[1:]]})
+    for bad, key in ((toy.model_copy(update={"population": groups}), "population.groups[ordinary].share"),
+                     (toy.model_copy(update={"seed": -7}), "seed"),
+                     (toy.model_copy(update={"population": toy.population.model_copy(update={"size": -100})}),
+                      "population.size"),
+                     (toy.model_copy(update={"population": "x"}), "population")):
+        with pytest.raises(ScenarioError) as raised:
+            run(bad, engine=engine)
+        assert raised.value.key == key and "validated again" in str(raised.value), str(raised.value)
+    # a valid change runs as the same change made when loading
+    changed = toy.model_copy(update={"seed": 11})
+    assert run(changed, engine=engine).summary() == run(sim.load_scenario("scenarios/toy.yaml", seed=11, overrides=[
+        "population.size=2000"]), engine=engine).summary()
 
 
 def test_a_border_model_whose_step_was_interrupted_refuses_to_go_on():

@@ -30,7 +30,10 @@ import math
 
 import numpy as np
 
+from sim.api_checks import MAX_SEED, bool_argument, integer_argument
 from sim.engine.ledger import Ledger, RunResult
+from sim.errors import UsageError
+from sim.loading import checked_scenario
 from sim.engine.queues import BrokerQueue
 from sim.outcomes import ARRIVED, KILLED
 from sim.rules.chain import chain_multiplier
@@ -49,6 +52,19 @@ from sim.rules.streams import CHOICE, STOCK_CHOICE, run_key, uniforms
 from sim.scenario.dates import step_dates
 from sim.scenario.schema import Scenario
 from sim.scenario.units import step_months
+
+
+def model_arguments(scenario: object, rng: object, population: object) -> tuple[Scenario, int, bool]:
+    """What a model is built from, checked: (the scenario validated again from its values (`checked_scenario`:
+    a Scenario changed with pydantic's `model_copy(update=...)` was never validated), the seed: `rng` if given (an
+    integer in [0, MAX_SEED]) else the scenario's, whether to draw the home population: True or False). Anything
+    else is a UsageError naming the argument; values the schema refuses are a ScenarioError naming the key."""
+    if not isinstance(scenario, Scenario):
+        raise UsageError(f"scenario: give a Scenario, e.g. sim.run(sim.load_scenario(PATH)), not "
+                         f"{type(scenario).__name__}")
+    scenario = checked_scenario(scenario)
+    seed = scenario.seed if rng is None else integer_argument(rng, "rng", minimum=0, maximum=MAX_SEED)
+    return scenario, seed, bool_argument(population, "population")
 
 
 class EngineCore:

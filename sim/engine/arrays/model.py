@@ -25,7 +25,7 @@ import numpy as np
 from sim.engine.arrays.homes import home_population
 from sim.engine.arrays.table import ARREST, BLOCKED, CROSS, FREE, LEAVE, NEVER, QUEUED, MigrantTable
 from sim.engine.arrays.waits import due_step, python_max0, threshold_time, unit_exponential
-from sim.engine.core import EngineCore
+from sim.engine.core import EngineCore, model_arguments
 from sim.engine.ledger import RunResult
 from sim.outcomes import (ARRIVED, CAUGHT, EDGE_CAUGHT, EDGE_COUNTS, EDGE_ENTERED, EDGE_KILLED, EDGE_PASSED,
                           EDGE_RETURNED, FLOWS, KILLED, REPATRIATED, RETURNED, SET_OUT)
@@ -54,7 +54,7 @@ class ArrayModel(EngineCore):
         return home_population(scenario, self.graph.node_index, self.key)
 
     def __init__(self, scenario: Scenario, rng: int | None = None, population: bool = True):
-        seed = scenario.seed if rng is None else rng
+        scenario, seed, population = model_arguments(scenario, rng, population)
         self.setup_core(scenario, seed, population)
         g = self.graph
         self.tab = MigrantTable()

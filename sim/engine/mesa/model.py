@@ -28,14 +28,15 @@ multipliers per origin from the arrivals before (`sim.rules.chain`).
 from __future__ import annotations
 
 import gc
+import math
 from collections.abc import Callable
 
 import mesa
 import numpy as np
 from mesa.discrete_space import Cell, Network
 
-from sim.api_checks import MAX_SEED, callback_argument, integer_argument, seed_argument
-from sim.engine.core import EngineCore, run_result
+from sim.api_checks import callback_argument, seed_argument
+from sim.engine.core import EngineCore, model_arguments, run_result
 from sim.provenance import package_version
 from sim.engine.ledger import RunResult
 from sim.engine.mesa.agents import Migrant
@@ -79,16 +80,18 @@ class BorderModel(EngineCore, mesa.Model):
     False after the last. A step past the horizon is a UsageError (`PAST_END_REFUSED`; Mesa's `run_for` /
     `run_until` stop at the horizon instead), and so is any step or result after a step that was interrupted part
     way (Ctrl-C, an error inside it): the state is then that of no step, and Mesa's schedule has lost its next
-    step (it only advanced its clock)."""
+    step (it only advanced its clock).
+
+    `BorderModel(scenario, rng=None, population=True)`: `scenario` a Scenario (`sim.load_scenario(PATH)`, validated
+    again from its values here); `rng` the seed (Mesa's name for it; None: the scenario's `seed`), an integer in
+    [0, 2^63); `population` False builds the model with nobody at home (no departures: for launching migrants by
+    hand with `launch`, as the benchmark does)."""
 
     steps: int  # mesa.Model's step counter (mesa ships no types)
     PAST_END_REFUSED = True
 
     def __init__(self, scenario: Scenario, rng: int | None = None, population: bool = True):
-        if not isinstance(scenario, Scenario):
-            raise UsageError(f"scenario: give a Scenario, e.g. sim.run(sim.load_scenario(PATH)), not "
-                             f"{type(scenario).__name__}")
-        seed = scenario.seed if rng is None else integer_argument(rng, "rng", minimum=0, maximum=MAX_SEED)
+        scenario, seed, population = model_arguments(scenario, rng, population)
         mesa.Model.__init__(self, rng=seed)
         self.setup_core(scenario, seed, population)
         self.space = Network(self.graph.graph, layout=None, random=self.random, cell_klass=RouteCell)
@@ -116,15 +119,20 @@ class BorderModel(EngineCore, mesa.Model):
         self._wrapped_step()
 
     def run_for(self, duration: float | int) -> None:
-        """Mesa's run_for (the steps of `duration` time units, stopping at the horizon), refused after a step
-        interrupted part way."""
-        self._refuse_if_interrupted()
-        super().run_for(duration)
+        """Mesa's run_for: the steps of the next `duration` time units (one unit a step), stopping at the horizon;
+        refused after a step interrupted part way."""
+        self.run_until(self.time + duration)
 
     def run_until(self, end_time: float | int) -> None:
-        """Mesa's run_until (stopping at the horizon), refused after a step interrupted part way."""
+        """Mesa's run_until: the steps due up to time `end_time` (step k of the horizon is due at time k), stopping
+        at the horizon, so that `time` is never past its last step; refused after a step interrupted part way.
+        (Mesa's own would go on advancing its clock one unit at a time, with no step to run, up to `end_time`.)"""
         self._refuse_if_interrupted()
-        super().run_until(end_time)
+        if isinstance(end_time, bool) or not isinstance(end_time, (int, float)) or math.isnan(end_time):
+            raise UsageError(f"end_time: give a number of time units (one a step), not {end_time!r}")
+        end = min(end_time, len(self.dates))
+        if end > self.time:
+            super().run_until(end)
 
     def _refuse_if_interrupted(self) -> None:
         if self._mid_step:
