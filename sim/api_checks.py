@@ -21,9 +21,15 @@ def _shown(value: Any) -> str:
 
 
 def path_argument(value: Any, name: str) -> Path:
-    """`value` as a Path: a str or an os.PathLike, not empty."""
+    """`value` as a Path: a str or an os.PathLike, not empty, and not '~' or '~/...' (Python does not expand '~':
+    `write_run(r, "~/x")` made a directory named '~' in the current one; a name starting with '~' is given as
+    ./~name, as on the command line)."""
     if isinstance(value, (str, os.PathLike)) and str(value):
-        return Path(value)
+        path = Path(value)
+        if path.parts[0] == "~":
+            raise UsageError(f"{name}: {str(value)!r} starts with '~', which Python does not expand: give "
+                             f"Path({str(value)!r}).expanduser() or the path written out")
+        return path
     raise UsageError(f"{name}: give a file or directory path (str or pathlib.Path), not {_shown(value)}")
 
 

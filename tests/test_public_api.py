@@ -58,6 +58,9 @@ def _calls(out):
         ("result", lambda: sim.write_run(None, out)),
         ("out_dir", lambda: sim.write_run(sim.run(sim.load_scenario(toy, overrides=["population.size=100"])), None)),
         ("path", lambda: sim.load_scenario(None)),
+        ("out_dir", lambda: sim.write_run(sim.run(sim.load_scenario(toy, overrides=["population.size=100"])),
+                                          "~/bs_run")),  # made ./~/bs_run: Python does not expand '~'
+        ("out", lambda: sim.sweep(spec, Path("~"))),
         ("overrides", lambda: sim.load_scenario(toy, overrides="population.size=100")),
         ("overrides", lambda: sim.load_scenario(toy, overrides=[5])),
         ("seed", lambda: sim.load_scenario(toy, seed="3")),
@@ -100,11 +103,12 @@ def test_numpy_integers_are_counts_and_seeds_as_python_ints():
     assert type(seed_argument(np.uint32(7))) is int
 
 
-def test_a_wrong_argument_from_python_is_a_usage_error_naming_it_and_nothing_is_written(tmp_path):
+def test_a_wrong_argument_from_python_is_a_usage_error_naming_it_and_nothing_is_written(tmp_path, monkeypatch):
     """Every public function given one wrong argument raises UsageError (an InputError: exit 2 from the command
     line) naming the argument, before it writes anything (no AttributeError or TypeError from deep inside)."""
     from sim.errors import UsageError
 
+    monkeypatch.chdir(tmp_path)  # where a '~/...' path would have been made
     out = tmp_path / "out"
     for what, call in _calls(out):
         try:
@@ -113,7 +117,7 @@ def test_a_wrong_argument_from_python_is_a_usage_error_naming_it_and_nothing_is_
             assert what in str(exc), (what, str(exc))
         else:
             raise AssertionError(f"{what}: accepted")
-        assert not out.exists(), what
+        assert not out.exists() and not (tmp_path / "~").exists(), what
 
 
 def test_a_border_model_stepped_by_hand_stops_at_its_horizon_and_reports_only_the_steps_run(tmp_path):
