@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -194,6 +195,28 @@ def test_a_scenario_changed_with_model_copy_is_validated_again_before_it_runs(en
     changed = toy.model_copy(update={"seed": 11})
     assert run(changed, engine=engine).summary() == run(sim.load_scenario("scenarios/toy.yaml", seed=11, overrides=[
         "population.size=2000"]), engine=engine).summary()
+
+
+def test_a_ctrl_c_during_a_sweep_is_not_swallowed_by_except_exception(tmp_path):
+    """SweepInterrupted (Ctrl-C in a sweep or an analysis: finished runs kept) was an Exception, so a notebook's
+    `except Exception:` around a sweep swallowed the Ctrl-C. It is a KeyboardInterrupt, exported as
+    sim.SweepInterrupted."""
+    from sim.experiments.sweep import plan, run_sweep
+
+    def ctrl_c_after_the_first_run(done, total):
+        if done:
+            raise KeyboardInterrupt
+
+    spec = tmp_path / "two.yaml"
+    spec.write_text(f"name: two\nscenario: {Path(__file__).parents[1] / TOY}\nparameters:\n"
+                    "  network.edges.dmz.controls.mines: [0.0, 1.0]\n  population.size: [500]\nreplicates: 1\n")
+    with pytest.raises(sim.SweepInterrupted, match="interrupted: 1 of 2 runs finished") as raised:
+        try:
+            run_sweep(plan(spec), tmp_path / "o", workers=1,
+                      progress=ctrl_c_after_the_first_run)
+        except Exception:  # noqa: BLE001 - what a notebook writes; the Ctrl-C must pass through it
+            pytest.fail("the Ctrl-C was caught as an Exception")
+    assert isinstance(raised.value, KeyboardInterrupt) and raised.value.finished == 1
 
 
 def test_a_border_model_whose_step_was_interrupted_refuses_to_go_on():

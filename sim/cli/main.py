@@ -122,7 +122,12 @@ def _tell(text: str) -> None:
 
 
 def _interrupted(exc: KeyboardInterrupt) -> int:
-    """Ctrl-C: 'interrupted', exit 130; SIGTERM (`Terminated`, sim.entry): 'terminated', exit 143."""
+    """Ctrl-C: 'interrupted', exit 130; SIGTERM (`Terminated`, sim.entry): 'terminated', exit 143. A sweep's
+    (SweepInterrupted) says how many runs it kept and how to resume."""
+    sweep = sys.modules.get("sim.experiments.sweep")  # a sweep's own ends, for every command that runs one
+    if sweep is not None and isinstance(exc, sweep.SweepInterrupted):
+        _tell(f"{exc}; run the same command again to resume")
+        return EXIT_TERMINATED if exc.terminated else EXIT_INTERRUPTED
     terminated = isinstance(exc, Terminated)
     _tell("terminated" if terminated else "interrupted")
     return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
@@ -251,9 +256,6 @@ def _main(argv: list[str] | None) -> int:
         return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - the last line of defence: a message, not a traceback
         sweep = sys.modules.get("sim.experiments.sweep")  # a sweep's own ends, for every command that runs one
-        if sweep is not None and isinstance(exc, sweep.SweepInterrupted):
-            _tell(f"{exc}; run the same command again to resume")
-            return EXIT_TERMINATED if exc.terminated else EXIT_INTERRUPTED
         if sweep is not None and isinstance(exc, sweep.SweepAborted):
             _tell(f"error: {exc}; run the same command again to resume")
             return EXIT_FAILURE

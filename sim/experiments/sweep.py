@@ -36,9 +36,10 @@ from sim.experiments.task import TaskOutput, call_packed, execute, execute_group
 MAX_BAD_POINTS_SHOWN = 5
 
 
-class SweepInterrupted(Exception):
+class SweepInterrupted(KeyboardInterrupt):
     """Ctrl-C (or, with `terminated`, SIGTERM: sim.errors.Terminated) during a sweep: finished runs are kept;
-    running the same command again resumes."""
+    running the same command again resumes. A KeyboardInterrupt, as the Ctrl-C it reports: a notebook's
+    `except Exception:` around a sweep or an analysis does not swallow it."""
 
     def __init__(self, finished: int, total: int, out: Path, terminated: bool = False):
         self.finished, self.total, self.out, self.terminated = finished, total, out, terminated
