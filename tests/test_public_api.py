@@ -219,6 +219,19 @@ def test_a_ctrl_c_during_a_sweep_is_not_swallowed_by_except_exception(tmp_path):
     assert isinstance(raised.value, KeyboardInterrupt) and raised.value.finished == 1
 
 
+def test_a_run_result_shows_as_one_line_in_a_notebook():
+    """The dataclass's repr printed every array and the whole scenario (24,537 characters for the toy)."""
+    toy = sim.load_scenario("scenarios/toy.yaml", overrides=["population.size=2000"])
+    result = sim.run(toy)
+    text = repr(result)
+    assert "\n" not in text and len(text) < 300, text
+    assert text.startswith("<RunResult scenario 'toy' seed 1: 60 steps 2000-01-01..2004-12-01; set_out ")
+    assert f"arrived {result.totals()['arrived']:,}" in text
+    model = sim.BorderModel(toy)
+    model.step()
+    assert "1 step 2000-01-01..2000-01-01, first steps only" in repr(model.result())
+
+
 def test_a_border_model_whose_step_was_interrupted_refuses_to_go_on():
     """A Ctrl-C inside a step left the state of no step, and Mesa's schedule without its next step: every later
     step() only advanced Mesa's clock, and run() looped for ever with running True."""

@@ -182,7 +182,7 @@ def _mean_fee(fees: np.ndarray) -> float | None:
     return round(float(mean), 2) if np.isfinite(mean) else None
 
 
-@dataclass
+@dataclass(repr=False)
 class RunResult:
     """Everything a run produced: counts plus the labels needed to read them. Picklable and compact."""
 
@@ -212,6 +212,15 @@ class RunResult:
     abroad: np.ndarray | None = None
     step_years: float = 1.0 / 12.0
     code_sha256: str = ""  # the code that made it (sim.provenance)
+
+    def __repr__(self) -> str:
+        """One line: scenario, seed, dates, whether whole, totals (the dataclass's repr printed every array and the
+        whole scenario, about 25,000 characters for the toy)."""
+        span = f"{self.dates[0]}..{self.dates[-1]}" if self.dates else "no steps"
+        part = "" if self.whole else ", first steps only"
+        steps = f"{len(self.dates)} step{'' if len(self.dates) == 1 else 's'}"
+        return (f"<RunResult scenario {self.scenario_name!r} seed {self.seed}: {steps} {span}"
+                f"{part}; {', '.join(f'{k} {v:,}' for k, v in self.totals().items())}>")
 
     @functools.cached_property
     def resolved_yaml(self) -> str:
