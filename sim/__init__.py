@@ -39,7 +39,7 @@ _EXPORTS = {
     "load_observed": ("sim.observed", "load_observed"),
     "load_scenario": ("sim.loading", "load_scenario"),
     "load_sweep": ("sim.experiments.store", "load_sweep"),
-    "run": ("sim.engine.mesa.model", "run"),
+    "run": ("sim.engine.engines", "run"),
     "sensitivity": ("sim.analysis.sensitivity.run", "run_sensitivity"),
     "run_sensitivity": ("sim.analysis.sensitivity.run", "run_sensitivity"),  # the earlier name of `sensitivity`
     "sweep": ("sim.experiments.sweep", "sweep"),

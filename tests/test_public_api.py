@@ -56,6 +56,10 @@ def _calls(out):
         ("seed", lambda: sim.run(sim.load_scenario(toy), seed=2.5)),
         ("seed", lambda: sim.run(sim.load_scenario(toy), seed="7")),
         ("progress", lambda: sim.run(sim.load_scenario(toy), progress=5)),
+        ("engine", lambda: sim.run(sim.load_scenario(toy), engine="mesa")),
+        ("progress", lambda: sim.run(sim.load_scenario(toy), engine="arrays", progress=5)),
+        ("seed", lambda: sim.run(sim.load_scenario(toy), engine="arrays", seed=-1)),
+        ("progress", lambda: sim.sweep(spec, out, progress="bar")),
         ("result", lambda: sim.write_run(None, out)),
         ("out_dir", lambda: sim.write_run(sim.run(sim.load_scenario(toy, overrides=["population.size=100"])), None)),
         ("path", lambda: sim.load_scenario(None)),
@@ -217,6 +221,22 @@ def test_a_ctrl_c_during_a_sweep_is_not_swallowed_by_except_exception(tmp_path):
         except Exception:  # noqa: BLE001 - what a notebook writes; the Ctrl-C must pass through it
             pytest.fail("the Ctrl-C was caught as an Exception")
     assert isinstance(raised.value, KeyboardInterrupt) and raised.value.finished == 1
+
+
+def test_run_takes_either_engine_and_sweep_reports_progress(tmp_path):
+    """The README names `run(..., engine=)`, but sim.run was the Mesa engine's run, with no engine argument; and
+    sim.sweep had no progress callback, unlike the analyses."""
+    toy = sim.load_scenario("scenarios/toy.yaml", overrides=["population.size=2000"])
+    steps = []
+    agents = sim.run(toy, progress=lambda done, total: steps.append((done, total)))
+    assert steps[-1] == (60, 60) and len(steps) == 60
+    assert sim.run(toy, engine="arrays").summary() == agents.summary()  # docked: the same numbers
+    spec = tmp_path / "two.yaml"
+    spec.write_text(f"name: two\nscenario: {Path(__file__).parents[1] / TOY}\nparameters:\n"
+                    "  network.edges.dmz.controls.mines: [0.0, 1.0]\n  population.size: [500]\nreplicates: 1\n")
+    reports = []
+    runs = sim.sweep(spec, tmp_path / "o", workers=1, progress=lambda done, total: reports.append((done, total)))
+    assert len(runs) == 2 and reports[-1] == (2, 2)
 
 
 def test_a_run_result_shows_as_one_line_in_a_notebook():

@@ -15,6 +15,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Callable, Literal
 
+from sim.api_checks import callback_argument, seed_argument
+from sim.errors import UsageError
+
 if TYPE_CHECKING:  # this module stays light: executors and specs import it
     from sim.engine.ledger import RunResult
     from sim.scenario.schema import Scenario
@@ -35,6 +38,11 @@ def engine_module(engine: str) -> str:
 
 def run(scenario: Scenario, seed: int | None = None, *, engine: str = RUN_DEFAULT,
         progress: Callable[[int, int], None] | None = None) -> RunResult:
-    """Run `scenario` over its whole horizon with `engine` (seed: the scenario's unless given)."""
-    module = importlib.import_module(engine_module(engine))
-    return module.run(scenario, seed=seed, progress=progress)
+    """Run a scenario once over its whole horizon (`sim.run`): `scenario` a Scenario (`sim.load_scenario(PATH)`),
+    `seed` None (the scenario's) or an integer >= 0, `engine` 'agents' (the Mesa engine, the default) or 'arrays'
+    (the same files for the same seed, faster), `progress` None or a callback(done, total) called after each step;
+    anything else is a UsageError naming the argument."""
+    if engine not in MODULES:
+        raise UsageError(f"engine: give one of {', '.join(map(repr, MODULES))}, not {engine!r}")
+    module = importlib.import_module(MODULES[engine])
+    return module.run(scenario, seed=seed_argument(seed), progress=callback_argument(progress))

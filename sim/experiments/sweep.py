@@ -246,13 +246,15 @@ def _distinct_points(runs: list[RunSpec]) -> Iterator[Point]:
 
 
 def sweep(spec: str | Path, out: str | Path | None = None, *, workers: int | None = None,
-          scheduler: str | None = None, replicates: int | None = None, force: bool = False) -> pd.DataFrame:
+          scheduler: str | None = None, replicates: int | None = None, force: bool = False,
+          progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
     """Python API: run (or resume) a sweep and return one row per run. Default out: results/<spec name>.
-    Call it under `if __name__ == "__main__":` in a script (worker processes re-import the script)."""
-    workers, replicates = run_options(workers=workers, replicates=replicates, force=force)
+    `progress(done, total)` is called as runs finish. Call it under `if __name__ == "__main__":` in a script
+    (worker processes re-import the script)."""
+    workers, replicates = run_options(workers=workers, replicates=replicates, force=force, progress=progress)
     p = plan(path_argument(spec, "spec"), replicates=replicates)
     out = path_argument(out, "out") if out is not None else Path("results") / p.spec.spec.name
-    return run_sweep(p, out, workers=workers, scheduler=scheduler, force=force)
+    return run_sweep(p, out, workers=workers, scheduler=scheduler, force=force, progress=progress)
 
 
 def estimate_seconds(p: Plan, workers: int) -> tuple[float, float]:
