@@ -366,8 +366,8 @@ def refuse_foreign(root: Path, foreign: list[str]) -> None:
     """UsageError naming the first of `foreign` (see `foreign_entries`): --force will not replace `root`."""
     if foreign:
         more = f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
-        raise UsageError(f"{root} holds what bordersim did not write ({', '.join(foreign[:5])}{more}), so --force "
-                         "will not replace it: move those away, or choose another --out")
+        raise UsageError(f"{root} holds what bordersim did not write ({', '.join(foreign[:5])}{more}), so bordersim "
+                         "will not replace it, even with --force: move those away, or choose another --out")
 
 
 @contextmanager

@@ -545,3 +545,56 @@ def test_an_analysis_refuses_a_figures_entry_it_cannot_draw_into_before_any_run(
     err = capsys.readouterr().err
     assert "figures: exists and is not a figures directory bordersim made" in err and "Traceback" not in err
     assert snapshot(tmp_path) == before and not (out / "sweep").exists()
+
+
+# ------------------------------------------------------------------ an interrupted re-analysis is not finished
+ANALYSIS_FIGURES = {"calibrate": "posterior_pairs.png", "sensitivity": "morris.png", "effects": "effects.png",
+                    "discover": "peeling.png"}
+
+
+@pytest.mark.parametrize("kind", ["calibrate", "sensitivity", "effects", "discover"])
+def test_an_analysis_interrupted_while_it_writes_its_tables_reads_as_unfinished_until_it_is_run_again(
+        tmp_path, capsys, monkeypatch, kind):
+    """A re-analysis interrupted while it wrote its tables left a directory mixing its new tables with the earlier
+    analysis's record (calibration.json, effects.json), figures and report, which `report` and `plot` took for a
+    finished analysis; and the command said only 'interrupted'. Until an analysis ends, its directory now reads
+    as unfinished (the earlier record, figures and report are removed when it starts changing the directory),
+    the message says the runs are kept, and the same command finishes it."""
+    from sim.directories import kind_of
+
+    command = [*_analysis_command(kind, tmp_path), "--out", str(tmp_path / "out"), "--workers", "1", "--quiet"]
+    out = tmp_path / "out"
+    assert main(command) == 0 and main(["report", str(out)]) == 0
+    finished = kind_of(out)
+    assert (out / "report.html").is_file() and (out / "figures" / ANALYSIS_FIGURES[kind]).is_file()
+    capsys.readouterr()
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(pd.DataFrame, "to_csv", interrupted)  # each analysis writes its tables as CSV at the end
+        assert main(command) == 130
+    err = capsys.readouterr().err
+    assert err == f"interrupted: every run finished so far is kept in {out}; run the same command again to resume\n"
+    with pytest.raises(UsageError, match="has not finished"):
+        kind_of(out)
+    assert main(["report", str(out)]) == 2 and "has not finished" in capsys.readouterr().err
+    assert not (out / "report.html").exists() and not (out / "figures" / ANALYSIS_FIGURES[kind]).exists()
+    assert main(command) == 0 and kind_of(out) == finished
+    assert (out / "figures" / ANALYSIS_FIGURES[kind]).is_file()
+
+
+def test_a_calibration_refuses_a_check_holding_a_users_file_before_it_changes_anything(tmp_path, capsys):
+    """OUT/check is replaced without --force when the candidates change; holding a file of the user's, it was
+    refused only after round 1, when check_spec.yaml had been rewritten for candidates whose runs were never made
+    (and the message spoke of a --force that was not given). It is refused before anything is written."""
+    spec = calibration_spec(tmp_path)
+    out = tmp_path / "out"
+    assert calibrate_cli(spec, out) == 0
+    (out / "check" / "notes.txt").write_text("mine")
+    before = snapshot(out)
+    assert calibrate_cli(calibration_spec(tmp_path, quantile=0.25), out) == 2
+    err = capsys.readouterr().err
+    assert f"{out / 'check'} holds what bordersim did not write (notes.txt), so bordersim will not replace it" in err
+    assert snapshot(out) == before

@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sim.errors import InputError, Unreadable, UsageError
-from sim.outputs import (LOCK, MARKER, claim_dir, clean_stale_temporaries, held_by, lock_dir, marker_kind, real_target,
-                         refuse_foreign_figures, unlock_dir, write_if_changed, write_marker)
+from sim.outputs import (LOCK, MARKER, claim_dir, clean_stale_temporaries, held_by, is_bordersim_figure,
+                         is_bordersim_report, lock_dir, marker_kind, real_target, refuse_foreign_figures, unlock_dir,
+                         write_if_changed, write_marker)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,8 +42,10 @@ class AnalysisDir:
     it is new) until the `with` block ends, so that a second command on OUT is refused before it writes anything
     there (not only when it reaches the sweep directory's own lock)."""
 
-    def __init__(self, out: Path, kind: str, existed: bool):
+    def __init__(self, out: Path, kind: str, existed: bool, results: tuple[str, ...] = (),
+                 figures: tuple[str, ...] = ()):
         self.out, self.kind, self.existed = out, kind, existed
+        self.results, self.figures = results, figures
         self.made = False  # this command created OUT
         self._fd: int | None = None
 
@@ -52,8 +55,14 @@ class AnalysisDir:
             clean_stale_temporaries(self.out)  # those of a command killed while it wrote a result file
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        """Release OUT's lock. A Ctrl-C or SIGTERM that stopped the analysis outside its sweeps once OUT was its
+        own (between two sweeps, or while it wrote its tables) becomes an AnalysisInterrupted, which says that the
+        runs are kept and the same command finishes the analysis (a sweep's own SweepInterrupted says so)."""
+        ours = self._fd is not None
         self.release()
+        if ours:
+            _say_runs_kept(exc, self.out)
 
     def release(self) -> None:
         if self._fd is not None:
@@ -61,13 +70,50 @@ class AnalysisDir:
             self._fd = None
 
     def make(self) -> bool:
-        """Create OUT with its marker when it was absent or empty, and lock it; True when this made OUT."""
+        """Create OUT with its marker when it was absent or empty, and lock it; True when this made OUT. Called
+        once every check has passed, before the command changes anything in OUT: an earlier analysis's `results`
+        (the files whose presence says an analysis finished, which this one writes last), the `figures` it drew
+        in OUT/figures and OUT/report.html (those bordersim wrote) are removed, so that until this analysis ends
+        OUT reads as an unfinished analysis, never as a finished one mixing the earlier analysis's files with
+        this one's (an interrupted re-analysis did)."""
         if not self.existed and self._fd is None:
             self.made = not self.out.exists()
             self.out.mkdir(parents=True, exist_ok=True)
             write_marker(self.out, self.kind)
             self._fd = lock_dir(self.out, f"{self.kind} analysis")
+        for name in self.results:
+            p = self.out / name
+            if p.is_file() and not p.is_symlink():
+                p.unlink()
+        for name in self.figures:
+            p = self.out / "figures" / name
+            if is_bordersim_figure(p) and not p.is_symlink():
+                p.unlink()
+        report = self.out / "report.html"  # `bordersim report`'s default place: it described the earlier analysis
+        if is_bordersim_report(report) and not report.is_symlink():
+            report.unlink()
         return self.made
+
+
+def _say_runs_kept(exc: BaseException | None, out: Path) -> None:
+    """Raise an AnalysisInterrupted about OUT in place of a Ctrl-C or SIGTERM `exc` (not in place of a sweep's
+    SweepInterrupted, which says itself what it kept)."""
+    from sim.errors import Terminated
+    from sim.experiments.sweep import AnalysisInterrupted, SweepInterrupted
+
+    if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, SweepInterrupted):
+        raise AnalysisInterrupted(out, isinstance(exc, Terminated)) from None
+
+
+@contextmanager
+def runs_kept(out: Path) -> Iterator[None]:
+    """Around what a command does with a finished analysis in OUT (drawing its figures): a Ctrl-C or SIGTERM
+    there says, as one during the analysis does, that the runs are kept and the same command finishes."""
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        _say_runs_kept(exc, out)
+        raise
 
 
 def refuse_if_busy(out: Path | None, kind: str) -> None:
@@ -83,19 +129,28 @@ def refuse_if_busy(out: Path | None, kind: str) -> None:
 
 
 def claim_analysis_dir(out: Path, kind: str, *, force: bool, sweeps: list[str], files: list[str],
-                       figures: tuple[str, ...] = (), records: tuple[str, ...] = ()) -> AnalysisDir:
+                       figures: tuple[str, ...] = (), records: tuple[str, ...] = (),
+                       results: tuple[str, ...] = (), derived: Iterable[str] = ()) -> AnalysisDir:
     """Check, before anything is written, that `kind` may run in `out`: `out` itself by `claim_dir` (absent,
-    empty, or a `kind` directory, which is resumed), every sweep directory in `sweeps` by `check_sweep_dir`,
-    every name in `files` is not a directory, every name in `records` (of `files`) is absent or a record an
-    analysis wrote (`is_generated_record`: a directory of an earlier version, which did not write it, may hold
-    a file of the user's by that name), and OUT/figures, where the command draws at the end, is absent or a
-    real directory unmarked or marked `figures` (as `plot` would accept it), in which each of the file names in
-    `figures` is absent or a figure bordersim wrote. Returns the claim (`AnalysisDir`:
-    use it in a `with` block, which holds OUT's lock). Raises UsageError."""
+    empty, or a `kind` directory, which is resumed), every sweep directory in `sweeps` by `check_sweep_dir` and
+    those of them in `derived` (replaced without --force when the analysis changes: a calibration's check) by
+    `check_replaceable` (they hold nothing bordersim did not write: refused now, not after the runs that decide
+    whether to replace them), every name in `files` is not a directory, every name in `records` (of `files`) is
+    absent or a record an analysis wrote (`is_generated_record`: a directory of an earlier version, which did
+    not write it, may hold a file of the user's by that name), and OUT/figures, where the command draws at the
+    end, is absent or a real directory unmarked or marked `figures` (as `plot` would accept it), in which each of
+    the file names in `figures` is absent or a figure bordersim wrote. Returns the claim (`AnalysisDir`: use it
+    in a `with` block, which holds OUT's lock; its `make()` removes `results` and `figures`, see there). Raises
+    UsageError."""
     existed = claim_dir(out, kind, force=force, resume=True)
     if existed:
         for name in sweeps:
             check_sweep_dir(out / name)
+        for name in derived:
+            if (out / name).is_dir() and any((out / name).iterdir()):
+                from sim.experiments.store import check_replaceable
+
+                check_replaceable(out / name)
         for name in files:
             p = out / name
             if p.is_symlink() or (p.exists() and not p.is_file()) \
@@ -108,7 +163,7 @@ def claim_analysis_dir(out: Path, kind: str, *, force: bool, sweeps: list[str], 
             raise UsageError(f"{figures_dir}: exists and is not a figures directory bordersim made; bordersim draws "
                              "this analysis's figures there: move it away")
         refuse_foreign_figures(figures_dir, figures)  # the files it will draw after its runs: none of the user's
-    return AnalysisDir(out, kind, existed)
+    return AnalysisDir(out, kind, existed, results, figures)
 
 
 @contextmanager

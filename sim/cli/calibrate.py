@@ -44,7 +44,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """The command: run (or resume) the calibration, draw the figures, print the fit table. Bad input raises
     InputError (ScenarioError for the spec, UsageError for arguments and directories: exit 2 in the CLI); Ctrl-C
     returns 130 with finished runs kept."""
-    from sim.analysis.dirs import refuse_if_busy
+    from sim.analysis.dirs import refuse_if_busy, runs_kept
     from sim.analysis.calibration.abc import calibrate
     from sim.analysis.calibration.spec import load_calibration
     from sim.plots.calibration import write_figures
@@ -59,9 +59,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
         result = calibrate(lc, args.out, workers=args.workers, scheduler=args.scheduler, force=args.force,
                            progress=progress, write_scenario_path=args.write_scenario)
-    figures = write_figures(result.out)
-    if not args.quiet:
-        _report(result, [f.name for f in figures], args.write_scenario)
+    with runs_kept(result.out):
+        figures = write_figures(result.out)
+        if not args.quiet:
+            _report(result, [f.name for f in figures], args.write_scenario)
     return EXIT_OK
 
 

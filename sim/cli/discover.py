@@ -32,12 +32,16 @@ def cmd_discover(args: argparse.Namespace) -> int:
     with progress_bar(f"discover {ld.spec.name}", not args.quiet) as update:
         res = run_discovery(args.spec, args.out, workers=args.workers or default_workers(), scheduler=args.scheduler,
                             force=args.force, progress=update)
-    print(res.summary(), end="")
-    print(f"\nwrote {res.out}/points.csv, trajectory.csv, box.csv, summary.txt ({res.runs} runs in {res.out}/sweep)")
-    from sim.plots.discovery import write_figures
+    from sim.analysis.dirs import runs_kept
 
-    for p in write_figures(res.out):
-        print(p)
+    with runs_kept(res.out):
+        print(res.summary(), end="")
+        print(f"\nwrote {res.out}/points.csv, trajectory.csv, box.csv, summary.txt ({res.runs} runs in "
+              f"{res.out}/sweep)")
+        from sim.plots.discovery import write_figures
+
+        for p in write_figures(res.out):
+            print(p)
     return EXIT_OK
 
 

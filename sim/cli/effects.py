@@ -32,14 +32,17 @@ def cmd_effects(args: argparse.Namespace) -> int:
     with progress_bar(f"effects {le.spec.name}", not args.quiet) as update:
         res = run_effects(args.spec, args.out, workers=args.workers or default_workers(), scheduler=args.scheduler,
                           force=args.force, progress=update)
-    print(effects_text(res.effects))
-    for w in missing_warnings(res.effects):
-        print(f"warning: {w}", file=sys.stderr)
-    print(f"\nwrote {res.out}/effects.csv, effects.parquet, values.parquet ({res.runs} runs in {res.out}/sweep)")
-    from sim.plots.effects import write_figures
+    from sim.analysis.dirs import runs_kept
 
-    for p in write_figures(res.out / "effects.csv", res.out / "figures"):
-        print(p)
+    with runs_kept(res.out):
+        print(effects_text(res.effects))
+        for w in missing_warnings(res.effects):
+            print(f"warning: {w}", file=sys.stderr)
+        print(f"\nwrote {res.out}/effects.csv, effects.parquet, values.parquet ({res.runs} runs in {res.out}/sweep)")
+        from sim.plots.effects import write_figures
+
+        for p in write_figures(res.out / "effects.csv", res.out / "figures"):
+            print(p)
     return EXIT_OK
 
 

@@ -14,7 +14,7 @@ from sim.cli.progress import progress_bar
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     """The command: run (or resume) the analysis, print the ranking and a `warning: ...` line per outcome whose
     indices the design does not resolve. Bad input raises InputError (exit 2 in the CLI); Ctrl-C returns 130."""
-    from sim.analysis.dirs import refuse_if_busy
+    from sim.analysis.dirs import refuse_if_busy, runs_kept
     from sim.analysis.sensitivity.indices import ranking_table
     from sim.analysis.sensitivity.run import design_size, run_sensitivity
     from sim.analysis.sensitivity.spec import load_sensitivity
@@ -31,14 +31,15 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     with progress_bar(f"sensitivity {ls.spec.name} ({args.method})", not args.quiet) as update:
         res = run_sensitivity(args.spec, args.method, args.out, workers=args.workers or default_workers(),
                               scheduler=args.scheduler, force=args.force, progress=update)
-    print(ranking_table(res.indices))
-    print(f"\nwrote {res.out}/indices.csv, point_means.csv, ranking.txt ({res.runs} runs in {res.out}/sweep)")
-    from sim.plots.sensitivity import write_figures
+    with runs_kept(res.out):
+        print(ranking_table(res.indices))
+        print(f"\nwrote {res.out}/indices.csv, point_means.csv, ranking.txt ({res.runs} runs in {res.out}/sweep)")
+        from sim.plots.sensitivity import write_figures
 
-    for p in write_figures(res.indices, res.out / "figures", own=True):
-        print(p)
-    for w in res.warnings:
-        print(f"warning: {w}", file=sys.stderr)
+        for p in write_figures(res.indices, res.out / "figures", own=True):
+            print(p)
+        for w in res.warnings:
+            print(f"warning: {w}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -308,7 +308,7 @@ def _decision(root: Path, fingerprint: str, force: bool) -> str:
         if not (root / MANIFEST).exists() and not records:
             return "new"  # a sweep directory killed while it was being created
         if force:
-            return _replaceable(root)
+            return check_replaceable(root)
         if not records:
             raise UsageError(f"{exc.message}; pass --force to replace the sweep directory {root}") from None
         kept = sum(1 for _ in (root / "runs").glob("*.json"))
@@ -318,12 +318,14 @@ def _decision(root: Path, fingerprint: str, force: bool) -> str:
     if old.get("fingerprint") == fingerprint:
         return "resume"
     if force:
-        return _replaceable(root)
+        return check_replaceable(root)
     raise UsageError(f"{root} holds results of a different spec ({_spec_shown(root, old)}, spec or base scenario "
                      "changed); choose another --out, or pass --force to discard them")
 
 
-def _replaceable(root: Path) -> str:
+def check_replaceable(root: Path) -> str:
+    """"replace" when sweep directory `root` may be replaced (deleting it loses nothing but bordersim's own files:
+    `_foreign_entries`); else UsageError. Reads only."""
     if root.is_symlink():
         raise UsageError(f"{root}: is a symbolic link; bordersim replaces only a real sweep directory: remove the "
                          "link or choose another --out")

@@ -41,10 +41,24 @@ class SweepInterrupted(KeyboardInterrupt):
     running the same command again resumes. A KeyboardInterrupt, as the Ctrl-C it reports: a notebook's
     `except Exception:` around a sweep or an analysis does not swallow it."""
 
+    finished: int | None  # runs finished of `total` (None: an AnalysisInterrupted, outside a sweep)
+    total: int | None
+
     def __init__(self, finished: int, total: int, out: Path, terminated: bool = False):
         self.finished, self.total, self.out, self.terminated = finished, total, out, terminated
         super().__init__(f"{'terminated' if terminated else 'interrupted'}: {finished} of {total} runs finished "
                          f"and saved in {out}")
+
+
+class AnalysisInterrupted(SweepInterrupted):
+    """Ctrl-C (or SIGTERM) during an analysis but outside its sweeps (between them, or while it writes its tables
+    at the end): every run finished so far is kept in its directory `out`, whose results are those of no analysis
+    until the same command, run again, finishes it (no finished run is repeated)."""
+
+    def __init__(self, out: Path, terminated: bool = False):
+        KeyboardInterrupt.__init__(self, f"{'terminated' if terminated else 'interrupted'}: every run finished so "
+                                         f"far is kept in {out}")
+        self.finished, self.total, self.out, self.terminated = None, None, out, terminated
 
 
 class SweepAborted(Exception):

@@ -134,7 +134,8 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
     files = [*OUTPUT_FILES, *(n for n in derived if n.endswith("_spec.yaml") and SMC_SWEEP.fullmatch(n[:-10]))]
     with claim_analysis_dir(out, "calibration", force=force, sweeps=sweeps, files=files,
                             figures=(*(("posterior_predictive.png",) if s.targets.arrivals is not None else ()),
-                                     "posterior_pairs.png")) as claim:
+                                     "posterior_pairs.png"), results=("calibration.json",),
+                            derived=[n for n in sweeps if n != "sweep"]) as claim:
         priors = {n: {"dist": p.dist, "low": p.low, "high": p.high} for n, p in s.parameters.items()}
         first = make_round(lc, out, "sweep", "base.yaml", s.population_size,
                            {"type": s.sampling.design, "samples": s.sampling.samples}, priors, s.sampling.replicates,
@@ -259,7 +260,8 @@ def write_outputs(result: CalibrationResult, lc: LoadedCalibration, per_run: pd.
     shares_predictive.csv, calibration.json; predictive.csv with an arrivals target, generations.csv with method:
     smc, holdout.csv and holdout_summary.csv with a hold-out validation; each of these is removed otherwise (a
     calibration directory's own files, left by an earlier calibration in OUT: they would describe another one).
-    Nothing written depends on the day or the machine."""
+    Nothing written depends on the day or the machine. calibration.json, which says the calibration finished
+    (`sim.directories.kind_of`), is written last."""
     out = result.out
     _write_table(result.points, out / "points.csv")
     _write_table(result.posterior, out / "posterior.csv")

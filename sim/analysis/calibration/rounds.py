@@ -164,8 +164,10 @@ def run_round(lc: LoadedCalibration, out: Path, rnd: Round, *, replace: bool, wo
     successful runs, number of failed runs). Runs of another design in OUT/<name> are replaced when `replace`
     (by the sweep engine, only a bordersim sweep directory: `sim.analysis.dirs.run_owned_sweep`),
     else refused."""
+    from sim.experiments.store import SweepStore
     from sim.experiments.sweep import plan
 
+    SweepStore.check(out / rnd.name, rnd.loaded, force=replace)  # refused before the round's files are rewritten
     write_if_changed(out / rnd.base_file, rnd.base_text)
     write_if_changed(out / f"{rnd.name}_spec.yaml", rnd.spec_text)
     cb = (lambda done, total: progress(rnd.name, done, total)) if progress else None

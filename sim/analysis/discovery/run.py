@@ -84,7 +84,8 @@ def run_discovery(spec: str | Path, out: str | Path | None = None, *, workers: i
     load_prim()  # the extra is needed at the end: refuse before hours of runs, not after
     out = real_target(out) if out is not None else default_dir(ld.spec.name)
     with claim_analysis_dir(out, "discovery", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES),
-                            figures=("peeling.png",), records=("base.yaml", "spec.yaml")) as claim:
+                            figures=("peeling.png",), records=("base.yaml", "spec.yaml"),
+                            results=("trajectory.csv", "box.csv")) as claim:
         records = analysis_records("discovery", out, ld.path, ld.scenario_path, ld.base, spec=ld.spec)
         runs = run_spec_sweep(claim, experiment_spec(ld), ld.base, force=force,
                               workers=workers, scheduler=scheduler, progress=progress, records=records)
@@ -100,12 +101,12 @@ def run_discovery(spec: str | Path, out: str | Path | None = None, *, workers: i
                                 f"{points['outcome'].max():g})", path=str(ld.path), key="condition") from None
         with atomic_path(out / "points.csv") as tmp:
             points.to_csv(tmp, index=False)
-        with atomic_path(out / "trajectory.csv") as tmp:
+        res = DiscoveryResult(ld, points, threshold, result, len(runs), out)
+        atomic_write_text(out / "summary.txt", res.summary())
+        with atomic_path(out / "trajectory.csv") as tmp:  # last, these two: they say the analysis finished
             result.trajectory.to_csv(tmp, index=False)
         with atomic_path(out / "box.csv") as tmp:
             result.box.to_csv(tmp, index=False)
-        res = DiscoveryResult(ld, points, threshold, result, len(runs), out)
-        atomic_write_text(out / "summary.txt", res.summary())
         return res
 
 

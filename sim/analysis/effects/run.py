@@ -75,7 +75,7 @@ def run_effects(spec: str | Path, out: str | Path | None = None, *, workers: int
     le = load_effects(path_argument(spec, "spec"))
     out = real_target(out) if out is not None else default_dir(le.spec.name)
     with claim_analysis_dir(out, "effects", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES),
-                            figures=("effects.png",), records=("base.yaml",)) as claim:
+                            figures=("effects.png",), records=("base.yaml",), results=("effects.json",)) as claim:
         records = analysis_records("effects", out, le.path, le.scenario_path, le.base,
                                    applied=" with the horizon and fixed settings")
         runs = run_spec_sweep(claim, experiment_spec(le), le.base, force=force, workers=workers,
@@ -100,7 +100,7 @@ def run_effects(spec: str | Path, out: str | Path | None = None, *, workers: int
                 "packages": {k: dict(v) for k, v in le.spec.policies.items()}, "baseline": baseline,
                 "outcomes": dict(le.spec.outcomes), "draws": n_d, "replicates": n_r, "seed": le.spec.seed,
                 "runs": total, "engine": le.spec.engine, "made_by": stamp()}
-        write_if_changed(out / "effects.json", json.dumps(meta, indent=2) + "\n")
+        write_if_changed(out / "effects.json", json.dumps(meta, indent=2) + "\n")  # last: the analysis finished
         return EffectsResult(effects, values, total, out)
 
 

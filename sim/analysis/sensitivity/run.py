@@ -108,7 +108,7 @@ def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None
     out = real_target(out) if out is not None else default_dir(f"{ls.spec.name}-{method}")
     with claim_analysis_dir(out, "sensitivity", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES),
                             figures=(f"{method}.png", f"{method}_overview.png"),
-                            records=("base.yaml", "spec.yaml")) as claim:
+                            records=("base.yaml", "spec.yaml"), results=("indices.csv",)) as claim:
         x = sample(ls, method)
         records = analysis_records("sensitivity", out, ls.path, ls.scenario_path, ls.base, spec=ls.spec)
         runs = run_spec_sweep(claim, experiment_spec(ls, method, x), ls.base, force=force,
@@ -122,8 +122,6 @@ def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None
         for o in ls.outcomes:
             means[o.name] = y[o.name].mean(axis=1)
             means[f"{o.name}:sd"] = y[o.name].std(axis=1, ddof=1) if y[o.name].shape[1] > 1 else np.nan
-        with atomic_path(out / "indices.csv") as tmp:
-            indices.to_csv(tmp, index=False)
         with atomic_path(out / "point_means.csv") as tmp:
             means.to_csv(tmp, index_label="point")
         header = (f"{ls.spec.name}: {method}, {len(x)} points x {ls.spec.replicates} replicates = "
@@ -131,6 +129,8 @@ def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None
         footer = "".join(f"\nwarning: {w}" for w in warnings)
         atomic_write_text(out / "ranking.txt", header + "\n\n" + ranking_table(indices) + "\n" + footer
                           + ("\n" if footer else ""))
+        with atomic_path(out / "indices.csv") as tmp:  # last: it says the analysis finished (`kind_of`)
+            indices.to_csv(tmp, index=False)
         return SensitivityResult(method, indices, means, len(runs), out, warnings=warnings)
 
 
