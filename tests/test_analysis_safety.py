@@ -598,3 +598,65 @@ def test_a_calibration_refuses_a_check_holding_a_users_file_before_it_changes_an
     err = capsys.readouterr().err
     assert f"{out / 'check'} holds what bordersim did not write (notes.txt), so bordersim will not replace it" in err
     assert snapshot(out) == before
+
+
+def _spec_copy(tmp_path: Path, name: str, change) -> Path:
+    """experiments/NAME with its scenario path made absolute, changed by `change(dict)`, written to tmp_path."""
+    data = yaml.safe_load((ROOT / "experiments" / name).read_text())
+    data["scenario"] = str((ROOT / "experiments" / data["scenario"]).resolve())
+    change(data)
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def _line_of(path: Path, key: str) -> int:
+    return next(i for i, text in enumerate(path.read_text().splitlines(), 1) if text.startswith(f"{key}:"))
+
+
+@pytest.mark.parametrize("case", ["posterior missing", "draws over rows", "non-finite value", "refine with smc",
+                                  "smc with rejection"])
+def test_errors_found_after_the_schema_name_the_spec_key_and_its_line(tmp_path, case):
+    """These errors named the file and key but no line (a refine with method: smc named no key either), and a
+    posterior's NaN was shown as numpy's repr, np.float64(nan)."""
+    from sim.analysis.effects.spec import load_effects
+
+    posterior = tmp_path / "posterior.csv"
+    posterior.write_text("population.groups.ordinary.departure_rate\n0.002\n" +
+                         ("nan\n" if case == "non-finite value" else "0.003\n"))
+    if case.startswith(("posterior", "draws", "non-finite")):
+        path = _spec_copy(tmp_path, "toy_effects.yaml", lambda d: d.update(
+            posterior=str(tmp_path / "none.csv") if case == "posterior missing" else str(posterior),
+            **({"draws": 5} if case == "draws over rows" else {})))
+        key = {"posterior missing": "posterior", "draws over rows": "draws"}.get(case)
+        with pytest.raises(ScenarioError) as raised:
+            load_effects(path)
+        if key is None:  # the value is named in the posterior file, by its row and column
+            assert "row 2 holds 'nan', not a finite number" in str(raised.value) and "np." not in str(raised.value)
+            return
+    else:
+        def smc(d):
+            if case == "refine with smc":
+                d["refine"] = {"samples": 16}
+            else:
+                d.pop("method")
+
+        path = _spec_copy(tmp_path, "korea_calibration_smc.yaml", smc)
+        key = "method" if case == "refine with smc" else "smc"
+        with pytest.raises(ScenarioError) as raised:
+            load_calibration(path)
+    # the key's line, or for a section (smc: a mapping) the line where its value starts
+    assert raised.value.key == key and raised.value.line in (_line_of(path, key), _line_of(path, key) + 1), \
+        str(raised.value)
+
+
+def test_a_discovery_whose_condition_holds_nowhere_names_its_line_and_says_the_runs_are_kept(tmp_path, capsys):
+    """The error came after the runs, naming the key but not its line, and not saying that the runs were kept."""
+    path = _spec_copy(tmp_path, "toy_discover.yaml", lambda d: d.update(condition={"below": -1.0},
+                                                                          design={"type": "lhs", "samples": 10}))
+    out = tmp_path / "out"
+    assert main(["discover", str(path), "--out", str(out), "--workers", "1", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    line = _line_of(path, "condition")  # a mapping: its key's line or the line its value starts on
+    assert any(f"{path}:{n}, key 'condition': the condition holds at 0 of 10 points" in err for n in (line, line + 1))
+    assert f"the 10 runs are kept in {out / 'sweep'}: run again after the change, no run is repeated" in err

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import ClassVar, Literal
 
 import pandas as pd
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from sim.api_checks import MAX_SEED
 from sim.observed import OBSERVED_SERIES, load_observed, load_targets, read_observed_csv
@@ -205,14 +205,21 @@ class CalibrationSpec(Strict):
     engine: EngineName = Field(ENSEMBLE_DEFAULT, description="Which engine runs the sweeps: arrays (default) or "
                                                              "agents (the Mesa engine); both give the same results.")
 
-    @model_validator(mode="after")
-    def _method_keys(self) -> CalibrationSpec:
-        if self.method == "smc" and self.refine is not None:
+    @field_validator("method")
+    @classmethod
+    def _no_refine_with_smc(cls, method: str, info: ValidationInfo) -> str:
+        """Named at `method` (refine comes before it), so that the error gives its key and line."""
+        if method == "smc" and info.data.get("refine") is not None:
             raise ValueError("refine is a second round of rejection ABC; method: smc refines by its generations "
                              "(leave refine out, or use method: rejection)")
-        if self.method == "rejection" and self.smc is not None:
+        return method
+
+    @field_validator("smc")
+    @classmethod
+    def _smc_only_with_smc(cls, smc: Smc | None, info: ValidationInfo) -> Smc | None:
+        if info.data.get("method") == "rejection" and smc is not None:  # absent: method itself was refused
             raise ValueError("smc settings are given but method is rejection: add method: smc, or leave smc out")
-        return self
+        return smc
 
 
 @dataclass

@@ -15,6 +15,7 @@ from sim.analysis.discovery.spec import Condition, LoadedDiscovery, load_discove
 from sim.analysis.sensitivity.outcomes import NO_VALUE, NO_VALUE_REMEDY
 from sim.errors import ScenarioError
 from sim.outputs import atomic_path, atomic_write_text, default_dir, real_target
+from sim.scenario.keys import line_for
 
 if TYPE_CHECKING:
     import numpy as np
@@ -98,7 +99,9 @@ def run_discovery(spec: str | Path, out: str | Path | None = None, *, workers: i
                               paste_alpha=s.paste_alpha, mass_min=s.mass_min, max_qp=s.max_qp)
         except ScenarioError as exc:
             raise ScenarioError(f"{exc.message} (threshold {threshold:g}, outcome from {points['outcome'].min():g} to "
-                                f"{points['outcome'].max():g})", path=str(ld.path), key="condition") from None
+                                f"{points['outcome'].max():g}); the {len(runs)} runs are kept in {out / 'sweep'}: "
+                                "run again after the change, no run is repeated", path=str(ld.path), key="condition",
+                                line=line_for(ld.lines, ("condition",))) from None
         with atomic_path(out / "points.csv") as tmp:
             points.to_csv(tmp, index=False)
         res = DiscoveryResult(ld, points, threshold, result, len(runs), out)

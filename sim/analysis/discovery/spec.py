@@ -5,7 +5,7 @@ against its base scenario."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -123,6 +123,7 @@ class LoadedDiscovery:
     scenario_path: Path
     base: Scenario
     outcome: Outcome
+    lines: dict[tuple, int] = field(default_factory=dict, repr=False)  # the spec's line index
 
     @property
     def names(self) -> list[str]:
@@ -165,4 +166,4 @@ def load_discovery(path: str | Path) -> LoadedDiscovery:
         outcome = parse_outcome("outcome", spec.outcome, routes, years)
     except ValueError as exc:
         raise ScenarioError(str(exc), path=str(p), key="outcome", line=line_for(lines, ("outcome",))) from None
-    return LoadedDiscovery(spec, p, scenario_path, base, outcome)
+    return LoadedDiscovery(spec, p, scenario_path, base, outcome, lines)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sim.errors import ScenarioError
+from sim.scenario.keys import line_for
 from sim.scenario.overrides import copy_tree, get_path, set_path
 
 
@@ -51,16 +52,20 @@ def resample(weights, draws: int | None) -> list[int]:
 
 
 def read_posterior(file: Path, data: dict, parameters: list[str] | None, draws: int | None, *, spec_path: str,
-                   line: int | None = None) -> Posterior:
+                   lines: dict[tuple, int] | None = None) -> Posterior:
     """Read and check a posterior CSV against the scenario dict `data`: the file exists and has rows, the asked-for
     columns exist (else the spec's `parameters` key is named), every value is a finite number and every column a
-    settable scenario path (else the file and column are named), at least `draws` rows."""
+    settable scenario path (else the file and column are named), at least `draws` rows. `lines`: the spec's line
+    index, for the line of the key an error names."""
     import pandas as pd
+
+    def line(key: str) -> int | None:
+        return line_for(lines or {}, (key,))
 
     if not file.is_file():
         what = "is not a file" if file.exists() else "does not exist"
         raise ScenarioError(f"posterior file {file} {what}; name a calibration's posterior.csv or write "
-                            "`posterior: none`", path=spec_path, key="posterior")
+                            "`posterior: none`", path=spec_path, key="posterior", line=line("posterior"))
     try:
         table = pd.read_csv(file)
     except (OSError, ValueError, pd.errors.ParserError) as exc:
@@ -70,7 +75,7 @@ def read_posterior(file: Path, data: dict, parameters: list[str] | None, draws: 
         if missing:
             raise ScenarioError(f"the posterior {file} has no column {', '.join(repr(c) for c in missing)}; its "
                                 f"columns: {', '.join(map(str, table.columns))}", path=spec_path, key="parameters",
-                                line=line)
+                                line=line("parameters"))
         names = list(parameters)
     else:
         names = [str(c) for c in table.columns if "." in str(c)]
@@ -82,7 +87,7 @@ def read_posterior(file: Path, data: dict, parameters: list[str] | None, draws: 
         raise ScenarioError("the posterior has no rows", path=str(file))
     if draws is not None and draws > len(table):
         raise ScenarioError(f"draws: {draws} but the posterior {file} has {len(table)} rows", path=spec_path,
-                            key="draws")
+                            key="draws", line=line("draws"))
     if "weight" in table.columns:
         w = pd.to_numeric(table["weight"], errors="coerce").to_numpy(float)
         if not (all(math.isfinite(v) and v >= 0 for v in w) and w.sum() > 0):
@@ -96,7 +101,7 @@ def read_posterior(file: Path, data: dict, parameters: list[str] | None, draws: 
         values = pd.to_numeric(table[name], errors="coerce").to_numpy(float)
         bad = [i for i, v in enumerate(values) if not math.isfinite(v)]
         if bad:
-            raise ScenarioError(f"row {bad[0] + 1} holds {table[name].iloc[bad[0]]!r}, not a finite number",
+            raise ScenarioError(f"row {bad[0] + 1} holds {str(table[name].iloc[bad[0]])!r}, not a finite number",
                                 path=str(file), key=name)
         probe = copy_tree(data)
         typed = []

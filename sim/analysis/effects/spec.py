@@ -179,8 +179,7 @@ def _posterior(spec: EffectsSpec, p: Path, base: Scenario, data: dict, err, line
         file = shipped
     else:
         file = (p.parent / spec.posterior).resolve()
-    posterior = read_posterior(file, data, spec.parameters, spec.draws, spec_path=str(p),
-                               line=line_for(lines, ("parameters",)))
+    posterior = read_posterior(file, data, spec.parameters, spec.draws, spec_path=str(p), lines=lines)
     clash = sorted(set(spec.fixed) & set(posterior.columns))
     if clash:
         raise err(f"{', '.join(clash)} is both fixed and a column of the posterior {file}", "fixed", clash[0])
