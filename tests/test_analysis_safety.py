@@ -660,3 +660,16 @@ def test_a_discovery_whose_condition_holds_nowhere_names_its_line_and_says_the_r
     line = _line_of(path, "condition")  # a mapping: its key's line or the line its value starts on
     assert any(f"{path}:{n}, key 'condition': the condition holds at 0 of 10 points" in err for n in (line, line + 1))
     assert f"the 10 runs are kept in {out / 'sweep'}: run again after the change, no run is repeated" in err
+
+
+def test_an_analysis_writes_the_same_files_wherever_its_spec_lies(tmp_path, capsys):
+    """experiment.yaml's description held the spec's absolute path: the same spec in another folder gave other
+    bytes (the runs and tables were the same)."""
+    outs = []
+    for where in ("a", "b/deeper"):
+        (tmp_path / where).mkdir(parents=True)
+        spec = sensitivity_spec(tmp_path / where)
+        outs.append(tmp_path / where / "out")
+        assert sensitivity_cli(spec, outs[-1], "morris") == 0
+    for name in ("experiment.yaml", "indices.csv", "ranking.txt", "point_means.csv"):
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name

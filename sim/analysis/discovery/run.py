@@ -50,7 +50,7 @@ def experiment_spec(ld: LoadedDiscovery) -> dict:
     params.update({k: {"dist": "fixed", "value": v} for k, v in spec.fixed.items()})
     return {
         "name": spec.name,
-        "description": f"design of discovery spec {ld.path.resolve()} (generated; do not edit)",
+        "description": f"design of discovery spec {ld.path.name} (generated; do not edit)",
         "scenario": "base.yaml",
         "parameters": params,
         "design": {"type": spec.design.type, "samples": spec.design.samples},

@@ -40,7 +40,7 @@ def experiment_spec(le: LoadedEffects) -> dict:
     packages, the replicates, the seed; its scenario is OUT/base.yaml."""
     return {
         "name": le.spec.name,
-        "description": f"effects of spec {le.path.resolve()} (generated; do not edit)",
+        "description": f"effects of spec {le.path.name} (generated; do not edit)",
         "scenario": "base.yaml",
         "parameters": dict(le.posterior.columns),
         "design": {"type": "policies_points", "policies": dict(le.spec.policies)},

@@ -56,7 +56,7 @@ def experiment_spec(ls: LoadedSensitivity, method: str, x: np.ndarray) -> dict:
     params.update({k: [v] * len(x) for k, v in ls.spec.fixed.items()})
     return {
         "name": f"{ls.spec.name}_{method}",
-        "description": f"{method} design of sensitivity spec {ls.path.resolve()} (generated; do not edit)",
+        "description": f"{method} design of sensitivity spec {ls.path.name} (generated; do not edit)",
         "scenario": "base.yaml",
         "parameters": params,
         "design": {"type": "points"},
