@@ -35,7 +35,8 @@ def register(sub) -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true",
                    help="discard the runs in DIR/sweep made by a different prior, sampling or base scenario (DIR "
                         "must be a calibration directory bordersim made; nothing else is ever deleted)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar and no report")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bar, and not the closing summary (points, runs, the fit table, the files written)")
     p.set_defaults(func=cmd_calibrate)
     return p
 
