@@ -601,6 +601,21 @@ def test_an_analysis_interrupted_while_it_writes_its_tables_reads_as_unfinished_
     assert (out / "figures" / ANALYSIS_FIGURES[kind]).is_file()
 
 
+def test_a_rerun_refused_for_bad_input_leaves_a_finished_analysis_whole(tmp_path, capsys):
+    """An analysis marks its directory unfinished only when it starts writing its tables: a scheduler address
+    with a typo, refused by the sweep engine once the directory was claimed (a third replicate to run), leaves
+    the finished analysis as it was."""
+    from sim.directories import kind_of
+
+    out = tmp_path / "out"
+    assert sensitivity_cli(sensitivity_spec(tmp_path), out, "morris") == 0
+    (out / "report.html").write_text("<html><head><meta name=\"generator\" content=\"bordersim\">")
+    before, finished = snapshot(out), kind_of(out)
+    assert sensitivity_cli(sensitivity_spec(tmp_path, replicates=3), out, "morris", "--scheduler", "garbage") == 2
+    assert "not a scheduler address" in capsys.readouterr().err
+    assert snapshot(out) == before and kind_of(out) == finished
+
+
 def test_a_calibration_refuses_a_check_holding_a_users_file_before_it_changes_anything(tmp_path, capsys):
     """OUT/check is replaced without --force when the candidates change; holding a file of the user's, it was
     refused only after round 1, when check_spec.yaml had been rewritten for candidates whose runs were never made

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sim.errors import InputError, Unreadable, UsageError
-from sim.outputs import (LOCK, MARKER, claim_dir, clean_stale_temporaries, held_by, is_bordersim_figure,
-                         is_bordersim_report, lock_dir, marker_kind, real_target, refuse_foreign_figures, unlock_dir,
-                         write_if_changed, write_marker)
+from sim.outputs import (LOCK, MARKER, atomic_write_bytes, claim_dir, clean_stale_temporaries, held_by,
+                         is_bordersim_figure, is_bordersim_report, lock_dir, marker_kind, real_target,
+                         refuse_foreign_figures, unlock_dir, write_if_changed, write_marker)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -70,17 +70,21 @@ class AnalysisDir:
             self._fd = None
 
     def make(self) -> bool:
-        """Create OUT with its marker when it was absent or empty, and lock it; True when this made OUT. Called
-        once every check has passed, before the command changes anything in OUT: an earlier analysis's `results`
-        (the files whose presence says an analysis finished, which this one writes last), the `figures` it drew
-        in OUT/figures and OUT/report.html (those bordersim wrote) are removed, so that until this analysis ends
-        OUT reads as an unfinished analysis, never as a finished one mixing the earlier analysis's files with
-        this one's (an interrupted re-analysis did)."""
+        """Create OUT with its marker when it was absent or empty, and lock it; True when this made OUT."""
         if not self.existed and self._fd is None:
             self.made = not self.out.exists()
             self.out.mkdir(parents=True, exist_ok=True)
             write_marker(self.out, self.kind)
             self._fd = lock_dir(self.out, f"{self.kind} analysis")
+        return self.made
+
+    def writing_results(self) -> None:
+        """Called when the analysis, its runs done, starts writing its tables: an earlier analysis's `results` (the
+        files whose presence says an analysis finished, which this one writes last), the `figures` it drew in
+        OUT/figures and OUT/report.html (those bordersim wrote) are removed, so that until this analysis ends OUT
+        reads as an unfinished analysis, never as a finished one mixing the earlier analysis's tables with this
+        one's (an interrupted re-analysis did). Bad input found before (a scheduler that is not there) leaves the
+        earlier analysis whole."""
         for name in self.results:
             p = self.out / name
             if p.is_file() and not p.is_symlink():
@@ -92,7 +96,6 @@ class AnalysisDir:
         report = self.out / "report.html"  # `bordersim report`'s default place: it described the earlier analysis
         if is_bordersim_report(report) and not report.is_symlink():
             report.unlink()
-        return self.made
 
 
 def _say_runs_kept(exc: BaseException | None, out: Path) -> None:
@@ -140,8 +143,8 @@ def claim_analysis_dir(out: Path, kind: str, *, force: bool, sweeps: list[str], 
     not write it, may hold a file of the user's by that name), and OUT/figures, where the command draws at the
     end, is absent or a real directory unmarked or marked `figures` (as `plot` would accept it), in which each of
     the file names in `figures` is absent or a figure bordersim wrote. Returns the claim (`AnalysisDir`: use it
-    in a `with` block, which holds OUT's lock; its `make()` removes `results` and `figures`, see there). Raises
-    UsageError."""
+    in a `with` block, which holds OUT's lock; its `writing_results()` removes `results` and `figures`, see
+    there). Raises UsageError."""
     existed = claim_dir(out, kind, force=force, resume=True)
     if existed:
         for name in sweeps:
@@ -168,15 +171,26 @@ def claim_analysis_dir(out: Path, kind: str, *, force: bool, sweeps: list[str], 
 
 @contextmanager
 def undone_on_bad_input(claim: AnalysisDir, files: Iterable[str]) -> Iterator[None]:
-    """Around the first sweep of an analysis whose directory OUT was absent or empty (`claim.existed` False):
-    when bad input (InputError: an unreachable scheduler, points that make an invalid scenario) stops it before
-    any sweep directory was made in OUT, remove what the command wrote there (the marker, its lock file and the
-    regular files named in `files`), and OUT itself if this command made it and nothing else is in it, so that a
-    refused command leaves nothing behind. A directory resumed, or holding a sweep, is kept."""
+    """Around the first sweep of an analysis, which writes the regular files named in `files` (its records) before
+    the sweep starts: when bad input (InputError: an unreachable scheduler, points that make an invalid scenario)
+    stops the sweep, which then has written nothing, what the command wrote is undone, so that a refused command
+    leaves what was there before. In a directory that existed (`claim.existed`: an analysis resumed or run again)
+    each of `files` gets back the bytes it had, or is removed if it was not there. In a new one (absent or empty),
+    unless a sweep directory was made in it, the marker, the lock file and `files` are removed, and OUT itself if
+    this command made it and nothing else is in it."""
     out = claim.out
+    files = list(files)
+    before = {name: (out / name).read_bytes() if (out / name).is_file() and not (out / name).is_symlink() else None
+              for name in files} if claim.existed else {}
     try:
         yield
     except InputError:
+        for name, data in before.items():
+            if data is not None:
+                if (out / name).read_bytes() != data:
+                    atomic_write_bytes(out / name, data)
+            elif (out / name).is_file() and not (out / name).is_symlink():
+                (out / name).unlink()
         if not claim.existed and out.is_dir() and not any(p.is_dir() for p in out.iterdir()):
             claim.release()
             for name in (MARKER, LOCK, *files):

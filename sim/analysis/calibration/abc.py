@@ -188,6 +188,7 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
         notes += validation.notes if validation is not None else [SMC_NOTE]
         result = CalibrationResult(out, points, posterior, eps, table, values, check, len(per_run), failed, rounds,
                                    notes, box, generations, validation)
+        claim.writing_results()
         write_outputs(result, lc, per_run)
         if scenario_target is not None:
             kept = write_scenario(scenario_target, lc.base_path, values, provenance(result, lc))

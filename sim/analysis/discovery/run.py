@@ -102,6 +102,7 @@ def run_discovery(spec: str | Path, out: str | Path | None = None, *, workers: i
                                 f"{points['outcome'].max():g}); the {len(runs)} runs are kept in {out / 'sweep'}: "
                                 "run again after the change, no run is repeated", path=str(ld.path), key="condition",
                                 line=line_for(ld.lines, ("condition",))) from None
+        claim.writing_results()
         with atomic_path(out / "points.csv") as tmp:
             points.to_csv(tmp, index=False)
         res = DiscoveryResult(ld, points, threshold, result, len(runs), out)

@@ -86,6 +86,7 @@ def run_effects(spec: str | Path, out: str | Path | None = None, *, workers: int
         baseline = le.spec.baseline_name
         effects = effects_table(y, le.packages, baseline, {o.name: o.expression for o in le.outcomes})
         values = values_table(y, le.packages, baseline, le.posterior.rows, replicate_seeds(le.spec.seed, n_r))
+        claim.writing_results()
         with atomic_path(out / "effects.csv") as tmp:
             effects.to_csv(tmp, index=False)
         with atomic_path(out / "effects.parquet") as tmp:

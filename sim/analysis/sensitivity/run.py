@@ -122,6 +122,7 @@ def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None
         for o in ls.outcomes:
             means[o.name] = y[o.name].mean(axis=1)
             means[f"{o.name}:sd"] = y[o.name].std(axis=1, ddof=1) if y[o.name].shape[1] > 1 else np.nan
+        claim.writing_results()
         with atomic_path(out / "point_means.csv") as tmp:
             means.to_csv(tmp, index_label="point")
         header = (f"{ls.spec.name}: {method}, {len(x)} points x {ls.spec.replicates} replicates = "
