@@ -12,7 +12,8 @@ another design is replaced by the sweep engine, under its lock and only through 
 earlier results (a calibration's second round and check); otherwise it is refused before anything is written
 (`check_design`). Files such as OUT/base.yaml are the analysis's own, written atomically, and only inside its own
 directory. Bad input that only the sweep engine finds (an unreachable scheduler, a point that makes an invalid
-scenario) leaves no new OUT behind (`undone_on_bad_input`).
+scenario) leaves no new OUT behind, and an existing OUT as it was (`undone_on_bad_input`). An analysis run again in
+its OUT marks it unfinished when it starts writing its tables (`AnalysisDir.writing_results`).
 """
 
 from __future__ import annotations
