@@ -21,15 +21,17 @@ def _shown(value: Any) -> str:
 
 
 def path_argument(value: Any, name: str) -> Path:
-    """`value` as a Path: a str or an os.PathLike, not empty, and not '~' or '~/...' (Python does not expand '~':
-    `write_run(r, "~/x")` made a directory named '~' in the current one; a name starting with '~' is given as
-    ./~name, as on the command line)."""
-    if isinstance(value, (str, os.PathLike)) and str(value):
-        path = Path(value)
-        if path.parts[0] == "~":
-            raise UsageError(f"{name}: {str(value)!r} starts with '~', which Python does not expand: give "
-                             f"Path({str(value)!r}).expanduser() or the path written out")
-        return path
+    """`value` as a Path: a str or an os.PathLike of one, not empty, and not starting with '~' (Python does not
+    expand '~' or '~user' as a shell does: `write_run(r, "~/x")` made a directory named '~' in the current one; a
+    name that starts with '~' is given as './~name', as on the command line)."""
+    text = os.fspath(value) if isinstance(value, (str, os.PathLike)) else None
+    if isinstance(text, str) and text:
+        if text.startswith("~"):
+            raise UsageError(f"{name}: {text!r} starts with '~', which Python does not expand: give "
+                             f"os.path.expanduser({text!r}) or the path written out (a name that starts with '~': "
+                             f"'./{text}')")
+        path = Path(text)
+        return Path(os.path.abspath(text)) if path.parts[:1] and path.parts[0].startswith("~") else path  # ./~x
     raise UsageError(f"{name}: give a file or directory path (str or pathlib.Path), not {_shown(value)}")
 
 

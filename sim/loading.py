@@ -34,16 +34,39 @@ GIVEN = "the scenario given (validated again from its values)"
 def checked_scenario(scenario: Scenario) -> Scenario:
     """`scenario` validated again from its values as a file would be (schema and graph checks), the object the
     engines run. pydantic's `model_copy(update=...)` and `model_construct` make a Scenario without validating it:
-    values the schema refuses (group shares summing to 5, a negative size or seed) are then a ScenarioError naming
-    the key, not a run of them or a failure deep inside one. About 6 ms for the Korea scenario."""
-    try:
-        with warnings.catch_warnings():  # pydantic warns of values of the wrong type: validation names them below
+    values the schema refuses (group shares summing to 5, a negative size or seed, true as a size, a key the
+    schema does not have) are then a ScenarioError naming the key, not a run of them or a failure deep inside one.
+    About 6 ms for the Korea scenario."""
+    _refuse_unknown_keys(scenario, [])
+    try:  # the values as they are (the JSON form would write true as 1), validated as a file's
+        with warnings.catch_warnings():  # pydantic warns of values of the wrong type: validation names them
             warnings.simplefilter("ignore")
-            data = scenario_to_dict(scenario)
-    except Exception as exc:  # a value of a type the schema cannot even write out (model_copy sets anything)
+            data = scenario.model_dump(mode="python", by_alias=True)
+    except Exception as exc:  # a value the schema cannot even write out (model_copy sets anything)
         raise ScenarioError(f"cannot be read back as a scenario ({type(exc).__name__}: {exc}); build it with "
                             "sim.load_scenario(PATH, overrides=[...])", path=GIVEN) from None
     return validate_dict(data, path=GIVEN)
+
+
+def _refuse_unknown_keys(model: object, at: list[str]) -> None:
+    """ScenarioError for an attribute of a section that is none of its keys (`model_copy(update={"bogus": 1})`
+    sets it, and writing the scenario out leaves it out: a misspelt key would be ignored)."""
+    from pydantic import BaseModel
+
+    if isinstance(model, BaseModel):
+        fields = type(model).model_fields
+        unknown = sorted(set(vars(model)) - set(fields))
+        if unknown:
+            raise ScenarioError(f"unknown key '{unknown[0]}' (set with model_copy?); allowed: {', '.join(fields)}",
+                                path=GIVEN, key=".".join([*at, unknown[0]]))
+        for name in fields:
+            _refuse_unknown_keys(getattr(model, name, None), [*at, name])
+    elif isinstance(model, (list, tuple)):
+        for i, item in enumerate(model):
+            _refuse_unknown_keys(item, [*at, str(i)])
+    elif isinstance(model, dict):
+        for k, item in model.items():
+            _refuse_unknown_keys(item, [*at, str(k)])
 
 
 def load_scenario(path: str | Path, overrides: list[str] | None = None, seed: int | None = None) -> Scenario:

@@ -139,8 +139,11 @@ def test_an_empty_path_option_is_bad_input_for_every_command(argv, capsys, tmp_p
     assert exc.value.code == 2 and "'~/results' starts with '~', which the shell did not expand" in \
         capsys.readouterr().err
     assert not any(tmp_path.iterdir())
-    if argv[0] == "run":  # a name that starts with '~' is not the shell's ~: it is taken
-        assert main(["run", "S", "--out", "~notes"]) == 2  # S does not exist: past the argument check
+    if argv[0] == "run":  # '~notes' too ('rm -rf ~notes' would be user notes' home); ./~notes is a name here
+        with pytest.raises(SystemExit):
+            main(["run", "S", "--out", "~notes"])
+        assert "'~notes' starts with '~'" in capsys.readouterr().err
+        assert main(["run", "S", "--out", "./~notes"]) == 2  # S does not exist: past the argument check
         assert "file not found" in capsys.readouterr().err
 
 

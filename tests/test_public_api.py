@@ -57,6 +57,7 @@ def _calls(out):
         ("seed", lambda: sim.run(sim.load_scenario(toy), seed="7")),
         ("progress", lambda: sim.run(sim.load_scenario(toy), progress=5)),
         ("engine", lambda: sim.run(sim.load_scenario(toy), engine="mesa")),
+        ("engine", lambda: sim.run(sim.load_scenario(toy), engine=["agents"])),  # was a TypeError: unhashable
         ("progress", lambda: sim.run(sim.load_scenario(toy), engine="arrays", progress=5)),
         ("seed", lambda: sim.run(sim.load_scenario(toy), engine="arrays", seed=-1)),
         ("progress", lambda: sim.sweep(spec, out, progress="bar")),
@@ -174,6 +175,15 @@ def test_run_until_and_run_for_stop_at_the_horizon_and_its_clock_too():
     assert (model.steps, model.time, model.running) == (n, n, False)
     model.run_for(100)
     assert (model.steps, model.time) == (n, n)
+    other = sim.BorderModel(toy)  # numpy numbers are numbers (np.int64 was refused); an int beyond a float is inf
+    other.run_until(np.int64(3))
+    other.run_for(np.float32(2))
+    assert (other.steps, other.time) == (5, 5)
+    other.run_until(10**400)
+    assert (other.steps, other.time) == (n, n)
+    for bad in (True, "5", None, float("nan")):
+        with pytest.raises(sim.InputError, match="duration: give a number of time units"):
+            other.run_for(bad)
     assert model.result().summary() == whole.summary()
 
 
@@ -191,7 +201,13 @@ def test_a_scenario_changed_with_model_copy_is_validated_again_before_it_runs(en
                      (toy.model_copy(update={"seed": -7}), "seed"),
                      (toy.model_copy(update={"population": toy.population.model_copy(update={"size": -100})}),
                       "population.size"),
-                     (toy.model_copy(update={"population": "x"}), "population")):
+                     (toy.model_copy(update={"population": "x"}), "population"),
+                     # true as a size ran as 1 person (the JSON form wrote it as 1); an attribute that is no key was
+                     # ignored (a misspelt key)
+                     (toy.model_copy(update={"population": toy.population.model_copy(update={"size": True})}),
+                      "population.size"),
+                     (toy.model_copy(update={"route_choice": toy.route_choice.model_copy(update={"risk_wieght": 3})}),
+                      "route_choice.risk_wieght")):
         with pytest.raises(ScenarioError) as raised:
             run(bad, engine=engine)
         assert raised.value.key == key and "validated again" in str(raised.value), str(raised.value)
@@ -273,3 +289,23 @@ def test_a_border_model_whose_step_was_interrupted_refuses_to_go_on():
     for call in (model.step, model.run, model.result, lambda: model.run_for(3), lambda: model.run_until(50)):
         with pytest.raises(UsageError, match="step 5 of this model was interrupted part way"):
             call()
+
+
+def test_a_name_that_starts_with_a_tilde_is_given_as_dot_slash_from_python_and_the_command_line(tmp_path, monkeypatch,
+                                                                                                 capsys):
+    """'./~' was refused as starting with '~' (a Path drops the ./), so the documented way to name such a
+    directory failed, from Python and from `--out ./~`; '~user/x' was accepted and made a directory '~user'."""
+    from sim.cli import main
+    from sim.errors import UsageError
+
+    monkeypatch.chdir(tmp_path)
+    result = sim.run(sim.load_scenario(Path(__file__).parents[1] / TOY,
+                                       overrides=["population.size=200"]))
+    for bad in ("~user/x", "~x", Path("~/x")):
+        with pytest.raises(UsageError, match="starts with '~'"):
+            sim.write_run(result, bad)
+    assert sim.write_run(result, "./~") == tmp_path / "~" and (tmp_path / "~" / "summary.json").is_file()
+    toy = str(Path(__file__).parents[1] / TOY)
+    assert main(["run", toy, "--set", "population.size=200", "--out", "./~cli", "--quiet"]) == 0
+    assert (tmp_path / "~cli" / "summary.json").is_file() and not capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["~", "~cli"]

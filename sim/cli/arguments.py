@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143  # 128 + SIGINT, SIGTERM
 
@@ -28,13 +30,16 @@ def tcp_port(text: str) -> int:
 
 def path_text(text: str) -> str:
     """A path given on the command line (--out, --write-scenario): not empty or blank (an empty `--out ""`, a shell
-    variable that was not set, meant the default place to some commands and an error to others), and neither '~' nor
-    '~/...' (quoted, the shell does not expand them: it made a directory named '~' here)."""
+    variable that was not set, meant the default place to some commands and an error to others), and not starting
+    with '~' ('~', '~/x', '~user/x' quoted: the shell did not expand them, and a directory named '~' was made here).
+    A name that starts with '~' is given as ./~name, returned as an absolute path (a Path drops the ./)."""
     if not text.strip():
         raise argparse.ArgumentTypeError("give a path, not an empty or blank string (leave the option out for its "
                                          "default)")
-    if text == "~" or text.startswith("~/"):
+    if text.startswith("~"):
         raise argparse.ArgumentTypeError(f"{text!r} starts with '~', which the shell did not expand (quoted, as "
                                          "'~/x' or \"~/x\"): give it unquoted or written out (a name starting with "
                                          "'~' is given as ./~name)")
+    if Path(text).parts[:1] and Path(text).parts[0].startswith("~"):  # ./~name: a Path drops the ./
+        return os.path.abspath(text)
     return text

@@ -42,7 +42,7 @@ def run(scenario: Scenario, seed: int | None = None, *, engine: str = RUN_DEFAUL
     `seed` None (the scenario's) or an integer >= 0, `engine` 'agents' (the Mesa engine, the default) or 'arrays'
     (the same files for the same seed, faster), `progress` None or a callback(done, total) called after each step;
     anything else is a UsageError naming the argument."""
-    if engine not in MODULES:
+    if not isinstance(engine, str) or engine not in MODULES:
         raise UsageError(f"engine: give one of {', '.join(map(repr, MODULES))}, not {engine!r}")
     module = importlib.import_module(MODULES[engine])
     return module.run(scenario, seed=seed_argument(seed), progress=callback_argument(progress))

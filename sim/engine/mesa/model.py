@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import gc
 import math
+import numbers
+from typing import cast
 from collections.abc import Callable
 
 import mesa
@@ -121,16 +123,15 @@ class BorderModel(EngineCore, mesa.Model):
     def run_for(self, duration: float | int) -> None:
         """Mesa's run_for: the steps of the next `duration` time units (one unit a step), stopping at the horizon;
         refused after a step interrupted part way."""
-        self.run_until(self.time + duration)
+        self.run_until(self.time + _time_units(duration, "duration"))
 
     def run_until(self, end_time: float | int) -> None:
         """Mesa's run_until: the steps due up to time `end_time` (step k of the horizon is due at time k), stopping
-        at the horizon, so that `time` is never past its last step; refused after a step interrupted part way.
-        (Mesa's own would go on advancing its clock one unit at a time, with no step to run, up to `end_time`.)"""
+        at the horizon: its clock goes no further than the last step's time; refused after a step interrupted part
+        way. (Mesa's own would go on advancing its clock one unit at a time, with no step to run, up to
+        `end_time`.)"""
         self._refuse_if_interrupted()
-        if isinstance(end_time, bool) or not isinstance(end_time, (int, float)) or math.isnan(end_time):
-            raise UsageError(f"end_time: give a number of time units (one a step), not {end_time!r}")
-        end = min(end_time, len(self.dates))
+        end = min(_time_units(end_time, "end_time"), float(len(self.dates)))
         if end > self.time:
             super().run_until(end)
 
@@ -300,6 +301,21 @@ class BorderModel(EngineCore, mesa.Model):
             raise UsageError("no step has run yet: call model.step() (one date) or model.run() first")
         whole = super().result()
         return whole if self.steps >= len(self.dates) else whole.first_steps(self.steps)
+
+
+def _time_units(value: object, name: str) -> float:
+    """A number of time units (int or float, Python's or numpy's; not a bool, not NaN) as a float (an int too
+    large for one is infinite); UsageError naming `name` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise UsageError(f"{name}: give a number of time units (one a step), not {value!r}")
+    real = cast(float, value)  # numbers.Real: compares and converts as a float does
+    try:
+        number = float(real)
+    except OverflowError:  # an int beyond a float
+        number = math.inf if real > 0 else -math.inf
+    if math.isnan(number):
+        raise UsageError(f"{name}: give a number of time units (one a step), not {value!r}")
+    return number
 
 
 def _reposition(agents: list) -> None:
