@@ -362,12 +362,13 @@ def foreign_entries(root: Path, own: Iterable[str], temporary: re.Pattern = _TMP
     return foreign
 
 
-def refuse_foreign(root: Path, foreign: list[str]) -> None:
-    """UsageError naming the first of `foreign` (see `foreign_entries`): --force will not replace `root`."""
+def refuse_foreign(root: Path, foreign: list[str],
+                   why: str = "so bordersim will not replace it, even with --force") -> None:
+    """UsageError naming the first of `foreign` (see `foreign_entries`): bordersim will not replace `root`."""
     if foreign:
         more = f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
-        raise UsageError(f"{root} holds what bordersim did not write ({', '.join(foreign[:5])}{more}), so bordersim "
-                         "will not replace it, even with --force: move those away, or choose another --out")
+        raise UsageError(f"{root} holds what bordersim did not write ({', '.join(foreign[:5])}{more}), {why}: move "
+                         "those away, or choose another --out")
 
 
 @contextmanager

@@ -627,7 +627,8 @@ def test_a_calibration_refuses_a_check_holding_a_users_file_before_it_changes_an
     before = snapshot(out)
     assert calibrate_cli(calibration_spec(tmp_path, quantile=0.25), out) == 2
     err = capsys.readouterr().err
-    assert f"{out / 'check'} holds what bordersim did not write (notes.txt), so bordersim will not replace it" in err
+    assert (f"{out / 'check'} holds what bordersim did not write (notes.txt), which the calibration analysis "
+            "replaces whenever what it is derived from changes (whether or not this run would)") in err
     assert snapshot(out) == before
 
 

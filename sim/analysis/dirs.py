@@ -154,7 +154,9 @@ def claim_analysis_dir(out: Path, kind: str, *, force: bool, sweeps: list[str], 
             if (out / name).is_dir() and any((out / name).iterdir()):
                 from sim.experiments.store import check_replaceable
 
-                check_replaceable(out / name)
+                check_replaceable(out / name, f"which the {kind} analysis replaces whenever what it is derived "
+                                              "from changes (whether or not this run would), so it may hold only "
+                                              "bordersim's files")
         for name in files:
             p = out / name
             if p.is_symlink() or (p.exists() and not p.is_file()) \

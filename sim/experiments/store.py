@@ -323,13 +323,13 @@ def _decision(root: Path, fingerprint: str, force: bool) -> str:
                      "changed); choose another --out, or pass --force to discard them")
 
 
-def check_replaceable(root: Path) -> str:
+def check_replaceable(root: Path, why: str | None = None) -> str:
     """"replace" when sweep directory `root` may be replaced (deleting it loses nothing but bordersim's own files:
-    `_foreign_entries`); else UsageError. Reads only."""
+    `_foreign_entries`); else UsageError (saying `why` it may not hold them, if given). Reads only."""
     if root.is_symlink():
         raise UsageError(f"{root}: is a symbolic link; bordersim replaces only a real sweep directory: remove the "
                          "link or choose another --out")
-    refuse_foreign(root, _foreign_entries(root))
+    refuse_foreign(root, _foreign_entries(root), *([why] if why else []))
     return "replace"
 
 
