@@ -32,9 +32,9 @@ import numpy as np
 
 from sim.api_checks import MAX_SEED, bool_argument, integer_argument
 from sim.engine.ledger import Ledger, RunResult
+from sim.engine.queues import BrokerQueue
 from sim.errors import UsageError
 from sim.loading import checked_scenario
-from sim.engine.queues import BrokerQueue
 from sim.outcomes import ARRIVED, KILLED
 from sim.rules.chain import chain_multiplier
 from sim.rules.choice import departure_probability, logit_choice, path_metrics, risk_free_bound, utilities
