@@ -1045,3 +1045,14 @@ def test_a_second_ctrl_c_while_an_interrupted_sweep_writes_runs_parquet_does_not
     with pytest.raises(SweepInterrupted, match="interrupted: 1 of 6 runs"):
         run_sweep(plan(spec), out, workers=1, progress=first_ctrl_c)
     assert len(pd.read_parquet(out / "runs.parquet")) == 1
+
+
+def test_a_malformed_scheduler_is_refused_even_when_no_run_is_left(tmp_path, capsys):
+    """A finished sweep (or analysis) run again with `--scheduler garbage` ended with exit 0: the address was
+    checked only when runs were sent. Its form is checked first; nothing is written."""
+    spec, out = tiny(tmp_path), tmp_path / "o"
+    assert cli(capsys, "sweep", spec, "--out", out, "--workers", "1", "--quiet")[0] == 0
+    before = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    rc, _, err = cli(capsys, "sweep", spec, "--out", out, "--scheduler", "garbage", "--quiet")
+    assert rc == 2 and "--scheduler 'garbage' is not a scheduler address" in err, err
+    assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before

@@ -17,15 +17,23 @@ from sim.experiments.backends import Backend
 POLL = 1.0  # seconds between checks of a Dask backend while waiting
 
 
-@contextmanager
-def dask_backend(workers: int, scheduler: str) -> Iterator[Backend]:
-    """A Backend on the Dask scheduler at `scheduler` ("local": a LocalCluster of `workers` processes)."""
+def check_scheduler(scheduler: str) -> None:
+    """UsageError when Dask is not installed or `scheduler` is not a scheduler address (`check_scheduler_address`);
+    connects to nothing, so a sweep checks it even when it has no run to make."""
     try:
-        from distributed import Client, LocalCluster
+        import distributed  # noqa: F401
     except ImportError:
         raise UsageError("--scheduler needs Dask: install the extra with `pip install 'bordersim[cluster]'`") \
             from None
     check_scheduler_address(scheduler)
+
+
+@contextmanager
+def dask_backend(workers: int, scheduler: str) -> Iterator[Backend]:
+    """A Backend on the Dask scheduler at `scheduler` ("local": a LocalCluster of `workers` processes)."""
+    check_scheduler(scheduler)
+    from distributed import Client, LocalCluster
+
     cluster = None
     timeout = dask_timeout()
     if scheduler == "local":

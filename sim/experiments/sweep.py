@@ -190,6 +190,10 @@ def run_sweep(p: Plan, out: str | Path, *, workers: int | None = None, scheduler
     SweepAborted, both after saving what finished. When finished runs were made by other bordersim code than this
     process's (`SweepStore.mixed_code`), it warns (MixedCodeWarning, a ResultWarning)."""
     out = Path(out)
+    if scheduler is not None:  # its form, even when no run is left to make (a typo went unseen then)
+        from sim.experiments.dask_cluster import check_scheduler
+
+        check_scheduler(scheduler)
     if scheduler is None or scheduler == "local":
         refuse_unguarded_main()
     done = _finished_before(out, p.spec)
