@@ -705,3 +705,15 @@ def test_an_analysis_writes_the_same_files_wherever_its_spec_lies(tmp_path, caps
         assert sensitivity_cli(spec, outs[-1], "morris") == 0
     for name in ("experiment.yaml", "indices.csv", "ranking.txt", "point_means.csv"):
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+
+
+def test_an_analysis_run_again_says_it_removed_the_report_of_the_earlier_one(tmp_path, capsys):
+    """A re-run removes OUT/report.html (it described the earlier analysis) and did not say so."""
+    out = tmp_path / "out"
+    assert sensitivity_cli(sensitivity_spec(tmp_path), out, "morris") == 0
+    assert "note:" not in capsys.readouterr().err
+    (out / "report.html").write_text("<html><head><meta name=\"generator\" content=\"bordersim\">")
+    assert sensitivity_cli(sensitivity_spec(tmp_path), out, "morris") == 0
+    assert capsys.readouterr().err == (f"note: removed {out / 'report.html'}, which described the earlier analysis; "
+                                       f"`bordersim report {out}` writes it again\n")
+    assert not (out / "report.html").exists()

@@ -79,13 +79,13 @@ class AnalysisDir:
             self._fd = lock_dir(self.out, f"{self.kind} analysis")
         return self.made
 
-    def writing_results(self) -> None:
+    def writing_results(self) -> bool:
         """Called when the analysis, its runs done, starts writing its tables: an earlier analysis's `results` (the
         files whose presence says an analysis finished, which this one writes last), the `figures` it drew in
         OUT/figures and OUT/report.html (those bordersim wrote) are removed, so that until this analysis ends OUT
         reads as an unfinished analysis, never as a finished one mixing the earlier analysis's tables with this
         one's (an interrupted re-analysis did). Bad input found before (a scheduler that is not there) leaves the
-        earlier analysis whole."""
+        earlier analysis whole. True when a report was removed (the command says so: `bordersim report` redraws it)."""
         for name in self.results:
             p = self.out / name
             if p.is_file() and not p.is_symlink():
@@ -97,6 +97,8 @@ class AnalysisDir:
         report = self.out / "report.html"  # `bordersim report`'s default place: it described the earlier analysis
         if is_bordersim_report(report) and not report.is_symlink():
             report.unlink()
+            return True
+        return False
 
 
 def _say_runs_kept(exc: BaseException | None, out: Path) -> None:

@@ -48,6 +48,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from sim.analysis.dirs import refuse_if_busy, runs_kept
     from sim.analysis.calibration.abc import calibrate
     from sim.analysis.calibration.spec import load_calibration
+    from sim.cli.notes import tell_report_removed
     from sim.plots.calibration import write_figures
 
     if args.out is not None:  # at once, not after the spec is read (seconds for Korea)
@@ -62,6 +63,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                            progress=progress, write_scenario_path=args.write_scenario)
     with runs_kept(result.out):
         figures = write_figures(result.out)
+        tell_report_removed(result.out, result.report_removed)
         if not args.quiet:
             _report(result, [f.name for f in figures], args.write_scenario)
     return EXIT_OK

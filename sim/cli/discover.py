@@ -33,6 +33,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
         res = run_discovery(args.spec, args.out, workers=args.workers or default_workers(), scheduler=args.scheduler,
                             force=args.force, progress=update)
     from sim.analysis.dirs import runs_kept
+    from sim.cli.notes import tell_report_removed
 
     with runs_kept(res.out):
         print(res.summary(), end="")
@@ -42,6 +43,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
 
         for p in write_figures(res.out):
             print(p)
+        tell_report_removed(res.out, res.report_removed)
     return EXIT_OK
 
 

@@ -33,6 +33,7 @@ def cmd_effects(args: argparse.Namespace) -> int:
         res = run_effects(args.spec, args.out, workers=args.workers or default_workers(), scheduler=args.scheduler,
                           force=args.force, progress=update)
     from sim.analysis.dirs import runs_kept
+    from sim.cli.notes import tell_report_removed
 
     with runs_kept(res.out):
         print(effects_text(res.effects))
@@ -43,6 +44,7 @@ def cmd_effects(args: argparse.Namespace) -> int:
 
         for p in write_figures(res.out / "effects.csv", res.out / "figures"):
             print(p)
+        tell_report_removed(res.out, res.report_removed)
     return EXIT_OK
 
 

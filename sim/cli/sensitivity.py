@@ -15,6 +15,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     """The command: run (or resume) the analysis, print the ranking and a `warning: ...` line per outcome whose
     indices the design does not resolve. Bad input raises InputError (exit 2 in the CLI); Ctrl-C returns 130."""
     from sim.analysis.dirs import refuse_if_busy, runs_kept
+    from sim.cli.notes import tell_report_removed
     from sim.analysis.sensitivity.indices import ranking_table
     from sim.analysis.sensitivity.run import design_size, run_sensitivity
     from sim.analysis.sensitivity.spec import load_sensitivity
@@ -40,6 +41,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
             print(p)
         for w in res.warnings:
             print(f"warning: {w}", file=sys.stderr)
+        tell_report_removed(res.out, res.report_removed)
     return EXIT_OK
 
 

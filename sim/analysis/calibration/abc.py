@@ -97,6 +97,7 @@ class CalibrationResult:
     box: dict[str, tuple[float, float]] | None = None  # round 2's box in unit coordinates
     generations: pd.DataFrame | None = None  # method: smc: one row per generation (sequential.generations_table)
     holdout: Holdout | None = None  # leave-one-target-out validation (holdout.py); None with method: smc
+    report_removed: bool = False  # OUT/report.html, which bordersim wrote for the earlier analysis, was removed
 
 
 ROUNDS = ("sweep", "sweep_round2", "check")
@@ -188,7 +189,7 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
         notes += validation.notes if validation is not None else [SMC_NOTE]
         result = CalibrationResult(out, points, posterior, eps, table, values, check, len(per_run), failed, rounds,
                                    notes, box, generations, validation)
-        claim.writing_results()
+        result.report_removed = claim.writing_results()
         write_outputs(result, lc, per_run)
         if scenario_target is not None:
             kept = write_scenario(scenario_target, lc.base_path, values, provenance(result, lc))

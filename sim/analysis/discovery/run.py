@@ -35,6 +35,7 @@ class DiscoveryResult:
     prim: PrimResult
     runs: int
     out: Path
+    report_removed: bool = False  # OUT/report.html, which bordersim wrote for the earlier analysis, was removed
 
     def summary(self) -> str:
         """The text of summary.txt: the question, the counts, the chosen box."""
@@ -102,10 +103,10 @@ def run_discovery(spec: str | Path, out: str | Path | None = None, *, workers: i
                                 f"{points['outcome'].max():g}); the {len(runs)} runs are kept in {out / 'sweep'}: "
                                 "run again after the change, no run is repeated", path=str(ld.path), key="condition",
                                 line=line_for(ld.lines, ("condition",))) from None
-        claim.writing_results()
+        removed = claim.writing_results()
         with atomic_path(out / "points.csv") as tmp:
             points.to_csv(tmp, index=False)
-        res = DiscoveryResult(ld, points, threshold, result, len(runs), out)
+        res = DiscoveryResult(ld, points, threshold, result, len(runs), out, removed)
         atomic_write_text(out / "summary.txt", res.summary())
         with atomic_path(out / "trajectory.csv") as tmp:  # last, these two: they say the analysis finished
             result.trajectory.to_csv(tmp, index=False)

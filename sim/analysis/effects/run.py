@@ -33,6 +33,7 @@ class EffectsResult:
     values: pd.DataFrame  # values.parquet
     runs: int
     out: Path
+    report_removed: bool = False  # OUT/report.html, which bordersim wrote for the earlier analysis, was removed
 
 
 def experiment_spec(le: LoadedEffects) -> dict:
@@ -86,7 +87,7 @@ def run_effects(spec: str | Path, out: str | Path | None = None, *, workers: int
         baseline = le.spec.baseline_name
         effects = effects_table(y, le.packages, baseline, {o.name: o.expression for o in le.outcomes})
         values = values_table(y, le.packages, baseline, le.posterior.rows, replicate_seeds(le.spec.seed, n_r))
-        claim.writing_results()
+        removed = claim.writing_results()
         with atomic_path(out / "effects.csv") as tmp:
             effects.to_csv(tmp, index=False)
         with atomic_path(out / "effects.parquet") as tmp:
@@ -102,6 +103,6 @@ def run_effects(spec: str | Path, out: str | Path | None = None, *, workers: int
                 "outcomes": dict(le.spec.outcomes), "draws": n_d, "replicates": n_r, "seed": le.spec.seed,
                 "runs": total, "engine": le.spec.engine, "made_by": stamp()}
         write_if_changed(out / "effects.json", json.dumps(meta, indent=2) + "\n")  # last: the analysis finished
-        return EffectsResult(effects, values, total, out)
+        return EffectsResult(effects, values, total, out, removed)
 
 

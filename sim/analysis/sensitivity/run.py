@@ -78,6 +78,7 @@ class SensitivityResult:
     runs: int
     out: Path
     warnings: list[str] = field(default_factory=list)  # indices the design does not resolve (`index_warnings`)
+    report_removed: bool = False  # OUT/report.html, which bordersim wrote for the earlier analysis, was removed
 
 
 OUTPUT_FILES = ("base.yaml", "spec.yaml", "experiment.yaml", "indices.csv", "point_means.csv", "ranking.txt")
@@ -122,7 +123,7 @@ def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None
         for o in ls.outcomes:
             means[o.name] = y[o.name].mean(axis=1)
             means[f"{o.name}:sd"] = y[o.name].std(axis=1, ddof=1) if y[o.name].shape[1] > 1 else np.nan
-        claim.writing_results()
+        removed = claim.writing_results()
         with atomic_path(out / "point_means.csv") as tmp:
             means.to_csv(tmp, index_label="point")
         header = (f"{ls.spec.name}: {method}, {len(x)} points x {ls.spec.replicates} replicates = "
@@ -132,7 +133,7 @@ def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None
                           + ("\n" if footer else ""))
         with atomic_path(out / "indices.csv") as tmp:  # last: it says the analysis finished (`kind_of`)
             indices.to_csv(tmp, index=False)
-        return SensitivityResult(method, indices, means, len(runs), out, warnings=warnings)
+        return SensitivityResult(method, indices, means, len(runs), out, warnings=warnings, report_removed=removed)
 
 
 def replicate_matrix(runs: pd.DataFrame, points: int, replicates: int,
