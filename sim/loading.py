@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import warnings
-import weakref
 from pathlib import Path
 
 from sim.api_checks import overrides_argument, path_argument, seed_argument
@@ -17,12 +16,6 @@ from sim.scenario.validation import validate_model
 from sim.scenario.yaml_reader import read_yaml
 
 
-# The Scenarios `validate_dict` returned, by id (weak values: an entry goes with its Scenario). A Scenario is immutable,
-# so `checked_scenario` need not validate one of them again (a sweep's runs); one made by model_copy or
-# model_construct is another object, and is validated.
-_VALIDATED: weakref.WeakValueDictionary[int, Scenario] = weakref.WeakValueDictionary()
-
-
 def validate_dict(data: dict, *, path: str | None = None, lines: dict[tuple, int] | None = None) -> Scenario:
     """Validate a raw dict into a Scenario and run the graph sanity checks; every problem of the first of these
     that fails is reported (see `validate_model`)."""
@@ -31,7 +24,6 @@ def validate_dict(data: dict, *, path: str | None = None, lines: dict[tuple, int
     if problems:
         raise_problems(by_line([(key, line_for(lines or {}, key_to_raw(key, data)), msg)
                                   for key, msg in problems]), path=path)
-    _VALIDATED[id(scenario)] = scenario
     return scenario
 
 
@@ -44,9 +36,7 @@ def checked_scenario(scenario: Scenario) -> Scenario:
     engines run. pydantic's `model_copy(update=...)` and `model_construct` make a Scenario without validating it:
     values the schema refuses (group shares summing to 5, a negative size or seed, true as a size, a key the
     schema does not have) are then a ScenarioError naming the key, not a run of them or a failure deep inside one.
-    About 7 ms for the Korea scenario; nothing for a Scenario `validate_dict` made (`_VALIDATED`)."""
-    if _VALIDATED.get(id(scenario)) is scenario:
-        return scenario
+    About 6 ms for the Korea scenario."""
     _refuse_unknown_keys(scenario, [])
     try:  # the values as they are (the JSON form would write true as 1), validated as a file's
         with warnings.catch_warnings():  # pydantic warns of values of the wrong type: validation names them

@@ -211,6 +211,11 @@ def test_a_scenario_changed_with_model_copy_is_validated_again_before_it_runs(en
         with pytest.raises(ScenarioError) as raised:
             run(bad, engine=engine)
         assert raised.value.key == key and "validated again" in str(raised.value), str(raised.value)
+    # a loaded scenario's inner list changed in place (pydantic's frozen stops only reassignment): validated too
+    edited = sim.load_scenario("scenarios/toy.yaml", overrides=["population.size=2000"])
+    edited.population.groups.append(edited.population.groups[0])  # shares now sum to more than 1
+    with pytest.raises(ScenarioError, match="validated again"):
+        run(edited, engine=engine)
     # a valid change runs as the same change made when loading
     changed = toy.model_copy(update={"seed": 11})
     assert run(changed, engine=engine).summary() == run(sim.load_scenario("scenarios/toy.yaml", seed=11, overrides=[
