@@ -717,3 +717,29 @@ def test_an_analysis_run_again_says_it_removed_the_report_of_the_earlier_one(tmp
     assert capsys.readouterr().err == (f"note: removed {out / 'report.html'}, which described the earlier analysis; "
                                        f"`bordersim report {out}` writes it again\n")
     assert not (out / "report.html").exists()
+
+
+def test_an_analysis_of_another_spec_interrupted_during_its_sweep_reads_as_unfinished(tmp_path):
+    """The records of the new spec (spec.yaml, experiment.yaml) were written before its sweep, the earlier
+    analysis's results removed only when the tables were written: interrupted during the sweep, OUT showed the
+    new spec's provenance beside the earlier ranking, and report and plot accepted it."""
+    from sim.directories import kind_of
+    from sim.experiments.sweep import SweepInterrupted
+
+    out = tmp_path / "out"
+    sa_run.run_sensitivity(sensitivity_spec(tmp_path), "morris", out, workers=1)
+    (out / "report.html").write_text("<html><head><meta name=\"generator\" content=\"bordersim\">")
+    reports = []
+
+    def ctrl_c_after_a_new_run(done, total):  # the first report is the runs already there
+        reports.append(done)
+        if len(reports) > 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(SweepInterrupted):  # a third replicate: new runs of the same design
+        sa_run.run_sensitivity(sensitivity_spec(tmp_path, replicates=3), "morris", out, workers=1,
+                               progress=ctrl_c_after_a_new_run)
+    assert "replicates: 3" in (out / "spec.yaml").read_text()
+    with pytest.raises(UsageError, match="has not finished"):
+        kind_of(out)
+    assert not (out / "indices.csv").exists() and not (out / "report.html").exists()

@@ -47,6 +47,7 @@ class AnalysisDir:
                  figures: tuple[str, ...] = ()):
         self.out, self.kind, self.existed = out, kind, existed
         self.results, self.figures = results, figures
+        self.report_removed = False  # `writing_results` removed OUT/report.html
         self.made = False  # this command created OUT
         self._fd: int | None = None
 
@@ -85,7 +86,7 @@ class AnalysisDir:
         OUT/figures and OUT/report.html (those bordersim wrote) are removed, so that until this analysis ends OUT
         reads as an unfinished analysis, never as a finished one mixing the earlier analysis's tables with this
         one's (an interrupted re-analysis did). Bad input found before (a scheduler that is not there) leaves the
-        earlier analysis whole. True when a report was removed (the command says so: `bordersim report` redraws it)."""
+        earlier analysis whole. True when a report was removed, now or by an earlier call (the command says so)."""
         for name in self.results:
             p = self.out / name
             if p.is_file() and not p.is_symlink():
@@ -97,8 +98,8 @@ class AnalysisDir:
         report = self.out / "report.html"  # `bordersim report`'s default place: it described the earlier analysis
         if is_bordersim_report(report) and not report.is_symlink():
             report.unlink()
-            return True
-        return False
+            self.report_removed = True
+        return self.report_removed
 
 
 def _say_runs_kept(exc: BaseException | None, out: Path) -> None:
@@ -291,9 +292,12 @@ def run_spec_sweep(claim: AnalysisDir, exp: dict, base: Scenario, *, force: bool
                    records: dict[str, str] | None = None) -> pd.DataFrame:
     """The sweep of an analysis that runs one (sensitivity, effects, discovery) in the claimed OUT: validate the
     experiment spec `exp`, built in memory so that OUT/sweep is compared with it (`check_design`) before anything
-    is written; create OUT with its marker and lock (`claim.make()`); write `records` (file name -> text, e.g. the
-    base scenario) and OUT/experiment.yaml; run or resume the sweep in OUT/sweep (`run_owned_sweep`, replaced only
-    with `force`). Bad input found by the sweep engine before it made OUT/sweep leaves no new OUT behind
+    is written; create OUT with its marker and lock (`claim.make()`); run or resume the sweep in OUT/sweep
+    (`run_owned_sweep`, replaced only with `force`), and once the sweep engine has accepted it (its first progress
+    report, before any run) write `records` (file name -> text, e.g. the base scenario) and OUT/experiment.yaml.
+    When these change, OUT holds another analysis than this one: its results, figures and report go at once
+    (`writing_results`), so that an interruption during the sweep does not leave them beside this one's records.
+    Bad input found by the sweep engine therefore leaves OUT as it was, and no new OUT behind
     (`undone_on_bad_input`)."""
     import yaml
 
@@ -306,10 +310,26 @@ def run_spec_sweep(claim: AnalysisDir, exp: dict, base: Scenario, *, force: bool
     loaded = LoadedSpec(validate_model(ExperimentSpec, exp, path=str(exp_path)), exp_path, base)
     check_design(out / "sweep", loaded, force=force)
     p = plan(loaded)
+    texts = {**(records or {}), exp_path.name: yaml.safe_dump(exp, sort_keys=False, width=110)}
     claim.make()
-    with undone_on_bad_input(claim, [*(records or {}), exp_path.name]):
-        for name, text in (records or {}).items():
+    written: list[bool] = []
+
+    def write_records() -> None:
+        if written:
+            return
+        if any(not (out / name).is_file() or (out / name).read_text() != text for name, text in texts.items()):
+            claim.writing_results()
+        for name, text in texts.items():
             write_if_changed(out / name, text)
-        write_if_changed(exp_path, yaml.safe_dump(exp, sort_keys=False, width=110))
-        return run_owned_sweep(p, out / "sweep", replace=force, workers=workers, scheduler=scheduler,
-                               progress=progress)
+        written.append(True)
+
+    def reported(done: int, total: int) -> None:
+        write_records()
+        if progress is not None:
+            progress(done, total)
+
+    with undone_on_bad_input(claim, list(texts)):
+        runs = run_owned_sweep(p, out / "sweep", replace=force, workers=workers, scheduler=scheduler,
+                               progress=reported)
+    write_records()  # the sweep engine reports before its runs; this is for one that would not
+    return runs
