@@ -89,12 +89,22 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None, seed: in
 # ------------------------------------------------------------------------------------------------ overrides
 
 
+def refuse_tilde(name: str, spec_path: Path, key: str, lines: dict[tuple, int]) -> None:
+    """ScenarioError at `key` when a path a spec gives (relative to the spec) starts with '~': it is not expanded
+    here, so '~/x.yaml' meant in the home directory would be read from a directory named '~' beside the spec."""
+    if name.startswith("~"):
+        raise ScenarioError(f"{name!r} starts with '~', which is not expanded in a spec: give the path relative to "
+                            f"this spec, or in full (a name that starts with '~': './{name}')", path=str(spec_path),
+                            key=key, line=line_for(lines, (key,)))
+
+
 def load_base_scenario(spec_path: Path, name: str, lines: dict[tuple, int]) -> tuple[Path, Scenario]:
     """The base scenario a spec names under `scenario:` (`name`, relative to the spec file): (its resolved path, the
     loaded scenario). A file that cannot be read as a scenario at all (missing, a directory, unreadable, empty) is
     the spec's error, at its key and line, naming the path it resolved to; errors inside the scenario name the
     scenario's own file, key and line."""
     line = line_for(lines, ("scenario",))
+    refuse_tilde(name, spec_path, "scenario", lines)
     if not name.strip():
         raise ScenarioError("empty: name the base scenario's file, relative to this spec", path=str(spec_path),
                             key="scenario", line=line)
@@ -104,7 +114,5 @@ def load_base_scenario(spec_path: Path, name: str, lines: dict[tuple, int]) -> t
     except ScenarioError as exc:
         if exc.path != str(path) or exc.key is not None or exc.line is not None:
             raise
-        tilde = " ('~' is not expanded here: give the path relative to this spec, or in full)" \
-            if name.startswith("~") else ""
-        raise ScenarioError(f"the base scenario {path}: {exc.message}{tilde}", path=str(spec_path), key="scenario",
+        raise ScenarioError(f"the base scenario {path}: {exc.message}", path=str(spec_path), key="scenario",
                             line=line) from None

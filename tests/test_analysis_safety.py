@@ -743,3 +743,22 @@ def test_an_analysis_of_another_spec_interrupted_during_its_sweep_reads_as_unfin
     with pytest.raises(UsageError, match="has not finished"):
         kind_of(out)
     assert not (out / "indices.csv").exists() and not (out / "report.html").exists()
+
+
+@pytest.mark.parametrize("key", ["posterior", "observed"])
+def test_a_spec_path_starting_with_a_tilde_is_refused_even_when_such_a_file_is_there(tmp_path, key):
+    """'~/post.csv' in a spec was read from a directory named '~' beside the spec (one an earlier version could
+    have made), not from the home directory the user meant."""
+    from sim.analysis.effects.spec import load_effects
+
+    (tmp_path / "~").mkdir()
+    (tmp_path / "~" / "data.csv").write_text("population.groups.ordinary.departure_rate\n0.002\n")
+    if key == "posterior":
+        path = _spec_copy(tmp_path, "toy_effects.yaml", lambda d: d.update(posterior="~/data.csv"))
+        load = load_effects
+    else:
+        path = _spec_copy(tmp_path, "korea_calibration.yaml", lambda d: d.update(observed="~/data.csv"))
+        load = load_calibration
+    with pytest.raises(ScenarioError, match="'~/data.csv' starts with '~', which is not expanded in a spec") as raised:
+        load(path)
+    assert raised.value.key == key and raised.value.line == _line_of(path, key)

@@ -24,7 +24,7 @@ from sim.experiments.design import MAX_RUNS
 from sim.experiments.parameters import ParameterRange, distinct_paths
 from sim.errors import ScenarioError
 from sim.scenario.keys import line_for
-from sim.loading import load_base_scenario, validate_dict
+from sim.loading import load_base_scenario, refuse_tilde, validate_dict
 from sim.scenario.validation import read_model_file
 from sim.scenario.overrides import refuse_repeated_places, scenario_to_dict, set_path
 
@@ -292,6 +292,7 @@ def load_calibration(path: str | Path) -> LoadedCalibration:
             except ScenarioError as exc:
                 raise fail(f"{exc.message} (with the prior bound {bound:g})", ("parameters", name)) from None
     refuse_repeated_places(full, spec.parameters, path=str(p), line=line_for(lines, ("parameters",)))
+    refuse_tilde(spec.observed, p, "observed", lines)
     observed = _observed_table(spec.observed, p)
     if observed is None:
         raise fail(f"unknown observed series '{spec.observed}' (no such file either); packaged series: "

@@ -15,7 +15,7 @@ from sim.analysis.sensitivity.outcomes import Outcome, parse_outcome
 from sim.engine.engines import ENSEMBLE_DEFAULT, EngineName
 from sim.errors import ScenarioError
 from sim.experiments.parameters import Scalar
-from sim.loading import load_base_scenario, validate_dict
+from sim.loading import load_base_scenario, refuse_tilde, validate_dict
 from sim.outputs import check_name
 from sim.scenario.dates import month_str, parse_month
 from sim.scenario.keys import line_for
@@ -178,6 +178,7 @@ def _posterior(spec: EffectsSpec, p: Path, base: Scenario, data: dict, err, line
                       "posterior")
         file = shipped
     else:
+        refuse_tilde(spec.posterior, p, "posterior", lines)
         file = (p.parent / spec.posterior).resolve()
     posterior = read_posterior(file, data, spec.parameters, spec.draws, spec_path=str(p), lines=lines)
     clash = sorted(set(spec.fixed) & set(posterior.columns))
