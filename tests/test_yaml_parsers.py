@@ -1,0 +1,63 @@
+"""The reading rules hold on both parsers bordersim may read YAML with (sim.scenario.yaml_reader): libyaml's C
+parser, used where PyYAML carries it (its wheels do), and PyYAML's Python parser, the fallback. Both must give
+the same data, the same line index and the same refusal for every file the repository ships and for each rule
+of docs/scenario.md, "Reading rules and limits"; they may word a syntax error differently."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from conftest import ROOT
+
+from sim.errors import ScenarioError
+from sim.scenario import yaml_reader
+
+SHIPPED = sorted(p for d in ("scenarios", "experiments", "tests/fixtures", "sim/data")
+                 for p in (ROOT / d).rglob("*.y*ml"))
+
+# one document per reading rule, and the values a scenario holds (unicode, merge keys, aliases, block text)
+RULES = [
+    "a: 1:20\n", "a: 1:20.5\n", "a: 0100\n", "a: 1e-4\n", "a: 1_000\nb: 0x1F\nc: .inf\n", "on: 1\n", "'on': 1\n",
+    "a: 2000-02-30\n", "a: 2000-02-03\n", "a: !!python/object:os.system x\n", "a: !foo x\n", "a: 1\nb: 2\na: 3\n",
+    "base: &b {x: 1, y: 2}\nc:\n  <<: *b\n  y: 3\n", "a: &x [1, 2]\nb: *x\nc: [*x, *x]\n", "a: *undefined\n",
+    "a: &a [*a]\n", "a: \x07\n", "a: \ufffe\n", "a: 'ü'\nb: 日本\n", "a: |\n  text\n  more\n", "- a\n- b\n", "",
+    "# a comment only\n", "a: " + "9" * 5000 + "\n", "a: 123456789012345678901234567890\n", "x: [1, 2\n",
+    "a:\n" + "".join("  " * (i + 1) + f"k{i}:\n" for i in range(70)) + "  " * 71 + "v\n",
+    "a: " + "[" * 100_000 + "]" * 100_000 + "\n",
+    "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n"
+                                                  for p, c in zip("abcdefgh", "bcdefghi")),
+]
+
+
+def read_with(loader: type, text: str) -> tuple[str, object]:
+    """('ok', (data, lines)) or ('error', message) from `parse_yaml` with the given loader class."""
+    saved = yaml_reader._LOADER
+    yaml_reader._LOADER = loader
+    try:
+        return "ok", yaml_reader.parse_yaml(text, path="f.yaml")
+    except ScenarioError as exc:
+        return "error", str(exc)
+    finally:
+        yaml_reader._LOADER = saved
+
+
+def test_bordersim_reads_with_libyaml():
+    assert yaml.__with_libyaml__, "this PyYAML has no libyaml: scenario files are read 4-8x slower"
+    assert yaml_reader._LOADER is yaml_reader._CLoader
+
+
+@pytest.mark.parametrize("text", [p.read_text(encoding="utf-8") for p in SHIPPED] + RULES,
+                         ids=[str(p.relative_to(ROOT)) for p in SHIPPED] + [f"rule{i}" for i in range(len(RULES))])
+def test_both_parsers_read_the_same(text):
+    c, python = read_with(yaml_reader._CLoader, text), read_with(yaml_reader._Loader, text)
+    if c[0] == python[0] == "error" and "YAML syntax error" in str(c[1]):  # libyaml words syntax errors its own way
+        where = str(c[1]).split(": YAML")[0]  # file and line
+        assert "YAML syntax error" in str(python[1]) and str(python[1]).split(": YAML")[0] == where
+    else:
+        assert c == python
+
+
+def test_the_shipped_files_and_rules_cover_what_they_claim():
+    assert len(SHIPPED) >= 25 and any(p.name == "korea.yaml" for p in SHIPPED)
+    outcomes = [read_with(yaml_reader._CLoader, t)[0] for t in RULES]
+    assert outcomes.count("error") >= 12 and outcomes.count("ok") >= 8
