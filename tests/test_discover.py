@@ -286,9 +286,12 @@ def test_missing_extra_is_exit_2_naming_it(tmp_path, capsys, monkeypatch):
     assert not (tmp_path / "out").exists()  # refused before any run
 
 
-def test_the_command_line_does_not_import_the_extra():
+def test_the_command_line_and_the_check_for_the_extra_do_not_import_it():
+    """Importing ema_workbench.analysis takes about 3 s: a command checks that it is installed before its runs and
+    imports it only to find the box."""
     code = ("import sys; from sim.cli.main import build_parser; build_parser(); "
-            "import sim.analysis.discovery; print('ema_workbench' in sys.modules)")
+            "import sim.analysis.discovery; sim.analysis.discovery.boxes.require_prim(); "
+            "print('ema_workbench' in sys.modules)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert proc.stdout.strip() == "False"
 

@@ -13,7 +13,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
     """Run (or resume) the design, run PRIM, print the summary and draw OUT/figures/peeling.png. Bad input and a
     missing bordersim[discovery] extra raise InputError (exit 2 in the CLI); Ctrl-C returns 130."""
     from sim.analysis.dirs import refuse_if_busy
-    from sim.analysis.discovery.boxes import load_prim
+    from sim.analysis.discovery.boxes import require_prim
     from sim.analysis.discovery.spec import load_discovery
 
     if not args.dry_run and args.out is not None:  # at once, not after the spec is read (seconds for Korea)
@@ -25,7 +25,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
               f"{ld.spec.condition.describe()}): {n} points x {r} replicates = {n * r} runs of scenario "
               f"'{ld.base.name}'")
         return EXIT_OK
-    load_prim()  # a missing extra: exit 2 before any run
+    require_prim()  # a missing extra: exit 2 before any run
     from sim.analysis.discovery.run import run_discovery
     from sim.experiments.executors import default_workers
 

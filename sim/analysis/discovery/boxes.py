@@ -24,6 +24,7 @@ for the many boxes PRIM tried).
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -43,6 +44,18 @@ TRAJECTORY_COLUMNS = ("step", "coverage", "density", "mass", "points", "cases", 
 BOX_COLUMNS = ("parameter", "kind", "min", "max", "values", "qp_min", "qp_max", "data_min", "data_max")
 
 
+def require_prim() -> None:
+    """Raise `load_prim`'s UsageError when ema_workbench is not installed, without importing it (importing
+    `ema_workbench.analysis` takes about 3 s: statsmodels, its modelling framework): a command checks this before
+    its runs and imports PRIM only when it uses it."""
+    try:
+        found = importlib.util.find_spec("ema_workbench") is not None
+    except (ImportError, ValueError):  # a parent package missing; a module entry of None (blocked import)
+        found = False
+    if not found:
+        raise _missing("No module named 'ema_workbench'")
+
+
 def load_prim() -> ModuleType:
     """`ema_workbench.analysis.prim`, imported with its import-time warnings silenced (it warns that ipyparallel, an
     evaluator it does not need here, is missing); UsageError naming the extra when it is not installed."""
@@ -51,10 +64,13 @@ def load_prim() -> ModuleType:
             warnings.simplefilter("ignore")
             from ema_workbench.analysis import prim
     except ImportError as exc:
-        raise UsageError(f"scenario discovery needs the optional dependency of {EXTRA} (ema_workbench: {exc}); "
-                         f"install it with: pip install '{EXTRA}' (from a checkout: pip install -e '.[discovery]')"
-                         ) from None
+        raise _missing(str(exc)) from None
     return prim
+
+
+def _missing(why: str) -> UsageError:
+    return UsageError(f"scenario discovery needs the optional dependency of {EXTRA} (ema_workbench: {why}); "
+                      f"install it with: pip install '{EXTRA}' (from a checkout: pip install -e '.[discovery]')")
 
 
 @dataclass

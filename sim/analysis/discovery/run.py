@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 
 from sim.api_checks import optional_path_argument, path_argument, run_options
-from sim.analysis.discovery.boxes import PrimResult, find_box, load_prim
+from sim.analysis.discovery.boxes import PrimResult, find_box, require_prim
 from sim.analysis.discovery.spec import Condition, LoadedDiscovery, load_discovery
 from sim.analysis.sensitivity.outcomes import NO_VALUE, NO_VALUE_REMEDY
 from sim.errors import ScenarioError
@@ -83,7 +83,7 @@ def run_discovery(spec: str | Path, out: str | Path | None = None, *, workers: i
     workers, _ = run_options(workers=workers, progress=progress, force=force)
     refuse_if_busy(optional_path_argument(out, "out"), "discovery")  # before the spec, which takes seconds to read
     ld = load_discovery(path_argument(spec, "spec"))
-    load_prim()  # the extra is needed at the end: refuse before hours of runs, not after
+    require_prim()  # the extra is needed at the end: refuse before hours of runs, not after
     out = real_target(out) if out is not None else default_dir(ld.spec.name)
     with claim_analysis_dir(out, "discovery", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES),
                             figures=("peeling.png",), records=("base.yaml", "spec.yaml"),
