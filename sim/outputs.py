@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sim.errors import UsageError, with_article
+from sim.interrupts import signals_deferred
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -201,12 +202,22 @@ def clean_stale_temporaries(directory: str | Path) -> None:
         if not m or _alive(int(m.group(1))):
             continue
         if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry, ignore_errors=True)
+            if _made_by_bordersim(entry):  # a directory of yours that bears such a name is never touched
+                shutil.rmtree(entry, ignore_errors=True)
         else:
             try:
                 entry.unlink()
             except OSError:
                 pass
+
+
+def _made_by_bordersim(directory: Path) -> bool:
+    """`directory` holds a marker bordersim wrote (`make_temp_dir` writes one into every temporary directory)."""
+    try:
+        data = json.loads((directory / MARKER).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("made_by") == "bordersim"
 
 
 def _alive(pid: int) -> bool:
@@ -226,13 +237,16 @@ def _tmp_prefix() -> str:
 
 
 def make_temp_dir(parent: Path) -> Path:
-    """A fresh temporary directory in `parent` (created if missing), with the usual permissions (umask)."""
+    """A fresh temporary directory in `parent` (created if missing), with the usual permissions (umask), holding a
+    marker of kind "temporary" (replaced by the kind of what is built in it), so that `clean_stale_temporaries`
+    removes it once its process has ended, and never a directory of the user's that bears such a name."""
     parent.mkdir(parents=True, exist_ok=True)
     clean_stale_temporaries(parent)
     tmp = Path(tempfile.mkdtemp(prefix=_tmp_prefix(), suffix=TMP_SUFFIX, dir=parent))
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700
+    atomic_write_text(tmp / MARKER, json.dumps({"kind": "temporary", "made_by": "bordersim"}) + "\n")
     return tmp
 
 
@@ -391,8 +405,9 @@ def new_dir(out: str | Path, kind: str, own: Iterable[str], *, force: bool = Fal
             write_marker(tmp, kind)
             if out.exists() and any(out.iterdir()):
                 old = make_temp_dir(out.parent)
-                os.replace(out, old / "old")
-                os.replace(tmp, out)
+                with signals_deferred():  # between the renames neither directory is at `out`
+                    os.replace(out, old / "old")
+                    os.replace(tmp, out)
                 shutil.rmtree(old, ignore_errors=True)
             else:
                 if out.exists():

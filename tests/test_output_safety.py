@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -147,6 +148,27 @@ def test_a_failed_write_leaves_the_old_directory_and_no_temporary(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
+def test_a_ctrl_c_between_the_renames_of_a_forced_replacement_leaves_the_new_directory(tmp_path, monkeypatch):
+    """--force swaps the new directory in by two renames; a Ctrl-C between them left neither at OUT (the old one
+    in a temporary that is removed later, the new one removed at once). It is now raised after the swap."""
+    out = tmp_path / "run"
+    with new_dir(out, "run", ["a.txt"]) as tmp:
+        (tmp / "a.txt").write_text("old")
+    real_replace = os.replace
+
+    def replace(src, dst):
+        real_replace(src, dst)
+        if Path(dst).name == "old":  # the old directory moved away, the new one not yet in place
+            os.kill(os.getpid(), signal.SIGINT)  # Python runs the handler before the next line
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(KeyboardInterrupt):
+        with new_dir(out, "run", ["a.txt"], force=True) as tmp:
+            (tmp / "a.txt").write_text("new")
+    monkeypatch.undo()
+    assert (out / "a.txt").read_text() == "new"
+
+
 def test_an_atomic_write_that_fails_keeps_the_old_file(tmp_path, monkeypatch):
     target = tmp_path / "report.html"
     atomic_write_text(target, "good")
@@ -165,15 +187,22 @@ def test_stale_temporaries_of_dead_processes_are_cleaned_and_live_ones_kept(tmp_
     proc.wait()
     stale = tmp_path / f".bordersim-{proc.pid}-abc.tmp"
     stale.mkdir()
+    (stale / MARKER).write_text('{"kind": "temporary", "made_by": "bordersim"}\n')  # as make_temp_dir writes it
     (stale / "summary.json").write_text("half")
     live = tmp_path / f".bordersim-{os.getpid()}-def.tmp"
     live.mkdir()
     mine = tmp_path / ".something-else.tmp"
     mine.mkdir()
+    yours = tmp_path / f".bordersim-{proc.pid}-yours.tmp"  # a directory of the user's bearing such a name
+    yours.mkdir()
+    (yours / "notes.txt").write_text("mine")
     with new_dir(tmp_path / "run", "run", ["x"]) as tmp:
         (tmp / "x").write_text("x")
     names = sorted(p.name for p in tmp_path.iterdir())
     assert stale.name not in names and live.name in names and mine.name in names and "run" in names
+    assert (yours / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [MARKER, "x"]
+    assert json.loads((tmp_path / "run" / MARKER).read_text())["kind"] == "run"
 
 
 def test_remove_owned_refuses_what_is_not_ours(tmp_path):

@@ -193,6 +193,53 @@ def test_force_replaces_a_sweep_directory_bordersim_made(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.yaml", "b.yaml", "o"]  # no temporaries left
 
 
+def _temporaries(d: Path) -> list[Path]:
+    return [p for p in d.iterdir() if p.name.startswith(".bordersim-")]
+
+
+def _as_if_its_process_ended(temporary: Path) -> None:
+    """Rename a temporary of this (living) process as one of a process that has ended."""
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    temporary.rename(temporary.with_name(f".bordersim-{int(ended.stdout)}-x.tmp"))
+
+
+@pytest.mark.parametrize("moment", ["between the two renames", "while the old sweep is removed"])
+def test_a_ctrl_c_while_force_replaces_a_sweep_keeps_a_whole_sweep_at_out(tmp_path, capsys, monkeypatch, moment):
+    """--force swaps the new sweep directory in by two renames and then deletes the old one. A Ctrl-C between the
+    renames left neither at OUT; one while the old one was deleted closed the old lock twice ('Bad file
+    descriptor', exit 1, the new lock leaked). Now OUT holds the new sweep, the command says it was interrupted
+    (exit 130), the same command resumes it, and the old sweep's remains go with the next sweep there."""
+    from sim.experiments import store
+
+    out = tmp_path / "o"
+    a, b = tiny(tmp_path, "a", seed=1), tiny(tmp_path, "b", seed=2)
+    assert cli(capsys, "sweep", a, "--out", out, "--workers", "1", "--quiet")[0] == 0
+    if moment == "between the two renames":
+        real_replace = os.replace
+
+        def replace(src, dst):
+            real_replace(src, dst)
+            if Path(dst).name == "old":  # the old sweep moved away, the new one not yet in place
+                os.kill(os.getpid(), signal.SIGINT)  # Python runs the handler before the next line
+
+        monkeypatch.setattr(os, "replace", replace)
+    else:
+        def remove_owned(path, kind):
+            shutil.rmtree(Path(path) / "runs")  # part of the old sweep is gone
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(store, "remove_owned", remove_owned)
+    rc, _, err = cli(capsys, "sweep", b, "--out", out, "--workers", "1", "--quiet", "--force")
+    monkeypatch.undo()
+    assert rc == 130 and "interrupted" in err and "Traceback" not in err and "Bad file descriptor" not in err, err
+    assert (out / json.loads((out / "sweep.json").read_text())["spec_path"]).resolve() == b.resolve()
+    [left] = _temporaries(tmp_path)  # the old sweep, or what is left of it
+    _as_if_its_process_ended(left)
+    rc, _, err = cli(capsys, "sweep", b, "--out", out, "--workers", "1", "--quiet")
+    assert rc == 0, err
+    assert len(pd.read_parquet(out / "runs.parquet")) == 2 and _temporaries(tmp_path) == []
+
+
 def test_force_does_not_replace_a_sweep_directory_holding_what_bordersim_did_not_write(tmp_path, capsys):
     """--force deletes the old sweep directory as a whole: only when everything in it is bordersim's (its
     records, series, manifest, marker, lock, runs.parquet, plot's figures and report), else refused, untouched: a
@@ -912,20 +959,20 @@ def test_summaries_give_no_t_interval_from_fewer_than_three_replicates():
 
 
 def test_a_ctrl_c_held_back_during_a_pool_start_is_raised_after_it_unless_sigint_is_ignored():
-    """`_signals_deferred` holds a Ctrl-C while a pool starts workers and raises it after; a process started with
+    """`SignalsDeferred` holds a Ctrl-C while a pool starts workers and raises it after; a process started with
     SIGINT ignored (nohup, `&` in a script) keeps ignoring it there too, as everywhere else."""
-    from sim.experiments.executors import _signals_deferred
+    from sim.interrupts import SignalsDeferred
 
     before = signal.getsignal(signal.SIGINT)
     try:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         with pytest.raises(KeyboardInterrupt):
-            with _signals_deferred():
+            with SignalsDeferred():
                 os.kill(os.getpid(), signal.SIGINT)
                 time.sleep(0.05)  # the signal is held: nothing is raised inside the block
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
-            with _signals_deferred():
+            with SignalsDeferred():
                 os.kill(os.getpid(), signal.SIGINT)
                 time.sleep(0.05)
         except KeyboardInterrupt:
@@ -962,7 +1009,7 @@ def test_a_ctrl_c_that_lands_in_a_weakref_callback_is_kept_until_the_driver_look
     `check()`, after the results in hand are recorded."""
     import weakref
 
-    from sim.experiments.executors import _signals_deferred
+    from sim.interrupts import SignalsDeferred
 
     class Box:
         pass
@@ -971,7 +1018,7 @@ def test_a_ctrl_c_that_lands_in_a_weakref_callback_is_kept_until_the_driver_look
     try:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         with pytest.raises(KeyboardInterrupt):
-            with _signals_deferred() as ctrl_c:
+            with SignalsDeferred() as ctrl_c:
                 box = Box()
                 weakref.finalize(box, os.kill, os.getpid(), signal.SIGINT)
                 del box  # the callback sends the signal; the handler only records it

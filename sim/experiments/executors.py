@@ -37,8 +37,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from sim.engine.engines import ENSEMBLE_DEFAULT, engine_module
-from sim.errors import Terminated, UsageError
+from sim.errors import UsageError
 from sim.experiments.backends import Backend, BackendLost
+from sim.interrupts import SignalsDeferred
 
 MAX_ATTEMPTS = 3
 START_ATTEMPTS = 5  # pools in a row that fail to start their processes before the sweep gives up
@@ -116,65 +117,6 @@ def _worker_init() -> None:
         threading.Thread(target=watch, name="bordersim-parent-watch", daemon=True).start()
 
 
-class _signals_deferred:
-    """Ctrl-C (SIGINT) held as a flag while runs are driven, raised as KeyboardInterrupt only where the holder looks
-    (`check()`) and when the block ends. Raised wherever the signal lands it could fall inside a weakref callback,
-    where Python prints "Exception ignored" and drops it (the sweep then ran to its end and exited 0), inside the
-    executor's bookkeeping, or inside a pool starting a worker, which then loses track of it. A process started
-    with SIGINT ignored (nohup, `&` in a script) keeps ignoring it; off the main thread nothing is installed.
-    SIGTERM is held the same way, and raised as `Terminated`, when the process has a handler of its own for it
-    (the command line's, sim.entry); otherwise it keeps its disposition (by default it ends the process)."""
-
-    def __init__(self, raise_at_exit: bool = True) -> None:
-        self.raise_at_exit = raise_at_exit
-        self.received: int | None = None  # the signal held
-        self._old: dict[int, Any] = {}
-
-    @property
-    def active(self) -> bool:
-        """A handler of this block is installed (a held signal is then seen at the next look)."""
-        return bool(self._old)
-
-    def __enter__(self) -> _signals_deferred:
-        if threading.current_thread() is not threading.main_thread():
-            return self
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            handler = signal.getsignal(signum)
-            if handler is signal.SIG_IGN or (signum == signal.SIGTERM and not callable(handler)):
-                continue
-            try:
-                self._old[signum] = signal.signal(signum, self._record)
-            except ValueError:  # not the main interpreter
-                break
-        return self
-
-    def _record(self, signum, frame) -> None:
-        if self.received != signal.SIGTERM:  # a SIGTERM is not downgraded by a later Ctrl-C
-            self.received = signum
-
-    def _raise(self) -> None:
-        if self.received == signal.SIGTERM:
-            raise Terminated
-        raise KeyboardInterrupt
-
-    def check(self) -> None:
-        """KeyboardInterrupt (Terminated for SIGTERM) if a signal came since the block began."""
-        if self.received is not None:
-            self._raise()
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        for signum, old in self._old.items():
-            signal.signal(signum, old)
-        if self.received is not None and exc_type is None and self.raise_at_exit:
-            self._raise()
-
-
-def signals_held() -> _signals_deferred:
-    """A block during which Ctrl-C and SIGTERM are held and dropped (not raised): for a sweep's last writes after
-    an interruption (runs.parquet), so that a second Ctrl-C a moment after the first does not lose them."""
-    return _signals_deferred(raise_at_exit=False)
-
-
 def _process_pool(workers: int, engine: str = ENSEMBLE_DEFAULT) -> ProcessPoolExecutor:
     _start_forkserver(engine)  # a killed forkserver is started again
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"),
@@ -206,7 +148,7 @@ def drive[T](tasks: Iterable[T], submit: Callable[[Executor, T], Future], be: Ba
              on_result: Callable[[T, Any], None], on_lost: Callable[[T, str], None]) -> None:
     """Run every task; call on_result(task, output) as each finishes, on_lost(task, message) for runs whose worker
     died MAX_ATTEMPTS times. Raises BackendLost when `be.check()` reports the backend gone (checked every
-    `be.poll` seconds of waiting). A Ctrl-C is held (`_signals_deferred`) and raised at the loop's next look, within
+    `be.poll` seconds of waiting). A Ctrl-C is held (`SignalsDeferred`) and raised at the loop's next look, within
     WAKE seconds and after the results in hand are recorded; it cancels what is pending, kills the workers
     (`_terminate`) and propagates as KeyboardInterrupt."""
     pending = deque(tasks)
@@ -216,7 +158,7 @@ def drive[T](tasks: Iterable[T], submit: Callable[[Executor, T], Future], be: Ba
     restarts = 0  # pools in a row that could not start their processes
     checked = time.monotonic()  # when be.check() last ran
     dead_since: float | None = None  # since when every local worker has been dead with runs in flight
-    with _signals_deferred() as ctrl_c:  # Ctrl-C is raised only at the ctrl_c.check() calls
+    with SignalsDeferred() as ctrl_c:  # Ctrl-C is raised only at the ctrl_c.check() calls
         try:
             while pending or inflight:
                 ctrl_c.check()  # after the last results were recorded: a Ctrl-C loses no finished run
@@ -296,7 +238,7 @@ def drive[T](tasks: Iterable[T], submit: Callable[[Executor, T], Future], be: Ba
             executor.shutdown(wait=True)
 
 
-def _retry_alone(task, submit, be: Backend, on_result, on_lost, ctrl_c: _signals_deferred) -> None:
+def _retry_alone(task, submit, be: Backend, on_result, on_lost, ctrl_c: SignalsDeferred) -> None:
     attempt = starts = 0
     while attempt < MAX_ATTEMPTS:
         attempt += 1
@@ -323,7 +265,7 @@ def _retry_alone(task, submit, be: Backend, on_result, on_lost, ctrl_c: _signals
         return
 
 
-def _result(future: Future, ctrl_c: _signals_deferred, executor: Executor) -> Any:
+def _result(future: Future, ctrl_c: SignalsDeferred, executor: Executor) -> Any:
     """The future's result, looking for a held Ctrl-C (and a stuck pool, `_release_stuck_pool`) every WAKE
     seconds while it runs."""
     dead_since: float | None = None

@@ -47,13 +47,14 @@ import pandas as pd
 from sim.api_checks import path_argument
 from sim.errors import MixedCodeWarning, Unreadable, UsageError, with_article
 from sim.experiments.design import RunSpec
+from sim.interrupts import signals_deferred
 from sim.experiments.spec import LoadedSpec
 from sim.experiments.task import TaskOutput
 from sim.scenario.overrides import dump_scenario
 from sim.provenance import code_sha256, stamp
 from sim.outputs import (LOCK, MARKER, TMP_PREFIX, TMP_SUFFIX, atomic_path, atomic_write_text, check_readable_dir,
-                         claim_dir, foreign_entries, lock_dir, make_temp_dir, marker_kind, protected_reason,
-                         refuse_foreign, refuse_if_held, remove_owned, unfinished, unlock_dir,
+                         claim_dir, clean_stale_temporaries, foreign_entries, lock_dir, make_temp_dir, marker_kind,
+                         protected_reason, refuse_foreign, refuse_if_held, remove_owned, unfinished, unlock_dir,
                          write_if_changed, write_marker)
 
 KIND = "sweep"
@@ -87,6 +88,7 @@ class SweepStore:
             root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UsageError(f"{root}: cannot create the directory ({exc.strerror}); choose another --out") from None
+        clean_stale_temporaries(root.parent)  # a replaced sweep an interrupted --force left (`_remove_replaced`)
         fd = lock_dir(root, "sweep")
         try:
             action = _decide(root, fingerprint, force)  # again, now that no other sweep can change it
@@ -95,7 +97,9 @@ class SweepStore:
             elif action == "legacy":
                 write_marker(root, KIND)
             elif action == "replace":
-                fd = _replace(root, ls, fd)
+                with signals_deferred():  # a Ctrl-C during the swap is raised after it, with `fd` the new lock
+                    fd, trash = _replace(root, ls, fd)
+                _remove_replaced(trash)
             store = cls(root, fd)
             write_if_changed(root / MANIFEST, _manifest_text(ls, root))  # resumed: more replicates, a moved spec
             if not (root / BASE_SCENARIO).exists():  # the fingerprint matched: the same resolved base scenario
@@ -421,9 +425,11 @@ def _manifest_text(ls: LoadedSpec, root: Path) -> str:
     }, indent=2) + "\n"
 
 
-def _replace(root: Path, ls: LoadedSpec, old_fd: int) -> int:
-    """Build a new sweep directory beside `root` (locked), swap it in by renames, remove the old one; return the
-    new lock. The old lock is held until the swap is done, so no other sweep can slip in between."""
+def _replace(root: Path, ls: LoadedSpec, old_fd: int) -> tuple[int, Path]:
+    """Build a new sweep directory beside `root` (locked), swap it in by two renames, release the old lock; return
+    the new lock and the temporary directory the old sweep was moved into, for `_remove_replaced`. The old lock is
+    held until the swap is done, so no other sweep can slip in between. Call it with Ctrl-C held
+    (`signals_deferred`): between the renames neither directory is at `root`."""
     new = make_temp_dir(root.parent)
     fd = None
     try:
@@ -438,9 +444,15 @@ def _replace(root: Path, ls: LoadedSpec, old_fd: int) -> int:
         shutil.rmtree(new, ignore_errors=True)
         raise
     unlock_dir(old_fd)
+    return fd, trash
+
+
+def _remove_replaced(trash: Path) -> None:
+    """Delete the replaced sweep (`_replace`) and its temporary directory. Interrupted, what is left is a
+    temporary of this process (`.bordersim-<pid>-*.tmp`), which the next sweep into the same parent removes."""
     remove_owned(trash / "old", KIND)
+    (trash / MARKER).unlink()
     trash.rmdir()
-    return fd
 
 
 # ------------------------------------------------------------------------------------------------ reading

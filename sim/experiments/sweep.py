@@ -28,7 +28,8 @@ from sim.errors import InputError, ScenarioError, Terminated, UsageError
 from sim.experiments.design import (Point, RunSpec, build_runs, check_run_count, count_points, iter_points, iter_runs,
                                     points_at)
 from sim.experiments.backends import Backend, BackendLost
-from sim.experiments.executors import backend, drive, signals_held
+from sim.experiments.executors import backend, drive
+from sim.interrupts import signals_held
 from sim.experiments.spec import LoadedSpec, load_spec
 from sim.experiments.store import SweepStore, read_manifest
 from sim.experiments.task import TaskOutput, call_packed, execute, execute_group, packed, point_scenario
