@@ -480,6 +480,17 @@ def test_workers_that_cannot_import_bordersim_are_named_before_any_task():
     check_workers_import(type("Good", (), {"run": lambda self, f, *a, on_error: {"w": f(*a)}})(), "tcp://s:8786")
 
 
+def test_the_workers_of_a_local_dask_cluster_ignore_ctrl_c():
+    """They share the terminal's process group: a Ctrl-C reached each and each printed a traceback (a probe), while
+    the sweep process stops the cluster itself."""
+    from sim.experiments.dask_cluster import dask_backend
+
+    with dask_backend(1, "local") as be:
+        executor = be.make()
+        disposition = executor.submit(lambda: str(signal.getsignal(signal.SIGINT))).result(timeout=HUNG)
+        assert disposition == str(signal.SIG_IGN)
+
+
 def test_a_scheduler_lost_mid_sweep_ends_it_with_a_message_and_keeps_finished_runs(tmp_path):
     env = {**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "3s"}
     cluster = subprocess.Popen([sys.executable, "-c", CLUSTER, str(free_port())], cwd=tmp_path, env=env,

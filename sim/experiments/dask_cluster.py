@@ -17,6 +17,25 @@ from sim.experiments.backends import Backend
 POLL = 1.0  # seconds between checks of a Dask backend while waiting
 
 
+def _ctrl_c_ignored():
+    """A Dask worker plugin that makes a worker ignore SIGINT, for the workers of a LocalCluster: they share the
+    terminal's process group, so a Ctrl-C reached each of them and each printed a traceback, while the sweep
+    process stops the cluster itself. (Blocking the signal while the cluster starts is not enough: Dask spawns its
+    workers, and the spawned interpreter starts with no signal blocked.) Set up on every worker, a restarted one
+    too; the plugin runs on the worker's event loop, its main thread, where a signal handler may be set."""
+    from distributed import WorkerPlugin
+
+    class CtrlCIgnored(WorkerPlugin):
+        name = "bordersim-ctrl-c-ignored"
+
+        def setup(self, worker) -> None:
+            import signal
+
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    return CtrlCIgnored()
+
+
 def check_scheduler(scheduler: str) -> None:
     """UsageError when Dask is not installed or `scheduler` is not a scheduler address (`check_scheduler_address`);
     connects to nothing, so a sweep checks it even when it has no run to make."""
@@ -41,6 +60,7 @@ def dask_backend(workers: int, scheduler: str) -> Iterator[Backend]:
         # (with its own file and line) when another cluster holds that port: a free port chosen by the system
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
         client = Client(cluster)
+        client.register_plugin(_ctrl_c_ignored())
     else:
         identity = probe_scheduler(scheduler, timeout)
         try:
