@@ -116,6 +116,28 @@ def test_unknown_path_lists_nearby_paths(item, near):
 @pytest.mark.parametrize(
     "item, says",
     [
+        ("nonexistent.key=1", "a path starts with one of: name, description, sources, time"),
+        ("initial_stock.0.size=5", "'initial_stock' has no items in this scenario: add one in the file"),
+    ],
+)
+def test_an_unknown_path_with_nothing_near_says_where_paths_start(item, says):
+    """docs/scenario.md: an unknown path lists nearby valid paths; with none near, it gave no help at all."""
+    with pytest.raises(ScenarioError, match=f"unknown path '{item.split('=')[0]}'; {says}"):
+        load_scenario(TOY, overrides=[item])
+
+
+@pytest.mark.parametrize("index", ["01", "1.0", "\u0661", "-1", "99"])
+def test_a_list_index_is_a_plain_decimal_within_the_list(index):
+    """`network.edges.01.cost` set edge 1, although a leading zero is refused everywhere else (and so was any
+    digit of another script that int() reads)."""
+    with pytest.raises(ScenarioError, match="unknown path"):
+        load_scenario(TOY, overrides=[f"network.edges.{index}.cost=5"])
+    assert load_scenario(TOY, overrides=["network.edges.1.cost=5"]).network.edges[1].cost == 5
+
+
+@pytest.mark.parametrize(
+    "item, says",
+    [
         ("population.size", "dotted.path=value"),
         ("network=1", "is a section"),
         ("network.edges.dmz.controls={guards: 1}", "scalar value"),

@@ -99,7 +99,7 @@ def _step_into(node: Any, part: str) -> tuple[Any, Any]:
         for i, item in enumerate(node):
             if isinstance(item, dict) and str(item.get("id", item.get("name"))) == part:
                 return node, i
-        if part.isdigit() and int(part) < len(node):
+        if re.fullmatch(r"0|[1-9][0-9]*", part) and int(part) < len(node):  # not 01, nor other scripts' digits
             return node, int(part)
         raise KeyError(part)
     raise KeyError(part)
@@ -198,6 +198,10 @@ def set_path(data: dict, key: str, value: Any, *, source: str = "--set") -> None
         if not near:
             near = [p for p in valid if p.startswith(parts[0] + ".")][:5]
         hint = f"; nearby valid paths: {', '.join(near)}" if near else ""
+        if not near and isinstance(data.get(parts[0]), list) and not data[parts[0]]:
+            hint = f"; '{parts[0]}' has no items in this scenario: add one in the file to set its values"
+        elif not near:
+            hint = f"; a path starts with one of: {', '.join(map(str, data))} (`bordersim schema` lists every key)"
         raise ScenarioError(f"unknown path '{key}'{hint}", path=source, key=key) from None
     if isinstance(container[k], dict) and "dist" in container[k] and isinstance(value, (int, float, str)) \
             and not isinstance(value, bool):
