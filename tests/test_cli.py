@@ -245,6 +245,13 @@ def test_schema_prints_json_schema(cli):
     edge = schema["$defs"]["Edge"]
     assert "from" in edge["properties"] and "from_" not in edge["properties"]
     assert set(edge["properties"]["mode"]["enum"]) == {"land", "river", "dmz", "sea", "air"}
+    # every key that may be left out shows its default, those pydantic makes with a factory too (a probe found
+    # initial_stock's `waited` without one, which docs/scenario.md gives as 0)
+    optional = [(where, key, prop) for where, model in [("", schema), *schema["$defs"].items()]
+                for key, prop in model.get("properties", {}).items() if key not in model.get("required", [])]
+    assert len(optional) > 80 and [f"{where}.{key}" for where, key, prop in optional if "default" not in prop] == []
+    assert schema["$defs"]["InitialStock"]["properties"]["waited"]["default"] == {"dist": "fixed", "value": 0.0}
+    assert schema["properties"]["policies"]["default"] == []
 
 
 

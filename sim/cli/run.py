@@ -67,12 +67,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from sim.scenario.schema import Scenario
+    from sim.scenario.schema import json_schema
 
-    schema = Scenario.model_json_schema(by_alias=True)
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "bordersim scenario"
-    print(json.dumps(schema, indent=2))
+    print(json.dumps(json_schema(), indent=2))
     return EXIT_OK
 
 

@@ -7,6 +7,7 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StrictBool, field_validator, model_validator
+from pydantic.json_schema import GenerateJsonSchema, NoDefault
 
 from sim.outputs import check_name
 from sim.api_checks import MAX_SEED
@@ -593,3 +594,24 @@ class Scenario(Strict):
 
 
 # ---------------------------------------------------------------------------------------------------- loading
+
+
+class _FactoryDefaults(GenerateJsonSchema):
+    """Every default in the schema, those made by a factory too (pydantic leaves them out: a factory could give a
+    new value each time; ours give constants, such as `waited: 0` or `policies: []`)."""
+
+    def get_default_value(self, schema):
+        if "default_factory" in schema and not schema.get("default_factory_takes_data"):
+            value = schema["default_factory"]()
+            # a section as a file writes it, without the keys that are off (None)
+            return value.model_dump(mode="json", by_alias=True, exclude_none=True) if isinstance(value, Strict) \
+                else value
+        return schema.get("default", NoDefault)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a scenario file (`bordersim schema`): keys as a file writes them, with every default."""
+    schema = Scenario.model_json_schema(by_alias=True, schema_generator=_FactoryDefaults)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "bordersim scenario"
+    return schema
