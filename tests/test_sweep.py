@@ -430,6 +430,10 @@ def test_dry_run_prints_design_and_runs_nothing(tmp_path, run_cli, small_sweep):
     # what the sweep will do there: resume it, or (--force) replace another spec's runs
     spec, done, _ = small_sweep
     r = run_cli("sweep", str(spec), "--dry-run", "--out", str(done))
+    assert r.returncode == 0 and f"output: {done} (all 6 runs finished there: nothing to run)" in r.stdout, r.stderr
+    assert "pilot run" not in r.stdout  # it estimated the time of the 6 runs again (a probe)
+    r = run_cli("sweep", str(spec), "--dry-run", "--out", str(done), "--replicates", "5")
+    assert f"estimated sweep time for the 4 runs not yet finished in {done} with" in r.stdout, r.stdout
     assert r.returncode == 0 and f"output: {done} (resumed: its finished runs are kept)" in r.stdout, r.stderr
     other = write_spec(tmp_path, SMALL.replace("seed: 7", "seed: 8"), "other.yaml")
     r = run_cli("sweep", str(other), "--dry-run", "--out", str(done), "--force")
@@ -589,7 +593,11 @@ def test_a_point_is_named_by_index_package_or_values_and_an_ambiguous_package_sa
                        "mines": [0.0, 0.0, 1.0, 1.0]})
     assert resolve_point(df, ["policy", "mines"], "2") == 2 == resolve_point(df, ["policy", "mines"], 2)
     assert resolve_point(df, ["policy", "mines"], "policy=wall,mines=1") == 3
-    with pytest.raises(UsageError, match="'baseline' matches 2 points.*policy=NAME,PARAMETER=VALUE"):
+    with pytest.raises(UsageError, match="'baseline' matches 2 points.*a policy name.*policy=NAME,mines=VALUE"):
         resolve_point(df, ["policy", "mines"], "baseline")
+    grid = df.drop(columns="policy")  # no packages: no policy in the advice (a probe)
+    with pytest.raises(UsageError, match=r"give a point index \(0, 1, 2, 3\), or name=value pairs naming exactly "
+                                         r"one point \(e.g. mines=VALUE\)"):
+        resolve_point(grid, ["mines"], "abc")
     with pytest.raises(UsageError, match="'nothing' matches 0 points"):
         resolve_point(df, ["policy", "mines"], "nothing")

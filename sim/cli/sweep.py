@@ -16,7 +16,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from sim.experiments.design import CONFIRM_RUNS
     from sim.experiments.executors import default_workers
     from sim.experiments.store import SweepStore
-    from sim.experiments.sweep import check_points, estimate_seconds, plan, run_sweep
+    from sim.experiments.sweep import check_points, estimate_seconds, finished_before, plan, run_sweep
 
     p = plan(args.spec, replicates=args.replicates)  # counted, not built; refused above the hard limit
     workers = args.workers or default_workers()
@@ -41,8 +41,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             print(f"warning: {workers} workers on the {cores} core(s) of this machine share them: the estimate counts "
                   f"{cores}", file=sys.stderr)
             workers = cores
-        one, total = estimate_seconds(p, workers)
-        print(f"pilot run: {one:.2f} s; estimated sweep time with {workers} worker(s): {_duration(total)}"
+        done = len(finished_before(out, p.spec) & {r.run_id for r in p.runs}) if action == "resume" else 0
+        if done == p.size:
+            print(f"output: {out} (all {p.size:,} runs finished there: nothing to run)")
+            return EXIT_OK
+        one, total = estimate_seconds(p, workers, p.size - done)
+        left = f" for the {p.size - done:,} runs not yet finished in {out}" if done else ""
+        print(f"pilot run: {one:.2f} s; estimated sweep time{left} with {workers} worker(s): {_duration(total)}"
               + (" at most: the runs of a point's packages share their steps before the packages differ"
                  if p.spec.spec.design.type in ("policies", "policies_points") else ""))
         if total > LONG_SECONDS:

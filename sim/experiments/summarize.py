@@ -110,9 +110,12 @@ def resolve_point(df: pd.DataFrame, parameters: list[str], text: str | int, what
         if len(sel) == 1:
             return int(sel["point"].iloc[0])
     choices = ", ".join(str(p) for p in points["point"].head(10))
+    policies = "policy" in points.columns and points["policy"].notna().any()
+    others = [q for q in parameters if q != "policy"]
+    example = ",".join([*(["policy=NAME"] if policies else []), *(f"{q}=VALUE" for q in others[:1])]) or "0"
     raise UsageError(f"{what} '{text}' matches {len(sel) if '=' in text else matched} points; give a point index "
-                     f"({choices}{', ...' if len(points) > 10 else ''}), a policy name, or name=value pairs "
-                     "naming exactly one point (e.g. policy=NAME,PARAMETER=VALUE)")
+                     f"({choices}{', ...' if len(points) > 10 else ''}){', a policy name' if policies else ''}, or "
+                     f"name=value pairs naming exactly one point (e.g. {example})")
 
 
 def paired_differences(df: pd.DataFrame, parameters: list[str], baseline: int,

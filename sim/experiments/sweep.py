@@ -197,7 +197,7 @@ def run_sweep(p: Plan, out: str | Path, *, workers: int | None = None, scheduler
         check_scheduler(scheduler)
     if scheduler is None or scheduler == "local":
         refuse_unguarded_main()
-    done = _finished_before(out, p.spec)
+    done = finished_before(out, p.spec)
     todo = [r for r in p.runs if r.run_id not in done]
     check_points(p, _distinct_points(todo))
     SweepStore.check(out, p.spec, force=force)
@@ -247,8 +247,9 @@ def _run(p: Plan, store: SweepStore, out: Path, be: Backend | None, progress) ->
     return table
 
 
-def _finished_before(out: Path, ls: LoadedSpec) -> set[str]:
-    """Finished runs of `out` if it is a sweep directory of this spec (a look only: nothing is written)."""
+def finished_before(out: Path, ls: LoadedSpec) -> set[str]:
+    """Finished runs (run ids) of `out` if it is a sweep directory of this spec (a look only: nothing is
+    written)."""
     try:
         same = read_manifest(out).get("fingerprint") == ls.fingerprint()
     except UsageError:
@@ -276,13 +277,15 @@ def sweep(spec: str | Path, out: str | Path | None = None, *, workers: int | Non
     return run_sweep(p, out, workers=workers, scheduler=scheduler, force=force, progress=progress)
 
 
-def estimate_seconds(p: Plan, workers: int) -> tuple[float, float]:
-    """(pilot seconds, estimated sweep seconds = pilot * ceil(runs / w)), w = min(workers, runs): the runs go out
-    in rounds of w at a time, so no sweep takes less than one run."""
+def estimate_seconds(p: Plan, workers: int, runs: int | None = None) -> tuple[float, float]:
+    """(pilot seconds, estimated sweep seconds = pilot * ceil(runs / w)), w = min(workers, runs), `runs` the runs
+    still to make (default: all of the plan's): the runs go out in rounds of w at a time, so no sweep takes less
+    than one run."""
+    runs = p.size if runs is None else runs
     t0 = time.perf_counter()
     pilot(p)
     one = time.perf_counter() - t0
-    return one, one * math.ceil(p.size / max(1, min(workers, p.size)))
+    return one, one * math.ceil(runs / max(1, min(workers, runs)))
 
 
 # ---------------------------------------------------------------------------------------- the main guard
