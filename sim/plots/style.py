@@ -227,7 +227,7 @@ def save(fig: Figure, path, fmt: str) -> None:
 
 def safe_stem(text: str) -> str:
     """A file-name stem from a figure name that may hold parameter or edge ids: every run of characters other
-    than letters, digits, '.', '_' and '-' becomes '_' ('response-d/z.mines' -> 'response-d_z.mines'), and a
+    than ASCII letters, digits, '.', '_' and '-' becomes '_' ('response-d/z.mines' -> 'response-d_z.mines'), and a
     leading '.' or '-' is dropped, so the stem is one path component and never a hidden file."""
     stem = _UNSAFE.sub("_", text).lstrip(".-")
     return stem or "figure"

@@ -573,7 +573,7 @@ class Scenario(Strict):
     """A complete, validated scenario. Immutable: overrides produce a new Scenario."""
 
     name: str = Field(description="Short name, used in output provenance and in the default run directory "
-                                  "results/<name>-<time>: letters, digits, '.', '_', '-'.")
+                                  "results/<name>-<time>: ASCII letters, digits, '.', '_', '-'.")
 
     _safe_name = field_validator("name")(classmethod(lambda cls, v: check_name(v)))
     description: str = Field("", description="Free text.")

@@ -180,7 +180,7 @@ def _check_calibration_name(name: str) -> str:
 
 
 class CalibrationSpec(Strict):
-    name: str = Field(description="Calibration name; the default output is results/<name>: letters, digits, '.', "
+    name: str = Field(description="Calibration name; the default output is results/<name>: ASCII letters, digits, '.', "
                                   "'_', '-'.")
 
     _safe_name = field_validator("name")(classmethod(lambda cls, v: _check_calibration_name(v)))

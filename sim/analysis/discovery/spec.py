@@ -89,7 +89,8 @@ class PrimSettings(Strict):
 
 
 class DiscoverySpec(Strict):
-    name: str = Field(description="Spec name; the default output is results/<name>: letters, digits, '.', '_', '-'.")
+    name: str = Field(description="Spec name; the default output is results/<name>: ASCII letters, digits, '.', "
+                                  "'_', '-'.")
 
     _safe_name = field_validator("name")(classmethod(lambda cls, v: check_name(v)))
     description: str = ""

@@ -30,7 +30,7 @@ SHIPPED_POSTERIORS = Path(__file__).resolve().parents[2] / "data" / "posteriors"
 
 
 class EffectsSpec(Strict):
-    name: str = Field(description="Spec name; the default output is results/<name>: letters, digits, '.', '_', "
+    name: str = Field(description="Spec name; the default output is results/<name>: ASCII letters, digits, '.', '_', "
                                   "'-'.")
 
     _safe_name = field_validator("name")(classmethod(lambda cls, v: check_name(v)))

@@ -78,7 +78,7 @@ def _check_sensitivity_name(name: str) -> str:
 
 
 class SensitivitySpec(Strict):
-    name: str = Field(description="Spec name; the default output is results/<name>-<method>: letters, digits, "
+    name: str = Field(description="Spec name; the default output is results/<name>-<method>: ASCII letters, digits, "
                                   "'.', '_', '-'.")
 
     _safe_name = field_validator("name")(classmethod(lambda cls, v: _check_sensitivity_name(v)))
