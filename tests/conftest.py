@@ -7,6 +7,7 @@ Tests import these directly (`from conftest import ...`); pytest puts this direc
 from __future__ import annotations
 
 import os
+import signal
 import shutil
 import subprocess
 import sys
@@ -183,6 +184,20 @@ def run_cli(
         text=True,
         timeout=timeout,
     )
+
+
+def ctrl_c_between_the_renames(monkeypatch) -> None:
+    """Make the rename that moves a directory away to `<temporary>/old` (the first of the two that swap a new
+    directory in, sim.outputs.new_dir and the sweep store's --force) send this process a Ctrl-C once it is done;
+    Python runs the handler before the next line, i.e. before the second rename."""
+    real_replace = os.replace
+
+    def replace(src, dst):
+        real_replace(src, dst)
+        if Path(dst).name == "old":
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(os, "replace", replace)
 
 
 def users_file(name: str) -> bytes:

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import TOY, users_file
+from conftest import TOY, ctrl_c_between_the_renames, users_file
 
 from sim.cli import main
 from sim.errors import UsageError
@@ -154,14 +153,7 @@ def test_a_ctrl_c_between_the_renames_of_a_forced_replacement_leaves_the_new_dir
     out = tmp_path / "run"
     with new_dir(out, "run", ["a.txt"]) as tmp:
         (tmp / "a.txt").write_text("old")
-    real_replace = os.replace
-
-    def replace(src, dst):
-        real_replace(src, dst)
-        if Path(dst).name == "old":  # the old directory moved away, the new one not yet in place
-            os.kill(os.getpid(), signal.SIGINT)  # Python runs the handler before the next line
-
-    monkeypatch.setattr(os, "replace", replace)
+    ctrl_c_between_the_renames(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         with new_dir(out, "run", ["a.txt"], force=True) as tmp:
             (tmp / "a.txt").write_text("new")

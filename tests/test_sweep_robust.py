@@ -29,7 +29,7 @@ import pytest
 from sim.cli import main
 from sim.errors import InputError, with_article
 from sim.experiments.store import load_sweep
-from conftest import users_file
+from conftest import ctrl_c_between_the_renames, users_file
 from sweep_helpers import as_from_a_terminal
 from sim.outputs import MARKER, marker_kind, write_marker
 
@@ -215,14 +215,7 @@ def test_a_ctrl_c_while_force_replaces_a_sweep_keeps_a_whole_sweep_at_out(tmp_pa
     a, b = tiny(tmp_path, "a", seed=1), tiny(tmp_path, "b", seed=2)
     assert cli(capsys, "sweep", a, "--out", out, "--workers", "1", "--quiet")[0] == 0
     if moment == "between the two renames":
-        real_replace = os.replace
-
-        def replace(src, dst):
-            real_replace(src, dst)
-            if Path(dst).name == "old":  # the old sweep moved away, the new one not yet in place
-                os.kill(os.getpid(), signal.SIGINT)  # Python runs the handler before the next line
-
-        monkeypatch.setattr(os, "replace", replace)
+        ctrl_c_between_the_renames(monkeypatch)
     else:
         def remove_owned(path, kind):
             shutil.rmtree(Path(path) / "runs")  # part of the old sweep is gone
