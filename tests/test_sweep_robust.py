@@ -473,6 +473,23 @@ def test_workers_that_cannot_import_bordersim_are_named_before_any_task():
     check_workers_import(type("Good", (), {"run": lambda self, f, *a, on_error: {"w": f(*a)}})(), "tcp://s:8786")
 
 
+def test_a_ctrl_c_after_the_last_run_says_the_runs_are_kept(tmp_path, capsys, monkeypatch):
+    """A Ctrl-C that lands after the runs (while the workers stop, the directory's lock is released) printed a
+    bare 'interrupted'; it now says what every other Ctrl-C of a sweep says."""
+    from sim.experiments.store import SweepStore
+
+    real_close = SweepStore.close
+
+    def close(self):
+        real_close(self)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(SweepStore, "close", close)
+    out = tmp_path / "o"
+    rc, _, err = cli(capsys, "sweep", tiny(tmp_path), "--out", out, "--workers", "1", "--quiet")
+    assert rc == 130 and f"interrupted: 2 of 2 runs finished and saved in {out}; run the same command again" in err
+
+
 def test_the_workers_of_a_local_dask_cluster_ignore_ctrl_c():
     """They share the terminal's process group: a Ctrl-C reached each and each printed a traceback (a probe), while
     the sweep process stops the cluster itself."""

@@ -6,6 +6,7 @@ checked; the scheduler must answer, and have a worker, within T seconds (Dask's 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -58,7 +59,9 @@ def dask_backend(workers: int, scheduler: str) -> Iterator[Backend]:
     if scheduler == "local":
         # the scheduler's HTTP server starts even with dashboard_address=None, on 8787, and Dask warns on stderr
         # (with its own file and line) when another cluster holds that port: a free port chosen by the system
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
+        # its workers' warnings (a worker removed with results, a task cancelled) are what a Ctrl-C does: not shown
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+                               silence_logs=logging.ERROR)
         client = Client(cluster)
         client.register_plugin(_ctrl_c_ignored())
     else:

@@ -201,12 +201,18 @@ def run_sweep(p: Plan, out: str | Path, *, workers: int | None = None, scheduler
     todo = [r for r in p.runs if r.run_id not in done]
     check_points(p, _distinct_points(todo))
     SweepStore.check(out, p.spec, force=force)
-    with backend(workers, scheduler, engine=p.spec.spec.engine) if todo else nullcontext() as be:
-        store = SweepStore.open(out, p.spec, force=force)
-        try:
-            return _run(p, store, out, be, progress)
-        finally:
-            store.close()
+    try:
+        with backend(workers, scheduler, engine=p.spec.spec.engine) if todo else nullcontext() as be:
+            store = SweepStore.open(out, p.spec, force=force)
+            try:
+                return _run(p, store, out, be, progress)
+            finally:
+                store.close()
+    except KeyboardInterrupt as exc:  # outside the runs: while the workers start or stop, the directory opens
+        if isinstance(exc, SweepInterrupted):
+            raise
+        kept = len(finished_before(out, p.spec) & {r.run_id for r in p.runs})
+        raise SweepInterrupted(kept, len(p.runs), out, isinstance(exc, Terminated)) from None
 
 
 def _run(p: Plan, store: SweepStore, out: Path, be: Backend | None, progress) -> pd.DataFrame:
