@@ -694,6 +694,24 @@ def test_a_discovery_whose_condition_holds_nowhere_names_its_line_and_says_the_r
     assert f"the 10 runs are kept in {out / 'sweep'}: run again after the change, no run is repeated" in err
 
 
+def test_a_rediscovery_refused_after_its_runs_leaves_no_summary_of_the_earlier_box(tmp_path, capsys):
+    """A re-run with a condition that holds nowhere removed the earlier box and trajectory but left its summary.txt
+    and points.csv, which described a box the directory no longer held (a probe): every table and summary of the
+    earlier analysis goes once the new one's runs start, so the directory reads as unfinished, whole."""
+    small = {"design": {"type": "lhs", "samples": 10}}
+    found = _spec_copy(tmp_path, "toy_discover.yaml", lambda d: d.update(small))
+    out = tmp_path / "out"
+    assert main(["discover", str(found), "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    assert {"points.csv", "summary.txt", "trajectory.csv", "box.csv"} <= {p.name for p in out.iterdir()}
+    (tmp_path / "again").mkdir()
+    nowhere = _spec_copy(tmp_path / "again", "toy_discover.yaml",
+                         lambda d: d.update(condition={"below": -1.0}, **small))
+    assert main(["discover", str(nowhere), "--out", str(out), "--workers", "1", "--quiet"]) == 2
+    assert not {"points.csv", "summary.txt", "trajectory.csv", "box.csv"} & {p.name for p in out.iterdir()}
+    capsys.readouterr()
+    assert main(["report", str(out)]) == 2 and "whose analysis has not finished" in capsys.readouterr().err
+
+
 def test_an_analysis_writes_the_same_files_wherever_its_spec_lies(tmp_path, capsys):
     """experiment.yaml's description held the spec's absolute path: the same spec in another folder gave other
     bytes (the runs and tables were the same)."""

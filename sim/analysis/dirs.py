@@ -82,8 +82,8 @@ class AnalysisDir:
 
     def writing_results(self) -> bool:
         """Called when the analysis, its runs done, starts writing its tables (or when its sweep starts, if its spec
-        changed: `run_spec_sweep`): an earlier analysis's `results` (the
-        files whose presence says an analysis finished, which this one writes last), the `figures` it drew in
+        changed: `run_spec_sweep`): an earlier analysis's `results` (its tables and summaries, the last of which
+        says that it finished; this one writes them from now on), the `figures` it drew in
         OUT/figures and OUT/report.html (those bordersim wrote) are removed, so that until this analysis ends OUT
         reads as an unfinished analysis, never as a finished one mixing the earlier analysis's tables with this
         one's (an interrupted re-analysis did). Bad input found before (a scheduler that is not there) leaves the

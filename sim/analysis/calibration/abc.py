@@ -103,9 +103,10 @@ class CalibrationResult:
 ROUNDS = ("sweep", "sweep_round2", "check")
 SMC_SWEEP = re.compile(PREFIX + r"\d+_\d+")  # OUT/smc_<generation>_<batch> (sequential.sweep_name)
 HOLDOUT_FILES = ("holdout.csv", "holdout_summary.csv")
-OUTPUT_FILES = ("base.yaml", "check_base.yaml", *(f"{r}_spec.yaml" for r in ROUNDS), "points.csv", "posterior.csv",
-                "posterior.parquet", "posterior_table.csv", "posterior_table.md", "predictive.csv",
-                "shares_predictive.csv", "calibration.json", "generations.csv", *HOLDOUT_FILES)
+# what `write_outputs` writes, in its order: calibration.json, last, says the calibration finished
+RESULT_FILES = ("points.csv", "posterior.csv", "posterior.parquet", "posterior_table.csv", "posterior_table.md",
+                "predictive.csv", "shares_predictive.csv", "generations.csv", *HOLDOUT_FILES, "calibration.json")
+OUTPUT_FILES = ("base.yaml", "check_base.yaml", *(f"{r}_spec.yaml" for r in ROUNDS), *RESULT_FILES)
 
 
 def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = None, *, workers: int | None = None,
@@ -135,7 +136,7 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
     files = [*OUTPUT_FILES, *(n for n in derived if n.endswith("_spec.yaml") and SMC_SWEEP.fullmatch(n[:-10]))]
     with claim_analysis_dir(out, "calibration", force=force, sweeps=sweeps, files=files,
                             figures=(*(("posterior_predictive.png",) if s.targets.arrivals is not None else ()),
-                                     "posterior_pairs.png"), results=("calibration.json",),
+                                     "posterior_pairs.png"), results=RESULT_FILES,
                             derived=[n for n in sweeps if n != "sweep"]) as claim:
         priors = {n: {"dist": p.dist, "low": p.low, "high": p.high} for n, p in s.parameters.items()}
         first = make_round(lc, out, "sweep", "base.yaml", s.population_size,

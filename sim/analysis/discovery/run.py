@@ -87,7 +87,7 @@ def run_discovery(spec: str | Path, out: str | Path | None = None, *, workers: i
     out = real_target(out) if out is not None else default_dir(ld.spec.name)
     with claim_analysis_dir(out, "discovery", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES),
                             figures=("peeling.png",), records=("base.yaml", "spec.yaml"),
-                            results=("trajectory.csv", "box.csv")) as claim:
+                            results=("points.csv", "summary.txt", "trajectory.csv", "box.csv")) as claim:
         records = analysis_records("discovery", out, ld.path, ld.scenario_path, ld.base, spec=ld.spec)
         runs = run_spec_sweep(claim, experiment_spec(ld), ld.base, force=force,
                               workers=workers, scheduler=scheduler, progress=progress, records=records)

@@ -76,7 +76,8 @@ def run_effects(spec: str | Path, out: str | Path | None = None, *, workers: int
     le = load_effects(path_argument(spec, "spec"))
     out = real_target(out) if out is not None else default_dir(le.spec.name)
     with claim_analysis_dir(out, "effects", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES),
-                            figures=("effects.png",), records=("base.yaml",), results=("effects.json",)) as claim:
+                            figures=("effects.png",), records=("base.yaml",),
+                            results=("effects.csv", "effects.parquet", "values.parquet", "effects.json")) as claim:
         records = analysis_records("effects", out, le.path, le.scenario_path, le.base,
                                    applied=" with the horizon and fixed settings")
         runs = run_spec_sweep(claim, experiment_spec(le), le.base, force=force, workers=workers,

@@ -109,7 +109,8 @@ def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None
     out = real_target(out) if out is not None else default_dir(f"{ls.spec.name}-{method}")
     with claim_analysis_dir(out, "sensitivity", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES),
                             figures=(f"{method}.png", f"{method}_overview.png"),
-                            records=("base.yaml", "spec.yaml"), results=("indices.csv",)) as claim:
+                            records=("base.yaml", "spec.yaml"),
+                            results=("point_means.csv", "ranking.txt", "indices.csv")) as claim:
         x = sample(ls, method)
         records = analysis_records("sensitivity", out, ls.path, ls.scenario_path, ls.base, spec=ls.spec)
         runs = run_spec_sweep(claim, experiment_spec(ls, method, x), ls.base, force=force,
