@@ -268,6 +268,8 @@ def test_a_malformed_trajectory_is_bad_input(tmp_path):
     ({"parameters": {"network.edges.boat.controls.patrol": {"low": 0, "high": 3}}},
      "parameters.network.edges.boat.controls.patrol", "less than or equal to 1"),
     ({"prim": {"threshold": 1.5}}, "prim.threshold", "less than or equal to 1"),
+    ({"parameters": {"network.max_path_edges": {"low": 4, "high": 8}}}, "parameters.network.max_path_edges",
+     "whole number at 'network.max_path_edges' (a count): give it `dist: integer`"),
 ])
 def test_bad_spec_is_exit_2_naming_file_and_key(tmp_path, capsys, changes, key, says):
     spec = _toy_spec(tmp_path, **changes)

@@ -398,6 +398,12 @@ def _spec(tmp_path, **changes) -> str:
     ({"morris": {"levels": 5}}, "morris.levels", "must be even"),
     ({"fixed": {"population.sizes": 100}}, "fixed.population.sizes", "unknown path"),
     ({"replicate": 3}, "replicate", "unknown key"),
+    # a count takes dist: integer: the points of a continuous range were fractions, refused after the design was
+    # built, naming the analysis's experiment.yaml (a probe); a log-uniform bound of 1000 showed as 999.99...
+    ({"parameters": {"population.size": {"low": 1000, "high": 3000}}}, "parameters.population.size",
+     "whole number at 'population.size' (a count): give it `dist: integer`"),
+    ({"parameters": {"population.size": {"low": 1000, "high": 3000, "dist": "loguniform"}}},
+     "parameters.population.size", "give it `dist: integer` (the whole numbers low..high), not loguniform"),
 ])
 def test_spec_errors_name_key_and_line(tmp_path, changes, key, says):
     with pytest.raises(ScenarioError) as err:

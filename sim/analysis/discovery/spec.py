@@ -14,7 +14,8 @@ from pydantic import Field, field_validator, model_validator
 from sim.experiments.parameters import distinct_paths
 from sim.api_checks import MAX_SEED
 from sim.analysis.sensitivity.outcomes import Outcome, parse_outcome
-from sim.analysis.sensitivity.spec import Bounds, check_fixed_apart, check_labels, set_all_paths, validate_point
+from sim.analysis.sensitivity.spec import (Bounds, check_fixed_apart, check_labels, refuse_fractions_of_counts,
+                                          set_all_paths, validate_point)
 from sim.engine.engines import ENSEMBLE_DEFAULT, EngineName
 from sim.errors import ScenarioError
 from sim.experiments.design import check_run_count
@@ -156,6 +157,7 @@ def load_discovery(path: str | Path) -> LoadedDiscovery:
         set_all_paths(fixed, name, value, str(p), ("fixed", name), lines)
     validate_point(fixed, str(p), ("fixed",), lines, "with the fixed settings")
     for name, b in spec.parameters.items():
+        refuse_fractions_of_counts(fixed, name, b, str(p), lines)
         for value in b.extremes():
             data = json.loads(json.dumps(fixed))
             set_all_paths(data, name, value, str(p), ("parameters", name), lines)

@@ -19,7 +19,7 @@ from sim.loading import load_base_scenario, validate_dict
 from sim.outputs import check_name
 from sim.scenario.dates import parse_month
 from sim.scenario.keys import line_for
-from sim.scenario.overrides import refuse_repeated_places, scenario_to_dict, set_path
+from sim.scenario.overrides import get_path, refuse_repeated_places, scenario_to_dict, set_path
 from sim.scenario.schema import Scenario
 from sim.scenario.strict import Strict
 from sim.scenario.validation import read_model_file
@@ -159,6 +159,7 @@ def load_sensitivity(path: str | Path) -> LoadedSensitivity:
         set_all_paths(fixed, name, value, str(p), ("fixed", name), lines)
     validate_point(fixed, str(p), ("fixed",), lines, "with the fixed settings")
     for name, b in spec.parameters.items():
+        refuse_fractions_of_counts(fixed, name, b, str(p), lines)
         ends = b.extremes()
         for where, value in zip(("low", "high") if b.low is not None else ("value",) * len(ends), ends):
             data = json.loads(json.dumps(fixed))
@@ -192,6 +193,24 @@ def set_all_paths(data: dict, name: str, value, source: str, raw: tuple, lines: 
             set_path(data, dotted.strip(), value, source=source)
     except ScenarioError as exc:
         raise ScenarioError(exc.message, path=source, key=".".join(raw), line=line_for(lines, raw)) from None
+
+
+def refuse_fractions_of_counts(data: dict, name: str, b: Bounds, source: str, lines: dict) -> None:
+    """ScenarioError at the spec's key when `b` is a continuous range (uniform, loguniform) over a path where the
+    scenario holds a whole number (a count, such as `population.size`): the design's points would be fractions,
+    which the scenario refuses, and the sweep found that only after building the design, naming a file the
+    analysis writes (its bounds themselves, whole numbers, pass; a log-uniform bound of 1000 is 999.99...)."""
+    if b.dist not in ("uniform", "loguniform"):
+        return
+    for dotted in (q.strip() for q in name.split(",")):
+        try:
+            node = get_path(data, dotted)
+        except KeyError:
+            continue  # an unknown path: `set_all_paths` names it
+        if isinstance(node, int) and not isinstance(node, bool):
+            raise ScenarioError(f"the scenario holds a whole number at '{dotted}' (a count): give it `dist: integer` "
+                                f"(the whole numbers low..high), not {b.dist}", path=source,
+                                key=f"parameters.{name}", line=line_for(lines, ("parameters", name)))
 
 
 def validate_point(data: dict, source: str, raw: tuple, lines: dict, when: str) -> None:
