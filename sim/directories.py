@@ -388,7 +388,20 @@ def load_sweep_dir(path: str | Path) -> SweepData:
         raise _damaged(root / "runs.parquet", f"missing the column(s) of parameter(s) {', '.join(missing)} that "
                                               "sweep.json names")
     _check_outcome_columns(root / "runs.parquet", runs, ((spec or {}).get("outputs") or {}).get("keep"))
+    _check_one_row_per_run(root / "runs.parquet", runs)
     return SweepData(root, manifest, runs)
+
+
+def _check_one_row_per_run(path: Path, runs: pd.DataFrame) -> None:
+    """InputError unless each run (run_id, and point with replicate) has one row: a row given twice was counted
+    twice by every mean and interval, and broke the pairing of `compare`."""
+    for columns in (["run_id"], ["point", "replicate"]):
+        twice = runs[runs.duplicated(columns, keep=False)]
+        if len(twice):
+            first = twice.iloc[0]
+            which = ", ".join(f"{c} {first[c]}" for c in columns)
+            raise _damaged(path, f"{len(twice)} rows share their {' and '.join(columns)} ({which}): each run has "
+                                 "one row")
 
 
 def _check_outcome_columns(path: Path, runs: pd.DataFrame, keep) -> None:

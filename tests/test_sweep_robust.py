@@ -795,6 +795,24 @@ def test_a_runs_table_that_lost_a_column_is_damaged_for_every_reader(tmp_path, c
         load_sweep(d)
 
 
+@pytest.mark.parametrize("twice", ["run_id", "point and replicate"])
+def test_a_runs_table_with_a_run_twice_is_damaged_for_every_reader(tmp_path, capsys, finished_sweep, twice):
+    """A row given twice made compare an internal failure and was counted twice by summarize and report (n one
+    more than the replicates, a mean moved; a probe)."""
+    d = tmp_path / "sweep"
+    shutil.copytree(finished_sweep, d)
+    runs = pd.read_parquet(d / "runs.parquet")
+    extra = runs.iloc[[0]].copy()
+    if twice != "run_id":
+        extra["run_id"] = "p99999-r9999"  # another id, the same point and replicate
+    pd.concat([runs, extra]).to_parquet(d / "runs.parquet")
+    for command in (["summarize", d], ["plot", d, "--out", tmp_path / "figs"], ["report", d],
+                    ["compare", f"{d}:0", f"{d}:1"]):
+        rc, out, err = cli(capsys, *command)
+        assert rc == 2 and str(d / "runs.parquet") in err and f"2 rows share their {twice}" in err, (command, err)
+        assert "Traceback" not in err
+
+
 @pytest.mark.parametrize("lost", ["a year's arrivals", "every route column"])
 def test_a_runs_table_that_lost_a_year_or_its_routes_is_damaged(tmp_path, capsys, lost):
     """year.2002.arrived, or every route.* column, could go unseen: the 2002 row or the route block dropped out of
