@@ -322,13 +322,15 @@ def _regular_file_bytes(path: Path, where: str) -> bytes | None:
 
 
 def is_bordersim_report(path: Path) -> bool:
-    """True when `path` is a regular file that bordersim wrote as a report: it carries REPORT_GENERATOR near its
-    start (or is a report of an earlier version: its fixed head and a 'bordersim report:' title)."""
+    """True when `path` is a regular file that bordersim wrote as a report: it starts with the head every report
+    has, REPORT_GENERATOR in its place (a page of the user's that merely mentions the tag is not one), or is a
+    report of an earlier version: that head without the tag and a 'bordersim report:' title."""
     head = _regular_file_bytes(path, "head")
     if head is None:
         return False
     text = head[:4096].decode("utf-8", errors="replace")
-    return REPORT_GENERATOR in text or (text.startswith(_LEGACY_REPORT_HEAD) and "<title>bordersim report: " in text)
+    return text.startswith(_LEGACY_REPORT_HEAD + REPORT_GENERATOR) or (
+        text.startswith(_LEGACY_REPORT_HEAD) and "<title>bordersim report: " in text)
 
 
 def is_bordersim_figure(path: Path) -> bool:

@@ -371,6 +371,11 @@ def test_the_shipped_toy_sobol_spec_resolves_every_index(tmp_path):
     assert (res.indices["warning"] == "").all()
 
 
+# how every report bordersim writes begins (sim.plots.report): what `is_bordersim_report` looks for
+A_REPORTS_HEAD = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+                  "<meta name=\"generator\" content=\"bordersim\">")
+
+
 # ------------------------------------------------------------------------ bad input found by the sweep engine
 def _analysis_command(kind: str, tmp_path: Path) -> list[str]:
     if kind == "calibrate":
@@ -609,7 +614,7 @@ def test_a_rerun_refused_for_bad_input_leaves_a_finished_analysis_whole(tmp_path
 
     out = tmp_path / "out"
     assert sensitivity_cli(sensitivity_spec(tmp_path), out, "morris") == 0
-    (out / "report.html").write_text("<html><head><meta name=\"generator\" content=\"bordersim\">")
+    (out / "report.html").write_text(A_REPORTS_HEAD)
     before, finished = snapshot(out), kind_of(out)
     assert sensitivity_cli(sensitivity_spec(tmp_path, replicates=3), out, "morris", "--scheduler", "garbage") == 2
     assert "not a scheduler address" in capsys.readouterr().err
@@ -730,7 +735,7 @@ def test_an_analysis_run_again_says_it_removed_the_report_of_the_earlier_one(tmp
     out = tmp_path / "out"
     assert sensitivity_cli(sensitivity_spec(tmp_path), out, "morris") == 0
     assert "note:" not in capsys.readouterr().err
-    (out / "report.html").write_text("<html><head><meta name=\"generator\" content=\"bordersim\">")
+    (out / "report.html").write_text(A_REPORTS_HEAD)
     assert sensitivity_cli(sensitivity_spec(tmp_path), out, "morris") == 0
     assert capsys.readouterr().err == (f"note: removed {out / 'report.html'}, which described the earlier analysis; "
                                        f"`bordersim report {out}` writes it again\n")
@@ -746,7 +751,7 @@ def test_an_analysis_of_another_spec_interrupted_during_its_sweep_reads_as_unfin
 
     out = tmp_path / "out"
     sa_run.run_sensitivity(sensitivity_spec(tmp_path), "morris", out, workers=1)
-    (out / "report.html").write_text("<html><head><meta name=\"generator\" content=\"bordersim\">")
+    (out / "report.html").write_text(A_REPORTS_HEAD)
     reports = []
 
     def ctrl_c_after_a_new_run(done, total):  # the first report is the runs already there

@@ -291,6 +291,10 @@ def test_report_out_overwrites_only_a_report_bordersim_wrote(sweep_dir, tmp_path
     rc, printed, err = cli(capsys, "report", str(sweep_dir), "--out", str(mine))
     assert rc == 2 and "not a report bordersim wrote" in err and printed == ""
     assert mine.read_text() == "<html>my paper</html>"
+    essay = tmp_path / "essay.html"  # a page of the user's that mentions the tag was taken for a report (a probe)
+    essay.write_text('<p>About <meta name="generator" content="bordersim"> tags</p>')
+    rc, _, err = cli(capsys, "report", str(sweep_dir), "--out", str(essay))
+    assert rc == 2 and "not a report bordersim wrote" in err and "About" in essay.read_text()
     rc, _, err = cli(capsys, "report", str(sweep_dir), "--out", str(tmp_path))
     assert rc == 2 and "is a directory" in err
     rc, _, err = cli(capsys, "report", str(sweep_dir), "--out", str(tmp_path / "new" / ".." / "paper.html"))
@@ -440,6 +444,13 @@ def test_report_is_byte_identical_wherever_the_directory_lies_and_holds_no_path_
     text = (first / "report.html").read_bytes()
     assert text == (second / "report.html").read_bytes()
     assert str(tmp_path).encode() not in text and b"<code>mysweep</code>" in text
+    # a sweep run with the spec's absolute path records it in sweep.json: the report names the file only (a probe)
+    manifest = json.loads((first / "sweep.json").read_text())
+    (first / "sweep.json").write_text(json.dumps({**manifest, "spec_path": "/home/someone/private/spec.yaml"}))
+    assert main(["report", str(first)]) == 0
+    shown = (first / "report.html").read_text()
+    assert "/home/someone" not in shown and "<td class='l'>spec.yaml</td>" in shown
+    (first / "sweep.json").write_text(json.dumps(manifest))
     run_copy = tmp_path / "c" / "myrun"
     shutil.copytree(run_dir, run_copy)
     assert main(["report", str(run_copy)]) == 0

@@ -59,6 +59,12 @@ code{background:#f5f5f5;padding:0 .2em}
 """
 
 
+def _file_name(path) -> str | None:
+    """The last part of a path as recorded (sweep.json's `spec_path` may be absolute): a report names no place on
+    the machine that wrote it."""
+    return path.replace("\\", "/").rsplit("/", 1)[-1] if isinstance(path, str) else path
+
+
 def _e(text) -> str:
     return html.escape(str(text), quote=True)
 
@@ -199,7 +205,7 @@ def _sweep_sections(sw: SweepData, baseline: str | None) -> str:
     wall = float(runs["wall_time"].sum()) if "wall_time" in runs.columns and len(runs) else 0.0
     parts = ["<h2>Provenance</h2>", _kv([
         ("sweep directory", _dir_name(sw.path)), ("name", spec.get("name")),
-        ("description", spec.get("description") or ""), ("spec file", sw.manifest.get("spec_path")),
+        ("description", spec.get("description") or ""), ("spec file", _file_name(sw.manifest.get("spec_path"))),
         ("base scenario", f"{sw.manifest.get('scenario')} ({spec.get('scenario')})"),
         ("design", sw.design), ("replicates", spec.get("replicates")), ("seed", str(spec.get("seed"))),
         ("fingerprint", sw.manifest.get("fingerprint")),
