@@ -263,6 +263,9 @@ def _check_summary(path: Path, summary: dict) -> None:
     missing = [k for k in PROVENANCE_KEYS if k not in summary["provenance"]]
     if missing:
         raise _damaged(path, f"'provenance' lacks {', '.join(missing)}")
+    seed = summary["provenance"]["seed"]
+    if not isinstance(seed, int) or isinstance(seed, bool):  # figure titles and the report show it
+        raise _damaged(path, f"'provenance.seed' is {seed!r}, not a whole number")
     tables = {"totals": {"": summary["totals"]}, "by_route": summary["by_route"], "by_group": summary["by_group"]}
     for key, rows in tables.items():
         for name, row in rows.items():

@@ -502,6 +502,7 @@ def _damage_run(run_dir: Path, root: Path, file: str, how: str) -> Path:
 @pytest.mark.parametrize("file,how", [
     ("summary.json", "truncate"), ("summary.json", '{"totals": {}}'), ("summary.json", "[1, 2]"),
     ("summary.json", 'summary:arrivals_by_year:2001:"x"'), ("summary.json", "summary:arrivals_by_year:abc:3"),
+    ("summary.json", 'summary:provenance:seed:"x"'),  # shown in titles by plot and report, refused by compare
     ("timeseries.parquet", "truncate"), ("timeseries.parquet", "arrived as text"),
     ("scenario.resolved.yaml", "a: ["), ("scenario.resolved.yaml", "name: toy\n"),
 ])
@@ -514,6 +515,21 @@ def test_damaged_run_directory_is_exit_2_naming_the_file(run_dir, tmp_path, caps
         assert rc == 2, (command, err)
         assert file in err and "internal failure" not in err and "Traceback" not in err, err
     assert not (copy / "report.html").exists()
+
+
+def test_a_run_without_crossings_per_edge_has_no_route_map_rather_than_one_where_no_one_entered(run_dir, tmp_path,
+                                                                                                  capsys):
+    """A summary.json without `by_edge` drew every edge as one no one entered (a probe)."""
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy, ignore=shutil.ignore_patterns("figures", "report.html"))
+    summary = json.loads((copy / "summary.json").read_text())
+    del summary["by_edge"]
+    (copy / "summary.json").write_text(json.dumps(summary))
+    rc, _, err = cli(capsys, "plot", str(copy), "--only", "route_map")
+    assert rc == 2 and "does not apply" in err and "records no crossings per edge" in err, err
+    rc, out, err = cli(capsys, "plot", str(copy))
+    assert rc == 0 and not (copy / "figures" / "route_map.png").exists() and (copy / "figures" / "flows.png").exists()
+    assert "records no crossings per edge" in out + err
 
 
 def test_a_run_before_the_year_1000_is_read_back_by_plot_report_and_compare(tmp_path, capsys):

@@ -26,7 +26,7 @@ from sim.plots import (calibration, discovery, effects, policy_figures, route_ma
                        sweep_figures)
 from sim.directories import (CalibrationData, DirData, DiscoveryData, EffectsData, RunData, SensitivityData,
                               SweepData, kind_of, load)
-from sim.plots.sweep_figures import NotApplicable
+from sim.plots.style import NotApplicable
 from sim.errors import UsageError, with_article
 from sim.outputs import refuse_foreign_figures
 from sim.api_checks import optional_path_argument, optional_string_argument, path_argument, strings_argument
@@ -122,12 +122,12 @@ def build_figures(path: str | Path, only: list[str] | None = None, *, baseline: 
             out.names[stem] = stem
         return out
     for name in wanted:
-        if kind == "run":
-            assert isinstance(data, RunData)
-            out.figures[name] = RUN_FIGURES[name](data)
-            out.names[name] = name
-            continue
         try:
+            if kind == "run":
+                assert isinstance(data, RunData)
+                out.figures[name] = RUN_FIGURES[name](data)
+                out.names[name] = name
+                continue
             made = (SWEEP_FIGURES[name](data, baseline) if name in BASELINE_FIGURES
                     else SWEEP_FIGURES[name](data))
         except NotApplicable as exc:

@@ -22,6 +22,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
 from sim.plots import style
+from sim.plots.style import NotApplicable
 from sim.directories import RunData
 
 KINDS = ("origin", "border", "transit", "destination")
@@ -81,9 +82,13 @@ def _core(pos: dict[str, tuple[float, float]], aspect: float) -> list[str]:
 
 
 def _edge_stats(run: RunData) -> dict[str, tuple[int, float | None]]:
-    """edge id -> (entered, loss rate or None when nobody entered)."""
+    """edge id -> (entered, loss rate or None when nobody entered). NotApplicable when summary.json records no
+    crossings per edge (`by_edge`): every edge would be drawn as one no one entered."""
+    if "by_edge" not in run.summary:
+        raise NotApplicable("its summary.json records no crossings per edge ('by_edge', written by every run "
+                            "since the route map was added)")
     out = {}
-    for eid, c in run.summary.get("by_edge", {}).items():
+    for eid, c in run.summary["by_edge"].items():
         entered = int(c.get("entered", 0))
         lost = int(c.get("returned", 0)) + int(c.get("caught", 0)) + int(c.get("killed", 0))
         out[eid] = (entered, lost / entered if entered else None)

@@ -88,6 +88,11 @@ RC: dict[RcKeyType, Any] = {
 }
 
 
+class NotApplicable(Exception):
+    """This figure does not apply to this directory (the message says why): it is skipped, or, named with
+    --only, refused."""
+
+
 def figure(width: float, height: float) -> Figure:
     """A new figure (inches) with constrained layout, which keeps labels and legends apart. Not registered with
     pyplot, so it is freed like any object; call inside `styled` functions so the style applies."""

@@ -29,6 +29,7 @@ from matplotlib.patches import Patch
 
 from sim.experiments.summarize import summarize
 from sim.plots import style
+from sim.plots.style import NotApplicable
 from sim.directories import SweepData
 
 RESPONSE_OUTCOMES = ("set_out", "arrived", "killed")
@@ -40,10 +41,6 @@ FAMILY_LEVEL = 0.05  # heatmap: family-wise error level over the cells of a pane
 DIVERGING_CMAP = "PuOr_r"  # purple below the mean of the cells, orange above; colour-blind safe
 UNRESOLVED = "#C4C4C4"  # grey: a difference the replicates do not resolve
 REPLICATE_MARKER: dict[str, Any] = {"ls": "", "marker": "o", "ms": 2.6, "alpha": 0.75, "mew": 0}
-
-
-class NotApplicable(Exception):
-    """This figure does not apply to this sweep (the message says why)."""
 
 
 # ------------------------------------------------------------------------------------------------ helpers
