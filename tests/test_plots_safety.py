@@ -431,6 +431,22 @@ def test_policy_bars_with_two_replicates_draw_each_paired_difference(tmp_path):
     assert any("individual replicates" in t for t in _legend_texts(fig))
 
 
+def test_a_reports_tables_give_means_and_differences_to_the_same_digits():
+    """A mean of 234.5 showed as 234 (replicates 271, 198) beside a paired difference of 3.5, and a sweep of
+    policy packages alone said 'Parameters: .' (a probe)."""
+    from sim.plots.report import _sweep_sections
+
+    values = {"base": [271.0, 198.0], "open": [266.0, 196.0]}  # caught; differences 5 and 2: mean 3.5
+    rows = [{"run_id": f"p{point}-r{k}", "point": point, "policy": pkg, "replicate": k, "seed": k, "status": "ok",
+             "error": None, "caught": v, "set_out": 1000.0, "wall_time": 0.1}
+            for point, (pkg, reps) in enumerate(values.items()) for k, v in enumerate(reps)]
+    manifest = {"parameters": [], "spec": {"name": "p", "design": {"type": "policies",
+                                                                    "policies": {"base": {}, "open": {}}}}}
+    html = _sweep_sections(SweepData(Path("p"), manifest, pd.DataFrame(rows)), None)
+    assert "234.5 (replicates 271, 198)" in html and "231 (replicates 266, 196)" in html
+    assert "-3.5 (replicates -5, -2)" in html and "Parameters: ." not in html
+
+
 # ------------------------------------------------------------------------------- item 20: reproducible files
 
 

@@ -187,15 +187,17 @@ def _run_sections(run: RunData) -> str:
 
 def _ci_text(mean: float, lo: float, hi: float, n: int | None = None, values: list[float] | None = None) -> str:
     """'mean [low, high]' with the 95% interval from MIN_REPLICATES replicates on; with fewer, the mean and the
-    replicates themselves: 'mean (replicates a, b)' (a t-interval of 2 values says little)."""
+    replicates themselves: 'mean (replicates a, b)' (a t-interval of 2 values says little). Numbers as in every
+    table of the report (`_fmt`: 4 significant digits, whole numbers from 1,000 on), so that a difference and the
+    means it is the difference of agree (234.5 was shown as 234 beside a difference of 3.5)."""
     if pd.isna(mean):
         return ""
-    m = style.thousands(mean)
+    m = _fmt(float(mean))
     if n is not None and n < MIN_REPLICATES:
         if n < 2 or not values:
             return f"{m} (1 replicate)" if n == 1 else m
-        return f"{m} (replicates {', '.join(style.thousands(v) for v in values)})"
-    return m if pd.isna(lo) else f"{m} [{style.thousands(lo)}, {style.thousands(hi)}]"
+        return f"{m} (replicates {', '.join(_fmt(float(v)) for v in values)})"
+    return m if pd.isna(lo) else f"{m} [{_fmt(float(lo))}, {_fmt(float(hi))}]"
 
 
 def _sweep_sections(sw: SweepData, baseline: str | None) -> str:
@@ -241,9 +243,10 @@ def _sweep_sections(sw: SweepData, baseline: str | None) -> str:
         parts.append("<h2>Totals per point</h2><p class='muted'>Mean over successful replicates [95% "
                      "t-interval], persons over the run (same numbers as <code>bordersim summarize</code>); "
                      f"with fewer than {MIN_REPLICATES} replicates the replicates themselves instead of an "
-                     "interval. "
-                     "Parameters: " + "; ".join(f"{_e(style.param_short(p))} = <code>{_e(p)}</code>"
-                                                for p in sw.parameters) + ".</p>")
+                     "interval."
+                     + (" Parameters: " + "; ".join(f"{_e(style.param_short(p))} = <code>{_e(p)}</code>"
+                                                     for p in sw.parameters) + "." if sw.parameters else "")
+                     + "</p>")
         parts.append(_table(wide, left=("policy",)))
         if sw.design == "policies" and "policy" in runs.columns:
             base = baseline_package(sw, baseline)
