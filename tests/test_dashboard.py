@@ -59,6 +59,8 @@ def test_the_levers_of_the_toy_scenario():
     assert levers["network.edges.boat.controls.patrol"].label == "sea: patrol"
     assert levers["network.nodes.thirdland.arrest_hazard"].value == 0.01
     assert levers["policies.river_closed.enabled"].value is True
+    # the last month in force, as the flows figure names it (the end is exclusive; it showed 2002-01 to 2003-01)
+    assert levers["policies.river_closed.enabled"].label == "policy river_closed (2002-01 to 2002-12)"
     assert "network.edges.ford.controls.guards" not in levers  # no route label: not a route's lever
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sim.loading import load_scenario, validate_dict
+from sim.scenario.dates import parse_month
 from sim.scenario.overrides import scenario_to_dict, set_path
 from sim.scenario.schema import CONTROLS, Scenario
 
@@ -80,7 +81,7 @@ def levers_of(scenario: Scenario) -> list[Lever]:
             out.append(Lever(f"network.nodes.{n.id}.brokers.fee", f"{n.id}: broker base fee (USD)", "float", fee,
                              0.0, _top(fee, 5, 1000), 100.0))
     for p in scenario.policies:
-        span = f"from {p.start}" if p.end is None else f"{p.start} to {p.end}"
+        span = f"from {p.start}" if p.end is None else f"{p.start} to {_last_month(p.end)}"
         out.append(Lever(f"policies.{p.name}.enabled", f"policy {p.name} ({span})", "bool", p.enabled))
     return out
 
@@ -115,3 +116,11 @@ def changed(base: Scenario, values: dict[str, float | int | bool]) -> list[tuple
 def _clean(value: float | int | bool) -> float | int | bool:
     """A slider's float as written in YAML: rounded to 9 decimals (0.30000000000000004 -> 0.3)."""
     return round(value, 9) if isinstance(value, float) else value
+
+
+def _last_month(end: str) -> str:
+    """The last month a policy ending at `end` (exclusive, docs/scenario.md) is in force, as the flows figure
+    labels it: 2003-01 -> 2002-12."""
+    year, month = parse_month(end)
+    year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return f"{year:04d}-{month:02d}"
