@@ -579,14 +579,13 @@ def test_an_analysis_interrupted_while_it_writes_its_tables_reads_as_unfinished_
     as unfinished (the earlier record, figures and report are removed when it starts changing the directory),
     the message says the runs are kept, and the same command finishes it."""
     from sim.directories import kind_of
-    from sim.outputs import REPORT_GENERATOR
 
     out = tmp_path / "out"
     command = [*_small_analysis(kind, tmp_path), "--out", str(out), "--workers", "1", "--quiet"]
     assert main(command) == 0
     finished = kind_of(out)
     # a report as bordersim writes it (its generator tag; `bordersim report` would draw every figure again)
-    (out / "report.html").write_text(f"<html><head>{REPORT_GENERATOR}")
+    (out / "report.html").write_text(A_REPORTS_HEAD)
     assert (out / "figures" / ANALYSIS_FIGURES[kind]).is_file()
     capsys.readouterr()
 

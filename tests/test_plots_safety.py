@@ -533,6 +533,19 @@ def test_damaged_run_directory_is_exit_2_naming_the_file(run_dir, tmp_path, caps
     assert not (copy / "report.html").exists()
 
 
+def test_plot_out_inside_another_bordersim_directory_is_refused_but_its_figures_directory_is_used(run_dir, tmp_path,
+                                                                                                   capsys):
+    """`plot --out RUN/sub` was accepted, and then `run --force` refused RUN for holding what bordersim did not
+    write (sub); figures also went into a sweep's time-series store (a probe)."""
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy, ignore=shutil.ignore_patterns("figures", "report.html"))
+    for inside in (copy / "sub", copy / "sub" / "deeper"):
+        rc, _, err = cli(capsys, "plot", str(copy), "--only", "yearly", "--out", str(inside))
+        assert rc == 2 and f"lies inside the run directory {copy}" in err and not (copy / "sub").exists(), err
+    rc, _, err = cli(capsys, "plot", str(copy), "--only", "yearly", "--out", str(copy / "figures"))
+    assert rc == 0 and (copy / "figures" / "yearly.png").exists(), err
+
+
 def test_a_run_without_crossings_per_edge_has_no_route_map_rather_than_one_where_no_one_entered(run_dir, tmp_path,
                                                                                                   capsys):
     """A summary.json without `by_edge` drew every edge as one no one entered (a probe)."""

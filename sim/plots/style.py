@@ -248,6 +248,12 @@ def check_figures_dir(path, *, default: bool = False) -> None:
     target = real_target(path)
     if default and target.is_dir() and not target.is_symlink() and marker_kind(target) is None:
         return
+    for inside in target.parents:  # not within another directory bordersim made, but in its own figures/
+        kind = marker_kind(inside)
+        if kind is not None and kind != "figures" and target != inside / "figures":
+            raise UsageError(f"{target} lies inside the {kind} directory {inside}: bordersim would take figures "
+                             f"there for files of yours (and refuse to replace that directory with --force); choose "
+                             f"a place outside it, or {inside / 'figures'}")
     claim_dir(target, "figures", resume=True)
 
 
