@@ -186,10 +186,13 @@ def run_cli(
     )
 
 
-def ctrl_c_between_the_renames(monkeypatch) -> None:
-    """Make the rename that moves a directory away to `<temporary>/old` (the first of the two that swap a new
-    directory in, sim.outputs.new_dir and the sweep store's --force) send this process a Ctrl-C once it is done;
-    Python runs the handler before the next line, i.e. before the second rename."""
+@pytest.fixture
+def ctrl_c_between_the_renames(monkeypatch):
+    """A function that makes the rename moving a directory away to `<temporary>/old` (the first of the two that
+    swap a new directory in: sim.outputs.new_dir, the sweep store's --force) send this process a Ctrl-C once it is
+    done; Python runs the handler before the next line, i.e. before the second rename. SIGINT gets Python's
+    default handler for the test: a suite started in the background (`cmd &` in a script, as CI may) ignores it,
+    and bordersim then keeps ignoring it, as it should."""
     real_replace = os.replace
 
     def replace(src, dst):
@@ -197,7 +200,9 @@ def ctrl_c_between_the_renames(monkeypatch) -> None:
         if Path(dst).name == "old":
             os.kill(os.getpid(), signal.SIGINT)
 
-    monkeypatch.setattr(os, "replace", replace)
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield lambda: monkeypatch.setattr(os, "replace", replace)
+    signal.signal(signal.SIGINT, old)
 
 
 def users_file(name: str) -> bytes:

@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import TOY, ctrl_c_between_the_renames, users_file
+from conftest import TOY, users_file
 
 from sim.cli import main
 from sim.errors import UsageError
@@ -147,13 +147,14 @@ def test_a_failed_write_leaves_the_old_directory_and_no_temporary(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
-def test_a_ctrl_c_between_the_renames_of_a_forced_replacement_leaves_the_new_directory(tmp_path, monkeypatch):
+def test_a_ctrl_c_between_the_renames_of_a_forced_replacement_leaves_the_new_directory(tmp_path, monkeypatch,
+                                                                                        ctrl_c_between_the_renames):
     """--force swaps the new directory in by two renames; a Ctrl-C between them left neither at OUT (the old one
     in a temporary that is removed later, the new one removed at once). It is now raised after the swap."""
     out = tmp_path / "run"
     with new_dir(out, "run", ["a.txt"]) as tmp:
         (tmp / "a.txt").write_text("old")
-    ctrl_c_between_the_renames(monkeypatch)
+    ctrl_c_between_the_renames()
     with pytest.raises(KeyboardInterrupt):
         with new_dir(out, "run", ["a.txt"], force=True) as tmp:
             (tmp / "a.txt").write_text("new")

@@ -29,7 +29,7 @@ import pytest
 from sim.cli import main
 from sim.errors import InputError, with_article
 from sim.experiments.store import load_sweep
-from conftest import ctrl_c_between_the_renames, users_file
+from conftest import users_file
 from sweep_helpers import as_from_a_terminal
 from sim.outputs import MARKER, marker_kind, write_marker
 
@@ -204,7 +204,8 @@ def _as_if_its_process_ended(temporary: Path) -> None:
 
 
 @pytest.mark.parametrize("moment", ["between the two renames", "while the old sweep is removed"])
-def test_a_ctrl_c_while_force_replaces_a_sweep_keeps_a_whole_sweep_at_out(tmp_path, capsys, monkeypatch, moment):
+def test_a_ctrl_c_while_force_replaces_a_sweep_keeps_a_whole_sweep_at_out(tmp_path, capsys, monkeypatch, moment,
+                                                                          ctrl_c_between_the_renames):
     """--force swaps the new sweep directory in by two renames and then deletes the old one. A Ctrl-C between the
     renames left neither at OUT; one while the old one was deleted closed the old lock twice ('Bad file
     descriptor', exit 1, the new lock leaked). Now OUT holds the new sweep, the command says it was interrupted
@@ -215,7 +216,7 @@ def test_a_ctrl_c_while_force_replaces_a_sweep_keeps_a_whole_sweep_at_out(tmp_pa
     a, b = tiny(tmp_path, "a", seed=1), tiny(tmp_path, "b", seed=2)
     assert cli(capsys, "sweep", a, "--out", out, "--workers", "1", "--quiet")[0] == 0
     if moment == "between the two renames":
-        ctrl_c_between_the_renames(monkeypatch)
+        ctrl_c_between_the_renames()
     else:
         def remove_owned(path, kind):
             shutil.rmtree(Path(path) / "runs")  # part of the old sweep is gone
