@@ -61,3 +61,14 @@ def test_the_shipped_files_and_rules_cover_what_they_claim():
     assert len(SHIPPED) >= 25 and any(p.name == "korea.yaml" for p in SHIPPED)
     outcomes = [read_with(yaml_reader._CLoader, t)[0] for t in RULES]
     assert outcomes.count("error") >= 12 and outcomes.count("ok") >= 8
+
+
+@pytest.mark.parametrize("loader", ["_CLoader", "_Loader"])
+def test_a_tab_in_the_indentation_is_named_by_either_parser(loader):
+    """libyaml's message did not name the character ('found character that cannot start any token'), and a tab in
+    the indentation is the most common mistake in a YAML file (a probe)."""
+    kind, message = read_with(getattr(yaml_reader, loader), "a:\n\tb: 1\n")
+    assert kind == "error" and message == ("f.yaml:2: YAML syntax error: found a tab where YAML allows none "
+                                           "(indentation is written with spaces only)")
+    kind, message = read_with(getattr(yaml_reader, loader), "a: " + "9" * 5000 + "\n")
+    assert message.endswith("as an integer: it has more than 4,300 digits")  # not Python's advice to programmers

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +93,9 @@ class _Rules:
         try:
             return super().construct_yaml_int(node)
         except ValueError as exc:
-            raise _Refused(f"cannot read {_short(node.value)} as an integer: {exc}", node.start_mark) from None
+            limit = sys.get_int_max_str_digits()
+            why = f"it has more than {limit:,} digits" if "Exceeds the limit" in str(exc) else str(exc)
+            raise _Refused(f"cannot read {_short(node.value)} as an integer: {why}", node.start_mark) from None
 
     def construct_yaml_float(self, node):
         if ":" in str(node.value):
@@ -299,6 +302,8 @@ def parse_yaml(text: str, *, path: str | None = None) -> tuple[Any, dict[tuple, 
         problem = getattr(exc, "problem", None) or str(exc)
         if problem == "exceeded maximum nesting depth":  # libyaml's own limit (1,000), met before ours
             raise ScenarioError(f"nested more than {MAX_DEPTH} levels deep", path=path, line=line) from None
+        if "cannot start any token" in problem and mark is not None:
+            problem = _token_problem(text, mark.line, mark.column)
         raise ScenarioError(f"YAML syntax error: {problem}", path=path, line=line) from exc
     except RecursionError:  # a safety net: MAX_DEPTH keeps every walk far from the interpreter's limit
         raise ScenarioError(f"nested too deeply (at most {MAX_DEPTH} levels)", path=path) from None
@@ -309,6 +314,18 @@ def parse_yaml(text: str, *, path: str | None = None) -> tuple[Any, dict[tuple, 
                           f"duplicate key '{key_path[-1]}' (lines {first} and {second}); a key may appear only "
                           "once in a mapping") for key_path, first, second in duplicates], path=path)
     return data, lines
+
+
+def _token_problem(text: str, line: int, column: int) -> str:
+    """'found character X that cannot start any token', naming X (libyaml's message does not), with the usual
+    cause of a tab: indentation, which YAML writes with spaces only."""
+    try:
+        char = text.splitlines()[line][column]
+    except IndexError:
+        return "found a character that cannot start any token"
+    if char == "\t":
+        return "found a tab where YAML allows none (indentation is written with spaces only)"
+    return f"found character {char!r} that cannot start any token"
 
 
 def read_yaml(path: str | Path, what: str = "scenario") -> tuple[Any, dict[tuple, int]]:
