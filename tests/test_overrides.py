@@ -126,6 +126,18 @@ def test_an_unknown_path_with_nothing_near_says_where_paths_start(item, says):
         load_scenario(TOY, overrides=[item])
 
 
+@pytest.mark.parametrize("item, says", [
+    ("population.groups.0.modes=1", "e.g. population.groups.0.modes.0, population.groups.0.modes.1"),
+    ("network.edges.0.controls=1", "e.g. network.edges.0.controls.guards"),
+    ("initial_stock=1", "it is empty in this scenario: add items in the file"),
+])
+def test_a_section_reached_by_index_or_empty_gets_examples_or_says_it_is_empty(item, says):
+    """The examples were the paths by id or name that start with the key: none for a key by index, so the message
+    ended in 'e.g. ' (a probe)."""
+    with pytest.raises(ScenarioError, match=f"is a section, not a scalar; {says}"):
+        load_scenario(TOY, overrides=[item])
+
+
 @pytest.mark.parametrize("index", ["01", "1.0", "\u0661", "-1", "99"])
 def test_a_list_index_is_a_plain_decimal_within_the_list(index):
     """`network.edges.01.cost` set edge 1, although a leading zero is refused everywhere else (and so was any

@@ -208,8 +208,9 @@ def set_path(data: dict, key: str, value: Any, *, source: str = "--set") -> None
         container[k] = value  # a distribution given as one value, as a file may write it (validated after)
         return
     if isinstance(container[k], (dict, list)):
-        sub = [p for p in scalar_paths(data) if p.startswith(key + ".")][:5]
-        raise ScenarioError(f"'{key}' is a section, not a scalar; e.g. {', '.join(sub)}", path=source, key=key)
+        sub = _scalar_paths(container[k], key)[:5]  # under the key as given (by index, id or name)
+        example = f"e.g. {', '.join(sub)}" if sub else "it is empty in this scenario: add items in the file"
+        raise ScenarioError(f"'{key}' is a section, not a scalar; {example}", path=source, key=key)
     container[k] = value
 
 
