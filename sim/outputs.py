@@ -412,9 +412,10 @@ def new_dir(out: str | Path, kind: str, own: Iterable[str], *, force: bool = Fal
                     os.replace(tmp, out)
                 shutil.rmtree(old, ignore_errors=True)
             else:
-                if out.exists():
-                    out.rmdir()  # empty: checked by claim_dir
-                os.replace(tmp, out)
+                with signals_deferred():  # an empty directory of the user's is not lost between the two steps
+                    if out.exists():
+                        out.rmdir()  # empty: checked by claim_dir
+                    os.replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
