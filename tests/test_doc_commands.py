@@ -76,16 +76,17 @@ EXPENSIVE = {
     "bordersim dashboard scenarios/korea.yaml":
         "serves the page until stopped; tests/test_dashboard.py starts the command and drives it in a browser",
     **{f"bordersim sweep experiments/validate_{name}.yaml --workers 2":
-       "Korea runs keep their initial stock of 30,000 in China (the docs' small-size cut reaches population.size "
+       "Korea runs keep their initial stock of 5,970 in China (the docs' small-size cut reaches population.size "
        "only): seconds each; the specs are loaded by test_validation_specs_load"
        for name in ("fee", "stop_departures", "china_closed", "reopen", "dmz_mines")},
     "bordersim summarize results/validate_fee --baseline no_fee_rise --outcome year.2023.arrived "
     "--outcome year.2024.arrived": "needs the validate_fee sweep (not run here)",
     "bordersim summarize results/validate_stop_departures --baseline departures --outcome year.2012.arrived "
-    "--outcome year.2013.arrived --outcome year.2014.arrived --outcome year.2016.arrived":
+    "--outcome year.2013.arrived --outcome year.2014.arrived --outcome year.2016.arrived --outcome year.2018.arrived":
         "needs the validate_stop_departures sweep (not run here)",
     "bordersim summarize results/validate_china_closed --baseline open --outcome year.2015.arrived "
-    "--outcome year.2015.female_share --outcome year.2016.arrived": "needs the validate_china_closed sweep",
+    "--outcome year.2015.female_share --outcome year.2016.arrived --outcome year.2016.female_share":
+        "needs the validate_china_closed sweep",
     "bordersim summarize results/validate_reopen --baseline kept_closed --outcome year.2023.arrived "
     "--outcome year.2024.arrived --outcome year.2023.female_share": "needs the validate_reopen sweep",
     "bordersim summarize results/validate_dmz_mines --baseline 0 --outcome route.dmz.set_out "
