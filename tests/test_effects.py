@@ -243,19 +243,20 @@ def test_posterior_errors_name_the_file_and_column(tmp_path):
     bad.write_text(f"point,{RATE}\n0,0.002\n1,abc\n")
     with pytest.raises(ScenarioError) as err:
         ef_spec.load_effects(_spec(tmp_path, posterior="bad.csv"))
-    assert err.value.key == RATE and "row 2" in err.value.message
+    assert err.value.key == RATE and "posterior row 1 (counted from 0" in err.value.message  # it said row 2
     # a value the scenario refuses is the posterior's fault, named by its row, not the first package's
     bad.write_text(f"point,{RATE}\n0,0.002\n1,0.003\n2,-1\n")
     with pytest.raises(ScenarioError) as err:
         ef_spec.load_effects(_spec(tmp_path, posterior="bad.csv"))
     assert err.value.path == str(bad) and err.value.key == RATE and "package" not in err.value.message
-    assert err.value.message.startswith(f"row 3 ({RATE} = -1.0) makes an invalid scenario: ")
+    assert err.value.message.startswith(f"posterior row 2 ({RATE} = -1.0; counted from 0, as values.parquet's "
+                                        "posterior_row) makes an invalid scenario: ")
     # with several columns, the key is the column that sets the path at fault
     patrol = "network.edges.boat.controls.patrol"
     bad.write_text(f"point,{RATE},{patrol}\n0,0.002,0.5\n1,0.003,1.7\n")
     with pytest.raises(ScenarioError) as err:
         ef_spec.load_effects(_spec(tmp_path, posterior="bad.csv"))
-    assert err.value.key == patrol and "row 2" in err.value.message, err.value.format()
+    assert err.value.key == patrol and "posterior row 1 (" in err.value.message, err.value.format()
     with pytest.raises(ScenarioError) as err:
         ef_spec.load_effects(_spec(tmp_path, posterior=name, draws=3))
     assert err.value.key == "draws"

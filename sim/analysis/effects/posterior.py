@@ -101,7 +101,8 @@ def read_posterior(file: Path, data: dict, parameters: list[str] | None, draws: 
         values = pd.to_numeric(table[name], errors="coerce").to_numpy(float)
         bad = [i for i, v in enumerate(values) if not math.isfinite(v)]
         if bad:
-            raise ScenarioError(f"row {bad[0] + 1} holds {str(table[name].iloc[bad[0]])!r}, not a finite number",
+            raise ScenarioError(f"posterior row {bad[0]} (counted from 0, as values.parquet's posterior_row) holds "
+                                f"{str(table[name].iloc[bad[0]])!r}, not a finite number",
                                 path=str(file), key=name)
         probe = copy_tree(data)
         typed = []

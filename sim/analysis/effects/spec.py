@@ -210,7 +210,8 @@ def _check_draws(posterior: Posterior, data: dict, err) -> None:
             at = re.sub(r"\[([^\]]*)\]", r".\1", exc.key or "")
             column = next((name for name in values if at in (p.strip() for p in name.split(","))),
                           next(iter(values)) if len(values) == 1 else None)
-            raise ScenarioError(f"row {row + 1} ({shown}) makes an invalid scenario: {exc.key}: {exc.message}",
+            raise ScenarioError(f"posterior row {row} ({shown}; counted from 0, as values.parquet's posterior_row) "
+                                f"makes an invalid scenario: {exc.key}: {exc.message}",
                                 path=str(posterior.file), key=column) from None
 
 
