@@ -668,7 +668,9 @@ def test_errors_found_after_the_schema_name_the_spec_key_and_its_line(tmp_path, 
         with pytest.raises(ScenarioError) as raised:
             load_effects(path)
         if key is None:  # the value is named in the posterior file, by its row and column
-            assert "row 2 holds 'nan', not a finite number" in str(raised.value) and "np." not in str(raised.value)
+            message = str(raised.value)
+            assert "posterior row 1 (counted from 0, as values.parquet's posterior_row) holds 'nan', not a finite " \
+                   "number" in message and "np." not in message
             return
     else:
         def smc(d):
