@@ -1071,6 +1071,37 @@ def test_a_ctrl_c_that_lands_in_a_weakref_callback_is_kept_until_the_driver_look
         signal.signal(signal.SIGINT, before)
 
 
+def _fresh(d: Path) -> Path:
+    d.mkdir()
+    return d
+
+
+@pytest.mark.parametrize("swap", ["parameters", "packages"])
+def test_a_spec_with_its_parameters_or_packages_reordered_is_another_spec(tmp_path, capsys, swap):
+    """Reordered, the same parameters or packages make other points under the same run ids (the last parameter
+    varies fastest, packages come first), but the fingerprint hashes the spec with its keys sorted: resumed with
+    more replicates, point 1 held one setting's replicate 0 and another's replicate 1 (a probe)."""
+    if swap == "parameters":
+        first = ("  network.edges.dmz.controls.mines: [0.0, 1.0]\n"
+                 "  network.edges.ford.controls.guards: [0.1, 0.9]\n")
+        second = "\n".join(reversed(first.rstrip("\n").split("\n"))) + "\n"
+        specs = [write_spec(_fresh(tmp_path / n) / "s.yaml", body) for n, body in (("a", first), ("b", second))]
+    else:
+        packages = ["    base: {}\n", "    closed: {policies.river_closed.enabled: false}\n"]
+        specs = []
+        for n, order in (("a", packages), ("b", packages[::-1])):
+            path = write_spec(_fresh(tmp_path / n) / "s.yaml", "  network.edges.dmz.controls.mines: [0.0]\n")
+            path.write_text(path.read_text() + "design:\n  type: policies\n  policies:\n" + "".join(order))
+            specs.append(path)
+    out = tmp_path / "o"
+    assert cli(capsys, "sweep", specs[0], "--out", out, "--workers", "1", "--quiet")[0] == 0
+    rc, _, err = cli(capsys, "sweep", specs[1], "--out", out, "--workers", "1", "--quiet", "--replicates", "2")
+    assert rc == 2 and "holds results of a different spec" in err, err
+    rc, out_text, err = cli(capsys, "sweep", specs[1], "--out", out, "--dry-run")
+    assert rc == 2 and "different spec" in err
+    assert cli(capsys, "sweep", specs[0], "--out", out, "--workers", "1", "--quiet", "--replicates", "2")[0] == 0
+
+
 def test_a_sweep_resumed_with_more_replicates_records_them_like_one_run_at_once(tmp_path, capsys):
     """`--replicates 1` then the spec's 3 into the same directory: the same files as 3 at once (the manifest names
     the replicates the runs are of, not the first command's count)."""

@@ -166,6 +166,26 @@ class LoadedSpec:
             self._fingerprint = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
         return self._fingerprint
 
+    def design_order(self) -> dict[str, list[str]]:
+        """The order of the parameters and policy packages, which decides which point a run id holds (the last
+        parameter varies fastest, packages come first): `fingerprint` hashes the spec with its keys sorted."""
+        return {"parameters": list(self.spec.parameters), "policies": list(self.spec.design.policies)}
+
+    def made(self, manifest: dict) -> bool:
+        """The sweep directory whose sweep.json is `manifest` holds runs of this spec: the same fingerprint and the
+        same order of parameters and packages as the spec it records (a spec recorded without them, by an older
+        version, is taken at its fingerprint). A spec with two parameters swapped has the same fingerprint, but its
+        point 1 is the other one's point 2: resumed, one point mixed the runs of two settings."""
+        if manifest.get("fingerprint") != self.fingerprint():
+            return False
+        recorded = manifest.get("spec")
+        if not isinstance(recorded, dict):
+            return True
+        design = recorded.get("design")
+        design = design if isinstance(design, dict) else {}
+        order = {"parameters": list(recorded.get("parameters") or {}), "policies": list(design.get("policies") or {})}
+        return order == self.design_order()
+
 
 def load_spec(path: str | Path, replicates: int | None = None) -> LoadedSpec:
     """Read and validate an experiment spec; check every parameter path against the base scenario."""

@@ -82,8 +82,7 @@ class SweepStore:
         returned store holds the directory's lock until `close()` (or the end of the process). Raises UsageError
         (nothing written or deleted) for a directory it may not use or one another sweep holds."""
         root = Path(root)
-        fingerprint = ls.fingerprint()
-        _decide(root, fingerprint, force)  # refuse before writing anything, not even the lock file
+        _decide(root, ls, force)  # refuse before writing anything, not even the lock file
         try:
             root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -91,7 +90,7 @@ class SweepStore:
         clean_stale_temporaries(root.parent)  # a replaced sweep an interrupted --force left (`_remove_replaced`)
         fd = lock_dir(root, "sweep")
         try:
-            action = _decide(root, fingerprint, force)  # again, now that no other sweep can change it
+            action = _decide(root, ls, force)  # again, now that no other sweep can change it
             if action == "new":
                 _initialise(root, ls)
             elif action == "legacy":
@@ -116,7 +115,7 @@ class SweepStore:
     def check(root: str | Path, ls: LoadedSpec, *, force: bool = False) -> str:
         """Raise the UsageError `open` would raise for this directory (reads only; the lock is not checked); else
         say what `open` would do: "new", "resume" or "replace" (another spec's runs there discarded)."""
-        action = _decide(Path(root), ls.fingerprint(), force)
+        action = _decide(Path(root), ls, force)
         return "resume" if action == "legacy" else action
 
     def close(self) -> None:
@@ -274,18 +273,18 @@ def read_manifest(root: Path) -> dict:
     return data
 
 
-def _decide(root: Path, fingerprint: str, force: bool) -> str:
+def _decide(root: Path, ls: LoadedSpec, force: bool) -> str:
     """What opening `root` does: "new", "resume", "legacy" (resume, writing the marker) or "replace"; raises
     UsageError when the directory may not be used, Unreadable when the system will not let us look into it.
     Reads only."""
     try:
-        return _decision(root, fingerprint, force)
+        return _decision(root, ls, force)
     except PermissionError as exc:
         raise Unreadable(exc.filename or root, remedy="give your user access to it, or choose another --out") \
             from None
 
 
-def _decision(root: Path, fingerprint: str, force: bool) -> str:
+def _decision(root: Path, ls: LoadedSpec, force: bool) -> str:
     legacy = root.is_dir() and marker_kind(root) is None and (root / MANIFEST).is_file()
     if legacy or (root.is_dir() and not root.is_symlink() and not _entries(root)):
         why = protected_reason(root)
@@ -294,7 +293,7 @@ def _decision(root: Path, fingerprint: str, force: bool) -> str:
         if not legacy:
             return "new"
         old = _manifest_or_none(root)
-        if old is not None and old.get("fingerprint") == fingerprint:
+        if old is not None and ls.made(old):
             return "legacy"
         what = ("holds results of a different spec "
                 f"({_spec_shown(root, old)}, spec or base scenario changed)" if old is not None
@@ -319,7 +318,7 @@ def _decision(root: Path, fingerprint: str, force: bool) -> str:
         raise UsageError(f"{exc.message}; bordersim cannot tell which spec made the {kept} run record(s) in {root}: "
                          f"restore {MANIFEST} from a backup to resume them, or choose another --out (--force would "
                          "replace the directory, discarding them)") from None
-    if old.get("fingerprint") == fingerprint:
+    if ls.made(old):
         return "resume"
     if force:
         return check_replaceable(root)

@@ -257,7 +257,7 @@ def finished_before(out: Path, ls: LoadedSpec) -> set[str]:
     """Finished runs (run ids) of `out` if it is a sweep directory of this spec (a look only: nothing is
     written)."""
     try:
-        same = read_manifest(out).get("fingerprint") == ls.fingerprint()
+        same = ls.made(read_manifest(out))
     except UsageError:
         return set()
     return SweepStore(out).finished() if same else set()

@@ -134,14 +134,14 @@ def _kept_outputs(sweep_dir: Path, loaded: LoadedSpec) -> LoadedSpec:
     if loaded.spec.outputs.timeseries:
         return loaded
     kept = with_time_series(loaded, True)
-    return kept if _fingerprint_in(sweep_dir) == kept.fingerprint() else loaded
+    return kept if kept.made(_manifest_in(sweep_dir)) else loaded
 
 
 def lack_time_series(sweep_dir: Path, loaded: LoadedSpec) -> bool:
     """True when SWEEP_DIR holds the runs of LOADED's design except that they kept no time series, which LOADED
     needs (a route-share target over part of the horizon counts arrivals by route and year from them)."""
     without = with_time_series(loaded, False)
-    return loaded.spec.outputs.timeseries and _fingerprint_in(sweep_dir) == without.fingerprint()
+    return loaded.spec.outputs.timeseries and without.made(_manifest_in(sweep_dir))
 
 
 def with_time_series(loaded: LoadedSpec, kept: bool) -> LoadedSpec:
@@ -149,13 +149,14 @@ def with_time_series(loaded: LoadedSpec, kept: bool) -> LoadedSpec:
     return LoadedSpec(loaded.spec.model_copy(update={"outputs": outputs}), loaded.path, loaded.base)
 
 
-def _fingerprint_in(sweep_dir: Path) -> str | None:
+def _manifest_in(sweep_dir: Path) -> dict:
     from sim.experiments.store import MANIFEST
 
     try:
-        return json.loads((sweep_dir / MANIFEST).read_text()).get("fingerprint")
-    except (OSError, ValueError, AttributeError):  # no sweep yet, or a damaged one: the sweep engine says so
-        return None
+        manifest = json.loads((sweep_dir / MANIFEST).read_text())
+    except (OSError, ValueError):  # no sweep yet, or a damaged one: the sweep engine says so
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
 
 
 def run_round(lc: LoadedCalibration, out: Path, rnd: Round, *, replace: bool, workers, scheduler,
