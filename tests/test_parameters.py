@@ -31,8 +31,11 @@ def test_each_kind_maps_the_unit_interval_by_its_formula():
     assert log == pytest.approx([0.01, 10 ** -1.5, 0.1, 10 ** (-2 + 2 * 0.999999)], rel=1e-12)
     edges = np.array([0, 0.33, 0.34, 0.67, 1.0])
     assert rng({"dist": "integer", "low": 1, "high": 3}).from_unit(edges) == [1, 1, 2, 3, 3]
-    cat = rng({"dist": "categorical", "values": ["a", 2, True]})
-    assert cat.from_unit(edges) == ["a", "a", 2, True, True]
+    cat = rng({"dist": "categorical", "values": ["a", "b", "c"]})
+    assert cat.from_unit(edges) == ["a", "a", "b", "c", "c"]
+    # values of two kinds cannot share a column of runs.parquet (they ran, then could not be written)
+    with pytest.raises(ValueError, match="the values mix numbers and text and true/false"):
+        rng({"dist": "categorical", "values": ["a", 2, True]})
     assert rng({"dist": "fixed", "value": 0.5}).from_unit(u) == [0.5] * 4
 
 

@@ -467,6 +467,11 @@ def test_dry_run_prints_design_and_runs_nothing(tmp_path, run_cli, small_sweep):
      "'network.edges.3.controls.mines' sets the value of the parameter 'network.edges.dmz.controls.mines'"),
     # a sweep that keeps no outcome: summarize printed pandas' "Empty DataFrame" for it
     ("name: x\nscenario: SCENARIO\noutputs: {keep: []}\n", ":3, key 'outputs.keep': List should have at least 1 item"),
+    # values of two kinds: every run ran, then runs.parquet could not hold the column (a probe)
+    ("name: x\nscenario: SCENARIO\nparameters:\n  network.edges.dmz.controls.mines: [0.5, '1']\n",
+     ":4, key 'parameters.network.edges.dmz.controls.mines': the values mix numbers and text (0.5, '1')"),
+    ("name: x\nscenario: SCENARIO\ndesign: {type: lhs, samples: 4}\nparameters:\n  network.edges.dmz.controls.mines:"
+     " {dist: categorical, values: [0, true]}\n", "the values mix numbers and true/false (0, True)"),
 ])
 def test_malformed_specs_exit_2_with_a_clear_message(tmp_path, body, needle, run_cli):
     spec = write_spec(tmp_path, body)

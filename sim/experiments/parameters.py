@@ -29,6 +29,17 @@ Scalar = float | int | bool | str
 KINDS = ("uniform", "loguniform", "integer", "categorical", "fixed")
 
 
+def one_kind(values: list) -> list:
+    """`values` unchanged when they are all numbers, all true/false or all text; else ValueError. A parameter is
+    one column of runs.parquet, which holds one kind: [0.5, "1"] ran every run, then could not be written."""
+    kinds = {"true/false" if isinstance(v, bool) else "numbers" if isinstance(v, (int, float)) else "text"
+             for v in values}
+    if len(kinds) > 1:
+        raise ValueError(f"the values mix {' and '.join(sorted(kinds))} ({', '.join(map(repr, values[:6]))}"
+                         f"{', ...' if len(values) > 6 else ''}): give them all as one kind (numbers unquoted)")
+    return values
+
+
 def distinct_paths(parameters: dict[str, Any]) -> dict[str, Any]:
     """`parameters` unchanged when no dotted path is set by two of them (a name may join paths with commas, all
     set to its value); else ValueError: the later would silently overwrite the earlier at every point."""
@@ -55,6 +66,8 @@ class ParameterRange(Strict):
     high: float | None = Field(None, description="uniform/loguniform/integer: upper bound.")
     values: list[Scalar] | None = Field(None, min_length=1, description="categorical: the values, equally likely.")
     value: Scalar | None = Field(None, description="fixed: the value.")
+
+    _one_kind = field_validator("values")(classmethod(lambda cls, v: v if v is None else one_kind(v)))
 
     # high == low is allowed (a point); specs that need a proper interval set this to True
     proper_interval: ClassVar[bool] = False

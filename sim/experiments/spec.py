@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import AfterValidator, Discriminator, Field, Tag, field_validator, model_validator
 
 from sim.api_checks import MAX_SEED
 from sim.engine.engines import ENSEMBLE_DEFAULT, EngineName
-from sim.experiments.parameters import ParameterRange, Scalar, distinct_paths
+from sim.experiments.parameters import ParameterRange, Scalar, distinct_paths, one_kind
 from sim.outputs import check_name
 from sim.scenario.schema import Scenario
 from sim.scenario.strict import Strict
@@ -52,7 +52,7 @@ def _parameter_kind(v: Any) -> str | None:
 
 
 Parameter = Annotated[
-    Annotated[list[Scalar], Tag("values")] | Annotated[Range, Tag("range")]
+    Annotated[list[Scalar], AfterValidator(one_kind), Tag("values")] | Annotated[Range, Tag("range")]
     | Annotated[ParameterRange, Tag("distribution")],
     Discriminator(_parameter_kind, custom_error_type="parameter_form",
                   custom_error_message="expected a list of values, a range {start, stop, num} or a distribution "
