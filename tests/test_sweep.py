@@ -467,6 +467,11 @@ def test_dry_run_prints_design_and_runs_nothing(tmp_path, run_cli, small_sweep):
      "'network.edges.3.controls.mines' sets the value of the parameter 'network.edges.dmz.controls.mines'"),
     # a sweep that keeps no outcome: summarize printed pandas' "Empty DataFrame" for it
     ("name: x\nscenario: SCENARIO\noutputs: {keep: []}\n", ":3, key 'outputs.keep': List should have at least 1 item"),
+    # a range of one value took its start and dropped its stop unseen (a probe)
+    ("name: x\nscenario: SCENARIO\nparameters:\n  network.edges.dmz.controls.mines: {start: 0.2, stop: 0.8, num: 1}\n",
+     ":4, key 'parameters.network.edges.dmz.controls.mines': num: 1 gives one value, but start (0.2) and stop (0.8)"),
+    # a points design without parameters made 0 points, an empty sweep and exit 0 (a probe)
+    ("name: x\nscenario: SCENARIO\ndesign: {type: points}\n", "design 'points' needs at least one parameter"),
     # values of two kinds: every run ran, then runs.parquet could not hold the column (a probe)
     ("name: x\nscenario: SCENARIO\nparameters:\n  network.edges.dmz.controls.mines: [0.5, '1']\n",
      ":4, key 'parameters.network.edges.dmz.controls.mines': the values mix numbers and text (0.5, '1')"),

@@ -105,7 +105,7 @@ def count_points(ls: LoadedSpec) -> int:
         return spec.design.samples
     lengths = [_length(p) for p in spec.parameters.values()]
     if kind == "points":
-        return lengths[0] if lengths else 0
+        return lengths[0]  # a points design has parameters (ExperimentSpec._check)
     if kind == "policies_points":
         return (lengths[0] if lengths else 1) * len(spec.design.policies)
     grid = math.prod(lengths)

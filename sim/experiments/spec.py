@@ -30,6 +30,12 @@ class Range(Strict):
     stop: float
     num: int = Field(ge=1, le=10_000)
 
+    @model_validator(mode="after")
+    def _both_ends(self) -> Range:
+        if self.num == 1 and self.start != self.stop:  # linspace gives start alone: stop was dropped unseen
+            raise ValueError(f"num: 1 gives one value, but start ({self.start:g}) and stop ({self.stop:g}) differ; "
+                             "give num: 2 or more, or the one value as a list")
+        return self
 
 
 
@@ -134,7 +140,7 @@ class ExperimentSpec(Strict):
             if len(lengths) > 1:
                 raise ValueError(f"design '{self.design.type}' needs lists of equal length (point i takes the i-th "
                                  f"value of each); found lengths {sorted(lengths)}")
-        if self.design.type in ("lhs", "sobol") and not self.parameters:
+        if self.design.type in ("lhs", "sobol", "points") and not self.parameters:  # points: it made 0 points
             raise ValueError(f"design '{self.design.type}' needs at least one parameter")
         return self
 
