@@ -111,6 +111,12 @@ class MixedCodeWarning(ResultWarning):
         return "; ".join(ways)
 
 
+class WriteFailed(Exception):
+    """The system refused a write bordersim was making (a full disk, a file system gone read-only): what was there
+    before is kept, nothing half-written is left. Not bad input: the command line exits with 1 (README), as for
+    any refusal of the system; an --out refused before any work starts is a UsageError (exit 2)."""
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM (a batch scheduler's time limit, `kill`), turned into an interruption by the command line
     (`sim.entry`): it stops a command as Ctrl-C does, keeping what was finished, and the exit code is 143."""

@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sim.errors import UsageError, with_article
+from sim.errors import UsageError, WriteFailed, with_article
 from sim.interrupts import signals_deferred
 
 if TYPE_CHECKING:
@@ -168,11 +168,11 @@ def _check_writable(p: Path, what: str) -> None:
 
 @contextmanager
 def writing(path: str | Path) -> Iterator[None]:
-    """Turn an OSError of writing `path` (no space, no permission, read-only file system) into a UsageError."""
+    """Turn an OSError of writing `path` (no space, no permission, read-only file system) into a WriteFailed."""
     try:
         yield
     except OSError as exc:
-        raise UsageError(f"{path}: cannot write ({exc.strerror or exc}); nothing was replaced") from None
+        raise WriteFailed(f"{path}: cannot write ({exc.strerror or exc}); nothing was replaced") from None
 
 
 def write_marker(directory: Path, kind: str) -> None:

@@ -13,7 +13,7 @@ import pytest
 from conftest import TOY, users_file
 
 from sim.cli import main
-from sim.errors import UsageError
+from sim.errors import UsageError, WriteFailed
 from sim.outputs import MARKER, atomic_write_text, check_name, claim_dir, new_dir, remove_owned
 
 SMALL = ["--set", "population.size=500", "--quiet"]
@@ -170,7 +170,7 @@ def test_an_atomic_write_that_fails_keeps_the_old_file(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", full_disk)
-    with pytest.raises(UsageError, match="No space left"):
+    with pytest.raises(WriteFailed, match="No space left"):
         atomic_write_text(target, "fragment")
     assert target.read_text() == "good" and sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
 

@@ -491,6 +491,29 @@ def test_a_ctrl_c_after_the_last_run_says_the_runs_are_kept(tmp_path, capsys, mo
     assert rc == 130 and f"interrupted: 2 of 2 runs finished and saved in {out}; run the same command again" in err
 
 
+def test_a_disk_that_fills_during_a_sweep_is_exit_1_and_says_how_to_resume(tmp_path, capsys, monkeypatch):
+    """The system refusing a write (a full disk) is not bad input: it was exit 2, and a sweep stopped by it did
+    not say that its finished runs were kept (a probe; README: 'exits with 1')."""
+    from sim.errors import WriteFailed
+    from sim.experiments.store import SweepStore
+
+    real_record, calls = SweepStore.record, []
+
+    def record(self, run, output):
+        calls.append(run)
+        if len(calls) == 2:
+            raise WriteFailed(f"{self.root}/runs/x.json: cannot write (No space left on device); nothing was replaced")
+        return real_record(self, run, output)
+
+    monkeypatch.setattr(SweepStore, "record", record)
+    out = tmp_path / "o"
+    rc, _, err = cli(capsys, "sweep", tiny(tmp_path), "--out", out, "--workers", "1", "--quiet")
+    assert rc == 1 and "No space left on device" in err and "Traceback" not in err, err
+    assert f"1 of 2 runs finished and saved in {out}: free some space and run the same command again" in err
+    monkeypatch.undo()
+    assert cli(capsys, "sweep", tiny(tmp_path), "--out", out, "--workers", "1", "--quiet")[0] == 0
+
+
 def test_the_workers_of_a_local_dask_cluster_ignore_ctrl_c():
     """They share the terminal's process group: a Ctrl-C reached each and each printed a traceback (a probe), while
     the sweep process stops the cluster itself."""

@@ -14,7 +14,7 @@ from contextlib import contextmanager, nullcontext
 
 from sim.cli import calibrate, compare, dashboard, discover, effects, plot, run, sensitivity, sweep
 from sim.cli.arguments import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED
-from sim.errors import InputError, MixedCodeWarning, ResultWarning, Terminated, UsageError
+from sim.errors import InputError, MixedCodeWarning, ResultWarning, Terminated, UsageError, WriteFailed
 from sim.provenance import package_version
 
 
@@ -223,6 +223,11 @@ def _main(argv: list[str] | None) -> int:
         args = parse(parser, argv)
     except KeyboardInterrupt as exc:
         return _interrupted(exc)
+    except WriteFailed as exc:  # the system refused a write (a full disk): not bad input
+        if args.debug:
+            raise
+        _tell(f"error: {exc}")
+        return EXIT_FAILURE
     except BrokenPipeError:  # --help piped into `head`
         _to_devnull(sys.stdout)
         return EXIT_OK

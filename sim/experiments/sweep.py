@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from sim.api_checks import path_argument, run_options
-from sim.errors import InputError, ScenarioError, Terminated, UsageError
+from sim.errors import InputError, ScenarioError, Terminated, UsageError, WriteFailed
 from sim.experiments.design import (Point, RunSpec, build_runs, check_run_count, count_points, iter_points, iter_runs,
                                     points_at)
 from sim.experiments.backends import Backend, BackendLost
@@ -213,6 +213,10 @@ def run_sweep(p: Plan, out: str | Path, *, workers: int | None = None, scheduler
             raise
         kept = len(finished_before(out, p.spec) & {r.run_id for r in p.runs})
         raise SweepInterrupted(kept, len(p.runs), out, isinstance(exc, Terminated)) from None
+    except WriteFailed as exc:  # a full disk part-way: what finished is kept, as after a Ctrl-C
+        kept = len(finished_before(out, p.spec) & {r.run_id for r in p.runs})
+        raise WriteFailed(f"{exc}; {kept} of {len(p.runs)} runs finished and saved in {out}: free some space and "
+                          "run the same command again to resume") from None
 
 
 def _run(p: Plan, store: SweepStore, out: Path, be: Backend | None, progress) -> pd.DataFrame:

@@ -30,7 +30,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.errors import UsageError
+from sim.errors import UsageError, WriteFailed
 from sim.api_checks import optional_path_argument, path_argument
 from sim.experiments.summarize import summarize
 from sim.outcomes import TOTAL_KEYS
@@ -445,6 +445,6 @@ def write_report(path: str | Path, out: str | Path | None = None, *, baseline: s
     try:
         atomic_write_text(target, text)
     except OSError as exc:
-        raise UsageError(f"{target}: cannot write the report ({exc.strerror or exc}); free some space or choose "
-                         "another --out") from None
+        raise WriteFailed(f"{target}: cannot write the report ({exc.strerror or exc}); free some space or "
+                          "choose another --out") from None
     return target

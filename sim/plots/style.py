@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.ticker import FuncFormatter
 
-from sim.errors import UsageError
+from sim.errors import UsageError, WriteFailed
 from sim.outputs import (FIGURE_CREATOR, atomic_path, claim_dir, clean_stale_temporaries, marker_kind, real_target,
                          refuse_foreign_figures, write_marker)
 
@@ -221,13 +221,13 @@ def save(fig: Figure, path, fmt: str) -> None:
     """Write the figure in the given format (png, svg, pdf) through a temporary file beside `path`, renamed onto
     it only when complete (`sim.outputs.atomic_path`): a full disk or a crash leaves the old file or none, never
     a fragment. The bytes depend only on the figure, and name bordersim as their creator (`SAVE_METADATA`). A
-    failure to write (full disk, no permission) is a UsageError naming the file."""
+    failure to write (full disk, no permission) is a WriteFailed naming the file."""
     try:
         with mpl.rc_context({**RC, "svg.hashsalt": SVG_HASHSALT}), atomic_path(path) as tmp:
             fig.savefig(tmp, format=fmt, metadata=SAVE_METADATA.get(fmt))
     except OSError as exc:
-        raise UsageError(f"{path}: cannot write the figure ({exc.strerror or exc}); free some space or choose "
-                         "another --out") from None
+        raise WriteFailed(f"{path}: cannot write the figure ({exc.strerror or exc}); free some space or choose "
+                          "another --out") from None
 
 
 def safe_stem(text: str) -> str:
