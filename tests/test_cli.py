@@ -466,3 +466,25 @@ def test_a_source_date_epoch_that_is_not_seconds_is_bad_input(capsys, monkeypatc
     assert "SOURCE_DATE_EPOCH" in err and "whole number of seconds" in err and "internal failure" not in err, err
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     assert main(["schema"]) == 0
+
+
+def test_runs_started_within_one_second_each_get_their_own_default_directory(tmp_path, monkeypatch):
+    """A loop over seeds ran the second run to its end and then refused it for the first's directory, suggesting
+    --force, which would have replaced the first (a probe)."""
+    import datetime as dt
+
+    import sim.cli.run as run_cli
+
+    class Frozen(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return cls(2026, 12, 7, 10, 0, 0)
+
+    monkeypatch.setattr(run_cli.dt, "datetime", Frozen)
+    monkeypatch.chdir(tmp_path)
+    names = []
+    for _ in range(3):
+        path = run_cli.default_run_dir("toy")
+        path.mkdir(parents=True)
+        names.append(path.name)
+    assert names == ["toy-20261207-100000", "toy-20261207-100000-2", "toy-20261207-100000-3"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -16,9 +17,15 @@ from sim.outputs import claim_dir, default_dir
 
 
 def default_run_dir(name: str) -> Path:
-    """results/<scenario name>-<local time stamp> (the name is a safe path component: see sim.outputs)."""
+    """results/<scenario name>-<local time stamp> (the name is a safe path component: see sim.outputs), with -2,
+    -3, ... added when that exists: runs started within one second (a loop over seeds) each get their own, where
+    the second ran to its end and was then refused for the first's directory."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return default_dir(f"{name}-{stamp}")
+    path, n = default_dir(f"{name}-{stamp}"), 1
+    while os.path.lexists(path):
+        n += 1
+        path = default_dir(f"{name}-{stamp}-{n}")
+    return path
 
 
 
