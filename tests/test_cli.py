@@ -456,7 +456,7 @@ def test_a_ctrl_c_while_the_command_line_is_imported_is_one_line_and_exit_130(st
     assert proc.returncode == 130 and proc.stderr == "interrupted\n", proc.stderr
 
 
-@pytest.mark.parametrize("value", ["yesterday", "", "-5", "1.5", "99999999999999999999"])
+@pytest.mark.parametrize("value", ["yesterday", "", "-5", "1.5", "99999999999999999999", "\u00b2"])
 def test_a_source_date_epoch_that_is_not_seconds_is_bad_input(capsys, monkeypatch, value, tmp_path):
     """numpy (f2py, imported by the figures) and matplotlib read SOURCE_DATE_EPOCH with int(): any other value
     ended plot and report as an internal failure."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import warnings
 from collections.abc import Iterator
@@ -183,7 +184,8 @@ def _check_environment() -> None:
     a whole number of seconds when set: numpy and matplotlib read it with int() at import or save time, so any other
     value ended a command as an internal failure."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch is not None and not (epoch.strip().isdigit() and int(epoch) < MAX_EPOCH):
+    # ASCII digits only: str.isdigit() takes '²', which int() refuses (an internal failure again)
+    if epoch is not None and not (re.fullmatch(r"\s*[0-9]+\s*", epoch) and int(epoch) < MAX_EPOCH):
         raise UsageError(f"the environment variable SOURCE_DATE_EPOCH is {epoch!r}: it must be a whole number of "
                          "seconds since 1970-01-01 00:00 UTC before the year 10000, or unset")
 
