@@ -20,6 +20,13 @@ def _shown(value: Any) -> str:
     return f"{value!r} ({type(value).__name__})"
 
 
+def keep_leading_dot(text: str) -> str:
+    """`text`, or its absolute form when its first part starts with '~': './~name' names a file '~name' here, but a
+    Path drops the './', and '~name' alone would be taken for a home directory (refused where paths are read)."""
+    parts = Path(text).parts
+    return os.path.abspath(text) if parts[:1] and parts[0].startswith("~") else text
+
+
 def path_argument(value: Any, name: str) -> Path:
     """`value` as a Path: a str or an os.PathLike of one, not empty, and not starting with '~' (Python does not
     expand '~' or '~user' as a shell does: `write_run(r, "~/x")` made a directory named '~' in the current one; a
@@ -30,8 +37,7 @@ def path_argument(value: Any, name: str) -> Path:
             raise UsageError(f"{name}: {text!r} starts with '~', which Python does not expand: give "
                              f"os.path.expanduser({text!r}) or the path written out (a name that starts with '~': "
                              f"'./{text}')")
-        path = Path(text)
-        return Path(os.path.abspath(text)) if path.parts[:1] and path.parts[0].startswith("~") else path  # ./~x
+        return Path(keep_leading_dot(text))
     raise UsageError(f"{name}: give a file or directory path (str or pathlib.Path), not {_shown(value)}")
 
 

@@ -313,16 +313,17 @@ def run_spec_sweep(claim: AnalysisDir, exp: dict, base: Scenario, *, force: bool
     p = plan(loaded)
     texts = {**(records or {}), exp_path.name: yaml.safe_dump(exp, sort_keys=False, width=110)}
     claim.make()
-    written: list[bool] = []
+    written = False
 
     def write_records() -> None:
+        nonlocal written
         if written:
             return
         if any(not (out / name).is_file() or (out / name).read_text() != text for name, text in texts.items()):
             claim.writing_results()
         for name, text in texts.items():
             write_if_changed(out / name, text)
-        written.append(True)
+        written = True
 
     def reported(done: int, total: int) -> None:
         write_records()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import os
-from pathlib import Path
+
+from sim.api_checks import keep_leading_dot
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143  # 128 + SIGINT, SIGTERM
 
@@ -40,6 +40,4 @@ def path_text(text: str) -> str:
         raise argparse.ArgumentTypeError(f"{text!r} starts with '~', which the shell did not expand (quoted, as "
                                          "'~/x' or \"~/x\"): give it unquoted or written out (a name starting with "
                                          "'~' is given as ./~name)")
-    if Path(text).parts[:1] and Path(text).parts[0].startswith("~"):  # ./~name: a Path drops the ./
-        return os.path.abspath(text)
-    return text
+    return keep_leading_dot(text)
