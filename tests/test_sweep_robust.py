@@ -27,7 +27,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.errors import InputError, with_article
+from sim.errors import InputError, UsageError, with_article
 from sim.experiments.store import load_sweep
 from conftest import users_file
 from sweep_helpers import as_from_a_terminal
@@ -706,6 +706,24 @@ def test_a_script_without_a_main_guard_gets_one_clear_error_and_a_guarded_one_ru
             assert not out.exists()
         else:
             assert r.returncode == 0 and "returned 2" in r.stdout, r.stderr[-2000:]
+
+
+def test_a_sweep_from_a_script_piped_to_python_is_refused_before_anything_is_written(tmp_path, monkeypatch):
+    """`python - < script.py`: the main script is '<stdin>', which worker processes cannot import again; every run
+    failed as "worker process died 3 times" (each worker: FileNotFoundError '<stdin>') and the call returned (a
+    probe). Refused at once, naming what to do."""
+    import types
+
+    import sim
+
+    piped = types.ModuleType("__main__")
+    piped.__file__ = "<stdin>"
+    monkeypatch.setitem(sys.modules, "__main__", piped)
+    out = tmp_path / "o"
+    with pytest.raises(UsageError, match=r"main script \(<stdin>\) is not a file they can read") as err:
+        sim.sweep(tiny(tmp_path), out, workers=1)
+    assert 'if __name__ == "__main__":' in str(err.value)
+    assert not out.exists()
 
 
 def test_a_temporary_directory_too_long_for_the_workers_socket_is_named_before_anything_is_written(tmp_path):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import math
 import multiprocessing
+import os
 import sys
 import time
 import warnings
@@ -314,8 +315,13 @@ def refuse_unguarded_main() -> None:
     if name is not None:
         if name == "__main__" or name.endswith(".__main__"):
             return  # multiprocessing does not re-run a package's __main__ in workers
-    elif getattr(main, "__file__", None) is None:
-        return  # interactive session, notebook: nothing to re-import
+    else:
+        main_file: str | None = getattr(main, "__file__", None)
+        if main_file is None:
+            return  # interactive session, notebook: nothing to re-import
+        started_in = getattr(multiprocessing.process, "ORIGINAL_DIR", None) or ""  # workers resolve it there
+        if not os.path.isfile(os.path.join(started_in, main_file)):
+            raise UsageError(_NO_FILE_MESSAGE.format(file=main_file))  # e.g. '<stdin>': every worker would fail
     frame: FrameType | None = sys._getframe(1)
     while frame is not None and not (frame.f_globals is vars(main) and frame.f_code.co_name == "<module>"):
         frame = frame.f_back
@@ -332,6 +338,11 @@ def refuse_unguarded_main() -> None:
 _GUARD_MESSAGE = ("a sweep was started from the top level of {where} without `if __name__ == \"__main__\":`; "
                   "worker processes import that script again and would each start the sweep again. Put the call "
                   "under `if __name__ == \"__main__\":` (see docs/experiments.md)")
+
+
+_NO_FILE_MESSAGE = ("a sweep needs worker processes, which import the main script again, and the main script "
+                    "({file}) is not a file they can read (a script piped to `python -`?): save it to a file, with "
+                    "the call under `if __name__ == \"__main__\":`, and run that file")
 
 
 def _is_main_test(node: ast.expr, op: type) -> bool:
