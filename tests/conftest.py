@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
-from scipy.stats import binomtest
 
 from sim.scenario.schema import MODES, Scenario
 from sim.loading import validate_dict
@@ -157,6 +156,8 @@ def build(data: dict) -> Scenario:
 def binom_ci(k: int, n: int, level: float = 1 - ALPHA) -> tuple[float, float]:
     """Clopper-Pearson (exact) confidence interval for a binomial proportion k / n (default: at the suite's
     per-check level ALPHA)."""
+    from scipy.stats import binomtest  # here: the xdist controller loads this file too, and needs no scipy
+
     ci = binomtest(k, n).proportion_ci(confidence_level=level, method="exact")
     return ci.low, ci.high
 
@@ -203,6 +204,23 @@ def ctrl_c_between_the_renames(monkeypatch):
     old = signal.signal(signal.SIGINT, signal.default_int_handler)
     yield lambda: monkeypatch.setattr(os, "replace", replace)
     signal.signal(signal.SIGINT, old)
+
+
+@pytest.fixture
+def blank_drawing(monkeypatch):
+    """Figures are drawn as their blank background only: for tests of where and how figure files are written
+    (refusals, markers, temporaries, names), not of what the figures show. Layout, axes and text, most of the time
+    a figure takes to draw, are skipped; each file is still a whole PNG, SVG or PDF of the figure's size with
+    bordersim's metadata. test_plots.py and the byte-identity tests draw for real."""
+    from matplotlib.figure import Figure
+
+    def draw(self, renderer):
+        renderer.open_group("figure", gid=self.get_gid())
+        self.patch.draw(renderer)
+        renderer.close_group("figure")
+        self.stale = False
+
+    monkeypatch.setattr(Figure, "draw", draw)
 
 
 def users_file(name: str) -> bytes:

@@ -23,6 +23,10 @@ from sim.analysis.calibration.scenario_file import PROVENANCE_START
 from sim.analysis.calibration.spec import load_calibration
 from sim.outputs import marker_kind, write_marker
 
+# These tests are about which files an analysis writes, keeps and refuses; what its figures show is tested in the
+# test file of each analysis, which draws them for real.
+pytestmark = pytest.mark.usefixtures("blank_drawing")
+
 OBSERVED_CSV = """period_start,period_end,arrivals,male,female,source,note
 2000,2000,99,24,75,X,
 2001,2001,999,249,750,X,

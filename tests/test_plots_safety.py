@@ -175,6 +175,7 @@ def test_plot_on_a_full_disk_keeps_the_old_figure_and_leaves_no_temporary(run_di
     assert sorted(p.name for p in out.iterdir()) == [".bordersim", "outcome_shares.png"], "a temporary was left"
 
 
+@pytest.mark.usefixtures("blank_drawing")
 def test_report_on_a_full_disk_keeps_the_old_report_and_leaves_no_temporary(sweep_dir, tmp_path, capsys,
                                                                               full_disk):
     target = tmp_path / "out" / "report.html"
@@ -187,6 +188,7 @@ def test_report_on_a_full_disk_keeps_the_old_report_and_leaves_no_temporary(swee
     assert sorted(p.name for p in target.parent.iterdir()) == ["report.html"], "a temporary was left"
 
 
+@pytest.mark.usefixtures("blank_drawing")
 def test_plot_out_refuses_a_directory_bordersim_did_not_make_and_touches_nothing(run_dir, tmp_path, capsys):
     mine = tmp_path / "thesis"
     mine.mkdir()
@@ -207,6 +209,7 @@ def test_plot_out_refuses_a_directory_bordersim_did_not_make_and_touches_nothing
     assert not (tmp_path / "new").exists()
 
 
+@pytest.mark.usefixtures("blank_drawing")
 def test_plot_out_writes_a_marked_figures_directory_and_adds_to_it(sweep_dir, tmp_path, capsys):
     out = tmp_path / "figs"
     assert cli(capsys, "plot", str(sweep_dir), "--out", str(out), "--only", "response")[0] == 0
@@ -220,6 +223,7 @@ def test_plot_out_writes_a_marked_figures_directory_and_adds_to_it(sweep_dir, tm
 
 
 
+@pytest.mark.usefixtures("blank_drawing")
 @pytest.mark.parametrize("mine", ["a file", "a png of another program", "a link", "a directory"])
 def test_a_figure_of_the_users_bearing_a_figures_name_is_never_replaced(run_dir, tmp_path, capsys, mine):
     """A figures directory bordersim made may hold the user's own flows.png: `plot` used to replace it."""
@@ -247,6 +251,7 @@ def test_a_figure_of_the_users_bearing_a_figures_name_is_never_replaced(run_dir,
     assert cli(capsys, "plot", str(run_dir), "--out", str(out), "--only", "yearly")[0] == 0, "its own figures still"
 
 
+@pytest.mark.usefixtures("blank_drawing")
 def test_temporaries_of_a_killed_plot_or_report_go_when_they_write_there_again(run_dir, sweep_dir, tmp_path,
                                                                                   capsys):
     """A plot killed while it wrote left `.bordersim-<pid>-*.tmp` in the figures directory for good, although
@@ -268,6 +273,7 @@ def test_temporaries_of_a_killed_plot_or_report_go_when_they_write_there_again(r
         assert not (d / ".bordersim-4294967296-x1y2.tmp").exists()
         assert (d / f".bordersim-{os.getppid()}-x1y2.tmp").read_bytes() == b"another command, at work"
 
+@pytest.mark.usefixtures("blank_drawing")
 def test_default_figures_directory_of_a_run_is_bordersims_even_without_a_marker_but_not_its_files(run_dir, tmp_path,
                                                                                                     capsys):
     """An unmarked PATH/figures (earlier versions wrote no marker) is used and marked; a file in it that is not a
@@ -285,6 +291,7 @@ def test_default_figures_directory_of_a_run_is_bordersims_even_without_a_marker_
     assert json.loads((copy / "figures" / ".bordersim").read_text())["kind"] == "figures", "now marked as ours"
 
 
+@pytest.mark.usefixtures("blank_drawing")
 def test_report_out_overwrites_only_a_report_bordersim_wrote(sweep_dir, tmp_path, capsys):
     mine = tmp_path / "paper.html"
     mine.write_text("<html>my paper</html>")
@@ -533,6 +540,7 @@ def test_damaged_run_directory_is_exit_2_naming_the_file(run_dir, tmp_path, caps
     assert not (copy / "report.html").exists()
 
 
+@pytest.mark.usefixtures("blank_drawing")
 def test_plot_out_inside_another_bordersim_directory_is_refused_but_its_figures_directory_is_used(run_dir, tmp_path,
                                                                                                    capsys):
     """`plot --out RUN/sub` was accepted, and then `run --force` refused RUN for holding what bordersim did not
@@ -546,6 +554,7 @@ def test_plot_out_inside_another_bordersim_directory_is_refused_but_its_figures_
     assert rc == 0 and (copy / "figures" / "yearly.png").exists(), err
 
 
+@pytest.mark.usefixtures("blank_drawing")
 def test_a_run_without_crossings_per_edge_has_no_route_map_rather_than_one_where_no_one_entered(run_dir, tmp_path,
                                                                                                   capsys):
     """A summary.json without `by_edge` drew every edge as one no one entered (a probe)."""
@@ -642,6 +651,7 @@ def test_damaged_sweep_directory_is_exit_2_naming_the_file(tmp_path, capsys, fil
         assert rc == 2 and file in err and "internal failure" not in err, (command, err)
 
 
+@pytest.mark.usefixtures("blank_drawing")
 def test_names_with_a_slash_give_safe_file_names(tmp_path, capsys):
     """An edge id 'd/z' in a parameter name must not become a directory in a figure's file name."""
     slash = "network.edges.d/z.controls.mines"
@@ -758,6 +768,7 @@ def test_a_damaged_table_of_an_analysis_is_exit_2_naming_it(tmp_path, capsys, ki
     assert not (root / "report.html").exists() and not (root / "figures").exists()
 
 
+@pytest.mark.usefixtures("blank_drawing")
 @pytest.mark.parametrize("kind, file", [("calibration", "predictive.csv"), ("sensitivity", "indices.csv")])
 def test_a_table_saved_without_its_last_line_end_or_with_windows_line_ends_is_read(tmp_path, capsys, kind, file):
     """Editors and spreadsheets save CSVs without a final line end, or with CR LF: whole rows, not damage."""

@@ -638,7 +638,10 @@ def test_the_forkserver_imports_the_engine_once_so_workers_start_without_importi
 STUCK = """
 import gc, os, struct, sys
 from multiprocessing.queues import SimpleQueue
+from sim.experiments import executors
 from sim.experiments.executors import backend, drive
+
+executors.STUCK_WAIT = 0.2  # seconds of dead workers before the pool counts as stuck (1 s in use): the test waits less
 
 def task(marker):
     if not os.path.exists(marker):  # the first time: die while writing a result, as a killed worker can
