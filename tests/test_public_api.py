@@ -155,6 +155,9 @@ def test_a_border_model_stepped_by_hand_stops_at_its_horizon_and_reports_only_th
     assert totals["set_out"] == sum(v for k, v in totals.items() if k != "set_out")
     assert totals["in_transit"] == int(result.in_transit[-1].sum())
     assert np.array_equal(result.flows, whole.flows[:10])  # the same draws, the first steps of the whole run
+    # RunResult.first_steps(k), public, cut a finished run's flows but kept its edge counts of all 60 steps (and
+    # took -1 as "all but the last"): a model's first steps come only from stepping it (a probe)
+    assert not hasattr(whole, "first_steps")
     with pytest.raises(UsageError, match="stopped after 10 of the 60 steps"):
         sim.write_run(result, tmp_path / "part")
     assert not (tmp_path / "part").exists()

@@ -12,7 +12,7 @@ import dataclasses
 import numpy as np
 
 from sim.engine.core import run_result
-from sim.engine.ledger import RunResult
+from sim.engine.ledger import RunResult, result_so_far
 from sim.engine.mesa.model import BorderModel
 from sim.dashboard.levers import changed, with_levers
 from sim.errors import InputError
@@ -84,5 +84,5 @@ class DashboardModel(BorderModel):
         so_far = self._so_far
         if so_far is None or so_far[0] != steps:
             now = dataclasses.replace(self._whole, edges=edges, repatriated_at=repatriated)
-            so_far = self._so_far = (steps, now.first_steps(steps))
+            so_far = self._so_far = (steps, result_so_far(now, steps))
         return so_far[1]

@@ -339,16 +339,6 @@ class RunResult:
             out[self.node_ids[n]] = by_year
         return out
 
-    def first_steps(self, steps: int) -> RunResult:
-        """This result cut to its first `steps` steps (a model stepped by hand, or the dashboard's run so far):
-        per-step arrays and dates sliced; the cumulative edge and repatriation counts kept as they are (they hold
-        only what happened so far)."""
-        cut = {name: getattr(self, name)[:steps]
-               for name in ("flows", "arrived_female", "in_transit", "fees", "sold", "queued", "abroad")
-               if getattr(self, name) is not None}
-        persons = None if self.persons is None else {k: v[:steps] for k, v in self.persons.items()}
-        return dataclasses.replace(self, dates=self.dates[:steps], persons=persons, **cut)
-
     @property
     def whole(self) -> bool:
         """The result covers its scenario's whole horizon (not a model stopped part way)."""
@@ -424,6 +414,20 @@ class RunResult:
                                  (cum[..., ARRIVED] + cum[..., KILLED] + ps["retired"] + self.in_transit
                                   + ps["detained"] + ps["home_again"]).sum(axis=1))
         return bool(attempts and detention and persons)
+
+
+def result_so_far(result: RunResult, steps: int) -> RunResult:
+    """The result of a model stopped after its first `steps` steps (1 <= steps <= len(result.dates)), from a
+    `result` whose per-step arrays span the whole horizon (zero after step `steps`) and whose cumulative counts
+    (`edges`, `repatriated_at`) were taken when step `steps` ended: the per-step arrays, the persons' series and
+    the dates cut to `steps`, the cumulative counts kept. Not a way to cut a finished run: its cumulative counts
+    hold every step."""
+    assert 1 <= steps <= len(result.dates), steps
+    cut = {name: getattr(result, name)[:steps]
+           for name in ("flows", "arrived_female", "in_transit", "fees", "sold", "queued", "abroad")
+           if getattr(result, name) is not None}
+    persons = None if result.persons is None else {k: v[:steps] for k, v in result.persons.items()}
+    return dataclasses.replace(result, dates=result.dates[:steps], persons=persons, **cut)
 
 
 def write_run(result: RunResult, out_dir: str | Path, *, force: bool = False) -> Path:

@@ -40,7 +40,7 @@ from mesa.discrete_space import Cell, Network
 from sim.api_checks import callback_argument, seed_argument
 from sim.engine.core import EngineCore, model_arguments, run_result
 from sim.provenance import package_version
-from sim.engine.ledger import RunResult
+from sim.engine.ledger import RunResult, result_so_far
 from sim.engine.mesa.agents import Migrant
 from sim.errors import UsageError
 from sim.rules.streams import journey_uniforms
@@ -294,13 +294,13 @@ class BorderModel(EngineCore, mesa.Model):
 
     def result(self) -> RunResult:
         """The RunResult of the steps run so far: the whole run after `run()` or the last `step()`, else the
-        first steps only (`RunResult.first_steps`), which `write_run` refuses to write as a run. UsageError before
-        the first step, or after a step interrupted part way."""
+        first steps only (`result_so_far`), which `write_run` refuses to write as a run. UsageError before the
+        first step, or after a step interrupted part way."""
         self._refuse_if_interrupted()
         if self.steps == 0:
             raise UsageError("no step has run yet: call model.step() (one date) or model.run() first")
         whole = super().result()
-        return whole if self.steps >= len(self.dates) else whole.first_steps(self.steps)
+        return whole if self.steps >= len(self.dates) else result_so_far(whole, self.steps)
 
 
 def _time_units(value: object, name: str) -> float:
