@@ -95,6 +95,14 @@ def optional_string_argument(value: Any, name: str) -> str | None:
     raise UsageError(f"{name}: give a string (or None), not {_shown(value)}")
 
 
+def choice_argument(value: Any, name: str, choices: tuple[str, ...], what: str = "") -> str:
+    """One of `choices`, exactly as written there (`what` says what they are, in the message)."""
+    if isinstance(value, str) and value in choices:
+        return value
+    listed = " or ".join(repr(c) for c in choices)
+    raise UsageError(f"{name}: give {f'{what} ({listed})' if what else listed}, not {_shown(value)}")
+
+
 def bool_argument(value: Any, name: str) -> bool:
     """True or False (not a string such as "no", which Python would take as true)."""
     if isinstance(value, bool):

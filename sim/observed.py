@@ -20,6 +20,7 @@ from importlib import resources
 
 import pandas as pd
 
+from sim.api_checks import choice_argument
 from sim.errors import UsageError
 
 OBSERVED_SERIES = ("mou_arrivals",)
@@ -96,6 +97,7 @@ def load_observed(name: str = "mou_arrivals") -> pd.DataFrame:
     Comment lines (starting with '#') in the file carry the sources and caveats and are skipped here. The rows are
     checked by `check_observed`.
     """
+    name = choice_argument(name, "name", OBSERVED_SERIES, "a packaged observed series")
     try:
         return read_observed_csv(io.StringIO(_read_packaged(name)))
     except ValueError as exc:

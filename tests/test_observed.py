@@ -47,7 +47,8 @@ def test_unknown_series_is_an_error():
     """Bad input (a UsageError, exit 2 from the command line), naming the series there are."""
     from sim.errors import UsageError
 
-    with pytest.raises(UsageError, match="'no_such_series'; packaged series: mou_arrivals"):
+    with pytest.raises(UsageError, match=r"name: give a packaged observed series \('mou_arrivals'\), not "
+                                         r"'no_such_series' \(str\)"):
         load_observed("no_such_series")
 
 

@@ -79,7 +79,10 @@ def _calls(out):
         ("progress", lambda: sim.sensitivity(sensitivity, "morris", out, progress=5)),
         ("workers", lambda: sim.effects(effects, out, workers=1.5)),
         ("progress", lambda: sim.calibrate(str(root / "experiments/korea_calibration.yaml"), out, progress=5)),
-        ("observed series", lambda: sim.load_observed("nope")),
+        ("name", lambda: sim.load_observed("nope")),
+        ("name", lambda: sim.load_observed(None)),  # "unknown observed series None": not the argument's name
+        ("method", lambda: sim.sensitivity(sensitivity, None, out)),  # a ScenarioError "unknown method 'None'"
+        ("method", lambda: sim.sensitivity(sensitivity, "Morris", out)),
         ("scenario", lambda: sim.BorderModel("x")),
         ("rng", lambda: sim.BorderModel(sim.load_scenario(toy), rng=-1)),
         ("population", lambda: sim.BorderModel(sim.load_scenario(toy), population="no")),

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 
-from sim.api_checks import optional_path_argument, path_argument, run_options
+from sim.api_checks import choice_argument, optional_path_argument, path_argument, run_options
 from sim.analysis.sensitivity.indices import analyze, index_warnings, ranking_table
 from sim.analysis.sensitivity.outcomes import Outcome
 from sim.analysis.sensitivity.spec import METHODS, LoadedSensitivity, load_sensitivity, problem
@@ -103,6 +103,7 @@ def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None
     from sim.analysis.dirs import analysis_records, claim_analysis_dir, refuse_if_busy, run_spec_sweep
 
     workers, _ = run_options(workers=workers, progress=progress, force=force)
+    method = choice_argument(method, "method", METHODS)
     refuse_if_busy(optional_path_argument(out, "out"), "sensitivity")  # before the spec, which takes seconds to read
     ls = load_sensitivity(path_argument(spec, "spec"))
     design_size(ls, method)  # an unknown method is refused before a path is made of it
