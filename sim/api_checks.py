@@ -27,6 +27,12 @@ def keep_leading_dot(text: str) -> str:
     return os.path.abspath(text) if parts[:1] and parts[0].startswith("~") else text
 
 
+def tilde_name_hint(text: str) -> str:
+    """For a refused path starting with '~': how to give a name that starts with '~' ("'./~name'"), unless its
+    first part is '~' itself: './~/x' would make the directory named '~' that the refusal is there to prevent."""
+    return "" if Path(text).parts[0] == "~" else f" (a name that starts with '~': './{text}')"
+
+
 def path_argument(value: Any, name: str) -> Path:
     """`value` as a Path: a str or an os.PathLike of one, not empty, and not starting with '~' (Python does not
     expand '~' or '~user' as a shell does: `write_run(r, "~/x")` made a directory named '~' in the current one; a
@@ -35,8 +41,7 @@ def path_argument(value: Any, name: str) -> Path:
     if isinstance(text, str) and text:
         if text.startswith("~"):
             raise UsageError(f"{name}: {text!r} starts with '~', which Python does not expand: give "
-                             f"os.path.expanduser({text!r}) or the path written out (a name that starts with '~': "
-                             f"'./{text}')")
+                             f"os.path.expanduser({text!r}) or the path written out{tilde_name_hint(text)}")
         return Path(keep_leading_dot(text))
     raise UsageError(f"{name}: give a file or directory path (str or pathlib.Path), not {_shown(value)}")
 

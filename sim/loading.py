@@ -6,7 +6,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from sim.api_checks import overrides_argument, path_argument, seed_argument
+from sim.api_checks import overrides_argument, path_argument, seed_argument, tilde_name_hint
 from sim.errors import ScenarioError, by_line, raise_problems
 from sim.rules.checks import check_scenario
 from sim.scenario.keys import key_to_raw, line_for
@@ -94,7 +94,7 @@ def refuse_tilde(name: str, spec_path: Path, key: str, lines: dict[tuple, int]) 
     here, so '~/x.yaml' meant in the home directory would be read from a directory named '~' beside the spec."""
     if name.startswith("~"):
         raise ScenarioError(f"{name!r} starts with '~', which is not expanded in a spec: give the path relative to "
-                            f"this spec, or in full (a name that starts with '~': './{name}')", path=str(spec_path),
+                            f"this spec, or in full{tilde_name_hint(name)}", path=str(spec_path),
                             key=key, line=line_for(lines, (key,)))
 
 
