@@ -280,7 +280,8 @@ def sweep(spec: str | Path, out: str | Path | None = None, *, workers: int | Non
           scheduler: str | None = None, replicates: int | None = None, force: bool = False,
           progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
     """Python API: run (or resume) a sweep and return one row per run. Default out: results/<spec name>.
-    `progress(done, total)` is called as runs finish. Call it under `if __name__ == "__main__":` in a script
+    `progress(done, total)` is called once with the runs already finished (0 for a new sweep), then as runs
+    finish. Call it under `if __name__ == "__main__":` in a script
     (worker processes re-import the script)."""
     workers, replicates = run_options(workers=workers, replicates=replicates, force=force, progress=progress)
     p = plan(path_argument(spec, "spec"), replicates=replicates)
