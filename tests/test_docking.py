@@ -179,13 +179,24 @@ def _costs_past_float_range(d: dict) -> None:
             e["cost"] = 1e308
 
 
+def _certain_arrest_no_one_is_exposed_to(d: dict) -> None:
+    """Arrest certain at thirdland (h = 1) for people whose arrest scale is 0, never arrested (docs/model.md §14):
+    -log(1 - 1) x 0 was NaN, and the array engine warned; then a policy lowers the hazard to 0.5 mid-wait."""
+    next(n for n in d["network"]["nodes"] if n["id"] == "thirdland")["arrest_hazard"] = 1.0
+    for g in d["population"]["groups"]:
+        g["transit"] = {"arrest_scale": 0.0}
+    d["policies"] = [p for p in d["policies"] if p["name"] != "transit_crackdown"] + [
+        {"name": "transit_relief", "start": "2001-01", "select": {"nodes": ["thirdland"]},
+         "set": {"arrest_hazard": 0.5}}]
+
+
 def _refuse(token):
     raise AssertionError(f"summary.json holds {token}")
 
 
 @pytest.mark.filterwarnings("error::RuntimeWarning")  # 0 * inf: a NaN path cost or utility
-@pytest.mark.parametrize("change", [_dwell_past_float_range, _prices_past_float_range, _costs_past_float_range],
-                         ids=lambda f: f.__name__.strip("_"))
+@pytest.mark.parametrize("change", [_dwell_past_float_range, _prices_past_float_range, _costs_past_float_range,
+                                    _certain_arrest_no_one_is_exposed_to], ids=lambda f: f.__name__.strip("_"))
 def test_values_past_the_floating_point_range_dock_and_write_standard_json(change, tmp_path):
     """Both engines used to stop: the Mesa engine on int(inf) when neither arrest nor leaving could come, both
     on the price's float ** overflowing; summary.json held the non-JSON token Infinity for a fee of 1e308; an
@@ -200,6 +211,8 @@ def test_values_past_the_floating_point_range_dock_and_write_standard_json(chang
         assert result.in_transit[-1].sum() > 0  # people wait at thirdland for good
     elif change is _costs_past_float_range:
         assert result.by_route()["river"]["set_out"] == 0 < result.by_route()["dmz"]["set_out"]
+    elif change is _certain_arrest_no_one_is_exposed_to:
+        assert result.totals()["repatriated"] == 0 and result.by_edge()["flight"]["entered"] > 20  # through thirdland
     else:
         fees = result.brokers()
         assert {y["fee"] for y in fees["island"].values()} == {1e308}

@@ -83,6 +83,13 @@ def log_survival(p: float) -> float:
     return -math.inf if p >= 1.0 else math.log1p(-p)
 
 
+def scaled_log_survival(log_free: float, scale: float) -> float:
+    """log(1 - h) x a: the per-step log survival of a hazard h whose cumulative hazard is scaled by a >= 0 (an
+    arrest scale, docs/model.md §14: 1 - (1 - h)^a); 0 for a = 0 even where h = 1 (log(1 - h) = -inf), never
+    arrested rather than -inf x 0 = NaN."""
+    return 0.0 if scale == 0.0 else log_free * scale
+
+
 def threshold_time(e: float, rate: float) -> float:
     """Steps until a cumulative hazard of `rate` per step reaches the threshold e >= 0: floor(e / rate) + 1
     (1 for rate = inf; inf for rate = 0 or when the time overflows). With e = -log(1 - u) and

@@ -24,7 +24,8 @@ import numpy as np
 
 from sim.engine.arrays.homes import home_population
 from sim.engine.arrays.table import ARREST, BLOCKED, CROSS, FREE, LEAVE, NEVER, QUEUED, MigrantTable
-from sim.engine.arrays.waits import due_step, python_max0, threshold_time, unit_exponential
+from sim.engine.arrays.waits import (due_step, python_max0, scaled_log_survival, threshold_time,
+                                     unit_exponential)
 from sim.engine.core import EngineCore, model_arguments
 from sim.engine.ledger import RunResult
 from sim.outcomes import (ARRIVED, CAUGHT, EDGE_CAUGHT, EDGE_COUNTS, EDGE_ENTERED, EDGE_KILLED, EDGE_PASSED,
@@ -154,7 +155,7 @@ class ArrayModel(EngineCore):
         node = tab.waiting_at[rows]
         g, f = tab.group[rows], tab.female[rows].astype(np.int64)
         old_log_free = np.array([log_survival(h) for h in old_hazard])
-        e_a = tab.e_arrest[rows] + steps * old_log_free[node] * self.arrest_scale_gf[g, f]
+        e_a = tab.e_arrest[rows] + steps * scaled_log_survival(old_log_free[node], self.arrest_scale_gf[g, f])
         tab.e_arrest[rows] = np.where(upd, python_max0(e_a), tab.e_arrest[rows])
         geo = upd & self.node_geometric_arr[node]
         if geo.any():
@@ -321,7 +322,7 @@ class ArrayModel(EngineCore):
         node = tab.waiting_at[rows]
         g, f = tab.group[rows], tab.female[rows].astype(np.int64)
         since = tab.wait_since[rows].astype(np.int64)
-        rate = -self.node_log_free_arr[node] * self.arrest_scale_gf[g, f]
+        rate = -scaled_log_survival(self.node_log_free_arr[node], self.arrest_scale_gf[g, f])
         arrest_at = since + threshold_time(tab.e_arrest[rows], rate)
         tab.arrest_at[rows] = arrest_at
         stuck = tab.stuck[rows] != FREE

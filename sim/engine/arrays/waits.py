@@ -34,6 +34,11 @@ def threshold_time(e: np.ndarray, rate: np.ndarray) -> np.ndarray:
     return np.where(rate == 0.0, np.inf, out)
 
 
+def scaled_log_survival(log_free: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """`sim.rules.hazards.scaled_log_survival` elementwise: log_free x scale, 0 where scale is 0 (never -inf x 0)."""
+    return np.multiply(log_free, scale, out=np.zeros(np.broadcast(log_free, scale).shape), where=scale != 0.0)
+
+
 def python_max0(x: np.ndarray) -> np.ndarray:
     """max(0.0, x) as Python computes it: x where x > 0.0, else 0.0."""
     return np.where(x > 0.0, x, 0.0)

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 
 from mesa.discrete_space import CellAgent
 
-from sim.rules.hazards import leave_probability, log_survival, threshold_time
+from sim.rules.hazards import leave_probability, log_survival, scaled_log_survival, threshold_time
 from sim.outcomes import (ARRIVED, CAUGHT, EDGE_CAUGHT, EDGE_ENTERED, EDGE_KILLED, EDGE_PASSED, EDGE_RETURNED, KILLED,
                           REPATRIATED, RETURNED)
 from sim.rules.streams import ARREST, CROSS, LEAVE, SLOTS_PER_LEG
@@ -204,7 +204,8 @@ class Migrant(CellAgent):
         `since`, the rest at the new ones. A fixed leaving step is kept."""
         steps = since - self.wait_since
         if steps > 0:
-            self.e_arrest = max(0.0, self.e_arrest + steps * log_survival(old_hazard) * self.arrest_scale)
+            self.e_arrest = max(0.0, self.e_arrest
+                                + steps * scaled_log_survival(log_survival(old_hazard), self.arrest_scale))
             if self.model.node_geometric[self.waiting_at]:
                 self.e_leave = max(0.0, self.e_leave
                                    + steps * log_survival(leave_probability(old_dwell * self.dwell_scale)))
@@ -216,7 +217,8 @@ class Migrant(CellAgent):
         leave_at; geometric: wait_since + floor(E_l / lambda_l) + 1); arrest wins a tie."""
         model = self.model
         node = self.waiting_at
-        self.arrest_at = self.wait_since + threshold_time(self.e_arrest, -model.node_log_free[node] * self.arrest_scale)
+        self.arrest_at = self.wait_since + threshold_time(
+            self.e_arrest, -scaled_log_survival(model.node_log_free[node], self.arrest_scale))
         self.token += 1
         if self.stuck != FREE:  # queued or blocked: only an arrest can end the wait (inf: never)
             if self.arrest_at < math.inf:
