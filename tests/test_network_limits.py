@@ -267,15 +267,19 @@ def test_modes_closed_by_a_policy_from_the_first_month_warn(tmp_path, capsys):
     edges = [edge("walk", "o", "d", "land"), edge("boat", "o", "d", "sea")]
     groups = [group("sailors", share=0.5, modes=["sea"]), group("walkers", share=0.5, modes=["land"])]
 
-    def data(start):
+    def data(start, end=None):
         return scenario_dict(nodes=[node("o", "origin"), node("d", "destination")], edges=edges, groups=groups,
                              policies=[{"name": "coast_shut", "start": start, "select": {"modes": ["sea"]},
-                                        "set": {"open": False}}])
+                                        "set": {"open": False}, **({"end": end} if end else {})}])
 
     assert main(["validate", str(write(tmp_path, data("2000-01"), "first.yaml"))]) == 0
     err = capsys.readouterr().err
     assert "group 'sailors' has no usable path" in err and "boat (policy 'coast_shut')" in err, err
-    assert "walkers" not in err
+    assert "walkers" not in err and "sets out while they stay closed" in err
+    # a closure that ends reopens the edge by itself: the warning said "until a policy opens one" (a probe)
+    assert main(["validate", str(write(tmp_path, data("2000-01", "2000-02"), "ends.yaml"))]) == 0
+    err = capsys.readouterr().err
+    assert "boat (policy 'coast_shut', which ends 2000-02)" in err and "until a policy opens" not in err, err
     assert main(["validate", str(write(tmp_path, data("2000-02"), "later.yaml"))]) == 0
     assert "warning" not in capsys.readouterr().err
 

@@ -224,7 +224,7 @@ def _dups(items: list[str]) -> list[str]:
 def scenario_warnings(sc: Scenario) -> list[str]:
     """Warnings for a valid scenario (call after `check_scenario`): every group with a positive share that has
     no usable path at the first step (every path its modes allow from its origins crosses an edge closed in the
-    base network or by the policies in force then; such a group cannot set out until a policy opens an edge), and a
+    base network or by the policies in force then; such a group cannot set out until one opens), and a
     `repeat.propensity` other than 1 without any `repeat.after` delay (repeat attempts are then off and the
     propensity does nothing), and an initial stock's lognormal time waited likely (1% or more) to draw a time past
     MAX_MONTHS for one of its persons (the run then stops)."""
@@ -240,7 +240,7 @@ def scenario_warnings(sc: Scenario) -> list[str]:
         pol = sc.policies[i]
         if pol.set_to.get("open") is False:
             for e in selected_edges(pol, graph).tolist():
-                closed_by[e] = f"policy '{pol.name}'"
+                closed_by[e] = f"policy '{pol.name}'" + (f", which ends {pol.end}" if pol.end else "")
         elif pol.set_to.get("open") is True:
             for e in selected_edges(pol, graph).tolist():
                 closed_by.pop(e, None)
@@ -259,7 +259,7 @@ def scenario_warnings(sc: Scenario) -> list[str]:
         shown = ", ".join(named[:5]) + (f" and {len(named) - 5} more" if len(named) > 5 else "")
         out.append(f"group '{g.name}' has no usable path at the first step ({_when(sc, first)}): every path its "
                    f"modes ({', '.join(g.modes)}) allow from its origins crosses a closed edge: {shown}; nobody "
-                   "in it sets out until a policy opens one")
+                   "in it sets out while they stay closed")
     if not sc.repeat.enabled() and sc.repeat.propensity != 1.0:
         out.append(f"repeat.propensity is {sc.repeat.propensity:g} but no repeat.after delay is set: repeat "
                    "attempts are off and the propensity has no effect")
