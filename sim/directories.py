@@ -83,21 +83,21 @@ def _kind_of(root: Path) -> str:
     if (root / "effects.json").exists() or marker == "effects":
         if not (root / "effects.csv").exists() or not (root / "effects.json").exists():
             raise UsageError(f"{root} is an effects directory whose analysis has not finished (no effects.csv or "
-                             f"effects.json); {unfinished(root, 'effects')} (its runs so far: `bordersim plot "
+                             f"effects.json); {unfinished(root, 'effects')} (its runs so far: `bordersim summarize "
                              f"{root / 'sweep'}`)")
         return "effects"
     if marker == "discovery" or (root / "trajectory.csv").exists():
         if not (root / "trajectory.csv").exists() or not (root / "box.csv").exists():
             raise UsageError(f"{root} is a discovery directory whose analysis has not finished (no trajectory.csv "
-                             f"or box.csv); {unfinished(root, 'discover')} (its runs so far: `bordersim plot "
+                             f"or box.csv); {unfinished(root, 'discover')} (its runs so far: `bordersim summarize "
                              f"{root / 'sweep'}`)")
         return "discovery"
     if (root / "experiment.yaml").exists() or marker == "sensitivity":
         raise UsageError(f"{root} is a sensitivity directory whose analysis has not finished (no indices.csv); "
-                         f"{unfinished(root, 'sensitivity')} (its runs so far: `bordersim plot {root / 'sweep'}`)")
+                         f"{unfinished(root, 'sensitivity')} (its runs so far: `bordersim summarize {root / 'sweep'}`)")
     if (root / "base.yaml").exists() or (root / "sweep_spec.yaml").exists() or marker == "calibration":
         raise UsageError(f"{root} is a calibration directory that has not finished (no calibration.json); "
-                         f"{unfinished(root, 'calibrate')} (its runs so far: `bordersim plot {root / 'sweep'}`)")
+                         f"{unfinished(root, 'calibrate')} (its runs so far: `bordersim summarize {root / 'sweep'}`)")
     raise UsageError(f"{root} is neither a run directory (summary.json, timeseries.parquet, "
                         "scenario.resolved.yaml) nor a sweep directory (sweep.json, runs.parquet), nor a sensitivity "
                         "(indices.csv), calibration (calibration.json), effects (effects.json) or discovery "

@@ -491,6 +491,31 @@ def test_a_ctrl_c_after_the_last_run_says_the_runs_are_kept(tmp_path, capsys, mo
     assert rc == 130 and f"interrupted: 2 of 2 runs finished and saved in {out}; run the same command again" in err
 
 
+def test_a_ctrl_c_while_the_finished_sweep_writes_runs_parquet_stops_it_once_the_table_is_whole(tmp_path, capsys,
+                                                                                                   monkeypatch):
+    """A Ctrl-C during the last writing of runs.parquet (every run done) said the runs were saved, but left no
+    runs.parquet: `summarize` then sent the user to run the sweep again (a probe)."""
+    import signal
+
+    from sim.experiments.store import SweepStore
+
+    real_compile = SweepStore.compile
+
+    def compile_(self, *args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # the handler would run at the next line: inside the writing
+        return real_compile(self, *args, **kwargs)
+
+    monkeypatch.setattr(SweepStore, "compile", compile_)
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)  # a suite run in the background ignores SIGINT
+    try:
+        out = tmp_path / "o"
+        rc, _, err = cli(capsys, "sweep", tiny(tmp_path), "--out", out, "--workers", "1", "--quiet")
+    finally:
+        signal.signal(signal.SIGINT, old)
+    assert rc == 130 and f"interrupted: 2 of 2 runs finished and saved in {out}" in err, err
+    assert len(pd.read_parquet(out / "runs.parquet")) == 2
+
+
 def test_a_disk_that_fills_during_a_sweep_is_exit_1_and_says_how_to_resume(tmp_path, capsys, monkeypatch):
     """The system refusing a write (a full disk) is not bad input: it was exit 2, and a sweep stopped by it did
     not say that its finished runs were kept (a probe; README: 'exits with 1')."""

@@ -30,7 +30,7 @@ from sim.experiments.design import (Point, RunSpec, build_runs, check_run_count,
                                     points_at)
 from sim.experiments.backends import Backend, BackendLost
 from sim.experiments.executors import backend, drive
-from sim.interrupts import signals_held
+from sim.interrupts import signals_deferred, signals_held
 from sim.experiments.spec import LoadedSpec, load_spec
 from sim.experiments.store import SweepStore, read_manifest
 from sim.experiments.task import TaskOutput, call_packed, execute, execute_group, packed, point_scenario
@@ -252,7 +252,8 @@ def _run(p: Plan, store: SweepStore, out: Path, be: Backend | None, progress) ->
     except BackendLost as exc:
         store.compile(runs, p.spec.parameter_names)
         raise SweepAborted(str(exc), finished, total, out) from None
-    table = store.compile(runs, p.spec.parameter_names)
+    with signals_deferred():  # a Ctrl-C now stops the sweep once runs.parquet is whole (it lost it: a probe)
+        table = store.compile(runs, p.spec.parameter_names)
     if (mixed := store.mixed_code()) is not None:
         warnings.warn(mixed, stacklevel=2)
     return table
