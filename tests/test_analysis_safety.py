@@ -9,6 +9,7 @@ The deletion cases run against scratch directories and compare every file byte f
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -771,6 +772,40 @@ def test_an_analysis_of_another_spec_interrupted_during_its_sweep_reads_as_unfin
     with pytest.raises(UsageError, match="has not finished"):
         kind_of(out)
     assert not (out / "indices.csv").exists() and not (out / "report.html").exists()
+
+
+@pytest.mark.parametrize("change", ["the prior (new runs, --force)", "the accept quantile (the same runs)"])
+def test_a_calibration_of_another_spec_interrupted_reads_as_unfinished(tmp_path, change):
+    """A calibration removed the earlier one's results only when it wrote its own: interrupted in a sweep after
+    its spec changed, OUT held the new rounds beside the old calibration.json, points.csv, figures and report, and
+    `report` and `plot` presented them as finished (a probe)."""
+    from sim.analysis.calibration.abc import calibrate
+    from sim.directories import kind_of
+    from sim.experiments.sweep import SweepInterrupted
+
+    out = tmp_path / "out"
+    assert calibrate_cli(calibration_spec(tmp_path), out) == 0  # the command draws the figures
+    (out / "report.html").write_text(A_REPORTS_HEAD)
+    assert kind_of(out) == "calibration" and (out / "figures" / "posterior_pairs.png").is_file()
+
+    def ctrl_c_at_the_first_run(stage, done, total):  # the first report, before any run, is the runs already there
+        if done > 0 or stage == "check":
+            raise KeyboardInterrupt
+
+    prior = change.startswith("the prior")
+    spec = calibration_spec(tmp_path, low=0.001) if prior else calibration_spec(tmp_path, quantile=0.25)
+    with pytest.raises(SweepInterrupted):
+        calibrate(spec, out, workers=1, force=prior, progress=ctrl_c_at_the_first_run)
+    with pytest.raises(UsageError, match="has not finished") as unfinished:
+        kind_of(out)
+    # the command it gives for the runs so far works, and writes nothing (`plot OUT/sweep` was refused: a probe)
+    hinted = re.search(r"its runs so far: `bordersim (\w+) (\S+)`", str(unfinished.value))
+    before = snapshot(out)
+    assert hinted is not None and main([hinted[1], hinted[2]]) == 0 and snapshot(out) == before
+    assert not (out / "calibration.json").exists() and not (out / "points.csv").exists()
+    assert not (out / "report.html").exists() and not (out / "figures" / "posterior_pairs.png").exists()
+    calibrate(spec, out, workers=1)  # the same command again finishes it
+    assert kind_of(out) == "calibration"
 
 
 @pytest.mark.parametrize("key", ["posterior", "observed"])

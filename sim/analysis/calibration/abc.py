@@ -147,8 +147,18 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
                              "part of the horizon needs (arrivals by route and year); pass --force to run them "
                              "again, or choose another --out")
         check_design(out / "sweep", first.loaded, force=force)
+        earlier = _spec_sha256_of_results(out)
         claim.make()
-        common: dict[str, Any] = {"workers": workers, "scheduler": scheduler, "progress": progress}
+
+        def starting(records_changed: bool) -> None:
+            """A round the sweep engine accepted: if OUT's results are of another calibration (another spec, or a
+            round's records changed), they go now, so that an interruption leaves OUT unfinished, not finished with
+            the earlier calibration's results (`writing_results`)."""
+            if records_changed or (earlier is not None and earlier != lc.sha256()):
+                claim.writing_results()
+
+        common: dict[str, Any] = {"workers": workers, "scheduler": scheduler, "progress": progress,
+                                  "starting": starting}
         with undone_on_bad_input(claim, OUTPUT_FILES):
             design, per_run, failed = run_round(lc, out, first, replace=force, scale=lc.count_scale, **common)
         points = score_points(design, per_run, lc).assign(round=1)
@@ -198,6 +208,17 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
                 notes.append("the calibrated scenario was written in resolved form (comments lost): a calibrated "
                              "value is not written out in the base file")
         return result
+
+
+def _spec_sha256_of_results(out: Path) -> str | None:
+    """The spec_sha256 recorded in OUT/calibration.json (the calibration whose results OUT holds), None when there
+    is none or it cannot be read (a damaged record: the results are then treated as another calibration's)."""
+    try:
+        return str(json.loads((out / "calibration.json").read_text())["spec_sha256"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
 
 
 def run_check(lc: LoadedCalibration, out: Path, candidates: list[dict[str, float]], **common

@@ -160,18 +160,31 @@ def _manifest_in(sweep_dir: Path) -> dict:
 
 
 def run_round(lc: LoadedCalibration, out: Path, rnd: Round, *, replace: bool, workers, scheduler,
-              progress: Progress | None, scale: float) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+              progress: Progress | None, scale: float, starting: Callable[[bool], object] | None = None
+              ) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """Run one round through the sweep engine in OUT/<name>; return (design table, per-run predictions of the
     successful runs, number of failed runs). Runs of another design in OUT/<name> are replaced when `replace`
     (by the sweep engine, only a bordersim sweep directory: `sim.analysis.dirs.run_owned_sweep`),
-    else refused."""
+    else refused. `starting(changed)` is called once the sweep engine has accepted the round (its first progress
+    report, before any run), `changed` saying whether the round's records (its base scenario and spec) changed."""
     from sim.experiments.store import SweepStore
     from sim.experiments.sweep import plan
 
     SweepStore.check(out / rnd.name, rnd.loaded, force=replace)  # refused before the round's files are rewritten
-    write_if_changed(out / rnd.base_file, rnd.base_text)
-    write_if_changed(out / f"{rnd.name}_spec.yaml", rnd.spec_text)
-    cb = (lambda done, total: progress(rnd.name, done, total)) if progress else None
+    records = {out / rnd.base_file: rnd.base_text, out / f"{rnd.name}_spec.yaml": rnd.spec_text}
+    changed = any(not path.is_file() or path.read_text() != text for path, text in records.items())
+    for path, text in records.items():
+        write_if_changed(path, text)
+    started = False
+
+    def cb(done: int, total: int) -> None:
+        nonlocal started
+        if not started and starting is not None:
+            starting(changed)
+        started = True
+        if progress is not None:
+            progress(rnd.name, done, total)
+
     p = plan(rnd.loaded)
     runs = run_owned_sweep(p, out / rnd.name, replace=replace, workers=workers, scheduler=scheduler, progress=cb)
     points = p.points

@@ -50,7 +50,8 @@ class SequentialResult:
 
 
 def run_sequential(lc: LoadedCalibration, out: Path, points0: pd.DataFrame, per_run0: pd.DataFrame, *,
-                   workers, scheduler, progress: Progress | None) -> SequentialResult:
+                   workers, scheduler, progress: Progress | None,
+                   starting: Callable[[bool], object] | None = None) -> SequentialResult:
     """ABC-SMC from the scored prior sample `points0` (with its runs `per_run0`): every batch a sweep in OUT."""
     s = lc.spec
     parts: dict[tuple[int, int], pd.DataFrame] = {(0, 0): points0.sort_values("point").reset_index(drop=True)}
@@ -64,7 +65,7 @@ def run_sequential(lc: LoadedCalibration, out: Path, points0: pd.DataFrame, per_
         rnd = make_round(lc, out, sweep_name(generation, batch), "base.yaml", s.population_size, {"type": "points"},
                          cols, s.sampling.replicates, s.sampling.seed)
         design, per_run, failed = run_round(lc, out, rnd, replace=True, scale=lc.count_scale, workers=workers,
-                                            scheduler=scheduler, progress=progress)
+                                            scheduler=scheduler, progress=progress, starting=starting)
         state["failed"] += failed
         design["point"] += state["offset"]
         per_run["point"] += state["offset"]
