@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sim.analysis.sensitivity.spec import METHODS
+from sim.analysis.sensitivity import METHODS
 from sim.cli.arguments import EXIT_OK, at_least_one, path_text
 from sim.cli.progress import progress_bar
 

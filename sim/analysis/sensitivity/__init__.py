@@ -18,3 +18,5 @@ Sobol indices the design does not resolve (an interval wider than its index, S1 
 [0, 1] beyond the intervals; `sobol_problems`) are reported as data: the `warning` column of indices.csv, one
 message per outcome in `SensitivityResult.warnings` and ranking.txt; the command prints them as `warning: ...`.
 """
+
+METHODS = ("morris", "sobol")  # here, not in spec.py: the command line lists them without importing the spec

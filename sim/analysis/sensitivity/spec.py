@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from sim.api_checks import MAX_SEED
+from sim.analysis.sensitivity import METHODS
 from sim.analysis.sensitivity.outcomes import Outcome, parse_outcome
 from sim.engine.engines import ENSEMBLE_DEFAULT, EngineName
 from sim.experiments.parameters import ParameterRange, distinct_paths
@@ -24,13 +25,7 @@ from sim.scenario.schema import Scenario
 from sim.scenario.strict import Strict
 from sim.scenario.validation import read_model_file
 
-if TYPE_CHECKING:  # numpy, pandas, scipy and SALib load on use, so registering the command costs nothing
-    pass
-
-METHODS = ("morris", "sobol")
-
 Scalar = float | int | bool | str
-
 
 
 # ------------------------------------------------------------------------------------------------- spec
