@@ -471,7 +471,16 @@ def test_dry_run_prints_design_and_runs_nothing(tmp_path, run_cli, small_sweep):
     ("name: x\nscenario: SCENARIO\nparameters:\n  network.edges.dmz.controls.mines: {start: 0.2, stop: 0.8, num: 1}\n",
      ":4, key 'parameters.network.edges.dmz.controls.mines': num: 1 gives one value, but start (0.2) and stop (0.8)"),
     # a points design without parameters made 0 points, an empty sweep and exit 0 (a probe)
-    ("name: x\nscenario: SCENARIO\ndesign: {type: points}\n", "design 'points' needs at least one parameter"),
+    ("name: x\nscenario: SCENARIO\ndesign: {type: points}\n", ":3, key 'design': design 'points' needs at least one "
+     "parameter"),
+    # a parameter's form the design does not take: the file was named, its line and key were not (a probe)
+    ("name: x\nscenario: SCENARIO\nparameters:\n  network.edges.dmz.controls.mines: {dist: uniform, low: 0, high: 1}\n"
+     "design: {type: grid}\n", ":5, key 'design': parameter 'network.edges.dmz.controls.mines' is a distribution"),
+    ("name: x\nscenario: SCENARIO\nparameters:\n  network.edges.dmz.controls.mines: [0.0, 0.5]\n"
+     "design: {type: lhs, samples: 4}\n", ":5, key 'design': design 'lhs' samples distributions"),
+    ("name: x\nscenario: SCENARIO\nparameters:\n  network.edges.dmz.controls.mines: [0.0, 0.5]\n"
+     "  network.edges.boat.controls.patrol: [0.0, 0.5, 0.7]\ndesign: {type: points}\n",
+     ":6, key 'design': design 'points' needs lists of equal length"),
     # values of two kinds: every run ran, then runs.parquet could not hold the column (a probe)
     ("name: x\nscenario: SCENARIO\nparameters:\n  network.edges.dmz.controls.mines: [0.5, '1']\n",
      ":4, key 'parameters.network.edges.dmz.controls.mines': the values mix numbers and text (0.5, '1')"),

@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import (AfterValidator, Discriminator, Field, Tag, ValidationInfo, field_validator,
+                      model_validator)
 
 from sim.api_checks import MAX_SEED
 from sim.engine.engines import ENSEMBLE_DEFAULT, EngineName
@@ -114,35 +115,41 @@ class ExperimentSpec(Strict):
     scenario: str = Field(description="Base scenario, path relative to the spec file.")
     parameters: dict[str, Parameter] = Field(default_factory=dict)
     _distinct_paths = field_validator("parameters")(classmethod(lambda cls, v: distinct_paths(v)))
-    design: Design = Field(default_factory=Design)
+    design: Design = Field(default_factory=Design, validate_default=True)  # checked against the parameters
     replicates: int = Field(1, ge=1, le=10_000)
     seed: int = Field(0, ge=0, le=MAX_SEED)
     outputs: Outputs = Field(default_factory=Outputs)
     engine: EngineName = Field(ENSEMBLE_DEFAULT, description="Which engine runs the runs: arrays (default) or "
                                                              "agents (the Mesa engine); both give the same results.")
 
-    @model_validator(mode="after")
-    def _check(self) -> ExperimentSpec:
-        for path, p in self.parameters.items():
-            if isinstance(p, ParameterRange) and self.design.type not in ("lhs", "sobol"):
+    @field_validator("design")
+    @classmethod
+    def _design_fits_the_parameters(cls, design: Design, info: ValidationInfo) -> Design:
+        """The parameters' forms the design takes (checked at `design`, the key after `parameters`, so that the
+        error names its line; skipped when the parameters themselves were refused)."""
+        parameters: dict[str, Parameter] | None = info.data.get("parameters")
+        if parameters is None:
+            return design
+        for path, p in parameters.items():
+            if isinstance(p, ParameterRange) and design.type not in ("lhs", "sobol"):
                 raise ValueError(f"parameter '{path}' is a distribution; use design lhs or sobol, "
                                  f"or give a list of values or a range")
-            if not isinstance(p, ParameterRange) and self.design.type in ("lhs", "sobol"):
-                raise ValueError(f"design '{self.design.type}' samples distributions; parameter '{path}' "
+            if not isinstance(p, ParameterRange) and design.type in ("lhs", "sobol"):
+                raise ValueError(f"design '{design.type}' samples distributions; parameter '{path}' "
                                  "must be a distribution {dist: uniform|loguniform|integer|categorical|fixed, ...}")
             if isinstance(p, list) and not p:
                 raise ValueError(f"parameter '{path}' has no values")
-            if self.design.type in POINT_DESIGNS and not isinstance(p, list):
-                raise ValueError(f"design '{self.design.type}' takes lists of values; parameter '{path}' is not a "
+            if design.type in POINT_DESIGNS and not isinstance(p, list):
+                raise ValueError(f"design '{design.type}' takes lists of values; parameter '{path}' is not a "
                                  "list")
-        if self.design.type in POINT_DESIGNS:
-            lengths = {len(p) for p in self.parameters.values() if isinstance(p, list)}  # all lists: checked above
+        if design.type in POINT_DESIGNS:
+            lengths = {len(p) for p in parameters.values() if isinstance(p, list)}  # all lists: checked above
             if len(lengths) > 1:
-                raise ValueError(f"design '{self.design.type}' needs lists of equal length (point i takes the i-th "
+                raise ValueError(f"design '{design.type}' needs lists of equal length (point i takes the i-th "
                                  f"value of each); found lengths {sorted(lengths)}")
-        if self.design.type in ("lhs", "sobol", "points") and not self.parameters:  # points: it made 0 points
-            raise ValueError(f"design '{self.design.type}' needs at least one parameter")
-        return self
+        if design.type in ("lhs", "sobol", "points") and not parameters:  # points: it made 0 points
+            raise ValueError(f"design '{design.type}' needs at least one parameter")
+        return design
 
 
 class LoadedSpec:
