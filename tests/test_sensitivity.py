@@ -479,3 +479,20 @@ def test_toy_spec_end_to_end(tmp_path):
     share = _rows(res.indices, "sea_share")
     assert share.loc["sea_patrol", "rank"] == 1 and share.loc["sea_patrol", "mu"] < 0
     assert res.indices[["mu_star", "sigma", "mu_star_conf"]].notna().all().all()
+
+
+def test_a_missing_salib_is_bad_input_naming_the_extra_before_anything_is_written(known, tmp_path, monkeypatch,
+                                                                                   capsys):
+    """Without SALib (the extra bordersim[sensitivity]) the command was "internal failure: ModuleNotFoundError"
+    and exit 1, as the other extras are not (a probe)."""
+    import sys
+
+    from sim.cli import main
+
+    monkeypatch.setitem(sys.modules, "SALib", None)  # `import SALib` raises ImportError
+    out = tmp_path / "out"
+    assert main(["sensitivity", str(known), "--method", "morris", "--out", str(out), "--workers", "1",
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "bordersim[sensitivity]" in err and "pip install" in err and "internal failure" not in err, err
+    assert not out.exists()

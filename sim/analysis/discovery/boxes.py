@@ -24,12 +24,12 @@ for the many boxes PRIM tried).
 
 from __future__ import annotations
 
-import importlib.util
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sim.errors import ScenarioError, UsageError
+from sim.extras import installed, missing_extra
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -48,11 +48,7 @@ def require_prim() -> None:
     """Raise `load_prim`'s UsageError when ema_workbench is not installed, without importing it (importing
     `ema_workbench.analysis` takes about 3 s: statsmodels, its modelling framework): a command checks this before
     its runs and imports PRIM only when it uses it."""
-    try:
-        found = importlib.util.find_spec("ema_workbench") is not None
-    except (ImportError, ValueError):  # a parent package missing; a module entry of None (blocked import)
-        found = False
-    if not found:
+    if not installed("ema_workbench"):
         raise _missing("No module named 'ema_workbench'")
 
 
@@ -69,8 +65,7 @@ def load_prim() -> ModuleType:
 
 
 def _missing(why: str) -> UsageError:
-    return UsageError(f"scenario discovery needs the optional dependency of {EXTRA} (ema_workbench: {why}); "
-                      f"install it with: pip install '{EXTRA}' (from a checkout: pip install -e '.[discovery]')")
+    return missing_extra("scenario discovery", "discovery", f"ema_workbench: {why}")
 
 
 @dataclass

@@ -14,12 +14,19 @@ from sim.analysis.sensitivity.indices import analyze, index_warnings, ranking_ta
 from sim.analysis.sensitivity.outcomes import Outcome
 from sim.analysis.sensitivity.spec import METHODS, LoadedSensitivity, load_sensitivity, problem
 from sim.errors import ScenarioError
+from sim.extras import installed, missing_extra
 from sim.experiments.design import check_run_count
 from sim.outputs import atomic_path, atomic_write_text, default_dir, real_target
 
 if TYPE_CHECKING:  # numpy, pandas, scipy and SALib load on use, so registering the command costs nothing
     import numpy as np
     import pandas as pd
+
+
+def require_salib() -> None:
+    """UsageError naming the extra when SALib, which samples and analyses, is not installed: before any run."""
+    if not installed("SALib"):
+        raise missing_extra("sensitivity analysis", "sensitivity", "SALib, not installed")
 
 
 def sample(ls: LoadedSensitivity, method: str) -> np.ndarray:
@@ -104,6 +111,7 @@ def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None
 
     workers, _ = run_options(workers=workers, progress=progress, force=force)
     method = choice_argument(method, "method", METHODS)
+    require_salib()
     refuse_if_busy(optional_path_argument(out, "out"), "sensitivity")  # before the spec, which takes seconds to read
     ls = load_sensitivity(path_argument(spec, "spec"))
     design_size(ls, method)  # an unknown method is refused before a path is made of it
