@@ -19,7 +19,7 @@ SIM = Path(__file__).resolve().parents[1] / "sim"
 # rank of each layer: a module may import modules of its own layer or of a lower rank
 LAYERS = [
     ("base", ("sim.errors", "sim.api_checks", "sim.outputs", "sim.outcomes", "sim.observed", "sim.directories",
-              "sim.weighted", "sim.provenance", "sim.interrupts", "sim.extras")),
+              "sim.weighted", "sim.provenance", "sim.interrupts", "sim.extras", "sim.numbers")),
     ("scenario", ("sim.scenario",)),
     ("rules", ("sim.rules", "sim.loading")),
     ("engine", ("sim.engine",)),

@@ -796,3 +796,24 @@ def test_unfinished_sensitivity_or_calibration_directory_says_what_to_do(tmp_pat
     (damaged / "points.csv").write_text("point,distance\n0,")
     rc, _, err = cli(capsys, "report", str(damaged))
     assert rc == 2 and "points.csv" in err and "internal failure" not in err, err
+
+
+def test_printed_tables_write_large_counts_as_whole_numbers_like_the_report(tmp_path, capsys):
+    """`summarize` printed 12,205 as 1.221e+04 (4 significant digits), while the report beside it, which says it
+    gives the same numbers, wrote 12,205; an unknown --outcome listed the kept outcomes cut at 30 names, without
+    the yearly ones (a probe)."""
+    from sim.numbers import readable
+
+    assert [readable(v) for v in (12205.33, 999.95, 1000.0, 48.333, 0.004217, -12345.6, float("nan"))] == [
+        "12,205", "1,000", "1,000", "48.33", "0.004217", "-12,346", "nan"]
+    values = {(x, 0.5): [{"set_out": 12000.0 + 100 * x + k, "year.2001.arrived": 1.0, "year.2002.arrived": 2.0}
+                         for k in range(3)] for x in (0.0, 1.0)}
+    root = write_sweep(tmp_path / "big", grid_runs(values), [MINES, PATROL])
+    rc, printed, err = cli(capsys, "summarize", str(root), "--outcome", "set_out")
+    assert rc == 0 and "12,001" in printed and "e+0" not in printed, printed
+    rc, _, err = cli(capsys, "summarize", str(root), "--outcome", "year.2099.arrived")
+    assert rc == 2 and "year.<YYYY>.<outcome> for YYYY 2001..2002 and outcome arrived" in err, err
+    # the report's caption said every total counts persons over the run: in_transit is the last step's stock
+    from sim.plots.report import report_html
+
+    assert "persons over the run (still in transit: at the last step;" in report_html(root)

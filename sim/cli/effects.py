@@ -8,6 +8,7 @@ import sys
 
 from sim.cli.arguments import EXIT_OK, at_least_one, path_text
 from sim.cli.progress import progress_bar
+from sim.numbers import readable
 
 
 def cmd_effects(args: argparse.Namespace) -> int:
@@ -57,7 +58,7 @@ def effects_text(effects) -> str:
                       "90% low": effects["total_q05"], "90% high": effects["total_q95"],
                       "param 90% low": effects["param_q05"], "param 90% high": effects["param_q95"],
                       "P(sign)": effects["p_sign"], "sign": effects["sign"]})
-    return t.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:,.4g}")
+    return t.to_string(index=False, na_rep="-", float_format=readable)
 
 
 def register(sub) -> None:

@@ -10,6 +10,7 @@ from sim.cli.arguments import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, at_least_on
 from sim.cli.progress import progress_bar
 from sim.errors import UsageError
 from sim.outputs import default_dir
+from sim.numbers import readable
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -109,7 +110,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
         kept = outcome_columns(df, parameters)
         unknown = [o for o in outcomes if o not in kept]  # a column that is no outcome too (status, code_sha256)
         if unknown:
-            raise UsageError(f"unknown outcome(s) {', '.join(unknown)}; kept: {', '.join(kept[:30])}")
+            raise UsageError(f"unknown outcome(s) {', '.join(unknown)}; kept: {_listed(kept)}")
     elif args.format == "table":
         from sim.outcomes import TOTAL_KEYS
 
@@ -123,7 +124,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     elif args.format == "json":
         sys.stdout.write(table.to_json(orient="records", indent=2) + "\n")
     else:
-        print(table.to_string(index=False, float_format=lambda v: f"{v:,.4g}"))
+        print(table.to_string(index=False, float_format=readable))
     failed = df[df["status"] != "ok"]
     codes = df.loc[df["status"] == "ok", "code_sha256"] if "code_sha256" in df.columns else None
     if codes is not None and codes.nunique(dropna=False) > 1:  # a sweep resumed by other code, or older records
@@ -145,6 +146,27 @@ def cmd_summarize(args: argparse.Namespace) -> int:
                   f"runs (e.g. a female share in a year nobody arrived); a row with fewer than {MIN_CI_REPLICATES} "
                   "values shows no CI", file=sys.stderr)
     return EXIT_OK
+
+
+def _listed(outcomes: list[str]) -> str:
+    """The kept outcomes for a message: the totals by name, the per-route and yearly ones as their patterns with
+    the routes, years and outcomes they take (the list was cut at 30 names, leaving out every year: a probe)."""
+    named: list[str] = []
+    families: dict[str, tuple[dict[str, None], dict[str, None]]] = {}  # prefix -> (middles, lasts), in order
+    for o in outcomes:
+        parts = o.split(".")
+        if len(parts) == 3 and parts[0] in ("route", "year"):
+            middles, lasts = families.setdefault(parts[0], ({}, {}))
+            middles[parts[1]] = lasts[parts[2]] = None
+        else:
+            named.append(o)
+    groups = [", ".join(named)] if named else []
+    for prefix, (middles, lasts) in families.items():
+        m = "YYYY" if prefix == "year" else prefix
+        years = sorted(middles)
+        shown = f"{years[0]}..{years[-1]}" if prefix == "year" else ", ".join(middles)
+        groups.append(f"{prefix}.<{m}>.<outcome> for {m} {shown} and outcome {', '.join(lasts)}")
+    return "; ".join(groups)
 
 
 def register(sub) -> None:

@@ -35,6 +35,7 @@ from sim.api_checks import optional_path_argument, path_argument
 from sim.experiments.summarize import summarize
 from sim.outcomes import TOTAL_KEYS
 from sim.observed import compare_yearly, load_observed
+from sim.numbers import readable
 from sim.outputs import REPORT_GENERATOR, atomic_write_text, clean_stale_temporaries, is_bordersim_report
 from sim.plots import style
 from sim.plots.api import Figures, build_figures
@@ -100,7 +101,7 @@ def _fmt(v) -> str:
     if isinstance(v, int):
         return f"{v:,}"
     if isinstance(v, float):
-        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.4g}"
+        return readable(v)
     return str(v)
 
 
@@ -241,7 +242,8 @@ def _sweep_sections(sw: SweepData, baseline: str | None) -> str:
                        for p in wide["point"]]
         wide = wide.rename(columns={p: style.param_short(p) for p in sw.parameters})
         parts.append("<h2>Totals per point</h2><p class='muted'>Mean over successful replicates [95% "
-                     "t-interval], persons over the run (same numbers as <code>bordersim summarize</code>); "
+                     "t-interval], persons over the run (still in transit: at the last step; the same numbers as "
+                     "<code>bordersim summarize</code>); "
                      f"with fewer than {MIN_REPLICATES} replicates the replicates themselves instead of an "
                      "interval."
                      + (" Parameters: " + "; ".join(f"{_e(style.param_short(p))} = <code>{_e(p)}</code>"

@@ -151,6 +151,11 @@ def date_axis(ax, span_years: float) -> None:
         ax.xaxis.set_minor_locator(mdates.YearLocator(1))
 
 
+def outcome_unit(outcome: str) -> str:
+    """What a total counts: persons over the run, except `in_transit`, the stock at the last step."""
+    return "persons at the last step" if outcome == "in_transit" else "persons over the run"
+
+
 def param_label(name: str) -> str:
     """Readable axis label for a sweep parameter's dotted path, with its unit.
 

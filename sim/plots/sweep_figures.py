@@ -202,7 +202,7 @@ def response(sw: SweepData) -> dict[str, Figure]:
                             band = True
                 ax.yaxis.set_major_formatter(style.THOUSANDS)
                 if j == 0:
-                    ax.set_ylabel(f"{style.OUTCOME_LABELS[outcome]}\n(persons over the run)")
+                    ax.set_ylabel(f"{style.OUTCOME_LABELS[outcome]}\n({style.outcome_unit(outcome)})")
                 if i == 0 and combo:
                     ax.set_title(facet_title(combo), fontsize=9.5)
                 if i == len(outcomes) - 1:
@@ -336,7 +336,7 @@ def heatmap(sw: SweepData) -> dict[str, Figure]:
         ax.grid(False)
         if not mask.all():
             cbar = fig.colorbar(im, ax=ax, shrink=0.9, format=style.THOUSANDS)
-            cbar.set_label("mean, persons over the run")
+            cbar.set_label(f"mean, {style.outcome_unit(outcome)}")
     span = f"{min(used)}" if min(used) == max(used) else f"{min(used)}-{max(used)}"
     fig.suptitle("Mean outcome over the two-parameter grid: coloured where it differs from the mean of the cells")
     style.note(fig, replicates_note(
