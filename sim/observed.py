@@ -8,6 +8,8 @@ covers 1999-2001 combined. Comparisons therefore follow one rule (`compare_yearl
 - a single-year row (period_start == period_end) is compared with the simulated arrivals of that year;
 - a multi-year row is compared with the sum of the simulated arrivals over its years, and only when every one of
   those years was simulated (a partial sum would understate the simulated total);
+- a year the run covers only in part (it starts after January or ends before December) is not compared, alone or
+  in a sum, for the same reason;
 - the cumulative row ("up to 1998") has no defined start and is never compared, neither as a single year nor as
   a sum.
 """
@@ -146,17 +148,28 @@ def single_years(observed: pd.DataFrame, years) -> pd.DataFrame:
     return observed[one & observed["period_start"].isin(list(years))]
 
 
-def compare_yearly(arrivals_by_year: dict[str, int] | dict[int, int], observed: pd.DataFrame) -> pd.DataFrame:
+def whole_years(start: str, end: str) -> tuple[int, int]:
+    """(first, last) year a horizon from month `start` to month `end` ('YYYY-MM', as a scenario's `time` gives
+    them) covers from January to December; first > last when it covers none whole."""
+    (sy, sm), (ey, em) = (int(start[:4]), int(start[5:7])), (int(end[:4]), int(end[5:7]))
+    return sy + (sm > 1), ey - (em < 12)
+
+
+def compare_yearly(arrivals_by_year: dict[str, int] | dict[int, int], observed: pd.DataFrame,
+                   whole: tuple[int, int] | None = None) -> pd.DataFrame:
     """Observed against simulated arrivals, like with like (the rule in the module docstring).
 
     `arrivals_by_year` maps year ('YYYY' as in summary.json, or int) to simulated arrivals; a year counts as
-    simulated when it is a key. `observed` is a table from `load_observed`. Returns one row per comparable
+    simulated when it is a key and, given `whole` (`whole_years` of the run's horizon), lies in it: a year the
+    run covers in part is not compared with a whole observed year. `observed` is a table from `load_observed`.
+    Returns one row per comparable
     observed period, in the observed order, with columns period ('2002' or '1999-2001'), period_start,
     period_end, years (number of years in the period), observed, simulated (sum over the period's years),
     difference (simulated - observed) and log_error = ln(1 + simulated) - ln(1 + observed).
     Rows that cannot be compared (the cumulative row, or a period not wholly simulated) are left out.
     """
-    sim = {int(year): int(value) for year, value in arrivals_by_year.items()}
+    sim = {int(year): int(value) for year, value in arrivals_by_year.items()
+           if whole is None or whole[0] <= int(year) <= whole[1]}
     rows = []
     for rec in observed.itertuples(index=False):
         if rec.cumulative:

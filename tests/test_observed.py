@@ -5,8 +5,9 @@ import re
 
 import pandas as pd
 import pytest
+from conftest import ROOT
 
-from sim.observed import compare_yearly, load_observed
+from sim.observed import compare_yearly, load_observed, whole_years
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +80,28 @@ def test_multi_year_row_left_out_when_partly_simulated(observed, first_year):
     table = compare_yearly(sim, observed)
     assert "1999-2001" not in table.period.tolist()
     assert table.period.tolist()[0] == "2002"
+
+
+def test_a_year_the_run_covers_in_part_is_not_compared_with_a_whole_observed_year(observed, tmp_path, capsys):
+    """A run from 2000-07 to 2002-03 compared its 2002 (January to March: 9 arrivals) with the whole observed 2002
+    (1,142), in a table headed "like with like" (a probe)."""
+    from sim.cli import main
+
+    assert whole_years("2000-07", "2002-03") == (2001, 2001)
+    first, last = whole_years("2002-02", "2002-11")
+    assert whole_years("2000-01", "2002-12") == (2000, 2002) and first > last  # no year whole
+    sim = {"2000": 400, "2001": 900, "2002": 9}
+    assert compare_yearly(sim, observed).period.tolist() == ["2002"]  # without the horizon: every key
+    assert compare_yearly(sim, observed, whole_years("2000-07", "2002-03")).empty
+    # the run's report and yearly figure take the horizon from the run's scenario
+    out = tmp_path / "run"
+    assert main(["run", str(ROOT / "scenarios" / "toy.yaml"), "--set", "time.start=2000-07", "--set",
+                 "time.end=2003-06", "--set", "population.size=300", "--set", "observed=mou_arrivals", "--out",
+                 str(out), "--quiet"]) == 0
+    assert main(["report", str(out)]) == 0
+    compared = (out / "report.html").read_text().split("Against the observed series")[1]
+    assert "<td class='l'>2002</td>" in compared and "<td class='l'>2003</td>" not in compared  # 2003: to June
+    capsys.readouterr()
 
 
 def test_cumulative_row_never_compared_even_if_every_year_simulated(observed):

@@ -34,7 +34,7 @@ from sim.errors import UsageError, WriteFailed
 from sim.api_checks import optional_path_argument, path_argument
 from sim.experiments.summarize import summarize
 from sim.outcomes import TOTAL_KEYS
-from sim.observed import compare_yearly, load_observed
+from sim.observed import compare_yearly, load_observed, whole_years
 from sim.numbers import readable
 from sim.outputs import REPORT_GENERATOR, atomic_write_text, clean_stale_temporaries, is_bordersim_report
 from sim.plots import style
@@ -161,10 +161,12 @@ def _run_sections(run: RunData) -> str:
                                             for v in run.summary["female_share_by_year"].values()]})
     parts.append(_table(yearly))
     if sc.get("observed"):
-        comp = compare_yearly(run.summary["arrivals_by_year"], load_observed(sc["observed"]))
+        comp = compare_yearly(run.summary["arrivals_by_year"], load_observed(sc["observed"]),
+                              whole_years(sc["time"]["start"], sc["time"]["end"]))
         parts.append(f"<h3>Against the observed series <code>{_e(sc['observed'])}</code></h3>"
                      "<p class='muted'>Like with like: a multi-year observed period against the sum of its "
-                     "simulated years; the cumulative row is never compared. log_error = ln(1+simulated) − "
+                     "simulated years, each simulated from January to December (a year the run covers in part "
+                     "is not compared); the cumulative row is never compared. log_error = ln(1+simulated) − "
                      "ln(1+observed).</p>")
         parts.append(_table(comp[["period", "observed", "simulated", "difference", "log_error"]],
                             left=("period",)))

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from sim.observed import compare_yearly, load_observed, single_years
+from sim.observed import compare_yearly, load_observed, single_years, whole_years
 from sim.plots import style
 from sim.directories import RunData
 
@@ -177,7 +177,8 @@ def yearly(run: RunData) -> Figure:
     footnote = ""
     if name:
         obs = load_observed(name)
-        comp = compare_yearly(run.summary["arrivals_by_year"], obs)
+        comp = compare_yearly(run.summary["arrivals_by_year"], obs,
+                              whole_years(run.scenario["time"]["start"], run.scenario["time"]["end"]))
         single = single_years(obs, years)
         ax.plot(single["period_start"], single["arrivals"], "o-", color="black", ms=3.5, lw=1,
                 label=f"observed ({name})")
@@ -199,7 +200,7 @@ def yearly(run: RunData) -> Figure:
         if len(comp):
             rms = float(np.sqrt(np.mean(comp["log_error"] ** 2)))
             footnote = (f"Observed: {name} (sim/data/{name}.csv). Like-with-like comparison over {len(comp)} "
-                        f"periods: RMS of ln(1+simulated) - ln(1+observed) = {rms:.2f}.")
+                        f"period{'s' if len(comp) != 1 else ''}: RMS of ln(1+simulated) - ln(1+observed) = {rms:.2f}.")
         ax.set_title("Arrivals per year: simulated vs observed")
     else:
         ax.set_title("Arrivals per year (simulated; the scenario names no observed series)")

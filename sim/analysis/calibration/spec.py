@@ -14,9 +14,8 @@ import pandas as pd
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from sim.api_checks import MAX_SEED
-from sim.observed import OBSERVED_SERIES, load_observed, load_targets, read_observed_csv
+from sim.observed import OBSERVED_SERIES, load_observed, load_targets, read_observed_csv, whole_years
 from sim.outputs import check_name
-from sim.scenario.dates import parse_month
 from sim.scenario.schema import MAX_POPULATION, Scenario
 from sim.scenario.strict import Strict
 from sim.engine.engines import ENSEMBLE_DEFAULT, EngineName
@@ -385,13 +384,6 @@ def _observed_table(ref: str, spec_path: Path) -> pd.DataFrame | None:
         raise ScenarioError(f"cannot read observed series as CSV text: {exc.reason}", path=str(path)) from None
     except ValueError as exc:
         raise ScenarioError(f"observed series, {exc}", path=str(path)) from None
-
-
-def whole_years(start: str, end: str) -> Years:
-    """(first, last) year a horizon from month `start` to month `end` ('YYYY-MM') covers from January to
-    December; first > last when it covers none whole."""
-    (sy, sm), (ey, em) = parse_month(start), parse_month(end)
-    return sy + (sm > 1), ey - (em < 12)
 
 
 def _arrival_rows(observed: pd.DataFrame, years: Years, horizon: Years) -> pd.DataFrame:
