@@ -329,6 +329,12 @@ def test_plot_and_report_read_an_effects_directory(closed, tmp_path):
     table.to_csv(gap / "effects.csv", index=False)
     html = report_html(gap)
     assert "<th class=''>runs_without_value</th>" in html and "a row with any has no statistics" in html
+    # a seed is an identifier: 2026 was written "2,026"; the figure's axis gave no unit (a probe)
+    summary = json.loads((gap / "effects.json").read_text())
+    (gap / "effects.json").write_text(json.dumps({**summary, "seed": 2026}))
+    assert "<th class='l'>seed</th><td class='l'>2026</td>" in report_html(gap)
+    fig = build_figures(closed.out).figures["effects"]
+    assert {ax.get_xlabel() for ax in fig.axes if ax.get_visible()} == {"effect (persons)"}
     unfinished = tmp_path / "unfinished"
     unfinished.mkdir()
     write_marker(unfinished, "effects")

@@ -45,13 +45,19 @@ def effects_figure(effects: pd.DataFrame) -> Figure:
         ax.set_title(name, loc="left", fontsize=9, pad=14 if expr != name else 6)
         if expr != name:
             ax.text(0, 1.01, expr, transform=ax.transAxes, fontsize=7.5, color="#555555", va="bottom")
-        ax.set_xlabel("effect")
+        ax.set_xlabel(f"effect ({_unit(expr)})")
     first = effects.iloc[0]
     style.note(fig, f"Effect against '{first['baseline']}'. Dot: median over {int(first['draws'])} draw(s) x "
                     f"{int(first['replicates'])} "
                     "replicate(s). Grey: total 50% (thick) and 90% (thin) interval; colour: parameter part "
                     "(quantiles of the per-draw mean effect).")
     return fig
+
+
+def _unit(expression: str) -> str:
+    """The unit of an outcome of the outcome language (docs/sensitivity.md): a share(...) or female_share(...) is a
+    fraction of persons, any other outcome a count of persons; its effect is a difference in that unit."""
+    return "fraction" if expression.replace(" ", "").startswith(("share(", "female_share(")) else "persons"
 
 
 def read_effects(path: str | Path) -> pd.DataFrame:

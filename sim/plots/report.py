@@ -105,6 +105,11 @@ def _fmt(v) -> str:
     return str(v)
 
 
+def _as_written(v) -> str:
+    """An identifier such as a seed, as the file gives it: no thousands separator (2026, not 2,026)."""
+    return "" if v is None else str(v)
+
+
 def _kv(pairs: list[tuple[str, object]]) -> str:
     return "<table>" + "".join(f"<tr><th class='l'>{_e(k)}</th><td class='l'>{_e(_fmt(v))}</td></tr>"
                                for k, v in pairs) + "</table>"
@@ -129,7 +134,7 @@ def _run_sections(run: RunData) -> str:
     prov = run.summary["provenance"]
     sc = run.scenario
     parts = ["<h2>Provenance</h2>", _kv([
-        ("run directory", _dir_name(run.path)), ("scenario", prov["scenario"]), ("seed", str(prov["seed"])),
+        ("run directory", _dir_name(run.path)), ("scenario", prov["scenario"]), ("seed", _as_written(prov["seed"])),
         ("scenario sha256", prov["scenario_sha256"]), ("bordersim version of the run", prov["version"]),
         ("bordersim code of the run (code_sha256)", prov.get("code_sha256") or "not recorded (an earlier version)"),
         ("steps", f"{prov['steps']} ({(sc.get('time') or {}).get('step', 'month')})"),
@@ -212,7 +217,7 @@ def _sweep_sections(sw: SweepData, baseline: str | None) -> str:
         ("sweep directory", _dir_name(sw.path)), ("name", spec.get("name")),
         ("description", spec.get("description") or ""), ("spec file", _file_name(sw.manifest.get("spec_path"))),
         ("base scenario", f"{sw.manifest.get('scenario')} ({spec.get('scenario')})"),
-        ("design", sw.design), ("replicates", spec.get("replicates")), ("seed", str(spec.get("seed"))),
+        ("design", sw.design), ("replicates", spec.get("replicates")), ("seed", _as_written(spec.get("seed"))),
         ("fingerprint", sw.manifest.get("fingerprint")),
         ("runs", f"{len(runs)} recorded, {n_ok} successful, {len(runs) - n_ok} failed"),
         ("total run time", f"{wall:,.1f} s (sum over runs)")])]
@@ -279,7 +284,7 @@ def _sensitivity_sections(sa: SensitivityData) -> str:
         ("sensitivity directory", _dir_name(sa.path)), ("design", exp.get("name") or ""),
         ("method", ", ".join(sa.methods)), ("base scenario", base_scenario_shown(sa.path, exp)),
         ("points", len(next(iter((exp.get("parameters") or {"": []}).values())))),
-        ("replicates", exp.get("replicates")), ("seed", exp.get("seed"))])]
+        ("replicates", exp.get("replicates")), ("seed", _as_written(exp.get("seed")))])]
     if sa.ranking:
         parts.append(f"<h2>Ranking</h2><pre>{_e(sa.ranking)}</pre>")
     cols = [c for c in ("method", "outcome", "rank", "label", "parameter", "mu_star", "mu_star_conf",
@@ -324,7 +329,7 @@ def _effects_sections(ef: EffectsData) -> str:
         ("effects directory", _dir_name(ef.path)), ("name", s.get("name")), ("spec", s.get("spec")),
         ("base scenario", s.get("scenario")), ("horizon", s.get("horizon")),
         ("posterior", s.get("posterior") or "none (no parameter uncertainty)"),
-        ("draws x replicates", f"{s.get('draws')} x {s.get('replicates')}"), ("seed", s.get("seed")),
+        ("draws x replicates", f"{s.get('draws')} x {s.get('replicates')}"), ("seed", _as_written(s.get("seed"))),
         ("runs", s.get("runs")), ("baseline", s.get("baseline"))])]
     parts.append("<h2>Packages</h2>" + _table(pd.DataFrame(
         [{"package": k, "settings": ", ".join(f"{p} = {v}" for p, v in (val or {}).items()) or "(no change)"}
@@ -355,7 +360,7 @@ def _discovery_sections(d: DiscoveryData) -> str:
     parts = ["<h2>Provenance</h2>", _kv([
         ("discovery directory", _dir_name(d.path)), ("design", exp.get("name") or ""),
         ("base scenario", base_scenario_shown(d.path, exp)), ("points", (exp.get("design") or {}).get("samples")),
-        ("replicates", exp.get("replicates")), ("seed", exp.get("seed"))])]
+        ("replicates", exp.get("replicates")), ("seed", _as_written(exp.get("seed")))])]
     if d.summary:
         parts.append(f"<h2>Summary</h2><pre>{_e(d.summary)}</pre>")
     parts.append("<h2>Box</h2><p class='muted'>From box.csv (docs/discovery.md): the limits of each restricted "
