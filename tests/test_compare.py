@@ -361,3 +361,18 @@ def test_a_constant_side_gets_the_welch_interval_without_scipys_warning():
         lo, hi = _welch(xa, xb, float(xb.mean() - xa.mean()))
     half = stats.t.ppf(0.975, 2) * xb.std(ddof=1) / math.sqrt(3)
     assert (lo, hi) == pytest.approx((0.4 - 0.3 - half, 0.4 - 0.3 + half))
+
+
+def test_sides_that_share_enough_seeds_are_paired_and_fair_though_one_has_more():
+    """A point with one failed run (3 of 4 seeds shared) was paired over the shared seeds, correctly, and yet
+    flagged "A and B differ in seeds" (seed noise in the difference), and `--strict` refused it (a probe)."""
+    from sim.analysis.compare import Side, choose_method, fairness
+
+    def side(label, seeds):
+        return Side(label, Path(label), "sweep", label, pd.DataFrame({"arrived": [1.0] * len(seeds)},
+                                                                    index=pd.Index(seeds, name="seed")), None)
+
+    a, b = side("A", [1, 2, 3, 4]), side("B", [1, 2, 3])  # B's run of seed 4 failed
+    assert choose_method(a, b)[0] == "paired" and fairness(a, b) == []
+    c = side("C", [1, 2, 9])  # two shared seeds: unpaired, and the seeds are an issue
+    assert choose_method(a, c)[0] == "welch" and [i.key for i in fairness(a, c)] == ["seeds"]
