@@ -813,6 +813,12 @@ def test_printed_tables_write_large_counts_as_whole_numbers_like_the_report(tmp_
     assert rc == 0 and "12,001" in printed and "e+0" not in printed, printed
     rc, _, err = cli(capsys, "summarize", str(root), "--outcome", "year.2099.arrived")
     assert rc == 2 and "year.<YYYY>.<outcome> for YYYY 2001..2002 and outcome arrived" in err, err
+    # a baseline whose every run failed: each difference is missing, and nothing said why (a probe)
+    runs = grid_runs(values)
+    runs.loc[runs["point"] == 0, "status"] = "failed"
+    failed = write_sweep(tmp_path / "failed", runs, [MINES, PATROL])
+    rc, _, err = cli(capsys, "summarize", str(failed), "--baseline", "0", "--outcome", "set_out")
+    assert rc == 0 and "note: the baseline point 0 has no successful run" in err, err
     # the report's caption said every total counts persons over the run: in_transit is the last step's stock
     from sim.plots.report import report_html
 

@@ -116,7 +116,11 @@ def cmd_summarize(args: argparse.Namespace) -> int:
 
         outcomes = [c for c in TOTAL_KEYS if c in df.columns] or None
     if args.baseline is not None:
-        table = paired_differences(df, parameters, resolve_point(df, parameters, args.baseline), outcomes)
+        base = resolve_point(df, parameters, args.baseline)
+        table = paired_differences(df, parameters, base, outcomes)
+        if not ((df["point"] == base) & (df["status"] == "ok")).any():  # every difference is then missing
+            print(f"note: the baseline point {base} has no successful run, so no point has a difference to it; run "
+                  "the same `bordersim sweep` command again to retry its runs", file=sys.stderr)
     else:
         table = summarize(df, parameters, outcomes)
     if args.format == "csv":
