@@ -381,6 +381,7 @@ def _cli(*argv: str) -> int:
     return args.func(args)
 
 
+@pytest.mark.usefixtures("blank_drawing")  # files and markup; what the figures show: the tests of each figure
 def test_plot_command_writes_and_prints_each_file(run_dir, tmp_path, capsys):
     assert _cli("plot", str(run_dir), "--out", str(tmp_path / "png")) == 0
     printed = capsys.readouterr().out.split()
@@ -423,6 +424,7 @@ def _check_report(text: str, n_figures: int) -> None:
     assert not re.search(r"<(link|script)\b", text), "no external stylesheet or script"
 
 
+@pytest.mark.usefixtures("blank_drawing")  # files and markup; what the figures show: the tests of each figure
 def test_run_report_is_self_contained(run_dir, tmp_path, capsys):
     assert _cli("report", str(run_dir), "--out", str(tmp_path / "r.html")) == 0
     path = Path(capsys.readouterr().out.strip())
@@ -435,6 +437,7 @@ def test_run_report_is_self_contained(run_dir, tmp_path, capsys):
     assert "Against the observed series" in text and "transit_crackdown" in text
 
 
+@pytest.mark.usefixtures("blank_drawing")  # files and markup; what the figures show: the tests of each figure
 def test_sweep_report_is_self_contained(policy_dir):
     # drawn once: write_report writes report_html's text (report_html itself is checked on a run directory below)
     path = write_report(policy_dir)
@@ -446,6 +449,7 @@ def test_sweep_report_is_self_contained(policy_dir):
     assert text.count("<img") == 3
 
 
+@pytest.mark.usefixtures("blank_drawing")  # files and markup; what the figures show: the tests of each figure
 def test_report_escapes_scenario_text(run_dir, tmp_path):
     """Scenario text is data, not markup."""
     copy = tmp_path / "run"
