@@ -555,3 +555,25 @@ def test_a_calibration_without_an_arrivals_target_leaves_a_users_file_of_the_pre
     (out / "figures" / "posterior_predictive.png").write_text("mine")
     assert cli_main(["calibrate", str(spec), "--out", str(out), "--quiet"]) == 0
     assert (out / "figures" / "posterior_predictive.png").read_text() == "mine"
+
+
+def test_a_refinement_box_that_cuts_the_accepted_region_is_said_and_the_verdict_says_so(tmp_path):
+    """A parameter with no effect on the distance filled the refinement box, built from round 1's few accepted
+    points, and got width ratio 0.55 and 'partly' (the box's width, not the data's); refine.quantile could also
+    raise epsilon above round 1's (a probe)."""
+    from sim.analysis.calibration.posterior import BOX_LIMITED, box_limited, refine_box
+
+    lc = load_calibration(synthetic_spec(tmp_path, samples=16, replicates=1, quantile=0.25))
+    (a, pa), (b, pb) = lc.spec.parameters.items()
+    first = pd.DataFrame({a: pa.from_unit(np.array([0.40, 0.50, 0.60])), b: pb.from_unit(np.array([0.40, 0.5, 0.60]))})
+    box = refine_box(first, lc, 0.1)  # [0.38, 0.62] in both
+    held = np.array([0.45, 0.5, 0.55])  # a: inside round 1's range; b: filling the box to its edges
+    second = pd.DataFrame({a: pa.from_unit(held), b: pb.from_unit(np.array([0.381, 0.5, 0.619]))})
+    assert box_limited(first, second, lc, box) == [b]
+    edge = pd.DataFrame({a: pa.from_unit(np.array([0.0, 0.5])), b: pb.from_unit(held[:2])})  # a box at the prior's edge
+    assert box_limited(edge, pd.DataFrame({a: pa.from_unit(np.array([0.0, 0.5])), b: pb.from_unit(held[:2])}), lc,
+                       refine_box(edge, lc, 0.1)) == []  # reaching the prior's own edge cuts nothing
+    assert BOX_LIMITED == "cut by the box"
+    with pytest.raises(ScenarioError, match="refine.quantile .0.3. must be below accept.quantile .0.25."):
+        load_calibration(synthetic_spec(tmp_path, samples=16, replicates=1, quantile=0.25,
+                                        extra="refine: {samples: 16, quantile: 0.3}\n"))

@@ -60,9 +60,9 @@ from sim.api_checks import optional_path_argument, path_argument, run_options
 from sim.analysis.calibration.distance import (arrival_errors, distance, point_predictions, predicted, score_points,
                                                terms)
 from sim.analysis.calibration.holdout import SMC_NOTE, Holdout, holdout
-from sim.analysis.calibration.posterior import (accept, box_points, candidate_values, in_box, posterior_table,
-                                                predictive, refine_box, share_predictive, too_few_points_note,
-                                                weights_of)
+from sim.analysis.calibration.posterior import (BOX_LIMITED, accept, box_limited, box_points, candidate_values,
+                                                in_box, posterior_table, predictive, refine_box, share_predictive,
+                                                too_few_points_note, weights_of)
 from sim.analysis.calibration.rounds import lack_time_series, make_round, run_round
 from sim.analysis.calibration.sequential import PREFIX, run_sequential
 from sim.analysis.dirs import check_design, claim_analysis_dir, refuse_if_busy, undone_on_bad_input
@@ -164,6 +164,7 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
         points = score_points(design, per_run, lc).assign(round=1)
         posterior, eps = accept(points, s.accept.quantile)
         rounds, notes, box, generations = 1, [], None, None
+        limited: list[str] = []  # parameters whose region the refinement box may cut (`box_limited`)
         # Hold-out validation uses the prior sample only (later rounds and generations were steered by every target).
         validation = holdout(points, per_run, lc) if s.method != "smc" else None
         if s.method == "smc":
@@ -174,6 +175,7 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
             generations = seq.generations
             rounds = len(generations)
         elif s.refine is not None:
+            first_posterior = posterior
             box = refine_box(posterior, lc, s.refine.expand)
             cols = box_points(lc, box, s.refine.samples, s.sampling.seed + 1)
             # Round 2 is derived from round 1 and the targets: when they change, its old runs are stale and replaced.
@@ -188,13 +190,25 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
             points = pd.concat([points, points2], ignore_index=True)
             per_run = pd.concat([per_run, per_run2], ignore_index=True)
             inside = in_box(points, lc, box)
+            first_eps = eps
             posterior, eps = accept(points[inside], s.refine.quantile, None if s.refine.quantile else eps)
+            if eps > first_eps:  # never wider than the first round's (docs/calibration.md, step 5)
+                posterior, eps = accept(points[inside], None, first_eps)
             rounds = 2
             in_unit = ", ".join(f"{n} [{a:.2f}, {b:.2f}]" for n, (a, b) in box.items())
             notes.append(f"round 2: {inside.sum()} points inside the box (both rounds), box in unit coordinates: "
                          + in_unit)
+            limited = box_limited(first_posterior, posterior, lc, box)
+            if limited:
+                notes.append(f"the accepted points reach the edge of the refinement box in {', '.join(limited)}: "
+                             "the region D <= epsilon may extend past it, so their intervals and width ratios "
+                             f"measure the box, not the data (verdict '{BOX_LIMITED}'); widen refine.expand, or "
+                             "calibrate without refine")
         points["accepted"] = points["point"].isin(posterior["point"])
         table = posterior_table(posterior, lc)
+        if limited:
+            table.loc[table["parameter"].isin(limited) & (table["verdict"] != "too few points"), "verdict"] = \
+                BOX_LIMITED
         notes += too_few_points_note(posterior)
         values, check = run_check(lc, out, candidate_values(posterior, lc), **common)
         notes += validation.notes if validation is not None else [SMC_NOTE]
@@ -246,6 +260,14 @@ def run_check(lc: LoadedCalibration, out: Path, candidates: list[dict[str, float
         "median_abs_log_error": float(arrivals["log_error"].abs().median()) if len(arrivals) else None}
 
 
+def _epsilon_source(s, rounds: int) -> str:
+    """Where a rejection calibration's epsilon came from, for the provenance block."""
+    if rounds == 2 and s.refine is not None and s.refine.quantile is not None:
+        return (f" (epsilon: the {s.refine.quantile:.0%} quantile of the distances of the points in the box, at most "
+                "round 1's)")
+    return f" (epsilon: the {s.accept.quantile:.0%} quantile of the distances{' of round 1' if rounds == 2 else ''})"
+
+
 def provenance(result: CalibrationResult, lc: LoadedCalibration) -> list[str]:
     s = lc.spec
     size = s.population_size or lc.base.population.size
@@ -261,11 +283,11 @@ def provenance(result: CalibrationResult, lc: LoadedCalibration) -> list[str]:
         f"replicates at population.size {size:,} (counts x {lc.count_scale:g})"
         + (f", refined by {s.refine.samples} points in a narrower box"
            if result.rounds == 2 and s.refine is not None else "") + smc,
-        f"accepted: {len(result.posterior)} points" + (f" (closest {s.accept.quantile:.0%})" if g is None else
-                                                       " (weighted)") + f", epsilon {result.epsilon:.4f}",
+        f"accepted: {len(result.posterior)} of {len(result.points)} points, those with distance <= epsilon "
+        f"{result.epsilon:.4f}" + (" (weighted)" if g is not None else _epsilon_source(s, result.rounds)),
         "values: " + ("posterior medians" if s.point == "median" else
-                      f"of the {s.check.candidates} accepted point(s) of least distance, the one that did best when "
-                      f"re-run at full size") + " (posterior 90% interval):",
+                      f"of the {result.check.get('candidates', s.check.candidates)} accepted point(s) of least "
+                      "distance, the one that did best when re-run at full size") + " (posterior 90% interval):",
     ]
     for _, row in result.table.iterrows():
         lines.append(f"  {row['parameter']} = {format_value(result.values[row['parameter']])}  "

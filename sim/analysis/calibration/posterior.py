@@ -87,6 +87,9 @@ def posterior_table(posterior: pd.DataFrame, lc: LoadedCalibration) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
+BOX_LIMITED = "cut by the box"  # the verdict of a parameter `box_limited` names
+
+
 def verdict(ratio: float) -> str:
     """< 0.5: pinned down; 0.5-0.8: partly; >= 0.8: not pinned down by these data."""
     return "pinned down" if ratio < 0.5 else "partly" if ratio < 0.8 else "not pinned down"
@@ -115,6 +118,23 @@ def refine_box(posterior: pd.DataFrame, lc: LoadedCalibration, expand: float) ->
         pad = max(expand * (hi - lo), 0.02)
         box[name] = (max(0.0, lo - pad), min(1.0, hi + pad))
     return box
+
+
+def box_limited(first: pd.DataFrame, posterior: pd.DataFrame, lc: LoadedCalibration, box: dict) -> list[str]:
+    """The parameters whose region D <= epsilon the refinement box may cut: on a side where the box lies inside
+    the prior, an accepted point of the second round's posterior reaches the outer half of the padding beyond the
+    first round's accepted range (a region held inside the box leaves that margin empty; an inert parameter fills
+    it, and its interval then measures the box, not the data)."""
+    cut = []
+    for name, prior in lc.spec.parameters.items():
+        u1 = prior.to_unit(first[name].to_numpy(dtype=float))
+        u2 = prior.to_unit(posterior[name].to_numpy(dtype=float))
+        (lo, hi), (box_lo, box_hi) = (float(u1.min()), float(u1.max())), box[name]
+        reaches_low = box_lo > 0.0 and float(u2.min()) < (box_lo + lo) / 2
+        reaches_high = box_hi < 1.0 and float(u2.max()) > (box_hi + hi) / 2
+        if reaches_low or reaches_high:
+            cut.append(name)
+    return cut
 
 
 def in_box(points: pd.DataFrame, lc: LoadedCalibration, box: dict) -> np.ndarray:

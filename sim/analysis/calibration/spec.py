@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import ClassVar, Literal
 
 import pandas as pd
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, StrictBool, ValidationInfo, field_validator, model_validator
 
 from sim.api_checks import MAX_SEED
 from sim.observed import OBSERVED_SERIES, load_observed, load_targets, read_observed_csv, whole_years
@@ -47,7 +47,7 @@ class FemaleShareTarget(Strict):
     years: Years
     weight: float = Field(1.0, gt=0)
     value: float | None = Field(None, gt=0, lt=1, description="Observed share; default: pooled from the series.")
-    by_year: bool = Field(False, description="Compare each observed year's share instead of the pooled one.")
+    by_year: StrictBool = Field(False, description="Compare each observed year's share instead of the pooled one.")
 
     @model_validator(mode="after")
     def _value_pooled(self) -> FemaleShareTarget:
@@ -203,6 +203,18 @@ class CalibrationSpec(Strict):
     check: Check = Field(default_factory=Check)
     engine: EngineName = Field(ENSEMBLE_DEFAULT, description="Which engine runs the sweeps: arrays (default) or "
                                                              "agents (the Mesa engine); both give the same results.")
+
+    @field_validator("refine")
+    @classmethod
+    def _refine_shrinks(cls, refine: Refine | None, info: ValidationInfo) -> Refine | None:
+        """refine.quantile gives a smaller epsilon than the first round's: below accept.quantile."""
+        accept = info.data.get("accept")
+        if refine is not None and refine.quantile is not None and accept is not None \
+                and refine.quantile >= accept.quantile:
+            raise ValueError(f"refine.quantile ({refine.quantile:g}) must be below accept.quantile "
+                             f"({accept.quantile:g}): it gives a smaller epsilon than the first round's (leave it out "
+                             "to keep that epsilon)")
+        return refine
 
     @field_validator("method")
     @classmethod
