@@ -473,6 +473,11 @@ def test_dry_run_prints_design_and_runs_nothing(tmp_path, run_cli, small_sweep):
     # a points design without parameters made 0 points, an empty sweep and exit 0 (a probe)
     ("name: x\nscenario: SCENARIO\ndesign: {type: points}\n", ":3, key 'design': design 'points' needs at least one "
      "parameter"),
+    # true/false written as 1 or 'no' was read as a boolean in a spec, refused in a scenario (a probe)
+    ("name: x\nscenario: SCENARIO\noutputs: {timeseries: 1}\n", ":3, key 'outputs.timeseries': Input should be a "
+     "valid boolean, found 1"),
+    ("name: x\nscenario: SCENARIO\noutputs: {timeseries: 'no'}\n", "key 'outputs.timeseries': Input should be a "
+     "valid boolean"),
     # a parameter's form the design does not take: the file was named, its line and key were not (a probe)
     ("name: x\nscenario: SCENARIO\nparameters:\n  network.edges.dmz.controls.mines: {dist: uniform, low: 0, high: 1}\n"
      "design: {type: grid}\n", ":5, key 'design': parameter 'network.edges.dmz.controls.mines' is a distribution"),

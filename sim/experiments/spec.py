@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import (AfterValidator, Discriminator, Field, Tag, ValidationInfo, field_validator,
+from pydantic import (AfterValidator, Discriminator, Field, StrictBool, Tag, ValidationInfo, field_validator,
                       model_validator)
 
 from sim.api_checks import MAX_SEED
@@ -103,7 +103,7 @@ BLOCKS: tuple[Block, ...] = ("totals", "by_route", "by_year")
 class Outputs(Strict):
     keep: list[Block] = Field(default_factory=lambda: list(BLOCKS), min_length=1,
                               description="Outcome blocks kept per run (at least one).")
-    timeseries: bool = Field(True, description="Write each run's time series to DIR/timeseries/.")
+    timeseries: StrictBool = Field(True, description="Write each run's time series to DIR/timeseries/.")
 
 
 class ExperimentSpec(Strict):
@@ -115,7 +115,7 @@ class ExperimentSpec(Strict):
     scenario: str = Field(description="Base scenario, path relative to the spec file.")
     parameters: dict[str, Parameter] = Field(default_factory=dict)
     _distinct_paths = field_validator("parameters")(classmethod(lambda cls, v: distinct_paths(v)))
-    design: Design = Field(default_factory=Design, validate_default=True)  # checked against the parameters
+    design: Design = Field(default_factory=Design)  # checked against the parameters (validate_default: Strict)
     replicates: int = Field(1, ge=1, le=10_000)
     seed: int = Field(0, ge=0, le=MAX_SEED)
     outputs: Outputs = Field(default_factory=Outputs)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StrictBool, field_validator, model_validator
 
 from sim.api_checks import MAX_SEED
 from sim.analysis.sensitivity import METHODS
@@ -55,7 +55,7 @@ class MorrisSettings(Strict):
 
 class SobolSettings(Strict):
     samples: int = Field(64, ge=2, le=1_048_576, description="Base sample size N (a power of two).")
-    second_order: bool = Field(False, description="Also sample for second-order indices (N(2D+2) points).")
+    second_order: StrictBool = Field(False, description="Also sample for second-order indices (N(2D+2) points).")
 
     @field_validator("samples")
     @classmethod
