@@ -220,7 +220,7 @@ def _ragged_row(path: Path) -> str | None:
 
 def year_order(year: str) -> tuple[int, str]:
     """Sort key of a year as runs write it, without leading zeros: by number ('1000' after '999')."""
-    return (int(year), year) if year.isdigit() else (10_000, year)
+    return (int(year), year) if year.isascii() and year.isdigit() else (10_000, year)
 
 
 def _reason(exc: BaseException) -> str:
@@ -279,7 +279,7 @@ def _check_summary(path: Path, summary: dict) -> None:
         for year, value in summary[key].items():
             number = isinstance(value, (int, float)) and not isinstance(value, bool)
             # a year as a run writes it: its number without leading zeros (a run in the year 999 writes '999')
-            year_ok = year.isdigit() and str(int(year)) == year and 1 <= int(year) <= 9999
+            year_ok = year.isascii() and year.isdigit() and str(int(year)) == year and 1 <= int(year) <= 9999
             if not year_ok or not (number or (value is None and key != "arrivals_by_year")):
                 raise _damaged(path, f"'{key}' must map years (1 to 9999, as written by a run) to numbers, found "
                                      f"{year!r}: {value!r}")
@@ -419,7 +419,8 @@ def _check_outcome_columns(path: Path, runs: pd.DataFrame, keep) -> None:
     needed = list(TOTAL_KEYS) if "totals" in kept else []
     routes = dict.fromkeys(c[len("route."):].rsplit(".", 1)[0] for c in runs.columns if c.startswith("route."))
     needed += [f"route.{r}.{flow}" for r in routes for flow in TOTAL_KEYS]
-    years = sorted({int(y) for c in runs.columns if c.startswith("year.") and (y := c.split(".")[1]).isdigit()})
+    years = sorted({int(y) for c in runs.columns
+                    if c.startswith("year.") and (y := c.split(".")[1]).isascii() and y.isdigit()})
     needed += [f"year.{y}.arrived" for y in range(years[0], years[-1] + 1)] if years else []
     for block, prefix, what in (("by_route", "route.", "route"), ("by_year", "year.", "year")):
         if block in kept and not any(c.startswith(prefix) for c in runs.columns):

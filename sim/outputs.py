@@ -45,7 +45,7 @@ TMP_SUFFIX = ".tmp"
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 SAFE_NAME_RULE = ("1 to {most} characters: ASCII letters, digits, '.', '_' or '-', starting with a letter or digit "
                   "(a name becomes a directory name)")
-_TMP_RE = re.compile(r"^\.bordersim-(\d+)-[A-Za-z0-9_]+\.tmp$")
+_TMP_RE = re.compile(r"^\.bordersim-([0-9]+)-[A-Za-z0-9_]+\.tmp$")
 
 
 MAX_NAME = 80  # characters of a SAFE_NAME

@@ -456,3 +456,19 @@ def test_a_policy_ending_too_late_is_told_the_latest_end(tmp_path, capsys):
     data["policies"][0]["end"] = "2003-01"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     assert main(["validate", str(path)]) == 0
+
+
+@pytest.mark.parametrize("key, value", [("start", "٢٠٠٠-٠١"), ("start", "２０００-01"), ("end", "2004-１2")])
+def test_months_and_unit_strings_take_ascii_digits_only(key, value):
+    """Other scripts' digits passed the month and unit patterns (`\\d` is any Unicode digit) and Python's int()
+    read them: `start: ٢٠٠٠-٠١` ran as 2000-01 (a probe)."""
+    import yaml
+
+    data = yaml.safe_load((ROOT / "scenarios" / "toy.yaml").read_text())
+    data["time"][key] = value
+    with pytest.raises(ScenarioError, match="expected a month as 'YYYY-MM'"):
+        build(data)
+    data = yaml.safe_load((ROOT / "scenarios" / "toy.yaml").read_text())
+    next(n for n in data["network"]["nodes"] if "dwell" in n)["dwell"] = "٦ months"
+    with pytest.raises(ScenarioError, match="found '٦ months'"):
+        build(data)

@@ -60,7 +60,7 @@ from sim.outputs import (LOCK, MARKER, TMP_PREFIX, TMP_SUFFIX, atomic_path, atom
 KIND = "sweep"
 # temporaries of this version (sim.outputs) and of earlier ones (.part-0.*, .runs.*, .<record or manifest>.json.*)
 _OUR_TEMPORARY = re.compile(rf"^(?:{re.escape(TMP_PREFIX)}|\.part-0\.|\.runs\.|\.sweep\.json\.|"
-                            rf"\.p\d+-r\d+\.json\.).*{re.escape(TMP_SUFFIX)}$")
+                            rf"\.p[0-9]+-r[0-9]+\.json\.).*{re.escape(TMP_SUFFIX)}$")
 MANIFEST = "sweep.json"
 BASE_SCENARIO = "scenario.resolved.yaml"
 
@@ -336,8 +336,8 @@ def check_replaceable(root: Path, why: str | None = None) -> str:
     return "replace"
 
 
-_RECORD = re.compile(r"^p\d+-r\d+\.json$")
-_SERIES = re.compile(r"^run_id=p\d+-r\d+$")
+_RECORD = re.compile(r"^p[0-9]+-r[0-9]+\.json$")
+_SERIES = re.compile(r"^run_id=p[0-9]+-r[0-9]+$")
 _PART = re.compile(r"^part-0\.parquet$")
 # what `bordersim sweep` writes at the top of a sweep directory besides the marker (see the module doc)
 _OWN_TOP = (LOCK, MANIFEST, BASE_SCENARIO, "runs", "timeseries", "runs.parquet")

@@ -90,7 +90,7 @@ def resolve_point(df: pd.DataFrame, parameters: list[str], text: str | int, what
     point; `what` names the option in the UsageError raised otherwise."""
     points = df.drop_duplicates("point")
     text = str(text)  # a point index may come as an int from Python
-    if text.isdigit() and int(text) in set(points["point"]):
+    if text.isascii() and text.isdigit() and int(text) in set(points["point"]):
         return int(text)
     matched = 0
     if "policy" in points.columns and text in set(points["policy"].dropna()):

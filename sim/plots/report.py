@@ -382,7 +382,7 @@ def _written() -> str:
     """'Written YYYY-MM-DD HH:MM UTC ' from SOURCE_DATE_EPOCH when it is set to a number of seconds, else '':
     the report holds no clock time of its own."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if not epoch.isdigit():
+    if not (epoch.isascii() and epoch.isdigit()):
         return ""
     try:
         when = dt.datetime.fromtimestamp(int(epoch), dt.UTC)

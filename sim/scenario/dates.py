@@ -7,7 +7,7 @@ import datetime as dt
 import re
 from typing import Any, Protocol
 
-_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+_MONTH_RE = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 
 
 # ---------------------------------------------------------------------------------------------- month handling

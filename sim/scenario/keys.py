@@ -70,7 +70,7 @@ def key_to_raw(key: str, data: dict) -> tuple:
             if isinstance(node, list):
                 idx = next((i for i, x in enumerate(node) if isinstance(x, dict)
                             and str(x.get("id", x.get("name"))) == ident), None)
-                if idx is None and ident.isdigit():
+                if idx is None and ident.isascii() and ident.isdigit():
                     idx = int(ident)
                 if idx is None or idx >= len(node):
                     break

@@ -135,7 +135,7 @@ def _parts(key: str) -> list[str]:
     """The parts of dotted path `key`; a push point's bare year means its January, as in a file
     (docs/scenario.md): push.S.values.2003 is push.S.values.2003-01."""
     parts = key.split(".")
-    if len(parts) > 2 and parts[0] == "push" and parts[-2] == "values" and re.fullmatch(r"\d{4}", parts[-1]):
+    if len(parts) > 2 and parts[0] == "push" and parts[-2] == "values" and re.fullmatch(r"[0-9]{4}", parts[-1]):
         parts[-1] += "-01"
     return parts
 

@@ -265,7 +265,7 @@ class PushSeries(Strict):
         given: dict[str, Any] = {}
         for k, val in v.items():
             key = str(k)
-            if re.fullmatch(r"\d{4}", key):
+            if re.fullmatch(r"[0-9]{4}", key):
                 key = f"{key}-01"
             month = _month_value(key)
             if month in out:

@@ -21,7 +21,7 @@ from typing import Any
 DAYS_PER_MONTH = 365.25 / 12
 MONTHS_PER = {"day": 1 / DAYS_PER_MONTH, "week": 7 / DAYS_PER_MONTH, "month": 1.0, "year": 12.0}
 STEP_MONTHS = {"month": 1.0, "week": 7 / DAYS_PER_MONTH}
-_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_NUMBER = r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
 _DURATION_RE = re.compile(rf"^\s*({_NUMBER})\s*(day|week|month|year)s?\s*$")
 _PER_RE = re.compile(rf"^\s*({_NUMBER})\s*(?:/|per)\s*(day|week|month|year)\s*$")
 DURATION_HELP = "a number of months, or a string such as '45 days', '6 weeks', '2 months', '1.5 years'"

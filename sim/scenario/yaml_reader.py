@@ -36,6 +36,7 @@ _FLOAT_RE = re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)
                     |[-+]?\.(?:inf|Inf|INF)
                     |\.(?:nan|NaN|NAN))$""", re.X)
 _OCTAL_RE = re.compile(r"^[-+]?0[0-7_]+$")  # 0100 would be read as 64
+_LEADING_ZERO_RE = re.compile(r"^[-+]?0[0-9_]*[89][0-9_]*$")  # 08000: text to YAML 1.1, a number to pydantic
 SEXAGESIMAL_RE = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
 
 
@@ -76,6 +77,24 @@ class _Rules:
         finally:
             self._depth -= 1
 
+    def construct_object(self, node, deep=False):
+        """A node that cannot be read as its tag says (`!!float abc`, `!!bool maybe`, `!!timestamp 2000-01`) is
+        refused at its line, not an internal failure."""
+        try:
+            return super().construct_object(node, deep)
+        except yaml.YAMLError:
+            raise
+        except (ValueError, KeyError, AttributeError, TypeError, OverflowError):
+            what = str(node.tag).rsplit(":", 1)[-1]
+            value = node.value if isinstance(node, yaml.ScalarNode) else "this node"
+            raise _Refused(f"cannot read {_short(value)} as {what}", node.start_mark) from None
+
+    def construct_yaml_str(self, node):
+        if not node.style and _LEADING_ZERO_RE.match(str(node.value)):  # plain 08000: text to YAML 1.1, not octal
+            raise _Refused(f"{node.value} has a leading zero; write the number without it (or quote it if it is "
+                           "text)", node.start_mark)
+        return super().construct_yaml_str(node)
+
     def construct_mapping(self, node, deep=False):
         for key, _ in node.value if isinstance(node, yaml.MappingNode) else ():
             if isinstance(key, yaml.ScalarNode) and key.tag == _BOOL:  # `on:` is the key True in YAML 1.1
@@ -90,12 +109,16 @@ class _Rules:
         if ":" in str(node.value):
             raise _Refused(f"base-60 numbers such as {node.value} are not read; write the number in decimal "
                            "(or quote it if it is text)", node.start_mark)
+        limit = sys.get_int_max_str_digits()
         try:
-            return super().construct_yaml_int(node)
+            value = super().construct_yaml_int(node)
         except ValueError as exc:
-            limit = sys.get_int_max_str_digits()
             why = f"it has more than {limit:,} digits" if "Exceeds the limit" in str(exc) else str(exc)
             raise _Refused(f"cannot read {_short(node.value)} as an integer: {why}", node.start_mark) from None
+        if limit and value.bit_length() > 3.32 * limit:  # 0x... of 4,000 digits: read, but never printable
+            raise _Refused(f"cannot read {_short(node.value)} as an integer: it has more than {limit:,} digits",
+                           node.start_mark)
+        return value
 
     def construct_yaml_float(self, node):
         if ":" in str(node.value):
@@ -140,6 +163,7 @@ for _cls in (_Loader, *((_CLoader,) if yaml.__with_libyaml__ else ())):
     _cls.add_constructor(_INT, _cls.construct_yaml_int)
     _cls.add_constructor(_FLOAT, _cls.construct_yaml_float)
     _cls.add_constructor("tag:yaml.org,2002:timestamp", _cls.construct_yaml_timestamp)
+    _cls.add_constructor("tag:yaml.org,2002:str", _cls.construct_yaml_str)
 _LOADER: type = _CLoader if yaml.__with_libyaml__ else _Loader
 
 

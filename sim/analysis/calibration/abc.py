@@ -101,7 +101,7 @@ class CalibrationResult:
 
 
 ROUNDS = ("sweep", "sweep_round2", "check")
-SMC_SWEEP = re.compile(PREFIX + r"\d+_\d+")  # OUT/smc_<generation>_<batch> (sequential.sweep_name)
+SMC_SWEEP = re.compile(PREFIX + r"[0-9]+_[0-9]+")  # OUT/smc_<generation>_<batch> (sequential.sweep_name)
 HOLDOUT_FILES = ("holdout.csv", "holdout_summary.csv")
 # what `write_outputs` writes, in its order: calibration.json, last, says the calibration finished
 RESULT_FILES = ("points.csv", "posterior.csv", "posterior.parquet", "posterior_table.csv", "posterior_table.md",

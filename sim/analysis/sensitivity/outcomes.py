@@ -21,7 +21,7 @@ NO_VALUE_REMEDY = "choose years every run has arrivals in"
 # --------------------------------------------------------------------------------------- outcome language
 
 _EXPR = re.compile(r"^\s*(?P<fn>[a-z_]+)\s*(?:\((?P<args>[^()]*)\))?\s*$")
-_YEARS = re.compile(r"^\s*(\d{4})\s*(?:\.\.\s*(\d{4})\s*)?$")
+_YEARS = re.compile(r"^\s*([0-9]{4})\s*(?:\.\.\s*([0-9]{4})\s*)?$")
 
 
 @dataclass(frozen=True)
