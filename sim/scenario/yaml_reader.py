@@ -19,7 +19,7 @@ from yaml.resolver import Resolver
 from sim.errors import ScenarioError, raise_problems
 from sim.scenario.keys import loc_to_key
 
-MAX_FILE_BYTES = 10 * 1024 * 1024  # scenario and spec files larger than this are refused before reading
+MAX_FILE_BYTES = 1024 * 1024  # scenario and spec files larger than this are refused before reading (Korea: 20 kB)
 MAX_DEPTH = 64  # deepest nesting of mappings and lists, counting through aliases
 MAX_ALIAS_NODES = 100_000  # values that expanding aliases (*name) may add to a document
 
