@@ -101,6 +101,11 @@ BAD_SPECS = [
       "sampling": "{design: sobol, samples: 16, replicates: 100, seed: 1}"},
      "smc.particles", "16,384 candidates a batch (by default 2 x the particles"),  # it named smc.batch, not set
     ({"population_size": "100000000000000"}, "population_size", "less than or equal to 200000000"),
+    # 2002-2003 is one observed period, wholly inside [2001, 2002] for none of its years: the observed share was
+    # 2001's alone against a simulated one pooling 2001 and 2002 (a probe)
+    ({"targets": "\n  female_share: {years: [2001, 2002]}"}, "targets.female_share.years",
+     "has no period wholly inside these years for 2002: the simulated share would pool years"),
+    ({"refine": "{samples: 16, quantile: 0.3}"}, "refine", "refine.quantile (0.3) must be below accept.quantile"),
 ]
 
 

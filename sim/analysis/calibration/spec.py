@@ -332,6 +332,13 @@ def load_calibration(path: str | Path) -> LoadedCalibration:
             if not arrivals:
                 raise fail("no observed arrivals in these years to take the female share from",
                            ("targets", "female_share", "years"))
+            # the simulated share pools every one of these years: the observed one must too (like with like)
+            seen = {y for r in rows.itertuples() for y in range(int(r.period_start), int(r.period_end) + 1)}
+            lacking = [y for y in range(t.female_share.years[0], t.female_share.years[1] + 1) if y not in seen]
+            if lacking:
+                raise fail(f"the observed series '{spec.observed}' has no period wholly inside these years for "
+                           f"{', '.join(map(str, lacking))}: the simulated share would pool years the observed one "
+                           "does not; give years the series covers", ("targets", "female_share", "years"))
             female = float(rows["female"].sum() / arrivals)
     from sim.rules.network import RouteGraph
 
