@@ -478,6 +478,8 @@ def test_dry_run_prints_design_and_runs_nothing(tmp_path, run_cli, small_sweep):
      "valid boolean, found 1"),
     ("name: x\nscenario: SCENARIO\noutputs: {timeseries: 'no'}\n", "key 'outputs.timeseries': Input should be a "
      "valid boolean"),
+    # a day where a month is wanted was shown as Python writes it, datetime.date(2004, 6, 1) (a probe)
+    ("name: x\nscenario: SCENARIO\nparameters:\n  time.end: [2004-06-01]\n", "found 2004-06-01"),
     # a parameter's form the design does not take: the file was named, its line and key were not (a probe)
     ("name: x\nscenario: SCENARIO\nparameters:\n  network.edges.dmz.controls.mines: {dist: uniform, low: 0, high: 1}\n"
      "design: {type: grid}\n", ":5, key 'design': parameter 'network.edges.dmz.controls.mines' is a distribution"),

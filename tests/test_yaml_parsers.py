@@ -25,6 +25,7 @@ RULES = [
     "a:\n" + "".join("  " * (i + 1) + f"k{i}:\n" for i in range(70)) + "  " * 71 + "v\n",
     "a: " + "[" * 100_000 + "]" * 100_000 + "\n", "a: 08000\n", "a: '08000'\n", "a: !!float abc\n",
     "a: !!bool maybe\n", "a: !!timestamp 2000-01\n", "!!bool foo: 1\n", "a: 0x" + "F" * 4000 + "\n",
+    "a: {<<: {on: 0.9}, guards: 0.3}\n",
     "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n"
                                                   for p, c in zip("abcdefgh", "bcdefghi")),
 ]
@@ -82,6 +83,7 @@ def test_a_tab_in_the_indentation_is_named_by_either_parser(loader):
     ("a: !!timestamp 2000-01\n", "f.yaml:1, key 'a': cannot read '2000-01' as timestamp"),
     ("x: 1\n!!bool foo: 1\n", "f.yaml:2"),
     ("a: 0x" + "F" * 4000 + "\n", "as an integer: it has more than"),  # read, but no str() could show it
+    ("a: {<<: {on: 0.9}, guards: 0.3}\n", "the key on is read by YAML 1.1 as True"),  # merged: was key 'a.1'
 ])
 def test_values_yaml_reads_another_way_or_cannot_read_are_refused_at_their_line(text, says):
     """A probe: a leading zero with an 8 or 9 was taken as a decimal number, and a tagged value that cannot be

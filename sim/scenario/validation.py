@@ -3,6 +3,7 @@ is allowed (up to MAX_PROBLEMS), typos answered with a suggestion, and a file of
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,7 +16,7 @@ from sim.scenario.yaml_reader import SEXAGESIMAL_RE, read_yaml
 
 
 def _found(value: Any) -> str:
-    text = repr(value)
+    text = value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else repr(value)  # not datetime.date(...)
     return text if len(text) <= 80 else text[:77] + "..."
 
 

@@ -96,6 +96,8 @@ class _Rules:
         return super().construct_yaml_str(node)
 
     def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            self.flatten_mapping(node)  # keys a merge (`<<: {on: 1}`) brings in are checked too
         for key, _ in node.value if isinstance(node, yaml.MappingNode) else ():
             if isinstance(key, yaml.ScalarNode) and key.tag == _BOOL:  # `on:` is the key True in YAML 1.1
                 raise _Refused(f"the key {key.value} is read by YAML 1.1 as {self.construct_object(key)}, not as a "
