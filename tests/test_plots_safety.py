@@ -823,3 +823,12 @@ def test_printed_tables_write_large_counts_as_whole_numbers_like_the_report(tmp_
     from sim.plots.report import report_html
 
     assert "persons over the run (still in transit: at the last step;" in report_html(root)
+
+
+def test_heatmap_cells_write_the_mean_as_the_report_does():
+    """A cell read '486' beside the report's 486.5 and '4.2' beside 4.25 (half to even, 3 and 2 digits: a probe)."""
+    from sim.plots.sweep_figures import _cell_text
+
+    assert _cell_text(486.5, 35.2, 4, []).split("\n") == ["486.5", "±35"]
+    assert _cell_text(4.25, 3.31, 4, []).split("\n") == ["4.25", "±3.3"]
+    assert _cell_text(12205.3, 134.1, 2, [12071.2, 12339.4]) == "12,205\n(12,071, 12,339)"

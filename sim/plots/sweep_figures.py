@@ -31,6 +31,7 @@ from sim.experiments.summarize import summarize
 from sim.plots import style
 from sim.plots.style import NotApplicable
 from sim.directories import SweepData
+from sim.numbers import readable
 
 RESPONSE_OUTCOMES = ("set_out", "arrived", "killed")
 HEATMAP_OUTCOMES = ("set_out", "arrived", "killed")
@@ -257,10 +258,9 @@ def resolved(values: np.ndarray, *, level: float = FAMILY_LEVEL) -> np.ndarray:
 
 
 def _cell_text(mean: float, half: float, n: int, values: list[float]) -> str:
-    """Mean, then the 95% half-width (MIN_REPLICATES or more replicates) or the replicates themselves."""
-    def fmt(v: float) -> str:
-        return f"{v:,.0f}" if abs(v) >= 10 else f"{v:.2g}"
-
+    """Mean, then the 95% half-width (MIN_REPLICATES or more replicates) or the replicates themselves; the mean and
+    the replicates as the report's table writes them (`readable`: 486.5, not 486 beside a table saying 486.5)."""
+    fmt = readable
     text = fmt(mean)
     if n >= MIN_REPLICATES and not np.isnan(half):
         text += f"\n±{half:,.0f}" if half >= 10 else f"\n±{half:.2g}"
