@@ -825,3 +825,27 @@ def test_a_spec_path_starting_with_a_tilde_is_refused_even_when_such_a_file_is_t
     with pytest.raises(ScenarioError, match="'~/data.csv' starts with '~', which is not expanded in a spec") as raised:
         load(path)
     assert raised.value.key == key and raised.value.line == _line_of(path, key)
+
+
+def test_a_ctrl_c_while_an_analysis_releases_its_directory_says_the_runs_are_kept(tmp_path, capsys, monkeypatch):
+    """A Ctrl-C landing as the analysis released OUT's lock, its tables written, printed a bare 'interrupted' (a
+    probe): it says what any other Ctrl-C of an analysis says."""
+    import signal
+
+    from sim.analysis import dirs
+
+    real_unlock = dirs.unlock_dir
+
+    def unlock(fd):
+        real_unlock(fd)
+        os.kill(os.getpid(), signal.SIGINT)  # its handler would run at the next line: still inside the release
+
+    monkeypatch.setattr(dirs, "unlock_dir", unlock)
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)  # a suite run in the background ignores SIGINT
+    try:
+        out = tmp_path / "out"
+        rc = sensitivity_cli(sensitivity_spec(tmp_path), out, "morris")
+    finally:
+        signal.signal(signal.SIGINT, old)
+    err = capsys.readouterr().err
+    assert rc == 130 and f"interrupted: every run finished so far is kept in {out}" in err, err

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sim.errors import InputError, Unreadable, UsageError
+from sim.interrupts import signals_deferred
 from sim.outputs import (LOCK, MARKER, atomic_write_bytes, claim_dir, clean_stale_temporaries, held_by,
                          is_bordersim_figure, is_bordersim_report, lock_dir, marker_kind, real_target,
                          refuse_foreign_figures, unlock_dir, write_if_changed, write_marker)
@@ -62,7 +63,11 @@ class AnalysisDir:
         own (between two sweeps, or while it wrote its tables) becomes an AnalysisInterrupted, which says that the
         runs are kept and the same command finishes the analysis (a sweep's own SweepInterrupted says so)."""
         ours = self._fd is not None
-        self.release()
+        try:
+            with signals_deferred():  # a Ctrl-C while the lock is released is said like one a moment before
+                self.release()
+        except KeyboardInterrupt as late:
+            exc = exc if isinstance(exc, KeyboardInterrupt) else late
         if ours:
             _say_runs_kept(exc, self.out)
 
