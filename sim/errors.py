@@ -28,6 +28,15 @@ class InputError(Exception):
         return f"{prefix}: {self.message}" if prefix else self.message
 
 
+def shown(value: object, n: int = 40) -> str:
+    """A value as a message shows it: its repr, cut after `n` characters with its length said (a 2 MB name was
+    echoed whole)."""
+    if isinstance(value, str):
+        return repr(value) if len(value) <= n else repr(value[:n]) + f"... ({len(value):,} characters)"
+    text = repr(value)
+    return text if len(text) <= n else text[:n] + f"... ({len(text):,} characters)"
+
+
 def with_article(noun: str) -> str:
     """The noun of a message with its indefinite article: 'a sweep spec', 'an effects directory'."""
     return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"

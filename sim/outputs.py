@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sim.errors import UsageError, WriteFailed, with_article
+from sim.errors import UsageError, WriteFailed, shown, with_article
 from sim.interrupts import signals_deferred
 
 if TYPE_CHECKING:
@@ -55,9 +55,9 @@ def check_name(name: str, *, room: int = 0, why: str = "") -> str:
     """Return `name` if it is a safe single path component (`SAFE_NAME`) that stays one with `room` characters
     appended (`why` says what is appended), else raise ValueError (for schemas)."""
     if not isinstance(name, str) or not SAFE_NAME.match(name) or name in (".", ".."):
-        raise ValueError(f"{name!r} is not a valid name: use {SAFE_NAME_RULE.format(most=MAX_NAME - room)}")
+        raise ValueError(f"{shown(name)} is not a valid name: use {SAFE_NAME_RULE.format(most=MAX_NAME - room)}")
     if len(name) + room > MAX_NAME:
-        raise ValueError(f"{name!r} is too long: at most {MAX_NAME - room} characters ({why})")
+        raise ValueError(f"{shown(name)} is too long: at most {MAX_NAME - room} characters ({why})")
     return name
 
 

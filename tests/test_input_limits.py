@@ -602,3 +602,20 @@ def test_a_control_character_in_a_set_value_is_bad_input(tmp_path: Path, capsys)
     rc, _, err = cli(capsys, "run", TOY, "--out", tmp_path / "o", "--set", "description=a\x07b")
     assert rc == 2 and "key 'description'" in err and "character 0x0007 is not allowed" in err, err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_huge_value_is_shown_cut_in_its_error(tmp_path, capsys):
+    """A name of 2,000,000 characters made an error message of 2 MB; a unit string of 5,000 digits and a --set
+    value likewise echoed every character (a probe)."""
+    from sim.cli import main
+
+    text = (ROOT / "scenarios" / "toy.yaml").read_text()
+    bad = tmp_path / "s.yaml"
+    bad.write_text(text.replace("name: toy", "name: " + "x/" * 200_000, 1))  # under the 1 MB limit
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert len(err) < 1000 and "(400,000 characters)" in err, err[:300]
+    assert main(["run", str(ROOT / "scenarios" / "toy.yaml"), "--set", "seed=" + "[" * 3000, "--out",
+                 str(tmp_path / "o"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert len(err) < 1000 and "(3,000 characters)" in err, err[:300]

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from sim.errors import ScenarioError
+from sim.errors import ScenarioError, shown
 from sim.scenario.schema import OMIT_WHEN_DEFAULT, Scenario
 from sim.scenario.yaml_reader import parse_yaml
 
@@ -115,7 +115,7 @@ def apply_override(data: dict, item: str, *, source: str = "--set") -> None:
     try:
         value = parse_yaml(text, path=source)[0] if text.strip() else None
     except ScenarioError as exc:
-        raise ScenarioError(f"cannot parse value {text!r}: {exc.message}", path=source, key=key) from None
+        raise ScenarioError(f"cannot parse value {shown(text)}: {exc.message}", path=source, key=key) from None
     set_path(data, key, value, source=source)
 
 

@@ -18,6 +18,8 @@ import math
 import re
 from typing import Any
 
+from sim.errors import shown
+
 DAYS_PER_MONTH = 365.25 / 12
 MONTHS_PER = {"day": 1 / DAYS_PER_MONTH, "week": 7 / DAYS_PER_MONTH, "month": 1.0, "year": 12.0}
 STEP_MONTHS = {"month": 1.0, "week": 7 / DAYS_PER_MONTH}
@@ -46,9 +48,9 @@ def _as_written(result: float, value: str) -> float:
     negative or past the floating-point range (the bound checks after conversion would quote the converted
     number: '-0.02 per year' was "found -0.0016666666666666668", '1e308 per day' "found inf")."""
     if result < 0:
-        raise ValueError(f"must not be negative, found {value!r}")
+        raise ValueError(f"must not be negative, found {shown(value)}")
     if not math.isfinite(result):
-        raise ValueError(f"is too large, found {value!r}")
+        raise ValueError(f"is too large, found {shown(value)}")
     return result
 
 
@@ -61,7 +63,7 @@ def parse_duration(value: Any) -> Any:
     if isinstance(value, str):
         m = _DURATION_RE.match(value)
         if not m:
-            raise ValueError(f"expected {DURATION_HELP}, found {value!r}")
+            raise ValueError(f"expected {DURATION_HELP}, found {shown(value)}")
         return _as_written(float(m.group(1)) * MONTHS_PER[m.group(2)], value)
     return value
 
@@ -71,7 +73,7 @@ def _per(value: Any) -> tuple[float, float] | None:
     if isinstance(value, str):
         m = _PER_RE.match(value)
         if not m:
-            raise ValueError(f"expected {RATE_HELP}, found {value!r}")
+            raise ValueError(f"expected {RATE_HELP}, found {shown(value)}")
         return float(m.group(1)), MONTHS_PER[m.group(2)]
     return None
 
@@ -92,7 +94,7 @@ def parse_probability_rate(value: Any) -> Any:
         return value
     p, months = per
     if not 0.0 <= p <= 1.0:
-        raise ValueError(f"a probability per period must lie in [0, 1], found {value!r}")
+        raise ValueError(f"a probability per period must lie in [0, 1], found {shown(value)}")
     return 1.0 if p == 1.0 else -math.expm1(math.log1p(-p) / months)
 
 

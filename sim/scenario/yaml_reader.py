@@ -16,7 +16,7 @@ from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
 from yaml.resolver import Resolver
 
-from sim.errors import ScenarioError, raise_problems
+from sim.errors import ScenarioError, raise_problems, shown
 from sim.scenario.keys import loc_to_key
 
 MAX_FILE_BYTES = 1024 * 1024  # scenario and spec files larger than this are refused before reading (Korea: 20 kB)
@@ -87,7 +87,7 @@ class _Rules:
         except (ValueError, KeyError, AttributeError, TypeError, OverflowError):
             what = str(node.tag).rsplit(":", 1)[-1]
             value = node.value if isinstance(node, yaml.ScalarNode) else "this node"
-            raise _Refused(f"cannot read {_short(value)} as {what}", node.start_mark) from None
+            raise _Refused(f"cannot read {shown(value)} as {what}", node.start_mark) from None
 
     def construct_yaml_str(self, node):
         if not node.style and _LEADING_ZERO_RE.match(str(node.value)):  # plain 08000: text to YAML 1.1, not octal
@@ -116,9 +116,9 @@ class _Rules:
             value = super().construct_yaml_int(node)
         except ValueError as exc:
             why = f"it has more than {limit:,} digits" if "Exceeds the limit" in str(exc) else str(exc)
-            raise _Refused(f"cannot read {_short(node.value)} as an integer: {why}", node.start_mark) from None
+            raise _Refused(f"cannot read {shown(node.value)} as an integer: {why}", node.start_mark) from None
         if limit and value.bit_length() > 3.32 * limit:  # 0x... of 4,000 digits: read, but never printable
-            raise _Refused(f"cannot read {_short(node.value)} as an integer: it has more than {limit:,} digits",
+            raise _Refused(f"cannot read {shown(node.value)} as an integer: it has more than {limit:,} digits",
                            node.start_mark)
         return value
 
@@ -167,11 +167,6 @@ for _cls in (_Loader, *((_CLoader,) if yaml.__with_libyaml__ else ())):
     _cls.add_constructor("tag:yaml.org,2002:timestamp", _cls.construct_yaml_timestamp)
     _cls.add_constructor("tag:yaml.org,2002:str", _cls.construct_yaml_str)
 _LOADER: type = _CLoader if yaml.__with_libyaml__ else _Loader
-
-
-def _short(text: Any, n: int = 40) -> str:
-    s = str(text)
-    return repr(s) if len(s) <= n else repr(s[:n]) + f"... ({len(s):,} characters)"
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
