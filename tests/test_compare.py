@@ -376,3 +376,16 @@ def test_sides_that_share_enough_seeds_are_paired_and_fair_though_one_has_more()
     assert choose_method(a, b)[0] == "paired" and fairness(a, b) == []
     c = side("C", [1, 2, 9])  # two shared seeds: unpaired, and the seeds are an issue
     assert choose_method(a, c)[0] == "welch" and [i.key for i in fairness(a, c)] == ["seeds"]
+
+
+def test_a_point_with_more_replicates_is_paired_over_the_shared_seeds_and_says_so(sweeps, tmp_path, capsys):
+    """Sides of 3 and 4 replicates of one spec seed: fair and paired, and the fairness line said "same ... seeds"
+    though one side had a seed more, left out without a word (a probe)."""
+    spec = tmp_path / "low4.yaml"
+    spec.write_text((sweeps["low"].parent / "low.yaml").read_text().replace("replicates: 3", "replicates: 4"))
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "low4"), "--workers", "1", "--quiet"]) == 0
+    res, _, meta = _compare(capsys, tmp_path, sweeps["low"], tmp_path / "low4")
+    assert meta["method"] == "paired" and meta["issues"] == [], meta["issues"]
+    assert "fairness: same horizon, population size, network and the 3 seeds both used" in res.stdout, res.stdout
+    assert "seeds: paired over the 3 seeds both sides used; the runs of other seeds (0 of A, 1 of B) are left out" \
+        in res.stderr, res.stderr

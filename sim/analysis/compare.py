@@ -492,6 +492,10 @@ def compare(a: str | Path, b: str | Path, *, point_a: str | None = None, point_b
     side_a, side_b = load_side(path_argument(a, "a"), "A", point_a), load_side(path_argument(b, "b"), "B", point_b)
     method, note = choose_method(side_a, side_b)
     notes = side_a.notes + side_b.notes + [n for n in [code_note(side_a, side_b)] if n]
+    shared = side_a.seeds & side_b.seeds
+    if method == "paired" and side_a.seeds != side_b.seeds:  # fair, but not every run is used
+        notes.append(f"seeds: paired over the {len(shared)} seeds both sides used; the runs of other seeds "
+                     f"({len(side_a.seeds - shared)} of A, {len(side_b.seeds - shared)} of B) are left out")
     tables = {}
     for block in BLOCKS:
         kept = [s.label for s in (side_a, side_b) if s.keeps(block)]

@@ -69,7 +69,9 @@ def _print(c, *, wide: bool) -> None:
     if c.issues:
         console.print(f"fairness: A and B differ in {', '.join(i.key for i in c.issues)} (see the warning on stderr)")
     else:
-        console.print("fairness: same horizon, population size, network and seeds"
+        seeds = ("seeds" if c.a.seeds == c.b.seeds
+                 else f"the {len(c.a.seeds & c.b.seeds)} seeds both used (see the notes on stderr)")
+        console.print(f"fairness: same horizon, population size, network and {seeds}"
                       + ("" if c.a.scenario is not None and c.b.scenario is not None
                          else " (as far as known: see the notes on stderr)"))
     for block, table in c.tables.items():
