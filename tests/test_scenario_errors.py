@@ -472,3 +472,26 @@ def test_months_and_unit_strings_take_ascii_digits_only(key, value):
     next(n for n in data["network"]["nodes"] if "dwell" in n)["dwell"] = "٦ months"
     with pytest.raises(ScenarioError, match="found '٦ months'"):
         build(data)
+
+
+def test_a_number_with_a_leading_zero_is_refused_where_a_number_is_wanted_and_text_elsewhere_stays_text(tmp_path):
+    """`size: 08000` (text to YAML 1.1) ran with 8,000 persons; refusing it in the reader refused names such as
+    '089' too, which bordersim writes unquoted into scenario.resolved.yaml (two probes)."""
+    import re
+
+    import yaml
+
+    from sim.cli import main
+    from sim.engine.mesa.model import run
+    from sim.engine.ledger import write_run
+
+    data = yaml.safe_load((ROOT / "scenarios" / "toy.yaml").read_text())
+    for size in ("08000", "+08000"):
+        data["population"]["size"] = size
+        with pytest.raises(ScenarioError, match=re.escape(f"key 'population.size': {size} has a leading zero")):
+            build(data)
+    data = yaml.safe_load((ROOT / "scenarios" / "toy.yaml").read_text())
+    data["name"], data["population"]["size"] = "089", 300
+    out = write_run(run(build(data)), tmp_path / "run")
+    assert "name: 089\n" in (out / "scenario.resolved.yaml").read_text()  # written unquoted
+    assert main(["validate", str(out / "scenario.resolved.yaml")]) == 0  # and read back

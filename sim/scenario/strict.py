@@ -7,11 +7,15 @@ check their own fields), and names where in the value the true/false stands (`['
 from __future__ import annotations
 
 import functools
+import re
 import types
 import typing
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+
+
+_LEADING_ZERO = re.compile(r"[-+]?0[0-9_]+")  # a number written with a leading zero (YAML 1.1 left it text)
 
 
 class Strict(BaseModel):
@@ -22,7 +26,11 @@ class Strict(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _no_bool_numbers(cls, v: Any, info: ValidationInfo) -> Any:
-        if not info.field_name or not _field_takes_numbers(cls, info.field_name) or not _holds_bool(v):
+        if not info.field_name or not _field_takes_numbers(cls, info.field_name):
+            return v
+        if isinstance(v, str) and _LEADING_ZERO.fullmatch(v):  # 08000: text to YAML 1.1, 8000 to pydantic
+            raise ValueError(f"{v} has a leading zero; write the number without it")
+        if not _holds_bool(v):
             return v
         verdict, where = _bool_verdict(cls.model_fields[info.field_name].annotation, v)
         if verdict == "bad":

@@ -19,7 +19,7 @@ from yaml.resolver import Resolver
 from sim.errors import ScenarioError, raise_problems, shown
 from sim.scenario.keys import loc_to_key
 
-MAX_FILE_BYTES = 1024 * 1024  # scenario and spec files larger than this are refused before reading (Korea: 20 kB)
+MAX_FILE_BYTES = 10 * 1024 * 1024  # scenario and spec files larger than this are refused before reading
 MAX_DEPTH = 64  # deepest nesting of mappings and lists, counting through aliases
 MAX_ALIAS_NODES = 100_000  # values that expanding aliases (*name) may add to a document
 
@@ -36,7 +36,6 @@ _FLOAT_RE = re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)
                     |[-+]?\.(?:inf|Inf|INF)
                     |\.(?:nan|NaN|NAN))$""", re.X)
 _OCTAL_RE = re.compile(r"^[-+]?0[0-7_]+$")  # 0100 would be read as 64
-_LEADING_ZERO_RE = re.compile(r"^[-+]?0[0-9_]*[89][0-9_]*$")  # 08000: text to YAML 1.1, a number to pydantic
 SEXAGESIMAL_RE = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
 
 
@@ -89,12 +88,6 @@ class _Rules:
             value = node.value if isinstance(node, yaml.ScalarNode) else "this node"
             raise _Refused(f"cannot read {shown(value)} as {what}", node.start_mark) from None
 
-    def construct_yaml_str(self, node):
-        if not node.style and _LEADING_ZERO_RE.match(str(node.value)):  # plain 08000: text to YAML 1.1, not octal
-            raise _Refused(f"{node.value} has a leading zero; write the number without it (or quote it if it is "
-                           "text)", node.start_mark)
-        return super().construct_yaml_str(node)
-
     def construct_mapping(self, node, deep=False):
         if isinstance(node, yaml.MappingNode):
             self.flatten_mapping(node)  # keys a merge (`<<: {on: 1}`) brings in are checked too
@@ -105,6 +98,8 @@ class _Rules:
         return super().construct_mapping(node, deep)
 
     def construct_yaml_int(self, node):
+        if not isinstance(node, yaml.ScalarNode):  # `!!int {x: 1}`: PyYAML's own error names what it found
+            return super().construct_yaml_int(node)
         if _OCTAL_RE.match(str(node.value)):
             raise _Refused(f"{node.value} has a leading zero, which YAML 1.1 reads as an octal number; write it "
                            "without the leading zero (or quote it if it is text)", node.start_mark)
@@ -123,7 +118,7 @@ class _Rules:
         return value
 
     def construct_yaml_float(self, node):
-        if ":" in str(node.value):
+        if isinstance(node, yaml.ScalarNode) and ":" in str(node.value):
             raise _Refused(f"base-60 numbers such as {node.value} are not read; write the number in decimal "
                            "(or quote it if it is text)", node.start_mark)
         return super().construct_yaml_float(node)
@@ -165,7 +160,6 @@ for _cls in (_Loader, *((_CLoader,) if yaml.__with_libyaml__ else ())):
     _cls.add_constructor(_INT, _cls.construct_yaml_int)
     _cls.add_constructor(_FLOAT, _cls.construct_yaml_float)
     _cls.add_constructor("tag:yaml.org,2002:timestamp", _cls.construct_yaml_timestamp)
-    _cls.add_constructor("tag:yaml.org,2002:str", _cls.construct_yaml_str)
 _LOADER: type = _CLoader if yaml.__with_libyaml__ else _Loader
 
 
