@@ -106,6 +106,9 @@ def test_aliases_just_over_the_budget_are_refused_and_just_under_are_read(tmp_pa
     assert len(data["uses"]) == per - 1 and data["uses"][0] is data["base"]
     with pytest.raises(ScenarioError, match="aliases expand too far"):
         read_yaml(write(tmp_path, doc(per + 1), "over.yaml"))
+    # the message names the line of the key whose value expands most (it named no line: a probe)
+    with pytest.raises(ScenarioError, match=r"over.yaml:2, key 'uses': aliases expand too far"):
+        read_yaml(write(tmp_path, doc(per + 1), "over.yaml"))
 
 
 def test_circular_alias_is_refused(tmp_path: Path):

@@ -205,9 +205,10 @@ def _check_aliases(root: yaml.Node) -> None:
     visit(root, 1)
     added = size[id(root)] - len(size)
     if added > MAX_ALIAS_NODES:
+        widest = max(_children(root), key=lambda n: size[id(n)], default=root)  # where most of it comes from
         raise _Refused(f"aliases expand too far: expanding the aliases (*name) adds {added:,} values to the "
                        f"{len(size):,} written, more than the {MAX_ALIAS_NODES:,} allowed; write the values out "
-                       "or use fewer aliases")
+                       "or use fewer aliases", widest.start_mark)
 
 
 def _index_and_duplicates(root: yaml.Node, loader: Any) -> tuple[dict[tuple, int], list[tuple[tuple, int, int]]]:
