@@ -622,3 +622,11 @@ def test_a_huge_value_is_shown_cut_in_its_error(tmp_path, capsys):
                  str(tmp_path / "o"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert len(err) < 1000 and "(3,000 characters)" in err, err[:300]
+
+
+def test_a_file_that_is_not_utf8_is_named_with_the_line_of_the_first_bad_byte(tmp_path: Path):
+    """It gave the byte offset only (a probe)."""
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("name: x\nseed: 1\ndescription: caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(ScenarioError, match=r"latin1.yaml:3: cannot read file: not UTF-8 text \(.* at byte 32\)"):
+        read_yaml(path)

@@ -281,7 +281,7 @@ def _read_text(p: Path) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ScenarioError(f"cannot read file: not UTF-8 text ({exc.reason} at byte {exc.start})",
-                            path=str(p)) from None
+                            path=str(p), line=raw.count(b"\n", 0, exc.start) + 1) from None
 
 
 def parse_yaml(text: str, *, path: str | None = None) -> tuple[Any, dict[tuple, int]]:
