@@ -1,5 +1,6 @@
 """The base of every scenario section and spec: unknown keys rejected, NaN/inf rejected, true/false rejected where a
-number is expected (pydantic would read true as 1, false as 0), immutable.
+number is expected (pydantic would read true as 1, false as 0), and so is a number written with a leading zero
+(`08000`, text to YAML 1.1, which pydantic would read as 8000), immutable.
 
 The true/false check walks a value only where a field's type can hold an int or float outside nested models (which
 check their own fields), and names where in the value the true/false stands (`['a'][2]`)."""
@@ -25,7 +26,7 @@ class Strict(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_bool_numbers(cls, v: Any, info: ValidationInfo) -> Any:
+    def _numbers_as_written(cls, v: Any, info: ValidationInfo) -> Any:
         if not info.field_name or not _field_takes_numbers(cls, info.field_name):
             return v
         if isinstance(v, str) and _LEADING_ZERO.fullmatch(v):  # 08000: text to YAML 1.1, 8000 to pydantic

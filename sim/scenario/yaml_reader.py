@@ -103,9 +103,7 @@ class _Rules:
         if _OCTAL_RE.match(str(node.value)):
             raise _Refused(f"{node.value} has a leading zero, which YAML 1.1 reads as an octal number; write it "
                            "without the leading zero (or quote it if it is text)", node.start_mark)
-        if ":" in str(node.value):
-            raise _Refused(f"base-60 numbers such as {node.value} are not read; write the number in decimal "
-                           "(or quote it if it is text)", node.start_mark)
+        _refuse_base60(node)
         limit = sys.get_int_max_str_digits()
         try:
             value = super().construct_yaml_int(node)
@@ -118,9 +116,8 @@ class _Rules:
         return value
 
     def construct_yaml_float(self, node):
-        if isinstance(node, yaml.ScalarNode) and ":" in str(node.value):
-            raise _Refused(f"base-60 numbers such as {node.value} are not read; write the number in decimal "
-                           "(or quote it if it is text)", node.start_mark)
+        if isinstance(node, yaml.ScalarNode):
+            _refuse_base60(node)
         return super().construct_yaml_float(node)
 
     def construct_yaml_timestamp(self, node):
@@ -128,6 +125,13 @@ class _Rules:
             return super().construct_yaml_timestamp(node)
         except ValueError as exc:
             raise _Refused(f"{node.value} is not a valid date: {exc}", node.start_mark) from None
+
+
+def _refuse_base60(node: yaml.ScalarNode) -> None:
+    """YAML 1.1 reads `1:20` as 80 (an int or float tagged explicitly): refused."""
+    if ":" in str(node.value):
+        raise _Refused(f"base-60 numbers such as {node.value} are not read; write the number in decimal "
+                       "(or quote it if it is text)", node.start_mark)
 
 
 class _Loader(_Rules, yaml.SafeLoader):

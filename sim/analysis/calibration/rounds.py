@@ -15,7 +15,7 @@ import yaml
 
 from sim.analysis.calibration.distance import run_predictions
 from sim.analysis.dirs import run_owned_sweep
-from sim.outputs import write_if_changed
+from sim.outputs import atomic_write_text
 from sim.analysis.calibration.spec import LoadedCalibration, Prior
 from sim.errors import ScenarioError
 from sim.experiments.spec import ExperimentSpec, LoadedSpec
@@ -172,9 +172,10 @@ def run_round(lc: LoadedCalibration, out: Path, rnd: Round, *, replace: bool, wo
 
     SweepStore.check(out / rnd.name, rnd.loaded, force=replace)  # refused before the round's files are rewritten
     records = {out / rnd.base_file: rnd.base_text, out / f"{rnd.name}_spec.yaml": rnd.spec_text}
-    changed = any(not path.is_file() or path.read_text() != text for path, text in records.items())
-    for path, text in records.items():
-        write_if_changed(path, text)
+    stale = {path: text for path, text in records.items() if not path.is_file() or path.read_text() != text}
+    for path, text in stale.items():
+        atomic_write_text(path, text)
+    changed = bool(stale)
     started = False
 
     def cb(done: int, total: int) -> None:
