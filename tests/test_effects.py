@@ -215,6 +215,9 @@ def test_same_spec_twice_gives_identical_files_and_an_interrupted_run_resumes(tm
     ({"posterior": None}, "posterior", "write `posterior: none`"),
     ({"posterior": "missing.csv"}, "posterior", "does not exist"),
     ({"posterior": "."}, "posterior", "is not a file"),  # a directory: it said "does not exist"
+    # an empty list: the dry run counted every draw, the sweep made none and ended "runs did not succeed" (a probe)
+    ({"parameters": []}, "parameters", "an empty list chooses no posterior column"),
+    ({"parameters": [RATE, RATE]}, "parameters", "listed twice"),
 ])
 def test_spec_errors_name_file_and_key(tmp_path, changes, key, says):
     spec = _spec(tmp_path, **changes)

@@ -68,6 +68,18 @@ class EffectsSpec(Strict):
     def _none(cls, v):
         return NONE if v is False or (isinstance(v, str) and v.strip().lower() == NONE) else v
 
+    @field_validator("parameters")
+    @classmethod
+    def _columns(cls, v):
+        if v is not None and not v:
+            raise ValueError("an empty list chooses no posterior column: name at least one, leave the key out "
+                             "to use every column whose name is a dotted path, or write `posterior: none` for "
+                             "no parameter uncertainty")
+        if v is not None and len(set(v)) < len(v):
+            twice = sorted({c for c in v if v.count(c) > 1})
+            raise ValueError(f"{', '.join(repr(c) for c in twice)} listed twice")
+        return v
+
     @model_validator(mode="after")
     def _check(self) -> EffectsSpec:
         if self.baseline is not None and self.baseline not in self.policies:
