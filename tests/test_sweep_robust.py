@@ -445,6 +445,23 @@ def test_a_scheduler_that_is_not_there_is_an_error_not_a_hang(tmp_path, capsys, 
     assert not out.exists()
 
 
+def test_a_finished_sweep_does_not_contact_the_scheduler_but_a_malformed_address_is_still_refused(tmp_path, capsys):
+    """docs/experiments.md: the address's form is checked even when no run is left; the scheduler itself only when
+    runs are left (a probe found the doc promising more)."""
+    import dask
+    import distributed  # noqa: F401 - see test_a_scheduler_that_is_not_there_is_an_error_not_a_hang
+
+    spec, out = tiny(tmp_path), tmp_path / "o"
+    assert cli(capsys, "sweep", spec, "--out", out, "--workers", "1", "--quiet")[0] == 0
+    before = (out / "runs.parquet").read_bytes()
+    with dask.config.set({"distributed.comm.timeouts.connect": "20s"}):  # contacting it would wait, then exit 2
+        rc, _, err = cli_guarded(capsys, "sweep", spec, "--out", out, "--scheduler", f"tcp://127.0.0.1:{free_port()}")
+    assert rc == 0, err
+    assert (out / "runs.parquet").read_bytes() == before
+    rc, _, err = cli_guarded(capsys, "sweep", spec, "--out", out, "--scheduler", "garbage")
+    assert rc == 2 and "--scheduler" in err, err
+
+
 CLUSTER = """
 import sys, time
 from distributed import Client, LocalCluster
