@@ -289,6 +289,23 @@ def test_schema_rules(change, key, says):
     assert says in str(info.value)
 
 
+@pytest.mark.parametrize("value, key", [(0, "dwell_scale"), ({"female": 0, "male": 1}, "dwell_scale.female")])
+def test_a_dwell_scale_of_0_is_refused_by_validation_and_by_the_printed_schema(value, key):
+    """`bordersim schema` allowed 0 (>= 0 of every by-sex value) where validation refused it (found by the model
+    probe): the printed schema and validation now say the same, > 0."""
+    from sim.scenario.schema import json_schema
+
+    data = _minimal()
+    data["population"]["groups"][0]["transit"] = {"dwell_scale": value}
+    with pytest.raises(ScenarioError) as info:
+        build(data)
+    assert info.value.key == f"population.groups[everyone].transit.{key}" and "greater than 0" in str(info.value)
+    schema = json_schema()  # what `bordersim schema` prints
+    dwell = schema["$defs"]["GroupTransit"]["properties"]["dwell_scale"]
+    by_sex = schema["$defs"][dwell["$ref"].rsplit("/", 1)[1]]
+    assert all(by_sex["properties"][s].get("exclusiveMinimum") == 0 for s in ("female", "male")), by_sex
+
+
 def test_edge_group_mode_rule_applies_per_group():
     """A second group restricted to a mode with no edge is reported by name even though the first group is
     fine."""

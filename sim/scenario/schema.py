@@ -65,6 +65,7 @@ MAX_POPULATION = 200_000_000  # persons at home: population.size, and a calibrat
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Density = Annotated[float, Field(ge=0.0, le=1.0, description="Control density in [0, 1].")]
 NonNeg = Annotated[float, Field(ge=0.0)]
+Positive = Annotated[float, Field(gt=0.0)]
 
 
 class TimeSpec(Strict):
@@ -153,11 +154,18 @@ class BySex(Strict):
         return v
 
 
+class PositiveBySex(BySex):
+    """A multiplier for women and one for men, each > 0; a single number means the same for both."""
+
+    female: Positive = Field(description="Value for women.")
+    male: Positive = Field(description="Value for men.")
+
+
 class GroupTransit(Strict):
     """How a group's women and men fare while in transit (docs/model.md §14)."""
 
-    dwell_scale: BySex = Field(
-        default_factory=lambda: BySex(female=1.0, male=1.0),
+    dwell_scale: PositiveBySex = Field(
+        default_factory=lambda: PositiveBySex(female=1.0, male=1.0),
         description="Multiplier of every transit node's dwell (fixed wait or geometric mean) for women and men.")
     savings: BySex = Field(
         default_factory=lambda: BySex(female=0.0, male=0.0),
@@ -166,13 +174,6 @@ class GroupTransit(Strict):
         default_factory=lambda: BySex(female=1.0, male=1.0),
         description="Multiplier of every transit node's cumulative arrest hazard for women and men (how exposed "
                     "they are while waiting): a per-month arrest probability h becomes 1 - (1 - h)^scale.")
-
-    @field_validator("dwell_scale")
-    @classmethod
-    def _positive(cls, v: BySex) -> BySex:
-        if v.female <= 0 or v.male <= 0:
-            raise ValueError("dwell_scale must be positive")
-        return v
 
 
 class Group(Strict):
