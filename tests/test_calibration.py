@@ -521,6 +521,7 @@ def test_synthetic_truth_coverage_over_20_truths(tmp_path):
     assert all(np.mean(r) < 0.5 for r in ratios.values()), {n: np.mean(r) for n, r in ratios.items()}
 
 
+@pytest.mark.usefixtures("blank_drawing")  # which runs are reused, not what the figures show
 def test_changing_only_a_route_share_targets_years_reuses_runs_that_kept_their_time_series(spec_dir, capsys):
     """A route share over part of the horizon needs each run's time series, over the whole horizon not: the runs
     of the first then became 'results of a different spec' for the second (docs/calibration.md: changing only the

@@ -310,6 +310,7 @@ def test_every_spec_key_and_output_column_is_documented(closed):
     assert not missing, f"missing from docs/effects.md: {missing}"
 
 
+@pytest.mark.usefixtures("blank_drawing")  # files and markup, not what the figures show
 def test_plot_and_report_read_an_effects_directory(closed, tmp_path):
     from sim.errors import UsageError
     from sim.outputs import write_marker

@@ -82,6 +82,7 @@ def test_multi_year_row_left_out_when_partly_simulated(observed, first_year):
     assert table.period.tolist()[0] == "2002"
 
 
+@pytest.mark.usefixtures("blank_drawing")  # files and markup, not what the figures show
 def test_a_year_the_run_covers_in_part_is_not_compared_with_a_whole_observed_year(observed, tmp_path, capsys):
     """A run from 2000-07 to 2002-03 compared its 2002 (January to March: 9 arrivals) with the whole observed 2002
     (1,142), in a table headed "like with like" (a probe)."""

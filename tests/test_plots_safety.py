@@ -570,6 +570,7 @@ def test_a_run_without_crossings_per_edge_has_no_route_map_rather_than_one_where
     assert "records no crossings per edge" in out + err
 
 
+@pytest.mark.usefixtures("blank_drawing")  # files and markup, not what the figures show
 def test_a_run_before_the_year_1000_is_read_back_by_plot_report_and_compare(tmp_path, capsys):
     """Its summary.json maps '999' to arrivals (a year as a run writes it): plot, report and compare refused the
     file as damaged, advising to write it again, which wrote the same keys (found by the calendar probe)."""
@@ -708,6 +709,7 @@ def write_calibration(root: Path) -> Path:
     return root
 
 
+@pytest.mark.usefixtures("blank_drawing")  # files and markup, not what the figures show
 def test_report_and_plot_of_a_sensitivity_directory(tmp_path, capsys):
     root = write_sensitivity(tmp_path / "sens")
     rc, printed, err = cli(capsys, "report", str(root))
@@ -720,6 +722,7 @@ def test_report_and_plot_of_a_sensitivity_directory(tmp_path, capsys):
     assert sorted(Path(p).name for p in printed.split()) == ["morris.png", "morris_overview.png"]
 
 
+@pytest.mark.usefixtures("blank_drawing")  # files and markup, not what the figures show
 def test_report_and_plot_of_a_calibration_directory(tmp_path, capsys):
     root = write_calibration(tmp_path / "cal")
     rc, printed, err = cli(capsys, "report", str(root))
