@@ -445,23 +445,6 @@ def test_a_scheduler_that_is_not_there_is_an_error_not_a_hang(tmp_path, capsys, 
     assert not out.exists()
 
 
-def test_a_finished_sweep_does_not_contact_the_scheduler_but_a_malformed_address_is_still_refused(tmp_path, capsys):
-    """docs/experiments.md: the address's form is checked even when no run is left; the scheduler itself only when
-    runs are left (a probe found the doc promising more)."""
-    import dask
-    import distributed  # noqa: F401 - see test_a_scheduler_that_is_not_there_is_an_error_not_a_hang
-
-    spec, out = tiny(tmp_path), tmp_path / "o"
-    assert cli(capsys, "sweep", spec, "--out", out, "--workers", "1", "--quiet")[0] == 0
-    before = (out / "runs.parquet").read_bytes()
-    with dask.config.set({"distributed.comm.timeouts.connect": "20s"}):  # contacting it would wait, then exit 2
-        rc, _, err = cli_guarded(capsys, "sweep", spec, "--out", out, "--scheduler", f"tcp://127.0.0.1:{free_port()}")
-    assert rc == 0, err
-    assert (out / "runs.parquet").read_bytes() == before
-    rc, _, err = cli_guarded(capsys, "sweep", spec, "--out", out, "--scheduler", "garbage")
-    assert rc == 2 and "--scheduler" in err, err
-
-
 CLUSTER = """
 import sys, time
 from distributed import Client, LocalCluster
@@ -1253,10 +1236,19 @@ def test_a_second_ctrl_c_while_an_interrupted_sweep_writes_runs_parquet_does_not
 
 def test_a_malformed_scheduler_is_refused_even_when_no_run_is_left(tmp_path, capsys):
     """A finished sweep (or analysis) run again with `--scheduler garbage` ended with exit 0: the address was
-    checked only when runs were sent. Its form is checked first; nothing is written."""
+    checked only when runs were sent. Its form is checked first; nothing is written. The scheduler itself is
+    contacted only when runs are left (docs/experiments.md; a probe found the doc promising more)."""
+    import dask
+    import distributed  # noqa: F401 - see test_a_scheduler_that_is_not_there_is_an_error_not_a_hang
+
     spec, out = tiny(tmp_path), tmp_path / "o"
     assert cli(capsys, "sweep", spec, "--out", out, "--workers", "1", "--quiet")[0] == 0
     before = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
     rc, _, err = cli(capsys, "sweep", spec, "--out", out, "--scheduler", "garbage", "--quiet")
     assert rc == 2 and "--scheduler 'garbage' is not a scheduler address" in err, err
+    assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before
+    with dask.config.set({"distributed.comm.timeouts.connect": "20s"}):  # contacting it would wait, then exit 2
+        rc, _, err = cli_guarded(capsys, "sweep", spec, "--out", out, "--scheduler", f"tcp://127.0.0.1:{free_port()}",
+                                 "--quiet")
+    assert rc == 0, err
     assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before
