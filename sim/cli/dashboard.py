@@ -89,7 +89,8 @@ def register(sub) -> None:
     p = sub.add_parser("dashboard", help="explore a scenario in the browser: sliders, step / play / reset, live panels",
                        description="Serve an interactive dashboard of a scenario (Mesa's SolaraViz over the Mesa "
                                    "engine): sliders and switches for the main levers, live figures and totals, and "
-                                   "a download of the scenario with the slider values written in. Everything the "
+                                   "a download of the scenario the page is running (the slider values applied at "
+                                   "the last Reset written in). Everything the "
                                    "page loads ships in the installed packages: no internet needed. Needs the "
                                    f"optional dependencies {EXTRA}. See docs/dashboard.md.")
     p.add_argument("scenario", help="scenario YAML file")

@@ -87,10 +87,11 @@ def Totals(model: DashboardModel):
             start = " + initial stock" if "initial_stock" in keys else ""
             solara.Text(f"{model.spec.name}: step {len(result.dates)} of {n}, {result.dates[-1]:%Y-%m}")
             solara.HTML(tag="table", unsafe_innerHTML=_table_html(rows, keys), style=TABLE_STYLE)
-            solara.Text(f"set out{start} = {left:,}; arrived + caught + killed + repatriated + returned + in "
+            solara.Text(f"set out{start} = {left:,}; arrived + caught + killed + repatriated + turned back + in "
                         f"transit = {right:,}: the identity {check}")
         moved = ", ".join(f"{label} = {value}" for label, value in model.changed)
-        solara.Text(f"Levers changed from {os.path.basename(model.path)}: {moved or 'none'} (sliders apply at Reset)")
+        solara.Text(f"Levers changed from {os.path.basename(model.path)} in this run: {moved or 'none'}. A slider "
+                    "moved since takes effect at Reset, and only then goes into the download.")
         solara.FileDownload(lambda: model.scenario_yaml().encode(), filename=f"{model.spec.name}-dashboard.yaml",
                             label="Download this scenario (YAML)", mime_type="application/x-yaml")
 

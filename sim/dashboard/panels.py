@@ -312,6 +312,7 @@ class WaitingView:
             self.lines.append((n, line))
         days = np.array(dates, dtype="datetime64[D]")
         ax.set_xlim(days[0], days[-1])
+        style.date_axis(ax, (days[-1] - days[0]).astype(int) / 365.25)  # matplotlib's own labels ran together
         ax.yaxis.set_major_formatter(style.THOUSANDS)
         ax.set_ylim(0, 10)
         ax.set_ylabel("persons")
