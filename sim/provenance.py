@@ -20,8 +20,10 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent
 
 
+@functools.cache
 def package_version() -> str:
-    """The installed distribution's version ("0+unknown" when bordersim runs from a tree that was not installed)."""
+    """The installed distribution's version ("0+unknown" when bordersim runs from a tree that was not installed),
+    read once per process (as `code_sha256`: the code running is the code that was imported)."""
     try:
         return version("bordersim")
     except PackageNotFoundError:

@@ -28,15 +28,6 @@ class _Parser(argparse.ArgumentParser):
             (file or sys.stderr).write(message)
 
 
-class _Version(argparse._VersionAction):
-    """--version: the installed version, read when the option is given (reading the package metadata is a third
-    of the time it takes to build the parser, which every command does)."""
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        self.version = f"bordersim {package_version()}"
-        super().__call__(parser, namespace, values, option_string)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="bordersim",
@@ -46,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
                "resumes when run again. Docs: docs/model.md, docs/scenario.md.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    parser.add_argument("--version", action=_Version)
+    parser.add_argument("--version", action="version", version=f"bordersim {package_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     run.register(sub)
