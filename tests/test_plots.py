@@ -397,6 +397,7 @@ def test_plot_command_writes_and_prints_each_file(run_dir, tmp_path, capsys):
     assert written[0].read_bytes()[:5] == b"%PDF-"
 
 
+@pytest.mark.usefixtures("blank_drawing")  # where the figure goes, not what it shows
 def test_plot_command_defaults_to_figures_inside_the_directory(grid_dir, capsys):
     assert _cli("plot", str(grid_dir), "--only", "heatmap") == 0
     assert capsys.readouterr().out.split() == [str(grid_dir / "figures" / "heatmap.png")]
