@@ -393,6 +393,19 @@ def test_a_leading_zero_is_not_read_as_octal(tmp_path: Path):
     assert info.value.key == "population.size" and "leading zero" in str(info.value)
 
 
+@pytest.mark.parametrize("old, new, key", [
+    ("value: 100", "value: 0100", "population.groups[everyone].means.value"),  # a list item named by its name
+    ("controls: {guards: 0.3}", "controls: {guards: 0.3}\n      cost: 0100", "network.edges[crossing].cost"),  # id
+    ("name: minimal", "name: minimal\nsources: [a, 0100]", "sources[1]"),  # no name: its index
+])
+def test_an_error_the_reader_finds_in_a_list_item_names_it_as_the_schema_does(tmp_path: Path, old, new, key):
+    """The reader's refusals named list items by index ('network.edges.0.cost') where the schema's errors name
+    them by id ('network.edges[crossing].cost'): one file, two spellings of its keys (noted by a probe)."""
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(minimal_with(tmp_path, old, new))
+    assert info.value.key == key and "leading zero" in str(info.value), info.value.format()
+
+
 def test_base_60_looking_text_stays_text(tmp_path: Path):
     path = minimal_with(tmp_path, "name: minimal", "name: minimal\ndescription: 1:20")
     assert load_scenario(path).description == "1:20"
@@ -592,7 +605,9 @@ def test_calibration_and_sensitivity_specs_list_every_problem(tmp_path: Path, ca
 
 @pytest.mark.parametrize(("text", "line", "code"), [("name: toy\x00\n", 1, "0x0000"),
                                                     ("name: toy\ndescription: a\x07b\n", 2, "0x0007"),
-                                                    ("\ufffe", 1, "0xfffe")])
+                                                    ("\ufffe", 1, "0xfffe"),
+                                                    # CR-only line ends (old Mac files) count as lines: it said 1
+                                                    ("name: toy\rseed: 1\rdescription: a\x00b\r", 3, "0x0000")])
 def test_a_character_yaml_does_not_allow_is_bad_input_naming_the_line(tmp_path: Path, capsys, text, line, code):
     """PyYAML checks the characters when its reader is made, which was outside the error handling (exit 1)."""
     path = tmp_path / "s.yaml"
@@ -629,4 +644,7 @@ def test_a_file_that_is_not_utf8_is_named_with_the_line_of_the_first_bad_byte(tm
     path = tmp_path / "latin1.yaml"
     path.write_bytes("name: x\nseed: 1\ndescription: caf\u00e9\n".encode("latin-1"))
     with pytest.raises(ScenarioError, match=r"latin1.yaml:3: cannot read file: not UTF-8 text \(.* at byte 32\)"):
+        read_yaml(path)
+    path.write_bytes("name: x\rseed: 1\rdescription: caf\u00e9\r".encode("latin-1"))  # CR-only line ends
+    with pytest.raises(ScenarioError, match=r"latin1.yaml:3: cannot read file: not UTF-8 text"):
         read_yaml(path)

@@ -284,8 +284,9 @@ def _read_text(p: Path) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
+        before = raw[:exc.start].decode("utf-8")  # whole characters: the first bad byte is at exc.start
         raise ScenarioError(f"cannot read file: not UTF-8 text ({exc.reason} at byte {exc.start})",
-                            path=str(p), line=raw.count(b"\n", 0, exc.start) + 1) from None
+                            path=str(p), line=_line_at(before, len(before))) from None
 
 
 def parse_yaml(text: str, *, path: str | None = None) -> tuple[Any, dict[tuple, int]]:
@@ -295,7 +296,7 @@ def parse_yaml(text: str, *, path: str | None = None) -> tuple[Any, dict[tuple, 
     try:
         loader = _LOADER(text)  # PyYAML's reader checks every character here
     except yaml.reader.ReaderError as exc:
-        at_line = text.count("\n", 0, exc.position) + 1
+        at_line = _line_at(text, exc.position)
         raise ScenarioError(f"cannot read YAML: character {exc.character:#06x} is not allowed (YAML text holds no "
                             "control characters but tab and line ends, nor U+FFFE or U+FFFF)", path=path,
                             line=at_line) from None
@@ -336,6 +337,15 @@ def parse_yaml(text: str, *, path: str | None = None) -> tuple[Any, dict[tuple, 
     return data, lines
 
 
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # YAML's line breaks, as PyYAML counts them in its marks
+
+
+def _line_at(text: str, position: int) -> int:
+    """The line (from 1) holding the character at `position`, counting line breaks as PyYAML's marks do (a file
+    with CR-only line ends had every such error on line 1)."""
+    return len(_LINE_BREAK.findall(text, 0, position)) + 1
+
+
 def _token_problem(text: str, line: int, column: int) -> str:
     """'found character X that cannot start any token', naming X (libyaml's message does not), with the usual
     cause of a tab: indentation, which YAML writes with spaces only."""
@@ -361,15 +371,17 @@ def read_yaml(path: str | Path, what: str = "scenario") -> tuple[Any, dict[tuple
 
 
 def _key_at(root: yaml.Node | None, mark) -> str | None:
-    """Dotted key of the value node that starts at a parser mark (None if not found). Each node is visited once
-    and no deeper than MAX_DEPTH, so a graph of aliases cannot make the search explode."""
+    """Dotted key of the value node that starts at a parser mark (None if not found), written as the schema's
+    errors write it (`sim.scenario.keys.loc_to_key`): a list item by its id or name where it has one
+    ('network.edges[ford].cost'), else by its index ('sources[2]'). Each node is visited once and no deeper than
+    MAX_DEPTH, so a graph of aliases cannot make the search explode."""
     if root is None or mark is None:
         return None
     seen: set[int] = set()
 
     def walk(node: yaml.Node, path: list[str]) -> str | None:
         if (node.start_mark.line, node.start_mark.column) == (mark.line, mark.column) and path:
-            return ".".join(path)
+            return "".join(p if p.startswith("[") or i == 0 else "." + p for i, p in enumerate(path))
         if id(node) in seen or len(path) > MAX_DEPTH:
             return None
         seen.add(id(node))
@@ -377,7 +389,7 @@ def _key_at(root: yaml.Node | None, mark) -> str | None:
         if isinstance(node, yaml.MappingNode):
             children = [(v, path + [str(k.value)]) for k, v in node.value]
         elif isinstance(node, yaml.SequenceNode):
-            children = [(v, path + [str(i)]) for i, v in enumerate(node.value)]
+            children = [(v, path + [f"[{_item_name(v, i)}]"]) for i, v in enumerate(node.value)]
         for child, child_path in children:
             found = walk(child, child_path)
             if found:
@@ -385,3 +397,14 @@ def _key_at(root: yaml.Node | None, mark) -> str | None:
         return None
 
     return walk(root, [])
+
+
+def _item_name(node: yaml.Node, index: int) -> str:
+    """A list item's name in a key: its `id`, else its `name` (a scalar of a mapping item), else its index."""
+    if isinstance(node, yaml.MappingNode):
+        scalars = {k.value: v.value for k, v in node.value
+                   if isinstance(k, yaml.ScalarNode) and isinstance(v, yaml.ScalarNode)}
+        for field in ("id", "name"):
+            if field in scalars:
+                return str(scalars[field])
+    return str(index)
