@@ -79,7 +79,7 @@ def load_scenario(path: str | Path, overrides: list[str] | None = None, seed: in
         base = validate_dict(data, path=str(path), lines=lines)
         full = scenario_to_dict(base)
         for item in overrides or []:
-            apply_override(full, item, source=str(path))
+            apply_override(full, item, source=f"{path} (--set)")
         if seed is not None:
             full["seed"] = seed
         return validate_dict(full, path=f"{path} (after --set)")

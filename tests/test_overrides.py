@@ -108,6 +108,7 @@ def test_unknown_path_lists_nearby_paths(item, near):
     with pytest.raises(ScenarioError) as info:
         load_scenario(TOY, overrides=[item])
     assert info.value.key == key
+    assert info.value.path == f"{TOY} (--set)"  # the --set value is at fault, not the file (it named the file alone)
     text = str(info.value)
     assert f"unknown path '{key}'" in text
     assert near in text.split("nearby valid paths:", 1)[1]
