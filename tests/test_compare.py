@@ -389,3 +389,20 @@ def test_a_point_with_more_replicates_is_paired_over_the_shared_seeds_and_says_s
     assert "fairness: same horizon, population size, network and the 3 seeds both used" in res.stdout, res.stdout
     assert "seeds: paired over the 3 seeds both sides used; the runs of other seeds (0 of A, 1 of B) are left out" \
         in res.stderr, res.stderr
+
+
+def test_an_item_one_side_lacks_is_one_difference_not_one_per_setting():
+    """An edge only B has was listed setting by setting, 'network.edges.tunnel.id: None -> tunnel' and a dozen
+    more (a probe): it is one entry, the edge's settings on B's side, None on A's."""
+    from sim.analysis.compare import scenario_differences
+
+    edge = {"id": "tunnel", "from": "north", "to": "south", "cost": 10, "controls": {"guards": 0.1}}
+    a = {"network": {"edges": [{"id": "walk", "cost": 5}]}, "population": {"size": 100}}
+    b = {"network": {"edges": [{"id": "walk", "cost": 6}, edge]}, "population": {"size": 100, "chain": {"k": 1}}}
+    assert scenario_differences(a, b) == {
+        "network.edges.walk.cost": (5, 6),
+        "network.edges.tunnel": (None, {"id": "tunnel", "from": "north", "to": "south", "cost": 10,
+                                        "controls.guards": 0.1}),
+        "population.chain": (None, {"k": 1}),
+    }
+    assert scenario_differences(b, a)["network.edges.tunnel"][1] is None

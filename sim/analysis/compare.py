@@ -378,13 +378,42 @@ def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def scenario_differences(a: dict | None, b: dict | None) -> dict[str, tuple[Any, Any]]:
-    """Scenario settings that differ between the sides (dotted path -> (A's value, B's value); None where a side
-    lacks the key), leaving out free text, names and the seed; {} when a scenario is unknown."""
+    """Scenario settings that differ between the sides (dotted path -> (A's value, B's value)), leaving out free
+    text, names and the seed; {} when a scenario is unknown. What one side lacks is one entry at the shortest path
+    it lacks ('network.edges.tunnel': None for the side without it, the item's settings {key: value} for the
+    other), not one per setting of the item."""
     if a is None or b is None:
         return {}
     fa, fb = _flatten(a), _flatten(b)
-    keys = [k for k in dict.fromkeys([*fa, *fb]) if k.split(".")[0] not in NOT_DIFFERENCES]
-    return {k: (fa.get(k), fb.get(k)) for k in keys if fa.get(k) != fb.get(k)}
+    out: dict[str, tuple[Any, Any]] = {}
+    for k in dict.fromkeys([*fa, *fb]):
+        if k.split(".")[0] in NOT_DIFFERENCES or fa.get(k) == fb.get(k):
+            continue
+        if k in fa and k in fb:
+            out[k] = (fa[k], fb[k])
+            continue
+        root = _lacking_root(k, fb if k in fa else fa)
+        out.setdefault(root, (_subtree(fa, root), _subtree(fb, root)))
+    return out
+
+
+def _lacking_root(key: str, flat: dict[str, Any]) -> str:
+    """The shortest prefix of the dotted `key` under which the flattened scenario `flat` has nothing."""
+    parts = key.split(".")
+    for n in range(1, len(parts) + 1):
+        root = ".".join(parts[:n])
+        if root not in flat and not any(k.startswith(root + ".") for k in flat):
+            return root
+    return key
+
+
+def _subtree(flat: dict[str, Any], root: str) -> Any:
+    """The value at `root` of a flattened scenario: a scalar, {rest of the path: value} of what lies under it,
+    or None when there is nothing."""
+    if root in flat:
+        return flat[root]
+    under = {k[len(root) + 1:]: v for k, v in flat.items() if k.startswith(root + ".")}
+    return under or None
 
 
 # -------------------------------------------------------------------------------------------- differences

@@ -62,7 +62,7 @@ def _print(c, *, wide: bool) -> None:
     console.print(f"B: {c.b.description}")
     if c.differences:
         items = list(c.differences.items())
-        shown = ", ".join(f"{k}: {a} -> {b}" for k, (a, b) in items[:MAX_DIFFERENCES])
+        shown = ", ".join(f"{k}: {_setting(a)} -> {_setting(b)}" for k, (a, b) in items[:MAX_DIFFERENCES])
         more = f" and {len(items) - MAX_DIFFERENCES} more" if len(items) > MAX_DIFFERENCES else ""
         console.print(f"scenario settings that differ: {shown}{more}")
     console.print(f"interval: {c.method_note}")
@@ -112,3 +112,9 @@ def register(sub) -> None:
                    help="also write one CSV per block and comparison.json into DIR (a new directory)")
     p.add_argument("--force", action="store_true", help="replace DIR if it is a comparison directory bordersim made")
     p.set_defaults(func=cmd_compare)
+
+
+def _setting(value: object) -> str:
+    """A side's value of a scenario setting that differs: an item or section only one side has is '(absent)' on
+    the other and '(present)' on its own (its settings are in comparison.json)."""
+    return "(absent)" if value is None else "(present)" if isinstance(value, dict) else str(value)
