@@ -67,8 +67,9 @@ EXPENSIVE = {
         "2,496 Korea runs at 1 M persons (about 30 minutes on 2 workers)",
     "bordersim discover experiments/korea_discover.yaml --out results/korea_discover --workers 2":
         "300 Korea runs over the whole 1998-2024 horizon (about 5 minutes on 2 idle cores at full size)",
+    "bordersim sweep experiments/korea_closure.yaml --workers 2": "60 Korea runs at full size (about 30 s)",
     "bordersim plot results/korea_closure --baseline lifted_2023":
-        "needs the 60-run Korea closure sweep (experiments/korea_closure.yaml)",
+        "needs the 60-run Korea closure sweep (experiments/korea_closure.yaml), not run here",
     "python experiments/bench_sweep.py --json out.json": "the sweep benchmark itself (minutes)",
     **{f"bordersim run scenarios/korea.yaml --engine arrays --out results/korea-{step}{extra}":
        "a whole full-size Korea run (4 million persons; by weeks 1,409 steps), as in the README's first command"
