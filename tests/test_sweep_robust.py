@@ -1248,7 +1248,9 @@ def test_a_malformed_scheduler_is_refused_even_when_no_run_is_left(tmp_path, cap
     assert rc == 2 and "--scheduler 'garbage' is not a scheduler address" in err, err
     assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before
     with dask.config.set({"distributed.comm.timeouts.connect": "20s"}):  # contacting it would wait, then exit 2
-        rc, _, err = cli_guarded(capsys, "sweep", spec, "--out", out, "--scheduler", f"tcp://127.0.0.1:{free_port()}",
-                                 "--quiet")
+        rc, printed, err = cli_guarded(capsys, "sweep", spec, "--out", out, "--scheduler",
+                                       f"tcp://127.0.0.1:{free_port()}", "--quiet")
     assert rc == 0, err
+    # it said "wrote OUT/runs.parquet" as if it had run something (a probe)
+    assert printed == f"nothing to run: all 2 runs had finished in {out} ({out}/runs.parquet: 2 runs, 0 failed)\n"
     assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before

@@ -63,10 +63,22 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if p.size > CONFIRM_RUNS and not args.yes:
         raise UsageError(f"{args.spec}: this sweep has {size}, more than {CONFIRM_RUNS:,}; look at it with --dry-run "
                          "(design and time estimate) and pass --yes to run it")
+    before: list[int] = []  # the runs finished before this command: run_sweep's first progress report
+
     with progress_bar(f"sweep {p.spec.spec.name}", not args.quiet) as update:
-        df = run_sweep(p, out, workers=workers, scheduler=args.scheduler, force=args.force, progress=update)
+        def report(done: int, total: int) -> None:
+            if not before:
+                before.append(done)
+            if update:
+                update(done, total)
+
+        df = run_sweep(p, out, workers=workers, scheduler=args.scheduler, force=args.force, progress=report)
     failed = df[df["status"] != "ok"] if not df.empty else df
-    print(f"wrote {out}/runs.parquet: {len(df)} runs, {len(failed)} failed")
+    if before and before[0] == p.size:
+        print(f"nothing to run: all {p.size:,} runs had finished in {out} ({out}/runs.parquet: {len(df)} runs, "
+              f"{len(failed)} failed)")
+    else:
+        print(f"wrote {out}/runs.parquet: {len(df)} runs, {len(failed)} failed")
     if failed.empty:
         return EXIT_OK
     ours = failed["error_kind"].fillna("internal") != "input"
