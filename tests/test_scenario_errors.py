@@ -512,3 +512,18 @@ def test_a_number_with_a_leading_zero_is_refused_where_a_number_is_wanted_and_te
     out = write_run(run(build(data)), tmp_path / "run")
     assert "name: 089\n" in (out / "scenario.resolved.yaml").read_text()  # written unquoted
     assert main(["validate", str(out / "scenario.resolved.yaml")]) == 0  # and read back
+
+
+def test_a_relative_path_not_found_names_the_working_directory(tmp_path, monkeypatch):
+    """`cd /tmp && bordersim run scenarios/toy.yaml` said only 'file not found' (a probe): a relative path is looked
+    for from the working directory, which the message now names. An absolute path needs no such note."""
+    from sim.loading import load_scenario
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario("scenarios/toy.yaml")
+    assert str(info.value) == ("scenarios/toy.yaml: file not found (a relative path: looked for from the working "
+                               f"directory {tmp_path})")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(tmp_path / "toy.yaml")
+    assert str(info.value) == f"{tmp_path / 'toy.yaml'}: file not found"

@@ -260,7 +260,8 @@ def _read_text(p: Path) -> str:
     try:
         fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
-        raise ScenarioError("file not found", path=str(p)) from None
+        where = "" if p.is_absolute() else f" (a relative path: looked for from the working directory {os.getcwd()})"
+        raise ScenarioError(f"file not found{where}", path=str(p)) from None
     except IsADirectoryError:
         raise ScenarioError("is a directory, expected a YAML file", path=str(p)) from None
     except OSError as exc:
