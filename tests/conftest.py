@@ -6,6 +6,7 @@ Tests import these directly (`from conftest import ...`); pytest puts this direc
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import shutil
@@ -285,6 +286,16 @@ def pytest_configure(config):
     root = os.environ.get("BORDERSIM_TEST_TMP") or (str(SHM) if SHM.is_dir() and os.access(SHM, os.W_OK) else None)
     if root and config.option.basetemp is None:
         tempfile.tempdir = root  # pytest's tmp_path root is tempfile.gettempdir()/pytest-of-USER
+
+
+def pytest_collection_finish(session):
+    """Python's full garbage collections, of the oldest generation, run here at most once per 100 collections of
+    the middle one (Python's default: 10). A test process keeps everything its tests imported alive, so each full
+    collection walks all of it: measured over the whole suite (gc.callbacks in both workers, 2026-12-07), 25-27 full
+    collections a worker taking 5-7 s of CPU, against 6-8 taking 2-3 s with this setting; the workers' peak memory
+    went from about 0.5 GB to 0.8-0.9 GB. Only the pytest processes change: the processes bordersim starts keep
+    Python's default."""
+    gc.set_threshold(*gc.get_threshold()[:2], 100)
 
 
 def pytest_collection_modifyitems(config, items):
