@@ -293,6 +293,13 @@ def write_if_changed(path: Path, text: str) -> None:
     atomic_write_text(path, text)
 
 
+def path_from(directory: str | Path, path: str | Path) -> str:
+    """`path` written relative to `directory`, both with links resolved ('../../experiments/toy_effects.yaml'): how
+    an output records where its inputs were, so that the same command gives the same bytes wherever the tree
+    holding both lies (another clone, another machine) and from whatever working directory it was typed."""
+    return os.path.relpath(os.path.realpath(path), os.path.realpath(directory))
+
+
 REPORT_GENERATOR = '<meta name="generator" content="bordersim">'  # in the head of every report
 _LEGACY_REPORT_HEAD = "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"  # reports before the tag
 FIGURE_CREATOR = "bordersim"  # the creator written into every figure file's metadata (sim.plots.style.save)

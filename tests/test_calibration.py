@@ -4,6 +4,7 @@ and the identifiability table, writing the calibrated scenario, recovery of know
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -487,6 +488,10 @@ def test_writing_the_calibrated_values_into_the_base_keeps_the_runs(tmp_path):
     result = calibrate(spec, tmp_path / "out", workers=1, write_scenario_path=base)
     assert load_scenario(base).population.groups[0].departure_rate == result.values[
         "population.groups.ordinary.departure_rate"]
+    # the spec is named relative to the file that records it (it was the path as typed, relative to the working
+    # directory, a probe): calibration.json from OUT, the provenance block from the scenario's directory
+    assert json.loads((tmp_path / "out" / "calibration.json").read_text())["spec"] == f"../{spec.name}"
+    assert f"# spec: {spec.name} (sha256 " in base.read_text()
     write(base, base.read_text().replace("Small enough to read in one sitting.", "Calibrated."))
     records = {p: p.stat().st_mtime_ns for p in (tmp_path / "out" / "sweep" / "runs").glob("*.json")}
     reports = []

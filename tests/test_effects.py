@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -182,7 +184,7 @@ def test_same_spec_twice_gives_identical_files_and_an_interrupted_run_resumes(tm
     from sim.experiments.sweep import SweepInterrupted
 
     spec, first = no_posterior
-    out = tmp_path / "again"
+    out = Path(spec).parent / "again"  # beside the first OUT: its inputs lie at the same relative paths
 
     def stop_after_five(done, total):
         if done >= 5:
@@ -197,7 +199,11 @@ def test_same_spec_twice_gives_identical_files_and_an_interrupted_run_resumes(tm
     for name in ("effects.csv", "effects.json", "experiment.yaml", "base.yaml"):
         assert (out / name).read_bytes() == (first.out / name).read_bytes(), name
     pd.testing.assert_frame_equal(pd.read_parquet(out / "values.parquet"), first.values)
-    assert json.loads((out / "effects.json").read_text())["made_by"] == stamp()
+    meta = json.loads((out / "effects.json").read_text())
+    assert meta["made_by"] == stamp()
+    # where the inputs were, relative to OUT: the same bytes in another clone or from another working directory
+    # (they were absolute paths, a probe)
+    assert meta["spec"] == "../spec.yaml" and meta["scenario"] == os.path.relpath(TOY, out), meta
 
 
 # ------------------------------------------------------------------------------------------------ errors

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from sim.errors import InputError, Unreadable, UsageError
 from sim.interrupts import signals_deferred
 from sim.outputs import (LOCK, MARKER, atomic_write_bytes, claim_dir, clean_stale_temporaries, held_by,
-                         is_bordersim_figure, is_bordersim_report, lock_dir, marker_kind, real_target,
+                         is_bordersim_figure, is_bordersim_report, lock_dir, marker_kind, path_from, real_target,
                          refuse_foreign_figures, unlock_dir, write_if_changed, write_marker)
 
 if TYPE_CHECKING:
@@ -284,8 +284,8 @@ def analysis_records(kind: str, out: Path, spec_path: Path, scenario_path: Path,
 
     records = {}
     if scenario_path.resolve() != (out / "base.yaml").resolve():
-        records["base.yaml"] = (RECORD_HEADS["base.yaml"].format(kind=kind) + f"{spec_path.resolve()} {GENERATED}): "
-                                f"{scenario_path}{applied}.\n" + dump_scenario(base))
+        records["base.yaml"] = (RECORD_HEADS["base.yaml"].format(kind=kind) + f"{path_from(out, spec_path)} "
+                                f"{GENERATED}): {path_from(out, scenario_path)}{applied}.\n" + dump_scenario(base))
     if spec is not None:
         data = spec.model_dump(mode="json") | {"scenario": "base.yaml"}
         records["spec.yaml"] = (RECORD_HEADS["spec.yaml"].format(kind=kind) + "; its scenario is the copy beside "

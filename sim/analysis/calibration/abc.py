@@ -69,7 +69,7 @@ from sim.analysis.dirs import check_design, claim_analysis_dir, refuse_if_busy, 
 from sim.errors import UsageError
 from sim.analysis.calibration.scenario_file import check_scenario_target, format_value, write_scenario
 from sim.analysis.calibration.spec import TARGET_NAMES, LoadedCalibration, load_calibration
-from sim.outputs import atomic_path, atomic_write_text, default_dir, real_target
+from sim.outputs import atomic_path, atomic_write_text, default_dir, path_from, real_target
 from sim.provenance import stamp
 from sim.weighted import weighted_spearman_matrix
 
@@ -217,7 +217,8 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
         result.report_removed = claim.writing_results()
         write_outputs(result, lc, per_run)
         if scenario_target is not None:
-            kept = write_scenario(scenario_target, lc.base_path, values, provenance(result, lc))
+            kept = write_scenario(scenario_target, lc.base_path, values,
+                                  provenance(result, lc, scenario_target.parent))
             if not kept:
                 notes.append("the calibrated scenario was written in resolved form (comments lost): a calibrated "
                              "value is not written out in the base file")
@@ -268,14 +269,15 @@ def _epsilon_source(s, rounds: int) -> str:
     return f" (epsilon: the {s.accept.quantile:.0%} quantile of the distances{' of round 1' if rounds == 2 else ''})"
 
 
-def provenance(result: CalibrationResult, lc: LoadedCalibration) -> list[str]:
+def provenance(result: CalibrationResult, lc: LoadedCalibration, where: Path) -> list[str]:
+    """The provenance block of a scenario file written into the directory `where` (the spec's path relative to it)."""
     s = lc.spec
     size = s.population_size or lc.base.population.size
     g = result.generations
     smc = (f"; {len(g) - 1} generation(s) after the prior sample, {int(g['proposals'].sum())} "
            f"points in all, epsilon {g['epsilon'].iloc[0]:.4f} -> {result.epsilon:.4f}" if g is not None else "")
     lines = [
-        f"spec: {lc.path} (sha256 {lc.sha256()[:16]})",
+        f"spec: {path_from(where, lc.path)} (sha256 {lc.sha256()[:16]})",
         f"date: {dt.date.today().isoformat()}",
         "made by: bordersim {version}, code_sha256 {code_sha256}".format(**stamp()),
         f"method: {'ABC rejection,' if g is None else 'sequential ABC (ABC-SMC) from a prior sample of'} "
@@ -326,7 +328,7 @@ def write_outputs(result: CalibrationResult, lc: LoadedCalibration, per_run: pd.
     _write_or_remove(None if holdout is None else holdout.table, out / "holdout.csv")
     _write_or_remove(None if holdout is None else holdout.summary, out / "holdout_summary.csv")
     summary = {
-        "spec": str(lc.path), "spec_sha256": lc.sha256(),
+        "spec": path_from(out, lc.path), "spec_sha256": lc.sha256(),
         "name": lc.spec.name, "priors": {n: p.model_dump() for n, p in lc.spec.parameters.items()},
         "count_scale": lc.count_scale, "rounds": result.rounds, "points": len(result.points),
         "runs": result.runs, "failed_runs": result.failed, "epsilon": result.epsilon,

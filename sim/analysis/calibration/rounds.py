@@ -15,7 +15,7 @@ import yaml
 
 from sim.analysis.calibration.distance import run_predictions
 from sim.analysis.dirs import run_owned_sweep
-from sim.outputs import atomic_write_text
+from sim.outputs import atomic_write_text, path_from
 from sim.analysis.calibration.spec import LoadedCalibration, Prior
 from sim.errors import ScenarioError
 from sim.experiments.spec import ExperimentSpec, LoadedSpec
@@ -106,8 +106,8 @@ def make_round(lc: LoadedCalibration, out: Path, name: str, base_file: str, size
     scenario = base_scenario(lc, size)
     parameters = integer_parameters(scenario_to_dict(scenario), parameters, str(lc.path))
     base_text = (f"# Base of a calibration sweep, written by `bordersim calibrate {lc.path.name}` from "
-                 f"{lc.base_path}.\n# Free parameters sit at their prior medians here; every run sets its own "
-                 "values.\n" + dump_scenario(scenario))
+                 f"{path_from(out, lc.base_path)}.\n# Free parameters sit at their prior medians here; every run "
+                 "sets its own values.\n" + dump_scenario(scenario))
     spec = {
         "name": f"{lc.spec.name}-{name}",
         "description": f"written by `bordersim calibrate {lc.path.name}`",

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from sim.api_checks import optional_path_argument, path_argument, run_options
 from sim.analysis.effects.spec import LoadedEffects, load_effects
-from sim.outputs import atomic_path, default_dir, real_target
+from sim.outputs import atomic_path, default_dir, path_from, real_target
 from sim.provenance import stamp
 
 if TYPE_CHECKING:
@@ -96,8 +96,8 @@ def run_effects(spec: str | Path, out: str | Path | None = None, *, workers: int
         with atomic_path(out / "values.parquet") as tmp:
             values.to_parquet(tmp, index=False)
         posterior = le.posterior.file
-        meta = {"name": le.spec.name, "spec": str(le.path.resolve()), "scenario": str(le.scenario_path),
-                "horizon": le.base.time.end, "posterior": None if posterior is None else str(posterior),
+        meta = {"name": le.spec.name, "spec": path_from(out, le.path), "scenario": path_from(out, le.scenario_path),
+                "horizon": le.base.time.end, "posterior": None if posterior is None else path_from(out, posterior),
                 "posterior_rows": list(le.posterior.rows) if posterior is not None else [],
                 "parameters": list(le.posterior.columns),
                 "packages": {k: dict(v) for k, v in le.spec.policies.items()}, "baseline": baseline,
