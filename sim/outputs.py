@@ -294,10 +294,15 @@ def write_if_changed(path: Path, text: str) -> None:
 
 
 def path_from(directory: str | Path, path: str | Path) -> str:
-    """`path` written relative to `directory`, both with links resolved ('../../experiments/toy_effects.yaml'): how
-    an output records where its inputs were, so that the same command gives the same bytes wherever the tree
-    holding both lies (another clone, another machine) and from whatever working directory it was typed."""
-    return os.path.relpath(os.path.realpath(path), os.path.realpath(directory))
+    """`path` written relative to `directory` ('../../experiments/toy_effects.yaml'): how an output records where
+    its inputs were, so that the same command gives the same bytes wherever the tree holding both lies (another
+    clone, another machine) and from whatever working directory it was typed. Links are not resolved (a results/
+    that is a link to scratch space would take the path up to the root and a home directory into it); where no
+    relative path exists (another drive), the absolute path."""
+    try:
+        return os.path.relpath(os.path.abspath(path), os.path.abspath(directory))
+    except ValueError:
+        return os.path.abspath(path)
 
 
 REPORT_GENERATOR = '<meta name="generator" content="bordersim">'  # in the head of every report

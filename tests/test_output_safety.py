@@ -303,3 +303,15 @@ def test_force_does_not_replace_a_run_or_comparison_directory_holding_a_users_fi
             assert before == {p: p.read_bytes() for p in d.rglob("*") if p.is_file()}
             (d / where).unlink()
         assert main(again) == 0, capsys.readouterr().err  # its own figures do not stop it
+
+
+def test_an_input_is_recorded_relative_to_the_output_without_resolving_links(tmp_path):
+    """`sim.outputs.path_from`: a results/ that is a link to scratch space took the recorded path up to the root
+    and the home directory into it when links were resolved (found in review)."""
+    from sim.outputs import path_from
+
+    (tmp_path / "scratch" / "results" / "eff").mkdir(parents=True)
+    clone = tmp_path / "home" / "me" / "clone"
+    (clone / "experiments").mkdir(parents=True)
+    (clone / "results").symlink_to(tmp_path / "scratch" / "results")
+    assert path_from(clone / "results" / "eff", clone / "experiments" / "x.yaml") == "../../experiments/x.yaml"

@@ -297,11 +297,17 @@ def _sensitivity_sections(sa: SensitivityData) -> str:
     return "".join(parts)
 
 
+def _input_path(label: str, path: object) -> tuple[str, object]:
+    """A row naming an analysis's input: its path as recorded, said to be from the directory when it is relative
+    (bordersim writes them so; a directory made before 2026-12-07 holds absolute paths, or paths as typed)."""
+    relative = isinstance(path, str) and not path.startswith("/")
+    return (f"{label} (path from the directory)" if relative else label), path
+
+
 def _calibration_sections(cal: CalibrationData) -> str:
     s = cal.summary
     parts = ["<h2>Provenance</h2>", _kv([
-        ("calibration directory", _dir_name(cal.path)), ("name", s.get("name")),
-        ("spec (path from the directory)", s.get("spec")),
+        ("calibration directory", _dir_name(cal.path)), ("name", s.get("name")), _input_path("spec", s.get("spec")),
         ("spec sha256", s.get("spec_sha256")), ("rounds", s.get("rounds")),
         ("points", s.get("points")), ("runs", f"{s.get('runs')} ({s.get('failed_runs')} failed)"),
         ("accepted points", s.get("accepted")), ("epsilon (distance)", s.get("epsilon"))])]
@@ -327,9 +333,10 @@ def _effects_sections(ef: EffectsData) -> str:
     s = ef.summary
     packages = s.get("packages") or {}
     parts = ["<h2>Provenance</h2>", _kv([
-        ("effects directory", _dir_name(ef.path)), ("name", s.get("name")),
-        ("spec (paths from the directory)", s.get("spec")), ("base scenario", s.get("scenario")),
-        ("horizon", s.get("horizon")), ("posterior", s.get("posterior") or "none (no parameter uncertainty)"),
+        ("effects directory", _dir_name(ef.path)), ("name", s.get("name")), _input_path("spec", s.get("spec")),
+        _input_path("base scenario", s.get("scenario")), ("horizon", s.get("horizon")),
+        _input_path("posterior", s.get("posterior")) if s.get("posterior") else
+        ("posterior", "none (no parameter uncertainty)"),
         ("draws x replicates", f"{s.get('draws')} x {s.get('replicates')}"), ("seed", _as_written(s.get("seed"))),
         ("runs", s.get("runs")), ("baseline", s.get("baseline"))])]
     parts.append("<h2>Packages</h2>" + _table(pd.DataFrame(
