@@ -6,6 +6,7 @@ Each bad fixture in tests/fixtures/ is tests/fixtures/minimal.yaml with one defe
 from __future__ import annotations
 
 import copy
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -302,8 +303,10 @@ def test_a_dwell_scale_of_0_is_refused_by_validation_and_by_the_printed_schema(v
     assert info.value.key == f"population.groups[everyone].transit.{key}" and "greater than 0" in str(info.value)
     schema = json_schema()  # what `bordersim schema` prints
     dwell = schema["$defs"]["GroupTransit"]["properties"]["dwell_scale"]
-    by_sex = schema["$defs"][dwell["$ref"].rsplit("/", 1)[1]]
-    assert all(by_sex["properties"][s].get("exclusiveMinimum") == 0 for s in ("female", "male")), by_sex
+    number, mapping = schema["$defs"][dwell["$ref"].rsplit("/", 1)[1]]["anyOf"]
+    assert all(mapping["properties"][s].get("exclusiveMinimum") == 0 for s in ("female", "male")), mapping
+    # the single number docs/scenario.md allows (`dwell_scale: 1.5`): the schema had the mapping only (review)
+    assert number == {"type": "number", "exclusiveMinimum": 0}, number
 
 
 def test_edge_group_mode_rule_applies_per_group():
@@ -527,3 +530,11 @@ def test_a_relative_path_not_found_names_the_working_directory(tmp_path, monkeyp
     with pytest.raises(ScenarioError) as info:
         load_scenario(tmp_path / "toy.yaml")
     assert str(info.value) == f"{tmp_path / 'toy.yaml'}: file not found"
+
+    def gone():
+        raise FileNotFoundError(2, "No such file or directory")  # the working directory deleted under the process
+
+    monkeypatch.setattr(os, "getcwd", gone)
+    with pytest.raises(ScenarioError) as info:  # it was an internal failure, exit 1 (found in review)
+        load_scenario("scenarios/toy.yaml")
+    assert str(info.value) == "scenarios/toy.yaml: file not found"

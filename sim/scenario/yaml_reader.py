@@ -24,6 +24,7 @@ MAX_DEPTH = 64  # deepest nesting of mappings and lists, counting through aliase
 MAX_ALIAS_NODES = 100_000  # values that expanding aliases (*name) may add to a document
 
 _INT, _FLOAT, _BOOL = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool"
+_STR = "tag:yaml.org,2002:str"
 # PyYAML's YAML 1.1 number patterns without the base-60 forms (1:20 would otherwise be read as 80), and with the
 # YAML 1.2 exponent forms 1e-4, 1e20, 2.5E3 read as numbers (YAML 1.1 reads them as text)
 _INT_RE = re.compile(r"""^(?:[-+]?0b[0-1_]+
@@ -253,6 +254,17 @@ def _index_and_duplicates(root: yaml.Node, loader: Any) -> tuple[dict[tuple, int
     return index, duplicates
 
 
+def _looked_from(p: Path) -> str:
+    """Where a relative path was looked for: ' (a relative path: looked for from the working directory D)'; '' for
+    an absolute path, or when the working directory is gone (deleted under the process)."""
+    if p.is_absolute():
+        return ""
+    try:
+        return f" (a relative path: looked for from the working directory {os.getcwd()})"
+    except OSError:
+        return ""
+
+
 def _read_text(p: Path) -> str:
     """The text of a regular file of at most MAX_FILE_BYTES, UTF-8. The file is opened without blocking and
     checked on the open descriptor, so a FIFO, a device such as /dev/zero, or a huge file is refused before any
@@ -260,8 +272,7 @@ def _read_text(p: Path) -> str:
     try:
         fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
-        where = "" if p.is_absolute() else f" (a relative path: looked for from the working directory {os.getcwd()})"
-        raise ScenarioError(f"file not found{where}", path=str(p)) from None
+        raise ScenarioError(f"file not found{_looked_from(p)}", path=str(p)) from None
     except IsADirectoryError:
         raise ScenarioError("is a directory, expected a YAML file", path=str(p)) from None
     except OSError as exc:
@@ -401,11 +412,12 @@ def _key_at(root: yaml.Node | None, mark) -> str | None:
 
 
 def _item_name(node: yaml.Node, index: int) -> str:
-    """A list item's name in a key: its `id`, else its `name` (a scalar of a mapping item), else its index."""
+    """A list item's name in a key: its `id`, else its `name`, where that is text (a string scalar of a mapping
+    item: ids and names are text), else its index."""
     if isinstance(node, yaml.MappingNode):
-        scalars = {k.value: v.value for k, v in node.value
-                   if isinstance(k, yaml.ScalarNode) and isinstance(v, yaml.ScalarNode)}
+        texts = {k.value: v.value for k, v in node.value
+                 if isinstance(k, yaml.ScalarNode) and isinstance(v, yaml.ScalarNode) and v.tag == _STR}
         for field in ("id", "name"):
-            if field in scalars:
-                return str(scalars[field])
+            if field in texts:
+                return str(texts[field])
     return str(index)
