@@ -360,6 +360,7 @@ def test_the_schema_accepts_every_shipped_scenario_and_the_documented_unit_strin
     toy["repeat"] = {"after": {"repatriated": "1 year", "caught": "6 months", "returned": "2 weeks"}}
     toy["initial_stock"] = [{"node": "thirdland", "size": 10, "waited": "2 years", "groups": {"ordinary": 1.0}}]
     toy["policies"][1]["set"] = {"dwell": "6 weeks"}
+    toy["population"]["groups"][1]["transit"] = {"dwell_scale": 1.5, "savings": 100}  # one number for both sexes
     units = tmp_path / "units.yaml"
     units.write_text(yaml.safe_dump(toy, sort_keys=False))
     assert main(["validate", str(units)]) == 0, capsys.readouterr().err
