@@ -406,3 +406,11 @@ def test_an_item_one_side_lacks_is_one_difference_not_one_per_setting():
         "population.chain": (None, {"k": 1}),
     }
     assert scenario_differences(b, a)["network.edges.tunnel"][1] is None
+    # null or an empty list is not there either: one entry, not one per setting, and no entry listed twice
+    # (found in review: a null section was split per setting, and [] against a list gave two entries)
+    a = {"policies": [], "population": {"chain": None, "risk": {"low": None, "dist": "beta"}}}
+    b = {"policies": [{"name": "p", "start": "2000-01"}],
+         "population": {"chain": {"k": 1, "m": 2}, "risk": {"low": 0.2, "dist": "beta"}}}
+    assert scenario_differences(a, b) == {"policies": (None, {"p.name": "p", "p.start": "2000-01"}),
+                                          "population.chain": (None, {"k": 1, "m": 2}),
+                                          "population.risk.low": (None, 0.2)}

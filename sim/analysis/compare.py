@@ -379,40 +379,52 @@ def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
 
 def scenario_differences(a: dict | None, b: dict | None) -> dict[str, tuple[Any, Any]]:
     """Scenario settings that differ between the sides (dotted path -> (A's value, B's value)), leaving out free
-    text, names and the seed; {} when a scenario is unknown. What one side lacks is one entry at the shortest path
-    it lacks ('network.edges.tunnel': None for the side without it, the item's settings {key: value} for the
-    other), not one per setting of the item."""
+    text, names and the seed; {} when a scenario is unknown. A setting that is null, an empty list or absent on a
+    side counts as not there (None). What one side does not have is one entry at the shortest path it does not
+    have ('network.edges.tunnel': None for that side, the item's settings {key: value} for the other), not one
+    per setting of the item."""
     if a is None or b is None:
         return {}
     fa, fb = _flatten(a), _flatten(b)
     out: dict[str, tuple[Any, Any]] = {}
     for k in dict.fromkeys([*fa, *fb]):
-        if k.split(".")[0] in NOT_DIFFERENCES or fa.get(k) == fb.get(k):
+        va, vb = _there(fa.get(k)), _there(fb.get(k))
+        if k.split(".")[0] in NOT_DIFFERENCES or va == vb:
             continue
-        if k in fa and k in fb:
-            out[k] = (fa[k], fb[k])
+        if va is not None and vb is not None and not _has_under(fa, k) and not _has_under(fb, k):
+            out[k] = (va, vb)
             continue
-        root = _lacking_root(k, fb if k in fa else fa)
+        root = _lacking_root(k, fb if va is not None or _has_under(fa, k) else fa)
         out.setdefault(root, (_subtree(fa, root), _subtree(fb, root)))
     return out
 
 
+def _there(value: Any) -> Any:
+    """A flattened setting's value, or None where it is not there (null, or an empty list or mapping)."""
+    return None if value is None or value == [] or value == {} else value
+
+
+def _has_under(flat: dict[str, Any], root: str) -> bool:
+    """A setting under `root` (a path through it, not at it) is there in the flattened scenario."""
+    return any(k.startswith(root + ".") and _there(v) is not None for k, v in flat.items())
+
+
 def _lacking_root(key: str, flat: dict[str, Any]) -> str:
-    """The shortest prefix of the dotted `key` under which the flattened scenario `flat` has nothing."""
+    """The shortest prefix of the dotted `key` at and under which the flattened scenario `flat` has nothing."""
     parts = key.split(".")
     for n in range(1, len(parts) + 1):
         root = ".".join(parts[:n])
-        if root not in flat and not any(k.startswith(root + ".") for k in flat):
+        if _there(flat.get(root)) is None and not _has_under(flat, root):
             return root
     return key
 
 
 def _subtree(flat: dict[str, Any], root: str) -> Any:
-    """The value at `root` of a flattened scenario: a scalar, {rest of the path: value} of what lies under it,
-    or None when there is nothing."""
-    if root in flat:
+    """The value at `root` of a flattened scenario: a scalar, {rest of the path: value} of the settings there
+    under it, or None when there is nothing."""
+    if _there(flat.get(root)) is not None:
         return flat[root]
-    under = {k[len(root) + 1:]: v for k, v in flat.items() if k.startswith(root + ".")}
+    under = {k[len(root) + 1:]: v for k, v in flat.items() if k.startswith(root + ".") and _there(v) is not None}
     return under or None
 
 

@@ -114,7 +114,17 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_compare)
 
 
+INLINE_SETTINGS = 3  # an item or section only one side has: its settings are shown up to this many
+
+
 def _setting(value: object) -> str:
-    """A side's value of a scenario setting that differs: an item or section only one side has is '(absent)' on
-    the other and '(present)' on its own (its settings are in comparison.json)."""
-    return "(absent)" if value is None else "(present)" if isinstance(value, dict) else str(value)
+    """A side's value of a scenario setting that differs: '(none)' where it is not there (absent, null or empty);
+    an item or section only one side has by its settings, up to INLINE_SETTINGS of them, else by their number
+    (all of them are in comparison.json)."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, dict):
+        if len(value) <= INLINE_SETTINGS:
+            return "{" + ", ".join(f"{k}: {v}" for k, v in value.items()) + "}"
+        return f"({len(value)} settings)"
+    return str(value)
