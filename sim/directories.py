@@ -366,7 +366,10 @@ class SweepData:
         return [p for p in self.parameters if p in ok.columns and ok[p].nunique(dropna=True) > 1]
 
     def numeric(self, name: str) -> bool:
-        return name in self.runs.columns and pd.api.types.is_numeric_dtype(self.runs[name])
+        """The parameter's values are numbers a curve can run along: not text, and not true/false (which pandas
+        counts as numeric, and a response curve or an axis padding cannot take)."""
+        return (name in self.runs.columns and pd.api.types.is_numeric_dtype(self.runs[name])
+                and not pd.api.types.is_bool_dtype(self.runs[name]))
 
 
 def load_sweep_dir(path: str | Path) -> SweepData:

@@ -487,3 +487,20 @@ def test_calibration_panels_draw_a_lower_bound_years_and_counts_on_their_own_sca
                .get_yticklabels() if t.get_text())
     assert all(t.get_text().endswith("%") for t in panels["women among\narrivals 2002-2024"].get_yticklabels()
                if t.get_text())
+
+
+@pytest.mark.usefixtures("blank_drawing")  # which figures are made, not what they show
+def test_a_true_false_parameter_is_a_facet_not_a_numeric_axis(tmp_path):
+    """A grid varying `shoot_on_sight: [true, false]` made `plot` and `report` fail with an internal error (a
+    numpy subtraction of booleans in the route shares' axis padding), and drew a true/false lhs parameter as a
+    response curve from 0 to 1 (a probe): true/false is a dimension of facets, like text."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(f"name: flags\nscenario: {TOY}\nparameters:\n  population.size: [500]\n"
+                    "  network.edges.dmz.controls.mines: [0.2, 0.8]\n  network.edges.dmz.shoot_on_sight: [true, false]\n"
+                    "replicates: 1\nseed: 5\noutputs: {keep: [totals, by_route], timeseries: false}\n")
+    run_sweep(plan(spec), tmp_path / "sw", workers=1)
+    sw = load_sweep_dir(tmp_path / "sw")
+    assert sw.numeric("network.edges.dmz.controls.mines") and not sw.numeric("network.edges.dmz.shoot_on_sight")
+    figs = build_figures(tmp_path / "sw")
+    assert set(figs.names.values()) >= {"response", "route_shares"}, figs.skipped
+    assert not any("shoot_on_sight" in stem for stem in figs.figures)
