@@ -496,8 +496,9 @@ def test_a_true_false_parameter_is_a_facet_not_a_numeric_axis(tmp_path):
     response curve from 0 to 1 (a probe): true/false is a dimension of facets, like text."""
     spec = tmp_path / "spec.yaml"
     spec.write_text(f"name: flags\nscenario: {TOY}\nparameters:\n  population.size: [500]\n"
-                    "  network.edges.dmz.controls.mines: [0.2, 0.8]\n  network.edges.dmz.shoot_on_sight: [true, false]\n"
-                    "replicates: 1\nseed: 5\noutputs: {keep: [totals, by_route], timeseries: false}\n")
+                    "  network.edges.dmz.controls.mines: [0.2, 0.8]\n"
+                    "  network.edges.dmz.shoot_on_sight: [true, false]\nreplicates: 1\nseed: 5\n"
+                    "outputs: {keep: [totals, by_route], timeseries: false}\n")
     run_sweep(plan(spec), tmp_path / "sw", workers=1)
     sw = load_sweep_dir(tmp_path / "sw")
     assert sw.numeric("network.edges.dmz.controls.mines") and not sw.numeric("network.edges.dmz.shoot_on_sight")
