@@ -627,3 +627,18 @@ def test_a_point_is_named_by_index_package_or_values_and_an_ambiguous_package_sa
         resolve_point(grid, ["mines"], "abc")
     with pytest.raises(UsageError, match="'nothing' matches 0 points"):
         resolve_point(df, ["policy", "mines"], "nothing")
+
+
+def test_a_true_false_parameter_is_named_as_the_spec_writes_it_and_the_hint_names_a_parameter_that_varies():
+    """`--baseline shoot=true` matched no point (only True or 1 did), and the hint named the first parameter even
+    when it was constant (a probe)."""
+    from sim.errors import UsageError
+    from sim.experiments.summarize import resolve_point
+
+    df = pd.DataFrame({"point": [0, 1, 2, 3], "size": [500, 500, 500, 500], "mines": [0.2, 0.2, 0.8, 0.8],
+                       "shoot": [True, False, True, False]})
+    params = ["size", "mines", "shoot"]
+    assert resolve_point(df, params, "mines=0.8,shoot=false") == 3
+    assert resolve_point(df, params, "mines=0.2, shoot = TRUE") == 0
+    with pytest.raises(UsageError, match=r"matches 2 points.*\(e\.g\. mines=VALUE\)"):
+        resolve_point(df, params, "shoot=true")

@@ -102,6 +102,10 @@ def resolve_point(df: pd.DataFrame, parameters: list[str], text: str | int, what
     if "=" in text:
         for name, value in _name_value_pairs(text, [*parameters, "policy"], what, parameters):
             col = sel[name]
+            flag = value.strip().lower()
+            if pd.api.types.is_bool_dtype(col) and flag in ("true", "false"):  # as the spec writes it
+                sel = sel[col == (flag == "true")]
+                continue
             try:
                 target = float(value)
                 sel = sel[np.isclose(col.astype(float), target)]
@@ -111,7 +115,7 @@ def resolve_point(df: pd.DataFrame, parameters: list[str], text: str | int, what
             return int(sel["point"].iloc[0])
     choices = ", ".join(str(p) for p in points["point"].head(10))
     policies = "policy" in points.columns and points["policy"].notna().any()
-    others = [q for q in parameters if q != "policy"]
+    others = [q for q in parameters if q != "policy" and points[q].nunique() > 1]  # those that tell points apart
     example = ",".join([*(["policy=NAME"] if policies else []), *(f"{q}=VALUE" for q in others[:1])]) or "0"
     raise UsageError(f"{what} '{text}' matches {len(sel) if '=' in text else matched} points; give a point index "
                      f"({choices}{', ...' if len(points) > 10 else ''}){', a policy name' if policies else ''}, or "
