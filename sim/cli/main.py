@@ -226,8 +226,6 @@ def _main(argv: list[str] | None) -> int:
     except KeyboardInterrupt as exc:
         return _interrupted(exc)
     except WriteFailed as exc:  # the system refused a write (a full disk): not bad input
-        if args.debug:
-            raise
         _tell(f"error: {exc}")
         return EXIT_FAILURE
     except BrokenPipeError:  # --help piped into `head`
@@ -261,6 +259,11 @@ def _main(argv: list[str] | None) -> int:
     except BrokenPipeError:  # output piped into e.g. `head`, which closed early
         _to_devnull(sys.stdout)
         return EXIT_OK
+    except WriteFailed as exc:  # the system refused a write (a full disk): one line, exit 1, not "internal failure"
+        if args.debug:
+            raise
+        _tell(f"error: {exc}")
+        return EXIT_FAILURE
     except Exception as exc:  # noqa: BLE001 - the last line of defence: a message, not a traceback
         sweep = sys.modules.get("sim.experiments.sweep")  # a sweep's own ends, for every command that runs one
         if sweep is not None and isinstance(exc, sweep.SweepAborted):
