@@ -109,10 +109,22 @@ def protected_reason(path: Path) -> str | None:
     return None
 
 
-def claim_dir(path: str | Path, kind: str, *, force: bool = False, resume: bool = False, what: str = "--out") -> bool:
+def enclosing_dir(path: Path) -> tuple[str, Path] | None:
+    """(kind, directory) of the nearest directory above `path` that bordersim made (its marker), or None."""
+    for parent in path.parents:
+        kind = marker_kind(parent)
+        if kind is not None:
+            return kind, parent
+    return None
+
+
+def claim_dir(path: str | Path, kind: str, *, force: bool = False, resume: bool = False, what: str = "--out",
+              alone: bool = False) -> bool:
     """Check that bordersim may write a `kind` directory at `path`; True when it exists and may be replaced or
     resumed, False when it does not exist or is empty. Raises UsageError (nothing touched) otherwise:
     - a protected place (root, home, the current directory or a parent of it), a file;
+    - with `alone` (a directory of its own: a run, a comparison), a place inside another directory bordersim made,
+      which could then no longer be replaced with --force (what bordersim did not write there is kept);
     - a non-empty directory without a `kind` marker (even with force);
     - a `kind` directory when neither force nor resume is given."""
     assert kind in KINDS, kind
@@ -121,6 +133,10 @@ def claim_dir(path: str | Path, kind: str, *, force: bool = False, resume: bool 
     why = protected_reason(p)
     if why:
         raise UsageError(f"{p}: refusing to write here: {why}; choose another {what}")
+    enclosing = enclosing_dir(p) if alone else None
+    if enclosing is not None:
+        raise UsageError(f"{p}: lies inside the {enclosing[0]} directory {enclosing[1]}, which bordersim made (it "
+                         f"could then no longer replace that directory with --force); choose another {what}")
     if not p.exists() and not p.is_symlink():
         _check_writable(p, what)
         return False
@@ -406,7 +422,7 @@ def new_dir(out: str | Path, kind: str, own: Iterable[str], *, force: bool = Fal
     `out` when the block ends without error (replacing an existing `kind` directory only with force, see
     `claim_dir`, and only when it holds nothing bordersim did not write, `foreign_entries`)."""
     out = real_target(out)
-    if claim_dir(out, kind, force=force, what=what):
+    if claim_dir(out, kind, force=force, what=what, alone=True):
         refuse_foreign(out, foreign_entries(out, own))
     if out.is_symlink():  # the rename below would replace the link itself, a file of the user's
         raise UsageError(f"{out}: is a symbolic link; bordersim writes only a real directory here: give the path it "

@@ -315,3 +315,19 @@ def test_an_input_is_recorded_relative_to_the_output_without_resolving_links(tmp
     (clone / "experiments").mkdir(parents=True)
     (clone / "results").symlink_to(tmp_path / "scratch" / "results")
     assert path_from(clone / "results" / "eff", clone / "experiments" / "x.yaml") == "../../experiments/x.yaml"
+
+
+def test_a_run_or_comparison_inside_another_bordersim_directory_is_refused_before_any_work(tmp_path, capsys):
+    """`run --out R/sub` in a run directory R succeeded, and `run --out R --force` was then refused for the 'sub'
+    bordersim had written (a probe); `plot` already refused such a place."""
+    from sim.cli import main
+
+    toy, outer = str(TOY), tmp_path / "R"
+    assert main(["run", toy, "--out", str(outer), "--quiet", "--set", "population.size=300"]) == 0
+    for argv in (["run", toy, "--out", str(outer / "sub"), "--quiet"],
+                 ["compare", str(outer), str(outer), "--out", str(outer / "cmp")]):
+        capsys.readouterr()
+        assert main(argv) == 2
+        assert f"lies inside the run directory {outer}" in capsys.readouterr().err
+    assert sorted(p.name for p in outer.iterdir()) == [".bordersim", "scenario.resolved.yaml", "summary.json",
+                                                       "timeseries.parquet"]

@@ -39,7 +39,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for message in scenario_warnings(scenario):  # valid, but probably not what was meant; exit code unchanged
         print(f"warning: {args.scenario}: {message}", file=sys.stderr)
     out = Path(args.out) if args.out else default_run_dir(scenario.name)
-    claim_dir(out, "run", force=args.force)  # refuse before running, not after
+    claim_dir(out, "run", force=args.force, alone=True)  # refuse before running, not after
     with progress_bar(f"run {scenario.name}", not args.quiet) as update:
         try:
             result = run(scenario, engine=args.engine, progress=update)
