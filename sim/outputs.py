@@ -109,13 +109,12 @@ def protected_reason(path: Path) -> str | None:
     return None
 
 
-def enclosing_dir(path: Path) -> tuple[str, Path] | None:
-    """(kind, directory) of the nearest directory above `path` that bordersim made (its marker), or None."""
+def enclosing_dirs(path: Path) -> Iterator[tuple[str, Path]]:
+    """(kind, directory) of each directory above `path` that bordersim made (its marker), nearest first."""
     for parent in path.parents:
         kind = marker_kind(parent)
         if kind is not None:
-            return kind, parent
-    return None
+            yield kind, parent
 
 
 def claim_dir(path: str | Path, kind: str, *, force: bool = False, resume: bool = False, what: str = "--out",
@@ -133,7 +132,7 @@ def claim_dir(path: str | Path, kind: str, *, force: bool = False, resume: bool 
     why = protected_reason(p)
     if why:
         raise UsageError(f"{p}: refusing to write here: {why}; choose another {what}")
-    enclosing = enclosing_dir(p) if alone else None
+    enclosing = next(enclosing_dirs(p), None) if alone else None
     if enclosing is not None:
         raise UsageError(f"{p}: lies inside the {enclosing[0]} directory {enclosing[1]}, which bordersim made (it "
                          f"could then no longer replace that directory with --force); choose another {what}")

@@ -391,7 +391,7 @@ def scenario_differences(a: dict | None, b: dict | None) -> dict[str, tuple[Any,
         va, vb = _there(fa.get(k)), _there(fb.get(k))
         if k.split(".")[0] in NOT_DIFFERENCES or va == vb:
             continue
-        if va is not None and vb is not None and not _has_under(fa, k) and not _has_under(fb, k):
+        if va is not None and vb is not None:  # a setting on both sides (a leaf has nothing under it)
             out[k] = (va, vb)
             continue
         root = _lacking_root(k, fb if va is not None or _has_under(fa, k) else fa)

@@ -24,8 +24,8 @@ from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.ticker import FuncFormatter
 
 from sim.errors import UsageError, WriteFailed
-from sim.outputs import (FIGURE_CREATOR, atomic_path, claim_dir, clean_stale_temporaries, marker_kind, real_target,
-                         refuse_foreign_figures, write_marker)
+from sim.outputs import (FIGURE_CREATOR, atomic_path, claim_dir, clean_stale_temporaries, enclosing_dirs,
+                         marker_kind, real_target, refuse_foreign_figures, write_marker)
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
@@ -253,9 +253,8 @@ def check_figures_dir(path, *, default: bool = False) -> None:
     target = real_target(path)
     if default and target.is_dir() and not target.is_symlink() and marker_kind(target) is None:
         return
-    for inside in target.parents:  # not within another directory bordersim made, but in its own figures/
-        kind = marker_kind(inside)
-        if kind is not None and kind != "figures" and target != inside / "figures":
+    for kind, inside in enclosing_dirs(target):  # not within another directory bordersim made, but in its figures/
+        if kind != "figures" and target != inside / "figures":
             raise UsageError(f"{target} lies inside the {kind} directory {inside}: bordersim would take figures "
                              f"there for files of yours (and refuse to replace that directory with --force); choose "
                              f"a place outside it, or {inside / 'figures'}")
