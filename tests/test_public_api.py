@@ -323,3 +323,14 @@ def test_a_name_that_starts_with_a_tilde_is_given_as_dot_slash_from_python_and_t
     assert main(["run", toy, "--set", "population.size=200", "--out", "./~cli", "--quiet"]) == 0
     assert (tmp_path / "~cli" / "summary.json").is_file() and not capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["~", "~cli"]
+
+
+def test_run_results_compare_by_their_contents():
+    """RunResult's dataclass __eq__ compared its numpy arrays with ==, so `a == b` raised ValueError (a probe)."""
+    toy = sim.load_scenario("scenarios/toy.yaml", overrides=["population.size=2000"])
+    a, b = sim.run(toy, seed=3, engine="arrays"), sim.run(toy, seed=3, engine="arrays")
+    assert a == b and not (a != b) and a in [b]
+    assert sim.run(toy, seed=3) == a  # the Mesa engine docks: the same result, field for field
+    assert sim.run(toy, seed=4, engine="arrays") != a
+    assert a != a.summary()
+

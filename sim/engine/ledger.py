@@ -182,9 +182,23 @@ def _mean_fee(fees: np.ndarray) -> float | None:
     return round(float(mean), 2) if np.isfinite(mean) else None
 
 
-@dataclass(repr=False)
+def _same(a: object, b: object) -> bool:
+    """a == b for a RunResult's fields: numpy arrays compared whole (same dtype, shape and elements, NaN equal to
+    NaN), dicts and lists item by item."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype
+                and a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return bool(a == b)
+
+
+@dataclass(repr=False, eq=False)
 class RunResult:
-    """Everything a run produced: counts plus the labels needed to read them. Picklable and compact."""
+    """Everything a run produced: counts plus the labels needed to read them. Picklable and compact. Two results
+    are equal (`==`) when every field is: arrays element by element (NaN equal to NaN, dtype and shape too)."""
 
     scenario_name: str
     seed: int
@@ -221,6 +235,11 @@ class RunResult:
         steps = f"{len(self.dates)} step{'' if len(self.dates) == 1 else 's'}"
         return (f"<RunResult scenario {self.scenario_name!r} seed {self.seed}: {steps} {span}"
                 f"{part}; {', '.join(f'{k} {v:,}' for k, v in self.totals().items())}>")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RunResult):
+            return NotImplemented
+        return all(_same(getattr(self, f.name), getattr(other, f.name)) for f in dataclasses.fields(self))
 
     @functools.cached_property
     def resolved_yaml(self) -> str:
