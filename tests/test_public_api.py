@@ -334,3 +334,18 @@ def test_run_results_compare_by_their_contents():
     assert sim.run(toy, seed=4, engine="arrays") != a
     assert a != a.summary()
 
+
+def test_a_run_leaves_the_callers_frozen_heap_frozen():
+    """The Mesa engine froze the heap for a run and then called gc.unfreeze, which unfroze what the calling
+    program had frozen too (a probe)."""
+    import gc
+
+    toy = sim.load_scenario("scenarios/toy.yaml", overrides=["population.size=2000"])
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        sim.run(toy, engine="agents")
+        assert gc.get_freeze_count() >= frozen - 100  # a few frozen objects may be freed, none unfrozen
+    finally:
+        gc.unfreeze()
+

@@ -27,7 +27,6 @@ multipliers per origin from the arrivals before (`sim.rules.chain`).
 
 from __future__ import annotations
 
-import gc
 import math
 import numbers
 from typing import cast
@@ -277,19 +276,12 @@ class BorderModel(EngineCore, mesa.Model):
 
     # ------------------------------------------------------------------------------------------------- run
     def run(self, progress: Callable[[int, int], None] | None = None) -> RunResult:
-        """Step through the whole horizon; `progress(done, total)` is called after each step. For its length the
-        heap is frozen (`gc.freeze`), and unfrozen after: `gc.unfreeze` moves every frozen object back, those a
-        program froze itself too (Python cannot tell them apart: on 3.12 some of its own start-up objects are
-        frozen from the start)."""
+        """Step through the whole horizon; `progress(done, total)` is called after each step."""
         total = len(self.dates)
-        gc.freeze()  # keep everything alive now out of the collections the migrants trigger (unfrozen after)
-        try:
-            while self.steps < total:
-                self.step()
-                if progress is not None:
-                    progress(self.steps, total)
-        finally:
-            gc.unfreeze()
+        while self.steps < total:
+            self.step()
+            if progress is not None:
+                progress(self.steps, total)
         return self.result()
 
     def result(self) -> RunResult:
