@@ -85,6 +85,12 @@ class ResultWarning(UserWarning):
     error."""
 
 
+class ScenarioWarning(ResultWarning):
+    """A valid scenario that probably does not do what was meant (`sim.rules.checks.scenario_warnings`: a group
+    with no usable path at the first step, a repeat propensity without repeat attempts, an initial stock likely
+    to draw a time waited past the limit); `sim.load_scenario` warns, the command line prints `warning: ...`."""
+
+
 class MixedCodeWarning(ResultWarning):
     """Finished runs of the sweep directory `directory` (`total` of them) made by other bordersim code than
     `ours` (the code_sha256 of this process): `earlier` recorded before this command (`unrecorded` of them by a

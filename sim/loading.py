@@ -7,8 +7,8 @@ import warnings
 from pathlib import Path
 
 from sim.api_checks import overrides_argument, path_argument, seed_argument, tilde_name_hint
-from sim.errors import ScenarioError, by_line, raise_problems
-from sim.rules.checks import check_scenario
+from sim.errors import ScenarioError, ScenarioWarning, by_line, raise_problems
+from sim.rules.checks import check_scenario, scenario_warnings
 from sim.scenario.keys import key_to_raw, line_for
 from sim.scenario.overrides import apply_override, scenario_to_dict
 from sim.scenario.schema import Scenario
@@ -71,7 +71,16 @@ def _refuse_unknown_keys(model: object, at: list[str]) -> None:
 
 def load_scenario(path: str | Path, overrides: list[str] | None = None, seed: int | None = None) -> Scenario:
     """Load, override (`dotted.path=value`: a list of such strings), validate and sanity-check a scenario file;
-    `seed` (an integer >= 0) replaces the file's."""
+    `seed` (an integer >= 0) replaces the file's. A valid scenario that probably does not do what was meant is
+    a ScenarioWarning '<path>: <what>' for each such thing (`scenario_warnings`)."""
+    scenario = read_scenario(path, overrides, seed)
+    for message in scenario_warnings(scenario):
+        warnings.warn(f"{path}: {message}", ScenarioWarning, stacklevel=2)
+    return scenario
+
+
+def read_scenario(path: str | Path, overrides: list[str] | None = None, seed: int | None = None) -> Scenario:
+    """`load_scenario` without its warnings: for a scenario whose warnings were given when it was first loaded."""
     path_argument(path, "path")
     overrides, seed = overrides_argument(overrides), seed_argument(seed)
     data, lines = read_yaml(path)

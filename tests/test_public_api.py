@@ -349,3 +349,15 @@ def test_a_run_leaves_the_callers_frozen_heap_frozen():
     finally:
         gc.unfreeze()
 
+
+def test_load_scenario_warns_python_users_as_the_command_line_does(tmp_path):
+    """The warnings of a valid scenario that probably does not do what was meant were printed by `bordersim
+    run` and `validate` only: from Python nothing was said (a probe)."""
+    from sim.errors import ScenarioWarning
+
+    with pytest.warns(ScenarioWarning) as told:
+        sim.load_scenario("scenarios/toy.yaml", overrides=["network.edges.embassy.open=false",
+                                                           "repeat.propensity=0.5"])
+    messages = [str(w.message) for w in told]
+    assert len(messages) == 2 and all(m.startswith("scenarios/toy.yaml: ") for m in messages), messages
+    assert "group 'overseas_worker' has no usable path" in messages[0] and "propensity" in messages[1]

@@ -30,14 +30,11 @@ def default_run_dir(name: str) -> Path:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from sim.rules.checks import scenario_warnings
     from sim.engine.engines import run
     from sim.engine.ledger import write_run
     from sim.loading import load_scenario
 
-    scenario = load_scenario(args.scenario, overrides=args.set, seed=args.seed)
-    for message in scenario_warnings(scenario):  # valid, but probably not what was meant; exit code unchanged
-        print(f"warning: {args.scenario}: {message}", file=sys.stderr)
+    scenario = load_scenario(args.scenario, overrides=args.set, seed=args.seed)  # warnings: `warning: ...` lines
     out = Path(args.out) if args.out else default_run_dir(scenario.name)
     claim_dir(out, "run", force=args.force, alone=True)  # refuse before running, not after
     with progress_bar(f"run {scenario.name}", not args.quiet) as update:
@@ -55,7 +52,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from sim.rules.checks import scenario_warnings
     from sim.loading import load_scenario
 
     bad = 0
@@ -65,9 +61,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         except ScenarioError as exc:
             print(f"error: {exc.format()}", file=sys.stderr)
             bad += 1
-        else:
-            for message in scenario_warnings(sc):  # valid, but probably not what was meant; exit code unchanged
-                print(f"warning: {path}: {message}", file=sys.stderr)
+        else:  # what is valid but probably not meant was told by load_scenario's warnings (exit code unchanged)
             print(f"ok: {path} ({sc.name}: {len(sc.network.nodes)} nodes, {len(sc.network.edges)} edges, "
                   f"{len(sc.policies)} policies)")
     return EXIT_BAD_INPUT if bad else EXIT_OK

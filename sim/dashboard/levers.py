@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim.loading import load_scenario, validate_dict
+from sim.loading import read_scenario, validate_dict
 from sim.scenario.dates import parse_month
 from sim.scenario.overrides import scenario_to_dict, set_path
 from sim.scenario.schema import CONTROLS, Scenario
@@ -90,7 +90,7 @@ def apply_levers(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
                  values: dict[str, float | int | bool] | None = None) -> Scenario:
     """The scenario file at `path` with its `--set` overrides, then the levers' values (path -> value) set in
     it, validated again."""
-    return with_levers(load_scenario(path, overrides=list(overrides)), values or {}, source=f"{path} (dashboard)")
+    return with_levers(read_scenario(path, overrides=list(overrides)), values or {}, source=f"{path} (dashboard)")
 
 
 def with_levers(base: Scenario, values: dict[str, float | int | bool], *, source: str) -> Scenario:

@@ -16,7 +16,7 @@ from sim.engine.ledger import RunResult, result_so_far
 from sim.engine.mesa.model import BorderModel
 from sim.dashboard.levers import changed, with_levers
 from sim.errors import InputError
-from sim.loading import load_scenario
+from sim.loading import read_scenario
 from sim.scenario.overrides import dump_scenario
 from sim.scenario.schema import Scenario
 
@@ -44,7 +44,7 @@ class DashboardModel(BorderModel):
         # (steps completed, their edge counts, their repatriations), replaced as a whole once a step is over
         self._done: tuple[int, np.ndarray, np.ndarray] = (0, np.empty(0), np.empty(0))
         if base is None:
-            base = load_scenario(path, overrides=list(self.overrides))
+            base = read_scenario(path, overrides=list(self.overrides))
         self.base = base
         self.changed = changed(base, levers)  # (label, value) of the levers moved away from the file's values
         # Levers that make an invalid scenario (a policy switched on whose dates lie outside the horizon): the

@@ -13,7 +13,7 @@ from sim.errors import UsageError
 from sim.outputs import atomic_path
 from sim.errors import ScenarioError
 from sim.scenario.overrides import dump_scenario, get_path, scenario_to_dict, set_path
-from sim.loading import load_scenario, validate_dict
+from sim.loading import read_scenario, validate_dict
 
 PROVENANCE_START = "# --- calibration provenance (written by `bordersim calibrate`) ---"
 PROVENANCE_END = "# --- end of calibration provenance ---"
@@ -82,7 +82,7 @@ def scenario_text(base_path: Path, values: dict[str, float], provenance: list[st
         for path, (a, b) in sorted(spans.items(), key=lambda kv: -kv[1][0]):
             text = text[:a] + format_value(assignments[path]) + text[b:]
         return block + "\n" + text, True
-    data = scenario_to_dict(load_scenario(base_path))
+    data = scenario_to_dict(read_scenario(base_path))
     for path, v in assignments.items():
         set_path(data, path, v, source=str(base_path))
     return block + "\n" + dump_scenario(validate_dict(data, path=str(base_path))), False
@@ -135,7 +135,7 @@ def write_scenario(path: Path, base_path: Path, values: dict[str, float], proven
     path = Path(path)
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
-        full = scenario_to_dict(load_scenario(tmp))
+        full = scenario_to_dict(read_scenario(tmp))
         for name, v in values.items():
             for one in name.split(","):
                 got = get_path(full, one.strip())
