@@ -210,9 +210,17 @@ def test_yearly_hatches_years_covered_in_part(tmp_path):
     assert "simulated, partial year" in [t.get_text() for t in ax.get_legend().get_texts()]
 
 
-def test_outcome_shares_add_up_to_one_per_route_and_group(run_dir):
+@pytest.mark.parametrize("stock", [False, True], ids=["toy", "korea with its initial stock"])
+def test_outcome_shares_add_up_to_one_per_route_and_group(run_dir, tmp_path, stock):
+    """With an initial stock the shares were per person who set out, leaving the stock out of n: Korea's Tumen
+    bar showed 164% arrived, clipped at the axis (a probe)."""
+    if stock:
+        korea = load_scenario(ROOT / "scenarios" / "korea.yaml",
+                              overrides=["population.size=5000"])
+        run_dir = write_run(run(korea), tmp_path / "korea")
     fig = build_figures(run_dir, ["outcome_shares"]).figures["outcome_shares"]
     summary = load_run(run_dir).summary
+    assert ("initial_stock" in summary["totals"]) == stock
     for ax, table in zip(main_axes(fig), (summary["by_route"], summary["by_group"])):
         totals = {}
         for p in ax.patches:
@@ -220,7 +228,7 @@ def test_outcome_shares_add_up_to_one_per_route_and_group(run_dir):
             totals[y] = totals.get(y, 0.0) + p.get_width()
         names = [t.get_text() for t in ax.get_yticklabels()]
         for tick, name in zip(ax.get_yticks(), names):
-            expected = 1.0 if table[name]["set_out"] else 0.0
+            expected = 1.0 if table[name]["set_out"] + table[name].get("initial_stock", 0) else 0.0
             assert totals[round(tick, 6)] == pytest.approx(expected), name
 
 

@@ -241,16 +241,19 @@ def _year_ticks(ax, years: np.ndarray, max_ticks: int) -> None:
 
 @style.styled
 def outcome_shares(run: RunData) -> Figure:
-    """For each route and each group, the share of the people who set out ending in each outcome (arrived,
-    turned back, caught, repatriated, killed, still in transit at the end); n = people who set out."""
+    """For each route and each group, the share of the people who started ending in each outcome (arrived,
+    turned back, caught, repatriated, killed, still in transit at the end); n = people who started: who set out,
+    plus the initial stock (on the way at the first step) where the run has one, so the shares add up to 1."""
     order = ["arrived", "returned", "caught", "repatriated", "killed", "in_transit"]
     tables = [("route", run.summary["by_route"]), ("group", run.summary["by_group"])]
+    stock = "initial_stock" in run.summary["totals"]
+    started = "people who set out or were on the way at the start" if stock else "people who set out"
     heights = [0.45 * max(len(t), 1) + 0.9 for _, t in tables]
     fig = style.figure(10, sum(heights) + 1.2)
     axes = fig.subplots(2, 1, gridspec_kw={"height_ratios": heights})
     for ax, (what, table) in zip(axes, tables):
         names = list(table)
-        n = np.array([table[k]["set_out"] for k in names], dtype=float)
+        n = np.array([table[k]["set_out"] + table[k].get("initial_stock", 0) for k in names], dtype=float)
         left = np.zeros(len(names))
         ys = np.arange(len(names))[::-1]
         for k in order:
@@ -267,9 +270,9 @@ def outcome_shares(run: RunData) -> Figure:
         ax.set_yticks(ys, names)
         ax.set_xlim(0, 1)
         ax.xaxis.set_major_formatter(style.PERCENT)
-        ax.set_xlabel("share of the people who set out (%)")
+        ax.set_xlabel(f"share of the {started} (%)")
         ax.set_ylabel(what)
-        ax.set_title(f"Outcomes by {what} (n = people who set out)")
+        ax.set_title(f"Outcomes by {what} (n = {started})")
         ax.grid(axis="y", visible=False)
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=len(order))
