@@ -368,6 +368,41 @@ def test_heatmap_greys_differences_the_replicates_do_not_resolve(tmp_path):
     assert len(colorbars) == 1, "a colour scale only for the panel with a resolved difference"
 
 
+def _effect_grid(rng, replicates: int) -> dict:
+    """Two mines x three patrol cells, a real effect on arrivals (+300) at mines 1, patrol 0.9, noise elsewhere."""
+    return {(x, y): [{"set_out": float(np.round(495 + rng.normal(0, 15))),
+                      "arrived": float(np.round(200 + (300 if (x, y) == (1.0, 0.9) else 0) + rng.normal(0, 5))),
+                      "killed": float(np.round(5 + rng.normal(0, 2)))} for _ in range(replicates)]
+            for x in (0.0, 1.0) for y in (0.2, 0.6, 0.9)}
+
+
+def test_a_heatmap_cell_whose_runs_all_failed_is_named_and_the_other_cells_are_still_tested(tmp_path):
+    """All runs of one cell failed: the test over the cells dropped every replicate, so every panel said 'no
+    difference resolved by 0 replicates', and the failed cell was a grey square like an unresolved one (a probe)."""
+    runs = grid_runs(_effect_grid(np.random.default_rng(18), 4))
+    failed = runs["point"] == 0
+    runs.loc[failed, "status"] = "failed"
+    runs.loc[failed, ["set_out", "arrived", "killed"]] = np.nan
+    fig = build_figures(write_sweep(tmp_path / "grid", runs, [MINES, PATROL]), ["heatmap"]).figures["heatmap"]
+    ax = _panel(fig, "Arrived")
+    assert not np.ma.getmaskarray(ax.get_images()[0].get_array())[2, 1], "the effect is no longer resolved"
+    assert "replicate" not in ax.get_title()
+    texts = {(round(t.get_position()[0]), round(t.get_position()[1])): t.get_text() for t in ax.texts}
+    assert texts[(0, 0)] == "no successful\nruns"  # point 0: mines 0, patrol 0.2
+    assert "0 replicates" not in _panel(fig, "Set out").get_title()
+
+
+def test_a_heatmap_of_two_replicates_colours_no_cell(tmp_path):
+    """Two replicates whose deviations happened to agree gave a zero-width interval and a 'resolved' colour,
+    where every other figure says that fewer than 3 replicates make no interval (a probe)."""
+    root = write_sweep(tmp_path / "grid", grid_runs(_effect_grid(np.random.default_rng(5), 2)), [MINES, PATROL])
+    fig = build_figures(root, ["heatmap"]).figures["heatmap"]
+    for title in ("Set out", "Arrived", "Killed"):
+        ax = _panel(fig, title)
+        assert np.ma.getmaskarray(ax.get_images()[0].get_array()).all(), title
+        assert "2 replicates at every cell: too few to test a difference" in ax.get_title()
+
+
 def test_resolved_cells_colour_noise_at_most_at_the_stated_family_wise_level():
     """No effect anywhere (6 cells x 3 replicates, independent normal noise): the chance that any cell of a panel
     is coloured must be at most FAMILY_LEVEL = 5% (Bonferroni, so at most). 4000 panels, seed 7: the count of
@@ -390,6 +425,7 @@ def test_resolved_cells_colour_noise_at_most_at_the_stated_family_wise_level():
     # too few replicates or cells: nothing resolved
     assert not sweep_figures.resolved(np.array([[1.0, 100.0]])).any()
     assert not sweep_figures.resolved(np.array([[1.0], [2.0]])).any()
+    assert not sweep_figures.resolved(np.array([[1.0, 100.0], [1.0, 100.0]])).any()  # 2 replicates: no test
 
 
 def _legend_texts(fig) -> list[str]:

@@ -11,8 +11,8 @@ Noise is not drawn as an effect:
   (t₀.₉₇₅,₁ = 12.7 and the sd of 2 values is itself noise), so the figures draw the individual replicates there
   instead of a band or an error bar, and the legend says which is which;
 - the heatmap colours a cell only where the replicates resolve its difference from the mean over all cells
-  (`resolved_cells`: paired by replicate, family-wise 95% over the cells); other cells are grey, and a panel
-  where nothing is resolved says so.
+  (`resolved_cells`: paired by replicate, family-wise 95% over the cells, MIN_REPLICATES or more replicates);
+  other cells are grey, and a panel where nothing is resolved says so.
 """
 
 from __future__ import annotations
@@ -231,26 +231,28 @@ def response(sw: SweepData) -> dict[str, Figure]:
 
 def resolved_cells(sw: SweepData, outcome: str, points: list[int], *, level: float = FAMILY_LEVEL
                    ) -> tuple[dict[int, bool], int]:
-    """Which cells (points) differ from the mean over all cells, as far as the replicates resolve it
-    (`resolved`, on the replicates present at every point). Returns ({point: resolved}, replicates used)."""
+    """Which cells (points) differ from the mean over the cells, as far as the replicates resolve it
+    (`resolved`, on the replicates present at every point that has a successful run; a point without one is
+    left out of the test, not resolved). Returns ({point: resolved}, replicates used)."""
     ok = sw.ok
     ok = ok[ok["point"].isin(points)]
     table = ok.pivot_table(index="replicate", columns="point", values=outcome, aggfunc="first")
-    table = table.reindex(columns=points).dropna()
-    flags = resolved(table.to_numpy(dtype=float), level=level)
-    return dict(zip(points, (bool(f) for f in flags))), len(table)
+    tested = [p for p in points if p in table.columns and table[p].notna().any()]
+    table = table.reindex(columns=tested).dropna()
+    flags = dict(zip(tested, (bool(f) for f in resolved(table.to_numpy(dtype=float), level=level))))
+    return {p: flags.get(p, False) for p in points}, len(table)
 
 
 def resolved(values: np.ndarray, *, level: float = FAMILY_LEVEL) -> np.ndarray:
     """values[k, c]: replicate k at cell c (replicate k used the same random stream at every cell). Paired by
     replicate: d_k(c) = x_k(c) − mean over cells c' of x_k(c'); cell c is resolved when the t-interval of the
     mean of d_k(c) at level 1 − level/C (Bonferroni over the C cells, so that the chance of colouring any cell
-    by noise alone is at most `level`) excludes 0. With fewer than 2 replicates or 2 cells nothing is
-    resolved."""
+    by noise alone is at most `level`) excludes 0. With fewer than MIN_REPLICATES replicates (where the figures
+    draw no interval) or 2 cells nothing is resolved."""
     from scipy import stats  # here: about 1 s to import, and `bordersim plot` of a run never needs it
 
     r, c = values.shape
-    if r < 2 or c < 2:
+    if r < MIN_REPLICATES or c < 2:
         return np.zeros(c, dtype=bool)
     d = values - values.mean(axis=1, keepdims=True)
     half = stats.t.ppf(1 - level / (2 * c), r - 1) * d.std(axis=0, ddof=1) / np.sqrt(r)
@@ -320,6 +322,8 @@ def heatmap(sw: SweepData) -> dict[str, Figure]:
                        norm=Normalize(centre - spread, centre + spread))
         for p, (r, c) in where.items():
             if np.isnan(grid[r, c]):
+                ax.text(c, r, "no successful\nruns", ha="center", va="center", fontsize=7.5,
+                        color=style.ink_on(UNRESOLVED))
                 continue
             values = ok.loc[ok["point"] == p, outcome].astype(float).tolist()
             fill = UNRESOLVED if mask[r, c] else im.cmap(im.norm(grid[r, c]))
@@ -330,8 +334,10 @@ def heatmap(sw: SweepData) -> dict[str, Figure]:
         ax.set_xlabel(style.param_label(px))
         ax.set_ylabel(style.param_label(py))
         title = f"{style.OUTCOME_LABELS[outcome].capitalize()}, all routes"
-        if mask.all():
-            title += f"\nno difference resolved by {reps} replicate{'s' if reps != 1 else ''}"
+        if reps < MIN_REPLICATES:
+            title += f"\n{reps} replicate{'s' if reps != 1 else ''} at every cell: too few to test a difference"
+        elif mask.all():
+            title += f"\nno difference resolved by {reps} replicates"
         ax.set_title(title)
         ax.grid(False)
         if not mask.all():
@@ -342,8 +348,8 @@ def heatmap(sw: SweepData) -> dict[str, Figure]:
     style.note(fig, replicates_note(
         sw, f"colour: only where a paired test over {span} replicates resolves the cell's difference from the mean "
             f"of the cells (the centre of the scale)\n(family-wise {1 - FAMILY_LEVEL:.0%}, Bonferroni over the "
-            f"cells); grey: not resolved; ±: half-width of the 95% t-interval; (a, b): the replicates, when "
-            f"fewer than {MIN_REPLICATES}"))
+            f"cells; with fewer than {MIN_REPLICATES} replicates none); grey: not resolved; ±: half-width of the 95% "
+            f"t-interval; (a, b): the replicates, when fewer than {MIN_REPLICATES}"))
     return {"heatmap": fig}
 
 
