@@ -110,6 +110,24 @@ BAD_SPECS = [
 ]
 
 
+@pytest.mark.parametrize(("prior", "message"), [
+    ("{dist: loguniform, low: 1500, high: 2500}", "give it a uniform prior, sampled as the integers low..high "
+                                                  "(found loguniform)"),
+    # docs/calibration.md promised ceil(low)..floor(high); the error was the scenario's 'valid integer' (a probe)
+    ("{dist: uniform, low: 1500.5, high: 1503.7}", "give its prior whole-number bounds (found low 1500.5, high "
+                                                   "1503.7)"),
+])
+def test_a_count_takes_a_uniform_prior_with_whole_number_bounds_named_at_its_line(spec_dir, capsys, prior, message):
+    """A count (population.size holds an int): the loguniform refusal came from the first round's sweep, after the
+    spec was read, and named no line (a probe)."""
+    spec = write(spec_dir / "spec.yaml", spec_text(parameters=f"\n  population.size: {prior}"))
+    assert cli_main(["calibrate", str(spec), "--out", str(spec_dir / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"{spec}:5, key 'parameters.population.size': 'population.size' sets a whole number of the scenario (a " \
+           f"count): {message}" in err, err
+    assert not (spec_dir / "out").exists()
+
+
 def test_a_target_year_the_horizon_covers_only_in_part_is_refused(spec_dir, capsys):
     """A horizon from 2000-07 simulated half of 2000, which was compared with the whole observed year without a
     word, biasing the fit (found by the calendar probe)."""
@@ -588,3 +606,35 @@ def test_a_refinement_box_that_cuts_the_accepted_region_is_said_and_the_verdict_
     with pytest.raises(ScenarioError, match="refine.quantile .0.3. must be below accept.quantile .0.25."):
         load_calibration(synthetic_spec(tmp_path, samples=16, replicates=1, quantile=0.25,
                                         extra="refine: {samples: 16, quantile: 0.3}\n"))
+
+
+def test_a_count_is_checked_and_written_at_the_accepted_whole_numbers_within_its_prior(spec_dir):
+    """The check rounded every value to 3 significant digits: a population size accepted at 15,013 was checked
+    and written as 15,000, below its prior's low bound of 15,011, and the tables showed 1.5e+04 (a probe)."""
+    spec = write(spec_dir / "spec.yaml", spec_text(
+        parameters="\n  population.size: {dist: uniform, low: 15011, high: 15014}"
+                   "\n  population.groups.ordinary.departure_rate: {dist: loguniform, low: 0.0005, high: 0.008}",
+        accept="{quantile: 0.5}", point="best", check="{replicates: 1, candidates: 3}"))
+    out = spec_dir / "out"
+    result = calibrate(spec, out, workers=1)
+    best = result.posterior.sort_values("distance").head(3)
+    checked = yaml.safe_load((out / "check_spec.yaml").read_text())["parameters"]["population.size"]
+    assert checked == [int(v) for v in best["population.size"]] and all(15011 <= v <= 15014 for v in checked)
+    assert result.values["population.size"] in checked
+    table = pd.read_csv(out / "posterior_table.csv").set_index("parameter")
+    assert table.loc["population.size", "written"] == result.values["population.size"]  # docs: value written
+    md = (out / "posterior_table.md").read_text()
+    assert "uniform [15,011, 15,014]" in md and f"| {result.values['population.size']:,} |" in md, md
+
+
+def test_a_calibrated_value_rounded_past_its_prior_bound_is_the_bound(spec_dir):
+    """3 significant digits may round a value up past the prior's high bound (0.012358 -> 0.0124 > 0.01236)."""
+    from sim.analysis.calibration.posterior import candidate_values
+
+    rate = "population.groups.ordinary.departure_rate"
+    spec = write(spec_dir / "spec.yaml", spec_text(parameters=f"\n  {rate}: {{dist: uniform, low: 0.001, "
+                                                              "high: 0.01236}"))
+    lc = load_calibration(spec)
+    posterior = pd.DataFrame({rate: [0.012358, 0.0051234], "distance": [0.1, 0.2]})
+    assert candidate_values(posterior.head(1), lc) == [{rate: 0.01236}]
+    assert candidate_values(posterior.tail(1), lc) == [{rate: 0.00512}]

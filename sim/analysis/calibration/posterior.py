@@ -97,7 +97,8 @@ def verdict(ratio: float) -> str:
 
 def candidate_values(posterior: pd.DataFrame, lc: LoadedCalibration) -> list[dict[str, float]]:
     """Values to check: the posterior medians (weighted with a `weight` column), or (point: best) the
-    `check.candidates` accepted points of least distance; 3 significant digits, typed like the base."""
+    `check.candidates` accepted points of least distance; typed like the base: a count (a whole number in the
+    base) as the nearest whole number, any other value to 3 significant digits, kept within its prior's bounds."""
     full = scenario_to_dict(lc.base)
     if lc.spec.point == "best":
         rows = posterior.sort_values("distance").head(lc.spec.check.candidates)
@@ -105,7 +106,19 @@ def candidate_values(posterior: pd.DataFrame, lc: LoadedCalibration) -> list[dic
     else:
         w = weights_of(posterior)
         raws = [{n: float(weighted_quantile(posterior[n].to_numpy(dtype=float), 0.5, w)) for n in lc.names}]
-    return [{n: typed_value(full, n.split(",")[0].strip(), round_sig(v)) for n, v in raw.items()} for raw in raws]
+    return [{n: _calibrated_value(full, n, v, lc) for n, v in raw.items()} for raw in raws]
+
+
+def _calibrated_value(full: dict, name: str, value: float, lc: LoadedCalibration) -> float:
+    """A count rounded to the nearest whole number (the accepted points and their median lie within its prior's
+    whole-number bounds); any other value to 3 significant digits, which may round it past a bound of its prior:
+    then the bound."""
+    whole = typed_value(full, name.split(",")[0].strip(), value)
+    if isinstance(whole, int):
+        return whole
+    prior = lc.spec.parameters[name]
+    low, high = float(prior.low), float(prior.high)  # type: ignore[arg-type]
+    return min(max(round_sig(value), low), high)
 
 
 def refine_box(posterior: pd.DataFrame, lc: LoadedCalibration, expand: float) -> dict[str, tuple[float, float]]:
