@@ -25,7 +25,7 @@ from sim.errors import ScenarioError
 from sim.scenario.keys import line_for
 from sim.loading import load_base_scenario, refuse_tilde, validate_dict
 from sim.scenario.validation import read_model_file
-from sim.scenario.overrides import refuse_repeated_places, scenario_to_dict, set_path
+from sim.scenario.overrides import get_path, refuse_repeated_places, scenario_to_dict, set_path
 
 class Prior(ParameterRange):
     """A prior (`sim.experiments.parameters`): uniform(low, high) or loguniform(low, high) with 0 < low; only the
@@ -263,6 +263,24 @@ class LoadedCalibration:
         return hashlib.sha256(self.path.read_bytes()).hexdigest()
 
 
+
+def _refuse_bad_count_prior(full: dict, name: str, prior: Prior, fail) -> None:
+    """A parameter where the base holds a whole number (a count, such as `population.size`) is sampled as the
+    integers low..high (`sim.analysis.calibration.rounds.integer_parameters`): its prior must be uniform, with
+    whole-number bounds."""
+    try:
+        node = get_path(full, name.split(",")[0].strip())
+    except KeyError:
+        return  # an unknown path: named by the check of the bounds that follows
+    if not isinstance(node, int) or isinstance(node, bool):
+        return
+    if prior.dist != "uniform":
+        raise fail(f"'{name}' sets a whole number of the scenario (a count): give it a uniform prior, sampled as "
+                   f"the integers low..high (found {prior.dist})", ("parameters", name))
+    if not (float(prior.low).is_integer() and float(prior.high).is_integer()):  # type: ignore[arg-type]
+        raise fail(f"'{name}' sets a whole number of the scenario (a count): give its prior whole-number bounds "
+                   f"(found low {prior.low:g}, high {prior.high:g})", ("parameters", name))
+
 def load_calibration(path: str | Path) -> LoadedCalibration:
     """Read and validate a calibration spec against its base scenario and observed series."""
     p = Path(path)
@@ -294,6 +312,7 @@ def load_calibration(path: str | Path) -> LoadedCalibration:
     horizon = (int(base.time.start[:4]), int(base.time.end[:4]))
     full = scenario_to_dict(base)
     for name, prior in spec.parameters.items():
+        _refuse_bad_count_prior(full, name, prior, fail)
         for bound in (prior.low, prior.high):
             trial = json.loads(json.dumps(full))
             try:
