@@ -70,6 +70,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def _report(result, figures: list[str], scenario_path: str | None) -> None:
+    from sim.analysis.calibration.abc import shown
+
     cols = ["parameter", "prior_low", "prior_high", "posterior_median", "posterior_q05", "posterior_q95",
             "width_ratio", "verdict"]
     stages = (f"{result.rounds} round(s)" if result.generations is None else
@@ -79,7 +81,8 @@ def _report(result, figures: list[str], scenario_path: str | None) -> None:
     if result.generations is not None:
         print("sequential ABC, per generation:")
         print(result.generations.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    print(result.table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(result.table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}",
+                                       formatters={c: lambda v: shown(v, 4) for c in cols[1:6]}))
     for note in result.notes:
         print(f"note: {note}")
     if result.holdout is not None and not result.holdout.summary.empty:

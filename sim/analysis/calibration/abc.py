@@ -30,8 +30,8 @@ Method (docs/calibration.md has the reasoning and the Korea results):
    those within round 1's epsilon (default) samples the same posterior more densely, valid while the box holds
    the whole region D <= epsilon (it is built to); `refine.quantile` accepts a quantile of them instead.
 6. Calibrated values: the posterior median of each parameter (or the accepted point of least distance), rounded
-   to 3 significant digits, run `check.replicates` times at the base scenario's own size (OUT/check) to report
-   the distance they achieve.
+   to 3 significant digits (a count to the nearest whole number, within the prior's bounds), run
+   `check.replicates` times at the base scenario's own size (OUT/check) to report the distance they achieve.
 
 With `method: smc`, step 5 is sequential ABC instead (sim/analysis/calibration/smc.py for the algorithm,
 sequential.py for its generations as sweeps OUT/smc_<generation>_<batch>): the posterior is the last complete
@@ -293,7 +293,7 @@ def provenance(result: CalibrationResult, lc: LoadedCalibration, where: Path) ->
     ]
     for _, row in result.table.iterrows():
         lines.append(f"  {row['parameter']} = {format_value(result.values[row['parameter']])}  "
-                     f"[{row['posterior_q05']:.3g}, {row['posterior_q95']:.3g}], prior {row['prior']} "
+                     f"[{shown(row['posterior_q05'])}, {shown(row['posterior_q95'])}], prior {row['prior']} "
                      f"[{row['prior_low']:g}, {row['prior_high']:g}], {row['verdict']}")
     c = result.check
     parts = ", ".join(f"{name.replace('_', ' ')} {c[f'd_{name}']:.4f}" for name in TARGET_NAMES
@@ -315,7 +315,8 @@ def write_outputs(result: CalibrationResult, lc: LoadedCalibration, per_run: pd.
     _write_table(result.posterior, out / "posterior.csv")
     with atomic_path(out / "posterior.parquet") as tmp:
         result.posterior.to_parquet(tmp, index=False)
-    _write_table(result.table, out / "posterior_table.csv")
+    _write_table(result.table.assign(written=[result.values[p] for p in result.table["parameter"]]),
+                 out / "posterior_table.csv")
     atomic_write_text(out / "posterior_table.md", table_markdown(result.table, result.values) + "\n")
     accepted = result.posterior["point"].tolist()
     weights = (dict(zip(result.posterior["point"], result.posterior["weight"]))
@@ -372,12 +373,18 @@ def _plain(obj):
     return obj
 
 
+def shown(x: float, digits: int = 3) -> str:
+    """A parameter's value in the fit tables: `digits` significant digits, but from 1,000 up (a count, a large
+    scale) the nearest whole number with thousands separators, as 15,012 and not 1.5e+04."""
+    return f"{x:,.0f}" if math.isfinite(x) and abs(x) >= 1000 else f"{x:.{digits}g}"
+
+
 def table_markdown(table: pd.DataFrame, values: dict[str, float]) -> str:
     """The fit table as Markdown: prior, posterior median and 90% interval, width ratio, verdict, value written."""
     lines = ["| parameter | prior | posterior median | posterior 90% | width ratio | verdict | written |",
              "|---|---|---|---|---|---|---|"]
     for _, r in table.iterrows():
-        lines.append(f"| `{r['parameter']}` | {r['prior']} [{r['prior_low']:.3g}, {r['prior_high']:.3g}] | "
-                     f"{r['posterior_median']:.3g} | [{r['posterior_q05']:.3g}, {r['posterior_q95']:.3g}] | "
-                     f"{r['width_ratio']:.2f} | {r['verdict']} | {values[r['parameter']]:.3g} |")
+        lines.append(f"| `{r['parameter']}` | {r['prior']} [{shown(r['prior_low'])}, {shown(r['prior_high'])}] | "
+                     f"{shown(r['posterior_median'])} | [{shown(r['posterior_q05'])}, {shown(r['posterior_q95'])}] | "
+                     f"{r['width_ratio']:.2f} | {r['verdict']} | {shown(values[r['parameter']])} |")
     return "\n".join(lines)
