@@ -538,3 +538,21 @@ def test_a_relative_path_not_found_names_the_working_directory(tmp_path, monkeyp
     with pytest.raises(ScenarioError) as info:  # it was an internal failure, exit 1 (found in review)
         load_scenario("scenarios/toy.yaml")
     assert str(info.value) == "scenarios/toy.yaml: file not found"
+
+
+@pytest.mark.parametrize("change, key, says", [
+    (lambda d: d["network"]["edges"][0].update(id="e.1"), "network.edges[e.1].id", "'e.1' holds '.'"),
+    (lambda d: d["network"]["edges"][0].update(route="a>b"), "network.edges[e].route", "'a>b' holds '>'"),
+    (lambda d: d["population"]["groups"][0].update(name="a,b="), "population.groups[a,b=].name",
+     "'a,b=' holds ',' and '='"),
+    (lambda d: d["population"]["groups"][0].update(name=" "), "population.groups[ ].name", "empty: give a name"),
+], ids=["dot-in-edge-id", "gt-in-route", "comma-and-equals-in-group", "empty-group-name"])
+def test_ids_and_names_that_a_set_path_or_route_name_cannot_hold_are_refused(change, key, says):
+    """An edge id 'e.1' was accepted but no --set path could reach it (the error suggested the very path it
+    refused), and an edge id 'a>b' merged two routes in the outputs, a route's name being its edge ids joined by
+    '>' (a probe)."""
+    with pytest.raises(ScenarioError) as info:
+        build(_broken(change))
+    text = str(info.value)
+    assert info.value.key == key and says in text, text
+    assert ("may not hold '.', ',', '=' or '>'" in text) == (says != "empty: give a name"), text

@@ -6,7 +6,7 @@ import math
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StrictBool, field_validator, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, StrictBool, field_validator, model_validator
 from pydantic.json_schema import GenerateJsonSchema, NoDefault
 
 from sim.outputs import check_name
@@ -62,6 +62,24 @@ def _values_or_unit_text(schema: dict[str, Any]) -> None:
 
 
 MAX_POPULATION = 200_000_000  # persons at home: population.size, and a calibration's population_size
+ID_SEPARATORS = ".,=>"  # the parts of a --set path, the paths of a parameter name, key and value, a route's edges
+
+
+def _plain_name(value: str) -> str:
+    """Ids, names and route labels appear in dotted paths (`--set network.edges.ID.cost=...`), in comma-joined
+    parameter names and in route names made of edge ids joined by '>' (docs/model.md §7): they must be non-empty
+    and hold none of ID_SEPARATORS."""
+    if not value.strip():
+        raise ValueError("empty: give a name")
+    bad = [c for c in ID_SEPARATORS if c in value]
+    if bad:
+        raise ValueError(f"{value!r} holds {' and '.join(repr(c) for c in bad)}: ids, names and route labels may not "
+                         "hold '.', ',', '=' or '>' (they separate the parts of a --set path, the paths of a "
+                         "parameter name and the edges of a route's name)")
+    return value
+
+
+PlainName = Annotated[str, AfterValidator(_plain_name)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Density = Annotated[float, Field(ge=0.0, le=1.0, description="Control density in [0, 1].")]
 NonNeg = Annotated[float, Field(ge=0.0)]
@@ -189,7 +207,7 @@ class GroupTransit(Strict):
 
 
 class Group(Strict):
-    name: str = Field(description="Group name, e.g. ordinary, elite, soldier, overseas_worker.")
+    name: PlainName = Field(description="Group name, e.g. ordinary, elite, soldier, overseas_worker.")
     share: Probability = Field(description="Share of the population in this group; shares sum to 1.")
     female_share: Probability = Field(description="Share of women in the group.")
     departure_rate: NonNeg = Field(
@@ -302,7 +320,7 @@ class Brokers(Strict):
 
 
 class Node(Strict):
-    id: str = Field(description="Unique node id.")
+    id: PlainName = Field(description="Unique node id.")
     kind: Literal["origin", "border", "transit", "destination"] = Field(description="Role of the node.")
     label: str | None = Field(None, description="Readable name for plots.")
     lon: float | None = Field(None, ge=-180, le=180, description="Longitude for maps.")
@@ -342,7 +360,7 @@ class Controls(Strict):
 
 
 class Edge(Strict):
-    id: str = Field(description="Unique edge id.")
+    id: PlainName = Field(description="Unique edge id.")
     from_: str = Field(alias="from", description="Start node id.")
     to: str = Field(description="End node id.")
     mode: Literal["land", "river", "dmz", "sea", "air"] = Field(description="How the edge is crossed.")
@@ -350,7 +368,7 @@ class Edge(Strict):
                             description="Time needed to cross the edge, in months (at least one step); a number "
                                         "(months) or e.g. '10 days', '2 weeks'.", json_schema_extra=_or_unit_text)
     cost: NonNeg = Field(0.0, description="USD paid to cross (e.g. a broker fee).")
-    route: str | None = Field(None, description="Route label for outputs; a path takes its first edge label.")
+    route: PlainName | None = Field(None, description="Route label for outputs; a path takes its first edge label.")
     controls: Controls = Field(default_factory=Controls, description="Control densities on the edge.")
     shoot_on_sight: StrictBool = Field(False, description="Whether a detected person may be shot.")
     open: StrictBool = Field(True, description="A closed edge cannot be entered; people reaching it turn back.")
@@ -454,7 +472,7 @@ UNIT_PARSERS = {"duration": parse_duration, "dwell": parse_duration, "departure_
 
 
 class Policy(Strict):
-    name: str = Field(description="Unique policy name.")
+    name: PlainName = Field(description="Unique policy name.")
     start: Month = Field(description="First month in force.")
     end: Month | None = Field(None, description="Month from which it no longer holds (exclusive); none = forever.")
     enabled: StrictBool = Field(True,
