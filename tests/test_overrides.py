@@ -325,3 +325,17 @@ def test_a_push_point_by_its_year_is_read_as_it_is_set():
 
     data = scenario_to_dict(load_scenario(TOY))
     assert get_path(data, "push.hardship.values.2003") == get_path(data, "push.hardship.values.2003-01") == 1.5
+
+
+def test_one_number_set_at_a_value_by_sex_is_both_sexes_value():
+    """A group's transit values may be one number in a file; `--set ...transit.arrest_scale=2` on a file that
+    gives a mapping was refused as 'a section, not a scalar' (a probe). One sex by its own path; a boolean or text
+    is still refused."""
+    korea = ROOT / "scenarios" / "korea.yaml"
+    path = "population.groups.ordinary.transit"
+    sc = load_scenario(korea, overrides=[f"{path}.arrest_scale=2", f"{path}.savings.female=75"])
+    transit = sc.population.groups[0].transit
+    assert (transit.arrest_scale.female, transit.arrest_scale.male) == (2.0, 2.0)
+    assert (transit.savings.female, transit.savings.male) == (75.0, 30.0)
+    with pytest.raises(ScenarioError, match="is a section, not a scalar"):
+        load_scenario(korea, overrides=[f"{path}.arrest_scale=true"])

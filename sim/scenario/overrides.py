@@ -185,7 +185,8 @@ def refuse_shared_places(data: dict, first, second, *, path: str, line: int | No
 def set_path(data: dict, key: str, value: Any, *, source: str = "--set") -> None:
     """Set the scalar at dotted path `key` (list items by id/name or index) in a full scenario dict. A number (or
     a unit string, '2 years') at the path of a distribution replaces it, as a file may write it (the schema, run
-    after, accepts it only where a file may write one: a stock's `waited`)."""
+    after, accepts it only where a file may write one: a stock's `waited`); so does a number at a value by sex
+    (`transit.dwell_scale`: the same for women and men)."""
     if isinstance(value, (dict, list)):
         raise ScenarioError("--set takes a scalar value (number, string, true/false)", path=source, key=key)
     node: Any = data
@@ -206,6 +207,10 @@ def set_path(data: dict, key: str, value: Any, *, source: str = "--set") -> None
     if isinstance(container[k], dict) and "dist" in container[k] and isinstance(value, (int, float, str)) \
             and not isinstance(value, bool):
         container[k] = value  # a distribution given as one value, as a file may write it (validated after)
+        return
+    if isinstance(container[k], dict) and container[k].keys() == {"female", "male"} \
+            and isinstance(value, (int, float)) and not isinstance(value, bool):
+        container[k] = value  # a value by sex (a group's transit) given as one number for both, as a file may
         return
     if isinstance(container[k], (dict, list)):
         sub = _scalar_paths(container[k], key)[:5]  # under the key as given (by index, id or name)
