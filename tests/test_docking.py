@@ -158,9 +158,12 @@ def test_every_mechanism_at_once_docks_for_other_seeds(seed, tmp_path):
 
 
 def _dwell_past_float_range(d: dict) -> None:
-    """A dwell scaled by 1e300 at a geometric node without arrests: neither leaving nor arrest ever comes."""
-    next(n for n in d["network"]["nodes"] if n["id"] == "thirdland")["arrest_hazard"] = 0.0
-    d["population"]["groups"][0]["transit"] = {"dwell_scale": 1e300}
+    """The longest dwell (600 months) scaled by the largest dwell_scale (600; 1e300 was allowed until a fixed dwell
+    so scaled crashed the Mesa engine on int(inf)) at a geometric node without arrests: leaving is all but
+    certain never to come within the run (a chance of 1/360,000 a month)."""
+    thirdland = next(n for n in d["network"]["nodes"] if n["id"] == "thirdland")
+    thirdland["arrest_hazard"], thirdland["dwell"] = 0.0, 600
+    d["population"]["groups"][0]["transit"] = {"dwell_scale": 600}
 
 
 def _prices_past_float_range(d: dict) -> None:

@@ -306,7 +306,8 @@ def test_a_dwell_scale_of_0_is_refused_by_validation_and_by_the_printed_schema(v
     number, mapping = schema["$defs"][dwell["$ref"].rsplit("/", 1)[1]]["anyOf"]
     assert all(mapping["properties"][s].get("exclusiveMinimum") == 0 for s in ("female", "male")), mapping
     # the single number docs/scenario.md allows (`dwell_scale: 1.5`): the schema had the mapping only (review)
-    assert number == {"type": "number", "exclusiveMinimum": 0}, number
+    assert number == {"type": "number", "exclusiveMinimum": 0, "maximum": 600}, number  # bounded as each sex
+    assert all(mapping["properties"][s].get("maximum") == 600 for s in ("female", "male")), mapping
 
 
 def test_edge_group_mode_rule_applies_per_group():
@@ -556,3 +557,21 @@ def test_ids_and_names_that_a_set_path_or_route_name_cannot_hold_are_refused(cha
     text = str(info.value)
     assert info.value.key == key and says in text, text
     assert ("may not hold '.', ',', '=' or '>'" in text) == (says != "empty: give a name"), text
+
+
+@pytest.mark.parametrize("change, key, says", [
+    # a dwell scale of 1e308 passed validation, then the Mesa engine crashed (OverflowError: cannot convert float
+    # infinity to integer) and the array engine printed numpy's overflow warning (a probe)
+    (lambda d: d["population"]["groups"][0].update(transit={"dwell_scale": 1e308}),
+     "population.groups[everyone].transit.dwell_scale", "less than or equal to 600"),
+    # savings of 1e308 overflowed the buyers' means into NaN: nobody could buy a passage, with numpy's warnings
+    (lambda d: d["population"]["groups"][0].update(transit={"savings": {"female": 1e308, "male": 0}}),
+     "population.groups[everyone].transit.savings.female", "at most 3.403e+38 USD"),
+    # a group's own origins all zero was blamed on its modes ('can reach no destination')
+    (lambda d: d["population"]["groups"][0].update(origins={"o": 0}),
+     "population.groups[everyone].origins", "group 'everyone': origins weights must not all be zero"),
+], ids=["dwell-scale-huge", "savings-huge", "group-origins-zero"])
+def test_transit_values_are_bounded_and_a_groups_zero_origins_are_named(change, key, says):
+    with pytest.raises(ScenarioError) as info:
+        build(_broken(change))
+    assert info.value.key == key and says in str(info.value), str(info.value)

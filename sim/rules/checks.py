@@ -75,6 +75,10 @@ def check_scenario(sc: Scenario) -> list[tuple[str, str]]:
     reachable: dict[str, bool] = {}
     for g in sc.population.groups:
         weights = g.origins if g.origins is not None else sc.population.origins
+        if g.origins is not None and sum(g.origins.values()) <= 0:
+            problems.append((f"population.groups[{g.name}].origins",
+                             f"group '{g.name}': origins weights must not all be zero"))
+            continue
         mask = modes_mask(g.modes)
         usable_any = False
         for o, w in weights.items():

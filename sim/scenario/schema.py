@@ -162,7 +162,8 @@ def _number_or_by_sex(schema: dict, cls: type) -> None:
     """JSON Schema of a by-sex value: a single number (bounded as each of the two) or the mapping of both (pydantic
     gave the mapping only, so an editor flagged the documented `dwell_scale: 1.5`)."""
     mapping = dict(schema)
-    bounds = {k: v for k, v in mapping["properties"]["female"].items() if k in ("minimum", "exclusiveMinimum")}
+    bounds = {k: v for k, v in mapping["properties"]["female"].items()
+              if k in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum")}
     schema.clear()
     schema.update({"title": mapping.pop("title", cls.__name__), "description": mapping.pop("description", ""),
                    "anyOf": [{"type": "number", **bounds}, mapping]})
@@ -185,10 +186,27 @@ class BySex(Strict):
 
 
 class PositiveBySex(BySex):
-    """A multiplier for women and one for men, each > 0; a single number means the same for both."""
+    """A multiplier for women and one for men, each > 0 and at most MAX_MONTHS (a one-month dwell made the longest
+    a dwell may be); a single number means the same for both."""
 
-    female: Positive = Field(description="Value for women.")
-    male: Positive = Field(description="Value for men.")
+    female: float = Field(gt=0.0, le=MAX_MONTHS, description="Value for women.")
+    male: float = Field(gt=0.0, le=MAX_MONTHS, description="Value for men.")
+
+
+class UsdBySex(BySex):
+    """USD for women and for men, each >= 0 and at most MAX_MEANS (what means may hold); a single number means the
+    same for both."""
+
+    female: NonNeg = Field(description="Value for women.", json_schema_extra={"maximum": MAX_MEANS})
+    male: NonNeg = Field(description="Value for men.", json_schema_extra={"maximum": MAX_MEANS})
+
+    @field_validator("female", "male")
+    @classmethod
+    def _at_most_means(cls, v: float) -> float:
+        if v > MAX_MEANS:
+            raise ValueError(f"at most {MAX_MEANS:.4g} USD (what means, stored as 32-bit floats, can hold); found "
+                             f"{v:g}")
+        return v
 
 
 class GroupTransit(Strict):
@@ -197,8 +215,8 @@ class GroupTransit(Strict):
     dwell_scale: PositiveBySex = Field(
         default_factory=lambda: PositiveBySex(female=1.0, male=1.0),
         description="Multiplier of every transit node's dwell (fixed wait or geometric mean) for women and men.")
-    savings: BySex = Field(
-        default_factory=lambda: BySex(female=0.0, male=0.0),
+    savings: UsdBySex = Field(
+        default_factory=lambda: UsdBySex(female=0.0, male=0.0),
         description="USD saved per month while in a transit node (work, money from family), from arrival there.")
     arrest_scale: BySex = Field(
         default_factory=lambda: BySex(female=1.0, male=1.0),
