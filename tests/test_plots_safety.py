@@ -873,3 +873,18 @@ def test_heatmap_cells_write_the_mean_as_the_report_does():
     assert _cell_text(486.5, 35.2, 4, []).split("\n") == ["486.5", "±35"]
     assert _cell_text(4.25, 3.31, 4, []).split("\n") == ["4.25", "±3.3"]
     assert _cell_text(12205.3, 134.1, 2, [12071.2, 12339.4]) == "12,205\n(12,071, 12,339)"
+
+
+@pytest.mark.usefixtures("blank_drawing")  # the report's table, not its figures
+def test_a_sweep_reports_its_initial_stock_beside_the_totals(tmp_path):
+    """The sweep report's totals left out initial_stock, so arrived (6,330) stood above set_out (4,838) with
+    nothing to say why; the run report showed it and its balance (a probe)."""
+    from sim.plots.report import report_html
+
+    values = {(x, 0.5): [{"set_out": 100.0 + k, "arrived": 250.0 + k, "in_transit": 10.0, "initial_stock": 160.0}
+                         for k in range(3)] for x in (0.0, 1.0)}
+    html = report_html(write_sweep(tmp_path / "stock", grid_runs(values), [MINES, PATROL]))
+    assert "<th class=''>initial_stock</th>" in html and ">160 [160, 160]<" in html
+    assert "set_out + initial_stock = arrived + caught + killed + repatriated + returned + in_transit" in html
+    plain = {(x, 0.5): [{"set_out": 100.0 + k} for k in range(3)] for x in (0.0, 1.0)}
+    assert "initial_stock" not in report_html(write_sweep(tmp_path / "plain", grid_runs(plain), [MINES, PATROL]))

@@ -235,13 +235,15 @@ def _sweep_sections(sw: SweepData, baseline: str | None) -> str:
         parts.append("<h3>Failed runs</h3>" + table)
     if n_ok:
         outcomes = [c for c in TOTAL_KEYS if c in runs.columns]
-        table = summarize(runs, sw.parameters, outcomes)
+        stock = "initial_stock" in runs.columns  # persons on the way at the start: counted in no set_out
+        shown = [*outcomes, "initial_stock"] if stock else outcomes
+        table = summarize(runs, sw.parameters, shown)
         keys = [c for c in ("point", "policy", *sw.parameters) if c in table.columns]
         wide = table.pivot_table(index=keys, columns="outcome", values="n", aggfunc="first").reset_index()[keys]
         n = table.groupby("point")["n"].max()
         wide["n"] = wide["point"].map(n)
         ok = sw.ok
-        for o in outcomes:
+        for o in shown:
             t = table[table["outcome"] == o].set_index("point")
             values = ok.groupby("point")[o].apply(lambda v: [float(x) for x in v.dropna()])
             wide[o] = [_ci_text(t.loc[p, "mean"], t.loc[p, "ci_low"], t.loc[p, "ci_high"], int(t.loc[p, "n"]),
@@ -253,6 +255,9 @@ def _sweep_sections(sw: SweepData, baseline: str | None) -> str:
                      "<code>bordersim summarize</code>); "
                      f"with fewer than {MIN_REPLICATES} replicates the replicates themselves instead of an "
                      "interval."
+                     + (" initial_stock: persons already on the way at the start, who set out before it; "
+                        "set_out + initial_stock = arrived + caught + killed + repatriated + returned + in_transit."
+                        if stock else "")
                      + (" Parameters: " + "; ".join(f"{_e(style.param_short(p))} = <code>{_e(p)}</code>"
                                                      for p in sw.parameters) + "." if sw.parameters else "")
                      + "</p>")
