@@ -513,3 +513,30 @@ def test_a_true_false_parameter_is_a_facet_not_a_numeric_axis(tmp_path):
     figs = build_figures(tmp_path / "sw")
     assert set(figs.names.values()) >= {"response", "route_shares"}, figs.skipped
     assert not any("shoot_on_sight" in stem for stem in figs.figures)
+
+
+def test_a_run_where_nobody_sets_out_says_so_with_whole_person_ticks(tmp_path):
+    """A run with every departure rate 0 drew blank panels ticked 0.01-0.06 persons per month (a probe)."""
+    groups = [f"population.groups.{k}.departure_rate=0" for k in range(3)]
+    sc = load_scenario(TOY, overrides=["population.size=2000", *groups])
+    figs = build_figures(write_run(run(sc), tmp_path / "zero"), ["flows", "yearly"]).figures
+    for name, fig in figs.items():
+        for ax in main_axes(fig):
+            if ax.get_ylabel().startswith(("persons per", "arrivals")):
+                ticks = [t for t in ax.get_yticks() if ax.get_ylim()[0] <= t <= ax.get_ylim()[1]]
+                assert ax.get_ylim()[1] >= 1 and all(float(t).is_integer() for t in ticks), (name, ticks)
+    assert "nobody set out in this run" in [t.get_text() for t in main_axes(figs["flows"])[0].texts]
+
+
+def test_the_yearly_legend_stays_over_the_axes_with_a_partial_year_and_periods(tmp_path):
+    """Four entries (simulated, partial year, observed, observed multi-year period) in one row ran left of the
+    axes over the y tick labels (Korea from 1999-07: a probe)."""
+    sc = load_scenario(ROOT / "scenarios" / "korea.yaml",
+                       overrides=["population.size=5000", "time.start=1999-07", "time.end=2024-06"])
+    fig = build_figures(write_run(run(sc), tmp_path / "korea"), ["yearly"]).figures["yearly"]
+    ax = main_axes(fig)[0]
+    fig.canvas.draw()
+    legend, box = ax.get_legend(), ax.get_window_extent()
+    assert len(legend.get_texts()) == 4, [t.get_text() for t in legend.get_texts()]
+    inside = legend.get_window_extent()
+    assert box.x0 <= inside.x0 and inside.x1 <= box.x1, (inside, box)

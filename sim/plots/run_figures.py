@@ -101,12 +101,15 @@ def flows(run: RunData) -> Figure:
         ax.set_ylabel(f"persons per {step}")
         ax.yaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 2.5, 5, 10]))  # counts of people: whole ticks
         ax.yaxis.set_major_formatter(style.THOUSANDS)
-        ax.set_ylim(bottom=0)
+        ax.set_ylim(0, max(1.0, ax.get_ylim()[1]))  # at least one person: no fractional ticks when all is 0
         ax.margins(x=0)
         for _, s, e, _open in windows:
             if shade:
                 ax.axvspan(s, e, color="#777777", alpha=0.12, lw=0)
             ax.axvline(s, color="#555555", lw=0.7, ls=":")
+    if not run.summary["totals"].get("set_out"):
+        ax_out.text(0.5, 0.5, "nobody set out in this run", transform=ax_out.transAxes, ha="center", va="center",
+                    fontsize=9, color="#555555")
     route_handles = [Patch(color=colours[r], label=r) for r in run.routes]
     ax_out.legend(handles=route_handles, loc="upper left", bbox_to_anchor=(1.01, 1), title="route")
     ax_arr.legend(handles=route_handles, loc="upper left", bbox_to_anchor=(1.01, 1), title="route")
@@ -216,13 +219,15 @@ def yearly(run: RunData) -> Figure:
     _year_ticks(ax, years, max_ticks=16)
     _year_ticks(ax_f, years, max_ticks=7)
     # legends in room kept free for them: headroom above the tallest bar, the empty band under low shares
-    top = max([*by_year.values(), *(ax.get_ylim()[1:])])
-    ax.set_ylim(0, top * 1.2)
     green = style.OUTCOME_COLOURS["arrived"]
     handles = [Patch(facecolor=green, alpha=0.8, label="simulated")]
     if partial:
         handles.append(Patch(facecolor=green, alpha=0.45, hatch="///", label="simulated, partial year"))
-    ax.legend(handles=handles + ax.get_legend_handles_labels()[0], loc="upper center", ncol=4)
+    handles += ax.get_legend_handles_labels()[0]
+    rows = 1 if len(handles) <= 3 else 2  # four entries in one row ran past the axes over the tick labels
+    top = max([1.0, *by_year.values(), *(ax.get_ylim()[1:])])  # at least one person: no fractional ticks
+    ax.set_ylim(0, top * (1.2 if rows == 1 else 1.35))
+    ax.legend(handles=handles, loc="upper center", ncol=-(-len(handles) // rows))
     ax_f.legend(loc="lower left")
     fig.suptitle(f"Yearly arrivals: {run.name}")
     if footnote:
