@@ -263,7 +263,6 @@ class LoadedCalibration:
         return hashlib.sha256(self.path.read_bytes()).hexdigest()
 
 
-
 def _refuse_bad_count_prior(full: dict, name: str, prior: Prior, fail) -> None:
     """A parameter where the base holds a whole number (a count, such as `population.size`) is sampled as the
     integers low..high (`sim.analysis.calibration.rounds.integer_parameters`): its prior must be uniform, with
@@ -280,6 +279,7 @@ def _refuse_bad_count_prior(full: dict, name: str, prior: Prior, fail) -> None:
     if not (float(prior.low).is_integer() and float(prior.high).is_integer()):  # type: ignore[arg-type]
         raise fail(f"'{name}' sets a whole number of the scenario (a count): give its prior whole-number bounds "
                    f"(found low {prior.low:g}, high {prior.high:g})", ("parameters", name))
+
 
 def load_calibration(path: str | Path) -> LoadedCalibration:
     """Read and validate a calibration spec against its base scenario and observed series."""
