@@ -50,7 +50,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bench_output import check_json_target, write_json
+from bench_output import check_json_target, run_script, write_json
 
 import mesa
 import numpy as np
@@ -445,7 +445,8 @@ def table(report: dict) -> str:
     lines = [(f"bordersim benchmark ({meta['mode']}), {meta['date']}, {meta['machine']['cpus']} cpus, "
               f"scenario {meta['scenario']}"), ""]
     if r["meta"]["mode"] == "smoke":
-        lines += ["  SMOKE MODE: tiny sizes, children in parallel; the figures and targets mean nothing.", ""]
+        lines += ["  SMOKE MODE: tiny sizes, the first job of each batch in a child process and the others in this",
+                  "  one (not fresh processes); the figures and targets mean nothing.", ""]
     rows = [
         ("home_person_steps_per_s (marginal, full horizon)", r["home_person_steps_per_s"],
          "numpy_ceiling_person_steps_per_s", r["numpy_ceiling_person_steps_per_s"]),
@@ -553,9 +554,10 @@ def benchmark(mode: str, scenario: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true",
-                    help="the same figures with fewer repeats (under 2 minutes)")
-    ap.add_argument("--smoke", action="store_true", help="tiny sizes, a few seconds (CI): keys, not targets")
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true",
+                      help="the same figures with fewer repeats (under 2 minutes)")
+    mode.add_argument("--smoke", action="store_true", help="tiny sizes, a few seconds (CI): keys, not targets")
     ap.add_argument("--json", type=Path, help="write the full report as JSON here")
     ap.add_argument("--scenario", type=Path, default=DEFAULT_SCENARIO,
                     help="scenario file (default scenarios/korea.yaml)")
@@ -575,4 +577,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))

@@ -2,8 +2,8 @@
 
     python experiments/bench_engines.py [--smoke] [--repeats K] [--json PATH] [--scenario PATH] [--set KEY=VALUE]
 
-Prints a table and writes JSON (default bench_engines.json in the current directory; an existing file is replaced
-only if a bordersim benchmark wrote it: experiments/bench_output.py). Each timing is the median
+Prints a table and, with --json PATH, writes the figures as JSON (an existing file is replaced only if a bordersim
+benchmark wrote it: experiments/bench_output.py). Each timing is the median
 of K repeats (default 5; --smoke: 2 on a tiny toy run), the two engines alternating within one process, so that
 their ratio is measured under the same load. Figures:
 
@@ -39,7 +39,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench_output import check_json_target, write_json
+from bench_output import check_json_target, positive, run_script, write_json
 
 from sim.engine.arrays import homes
 from sim.engine.arrays.model import ArrayModel
@@ -102,11 +102,15 @@ def time_batch(sc, batch: int, workers: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--smoke", action="store_true", help="a tiny toy run, for the test suite")
-    ap.add_argument("--repeats", type=int, default=None)
-    ap.add_argument("--json", default="bench_engines.json")
-    ap.add_argument("--scenario", default=None)
-    ap.add_argument("--set", action="append", default=[], dest="sets")
-    ap.add_argument("--batch", type=int, default=None, help="runs in the batch figures (default 64; smoke 4)")
+    ap.add_argument("--repeats", type=positive(int), default=None,
+                    help="runs of each engine, alternating; each figure is their median (default 5; smoke 2)")
+    ap.add_argument("--json", metavar="PATH", default=None, help="write the figures as JSON here (default: none)")
+    ap.add_argument("--scenario", metavar="PATH", default=None,
+                    help="the scenario run (default scenarios/korea.yaml; smoke scenarios/toy.yaml)")
+    ap.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="sets",
+                    help="override a scenario value, as `bordersim run --set` (repeatable; smoke default "
+                         "population.size=2000)")
+    ap.add_argument("--batch", type=positive(int), default=None, help="runs in the batch figures (default 64; smoke 4)")
     args = ap.parse_args(argv)
     check_json_target(args.json)  # before anything is measured
     if args.smoke:
@@ -179,11 +183,15 @@ def main(argv: list[str] | None = None) -> int:
          f"batch of {batch} runs; target >= 20 (Korea)"),
     ]
     width = max(len(r[0]) for r in rows)
+    if args.smoke:
+        print("SMOKE MODE: a tiny toy run; the figures check that the script works and mean nothing")
     for name, value, note in rows:
         print(f"{name:<{width}}  {value:>10}  {note}")
-    write_json(args.json, report)
+    if args.json:
+        write_json(args.json, report)
+        print(f"wrote {args.json}")
     return 0 if docked else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))

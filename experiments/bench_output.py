@@ -1,4 +1,5 @@
-"""Where the benchmark scripts write their JSON: a new file, or one a bordersim benchmark wrote before.
+"""Shared by the benchmark scripts (a helper module, not a script): where they write their JSON, a new file or
+one a bordersim benchmark wrote before, and how they end on Ctrl-C.
 
 A report carries `"generator": GENERATOR`; an existing file without it (a user's file, anything else) is never
 overwritten: the script stops with exit code 2 before it measures anything. Writes are atomic
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from sim.outputs import atomic_write_text
@@ -37,3 +39,24 @@ def write_json(path: str | Path, report: dict) -> None:
     """Write `report` (with its generator mark) to `path` atomically; check_json_target first."""
     check_json_target(path)
     atomic_write_text(path, json.dumps({"generator": GENERATOR, **report}, indent=2) + "\n")
+
+
+def run_script(main: Callable[[], int]) -> int:
+    """main()'s exit code; a Ctrl-C (or an interrupted sweep) is one line 'interrupted' and exit 130, as every
+    bordersim command ends on it, not a traceback: nothing is written before the measurements end."""
+    try:
+        return main()
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def positive(kind: Callable):
+    """An argparse type: a number of `kind` above 0, else argparse's usage error (exit 2) naming the option."""
+    def parse(text: str):
+        value = kind(text)
+        if not value > 0:
+            raise ValueError(text)
+        return value
+    parse.__name__ = f"positive {kind.__name__}"  # argparse names it: "invalid positive int value: '-1'"
+    return parse

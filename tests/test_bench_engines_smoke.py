@@ -25,8 +25,9 @@ def test_smoke_engine_benchmark_writes_every_figure(tmp_path):
         assert isinstance(report[key], (int, float)) and math.isfinite(report[key]) and report[key] > 0, key
     assert report["docked"] is True
     assert report["meta"]["mode"] == "smoke" and report["meta"]["repeats"] >= 2 and report["meta"]["batch"] == 4
-    assert "speed_ratio" in proc.stdout
+    assert "speed_ratio" in proc.stdout and "SMOKE MODE" in proc.stdout
     assert report["generator"] == "bordersim benchmark"  # so a later run may replace it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bench.json"]  # it wrote bench_engines.json here too
 
 
 def test_a_file_no_benchmark_wrote_is_not_overwritten(tmp_path):
@@ -37,3 +38,23 @@ def test_a_file_no_benchmark_wrote_is_not_overwritten(tmp_path):
     assert proc.returncode == 2 and "not overwritten" in proc.stderr and "Traceback" not in proc.stderr
     assert mine.read_text() == '{"my": "thesis numbers"}\n'
     assert "speed_ratio" not in proc.stdout  # refused before measuring
+
+
+def test_a_count_below_1_is_a_usage_error_and_ctrl_c_one_line(capsys):
+    """--repeats -1 ended in an AssertionError traceback, exit 1; a Ctrl-C in any benchmark script was a
+    traceback (bench_sweep's named a scratch directory already removed), not 'interrupted' and exit 130 (a probe)."""
+    sys.path.insert(0, str(ROOT / "experiments"))
+    try:
+        from bench_output import positive, run_script
+    finally:
+        sys.path.remove(str(ROOT / "experiments"))
+    cmd = [sys.executable, str(ROOT / "experiments" / "bench_engines.py"), "--smoke", "--repeats", "-1"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 2 and "argument --repeats: invalid positive int value: '-1'" in proc.stderr
+    assert positive(float)("0.5") == 0.5
+
+    def interrupted() -> int:
+        raise KeyboardInterrupt
+
+    assert run_script(interrupted) == 130 and capsys.readouterr().err == "interrupted\n"
+    assert run_script(lambda: 0) == 0
