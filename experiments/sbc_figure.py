@@ -12,7 +12,6 @@ central 99% binomial range of the count inside at each level.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -58,4 +57,12 @@ def main(conjugate: str, toy: str, out: str) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 epilog="The inputs are described in the module docstring (this file's top).")
+    ap.add_argument("conjugate", metavar="CONJUGATE_PITS.txt", help="the PIT values of the conjugate SBC test")
+    ap.add_argument("toy", metavar="TOY_SBC.csv", help="the table of the toy SBC test")
+    ap.add_argument("out", metavar="OUT.png", help="the figure to write")
+    args = ap.parse_args()
+    main(args.conjugate, args.toy, args.out)
