@@ -501,6 +501,23 @@ def lock_dir(directory: Path, what: str) -> int:
     return fd
 
 
+@contextmanager
+def writing_alone(directory: Path, what: str) -> Iterator[None]:
+    """Hold an exclusive `fcntl.flock` on `directory` itself (its inode: no file is added to it) while `what` is
+    written into it; UsageError, without waiting, while another process holds it. For a directory whose files two
+    commands would otherwise interleave (figures: two `plot --out D` at once left D with some of each's)."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UsageError(f"{directory}: another bordersim command is writing {what} into this directory; wait "
+                             "until it ends, or choose another --out") from None
+        yield
+    finally:
+        os.close(fd)  # releases the flock
+
+
 def _holder(fd: int) -> str:
     try:
         info = json.loads(os.pread(fd, 65536, 0).decode())

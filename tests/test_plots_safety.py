@@ -888,3 +888,27 @@ def test_a_sweep_reports_its_initial_stock_beside_the_totals(tmp_path):
     assert "set_out + initial_stock = arrived + caught + killed + repatriated + returned + in_transit" in html
     plain = {(x, 0.5): [{"set_out": 100.0 + k} for k in range(3)] for x in (0.0, 1.0)}
     assert "initial_stock" not in report_html(write_sweep(tmp_path / "plain", grid_runs(plain), [MINES, PATROL]))
+
+
+@pytest.mark.usefixtures("blank_drawing")  # where the figures go, not what they show
+def test_figures_are_not_written_into_a_directory_another_command_is_writing(tmp_path, capsys):
+    """Two `plot --out D` at once interleaved their files, leaving D with some figures of each (a probe). While
+    one command writes D (it holds D's flock), another is refused before it writes anything; once it is done,
+    the other may write."""
+    import fcntl
+
+    sc = load_scenario(TOY, overrides=["population.size=2000"])
+    run_dir = write_run(run(sc), tmp_path / "r")
+    out = tmp_path / "figs"
+    assert cli(capsys, "plot", str(run_dir), "--out", str(out), "--only", "flows")[0] == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as the other command's save holds it
+        rc, _, err = cli(capsys, "plot", str(run_dir), "--out", str(out))
+        assert rc == 2 and "another bordersim command is writing figures into this directory" in err, err
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before, "something was written"
+    finally:
+        os.close(fd)
+    assert cli(capsys, "plot", str(run_dir), "--out", str(out))[0] == 0
+    assert len(list(out.glob("*.png"))) > 1

@@ -239,6 +239,5 @@ def write_figures(out: str | Path, fmt: str = "png") -> list[Path]:
     data = load_calibration_dir(out)
     figdir = style.claim_figures_dir(Path(out) / "figures", default=True)
     figs = figures(data.summary, data.points, data.predictive, data.shares, data.name)
-    written = figdir.save({f"{stem}.{fmt}": fig for stem, fig in figs.items()}, fmt)
-    figdir.remove_figures(f"{stem}.{fmt}" for stem in FIGURES if stem not in figs)
-    return written
+    return figdir.save({f"{stem}.{fmt}": fig for stem, fig in figs.items()}, fmt,
+                       remove=[f"{stem}.{fmt}" for stem in FIGURES if stem not in figs])

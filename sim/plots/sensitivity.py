@@ -204,11 +204,8 @@ def write_figures(indices: pd.DataFrame, out: str | Path, fmt: str = "png", *, o
     (an earlier analysis that --force replaced) are removed if bordersim wrote them: they describe that one."""
     figures_dir = style.claim_figures_dir(out, default=True)
     drawn = {f"{style.safe_stem(stem)}.{fmt}": fig for stem, (_name, fig) in figures(indices).items()}
-    written = figures_dir.save(drawn, fmt)
-    if own:
-        others = (f"{m}{suffix}.{fmt}" for m in METHODS for suffix in ("", "_overview"))
-        figures_dir.remove_figures(name for name in others if name not in drawn)
-    return written
+    others = [f"{m}{suffix}.{fmt}" for m in METHODS for suffix in ("", "_overview")] if own else []
+    return figures_dir.save(drawn, fmt, remove=[name for name in others if name not in drawn])
 
 
 def figures_from_dir(root: str | Path, out: str | Path | None = None, fmt: str = "png") -> list[Path]:

@@ -12,6 +12,7 @@ cividis / viridis for the same reason.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +26,8 @@ from matplotlib.ticker import FuncFormatter
 
 from sim.errors import UsageError, WriteFailed
 from sim.outputs import (FIGURE_CREATOR, atomic_path, claim_dir, clean_stale_temporaries, enclosing_dirs,
-                         marker_kind, real_target, refuse_foreign_figures, write_marker)
+                         is_bordersim_figure, marker_kind, real_target, refuse_foreign_figures, writing_alone,
+                         write_marker)
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
@@ -267,27 +269,25 @@ class FiguresDir:
 
     path: Path
 
-    def save(self, figures: dict[str, Figure], fmt: str) -> list[Path]:
+    def save(self, figures: dict[str, Figure], fmt: str, *, remove: Iterable[str] = ()) -> list[Path]:
         """Write each figure to PATH/<file name> (`save`) after checking every file name first: one that is a
         symbolic link, a directory or a file that is not a figure bordersim wrote (`is_bordersim_figure`) is a
         UsageError before anything is written, so a figure of the user's that bears a figure's name is never
         replaced (in an unmarked PATH/figures too: bordersim cannot tell an earlier version's untagged figure from
-        the user's). Returns the paths, in order."""
+        the user's). Then remove each file PATH/<name> of `remove` that is a figure bordersim wrote (not a link): a
+        figure an analysis no longer draws in its own directory (an earlier analysis there drew it, and it would
+        describe that one). All of it with the directory held (`writing_alone`), so that two commands writing
+        figures here at once never leave some of each's. Returns the paths written, in order."""
         paths = {self.path / name: fig for name, fig in figures.items()}
-        refuse_foreign_figures(self.path, figures)
-        for path, fig in paths.items():
-            save(fig, path, fmt)
+        with writing_alone(self.path, "figures"):
+            refuse_foreign_figures(self.path, figures)
+            for path, fig in paths.items():
+                save(fig, path, fmt)
+            for name in remove:
+                stale = self.path / name
+                if is_bordersim_figure(stale) and not stale.is_symlink():
+                    stale.unlink()
         return list(paths)
-
-    def remove_figures(self, names) -> None:
-        """Remove each file PATH/<name> that is a figure bordersim wrote (not a link): a figure an analysis no
-        longer draws in its own directory (an earlier analysis there drew it, and it would describe that one)."""
-        from sim.outputs import is_bordersim_figure
-
-        for name in names:
-            stale = self.path / name
-            if is_bordersim_figure(stale) and not stale.is_symlink():
-                stale.unlink()
 
 
 def claim_figures_dir(path, *, default: bool = False) -> FiguresDir:
