@@ -513,6 +513,8 @@ def writing_alone(directory: Path, what: str) -> Iterator[None]:
         except BlockingIOError:
             raise UsageError(f"{directory}: another bordersim command is writing {what} into this directory; wait "
                              "until it ends, or choose another --out") from None
+        except OSError:
+            pass  # a file system without flock: written without the hold, as before it existed
         yield
     finally:
         os.close(fd)  # releases the flock
