@@ -70,7 +70,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def _report(result, figures: list[str], scenario_path: str | None) -> None:
-    from sim.analysis.calibration.abc import shown
+    from sim.numbers import readable
 
     cols = ["parameter", "prior_low", "prior_high", "posterior_median", "posterior_q05", "posterior_q95",
             "width_ratio", "verdict"]
@@ -82,7 +82,7 @@ def _report(result, figures: list[str], scenario_path: str | None) -> None:
         print("sequential ABC, per generation:")
         print(result.generations.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     print(result.table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}",
-                                       formatters={c: lambda v: shown(v, 4) for c in cols[1:6]}))
+                                       formatters={c: readable for c in cols[1:6]}))
     for note in result.notes:
         print(f"note: {note}")
     if result.holdout is not None and not result.holdout.summary.empty:

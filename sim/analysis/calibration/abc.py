@@ -69,6 +69,7 @@ from sim.analysis.dirs import check_design, claim_analysis_dir, refuse_if_busy, 
 from sim.errors import UsageError
 from sim.analysis.calibration.scenario_file import check_scenario_target, format_value, write_scenario
 from sim.analysis.calibration.spec import TARGET_NAMES, LoadedCalibration, load_calibration
+from sim.numbers import readable
 from sim.outputs import atomic_path, atomic_write_text, default_dir, path_from, real_target
 from sim.provenance import stamp
 from sim.weighted import weighted_spearman_matrix
@@ -293,8 +294,8 @@ def provenance(result: CalibrationResult, lc: LoadedCalibration, where: Path) ->
     ]
     for _, row in result.table.iterrows():
         lines.append(f"  {row['parameter']} = {format_value(result.values[row['parameter']])}  "
-                     f"[{shown(row['posterior_q05'])}, {shown(row['posterior_q95'])}], prior {row['prior']} "
-                     f"[{row['prior_low']:g}, {row['prior_high']:g}], {row['verdict']}")
+                     f"[{readable(row['posterior_q05'])}, {readable(row['posterior_q95'])}], prior {row['prior']} "
+                     f"[{readable(row['prior_low'])}, {readable(row['prior_high'])}], {row['verdict']}")
     c = result.check
     parts = ", ".join(f"{name.replace('_', ' ')} {c[f'd_{name}']:.4f}" for name in TARGET_NAMES
                       if c.get(f"d_{name}") is not None and math.isfinite(c[f"d_{name}"]))
@@ -373,18 +374,14 @@ def _plain(obj):
     return obj
 
 
-def shown(x: float, digits: int = 3) -> str:
-    """A parameter's value in the fit tables: `digits` significant digits, but from 1,000 up (a count, a large
-    scale) the nearest whole number with thousands separators, as 15,012 and not 1.5e+04."""
-    return f"{x:,.0f}" if math.isfinite(x) and abs(x) >= 1000 else f"{x:.{digits}g}"
-
-
 def table_markdown(table: pd.DataFrame, values: dict[str, float]) -> str:
-    """The fit table as Markdown: prior, posterior median and 90% interval, width ratio, verdict, value written."""
+    """The fit table as Markdown: prior, posterior median and 90% interval, width ratio, verdict, value written
+    (`sim.numbers.readable`: 15,012, not 1.5e+04)."""
     lines = ["| parameter | prior | posterior median | posterior 90% | width ratio | verdict | written |",
              "|---|---|---|---|---|---|---|"]
     for _, r in table.iterrows():
-        lines.append(f"| `{r['parameter']}` | {r['prior']} [{shown(r['prior_low'])}, {shown(r['prior_high'])}] | "
-                     f"{shown(r['posterior_median'])} | [{shown(r['posterior_q05'])}, {shown(r['posterior_q95'])}] | "
-                     f"{r['width_ratio']:.2f} | {r['verdict']} | {shown(values[r['parameter']])} |")
+        prior = f"[{readable(r['prior_low'])}, {readable(r['prior_high'])}]"
+        interval = f"[{readable(r['posterior_q05'])}, {readable(r['posterior_q95'])}]"
+        lines.append(f"| `{r['parameter']}` | {r['prior']} {prior} | {readable(r['posterior_median'])} | {interval} | "
+                     f"{r['width_ratio']:.2f} | {r['verdict']} | {readable(values[r['parameter']])} |")
     return "\n".join(lines)
