@@ -15,7 +15,8 @@ from contextlib import contextmanager, nullcontext
 
 from sim.cli import calibrate, compare, dashboard, discover, effects, plot, run, sensitivity, sweep
 from sim.cli.arguments import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED
-from sim.errors import InputError, MixedCodeWarning, ResultWarning, Terminated, UsageError, WriteFailed
+from sim.errors import (InputError, MixedCodeWarning, ResultWarning, ScenarioWarning, Terminated, UsageError,
+                        WriteFailed)
 from sim.provenance import package_version
 
 
@@ -137,9 +138,11 @@ def _interrupted(exc: KeyboardInterrupt) -> int:
 @contextmanager
 def _warnings_told() -> Iterator[None]:
     """While a command runs, a ResultWarning is one line `warning: ...` on standard error, every time it is
-    raised; the MixedCodeWarnings of the command's sweeps (a calibration runs dozens) are told once, when it ends
-    (`_mixed_code_line`). Other warnings keep Python's own format and filters."""
+    raised, but a ScenarioWarning once per text (an analysis reads its spec's base scenario twice: for the plan it
+    prints, then to run it); the MixedCodeWarnings of the command's sweeps (a calibration runs dozens) are told
+    once, when it ends (`_mixed_code_line`). Other warnings keep Python's own format and filters."""
     mixed: list[MixedCodeWarning] = []
+    told: set[str] = set()
     with warnings.catch_warnings():
         warnings.simplefilter("always", ResultWarning)
         shown = warnings.showwarning
@@ -147,7 +150,10 @@ def _warnings_told() -> Iterator[None]:
         def show(message, category, filename, lineno, file=None, line=None) -> None:
             if isinstance(message, MixedCodeWarning):
                 mixed.append(message)
+            elif issubclass(category, ScenarioWarning) and str(message) in told:
+                return
             elif issubclass(category, ResultWarning):
+                told.add(str(message))
                 _tell(f"warning: {message}")
             else:
                 shown(message, category, filename, lineno, file, line)

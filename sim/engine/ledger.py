@@ -23,6 +23,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -183,8 +184,8 @@ def _mean_fee(fees: np.ndarray) -> float | None:
 
 
 def _same(a: object, b: object) -> bool:
-    """a == b for a RunResult's fields: numpy arrays compared whole (same dtype, shape and elements, NaN equal to
-    NaN), dicts and lists item by item."""
+    """a == b for a RunResult's fields: numpy arrays compared whole (same dtype, shape and elements), dicts and
+    lists item by item, NaN equal to NaN throughout."""
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype
                 and a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")))
@@ -192,6 +193,8 @@ def _same(a: object, b: object) -> bool:
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if isinstance(a, list | tuple) and isinstance(b, list | tuple):
         return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
     return bool(a == b)
 
 
