@@ -232,12 +232,14 @@ def response(sw: SweepData) -> dict[str, Figure]:
 def resolved_cells(sw: SweepData, outcome: str, points: list[int], *, level: float = FAMILY_LEVEL
                    ) -> tuple[dict[int, bool], int]:
     """Which cells (points) differ from the mean over the cells, as far as the replicates resolve it
-    (`resolved`, on the replicates present at every point that has a successful run; a point without one is
-    left out of the test, not resolved). Returns ({point: resolved}, replicates used)."""
+    (`resolved`, on the replicates present at every tested point). The points with at least MIN_REPLICATES
+    successful runs are tested; the others (runs failed) are left out, not resolved, so that a cell whose runs
+    mostly failed does not take the replicates of every other cell out of the test. Returns ({point:
+    resolved}, replicates used)."""
     ok = sw.ok
     ok = ok[ok["point"].isin(points)]
     table = ok.pivot_table(index="replicate", columns="point", values=outcome, aggfunc="first")
-    tested = [p for p in points if p in table.columns and table[p].notna().any()]
+    tested = [p for p in points if p in table.columns and table[p].notna().sum() >= MIN_REPLICATES]
     table = table.reindex(columns=tested).dropna()
     flags = dict(zip(tested, (bool(f) for f in resolved(table.to_numpy(dtype=float), level=level))))
     return {p: flags.get(p, False) for p in points}, len(table)
