@@ -547,7 +547,12 @@ def test_a_relative_path_not_found_names_the_working_directory(tmp_path, monkeyp
     (lambda d: d["population"]["groups"][0].update(name="a,b="), "population.groups[a,b=].name",
      "'a,b=' holds ',' and '='"),
     (lambda d: d["population"]["groups"][0].update(name=" "), "population.groups[ ].name", "empty: give a name"),
-], ids=["dot-in-edge-id", "gt-in-route", "comma-and-equals-in-group", "empty-group-name"])
+    # an outcome expression joins routes with + inside (): arrived(sea+boat) could not name a route 'sea+boat'
+    (lambda d: d["network"]["edges"][0].update(route="sea+boat"), "network.edges[e].route", "'sea+boat' holds '+'"),
+    # a push series named 'hard=ship' validated, and --set push.hard=ship.values.2003=2 could not reach it
+    (lambda d: d.update(push={"hard=ship": {"values": {"2000": 1}}}), "push.hard=ship", "'hard=ship' holds '='"),
+], ids=["dot-in-edge-id", "gt-in-route", "comma-and-equals-in-group", "empty-group-name", "plus-in-route",
+        "equals-in-push-series"])
 def test_ids_and_names_that_a_set_path_or_route_name_cannot_hold_are_refused(change, key, says):
     """An edge id 'e.1' was accepted but no --set path could reach it (the error suggested the very path it
     refused), and an edge id 'a>b' merged two routes in the outputs, a route's name being its edge ids joined by
@@ -556,7 +561,7 @@ def test_ids_and_names_that_a_set_path_or_route_name_cannot_hold_are_refused(cha
         build(_broken(change))
     text = str(info.value)
     assert info.value.key == key and says in text, text
-    assert ("may not hold '.', ',', '=' or '>'" in text) == (says != "empty: give a name"), text
+    assert ("may not hold . , = > + ( or )" in text) == (says != "empty: give a name"), text
 
 
 @pytest.mark.parametrize("change, key, says", [

@@ -62,20 +62,21 @@ def _values_or_unit_text(schema: dict[str, Any]) -> None:
 
 
 MAX_POPULATION = 200_000_000  # persons at home: population.size, and a calibration's population_size
-ID_SEPARATORS = ".,=>"  # the parts of a --set path, the paths of a parameter name, key and value, a route's edges
+ID_SEPARATORS = ".,=>+()"  # the parts of a --set path, of a parameter list, key and value, a route's edges;
+# outcome expressions join routes with + inside (): arrived(sea + boat)
 
 
 def _plain_name(value: str) -> str:
     """Ids, names and route labels appear in dotted paths (`--set network.edges.ID.cost=...`), in comma-joined
-    parameter names and in route names made of edge ids joined by '>' (docs/model.md §7): they must be non-empty
-    and hold none of ID_SEPARATORS."""
+    parameter names, in route names made of edge ids joined by '>' (docs/model.md §7) and in outcome expressions
+    (`arrived(sea + boat)`): they must be non-empty and hold none of ID_SEPARATORS."""
     if not value.strip():
         raise ValueError("empty: give a name")
     bad = [c for c in ID_SEPARATORS if c in value]
     if bad:
         raise ValueError(f"{value!r} holds {' and '.join(repr(c) for c in bad)}: ids, names and route labels may not "
-                         "hold '.', ',', '=' or '>' (they separate the parts of a --set path, the paths of a "
-                         "parameter name and the edges of a route's name)")
+                         "hold . , = > + ( or ) (they separate the parts of a --set path, the paths of a parameter "
+                         "name, the edges of a route's name and the routes of an outcome such as arrived(a + b))")
     return value
 
 
@@ -443,7 +444,7 @@ class Nest(Strict):
     by: Literal["route"] = Field("route", description="Families are route labels (`route` of the edges).")
     scale: float = Field(gt=0, le=1, description="mu in (0, 1]: 1 is the flat logit; smaller makes paths of one "
                                                  "family closer substitutes.")
-    families: dict[str, list[str]] = Field(
+    families: dict[PlainName, list[str]] = Field(
         default_factory=dict, description="Optional: family name -> route labels grouped into one family; "
                                           "a route not listed is a family of its own.")
 
@@ -632,7 +633,7 @@ class Scenario(Strict):
     observed: Literal["mou_arrivals"] | None = Field(
         None, description="Observed series to compare runs against (packaged in sim/data).")
     population: PopulationSection
-    push: dict[str, PushSeries] = Field(default_factory=dict, description="Named push series (multipliers).")
+    push: dict[PlainName, PushSeries] = Field(default_factory=dict, description="Named push series (multipliers).")
     route_choice: RouteChoice = Field(default_factory=RouteChoice)
     network: NetworkSection
     hazards: Hazards = Field(default_factory=Hazards)
