@@ -30,6 +30,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from bench_output import positive, run_script
 
 ROOT = Path(__file__).resolve().parents[1]
 DIRECT = ("dmz", "west_sea", "east_sea")
@@ -91,10 +92,11 @@ def identified(posterior: Path) -> tuple[str, bool]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scenario", default=str(ROOT / "scenarios" / "korea.yaml"))
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--engine", default="arrays", choices=("arrays", "agents"))
+    parser.add_argument("--scenario", default=str(ROOT / "scenarios" / "korea.yaml"),
+                        help="the scenario checked (default scenarios/korea.yaml)")
+    parser.add_argument("--seeds", type=positive(int), default=5, help="runs, one per replicate seed (default 5)")
+    parser.add_argument("--workers", type=positive(int), default=2, help="worker processes (default 2)")
+    parser.add_argument("--engine", default="arrays", choices=("arrays", "agents"), help="default arrays")
     parser.add_argument("--posterior", type=Path, default=None,
                         help="posterior sample (posterior.csv of a calibration) for the identifiability target")
     args = parser.parse_args(argv)
@@ -160,4 +162,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))

@@ -65,4 +65,7 @@ if __name__ == "__main__":
     ap.add_argument("toy", metavar="TOY_SBC.csv", help="the table of the toy SBC test")
     ap.add_argument("out", metavar="OUT.png", help="the figure to write")
     args = ap.parse_args()
+    for given in (args.conjugate, args.toy):
+        if not Path(given).is_file():
+            ap.error(f"{given}: no such file")
     main(args.conjugate, args.toy, args.out)

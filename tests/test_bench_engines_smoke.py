@@ -52,6 +52,11 @@ def test_a_count_below_1_is_a_usage_error_and_ctrl_c_one_line(capsys):
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 2 and "argument --repeats: invalid positive int value: '-1'" in proc.stderr
     assert positive(float)("0.5") == 0.5
+    # check_korea.py: --seeds 0 was an IndexError traceback, --workers 0 a ValueError one (review)
+    for option in ("--seeds", "--workers"):
+        cmd = [sys.executable, str(ROOT / "experiments" / "check_korea.py"), option, "0"]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+        assert proc.returncode == 2 and f"argument {option}: invalid positive int value: '0'" in proc.stderr
 
     def interrupted() -> int:
         raise KeyboardInterrupt
