@@ -499,3 +499,16 @@ def test_the_command_line_starts_without_the_numerical_libraries():
             "print(sorted(m for m in ('numpy', 'pandas', 'pydantic', 'scipy', 'matplotlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("seed, says", [("-1", "a seed is 0 to 9,223,372,036,854,775,807 (2^63 - 1), found -1"),
+                                        ("9223372036854775808", "found 9223372036854775808"),
+                                        ("1.5", "expected a whole number, found '1.5'")])
+def test_a_seed_out_of_range_is_named_as_the_option(seed, says, capsys, tmp_path):
+    """`--seed -1` was refused in the Python API's words ('seed: must be at least 0 ...'), not as the option (a
+    probe)."""
+    with pytest.raises(SystemExit) as exc:
+        main(["run", str(TOY), "--seed", seed, "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "error: argument --seed: " in err and says in err, err
+    assert not any(tmp_path.iterdir())

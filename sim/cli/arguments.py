@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from sim.api_checks import keep_leading_dot
+from sim.api_checks import MAX_SEED, keep_leading_dot
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143  # 128 + SIGINT, SIGTERM
 
@@ -17,6 +17,17 @@ def at_least_one(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, found {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, found {value}")
+    return value
+
+
+def seed_text(text: str) -> int:
+    """A seed: an integer from 0 to 2^63 - 1 (--seed)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, found {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"a seed is 0 to {MAX_SEED:,} (2^63 - 1), found {value}")
     return value
 
 

@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from sim.cli.arguments import EXIT_BAD_INPUT, EXIT_OK, path_text
+from sim.cli.arguments import EXIT_BAD_INPUT, EXIT_OK, path_text, seed_text
 from sim.cli.progress import progress_bar
 from sim.engine.engines import MODULES, RUN_DEFAULT
 from sim.errors import ScenarioError
@@ -81,7 +81,7 @@ def register(sub) -> None:
                                    "DIR/timeseries.parquet and DIR/scenario.resolved.yaml.")
     p.add_argument("scenario", help="scenario YAML file")
     p.add_argument("--out", type=path_text, metavar="DIR", help="run directory (default: results/<name>-<timestamp>)")
-    p.add_argument("--seed", type=int, help="override the scenario's seed (a whole number, 0 to 2^63 - 1)")
+    p.add_argument("--seed", type=seed_text, help="override the scenario's seed (a whole number, 0 to 2^63 - 1)")
     p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
                    help="override one scalar, e.g. population.size=2000000 or "
                         "network.edges.dmz.controls.mines=0.9 (list items by id/name); repeatable")
