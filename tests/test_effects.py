@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, seed
+from conftest import ROOT, assert_binomial, seed
 from sim.analysis.effects import spec as ef_spec
 from sim.analysis.effects.run import run_effects
 from sim.provenance import stamp
@@ -125,13 +125,18 @@ def test_identical_draws_have_exactly_no_parameter_spread(tmp_path):
 
 
 def test_variance_split_on_known_arrays():
-    """Draw means 0, 10, 20 (variance 100) with within-draw deviations -1, +1 (s^2 = 2, R = 2): var_param =
-    100 - 2/2 = 99, var_seed = 2; medians, quantiles and signs as defined."""
+    """Draw means 0, 10, 20 (variance 100) with within-draw deviations -1, +1 (s^2 = 2, R = 2). The deviations are
+    the same at every draw (replicate 1 is 2 below replicate 2 everywhere): seed noise that all draws share, which
+    does not spread the draw means, so nothing is taken out: var_param = 100 (it was 100 - 2/2, as if each draw had
+    seeds of its own). Deviations that differ between draws (-1 +1, +1 -1, -1 +1) are the draw x seed part:
+    MS_c = 16/3 / 2 = 8/3, var_param = 100 - (8/3)/2. Medians, quantiles and signs as defined."""
     base = np.zeros((3, 2))
     pkg = np.array([[-1.0, 1.0], [9.0, 11.0], [19.0, 21.0]])
     row = effect_row(pkg, base)
-    assert row["var_param"] == pytest.approx(99.0) and row["var_seed"] == pytest.approx(2.0)
-    assert row["param_share"] == pytest.approx(99 / 101)
+    assert row["var_param"] == pytest.approx(100.0) and row["var_seed"] == pytest.approx(2.0)
+    assert row["param_share"] == pytest.approx(100 / 102)
+    crossed = effect_row(np.array([[-1.0, 1.0], [11.0, 9.0], [19.0, 21.0]]), base)
+    assert crossed["var_param"] == pytest.approx(100 - 4 / 3) and crossed["var_seed"] == pytest.approx(2.0)
     assert row["effect_median"] == 10.0 and row["param_q05"] == pytest.approx(1.0)
     assert row["sign"] == "+" and row["p_sign"] == pytest.approx(5 / 6) and row["p_sign_draws"] == pytest.approx(2 / 3)
     assert np.isnan(row["relative_median"])  # the baseline is 0 everywhere
@@ -369,3 +374,41 @@ def test_without_a_posterior_key_the_shipped_posterior_of_the_scenario_is_used(t
     (tmp_path / "toy.yaml").write_text(yaml.safe_dump(toy))
     with pytest.raises(ScenarioError, match=r"key 'posterior'.*posterior: none"):
         ef_spec.load_effects(tmp_path / "toy.yaml")
+
+
+def test_repeating_a_draw_does_not_narrow_the_seed_interval():
+    """Eight identical draws reuse the same R seeds: the same three runs eight times. The seed interval treated the
+    D R values as independent and came out 2.8 times narrower than with one draw (a probe); it is the interval of
+    the R replicate means, the same for one draw or eight."""
+    rng = np.random.default_rng(seed(61))
+    one = rng.normal(-50.0, 5.0, (1, 3))
+    row_one, row_eight = effect_row(one, np.zeros((1, 3))), effect_row(np.repeat(one, 8, axis=0), np.zeros((8, 3)))
+    for key in ("seed_ci_low", "seed_ci_high", "effect_mean"):
+        assert row_eight[key] == pytest.approx(row_one[key], rel=1e-12), key
+    assert row_eight["var_param"] == 0.0
+
+
+def test_the_seed_interval_covers_the_mean_effect_of_the_draws_95_percent_of_the_time():
+    """Common random numbers: e_ir = mu + a_i + b_r + c_ir with a large seed effect b_r shared by the draws (sd 3)
+    and a small draw x seed part (sd 1); D = 4 draws, R = 5 replicates. Given the draws, the mean effect is
+    mu + mean_i a_i; the 95% seed interval must hold it 95% of the time (exactly, for normal noise: the replicate
+    means are independent normals). 2,000 data sets; one binomial check at the suite's level (conftest.ALPHA).
+    The interval of the D R runs taken as independent held it about 66% of the time."""
+    rng = np.random.default_rng(seed(62))
+    n, inside = 2000, 0
+    for _ in range(n):
+        a = rng.normal(0.0, 2.0, (4, 1))
+        e = 10.0 + a + rng.normal(0.0, 3.0, (1, 5)) + rng.normal(0.0, 1.0, (4, 5))
+        row = effect_row(e, np.zeros_like(e))
+        inside += row["seed_ci_low"] <= 10.0 + a.mean() <= row["seed_ci_high"]
+    assert_binomial(inside, n, 0.95, "coverage of the 95% seed interval under common random numbers")
+
+
+def test_one_replicate_gives_no_total_interval_and_no_sign_probability():
+    """One draw of one replicate printed a '90%' interval of width 0 and P(sign) 1 (a probe): with one replicate
+    the seed noise every draw shares is in none of the runs' spread."""
+    row = effect_row(np.array([[-51.0], [-40.0]]), np.zeros((2, 1)))
+    assert all(np.isnan(row[f"total_{k}"]) for k in ("q05", "q25", "q75", "q95")) and np.isnan(row["p_sign"])
+    assert row["effect_median"] == -45.5 and row["sign"] == "-" and row["p_sign_draws"] == 1.0
+    two = effect_row(np.array([[-51.0, -47.0], [-40.0, -44.0]]), np.zeros((2, 2)))
+    assert two["total_q05"] < two["total_q95"] and two["p_sign"] == 1.0

@@ -7,17 +7,24 @@ Per package and outcome:
 - total: median and the 5/25/75/95% quantiles of all D R values e_ir (numpy's linear interpolation);
 - parameter part: the same quantiles of the draw means ebar_i = mean_r e_ir;
 - seed part: the median plus the quantiles of the within-draw deviations e_ir - ebar_i (all D R of them);
-- variance split by the law of total variance, Var(e) = Var_i(mu_i) + E_i[sigma_i^2], estimated with the draw
-  variances s_i^2 (ddof 1) as var_seed = mean_i s_i^2 and var_param = max(0, var_i(ebar_i) - mean_i s_i^2 / R)
-  (var_i with ddof 1; ebar_i carries seed noise of variance s_i^2 / R, which is taken out); param_share =
+- variance split by the law of total variance, Var(e) = Var_i(mu_i) + E_i[sigma_i^2]. Replicate r's seed is the
+  same at every draw, so seed noise has a part b_r shared by the draws and a part c_ir of its own: the two-way
+  model e_ir = mu + a_i + b_r + c_ir (a_i the draw's, Var_i(mu_i) = Var(a)). var_seed = mean_i s_i^2 (s_i^2 the
+  within-draw variance, ddof 1; E = Var(b) + Var(c)); var_param = max(0, var_i(ebar_i) - MS_c / R) with
+  MS_c = sum_ir (e_ir - ebar_i. - ebar_.r + ebar..)^2 / ((D-1)(R-1)) (E = Var(c)): the draw means ebar_i share b's
+  noise, which does not spread them, and carry c's, of variance Var(c) / R, which is taken out; param_share =
   var_param / (var_param + var_seed). With one draw var_param = 0; with one replicate the seed part is unknown
   (NaN) and var_i(ebar_i) is reported whole as var_param;
-- seed_ci_low/high: the 95% interval of the mean effect ebar = mean_ir e_ir from seed noise alone,
-  ebar -+ t_{0.975, D(R-1)} sqrt(mean_i s_i^2) / sqrt(D R), given when D(R-1) >= 2. With one draw it is the paired
-  interval of `bordersim summarize --baseline` (sim.experiments.summarize.paired_differences), to the last bit;
+- seed_ci_low/high: the 95% interval of the mean effect ebar = mean_ir e_ir from seed noise alone, given the
+  draws: the R replicate means ebar_.r = mean_i e_ir are independent (one seed each), so ebar -+
+  t_{0.975, R-1} sd_r(ebar_.r) / sqrt(R), given when R >= 3. (Treating the D R runs as independent made it about
+  sqrt(D) times too narrow: 8 identical draws narrowed it 2.8x.) With one draw it is the paired interval of
+  `bordersim summarize --baseline` (sim.experiments.summarize.paired_differences), to the last bit;
 - relative effect: quantiles of e_ir / y_baseline(i, r) over the runs whose baseline is not 0;
 - sign: the sign of the median effect (+, - or 0); p_sign: the share of runs e_ir with that sign (strictly; for 0:
-  exactly zero); p_sign_draws: the share of draw means ebar_i with that sign.
+  exactly zero); p_sign_draws: the share of draw means ebar_i with that sign. With one replicate total_* and
+  p_sign are NaN: its seed noise, shared by every draw, would not be in them (one run gave an interval of width
+  0 and p_sign 1).
 - runs_without_value: the runs e_ir is not defined in (the package's or the baseline's value NaN, e.g. a female
   share of years in which nobody arrived). When there is any, none of the statistics above is given (NaN, sign
   empty): they would be of the runs that happen to have a value, and whether a run has one may depend on the
@@ -59,8 +66,8 @@ def effect_row(y_pkg: np.ndarray, y_base: np.ndarray) -> dict[str, float | str |
     row: dict[str, float | str | int] = {
         "draws": d, "replicates": r, "runs_without_value": 0, "baseline_mean": float(y_base.mean()),
         "package_mean": float(y_pkg.mean()), "effect_mean": float(flat.mean()), "effect_median": median}
-    for k, q in QUANTILES.items():
-        row[f"total_{k}"] = float(np.quantile(flat, q))
+    for k, q in QUANTILES.items():  # one replicate: its seed noise, shared by every draw, is not in the spread
+        row[f"total_{k}"] = float(np.quantile(flat, q)) if r >= 2 else float("nan")
     for k, q in QUANTILES.items():
         row[f"param_{k}"] = float(np.quantile(draw_means, q))
     if r >= 2:
@@ -69,8 +76,12 @@ def effect_row(y_pkg: np.ndarray, y_base: np.ndarray) -> dict[str, float | str |
         for k, q in QUANTILES.items():
             row[f"seed_{k}"] = median + float(np.quantile(dev, q))
         var_seed = float(s2.mean())
-        var_means = float(draw_means.var(ddof=1)) if d >= 2 else 0.0
-        var_param = max(0.0, var_means - var_seed / r) if d >= 2 else 0.0
+        if d >= 2:
+            resid = e - draw_means[:, None] - e.mean(axis=0)[None, :] + flat.mean()
+            interaction = float((resid ** 2).sum() / ((d - 1) * (r - 1)))  # MS_c: draw x seed
+            var_param = max(0.0, float(draw_means.var(ddof=1)) - interaction / r)
+        else:
+            var_param = 0.0
     else:
         for k in QUANTILES:
             row[f"seed_{k}"] = float("nan")
@@ -80,9 +91,9 @@ def effect_row(y_pkg: np.ndarray, y_base: np.ndarray) -> dict[str, float | str |
     row["var_seed"] = var_seed
     both = var_param + var_seed
     row["param_share"] = var_param / both if both > 0 else float("nan")
-    dof = d * (r - 1)
-    if dof >= MIN_CI_REPLICATES - 1:
-        half = float(stats.t.ppf(0.975, dof) * np.sqrt(e.var(axis=1, ddof=1).mean()) / np.sqrt(d * r))
+    if r >= MIN_CI_REPLICATES:
+        replicate_means = e.mean(axis=0)  # one independent value per seed (with one draw: e itself, exactly)
+        half = float(stats.t.ppf(0.975, r - 1) * np.sqrt(replicate_means.var(ddof=1)) / np.sqrt(r))
         mean = float(flat.mean())
         row["seed_ci_low"], row["seed_ci_high"] = mean - half, mean + half
     else:
@@ -94,7 +105,7 @@ def effect_row(y_pkg: np.ndarray, y_base: np.ndarray) -> dict[str, float | str |
         row[f"relative_{k}"] = float(np.quantile(rel, q)) if rel.size else float("nan")
     sign = float(np.sign(median))
     row["sign"] = "+" if sign > 0 else "-" if sign < 0 else "0"
-    row["p_sign"] = float((np.sign(flat) == sign).mean())
+    row["p_sign"] = float((np.sign(flat) == sign).mean()) if r >= 2 else float("nan")
     row["p_sign_draws"] = float((np.sign(draw_means) == sign).mean())
     return row
 
