@@ -310,3 +310,28 @@ def test_every_spec_key_is_documented():
               discovery_spec.PrimSettings]
     missing = [k for m in models for k in m.model_fields if f"{k}:" not in text]
     assert not missing, f"keys missing from docs/discovery.md: {missing}"
+
+
+@pytest.mark.parametrize("densities, says", [
+    ([0.5, 0.7, 0.95], "(density >= 0.9, highest coverage; restrictions with quasi-p > 0.05 dropped: popsize)"),
+    ([0.5, 0.7, 0.82], "(no box reaches density 0.9: the densest; restrictions with quasi-p > 0.05 dropped: popsize)"),
+])
+def test_the_summary_says_which_rule_chose_the_box_and_gives_whole_limits(densities, says):
+    """When no box reached the threshold the summary still said 'density >= 0.9, highest coverage', a rule that
+    was not applied; and an integer input's limit 11901 was printed 1.19e+04 (a probe)."""
+    from types import SimpleNamespace
+
+    from sim.analysis.discovery.boxes import PrimResult
+    from sim.analysis.discovery.run import DiscoveryResult, summary_text
+
+    trajectory = pd.DataFrame({"density": [*densities, 0.83], "dropped": ["", "", "", "popsize"]})
+    box = pd.DataFrame([{"parameter": "popsize", "kind": "integer", "values": "", "min": 4164.0, "max": 11901.0,
+                         "data_min": 2136.0, "data_max": 11901.0, "qp_min": 0.01, "qp_max": float("nan")}])
+    prim = PrimResult(trajectory, box, chosen=3, coverage=0.5, density=0.83, mass=0.2, cases=16, points=64)
+    spec = SimpleNamespace(name="d3", design=SimpleNamespace(type="sobol", samples=64), replicates=1, outcome="arrived",
+                           condition=SimpleNamespace(describe=lambda: "above its 0.75 quantile", kind="above_quantile"),
+                           prim=SimpleNamespace(threshold=0.9, max_qp=0.05))
+    loaded = SimpleNamespace(spec=spec, scenario_path=ROOT / "scenarios" / "toy.yaml")
+    text = summary_text(DiscoveryResult(loaded, pd.DataFrame(), 1.0, prim, 64, ROOT))
+    assert f"box: step 3 of the peeling trajectory {says}" in text, text
+    assert "popsize                  4,164 .. 11,901  (of 2,136 .. 11,901)" in text, text

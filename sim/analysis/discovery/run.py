@@ -166,12 +166,17 @@ def flag_cases(values: np.ndarray, condition: Condition) -> tuple[float, np.ndar
 
 
 def summary_text(res: DiscoveryResult) -> str:
-    """The question, the counts and the chosen box with its limits and quasi-p-values, as plain text."""
+    """The question, the counts and the chosen box with its limits (`sim.numbers.readable`) and quasi-p-values,
+    as plain text; it says whether a box reached the density threshold or the densest was taken."""
     import math
+
+    from sim.numbers import readable
 
     ld, p = res.loaded, res.prim
     dropped = [d for d in p.trajectory["dropped"] if d]
     spec = ld.spec
+    peeled = p.trajectory[~p.trajectory["dropped"].astype(bool)]  # the peeling's own boxes, as `choose` sees them
+    reached = bool((peeled["density"] >= spec.prim.threshold).any())
     cond = spec.condition
     lines = [
         f"{spec.name}: {spec.design.type} design, {spec.design.samples} points x {spec.replicates} replicates = "
@@ -179,7 +184,9 @@ def summary_text(res: DiscoveryResult) -> str:
         f"outcome {spec.outcome} (mean over replicates) {cond.describe()}"
         + (f" = {res.threshold:g}" if cond.kind.endswith("quantile") else "")
         + f": {p.cases} of {p.points} points ({p.cases / p.points:.1%})",
-        f"box: step {p.chosen} of the peeling trajectory (density >= {spec.prim.threshold:g}, highest coverage"
+        f"box: step {p.chosen} of the peeling trajectory ("
+        + (f"density >= {spec.prim.threshold:g}, highest coverage" if reached else
+           f"no box reaches density {spec.prim.threshold:g}: the densest")
         + (f"; restrictions with quasi-p > {spec.prim.max_qp:g} dropped: {', '.join(dropped)})" if dropped else ")"),
         f"  coverage {p.coverage:.3f}  density {p.density:.3f}  mass {p.mass:.3f}  "
         f"({int(round(p.density * p.mass * p.points))} cases in {int(round(p.mass * p.points))} points)",
@@ -190,7 +197,8 @@ def summary_text(res: DiscoveryResult) -> str:
         if row.kind == "categorical":
             where = f"in {{{row.values.replace('|', ', ')}}}"
         else:
-            where = f"{row.min:.4g} .. {row.max:.4g}  (of {row.data_min:.4g} .. {row.data_max:.4g})"
+            where = (f"{readable(row.min)} .. {readable(row.max)}  "  # 11,901, not 1.19e+04 (an integer's limits)
+                     f"(of {readable(row.data_min)} .. {readable(row.data_max)})")
         qp = "  ".join(f"qp {side} {v:.2g}" for side, v in (("min", row.qp_min), ("max", row.qp_max))
                        if not math.isnan(v))
         lines.append(f"  {row.parameter:<24} {where}  {qp}")
