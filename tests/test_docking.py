@@ -197,9 +197,17 @@ def _refuse(token):
     raise AssertionError(f"summary.json holds {token}")
 
 
+def _chain_past_float_range(d: dict) -> None:
+    """A chain multiplier past the floating-point range (1 + 1e308 * A / 1e-300) after the first arrivals, with a
+    group that never sets out (rate 0 x inf was NaN, and numpy warned of it and of the overflow: a probe)."""
+    d["population"]["chain"] = {"weight": 1e308, "scale": 1e-300}
+    d["population"]["groups"][1]["departure_rate"] = 0.0
+
+
 @pytest.mark.filterwarnings("error::RuntimeWarning")  # 0 * inf: a NaN path cost or utility
 @pytest.mark.parametrize("change", [_dwell_past_float_range, _prices_past_float_range, _costs_past_float_range,
-                                    _certain_arrest_no_one_is_exposed_to], ids=lambda f: f.__name__.strip("_"))
+                                    _certain_arrest_no_one_is_exposed_to, _chain_past_float_range],
+                         ids=lambda f: f.__name__.strip("_"))
 def test_values_past_the_floating_point_range_dock_and_write_standard_json(change, tmp_path):
     """Both engines used to stop: the Mesa engine on int(inf) when neither arrest nor leaving could come, both
     on the price's float ** overflowing; summary.json held the non-JSON token Infinity for a fee of 1e308; an
@@ -216,6 +224,10 @@ def test_values_past_the_floating_point_range_dock_and_write_standard_json(chang
         assert result.by_route()["river"]["set_out"] == 0 < result.by_route()["dmz"]["set_out"]
     elif change is _certain_arrest_no_one_is_exposed_to:
         assert result.totals()["repatriated"] == 0 and result.by_edge()["flight"]["entered"] > 20  # through thirdland
+    elif change is _chain_past_float_range:
+        groups = result.by_group()
+        assert groups[d["population"]["groups"][1]["name"]]["set_out"] == 0  # rate 0 stays 0 under m = inf
+        assert groups[d["population"]["groups"][0]["name"]]["set_out"] > 1000  # at home they all set out at once
     else:
         fees = result.brokers()
         assert {y["fee"] for y in fees["island"].values()} == {1e308}

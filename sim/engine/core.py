@@ -36,7 +36,7 @@ from sim.engine.queues import BrokerQueue
 from sim.errors import UsageError
 from sim.loading import checked_scenario
 from sim.outcomes import ARRIVED, KILLED
-from sim.rules.chain import chain_multiplier
+from sim.rules.chain import chain_multiplier, scaled_rates
 from sim.rules.choice import departure_probability, logit_choice, path_metrics, risk_free_bound, utilities
 from sim.rules.hazards import edge_outcome_table, leave_probability, log_survival
 from sim.rules.nested import nested_choice
@@ -409,7 +409,7 @@ class EngineCore:
             self._exp_ub = np.exp(ub)
         rate = self.rates[t][pop.block_group] * self._multiplier_bound()
         if self.chain_mult is not None:
-            rate = rate * self.chain_mult[pop.block_origin]
+            rate = scaled_rates(rate, self.chain_mult[pop.block_origin])
         p = np.minimum(1.0, -np.expm1(-rate * self._exp_ub) * (1.0 + 1e-12) + 1e-300)
         return np.where(self._exp_ub > 0.0, p, 0.0)
 
@@ -451,7 +451,7 @@ class EngineCore:
             return empty, empty
         rate = self.rates[t][group]
         if self.chain_mult is not None:
-            rate = rate * self.chain_mult[origin]
+            rate = scaled_rates(rate, self.chain_mult[origin])
         if pop.attempts is not None:  # repeat attempts: rho^attempts
             rate = rate * rate_multiplier(self.spec.repeat.propensity, pop.attempts[cand])
         leavers, chosen = [], []

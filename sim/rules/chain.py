@@ -16,6 +16,15 @@ import numpy as np
 
 
 def chain_multiplier(arrivals: np.ndarray, weight: float, scale: float, form: str) -> np.ndarray:
-    """m_o = 1 + weight * A_o / scale (form 'linear') or 1 + weight * log1p(A_o / scale) (form 'log')."""
-    a = np.asarray(arrivals, dtype=float) / scale
-    return 1.0 + weight * (a if form == "linear" else np.log1p(a))
+    """m_o = 1 + weight * A_o / scale (form 'linear') or 1 + weight * log1p(A_o / scale) (form 'log'); inf past the
+    floating-point range (every departure rate it multiplies, but 0, becomes certain: `scaled_rates`)."""
+    with np.errstate(over="ignore"):
+        a = np.asarray(arrivals, dtype=float) / scale
+        return 1.0 + weight * (a if form == "linear" else np.log1p(a))
+
+
+def scaled_rates(rates: np.ndarray, multipliers: np.ndarray) -> np.ndarray:
+    """rates * multipliers, with a rate of 0 staying 0 whatever multiplies it (0 * inf is NaN in floating point: a
+    group that never sets out does not start to under an infinite chain multiplier)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.where(rates > 0.0, rates * multipliers, 0.0)

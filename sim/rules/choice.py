@@ -119,9 +119,10 @@ def risk_free_bound(r_max: float | np.ndarray, metrics: PathMetrics, paths: np.n
 
 
 def departure_probability(rate: np.ndarray, best_utility: np.ndarray) -> np.ndarray:
-    """p = 1 - exp(-rate * exp(U*)); zero where no path is affordable (U* = -inf)."""
-    with np.errstate(over="ignore"):
-        return -np.expm1(-rate * np.exp(best_utility))
+    """p = 1 - exp(-rate * exp(U*)); zero where no path is affordable (U* = -inf), an infinite rate (a chain
+    multiplier past the floating-point range) included."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.where(best_utility == -np.inf, 0.0, -np.expm1(-rate * np.exp(best_utility)))
 
 
 def logit_choice(u: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
