@@ -13,16 +13,22 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from sim.outputs import atomic_write_text
+from sim.outputs import atomic_write_text, real_target
 
 GENERATOR = "bordersim benchmark"
 
 
 def check_json_target(path: str | Path | None) -> None:
-    """Exit 2 with a message unless `path` is None, absent, or a JSON report a bordersim benchmark wrote."""
+    """Exit 2 with a message unless `path` is None, absent, or a JSON report a bordersim benchmark wrote; the path
+    checked is the one the write reaches (`sim.outputs.real_target`: 'new/../x' is ./x, which the text would miss),
+    and a symbolic link is refused, live or dangling (the write would replace the link itself)."""
     if path is None:
         return
-    p = Path(path)
+    p = real_target(path)
+    if p.is_symlink() or Path(path).is_symlink():
+        print(f"error: --json {path}: is a symbolic link; bordersim replaces no link (give the file it points to, or "
+              "a new file name)", file=sys.stderr)
+        sys.exit(2)
     if not p.exists():
         return
     try:

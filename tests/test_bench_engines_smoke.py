@@ -63,3 +63,26 @@ def test_a_count_below_1_is_a_usage_error_and_ctrl_c_one_line(capsys):
 
     assert run_script(interrupted) == 130 and capsys.readouterr().err == "interrupted\n"
     assert run_script(lambda: 0) == 0
+
+
+def test_json_through_a_missing_directory_and_dot_dot_or_a_link_is_refused(tmp_path, monkeypatch, capsys):
+    """`--json nodir/../mine.json` overwrote mine.json (the check read the text, where nodir/.. hides an existing
+    file), and a symbolic link, live or dangling, was replaced by a plain file (a probe)."""
+    import pytest
+
+    sys.path.insert(0, str(ROOT / "experiments"))
+    try:
+        from bench_output import check_json_target
+    finally:
+        sys.path.remove(str(ROOT / "experiments"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine.json").write_text('{"mine": 1}\n')
+    (tmp_path / "dangling.json").symlink_to(tmp_path / "nowhere" / "x.json")
+    (tmp_path / "live.json").symlink_to(tmp_path / "mine.json")
+    for given, says in (("nodir/../mine.json", "not overwritten"), ("dangling.json", "symbolic link"),
+                        ("live.json", "symbolic link")):
+        with pytest.raises(SystemExit) as exc:
+            check_json_target(given)
+        assert exc.value.code == 2 and says in capsys.readouterr().err, given
+    assert (tmp_path / "mine.json").read_text() == '{"mine": 1}\n' and not (tmp_path / "nodir").exists()
+    check_json_target("new/../fresh.json")  # a new file through '..' is fine
