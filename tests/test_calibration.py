@@ -638,3 +638,31 @@ def test_a_calibrated_value_rounded_past_its_prior_bound_is_the_bound(spec_dir):
     posterior = pd.DataFrame({rate: [0.012358, 0.0051234], "distance": [0.1, 0.2]})
     assert candidate_values(posterior.head(1), lc) == [{rate: 0.01236}]
     assert candidate_values(posterior.tail(1), lc) == [{rate: 0.00512}]
+
+
+def test_a_file_that_appears_at_the_write_scenario_path_during_the_runs_is_kept(spec_dir, monkeypatch):
+    """--write-scenario was checked before the runs only: a file of the user's created there while the calibration
+    ran was overwritten (a probe). It is checked again before the write; a read-only file is refused even where
+    os.access says it may be written (root)."""
+    import os
+
+    import sim.analysis.calibration.abc as abc
+    from sim.analysis.calibration.scenario_file import check_scenario_target
+    from sim.errors import UsageError
+
+    target = spec_dir / "calibrated.yaml"
+    real_outputs = abc.write_outputs
+
+    def outputs_then_a_users_file(*args, **kwargs):
+        real_outputs(*args, **kwargs)
+        target.write_text("the user's notes\n")
+
+    monkeypatch.setattr(abc, "write_outputs", outputs_then_a_users_file)
+    spec = write(spec_dir / "spec.yaml", spec_text(sampling="{design: sobol, samples: 4, replicates: 1, seed: 1}"))
+    with pytest.raises(UsageError, match="bordersim does not overwrite it"):
+        calibrate(spec, spec_dir / "out", workers=1, write_scenario_path=target)
+    assert target.read_text() == "the user's notes\n"
+    mine = write(spec_dir / "mine.yaml", f"{PROVENANCE_START}\n# earlier\n{PROVENANCE_END}\n")
+    os.chmod(mine, 0o444)
+    with pytest.raises(UsageError, match="is read-only"):
+        check_scenario_target(mine, TOY)

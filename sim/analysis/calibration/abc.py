@@ -217,7 +217,9 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
                                    notes, box, generations, validation)
         result.report_removed = claim.writing_results()
         write_outputs(result, lc, per_run)
-        if scenario_target is not None:
+        if scenario_target is not None and write_scenario_path is not None:
+            # checked again: a file of the user's may have appeared there while the runs ran
+            scenario_target = check_scenario_target(write_scenario_path, lc.base_path)
             kept = write_scenario(scenario_target, lc.base_path, values,
                                   provenance(result, lc, scenario_target.parent))
             if not kept:

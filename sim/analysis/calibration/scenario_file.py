@@ -105,7 +105,7 @@ def check_scenario_target(path: str | Path, base_path: Path) -> Path:
             raise UsageError(f"{p}: exists and is neither the base scenario ({base_path}) nor a scenario written by "
                              "`bordersim calibrate` (no provenance block); bordersim does not overwrite it: choose "
                              "a new file for --write-scenario")
-        if not os.access(p, os.W_OK):
+        if not os.access(p, os.W_OK) or not p.stat().st_mode & 0o222:  # the mode too: root may write anything
             raise UsageError(f"{p}: is read-only; choose another --write-scenario")
     elif p.is_symlink():
         raise UsageError(f"{p}: is a broken symbolic link; choose another --write-scenario")
