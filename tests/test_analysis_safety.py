@@ -203,6 +203,7 @@ def test_sensitivity_refuses_another_design_before_writing_and_replaces_it_with_
     assert sensitivity_cli(spec, tmp_path / "new" / ".." / "out", "morris") == 0  # names OUT: 'new' is not made
     assert not (tmp_path / "new").exists()
     assert marker_kind(out) == "sensitivity" and marker_kind(out / "sweep") == "sweep"
+    assert main(["plot", str(out), "--format", "svg"]) == 0  # the Morris figures in SVG too (they stayed: a probe)
     before = snapshot(out)
     assert sensitivity_cli(spec, out, "sobol") == 2  # another design into the same directory
     assert "holds results of a different spec" in capsys.readouterr().err

@@ -31,7 +31,7 @@ from sim.errors import UsageError, with_article
 from sim.outputs import refuse_foreign_figures
 from sim.api_checks import optional_path_argument, optional_string_argument, path_argument, strings_argument
 
-FORMATS = ("png", "svg", "pdf")
+FORMATS = style.FORMATS
 
 RUN_FIGURES: dict[str, Callable[[RunData], Figure]] = {
     "flows": run_figures.flows,

@@ -232,12 +232,14 @@ def figures(summary: dict, points: pd.DataFrame, predictive: pd.DataFrame | None
 def write_figures(out: str | Path, fmt: str = "png") -> list[Path]:
     """Draw the figures of a calibration directory into OUT/figures/ (`style.claim_figures_dir`, each file
     written atomically); return the files written. A figure this calibration does not draw (posterior_predictive
-    without an arrivals target) is removed if bordersim wrote it: an earlier calibration in OUT drew it, and it
-    would describe that one. A damaged or missing file is an InputError naming it."""
+    without an arrivals target), and its figures in other formats than `fmt` (`bordersim plot --format svg`), are
+    removed if bordersim wrote them: an earlier calibration in OUT may have drawn them, and they would describe
+    that one. A damaged or missing file is an InputError naming it."""
     from sim.directories import load_calibration_dir
 
     data = load_calibration_dir(out)
     figdir = style.claim_figures_dir(Path(out) / "figures", default=True)
     figs = figures(data.summary, data.points, data.predictive, data.shares, data.name)
     return figdir.save({f"{stem}.{fmt}": fig for stem, fig in figs.items()}, fmt,
-                       remove=[f"{stem}.{fmt}" for stem in FIGURES if stem not in figs])
+                       remove=[f"{stem}.{ext}" for stem in FIGURES for ext in style.FORMATS
+                               if f"{stem}.{ext}" != f"{stem}.{fmt}" or stem not in figs])

@@ -263,6 +263,9 @@ def check_figures_dir(path, *, default: bool = False) -> None:
     claim_dir(target, "figures", resume=True)
 
 
+FORMATS = ("png", "svg", "pdf")  # the file formats figures are drawn in (`bordersim plot --format`)
+
+
 @dataclass(frozen=True)
 class FiguresDir:
     """A figures directory claimed by `claim_figures_dir`."""
