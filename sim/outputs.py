@@ -24,6 +24,7 @@ import os
 import re
 import shutil
 import socket
+import stat
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -268,7 +269,9 @@ def make_temp_dir(parent: Path) -> Path:
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `path` for a writer (savefig, to_parquet, ...); renamed onto `path` when the
-    block ends without error, removed otherwise."""
+    block ends without error, removed otherwise. The file keeps the permission bits of the file it replaces (a
+    private 0600 scenario stays private); a new file gets 0666 less the umask. (A rename makes a new file: hard
+    links to the old one keep the old content.)"""
     target = real_target(path)
     with writing(target):
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -278,9 +281,13 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     try:
         with writing(target):
             yield tmp
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600
+            try:
+                mode = stat.S_IMODE(os.stat(target).st_mode)  # the replaced file's
+            except FileNotFoundError:
+                umask = os.umask(0)
+                os.umask(umask)
+                mode = 0o666 & ~umask
+            os.chmod(tmp, mode)  # mkstemp makes 0600
             os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)

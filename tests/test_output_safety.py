@@ -331,3 +331,19 @@ def test_a_run_or_comparison_inside_another_bordersim_directory_is_refused_befor
         assert f"lies inside the run directory {outer}" in capsys.readouterr().err
     assert sorted(p.name for p in outer.iterdir()) == [".bordersim", "scenario.resolved.yaml", "summary.json",
                                                        "timeseries.parquet"]
+
+
+def test_a_replaced_file_keeps_its_permissions(tmp_path):
+    """calibrate --write-scenario onto a private (0600) base scenario left it readable by everyone (0644): every
+    atomic write set 0666 less the umask (a probe). A new file still gets that."""
+    import stat
+
+    private = tmp_path / "toy.yaml"
+    private.write_text("mine\n")
+    os.chmod(private, 0o600)
+    atomic_write_text(private, "calibrated\n")
+    assert private.read_text() == "calibrated\n" and stat.S_IMODE(private.stat().st_mode) == 0o600
+    umask = os.umask(0)
+    os.umask(umask)
+    atomic_write_text(tmp_path / "new.yaml", "x\n")
+    assert stat.S_IMODE((tmp_path / "new.yaml").stat().st_mode) == 0o666 & ~umask
