@@ -31,7 +31,6 @@ from sim.errors import UsageError, with_article
 from sim.outputs import refuse_foreign_figures
 from sim.api_checks import optional_path_argument, optional_string_argument, path_argument, strings_argument
 
-FORMATS = style.FORMATS
 
 RUN_FIGURES: dict[str, Callable[[RunData], Figure]] = {
     "flows": run_figures.flows,
@@ -173,8 +172,8 @@ def make_figures(path: str | Path, out: str | Path | None = None, *, fmt: str = 
     temporary file renamed into place. OUT must be new, empty or a figures directory bordersim made (the default
     PATH/figures is bordersim's in any case); it is checked before anything is drawn, and a refusal
     (UsageError) touches nothing. Returns (paths written, {figure name: reason skipped})."""
-    if fmt not in FORMATS:
-        raise UsageError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    if fmt not in style.FORMATS:
+        raise UsageError(f"unknown format {fmt!r}; choose from {', '.join(style.FORMATS)}")
     path = path_argument(path, "path")
     out = optional_path_argument(out, "out")
     only = strings_argument(only, "only", "figure names", "['yearly', 'flows']") or None

@@ -61,11 +61,12 @@ def effect_row(y_pkg: np.ndarray, y_base: np.ndarray) -> dict[str, float | str |
         given = {"draws": d, "replicates": r, "runs_without_value": missing, "relative_runs": 0, "sign": ""}
         return {k: given.get(k, float("nan")) for k in COLUMNS}
     flat = e.reshape(-1)
-    draw_means = e.mean(axis=1)
+    mean = float(flat.mean())
+    draw_means, replicate_means = e.mean(axis=1), e.mean(axis=0)  # replicate r: one seed, every draw
     median = float(np.median(flat))
     row: dict[str, float | str | int] = {
         "draws": d, "replicates": r, "runs_without_value": 0, "baseline_mean": float(y_base.mean()),
-        "package_mean": float(y_pkg.mean()), "effect_mean": float(flat.mean()), "effect_median": median}
+        "package_mean": float(y_pkg.mean()), "effect_mean": mean, "effect_median": median}
     for k, q in QUANTILES.items():  # one replicate: its seed noise, shared by every draw, is not in the spread
         row[f"total_{k}"] = float(np.quantile(flat, q)) if r >= 2 else float("nan")
     for k, q in QUANTILES.items():
@@ -77,7 +78,7 @@ def effect_row(y_pkg: np.ndarray, y_base: np.ndarray) -> dict[str, float | str |
             row[f"seed_{k}"] = median + float(np.quantile(dev, q))
         var_seed = float(s2.mean())
         if d >= 2:
-            resid = e - draw_means[:, None] - e.mean(axis=0)[None, :] + flat.mean()
+            resid = e - draw_means[:, None] - replicate_means[None, :] + mean
             interaction = float((resid ** 2).sum() / ((d - 1) * (r - 1)))  # MS_c: draw x seed
             var_param = max(0.0, float(draw_means.var(ddof=1)) - interaction / r)
         else:
@@ -92,9 +93,8 @@ def effect_row(y_pkg: np.ndarray, y_base: np.ndarray) -> dict[str, float | str |
     both = var_param + var_seed
     row["param_share"] = var_param / both if both > 0 else float("nan")
     if r >= MIN_CI_REPLICATES:
-        replicate_means = e.mean(axis=0)  # one independent value per seed (with one draw: e itself, exactly)
+        # the replicate means are independent, one per seed (with one draw: e itself, exactly)
         half = float(stats.t.ppf(0.975, r - 1) * np.sqrt(replicate_means.var(ddof=1)) / np.sqrt(r))
-        mean = float(flat.mean())
         row["seed_ci_low"], row["seed_ci_high"] = mean - half, mean + half
     else:
         row["seed_ci_low"] = row["seed_ci_high"] = float("nan")
