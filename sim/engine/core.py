@@ -9,8 +9,8 @@ the rules of docs/model.md to it, so that both engines follow them by running th
 - policies (§6): `apply_policies` rebuilds the network state, the edge outcome table, the per-node rates and the
   path metrics, and tells the engine which nodes changed hazard or dwell (`_replan_waits`) and which edges reopened
   (`_release_blocked`);
-- what people know (§11, §12): `update_knowledge`;
-- departures (§3): `departure_bound` and `decide_departures`, which returns who sets out on which path;
+- what people know (§11, §12): `_update_knowledge`;
+- departures (§3): `block_bounds` and `decide_departures`, which returns who sets out on which path;
 - the initial stock's paths (§10): `stock_paths`;
 - brokers (§14): prices, path fees, the sale of each step (`sell`, the engine moves the buyers on) and the queue
   joins of a step, appended in increasing person index (`join_queue` collects them, `flush_joins` appends them);

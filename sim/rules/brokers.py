@@ -8,10 +8,11 @@ the step length Δ), the passages on offer in step t are the whole ones accrued:
 
 (passages not sold in the step are lost: credit counts time, not unsold stock). The price in step t is
 
-    F(t) = min(fee_max, f(t) * max(1, Q(t - 1) / max(S(t - 1), 1)) ** eta)          F(0) = min(fee_max, f(0))
+    F(t) = min(fee_max, f(t) * max(1, Q(t - 1) / max(K(t - 1), 1)) ** eta)          F(0) = min(fee_max, f(0))
 
-with f(t) the base fee after policies, eta >= 0 the fee elasticity, Q(t - 1) the number queued who wanted a
-passage in the previous step and S(t - 1) the passages on offer then (demand over supply; eta = 0: F = f).
+with f(t) the base fee after policies, eta >= 0 the fee elasticity, Q(t - 1) the number queued for an open edge
+at the previous step's sale and K(t - 1) the capacity per month in force then (the queue in months of passages,
+so the price does not depend on the step length; eta = 0: F = f).
 The buyers are the first S(t) in order of joining the queue among those who can pay: m_i(t) >= F(t) + c_i,
 where c_i is the cost of the legs the passage takes them along (to the next broker node or the destination).
 Means grow while waiting: m_i(t) = m_i(t_i) + s_i * (t - t_i) from the step t_i of arrival at the node, with s_i
