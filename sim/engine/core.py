@@ -26,7 +26,6 @@ reopened), `_joined(items, positions)` (where the step's queue joiners stand), `
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import numpy as np
 
@@ -350,42 +349,15 @@ class EngineCore:
             self._strata[key] = paths
         return paths
 
-    def departure_bound(self, t: int) -> float:
-        """p_bar = 1 - exp(-max_g lambda_g(t) * exp(Ub_g)) with Ub_g = max over the group's usable paths of
-        -alpha_risk * (1 - r_max,g) * (1 - s_j) - alpha_time * d_j: an upper bound on every person's p_i, also in
-        floating point: r_max,g is rounded to float32 like the persons' risk tolerances (sim.rules.population), and
-        p_bar is raised by a relative 1e-12 so that the rounding of exp and expm1 (math here, numpy in
-        sim.rules.choice) never puts a p_i above it. The utilities are those people weigh (perceived, with the
-        death weight: `sim.rules.choice.risk_free_bound`); with chain migration, the rate of each origin is
-        multiplied by its current multiplier m_o(t) before the maximum."""
-        rc = self.spec.route_choice
-        best = 0.0
-        scale = self._multiplier_bound()  # 1.0 without repeat attempts
-        for g, group in enumerate(self.spec.population.groups):
-            r_max = float(np.float32(group.risk_tolerance.bounds()[1]))  # >= every float32 r of the group
-            weights = group.origins if group.origins is not None else self.spec.population.origins
-            ub = -math.inf
-            for o, w in weights.items():
-                if w <= 0:
-                    continue
-                node = self.graph.node_index[o]
-                paths = self.stratum_paths(node, g)
-                if paths.size:
-                    u_max = float(risk_free_bound(r_max, self.metrics, paths, rc).max())
-                    if self.chain_mult is not None:
-                        best = max(best, self.rates[t, g] * float(self.chain_mult[node]) * scale * math.exp(u_max))
-                    ub = max(ub, u_max)
-            if ub > -math.inf:
-                best = max(best, self.rates[t, g] * scale * math.exp(ub))
-        return min(1.0, -math.expm1(-best) * (1.0 + 1e-12))
-
     def block_bounds(self, t: int) -> np.ndarray:
         """The thinning bound of each block of the home population (`sim.rules.population`): for block b of group
         g at origin o with largest risk tolerance r_b, p_bar_b = 1 - exp(-lambda_g(t) * m_o(t) * M * exp(Ub_b)),
         Ub_b = max over the stratum's usable paths of the utility at r_b without the cost term
-        (`sim.rules.choice.risk_free_bound`), m_o the chain multiplier (1 without chain migration), M the largest
-        repeat multiplier; raised by a relative 1e-12 against rounding, as `departure_bound`, and by 1e-300
-        (subnormal products, where the rounding is not relative). 0 for a block without usable paths. The Ub_b are
+        (`sim.rules.choice.risk_free_bound`: the utilities people weigh, perceived, with the death weight), m_o the
+        chain multiplier (1 without chain migration), M the largest repeat multiplier; r_b is the largest risk
+        tolerance as stored (float32, sim.rules.population), and p_bar_b is raised by a relative 1e-12 so that the
+        rounding of exp and expm1 never puts a p_i above it, and by 1e-300 (subnormal products, where the rounding
+        is not relative). 0 for a block without usable paths. The Ub_b are
         recomputed only when the metrics people weigh change."""
         pop = self.population
         assert pop is not None
