@@ -18,6 +18,7 @@ The output-directory rule (docs/outputs.md):
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -426,9 +427,13 @@ def new_dir(out: str | Path, kind: str, own: Iterable[str], *, force: bool = Fal
             what: str = "--out") -> Iterator[Path]:
     """Build a whole `kind` directory, whose files are named `own`, in a temporary sibling and rename it onto
     `out` when the block ends without error (replacing an existing `kind` directory only with force, see
-    `claim_dir`, and only when it holds nothing bordersim did not write, `foreign_entries`)."""
+    `claim_dir`, and only when it holds nothing bordersim did not write, `foreign_entries`). What is replaced is
+    decided by the check at the start: a directory another command wrote at an `out` that was absent or empty
+    then (two runs given one --out at once) is never replaced, by a rename that fails when its target is not
+    empty; the command then ends with a UsageError and writes nothing."""
     out = real_target(out)
-    if claim_dir(out, kind, force=force, what=what, alone=True):
+    replacing = claim_dir(out, kind, force=force, what=what, alone=True)
+    if replacing:
         refuse_foreign(out, foreign_entries(out, own))
     if out.is_symlink():  # the rename below would replace the link itself, a file of the user's
         raise UsageError(f"{out}: is a symbolic link; bordersim writes only a real directory here: give the path it "
@@ -439,20 +444,34 @@ def new_dir(out: str | Path, kind: str, own: Iterable[str], *, force: bool = Fal
         with writing(out):
             yield tmp
             write_marker(tmp, kind)
-            if out.exists() and any(out.iterdir()):
+            if replacing and out.exists() and any(out.iterdir()):
                 old = make_temp_dir(out.parent)
                 with signals_deferred():  # between the renames neither directory is at `out`
                     os.replace(out, old / "old")
                     os.replace(tmp, out)
                 shutil.rmtree(old, ignore_errors=True)
             else:
-                with signals_deferred():  # an empty directory of the user's is not lost between the two steps
-                    if out.exists():
-                        out.rmdir()  # empty: checked by claim_dir
-                    os.replace(tmp, out)
+                _rename_onto_empty(tmp, out, kind, what)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _rename_onto_empty(tmp: Path, out: Path, kind: str, what: str) -> None:
+    """Rename directory `tmp` onto `out`, which was absent or an empty directory when checked. Both steps fail,
+    atomically, when `out` has since been filled (rmdir and rename of a directory onto a non-empty one): a
+    UsageError, and `out` is kept as the other command left it."""
+    try:
+        with signals_deferred():  # an empty directory of the user's is not lost between the two steps
+            if out.is_dir() and not out.is_symlink():
+                out.rmdir()
+            os.replace(tmp, out)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
+            raise
+        raise UsageError(f"{out}: another command wrote here while this one ran (there was nothing here when this "
+                         f"one started); it is kept as it is and this {kind} was not written: choose another "
+                         f"{what}") from None
 
 
 # ---------------------------------------------------------------------------------------------- reading back

@@ -486,9 +486,49 @@ def test_runs_started_within_one_second_each_get_their_own_default_directory(tmp
     names = []
     for _ in range(3):
         path = run_cli.default_run_dir("toy")
-        path.mkdir(parents=True)
+        assert path.is_dir() and not any(path.iterdir())  # taken at once: a run started beside it looks further
         names.append(path.name)
     assert names == ["toy-20261207-100000", "toy-20261207-100000-2", "toy-20261207-100000-3"]
+
+
+def test_two_runs_side_by_side_in_one_second_each_keep_their_run_and_a_failed_one_leaves_nothing(tmp_path, capsys,
+                                                                                               monkeypatch):
+    """Two runs started together without --out both took results/<name>-<stamp>, and the second to end replaced
+    the first's run without a word (a probe). Run A starts and, while it runs, run B starts and ends: each writes
+    its own directory. A run that fails leaves neither its directory nor results/ behind."""
+    import datetime as dt
+
+    import sim.cli.run as run_cli
+    import sim.engine.engines as engines
+
+    class Frozen(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return cls(2026, 12, 7, 10, 0, 0)
+
+    monkeypatch.setattr(run_cli.dt, "datetime", Frozen)
+    monkeypatch.chdir(tmp_path)
+    toy = str(ROOT / "scenarios" / "toy.yaml")
+    real_run = engines.run
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("the run failed")
+
+    monkeypatch.setattr(engines, "run", boom)
+    assert main(["run", toy, "--quiet"]) == 1
+    assert "the run failed" in capsys.readouterr().err
+    assert not (tmp_path / "results").exists()
+
+    def run_with_b_beside(*args, **kwargs):  # A's run: B starts and ends while it runs
+        monkeypatch.setattr(engines, "run", real_run)
+        assert main(["run", toy, "--quiet", "--seed", "2"]) == 0
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(engines, "run", run_with_b_beside)
+    assert main(["run", toy, "--quiet", "--seed", "1"]) == 0
+    seeds = {p.name: json.loads((p / "summary.json").read_text())["provenance"]["seed"]
+             for p in (tmp_path / "results").iterdir()}
+    assert seeds == {"toy-20261207-100000": 1, "toy-20261207-100000-2": 2}
 
 
 def test_the_command_line_starts_without_the_numerical_libraries():

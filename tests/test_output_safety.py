@@ -347,3 +347,24 @@ def test_a_replaced_file_keeps_its_permissions(tmp_path):
     os.umask(umask)
     atomic_write_text(tmp_path / "new.yaml", "x\n")
     assert stat.S_IMODE((tmp_path / "new.yaml").stat().st_mode) == 0o666 & ~umask
+
+
+@pytest.mark.parametrize("start", ["absent", "an empty directory"])
+def test_a_directory_another_command_wrote_at_the_same_out_meanwhile_is_kept(tmp_path, start):
+    """Two commands given one --out that was free when each started: the one that ends second replaced the first's
+    directory without --force (it decided what to replace by looking at `out` at the end, not at the start). Now
+    it is a UsageError, the first's files are kept and no temporary is left."""
+    out = tmp_path / "out"
+    if start != "absent":
+        out.mkdir()
+    with pytest.raises(UsageError, match="another command wrote here while this one ran"):
+        with new_dir(out, "run", ["summary.json"]) as mine:
+            (mine / "summary.json").write_text("second")
+            with new_dir(out, "run", ["summary.json"]) as theirs:  # the other command, ending first
+                (theirs / "summary.json").write_text("first")
+    assert (out / "summary.json").read_text() == "first"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    # with --force, replacing the directory that was there at the start is what was asked
+    with new_dir(out, "run", ["summary.json"], force=True) as again:
+        (again / "summary.json").write_text("forced")
+    assert (out / "summary.json").read_text() == "forced"

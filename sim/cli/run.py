@@ -7,26 +7,59 @@ import datetime as dt
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from sim.cli.arguments import EXIT_BAD_INPUT, EXIT_OK, path_text, seed_text
 from sim.cli.progress import progress_bar
 from sim.engine.engines import MODULES, RUN_DEFAULT
-from sim.errors import ScenarioError
+from sim.errors import ScenarioError, UsageError
 from sim.outputs import claim_dir, default_dir
 
 
 def default_run_dir(name: str) -> Path:
     """results/<scenario name>-<local time stamp> (the name is a safe path component: see sim.outputs), with -2,
-    -3, ... added when that exists: runs started within one second (a loop over seeds) each get their own, where
-    the second ran to its end and was then refused for the first's directory."""
+    -3, ... added when that exists, created empty at once (os.mkdir, which fails for a name that exists) so that
+    runs started within one second each get their own, whether one after the other (a loop over seeds) or side by
+    side (two runs that both found a name free, and the second to end silently replaced the first's run). A place
+    bordersim may not write is a UsageError before anything is created (`claim_dir`)."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    path, n = default_dir(f"{name}-{stamp}"), 1
-    while os.path.lexists(path):
+    n = 1
+    while True:
+        path = default_dir(f"{name}-{stamp}" if n == 1 else f"{name}-{stamp}-{n}")
+        if not os.path.lexists(path):
+            claim_dir(path, "run", alone=True)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    path.mkdir()
+                    return path
+                except FileExistsError:
+                    pass  # taken since the look: the next number
+            except OSError as exc:
+                raise UsageError(f"{path}: cannot create the run directory ({exc.strerror or exc}); give "
+                                 "--out") from None
         n += 1
-        path = default_dir(f"{name}-{stamp}-{n}")
-    return path
 
+
+@contextmanager
+def run_directory(out: str | None, name: str) -> Iterator[Path]:
+    """`out`, or the directory `default_run_dir` made, which is removed again if the run ends before writing it (an
+    error, Ctrl-C), when it is still empty, with results/ if this made it."""
+    if out:
+        yield Path(out)
+        return
+    parent_was_there = os.path.lexists(default_dir())
+    path = default_run_dir(name)
+    try:
+        yield path
+    except BaseException:
+        with suppress(OSError):
+            path.rmdir()  # only an empty directory: never the run, once written
+            if not parent_was_there:
+                path.parent.rmdir()  # results/, made for this run, if nothing else was put there since
+        raise
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -35,15 +68,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim.loading import load_scenario
 
     scenario = load_scenario(args.scenario, overrides=args.set, seed=args.seed)  # warnings: `warning: ...` lines
-    out = Path(args.out) if args.out else default_run_dir(scenario.name)
-    claim_dir(out, "run", force=args.force, alone=True)  # refuse before running, not after
-    with progress_bar(f"run {scenario.name}", not args.quiet) as update:
-        try:
-            result = run(scenario, engine=args.engine, progress=update)
-        except ScenarioError as exc:  # found while running (a draw of means past what is stored): name the file
-            exc.path = exc.path or str(args.scenario)
-            raise
-    write_run(result, out, force=args.force)
+    with run_directory(args.out, scenario.name) as out:
+        claim_dir(out, "run", force=args.force, alone=True)  # refuse before running, not after
+        with progress_bar(f"run {scenario.name}", not args.quiet) as update:
+            try:
+                result = run(scenario, engine=args.engine, progress=update)
+            except ScenarioError as exc:  # found while running (a draw of means past what is stored): name the file
+                exc.path = exc.path or str(args.scenario)
+                raise
+        write_run(result, out, force=args.force)
     if not args.quiet:
         totals = result.totals()
         print(f"wrote {out}/summary.json, timeseries.parquet, scenario.resolved.yaml")
