@@ -807,6 +807,26 @@ def test_summarize_a_damaged_sweep_directory_names_the_file(tmp_path, capsys, fi
 
 
 
+@pytest.mark.parametrize("record", ["[1, 2]", '{"run_id": "p00001-r0000", "status": "ok"}', "{not json",
+                                    "another run's record", "a seed of text"])
+def test_a_damaged_run_record_is_made_again_and_the_sweep_ends_as_an_intact_one(tmp_path, capsys, finished_sweep,
+                                                                                  record):
+    """A run record that was a JSON list, or an object without 'point', made the sweep an internal failure (exit
+    1, no file named; a probe), where a record cut short was made again. Every record that is not one counts as
+    missing: the run is made again and the sweep's files equal the intact sweep's."""
+    d = tmp_path / "sweep"
+    shutil.copytree(finished_sweep, d)
+    damaged = d / "runs" / "p00001-r0000.json"
+    intact = json.loads(damaged.read_text())
+    damaged.write_text({"another run's record": (d / "runs" / "p00000-r0000.json").read_text(),
+                        "a seed of text": json.dumps({**intact, "seed": "7"})}.get(record, record))
+    rc, _, err = cli(capsys, "sweep", tiny(tmp_path), "--out", d, "--quiet")
+    assert rc == 0, err
+    assert json.loads(damaged.read_text()) | {"wall_time": 0} == intact | {"wall_time": 0}
+    ours = pd.read_parquet(d / "runs.parquet").drop(columns="wall_time")
+    pd.testing.assert_frame_equal(ours, pd.read_parquet(finished_sweep / "runs.parquet").drop(columns="wall_time"))
+
+
 @pytest.mark.parametrize("damage", ["cut short", "an empty object", "no fingerprint", "a null fingerprint"])
 def test_a_damaged_manifest_is_named_with_advice_that_keeps_the_runs(tmp_path, capsys, finished_sweep, damage):
     """summarize said to rerun the command, which refused and pointed to --force, which discards every intact run

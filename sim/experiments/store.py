@@ -143,14 +143,12 @@ class SweepStore:
 
     # ------------------------------------------------------------------------------------------ records
     def finished(self) -> set[str]:
-        """run_ids with a successful record."""
+        """run_ids with a successful record (`read_record`)."""
         done = set()
         for p in self.runs_dir.glob("*.json"):
-            try:
-                if json.loads(p.read_text()).get("status") == "ok":
-                    done.add(p.stem)
-            except (OSError, json.JSONDecodeError):
-                continue
+            rec = read_record(p)
+            if rec is not None and rec["status"] == "ok":
+                done.add(p.stem)
         return done
 
     def record(self, run: RunSpec, out: TaskOutput) -> None:
@@ -185,10 +183,9 @@ class SweepStore:
         policies = any(r.point.package is not None for r in runs)
         self.codes = Counter()
         for run in sorted(runs, key=lambda r: r.run_id):
-            p = self.runs_dir / f"{run.run_id}.json"
-            if not p.exists():
+            rec = read_record(self.runs_dir / f"{run.run_id}.json")
+            if rec is None:
                 continue
-            rec = json.loads(p.read_text())
             if rec["status"] == "ok" and rec["run_id"] not in self.made_now:
                 self.codes[rec.get("code_sha256")] += 1
             row = {"run_id": rec["run_id"], "point": rec["point"]}
@@ -222,6 +219,33 @@ class SweepStore:
             return None
         return MixedCodeWarning(str(self.root), sum(self.codes.values()) + len(self.made_now), earlier,
                                 self.codes.get(None, 0), workers, ours)
+
+
+# What `SweepStore.record` writes, key by key: the types a record read back must have. Records of earlier versions
+# lack error_kind and code_sha256, which are read with .get.
+_RECORD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "run_id": str, "point": int, "package": (str, type(None)), "replicate": int, "seed": int, "parameters": dict,
+    "status": str, "error": (str, type(None)), "outcomes": dict, "wall_time": (int, float, type(None))}
+
+
+def read_record(path: Path) -> dict | None:
+    """The run record at `path` as `SweepStore.record` wrote it; None when there is none or the file is not one
+    (not JSON, not an object, a key missing or of another type, a status other than ok and failed, another run's
+    id): such a run counts as not made, and the sweep makes it again and writes its record anew (each run is keyed
+    by its seed, so the result is the one that was lost; docs/experiments.md, "The results store")."""
+    try:
+        rec = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(rec, dict) or rec.get("run_id") != path.stem or rec.get("status") not in ("ok", "failed"):
+        return None
+    for key, kind in _RECORD_TYPES.items():
+        value = rec.get(key, ...)
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+            return None
+    if not all(isinstance(v, (int, float, type(None))) and not isinstance(v, bool) for v in rec["outcomes"].values()):
+        return None
+    return rec
 
 
 def _error_kind(rec: dict) -> str | None:
