@@ -782,6 +782,19 @@ def test_a_point_with_bad_values_is_refused_before_any_run(tmp_path, capsys):
     assert not out.exists()
 
 
+def test_each_problem_of_a_bad_point_is_named_with_its_own_key(tmp_path, capsys):
+    """A point that ends the toy before its policies start has several problems: the key of the first was printed
+    at the end of the last one's line, where it read as the last one's (a probe)."""
+    spec = write_spec(tmp_path / "short.yaml", "  time.end: ['2001-12']\n")
+    rc, _, err = cli(capsys, "sweep", spec, "--dry-run", "--quiet")
+    assert rc == 2, err
+    lines = err.splitlines()
+    problems = [x for x in lines if "lies outside" in x or "lies after" in x]
+    assert len(problems) >= 2, err
+    for line in problems:  # each line names one key, before its own message
+        assert line.count("key '") == 1 and line.index("key '") < line.index(" lies "), line
+
+
 # ------------------------------------------------------------------------------- items 11/19: summarize
 
 

@@ -173,8 +173,8 @@ def check_points(p: Plan, points: Iterator[Point] | None = None, limit: int | No
             if len(bad) < MAX_BAD_POINTS_SHOWN:
                 what = ([f"policy={point.package}"] if point.package else []) + [
                     f"{k}={v}" for k, v in point.values.items()]
-                bad.append(f"point {point.index} ({', '.join(what)}): {exc.message}"
-                           + (f" [key '{exc.key}']" if exc.key else ""))
+                key = f"key '{exc.key}': " if exc.key else ""  # the first problem's: its further ones name theirs
+                bad.append(f"point {point.index} ({', '.join(what)}): {key}{exc.message}")
     if n_bad:
         more = f" (and {n_bad - len(bad)} more)" if n_bad > len(bad) else ""
         raise ScenarioError(f"{n_bad} of {checked} points make an invalid scenario, so nothing was run: "
