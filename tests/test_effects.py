@@ -301,7 +301,7 @@ def test_policies_points_design_crosses_packages_with_points_and_puts_the_packag
             "design": {"type": "policies_points", "policies": {"base": {}, "mined": {mines: 0.9}}}, "replicates": 2}
     (tmp_path / "pp.yaml").write_text(yaml.safe_dump(spec))
     ls = load_spec(tmp_path / "pp.yaml")
-    assert count_points(ls) == 6
+    assert count_points(ls.spec) == 6
     runs = build_runs(ls)
     assert len(runs) == 12 and len({r.seed for r in runs}) == 2
     p4 = runs[8].point  # package-major: point 4 = package 1 ("mined"), point 1
@@ -309,7 +309,7 @@ def test_policies_points_design_crosses_packages_with_points_and_puts_the_packag
     assert dict(p4.overrides(ls.spec))[mines] == 0.9  # the package acts on top of the point's value
     spec["parameters"] = {}
     (tmp_path / "pp.yaml").write_text(yaml.safe_dump(spec))
-    assert count_points(load_spec(tmp_path / "pp.yaml")) == 2  # no parameters: one point per package
+    assert count_points(load_spec(tmp_path / "pp.yaml").spec) == 2  # no parameters: one point per package
 
 
 def test_every_spec_key_and_output_column_is_documented(closed):

@@ -807,6 +807,21 @@ def finished_sweep(tmp_path_factory) -> Path:
     return d / "sweep"
 
 
+def test_summarize_says_a_stopped_sweep_is_unfinished_and_how_to_finish_it(tmp_path, capsys, finished_sweep):
+    """A sweep stopped part-way (its runs.parquet holds the runs finished so far) was summarized as if complete,
+    with advice to add replicates the spec already asks for (a probe). The finished sweep keeps its note."""
+    rc, _, err = cli(capsys, "summarize", finished_sweep)
+    assert rc == 0 and "not finished" not in err and "add replicates" in err, err  # one replicate per point
+    d = tmp_path / "sweep"
+    shutil.copytree(finished_sweep, d)
+    runs = pd.read_parquet(d / "runs.parquet")
+    runs.iloc[:1].to_parquet(d / "runs.parquet", index=False)  # as a sweep stopped after its first run leaves it
+    rc, out, err = cli(capsys, "summarize", d)
+    assert rc == 0, err
+    assert f"the sweep is not finished: 1 of its {len(runs)} runs are in {d}/runs.parquet" in err
+    assert "run the same `bordersim sweep` command again to finish it" in err and "add replicates" not in err
+
+
 @pytest.mark.parametrize("damage", ["runs.parquet garbage", "runs.parquet truncated", "sweep.json"])
 def test_summarize_a_damaged_sweep_directory_names_the_file(tmp_path, capsys, finished_sweep, damage):
     d = tmp_path / "sweep"

@@ -107,6 +107,18 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def _planned_runs(manifest: dict) -> int | None:
+    """The number of runs the spec recorded in sweep.json asks for (points x replicates, from the spec alone), or
+    None when that spec cannot be read (a manifest of an earlier bordersim)."""
+    from sim.experiments.design import count_runs
+    from sim.experiments.spec import ExperimentSpec
+
+    try:
+        return count_runs(ExperimentSpec.model_validate(manifest.get("spec") or {}))
+    except (ValueError, TypeError):  # pydantic's ValidationError is a ValueError
+        return None
+
+
 def cmd_summarize(args: argparse.Namespace) -> int:
     from sim.experiments.store import load_sweep, read_manifest
     from sim.experiments.summarize import (MIN_CI_REPLICATES, outcome_columns, paired_differences, resolve_point,
@@ -114,9 +126,12 @@ def cmd_summarize(args: argparse.Namespace) -> int:
 
     root = Path(args.dir)
     df = load_sweep(root)  # says what a directory is when it is not a sweep, and names a damaged file
-    parameters = read_manifest(root).get("parameters") or []
+    manifest = read_manifest(root)
+    parameters = manifest.get("parameters") or []
     if df.empty:
         raise UsageError(f"{root}/runs.parquet has no runs yet; run the same `bordersim sweep` command again")
+    planned = _planned_runs(manifest)
+    unfinished = planned is not None and len(df) < planned
     outcomes = args.outcome or None
     if outcomes:
         kept = outcome_columns(df, parameters)
@@ -152,7 +167,11 @@ def cmd_summarize(args: argparse.Namespace) -> int:
         shown = ", ".join(map(str, points[:10])) + (" ..." if len(points) > 10 else "")
         print(f"note: {len(failed)} of {len(df)} runs failed (point(s) {shown}); the rows count only successful "
               "runs (n); run the same `bordersim sweep` command again to retry them", file=sys.stderr)
-    if "n" in table.columns and (table["n"] < MIN_CI_REPLICATES).any():
+    if unfinished:  # then points lack runs the spec asks for: this says how to make them, not to add replicates
+        print(f"note: the sweep is not finished: {len(df):,} of its {planned:,} runs are in {root}/runs.parquet (it "
+              "was stopped), and the rows count only these; run the same `bordersim sweep` command again to finish "
+              "it", file=sys.stderr)
+    elif "n" in table.columns and (table["n"] < MIN_CI_REPLICATES).any():
         if df.groupby("point").size().min() < MIN_CI_REPLICATES:
             print(f"note: a 95% CI needs at least {MIN_CI_REPLICATES} replicates; points with fewer show none "
                   "(add replicates: `bordersim sweep SPEC --replicates R`, which resumes the sweep)", file=sys.stderr)

@@ -30,7 +30,7 @@ import numpy as np
 
 from sim.errors import ScenarioError
 from sim.experiments.parameters import ParameterRange
-from sim.experiments.spec import LoadedSpec, Range
+from sim.experiments.spec import ExperimentSpec, LoadedSpec, Range
 
 
 MAX_RUNS = 1_000_000  # points x replicates above this are refused (docs/experiments.md)
@@ -96,9 +96,8 @@ def _length(param) -> int:
     return len(param) if isinstance(param, list) else param.num
 
 
-def count_points(ls: LoadedSpec) -> int:
+def count_points(spec: ExperimentSpec) -> int:
     """Number of points of the design, from the spec alone (nothing is built)."""
-    spec = ls.spec
     kind = spec.design.type
     if kind in ("lhs", "sobol"):
         assert spec.design.samples is not None  # required for these designs by Design._check
@@ -112,9 +111,9 @@ def count_points(ls: LoadedSpec) -> int:
     return grid * len(spec.design.policies) if kind == "policies" else grid
 
 
-def count_runs(ls: LoadedSpec) -> int:
+def count_runs(spec: ExperimentSpec) -> int:
     """Points x replicates, from the spec alone."""
-    return count_points(ls) * ls.spec.replicates
+    return count_points(spec) * spec.replicates
 
 
 class _Design:
@@ -125,7 +124,7 @@ class _Design:
         self.names = list(spec.parameters)
         self.kind = spec.design.type
         self.packages = list(spec.design.policies) if self.kind in ("policies", "policies_points") else [None]
-        self.size = count_points(ls)
+        self.size = count_points(ls.spec)
         if self.kind in ("lhs", "sobol"):
             from scipy.stats import qmc  # here, not at the top: scipy.stats takes a second to import, which
             # every `bordersim sweep` paid at start (a grid design does not need it)

@@ -120,7 +120,7 @@ def _row(p: Point) -> dict:
 def plan(spec: str | Path | LoadedSpec, replicates: int | None = None) -> Plan:
     """The plan of a spec; ScenarioError (nothing built) when it has more than MAX_RUNS runs."""
     ls = spec if isinstance(spec, LoadedSpec) else load_spec(spec, replicates=replicates)
-    n_points = count_points(ls)
+    n_points = count_points(ls.spec)
     return Plan(ls, check_run_count(n_points, ls.spec.replicates, str(ls.path)), n_points)
 
 
