@@ -807,6 +807,30 @@ def finished_sweep(tmp_path_factory) -> Path:
     return d / "sweep"
 
 
+@pytest.mark.parametrize("kind, command", [("sensitivity", "sensitivity"), ("calibration", "calibrate"),
+                                           ("effects", "effects"), ("discovery", "discover")])
+def test_a_sweep_is_not_written_into_an_analysis_directory(tmp_path, capsys, finished_sweep, kind, command):
+    """`sweep --force --out SENS/sweep` replaced a sensitivity analysis's runs by another spec's, and `plot` and
+    `report` then showed the analysis's old indices as finished (a probe). A sweep inside an analysis directory is
+    refused, with or without --force and in a dry run, from the command line and from Python; nothing is
+    touched."""
+    import sim
+
+    analysis = tmp_path / "analysis"
+    shutil.copytree(finished_sweep, analysis / "sweep")
+    write_marker(analysis, kind)
+    before = sorted(p.relative_to(analysis) for p in analysis.rglob("*"))
+    spec = tiny(tmp_path)
+    for out in (analysis / "sweep", analysis / "other"):
+        for extra in ([], ["--force"], ["--dry-run"]):
+            rc, _, err = cli(capsys, "sweep", spec, "--out", out, "--quiet", *extra)
+            assert rc == 2 and f"lies inside the {kind} directory {analysis}" in err, err
+            assert f"bordersim {command}" in err and "Traceback" not in err
+        with pytest.raises(UsageError, match=f"inside the {kind} directory"):
+            sim.sweep(spec, out, force=True)
+    assert sorted(p.relative_to(analysis) for p in analysis.rglob("*")) == before
+
+
 def test_summarize_says_a_stopped_sweep_is_unfinished_and_how_to_finish_it(tmp_path, capsys, finished_sweep):
     """A sweep stopped part-way (its runs.parquet holds the runs finished so far) was summarized as if complete,
     with advice to add replicates the spec already asks for (a probe). The finished sweep keeps its note."""

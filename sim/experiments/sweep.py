@@ -31,6 +31,7 @@ from sim.experiments.design import (Point, RunSpec, build_runs, check_run_count,
 from sim.experiments.backends import Backend, BackendLost
 from sim.experiments.executors import backend, drive
 from sim.interrupts import signals_deferred, signals_held
+from sim.outputs import enclosing_dirs, real_target
 from sim.experiments.spec import LoadedSpec, load_spec
 from sim.experiments.store import SweepStore, read_manifest
 from sim.experiments.task import TaskOutput, call_packed, execute, execute_group, packed, point_scenario
@@ -277,6 +278,24 @@ def _distinct_points(runs: list[RunSpec]) -> Iterator[Point]:
             yield r.point
 
 
+# The commands that make each kind of analysis directory: its sweeps are theirs to resume or replace.
+ANALYSIS_COMMANDS = {"calibration": "calibrate", "sensitivity": "sensitivity", "effects": "effects",
+                     "discovery": "discover"}
+
+
+def refuse_analysis_place(out: str | Path) -> None:
+    """UsageError when `out` lies inside an analysis directory bordersim made (calibration, sensitivity, effects,
+    discovery): the sweeps there are the analysis's own, and `bordersim sweep` writing one (another spec's, or
+    the same spec's with --force) would leave the analysis's tables and figures describing runs no longer there,
+    read back by `plot` and `report` as a finished analysis."""
+    for kind, directory in enclosing_dirs(real_target(out)):
+        if kind in ANALYSIS_COMMANDS:
+            raise UsageError(f"{out}: lies inside the {kind} directory {directory}, whose sweeps are the analysis's "
+                             f"own (a sweep written there would leave its tables describing other runs); run "
+                             f"`bordersim {ANALYSIS_COMMANDS[kind]}` to resume or redo the analysis, or choose "
+                             "another --out")
+
+
 def sweep(spec: str | Path, out: str | Path | None = None, *, workers: int | None = None,
           scheduler: str | None = None, replicates: int | None = None, force: bool = False,
           progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
@@ -287,6 +306,7 @@ def sweep(spec: str | Path, out: str | Path | None = None, *, workers: int | Non
     workers, replicates = run_options(workers=workers, replicates=replicates, force=force, progress=progress)
     p = plan(path_argument(spec, "spec"), replicates=replicates)
     out = path_argument(out, "out") if out is not None else Path("results") / p.spec.spec.name
+    refuse_analysis_place(out)
     return run_sweep(p, out, workers=workers, scheduler=scheduler, force=force, progress=progress)
 
 
