@@ -493,6 +493,11 @@ def test_dry_run_prints_design_and_runs_nothing(tmp_path, run_cli, small_sweep):
      ":4, key 'parameters.network.edges.dmz.controls.mines': the values mix numbers and text (0.5, '1')"),
     ("name: x\nscenario: SCENARIO\ndesign: {type: lhs, samples: 4}\nparameters:\n  network.edges.dmz.controls.mines:"
      " {dist: categorical, values: [0, true]}\n", "the values mix numbers and true/false (0, True)"),
+    # a value given twice (1000 and 1000.0) made two points no table could tell apart (a probe)
+    ("name: x\nscenario: SCENARIO\nparameters:\n  population.size: [500, 1000, 1000.0]\n",
+     ":4, key 'parameters.population.size': the value 1000.0 is given twice (500, 1000, 1000.0)"),
+    ("name: x\nscenario: SCENARIO\nparameters:\n  network.edges.dmz.controls.mines: {start: 0.5, stop: 0.5, num: 3}\n",
+     ":4, key 'parameters.network.edges.dmz.controls.mines': start and stop are both 0.5, so the 3 values are all"),
 ])
 def test_malformed_specs_exit_2_with_a_clear_message(tmp_path, body, needle, run_cli):
     spec = write_spec(tmp_path, body)

@@ -36,6 +36,9 @@ class Range(Strict):
         if self.num == 1 and self.start != self.stop:  # linspace gives start alone: stop was dropped unseen
             raise ValueError(f"num: 1 gives one value, but start ({self.start:g}) and stop ({self.stop:g}) differ; "
                              "give num: 2 or more, or the one value as a list")
+        if self.num > 1 and self.start == self.stop:  # num equal values: the same point num times
+            raise ValueError(f"start and stop are both {self.start:g}, so the {self.num} values are all equal; give "
+                             "num: 1, or a stop that differs (more runs of a point: replicates)")
         return self
 
 
@@ -208,6 +211,14 @@ def load_spec(path: str | Path, replicates: int | None = None) -> LoadedSpec:
         if replicates < 1:
             raise UsageError(f"--replicates must be at least 1, found {replicates}", path=str(p))
         spec = spec.model_copy(update={"replicates": replicates})
+    if spec.design.type not in POINT_DESIGNS:  # each list is an axis of the grid: a value twice, a point twice
+        for name, param in spec.parameters.items():
+            twice = next((v for i, v in enumerate(param) if v in param[:i]), None) if isinstance(param, list) else None
+            if twice is not None:
+                raise ScenarioError(f"the value {twice!r} is given twice ({', '.join(map(repr, param))}): the "
+                                    f"{spec.design.type} design would make the same point twice; give each value "
+                                    "once (more runs of a point: replicates)", path=str(p),
+                                    key=f"parameters.{name}", line=line_for(lines, ("parameters", name)))
     base_path, base = load_base_scenario(p, spec.scenario, lines)
     full = scenario_to_dict(base)
     # every path a point may set, with a value to try it with, and where the spec says it (key path for messages)
