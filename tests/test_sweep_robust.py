@@ -831,6 +831,22 @@ def test_a_sweep_is_not_written_into_an_analysis_directory(tmp_path, capsys, fin
     assert sorted(p.relative_to(analysis) for p in analysis.rglob("*")) == before
 
 
+def test_a_sweep_that_keeps_no_time_series_makes_no_timeseries_directory(tmp_path, capsys):
+    """`outputs: {timeseries: false}` left an empty timeseries/ in the sweep directory (a probe); a sweep that
+    keeps them has one part per run."""
+    spec = tiny(tmp_path)  # timeseries: false
+    rc, _, err = cli(capsys, "sweep", spec, "--out", tmp_path / "o", "--quiet")
+    assert rc == 0, err
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [".bordersim", ".lock", "runs", "runs.parquet",
+                                                                  "scenario.resolved.yaml", "sweep.json"]
+    spec.write_text(spec.read_text().replace("timeseries: false", "timeseries: true"))
+    rc, _, err = cli(capsys, "sweep", spec, "--out", tmp_path / "kept", "--quiet")
+    assert rc == 0, err
+    runs = pd.read_parquet(tmp_path / "kept" / "runs.parquet")
+    assert sorted(p.name for p in (tmp_path / "kept" / "timeseries").iterdir()) == [
+        f"run_id={r}" for r in sorted(runs["run_id"])]
+
+
 def test_summarize_says_a_stopped_sweep_is_unfinished_and_how_to_finish_it(tmp_path, capsys, finished_sweep):
     """A sweep stopped part-way (its runs.parquet holds the runs finished so far) was summarized as if complete,
     with advice to add replicates the spec already asks for (a probe). The finished sweep keeps its note."""

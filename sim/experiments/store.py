@@ -9,7 +9,8 @@ Layout:
                                            settings); written when missing (sweeps of earlier versions lack it)
     DIR/runs/<run_id>.json                 one record per finished run (status, outcomes, error, wall time, the
                                            code_sha256 of the process that made it)
-    DIR/timeseries/run_id=<run_id>/part-0.parquet   the run's time series (a Parquet dataset keyed by run_id)
+    DIR/timeseries/run_id=<run_id>/part-0.parquet   the run's time series (a Parquet dataset keyed by run_id; made
+                                           with the first series kept: none with timeseries false)
     DIR/runs.parquet                       one row per run, rebuilt from the records at the end and on resume
 
 Every file is written to a temporary name in the same directory and renamed into place (atomic on POSIX), the
@@ -104,7 +105,6 @@ class SweepStore:
             if not (root / BASE_SCENARIO).exists():  # the fingerprint matched: the same resolved base scenario
                 atomic_write_text(root / BASE_SCENARIO, dump_scenario(ls.base))
             store.runs_dir.mkdir(exist_ok=True)
-            store.ts_dir.mkdir(exist_ok=True)
             store._clean_temporaries()
         except BaseException:
             unlock_dir(fd)
@@ -154,7 +154,7 @@ class SweepStore:
     def record(self, run: RunSpec, out: TaskOutput) -> None:
         if out.timeseries is not None:
             part = self.ts_dir / f"run_id={run.run_id}"
-            part.mkdir(exist_ok=True)
+            part.mkdir(parents=True, exist_ok=True)  # timeseries/ is made with the first series kept
             with atomic_path(part / "part-0.parquet") as tmp:
                 out.timeseries.drop(columns=["run_id"]).to_parquet(tmp, index=False)
         record = {
@@ -426,7 +426,6 @@ def _initialise(directory: Path, ls: LoadedSpec) -> None:
     leaves a directory bordersim knows as its own."""
     write_marker(directory, KIND)
     (directory / "runs").mkdir(exist_ok=True)
-    (directory / "timeseries").mkdir(exist_ok=True)
     atomic_write_text(directory / MANIFEST, _manifest_text(ls, directory))
 
 
