@@ -469,9 +469,9 @@ def test_a_source_date_epoch_that_is_not_seconds_is_bad_input(capsys, monkeypatc
     assert main(["schema"]) == 0
 
 
-def test_runs_started_within_one_second_each_get_their_own_default_directory(tmp_path, monkeypatch):
-    """A loop over seeds ran the second run to its end and then refused it for the first's directory, suggesting
-    --force, which would have replaced the first (a probe)."""
+@pytest.fixture
+def one_second(tmp_path, monkeypatch):
+    """The run command's clock stopped at 2026-12-07 10:00:00, in tmp_path: every run starts in one second."""
     import datetime as dt
 
     import sim.cli.run as run_cli
@@ -483,6 +483,13 @@ def test_runs_started_within_one_second_each_get_their_own_default_directory(tmp
 
     monkeypatch.setattr(run_cli.dt, "datetime", Frozen)
     monkeypatch.chdir(tmp_path)
+    return run_cli
+
+
+def test_runs_started_within_one_second_each_get_their_own_default_directory(one_second):
+    """A loop over seeds ran the second run to its end and then refused it for the first's directory, suggesting
+    --force, which would have replaced the first (a probe)."""
+    run_cli = one_second
     names = []
     for _ in range(3):
         path = run_cli.default_run_dir("toy")
@@ -491,23 +498,13 @@ def test_runs_started_within_one_second_each_get_their_own_default_directory(tmp
     assert names == ["toy-20261207-100000", "toy-20261207-100000-2", "toy-20261207-100000-3"]
 
 
-def test_two_runs_side_by_side_in_one_second_each_keep_their_run_and_a_failed_one_leaves_nothing(tmp_path, capsys,
-                                                                                               monkeypatch):
+def test_two_runs_side_by_side_in_one_second_each_keep_their_run_and_a_failed_one_leaves_nothing(one_second, tmp_path,
+                                                                                               capsys, monkeypatch):
     """Two runs started together without --out both took results/<name>-<stamp>, and the second to end replaced
     the first's run without a word (a probe). Run A starts and, while it runs, run B starts and ends: each writes
     its own directory. A run that fails leaves neither its directory nor results/ behind."""
-    import datetime as dt
-
-    import sim.cli.run as run_cli
     import sim.engine.engines as engines
 
-    class Frozen(dt.datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return cls(2026, 12, 7, 10, 0, 0)
-
-    monkeypatch.setattr(run_cli.dt, "datetime", Frozen)
-    monkeypatch.chdir(tmp_path)
     toy = str(ROOT / "scenarios" / "toy.yaml")
     real_run = engines.run
 
