@@ -43,7 +43,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SETS = ["time.end=2000-04", "population.groups.soldier.departure_rate=0.05", "policies.river_closed.start=2000-02",
         "policies.river_closed.end=2000-03", "policies.transit_crackdown.start=2000-03",
-        "network.nodes.thirdland.arrest_hazard=0.0125"]  # off its slider's grid: the slider shows 0.013
+        "network.nodes.thirdland.arrest_hazard=0.0125000001",  # on no slider grid: the slider shows 0.013
+        "network.edges.walk.controls.guards=0.32"]  # on the grid of steps of 0.01, not of its usual 0.05
 STEPS = 4  # 2000-01 .. 2000-04
 MINES = "network.edges.dmz.controls.mines"
 # Milliseconds the page may take to show what a test waits for. Playwright's own defaults (5 s for `expect`, 30 s
@@ -74,22 +75,40 @@ def test_lever_values_become_the_scenario_and_bad_ones_are_named():
         apply_levers(TOY, values={MINES: 1.5})
 
 
-def test_levers_at_the_points_their_sliders_show_keep_the_files_exact_values():
-    """A slider shows the point of its grid nearest the file's value and the browser sends that point back at
-    Reset: Korea's China broker capacity 23.6 (shown 24) and arrest hazard 0.00205 (shown 0.002) became 24 and
-    0.002 at the first Reset with nothing moved, and the page listed the hazard as changed."""
+def test_sliders_show_the_files_values_and_run_every_value_they_show():
+    """A slider moved on a grid of fixed steps and showed the point nearest the file's value, kept as the file's
+    value: Korea's China broker capacity 23.6 showed as 24 and its arrest hazard 0.00205 as 0.002, and a hazard of
+    0.0004 or guards of 0.02 showed as 0, which then could not be chosen (moved back to 0, the run kept 0.0004; a
+    probe). Each slider's step is now the coarsest of its usual step / 1, 2, 5, 10, ... on which the file's value
+    lies: it shows that value, and every value it shows runs as shown."""
     korea = apply_levers(ROOT / "scenarios" / "korea.yaml")
     levers = {lever.path: lever for lever in levers_of(korea)}
     capacity, hazard = levers["network.nodes.china.brokers.capacity"], levers["network.nodes.china.arrest_hazard"]
-    assert (capacity.exact, capacity.value, hazard.exact, hazard.value) == (23.6, 24, 0.00205, 0.002)
+    assert (capacity.value, capacity.step, hazard.value, hazard.step) == (23.6, 0.2, 0.00205, 0.00005)
+    assert levers["network.edges.dmz.controls.mines"].step == 0.05  # on the usual grid: the usual step
     shown = {path: lever.value for path, lever in levers.items()}
     assert with_levers(korea, shown, source="page") == korea and changed(korea, shown) == []
     moved = with_levers(korea, shown | {capacity.path: 25}, source="page")
     china = next(node for node in moved.network.nodes if node.id == "china")
     assert china.brokers is not None and (china.brokers.capacity, china.arrest_hazard) == (25, 0.00205)
     assert changed(korea, shown | {capacity.path: 25}) == [(capacity.label, 25)]
-    half = levers_of(apply_levers(TOY, SETS))  # 0.0125 / 0.001 = 12.5: JavaScript's Math.round gives 13
-    assert next(lever for lever in half if lever.path.endswith("thirdland.arrest_hazard")).value == 0.013
+    near_zero = apply_levers(TOY, ["network.nodes.thirdland.arrest_hazard=0.0004",
+                                   "network.edges.walk.controls.guards=0.02"])
+    levers = {lever.path: lever for lever in levers_of(near_zero)}
+    hazard, guards = levers["network.nodes.thirdland.arrest_hazard"], levers["network.edges.walk.controls.guards"]
+    assert (hazard.value, guards.value) == (0.0004, 0.02)
+    off = with_levers(near_zero, {hazard.path: 0.0, guards.path: 0.0}, source="page")
+    walk = next(edge for edge in off.network.edges if edge.id == "walk")
+    assert next(n for n in off.network.nodes if n.id == "thirdland").arrest_hazard == 0.0 and walk.controls.guards == 0
+
+
+def test_a_file_value_on_no_slider_grid_shows_at_the_nearest_point_and_is_kept_there():
+    """A value with more digits than a slider of at most MAX_POINTS points can hold shows at the nearest point of
+    the usual grid; the slider sends that point back at Reset, and the file's exact value is kept."""
+    sc = apply_levers(TOY, SETS)
+    lever = next(lever for lever in levers_of(sc) if lever.path.endswith("thirdland.arrest_hazard"))
+    assert (lever.exact, lever.step, lever.value) == (0.0125000001, 0.001, 0.013)  # JavaScript rounds 12.5 up
+    assert with_levers(sc, {lever.path: lever.value}, source="page") == sc and changed(sc, {lever.path: 0.013}) == []
 
 
 def test_an_arrest_hazard_slider_ends_at_1():
@@ -382,7 +401,8 @@ def test_the_downloaded_scenario_reproduces_the_page(page, tmp_path):
     doc = yaml.safe_load(path.read_text())
     assert doc["network"]["edges"][3]["controls"]["mines"] == 1.0
     # the lever not moved keeps the file's value, though its slider shows (and sends back) 0.013
-    assert next(n for n in doc["network"]["nodes"] if n["id"] == "thirdland")["arrest_hazard"] == 0.0125
+    assert next(n for n in doc["network"]["nodes"] if n["id"] == "thirdland")["arrest_hazard"] == 0.0125000001
+    assert next(e for e in doc["network"]["edges"] if e["id"] == "walk")["controls"]["guards"] == 0.32
     assert main(["validate", str(path)]) == 0  # the command's own code, in this process (no second start-up)
     assert main(["run", str(path), "--out", str(tmp_path / "run"), "--quiet"]) == 0
     totals = json.loads((tmp_path / "run" / "summary.json").read_text())["totals"]

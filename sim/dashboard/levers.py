@@ -12,9 +12,12 @@ range. The levers of a scenario are, in this order:
 - each dated policy, on or off (`policies.<name>.enabled`).
 
 Their values are applied as overrides to the scenario as loaded, and the result is validated again: the same
-scenario `bordersim run FILE --set PATH=VALUE ...` would run (`apply_levers`). A slider shows the point of its
-grid (low + k x step) nearest the file's value, and the browser sends that point back at Reset: a lever still at
-that point keeps the file's exact value (China's 23.6 passages a month stay 23.6, not the 24 the slider shows).
+scenario `bordersim run FILE --set PATH=VALUE ...` would run (`apply_levers`). A slider moves on the grid
+low + k x step, its step the coarsest of the lever's usual step divided by 1, 2, 5, 10, 20, ... (at most
+MAX_POINTS points) on which the file's value lies, so that it shows the file's value and every value it shows is
+the value it runs (China's 23.6 passages a month move in steps of 0.1). A file value on no such grid (more
+significant digits than a slider can hold) is shown at the nearest point of the usual grid, and a lever still at
+that point keeps the file's exact value.
 """
 
 from __future__ import annotations
@@ -57,6 +60,27 @@ def _top(value: float, factor: float, floor: float) -> float:
     return max(floor, factor * value)
 
 
+MAX_POINTS = 5000  # grid points a slider may have, so that a file's value such as 0.00205 can lie on its grid
+
+
+def _lever(path: str, label: str, exact: float, low: float, high: float, step: float) -> Lever:
+    """A slider over `exact` in [low, high], on the coarsest grid low + k x (step / d), d = 1, 2, 5, 10, 20, 50,
+    ..., with at most MAX_POINTS points, on which `exact` lies (to a relative 1e-12, the rounding of k x step):
+    the slider then shows the file's value itself. `step` when there is none. A whole-number lever (step 1, a
+    whole exact) is an "int"."""
+    divisor, chosen = 1.0, step
+    while (high - low) / (step / divisor) <= MAX_POINTS:
+        point = low + round((exact - low) / (step / divisor)) * (step / divisor)
+        if abs(point - exact) <= 1e-12 * abs(exact):
+            chosen = step / divisor
+            break
+        divisor *= 2.5 if str(divisor).lstrip("0.").startswith("2") else 2  # 1, 2, 5, 10, 20, 50, ...
+    whole = chosen == 1 and float(exact).is_integer() and float(low).is_integer()
+    if whole:
+        return Lever(path, label, "int", int(exact), int(low), int(high), 1)
+    return Lever(path, label, "float", exact, float(low), float(high), chosen)
+
+
 def levers_of(scenario: Scenario) -> list[Lever]:
     """The levers of a scenario, at its values (the order of the module docstring)."""
     out: list[Lever] = []
@@ -66,20 +90,20 @@ def levers_of(scenario: Scenario) -> list[Lever]:
         for c in CONTROLS:
             v = getattr(e.controls, c)
             if v > 0:
-                out.append(Lever(f"network.edges.{e.id}.controls.{c}", f"{e.route}: {c}", "float", v, 0.0, 1.0, 0.05))
+                out.append(_lever(f"network.edges.{e.id}.controls.{c}", f"{e.route}: {c}", v, 0.0, 1.0, 0.05))
     for n in scenario.network.nodes:
         if n.kind != "transit":
             continue
         h = n.arrest_hazard
-        out.append(Lever(f"network.nodes.{n.id}.arrest_hazard", f"{n.id}: arrest hazard per month", "float", h,
-                         0.0, min(1.0, _top(h, 4, 0.05)), 0.001))
+        out.append(_lever(f"network.nodes.{n.id}.arrest_hazard", f"{n.id}: arrest hazard per month", h, 0.0,
+                          min(1.0, _top(h, 4, 0.05)), 0.001))
         if n.brokers is not None:
             cap = n.brokers.capacity
-            out.append(Lever(f"network.nodes.{n.id}.brokers.capacity", f"{n.id}: broker passages per month", "int",
-                             cap, 0, int(round(_top(cap, 4, 10))), 1))
+            out.append(_lever(f"network.nodes.{n.id}.brokers.capacity", f"{n.id}: broker passages per month", cap,
+                              0, round(_top(cap, 4, 10)), 1))
             fee = n.brokers.fee
-            out.append(Lever(f"network.nodes.{n.id}.brokers.fee", f"{n.id}: broker base fee (USD)", "float", fee,
-                             0.0, _top(fee, 5, 1000), 100.0))
+            out.append(_lever(f"network.nodes.{n.id}.brokers.fee", f"{n.id}: broker base fee (USD)", fee, 0.0,
+                              _top(fee, 5, 1000), 100.0))
     for p in scenario.policies:
         span = f"from {p.start}" if p.end is None else f"{p.start} to {_last_month(p.end)}"
         out.append(Lever(f"policies.{p.name}.enabled", f"policy {p.name} ({span})", "bool", p.enabled))
