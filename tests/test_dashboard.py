@@ -111,6 +111,19 @@ def test_a_file_value_on_no_slider_grid_shows_at_the_nearest_point_and_is_kept_t
     assert with_levers(sc, {lever.path: lever.value}, source="page") == sc and changed(sc, {lever.path: 0.013}) == []
 
 
+def test_a_horizon_of_centuries_draws_every_panel():
+    """A valid scenario running to 2400 gave a page holding only a traceback: the year axis chose its tick step
+    among 1 to 50 years and found none for 400 years (a probe). `style.year_step` goes on with 100, 200, 500, ..."""
+    from sim.plots.style import year_step
+
+    assert [year_step(span, 8) for span in (0, 7, 8, 35, 70, 399, 400, 7999)] == [1, 1, 2, 5, 10, 50, 100, 1000]
+    model = DashboardModel(TOY, ("time.end=2400-12", "population.size=500"))
+    model.step()
+    years = np.array([d.year for d in model.dates])
+    for view in (panels.ArrivalsView(years, None), panels.FemaleShareView(years, None)):
+        assert view.png(model.result_so_far()).startswith(b"\x89PNG")
+
+
 def test_an_arrest_hazard_slider_ends_at_1():
     """A hazard is a probability: a slider to 4 x 0.3 = 1.2 offered values the scenario refuses."""
     hazard = "network.nodes.thirdland.arrest_hazard"

@@ -164,7 +164,7 @@ def _fit_aspect(ax, aspect: float, fig: Figure) -> None:
 
 def _year_axis(ax, years: np.ndarray) -> None:
     """Whole years on the x axis, at most 8 labels, no offset."""
-    step = next(s for s in (1, 2, 5, 10, 20, 50) if (years.max() - years.min()) // s + 1 <= 8)
+    step = style.year_step(int(years.max() - years.min()), 8)
     ax.set_xticks(np.arange(years.min(), years.max() + 1, step))
     ax.set_xlim(years.min() - 0.7, years.max() + 0.7)
     ax.ticklabel_format(axis="x", useOffset=False, style="plain")

@@ -238,7 +238,7 @@ def yearly(run: RunData) -> Figure:
 def _year_ticks(ax, years: np.ndarray, max_ticks: int) -> None:
     """Integer year ticks on round years, at most max_ticks of them, horizontal."""
     span = int(years.max() - years.min()) if len(years) else 0
-    step = next(s for s in (1, 2, 5, 10, 20, 50) if span // s + 1 <= max_ticks)
+    step = style.year_step(span, max_ticks)
     first = years.min() + (-years.min()) % step
     ax.set_xticks(np.arange(first, years.max() + 1, step))
     ax.set_xlim(years.min() - 0.7, years.max() + 0.7)

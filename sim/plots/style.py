@@ -144,12 +144,26 @@ THOUSANDS = FuncFormatter(thousands)
 PERCENT = FuncFormatter(lambda x, _pos=None: f"{100 * x:.0f}%")
 
 
+def year_step(span: int, max_ticks: int) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 50, 100, ... years such that ticks that far apart over `span` years number
+    at most `max_ticks` (span // step + 1); any span has one (a horizon of centuries too)."""
+    step, mantissa = 1, 0
+    while span // step + 1 > max_ticks:
+        mantissa = (mantissa + 1) % 3
+        step = step * 5 // 2 if mantissa == 2 else step * 2
+    return step
+
+
 def date_axis(ax, span_years: float) -> None:
-    """Year ticks on a time axis: every year up to 12 years, then every 2 or 5 years; minor ticks per year."""
-    step = 1 if span_years <= 12 else 2 if span_years <= 30 else 5
+    """Year ticks on a time axis: every year up to 12 years, then every 2 or 5 years up to 75, then as
+    `year_step` gives for at most 16 ticks; minor ticks per year up to 75 years."""
+    if span_years <= 75:
+        step = 1 if span_years <= 12 else 2 if span_years <= 30 else 5
+    else:
+        step = year_step(int(span_years), 16)
     ax.xaxis.set_major_locator(mdates.YearLocator(step))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
-    if step > 1:
+    if 1 < step <= 5:
         ax.xaxis.set_minor_locator(mdates.YearLocator(1))
 
 
