@@ -124,6 +124,23 @@ def test_a_horizon_of_centuries_draws_every_panel():
         assert view.png(model.result_so_far()).startswith(b"\x89PNG")
 
 
+def test_a_scenario_refused_while_its_model_is_built_is_named_in_the_page(tmp_path):
+    """A stock's waiting time drawn past what is stored stops a run while it is built: `bordersim run` names the
+    file and key, the page named only the key (a probe)."""
+    from sim.dashboard.app import _first_model
+
+    data = yaml.safe_load(TOY.read_text())
+    data["initial_stock"] = [{"node": "thirdland", "size": 2000, "groups": {"ordinary": 1},
+                              "waited": {"dist": "lognormal", "median": 12, "sigma": 3}}]
+    path = tmp_path / "stock.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ScenarioError, match="past 600") as exc:
+        DashboardModel(str(path))
+    assert exc.value.path == str(path) and exc.value.key == "initial_stock[0].waited"
+    message = _first_model(str(path), ())
+    assert isinstance(message, str) and message.startswith(f"error: {path}, key 'initial_stock[0].waited'"), message
+
+
 def test_an_arrest_hazard_slider_ends_at_1():
     """A hazard is a probability: a slider to 4 x 0.3 = 1.2 offered values the scenario refuses."""
     hazard = "network.nodes.thirdland.arrest_hazard"

@@ -54,7 +54,11 @@ class DashboardModel(BorderModel):
             scenario = with_levers(base, levers, source=f"{path} (dashboard)")
         except InputError as exc:
             scenario, self.refused, self.changed = base, exc.format(), []
-        super().__init__(scenario)
+        try:
+            super().__init__(scenario)
+        except InputError as exc:  # found while building (a draw of means or waits past what is stored)
+            exc.path = exc.path or self.path  # the page names the file, as `bordersim run` does
+            raise
         # The RunResult over the ledger's own arrays, which the steps fill in place: built (and the scenario
         # dumped for its sha256) once, then cut to the steps taken (`result_so_far`).
         self._whole = run_result(self)
