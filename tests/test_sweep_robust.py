@@ -875,8 +875,13 @@ def test_summarize_a_damaged_sweep_directory_names_the_file(tmp_path, capsys, fi
 
 
 
+DAMAGED = {"a seed of text": {"seed": "7"}, "a seed past 2^64": {"seed": 2**70}, "a negative seed": {"seed": -1},
+           "another point": {"point": 7}, "a code of a list": {"code_sha256": [1]},
+           "a parameter of a list": {"parameters": {"network.edges.dmz.controls.mines": [1]}}}
+
+
 @pytest.mark.parametrize("record", ["[1, 2]", '{"run_id": "p00001-r0000", "status": "ok"}', "{not json",
-                                    "another run's record", "a seed of text"])
+                                    "another run's record", *DAMAGED])
 def test_a_damaged_run_record_is_made_again_and_the_sweep_ends_as_an_intact_one(tmp_path, capsys, finished_sweep,
                                                                                   record):
     """A run record that was a JSON list, or an object without 'point', made the sweep an internal failure (exit
@@ -886,8 +891,8 @@ def test_a_damaged_run_record_is_made_again_and_the_sweep_ends_as_an_intact_one(
     shutil.copytree(finished_sweep, d)
     damaged = d / "runs" / "p00001-r0000.json"
     intact = json.loads(damaged.read_text())
-    damaged.write_text({"another run's record": (d / "runs" / "p00000-r0000.json").read_text(),
-                        "a seed of text": json.dumps({**intact, "seed": "7"})}.get(record, record))
+    damaged.write_text((d / "runs" / "p00000-r0000.json").read_text() if record == "another run's record" else
+                       json.dumps({**intact, **DAMAGED[record]}) if record in DAMAGED else record)
     rc, _, err = cli(capsys, "sweep", tiny(tmp_path), "--out", d, "--quiet")
     assert rc == 0, err
     assert json.loads(damaged.read_text()) | {"wall_time": 0} == intact | {"wall_time": 0}

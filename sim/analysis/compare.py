@@ -43,6 +43,7 @@ import pandas as pd
 from sim.api_checks import path_argument
 from sim.errors import InputError, UsageError, with_article
 from sim.experiments.summarize import MIN_CI_REPLICATES, mean_ci, outcome_columns, resolve_point
+from sim.experiments.store import read_record
 from sim.outcomes import FLOWS, TOTAL_KEYS
 from sim.outputs import new_dir
 from sim.directories import kind_of, load_run, load_sweep_dir, read_table, read_yaml, year_order
@@ -218,13 +219,10 @@ def _sweep_side(root: Path, label: str, selector: str | None) -> Side:
 
 
 def _record_code(path: Path) -> str | None:
-    """The code_sha256 a sweep's run record names; None when it names none (an earlier bordersim) or cannot
-    be read."""
-    try:
-        code = json.loads(path.read_text()).get("code_sha256")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return code if isinstance(code, str) else None
+    """The code_sha256 a sweep's run record names; None when it names none (an earlier bordersim) or is not a
+    record (`read_record`)."""
+    record = read_record(path)
+    return record.get("code_sha256") if record is not None else None
 
 
 def code_note(a: Side, b: Side) -> str | None:

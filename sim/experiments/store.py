@@ -221,29 +221,38 @@ class SweepStore:
                                 self.codes.get(None, 0), workers, ours)
 
 
-# What `SweepStore.record` writes, key by key: the types a record read back must have. Records of earlier versions
-# lack error_kind and code_sha256, which are read with .get.
+# What `SweepStore.record` writes, key by key: the types a record read back must have (records of earlier versions
+# lack error_kind and code_sha256: they may be absent).
+_NONE, _NUMBER = type(None), (int, float)
 _RECORD_TYPES: dict[str, type | tuple[type, ...]] = {
-    "run_id": str, "point": int, "package": (str, type(None)), "replicate": int, "seed": int, "parameters": dict,
-    "status": str, "error": (str, type(None)), "outcomes": dict, "wall_time": (int, float, type(None))}
+    "run_id": str, "point": int, "package": (str, _NONE), "replicate": int, "seed": int, "parameters": dict,
+    "status": str, "error": (str, _NONE), "outcomes": dict, "wall_time": (*_NUMBER, _NONE)}
+_OPTIONAL_TYPES: dict[str, type | tuple[type, ...]] = {"error_kind": (str, _NONE), "code_sha256": (str, _NONE)}
 
 
 def read_record(path: Path) -> dict | None:
-    """The run record at `path` as `SweepStore.record` wrote it; None when there is none or the file is not one
-    (not JSON, not an object, a key missing or of another type, a status other than ok and failed, another run's
-    id): such a run counts as not made, and the sweep makes it again and writes its record anew (each run is keyed
-    by its seed, so the result is the one that was lost; docs/experiments.md, "The results store")."""
+    """The run record at `path` as `SweepStore.record` wrote it; None when there is none or the file is not one:
+    not JSON, not an object, a key missing or of another type (a parameter value not a number, true/false, text or
+    null; an outcome not a number or null), a status other than ok and failed, a seed outside [0, 2^64), a run id
+    not the file's or not of its point and replicate. Such a run counts as not made, and the sweep makes it again
+    and writes its record anew (each run is keyed by its seed, so the result is the one that was lost;
+    docs/experiments.md, "The results store")."""
     try:
         rec = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
         return None
     if not isinstance(rec, dict) or rec.get("run_id") != path.stem or rec.get("status") not in ("ok", "failed"):
         return None
-    for key, kind in _RECORD_TYPES.items():
+    for key, kind in [*_RECORD_TYPES.items(), *((k, t) for k, t in _OPTIONAL_TYPES.items() if k in rec)]:
         value = rec.get(key, ...)
         if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
             return None
-    if not all(isinstance(v, (int, float, type(None))) and not isinstance(v, bool) for v in rec["outcomes"].values()):
+    if not (0 <= rec["seed"] < 2**64 and rec["point"] >= 0 and rec["replicate"] >= 0
+            and rec["run_id"] == f"p{rec['point']:05d}-r{rec['replicate']:04d}"):
+        return None
+    if not all(isinstance(v, (*_NUMBER, bool, str, _NONE)) for v in rec["parameters"].values()):
+        return None
+    if not all(isinstance(v, (*_NUMBER, _NONE)) and not isinstance(v, bool) for v in rec["outcomes"].values()):
         return None
     return rec
 
@@ -396,15 +405,9 @@ def _foreign_entries(root: Path) -> list[str]:
 
 
 def _is_record(path: Path) -> bool:
-    """`path` holds a run record as the store writes it (a JSON object naming its own run_id, with the status ok or
-    failed), or is a temporary: a file the user saved under a record's name (runs/p99999-r0000.json) is not one."""
-    if _OUR_TEMPORARY.match(path.name):
-        return True
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return False
-    return isinstance(data, dict) and data.get("run_id") == path.stem and data.get("status") in ("ok", "failed")
+    """`path` holds a run record as the store writes it (`read_record`), or is a temporary: a file the user saved
+    under a record's name (runs/p99999-r0000.json) is not one."""
+    return bool(_OUR_TEMPORARY.match(path.name)) or read_record(path) is not None
 
 
 def _spec_shown(root: Path, manifest: dict) -> str:
