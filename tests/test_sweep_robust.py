@@ -821,7 +821,8 @@ def test_a_sweep_is_not_written_into_an_analysis_directory(tmp_path, capsys, fin
     write_marker(analysis, kind)
     before = sorted(p.relative_to(analysis) for p in analysis.rglob("*"))
     spec = tiny(tmp_path)
-    for out in (analysis / "sweep", analysis / "other"):
+    (tmp_path / "link").symlink_to(analysis / "sweep")  # a link to the analysis's sweep is inside it too
+    for out in (analysis / "sweep", analysis / "other", tmp_path / "link"):
         for extra in ([], ["--force"], ["--dry-run"]):
             rc, _, err = cli(capsys, "sweep", spec, "--out", out, "--quiet", *extra)
             assert rc == 2 and f"lies inside the {kind} directory {analysis}" in err, err
@@ -829,6 +830,13 @@ def test_a_sweep_is_not_written_into_an_analysis_directory(tmp_path, capsys, fin
         with pytest.raises(UsageError, match=f"inside the {kind} directory"):
             sim.sweep(spec, out, force=True)
     assert sorted(p.relative_to(analysis) for p in analysis.rglob("*")) == before
+    # summarize's advice names the analysis's command, not the refused `bordersim sweep`
+    rc, _, err = cli(capsys, "summarize", analysis / "sweep")
+    assert rc == 0 and f"(the replicates of the {command} spec)" in err and "bordersim sweep" not in err, err
+    runs = pd.read_parquet(analysis / "sweep" / "runs.parquet")
+    runs.iloc[:1].to_parquet(analysis / "sweep" / "runs.parquet", index=False)
+    rc, _, err = cli(capsys, "summarize", analysis / "sweep")
+    assert rc == 0 and f"run the same `bordersim {command}` command again to finish it" in err, err
 
 
 def test_a_sweep_that_keeps_no_time_series_makes_no_timeseries_directory(tmp_path, capsys):

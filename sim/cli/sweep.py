@@ -123,6 +123,7 @@ def _planned_runs(manifest: dict) -> int | None:
 
 def cmd_summarize(args: argparse.Namespace) -> int:
     from sim.experiments.store import load_sweep, read_manifest
+    from sim.experiments.sweep import analysis_of
     from sim.experiments.summarize import (MIN_CI_REPLICATES, outcome_columns, paired_differences, resolve_point,
                                            summarize)
 
@@ -130,8 +131,10 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     df = load_sweep(root)  # says what a directory is when it is not a sweep, and names a damaged file
     manifest = read_manifest(root)
     parameters = manifest.get("parameters") or []
+    command = analysis_of(root)  # an analysis's sweep is resumed by the analysis's command
+    again = f"the same `bordersim {command or 'sweep'}` command again"
     if df.empty:
-        raise UsageError(f"{root}/runs.parquet has no runs yet; run the same `bordersim sweep` command again")
+        raise UsageError(f"{root}/runs.parquet has no runs yet; run {again}")
     planned = _planned_runs(manifest)
     unfinished = planned is not None and len(df) < planned
     outcomes = args.outcome or None
@@ -149,7 +152,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
         table = paired_differences(df, parameters, base, outcomes)
         if not ((df["point"] == base) & (df["status"] == "ok")).any():  # every difference is then missing
             print(f"note: the baseline point {base} has no successful run, so no point has a difference to it; run "
-                  "the same `bordersim sweep` command again to retry its runs", file=sys.stderr)
+                  f"{again} to retry its runs", file=sys.stderr)
     else:
         table = summarize(df, parameters, outcomes)
     if args.format == "csv":
@@ -168,15 +171,16 @@ def cmd_summarize(args: argparse.Namespace) -> int:
         points = sorted(set(failed["point"].tolist()))
         shown = ", ".join(map(str, points[:10])) + (" ..." if len(points) > 10 else "")
         print(f"note: {len(failed)} of {len(df)} runs failed (point(s) {shown}); the rows count only successful "
-              "runs (n); run the same `bordersim sweep` command again to retry them", file=sys.stderr)
+              f"runs (n); run {again} to retry them", file=sys.stderr)
     if unfinished:  # then points lack runs the spec asks for: this says how to make them, not to add replicates
         print(f"note: the sweep is not finished: {len(df):,} of its {planned:,} runs are in {root}/runs.parquet (it "
-              "was stopped), and the rows count only these; run the same `bordersim sweep` command again to finish "
-              "it", file=sys.stderr)
+              f"was stopped), and the rows count only these; run {again} to finish it", file=sys.stderr)
     elif "n" in table.columns and (table["n"] < MIN_CI_REPLICATES).any():
         if df.groupby("point").size().min() < MIN_CI_REPLICATES:
             print(f"note: a 95% CI needs at least {MIN_CI_REPLICATES} replicates; points with fewer show none "
-                  "(add replicates: `bordersim sweep SPEC --replicates R`, which resumes the sweep)", file=sys.stderr)
+                  + (f"(the replicates of the {command} spec)" if command else
+                     "(add replicates: `bordersim sweep SPEC --replicates R`, which resumes the sweep)"),
+                  file=sys.stderr)
         elif failed.empty:  # every point has the replicates and they all ran: some outcome is undefined in some runs
             short = table.loc[table["n"] < MIN_CI_REPLICATES, "outcome"].unique()
             print(f"note: {', '.join(map(str, short[:3]))}{' ...' if len(short) > 3 else ''} is undefined in some "

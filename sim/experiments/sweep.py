@@ -31,7 +31,7 @@ from sim.experiments.design import (Point, RunSpec, build_runs, check_run_count,
 from sim.experiments.backends import Backend, BackendLost
 from sim.experiments.executors import backend, drive
 from sim.interrupts import signals_deferred, signals_held
-from sim.outputs import enclosing_dirs, real_target
+from sim.outputs import enclosing_dirs
 from sim.experiments.spec import LoadedSpec, load_spec
 from sim.experiments.store import SweepStore, read_manifest
 from sim.experiments.task import TaskOutput, call_packed, execute, execute_group, packed, point_scenario
@@ -288,12 +288,27 @@ def refuse_analysis_place(out: str | Path) -> None:
     discovery): the sweeps there are the analysis's own, and `bordersim sweep` writing one (another spec's, or
     the same spec's with --force) would leave the analysis's tables and figures describing runs no longer there,
     read back by `plot` and `report` as a finished analysis."""
-    for kind, directory in enclosing_dirs(real_target(out)):
-        if kind in ANALYSIS_COMMANDS:
-            raise UsageError(f"{out}: lies inside the {kind} directory {directory}, whose sweeps are the analysis's "
+    found = _analysis_dir(out)
+    if found is not None:
+        kind, directory = found
+        raise UsageError(f"{out}: lies inside the {kind} directory {directory}, whose sweeps are the analysis's "
                              f"own (a sweep written there would leave its tables describing other runs); run "
                              f"`bordersim {ANALYSIS_COMMANDS[kind]}` to resume or redo the analysis, or choose "
                              "another --out")
+
+
+def analysis_of(sweep_dir: str | Path) -> str | None:
+    """The command whose analysis directory holds `sweep_dir` (its sweeps are resumed and extended by that
+    command, not by `bordersim sweep`), or None."""
+    found = _analysis_dir(sweep_dir)
+    return ANALYSIS_COMMANDS[found[0]] if found is not None else None
+
+
+def _analysis_dir(path: str | Path) -> tuple[str, Path] | None:
+    """(kind, directory) of the analysis directory bordersim made that holds `path`, links resolved (a link to
+    SENS/sweep is in SENS), or None."""
+    return next(((kind, d) for kind, d in enclosing_dirs(Path(os.path.realpath(path))) if kind in ANALYSIS_COMMANDS),
+                None)
 
 
 def sweep(spec: str | Path, out: str | Path | None = None, *, workers: int | None = None,
