@@ -44,7 +44,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 SETS = ["time.end=2000-04", "population.groups.soldier.departure_rate=0.05", "policies.river_closed.start=2000-02",
         "policies.river_closed.end=2000-03", "policies.transit_crackdown.start=2000-03",
         "network.nodes.thirdland.arrest_hazard=0.0125000001",  # on no slider grid: the slider shows 0.013
-        "network.edges.walk.controls.guards=0.32"]  # on the grid of steps of 0.01, not of its usual 0.05
+        "network.edges.walk.controls.guards=0.32"]  # on the grid of steps of 0.02, not of its usual 0.05
 STEPS = 4  # 2000-01 .. 2000-04
 MINES = "network.edges.dmz.controls.mines"
 # Milliseconds the page may take to show what a test waits for. Playwright's own defaults (5 s for `expect`, 30 s
@@ -79,8 +79,9 @@ def test_sliders_show_the_files_values_and_run_every_value_they_show():
     """A slider moved on a grid of fixed steps and showed the point nearest the file's value, kept as the file's
     value: Korea's China broker capacity 23.6 showed as 24 and its arrest hazard 0.00205 as 0.002, and a hazard of
     0.0004 or guards of 0.02 showed as 0, which then could not be chosen (moved back to 0, the run kept 0.0004; a
-    probe). Each slider's step is now the coarsest of its usual step / 1, 2, 5, 10, ... on which the file's value
-    lies: it shows that value, and every value it shows runs as shown."""
+    probe; guards of 0.0004 too, the review). Each slider's step is now the coarsest of its usual step and the
+    decimal steps 5, 2, 1 x 10^k below it on which the file's value lies: it shows that value, and every value it
+    shows runs as shown."""
     korea = apply_levers(ROOT / "scenarios" / "korea.yaml")
     levers = {lever.path: lever for lever in levers_of(korea)}
     capacity, hazard = levers["network.nodes.china.brokers.capacity"], levers["network.nodes.china.arrest_hazard"]
@@ -93,10 +94,10 @@ def test_sliders_show_the_files_values_and_run_every_value_they_show():
     assert china.brokers is not None and (china.brokers.capacity, china.arrest_hazard) == (25, 0.00205)
     assert changed(korea, shown | {capacity.path: 25}) == [(capacity.label, 25)]
     near_zero = apply_levers(TOY, ["network.nodes.thirdland.arrest_hazard=0.0004",
-                                   "network.edges.walk.controls.guards=0.02"])
+                                   "network.edges.walk.controls.guards=0.0004"])
     levers = {lever.path: lever for lever in levers_of(near_zero)}
     hazard, guards = levers["network.nodes.thirdland.arrest_hazard"], levers["network.edges.walk.controls.guards"]
-    assert (hazard.value, guards.value) == (0.0004, 0.02)
+    assert (hazard.value, guards.value, guards.step) == (0.0004, 0.0004, 0.0002)
     off = with_levers(near_zero, {hazard.path: 0.0, guards.path: 0.0}, source="page")
     walk = next(edge for edge in off.network.edges if edge.id == "walk")
     assert next(n for n in off.network.nodes if n.id == "thirdland").arrest_hazard == 0.0 and walk.controls.guards == 0

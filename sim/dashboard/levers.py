@@ -13,16 +13,17 @@ range. The levers of a scenario are, in this order:
 
 Their values are applied as overrides to the scenario as loaded, and the result is validated again: the same
 scenario `bordersim run FILE --set PATH=VALUE ...` would run (`apply_levers`). A slider moves on the grid
-low + k x step, its step the coarsest of the lever's usual step divided by 1, 2, 5, 10, 20, ... (at most
-MAX_POINTS points) on which the file's value lies, so that it shows the file's value and every value it shows is
-the value it runs (China's 23.6 passages a month move in steps of 0.1). A file value on no such grid (more
-significant digits than a slider can hold) is shown at the nearest point of the usual grid, and a lever still at
-that point keeps the file's exact value.
+low + k x step, its step the coarsest of the lever's usual step and the decimal steps 5, 2, 1 x 10^k below it (at
+most MAX_POINTS points) on which the file's value lies, so that it shows the file's value and every value it
+shows is the value it runs (China's 23.6 passages a month move in steps of 0.2). A file value on no such grid
+(1e-7 on a slider from 0 to 1, or a value of many digits) is shown at the nearest point of the usual grid, and a
+lever still at that point keeps the file's exact value.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,18 +64,30 @@ def _top(value: float, factor: float, floor: float) -> float:
 MAX_POINTS = 5000  # grid points a slider may have, so that a file's value such as 0.00205 can lie on its grid
 
 
+def _steps(step: float) -> Iterator[float]:
+    """`step`, then the decimal steps 5, 2, 1 x 10^k below it, largest first (0.05: 0.02, 0.01, 0.005, ...)."""
+    yield step
+    k = math.floor(math.log10(step))
+    while True:
+        for m in (5, 2, 1):
+            candidate = float(f"{m}e{k}")  # exact decimal spelling: 2e-05, not 2 * 10.0 ** -5
+            if candidate < step:
+                yield candidate
+        k -= 1
+
+
 def _lever(path: str, label: str, exact: float, low: float, high: float, step: float) -> Lever:
-    """A slider over `exact` in [low, high], on the coarsest grid low + k x (step / d), d = 1, 2, 5, 10, 20, 50,
-    ..., with at most MAX_POINTS points, on which `exact` lies (to a relative 1e-12, the rounding of k x step):
-    the slider then shows the file's value itself. `step` when there is none. A whole-number lever (step 1, a
-    whole exact) is an "int"."""
-    divisor, chosen = 1.0, step
-    while (high - low) / (step / divisor) <= MAX_POINTS:
-        point = low + round((exact - low) / (step / divisor)) * (step / divisor)
-        if abs(point - exact) <= 1e-12 * abs(exact):
-            chosen = step / divisor
+    """A slider over `exact` in [low, high], on the coarsest grid low + k x s, s = `step` or a decimal step 5, 2,
+    1 x 10^k below it (`_steps`), with at most MAX_POINTS points, on which `exact` lies (to a relative 1e-12, the
+    rounding of k x s): the slider then shows the file's value itself. `step` when there is none (a value such
+    as 1e-7 on a slider from 0 to 1). A whole-number lever (step 1, a whole exact) is an "int"."""
+    chosen = step
+    for s in _steps(step):
+        if (high - low) / s > MAX_POINTS:
             break
-        divisor *= 2.5 if str(divisor).lstrip("0.").startswith("2") else 2  # 1, 2, 5, 10, 20, 50, ...
+        if abs(low + round((exact - low) / s) * s - exact) <= 1e-12 * abs(exact):
+            chosen = s
+            break
     whole = chosen == 1 and float(exact).is_integer() and float(low).is_integer()
     if whole:
         return Lever(path, label, "int", int(exact), int(low), int(high), 1)
