@@ -7,6 +7,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -549,3 +550,17 @@ def test_a_seed_out_of_range_is_named_as_the_option(seed, says, capsys, tmp_path
     err = capsys.readouterr().err
     assert exc.value.code == 2 and "error: argument --seed: " in err and says in err, err
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("results", ["a dangling link", "a file"])
+def test_a_results_that_is_not_a_directory_is_named_as_such(one_second, tmp_path, capsys, results):
+    """A dangling link `results` was reported as 'results/toy-...: cannot create the run directory (File exists)',
+    naming the run directory that was never there (the review)."""
+    if results == "a file":
+        (tmp_path / "results").write_text("mine")
+    else:
+        (tmp_path / "results").symlink_to(tmp_path / "nowhere")
+    assert main(["run", str(TOY), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert re.search(r"results(: exists and)? is not a directory", err) and "run directory" not in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]

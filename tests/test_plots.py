@@ -540,3 +540,14 @@ def test_the_yearly_legend_stays_over_the_axes_with_a_partial_year_and_periods(t
     assert len(legend.get_texts()) == 4, [t.get_text() for t in legend.get_texts()]
     inside = legend.get_window_extent()
     assert box.x0 <= inside.x0 and inside.x1 <= box.x1, (inside, box)
+
+
+def test_the_yearly_figure_of_a_horizon_of_centuries_has_round_year_ticks():
+    """The yearly figure's tick step was chosen among 1 to 50 years: a run to 2400 made `bordersim plot` an
+    internal failure (StopIteration; the review). The ticks of 2000-2400 are 100 years apart."""
+    from sim.plots import run_figures, style
+
+    fig = style.figure(6, 3)
+    ax = fig.add_subplot()
+    run_figures._year_ticks(ax, np.arange(2000, 2401), 8)
+    assert list(ax.get_xticks()) == [2000, 2100, 2200, 2300, 2400]

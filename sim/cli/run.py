@@ -30,16 +30,18 @@ def default_run_dir(name: str) -> Path:
         path = default_dir(f"{name}-{stamp}" if n == 1 else f"{name}-{stamp}-{n}")
         if not os.path.lexists(path):
             claim_dir(path, "run", alone=True)
+            where = path.parent  # results/: a dangling link or a file there is named, not the run directory
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                try:
-                    path.mkdir()
-                    return path
-                except FileExistsError:
-                    pass  # taken since the look: the next number
+                where = path
+                path.mkdir()
+                return path
+            except FileExistsError:
+                if where != path:
+                    raise UsageError(f"{where}: exists and is not a directory; give --out") from None
+                # taken since the look: the next number
             except OSError as exc:
-                raise UsageError(f"{path}: cannot create the run directory ({exc.strerror or exc}); give "
-                                 "--out") from None
+                raise UsageError(f"{where}: cannot create the directory ({exc.strerror or exc}); give --out") from None
         n += 1
 
 

@@ -146,7 +146,9 @@ PERCENT = FuncFormatter(lambda x, _pos=None: f"{100 * x:.0f}%")
 
 def year_step(span: int, max_ticks: int) -> int:
     """The smallest of 1, 2, 5, 10, 20, 50, 100, ... years such that ticks that far apart over `span` years number
-    at most `max_ticks` (span // step + 1); any span has one (a horizon of centuries too)."""
+    at most `max_ticks` >= 1 (span // step + 1); any span has one (a horizon of centuries too)."""
+    if max_ticks < 1:
+        raise ValueError(f"max_ticks must be at least 1, found {max_ticks}")
     step, mantissa = 1, 0
     while span // step + 1 > max_ticks:
         mantissa = (mantissa + 1) % 3
@@ -156,7 +158,7 @@ def year_step(span: int, max_ticks: int) -> int:
 
 def date_axis(ax, span_years: float) -> None:
     """Year ticks on a time axis: every year up to 12 years, then every 2 or 5 years up to 75, then as
-    `year_step` gives for at most 16 ticks; minor ticks per year up to 75 years."""
+    `year_step` gives for at most 16 ticks; minor ticks per year while the step is 2 or 5."""
     if span_years <= 75:
         step = 1 if span_years <= 12 else 2 if span_years <= 30 else 5
     else:
