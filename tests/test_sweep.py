@@ -496,6 +496,8 @@ def test_dry_run_prints_design_and_runs_nothing(tmp_path, run_cli, small_sweep):
     # a value given twice (1000 and 1000.0) made two points no table could tell apart (a probe)
     ("name: x\nscenario: SCENARIO\nparameters:\n  population.size: [500, 1000, 1000.0]\n",
      ":4, key 'parameters.population.size': the value 1000.0 is given twice (500, 1000, 1000.0)"),
+    ("name: x\nscenario: SCENARIO\nparameters:\n  policies.river_closed.enabled: [true, false, true]\n",
+     ":4, key 'parameters.policies.river_closed.enabled': the value true is given twice (true, false, true)"),
     ("name: x\nscenario: SCENARIO\nparameters:\n  network.edges.dmz.controls.mines: {start: 0.5, stop: 0.5, num: 3}\n",
      ":4, key 'parameters.network.edges.dmz.controls.mines': start and stop are both 0.5, so the 3 values are all"),
 ])

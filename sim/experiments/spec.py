@@ -215,7 +215,8 @@ def load_spec(path: str | Path, replicates: int | None = None) -> LoadedSpec:
         for name, param in spec.parameters.items():
             twice = next((v for i, v in enumerate(param) if v in param[:i]), None) if isinstance(param, list) else None
             if twice is not None:
-                raise ScenarioError(f"the value {twice!r} is given twice ({', '.join(map(repr, param))}): the "
+                listed = ", ".join(map(json.dumps, param))  # as YAML writes them: true, "text", 1000.0
+                raise ScenarioError(f"the value {json.dumps(twice)} is given twice ({listed}): the "
                                     f"{spec.design.type} design would make the same point twice; give each value "
                                     "once (more runs of a point: replicates)", path=str(p),
                                     key=f"parameters.{name}", line=line_for(lines, ("parameters", name)))
