@@ -890,17 +890,23 @@ DAMAGED = {"a seed of text": {"seed": "7"}, "a seed past 2^64": {"seed": 2**70},
 
 @pytest.mark.parametrize("record", ["[1, 2]", '{"run_id": "p00001-r0000", "status": "ok"}', "{not json",
                                     "another run's record", *DAMAGED])
-def test_a_damaged_run_record_is_made_again_and_the_sweep_ends_as_an_intact_one(tmp_path, capsys, finished_sweep,
-                                                                                  record):
+def test_a_file_named_as_a_record_but_not_one_stops_the_sweep_and_is_never_written_over(tmp_path, capsys,
+                                                                                         finished_sweep, record):
     """A run record that was a JSON list, or an object without 'point', made the sweep an internal failure (exit
-    1, no file named; a probe), where a record cut short was made again. Every record that is not one counts as
-    missing: the run is made again and the sweep's files equal the intact sweep's."""
+    1, no file named; a probe), and a record cut short was silently made again, its file written over: it may be
+    a file of the user's. Every such file now stops the sweep before any run (exit 2, named, left as it is);
+    moved away, the run is made again and the sweep's files equal the intact sweep's."""
     d = tmp_path / "sweep"
     shutil.copytree(finished_sweep, d)
     damaged = d / "runs" / "p00001-r0000.json"
     intact = json.loads(damaged.read_text())
-    damaged.write_text((d / "runs" / "p00000-r0000.json").read_text() if record == "another run's record" else
-                       json.dumps({**intact, **DAMAGED[record]}) if record in DAMAGED else record)
+    text = ((d / "runs" / "p00000-r0000.json").read_text() if record == "another run's record" else
+            json.dumps({**intact, **DAMAGED[record]}) if record in DAMAGED else record)
+    damaged.write_text(text)
+    rc, _, err = cli(capsys, "sweep", tiny(tmp_path), "--out", d, "--quiet")
+    assert rc == 2 and f"{d / 'runs'}: p00001-r0000.json bears the name of a run record" in err, err
+    assert damaged.read_text() == text and "Traceback" not in err
+    shutil.move(damaged, tmp_path / "moved.json")
     rc, _, err = cli(capsys, "sweep", tiny(tmp_path), "--out", d, "--quiet")
     assert rc == 0, err
     assert json.loads(damaged.read_text()) | {"wall_time": 0} == intact | {"wall_time": 0}

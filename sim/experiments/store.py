@@ -234,9 +234,8 @@ def read_record(path: Path) -> dict | None:
     """The run record at `path` as `SweepStore.record` wrote it; None when there is none or the file is not one:
     not JSON, not an object, a key missing or of another type (a parameter value not a number, true/false, text or
     null; an outcome not a number or null), a status other than ok and failed, a seed outside [0, 2^64), a run id
-    not the file's or not of its point and replicate. Such a run counts as not made, and the sweep makes it again
-    and writes its record anew (each run is keyed by its seed, so the result is the one that was lost;
-    docs/experiments.md, "The results store")."""
+    not the file's or not of its point and replicate. A sweep refuses to resume over such a file
+    (`refuse_non_records`): it may be the user's."""
     try:
         rec = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
@@ -327,6 +326,7 @@ def _decision(root: Path, ls: LoadedSpec, force: bool) -> str:
             return "new"
         old = _manifest_or_none(root)
         if old is not None and ls.made(old):
+            refuse_non_records(root)
             return "legacy"
         what = ("holds results of a different spec "
                 f"({_spec_shown(root, old)}, spec or base scenario changed)" if old is not None
@@ -352,11 +352,27 @@ def _decision(root: Path, ls: LoadedSpec, force: bool) -> str:
                          f"restore {MANIFEST} from a backup to resume them, or choose another --out (--force would "
                          "replace the directory, discarding them)") from None
     if ls.made(old):
+        refuse_non_records(root)
         return "resume"
     if force:
         return check_replaceable(root)
     raise UsageError(f"{root} holds results of a different spec ({_spec_shown(root, old)}, spec or base scenario "
                      "changed); choose another --out, or pass --force to discard them")
+
+
+def refuse_non_records(root: Path) -> None:
+    """UsageError naming the entries of ROOT/runs that bear a run record's name but are not a record
+    (`read_record`): a record damaged since it was written, or a file of the user's. Resuming would make those
+    runs again and write their records over them. Reads only."""
+    runs = root / "runs"
+    bad = sorted(p.name for p in runs.iterdir() if _RECORD.match(p.name) and read_record(p) is None) \
+        if runs.is_dir() and not runs.is_symlink() else []
+    if bad:
+        listed = ", ".join(bad[:5]) + (f" and {len(bad) - 5:,} more" if len(bad) > 5 else "")
+        raise UsageError(f"{runs}: {listed} bear{'s' if len(bad) == 1 else ''} the name of a run record but "
+                         f"{'is' if len(bad) == 1 else 'are'} not one bordersim wrote (damaged since, or a file of "
+                         "yours); resuming would make those runs again and write over them: move them away (the runs "
+                         "are then made again) or choose another --out")
 
 
 def check_replaceable(root: Path, why: str | None = None) -> str:
