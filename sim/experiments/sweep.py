@@ -292,9 +292,9 @@ def refuse_analysis_place(out: str | Path) -> None:
     if found is not None:
         kind, directory = found
         raise UsageError(f"{out}: lies inside the {kind} directory {directory}, whose sweeps are the analysis's "
-                             f"own (a sweep written there would leave its tables describing other runs); run "
-                             f"`bordersim {ANALYSIS_COMMANDS[kind]}` to resume or redo the analysis, or choose "
-                             "another --out")
+                         f"own (a sweep written there would leave its tables describing other runs); run "
+                         f"`bordersim {ANALYSIS_COMMANDS[kind]}` to resume or redo the analysis, or choose another "
+                         "--out")
 
 
 def analysis_of(sweep_dir: str | Path) -> str | None:
