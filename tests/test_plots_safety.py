@@ -33,11 +33,12 @@ from matplotlib.collections import LineCollection, PolyCollection
 from scipy.stats import binom
 
 from sim.cli import main
+from sim.errors import UsageError
 from sim.engine.ledger import write_run
 from sim.engine.mesa.model import run
 from sim.plots import sweep_figures
 from sim.plots.api import build_figures
-from sim.directories import SweepData
+from sim.directories import EFFECTS_COLUMNS, SweepData
 from sim.plots.policy_figures import policy_bars
 from sim.loading import load_scenario
 
@@ -209,6 +210,30 @@ def test_plot_out_refuses_a_directory_bordersim_did_not_make_and_touches_nothing
         assert rc == 2 and why in err and printed == "", (out, err)
     assert snapshot(tmp_path) == before
     assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.usefixtures("blank_drawing")
+def test_the_python_drawers_of_analyses_refuse_a_directory_bordersim_did_not_make(tmp_path):
+    """`sim.plots.sensitivity.write_figures` and `sim.plots.effects.write_figures`, which docs/sensitivity.md and
+    docs/effects.md give Python users, took any existing directory as the analysis's own figures/: they marked a
+    folder of the user's as bordersim's (so that `bordersim plot --out` then wrote into it) and wrote figures
+    there (a probe). Given a place of their own choosing, they follow `plot --out`'s rule."""
+    from sim.plots import effects, sensitivity
+
+    mine = tmp_path / "thesis"
+    mine.mkdir()
+    (mine / "ch1.tex").write_text("my thesis")
+    csv = tmp_path / "effects.csv"
+    csv.write_text(",".join(EFFECTS_COLUMNS) + "\nclosure,none,arrivals,arrived,-10.0,-14,-12,-8,-6,-13,-11,-9,-7,"
+                   "4,5\n")
+    before = snapshot(tmp_path)
+    for draw in (lambda out: sensitivity.write_figures(pd.read_csv(io.StringIO(INDICES_CSV)), out),
+                 lambda out: effects.write_figures(csv, out)):
+        with pytest.raises(UsageError, match="not made by bordersim"):
+            draw(mine)
+        assert snapshot(tmp_path) == before
+        assert [p.name for p in draw(tmp_path / "new")]  # a new directory is taken, as by plot --out
+        shutil.rmtree(tmp_path / "new")
 
 
 @pytest.mark.usefixtures("blank_drawing")

@@ -43,7 +43,7 @@ def cmd_effects(args: argparse.Namespace) -> int:
         print(f"\nwrote {res.out}/effects.csv, effects.parquet, values.parquet ({res.runs} runs in {res.out}/sweep)")
         from sim.plots.effects import write_figures
 
-        for p in write_figures(res.out / "effects.csv", res.out / "figures"):
+        for p in write_figures(res.out / "effects.csv", res.out / "figures", own=True):
             print(p)
         tell_report_removed(res.out, res.report_removed)
     return EXIT_OK
