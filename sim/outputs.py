@@ -119,6 +119,16 @@ def enclosing_dirs(path: Path) -> Iterator[tuple[str, Path]]:
             yield kind, parent
 
 
+def refuse_enclosed(path: Path, what: str = "--out") -> None:
+    """UsageError when `path` lies inside a directory bordersim made: a directory of its own there (a run, a
+    comparison, a sweep or an analysis given --out) would make bordersim refuse to replace that directory with
+    --force, holding what bordersim did not write to it."""
+    enclosing = next(enclosing_dirs(path), None)
+    if enclosing is not None:
+        raise UsageError(f"{path}: lies inside the {enclosing[0]} directory {enclosing[1]}, which bordersim made (it "
+                         f"could then no longer replace that directory with --force); choose another {what}")
+
+
 def claim_dir(path: str | Path, kind: str, *, force: bool = False, resume: bool = False, what: str = "--out",
               alone: bool = False) -> bool:
     """Check that bordersim may write a `kind` directory at `path`; True when it exists and may be replaced or
@@ -134,10 +144,8 @@ def claim_dir(path: str | Path, kind: str, *, force: bool = False, resume: bool 
     why = protected_reason(p)
     if why:
         raise UsageError(f"{p}: refusing to write here: {why}; choose another {what}")
-    enclosing = next(enclosing_dirs(p), None) if alone else None
-    if enclosing is not None:
-        raise UsageError(f"{p}: lies inside the {enclosing[0]} directory {enclosing[1]}, which bordersim made (it "
-                         f"could then no longer replace that directory with --force); choose another {what}")
+    if alone:
+        refuse_enclosed(p, what)
     if not p.exists() and not p.is_symlink():
         _check_writable(p, what)
         return False

@@ -839,6 +839,33 @@ def test_a_sweep_is_not_written_into_an_analysis_directory(tmp_path, capsys, fin
     assert rc == 0 and f"run the same `bordersim {command}` command again to finish it" in err, err
 
 
+def test_a_sweep_or_analysis_is_not_written_into_a_run_or_sweep_directory(tmp_path, capsys, finished_sweep):
+    """`sweep --out R/sub` in a run directory R, or in another sweep's directory, was accepted, and R could then
+    not be replaced with --force ("holds what bordersim did not write", of a sweep bordersim had written; a
+    probe); so was an analysis's --out there. Refused as a run's --out there is, from the command line and from
+    Python, before anything is written."""
+    import sim
+
+    run_dir = tmp_path / "R"
+    assert main(["run", str(TOY), "--out", str(run_dir), "--quiet", "--set", "population.size=300"]) == 0
+    sweep_dir = tmp_path / "S"
+    shutil.copytree(finished_sweep, sweep_dir)
+    before = {d: sorted(p.relative_to(d) for p in d.rglob("*")) for d in (run_dir, sweep_dir)}
+    spec = tiny(tmp_path)
+    for outer, kind in ((run_dir, "run"), (sweep_dir, "sweep")):
+        message = f"lies inside the {kind} directory {outer}, which bordersim made"
+        for extra in ([], ["--dry-run"]):
+            rc, _, err = cli(capsys, "sweep", spec, "--out", outer / "sub", "--quiet", *extra)
+            assert rc == 2 and message in err and "Traceback" not in err, err
+        with pytest.raises(UsageError, match=message):
+            sim.sweep(spec, outer / "sub")
+        for command in (["sensitivity", ROOT / "experiments" / "toy_sensitivity.yaml", "--method", "morris"],
+                        ["effects", ROOT / "experiments" / "toy_effects.yaml"]):
+            rc, _, err = cli(capsys, *command, "--out", outer / "sub", "--quiet")
+            assert rc == 2 and message in err and "Traceback" not in err, (command, err)
+    assert {d: sorted(p.relative_to(d) for p in d.rglob("*")) for d in (run_dir, sweep_dir)} == before
+
+
 def test_a_sweep_that_keeps_no_time_series_makes_no_timeseries_directory(tmp_path, capsys):
     """`outputs: {timeseries: false}` left an empty timeseries/ in the sweep directory (a probe); a sweep that
     keeps them has one part per run."""

@@ -144,18 +144,18 @@ def refuse_if_busy(out: Path | None, kind: str) -> None:
 def claim_analysis_dir(out: Path, kind: str, *, force: bool, sweeps: list[str], files: list[str],
                        figures: tuple[str, ...] = (), records: tuple[str, ...] = (),
                        results: tuple[str, ...] = (), derived: Iterable[str] = ()) -> AnalysisDir:
-    """Check, before anything is written, that `kind` may run in `out`: `out` itself by `claim_dir` (absent,
-    empty, or a `kind` directory, which is resumed), every sweep directory in `sweeps` by `check_sweep_dir` and
-    those of them in `derived` (replaced without --force when the analysis changes: a calibration's check) by
-    `check_replaceable` (they hold nothing bordersim did not write: refused now, not after the runs that decide
-    whether to replace them), every name in `files` is not a directory, every name in `records` (of `files`) is
-    absent or a record an analysis wrote (`is_generated_record`: a directory of an earlier version, which did
-    not write it, may hold a file of the user's by that name), and OUT/figures, where the command draws at the
-    end, is absent or a real directory unmarked or marked `figures` (as `plot` would accept it), in which each of
-    the file names in `figures` is absent or a figure bordersim wrote. Returns the claim (`AnalysisDir`: use it
-    in a `with` block, which holds OUT's lock; its `writing_results()` removes `results` and `figures`, see
-    there). Raises UsageError."""
-    existed = claim_dir(out, kind, force=force, resume=True)
+    """Check, before anything is written, that `kind` may run in `out`: `out` itself by `claim_dir` (absent, empty,
+    or a `kind` directory, which is resumed; not inside another directory bordersim made), every sweep directory in
+    `sweeps` by `check_sweep_dir` and those of them in `derived` (replaced without --force when the analysis
+    changes: a calibration's check) by `check_replaceable` (they hold nothing bordersim did not write: refused now,
+    not after the runs that decide whether to replace them), every name in `files` is not a directory, every name in
+    `records` (of `files`) is absent or a record an analysis wrote (`is_generated_record`: a directory of an earlier
+    version, which did not write it, may hold a file of the user's by that name), and OUT/figures, where the command
+    draws at the end, is absent or a real directory unmarked or marked `figures` (as `plot` would accept it), in
+    which each of the file names in `figures` is absent or a figure bordersim wrote. Returns the claim
+    (`AnalysisDir`: use it in a `with` block, which holds OUT's lock; its `writing_results()` removes `results` and
+    `figures`, see there). Raises UsageError."""
+    existed = claim_dir(out, kind, force=force, resume=True, alone=True)
     if existed:
         for name in sweeps:
             check_sweep_dir(out / name)

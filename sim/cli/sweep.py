@@ -17,14 +17,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from sim.experiments.design import CONFIRM_RUNS
     from sim.experiments.executors import default_workers
     from sim.experiments.store import SweepStore
-    from sim.experiments.sweep import (check_points, estimate_seconds, finished_before, plan, refuse_analysis_place,
+    from sim.experiments.sweep import (check_points, estimate_seconds, finished_before, plan, refuse_enclosed_place,
                                        run_sweep)
 
     p = plan(args.spec, replicates=args.replicates)  # counted, not built; refused above the hard limit
     workers = args.workers or default_workers()
     size = f"{p.n_points:,} points x {p.spec.spec.replicates:,} replicates = {p.size:,} runs"
     out = Path(args.out) if args.out else default_dir(p.spec.spec.name)
-    refuse_analysis_place(out)
+    refuse_enclosed_place(out)
     if args.dry_run:
         print(f"spec {p.spec.path} ({p.spec.spec.design.type} design): {size} of scenario '{p.spec.base.name}'")
         action = SweepStore.check(out, p.spec, force=args.force)  # the sweep's own check (reads only): refused now

@@ -31,7 +31,7 @@ from sim.experiments.design import (Point, RunSpec, build_runs, check_run_count,
 from sim.experiments.backends import Backend, BackendLost
 from sim.experiments.executors import backend, drive
 from sim.interrupts import signals_deferred, signals_held
-from sim.outputs import enclosing_dirs
+from sim.outputs import enclosing_dirs, refuse_enclosed
 from sim.experiments.spec import LoadedSpec, load_spec
 from sim.experiments.store import SweepStore, read_manifest
 from sim.experiments.task import TaskOutput, call_packed, execute, execute_group, packed, point_scenario
@@ -283,11 +283,13 @@ ANALYSIS_COMMANDS = {"calibration": "calibrate", "sensitivity": "sensitivity", "
                      "discovery": "discover"}
 
 
-def refuse_analysis_place(out: str | Path) -> None:
-    """UsageError when `out` lies inside an analysis directory bordersim made (calibration, sensitivity, effects,
-    discovery): the sweeps there are the analysis's own, and `bordersim sweep` writing one (another spec's, or
-    the same spec's with --force) would leave the analysis's tables and figures describing runs no longer there,
-    read back by `plot` and `report` as a finished analysis."""
+def refuse_enclosed_place(out: str | Path) -> None:
+    """UsageError when `out`, a sweep's directory given by the user, lies inside a directory bordersim made (links
+    resolved). Inside an analysis directory (calibration, sensitivity, effects, discovery) the sweeps are the
+    analysis's own, and `bordersim sweep` writing one (another spec's, or the same spec's with --force) would
+    leave the analysis's tables and figures describing runs no longer there, read back by `plot` and `report` as a
+    finished analysis. Inside a run, sweep, comparison or figures directory, the sweep would make bordersim refuse
+    to replace that directory with --force (`sim.outputs.refuse_enclosed`)."""
     found = _analysis_dir(out)
     if found is not None:
         kind, directory = found
@@ -295,6 +297,7 @@ def refuse_analysis_place(out: str | Path) -> None:
                          f"own (a sweep written there would leave its tables describing other runs); run "
                          f"`bordersim {ANALYSIS_COMMANDS[kind]}` to resume or redo the analysis, or choose another "
                          "--out")
+    refuse_enclosed(Path(os.path.realpath(out)))
 
 
 def analysis_of(sweep_dir: str | Path) -> str | None:
@@ -321,7 +324,7 @@ def sweep(spec: str | Path, out: str | Path | None = None, *, workers: int | Non
     workers, replicates = run_options(workers=workers, replicates=replicates, force=force, progress=progress)
     p = plan(path_argument(spec, "spec"), replicates=replicates)
     out = path_argument(out, "out") if out is not None else Path("results") / p.spec.spec.name
-    refuse_analysis_place(out)
+    refuse_enclosed_place(out)
     return run_sweep(p, out, workers=workers, scheduler=scheduler, force=force, progress=progress)
 
 
