@@ -186,7 +186,8 @@ def _check_writable(p: Path, what: str) -> None:
     if not ancestor.is_dir():
         raise UsageError(f"{p}: {ancestor} is not a directory; choose another {what}")
     try:
-        os.rmdir(tempfile.mkdtemp(prefix=_tmp_prefix(), suffix=TMP_SUFFIX, dir=ancestor))
+        with signals_deferred():  # not left behind by a Ctrl-C between the two calls
+            os.rmdir(tempfile.mkdtemp(prefix=_tmp_prefix(), suffix=TMP_SUFFIX, dir=ancestor))
     except OSError as exc:
         raise UsageError(f"{p}: cannot write in {ancestor} ({exc.strerror}); choose another {what}") from None
 
@@ -216,7 +217,8 @@ def remove_owned(path: str | Path, kind: str) -> None:
 
 
 def clean_stale_temporaries(directory: str | Path) -> None:
-    """Remove `.bordersim-<pid>-*.tmp` entries of `directory` whose process is no longer alive."""
+    """Remove `.bordersim-<pid>-*.tmp` entries of `directory` whose process is no longer alive: files, empty
+    directories, and directories holding bordersim's marker."""
     d = Path(directory)
     try:
         entries = list(d.iterdir())
@@ -229,6 +231,11 @@ def clean_stale_temporaries(directory: str | Path) -> None:
         if entry.is_dir() and not entry.is_symlink():
             if _made_by_bordersim(entry):  # a directory of yours that bears such a name is never touched
                 shutil.rmtree(entry, ignore_errors=True)
+            else:  # an empty one (a process cut short between creating it and its marker, or its last step)
+                try:
+                    entry.rmdir()
+                except OSError:  # not empty: not known to be bordersim's
+                    pass
         else:
             try:
                 entry.unlink()
@@ -267,12 +274,29 @@ def make_temp_dir(parent: Path) -> Path:
     removes it once its process has ended, and never a directory of the user's that bears such a name."""
     parent.mkdir(parents=True, exist_ok=True)
     clean_stale_temporaries(parent)
-    tmp = Path(tempfile.mkdtemp(prefix=_tmp_prefix(), suffix=TMP_SUFFIX, dir=parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700
-    atomic_write_text(tmp / MARKER, json.dumps({"kind": "temporary", "made_by": "bordersim"}) + "\n")
+    with signals_deferred():  # a Ctrl-C here left a directory without its marker, which nothing removed
+        tmp = Path(tempfile.mkdtemp(prefix=_tmp_prefix(), suffix=TMP_SUFFIX, dir=parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700
+        atomic_write_text(tmp / MARKER, json.dumps({"kind": "temporary", "made_by": "bordersim"}) + "\n")
     return tmp
+
+
+def remove_temp_dir(tmp: Path) -> None:
+    """Delete a temporary directory of `make_temp_dir`, its marker last: interrupted, what is left still bears
+    the marker, so `clean_stale_temporaries` removes it once this process has ended (`shutil.rmtree` could take
+    the marker first and leave the rest to nobody)."""
+    try:
+        entries = [e for e in tmp.iterdir() if e.name != MARKER]
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 @contextmanager
@@ -457,11 +481,11 @@ def new_dir(out: str | Path, kind: str, own: Iterable[str], *, force: bool = Fal
                 with signals_deferred():  # between the renames neither directory is at `out`
                     os.replace(out, old / "old")
                     os.replace(tmp, out)
-                shutil.rmtree(old, ignore_errors=True)
+                remove_temp_dir(old)
             else:
                 _rename_onto_empty(tmp, out, kind, what)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_temp_dir(tmp)
         raise
 
 
