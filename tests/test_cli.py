@@ -458,6 +458,39 @@ def test_a_ctrl_c_while_the_command_line_is_imported_is_one_line_and_exit_130(st
     assert proc.returncode == 130 and proc.stderr == "interrupted\n", proc.stderr
 
 
+INTERRUPT_AT_EXIT = """
+import atexit, os, signal, sys
+import sim.entry
+
+class Late:
+    def __del__(self):  # while Python tears the modules down, after the exit functions
+        os.kill(os.getpid(), signal.SIGINT)
+
+def command():
+    global late
+    if sys.argv[1] == "teardown":
+        late = Late()
+    else:  # an exit function registered by the command (a pool's, a thread's) runs before the entry's
+        atexit.register(os.kill, os.getpid(), signal.SIG{signal})
+    print("done")
+    return 3
+
+import sim.cli.main  # noqa: E402
+sys.modules["sim.cli.main"].main = command
+sys.exit(sim.entry.main())
+"""
+
+
+@pytest.mark.parametrize("when, signal", [("teardown", "INT"), ("exit function", "INT"), ("exit function", "TERM")])
+def test_a_signal_after_the_command_has_ended_keeps_its_exit_code(when, signal):
+    """A Ctrl-C in the moment after a command had finished (and said so) ended the process by SIGINT, silently,
+    or printed "Exception ignored in atexit callback": a finished sweep or calibration read as interrupted (exit
+    130; a probe, 6 of 40 signals sent in the second the command took to end)."""
+    proc = subprocess.run([sys.executable, "-c", INTERRUPT_AT_EXIT.replace("{signal}", signal), when],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (3, "done\n", "")
+
+
 @pytest.mark.parametrize("value", ["yesterday", "", "-5", "1.5", "99999999999999999999", "\u00b2"])
 def test_a_source_date_epoch_that_is_not_seconds_is_bad_input(capsys, monkeypatch, value, tmp_path):
     """numpy (f2py, imported by the figures) and matplotlib read SOURCE_DATE_EPOCH with int(): any other value
