@@ -96,3 +96,31 @@ def test_values_yaml_reads_another_way_or_cannot_read_are_refused_at_their_line(
     for text in ("a: '08000'\n", "a: 08000\n", "a: !!str 08000\n"):
         assert read_with(yaml_reader._CLoader, text)[1][0] == {"a": "08000"}
 
+
+
+MERGES = "a: &a {h: 1, home: 1, x1: a}\nb: &b {h: 3, home: 3, x2: b}\n"
+
+
+@pytest.mark.parametrize("loader", ["_CLoader", "_Loader"])
+@pytest.mark.parametrize("text, read", [
+    (MERGES + "c: {<<: [*a, *b]}\n", {"h": 1, "home": 1, "x1": "a", "x2": "b"}),  # the first mapping listed wins
+    (MERGES + "c: {<<: [*b, *a]}\n", {"h": 3, "home": 3, "x1": "a", "x2": "b"}),
+    (MERGES + "c: {<<: [*a, *b], home: 5}\n", {"h": 1, "home": 5, "x1": "a", "x2": "b"}),  # the node's own wins
+    (MERGES + "c: {home: 5, <<: *b}\n", {"h": 3, "home": 5, "x2": "b"}),
+    (MERGES + "d: &d {<<: *a, h: 9}\nc: {<<: [*d, *b]}\n", {"h": 9, "home": 1, "x1": "a", "x2": "b"}),
+])
+def test_merge_keys_follow_the_yaml_spec_on_every_key(loader, text, read):
+    """With PyYAML 6.0.4, `<<: [*a, *b]` gave a key of one character the first mapping's value and a longer key
+    the last one's ({h: 1, home: 3}: yaml/pyyaml#953), a silent change of value (a probe). The merge-key spec:
+    the node's own keys win, then the mappings in the order listed."""
+    kind, (data, _) = read_with(getattr(yaml_reader, loader), text)
+    assert kind == "ok" and data["c"] == read
+
+
+@pytest.mark.parametrize("loader", ["_CLoader", "_Loader"])
+def test_a_merge_key_given_twice_in_a_mapping_is_a_duplicate_key(loader):
+    """`<<: *e` then `<<: *f` in one mapping was read silently, the second merge's values winning (a probe), while
+    docs/scenario.md says a key given twice in one mapping is an error naming both lines."""
+    kind, message = read_with(getattr(yaml_reader, loader), MERGES + "c:\n  <<: *a\n  x: 1\n  <<: *b\n")
+    assert kind == "error" and message == ("f.yaml:6, key 'c': duplicate key '<<' (lines 4 and 6); a key may "
+                                           "appear only once in a mapping")

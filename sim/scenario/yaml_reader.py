@@ -25,6 +25,7 @@ MAX_ALIAS_NODES = 100_000  # values that expanding aliases (*name) may add to a 
 
 _INT, _FLOAT, _BOOL = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool"
 _STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
 # PyYAML's YAML 1.1 number patterns without the base-60 forms (1:20 would otherwise be read as 80), and with the
 # YAML 1.2 exponent forms 1e-4, 1e20, 2.5E3 read as numbers (YAML 1.1 reads them as text)
 _INT_RE = re.compile(r"""^(?:[-+]?0b[0-1_]+
@@ -88,6 +89,38 @@ class _Rules:
             what = str(node.tag).rsplit(":", 1)[-1]
             value = node.value if isinstance(node, yaml.ScalarNode) else "this node"
             raise _Refused(f"cannot read {shown(value)} as {what}", node.start_mark) from None
+
+    def flatten_mapping(self, node):
+        """Resolve merge keys as the YAML merge-key spec says, whatever PyYAML's version: the pairs of the mapping
+        `<<` names, or of each mapping of a list it names, come before the node's own, the first mapping listed
+        last, so that (later pairs replacing earlier ones) a key given in the node wins over a merged one, and
+        among merged ones the first mapping's wins. (PyYAML 6.0.4 keeps the first mapping's value of a key of
+        one character and the last one's of longer keys, yaml/pyyaml#953.) Two `<<` in one mapping are merged in
+        order here and refused as a duplicate key (`_index_and_duplicates`)."""
+        own, sources = [], []
+        for key_node, value_node in node.value:
+            if key_node.tag != _MERGE:
+                if key_node.tag == "tag:yaml.org,2002:value":  # `=` as a key, as PyYAML reads it
+                    key_node.tag = _STR
+                own.append((key_node, value_node))
+            elif isinstance(value_node, yaml.MappingNode):
+                sources.append(value_node)
+            elif isinstance(value_node, yaml.SequenceNode) and all(isinstance(n, yaml.MappingNode)
+                                                                    for n in value_node.value):
+                sources.extend(value_node.value)
+            else:
+                found = next((n for n in getattr(value_node, "value", ()) if not isinstance(n, yaml.MappingNode)),
+                             value_node) if isinstance(value_node, yaml.SequenceNode) else value_node
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark,
+                    f"expected a mapping or list of mappings for merging, but found {found.id}", found.start_mark)
+        if not sources:
+            return
+        merged = []
+        for source in reversed(sources):
+            self.flatten_mapping(source)
+            merged.extend(source.value)
+        node.value = merged + own
 
     def construct_mapping(self, node, deep=False):
         if isinstance(node, yaml.MappingNode):
@@ -220,7 +253,7 @@ def _index_and_duplicates(root: yaml.Node, loader: Any) -> tuple[dict[tuple, int
     """Map each key path (tuple of keys / list indices) to its 1-based line, walking every node once: a value
     given by an alias gets the line of the alias (the loader notes it while composing) and is not walked again,
     so the values inside it have no line of their own (a lookup falls back to the alias). Also collect duplicate
-    keys of a mapping as (path of the key, first line, second line); merge keys (<<) are not duplicates."""
+    keys of a mapping as (path of the key, first line, second line), a merge key (<<) given twice among them."""
     index: dict[tuple, int] = {}
     duplicates: list[tuple[tuple, int, int]] = []
     seen: set[int] = set()
@@ -236,7 +269,10 @@ def _index_and_duplicates(root: yaml.Node, loader: Any) -> tuple[dict[tuple, int
                 line = k.start_mark.line + 1
                 if not isinstance(k, yaml.ScalarNode):  # a list or mapping as a key: the constructor refuses it
                     continue
-                if k.tag == "tag:yaml.org,2002:merge":
+                if k.tag == _MERGE:  # `<<` given twice in one mapping is a duplicate key too
+                    if _MERGE in first:
+                        duplicates.append((path + ("<<",), first[_MERGE], line))
+                    first.setdefault(_MERGE, line)
                     walk(v, path + ("<<",))
                     continue
                 key = loader.construct_object(k, deep=True)
