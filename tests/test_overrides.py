@@ -339,3 +339,27 @@ def test_one_number_set_at_a_value_by_sex_is_both_sexes_value():
     assert (transit.savings.female, transit.savings.male) == (75.0, 30.0)
     with pytest.raises(ScenarioError, match="is a section, not a scalar"):
         load_scenario(korea, overrides=[f"{path}.arrest_scale=true"])
+
+
+def test_a_list_item_without_id_or_name_is_reached_by_its_index_only():
+    """`initial_stock.None.size` set the first entry of the stock: an item with neither id nor name was found by
+    the text 'None' (a probe)."""
+    korea = ROOT / "scenarios" / "korea.yaml"
+    for part in ("None", "none", "null"):
+        with pytest.raises(ScenarioError, match="unknown path"):
+            load_scenario(korea, overrides=[f"initial_stock.{part}.size=9"])
+    assert load_scenario(korea, overrides=["initial_stock.0.size=9"]).initial_stock[0].size == 9
+
+
+def test_a_path_into_a_list_the_scenario_leaves_empty_says_so_before_paths_that_look_alike(tmp_path):
+    """`policies.0.start` on a scenario without policies suggested time.start, a path that only looks alike,
+    instead of saying that the scenario has no policies (a probe)."""
+    import yaml
+
+    data = yaml.safe_load(TOY.read_text())
+    data.pop("policies")
+    scenario = tmp_path / "no_policies.yaml"
+    scenario.write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(ScenarioError, match="unknown path 'policies.0.start'; 'policies' has no items in this "
+                                            "scenario: add one in the file"):
+        load_scenario(scenario, overrides=["policies.0.start=2000-05"])

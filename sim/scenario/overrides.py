@@ -97,7 +97,8 @@ def _step_into(node: Any, part: str) -> tuple[Any, Any]:
         raise KeyError(part)
     if isinstance(node, list):
         for i, item in enumerate(node):
-            if isinstance(item, dict) and str(item.get("id", item.get("name"))) == part:
+            label = item.get("id", item.get("name")) if isinstance(item, dict) else None
+            if label is not None and str(label) == part:  # an item with neither is found by its index only
                 return node, i
         if re.fullmatch(r"0|[1-9][0-9]*", part) and int(part) < len(node):  # not 01, nor other scripts' digits
             return node, int(part)
@@ -199,7 +200,7 @@ def set_path(data: dict, key: str, value: Any, *, source: str = "--set") -> None
         if not near:
             near = [p for p in valid if p.startswith(parts[0] + ".")][:5]
         hint = f"; nearby valid paths: {', '.join(near)}" if near else ""
-        if not near and isinstance(data.get(parts[0]), list) and not data[parts[0]]:
+        if isinstance(data.get(parts[0]), list) and not data[parts[0]]:  # before paths that merely look alike
             hint = f"; '{parts[0]}' has no items in this scenario: add one in the file to set its values"
         elif not near:
             hint = f"; a path starts with one of: {', '.join(map(str, data))} (`bordersim schema` lists every key)"
