@@ -648,3 +648,21 @@ def test_a_file_that_is_not_utf8_is_named_with_the_line_of_the_first_bad_byte(tm
     path.write_bytes("name: x\rseed: 1\rdescription: caf\u00e9\r".encode("latin-1"))  # CR-only line ends
     with pytest.raises(ScenarioError, match=r"latin1.yaml:3: cannot read file: not UTF-8 text"):
         read_yaml(path)
+
+
+@pytest.mark.parametrize("old, new, key, kind", [
+    ("female_share: 0.5", 'female_share: "0.5"', "population.groups[everyone].female_share", "a number"),
+    ("size: 500", "size: ' 1_000 '", "population.size", "an integer"),
+    ("seed: 3", "seed: '7'", "seed", "an integer"),
+    ("{guards: 0.3}", "{guards: '0.3'}", "network.edges[crossing].controls.guards", "a number"),
+])
+def test_a_quoted_number_is_text_where_only_a_number_belongs(tmp_path: Path, old, new, key, kind):
+    """`female_share: "0.5"` was read as 0.5 (pydantic's lax mode) while `departure_rate: "0.05"` was refused and
+    `bordersim schema` declares both numbers (a probe): text where only a number belongs is refused at its key."""
+    path = minimal_with(tmp_path, old, new)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert info.value.key == key and f"expected {kind}, found the text" in str(info.value), str(info.value)
+    with pytest.raises(ScenarioError, match=f"expected {kind}, found the text"):
+        load_scenario(MINIMAL, overrides=[f"{key.replace('[everyone]', '.everyone').replace('[crossing]', '.crossing')}"
+                                          f"='\"1\"'"])

@@ -1,6 +1,7 @@
 """The base of every scenario section and spec: unknown keys rejected, NaN/inf rejected, true/false rejected where a
 number is expected (pydantic would read true as 1, false as 0), and so is a number written with a leading zero
-(`08000`, text to YAML 1.1, which pydantic would read as 8000), immutable.
+(`08000`, text to YAML 1.1, which pydantic would read as 8000) and text where only a number belongs ("0.5",
+which pydantic would read as 0.5), immutable.
 
 The true/false check walks a value only where a field's type can hold an int or float outside nested models (which
 check their own fields), and names where in the value the true/false stands (`['a'][2]`)."""
@@ -14,6 +15,8 @@ import typing
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+
+from sim.scenario.yaml_reader import SEXAGESIMAL_RE
 
 
 _LEADING_ZERO = re.compile(r"[-+]?0[0-9_]+")  # a number written with a leading zero (YAML 1.1 left it text)
@@ -31,6 +34,10 @@ class Strict(BaseModel):
             return v
         if isinstance(v, str) and _LEADING_ZERO.fullmatch(v):  # 08000: text to YAML 1.1, 8000 to pydantic
             raise ValueError(f"{v} has a leading zero; write the number without it")
+        if isinstance(v, str) and (kind := _number_kind(cls, info.field_name)):  # pydantic would read "0.5"
+            why = ("base-60 numbers such as 1:20 are not read as numbers" if SEXAGESIMAL_RE.match(v)
+                   else "a number is written without quotes")
+            raise ValueError(f"expected {kind}, found the text {v!r} ({why})")
         if not _holds_bool(v):
             return v
         verdict, where = _bool_verdict(cls.model_fields[info.field_name].annotation, v)
@@ -49,6 +56,38 @@ def _field_takes_numbers(cls: type[BaseModel], name: str) -> bool:
     value walked. Answered once per field."""
     field = cls.model_fields.get(name)
     return field is not None and _takes_numbers(field.annotation)
+
+
+@functools.cache
+def _number_kind(cls: type[BaseModel], name: str) -> str | None:
+    """'an integer' or 'a number' when field `name` of `cls` holds that and nothing else (perhaps optional), else
+    None: text there, even text that reads as a number ("0.5"), is refused as in the schema (`bordersim schema`),
+    not read as pydantic's lax mode would. Fields that take a number or a unit string ("2 years") are not such
+    fields."""
+    field = cls.model_fields.get(name)
+    kinds = _number_types(field.annotation) if field is not None else None
+    if not kinds:
+        return None
+    return "an integer" if kinds == {int} else "a number"
+
+
+def _number_types(tp: Any) -> set[type] | None:
+    """{int} or {float} (or both) when every value of type `tp` is such a number (None allowed), else None."""
+    if isinstance(tp, type) and issubclass(tp, (int, float)) and not issubclass(tp, bool):
+        return {int if issubclass(tp, int) else float}
+    origin = typing.get_origin(tp)
+    if origin is Annotated:
+        return _number_types(typing.get_args(tp)[0])
+    if origin in (typing.Union, types.UnionType):
+        found: set[type] = set()
+        for arg in typing.get_args(tp):
+            if arg is not type(None):
+                kinds = _number_types(arg)
+                if not kinds:
+                    return None
+                found |= kinds
+        return found or None
+    return None
 
 
 def _takes_numbers(tp: Any) -> bool:
