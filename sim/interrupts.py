@@ -1,9 +1,13 @@
 """Ctrl-C and SIGTERM held for a moment: while a sweep drives its runs (raised where the driver looks), while a
-directory is swapped in by two renames (raised after them), while a sweep's last table is written (dropped)."""
+directory is swapped in by two renames (raised after them), while a sweep's last table is written (dropped); and
+once a command has ended, no longer able to change its exit code (`end_with`, `ignore_signals_at_exit`)."""
 
 from __future__ import annotations
 
+import atexit
+import os
 import signal
+import sys
 import threading
 from typing import Any
 
@@ -73,3 +77,36 @@ def signals_held() -> SignalsDeferred:
     """A block during which Ctrl-C and SIGTERM are held and dropped (not raised): for a sweep's last writes after
     an interruption (runs.parquet), so that a second Ctrl-C a moment after the first does not lose them."""
     return SignalsDeferred(raise_at_exit=False)
+
+
+def ignore_signals_at_exit() -> None:
+    """Ignore Ctrl-C and SIGTERM once every exit function has run (call this before any other is registered: the
+    first registered runs last). Python then resets each handler written in Python to the default, so that a
+    signal killed the process, silently (a thread of a pool, its queue's feeder, may still be there to take it):
+    a command that had finished read as interrupted."""
+    def ignore() -> None:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
+
+    atexit.register(ignore)
+
+
+def end_with(code: int) -> None:
+    """The command has ended with `code` and said so: from now on a Ctrl-C or SIGTERM (one that is not ignored)
+    ends the process at once with that code, its output flushed, instead of a KeyboardInterrupt where nothing
+    handles it while Python shuts down (threads joined, exit functions), which printed "Exception ignored" or
+    killed the process by SIGINT."""
+    for stream in (sys.stdout, sys.stderr):
+        if stream is None:  # started with it closed
+            continue
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed, or a broken pipe: nothing more can be said there
+            pass
+
+    def end(signum, frame) -> None:
+        os._exit(code)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            signal.signal(signum, end)
