@@ -298,6 +298,29 @@ def server(tmp_path_factory):
         proc.wait(timeout=20)
 
 
+@pytest.mark.parametrize("signum, code, word", [(signal.SIGINT, 130, "interrupted"),
+                                                (signal.SIGTERM, 143, "terminated")])
+def test_a_ctrl_c_while_the_server_starts_ends_it_as_every_command(signum, code, word):
+    """In the 2 s after its address line the server was still starting Python and importing Solara: a Ctrl-C
+    there printed a KeyboardInterrupt traceback, or "Fatal Python error: init_import_site" and exit 1 (a probe).
+    The signals are held from the exec until the server's handlers are in place: sent while it starts (0.2 s after
+    the line: not in the microseconds before the exec, see sim.cli.dashboard), they end it as every command."""
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "dashboard", str(TOY), "--port", str(_free_port())],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().startswith("bordersim dashboard:")
+        time.sleep(0.2)
+        os.killpg(proc.pid, signum)  # the server is starting (it takes about 2 s)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == code and err.endswith(f"{word}\n"), err
+    assert "Traceback" not in err and "Fatal" not in err, err
+
+
 @pytest.fixture(scope="module")
 def url(server) -> str:
     """The server's address once it serves the page (at most 90 s: the suite runs on a busy machine)."""

@@ -6,10 +6,12 @@ import argparse
 import importlib.util
 import json
 import os
+import signal
 import sys
 
 from sim.cli.arguments import EXIT_OK, tcp_port
 from sim.dashboard import OVERRIDES_ENV, SCENARIO_ENV
+from sim.dashboard.serve import HELD_SIGNALS
 from sim.errors import UsageError
 
 EXTRA = "bordersim[dashboard]"
@@ -76,11 +78,20 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
                          f"installed); install them with: pip install '{EXTRA}' (from a checkout: "
                          f"pip install -e '.[dashboard]')")
     check_address(args.host, args.port)
-    print(f"bordersim dashboard: {args.scenario} on http://{url_host(args.host)}:{args.port} (Ctrl-C stops it)",
-          flush=True)
-    command = server_command(args.host, args.port)
-    # The server replaces this process: Ctrl-C and kill reach it directly, and no orphan is left behind.
-    os.execve(command[0], command, server_env(args.scenario, args.set))
+    # The server replaces this process: Ctrl-C and kill reach it directly, and no orphan is left behind. They are
+    # held (blocked: the mask survives exec) until the server's handlers are in place (sim.dashboard.serve), so a
+    # Ctrl-C while it starts ends it as "interrupted", not with a traceback or Python's "Fatal Python error". One
+    # that came just before the hold is raised here, in the Python calls between the hold and the exec. (Only the
+    # calling thread is held: one taken by another thread of this process, numpy's, in the microseconds between
+    # the address line and the exec is lost, and a second Ctrl-C stops the server.)
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
+    try:
+        command, env = server_command(args.host, args.port), server_env(args.scenario, args.set)
+        print(f"bordersim dashboard: {args.scenario} on http://{url_host(args.host)}:{args.port} (Ctrl-C stops it)",
+              flush=True)
+        os.execve(command[0], command, env)
+    finally:  # the exec failed, or a Ctrl-C came before the hold
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
     return EXIT_OK  # not reached
 
 

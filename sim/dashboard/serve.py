@@ -3,7 +3,11 @@ replaces itself with it) and ends as every bordersim command does. Solara's comm
 into "Aborted." and exit 1, the code of a failure; here it is "interrupted" and exit 130, and SIGTERM
 "terminated" and exit 143. While it serves, uvicorn handles both signals itself (a graceful shutdown) and raises
 them again when it has shut down; the signal is noted in both places, so that the exit code does not depend on
-whether that second delivery ends the command line with an exception."""
+whether that second delivery ends the command line with an exception. `bordersim dashboard` starts this process
+with Ctrl-C and SIGTERM blocked (HELD_SIGNALS), and `main` unblocks them once its handlers are in place: one
+received while Python and Solara start is carried out then, as "interrupted" or "terminated". Once `main` has
+returned, a signal (uvicorn's second delivery, or the user's) no longer changes the exit code
+(`sim.interrupts.end_with`)."""
 
 from __future__ import annotations
 
@@ -11,22 +15,38 @@ import signal
 import sys
 
 EXIT_OK, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 130, 143  # sim.cli.arguments' codes (the CLI is not imported here)
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # blocked from the exec until `main` can handle them
 
 
 def main(argv: list[str]) -> int:
-    import click
-    import uvicorn.server
-    from solara.__main__ import cli
-
     received: list[int] = []
 
     def note(sig, frame) -> None:
         received.append(sig)
         raise KeyboardInterrupt
 
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in HELD_SIGNALS:
         if signal.getsignal(signum) is not signal.SIG_IGN:  # one ignored from the start stays so
             signal.signal(signum, note)
+    try:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD_SIGNALS)  # one received since the exec is handled here
+        _serve(argv, received)
+    except KeyboardInterrupt:
+        received.append(received[-1] if received else signal.SIGINT)
+    if not received:
+        return EXIT_OK
+    terminated = signal.SIGTERM in received
+    sys.stderr.write("terminated\n" if terminated else "interrupted\n")
+    return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+
+
+def _serve(argv: list[str], received: list[int]) -> None:
+    """Solara's command line with ARGV, uvicorn's signal handler noting each signal in `received`; Solara's
+    "Aborted" (its Ctrl-C) raised as KeyboardInterrupt."""
+    import click
+    import uvicorn.server
+    from solara.__main__ import cli
+
     handle_exit = uvicorn.server.Server.handle_exit
 
     def noted_exit(server, sig, frame) -> None:  # uvicorn's handler while it serves
@@ -36,14 +56,14 @@ def main(argv: list[str]) -> int:
     uvicorn.server.Server.handle_exit = noted_exit  # type: ignore[method-assign,assignment]
     try:
         cli.main(args=argv, prog_name="solara", standalone_mode=False)
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        received.append(received[-1] if received else signal.SIGINT)
-    if not received:
-        return EXIT_OK
-    terminated = signal.SIGTERM in received
-    sys.stderr.write("terminated\n" if terminated else "interrupted\n")
-    return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+    except click.exceptions.Abort:
+        raise KeyboardInterrupt from None
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    from sim.interrupts import end_with, ignore_signals_at_exit
+
+    ignore_signals_at_exit()  # the first exit function registered: the last to run
+    code = main(sys.argv[1:])
+    end_with(code)
+    sys.exit(code)
