@@ -108,6 +108,7 @@ MERGES = "a: &a {h: 1, home: 1, x1: a}\nb: &b {h: 3, home: 3, x2: b}\n"
     (MERGES + "c: {<<: [*a, *b], home: 5}\n", {"h": 1, "home": 5, "x1": "a", "x2": "b"}),  # the node's own wins
     (MERGES + "c: {home: 5, <<: *b}\n", {"h": 3, "home": 5, "x2": "b"}),
     (MERGES + "d: &d {<<: *a, h: 9}\nc: {<<: [*d, *b]}\n", {"h": 9, "home": 1, "x1": "a", "x2": "b"}),
+    (MERGES + "c: {<<: [], x: 1}\n", {"x": 1}),  # merges nothing
 ])
 def test_merge_keys_follow_the_yaml_spec_on_every_key(loader, text, read):
     """With PyYAML 6.0.4, `<<: [*a, *b]` gave a key of one character the first mapping's value and a longer key

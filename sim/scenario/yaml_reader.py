@@ -97,8 +97,9 @@ class _Rules:
         among merged ones the first mapping's wins. (PyYAML 6.0.4 keeps the first mapping's value of a key of
         one character and the last one's of longer keys, yaml/pyyaml#953.) Two `<<` in one mapping are merged in
         order here and refused as a duplicate key (`_index_and_duplicates`)."""
-        own, sources = [], []
+        own, sources, merges = [], [], False
         for key_node, value_node in node.value:
+            merges = merges or key_node.tag == _MERGE
             if key_node.tag != _MERGE:
                 if key_node.tag == "tag:yaml.org,2002:value":  # `=` as a key, as PyYAML reads it
                     key_node.tag = _STR
@@ -114,9 +115,9 @@ class _Rules:
                 raise yaml.constructor.ConstructorError(
                     "while constructing a mapping", node.start_mark,
                     f"expected a mapping or list of mappings for merging, but found {found.id}", found.start_mark)
-        if not sources:
+        if not merges:
             return
-        merged = []
+        merged = []  # (`<<: []` merges nothing)
         for source in reversed(sources):
             self.flatten_mapping(source)
             merged.extend(source.value)
