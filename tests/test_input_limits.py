@@ -655,6 +655,7 @@ def test_a_file_that_is_not_utf8_is_named_with_the_line_of_the_first_bad_byte(tm
     ("size: 500", "size: ' 1_000 '", "population.size", "an integer"),
     ("seed: 3", "seed: '7'", "seed", "an integer"),
     ("{guards: 0.3}", "{guards: '0.3'}", "network.edges[crossing].controls.guards", "a number"),
+    ("origins: {home: 1.0}", "origins: {home: '1.0'}", "population.origins", "a number"),  # a share by origin
 ])
 def test_a_quoted_number_is_text_where_only_a_number_belongs(tmp_path: Path, old, new, key, kind):
     """`female_share: "0.5"` was read as 0.5 (pydantic's lax mode) while `departure_rate: "0.05"` was refused and
@@ -663,6 +664,8 @@ def test_a_quoted_number_is_text_where_only_a_number_belongs(tmp_path: Path, old
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
     assert info.value.key == key and f"expected {kind}, found the text" in str(info.value), str(info.value)
+    dotted = key.replace('[everyone]', '.everyone').replace('[crossing]', '.crossing')
+    if key.endswith("origins"):
+        dotted += ".home"
     with pytest.raises(ScenarioError, match=f"expected {kind}, found the text"):
-        load_scenario(MINIMAL, overrides=[f"{key.replace('[everyone]', '.everyone').replace('[crossing]', '.crossing')}"
-                                          f"='\"1\"'"])
+        load_scenario(MINIMAL, overrides=[f"{dotted}='\"1\"'"])

@@ -34,10 +34,15 @@ class Strict(BaseModel):
             return v
         if isinstance(v, str) and _LEADING_ZERO.fullmatch(v):  # 08000: text to YAML 1.1, 8000 to pydantic
             raise ValueError(f"{v} has a leading zero; write the number without it")
-        if isinstance(v, str) and (kind := _number_kind(cls, info.field_name)):  # pydantic would read "0.5"
-            why = ("base-60 numbers such as 1:20 are not read as numbers" if SEXAGESIMAL_RE.match(v)
-                   else "a number is written without quotes")
-            raise ValueError(f"expected {kind}, found the text {v!r} ({why})")
+        rule = _number_rule(cls, info.field_name)  # pydantic would read "0.5" as 0.5
+        if rule is not None:
+            kind, mapping = rule
+            texts = ([(f" at [{k!r}]", x) for k, x in v.items() if isinstance(x, str)] if mapping
+                     and isinstance(v, dict) else [("", v)] if not mapping and isinstance(v, str) else [])
+            for at, text in texts[:1]:
+                why = ("base-60 numbers such as 1:20 are not read as numbers" if SEXAGESIMAL_RE.match(text)
+                       else "a number is written without quotes")
+                raise ValueError(f"expected {kind}, found the text {text!r}{at} ({why})")
         if not _holds_bool(v):
             return v
         verdict, where = _bool_verdict(cls.model_fields[info.field_name].annotation, v)
@@ -59,16 +64,27 @@ def _field_takes_numbers(cls: type[BaseModel], name: str) -> bool:
 
 
 @functools.cache
-def _number_kind(cls: type[BaseModel], name: str) -> str | None:
-    """'an integer' or 'a number' when field `name` of `cls` holds that and nothing else (perhaps optional), else
-    None: text there, even text that reads as a number ("0.5"), is refused as in the schema (`bordersim schema`),
-    not read as pydantic's lax mode would. Fields that take a number or a unit string ("2 years") are not such
-    fields."""
+def _number_rule(cls: type[BaseModel], name: str) -> tuple[str, bool] | None:
+    """('an integer' or 'a number', False) when field `name` of `cls` holds such a number and nothing else
+    (perhaps optional); (kind, True) when it maps names to such numbers (shares by origin, a policy's scale);
+    else None. Text there, even text that reads as a number ("0.5"), is refused as in the schema (`bordersim
+    schema`), not read as pydantic's lax mode would. Fields that take a number or a unit string ("2 years") are
+    not such fields."""
     field = cls.model_fields.get(name)
-    kinds = _number_types(field.annotation) if field is not None else None
+    if field is None:
+        return None
+    tp, mapping = field.annotation, False
+    while typing.get_origin(tp) in (typing.Union, types.UnionType, Annotated):  # Optional[dict[...]], Annotated
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) != 1 and typing.get_origin(tp) is not Annotated:
+            break
+        tp = args[0]
+    if typing.get_origin(tp) is dict:
+        tp, mapping = typing.get_args(tp)[1], True
+    kinds = _number_types(tp)
     if not kinds:
         return None
-    return "an integer" if kinds == {int} else "a number"
+    return ("an integer" if kinds == {int} else "a number"), mapping
 
 
 def _number_types(tp: Any) -> set[type] | None:
