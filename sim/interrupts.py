@@ -40,6 +40,8 @@ class SignalsDeferred:
             handler = signal.getsignal(signum)
             if handler is signal.SIG_IGN or (signum == signal.SIGTERM and not callable(handler)):
                 continue
+            if isinstance(getattr(handler, "__self__", None), SignalsDeferred):  # inside another block: that one
+                continue  # holds the signal until its own end (a step nested in a swap is not cut short)
             try:
                 self._old[signum] = signal.signal(signum, self._record)
             except ValueError:  # not the main interpreter
@@ -95,7 +97,8 @@ def end_with(code: int) -> None:
     """The command has ended with `code` and said so: from now on a Ctrl-C or SIGTERM (one that is not ignored)
     ends the process at once with that code, its output flushed, instead of a KeyboardInterrupt where nothing
     handles it while Python shuts down (threads joined, exit functions), which printed "Exception ignored" or
-    killed the process by SIGINT."""
+    killed the process by SIGINT. Such an end skips the exit functions still to run; the commands close their
+    pools and Dask clusters themselves, and a worker ends when the process that started it has gone."""
     for stream in (sys.stdout, sys.stderr):
         if stream is None:  # started with it closed
             continue

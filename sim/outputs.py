@@ -123,7 +123,7 @@ def refuse_enclosed(path: Path, what: str = "--out") -> None:
     """UsageError when `path` lies inside a directory bordersim made: a directory of its own there (a run, a
     comparison, a sweep or an analysis given --out) would make bordersim refuse to replace that directory with
     --force, holding what bordersim did not write to it."""
-    enclosing = next(enclosing_dirs(path), None)
+    enclosing = next(enclosing_dirs(Path(os.path.realpath(path))), None)  # `sub` in R/notes/ is in R, too
     if enclosing is not None:
         raise UsageError(f"{path}: lies inside the {enclosing[0]} directory {enclosing[1]}, which bordersim made (it "
                          f"could then no longer replace that directory with --force); choose another {what}")

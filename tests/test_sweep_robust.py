@@ -839,7 +839,8 @@ def test_a_sweep_is_not_written_into_an_analysis_directory(tmp_path, capsys, fin
     assert rc == 0 and f"run the same `bordersim {command}` command again to finish it" in err, err
 
 
-def test_a_sweep_or_analysis_is_not_written_into_a_run_or_sweep_directory(tmp_path, capsys, finished_sweep):
+def test_a_sweep_or_analysis_is_not_written_into_a_run_or_sweep_directory(tmp_path, capsys, finished_sweep,
+                                                                           monkeypatch):
     """`sweep --out R/sub` in a run directory R, or in another sweep's directory, was accepted, and R could then
     not be replaced with --force ("holds what bordersim did not write", of a sweep bordersim had written; a
     probe); so was an analysis's --out there. Refused as a run's --out there is, from the command line and from
@@ -863,6 +864,13 @@ def test_a_sweep_or_analysis_is_not_written_into_a_run_or_sweep_directory(tmp_pa
                         ["effects", ROOT / "experiments" / "toy_effects.yaml"]):
             rc, _, err = cli(capsys, *command, "--out", outer / "sub", "--quiet")
             assert rc == 2 and message in err and "Traceback" not in err, (command, err)
+    (run_dir / "notes").mkdir()  # a relative --out given from inside R is inside R too (found in review)
+    monkeypatch.chdir(run_dir / "notes")
+    for command in (["sensitivity", ROOT / "experiments" / "toy_sensitivity.yaml", "--method", "morris"],
+                    ["sweep", spec], ["run", TOY]):
+        rc, _, err = cli(capsys, *command, "--out", "sub", "--quiet")
+        assert rc == 2 and f"lies inside the run directory {run_dir.resolve()}, which bordersim made" in err, err
+    (run_dir / "notes").rmdir()
     assert {d: sorted(p.relative_to(d) for p in d.rglob("*")) for d in (run_dir, sweep_dir)} == before
 
 
@@ -1221,6 +1229,36 @@ def test_a_ctrl_c_held_back_during_a_pool_start_is_raised_after_it_unless_sigint
         except KeyboardInterrupt:
             pytest.fail("a SIGINT the process ignores was raised after a pool start")
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+def test_a_hold_inside_another_leaves_the_signal_to_the_outer_one():
+    """Making a temporary directory holds Ctrl-C (sim.outputs.make_temp_dir), and it is made inside other holds
+    (a sweep's swap of directories, a sweep's driver): the inner hold raised the signal at its own end, inside the
+    step the outer one protects (found in review). It now leaves the signal to the outer hold, which raises it at
+    its end, or hands it to the driver that looks (`check`)."""
+    from sim.interrupts import SignalsDeferred, signals_deferred
+
+    before = signal.getsignal(signal.SIGINT)
+    steps = []
+    try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        with pytest.raises(KeyboardInterrupt):
+            with signals_deferred():
+                with signals_deferred():
+                    os.kill(os.getpid(), signal.SIGINT)
+                    time.sleep(0.05)
+                steps.append("after the inner hold")
+        assert steps == ["after the inner hold"]
+        with SignalsDeferred() as driver:
+            with signals_deferred():
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.05)
+            with pytest.raises(KeyboardInterrupt):
+                driver.check()
+            driver.received = None
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     finally:
         signal.signal(signal.SIGINT, before)
 

@@ -297,7 +297,7 @@ def refuse_enclosed_place(out: str | Path) -> None:
                          f"own (a sweep written there would leave its tables describing other runs); run "
                          f"`bordersim {ANALYSIS_COMMANDS[kind]}` to resume or redo the analysis, or choose another "
                          "--out")
-    refuse_enclosed(Path(os.path.realpath(out)))
+    refuse_enclosed(Path(out))
 
 
 def analysis_of(sweep_dir: str | Path) -> str | None:

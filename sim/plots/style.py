@@ -11,6 +11,7 @@ cividis / viridis for the same reason.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -271,8 +272,9 @@ def check_figures_dir(path, *, default: bool = False) -> None:
     target = real_target(path)
     if default and target.is_dir() and not target.is_symlink() and marker_kind(target) is None:
         return
-    for kind, inside in enclosing_dirs(target):  # not within another directory bordersim made, but in its figures/
-        if kind != "figures" and target != inside / "figures":
+    real = Path(os.path.realpath(target))  # `sub` given in R/notes/ is in R, too
+    for kind, inside in enclosing_dirs(real):  # not within another directory bordersim made, but in its figures/
+        if kind != "figures" and real != inside / "figures":
             raise UsageError(f"{target} lies inside the {kind} directory {inside}: bordersim would take figures "
                              f"there for files of yours (and refuse to replace that directory with --force); choose "
                              f"a place outside it, or {inside / 'figures'}")
@@ -307,6 +309,13 @@ class FiguresDir:
                 if is_bordersim_figure(stale) and not stale.is_symlink():
                     stale.unlink()
         return list(paths)
+
+
+def own_figures(path, kind: str) -> bool:
+    """`path` is PATH/figures of a `kind` directory bordersim made (its marker): that analysis's own figures
+    directory, bordersim's even without a marker of its own (an earlier version drew there without one)."""
+    path = Path(path)
+    return path.name == "figures" and marker_kind(path.parent) == kind
 
 
 def claim_figures_dir(path, *, default: bool = False) -> FiguresDir:
