@@ -234,6 +234,14 @@ def test_the_python_drawers_of_analyses_refuse_a_directory_bordersim_did_not_mak
         assert snapshot(tmp_path) == before
         assert [p.name for p in draw(tmp_path / "new")]  # a new directory is taken, as by plot --out
         shutil.rmtree(tmp_path / "new")
+    for draw, kind in ((lambda out: sensitivity.write_figures(pd.read_csv(io.StringIO(INDICES_CSV)), out),
+                        "sensitivity"), (lambda out: effects.write_figures(csv, out), "effects")):
+        analysis = tmp_path / kind  # an analysis's own figures/, unmarked as an earlier version left it: taken
+        (analysis / "figures").mkdir(parents=True)
+        (analysis / "figures" / "old.png").write_bytes(b"an earlier version's figure")
+        (analysis / ".bordersim").write_text(json.dumps({"kind": kind, "made_by": "bordersim"}))
+        assert [p.name for p in draw(analysis / "figures")]
+        assert (analysis / "figures" / "old.png").read_bytes() == b"an earlier version's figure"
 
 
 @pytest.mark.usefixtures("blank_drawing")

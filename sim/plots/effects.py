@@ -74,7 +74,8 @@ def read_effects(path: str | Path) -> pd.DataFrame:
 
 def write_figures(effects_csv: str | Path, out: str | Path, fmt: str = "png", *, own: bool = False) -> list[Path]:
     """Draw effects.<fmt> from an effects.csv into `out`, a figures directory (`style.claim_figures_dir`: new,
-    empty or one bordersim made). `own`: out is the effects directory's own figures/, bordersim's even without a
-    marker."""
+    empty or one bordersim made). `own` (implied by `style.own_figures`): out is an effects directory's own
+    figures/, bordersim's even without a marker."""
     effects = read_effects(effects_csv)
+    own = own or style.own_figures(out, "effects")
     return style.claim_figures_dir(out, default=own).save({f"effects.{fmt}": effects_figure(effects)}, fmt)

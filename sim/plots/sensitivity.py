@@ -200,10 +200,11 @@ METHODS = ("morris", "sobol")
 def write_figures(indices: pd.DataFrame, out: str | Path, fmt: str = "png", *, own: bool = False) -> list[Path]:
     """Write <method>.<fmt> and <method>_overview.<fmt> (method morris or sobol, from indices) into out, a
     figures directory (`style.claim_figures_dir`: new, empty or one bordersim made; each file written atomically);
-    return the paths. `own`: out is the sensitivity directory's own figures/ (bordersim's even without a
-    marker), where the figures of the other method
-    (an earlier analysis that --force replaced), and this method's in other formats than `fmt` (which `bordersim
-    plot --format svg` may have drawn for that earlier analysis), are removed if bordersim wrote them."""
+    return the paths. `own` (implied by `style.own_figures`): out is a sensitivity directory's own figures/
+    (bordersim's even without a marker), where the figures of the other method (an earlier analysis that --force
+    replaced), and this method's in other formats than `fmt` (which `bordersim plot --format svg` may have drawn
+    for that earlier analysis), are removed if bordersim wrote them."""
+    own = own or style.own_figures(out, "sensitivity")
     figures_dir = style.claim_figures_dir(out, default=own)
     drawn = {f"{style.safe_stem(stem)}.{fmt}": fig for stem, (_name, fig) in figures(indices).items()}
     others = [f"{m}{suffix}.{ext}" for m in METHODS for suffix in ("", "_overview") for ext in style.FORMATS]
