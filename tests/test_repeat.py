@@ -121,3 +121,27 @@ def test_the_resolved_scenario_keeps_the_repeat_section_when_it_is_on():
     sc = build(one_edge(0.5, {"after": {"returned": "3 months"}, "propensity": 1.5}, size=10))
     text = dump_scenario(sc)
     assert "repeat:" in text and "propensity: 1.5" in text
+
+
+def test_a_propensity_past_the_floating_point_range_sets_out_again_with_certainty_and_no_warning():
+    """propensity 1e308 made numpy warn 'overflow encountered in power' on stderr (a probe). rho^a past the
+    largest float is inf: a person back home sets out at the first step with probability 1; the bound of the
+    thinning is 1, not NaN; a rate of 0 stays 0; both engines agree."""
+    import warnings
+
+    import sim
+
+    data = one_edge(1.0, {"after": {"caught": 0}, "propensity": 1e308}, size=3000, rate=0.05)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = run(build(data))
+        assert result == sim.run(build(data), engine="arrays")
+    set_out = result.flows[..., SET_OUT].sum(axis=(1, 2))
+    released = result.persons["released"].sum(axis=(1, 2))
+    first = result.persons["first_set_out"].sum(axis=(1, 2))
+    np.testing.assert_array_equal(set_out, first + released)  # everyone released sets out again at once
+    assert result.conservation_holds()
+    data["population"]["groups"][0]["departure_rate"] = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert run(build(data)).totals()["set_out"] == 0

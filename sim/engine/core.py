@@ -379,10 +379,11 @@ class EngineCore:
                 u = risk_free_bound(pop.block_r_max[:, None], self.metrics, cols, self.spec.route_choice)
                 ub = np.where(self._block_member, u, -np.inf).max(axis=1)
             self._exp_ub = np.exp(ub)
-        rate = self.rates[t][pop.block_group] * self._multiplier_bound()
+        rate = scaled_rates(self.rates[t][pop.block_group], self._multiplier_bound())
         if self.chain_mult is not None:
             rate = scaled_rates(rate, self.chain_mult[pop.block_origin])
-        p = np.minimum(1.0, -np.expm1(-rate * self._exp_ub) * (1.0 + 1e-12) + 1e-300)
+        with np.errstate(over="ignore", invalid="ignore"):  # an infinite rate (repeat, chain) gives p = 1
+            p = np.minimum(1.0, -np.expm1(-rate * self._exp_ub) * (1.0 + 1e-12) + 1e-300)
         return np.where(self._exp_ub > 0.0, p, 0.0)
 
     def _choice_set(self, strata: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -425,7 +426,7 @@ class EngineCore:
         if self.chain_mult is not None:
             rate = scaled_rates(rate, self.chain_mult[origin])
         if pop.attempts is not None:  # repeat attempts: rho^attempts
-            rate = rate * rate_multiplier(self.spec.repeat.propensity, pop.attempts[cand])
+            rate = scaled_rates(rate, rate_multiplier(self.spec.repeat.propensity, pop.attempts[cand]))
         leavers, chosen = [], []
         step = max(1, (1 << 20) // cols.size)  # rows per chunk: bounds the temporary (rows, paths) arrays
         for lo in range(0, cand.size, step):

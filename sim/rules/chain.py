@@ -23,8 +23,8 @@ def chain_multiplier(arrivals: np.ndarray, weight: float, scale: float, form: st
         return 1.0 + weight * (a if form == "linear" else np.log1p(a))
 
 
-def scaled_rates(rates: np.ndarray, multipliers: np.ndarray) -> np.ndarray:
+def scaled_rates(rates: np.ndarray, multipliers: np.ndarray | float) -> np.ndarray:
     """rates * multipliers, with a rate of 0 staying 0 whatever multiplies it (0 * inf is NaN in floating point: a
-    group that never sets out does not start to under an infinite chain multiplier)."""
+    group that never sets out does not start to under an infinite chain or repeat multiplier)."""
     with np.errstate(over="ignore", invalid="ignore"):
         return np.where(rates > 0.0, rates * multipliers, 0.0)

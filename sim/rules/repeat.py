@@ -32,8 +32,11 @@ def repeat_steps(repeat: Repeat, step_months: float) -> list[int | None]:
 
 
 def rate_multiplier(propensity: float, attempts: np.ndarray) -> np.ndarray:
-    """m(a) = propensity^a for each person's number of attempts a (float64)."""
-    return np.power(float(propensity), np.asarray(attempts, dtype=np.float64))
+    """m(a) = propensity^a for each person's number of attempts a (float64); inf where it exceeds the largest
+    float (a large propensity or many attempts): such a person sets out with probability 1 at any positive rate
+    (a rate of 0 stays 0: `sim.rules.chain.scaled_rates`)."""
+    with np.errstate(over="ignore"):
+        return np.power(float(propensity), np.asarray(attempts, dtype=np.float64))
 
 
 def multiplier_bound(propensity: float, max_attempts: int) -> float:
