@@ -11,7 +11,7 @@ import sys
 
 from sim.cli.arguments import EXIT_OK, tcp_port
 from sim.dashboard import OVERRIDES_ENV, SCENARIO_ENV
-from sim.dashboard.serve import HELD_SIGNALS
+from sim.dashboard.serve import HELD_SIGNALS, START
 from sim.errors import UsageError
 
 EXTRA = "bordersim[dashboard]"
@@ -36,7 +36,7 @@ def server_command(host: str, port: int) -> list[str]:
     newer version."""
     spec = importlib.util.find_spec("sim.dashboard.app")  # its path, without importing solara here
     assert spec is not None and spec.origin is not None
-    return [sys.executable, "-m", "sim.dashboard.serve", "run", spec.origin, "--host", host, "--port", str(port),
+    return [sys.executable, "-c", START, "run", spec.origin, "--host", host, "--port", str(port),
             "--production", "--no-open", "--no-check-version"]
 
 

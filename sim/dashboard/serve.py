@@ -1,5 +1,5 @@
-"""The dashboard's server process: `python -m sim.dashboard.serve ARGS` runs `solara ARGS` (`bordersim dashboard`
-replaces itself with it) and ends as every bordersim command does. Solara's command line (click) turned a Ctrl-C
+"""The dashboard's server process: `python -c START ARGS` runs `solara ARGS` (`bordersim dashboard` replaces
+itself with it) and ends as every bordersim command does. Solara's command line (click) turned a Ctrl-C
 into "Aborted." and exit 1, the code of a failure; here it is "interrupted" and exit 130, and SIGTERM
 "terminated" and exit 143. While it serves, uvicorn handles both signals itself (a graceful shutdown) and raises
 them again when it has shut down; the signal is noted in both places, so that the exit code does not depend on
@@ -60,10 +60,22 @@ def _serve(argv: list[str], received: list[int]) -> None:
         raise KeyboardInterrupt from None
 
 
-if __name__ == "__main__":
+def start(argv: list[str]) -> int:
+    """`main`, in the server process that `bordersim dashboard` starts with `python -c` (`START`): once `main` has
+    returned, a signal no longer changes the exit code (`sim.interrupts.end_with`)."""
     from sim.interrupts import end_with, ignore_signals_at_exit
 
     ignore_signals_at_exit()  # the first exit function registered: the last to run
-    code = main(sys.argv[1:])
+    code = main(argv)
     end_with(code)
-    sys.exit(code)
+    return code
+
+
+# The server's program, run with `python -c`, not `-m`: CPython 3.12 marks a KeyboardInterrupt that ends code run
+# from a string (`exec("...")`, as dataclasses and namedtuple do while Solara is imported) as unhandled even when
+# it is caught, and a `-m` run then ends by SIGINT whatever its exit code (Py_RunMain's exit_sigint): a Ctrl-C or
+# SIGTERM while the server started ended it with "terminated" and exit -2 now and then. `-c` ends with the code.
+START = "import sys; from sim.dashboard.serve import start; sys.exit(start(sys.argv[1:]))"
+
+if __name__ == "__main__":
+    sys.exit(start(sys.argv[1:]))
