@@ -363,3 +363,13 @@ def test_a_path_into_a_list_the_scenario_leaves_empty_says_so_before_paths_that_
     with pytest.raises(ScenarioError, match="unknown path 'policies.0.start'; 'policies' has no items in this "
                                             "scenario: add one in the file"):
         load_scenario(scenario, overrides=["policies.0.start=2000-05"])
+
+
+def test_suggested_paths_leave_out_keys_a_distributions_family_does_not_take():
+    """The nearby valid paths offered `means.high`, `means.a` and `means.sigma` for a fixed distribution, each then
+    refused ("distribution 'fixed' takes only value; remove high"; a probe)."""
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(TOY, overrides=["population.groups.soldier.means.valu=5"])
+    near = str(info.value).split("nearby valid paths:", 1)[1]
+    assert "population.groups.soldier.means.value" in near
+    assert not any(f"soldier.means.{k}" in near for k in ("high", "low", "a", "b", "sigma", "median")), near

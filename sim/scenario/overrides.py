@@ -74,6 +74,8 @@ def _scalar_paths(node: Any, prefix: str = "") -> list[str]:
     out: list[str] = []
     if isinstance(node, dict):
         for k, v in node.items():
+            if v is None and "dist" in node:  # a key of another family of distributions (`high` of `fixed`)
+                continue
             out += _scalar_paths(v, f"{prefix}.{k}" if prefix else str(k))
     elif isinstance(node, list):
         for i, v in enumerate(node):
@@ -85,7 +87,8 @@ def _scalar_paths(node: Any, prefix: str = "") -> list[str]:
 
 
 def scalar_paths(data: dict) -> list[str]:
-    """Every dotted path to a scalar; list items are addressed by their id/name (or index)."""
+    """Every dotted path to a scalar that may be set; list items are addressed by their id/name (or index). The
+    keys a distribution's family does not take (null in the full dict) are left out."""
     return _scalar_paths(data)
 
 
