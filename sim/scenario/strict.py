@@ -35,14 +35,12 @@ class Strict(BaseModel):
         if isinstance(v, str) and _LEADING_ZERO.fullmatch(v):  # 08000: text to YAML 1.1, 8000 to pydantic
             raise ValueError(f"{v} has a leading zero; write the number without it")
         rule = _number_rule(cls, info.field_name)  # pydantic would read "0.5" as 0.5
-        if rule is not None:
-            kind, mapping = rule
-            texts = ([(f" at [{k!r}]", x) for k, x in v.items() if isinstance(x, str)] if mapping
-                     and isinstance(v, dict) else [("", v)] if not mapping and isinstance(v, str) else [])
-            for at, text in texts[:1]:
-                why = ("base-60 numbers such as 1:20 are not read as numbers" if SEXAGESIMAL_RE.match(text)
-                       else "a number is written without quotes")
-                raise ValueError(f"expected {kind}, found the text {text!r}{at} ({why})")
+        text_at = _text_in(v, mapping=rule[1]) if rule is not None else None
+        if rule is not None and text_at is not None:
+            at, text = text_at
+            why = ("base-60 numbers such as 1:20 are not read as numbers" if SEXAGESIMAL_RE.match(text)
+                   else "a number is written without quotes")
+            raise ValueError(f"expected {rule[0]}, found the text {text!r}{at} ({why})")
         if not _holds_bool(v):
             return v
         verdict, where = _bool_verdict(cls.model_fields[info.field_name].annotation, v)
@@ -73,18 +71,36 @@ def _number_rule(cls: type[BaseModel], name: str) -> tuple[str, bool] | None:
     field = cls.model_fields.get(name)
     if field is None:
         return None
-    tp, mapping = field.annotation, False
-    while typing.get_origin(tp) in (typing.Union, types.UnionType, Annotated):  # Optional[dict[...]], Annotated
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if len(args) != 1 and typing.get_origin(tp) is not Annotated:
-            break
-        tp = args[0]
+    tp, mapping = _unwrapped(field.annotation), False
     if typing.get_origin(tp) is dict:
         tp, mapping = typing.get_args(tp)[1], True
     kinds = _number_types(tp)
     if not kinds:
         return None
     return ("an integer" if kinds == {int} else "a number"), mapping
+
+
+def _unwrapped(tp: Any) -> Any:
+    """`tp` without its Annotated and Optional wrappers (Optional[Annotated[dict[str, float], ...]] -> dict[...])."""
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is Annotated:
+            tp = typing.get_args(tp)[0]
+            continue
+        if origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(args) == 1:
+                tp = args[0]
+                continue
+        return tp
+
+
+def _text_in(v: Any, *, mapping: bool) -> tuple[str, str] | None:
+    """(where, text) of the first text in `v`, a number (`mapping` False) or a map of numbers, or None."""
+    if mapping:
+        return next(((f" at [{k!r}]", x) for k, x in v.items() if isinstance(x, str)), None) \
+            if isinstance(v, dict) else None
+    return ("", v) if isinstance(v, str) else None
 
 
 def _number_types(tp: Any) -> set[type] | None:
