@@ -420,28 +420,35 @@ def refuse_foreign_figures(directory: Path, names: Iterable[str]) -> None:
                              f"{FIGURE_CREATOR} as its creator); move it away or choose another --out")
 
 
-def foreign_entries(root: Path, own: Iterable[str], temporary: re.Pattern = _TMP_RE) -> list[str]:
+def foreign_entries(root: Path, own: Iterable[str], temporary: re.Pattern = _TMP_RE,
+                    own_dirs: Iterable[str] = ()) -> list[str]:
     """Entries of directory `root` (paths relative to it) that bordersim did not write there, so that replacing
-    `root` would delete a user's file: at the top anything but the marker, the names in `own`, a `report.html`
-    bordersim wrote (`is_bordersim_report`), `figures/` and bordersim's temporaries (`temporary`); inside
-    `figures/` anything but its marker, temporaries and figures bordersim wrote (`is_bordersim_figure`). A
-    symbolic link is never bordersim's."""
-    top = {MARKER, "figures", *own}
+    `root` would delete a user's file or directory: at the top anything but the marker, the files named in `own`,
+    the directories named in `own_dirs` (whose contents the caller checks), a `report.html` bordersim wrote
+    (`is_bordersim_report`), `figures/` and bordersim's temporaries (`temporary`); inside `figures/` anything but
+    its marker, temporaries and figures bordersim wrote (`is_bordersim_figure`). A name of `own` that is a
+    directory, an empty one too, is the user's (bordersim writes a file there), and so is an empty `figures/`
+    without bordersim's marker (bordersim marks a figures directory before it draws into it; an unmarked one
+    holding figures bordersim wrote is an earlier version's). A symbolic link is never bordersim's."""
+    files, dirs = {MARKER, *own}, set(own_dirs)
     foreign: list[str] = []
 
     def ours(x: Path) -> bool:  # a temporary of bordersim's is a file (mkstemp): a directory so named is not
         return bool(temporary.match(x.name)) and x.is_file() and not x.is_symlink()
 
+    def real_dir(x: Path) -> bool:
+        return x.is_dir() and not x.is_symlink()
+
     for e in sorted(root.iterdir()):
-        if ours(e):
+        if ours(e) or (e.name in files and e.is_file() and not e.is_symlink()) or (e.name in dirs and real_dir(e)):
             continue
         if e.name == "report.html" and is_bordersim_report(e):
             continue
-        if e.name not in top or e.is_symlink() or (e.name == "figures" and not e.is_dir()):
-            foreign.append(e.name)
-        elif e.name == "figures":
+        if e.name == "figures" and real_dir(e) and (marker_kind(e) == "figures" or any(e.iterdir())):
             foreign += [f"figures/{x.name}" for x in sorted(e.iterdir())
                         if not (x.name == MARKER or ours(x) or is_bordersim_figure(x))]
+        else:
+            foreign.append(e.name)
     return foreign
 
 

@@ -15,7 +15,7 @@ from conftest import TOY, users_file
 
 from sim.cli import main
 from sim.errors import UsageError, WriteFailed
-from sim.outputs import MARKER, atomic_write_text, check_name, claim_dir, new_dir, remove_owned
+from sim.outputs import MARKER, atomic_write_text, check_name, claim_dir, new_dir, remove_owned, write_marker
 
 SMALL = ["--set", "population.size=500", "--quiet"]
 
@@ -176,7 +176,7 @@ def _left_after_a_later_process(parent: Path) -> list[str]:
 REPLACE_CUT = """
 import os, sys
 from pathlib import Path
-from sim.outputs import new_dir
+from sim.outputs import new_dir, write_marker
 out, cut, steps = Path(sys.argv[1]), int(sys.argv[2]), [0]
 
 def counted(real):
@@ -188,10 +188,10 @@ def counted(real):
     return step
 
 try:
-    with new_dir(out, "run", ["a.txt", "sub"], force=True) as tmp:
+    with new_dir(out, "run", ["a.txt"], force=True) as tmp:
         (tmp / "a.txt").write_text(f"run {cut}")
-        (tmp / "sub").mkdir()
-        (tmp / "sub" / "b.txt").write_text("new")
+        (tmp / "figures").mkdir()
+        write_marker(tmp / "figures", "figures")
         os.unlink, os.rmdir = counted(os.unlink), counted(os.rmdir)
     print("whole")
 except KeyboardInterrupt:
@@ -205,9 +205,10 @@ def test_a_ctrl_c_while_a_replaced_directory_is_deleted_leaves_what_a_later_proc
     each step of the deletion in turn, the new run is in place and what is left goes with the next process that
     writes beside it."""
     out = tmp_path / "run"
-    with new_dir(out, "run", ["a.txt", "sub"]) as tmp:
+    with new_dir(out, "run", ["a.txt"]) as tmp:  # and a figures directory, as `bordersim plot` makes
         (tmp / "a.txt").write_text("first")
-        (tmp / "sub").mkdir()
+        (tmp / "figures").mkdir()
+        write_marker(tmp / "figures", "figures")
     for cut in range(1, 20):
         ended = subprocess.run([sys.executable, "-c", REPLACE_CUT, str(out), str(cut)], capture_output=True,
                                text=True, check=True).stdout.strip()
@@ -390,6 +391,7 @@ def test_force_does_not_replace_a_run_or_comparison_directory_holding_a_users_fi
     for again, d in ((([*run, "--out", str(a), "--force"]), a), (["compare", str(a), str(a), "--out", str(cmp),
                                                                    "--force"], cmp)):
         for where in ("notes.txt", "figures/notes.txt", "report.html", "figures/my_figure.png"):
+            made = not (d / where).parent.exists()  # the comparison has no figures/: the user makes it
             (d / where).parent.mkdir(exist_ok=True)
             (d / where).write_bytes(users_file(where))
             before = {p: p.read_bytes() for p in d.rglob("*") if p.is_file()}
@@ -397,7 +399,36 @@ def test_force_does_not_replace_a_run_or_comparison_directory_holding_a_users_fi
             assert f"holds what bordersim did not write ({where})" in capsys.readouterr().err
             assert before == {p: p.read_bytes() for p in d.rglob("*") if p.is_file()}
             (d / where).unlink()
+            if made:
+                (d / where).parent.rmdir()
         assert main(again) == 0, capsys.readouterr().err  # its own figures do not stop it
+
+
+@pytest.mark.parametrize("kind", ["run", "comparison"])
+def test_force_keeps_an_empty_directory_of_the_users_named_like_an_output_or_figures(tmp_path, capsys, kind):
+    """An empty directory is the user's too: one named like an output file (bordersim writes a file there) or an
+    unmarked, empty `figures/` (bordersim marks a figures directory before drawing into it) was deleted by
+    `run --force` and `compare --force` (a probe). Refused, with the directory kept; without it the same command
+    replaces the directory."""
+    run = ["run", str(TOY), "--set", "population.size=2000", "--quiet"]
+    a = tmp_path / "a"
+    assert main([*run, "--out", str(a)]) == 0
+    d = a if kind == "run" else tmp_path / "cmp"
+    again = [*run, "--out", str(a), "--force"] if kind == "run" else ["compare", str(a), str(a), "--out", str(d),
+                                                                     "--force"]
+    assert main(again) == 0
+    capsys.readouterr()
+    output = "summary.json" if kind == "run" else "comparison.json"
+    for where in (output, "figures"):
+        if where == output:
+            (d / where).unlink()
+        (d / where).mkdir()
+        assert main(again) == 2
+        assert f"holds what bordersim did not write ({where})" in capsys.readouterr().err
+        assert (d / where).is_dir() and not any((d / where).iterdir())
+        (d / where).rmdir()
+    assert main(again) == 0, capsys.readouterr().err
+    assert (d / output).is_file()
 
 
 def test_an_input_is_recorded_relative_to_the_output_without_resolving_links(tmp_path):

@@ -258,6 +258,15 @@ def test_force_does_not_replace_a_sweep_directory_holding_what_bordersim_did_not
         (out / where).unlink()
         if where.startswith("analysis") or where.endswith(".tmp/a.txt"):
             (out / where).parent.rmdir()
+    table = (out / "runs.parquet").read_bytes()  # an empty directory of the user's named like a file of the sweep's
+    (out / "runs.parquet").unlink()
+    (out / "runs.parquet").mkdir()
+    before = snapshot(tmp_path)
+    rc, _, err = cli(capsys, "sweep", b, "--out", out, "--workers", "1", "--quiet", "--force")
+    assert rc == 2 and "holds what bordersim did not write (runs.parquet)" in err, err
+    assert snapshot(tmp_path) == before
+    (out / "runs.parquet").rmdir()
+    (out / "runs.parquet").write_bytes(table)
     rc, _, err = cli(capsys, "sweep", b, "--out", out, "--workers", "1", "--quiet", "--force")
     assert rc == 0, err  # bordersim's own figures and report do not stop it
     assert (out / json.loads((out / "sweep.json").read_text())["spec_path"]).resolve() == b.resolve()  # b's runs

@@ -388,8 +388,10 @@ def check_replaceable(root: Path, why: str | None = None) -> str:
 _RECORD = re.compile(r"^p[0-9]+-r[0-9]+\.json$")
 _SERIES = re.compile(r"^run_id=p[0-9]+-r[0-9]+$")
 _PART = re.compile(r"^part-0\.parquet$")
-# what `bordersim sweep` writes at the top of a sweep directory besides the marker (see the module doc)
-_OWN_TOP = (LOCK, MANIFEST, BASE_SCENARIO, "runs", "timeseries", "runs.parquet")
+# what `bordersim sweep` writes at the top of a sweep directory besides the marker (see the module doc): files, and
+# the directories of the run records and time series
+_OWN_FILES = (LOCK, MANIFEST, BASE_SCENARIO, "runs.parquet")
+_OWN_DIRS = ("runs", "timeseries")
 
 
 def _foreign_entries(root: Path) -> list[str]:
@@ -402,11 +404,8 @@ def _foreign_entries(root: Path) -> list[str]:
     def real_dir(x: Path) -> bool:
         return x.is_dir() and not x.is_symlink()
 
-    foreign = foreign_entries(root, _OWN_TOP, _OUR_TEMPORARY)
+    foreign = foreign_entries(root, _OWN_FILES, _OUR_TEMPORARY, _OWN_DIRS)
     runs, series = root / "runs", root / "timeseries"
-    for d in (runs, series):
-        if d.name not in foreign and d.exists() and not real_dir(d):
-            foreign.append(d.name)
     if real_dir(runs):
         foreign += [f"runs/{x.name}" for x in sorted(runs.iterdir()) if not (own(x, _RECORD) and _is_record(x))]
     if real_dir(series):
