@@ -501,10 +501,40 @@ def test_every_asset_the_page_asked_for_was_served_from_this_machine(page):
 
 
 def test_ctrl_c_stops_the_server_with_exit_130_as_every_command(server, url):
-    """The last test of the module (it stops the server): Solara's command line ended a Ctrl-C with "Aborted."
-    and exit 1, the code of a failure."""
+    """The last test of the module that uses its server (it stops it): Solara's command line ended a Ctrl-C with
+    "Aborted." and exit 1, the code of a failure."""
     address, log, proc, _ = server
     os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C on a terminal: the whole process group
     assert proc.wait(timeout=30) == 130, log.read_text()[-2000:]
     text = log.read_text()
     assert text.endswith("interrupted\n") and "Aborted" not in text and "Traceback" not in text, text[-2000:]
+    assert "Warning" not in text, text[-2000:]  # Solara's about SameSite cookies over http (sim.dashboard.serve)
+
+
+def test_a_second_ctrl_c_while_the_server_shuts_down_ends_it_at_once_without_a_traceback(tmp_path):
+    """A second Ctrl-C makes uvicorn stop at once, cancelling its tasks: it logged the cancelled lifespan task as
+    an ERROR with a traceback (a probe). The user asked for it; the command ends as every command does."""
+    port = _free_port()
+    with open(tmp_path / "server.log", "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "sim", "dashboard", str(TOY), "--port", str(port)], cwd=ROOT,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "server.log").read_text()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.2)
+        os.killpg(proc.pid, signal.SIGINT)
+        time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(timeout=30) == 130
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    text = (tmp_path / "server.log").read_text()
+    assert text.endswith("interrupted\n") and "Traceback" not in text and "ERROR" not in text, text[-2000:]

@@ -42,15 +42,25 @@ def main(argv: list[str]) -> int:
 
 def _serve(argv: list[str], received: list[int]) -> None:
     """Solara's command line with ARGV, uvicorn's signal handler noting each signal in `received`; Solara's
-    "Aborted" (its Ctrl-C) raised as KeyboardInterrupt."""
+    "Aborted" (its Ctrl-C) raised as KeyboardInterrupt. A second Ctrl-C while uvicorn shuts down makes it stop
+    at once (its "force exit"): the tasks it then cancels are not reported (uvicorn logged the cancelled ASGI
+    lifespan task as an error with its traceback), as the user asked for exactly that. Solara's warning that
+    a session cookie cannot be `SameSite=None` over http is not shown: it concerns a page embedded in another
+    site's frame, and this server is opened directly (the cookie falls back to `SameSite=Lax`, as it should)."""
+    import logging
+    import warnings
+
     import click
     import uvicorn.server
     from solara.__main__ import cli
 
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https", category=UserWarning)
     handle_exit = uvicorn.server.Server.handle_exit
 
     def noted_exit(server, sig, frame) -> None:  # uvicorn's handler while it serves
         received.append(sig)
+        if server.should_exit and sig == signal.SIGINT:  # the second Ctrl-C: uvicorn forces the exit
+            logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
         handle_exit(server, sig, frame)
 
     uvicorn.server.Server.handle_exit = noted_exit  # type: ignore[method-assign,assignment]
