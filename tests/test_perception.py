@@ -170,6 +170,28 @@ def test_with_memory_zero_and_no_lag_the_perceived_risk_is_the_last_steps_shares
     assert_binomial(int(flows[2]), int(flows[1:].sum()), true_caught, "caught share of ended attempts")
 
 
+def test_a_route_closed_at_the_first_step_starts_from_its_risks_as_if_open():
+    """A route with no usable path has no truth of the usable paths to start from: it started at 0, 'perfectly
+    safe', and people flocked to it when it reopened (a probe: 0 set out on it, then 1,934 against about 30 on its
+    twin). Its perceived risk starts from its paths' risks as if open (docs/model.md §12): two identical routes,
+    one closed for the first three steps, start from the same values, and the reopened one is weighed at its true
+    risk (nobody's outcome on it has moved the estimate)."""
+    data = _one_route(perception={"memory": 12.0})
+    data["network"]["edges"].append(edge("b", "o", "d", route="b", controls={"guards": 0.5}))
+    data["policies"] = [{"name": "closed", "start": "2000-01", "end": "2000-04", "select": {"edges": ["b"]},
+                         "set": {"open": False}}]
+    model = BorderModel(build(data))
+    a, b = (model.graph.routes.index(r) for r in ("r", "b"))
+    path_b = next(i for i, p in enumerate(model.graph.paths) if p.route == b)
+    for t in range(4):
+        model.step()
+        assert model.true_metrics.usable[path_b] == (t >= 3)
+    assert model.perceived_history[0][b].tolist() == model.perceived_history[0][a].tolist()
+    assert model.perceived_history[0][b, 1] == pytest.approx(-math.expm1(-1.0))
+    assert model.metrics.success[path_b] == pytest.approx(model.true_metrics.success[path_b], rel=1e-12)
+    assert model.ledger.flows[3, b, :, SET_OUT].sum() < 2 * model.ledger.flows[3, a, :, SET_OUT].sum()
+
+
 def _fence(policy: bool, perception: dict | None) -> dict:
     data = _one_route(**({"perception": perception} if perception else {}))
     if policy:

@@ -3,7 +3,7 @@
 Failure outcomes are counted in three kinds, in the order of `KINDS`: killed; caught or repatriated (caught on an
 edge, or arrested in transit); returned (blocked, or turned back at a closed edge). For a path j the true
 probability of each kind, f_jk, follows the path leg by leg (`path_failure_probabilities`); a route r's true
-values are the mean over its usable candidate paths, f_rk (`route_truth`).
+values are the mean over its usable candidate paths, f_rk, or over all of them when none is usable (`route_truth`).
 
 The perceived values per route, p_rk(t), are exponentially smoothed shares of the outcomes of the attempts that
 ended on the route (docs/model.md §12):
@@ -76,12 +76,22 @@ def true_failures(graph, state, hazards) -> np.ndarray:
 
 
 def route_truth(failures: np.ndarray, path_route: np.ndarray, usable: np.ndarray, n_routes: int) -> np.ndarray:
-    """(R, 3) mean of the usable paths' failure probabilities per route (0 for a route with no usable path)."""
-    sums = np.zeros((n_routes, failures.shape[1]))
-    counts = np.zeros(n_routes)
-    np.add.at(sums, path_route[usable], failures[usable])
-    np.add.at(counts, path_route[usable], 1.0)
-    return sums / np.maximum(counts, 1.0)[:, None]
+    """(R, 3) mean of the usable paths' failure probabilities per route; for a route with no usable path (closed),
+    the mean over all its candidate paths, whose probabilities are those of their edges' controls as if open (what
+    is known of the route's dangers; it seeds the perceived risk of a route closed at the first step, which a 0
+    would make look safe once it reopens); 0 for a route without candidate paths."""
+    def means(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        sums = np.zeros((n_routes, failures.shape[1]))
+        counts = np.zeros(n_routes)
+        np.add.at(sums, path_route[rows], failures[rows])
+        np.add.at(counts, path_route[rows], 1.0)
+        return sums / np.maximum(counts, 1.0)[:, None], counts
+
+    truth, counts = means(usable)
+    closed = counts == 0
+    if closed.any():
+        truth[closed] = means(np.ones(len(path_route), dtype=bool))[0][closed]
+    return truth
 
 
 def outcome_counts(flows_step: np.ndarray) -> np.ndarray:
