@@ -136,3 +136,11 @@ def test_families_group_route_labels_and_unknown_labels_are_rejected():
     assert exc.value.key == "route_choice.nest.families.x"  # the key, so the line, is named
     with pytest.raises(ScenarioError, match="two families"):
         build(_three_paths(0.5, {"x": ["a"], "y": ["a"]}))
+    # a label only on a later edge of a path is no path's route (the ledger's: its first labelled edge's): the
+    # family would silently leave it out (a probe); refused, naming the key
+    later = _three_paths(0.5, {"x": ["b", "c"]})
+    later["network"]["nodes"].insert(1, node("m", "border"))
+    later["network"]["edges"][2:] = [edge("b1", "o", "m", route="b"), edge("b2", "m", "d", route="c")]
+    with pytest.raises(ScenarioError, match=r"route label\(s\) \['c'\] are the route of no candidate path") as exc:
+        build(later)
+    assert exc.value.key == "route_choice.nest.families.x"

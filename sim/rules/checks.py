@@ -72,6 +72,14 @@ def check_scenario(sc: Scenario) -> list[tuple[str, str]]:
         graph = RouteGraph(sc)
     except ScenarioError as exc:  # too many candidate paths: the search stopped at its limit
         return [(exc.key or "network", exc.message)]
+    if nest is not None:  # a family counts the paths of its routes: the ledger's, each path's first labelled edge's
+        for fam, routes in nest.families.items():
+            later = [r for r in routes if r not in graph.routes]
+            if later:
+                problems.append((f"route_choice.nest.families.{fam}", f"route label(s) {later} are the route of no "
+                                 "candidate path: a path's route is the label of its first labelled edge, and these "
+                                 "label only later edges of paths, so the family would be left without them; the "
+                                 f"paths' routes are {sorted(graph.routes)}"))
     reachable: dict[str, bool] = {}
     for g in sc.population.groups:
         weights = g.origins if g.origins is not None else sc.population.origins
