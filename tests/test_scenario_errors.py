@@ -546,7 +546,7 @@ def test_a_relative_path_not_found_names_the_working_directory(tmp_path, monkeyp
     (lambda d: d["network"]["edges"][0].update(route="a>b"), "network.edges[e].route", "'a>b' holds '>'"),
     (lambda d: d["population"]["groups"][0].update(name="a,b="), "population.groups[a,b=].name",
      "'a,b=' holds ',' and '='"),
-    (lambda d: d["population"]["groups"][0].update(name=" "), "population.groups[ ].name", "empty: give a name"),
+    (lambda d: d["population"]["groups"][0].update(name=" "), "population.groups[0].name", "empty: give a name"),
     # an outcome expression joins routes with + inside (): arrived(sea+boat) could not name a route 'sea+boat'
     (lambda d: d["network"]["edges"][0].update(route="sea+boat"), "network.edges[e].route", "'sea+boat' holds '+'"),
     # a push series named 'hard=ship' validated, and --set push.hard=ship.values.2003=2 could not reach it
@@ -580,3 +580,16 @@ def test_transit_values_are_bounded_and_a_groups_zero_origins_are_named(change, 
     with pytest.raises(ScenarioError) as info:
         build(_broken(change))
     assert info.value.key == key and says in str(info.value), str(info.value)
+
+
+def test_an_id_yaml_reads_as_true_is_named_by_its_index_with_how_to_quote_it(tmp_path):
+    """`id: on` is true in YAML 1.1: the key was shown as 'network.edges[True].id' and the message did not say
+    why a word was not text (a probe)."""
+    text = (ROOT / "scenarios" / "toy.yaml").read_text()
+    assert "{id: walk," in text
+    path = tmp_path / "on.yaml"
+    path.write_text(text.replace("{id: walk,", "{id: on,"))
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(path)
+    assert exc.value.key == "network.edges[0].id", exc.value
+    assert "found True" in str(exc.value) and "without quotes as true or false: quote the text" in str(exc.value)

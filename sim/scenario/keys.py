@@ -32,7 +32,8 @@ def loc_parts(loc: tuple, data: Any, missing: bool = False) -> tuple[str, tuple,
             ident = None
             if 0 <= item < len(node) and isinstance(node[item], dict):
                 ident = node[item].get("id", node[item].get("name"))
-            parts.append(f"[{ident}]" if ident is not None else f"[{item}]")
+            named = isinstance(ident, str) and ident.strip() != ""  # an id read as true, 3 or blank: the index
+            parts.append(f"[{ident}]" if named else f"[{item}]")
             raw.append(item)
             node = node[item] if 0 <= item < len(node) else None
         elif isinstance(node, dict) and (item in node or (last and missing)):

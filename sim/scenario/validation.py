@@ -61,6 +61,8 @@ def _schema_problems(model: type[BaseModel], exc: ValidationError, data: Any,
                 msg = f"{msg} (read from {written!r})"
             if isinstance(err["input"], str) and SEXAGESIMAL_RE.match(err["input"]):
                 msg += " (base-60 numbers such as 1:20 are not read as numbers)"
+            if err["type"] == "string_type" and isinstance(err["input"], bool):
+                msg += " (YAML reads on, off, yes, no, true and false without quotes as true or false: quote the text)"
         entries.append([raw, key, msg, branch, err])
     typos = {e[0][:-1] + (e[4]["near"],) for e in entries if e[4].get("near")}
     entries = [e for e in entries if not (e[4]["type"] == "missing" and e[0] in typos)]
