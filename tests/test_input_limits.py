@@ -284,7 +284,7 @@ def test_file_over_the_size_limit_is_refused_before_reading(tmp_path: Path, caps
         f.truncate(MAX_FILE_BYTES + 1)
     rc, _, err = cli(capsys, "validate", path)
     assert rc == 2
-    assert f"error: {path}: file is too large" in err and "at most 10 MB" in err
+    assert f"error: {path}: file is too large" in err and "at most 10,485,760 bytes (10 MiB)" in err
 
 
 def test_file_at_the_size_limit_is_read(tmp_path: Path):

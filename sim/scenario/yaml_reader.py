@@ -321,7 +321,7 @@ def _read_text(p: Path) -> str:
             raise ScenarioError("is a directory, expected a YAML file", path=str(p))
         raise ScenarioError("is not a regular file (a device, pipe or socket); expected a YAML file", path=str(p))
     with os.fdopen(fd, "rb") as f:
-        limit = f"scenario and spec files may be at most {MAX_FILE_BYTES // 2**20} MB"
+        limit = f"scenario and spec files may be at most {MAX_FILE_BYTES:,} bytes ({MAX_FILE_BYTES // 2**20} MiB)"
         if st.st_size > MAX_FILE_BYTES:
             raise ScenarioError(f"file is too large ({st.st_size:,} bytes); {limit}", path=str(p))
         try:
