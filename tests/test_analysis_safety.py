@@ -20,7 +20,7 @@ from conftest import ROOT, TOY, edge, group, node, scenario_dict
 from sim.cli import main
 from sim.errors import ScenarioError, UsageError
 from sim.analysis.sensitivity import indices as sa_indices, run as sa_run, spec as sa_spec
-from sim.analysis.calibration.scenario_file import PROVENANCE_START
+from sim.analysis.calibration.scenario_file import PROVENANCE_START, write_scenario
 from sim.analysis.calibration.spec import load_calibration
 from sim.outputs import marker_kind, write_marker
 
@@ -296,8 +296,16 @@ def test_write_scenario_target_rules(tmp_path):
     assert check_scenario_target(tmp_path / "new.yaml", base) == tmp_path / "new.yaml"
     assert check_scenario_target(base, base) == base.resolve()  # the base itself is updated in place
     earlier = tmp_path / "calibrated.yaml"
-    earlier.write_text(PROVENANCE_START + "\n# ...\n" + TOY.read_text())
+    write_scenario(earlier, base, {"seed": 3}, ["an earlier calibration"])
     assert check_scenario_target(earlier, base) == earlier.resolve()  # an earlier calibration's output
+    # a copy of it, or of korea.yaml (which carries a provenance block), changed since is someone's work (a probe:
+    # an edited copy of korea.yaml was replaced by the toy scenario); so is a block of an earlier version
+    for text in (earlier.read_text() + "# my notes\n", earlier.read_text().replace("seed: 3", "seed: 4"),
+                 (ROOT / "scenarios" / "korea.yaml").read_text(), PROVENANCE_START + "\n# ...\n" + TOY.read_text()):
+        copy = tmp_path / "copy.yaml"
+        copy.write_text(text)
+        with pytest.raises(UsageError, match="unchanged since"):
+            check_scenario_target(copy, base)
     foreign = tmp_path / "thesis.tex"
     foreign.write_text("chapter 1")
     with pytest.raises(UsageError, match="does not overwrite it"):

@@ -662,7 +662,8 @@ def test_a_file_that_appears_at_the_write_scenario_path_during_the_runs_is_kept(
     with pytest.raises(UsageError, match="bordersim does not overwrite it"):
         calibrate(spec, spec_dir / "out", workers=1, write_scenario_path=target)
     assert target.read_text() == "the user's notes\n"
-    mine = write(spec_dir / "mine.yaml", f"{PROVENANCE_START}\n# earlier\n{PROVENANCE_END}\n")
+    mine = spec_dir / "mine.yaml"
+    write_scenario(mine, TOY, {"seed": 3}, ["earlier"])
     os.chmod(mine, 0o444)
     with pytest.raises(UsageError, match="is read-only"):
         check_scenario_target(mine, TOY)

@@ -3,8 +3,10 @@ layout kept) and a provenance block at the top, checked by loading it back befor
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
+import re
 from pathlib import Path
 
 import yaml
@@ -17,6 +19,8 @@ from sim.loading import read_scenario, validate_dict
 
 PROVENANCE_START = "# --- calibration provenance (written by `bordersim calibrate`) ---"
 PROVENANCE_END = "# --- end of calibration provenance ---"
+DIGEST_LINE = "# sha256 of the text below this block: "  # the block's last line: the file is as calibrate wrote it
+_DIGEST = re.compile("^" + re.escape(DIGEST_LINE) + "([0-9a-f]{64})$", re.MULTILINE)
 
 
 def format_value(v) -> str:
@@ -77,22 +81,28 @@ def scenario_text(base_path: Path, values: dict[str, float], provenance: list[st
         text = text[:start] + text[end + len(PROVENANCE_END):].lstrip("\n")
     assignments = {one.strip(): v for name, v in values.items() for one in name.split(",")}
     spans = _scalar_spans(text, list(assignments))
-    block = "\n".join([PROVENANCE_START, *(f"# {line}" if line else "#" for line in provenance), PROVENANCE_END])
     if spans is not None:
         for path, (a, b) in sorted(spans.items(), key=lambda kv: -kv[1][0]):
             text = text[:a] + format_value(assignments[path]) + text[b:]
-        return block + "\n" + text, True
+        return _with_block(text, provenance), True
     data = scenario_to_dict(read_scenario(base_path))
     for path, v in assignments.items():
         set_path(data, path, v, source=str(base_path))
-    return block + "\n" + dump_scenario(validate_dict(data, path=str(base_path))), False
+    return _with_block(dump_scenario(validate_dict(data, path=str(base_path))), provenance), False
+
+
+def _with_block(body: str, provenance: list[str]) -> str:
+    """The provenance block, ending with the sha256 of `body` (`DIGEST_LINE`), a newline, then `body`."""
+    lines = [PROVENANCE_START, *(f"# {line}" if line else "#" for line in provenance),
+             DIGEST_LINE + hashlib.sha256(body.encode("utf-8")).hexdigest(), PROVENANCE_END]
+    return "\n".join(lines) + "\n" + body
 
 
 def check_scenario_target(path: str | Path, base_path: Path) -> Path:
     """Where `--write-scenario PATH` may write, checked before any run (UsageError otherwise): not a directory; its
     directory exists and is writable; an existing file only if calibrate may update it - the base scenario itself
-    (its values are put in place, comments kept) or a scenario an earlier calibration wrote (it holds the
-    provenance block) - and it is writable. Returns the path to write (a symbolic link is followed)."""
+    (its values are put in place, comments kept) or a scenario an earlier calibration wrote and nobody changed
+    since (`_written_by_calibrate`) - and it is writable. Returns the path to write (a symbolic link is followed)."""
     p = Path(path)
     if p.is_dir():
         raise UsageError(f"{p}: --write-scenario names a directory; give the path of a scenario file, e.g. "
@@ -103,8 +113,8 @@ def check_scenario_target(path: str | Path, base_path: Path) -> Path:
         p = p.resolve()
         if p != Path(base_path).resolve() and not _written_by_calibrate(p):
             raise UsageError(f"{p}: exists and is neither the base scenario ({base_path}) nor a scenario written by "
-                             "`bordersim calibrate` (no provenance block); bordersim does not overwrite it: choose "
-                             "a new file for --write-scenario")
+                             "`bordersim calibrate` and unchanged since (its provenance block's digest); bordersim "
+                             "does not overwrite it: choose a new file for --write-scenario")
         if not os.access(p, os.W_OK) or not p.stat().st_mode & 0o222:  # the mode too: root may write anything
             raise UsageError(f"{p}: is read-only; choose another --write-scenario")
     elif p.is_symlink():
@@ -120,12 +130,22 @@ def check_scenario_target(path: str | Path, base_path: Path) -> Path:
 
 
 def _written_by_calibrate(path: Path) -> bool:
-    """The file holds the provenance block `write_scenario` puts at its top (looked for in its first 64 KiB)."""
+    """The file is a scenario `write_scenario` wrote and nobody has changed since: it starts with the provenance
+    block, whose digest line holds the sha256 of the text below the block as it is now. A copy of such a file that
+    was edited (notes added, values changed), or one of an earlier version (no digest line), is not: it may be
+    someone's work (a probe: an edited copy of korea.yaml, which carries a block, was replaced by the toy scenario)."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return PROVENANCE_START in fh.read(65536)
-    except OSError:
+        if path.stat().st_size > 16 * 2**20:  # a scenario is at most 10 MiB (sim.scenario.yaml_reader)
+            return False
+        text = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
         return False
+    end = text.find(PROVENANCE_END)
+    if not text.startswith(PROVENANCE_START) or end == -1 or text[end + len(PROVENANCE_END):][:1] != "\n":
+        return False
+    digest = _DIGEST.search(text, 0, end)
+    body = text[end + len(PROVENANCE_END) + 1:]
+    return digest is not None and digest.group(1) == hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
 def write_scenario(path: Path, base_path: Path, values: dict[str, float], provenance: list[str]) -> bool:
