@@ -546,9 +546,12 @@ def lock_dir(directory: Path, what: str) -> int:
     killed). UsageError naming the holder if another process has it: another `what` (a sweep, an analysis) is
     writing to the directory."""
     path = directory / LOCK
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:  # not through a symbolic link: the lock file is truncated, and a link's target is someone's file
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UsageError(f"{path}: is a symbolic link, not the lock file bordersim writes there; bordersim does "
+                             "not write through it: remove the link, or choose another --out") from None
         raise UsageError(f"{path}: cannot create the lock file ({exc.strerror}); choose another --out") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

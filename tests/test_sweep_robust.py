@@ -1435,3 +1435,26 @@ def test_a_malformed_scheduler_is_refused_even_when_no_run_is_left(tmp_path, cap
     # it said "wrote OUT/runs.parquet" as if it had run something (a probe)
     assert printed == f"nothing to run: all 2 runs had finished in {out} ({out}/runs.parquet: 2 runs, 0 failed)\n"
     assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before
+
+
+@pytest.mark.parametrize("planted", ["runs", "runs.parquet", ".lock"])
+def test_a_link_planted_in_a_sweep_directory_is_not_written_through_when_it_resumes(tmp_path, capsys, planted):
+    """Resuming wrote run records into a directory of the user's that runs/ was linked to, replaced a linked
+    runs.parquet with a file, and emptied the file a linked .lock pointed to (opened with O_CREAT and truncated; a
+    probe). Refused now, with exit 2 and the user's file and link as they were."""
+    out = tmp_path / "o"
+    spec = tiny(tmp_path)
+    assert cli(capsys, "sweep", spec, "--out", out, "--workers", "1", "--quiet")[0] == 0
+    mine = tmp_path / "mine"
+    if planted == "runs":
+        mine.mkdir()
+        (mine / "p00000-r0000.json").write_text("mine\n")
+        shutil.rmtree(out / "runs")
+    else:
+        mine.write_text("precious\n")
+        (out / planted).unlink()
+    (out / planted).symlink_to(mine)
+    before = snapshot(tmp_path)
+    rc, _, err = cli(capsys, "sweep", spec, "--out", out, "--workers", "1", "--quiet")
+    assert rc == 2 and planted in err and "symbolic link" in err and "Traceback" not in err, err
+    assert snapshot(tmp_path) == before
