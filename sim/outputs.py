@@ -372,6 +372,7 @@ _FIGURE_SIGNATURES = {
     ".svg": (re.compile(b"<dc:creator>\\s*<cc:Agent>\\s*<dc:title>" + _CREATOR + b"</dc:title>"), "head"),
     ".pdf": (re.compile(b"/Creator \\(" + _CREATOR + b"\\)"), "tail"),
 }
+FIGURE_FORMATS = tuple(suffix[1:] for suffix in _FIGURE_SIGNATURES)  # what figures are drawn in (`plot --format`)
 _SIGNATURE_SPAN = 16384
 
 

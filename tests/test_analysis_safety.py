@@ -601,6 +601,8 @@ def test_an_analysis_interrupted_while_it_writes_its_tables_reads_as_unfinished_
     # a report as bordersim writes it (its generator tag; `bordersim report` would draw every figure again)
     (out / "report.html").write_text(A_REPORTS_HEAD)
     assert (out / "figures" / ANALYSIS_FIGURES[kind]).is_file()
+    svg = out / "figures" / ANALYSIS_FIGURES[kind].replace(".png", ".svg")  # the earlier analysis's, in svg too
+    assert main(["plot", str(out), "--format", "svg"]) == 0 and svg.is_file()
     capsys.readouterr()
 
     def interrupted(self, *args, **kwargs):
@@ -615,6 +617,7 @@ def test_an_analysis_interrupted_while_it_writes_its_tables_reads_as_unfinished_
         kind_of(out)
     assert main(["report", str(out)]) == 2 and "has not finished" in capsys.readouterr().err
     assert not (out / "report.html").exists() and not (out / "figures" / ANALYSIS_FIGURES[kind]).exists()
+    assert not svg.exists()  # effects.svg and peeling.svg were left describing the earlier analysis (a probe)
     assert main(command) == 0 and kind_of(out) == finished
     assert (out / "figures" / ANALYSIS_FIGURES[kind]).is_file()
 

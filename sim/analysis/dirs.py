@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from sim.errors import InputError, Unreadable, UsageError
 from sim.interrupts import signals_deferred
-from sim.outputs import (LOCK, MARKER, atomic_write_bytes, claim_dir, clean_stale_temporaries, held_by,
+from sim.outputs import (FIGURE_FORMATS, LOCK, MARKER, atomic_write_bytes, claim_dir, clean_stale_temporaries, held_by,
                          is_bordersim_figure, is_bordersim_report, lock_dir, marker_kind, path_from, real_target,
                          refuse_foreign_figures, unlock_dir, write_if_changed, write_marker)
 
@@ -88,7 +88,7 @@ class AnalysisDir:
     def writing_results(self) -> bool:
         """Called when the analysis, its runs done, starts writing its tables (or when its sweep starts, if its spec
         changed: `run_spec_sweep`): an earlier analysis's `results` (its tables and summaries, the last of which
-        says that it finished; this one writes them from now on), the `figures` it drew in
+        says that it finished; this one writes them from now on), the `figures` it drew (in every format) in
         OUT/figures and OUT/report.html (those bordersim wrote) are removed, so that until this analysis ends OUT
         reads as an unfinished analysis, never as a finished one mixing the earlier analysis's tables with this
         one's (an interrupted re-analysis did). Bad input found before (a scheduler that is not there) leaves the
@@ -97,10 +97,11 @@ class AnalysisDir:
             p = self.out / name
             if p.is_file() and not p.is_symlink():
                 p.unlink()
-        for name in self.figures:
-            p = self.out / "figures" / name
-            if is_bordersim_figure(p) and not p.is_symlink():
-                p.unlink()
+        for name in self.figures:  # in every format: `bordersim plot --format` may have drawn others
+            for fmt in FIGURE_FORMATS:
+                p = self.out / "figures" / f"{Path(name).stem}.{fmt}"
+                if is_bordersim_figure(p) and not p.is_symlink():
+                    p.unlink()
         report = self.out / "report.html"  # `bordersim report`'s default place: it described the earlier analysis
         if is_bordersim_report(report) and not report.is_symlink():
             report.unlink()

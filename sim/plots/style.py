@@ -26,9 +26,9 @@ from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.ticker import FuncFormatter
 
 from sim.errors import UsageError, WriteFailed
-from sim.outputs import (FIGURE_CREATOR, atomic_path, claim_dir, clean_stale_temporaries, enclosing_dirs,
-                         is_bordersim_figure, marker_kind, real_target, refuse_foreign_figures, writing_alone,
-                         write_marker)
+from sim.outputs import (FIGURE_CREATOR, FIGURE_FORMATS, atomic_path, claim_dir, clean_stale_temporaries,
+                         enclosing_dirs, is_bordersim_figure, marker_kind, real_target, refuse_foreign_figures,
+                         writing_alone, write_marker)
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
@@ -281,7 +281,7 @@ def check_figures_dir(path, *, default: bool = False) -> None:
     claim_dir(target, "figures", resume=True)
 
 
-FORMATS = ("png", "svg", "pdf")  # the file formats figures are drawn in (`bordersim plot --format`)
+FORMATS = FIGURE_FORMATS  # the file formats figures are drawn in (`bordersim plot --format`)
 
 
 @dataclass(frozen=True)
