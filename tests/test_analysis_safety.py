@@ -400,13 +400,14 @@ def _analysis_command(kind: str, tmp_path: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("kind", ["calibrate", "sensitivity", "effects", "discover"])
-@pytest.mark.parametrize("out_was", ["absent", "an empty directory"])
+@pytest.mark.parametrize("out_was", ["absent", "an empty directory", "absent, and its parents"])
 def test_bad_input_the_sweep_engine_finds_leaves_no_new_analysis_directory(tmp_path, capsys, kind, out_was):
     """The scheduler address is checked by the sweep engine, after the analysis made OUT and wrote its marker,
-    base scenario and spec: those are removed again (OUT too when the command made it; an empty directory the user
-    made stays), so that a refused command leaves what was there before."""
+    base scenario and spec: those are removed again (OUT too when the command made it, and the parents it made for
+    it, which were left behind (a probe); an empty directory the user made stays), so that a refused command leaves
+    what was there before."""
     command = _analysis_command(kind, tmp_path)
-    out = tmp_path / "out"
+    out = tmp_path / ("new/deeper/out" if out_was == "absent, and its parents" else "out")
     if out_was == "an empty directory":
         out.mkdir()
     before = snapshot(tmp_path)

@@ -50,6 +50,7 @@ class AnalysisDir:
         self.results, self.figures = results, figures
         self.report_removed = False  # `writing_results` removed OUT/report.html
         self.made = False  # this command created OUT
+        self.made_dirs: list[Path] = []  # the directories it created for it, OUT first, then its new parents
         self._fd: int | None = None
 
     def __enter__(self) -> AnalysisDir:
@@ -79,7 +80,11 @@ class AnalysisDir:
     def make(self) -> bool:
         """Create OUT with its marker when it was absent or empty, and lock it; True when this made OUT."""
         if not self.existed and self._fd is None:
-            self.made = not self.out.exists()
+            here = self.out
+            while not here.exists() and not here.is_symlink():
+                self.made_dirs.append(here)
+                here = here.parent
+            self.made = bool(self.made_dirs)
             self.out.mkdir(parents=True, exist_ok=True)
             write_marker(self.out, self.kind)
             self._fd = lock_dir(self.out, f"{self.kind} analysis")
@@ -190,7 +195,7 @@ def undone_on_bad_input(claim: AnalysisDir, files: Iterable[str]) -> Iterator[No
     leaves what was there before. In a directory that existed (`claim.existed`: an analysis resumed or run again)
     each of `files` gets back the bytes it had, or is removed if it was not there. In a new one (absent or empty),
     unless a sweep directory was made in it, the marker, the lock file and `files` are removed, and OUT itself if
-    this command made it and nothing else is in it."""
+    this command made it and nothing else is in it, and so are the parents it made for OUT."""
     out = claim.out
     files = list(files)
     before = {name: (out / name).read_bytes() if (out / name).is_file() and not (out / name).is_symlink() else None
@@ -210,11 +215,11 @@ def undone_on_bad_input(claim: AnalysisDir, files: Iterable[str]) -> Iterator[No
                 p = out / name
                 if p.is_file() and not p.is_symlink():
                     p.unlink()
-            if claim.made:
+            for made in claim.made_dirs:  # OUT, then the parents this command created for it
                 try:
-                    out.rmdir()
+                    made.rmdir()
                 except OSError:  # something else is there: left alone
-                    pass
+                    break
         raise
 
 
