@@ -494,3 +494,17 @@ def test_a_directory_another_command_wrote_at_the_same_out_meanwhile_is_kept(tmp
     with new_dir(out, "run", ["summary.json"], force=True) as again:
         (again / "summary.json").write_text("forced")
     assert (out / "summary.json").read_text() == "forced"
+
+
+@pytest.mark.parametrize("mode", [0o700, 0o2775])
+def test_an_empty_directory_given_as_out_keeps_its_permissions(tmp_path, mode):
+    """An empty --out is replaced by the new run or comparison directory: a private (0700) one became 0755 and a
+    setgid one lost its bit (a probe). The new directory takes the empty one's permission bits."""
+    run = ["run", str(TOY), "--set", "population.size=2000", "--quiet"]
+    a = tmp_path / "a"
+    assert main([*run, "--out", str(a)]) == 0
+    for command, out in ((run, tmp_path / "run"), (["compare", str(a), str(a)], tmp_path / "cmp")):
+        out.mkdir()
+        os.chmod(out, mode)
+        assert main([*command, "--out", str(out)]) == 0
+        assert oct(out.stat().st_mode & 0o7777) == oct(mode) and (out / MARKER).is_file()
