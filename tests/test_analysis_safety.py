@@ -862,3 +862,37 @@ def test_a_ctrl_c_while_an_analysis_releases_its_directory_says_the_runs_are_kep
         signal.signal(signal.SIGINT, old)
     err = capsys.readouterr().err
     assert rc == 130 and f"interrupted: every run finished so far is kept in {out}" in err, err
+
+
+EDITED_RESULT = {"calibrate": "posterior_table.md", "sensitivity": "ranking.txt", "effects": "effects.csv",
+                 "discover": "summary.txt"}
+
+
+@pytest.mark.parametrize("kind", ["calibrate", "sensitivity", "effects", "discover"])
+def test_a_file_of_the_users_named_as_a_result_is_neither_removed_nor_replaced(tmp_path, capsys, kind):
+    """A re-run removed every file named as one of its kind's results: holdout.csv and generations.csv of the
+    user's, in a calibration that writes neither, were deleted (a probe), and a result the user had edited was
+    replaced. Only the results an analysis left as it wrote them (OUT/.bordersim-results.json) are; anything else
+    is refused before any run, exit 2, and kept."""
+    out = tmp_path / "out"
+    command = [*_small_analysis(kind, tmp_path), "--out", str(out), "--workers", "1", "--quiet"]
+    assert main(command) == 0
+    edited = out / EDITED_RESULT[kind]
+    kept = edited.read_bytes()
+    cases = [(edited, kept + b"my notes\n")]
+    if kind == "calibrate":
+        cases += [(out / name, b"mine\n") for name in ("holdout.csv", "generations.csv")]
+    for path, mine in cases:
+        existed = path.exists()
+        path.write_bytes(mine)
+        capsys.readouterr()
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert f"{path}: is not a result the earlier" in err and "Traceback" not in err, err
+        assert path.read_bytes() == mine
+        if existed:
+            path.write_bytes(kept)
+        else:
+            path.unlink()
+    assert main(command) == 0, capsys.readouterr().err
+    assert edited.read_bytes() == kept

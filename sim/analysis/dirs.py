@@ -18,6 +18,8 @@ its OUT marks it unfinished when it starts writing its tables (`AnalysisDir.writ
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,9 +27,10 @@ from typing import TYPE_CHECKING
 
 from sim.errors import InputError, Unreadable, UsageError
 from sim.interrupts import signals_deferred
-from sim.outputs import (FIGURE_FORMATS, LOCK, MARKER, atomic_write_bytes, claim_dir, clean_stale_temporaries, held_by,
-                         is_bordersim_figure, is_bordersim_report, lock_dir, marker_kind, path_from, real_target,
-                         refuse_foreign_figures, unlock_dir, write_if_changed, write_marker)
+from sim.outputs import (FIGURE_FORMATS, LOCK, MARKER, atomic_write_bytes, atomic_write_text, claim_dir,
+                         clean_stale_temporaries, held_by, is_bordersim_figure, is_bordersim_report, lock_dir,
+                         marker_kind, path_from, real_target, refuse_foreign_figures, unlock_dir, write_if_changed,
+                         write_marker)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,6 +53,7 @@ class AnalysisDir:
         self.results, self.figures = results, figures
         self.report_removed = False  # `writing_results` removed OUT/report.html
         self.made = False  # this command created OUT
+        self.writing = False  # `writing_results` was called: the results in OUT are this command's from then on
         self.made_dirs: list[Path] = []  # the directories it created for it, OUT first, then its new parents
         self._fd: int | None = None
 
@@ -66,6 +70,8 @@ class AnalysisDir:
         ours = self._fd is not None
         try:
             with signals_deferred():  # a Ctrl-C while the lock is released is said like one a moment before
+                if ours and self.writing:
+                    record_results(self.out, self.results)
                 self.release()
         except KeyboardInterrupt as late:
             exc = exc if isinstance(exc, KeyboardInterrupt) else late
@@ -97,7 +103,11 @@ class AnalysisDir:
         OUT/figures and OUT/report.html (those bordersim wrote) are removed, so that until this analysis ends OUT
         reads as an unfinished analysis, never as a finished one mixing the earlier analysis's tables with this
         one's (an interrupted re-analysis did). Bad input found before (a scheduler that is not there) leaves the
-        earlier analysis whole. True when a report was removed, now or by an earlier call (the command says so)."""
+        earlier analysis whole. True when a report was removed, now or by an earlier call (the command says so).
+        Each result removed is one an earlier analysis left as it wrote it (`refuse_unrecorded_results` refused
+        anything else when OUT was claimed); when the command ends, even by Ctrl-C, `record_results` records the
+        results then in OUT."""
+        self.writing = True
         for name in self.results:
             p = self.out / name
             if p.is_file() and not p.is_symlink():
@@ -178,6 +188,7 @@ def claim_analysis_dir(out: Path, kind: str, *, force: bool, sweeps: list[str], 
                     or (name in records and p.exists() and not is_generated_record(p, kind)):
                 raise UsageError(f"{p}: exists and is not a file bordersim wrote; bordersim writes this {kind} "
                                  "analysis's record there: move it away")
+        refuse_unrecorded_results(out, kind, results)
         figures_dir = out / "figures"  # where the command draws at the end: refused now, not after the runs
         if figures_dir.is_symlink() or (figures_dir.exists() and not figures_dir.is_dir()) \
                 or (figures_dir.is_dir() and marker_kind(figures_dir) not in (None, "figures")):
@@ -185,6 +196,43 @@ def claim_analysis_dir(out: Path, kind: str, *, force: bool, sweeps: list[str], 
                              "this analysis's figures there: move it away")
         refuse_foreign_figures(figures_dir, figures)  # the files it will draw after its runs: none of the user's
     return AnalysisDir(out, kind, existed, results, figures)
+
+
+RESULTS_RECORD = ".bordersim-results.json"  # result file name -> sha256, of the results an analysis left in OUT
+
+
+def record_results(out: Path, results: Iterable[str]) -> None:
+    """Write OUT/RESULTS_RECORD: the sha256 of each file of `results` in OUT (regular files, not links), the
+    tables and summaries the analysis wrote there or kept (`refuse_unrecorded_results` reads it)."""
+    present = {name: _sha256(out / name) for name in results
+               if (out / name).is_file() and not (out / name).is_symlink()}
+    atomic_write_text(out / RESULTS_RECORD, json.dumps(present, indent=1, sort_keys=True) + "\n")
+
+
+def refuse_unrecorded_results(out: Path, kind: str, results: Iterable[str]) -> None:
+    """UsageError, when OUT is claimed, for a file named as one of the analysis's results that is not one an
+    analysis left there as it wrote it (its sha256 in OUT/RESULTS_RECORD): a file of the user's (a probe:
+    holdout.csv in a calibration without a hold-out was deleted by the next calibration), one changed since, or
+    one of an analysis killed while it wrote its tables. The analysis would replace or remove it. A directory of an
+    earlier version, which kept no record, is taken as it was (its results are removed as bordersim's)."""
+    try:
+        record = json.loads((out / RESULTS_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    for name in results:
+        p = out / name
+        if p.is_file() and not p.is_symlink() and (not isinstance(record, dict) or record.get(name) != _sha256(p)):
+            raise UsageError(f"{p}: is not a result the earlier {kind} analysis left here as it wrote it (a file of "
+                             "yours, one changed since, or one of an analysis killed while it wrote its tables); "
+                             f"this {kind} analysis would replace or remove it: move it away, or choose another --out")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 @contextmanager
