@@ -669,3 +669,25 @@ def test_a_quoted_number_is_text_where_only_a_number_belongs(tmp_path: Path, old
         dotted += ".home"
     with pytest.raises(ScenarioError, match=f"expected {kind}, found the text"):
         load_scenario(MINIMAL, overrides=[f"{dotted}='\"1\"'"])
+
+
+def test_more_groups_or_nodes_than_a_person_can_name_are_refused_when_validating():
+    """A person's group is one byte and origin two: 257 groups, or an origin past the 65,536th node, validated
+    and then failed every run with 'internal failure: OverflowError' (a probe). Refused at the key."""
+    from conftest import build, edge, group, node, scenario_dict
+
+    from sim.errors import ScenarioError
+
+    data = scenario_dict(nodes=[node("o", "origin"), node("d", "destination")], edges=[edge("e", "o", "d")],
+                         groups=[group(f"g{k}", share=1 / 257) for k in range(257)])
+    with pytest.raises(ScenarioError, match="at most 256") as exc:
+        build(data)
+    assert exc.value.key == "population.groups"
+    data["population"]["groups"] = data["population"]["groups"][:256]
+    for g in data["population"]["groups"]:
+        g["share"] = 1 / 256
+    build(data)  # 256 are fine
+    data["network"]["nodes"] += [node(f"n{k}", "border") for k in range(65_535)]
+    with pytest.raises(ScenarioError, match="at most 65536") as exc:
+        build(data)
+    assert exc.value.key == "network.nodes"

@@ -144,3 +144,10 @@ def test_families_group_route_labels_and_unknown_labels_are_rejected():
     with pytest.raises(ScenarioError, match=r"route label\(s\) \['c'\] are the route of no candidate path") as exc:
         build(later)
     assert exc.value.key == "route_choice.nest.families.x"
+
+
+def test_a_family_named_like_an_unlisted_routes_own_family_does_not_take_that_route():
+    """An unlisted route is a family of its own, which was named 'route:<label>' internally: a family the user
+    named 'route:b' took route b in although it lists only a (a probe). The two are told apart now."""
+    model = BorderModel(build(_three_paths(0.5, {"route:b": ["a"]})), population=False)
+    assert model.path_family.tolist() == [0, 0, 1]

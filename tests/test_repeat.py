@@ -145,3 +145,18 @@ def test_a_propensity_past_the_floating_point_range_sets_out_again_with_certaint
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert run(build(data)).totals()["set_out"] == 0
+
+
+def test_attempts_are_counted_up_to_the_cap_and_never_wrap_to_a_first_attempt():
+    """A person's attempts are a uint16: past 65,535 the count wrapped to 0, the next attempt was counted as a
+    first one (first_set_out 2 in a population of 1) and rho^a restarted (a probe, 67,831 attempts in a weekly run
+    of 2,600 years). Counted up to 65,535 (docs/model.md §9), so a person setting out again is never a first."""
+    from sim.rules.population import ATTEMPTS_COUNTED
+
+    model = BorderModel(build(one_edge(1.0, {"after": {"caught": 0}}, size=10)))
+    persons = np.arange(3)
+    model.population.attempts[persons] = [ATTEMPTS_COUNTED - 1, ATTEMPTS_COUNTED, 5]
+    first = model.ledger.persons._step["first_set_out"].sum()
+    model._count_set_out(persons, np.zeros(3, dtype=np.int64))
+    assert model.population.attempts[persons].tolist() == [ATTEMPTS_COUNTED, ATTEMPTS_COUNTED, 6]
+    assert model.ledger.persons._step["first_set_out"].sum() == first  # this step's counts, not yet closed

@@ -44,7 +44,7 @@ from sim.rules.perception import (KINDS, lag_steps, outcome_counts, perceived_fa
                                   true_failures, update_perceived)
 from sim.rules.policies import active_sets, group_rates, network_state
 from sim.provenance import code_sha256, package_version
-from sim.rules.population import Population
+from sim.rules.population import ATTEMPTS_COUNTED, Population
 from sim.rules.repeat import multiplier_bound, rate_multiplier, repeat_steps
 from sim.rules.stocks import StockDraw, draw_stock, paths_through
 from sim.rules.streams import CHOICE, STOCK_CHOICE, run_key, uniforms
@@ -147,8 +147,8 @@ class EngineCore:
         self.path_family: np.ndarray | None = None  # family of each path, when the nest scale is below 1
         self.nest_scale = 1.0 if rc.nest is None else rc.nest.scale
         if rc.nest is not None and rc.nest.scale < 1.0:
-            fam_of = {r: f for f, routes in rc.nest.families.items() for r in routes}
-            names = [fam_of.get(label, "route:" + label) for label in self.graph.routes]
+            fam_of = {r: ("family", f) for f, routes in rc.nest.families.items() for r in routes}
+            names = [fam_of.get(label, ("route", label)) for label in self.graph.routes]  # a route not listed: its own
             index = {n: i for i, n in enumerate(dict.fromkeys(names))}
             self.path_family = np.array([index[names[p.route]] for p in self.graph.paths], dtype=np.int64)
 
@@ -514,7 +514,7 @@ class EngineCore:
         again = persons[~first]
         if again.size:
             counts.add("home_again", pop.last_route[again], pop.group[again], -1)
-        pop.attempts[persons] += 1
+        pop.attempts[persons] = np.minimum(pop.attempts[persons], ATTEMPTS_COUNTED - 1) + 1  # counted up to the cap
         self._max_attempts = max(self._max_attempts, int(pop.attempts[persons].max()))
 
     def attempts_ended(self, persons: np.ndarray, routes: np.ndarray, groups: np.ndarray, outcomes: np.ndarray,

@@ -33,6 +33,7 @@ from sim.rules.streams import bit_length, block_candidates, home_generator
 
 CHUNK = 1 << 20  # persons generated per chunk: bounds the temporary memory of generation
 BINS = 16  # bins of risk tolerance per (origin, group) for the thinning blocks
+ATTEMPTS_COUNTED = 65_535  # a person's attempts are counted up to this (uint16; docs/model.md §9)
 
 
 def draw(dist: AttributeDistribution, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -255,7 +256,7 @@ class Population:
     def track_attempts(self) -> None:
         """Count attempts per person and the route of each one's last failed attempt (repeat attempts)."""
         n = self.size + self.extra
-        self.attempts = np.zeros(n, dtype=np.uint16)
+        self.attempts = np.zeros(n, dtype=np.uint16)  # counted up to ATTEMPTS_COUNTED
         self.last_route = np.zeros(n, dtype=np.int32)
 
     def nbytes(self) -> int:

@@ -62,6 +62,8 @@ def _values_or_unit_text(schema: dict[str, Any]) -> None:
 
 
 MAX_POPULATION = 200_000_000  # persons at home: population.size, and a calibration's population_size
+MAX_GROUPS = 256  # population groups: a person's group is stored in one byte (sim.rules.population)
+MAX_NODES = 65_536  # network nodes: a person's origin is stored in two bytes
 ID_SEPARATORS = ".,=>+()"  # the parts of a --set path, of a parameter list, key and value, a route's edges;
 # outcome expressions join routes with + inside (): arrived(sea + boat)
 
@@ -284,7 +286,7 @@ class Chain(Strict):
 class PopulationSection(Strict):
     size: int = Field(gt=0, le=MAX_POPULATION, description="Persons at home at the start (one agent = one person).")
     origins: dict[str, NonNeg] = Field(description="Origin node -> weight (normalised).")
-    groups: list[Group] = Field(min_length=1, description="Population groups.")
+    groups: list[Group] = Field(min_length=1, max_length=MAX_GROUPS, description="Population groups.")
     chain: Chain | None = Field(None, description="Chain migration from arrivals before (null: off).")
 
     @model_validator(mode="after")
@@ -398,7 +400,7 @@ class Edge(Strict):
 
 
 class NetworkSection(Strict):
-    nodes: list[Node] = Field(min_length=2)
+    nodes: list[Node] = Field(min_length=2, max_length=MAX_NODES)
     edges: list[Edge] = Field(min_length=1)
     max_path_edges: int = Field(8, ge=1, le=20, description="Longest candidate path, in edges.")
 
