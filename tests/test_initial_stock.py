@@ -165,9 +165,9 @@ def test_a_drawn_time_waited_past_50_years_stops_the_run_naming_the_key(engine):
 def test_a_stock_group_with_no_path_through_the_node_is_refused():
     data = transit_scenario([{"node": "t", "size": 5}], groups=[group(modes=["sea"], departure_rate=0.0)])
     data["network"]["edges"].append(edge("boat", "o", "d", "sea"))
-    with pytest.raises(ScenarioError) as exc:
+    with pytest.raises(ScenarioError) as exc:  # its only group cannot pass: the node is named
         build(data)
-    assert "no candidate path" in str(exc.value) and "initial_stock[0].groups" in str(exc.value)
+    assert "lies on no candidate path" in str(exc.value) and exc.value.key == "initial_stock[0].node"
 
 
 def test_the_report_shows_the_stock_in_the_totals_and_the_identity_with_it(tmp_path):
@@ -243,3 +243,24 @@ def test_a_lognormal_sigma_near_the_floating_point_limit_stops_the_run_without_n
     with pytest.raises(ScenarioError, match="past 600"):
         run(scenario)
     assert [str(w.message) for w in recwarn] == []
+
+
+def test_a_stock_where_no_path_passes_names_the_node_and_one_stranded_group_names_the_entry():
+    """A stock at a transit node on no candidate path was reported at `initial_stock[0].groups`, a key the file
+    did not hold, advising to give the groups 'without it' when there was one group (a probe). The node is named
+    when no group it draws can pass; the entry, when some drawn by the population's shares cannot."""
+    data = transit_scenario([{"node": "u", "size": 5}])
+    data["network"]["nodes"].append(node("u", "transit", dwell=1.0))
+    with pytest.raises(ScenarioError, match="'u' lies on no candidate path") as exc:
+        build(data)
+    assert exc.value.key == "initial_stock[0].node"
+    walkers, sailors = group("walkers", share=0.5, departure_rate=0.0), group("sailors", share=0.5, modes=["sea"])
+    data = transit_scenario([{"node": "t", "size": 5}], groups=[walkers, sailors])
+    data["network"]["edges"].append(edge("boat", "o", "d", mode="sea"))
+    with pytest.raises(ScenarioError, match="group\\(s\\) sailors have no candidate path") as exc:
+        build(data)
+    assert exc.value.key == "initial_stock[0]" and "give initial_stock[0].groups" in str(exc.value)
+    data["initial_stock"][0]["groups"] = {"walkers": 1, "sailors": 1}
+    with pytest.raises(ScenarioError, match="group 'sailors' has no candidate path") as exc:
+        build(data)
+    assert exc.value.key == "initial_stock[0].groups"

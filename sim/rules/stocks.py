@@ -97,10 +97,18 @@ def stock_problems(sc: Scenario, graph: RouteGraph) -> list[tuple[str, str]]:
             problems.append((f"{where}.groups", "the group weights must not all be zero"))
             continue
         node = graph.node_index[entry.node]
-        for gi in np.flatnonzero(weights > 0).tolist():
-            if stock_origin(sc, graph, gi, node) is None:
-                problems.append((f"{where}.groups", f"group '{names[gi]}' has no candidate path it may use from "
-                                 f"its origins through '{entry.node}'; give {where}.groups without it"))
+        drawn = np.flatnonzero(weights > 0).tolist()
+        stranded = [names[gi] for gi in drawn if stock_origin(sc, graph, gi, node) is None]
+        if len(stranded) == len(drawn):  # the node is the problem, not the groups
+            problems.append((f"{where}.node", f"'{entry.node}' lies on no candidate path that a group it draws may "
+                             "use from its origins; an initial stock stands at a transit node on the way: choose "
+                             "such a node"))
+        elif stranded and entry.groups is None:  # drawn by the population's shares: the entry holds no `groups`
+            problems.append((where, f"group(s) {', '.join(stranded)} have no candidate path they may use from "
+                             f"their origins through '{entry.node}'; give {where}.groups, the groups that do"))
+        else:
+            problems += [(f"{where}.groups", f"group '{g}' has no candidate path it may use from its origins "
+                          f"through '{entry.node}'; give {where}.groups without it") for g in stranded]
     return problems
 
 
