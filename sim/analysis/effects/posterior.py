@@ -12,6 +12,7 @@ w N times (0, 1 or more)."""
 
 from __future__ import annotations
 
+import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,8 +69,14 @@ def read_posterior(file: Path, data: dict, parameters: list[str] | None, draws: 
                             "`posterior: none`", path=spec_path, key="posterior", line=line("posterior"))
     try:
         table = pd.read_csv(file)
+        with open(file, newline="", encoding="utf-8", errors="replace") as fh:
+            header = next(csv.reader(fh), [])
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise ScenarioError(f"cannot read it as CSV ({exc})", path=str(file)) from None
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if twice:  # pandas would read the second as 'name.1', then named as no scenario path
+        raise ScenarioError(f"column(s) {', '.join(repr(c) for c in twice)} appear more than once in the header: "
+                            "give each column once", path=str(file))
     if parameters is not None:
         missing = [c for c in parameters if c not in table.columns]
         if missing:
