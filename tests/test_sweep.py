@@ -557,6 +557,12 @@ def test_a_point_is_named_by_a_parameter_whose_name_holds_commas():
                       ("network.edges.dmz.controls.mines=0", "network.edges.dmz.controls.mines")):
         with pytest.raises(UsageError, match=f"unknown parameter '{name}'"):
             resolve_point(df, params, bad)
+    # a policies sweep has no parameters: it said "parameters: " and nothing (a probe)
+    packages = pd.DataFrame({"point": [0, 1], "policy": ["kept", "lifted"]})
+    assert resolve_point(packages, [], "policy=lifted") == 1
+    with pytest.raises(UsageError, match=r"unknown parameter 'network.edges.boat.open'; parameters: none \(a policy "
+                                         r"package is chosen by policy=NAME, or by its name alone\)"):
+        resolve_point(packages, [], "network.edges.boat.open=false")
 
 
 def test_points_design_zips_parameter_lists(tmp_path, run_cli):

@@ -9,6 +9,8 @@ d_k = x_k(point) − x_k(baseline), summarised the same way, which common random
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import numpy as np
 import pandas as pd
 
@@ -72,17 +74,22 @@ def _name_value_pairs(text: str, names: list[str], what: str, parameters: list[s
     while i < len(text):
         m = start.match(text, i)
         if m is None:
-            name = text[i:].partition("=")[0].strip()
-            raise UsageError(f"{what}: unknown parameter '{name}'; parameters: {', '.join(parameters)}")
+            _unknown(text[i:].partition("=")[0].strip(), names, what, parameters)
         nxt = sep.search(text, m.end())
         end = nxt.start() if nxt else len(text)
         value = text[m.end():end]
         if "=" in value:  # ',NAME=' with a NAME that is not a parameter
-            name = value.partition("=")[0].rpartition(",")[2].strip()
-            raise UsageError(f"{what}: unknown parameter '{name}'; parameters: {', '.join(parameters)}")
+            _unknown(value.partition("=")[0].rpartition(",")[2].strip(), names, what, parameters)
         pairs.append((m.group(1), value))
         i = end + 1
     return pairs
+
+
+def _unknown(name: str, names: list[str], what: str, parameters: list[str]) -> NoReturn:
+    """UsageError for an unknown NAME in 'name=value': the parameters there are (none: a policies sweep's points
+    are its packages, chosen by policy=NAME)."""
+    packages = " (a policy package is chosen by policy=NAME, or by its name alone)" if "policy" in names else ""
+    raise UsageError(f"{what}: unknown parameter '{name}'; parameters: {', '.join(parameters) or 'none'}{packages}")
 
 
 def resolve_point(df: pd.DataFrame, parameters: list[str], text: str | int, what: str = "--baseline") -> int:
@@ -100,7 +107,8 @@ def resolve_point(df: pd.DataFrame, parameters: list[str], text: str | int, what
         matched = len(match)  # the package at several values of the other parameters
     sel = points
     if "=" in text:
-        for name, value in _name_value_pairs(text, [*parameters, "policy"], what, parameters):
+        names = [*parameters, *(["policy"] if "policy" in points.columns else [])]
+        for name, value in _name_value_pairs(text, names, what, parameters):
             col = sel[name]
             flag = value.strip().lower()
             if pd.api.types.is_bool_dtype(col) and flag in ("true", "false"):  # as the spec writes it
