@@ -896,3 +896,34 @@ def test_a_file_of_the_users_named_as_a_result_is_neither_removed_nor_replaced(t
             path.unlink()
     assert main(command) == 0, capsys.readouterr().err
     assert edited.read_bytes() == kept
+
+
+@pytest.mark.parametrize("kind", ["sensitivity", "effects", "discover"])
+def test_a_dry_run_checks_the_output_place_as_the_run_does_and_says_what_it_would_do(tmp_path, capsys, kind):
+    """An analysis's --dry-run printed the design's size but never looked at --out: a directory of the user's
+    there passed, and the run was then refused (a probe). It makes the run's checks, writes nothing, and says
+    what the run would do (new, resumed, or its sweep replaced with --force), as `sweep --dry-run` does."""
+    command = _small_analysis(kind, tmp_path) + (["--method", "morris"] if kind == "sensitivity" else [])
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine\n")
+    before = snapshot(tmp_path)
+    capsys.readouterr()
+    assert main([*command, "--out", str(mine), "--dry-run"]) == 2
+    assert "was not made by bordersim" in capsys.readouterr().err
+    out = tmp_path / "out"
+    assert main([*command, "--out", str(out), "--dry-run"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == f"output: {out} (new)"
+    assert snapshot(tmp_path) == before
+    if kind != "effects":
+        return
+    assert main([*command, "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    assert main([*command, "--out", str(out), "--dry-run"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == f"output: {out} (resumed: its finished runs are kept)"
+    (tmp_path / "other").mkdir()
+    other = [*command[:-1], str(_spec_copy(tmp_path / "other", "toy_effects.yaml", lambda d: d.update(
+        replicates=2, fixed={"population.size": 2500})))]  # another design
+    assert main([*other, "--out", str(out), "--dry-run"]) == 2
+    assert "pass --force" in capsys.readouterr().err
+    assert main([*other, "--out", str(out), "--dry-run", "--force"]) == 0
+    assert "its sweep replaced (--force)" in capsys.readouterr().out

@@ -347,11 +347,33 @@ def analysis_records(kind: str, out: Path, spec_path: Path, scenario_path: Path,
     return records
 
 
+def planned_sweep(claim: AnalysisDir, exp: dict, base: Scenario, *, force: bool) -> tuple[LoadedSpec, str]:
+    """The experiment spec `exp` of an analysis claimed in OUT, validated as OUT/experiment.yaml, and what its sweep
+    would do in OUT/sweep: "new", "resume" or "replace" (another design's runs there, with `force`); UsageError
+    when OUT/sweep may not be used (`SweepStore.check`). Reads only: `run_spec_sweep` and the analyses' dry runs."""
+    from sim.experiments.spec import ExperimentSpec, LoadedSpec
+    from sim.experiments.store import SweepStore
+    from sim.scenario.validation import validate_model
+
+    exp_path = claim.out / "experiment.yaml"
+    loaded = LoadedSpec(validate_model(ExperimentSpec, exp, path=str(exp_path)), exp_path, base)
+    return loaded, SweepStore.check(claim.out / "sweep", loaded, force=force)
+
+
+def dry_run_output(claim: AnalysisDir, exp: dict, base: Scenario, *, force: bool) -> str:
+    """The line an analysis's dry run prints about OUT, after the checks its run makes before any run
+    (`claim_analysis_dir` made `claim`, `planned_sweep`): what the run would do there."""
+    _, action = planned_sweep(claim, exp, base, force=force)
+    what = {"new": "new", "resume": "resumed: its finished runs are kept",
+            "replace": "its sweep replaced (--force): the runs of another design there are discarded"}[action]
+    return f"output: {claim.out} ({what})"
+
+
 def run_spec_sweep(claim: AnalysisDir, exp: dict, base: Scenario, *, force: bool,
                    workers: int | None, scheduler: str | None, progress: Callable[[int, int], None] | None,
                    records: dict[str, str] | None = None) -> pd.DataFrame:
     """The sweep of an analysis that runs one (sensitivity, effects, discovery) in the claimed OUT: validate the
-    experiment spec `exp`, built in memory so that OUT/sweep is compared with it (`check_design`) before anything
+    experiment spec `exp`, built in memory so that OUT/sweep is compared with it (`planned_sweep`) before anything
     is written; create OUT with its marker and lock (`claim.make()`); run or resume the sweep in OUT/sweep
     (`run_owned_sweep`, replaced only with `force`), and once the sweep engine has accepted it (its first progress
     report, before any run) write `records` (file name -> text, e.g. the base scenario) and OUT/experiment.yaml.
@@ -361,14 +383,11 @@ def run_spec_sweep(claim: AnalysisDir, exp: dict, base: Scenario, *, force: bool
     (`undone_on_bad_input`)."""
     import yaml
 
-    from sim.experiments.spec import ExperimentSpec, LoadedSpec
     from sim.experiments.sweep import plan
-    from sim.scenario.validation import validate_model
 
     out = claim.out
     exp_path = out / "experiment.yaml"
-    loaded = LoadedSpec(validate_model(ExperimentSpec, exp, path=str(exp_path)), exp_path, base)
-    check_design(out / "sweep", loaded, force=force)
+    loaded, _ = planned_sweep(claim, exp, base, force=force)
     p = plan(loaded)
     texts = {**(records or {}), exp_path.name: yaml.safe_dump(exp, sort_keys=False, width=110)}
     claim.make()

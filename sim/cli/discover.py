@@ -24,6 +24,9 @@ def cmd_discover(args: argparse.Namespace) -> int:
         print(f"spec {ld.path} ({ld.spec.design.type}, {len(ld.names)} parameters, outcome {ld.spec.outcome} "
               f"{ld.spec.condition.describe()}): {n} points x {r} replicates = {n * r} runs of scenario "
               f"'{ld.base.name}'")
+        from sim.analysis.discovery.run import discovery_dry_run
+
+        print(discovery_dry_run(ld, args.out, force=args.force))
         return EXIT_OK
     require_prim()  # a missing extra: exit 2 before any run
     from sim.analysis.discovery.run import run_discovery
@@ -62,7 +65,9 @@ def register(sub) -> None:
     p.add_argument("--workers", type=at_least_one, metavar="N", help="worker processes (default: number of cores)")
     p.add_argument("--scheduler", metavar="ADDR",
                    help="run on a Dask cluster at ADDR, or 'local' for a LocalCluster (extra bordersim[cluster])")
-    p.add_argument("--dry-run", action="store_true", help="print the number of runs the design needs; run nothing")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the number of runs the design needs and what the run would do with --out "
+                        "(checked as the run checks it); run nothing")
     p.add_argument("--force", action="store_true",
                    help="discard the runs in OUT/sweep made by a different design (OUT must be a discovery "
                         "directory bordersim made; nothing else is ever deleted)")

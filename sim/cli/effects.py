@@ -15,7 +15,7 @@ def cmd_effects(args: argparse.Namespace) -> int:
     """Run (or resume) the analysis, print the effects table and draw the figure. Bad input raises InputError
     (exit 2 in the CLI); Ctrl-C returns 130 with the finished runs kept."""
     from sim.analysis.dirs import refuse_if_busy
-    from sim.analysis.effects.run import design_size, run_effects
+    from sim.analysis.effects.run import design_size, effects_dry_run, run_effects
     from sim.analysis.effects.statistics import missing_warnings
     from sim.analysis.effects.spec import load_effects
     from sim.experiments.executors import default_workers
@@ -29,6 +29,7 @@ def cmd_effects(args: argparse.Namespace) -> int:
         print(f"spec {le.path}: {packages} packages x {draws} draws x {replicates} replicates = {runs} runs of "
               f"scenario '{le.base.name}' to {le.base.time.end} (posterior: {posterior}; baseline: "
               f"{le.spec.baseline_name}; {len(le.outcomes)} outcomes)")
+        print(effects_dry_run(le, args.out, force=args.force))
         return EXIT_OK
     with progress_bar(f"effects {le.spec.name}", not args.quiet) as update:
         res = run_effects(args.spec, args.out, workers=args.workers or default_workers(), scheduler=args.scheduler,
@@ -75,7 +76,9 @@ def register(sub) -> None:
     p.add_argument("--workers", type=at_least_one, metavar="N", help="worker processes (default: number of cores)")
     p.add_argument("--scheduler", metavar="ADDR",
                    help="run on a Dask cluster at ADDR, or 'local' for a LocalCluster (extra bordersim[cluster])")
-    p.add_argument("--dry-run", action="store_true", help="print the number of runs; run nothing")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the number of runs and what the run would do with --out "
+                        "(checked as the run checks it); run nothing")
     p.add_argument("--force", action="store_true",
                    help="discard the runs in OUT/sweep made by a different design (OUT must be an effects "
                         "directory bordersim made; nothing else is ever deleted)")

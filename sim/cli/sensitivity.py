@@ -17,7 +17,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     from sim.analysis.dirs import refuse_if_busy, runs_kept
     from sim.cli.notes import tell_report_removed
     from sim.analysis.sensitivity.indices import ranking_table
-    from sim.analysis.sensitivity.run import design_size, run_sensitivity
+    from sim.analysis.sensitivity.run import design_size, run_sensitivity, sensitivity_dry_run
     from sim.analysis.sensitivity.spec import load_sensitivity
     from sim.experiments.executors import default_workers
 
@@ -28,6 +28,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(f"spec {ls.path} ({args.method}, {len(ls.names)} parameters, {len(ls.outcomes)} outcomes): "
               f"{points} points x {ls.spec.replicates} replicates = {runs} runs of scenario '{ls.base.name}'")
+        print(sensitivity_dry_run(ls, args.method, args.out, force=args.force))
         return EXIT_OK
     with progress_bar(f"sensitivity {ls.spec.name} ({args.method})", not args.quiet) as update:
         res = run_sensitivity(args.spec, args.method, args.out, workers=args.workers or default_workers(),
@@ -58,7 +59,9 @@ def register(sub) -> None:
     p.add_argument("--workers", type=at_least_one, metavar="N", help="worker processes (default: number of cores)")
     p.add_argument("--scheduler", metavar="ADDR",
                    help="run on a Dask cluster at ADDR, or 'local' for a LocalCluster (extra bordersim[cluster])")
-    p.add_argument("--dry-run", action="store_true", help="print the number of runs the design needs; run nothing")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the number of runs the design needs and what the run would do with --out "
+                        "(checked as the run checks it); run nothing")
     p.add_argument("--force", action="store_true",
                    help="discard the runs in OUT/sweep made by a different design (OUT must be a sensitivity "
                         "directory bordersim made; nothing else is ever deleted)")

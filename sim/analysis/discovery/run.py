@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+    from sim.analysis.dirs import AnalysisDir
+
 OUTPUT_FILES = ("base.yaml", "spec.yaml", "experiment.yaml", "points.csv", "trajectory.csv", "box.csv", "summary.txt")
 
 
@@ -62,6 +64,24 @@ def experiment_spec(ld: LoadedDiscovery) -> dict:
     }
 
 
+def claim_discovery_dir(out: Path, *, force: bool) -> AnalysisDir:
+    """`claim_analysis_dir` for a discovery in OUT (what its run and its dry run check)."""
+    from sim.analysis.dirs import claim_analysis_dir
+
+    return claim_analysis_dir(out, "discovery", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES),
+                              figures=("peeling.png",), records=("base.yaml", "spec.yaml"),
+                              results=("points.csv", "summary.txt", "trajectory.csv", "box.csv"))
+
+
+def discovery_dry_run(ld: LoadedDiscovery, out: str | Path | None, *, force: bool) -> str:
+    """The output line of `bordersim discover --dry-run`: OUT (default results/<name>) checked as the run checks it
+    before its first run (UsageError otherwise), and what the run would do there. Writes nothing."""
+    from sim.analysis.dirs import dry_run_output
+
+    out = real_target(out) if out is not None else default_dir(ld.spec.name)
+    return dry_run_output(claim_discovery_dir(out, force=force), experiment_spec(ld), ld.base, force=force)
+
+
 def run_discovery(spec: str | Path, out: str | Path | None = None, *, workers: int | None = None,
                   scheduler: str | None = None, force: bool = False,
                   progress: Callable[[int, int], None] | None = None) -> DiscoveryResult:
@@ -78,16 +98,14 @@ def run_discovery(spec: str | Path, out: str | Path | None = None, *, workers: i
     OUT is absent, empty or a discovery directory, which is resumed; OUT/sweep is absent, empty or a bordersim sweep
     directory; another design's runs there are replaced only with `force`. A missing bordersim[discovery] extra is
     a UsageError before any run starts."""
-    from sim.analysis.dirs import analysis_records, claim_analysis_dir, refuse_if_busy, run_spec_sweep
+    from sim.analysis.dirs import analysis_records, refuse_if_busy, run_spec_sweep
 
     workers, _ = run_options(workers=workers, progress=progress, force=force)
     refuse_if_busy(optional_path_argument(out, "out"), "discovery")  # before the spec, which takes seconds to read
     ld = load_discovery(path_argument(spec, "spec"))
     require_prim()  # the extra is needed at the end: refuse before hours of runs, not after
     out = real_target(out) if out is not None else default_dir(ld.spec.name)
-    with claim_analysis_dir(out, "discovery", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES),
-                            figures=("peeling.png",), records=("base.yaml", "spec.yaml"),
-                            results=("points.csv", "summary.txt", "trajectory.csv", "box.csv")) as claim:
+    with claim_discovery_dir(out, force=force) as claim:
         records = analysis_records("discovery", out, ld.path, ld.scenario_path, ld.base, spec=ld.spec)
         runs = run_spec_sweep(claim, experiment_spec(ld), ld.base, force=force,
                               workers=workers, scheduler=scheduler, progress=progress, records=records)

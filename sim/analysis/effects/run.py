@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+    from sim.analysis.dirs import AnalysisDir
+
 OUTPUT_FILES = ("base.yaml", "experiment.yaml", "effects.csv", "effects.parquet", "values.parquet", "effects.json")
 
 
@@ -58,6 +60,24 @@ def design_size(le: LoadedEffects) -> tuple[int, int, int, int]:
     return p, d, r, p * d * r
 
 
+def claim_effects_dir(out: Path, *, force: bool) -> AnalysisDir:
+    """`claim_analysis_dir` for an effects analysis in OUT (what its run and its dry run check)."""
+    from sim.analysis.dirs import claim_analysis_dir
+
+    return claim_analysis_dir(out, "effects", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES),
+                              figures=("effects.png",), records=("base.yaml",),
+                              results=("effects.csv", "effects.parquet", "values.parquet", "effects.json"))
+
+
+def effects_dry_run(le: LoadedEffects, out: str | Path | None, *, force: bool) -> str:
+    """The output line of `bordersim effects --dry-run`: OUT (default results/<name>) checked as the run checks it
+    before its first run (UsageError otherwise), and what the run would do there. Writes nothing."""
+    from sim.analysis.dirs import dry_run_output
+
+    out = real_target(out) if out is not None else default_dir(le.spec.name)
+    return dry_run_output(claim_effects_dir(out, force=force), experiment_spec(le), le.base, force=force)
+
+
 def run_effects(spec: str | Path, out: str | Path | None = None, *, workers: int | None = None,
                 scheduler: str | None = None, force: bool = False,
                 progress: Callable[[int, int], None] | None = None) -> EffectsResult:
@@ -65,7 +85,7 @@ def run_effects(spec: str | Path, out: str | Path | None = None, *, workers: int
     values.parquet, effects.json (with OUT/base.yaml and experiment.yaml); default OUT results/<name>. It prints
     and draws nothing. Output rule as for sensitivity (sim.analysis.dirs): OUT is absent, empty or an `effects`
     directory (resumed); runs of another design in OUT/sweep are refused unless `force`."""
-    from sim.analysis.dirs import analysis_records, claim_analysis_dir, refuse_if_busy, run_spec_sweep
+    from sim.analysis.dirs import analysis_records, refuse_if_busy, run_spec_sweep
     from sim.outputs import write_if_changed
     from sim.analysis.effects.statistics import effects_table, values_table
     from sim.analysis.sensitivity.run import replicate_matrix
@@ -75,9 +95,7 @@ def run_effects(spec: str | Path, out: str | Path | None = None, *, workers: int
     refuse_if_busy(optional_path_argument(out, "out"), "effects")  # before the spec, which takes seconds to read
     le = load_effects(path_argument(spec, "spec"))
     out = real_target(out) if out is not None else default_dir(le.spec.name)
-    with claim_analysis_dir(out, "effects", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES),
-                            figures=("effects.png",), records=("base.yaml",),
-                            results=("effects.csv", "effects.parquet", "values.parquet", "effects.json")) as claim:
+    with claim_effects_dir(out, force=force) as claim:
         records = analysis_records("effects", out, le.path, le.scenario_path, le.base,
                                    applied=" with the horizon and fixed settings")
         runs = run_spec_sweep(claim, experiment_spec(le), le.base, force=force, workers=workers,

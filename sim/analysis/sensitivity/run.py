@@ -22,6 +22,8 @@ if TYPE_CHECKING:  # numpy, pandas, scipy and SALib load on use, so registering 
     import numpy as np
     import pandas as pd
 
+    from sim.analysis.dirs import AnalysisDir
+
 
 def require_salib() -> None:
     """UsageError naming the extra when SALib, which samples and analyses, is not installed: before any run."""
@@ -91,6 +93,25 @@ class SensitivityResult:
 OUTPUT_FILES = ("base.yaml", "spec.yaml", "experiment.yaml", "indices.csv", "point_means.csv", "ranking.txt")
 
 
+def claim_sensitivity_dir(out: Path, method: str, *, force: bool) -> AnalysisDir:
+    """`claim_analysis_dir` for a sensitivity analysis by `method` in OUT (what its run and its dry run check)."""
+    from sim.analysis.dirs import claim_analysis_dir
+
+    return claim_analysis_dir(out, "sensitivity", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES),
+                              figures=(f"{method}.png", f"{method}_overview.png"), records=("base.yaml", "spec.yaml"),
+                              results=("point_means.csv", "ranking.txt", "indices.csv"))
+
+
+def sensitivity_dry_run(ls: LoadedSensitivity, method: str, out: str | Path | None, *, force: bool) -> str:
+    """The output line of `bordersim sensitivity --dry-run`: OUT (default results/<name>-<method>) checked as the
+    run checks it before its first run (UsageError otherwise), and what the run would do there. Writes nothing."""
+    from sim.analysis.dirs import dry_run_output
+
+    out = real_target(out) if out is not None else default_dir(f"{ls.spec.name}-{method}")
+    exp = experiment_spec(ls, method, sample(ls, method))
+    return dry_run_output(claim_sensitivity_dir(out, method, force=force), exp, ls.base, force=force)
+
+
 def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None, *, workers: int | None = None,
                     scheduler: str | None = None, force: bool = False,
                     progress: Callable[[int, int], None] | None = None) -> SensitivityResult:
@@ -107,7 +128,7 @@ def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None
     import numpy as np
     import pandas as pd
 
-    from sim.analysis.dirs import analysis_records, claim_analysis_dir, refuse_if_busy, run_spec_sweep
+    from sim.analysis.dirs import analysis_records, refuse_if_busy, run_spec_sweep
 
     workers, _ = run_options(workers=workers, progress=progress, force=force)
     method = choice_argument(method, "method", METHODS)
@@ -116,10 +137,7 @@ def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None
     ls = load_sensitivity(path_argument(spec, "spec"))
     design_size(ls, method)  # an unknown method is refused before a path is made of it
     out = real_target(out) if out is not None else default_dir(f"{ls.spec.name}-{method}")
-    with claim_analysis_dir(out, "sensitivity", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES),
-                            figures=(f"{method}.png", f"{method}_overview.png"),
-                            records=("base.yaml", "spec.yaml"),
-                            results=("point_means.csv", "ranking.txt", "indices.csv")) as claim:
+    with claim_sensitivity_dir(out, method, force=force) as claim:
         x = sample(ls, method)
         records = analysis_records("sensitivity", out, ls.path, ls.scenario_path, ls.base, spec=ls.spec)
         runs = run_spec_sweep(claim, experiment_spec(ls, method, x), ls.base, force=force,
