@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import os
 import re
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -888,12 +891,17 @@ def test_a_file_of_the_users_named_as_a_result_is_neither_removed_nor_replaced(t
         capsys.readouterr()
         assert main(command) == 2
         err = capsys.readouterr().err
-        assert f"{path}: is not a result the earlier" in err and "Traceback" not in err, err
+        assert f"{out}: {path.name} is not among the results the earlier" in err and "Traceback" not in err, err
         assert path.read_bytes() == mine
         if existed:
             path.write_bytes(kept)
         else:
             path.unlink()
+    record = out / ".bordersim-results.json"  # a directory there failed the analysis at its very end (a review)
+    record.unlink()
+    record.mkdir()
+    assert main(command) == 2 and "is not the record bordersim keeps there" in capsys.readouterr().err
+    record.rmdir()
     assert main(command) == 0, capsys.readouterr().err
     assert edited.read_bytes() == kept
 
@@ -927,3 +935,34 @@ def test_a_dry_run_checks_the_output_place_as_the_run_does_and_says_what_it_woul
     assert "pass --force" in capsys.readouterr().err
     assert main([*other, "--out", str(out), "--dry-run", "--force"]) == 0
     assert "its sweep replaced (--force)" in capsys.readouterr().out
+
+
+# `python -c KILLED SPEC OUT`: the effects analysis of SPEC into OUT, killed (SIGKILL, no exit handler runs) once
+# its first table, effects.csv, is in place.
+KILLED = """
+import os, signal, sys
+from sim.cli import main
+real = os.replace
+def replace_then_killed(src, dst, *args, **kwargs):
+    real(src, dst, *args, **kwargs)
+    if os.path.basename(dst) == "effects.csv":
+        os.kill(os.getpid(), signal.SIGKILL)
+os.replace = replace_then_killed
+main(["effects", sys.argv[1], "--out", sys.argv[2], "--workers", "1", "--quiet", "--force"])
+"""
+
+
+def test_an_analysis_killed_while_it_writes_its_tables_is_finished_by_the_same_command(tmp_path, capsys):
+    """The record of an analysis's results was written when the command ended: killed while it wrote its tables,
+    it left them beside the earlier analysis's record, and the same command then refused them as files of the
+    user's, one per attempt (a review). The record says an analysis is writing from the moment it starts to."""
+    out = tmp_path / "out"
+    assert main([*_small_analysis("effects", tmp_path), "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    (tmp_path / "other").mkdir()
+    other = _spec_copy(tmp_path / "other", "toy_effects.yaml", lambda d: d.update(
+        replicates=2, fixed={"population.size": 2500}))
+    killed = subprocess.run([sys.executable, "-c", KILLED, str(other), str(out)], cwd=ROOT, capture_output=True)
+    assert killed.returncode == -signal.SIGKILL and (out / "effects.csv").is_file(), killed.stderr
+    capsys.readouterr()
+    assert main(["effects", str(other), "--out", str(out), "--workers", "1", "--quiet", "--force"]) == 0, \
+        capsys.readouterr().err

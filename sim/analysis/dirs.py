@@ -70,9 +70,11 @@ class AnalysisDir:
         ours = self._fd is not None
         try:
             with signals_deferred():  # a Ctrl-C while the lock is released is said like one a moment before
-                if ours and self.writing:
-                    record_results(self.out, self.results)
-                self.release()
+                try:
+                    if ours and self.writing:
+                        record_results(self.out, self.results)
+                finally:
+                    self.release()
         except KeyboardInterrupt as late:
             exc = exc if isinstance(exc, KeyboardInterrupt) else late
         if ours:
@@ -121,6 +123,7 @@ class AnalysisDir:
         if is_bordersim_report(report) and not report.is_symlink():
             report.unlink()
             self.report_removed = True
+        record_results(self.out, self.results, writing=True)
         return self.report_removed
 
 
@@ -198,33 +201,47 @@ def claim_analysis_dir(out: Path, kind: str, *, force: bool, sweeps: list[str], 
     return AnalysisDir(out, kind, existed, results, figures)
 
 
-RESULTS_RECORD = ".bordersim-results.json"  # result file name -> sha256, of the results an analysis left in OUT
+RESULTS_RECORD = ".bordersim-results.json"  # the results an analysis left in OUT: {"writing", "results"}
 
 
-def record_results(out: Path, results: Iterable[str]) -> None:
-    """Write OUT/RESULTS_RECORD: the sha256 of each file of `results` in OUT (regular files, not links), the
-    tables and summaries the analysis wrote there or kept (`refuse_unrecorded_results` reads it)."""
-    present = {name: _sha256(out / name) for name in results
-               if (out / name).is_file() and not (out / name).is_symlink()}
-    atomic_write_text(out / RESULTS_RECORD, json.dumps(present, indent=1, sort_keys=True) + "\n")
+def record_results(out: Path, results: Iterable[str], *, writing: bool = False) -> None:
+    """Write OUT/RESULTS_RECORD: `results` (file name -> sha256) of each file of `results` in OUT (regular files,
+    not links), the tables and summaries the analysis wrote there or kept; with `writing`, only that an analysis
+    is writing its tables now (set when it starts, so that one killed then leaves files the next run knows as
+    bordersim's). `refuse_unrecorded_results` reads it."""
+    present = {} if writing else {name: _sha256(out / name) for name in results
+                                  if (out / name).is_file() and not (out / name).is_symlink()}
+    atomic_write_text(out / RESULTS_RECORD,
+                      json.dumps({"writing": writing, "results": present}, indent=1, sort_keys=True) + "\n")
 
 
 def refuse_unrecorded_results(out: Path, kind: str, results: Iterable[str]) -> None:
-    """UsageError, when OUT is claimed, for a file named as one of the analysis's results that is not one an
-    analysis left there as it wrote it (its sha256 in OUT/RESULTS_RECORD): a file of the user's (a probe:
-    holdout.csv in a calibration without a hold-out was deleted by the next calibration), one changed since, or
-    one of an analysis killed while it wrote its tables. The analysis would replace or remove it. A directory of an
-    earlier version, which kept no record, is taken as it was (its results are removed as bordersim's)."""
+    """UsageError, when OUT is claimed, for the files named as the analysis's results that are not ones an
+    analysis left there as it wrote them (their sha256 in OUT/RESULTS_RECORD): files of the user's (a probe:
+    holdout.csv in a calibration without a hold-out was deleted by the next calibration), or changed since. The
+    analysis would replace or remove them. While the record says an analysis was writing its tables (it was
+    killed then), the files there are that analysis's. A directory of an earlier version, which kept no record,
+    is taken as it was (its results are removed as bordersim's); a record that is not a regular file is refused."""
+    path = out / RESULTS_RECORD
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise UsageError(f"{path}: is not the record bordersim keeps there (a link or a directory); move it away, "
+                         "or choose another --out")
     try:
-        record = json.loads((out / RESULTS_RECORD).read_text(encoding="utf-8"))
+        record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return
-    for name in results:
-        p = out / name
-        if p.is_file() and not p.is_symlink() and (not isinstance(record, dict) or record.get(name) != _sha256(p)):
-            raise UsageError(f"{p}: is not a result the earlier {kind} analysis left here as it wrote it (a file of "
-                             "yours, one changed since, or one of an analysis killed while it wrote its tables); "
-                             f"this {kind} analysis would replace or remove it: move it away, or choose another --out")
+    if not isinstance(record, dict) or record.get("writing") is True:
+        return
+    known = record.get("results")
+    known = known if isinstance(known, dict) else {}
+    theirs = [out / name for name in results if (out / name).is_file() and not (out / name).is_symlink()
+              and known.get(name) != _sha256(out / name)]
+    if theirs:
+        listed = ", ".join(p.name for p in theirs)
+        raise UsageError(f"{out}: {listed} {'is' if len(theirs) == 1 else 'are'} not among the results the earlier "
+                         f"{kind} analysis left here as it wrote them (files of yours, or changed since); this "
+                         f"{kind} analysis would replace or remove {'it' if len(theirs) == 1 else 'them'}: move "
+                         f"{'it' if len(theirs) == 1 else 'them'} away, or choose another --out")
 
 
 def _sha256(path: Path) -> str:
