@@ -1458,3 +1458,19 @@ def test_a_link_planted_in_a_sweep_directory_is_not_written_through_when_it_resu
     rc, _, err = cli(capsys, "sweep", spec, "--out", out, "--workers", "1", "--quiet")
     assert rc == 2 and planted in err and "symbolic link" in err and "Traceback" not in err, err
     assert snapshot(tmp_path) == before
+
+
+def test_a_link_planted_in_a_sweep_directory_killed_while_it_was_made_is_not_written_through(tmp_path, capsys):
+    """A sweep directory killed while it was made (its marker, no sweep.json, no record) is made anew in place:
+    a runs/ linked to a directory of the user's there got the new records (a review). Refused, exit 2."""
+    out, mine = tmp_path / "o", tmp_path / "mine"
+    out.mkdir()
+    write_marker(out, "sweep")
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine\n")
+    (out / "runs").symlink_to(mine)
+    spec = tiny(tmp_path)
+    before = snapshot(tmp_path)
+    rc, _, err = cli(capsys, "sweep", spec, "--out", out, "--workers", "1", "--quiet")
+    assert rc == 2 and "runs is not what bordersim wrote there" in err, err
+    assert snapshot(tmp_path) == before

@@ -342,6 +342,7 @@ def _decision(root: Path, ls: LoadedSpec, force: bool) -> str:
     except UsageError as exc:
         records = (root / "runs").is_dir() and any((root / "runs").glob("*.json"))
         if not (root / MANIFEST).exists() and not records:
+            refuse_planted(root)
             return "new"  # a sweep directory killed while it was being created
         if force:
             return check_replaceable(root)
@@ -360,19 +361,25 @@ def _decision(root: Path, ls: LoadedSpec, force: bool) -> str:
                      "changed); choose another --out, or pass --force to discard them")
 
 
-def refuse_non_records(root: Path) -> None:
-    """UsageError, before a sweep is resumed, when resuming would write through or over what is not bordersim's:
-    an entry of ROOT named as the sweep's own files and directories that is a symbolic link or of the other type
+def refuse_planted(root: Path) -> None:
+    """UsageError, before bordersim writes into sweep directory ROOT again, for an entry named as the sweep's own
+    files and directories that is a symbolic link or of the other type: writing would go through or over it
     (runs/ linked to a directory of the user's got its records; a linked runs.parquet was replaced by a file; a
-    probe), and the entries of ROOT/runs that bear a run record's name but are not a record (`read_record`): a
-    record damaged since it was written, or a file of the user's; resuming would make those runs again and write
-    their records over them. Reads only."""
+    probe). Reads only."""
     planted = [name for name in (*_OWN_FILES, *_OWN_DIRS) if (root / name).is_symlink()
                or ((root / name).exists() and (root / name).is_dir() != (name in _OWN_DIRS))]
     if planted:
         raise UsageError(f"{root}: {', '.join(planted)} {'is' if len(planted) == 1 else 'are'} not what bordersim "
                          "wrote there (a symbolic link, or a file where it writes a directory or the other way "
-                         "round); resuming would write through or over it: move it away, or choose another --out")
+                         "round); the sweep would write through or over it: move it away, or choose another --out")
+
+
+def refuse_non_records(root: Path) -> None:
+    """UsageError, before a sweep is resumed, when resuming would write through or over what is not bordersim's:
+    `refuse_planted`, and the entries of ROOT/runs that bear a run record's name but are not a record
+    (`read_record`): a record damaged since it was written, or a file of the user's; resuming would make those
+    runs again and write their records over them. Reads only."""
+    refuse_planted(root)
     runs = root / "runs"
     bad = sorted(p.name for p in runs.iterdir() if _RECORD.match(p.name) and read_record(p) is None) \
         if runs.is_dir() and not runs.is_symlink() else []
