@@ -45,7 +45,7 @@ from sim.errors import InputError, UsageError, with_article
 from sim.experiments.summarize import MIN_CI_REPLICATES, mean_ci, outcome_columns, resolve_point
 from sim.experiments.store import read_record
 from sim.outcomes import FLOWS, TOTAL_KEYS
-from sim.outputs import new_dir, path_from
+from sim.outputs import new_dir
 from sim.directories import kind_of, load_run, load_sweep_dir, read_table, read_yaml, year_order
 from sim.provenance import stamp
 
@@ -111,15 +111,11 @@ class Comparison:
     differences: dict[str, tuple[Any, Any]]
     tables: dict[str, pd.DataFrame]
 
-    def metadata(self, out: Path | None = None) -> dict:
-        """What comparison.json holds: the sides, the method, the issues, the notes and the differences. With
-        `out`, the comparison's directory, each side's path is written relative to it (`path_from`), so that the
-        file has the same bytes whatever directory the command was typed in."""
+    def metadata(self) -> dict:
+        """What comparison.json holds: the sides, the method, the issues, the notes and the differences."""
         def side(s: Side) -> dict:
-            path = str(s.path) if out is None else path_from(out, s.path)
-            return {"path": path, "kind": s.kind, "point": s.point,
-                    "description": s.description.replace(str(s.path), path, 1), "runs": len(s.values),
-                    "seeds": sorted(s.seeds)}
+            return {"path": str(s.path), "kind": s.kind, "point": s.point, "description": s.description,
+                    "runs": len(s.values), "seeds": sorted(s.seeds)}
 
         return {"a": side(self.a), "b": side(self.b), "method": self.method, "method_note": self.method_note,
                 "fair": not self.issues, "issues": [asdict(i) for i in self.issues], "notes": self.notes,
@@ -561,5 +557,5 @@ def write_comparison(c: Comparison, out: str | Path, *, force: bool = False) -> 
     with new_dir(out, KIND, [*(f"{block}.csv" for block in c.tables), "comparison.json"], force=force) as tmp:
         for block, table in c.tables.items():
             (tmp / f"{block}.csv").write_text(table.to_csv(index=False))
-        (tmp / "comparison.json").write_text(json.dumps(c.metadata(out), indent=2, default=str) + "\n")
+        (tmp / "comparison.json").write_text(json.dumps(c.metadata(), indent=2, default=str) + "\n")
     return out
