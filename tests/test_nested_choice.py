@@ -144,6 +144,11 @@ def test_families_group_route_labels_and_unknown_labels_are_rejected():
     with pytest.raises(ScenarioError, match=r"route label\(s\) \['c'\] are the route of no candidate path") as exc:
         build(later)
     assert exc.value.key == "route_choice.nest.families.x"
+    spur = _three_paths(0.5, {"x": ["b", "z"]})  # a label on no path at all (past the destination) is told apart
+    spur["network"]["nodes"].append(node("s", "border"))
+    spur["network"]["edges"].append(edge("z1", "d", "s", route="z"))
+    with pytest.raises(ScenarioError, match=r"\['z'\] label no edge of any candidate path"):
+        build(spur)
 
 
 def test_a_family_named_like_an_unlisted_routes_own_family_does_not_take_that_route():

@@ -73,13 +73,18 @@ def check_scenario(sc: Scenario) -> list[tuple[str, str]]:
     except ScenarioError as exc:  # too many candidate paths: the search stopped at its limit
         return [(exc.key or "network", exc.message)]
     if nest is not None:  # a family counts the paths of its routes: the ledger's, each path's first labelled edge's
+        route_of = {graph.edge_index[e.id]: e.route for e in sc.network.edges}
+        on_paths = {route_of[e] for path in graph.paths for e in path.edges}
         for fam, routes in nest.families.items():
-            later = [r for r in routes if r not in graph.routes]
-            if later:
-                problems.append((f"route_choice.nest.families.{fam}", f"route label(s) {later} are the route of no "
-                                 "candidate path: a path's route is the label of its first labelled edge, and these "
-                                 "label only later edges of paths, so the family would be left without them; the "
-                                 f"paths' routes are {sorted(graph.routes)}"))
+            later = [r for r in routes if r not in graph.routes and r in on_paths]
+            nowhere = [r for r in routes if r not in graph.routes and r not in on_paths]
+            why = ([f"{later} label only later edges of paths (a path's route is the label of its first labelled "
+                    "edge)"] if later else []) + ([f"{nowhere} label no edge of any candidate path (unreachable "
+                                                   "from an origin, or past max_path_edges)"] if nowhere else [])
+            if why:
+                problems.append((f"route_choice.nest.families.{fam}", f"route label(s) {later + nowhere} are the "
+                                 f"route of no candidate path: {'; '.join(why)}, so the family would be left "
+                                 f"without them; the paths' routes are {sorted(graph.routes)}"))
     reachable: dict[str, bool] = {}
     for g in sc.population.groups:
         weights = g.origins if g.origins is not None else sc.population.origins
