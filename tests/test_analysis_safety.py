@@ -303,11 +303,14 @@ def test_write_scenario_target_rules(tmp_path):
     assert check_scenario_target(earlier, base) == earlier.resolve()  # an earlier calibration's output
     # a copy of it, or of korea.yaml (which carries a provenance block), changed since is someone's work (a probe:
     # an edited copy of korea.yaml was replaced by the toy scenario); so is a block of an earlier version
-    for text in (earlier.read_text() + "# my notes\n", earlier.read_text().replace("seed: 3", "seed: 4"),
-                 (ROOT / "scenarios" / "korea.yaml").read_text(), PROVENANCE_START + "\n# ...\n" + TOY.read_text()):
+    korea = (ROOT / "scenarios" / "korea.yaml").read_text()
+    for text, why in ((earlier.read_text() + "# my notes\n", "has been changed since"),
+                      (earlier.read_text().replace("seed: 3", "seed: 4"), "has been changed since"),
+                      (korea, "of an earlier version of bordersim"),
+                      (PROVENANCE_START + "\n# ...\n" + TOY.read_text(), "neither the base scenario")):
         copy = tmp_path / "copy.yaml"
         copy.write_text(text)
-        with pytest.raises(UsageError, match="unchanged since"):
+        with pytest.raises(UsageError, match=why):
             check_scenario_target(copy, base)
     foreign = tmp_path / "thesis.tex"
     foreign.write_text("chapter 1")

@@ -111,10 +111,15 @@ def check_scenario_target(path: str | Path, base_path: Path) -> Path:
         if not p.is_file():
             raise UsageError(f"{p}: exists and is not a regular file; choose another --write-scenario")
         p = p.resolve()
-        if p != Path(base_path).resolve() and not _written_by_calibrate(p):
-            raise UsageError(f"{p}: exists and is neither the base scenario ({base_path}) nor a scenario written by "
-                             "`bordersim calibrate` and unchanged since (its provenance block's digest); bordersim "
-                             "does not overwrite it: choose a new file for --write-scenario")
+        state = _written_by_calibrate(p)
+        if p != Path(base_path).resolve() and state != "unchanged":
+            why = {"changed": "it was written by `bordersim calibrate` but has been changed since (its provenance "
+                              "block's digest no longer matches)",
+                   "no digest": "its provenance block is of an earlier version of bordersim, which recorded no "
+                                "digest, so whether it was changed since cannot be told"}.get(
+                state or "", "it is neither the base scenario nor a scenario `bordersim calibrate` wrote")
+            raise UsageError(f"{p}: exists, and {why}; bordersim does not overwrite it: choose a new file for "
+                             f"--write-scenario (or delete this one first)")
         if not os.access(p, os.W_OK) or not p.stat().st_mode & 0o222:  # the mode too: root may write anything
             raise UsageError(f"{p}: is read-only; choose another --write-scenario")
     elif p.is_symlink():
@@ -129,23 +134,26 @@ def check_scenario_target(path: str | Path, base_path: Path) -> Path:
     return p
 
 
-def _written_by_calibrate(path: Path) -> bool:
-    """The file is a scenario `write_scenario` wrote and nobody has changed since: it starts with the provenance
-    block, whose digest line holds the sha256 of the text below the block as it is now. A copy of such a file that
-    was edited (notes added, values changed), or one of an earlier version (no digest line), is not: it may be
-    someone's work (a probe: an edited copy of korea.yaml, which carries a block, was replaced by the toy scenario)."""
+def _written_by_calibrate(path: Path) -> str | None:
+    """"unchanged" when the file is a scenario `write_scenario` wrote and nobody has changed since: it starts with
+    the provenance block, whose digest line holds the sha256 of the text below the block as it is now; "changed"
+    when that digest no longer matches (notes added, values changed), "no digest" for a block of an earlier
+    version, None for anything else. Only "unchanged" may be replaced: the others may be someone's work (a probe:
+    an edited copy of korea.yaml, which carries a block, was replaced by the toy scenario)."""
     try:
         if path.stat().st_size > 16 * 2**20:  # a scenario is at most 10 MiB (sim.scenario.yaml_reader)
-            return False
+            return None
         text = path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError):
-        return False
+        return None
     end = text.find(PROVENANCE_END)
     if not text.startswith(PROVENANCE_START) or end == -1 or text[end + len(PROVENANCE_END):][:1] != "\n":
-        return False
+        return None
     digest = _DIGEST.search(text, 0, end)
+    if digest is None:
+        return "no digest"
     body = text[end + len(PROVENANCE_END) + 1:]
-    return digest is not None and digest.group(1) == hashlib.sha256(body.encode("utf-8")).hexdigest()
+    return "unchanged" if digest.group(1) == hashlib.sha256(body.encode("utf-8")).hexdigest() else "changed"
 
 
 def write_scenario(path: Path, base_path: Path, values: dict[str, float], provenance: list[str]) -> bool:
