@@ -18,7 +18,6 @@ The output-directory rule (docs/outputs.md):
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import fcntl
 import json
@@ -502,14 +501,18 @@ def _rename_onto_empty(tmp: Path, out: Path, kind: str, what: str) -> None:
     """Rename directory `tmp` onto `out`, which was absent or an empty directory when checked. Both steps fail,
     atomically, when `out` has since been filled (rmdir and rename of a directory onto a non-empty one): a
     UsageError, and `out` is kept as the other command left it. An empty directory there is replaced by `tmp`
-    with its permission bits and group (a private directory stayed private only by chance: a probe)."""
+    with its permission bits and group (a private directory stayed private only by chance: a probe), the owner's
+    rights always full; where its group cannot be given, without the group's rights."""
     try:
         with signals_deferred():  # an empty directory of the user's is not lost between the two steps
             if out.is_dir() and not out.is_symlink():
                 st = out.stat()
-                with contextlib.suppress(OSError):  # a group the user may not give: the default one stays
+                mode = stat.S_IMODE(st.st_mode) | stat.S_IRWXU  # the owner keeps full access: it must be removable
+                try:
                     os.chown(tmp, -1, st.st_gid)
-                os.chmod(tmp, stat.S_IMODE(st.st_mode))  # after chown, which may clear a setgid bit
+                except OSError:  # a group the user may not give: the default one stays, without the rights
+                    mode &= ~(stat.S_IRWXG | stat.S_ISGID)
+                os.chmod(tmp, mode)  # after chown, which may clear a setgid bit
                 out.rmdir()
             os.replace(tmp, out)
     except OSError as exc:
