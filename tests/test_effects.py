@@ -275,7 +275,7 @@ def test_posterior_errors_name_the_file_and_column(tmp_path):
         ef_spec.load_effects(_spec(tmp_path, posterior=name, draws=3))
     assert err.value.key == "draws"
     # a column twice: pandas reads the second as 'name.1', which was named as no scenario path (a probe)
-    bad.write_text(f"point,{RATE},{RATE}\n0,0.002,0.002\n")
+    bad.write_bytes(f"\ufeffpoint,{RATE},{RATE}\n\n0,0.002,0.002\n".encode())  # a BOM and a blank line too
     with pytest.raises(ScenarioError, match=f"column\\(s\\) '{RATE}' appear more than once") as err:
         ef_spec.load_effects(_spec(tmp_path, posterior="bad.csv"))
     assert err.value.path == str(bad)

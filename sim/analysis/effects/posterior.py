@@ -12,7 +12,6 @@ w N times (0, 1 or more)."""
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,8 +68,7 @@ def read_posterior(file: Path, data: dict, parameters: list[str] | None, draws: 
                             "`posterior: none`", path=spec_path, key="posterior", line=line("posterior"))
     try:
         table = pd.read_csv(file)
-        with open(file, newline="", encoding="utf-8", errors="replace") as fh:
-            header = next(csv.reader(fh), [])
+        header = [str(c) for c in pd.read_csv(file, header=None, nrows=1, dtype=str).iloc[0]]  # as written
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise ScenarioError(f"cannot read it as CSV ({exc})", path=str(file)) from None
     twice = sorted({c for c in header if header.count(c) > 1})
