@@ -900,8 +900,10 @@ def test_a_file_of_the_users_named_as_a_result_is_neither_removed_nor_replaced(t
             path.write_bytes(kept)
         else:
             path.unlink()
-    record = out / ".bordersim-results.json"  # a directory there failed the analysis at its very end (a review)
-    record.unlink()
+    record = out / ".bordersim-results.json"
+    record.write_text('{"writing": false, "results": {')  # damaged: it was taken as no record (a review)
+    assert main(command) == 2 and "cannot be read as the record" in capsys.readouterr().err
+    record.unlink()  # a directory there failed the analysis at its very end (a review)
     record.mkdir()
     assert main(command) == 2 and "is not the record bordersim keeps there" in capsys.readouterr().err
     record.rmdir()
@@ -969,3 +971,50 @@ def test_an_analysis_killed_while_it_writes_its_tables_is_finished_by_the_same_c
     capsys.readouterr()
     assert main(["effects", str(other), "--out", str(out), "--workers", "1", "--quiet", "--force"]) == 0, \
         capsys.readouterr().err
+
+
+def test_a_calibration_refused_by_a_later_round_for_bad_input_leaves_the_earlier_one_whole(tmp_path, capsys):
+    """Round 1 already finished, a re-calibration with another accept quantile removed the earlier calibration's
+    tables at the start of its rounds, and an unreachable scheduler, found only by its check round, outside the
+    undo of bad input, then ended it with exit 2 and the tables gone (a review). Every round is undone now."""
+    import socket
+
+    import dask
+
+    out = tmp_path / "out"
+    assert calibrate_cli(calibration_spec(tmp_path), out) == 0
+    before = snapshot(out)
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    capsys.readouterr()
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        assert calibrate_cli(calibration_spec(tmp_path, quantile=0.75), out, "--scheduler",
+                             f"tcp://127.0.0.1:{port}") == 2
+    assert "scheduler" in capsys.readouterr().err
+    after = snapshot(out)
+    assert {k: v for k, v in after.items() if not k.startswith(("sweep", "check"))} == \
+        {k: v for k, v in before.items() if not k.startswith(("sweep", "check"))}
+
+
+def test_a_file_of_the_users_that_appears_during_the_runs_is_neither_removed_nor_recorded(tmp_path):
+    """The check of files named as results was made when OUT was claimed: one that appeared during the runs was
+    removed with the earlier tables (a review). It is refused when the tables are to be written, kept, and not
+    recorded as bordersim's; the same command then finishes the analysis once it is moved away."""
+    from sim.analysis.calibration.abc import calibrate
+
+    out = tmp_path / "out"
+    assert calibrate_cli(calibration_spec(tmp_path), out) == 0
+    mine = out / "holdout.csv"  # a name this calibration writes no file under
+
+    def a_file_appears(stage, done, total):
+        if stage == "check" and done == total:
+            mine.write_text("mine\n")
+
+    spec = calibration_spec(tmp_path, quantile=0.75)
+    with pytest.raises(UsageError, match="holdout.csv appeared while this calibration analysis ran"):
+        calibrate(spec, out, workers=1, progress=a_file_appears)
+    assert mine.read_text() == "mine\n"
+    assert "holdout.csv" not in (out / ".bordersim-results.json").read_text()
+    mine.unlink()
+    assert calibrate_cli(spec, out) == 0

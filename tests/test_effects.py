@@ -279,6 +279,8 @@ def test_posterior_errors_name_the_file_and_column(tmp_path):
     with pytest.raises(ScenarioError, match=f"column\\(s\\) '{RATE}' appear more than once") as err:
         ef_spec.load_effects(_spec(tmp_path, posterior="bad.csv"))
     assert err.value.path == str(bad)
+    bad.write_text(f"point,{RATE},,\n0,0.002,,\n1,0.003,,\n")  # empty header cells (trailing commas) are no columns
+    assert ef_spec.load_effects(_spec(tmp_path, posterior="bad.csv")).posterior.columns == {RATE: [0.002, 0.003]}
 
 
 def test_draws_are_an_even_thinning(tmp_path):

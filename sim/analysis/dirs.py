@@ -54,6 +54,7 @@ class AnalysisDir:
         self.report_removed = False  # `writing_results` removed OUT/report.html
         self.made = False  # this command created OUT
         self.writing = False  # `writing_results` was called: the results in OUT are this command's from then on
+        self.theirs: set[str] = set()  # result names of files that appeared during the runs: not recorded as ours
         self.made_dirs: list[Path] = []  # the directories it created for it, OUT first, then its new parents
         self._fd: int | None = None
 
@@ -72,7 +73,7 @@ class AnalysisDir:
             with signals_deferred():  # a Ctrl-C while the lock is released is said like one a moment before
                 try:
                     if ours and self.writing:
-                        record_results(self.out, self.results)
+                        record_results(self.out, [name for name in self.results if name not in self.theirs])
                 finally:
                     self.release()
         except KeyboardInterrupt as late:
@@ -106,9 +107,20 @@ class AnalysisDir:
         reads as an unfinished analysis, never as a finished one mixing the earlier analysis's tables with this
         one's (an interrupted re-analysis did). Bad input found before (a scheduler that is not there) leaves the
         earlier analysis whole. True when a report was removed, now or by an earlier call (the command says so).
-        Each result removed is one an earlier analysis left as it wrote it (`refuse_unrecorded_results` refused
-        anything else when OUT was claimed); when the command ends, even by Ctrl-C, `record_results` records the
-        results then in OUT."""
+        Each result removed is one an earlier analysis left as it wrote it: `refuse_unrecorded_results` refused
+        anything else when OUT was claimed, and refuses it again here, as a file may have appeared there during the
+        runs; on a later call of the same command none is bordersim's (the first removed them). When the command
+        ends, even by Ctrl-C, `record_results` records the results then in OUT (not those refused here)."""
+        if not self.writing:
+            refuse_unrecorded_results(self.out, self.kind, self.results)
+        else:
+            appeared = [name for name in self.results if (self.out / name).exists() or (self.out / name).is_symlink()]
+            if appeared:
+                self.theirs.update(appeared)
+                it = "it" if len(appeared) == 1 else "them"
+                raise UsageError(f"{self.out}: {', '.join(appeared)} appeared while this {self.kind} analysis ran; "
+                                 f"bordersim did not write {it} and would replace or remove {it}: move {it} away "
+                                 "and run the same command again (every finished run is kept)")
         self.writing = True
         for name in self.results:
             p = self.out / name
@@ -221,19 +233,26 @@ def refuse_unrecorded_results(out: Path, kind: str, results: Iterable[str]) -> N
     holdout.csv in a calibration without a hold-out was deleted by the next calibration), or changed since. The
     analysis would replace or remove them. While the record says an analysis was writing its tables (it was
     killed then), the files there are that analysis's. A directory of an earlier version, which kept no record,
-    is taken as it was (its results are removed as bordersim's); a record that is not a regular file is refused."""
+    is taken as it was (its results are removed as bordersim's); a record that is not a regular file, or cannot
+    be read, is refused."""
     path = out / RESULTS_RECORD
     if path.is_symlink() or (path.exists() and not path.is_file()):
         raise UsageError(f"{path}: is not the record bordersim keeps there (a link or a directory); move it away, "
                          "or choose another --out")
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return
     except (OSError, ValueError):
+        record = None
+    known = record.get("results") if isinstance(record, dict) else None
+    if not isinstance(known, dict) or not isinstance(record.get("writing"), bool):  # damaged: it decides nothing
+        raise UsageError(f"{path}: cannot be read as the record bordersim keeps there of the results it wrote; "
+                         "without it bordersim cannot tell them from files of yours: move it away (OUT is then "
+                         "taken as a directory of an earlier version, whose results are removed as bordersim's), "
+                         "or choose another --out")
+    if record["writing"]:
         return
-    if not isinstance(record, dict) or record.get("writing") is True:
-        return
-    known = record.get("results")
-    known = known if isinstance(known, dict) else {}
     theirs = [out / name for name in results if (out / name).is_file() and not (out / name).is_symlink()
               and known.get(name) != _sha256(out / name)]
     if theirs:
@@ -254,25 +273,29 @@ def _sha256(path: Path) -> str:
 
 @contextmanager
 def undone_on_bad_input(claim: AnalysisDir, files: Iterable[str]) -> Iterator[None]:
-    """Around the first sweep of an analysis, which writes the regular files named in `files` (its records) before
-    the sweep starts: when bad input (InputError: an unreachable scheduler, points that make an invalid scenario)
-    stops the sweep, which then has written nothing, what the command wrote is undone, so that a refused command
-    leaves what was there before. In a directory that existed (`claim.existed`: an analysis resumed or run again)
-    each of `files` gets back the bytes it had, or is removed if it was not there. In a new one (absent or empty),
+    """Around the sweeps of an analysis (a calibration's rounds: all of them), which write the regular files named
+    in `files` (its records) before a sweep starts and may remove its earlier results (`writing_results`): when bad
+    input (InputError: an unreachable scheduler, points that make an invalid scenario) stops a sweep, what the
+    command wrote or removed is undone (its records, and the earlier results, figures, report and results record),
+    so that a refused command leaves what was there before (its runs aside). In a directory that existed
+    (`claim.existed`: an analysis resumed or run again) each of these gets back the bytes it had, or, of `files`,
+    is removed if it was not there. In a new one (absent or empty),
     unless a sweep directory was made in it, the marker, the lock file and `files` are removed, and OUT itself if
     this command made it and nothing else is in it, and so are the parents it made for OUT."""
     out = claim.out
     files = list(files)
+    # what `writing_results` may remove, too: the earlier analysis's figures, its report and the results record
+    drawn = [f"figures/{Path(name).stem}.{fmt}" for name in claim.figures for fmt in FIGURE_FORMATS]
     before = {name: (out / name).read_bytes() if (out / name).is_file() and not (out / name).is_symlink() else None
-              for name in files} if claim.existed else {}
+              for name in (*files, *drawn, "report.html", RESULTS_RECORD)} if claim.existed else {}
     try:
         yield
     except InputError:
         for name, data in before.items():
             if data is not None:
-                if (out / name).read_bytes() != data:
+                if not (out / name).is_file() or (out / name).read_bytes() != data:  # changed, or removed since
                     atomic_write_bytes(out / name, data)
-            elif (out / name).is_file() and not (out / name).is_symlink():
+            elif name in files and (out / name).is_file() and not (out / name).is_symlink():
                 (out / name).unlink()
         if not claim.existed and out.is_dir() and not any(p.is_dir() for p in out.iterdir()):
             claim.release()

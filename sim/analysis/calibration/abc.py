@@ -160,58 +160,61 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
 
         common: dict[str, Any] = {"workers": workers, "scheduler": scheduler, "progress": progress,
                                   "starting": starting}
-        with undone_on_bad_input(claim, OUTPUT_FILES):
+        with undone_on_bad_input(claim, OUTPUT_FILES):  # every round: bad input a later one finds leaves OUT as it was
             design, per_run, failed = run_round(lc, out, first, replace=force, scale=lc.count_scale, **common)
-        points = score_points(design, per_run, lc).assign(round=1)
-        posterior, eps = accept(points, s.accept.quantile)
-        rounds, notes, box, generations = 1, [], None, None
-        limited: list[str] = []  # parameters whose region the refinement box may cut (`box_limited`)
-        # Hold-out validation uses the prior sample only (later rounds and generations were steered by every target).
-        validation = holdout(points, per_run, lc) if s.method != "smc" else None
-        if s.method == "smc":
-            seq = run_sequential(lc, out, points, per_run, **common)
-            points, per_run, posterior, eps = seq.points, seq.per_run, seq.posterior, seq.epsilon
-            failed += seq.failed
-            notes += seq.notes
-            generations = seq.generations
-            rounds = len(generations)
-        elif s.refine is not None:
-            first_posterior = posterior
-            box = refine_box(posterior, lc, s.refine.expand)
-            cols = box_points(lc, box, s.refine.samples, s.sampling.seed + 1)
-            # Round 2 is derived from round 1 and the targets: when they change, its old runs are stale and replaced.
-            second = make_round(lc, out, "sweep_round2", "base.yaml", s.population_size, {"type": "points"}, cols,
-                                s.sampling.replicates, s.sampling.seed)
-            design2, per_run2, failed2 = run_round(lc, out, second, replace=True, scale=lc.count_scale, **common)
-            failed += failed2
-            offset = int(points["point"].max()) + 1
-            design2["point"] += offset
-            per_run2["point"] += offset
-            points2 = score_points(design2, per_run2, lc).assign(round=2)
-            points = pd.concat([points, points2], ignore_index=True)
-            per_run = pd.concat([per_run, per_run2], ignore_index=True)
-            inside = in_box(points, lc, box)
-            first_eps = eps
-            posterior, eps = accept(points[inside], s.refine.quantile, None if s.refine.quantile else eps)
-            if eps > first_eps:  # never wider than the first round's (docs/calibration.md, step 5)
-                posterior, eps = accept(points[inside], None, first_eps)
-            rounds = 2
-            in_unit = ", ".join(f"{n} [{a:.2f}, {b:.2f}]" for n, (a, b) in box.items())
-            notes.append(f"round 2: {inside.sum()} points inside the box (both rounds), box in unit coordinates: "
-                         + in_unit)
-            limited = box_limited(first_posterior, posterior, lc, box)
+            points = score_points(design, per_run, lc).assign(round=1)
+            posterior, eps = accept(points, s.accept.quantile)
+            rounds, notes, box, generations = 1, [], None, None
+            limited: list[str] = []  # parameters whose region the refinement box may cut (`box_limited`)
+            # Hold-out validation uses the prior sample only (later rounds and generations were steered by every
+            # target)..
+            validation = holdout(points, per_run, lc) if s.method != "smc" else None
+            if s.method == "smc":
+                seq = run_sequential(lc, out, points, per_run, **common)
+                points, per_run, posterior, eps = seq.points, seq.per_run, seq.posterior, seq.epsilon
+                failed += seq.failed
+                notes += seq.notes
+                generations = seq.generations
+                rounds = len(generations)
+            elif s.refine is not None:
+                first_posterior = posterior
+                box = refine_box(posterior, lc, s.refine.expand)
+                cols = box_points(lc, box, s.refine.samples, s.sampling.seed + 1)
+                # Round 2 is derived from round 1 and the targets: when they change, its old runs are stale and
+                # replaced..
+                second = make_round(lc, out, "sweep_round2", "base.yaml", s.population_size, {"type": "points"}, cols,
+                                    s.sampling.replicates, s.sampling.seed)
+                design2, per_run2, failed2 = run_round(lc, out, second, replace=True, scale=lc.count_scale,
+                                                       **common)
+                failed += failed2
+                offset = int(points["point"].max()) + 1
+                design2["point"] += offset
+                per_run2["point"] += offset
+                points2 = score_points(design2, per_run2, lc).assign(round=2)
+                points = pd.concat([points, points2], ignore_index=True)
+                per_run = pd.concat([per_run, per_run2], ignore_index=True)
+                inside = in_box(points, lc, box)
+                first_eps = eps
+                posterior, eps = accept(points[inside], s.refine.quantile, None if s.refine.quantile else eps)
+                if eps > first_eps:  # never wider than the first round's (docs/calibration.md, step 5)
+                    posterior, eps = accept(points[inside], None, first_eps)
+                rounds = 2
+                in_unit = ", ".join(f"{n} [{a:.2f}, {b:.2f}]" for n, (a, b) in box.items())
+                notes.append(f"round 2: {inside.sum()} points inside the box (both rounds), box in unit "
+                             f"coordinates: {in_unit}")
+                limited = box_limited(first_posterior, posterior, lc, box)
+                if limited:
+                    notes.append(f"the accepted points reach the edge of the refinement box in "
+                                 f"{', '.join(limited)}: the region D <= epsilon may extend past it, so their "
+                                 "intervals and width ratios measure the box, not the data (verdict "
+                                 f"'{BOX_LIMITED}'); widen refine.expand, or calibrate without refine")
+            points["accepted"] = points["point"].isin(posterior["point"])
+            table = posterior_table(posterior, lc)
             if limited:
-                notes.append(f"the accepted points reach the edge of the refinement box in {', '.join(limited)}: "
-                             "the region D <= epsilon may extend past it, so their intervals and width ratios "
-                             f"measure the box, not the data (verdict '{BOX_LIMITED}'); widen refine.expand, or "
-                             "calibrate without refine")
-        points["accepted"] = points["point"].isin(posterior["point"])
-        table = posterior_table(posterior, lc)
-        if limited:
-            table.loc[table["parameter"].isin(limited) & (table["verdict"] != "too few points"), "verdict"] = \
-                BOX_LIMITED
-        notes += too_few_points_note(posterior)
-        values, check = run_check(lc, out, candidate_values(posterior, lc), **common)
+                table.loc[table["parameter"].isin(limited) & (table["verdict"] != "too few points"),
+                          "verdict"] = BOX_LIMITED
+            notes += too_few_points_note(posterior)
+            values, check = run_check(lc, out, candidate_values(posterior, lc), **common)
         notes += validation.notes if validation is not None else [SMC_NOTE]
         result = CalibrationResult(out, points, posterior, eps, table, values, check, len(per_run), failed, rounds,
                                    notes, box, generations, validation)

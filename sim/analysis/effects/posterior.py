@@ -68,7 +68,8 @@ def read_posterior(file: Path, data: dict, parameters: list[str] | None, draws: 
                             "`posterior: none`", path=spec_path, key="posterior", line=line("posterior"))
     try:
         table = pd.read_csv(file)
-        header = [str(c) for c in pd.read_csv(file, header=None, nrows=1, dtype=str).iloc[0]]  # as written
+        header = [c for c in pd.read_csv(file, header=None, nrows=1, dtype=str).iloc[0]  # as written; empty
+                  if isinstance(c, str) and c.strip()]  # cells (a spreadsheet's trailing commas) are no columns
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise ScenarioError(f"cannot read it as CSV ({exc})", path=str(file)) from None
     twice = sorted({c for c in header if header.count(c) > 1})
