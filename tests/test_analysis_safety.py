@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -912,7 +913,8 @@ def test_a_file_of_the_users_named_as_a_result_is_neither_removed_nor_replaced(t
 
 
 @pytest.mark.parametrize("kind", ["sensitivity", "effects", "discover"])
-def test_a_dry_run_checks_the_output_place_as_the_run_does_and_says_what_it_would_do(tmp_path, capsys, kind):
+def test_a_dry_run_checks_the_output_place_as_the_run_does_and_says_what_it_would_do(tmp_path, capsys, kind,
+                                                                                      monkeypatch):
     """An analysis's --dry-run printed the design's size but never looked at --out: a directory of the user's
     there passed, and the run was then refused (a probe). It makes the run's checks, writes nothing, and says
     what the run would do (new, resumed, or its sweep replaced with --force), as `sweep --dry-run` does."""
@@ -927,7 +929,27 @@ def test_a_dry_run_checks_the_output_place_as_the_run_does_and_says_what_it_woul
     out = tmp_path / "out"
     assert main([*command, "--out", str(out), "--dry-run"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == f"output: {out} (new)"
+    # a scheduler address of the wrong form, and (a review) an OUT another command holds, are refused as by the run
+    assert main([*command, "--out", str(out), "--dry-run", "--scheduler", "garbage"]) == 2
+    assert "is not a scheduler address" in capsys.readouterr().err
     assert snapshot(tmp_path) == before
+    from sim.outputs import lock_dir, unlock_dir
+
+    out.mkdir()
+    write_marker(out, "discovery" if kind == "discover" else kind)
+    held = lock_dir(out, "test")
+    try:
+        assert main([*command, "--out", str(out), "--dry-run"]) == 2
+        assert "another command is writing" in capsys.readouterr().err
+    finally:
+        unlock_dir(held)
+    shutil.rmtree(out)
+    if kind == "discover":  # the run refuses a missing extra before its first run: so does the dry run
+        from sim.analysis.discovery import boxes
+
+        monkeypatch.setattr(boxes, "installed", lambda name: False)
+        assert main([*command, "--out", str(out), "--dry-run"]) == 2
+        assert "bordersim[discovery]" in capsys.readouterr().err
     if kind != "effects":
         return
     assert main([*command, "--out", str(out), "--workers", "1", "--quiet"]) == 0

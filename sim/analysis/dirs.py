@@ -400,11 +400,19 @@ def planned_sweep(claim: AnalysisDir, exp: dict, base: Scenario, *, force: bool)
     return loaded, SweepStore.check(claim.out / "sweep", loaded, force=force)
 
 
-def dry_run_output(claim: AnalysisDir, exp: dict, base: Scenario, *, force: bool) -> str:
+def dry_run_output(claim: AnalysisDir, exp: dict, base: Scenario, *, force: bool,
+                   scheduler: str | None = None) -> str:
     """The line an analysis's dry run prints about OUT, after the checks its run makes before any run
-    (`claim_analysis_dir` made `claim`, `planned_sweep`): what the run would do there."""
+    (`claim_analysis_dir` made `claim`; OUT not held by another command, `refuse_if_busy`; the --scheduler
+    address's form; `planned_sweep`): what the run would do there."""
+    from sim.experiments.dask_cluster import check_scheduler
+
+    refuse_if_busy(claim.out, claim.kind)
+    if scheduler is not None:
+        check_scheduler(scheduler)
     _, action = planned_sweep(claim, exp, base, force=force)
-    what = {"new": "new", "resume": "resumed: its finished runs are kept",
+    what = {"new": "resumed: its tables are written anew" if claim.existed else "new",
+            "resume": "resumed: its finished runs are kept",
             "replace": "its sweep replaced (--force): the runs of another design there are discarded"}[action]
     return f"output: {claim.out} ({what})"
 

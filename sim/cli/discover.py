@@ -26,7 +26,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
               f"'{ld.base.name}'")
         from sim.analysis.discovery.run import discovery_dry_run
 
-        print(discovery_dry_run(ld, args.out, force=args.force))
+        print(discovery_dry_run(ld, args.out, force=args.force, scheduler=args.scheduler))
         return EXIT_OK
     require_prim()  # a missing extra: exit 2 before any run
     from sim.analysis.discovery.run import run_discovery

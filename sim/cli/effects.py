@@ -29,7 +29,7 @@ def cmd_effects(args: argparse.Namespace) -> int:
         print(f"spec {le.path}: {packages} packages x {draws} draws x {replicates} replicates = {runs} runs of "
               f"scenario '{le.base.name}' to {le.base.time.end} (posterior: {posterior}; baseline: "
               f"{le.spec.baseline_name}; {len(le.outcomes)} outcomes)")
-        print(effects_dry_run(le, args.out, force=args.force))
+        print(effects_dry_run(le, args.out, force=args.force, scheduler=args.scheduler))
         return EXIT_OK
     with progress_bar(f"effects {le.spec.name}", not args.quiet) as update:
         res = run_effects(args.spec, args.out, workers=args.workers or default_workers(), scheduler=args.scheduler,

@@ -28,7 +28,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(f"spec {ls.path} ({args.method}, {len(ls.names)} parameters, {len(ls.outcomes)} outcomes): "
               f"{points} points x {ls.spec.replicates} replicates = {runs} runs of scenario '{ls.base.name}'")
-        print(sensitivity_dry_run(ls, args.method, args.out, force=args.force))
+        print(sensitivity_dry_run(ls, args.method, args.out, force=args.force, scheduler=args.scheduler))
         return EXIT_OK
     with progress_bar(f"sensitivity {ls.spec.name} ({args.method})", not args.quiet) as update:
         res = run_sensitivity(args.spec, args.method, args.out, workers=args.workers or default_workers(),

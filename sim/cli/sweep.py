@@ -28,6 +28,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(f"spec {p.spec.path} ({p.spec.spec.design.type} design): {size} of scenario '{p.spec.base.name}'")
         action = SweepStore.check(out, p.spec, force=args.force)  # the sweep's own check (reads only): refused now
+        if args.scheduler is not None:
+            from sim.experiments.dask_cluster import check_scheduler
+
+            check_scheduler(args.scheduler)  # its form, as the sweep checks it (nothing is connected to)
         if not p.size:
             print("nothing to run")
             return EXIT_OK

@@ -78,9 +78,13 @@ def check_scenario(sc: Scenario) -> list[tuple[str, str]]:
         for fam, routes in nest.families.items():
             later = [r for r in routes if r not in graph.routes and r in on_paths]
             nowhere = [r for r in routes if r not in graph.routes and r not in on_paths]
-            why = ([f"{later} label only later edges of paths (a path's route is the label of its first labelled "
-                    "edge)"] if later else []) + ([f"{nowhere} label no edge of any candidate path (unreachable "
-                                                   "from an origin, or past max_path_edges)"] if nowhere else [])
+            why = []
+            if later:
+                why.append(f"{later} label only later edges of paths (a path's route is the label of its first "
+                           "labelled edge)")
+            if nowhere:
+                why.append(f"{nowhere} label no edge of any candidate path (unreachable from an origin, beyond a "
+                           "destination, where paths end, or past max_path_edges)")
             if why:
                 problems.append((f"route_choice.nest.families.{fam}", f"route label(s) {later + nowhere} are the "
                                  f"route of no candidate path: {'; '.join(why)}, so the family would be left "

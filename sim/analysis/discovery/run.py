@@ -73,13 +73,16 @@ def claim_discovery_dir(out: Path, *, force: bool) -> AnalysisDir:
                               results=("points.csv", "summary.txt", "trajectory.csv", "box.csv"))
 
 
-def discovery_dry_run(ld: LoadedDiscovery, out: str | Path | None, *, force: bool) -> str:
+def discovery_dry_run(ld: LoadedDiscovery, out: str | Path | None, *, force: bool,
+                      scheduler: str | None = None) -> str:
     """The output line of `bordersim discover --dry-run`: OUT (default results/<name>) checked as the run checks it
     before its first run (UsageError otherwise), and what the run would do there. Writes nothing."""
     from sim.analysis.dirs import dry_run_output
 
     out = real_target(out) if out is not None else default_dir(ld.spec.name)
-    return dry_run_output(claim_discovery_dir(out, force=force), experiment_spec(ld), ld.base, force=force)
+    require_prim()  # the run refuses a missing extra before its first run
+    return dry_run_output(claim_discovery_dir(out, force=force), experiment_spec(ld), ld.base, force=force,
+                          scheduler=scheduler)
 
 
 def run_discovery(spec: str | Path, out: str | Path | None = None, *, workers: int | None = None,

@@ -69,13 +69,15 @@ def claim_effects_dir(out: Path, *, force: bool) -> AnalysisDir:
                               results=("effects.csv", "effects.parquet", "values.parquet", "effects.json"))
 
 
-def effects_dry_run(le: LoadedEffects, out: str | Path | None, *, force: bool) -> str:
+def effects_dry_run(le: LoadedEffects, out: str | Path | None, *, force: bool,
+                    scheduler: str | None = None) -> str:
     """The output line of `bordersim effects --dry-run`: OUT (default results/<name>) checked as the run checks it
     before its first run (UsageError otherwise), and what the run would do there. Writes nothing."""
     from sim.analysis.dirs import dry_run_output
 
     out = real_target(out) if out is not None else default_dir(le.spec.name)
-    return dry_run_output(claim_effects_dir(out, force=force), experiment_spec(le), le.base, force=force)
+    return dry_run_output(claim_effects_dir(out, force=force), experiment_spec(le), le.base, force=force,
+                          scheduler=scheduler)
 
 
 def run_effects(spec: str | Path, out: str | Path | None = None, *, workers: int | None = None,

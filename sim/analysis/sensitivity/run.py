@@ -102,14 +102,16 @@ def claim_sensitivity_dir(out: Path, method: str, *, force: bool) -> AnalysisDir
                               results=("point_means.csv", "ranking.txt", "indices.csv"))
 
 
-def sensitivity_dry_run(ls: LoadedSensitivity, method: str, out: str | Path | None, *, force: bool) -> str:
+def sensitivity_dry_run(ls: LoadedSensitivity, method: str, out: str | Path | None, *, force: bool,
+                        scheduler: str | None = None) -> str:
     """The output line of `bordersim sensitivity --dry-run`: OUT (default results/<name>-<method>) checked as the
     run checks it before its first run (UsageError otherwise), and what the run would do there. Writes nothing."""
     from sim.analysis.dirs import dry_run_output
 
     out = real_target(out) if out is not None else default_dir(f"{ls.spec.name}-{method}")
     exp = experiment_spec(ls, method, sample(ls, method))
-    return dry_run_output(claim_sensitivity_dir(out, method, force=force), exp, ls.base, force=force)
+    return dry_run_output(claim_sensitivity_dir(out, method, force=force), exp, ls.base, force=force,
+                          scheduler=scheduler)
 
 
 def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None, *, workers: int | None = None,
