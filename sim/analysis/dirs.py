@@ -299,7 +299,7 @@ def undone_on_bad_input(claim: AnalysisDir, files: Iterable[str]) -> Iterator[No
                 (out / name).unlink()
         if not claim.existed and out.is_dir() and not any(p.is_dir() for p in out.iterdir()):
             claim.release()
-            for name in (MARKER, LOCK, *files):
+            for name in (MARKER, LOCK, RESULTS_RECORD, *files):
                 p = out / name
                 if p.is_file() and not p.is_symlink():
                     p.unlink()
