@@ -419,3 +419,15 @@ def test_one_replicate_gives_no_total_interval_and_no_sign_probability():
     assert row["effect_median"] == -45.5 and row["sign"] == "-" and row["p_sign_draws"] == 1.0
     two = effect_row(np.array([[-51.0, -47.0], [-40.0, -44.0]]), np.zeros((2, 2)))
     assert two["total_q05"] < two["total_q95"] and two["p_sign"] == 1.0
+
+
+def test_the_effects_figure_has_a_title_naming_the_baseline(tmp_path):
+    """It had none (docs/plots.md: every figure has a title), so the report captioned it 'effects: effects' (a
+    probe)."""
+    from sim.directories import EFFECTS_COLUMNS
+    from sim.plots.effects import effects_figure, read_effects
+
+    csv = tmp_path / "effects.csv"
+    csv.write_text(",".join(EFFECTS_COLUMNS) + "\nclosure,none,arrivals,arrived,-10.0,-14,-12,-8,-6,-13,-11,-9,-7,"
+                   "4,5\n")
+    assert effects_figure(read_effects(csv)).get_suptitle().startswith("Policy effects against 'none'")

@@ -551,3 +551,51 @@ def test_the_yearly_figure_of_a_horizon_of_centuries_has_round_year_ticks():
     ax = fig.add_subplot()
     run_figures._year_ticks(ax, np.arange(2000, 2401), 8)
     assert list(ax.get_xticks()) == [2000, 2100, 2200, 2300, 2400]
+
+
+def test_a_package_whose_runs_all_failed_is_said_not_drawn_as_zero(policy_dir, tmp_path):
+    """A policy package with no successful run was drawn as an empty route-shares bar (0% of every route), its
+    difference labelled '+nan (+nan%)', and the notes said '3 replicates per point' (a probe, runs.parquet edited
+    as a sweep whose package failed would leave it)."""
+    import shutil
+
+    from sim.outputs import MARKER
+
+    copy = tmp_path / "pol"
+    shutil.copytree(policy_dir, copy)
+    runs = pd.read_parquet(copy / "runs.parquet")
+    failed = runs["policy"] == "sea_open"
+    outcomes = [c for c in runs.columns if c not in ("run_id", "point", "replicate", "seed", "policy", "status",
+                                                     "error", "error_kind", "wall_time", "code_sha256",
+                                                     "population.size") and runs[c].dtype.kind == "f"]
+    runs.loc[failed, "status"] = "failed"
+    runs.loc[failed, outcomes] = np.nan
+    runs.to_parquet(copy / "runs.parquet", index=False)
+    assert (copy / MARKER).is_file()
+    figs = build_figures(copy, ["policy_bars", "route_shares"]).figures
+    for name, fig in figs.items():
+        shown = " ".join(texts(fig))
+        assert "nan" not in shown.lower(), (name, shown)
+        assert "0-3 replicates per point" in shown, (name, shown)
+    assert "no successful runs" in " ".join(texts(figs["policy_bars"]))
+    assert "no successful run, or nobody to share" in " ".join(texts(figs["route_shares"]))
+
+
+def test_route_shares_leave_a_gap_at_a_point_whose_runs_all_failed(grid_dir, tmp_path):
+    """The grid's stacked route shares drew a point with no successful run as 0% of every route, the stack
+    sloping down to it and back up (a probe): it is a gap, and the note says so."""
+    import shutil
+
+    copy = tmp_path / "grid"
+    shutil.copytree(grid_dir, copy)
+    runs = pd.read_parquet(copy / "runs.parquet")
+    gone = (runs["network.edges.dmz.controls.mines"] == 0.0) & (runs["network.edges.boat.controls.patrol"] == 0.6)
+    share_cols = [c for c in runs.columns if c.startswith(("set_out.", "arrived."))]
+    runs.loc[gone, "status"] = "failed"
+    runs.loc[gone, share_cols + ["set_out", "arrived"]] = np.nan
+    runs.to_parquet(copy / "runs.parquet", index=False)
+    fig = build_figures(copy, ["route_shares"]).figures["route_shares-boat.patrol"]
+    assert "gaps: points with no successful run" in " ".join(texts(fig))
+    xs_per_panel = [{round(float(x), 6) for c in ax.collections for p in c.get_paths() for x in p.vertices[:, 0]}
+                    for ax in main_axes(fig)]
+    assert any(0.6 not in xs for xs in xs_per_panel) and any(0.6 in xs for xs in xs_per_panel)

@@ -47,6 +47,7 @@ def effects_figure(effects: pd.DataFrame) -> Figure:
             ax.text(0, 1.01, expr, transform=ax.transAxes, fontsize=7.5, color="#555555", va="bottom")
         ax.set_xlabel(f"effect ({_unit(expr)})")
     first = effects.iloc[0]
+    fig.suptitle(f"Policy effects against '{first['baseline']}' (median, total and parameter intervals)")
     style.note(fig, f"Effect against '{first['baseline']}'. Dot: median over {int(first['draws'])} draw(s) x "
                     f"{int(first['replicates'])} "
                     "replicate(s). Grey: total 50% (thick) and 90% (thin) interval; colour: parameter part "

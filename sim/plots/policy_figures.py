@@ -105,6 +105,10 @@ def policy_bars(sw: SweepData, baseline: str | None = None) -> dict[str, Figure]
                     continue
                 rec = rec.iloc[0]
                 y = len(packages) - 1 - i + (len(combo_names) - 1) / 2 * bar_h - k * bar_h
+                if rec["n"] == 0 or np.isnan(rec["diff"]):  # no pair of successful runs: nothing to draw
+                    ax.annotate("no successful runs", (0, y), xytext=(4, 0), textcoords="offset points",
+                                va="center", fontsize=7.5, color="#555555", style="italic")
+                    continue
                 colour = hue[cname] if len(combo_names) > 1 else (
                     style.OUTCOME_COLOURS[outcome] if outcome != "killed" else "#555555")
                 err = None

@@ -112,7 +112,7 @@ def _series(sw: SweepData, outcome: str) -> list[tuple[str, str]]:
 
 def replicates_note(sw: SweepData, what: str = "") -> str:
     """Footnote: sweep name, successful runs (and failed ones), replicates per point, then `what`."""
-    n = sw.ok.groupby("point").size()
+    n = sw.ok.groupby("point").size().reindex(sorted(sw.runs["point"].unique()), fill_value=0)  # 0: all failed
     lo, hi = (int(n.min()), int(n.max())) if len(n) else (0, 0)
     reps = f"{lo}" if lo == hi else f"{lo}-{hi}"
     failed = len(sw.runs) - len(sw.ok)
@@ -398,6 +398,7 @@ def route_shares(sw: SweepData) -> dict[str, Figure]:
     figures = {}
     for x in xs:
         combos, note = _facets(sw, x)
+        gaps = False
         fig = style.figure(min(max(3.6 * len(combos) + 1.9, 8.5), 16), 2.6 * len(rows) + 1.0)
         axes = fig.subplots(len(rows), len(combos), sharex=True, sharey=True, squeeze=False)
         for j, combo in enumerate(combos):
@@ -406,9 +407,10 @@ def route_shares(sw: SweepData) -> dict[str, Figure]:
             for i, outcome in enumerate(rows):
                 ax = axes[i, j]
                 means = []
-                for _route, col in cols[outcome]:
+                for _route, col in cols[outcome]:  # NaN (no successful run, or nobody to share): a gap, not 0%
                     t = table[table["outcome"] == col].sort_values(x)
-                    means.append(t["mean"].fillna(0).to_numpy())
+                    means.append(t["mean"].to_numpy(dtype=float))
+                gaps = gaps or bool(np.isnan(np.asarray(means)).any())
                 xv = table[table["outcome"] == cols[outcome][0][1]].sort_values(x)[x].to_numpy()
                 ax.stackplot(xv, *means, colors=[colours[r] for r, _ in cols[outcome]],
                              labels=[r for r, _ in cols[outcome]], alpha=0.9, lw=0)
@@ -427,7 +429,8 @@ def route_shares(sw: SweepData) -> dict[str, Figure]:
         handles = [Patch(color=colours[r], label=r) for r in sw.routes]
         fig.legend(handles=handles, loc="outside right upper", title="route")
         fig.suptitle(f"Route shares against {style.param_label(x).split(' (')[0]} (mean over replicates)")
-        style.note(fig, replicates_note(sw, note))
+        gap_note = "gaps: points with no successful run, or where nobody set out or arrived"
+        style.note(fig, replicates_note(sw, "; ".join(t for t in (note, gap_note if gaps else "") if t)))
         figures[_stem("route_shares", x, len(xs) > 1)] = fig
     return figures
 
@@ -447,7 +450,8 @@ def _shares_by_package(sw: SweepData, df: pd.DataFrame, cols: dict[str, list[tup
         left = np.zeros(len(packages))
         for route, col in cols[outcome]:
             t = table[table["outcome"] == col].set_index("policy")
-            share = np.array([float(t.loc[p, "mean"]) if p in t.index else 0.0 for p in packages])
+            share = np.array([float(t.loc[p, "mean"]) if p in t.index else np.nan for p in packages])
+            none = np.isnan(share)  # no successful run, or nobody to share: said, not drawn as 0%
             share = np.nan_to_num(share)
             ax.barh(ys, share, left=left, color=colours[route], height=0.7, edgecolor="white", lw=0.5)
             for y, s_, lft in zip(ys, share, left):
@@ -455,6 +459,9 @@ def _shares_by_package(sw: SweepData, df: pd.DataFrame, cols: dict[str, list[tup
                     ax.text(lft + s_ / 2, y, f"{100 * s_:.0f}%", ha="center", va="center", fontsize=7.5,
                             color=style.ink_on(colours[route]))
             left += share
+        for y in ys[none]:
+            ax.text(0.01, y, "no successful run, or nobody to share", va="center", fontsize=7.5, color="#555555",
+                    style="italic")
         ax.set_yticks(ys, packages)
         ax.set_xlim(0, 1)
         ax.xaxis.set_major_formatter(style.PERCENT)
