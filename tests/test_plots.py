@@ -599,3 +599,25 @@ def test_route_shares_leave_a_gap_at_a_point_whose_runs_all_failed(grid_dir, tmp
     xs_per_panel = [{round(float(x), 6) for c in ax.collections for p in c.get_paths() for x in p.vertices[:, 0]}
                     for ax in main_axes(fig)]
     assert any(0.6 not in xs for xs in xs_per_panel) and any(0.6 in xs for xs in xs_per_panel)
+
+
+def test_a_point_with_an_interval_between_points_without_one_shows_it(grid_dir, tmp_path):
+    """The response figure's 95% band joins neighbouring points with intervals: a point with 3 replicates whose
+    neighbours had fewer got a band of no width, invisible, while the legend promised a band (a probe). It is a
+    bar now."""
+    import shutil
+
+    from matplotlib.collections import LineCollection
+
+    copy = tmp_path / "grid"
+    shutil.copytree(grid_dir, copy)
+    runs = pd.read_parquet(copy / "runs.parquet")
+    point = int(runs.loc[(runs["network.edges.dmz.controls.mines"] == 0.0)
+                         & (runs["network.edges.boat.controls.patrol"] == 0.6), "point"].iloc[0])
+    third = runs[(runs["point"] == point) & (runs["replicate"] == 0)].assign(replicate=2, run_id="third")
+    third["arrived"] = third["arrived"] + 7  # a third replicate of that point only: n = 3 there, 2 elsewhere
+    pd.concat([runs, third], ignore_index=True).to_parquet(copy / "runs.parquet", index=False)
+    fig = build_figures(copy, ["response"]).figures["response-boat.patrol"]
+    bars = [seg for ax in main_axes(fig) for c in ax.collections if isinstance(c, LineCollection)
+            for seg in c.get_segments()]
+    assert any(seg[0][0] == pytest.approx(0.6) and seg[0][1] != seg[1][1] for seg in bars)

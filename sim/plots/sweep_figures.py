@@ -200,6 +200,11 @@ def response(sw: SweepData) -> dict[str, Figure]:
                             lo = np.where(wide, t["ci_low"], np.nan)
                             hi = np.where(wide, t["ci_high"], np.nan)
                             ax.fill_between(t[x], lo, hi, where=wide, color=colour, alpha=0.18, lw=0)
+                            # a point with an interval whose neighbours have none is a band of no width: a bar
+                            flags = np.asarray(wide, dtype=bool)
+                            alone = flags & ~np.r_[False, flags[:-1]] & ~np.r_[flags[1:], False]
+                            if alone.any():
+                                ax.vlines(t[x][alone], lo[alone], hi[alone], color=colour, alpha=0.45, lw=3)
                             band = True
                 ax.yaxis.set_major_formatter(style.THOUSANDS)
                 if j == 0:
