@@ -621,3 +621,15 @@ def test_a_point_with_an_interval_between_points_without_one_shows_it(grid_dir, 
     bars = [seg for ax in main_axes(fig) for c in ax.collections if isinstance(c, LineCollection)
             for seg in c.get_segments()]
     assert any(seg[0][0] == pytest.approx(0.6) and seg[0][1] != seg[1][1] for seg in bars)
+
+
+def test_the_reports_yearly_table_names_the_partial_years(tmp_path):
+    """The run's yearly figure hatches the years its horizon covers in part, but the report's table of arrivals
+    per year gave them as if whole (a probe): a note under it names them."""
+    from sim.plots.report import _run_sections  # the report's run text and tables, without its figures
+
+    sc = load_scenario(TOY, overrides=["population.size=2000", "time.start=2000-04", "time.end=2004-06"])
+    html = _run_sections(load_run(write_run(run(sc), tmp_path / "r")))
+    assert "Partial years (the horizon covers them only in part): 2000, 2004." in html
+    whole = load_scenario(TOY, overrides=["population.size=2000"])
+    assert "Partial years" not in _run_sections(load_run(write_run(run(whole), tmp_path / "w")))

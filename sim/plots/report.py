@@ -165,6 +165,11 @@ def _run_sections(run: RunData) -> str:
                            "female share": [None if v is None else f"{v:.1%}"
                                             for v in run.summary["female_share_by_year"].values()]})
     parts.append(_table(yearly))
+    first, last = whole_years(str(sc["time"]["start"]), str(sc["time"]["end"]))
+    partial = [str(y) for y in run.summary["arrivals_by_year"] if not first <= int(y) <= last]
+    if partial:
+        parts.append(f"<p class='muted'>Partial years (the horizon covers them only in part): "
+                     f"{_e(', '.join(partial))}.</p>")
     if sc.get("observed"):
         comp = compare_yearly(run.summary["arrivals_by_year"], load_observed(sc["observed"]),
                               whole_years(sc["time"]["start"], sc["time"]["end"]))
