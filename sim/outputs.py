@@ -421,6 +421,11 @@ def refuse_foreign_figures(directory: Path, names: Iterable[str]) -> None:
                              f"{FIGURE_CREATOR} as its creator); move it away or choose another --out")
 
 
+def is_real_dir(path: Path) -> bool:
+    """`path` is a directory, not a symbolic link to one."""
+    return path.is_dir() and not path.is_symlink()
+
+
 def foreign_entries(root: Path, own: Iterable[str], temporary: re.Pattern = _TMP_RE,
                     own_dirs: Iterable[str] = ()) -> list[str]:
     """Entries of directory `root` (paths relative to it) that bordersim did not write there, so that replacing
@@ -437,15 +442,12 @@ def foreign_entries(root: Path, own: Iterable[str], temporary: re.Pattern = _TMP
     def ours(x: Path) -> bool:  # a temporary of bordersim's is a file (mkstemp): a directory so named is not
         return bool(temporary.match(x.name)) and x.is_file() and not x.is_symlink()
 
-    def real_dir(x: Path) -> bool:
-        return x.is_dir() and not x.is_symlink()
-
     for e in sorted(root.iterdir()):
-        if ours(e) or (e.name in files and e.is_file() and not e.is_symlink()) or (e.name in dirs and real_dir(e)):
+        if ours(e) or (e.name in files and e.is_file() and not e.is_symlink()) or (e.name in dirs and is_real_dir(e)):
             continue
         if e.name == "report.html" and is_bordersim_report(e):
             continue
-        if e.name == "figures" and real_dir(e) and (marker_kind(e) == "figures" or any(e.iterdir())):
+        if e.name == "figures" and is_real_dir(e) and (marker_kind(e) == "figures" or any(e.iterdir())):
             foreign += [f"figures/{x.name}" for x in sorted(e.iterdir())
                         if not (x.name == MARKER or ours(x) or is_bordersim_figure(x))]
         else:

@@ -99,6 +99,11 @@ class AnalysisDir:
             self._fd = lock_dir(self.out, f"{self.kind} analysis")
         return self.made
 
+    def figure_files(self) -> list[str]:
+        """OUT-relative paths of the analysis's `figures` in every format (`bordersim plot --format` may have drawn
+        others than the command's)."""
+        return [f"figures/{Path(name).stem}.{fmt}" for name in self.figures for fmt in FIGURE_FORMATS]
+
     def writing_results(self) -> bool:
         """Called when the analysis, its runs done, starts writing its tables (or when its sweep starts, if its spec
         changed: `run_spec_sweep`): an earlier analysis's `results` (its tables and summaries, the last of which
@@ -126,11 +131,10 @@ class AnalysisDir:
             p = self.out / name
             if p.is_file() and not p.is_symlink():
                 p.unlink()
-        for name in self.figures:  # in every format: `bordersim plot --format` may have drawn others
-            for fmt in FIGURE_FORMATS:
-                p = self.out / "figures" / f"{Path(name).stem}.{fmt}"
-                if is_bordersim_figure(p) and not p.is_symlink():
-                    p.unlink()
+        for name in self.figure_files():
+            p = self.out / name
+            if is_bordersim_figure(p) and not p.is_symlink():
+                p.unlink()
         report = self.out / "report.html"  # `bordersim report`'s default place: it described the earlier analysis
         if is_bordersim_report(report) and not report.is_symlink():
             report.unlink()
@@ -285,9 +289,8 @@ def undone_on_bad_input(claim: AnalysisDir, files: Iterable[str]) -> Iterator[No
     out = claim.out
     files = list(files)
     # what `writing_results` may remove, too: the earlier analysis's figures, its report and the results record
-    drawn = [f"figures/{Path(name).stem}.{fmt}" for name in claim.figures for fmt in FIGURE_FORMATS]
     before = {name: (out / name).read_bytes() if (out / name).is_file() and not (out / name).is_symlink() else None
-              for name in (*files, *drawn, "report.html", RESULTS_RECORD)} if claim.existed else {}
+              for name in (*files, *claim.figure_files(), "report.html", RESULTS_RECORD)} if claim.existed else {}
     try:
         yield
     except InputError:

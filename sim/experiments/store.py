@@ -54,9 +54,9 @@ from sim.experiments.task import TaskOutput
 from sim.scenario.overrides import dump_scenario
 from sim.provenance import code_sha256, stamp
 from sim.outputs import (LOCK, MARKER, TMP_PREFIX, TMP_SUFFIX, atomic_path, atomic_write_text, check_readable_dir,
-                         claim_dir, clean_stale_temporaries, foreign_entries, lock_dir, make_temp_dir, marker_kind,
-                         protected_reason, refuse_foreign, refuse_if_held, remove_owned, unfinished, unlock_dir,
-                         write_if_changed, write_marker)
+                         claim_dir, clean_stale_temporaries, foreign_entries, is_real_dir, lock_dir, make_temp_dir,
+                         marker_kind, protected_reason, refuse_foreign, refuse_if_held, remove_owned, unfinished,
+                         unlock_dir, write_if_changed, write_marker)
 
 KIND = "sweep"
 # temporaries of this version (sim.outputs) and of earlier ones (.part-0.*, .runs.*, .<record or manifest>.json.*)
@@ -417,18 +417,15 @@ def _foreign_entries(root: Path) -> list[str]:
     def own(x: Path, pattern: re.Pattern) -> bool:  # a record, a series or a temporary: files, never directories
         return bool((_OUR_TEMPORARY.match(x.name) or pattern.match(x.name)) and x.is_file() and not x.is_symlink())
 
-    def real_dir(x: Path) -> bool:
-        return x.is_dir() and not x.is_symlink()
-
     foreign = foreign_entries(root, _OWN_FILES, _OUR_TEMPORARY, _OWN_DIRS)
     runs, series = root / "runs", root / "timeseries"
-    if real_dir(runs):
+    if is_real_dir(runs):
         foreign += [f"runs/{x.name}" for x in sorted(runs.iterdir()) if not (own(x, _RECORD) and _is_record(x))]
-    if real_dir(series):
+    if is_real_dir(series):
         for x in sorted(series.iterdir()):
             if _OUR_TEMPORARY.match(x.name) and x.is_file() and not x.is_symlink():
                 continue
-            if not (_SERIES.match(x.name) and real_dir(x)):
+            if not (_SERIES.match(x.name) and is_real_dir(x)):
                 foreign.append(f"timeseries/{x.name}")
             else:
                 foreign += [f"timeseries/{x.name}/{y.name}" for y in sorted(x.iterdir()) if not own(y, _PART)]
