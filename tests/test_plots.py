@@ -633,3 +633,16 @@ def test_the_reports_yearly_table_names_the_partial_years(tmp_path):
     assert "Partial years (the horizon covers them only in part): 2000, 2004." in html
     whole = load_scenario(TOY, overrides=["population.size=2000"])
     assert "Partial years" not in _run_sections(load_run(write_run(run(whole), tmp_path / "w")))
+
+
+def test_no_policy_package_but_the_baseline_is_drawn_in_black():
+    """Okabe-Ito's eighth colour is black, the baseline's: the eighth package of a sweep (a probe) drew in it, and
+    the figure's legend showed two black packages."""
+    from sim.plots.policy_figures import package_colours
+
+    packages = [f"p{i}" for i in range(10)]
+    for base in ("p0", "p4", "p9"):
+        colours = package_colours(packages, base)
+        others = [colours[p] for p in packages if p != base]
+        assert colours[base] == "black" and "#000000" not in others and "black" not in others
+        assert len(set(others[:7])) == 7  # the first seven others all differ

@@ -25,6 +25,14 @@ from sim.plots.sweep_figures import (MIN_REPLICATES, REPLICATE_MARKER, NotApplic
 POLICY_OUTCOMES = ("set_out", "arrived", "caught", "killed", "repatriated", "returned")
 
 
+def package_colours(packages: list[str], base: str) -> dict[str, str]:
+    """Black for the baseline package; the others take the Okabe-Ito colours but black in turn (a ninth package
+    drew in the baseline's black), repeating after seven."""
+    others = [c for c in style.OKABE_ITO if c != "#000000"]
+    rest = [p for p in packages if p != base]
+    return {p: "black" if p == base else others[rest.index(p) % len(others)] for p in packages}
+
+
 def baseline_package(sw: SweepData, baseline: str | None = None) -> str:
     """The baseline policy package: the one named, else the first in the spec."""
     packages = sw.packages or sorted(sw.ok["policy"].dropna().unique())
@@ -194,8 +202,7 @@ def policy_years(sw: SweepData, baseline: str | None = None) -> dict[str, Figure
     note = ""
     if len(combos) > MAX_ROWS:
         combos, note = combos[:MAX_ROWS], f"first {MAX_ROWS} of {len(combos)} parameter combinations shown"
-    colours = {p: ("black" if p == base else style.OKABE_ITO[i % len(style.OKABE_ITO)])
-               for i, p in enumerate(packages)}
+    colours = package_colours(packages, base)
     fig = style.figure(12, 3.6 * len(combos) + 1.2)
     axes = fig.subplots(len(combos), 2, squeeze=False, sharex=True)
     band = dots = False
