@@ -26,7 +26,7 @@ POLICY_OUTCOMES = ("set_out", "arrived", "caught", "killed", "repatriated", "ret
 
 
 def package_colours(packages: list[str], base: str) -> dict[str, str]:
-    """Black for the baseline package; the others take the Okabe-Ito colours but black in turn (a ninth package
+    """Black for the baseline package; the others take the Okabe-Ito colours but black in turn (the eighth package
     drew in the baseline's black), repeating after seven."""
     others = [c for c in style.OKABE_ITO if c != "#000000"]
     rest = [p for p in packages if p != base]
