@@ -646,3 +646,52 @@ def test_no_policy_package_but_the_baseline_is_drawn_in_black():
         others = [colours[p] for p in packages if p != base]
         assert colours[base] == "black" and "#000000" not in others and "black" not in others
         assert len(set(others[:7])) == 7  # the first seven others all differ
+
+
+def test_partial_years_are_those_with_fewer_steps_than_a_whole_year():
+    from sim.scenario.dates import Span, partial_years, step_dates
+
+    def partial(start, end, step="month"):
+        return partial_years(step_dates(Span(start, end, step)), step)
+
+    assert partial("2000-03", "2002-06") == [2000, 2002]
+    assert partial("2000-01", "2002-12") == []
+    assert partial("2000-01", "2001-12", "week") == []  # 2000 holds 53 weekly steps, 2001 52
+    assert partial("2000-01", "2001-06", "week") == [2001]
+
+
+def test_policy_years_shade_and_name_the_years_the_horizon_covers_in_part(tmp_path_factory):
+    """The run's yearly figure hatches partial years and the report names them; the sweep's policy_years drew a
+    year of 4 months beside whole ones with nothing to tell them apart (a probe)."""
+    from sim.plots.policy_figures import sweep_partial_years
+
+    root = tmp_path_factory.mktemp("partial")
+    scenario = root / "toy.yaml"
+    scenario.write_text(TOY.read_text().replace("time: {start: 2000-01, end: 2004-12, step: month}",
+                                                "time: {start: 2000-01, end: 2004-04, step: month}"))
+    spec = root / "pol.yaml"
+    spec.write_text(f"""
+name: pol
+scenario: {scenario}
+parameters:
+  population.size: [500]
+design:
+  type: policies
+  policies:
+    kept: {{}}
+    sea_open: {{network.edges.boat.controls.patrol: 0.1}}
+replicates: 1
+""")
+    run_sweep(plan(spec), root / "pol", workers=1)
+    sw = load_sweep_dir(root / "pol")
+    assert sweep_partial_years(sw) == [2004]
+    fig = build_figures(root / "pol", ["policy_years"]).figures["policy_years"]
+    for ax in main_axes(fig):
+        shaded = [p.get_x() for p in ax.patches if p.get_facecolor()[:3] == pytest.approx((0.902, 0.902, 0.902),
+                                                                                          abs=1e-3)]
+        assert shaded == [pytest.approx(2003.5)]
+    assert "shaded: 2004, covered only in part by the horizon" in fig.get_supxlabel()
+    # where a parameter sets the horizon, points differ: nothing is shaded or claimed
+    spec.write_text(spec.read_text().replace("population.size: [500]", "time.end: ['2004-04']"))
+    run_sweep(plan(spec), root / "by_time", workers=1)
+    assert sweep_partial_years(load_sweep_dir(root / "by_time")) is None

@@ -18,11 +18,27 @@ from matplotlib.patches import Patch
 
 from sim.experiments.summarize import paired_differences, summarize
 from sim.plots import style
-from sim.directories import SweepData
+from sim.directories import SweepData, read_yaml
+from sim.errors import InputError
+from sim.scenario.dates import Span, partial_years, step_dates
 from sim.plots.sweep_figures import (MIN_REPLICATES, REPLICATE_MARKER, NotApplicable, facet_title, interval_handles,
                                      replicates_note, require_ok, select)
 
 POLICY_OUTCOMES = ("set_out", "arrived", "caught", "killed", "repatriated", "returned")
+
+
+def sweep_partial_years(sw: SweepData) -> list[int] | None:
+    """The years a sweep's horizon covers in part (`sim.scenario.dates.partial_years` of the time of its base
+    scenario, scenario.resolved.yaml), or None when they are not known: a parameter sets the time, so points
+    differ, or the file cannot be read as a horizon."""
+    if any(p == "time" or p.startswith("time.") for p in sw.parameters):
+        return None
+    try:
+        time = read_yaml(sw.path / "scenario.resolved.yaml")["time"]
+        span = Span(str(time["start"]), str(time["end"]), str(time.get("step", "month")))
+        return partial_years(step_dates(span), span.step)
+    except (InputError, TypeError, KeyError, AttributeError, ValueError):
+        return None
 
 
 def package_colours(packages: list[str], base: str) -> dict[str, str]:
@@ -179,6 +195,7 @@ def _extent(d: pd.DataFrame) -> tuple[float, float]:
 
 
 MAX_ROWS = 4
+PARTIAL_SHADE = "#e6e6e6"  # light grey behind the years the horizon covers only in part
 
 
 @style.styled
@@ -203,6 +220,7 @@ def policy_years(sw: SweepData, baseline: str | None = None) -> dict[str, Figure
     if len(combos) > MAX_ROWS:
         combos, note = combos[:MAX_ROWS], f"first {MAX_ROWS} of {len(combos)} parameter combinations shown"
     colours = package_colours(packages, base)
+    partial = [y for y in sweep_partial_years(sw) or () if str(y) in years]
     fig = style.figure(12, 3.6 * len(combos) + 1.2)
     axes = fig.subplots(len(combos), 2, squeeze=False, sharex=True)
     band = dots = False
@@ -246,6 +264,8 @@ def policy_years(sw: SweepData, baseline: str | None = None) -> dict[str, Figure
         ax_m.set_ylim(bottom=0)
         for ax in (ax_m, ax_d):
             ax.yaxis.set_major_formatter(style.THOUSANDS)
+            for y in partial:  # fewer months (weeks) than a whole year: not comparable with the others
+                ax.axvspan(y - 0.5, y + 0.5, color=PARTIAL_SHADE, lw=0, zorder=0)
     for ax in axes[-1]:
         ax.set_xlabel("year")
     span = int(x.max() - x.min())
@@ -262,5 +282,8 @@ def policy_years(sw: SweepData, baseline: str | None = None) -> dict[str, Figure
     how = "bands: 95% t-interval" if band else ""
     if dots:
         how += ("; " if how else "") + f"dots: each replicate where a package has fewer than {MIN_REPLICATES}"
+    if partial:
+        how += ("; " if how else "") + ("shaded: " + ", ".join(map(str, partial)) +
+                                        ", covered only in part by the horizon")
     style.note(fig, replicates_note(sw, how + (f"; {note}" if note else "")))
     return {"policy_years": fig}

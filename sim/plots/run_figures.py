@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
+from sim.scenario.dates import partial_years
 from sim.observed import compare_yearly, load_observed, single_years, whole_years
 from sim.plots import style
 from sim.directories import RunData
@@ -161,9 +162,7 @@ def yearly(run: RunData) -> Figure:
     by_year = {int(y): v for y, v in run.summary["arrivals_by_year"].items()}
     female = {int(y): v for y, v in run.summary["female_share_by_year"].items()}
     years = np.array(sorted(by_year))
-    steps = run.timeseries.drop_duplicates("date")["date"].dt.year.value_counts()
-    full = {"month": 12, "week": 52}.get(_step_word(run), 12)
-    partial = {int(y) for y, n in steps.items() if n < full}
+    partial = set(partial_years(run.timeseries.drop_duplicates("date")["date"].dt.date, _step_word(run)))
 
     fig = style.figure(11, 4.4)
     ax, ax_f = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2.1, 1]})

@@ -5,6 +5,9 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 _MONTH_RE = re.compile(r"^([0-9]{4})-([0-9]{2})$")
@@ -63,6 +66,23 @@ def step_dates(time: Horizon) -> list[dt.date]:
     last = dt.date(y1, m1, calendar.monthrange(y1, m1)[1])
     n = (last - first).days // 7 + 1
     return [first + dt.timedelta(days=7 * k) for k in range(n)]
+
+
+@dataclass(frozen=True)
+class Span:
+    """A horizon as a resolved scenario file writes it (`time.start`, `time.end`, `time.step`)."""
+
+    start: str
+    end: str
+    step: str = "month"
+
+
+def partial_years(dates: Iterable[dt.date], step: str) -> list[int]:
+    """The years a run whose steps start on `dates` covers in part: fewer of its steps start in them than in a
+    whole year (12 months, or 52 weeks: a year of weekly steps holds 52 or 53), in increasing order."""
+    counts = Counter(d.year for d in dates)
+    full = 12 if step == "month" else 52
+    return sorted(y for y, n in counts.items() if n < full)
 
 
 def month_start(ym: str) -> dt.date:
