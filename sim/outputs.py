@@ -136,6 +136,7 @@ def claim_dir(path: str | Path, kind: str, *, force: bool = False, resume: bool 
     - a protected place (root, home, the current directory or a parent of it), a file;
     - with `alone` (a directory of its own: a run, a comparison), a place inside another directory bordersim made,
       which could then no longer be replaced with --force (what bordersim did not write there is kept);
+    - an empty directory without its owner's write permission (it would be replaced or written all the same);
     - a non-empty directory without a `kind` marker (even with force);
     - a `kind` directory when neither force nor resume is given."""
     assert kind in KINDS, kind
@@ -156,6 +157,7 @@ def claim_dir(path: str | Path, kind: str, *, force: bool = False, resume: bool 
     except OSError as exc:
         raise UsageError(f"{p}: cannot read the directory ({exc.strerror}); choose another {what}") from None
     if empty:
+        refuse_read_only(p, what)
         return False
     found = marker_kind(p)
     if found is None:
@@ -167,6 +169,16 @@ def claim_dir(path: str | Path, kind: str, *, force: bool = False, resume: bool 
     if not (force or resume):
         raise UsageError(f"{p}: {kind} directory exists; choose another {what} or pass --force to replace it")
     return True
+
+
+def refuse_read_only(p: Path, what: str) -> None:
+    """UsageError when the empty directory `p` lacks its owner's write permission: read-only by choice, while
+    bordersim would replace it (a run, a comparison) or write in it all the same (as root)."""
+    mode = stat.S_IMODE(p.stat().st_mode)
+    if not mode & stat.S_IWUSR:
+        raise UsageError(f"{p}: is an empty directory its owner may not write in (mode {mode:04o}); bordersim does "
+                         f"not change a directory's permissions: make it writable (chmod u+w) or choose another "
+                         f"{what}")
 
 
 def _check_name_lengths(p: Path, what: str) -> None:

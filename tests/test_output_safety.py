@@ -508,3 +508,19 @@ def test_an_empty_directory_given_as_out_keeps_its_permissions(tmp_path, mode):
         os.chmod(out, mode)
         assert main([*command, "--out", str(out)]) == 0
         assert oct(out.stat().st_mode & 0o7777) == oct(mode) and (out / MARKER).is_file()
+
+
+@pytest.mark.parametrize("command", ["run", "sweep"])
+def test_an_empty_read_only_directory_given_as_out_is_refused_and_kept(tmp_path, capsys, command):
+    """An empty 0555 --out was replaced by a 0755 run directory (the owner's write bit added so that it could be
+    removed; a probe): bordersim does not change a directory's permissions. Refused before any run, exit 2."""
+    out = tmp_path / "ro"
+    out.mkdir()
+    os.chmod(out, 0o555)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(f"name: s\nscenario: {TOY}\nparameters:\n  population.size: [500]\n")
+    args = ["run", str(TOY)] if command == "run" else ["sweep", str(spec), "--workers", "1"]
+    assert main([*args, "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "is an empty directory its owner may not write in (mode 0555)" in err and "chmod u+w" in err, err
+    assert oct(out.stat().st_mode & 0o7777) == oct(0o555) and list(out.iterdir()) == []
