@@ -62,6 +62,18 @@ def kind_of(path: str | Path, give: str = _WHAT) -> str:
     return kind
 
 
+def refuse_other_kind(root: Path, marker: str | None) -> None:
+    """UsageError saying what a comparison or figures directory (by its marker, or a comparison by its
+    comparison.json) is and what to give instead; None for any other directory."""
+    if marker == "comparison" or (marker is None and (root / "comparison.json").exists()):
+        raise UsageError(f"{root} is a comparison directory (`bordersim compare`): its results are the tables "
+                         "totals.csv, by_route.csv, by_group.csv, by_year.csv and comparison.json, which no figure "
+                         "or report draws; give one of the directories it compares (comparison.json names them)")
+    if marker == "figures":
+        raise UsageError(f"{root} is a figures directory (`bordersim plot`): give the directory its figures were "
+                         "drawn from")
+
+
 def _kind_of(root: Path) -> str:
     if (root / "sweep.json").exists():
         if not (root / "runs.parquet").exists():
@@ -98,6 +110,7 @@ def _kind_of(root: Path) -> str:
     if (root / "base.yaml").exists() or (root / "sweep_spec.yaml").exists() or marker == "calibration":
         raise UsageError(f"{root} is a calibration directory that has not finished (no calibration.json); "
                          f"{unfinished(root, 'calibrate')} (its runs so far: `bordersim summarize {root / 'sweep'}`)")
+    refuse_other_kind(root, marker)
     raise UsageError(f"{root} is neither a run directory (summary.json, timeseries.parquet, "
                         "scenario.resolved.yaml) nor a sweep directory (sweep.json, runs.parquet), nor a sensitivity "
                         "(indices.csv), calibration (calibration.json), effects (effects.json) or discovery "

@@ -414,3 +414,18 @@ def test_an_item_one_side_lacks_is_one_difference_not_one_per_setting():
     assert scenario_differences(a, b) == {"policies": (None, {"p.name": "p", "p.start": "2000-01"}),
                                           "population.chain": (None, {"k": 1, "m": 2}),
                                           "population.risk.low": (None, 0.2)}
+
+
+def test_plot_report_and_summarize_of_a_comparison_or_figures_directory_say_what_it_is(runs, tmp_path, capsys):
+    """`plot` and `report` of a comparison directory said it was 'neither a run directory nor ...', and
+    `summarize` called it 'a sweep directory without runs.parquet' and said to run the sweep again (a probe)."""
+    cmp_dir, figures = tmp_path / "cmp", tmp_path / "figs"
+    assert main(["compare", str(runs["a"]), str(runs["b"]), "--out", str(cmp_dir)]) == 0
+    assert main(["plot", str(runs["a"]), "--out", str(figures), "--only", "flows"]) == 0
+    capsys.readouterr()
+    for command in ("plot", "report", "summarize"):
+        assert main([command, str(cmp_dir)]) == 2
+        err = capsys.readouterr().err
+        assert "is a comparison directory" in err and "runs.parquet;" not in err, err
+        assert main([command, str(figures)]) == 2
+        assert "is a figures directory" in capsys.readouterr().err

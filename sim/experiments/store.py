@@ -528,7 +528,7 @@ def check_sweep_dir(root: str | Path) -> Path:
         files, command = _ANALYSIS_RESULTS[kind]
         results = f"its results are {' and '.join(str(root / f) for f in files)} (`bordersim {command}`)"
         raise UsageError(f"{root} is {with_article(kind)} directory, not a sweep directory: {results}; {runs}")
-    if kind in ("run", "figures"):
+    if kind in ("run", "figures", "comparison"):
         raise UsageError(f"{root} is {with_article(kind)} directory, not a sweep directory; `bordersim summarize` "
                          "takes a directory made by `bordersim sweep`")
     if kind is None and not (root / MANIFEST).exists():
