@@ -484,7 +484,8 @@ def new_dir(out: str | Path, kind: str, own: Iterable[str], *, force: bool = Fal
     `claim_dir`, and only when it holds nothing bordersim did not write, `foreign_entries`). What is replaced is
     decided by the check at the start: a directory another command wrote at an `out` that was absent or empty
     then (two runs given one --out at once) is never replaced, by a rename that fails when its target is not
-    empty; the command then ends with a UsageError and writes nothing."""
+    empty; the command then ends with a UsageError and writes nothing. The parent directories it made for `out`
+    are removed again when the directory is not written (an error, Ctrl-C), each while it is empty."""
     out = real_target(out)
     replacing = claim_dir(out, kind, force=force, what=what, alone=True)
     if replacing:
@@ -492,8 +493,13 @@ def new_dir(out: str | Path, kind: str, own: Iterable[str], *, force: bool = Fal
     if out.is_symlink():  # the rename below would replace the link itself, a file of the user's
         raise UsageError(f"{out}: is a symbolic link; bordersim writes only a real directory here: give the path it "
                          f"points to ({os.path.realpath(out)}) or choose another {what}")
-    with writing(out):
-        tmp = make_temp_dir(out.parent)
+    made = [d for d in (out.parent, *out.parent.parents) if not os.path.lexists(d)]  # deepest first
+    try:
+        with writing(out):
+            tmp = make_temp_dir(out.parent)
+    except BaseException:
+        _remove_made(made)
+        raise
     try:
         with writing(out):
             yield tmp
@@ -508,7 +514,18 @@ def new_dir(out: str | Path, kind: str, own: Iterable[str], *, force: bool = Fal
                 _rename_onto_empty(tmp, out, kind, what)
     except BaseException:
         remove_temp_dir(tmp)
+        _remove_made(made)
         raise
+
+
+def _remove_made(made: list[Path]) -> None:
+    """Remove the parent directories made for an output that was not written (deepest first), each only while it
+    is empty: whatever was put in one since keeps it."""
+    for d in made:
+        try:
+            d.rmdir()
+        except OSError:
+            return
 
 
 def _rename_onto_empty(tmp: Path, out: Path, kind: str, what: str) -> None:

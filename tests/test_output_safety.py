@@ -148,6 +148,23 @@ def test_a_failed_write_leaves_the_old_directory_and_no_temporary(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
+
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
+def test_a_failed_write_removes_the_parents_it_made_and_keeps_any_in_use(tmp_path, error):
+    """`run --out new/deeper/r` made new/deeper for the run and left them behind when the write failed (a probe).
+    They are removed again, each while empty; one the user put a file in meanwhile is kept."""
+    out = tmp_path / "new" / "deeper" / "r"
+    with pytest.raises(error):
+        with new_dir(out, "run", ["a.txt"]) as tmp:
+            (tmp / "a.txt").write_text("new")
+            raise error("disk full half-way")
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(error):
+        with new_dir(out, "run", ["a.txt"]):
+            (tmp_path / "new" / "mine.txt").write_text("the user's")
+            raise error("disk full half-way")
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == ["new", "new/mine.txt"]
+
 def test_a_ctrl_c_between_the_renames_of_a_forced_replacement_leaves_the_new_directory(tmp_path, monkeypatch,
                                                                                         ctrl_c_between_the_renames):
     """--force swaps the new directory in by two renames; a Ctrl-C between them left neither at OUT (the old one
