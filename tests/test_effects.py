@@ -431,3 +431,25 @@ def test_the_effects_figure_has_a_title_naming_the_baseline(tmp_path):
     csv.write_text(",".join(EFFECTS_COLUMNS) + "\nclosure,none,arrivals,arrived,-10.0,-14,-12,-8,-6,-13,-11,-9,-7,"
                    "4,5\n")
     assert effects_figure(read_effects(csv)).get_suptitle().startswith("Policy effects against 'none'")
+
+
+def test_an_effects_figure_of_one_draw_promises_no_parameter_part(tmp_path):
+    """With `posterior: none` (one draw) the title promised 'total and parameter intervals' and the footnote a
+    coloured parameter part that was a bar of width 0 (a probe): it now says there is no parameter uncertainty."""
+    from sim.directories import EFFECTS_COLUMNS
+    from sim.plots import style
+    from sim.plots.effects import effects_figure, read_effects
+
+    def figure(draws: int):
+        csv = tmp_path / f"effects{draws}.csv"
+        csv.write_text(",".join(EFFECTS_COLUMNS) + "\nclosure,none,arrivals,arrived,-10.0,-14,-12,-8,-6,-13,-11,-9,"
+                       f"-7,{draws},5\n")
+        fig = effects_figure(read_effects(csv))
+        coloured = [line for ax in fig.axes for line in ax.get_lines() if line.get_color() == style.OKABE_ITO[0]]
+        return fig, coloured
+
+    fig, coloured = figure(1)
+    assert coloured == [] and "no parameter uncertainty" in fig.get_suptitle()
+    assert "seed noise alone" in fig.get_supxlabel() and "parameter part" not in fig.get_supxlabel()
+    fig, coloured = figure(4)
+    assert len(coloured) == 2 and "parameter intervals" in fig.get_suptitle()

@@ -2,7 +2,8 @@
 
 One panel per outcome, one row per package: the median effect against the baseline (dot), the total 50% and 90%
 intervals (thick and thin grey bars: quantiles of the effect over every draw and replicate) and, just below, the
-parameter part (coloured bars: the same quantiles of the per-draw mean effects). A zero line marks "no effect".
+parameter part (coloured bars: the same quantiles of the per-draw mean effects; none with a single draw, `posterior:
+none`, where the title and footnote say there is no parameter uncertainty). A zero line marks "no effect".
 """
 
 from __future__ import annotations
@@ -27,16 +28,19 @@ def effects_figure(effects: pd.DataFrame) -> Figure:
     for ax in axes[len(outcomes):]:
         ax.set_visible(False)
     colour = style.OKABE_ITO[0]
+    first = effects.iloc[0]
+    one_draw = int(first["draws"]) == 1  # posterior: none: no parameter part to show
     for ax, name in zip(axes, outcomes):
         g = effects[effects["outcome"] == name].set_index("package").reindex(packages)
         y = list(range(len(packages)))[::-1]
         for yi, (_, r) in zip(y, g.iterrows()):
             ax.plot([r["total_q05"], r["total_q95"]], [yi, yi], color="#999999", lw=1.2, solid_capstyle="butt")
             ax.plot([r["total_q25"], r["total_q75"]], [yi, yi], color="#999999", lw=4.5, solid_capstyle="butt")
-            ax.plot([r["param_q05"], r["param_q95"]], [yi - 0.22, yi - 0.22], color=colour, lw=1.2,
-                    solid_capstyle="butt")
-            ax.plot([r["param_q25"], r["param_q75"]], [yi - 0.22, yi - 0.22], color=colour, lw=4.5,
-                    solid_capstyle="butt")
+            if not one_draw:
+                ax.plot([r["param_q05"], r["param_q95"]], [yi - 0.22, yi - 0.22], color=colour, lw=1.2,
+                        solid_capstyle="butt")
+                ax.plot([r["param_q25"], r["param_q75"]], [yi - 0.22, yi - 0.22], color=colour, lw=4.5,
+                        solid_capstyle="butt")
             ax.plot([r["effect_median"]], [yi], "o", color="black", ms=4, zorder=3)
         ax.axvline(0, color="black", lw=0.7, ls="--")
         ax.set_yticks(y, packages)
@@ -46,7 +50,13 @@ def effects_figure(effects: pd.DataFrame) -> Figure:
         if expr != name:
             ax.text(0, 1.01, expr, transform=ax.transAxes, fontsize=7.5, color="#555555", va="bottom")
         ax.set_xlabel(f"effect ({_unit(expr)})")
-    first = effects.iloc[0]
+    if one_draw:
+        fig.suptitle(f"Policy effects against '{first['baseline']}' (median and 50%/90% intervals over the "
+                     "replicates; no parameter uncertainty)")
+        style.note(fig, f"Effect against '{first['baseline']}'. Dot: median over {int(first['replicates'])} "
+                        "replicate(s) of one draw (no posterior): the intervals are the seed noise alone. Grey: 50% "
+                        "(thick) and 90% (thin) interval.")
+        return fig
     fig.suptitle(f"Policy effects against '{first['baseline']}' (median, total and parameter intervals)")
     style.note(fig, f"Effect against '{first['baseline']}'. Dot: median over {int(first['draws'])} draw(s) x "
                     f"{int(first['replicates'])} "
