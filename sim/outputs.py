@@ -493,9 +493,10 @@ def new_dir(out: str | Path, kind: str, own: Iterable[str], *, force: bool = Fal
     if out.is_symlink():  # the rename below would replace the link itself, a file of the user's
         raise UsageError(f"{out}: is a symbolic link; bordersim writes only a real directory here: give the path it "
                          f"points to ({os.path.realpath(out)}) or choose another {what}")
-    made = [d for d in (out.parent, *out.parent.parents) if not os.path.lexists(d)]  # deepest first
+    made: list[Path] = []  # the parents this call creates, deepest first
     try:
         with writing(out):
+            _make_parents(out.parent, made)
             tmp = make_temp_dir(out.parent)
     except BaseException:
         _remove_made(made)
@@ -518,12 +519,31 @@ def new_dir(out: str | Path, kind: str, own: Iterable[str], *, force: bool = Fal
         raise
 
 
+def _make_parents(directory: Path, made: list[Path]) -> None:
+    """Create `directory` and its missing ancestors one level at a time, putting each one this call created (an
+    os.mkdir that succeeded) at the front of `made`: one another process made meanwhile is not this call's."""
+    missing = []
+    for d in (directory, *directory.parents):
+        if os.path.lexists(d):
+            break
+        missing.append(d)
+    for d in reversed(missing):  # the outermost first
+        with signals_deferred():  # a directory made is recorded as made
+            try:
+                os.mkdir(d)
+            except FileExistsError:
+                continue
+            made.insert(0, d)
+
+
 def _remove_made(made: list[Path]) -> None:
     """Remove the parent directories made for an output that was not written (deepest first), each only while it
-    is empty: whatever was put in one since keeps it."""
+    is empty: whatever was put in one since keeps it, and its ancestors."""
     for d in made:
         try:
             d.rmdir()
+        except FileNotFoundError:  # removed by someone else since
+            continue
         except OSError:
             return
 

@@ -165,6 +165,40 @@ def test_a_failed_write_removes_the_parents_it_made_and_keeps_any_in_use(tmp_pat
             raise error("disk full half-way")
     assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == ["new", "new/mine.txt"]
 
+
+def test_a_failed_write_removes_only_the_parents_this_command_made(tmp_path, monkeypatch):
+    """The parents to remove were those missing before the write: one another process made meanwhile was removed
+    too, and a mkdir that failed part-way (a full disk) left the levels above behind (a review)."""
+    import errno
+
+    real_mkdir = os.mkdir
+    out = tmp_path / "new" / "deeper" / "r"
+
+    def another_makes_new_first(path, *args, **kwargs):
+        if Path(path) == tmp_path / "new":
+            real_mkdir(path)  # another process, between the look and this mkdir
+            raise FileExistsError(errno.EEXIST, "File exists", str(path))
+        return real_mkdir(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "mkdir", another_makes_new_first)
+    with pytest.raises(RuntimeError):
+        with new_dir(out, "run", ["a.txt"]):
+            raise RuntimeError("disk full half-way")
+    monkeypatch.setattr(os, "mkdir", real_mkdir)
+    assert [p.relative_to(tmp_path) for p in tmp_path.rglob("*")] == [Path("new")]  # theirs, kept
+    (tmp_path / "new").rmdir()
+
+    def disk_full_below_new(path, *args, **kwargs):
+        if Path(path) == tmp_path / "new" / "deeper":
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real_mkdir(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "mkdir", disk_full_below_new)
+    with pytest.raises(WriteFailed):
+        with new_dir(out, "run", ["a.txt"]):
+            pass
+    assert list(tmp_path.iterdir()) == []
+
 def test_a_ctrl_c_between_the_renames_of_a_forced_replacement_leaves_the_new_directory(tmp_path, monkeypatch,
                                                                                         ctrl_c_between_the_renames):
     """--force swaps the new directory in by two renames; a Ctrl-C between them left neither at OUT (the old one
