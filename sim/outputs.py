@@ -157,7 +157,7 @@ def claim_dir(path: str | Path, kind: str, *, force: bool = False, resume: bool 
     except OSError as exc:
         raise UsageError(f"{p}: cannot read the directory ({exc.strerror}); choose another {what}") from None
     if empty:
-        refuse_read_only(p, what)
+        refuse_kept_from(p, what, replaced=alone)
         return False
     found = marker_kind(p)
     if found is None:
@@ -168,17 +168,25 @@ def claim_dir(path: str | Path, kind: str, *, force: bool = False, resume: bool 
                          f"{what}")
     if not (force or resume):
         raise UsageError(f"{p}: {kind} directory exists; choose another {what} or pass --force to replace it")
+    refuse_kept_from(p, what, replaced=alone)
     return True
 
 
-def refuse_read_only(p: Path, what: str) -> None:
-    """UsageError when the empty directory `p` lacks its owner's write permission: read-only by choice, while
-    bordersim would replace it (a run, a comparison) or write in it all the same (as root)."""
-    mode = stat.S_IMODE(p.stat().st_mode)
-    if not mode & stat.S_IWUSR:
-        raise UsageError(f"{p}: is an empty directory its owner may not write in (mode {mode:04o}); bordersim does "
-                         f"not change a directory's permissions: make it writable (chmod u+w) or choose another "
-                         f"{what}")
+def refuse_kept_from(p: Path, what: str, *, replaced: bool) -> None:
+    """UsageError when bordersim may not take the existing directory `p` (empty, or one of its own kind to resume
+    or replace) as it is: its owner may not read, write and enter it (read-only by choice, while bordersim, as
+    root, would write in it or replace it all the same), or, where it is `replaced` by the directory bordersim
+    builds (a run, a comparison), it belongs to another user (the new one would be this user's). A directory
+    replaced keeps its permission bits and group (`_take_mode`)."""
+    st = p.stat()
+    mode = stat.S_IMODE(st.st_mode)
+    if mode & stat.S_IRWXU != stat.S_IRWXU:
+        raise UsageError(f"{p}: its owner may not read, write and enter it (mode {mode:04o}); bordersim does not "
+                         f"change a directory's permissions: give the owner those rights (chmod u+rwx) or choose "
+                         f"another {what}")
+    if replaced and st.st_uid != os.geteuid():
+        raise UsageError(f"{p}: belongs to another user (uid {st.st_uid}); bordersim replaces it by the directory it "
+                         f"builds, which would be yours: choose another {what}")
 
 
 def _check_name_lengths(p: Path, what: str) -> None:
@@ -506,6 +514,7 @@ def new_dir(out: str | Path, kind: str, own: Iterable[str], *, force: bool = Fal
             yield tmp
             write_marker(tmp, kind)
             if replacing and out.exists() and any(out.iterdir()):
+                _take_mode(tmp, out.stat())
                 old = make_temp_dir(out.parent)
                 with signals_deferred():  # between the renames neither directory is at `out`
                     os.replace(out, old / "old")
@@ -548,22 +557,27 @@ def _remove_made(made: list[Path]) -> None:
             return
 
 
+def _take_mode(tmp: Path, st: os.stat_result) -> None:
+    """Give `tmp` the permission bits and group of the directory it replaces (`st`; a private directory stayed
+    private only by chance: a probe); where that group cannot be given, the default one stays, without the
+    group's rights."""
+    mode = stat.S_IMODE(st.st_mode)
+    try:
+        os.chown(tmp, -1, st.st_gid)
+    except OSError:
+        mode &= ~(stat.S_IRWXG | stat.S_ISGID)
+    os.chmod(tmp, mode)  # after chown, which may clear a setgid bit
+
+
 def _rename_onto_empty(tmp: Path, out: Path, kind: str, what: str) -> None:
     """Rename directory `tmp` onto `out`, which was absent or an empty directory when checked. Both steps fail,
     atomically, when `out` has since been filled (rmdir and rename of a directory onto a non-empty one): a
     UsageError, and `out` is kept as the other command left it. An empty directory there is replaced by `tmp`
-    with its permission bits and group (a private directory stayed private only by chance: a probe), the owner's
-    rights always full; where its group cannot be given, without the group's rights."""
+    with its permission bits and group (`_take_mode`)."""
     try:
         with signals_deferred():  # an empty directory of the user's is not lost between the two steps
             if out.is_dir() and not out.is_symlink():
-                st = out.stat()
-                mode = stat.S_IMODE(st.st_mode) | stat.S_IRWXU  # the owner keeps full access: it must be removable
-                try:
-                    os.chown(tmp, -1, st.st_gid)
-                except OSError:  # a group the user may not give: the default one stays, without the rights
-                    mode &= ~(stat.S_IRWXG | stat.S_ISGID)
-                os.chmod(tmp, mode)  # after chown, which may clear a setgid bit
+                _take_mode(tmp, out.stat())
                 out.rmdir()
             os.replace(tmp, out)
     except OSError as exc:

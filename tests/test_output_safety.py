@@ -562,16 +562,46 @@ def test_an_empty_directory_given_as_out_keeps_its_permissions(tmp_path, mode):
 
 
 @pytest.mark.parametrize("command", ["run", "sweep"])
-def test_an_empty_read_only_directory_given_as_out_is_refused_and_kept(tmp_path, capsys, command):
-    """An empty 0555 --out was replaced by a 0755 run directory (the owner's write bit added so that it could be
-    removed; a probe): bordersim does not change a directory's permissions. Refused before any run, exit 2."""
+@pytest.mark.parametrize("mode", [0o555, 0o655])
+def test_an_empty_directory_its_owner_may_not_use_is_refused_and_kept(tmp_path, capsys, command, mode):
+    """An empty 0555 --out was replaced by a 0755 run directory (the owner's rights made full so that it could be
+    removed; a probe), and a sweep wrote into it as root: bordersim does not change a directory's permissions.
+    Refused before any run, exit 2."""
     out = tmp_path / "ro"
     out.mkdir()
-    os.chmod(out, 0o555)
+    os.chmod(out, mode)
     spec = tmp_path / "spec.yaml"
     spec.write_text(f"name: s\nscenario: {TOY}\nparameters:\n  population.size: [500]\n")
     args = ["run", str(TOY)] if command == "run" else ["sweep", str(spec), "--workers", "1"]
     assert main([*args, "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert "is an empty directory its owner may not write in (mode 0555)" in err and "chmod u+w" in err, err
-    assert oct(out.stat().st_mode & 0o7777) == oct(0o555) and list(out.iterdir()) == []
+    assert f"its owner may not read, write and enter it (mode {mode:04o})" in err and "chmod u+rwx" in err, err
+    assert oct(out.stat().st_mode & 0o7777) == oct(mode) and list(out.iterdir()) == []
+
+
+def test_a_forced_replacement_keeps_the_permissions_and_refuses_a_read_only_directory(tmp_path, capsys):
+    """--force replaced a private (0700) run directory by a 0755 one, its results world-readable, while an empty
+    0700 --out kept 0700 (a review); a 0555 one was replaced as well. The new directory takes the old one's bits."""
+    out = tmp_path / "run"
+    run = ["run", str(TOY), "--set", "population.size=2000", "--quiet", "--out", str(out)]
+    assert main(run) == 0
+    os.chmod(out, 0o700)
+    assert main([*run, "--force"]) == 0
+    assert oct(out.stat().st_mode & 0o7777) == oct(0o700)
+    os.chmod(out, 0o555)
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in out.iterdir())
+    assert main([*run, "--force"]) == 2
+    assert "its owner may not read, write and enter it (mode 0555)" in capsys.readouterr().err
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in out.iterdir()) == before
+    os.chmod(out, 0o755)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a directory to another user needs root")
+def test_an_empty_directory_of_another_user_is_not_replaced_by_a_run(tmp_path, capsys):
+    """A run replaces an empty --out by the directory it builds: another user's became this user's (a review)."""
+    out = tmp_path / "theirs"
+    out.mkdir()
+    os.chown(out, 4321, 4321)
+    assert main(["run", str(TOY), "--out", str(out), "--quiet"]) == 2
+    assert "belongs to another user (uid 4321)" in capsys.readouterr().err
+    assert out.stat().st_uid == 4321 and list(out.iterdir()) == []

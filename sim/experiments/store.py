@@ -55,7 +55,7 @@ from sim.scenario.overrides import dump_scenario
 from sim.provenance import code_sha256, stamp
 from sim.outputs import (LOCK, MARKER, TMP_PREFIX, TMP_SUFFIX, atomic_path, atomic_write_text, check_readable_dir,
                          claim_dir, clean_stale_temporaries, foreign_entries, is_real_dir, lock_dir, make_temp_dir,
-                         marker_kind, protected_reason, refuse_foreign, refuse_if_held, refuse_read_only,
+                         marker_kind, protected_reason, refuse_foreign, refuse_if_held, refuse_kept_from,
                          remove_owned, unfinished, unlock_dir, write_if_changed, write_marker)
 
 KIND = "sweep"
@@ -323,7 +323,7 @@ def _decision(root: Path, ls: LoadedSpec, force: bool) -> str:
         if why:
             raise UsageError(f"{root}: refusing to write here: {why}; choose another --out")
         if not legacy:
-            refuse_read_only(root, "--out")
+            refuse_kept_from(root, "--out", replaced=False)
             return "new"
         old = _manifest_or_none(root)
         if old is not None and ls.made(old):
