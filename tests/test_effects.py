@@ -435,7 +435,8 @@ def test_the_effects_figure_has_a_title_naming_the_baseline(tmp_path):
 
 def test_an_effects_figure_of_one_draw_promises_no_parameter_part(tmp_path):
     """With `posterior: none` (one draw) the title promised 'total and parameter intervals' and the footnote a
-    coloured parameter part that was a bar of width 0 (a probe): it now says there is no parameter uncertainty."""
+    coloured parameter part that was a bar of width 0 (a probe): it now says the parameter uncertainty is not
+    sampled (one draw: `posterior: none`, or `draws: 1` of a posterior)."""
     from sim.directories import EFFECTS_COLUMNS
     from sim.plots import style
     from sim.plots.effects import effects_figure, read_effects
@@ -449,7 +450,7 @@ def test_an_effects_figure_of_one_draw_promises_no_parameter_part(tmp_path):
         return fig, coloured
 
     fig, coloured = figure(1)
-    assert coloured == [] and "no parameter uncertainty" in fig.get_suptitle()
+    assert coloured == [] and "parameter uncertainty not sampled" in fig.get_suptitle()
     assert "seed noise alone" in fig.get_supxlabel() and "parameter part" not in fig.get_supxlabel()
     fig, coloured = figure(4)
     assert len(coloured) == 2 and "parameter intervals" in fig.get_suptitle()

@@ -635,19 +635,6 @@ def test_the_reports_yearly_table_names_the_partial_years(tmp_path):
     assert "Partial years" not in _run_sections(load_run(write_run(run(whole), tmp_path / "w")))
 
 
-def test_no_policy_package_but_the_baseline_is_drawn_in_black():
-    """Okabe-Ito's eighth colour is black, the baseline's: the eighth package of a sweep (a probe) drew in it, and
-    the figure's legend showed two black packages."""
-    from sim.plots.policy_figures import package_colours
-
-    packages = [f"p{i}" for i in range(10)]
-    for base in ("p0", "p4", "p9"):
-        colours = package_colours(packages, base)
-        others = [colours[p] for p in packages if p != base]
-        assert colours[base] == "black" and "#000000" not in others and "black" not in others
-        assert len(set(others[:7])) == 7  # the first seven others all differ
-
-
 def test_partial_years_are_those_with_fewer_steps_than_a_whole_year():
     from sim.scenario.dates import Span, partial_years, step_dates
 
@@ -670,6 +657,8 @@ def test_policy_years_shade_and_name_the_years_the_horizon_covers_in_part(tmp_pa
     scenario.write_text(TOY.read_text().replace("time: {start: 2000-01, end: 2004-12, step: month}",
                                                 "time: {start: 2000-01, end: 2004-04, step: month}"))
     spec = root / "pol.yaml"
+    # nine packages: Okabe-Ito's eighth colour is the baseline's black, which the eighth package took (a probe)
+    others = "".join(f"    patrol_{k}: {{network.edges.boat.controls.patrol: 0.{k}}}\n" for k in range(1, 9))
     spec.write_text(f"""
 name: pol
 scenario: {scenario}
@@ -679,8 +668,7 @@ design:
   type: policies
   policies:
     kept: {{}}
-    sea_open: {{network.edges.boat.controls.patrol: 0.1}}
-replicates: 1
+{others}replicates: 1
 """)
     run_sweep(plan(spec), root / "pol", workers=1)
     sw = load_sweep_dir(root / "pol")
@@ -691,7 +679,13 @@ replicates: 1
                                                                                           abs=1e-3)]
         assert shaded == [pytest.approx(2003.5)]
     assert "shaded: 2004, covered only in part by the horizon" in fig.get_supxlabel()
-    # where a parameter sets the horizon, points differ: nothing is shaded or claimed
-    spec.write_text(spec.read_text().replace("population.size: [500]", "time.end: ['2004-04']"))
-    run_sweep(plan(spec), root / "by_time", workers=1)
-    assert sweep_partial_years(load_sweep_dir(root / "by_time")) is None
+    legend = {h.get_label(): h.get_facecolor()[:3] for h in fig.legends[0].legend_handles}
+    assert legend.pop("kept (baseline)") == (0.0, 0.0, 0.0)
+    assert (0.0, 0.0, 0.0) not in legend.values() and len(set(list(legend.values())[:7])) == 7
+    # where a parameter or a package sets the horizon, points differ: nothing is shaded or claimed
+    text = spec.read_text()
+    for name, change in (("by_time", ("population.size: [500]", "time.end: ['2004-04']")),
+                         ("by_package", ("patrol_8: {", "patrol_8: {time.end: '2004-02', "))):
+        spec.write_text(text.replace(*change))
+        run_sweep(plan(spec), root / name, workers=1)
+        assert sweep_partial_years(load_sweep_dir(root / name)) is None

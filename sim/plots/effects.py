@@ -2,8 +2,9 @@
 
 One panel per outcome, one row per package: the median effect against the baseline (dot), the total 50% and 90%
 intervals (thick and thin grey bars: quantiles of the effect over every draw and replicate) and, just below, the
-parameter part (coloured bars: the same quantiles of the per-draw mean effects; none with a single draw, `posterior:
-none`, where the title and footnote say there is no parameter uncertainty). A zero line marks "no effect".
+parameter part (coloured bars: the same quantiles of the per-draw mean effects; none with a single draw,
+`posterior: none` or `draws: 1`, where the title and footnote say the parameter uncertainty is not sampled). A zero
+line marks "no effect".
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def effects_figure(effects: pd.DataFrame) -> Figure:
         ax.set_visible(False)
     colour = style.OKABE_ITO[0]
     first = effects.iloc[0]
-    one_draw = int(first["draws"]) == 1  # posterior: none: no parameter part to show
+    one_draw = int(first["draws"]) == 1  # posterior: none, or draws: 1: no parameter part to show
     for ax, name in zip(axes, outcomes):
         g = effects[effects["outcome"] == name].set_index("package").reindex(packages)
         y = list(range(len(packages)))[::-1]
@@ -52,10 +53,11 @@ def effects_figure(effects: pd.DataFrame) -> Figure:
         ax.set_xlabel(f"effect ({_unit(expr)})")
     if one_draw:
         fig.suptitle(f"Policy effects against '{first['baseline']}' (median and 50%/90% intervals over the "
-                     "replicates; no parameter uncertainty)")
+                     "replicates of one draw: parameter uncertainty not sampled)")
         style.note(fig, f"Effect against '{first['baseline']}'. Dot: median over {int(first['replicates'])} "
-                        "replicate(s) of one draw (no posterior): the intervals are the seed noise alone. Grey: 50% "
-                        "(thick) and 90% (thin) interval.")
+                        "replicate(s) of one draw (posterior: none, or draws: 1): grey, the 50% (thick) and 90% "
+                        "(thin) interval of the seed noise alone (none with one replicate); the parameter "
+                        "uncertainty is not sampled.")
         return fig
     fig.suptitle(f"Policy effects against '{first['baseline']}' (median, total and parameter intervals)")
     style.note(fig, f"Effect against '{first['baseline']}'. Dot: median over {int(first['draws'])} draw(s) x "

@@ -29,9 +29,11 @@ POLICY_OUTCOMES = ("set_out", "arrived", "caught", "killed", "repatriated", "ret
 
 def sweep_partial_years(sw: SweepData) -> list[int] | None:
     """The years a sweep's horizon covers in part (`sim.scenario.dates.partial_years` of the time of its base
-    scenario, scenario.resolved.yaml), or None when they are not known: a parameter sets the time, so points
-    differ, or the file cannot be read as a horizon."""
-    if any(p == "time" or p.startswith("time.") for p in sw.parameters):
+    scenario, scenario.resolved.yaml), or None when they are not known: a parameter or a policy package sets the
+    time, so points differ, or the file cannot be read as a horizon."""
+    packages = (sw.manifest.get("spec") or {}).get("design", {}).get("policies") or {}
+    paths = [*sw.parameters, *(p for sets in packages.values() if isinstance(sets, dict) for p in sets)]
+    if any(p == "time" or p.startswith("time.") for p in paths):
         return None
     try:
         time = read_yaml(sw.path / "scenario.resolved.yaml")["time"]
