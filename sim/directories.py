@@ -63,9 +63,9 @@ def kind_of(path: str | Path, give: str = _WHAT) -> str:
 
 
 def refuse_other_kind(root: Path, marker: str | None) -> None:
-    """UsageError saying what a comparison or figures directory (by its marker, or a comparison by its
-    comparison.json) is and what to give instead; None for any other directory."""
-    if marker == "comparison" or (marker is None and (root / "comparison.json").exists()):
+    """UsageError saying what a comparison or figures directory (by its marker) is and what to give instead; None
+    for any other directory."""
+    if marker == "comparison":
         raise UsageError(f"{root} is a comparison directory (`bordersim compare`): its results are the tables "
                          "totals.csv, by_route.csv, by_group.csv, by_year.csv and comparison.json, which no figure "
                          "or report draws; give one of the directories it compares (comparison.json names them)")

@@ -529,8 +529,10 @@ def check_sweep_dir(root: str | Path) -> Path:
         results = f"its results are {' and '.join(str(root / f) for f in files)} (`bordersim {command}`)"
         raise UsageError(f"{root} is {with_article(kind)} directory, not a sweep directory: {results}; {runs}")
     if kind in ("run", "figures", "comparison"):
-        raise UsageError(f"{root} is {with_article(kind)} directory, not a sweep directory; `bordersim summarize` "
-                         "takes a directory made by `bordersim sweep`")
+        instead = {"run": "", "figures": " (give the directory its figures were drawn from to `bordersim plot`)",
+                   "comparison": " (its tables are totals.csv, by_route.csv, by_group.csv and by_year.csv)"}[kind]
+        raise UsageError(f"{root} is {with_article(kind)} directory, not a sweep directory{instead}; `bordersim "
+                         "summarize` takes a directory made by `bordersim sweep`")
     if kind is None and not (root / MANIFEST).exists():
         if any(root.iterdir()):  # a directory of the user's: a sweep would refuse it as --out too
             raise UsageError(f"{root} is not a sweep directory (no {MANIFEST}, and bordersim did not make it); give "

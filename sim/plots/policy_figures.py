@@ -24,6 +24,7 @@ from sim.scenario.dates import Span, partial_years, step_dates
 from sim.plots.sweep_figures import (MIN_REPLICATES, REPLICATE_MARKER, NotApplicable, facet_title, interval_handles,
                                      replicates_note, require_ok, select)
 
+NOT_BLACK = [c for c in style.OKABE_ITO if c != "#000000"]  # the palette's seven colours
 POLICY_OUTCOMES = ("set_out", "arrived", "caught", "killed", "repatriated", "returned")
 
 
@@ -46,9 +47,8 @@ def sweep_partial_years(sw: SweepData) -> list[int] | None:
 def package_colours(packages: list[str], base: str) -> dict[str, str]:
     """Black for the baseline package; the others take the Okabe-Ito colours but black in turn (the eighth package
     drew in the baseline's black), repeating after seven."""
-    others = [c for c in style.OKABE_ITO if c != "#000000"]
     rest = [p for p in packages if p != base]
-    return {p: "black" if p == base else others[rest.index(p) % len(others)] for p in packages}
+    return {p: "black" if p == base else NOT_BLACK[rest.index(p) % len(NOT_BLACK)] for p in packages}
 
 
 def baseline_package(sw: SweepData, baseline: str | None = None) -> str:
@@ -115,7 +115,7 @@ def policy_bars(sw: SweepData, baseline: str | None = None) -> dict[str, Figure]
         raise NotApplicable(f"no successful runs of the baseline package '{base}'")
     data = data.rename(columns={"ci_low": "lo", "ci_high": "hi", "baseline_mean": "base"})
     combo_names = list(dict.fromkeys(data["combo"]))
-    hue = {c: style.OKABE_ITO[i % len(style.OKABE_ITO)] for i, c in enumerate(combo_names)}
+    hue = {c: NOT_BLACK[i % len(NOT_BLACK)] for i, c in enumerate(combo_names)}  # black: the zero line
     ncols = 3 if len(outcomes) > 4 else len(outcomes)
     nrows = int(np.ceil(len(outcomes) / ncols))
     bar_h = 0.8 / len(combo_names)
