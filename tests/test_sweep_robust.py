@@ -1474,3 +1474,18 @@ def test_a_link_planted_in_a_sweep_directory_killed_while_it_was_made_is_not_wri
     rc, _, err = cli(capsys, "sweep", spec, "--out", out, "--workers", "1", "--quiet")
     assert rc == 2 and "runs is not what bordersim wrote there" in err, err
     assert snapshot(tmp_path) == before
+
+
+def test_a_sweep_into_a_link_to_an_empty_directory_is_written_there_and_resumed(tmp_path, capsys):
+    """The sweep took its lock through the link, then found a directory 'not made by bordersim' (its own lock in
+    it) and refused, leaving the lock in the user's directory (a probe). The analyses write through such a link;
+    so does a sweep now, and it resumes through it."""
+    spec = write_spec(tmp_path / "linked.yaml", "  network.edges.dmz.controls.mines: [0.0, 1.0]\n")
+    mine, link = tmp_path / "mine", tmp_path / "link"
+    mine.mkdir()
+    link.symlink_to(mine)
+    rc, _, err = cli(capsys, "sweep", spec, "--out", link, "--workers", "1", "--quiet")
+    assert rc == 0, err
+    assert link.is_symlink() and marker_kind(mine) == "sweep" and len(list((mine / "runs").glob("*.json"))) == 2
+    rc, out, err = cli(capsys, "sweep", spec, "--out", link, "--workers", "1")
+    assert rc == 0 and "nothing to run: all 2 runs had finished" in out + err, out + err

@@ -318,7 +318,9 @@ def _decide(root: Path, ls: LoadedSpec, force: bool) -> str:
 
 def _decision(root: Path, ls: LoadedSpec, force: bool) -> str:
     legacy = root.is_dir() and marker_kind(root) is None and (root / MANIFEST).is_file()
-    if legacy or (root.is_dir() and not root.is_symlink() and not _entries(root)):
+    # a link to an empty directory is written through, as the analyses do: its lock made it look like a
+    # directory of the user's to `claim_dir`, and the sweep was refused with the lock left in it (a probe)
+    if legacy or (root.is_dir() and not _entries(root)):
         why = protected_reason(root)
         if why:
             raise UsageError(f"{root}: refusing to write here: {why}; choose another --out")
