@@ -13,6 +13,8 @@ from typing import Any
 
 from sim.errors import UsageError
 
+NAME_MAX = 255  # bytes in one name of a path (Linux file systems)
+
 MAX_SEED = 2**63 - 1  # numpy's SeedSequence takes any non-negative int; a run's seed is stored as int64
 
 
@@ -42,6 +44,12 @@ def path_argument(value: Any, name: str) -> Path:
         if text.startswith("~"):
             raise UsageError(f"{name}: {text!r} starts with '~', which Python does not expand: give "
                              f"os.path.expanduser({text!r}) or the path written out{tilde_name_hint(text)}")
+        if "\0" in text:  # os calls raise ValueError('embedded null byte') deep inside
+            raise UsageError(f"{name}: {text!r} holds a NUL character, which no path may hold")
+        too_long = [part for part in Path(text).parts if len(os.fsencode(part)) > NAME_MAX]
+        if too_long:  # os calls raise OSError(ENAMETOOLONG) wherever the path is first looked at
+            raise UsageError(f"{text[:60]}...: the name '{too_long[0][:40]}...' is longer than the file system "
+                             f"allows ({NAME_MAX} bytes); give a shorter path ({name})")
         return Path(keep_leading_dot(text))
     raise UsageError(f"{name}: give a file or directory path (str or pathlib.Path), not {_shown(value)}")
 

@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sim.api_checks import NAME_MAX
 from sim.errors import UsageError, WriteFailed, shown, with_article
 from sim.interrupts import signals_deferred
 
@@ -190,11 +191,11 @@ def refuse_kept_from(p: Path, what: str, *, replaced: bool) -> None:
 
 
 def _check_name_lengths(p: Path, what: str) -> None:
-    """Refuse a path with a component longer than the file system allows (NAME_MAX, 255 bytes here)."""
-    too_long = [part for part in p.parts if len(os.fsencode(part)) > 255]
+    """Refuse a path with a component longer than the file system allows (NAME_MAX bytes)."""
+    too_long = [part for part in p.parts if len(os.fsencode(part)) > NAME_MAX]
     if too_long:
         raise UsageError(f"{p}: the name '{too_long[0][:40]}...' is longer than the file system allows "
-                         f"(255 bytes); choose another {what}")
+                         f"({NAME_MAX} bytes); choose another {what}")
 
 
 def _check_writable(p: Path, what: str) -> None:

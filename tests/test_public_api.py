@@ -374,3 +374,30 @@ def test_a_command_tells_each_scenario_warning_once(capsys):
     err = capsys.readouterr().err
     assert err.count("warning: base.yaml: group 'x' has no usable path\n") == 1, err
     assert err.count("warning: a result to read with care\n") == 2, err
+
+
+@pytest.mark.parametrize("bad", ["x" * 300, "has\0nul"])
+def test_a_path_no_file_system_can_hold_is_bad_input_at_every_entry_point(tmp_path, capsys, bad):
+    """A name over 255 bytes raised a raw OSError (ENAMETOOLONG) from sim.sweep, calibrate, load_sweep and compare
+    (`bordersim` exit 1, 'rerun with --debug'), and a NUL a raw ValueError (a probe): UsageError, exit 2."""
+    from sim.cli.main import main
+
+    root = Path(__file__).resolve().parents[1]
+    spec = tmp_path / "s.yaml"
+    spec.write_text(f"name: s\nscenario: {root / 'scenarios' / 'toy.yaml'}\nparameters:\n  population.size: [500]\n")
+    path = tmp_path / bad
+    calls = [lambda: sim.sweep(spec, path, workers=1), lambda: sim.load_sweep(path),
+             lambda: sim.compare(path, path), lambda: sim.calibrate(root / "experiments" / "korea_calibration.yaml",
+                                                                    path),
+             lambda: sim.calibrate(root / "experiments" / "korea_calibration.yaml", tmp_path / "c",
+                                   write_scenario_path=path)]
+    for call in calls:
+        with pytest.raises(sim.InputError, match="longer than the file system allows|holds a NUL character"):
+            call()
+    assert list(tmp_path.iterdir()) == [spec]
+    if "\0" in bad:
+        return  # no command line can hold a NUL
+    for args in (["sweep", str(spec), "--out", str(path), "--workers", "1"], ["summarize", str(path)],
+                 ["compare", str(path), str(path)], ["plot", str(path)]):
+        assert main([*args, "--quiet"] if args[0] == "sweep" else args) == 2
+        assert "longer than the file system allows (255 bytes)" in capsys.readouterr().err

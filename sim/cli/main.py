@@ -6,6 +6,7 @@ data and write tables)."""
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import re
 import sys
@@ -17,6 +18,7 @@ from sim.cli import calibrate, compare, dashboard, discover, effects, plot, run,
 from sim.cli.arguments import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED
 from sim.errors import (InputError, MixedCodeWarning, ResultWarning, ScenarioWarning, Terminated, UsageError,
                         WriteFailed)
+from sim.api_checks import NAME_MAX
 from sim.provenance import package_version
 
 
@@ -277,6 +279,10 @@ def _main(argv: list[str] | None) -> int:
             return EXIT_FAILURE
         if args.debug:
             raise
+        if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:  # a path given: bad input
+            _tell(f"error: {exc.filename or 'a path'}: a name in it is longer than the file system allows "
+                  f"({NAME_MAX} bytes); give a shorter path")
+            return EXIT_BAD_INPUT
         if isinstance(exc, OSError) and exc.strerror:  # the system refused (a full disk, standard output closed)
             where = f"{exc.filename}: " if exc.filename else ""
             _tell(f"error: {where}{exc.strerror} (rerun with --debug for a traceback)")
