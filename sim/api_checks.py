@@ -5,6 +5,7 @@ arguments are checked by argparse (`sim.cli.arguments`)."""
 
 from __future__ import annotations
 
+import inspect
 import numbers
 import os
 from collections.abc import Callable
@@ -79,11 +80,24 @@ def count_argument(value: Any, name: str) -> int | None:
     return None if value is None else integer_argument(value, name, minimum=1)
 
 
-def callback_argument(value: Any, name: str = "progress") -> Callable | None:
-    """None or a callable (a progress callback(done, total))."""
-    if value is None or callable(value):
+def callback_argument(value: Any, name: str = "progress", called_with: tuple[str, ...] = ("done", "total")
+                      ) -> Callable | None:
+    """None or a callable that takes the arguments `called_with` (a progress callback(done, total)): checked
+    before any work, not at its first call (a callback of another shape failed after files were written)."""
+    wanted = f"give a function called with ({', '.join(called_with)}), or None"
+    if value is None:
         return value
-    raise UsageError(f"{name}: give a function called with (done, total), or None, not {_shown(value)}")
+    if not callable(value):
+        raise UsageError(f"{name}: {wanted}, not {_shown(value)}")
+    try:
+        signature = inspect.signature(value)
+    except (TypeError, ValueError):  # a builtin without a signature: taken as it is
+        return value
+    try:
+        signature.bind(*called_with)
+    except TypeError as exc:
+        raise UsageError(f"{name}: {wanted}; {_shown(value)} cannot take them ({exc})") from None
+    return value
 
 
 def strings_argument(value: Any, name: str, what: str, example: str) -> list[str]:
@@ -123,10 +137,10 @@ def bool_argument(value: Any, name: str) -> bool:
     raise UsageError(f"{name}: give True or False, not {_shown(value)}")
 
 
-def run_options(*, workers: Any = None, progress: Any = None, replicates: Any = None, force: Any = False
-                ) -> tuple[int | None, int | None]:
+def run_options(*, workers: Any = None, progress: Any = None, replicates: Any = None, force: Any = False,
+                progress_with: tuple[str, ...] = ("done", "total")) -> tuple[int | None, int | None]:
     """The options shared by the sweeps and analyses: workers and replicates None or >= 1 (returned as Python
-    ints), progress None or a callable, force True or False."""
-    callback_argument(progress)
+    ints), progress None or a callable taking `progress_with`, force True or False."""
+    callback_argument(progress, called_with=progress_with)
     bool_argument(force, "force")
     return count_argument(workers, "workers"), count_argument(replicates, "replicates")

@@ -79,6 +79,12 @@ def _calls(out):
         ("progress", lambda: sim.sensitivity(sensitivity, "morris", out, progress=5)),
         ("workers", lambda: sim.effects(effects, out, workers=1.5)),
         ("progress", lambda: sim.calibrate(str(root / "experiments/korea_calibration.yaml"), out, progress=5)),
+        # a callback of the wrong shape is refused before anything runs or is written, not at its first call (a
+        # probe: calibrate's (stage, done, total) met a (done, total) callback after its first files)
+        ("progress", lambda: sim.calibrate(str(root / "experiments/korea_calibration.yaml"), out,
+                                           progress=lambda done, total: None)),
+        ("progress", lambda: sim.sweep(spec, out, progress=lambda stage, done, total: None)),
+        ("progress", lambda: sim.BorderModel(sim.load_scenario(toy)).run(progress="x")),
         ("name", lambda: sim.load_observed("nope")),
         ("name", lambda: sim.load_observed(None)),  # "unknown observed series None": not the argument's name
         ("method", lambda: sim.sensitivity(sensitivity, None, out)),  # a ScenarioError "unknown method 'None'"

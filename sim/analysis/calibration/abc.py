@@ -114,7 +114,9 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
               scheduler: str | None = None, force: bool = False, progress: Progress | None = None,
               write_scenario_path: str | Path | None = None) -> CalibrationResult:
     """Run (or resume) a calibration and write its outputs to `out` (default results/<name>); with
-    `write_scenario_path`, also the calibrated scenario. Interrupting raises SweepInterrupted; calling again
+    `write_scenario_path`, also the calibrated scenario. `progress(stage, done, total)` is called as each run
+    ends, with the round (sweep) it belongs to: 'sweep', 'sweep_round2', 'smc_<t>_<b>', 'check' (unlike the
+    sweeps' and the other analyses' progress(done, total)). Interrupting raises SweepInterrupted; calling again
     resumes (finished runs are kept).
 
     Output rule (sim/outputs.py), checked before anything is written or run (UsageError otherwise): `out` is
@@ -124,7 +126,7 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
     already there is checked like the sweeps. Round 1's runs of a different design are discarded only with
     `force`; round 2, the generations and the check, derived from round 1's analysis, are replaced when that
     analysis changes. Nothing that bordersim did not make is deleted or overwritten."""
-    workers, _ = run_options(workers=workers, progress=progress, force=force)
+    workers, _ = run_options(workers=workers, progress=progress, force=force, progress_with=("stage", "done", "total"))
     refuse_if_busy(optional_path_argument(out, "out"), "calibration")  # before the spec, which takes seconds to read
     optional_path_argument(write_scenario_path, "write_scenario_path")
     lc = spec if isinstance(spec, LoadedCalibration) else load_calibration(path_argument(spec, "spec"))

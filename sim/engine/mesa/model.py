@@ -277,6 +277,7 @@ class BorderModel(EngineCore, mesa.Model):
     # ------------------------------------------------------------------------------------------------- run
     def run(self, progress: Callable[[int, int], None] | None = None) -> RunResult:
         """Step through the whole horizon; `progress(done, total)` is called after each step."""
+        callback_argument(progress)  # before the first step, not at its end
         total = len(self.dates)
         while self.steps < total:
             self.step()
