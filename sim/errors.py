@@ -129,7 +129,27 @@ class MixedCodeWarning(ResultWarning):
 class WriteFailed(Exception):
     """The system refused a write bordersim was making (a full disk, a file system gone read-only): what was there
     before is kept, nothing half-written is left. Not bad input: the command line exits with 1 (README), as for
-    any refusal of the system; an --out refused before any work starts is a UsageError (exit 2)."""
+    any refusal of the system; an --out refused before any work starts is a UsageError (exit 2). `errno`: the
+    system's reason, where known, which `remedy` turns into what to do."""
+
+    def __init__(self, message: str, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno
+
+    def remedy(self) -> str:
+        return write_remedy(self.errno)
+
+
+def write_remedy(errno: int | None) -> str:
+    """What to do about a write the system refused with `errno`: free space for a full disk or quota, write access
+    for a refusal, else either."""
+    import errno as codes
+
+    if errno in (codes.ENOSPC, codes.EDQUOT):
+        return "free some space"
+    if errno in (codes.EACCES, codes.EPERM, codes.EROFS):
+        return "give your user write access to it"
+    return "free some space or give your user write access to it"
 
 
 class Terminated(KeyboardInterrupt):

@@ -219,7 +219,7 @@ def writing(path: str | Path) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        raise WriteFailed(f"{path}: cannot write ({exc.strerror or exc}); nothing was replaced") from None
+        raise WriteFailed(f"{path}: cannot write ({exc.strerror or exc}); nothing was replaced", exc.errno) from None
 
 
 def write_marker(directory: Path, kind: str) -> None:

@@ -525,9 +525,33 @@ def test_a_ctrl_c_while_the_finished_sweep_writes_runs_parquet_stops_it_once_the
     assert len(pd.read_parquet(out / "runs.parquet")) == 2
 
 
+
+def test_a_write_refused_for_want_of_permission_names_the_file_and_says_to_give_access(tmp_path, capsys,
+                                                                                       monkeypatch):
+    """A time series part the system would not let the sweep create raised a raw PermissionError (the mkdir was
+    outside `writing`), and a refused write said 'free some space' (an API probe)."""
+    import errno
+
+    real_mkdir = os.mkdir
+
+    def refused(path, *args, **kwargs):
+        if "run_id=" in str(path):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_mkdir(path, *args, **kwargs)
+
+    spec = tmp_path / "kept.yaml"
+    spec.write_text(f"name: kept\nscenario: {TOY}\nparameters:\n  population.size: [500]\n"
+                    "outputs: {timeseries: true}\n")
+    monkeypatch.setattr(os, "mkdir", refused)
+    rc, _, err = cli(capsys, "sweep", spec, "--out", tmp_path / "o", "--workers", "1", "--quiet")
+    assert rc == 1 and "run_id=p00000-r0000: cannot write (Permission denied)" in err, err
+    assert "give your user write access to it and run the same command again" in err and "space" not in err, err
+
 def test_a_disk_that_fills_during_a_sweep_is_exit_1_and_says_how_to_resume(tmp_path, capsys, monkeypatch):
     """The system refusing a write (a full disk) is not bad input: it was exit 2, and a sweep stopped by it did
     not say that its finished runs were kept (a probe; README: 'exits with 1')."""
+    import errno
+
     from sim.errors import WriteFailed
     from sim.experiments.store import SweepStore
 
@@ -536,7 +560,8 @@ def test_a_disk_that_fills_during_a_sweep_is_exit_1_and_says_how_to_resume(tmp_p
     def record(self, run, output):
         calls.append(run)
         if len(calls) == 2:
-            raise WriteFailed(f"{self.root}/runs/x.json: cannot write (No space left on device); nothing was replaced")
+            raise WriteFailed(f"{self.root}/runs/x.json: cannot write (No space left on device); nothing was replaced",
+                              errno.ENOSPC)
         return real_record(self, run, output)
 
     monkeypatch.setattr(SweepStore, "record", record)

@@ -56,7 +56,7 @@ from sim.provenance import code_sha256, stamp
 from sim.outputs import (LOCK, MARKER, TMP_PREFIX, TMP_SUFFIX, atomic_path, atomic_write_text, check_readable_dir,
                          claim_dir, clean_stale_temporaries, foreign_entries, is_real_dir, lock_dir, make_temp_dir,
                          marker_kind, protected_reason, refuse_foreign, refuse_if_held, refuse_kept_from,
-                         remove_owned, unfinished, unlock_dir, write_if_changed, write_marker)
+                         remove_owned, unfinished, unlock_dir, write_if_changed, write_marker, writing)
 
 KIND = "sweep"
 # temporaries of this version (sim.outputs) and of earlier ones (.part-0.*, .runs.*, .<record or manifest>.json.*)
@@ -154,9 +154,10 @@ class SweepStore:
     def record(self, run: RunSpec, out: TaskOutput) -> None:
         if out.timeseries is not None:
             part = self.ts_dir / f"run_id={run.run_id}"
-            part.mkdir(parents=True, exist_ok=True)  # timeseries/ is made with the first series kept
-            with atomic_path(part / "part-0.parquet") as tmp:
-                out.timeseries.drop(columns=["run_id"]).to_parquet(tmp, index=False)
+            with writing(part):
+                part.mkdir(parents=True, exist_ok=True)  # timeseries/ is made with the first series kept
+                with atomic_path(part / "part-0.parquet") as tmp:
+                    out.timeseries.drop(columns=["run_id"]).to_parquet(tmp, index=False)
         record = {
             "run_id": run.run_id,
             "point": run.point.index,
@@ -173,7 +174,8 @@ class SweepStore:
         }
         if out.status == "ok":
             self.made_now[run.run_id] = out.code_sha256
-        atomic_write_text(self.runs_dir / f"{run.run_id}.json", json.dumps(record) + "\n")
+        with writing(self.runs_dir / f"{run.run_id}.json"):
+            atomic_write_text(self.runs_dir / f"{run.run_id}.json", json.dumps(record) + "\n")
 
     # ------------------------------------------------------------------------------------------ table
     def compile(self, runs: list[RunSpec], parameter_names: list[str]) -> pd.DataFrame:

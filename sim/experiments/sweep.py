@@ -217,8 +217,8 @@ def run_sweep(p: Plan, out: str | Path, *, workers: int | None = None, scheduler
         raise SweepInterrupted(kept, len(p.runs), out, isinstance(exc, Terminated)) from None
     except WriteFailed as exc:  # a full disk part-way: what finished is kept, as after a Ctrl-C
         kept = len(finished_before(out, p.spec) & {r.run_id for r in p.runs})
-        raise WriteFailed(f"{exc}; {kept} of {len(p.runs)} runs finished and saved in {out}: free some space and "
-                          "run the same command again to resume") from None
+        raise WriteFailed(f"{exc}; {kept} of {len(p.runs)} runs finished and saved in {out}: {exc.remedy()} and "
+                          "run the same command again to resume", exc.errno) from None
 
 
 def _run(p: Plan, store: SweepStore, out: Path, be: Backend | None, progress) -> pd.DataFrame:

@@ -30,7 +30,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.errors import UsageError, WriteFailed
+from sim.errors import UsageError, WriteFailed, write_remedy
 from sim.api_checks import optional_path_argument, path_argument
 from sim.experiments.summarize import summarize
 from sim.outcomes import TOTAL_KEYS
@@ -472,6 +472,6 @@ def write_report(path: str | Path, out: str | Path | None = None, *, baseline: s
     try:
         atomic_write_text(target, text)
     except OSError as exc:
-        raise WriteFailed(f"{target}: cannot write the report ({exc.strerror or exc}); free some space or "
-                          "choose another --out") from None
+        raise WriteFailed(f"{target}: cannot write the report ({exc.strerror or exc}); "
+                          f"{write_remedy(exc.errno)}, or choose another --out", exc.errno) from None
     return target
