@@ -92,6 +92,9 @@ EXPENSIVE = {
     "--outcome year.2024.arrived --outcome year.2023.female_share": "needs the validate_reopen sweep",
     "bordersim summarize results/validate_dmz_mines --baseline 0 --outcome route.dmz.set_out "
     "--outcome route.dmz.killed --outcome route.dmz.arrived": "needs the validate_dmz_mines sweep",
+    "bordersim sweep experiments/validate_step_length.yaml --workers 2":
+        "200 Korea runs at full size (about 3 minutes on 2 workers); the spec is loaded by test_validation_specs_load",
+    "bordersim summarize results/validate_step_length --baseline months": "needs the validate_step_length sweep",
 }
 
 _PLACEHOLDER = re.compile(r"\b(SPEC|DIR|PATH|FILE|SCENARIO|ADDRESS|POINT|NAME|OUT)\b|\s\[")
@@ -355,7 +358,7 @@ def test_validation_specs_load():
     from sim.experiments.spec import load_spec
 
     specs = sorted((ROOT / "experiments").glob("validate_*.yaml"))
-    assert len(specs) == 5
+    assert len(specs) == 6
     for spec in specs:
         assert load_spec(spec).base.name == "korea"
 
