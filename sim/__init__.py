@@ -5,6 +5,7 @@ fast; `dir(sim)` and tab completion list them.
 """
 
 from importlib import import_module
+from importlib.util import find_spec
 
 __all__ = [
     "BorderModel",
@@ -13,6 +14,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "SweepInterrupted",
+    "UsageError",
     "WriteFailed",
     "calibrate",
     "compare",
@@ -34,6 +36,7 @@ _EXPORTS = {
     "Scenario": ("sim.scenario.schema", "Scenario"),
     "ScenarioError": ("sim.errors", "ScenarioError"),
     "SweepInterrupted": ("sim.experiments.sweep", "SweepInterrupted"),
+    "UsageError": ("sim.errors", "UsageError"),
     "WriteFailed": ("sim.errors", "WriteFailed"),
     "calibrate": ("sim.analysis.calibration.abc", "calibrate"),
     "compare": ("sim.analysis.compare", "compare"),
@@ -53,6 +56,8 @@ def __getattr__(name: str):
     if name in _EXPORTS:
         module, attribute = _EXPORTS[name]
         return getattr(import_module(module), attribute)
+    if not name.startswith("_") and find_spec(f"sim.{name}") is not None:  # a submodule the docs name, such as
+        return import_module(f"sim.{name}")  # sim.errors.ScenarioWarning or sim.plots.make_figures
     raise AttributeError(f"module 'sim' has no attribute {name!r}")
 
 

@@ -407,3 +407,12 @@ def test_a_path_no_file_system_can_hold_is_bad_input_at_every_entry_point(tmp_pa
                  ["compare", str(path), str(path)], ["plot", str(path)]):
         assert main([*args, "--quiet"] if args[0] == "sweep" else args) == 2
         assert "longer than the file system allows (255 bytes)" in capsys.readouterr().err
+
+
+def test_the_modules_and_errors_the_docs_name_are_reached_from_import_sim_in_a_new_session():
+    """README names sim.errors.ScenarioWarning and the UsageError of a wrong argument, docs/plots.md
+    sim.plots.make_figures: in a new session each was an AttributeError after `import sim` (an API probe)."""
+    code = ("import sim; print(sim.errors.ScenarioWarning.__name__, sim.plots.make_figures.__name__, "
+            "sim.UsageError.__name__, 'UsageError' in sim.__all__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["ScenarioWarning", "make_figures", "UsageError", "True"]
