@@ -429,3 +429,11 @@ def test_plot_report_and_summarize_of_a_comparison_or_figures_directory_say_what
         assert "is a comparison directory" in err and "runs.parquet;" not in err, err
         assert main([command, str(figures)]) == 2
         assert "is a figures directory" in capsys.readouterr().err
+
+
+def test_a_comparison_prints_in_one_line(runs):
+    """Its repr printed both whole scenarios: 16,429 characters for the toy (an API probe)."""
+    import sim
+
+    text = repr(sim.compare(runs["a"], runs["b"]))
+    assert "\n" not in text and len(text) < 400 and str(runs["a"]) in text and "method paired" in text, text

@@ -111,6 +111,14 @@ class Comparison:
     differences: dict[str, tuple[Any, Any]]
     tables: dict[str, pd.DataFrame]
 
+    def __repr__(self) -> str:
+        """One line: the sides, the method, the issues and the tables (the default printed both whole scenarios,
+        16,000 characters for the toy)."""
+        return (f"<Comparison A={str(self.a.path)!r} ({self.a.kind}, {len(self.a.values)} runs) "
+                f"B={str(self.b.path)!r} ({self.b.kind}, {len(self.b.values)} runs); method {self.method}; "
+                f"{len(self.issues)} issue(s), {len(self.differences)} setting(s) differ; tables: "
+                f"{', '.join(self.tables)}>")
+
     def metadata(self) -> dict:
         """What comparison.json holds: the sides, the method, the issues, the notes and the differences."""
         def side(s: Side) -> dict:
