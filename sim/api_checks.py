@@ -15,6 +15,7 @@ from typing import Any
 from sim.errors import UsageError
 
 NAME_MAX = 255  # bytes in one name of a path (Linux file systems)
+PATH_MAX = 4096  # bytes in a whole path, with its closing NUL (Linux)
 
 MAX_SEED = 2**63 - 1  # numpy's SeedSequence takes any non-negative int; a run's seed is stored as int64
 
@@ -47,12 +48,22 @@ def path_argument(value: Any, name: str) -> Path:
                              f"os.path.expanduser({text!r}) or the path written out{tilde_name_hint(text)}")
         if "\0" in text:  # os calls raise ValueError('embedded null byte') deep inside
             raise UsageError(f"{name}: {text!r} holds a NUL character, which no path may hold")
-        too_long = [part for part in Path(text).parts if len(os.fsencode(part)) > NAME_MAX]
-        if too_long:  # os calls raise OSError(ENAMETOOLONG) wherever the path is first looked at
-            raise UsageError(f"{text[:60]}...: the name '{too_long[0][:40]}...' is longer than the file system "
-                             f"allows ({NAME_MAX} bytes); give a shorter path ({name})")
+        why = path_too_long(text)
+        if why:  # os calls raise OSError(ENAMETOOLONG) wherever the path is first looked at
+            raise UsageError(f"{name}: {text[:60]}...: {why}; give a shorter path")
         return Path(keep_leading_dot(text))
     raise UsageError(f"{name}: give a file or directory path (str or pathlib.Path), not {_shown(value)}")
+
+
+def path_too_long(text: str) -> str | None:
+    """Why no file system here can hold `text` as a path (a name of it over NAME_MAX bytes, or the whole of it
+    over PATH_MAX), or None when it can."""
+    for part in Path(text).parts:
+        if len(os.fsencode(part)) > NAME_MAX:
+            return f"the name '{part[:40]}...' is longer than the file system allows ({NAME_MAX} bytes)"
+    if len(os.fsencode(text)) >= PATH_MAX:
+        return f"the path is longer than the file system allows ({PATH_MAX:,} bytes)"
+    return None
 
 
 def optional_path_argument(value: Any, name: str) -> Path | None:

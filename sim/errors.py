@@ -137,19 +137,17 @@ class WriteFailed(Exception):
         self.errno = errno
 
     def remedy(self) -> str:
-        return write_remedy(self.errno)
+        """What to do about the refusal: free space for a full disk or quota, write access for a refusal, another
+        file system for a read-only one; with no reason known, space or access."""
+        import errno as codes
 
-
-def write_remedy(errno: int | None) -> str:
-    """What to do about a write the system refused with `errno`: free space for a full disk or quota, write access
-    for a refusal, else either."""
-    import errno as codes
-
-    if errno in (codes.ENOSPC, codes.EDQUOT):
-        return "free some space"
-    if errno in (codes.EACCES, codes.EPERM, codes.EROFS):
-        return "give your user write access to it"
-    return "free some space or give your user write access to it"
+        if self.errno in (codes.ENOSPC, codes.EDQUOT):
+            return "free some space"
+        if self.errno in (codes.EACCES, codes.EPERM):
+            return "give your user write access there"
+        if self.errno == codes.EROFS:
+            return "write to another file system (this one is read-only)"
+        return "free some space or give your user write access there"
 
 
 class Terminated(KeyboardInterrupt):

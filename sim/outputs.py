@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sim.api_checks import NAME_MAX
+from sim.api_checks import path_too_long
 from sim.errors import UsageError, WriteFailed, shown, with_article
 from sim.interrupts import signals_deferred
 
@@ -131,13 +131,14 @@ def refuse_enclosed(path: Path, what: str = "--out") -> None:
 
 
 def claim_dir(path: str | Path, kind: str, *, force: bool = False, resume: bool = False, what: str = "--out",
-              alone: bool = False) -> bool:
+              alone: bool = False, replaced: bool = False) -> bool:
     """Check that bordersim may write a `kind` directory at `path`; True when it exists and may be replaced or
     resumed, False when it does not exist or is empty. Raises UsageError (nothing touched) otherwise:
     - a protected place (root, home, the current directory or a parent of it), a file;
     - with `alone` (a directory of its own: a run, a comparison), a place inside another directory bordersim made,
       which could then no longer be replaced with --force (what bordersim did not write there is kept);
-    - an empty directory without its owner's write permission (it would be replaced or written all the same);
+    - an existing directory (empty, or to resume or replace) its owner may not read, write and enter, or, with
+      `replaced` (the directory bordersim builds takes its place: a run, a comparison), another user's;
     - a non-empty directory without a `kind` marker (even with force);
     - a `kind` directory when neither force nor resume is given."""
     assert kind in KINDS, kind
@@ -158,7 +159,7 @@ def claim_dir(path: str | Path, kind: str, *, force: bool = False, resume: bool 
     except OSError as exc:
         raise UsageError(f"{p}: cannot read the directory ({exc.strerror}); choose another {what}") from None
     if empty:
-        refuse_kept_from(p, what, replaced=alone)
+        refuse_kept_from(p, what, replaced=replaced)
         return False
     found = marker_kind(p)
     if found is None:
@@ -169,7 +170,7 @@ def claim_dir(path: str | Path, kind: str, *, force: bool = False, resume: bool 
                          f"{what}")
     if not (force or resume):
         raise UsageError(f"{p}: {kind} directory exists; choose another {what} or pass --force to replace it")
-    refuse_kept_from(p, what, replaced=alone)
+    refuse_kept_from(p, what, replaced=replaced)
     return True
 
 
@@ -177,8 +178,9 @@ def refuse_kept_from(p: Path, what: str, *, replaced: bool) -> None:
     """UsageError when bordersim may not take the existing directory `p` (empty, or one of its own kind to resume
     or replace) as it is: its owner may not read, write and enter it (read-only by choice, while bordersim, as
     root, would write in it or replace it all the same), or, where it is `replaced` by the directory bordersim
-    builds (a run, a comparison), it belongs to another user (the new one would be this user's). A directory
-    replaced keeps its permission bits and group (`_take_mode`)."""
+    builds (a run or comparison, or any directory --force replaces), it belongs to another user (the new one
+    would be this user's); one written into (a sweep or analysis resumed) may be another user's. A directory
+    replaced keeps its permission bits and group (`take_mode`)."""
     st = p.stat()
     mode = stat.S_IMODE(st.st_mode)
     if mode & stat.S_IRWXU != stat.S_IRWXU:
@@ -191,11 +193,10 @@ def refuse_kept_from(p: Path, what: str, *, replaced: bool) -> None:
 
 
 def _check_name_lengths(p: Path, what: str) -> None:
-    """Refuse a path with a component longer than the file system allows (NAME_MAX bytes)."""
-    too_long = [part for part in p.parts if len(os.fsencode(part)) > NAME_MAX]
-    if too_long:
-        raise UsageError(f"{p}: the name '{too_long[0][:40]}...' is longer than the file system allows "
-                         f"({NAME_MAX} bytes); choose another {what}")
+    """Refuse a path no file system here can hold (`sim.api_checks.path_too_long`)."""
+    why = path_too_long(str(p))
+    if why:
+        raise UsageError(f"{p}: {why}; choose another {what}")
 
 
 def _check_writable(p: Path, what: str) -> None:
@@ -496,7 +497,7 @@ def new_dir(out: str | Path, kind: str, own: Iterable[str], *, force: bool = Fal
     empty; the command then ends with a UsageError and writes nothing. The parent directories it made for `out`
     are removed again when the directory is not written (an error, Ctrl-C), each while it is empty."""
     out = real_target(out)
-    replacing = claim_dir(out, kind, force=force, what=what, alone=True)
+    replacing = claim_dir(out, kind, force=force, what=what, alone=True, replaced=True)
     if replacing:
         refuse_foreign(out, foreign_entries(out, own))
     if out.is_symlink():  # the rename below would replace the link itself, a file of the user's
@@ -515,7 +516,7 @@ def new_dir(out: str | Path, kind: str, own: Iterable[str], *, force: bool = Fal
             yield tmp
             write_marker(tmp, kind)
             if replacing and out.exists() and any(out.iterdir()):
-                _take_mode(tmp, out.stat())
+                take_mode(tmp, out.stat())
                 old = make_temp_dir(out.parent)
                 with signals_deferred():  # between the renames neither directory is at `out`
                     os.replace(out, old / "old")
@@ -558,7 +559,7 @@ def _remove_made(made: list[Path]) -> None:
             return
 
 
-def _take_mode(tmp: Path, st: os.stat_result) -> None:
+def take_mode(tmp: Path, st: os.stat_result) -> None:
     """Give `tmp` the permission bits and group of the directory it replaces (`st`; a private directory stayed
     private only by chance: a probe); where that group cannot be given, the default one stays, without the
     group's rights."""
@@ -574,11 +575,11 @@ def _rename_onto_empty(tmp: Path, out: Path, kind: str, what: str) -> None:
     """Rename directory `tmp` onto `out`, which was absent or an empty directory when checked. Both steps fail,
     atomically, when `out` has since been filled (rmdir and rename of a directory onto a non-empty one): a
     UsageError, and `out` is kept as the other command left it. An empty directory there is replaced by `tmp`
-    with its permission bits and group (`_take_mode`)."""
+    with its permission bits and group (`take_mode`)."""
     try:
         with signals_deferred():  # an empty directory of the user's is not lost between the two steps
             if out.is_dir() and not out.is_symlink():
-                _take_mode(tmp, out.stat())
+                take_mode(tmp, out.stat())
                 out.rmdir()
             os.replace(tmp, out)
     except OSError as exc:

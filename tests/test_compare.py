@@ -429,6 +429,13 @@ def test_plot_report_and_summarize_of_a_comparison_or_figures_directory_say_what
         assert "is a comparison directory" in err and "runs.parquet;" not in err, err
         assert main([command, str(figures)]) == 2
         assert "is a figures directory" in capsys.readouterr().err
+    # a folder of the user's that holds a file of that name is no comparison: it is told what bordersim reads
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "comparison.json").write_text("{}")
+    for command in ("plot", "report", "summarize"):
+        assert main([command, str(mine)]) == 2
+        assert "comparison directory" not in capsys.readouterr().err
 
 
 def test_a_comparison_prints_in_one_line(runs):

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TOY, users_file
+from conftest import ROOT, TOY, users_file
 
 from sim.cli import main
 from sim.errors import UsageError, WriteFailed
@@ -189,7 +189,7 @@ def test_a_failed_write_removes_only_the_parents_this_command_made(tmp_path, mon
     (tmp_path / "new").rmdir()
 
     def disk_full_below_new(path, *args, **kwargs):
-        if Path(path) == tmp_path / "new" / "deeper":
+        if Path(path) == tmp_path / "new" / "deeper" and (tmp_path / "new").is_dir():  # after new/ was made
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         return real_mkdir(path, *args, **kwargs)
 
@@ -605,3 +605,41 @@ def test_an_empty_directory_of_another_user_is_not_replaced_by_a_run(tmp_path, c
     assert main(["run", str(TOY), "--out", str(out), "--quiet"]) == 2
     assert "belongs to another user (uid 4321)" in capsys.readouterr().err
     assert out.stat().st_uid == 4321 and list(out.iterdir()) == []
+
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a directory to another user needs root")
+def test_an_analysis_or_sweep_writes_into_another_users_directory_and_force_keeps_a_sweeps_mode(tmp_path, capsys):
+    """Analyses and sweeps write into their directory, so a shared one of another user's is theirs to use (the
+    refusal meant for runs reached them: a review); a sweep replaced with --force keeps the old one's mode (a
+    private sweep became world-readable) and is refused when another user's (the new one would be this user's)."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o2775)
+    os.chown(shared, 4321, 4321)
+    assert main(["discover", str(ROOT / "experiments" / "toy_discover.yaml"), "--out", str(shared), "--dry-run"]) == 0
+    capsys.readouterr()
+    spec = tmp_path / "s.yaml"
+    spec.write_text(f"name: s\nscenario: {TOY}\nparameters:\n  population.size: [500]\n")
+    assert main(["sweep", str(spec), "--out", str(shared), "--workers", "1", "--quiet"]) == 0
+    other = tmp_path / "other.yaml"
+    other.write_text(spec.read_text().replace("[500]", "[600]"))
+    assert main(["sweep", str(other), "--out", str(shared), "--workers", "1", "--quiet", "--force"]) == 2
+    assert "belongs to another user (uid 4321)" in capsys.readouterr().err
+    os.chown(shared, os.geteuid(), os.getegid())
+    os.chmod(shared, 0o700)
+    assert main(["sweep", str(other), "--out", str(shared), "--workers", "1", "--quiet", "--force"]) == 0
+    assert oct(shared.stat().st_mode & 0o7777) == oct(0o700)
+
+
+def test_a_path_longer_than_the_system_allows_is_bad_input(tmp_path, capsys):
+    """Names of 200 bytes each, 25 deep: no name is too long, the path is (4,096 bytes); the command line said a
+    name was over 255 bytes, and sim.load_sweep raised a raw OSError (a review)."""
+    import sim
+
+    deep = Path(str(tmp_path) + ("/" + "d" * 200) * 25)
+    with pytest.raises(UsageError, match="the path is longer than the file system allows"):
+        sim.load_sweep(deep)
+    assert main(["run", str(TOY), "--out", str(deep / "out"), "--quiet"]) == 2
+    assert "the path is longer than the file system allows (4,096 bytes)" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

@@ -679,9 +679,11 @@ design:
                                                                                           abs=1e-3)]
         assert shaded == [pytest.approx(2003.5)]
     assert "shaded: 2004, covered only in part by the horizon" in fig.get_supxlabel()
-    legend = {h.get_label(): h.get_facecolor()[:3] for h in fig.legends[0].legend_handles}
-    assert legend.pop("kept (baseline)") == (0.0, 0.0, 0.0)
-    assert (0.0, 0.0, 0.0) not in legend.values() and len(set(list(legend.values())[:7])) == 7
+    for base, figure in (("kept", fig), ("patrol_4", build_figures(root / "pol", ["policy_years"],
+                                                                  baseline="patrol_4").figures["policy_years"])):
+        legend = {h.get_label(): h.get_facecolor()[:3] for h in figure.legends[0].legend_handles}
+        assert legend.pop(f"{base} (baseline)") == (0.0, 0.0, 0.0)
+        assert (0.0, 0.0, 0.0) not in legend.values() and len(set(list(legend.values())[:7])) == 7
     # where a parameter or a package sets the horizon, points differ: nothing is shaded or claimed
     text = spec.read_text()
     for name, change in (("by_time", ("population.size: [500]", "time.end: ['2004-04']")),

@@ -955,3 +955,27 @@ def test_figures_are_not_written_into_a_directory_another_command_is_writing(tmp
         os.close(fd)
     assert cli(capsys, "plot", str(run_dir), "--out", str(out))[0] == 0
     assert len(list(out.glob("*.png"))) > 1
+
+
+
+def test_a_figure_or_report_the_system_will_not_write_says_what_to_do(run_dir, tmp_path, monkeypatch):
+    """The remedy of a refused figure or report was written in an `except OSError` that never ran (the atomic write
+    had already turned the error into a WriteFailed): the message said only 'cannot write' (a review)."""
+    import errno
+    import tempfile
+
+    from matplotlib.figure import Figure
+
+    from sim.errors import WriteFailed
+    from sim.plots import style
+    from sim.plots.report import write_report
+
+    def refused(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refused)
+    for write in (lambda: style.save(Figure(), tmp_path / "f.png", "png"),
+                  lambda: write_report(run_dir, tmp_path / "r.html")):
+        with pytest.raises(WriteFailed, match="cannot write \\(Permission denied\\).*: give your user write access "
+                                              "there, or choose another --out"):
+            write()

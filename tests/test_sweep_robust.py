@@ -545,7 +545,7 @@ def test_a_write_refused_for_want_of_permission_names_the_file_and_says_to_give_
     monkeypatch.setattr(os, "mkdir", refused)
     rc, _, err = cli(capsys, "sweep", spec, "--out", tmp_path / "o", "--workers", "1", "--quiet")
     assert rc == 1 and "run_id=p00000-r0000: cannot write (Permission denied)" in err, err
-    assert "give your user write access to it and run the same command again" in err and "space" not in err, err
+    assert "give your user write access there and run the same command again" in err and "space" not in err, err
 
 def test_a_disk_that_fills_during_a_sweep_is_exit_1_and_says_how_to_resume(tmp_path, capsys, monkeypatch):
     """The system refusing a write (a full disk) is not bad input: it was exit 2, and a sweep stopped by it did

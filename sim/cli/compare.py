@@ -18,7 +18,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from sim.outputs import claim_dir
 
     if args.out:  # refused before any work, as every command does (docs/outputs.md)
-        claim_dir(args.out, KIND, force=args.force, alone=True)
+        claim_dir(args.out, KIND, force=args.force, alone=True, replaced=True)
     c = compare(args.a, args.b, point_a=args.point_a, point_b=args.point_b)
     lines = [f"  {i.key}: A {i.a}; B {i.b} ({i.why})" for i in c.issues]
     if args.strict:

@@ -18,7 +18,7 @@ from sim.cli import calibrate, compare, dashboard, discover, effects, plot, run,
 from sim.cli.arguments import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED
 from sim.errors import (InputError, MixedCodeWarning, ResultWarning, ScenarioWarning, Terminated, UsageError,
                         WriteFailed)
-from sim.api_checks import NAME_MAX
+from sim.api_checks import NAME_MAX, PATH_MAX
 from sim.provenance import package_version
 
 
@@ -280,8 +280,8 @@ def _main(argv: list[str] | None) -> int:
         if args.debug:
             raise
         if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:  # a path given: bad input
-            _tell(f"error: {exc.filename or 'a path'}: a name in it is longer than the file system allows "
-                  f"({NAME_MAX} bytes); give a shorter path")
+            _tell(f"error: {exc.filename or 'a path'}: the path, or a name in it, is longer than the file system "
+                  f"allows (a name {NAME_MAX} bytes, a path {PATH_MAX:,}); give a shorter path")
             return EXIT_BAD_INPUT
         if isinstance(exc, OSError) and exc.strerror:  # the system refused (a full disk, standard output closed)
             where = f"{exc.filename}: " if exc.filename else ""

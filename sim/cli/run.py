@@ -29,7 +29,7 @@ def default_run_dir(name: str) -> Path:
     while True:
         path = default_dir(f"{name}-{stamp}" if n == 1 else f"{name}-{stamp}-{n}")
         if not os.path.lexists(path):
-            claim_dir(path, "run", alone=True)
+            claim_dir(path, "run", alone=True, replaced=True)
             where = path.parent  # results/: a dangling link or a file there is named, not the run directory
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -71,7 +71,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario, overrides=args.set, seed=args.seed)  # warnings: `warning: ...` lines
     with run_directory(args.out, scenario.name) as out:
-        claim_dir(out, "run", force=args.force, alone=True)  # refuse before running, not after
+        claim_dir(out, "run", force=args.force, alone=True, replaced=True)  # refuse before running, not after
         with progress_bar(f"run {scenario.name}", not args.quiet) as update:
             try:
                 result = run(scenario, engine=args.engine, progress=update)

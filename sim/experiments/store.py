@@ -55,7 +55,7 @@ from sim.scenario.overrides import dump_scenario
 from sim.provenance import code_sha256, stamp
 from sim.outputs import (LOCK, MARKER, TMP_PREFIX, TMP_SUFFIX, atomic_path, atomic_write_text, check_readable_dir,
                          claim_dir, clean_stale_temporaries, foreign_entries, is_real_dir, lock_dir, make_temp_dir,
-                         marker_kind, protected_reason, refuse_foreign, refuse_if_held, refuse_kept_from,
+                         marker_kind, protected_reason, refuse_foreign, refuse_if_held, refuse_kept_from, take_mode,
                          remove_owned, unfinished, unlock_dir, write_if_changed, write_marker, writing)
 
 KIND = "sweep"
@@ -403,6 +403,7 @@ def check_replaceable(root: Path, why: str | None = None) -> str:
         raise UsageError(f"{root}: is a symbolic link; bordersim replaces only a real sweep directory: remove the "
                          "link or choose another --out")
     refuse_foreign(root, _foreign_entries(root), *([why] if why else []))
+    refuse_kept_from(root, "--out", replaced=True)  # the new sweep, this user's, takes its place
     return "replace"
 
 
@@ -491,6 +492,7 @@ def _replace(root: Path, ls: LoadedSpec, old_fd: int) -> tuple[int, Path]:
     new = make_temp_dir(root.parent)
     fd = None
     try:
+        take_mode(new, root.stat())  # a private sweep stays private
         fd = lock_dir(new, "sweep")
         _initialise(new, ls)
         trash = make_temp_dir(root.parent)

@@ -55,9 +55,9 @@ def effects_figure(effects: pd.DataFrame) -> Figure:
         fig.suptitle(f"Policy effects against '{first['baseline']}' (median and 50%/90% intervals over the "
                      "replicates of one draw: parameter uncertainty not sampled)")
         style.note(fig, f"Effect against '{first['baseline']}'. Dot: median over {int(first['replicates'])} "
-                        "replicate(s) of one draw (posterior: none, or draws: 1): grey, the 50% (thick) and 90% "
-                        "(thin) interval of the seed noise alone (none with one replicate); the parameter "
-                        "uncertainty is not sampled.")
+                        "replicate(s) of one draw (posterior: none, draws: 1, or a posterior of one row): grey, "
+                        "the 50% (thick) and 90% (thin) interval of the seed noise alone (none with one replicate); "
+                        "the parameter uncertainty is not sampled.")
         return fig
     fig.suptitle(f"Policy effects against '{first['baseline']}' (median, total and parameter intervals)")
     style.note(fig, f"Effect against '{first['baseline']}'. Dot: median over {int(first['draws'])} draw(s) x "

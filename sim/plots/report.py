@@ -30,7 +30,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.errors import UsageError, WriteFailed, write_remedy
+from sim.errors import UsageError, WriteFailed
 from sim.api_checks import optional_path_argument, path_argument
 from sim.experiments.summarize import summarize
 from sim.outcomes import TOTAL_KEYS
@@ -471,7 +471,6 @@ def write_report(path: str | Path, out: str | Path | None = None, *, baseline: s
     clean_stale_temporaries(target.parent)  # those of a report killed while it was written (docs/outputs.md)
     try:
         atomic_write_text(target, text)
-    except OSError as exc:
-        raise WriteFailed(f"{target}: cannot write the report ({exc.strerror or exc}); "
-                          f"{write_remedy(exc.errno)}, or choose another --out", exc.errno) from None
+    except WriteFailed as exc:  # `atomic_write_text` names the file and the system's reason; here, what to do
+        raise WriteFailed(f"{exc}: {exc.remedy()}, or choose another --out", exc.errno) from None
     return target

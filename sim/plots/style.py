@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.ticker import FuncFormatter
 
-from sim.errors import UsageError, WriteFailed, write_remedy
+from sim.errors import UsageError, WriteFailed
 from sim.outputs import (FIGURE_CREATOR, FIGURE_FORMATS, atomic_path, claim_dir, clean_stale_temporaries,
                          enclosing_dirs, is_bordersim_figure, marker_kind, real_target, refuse_foreign_figures,
                          writing_alone, write_marker)
@@ -249,9 +249,8 @@ def save(fig: Figure, path, fmt: str) -> None:
     try:
         with mpl.rc_context({**RC, "svg.hashsalt": SVG_HASHSALT}), atomic_path(path) as tmp:
             fig.savefig(tmp, format=fmt, metadata=SAVE_METADATA.get(fmt))
-    except OSError as exc:
-        raise WriteFailed(f"{path}: cannot write the figure ({exc.strerror or exc}); {write_remedy(exc.errno)}, "
-                          "or choose another --out", exc.errno) from None
+    except WriteFailed as exc:  # `atomic_path` names the file and the system's reason; here, what to do
+        raise WriteFailed(f"{exc}: {exc.remedy()}, or choose another --out", exc.errno) from None
 
 
 def safe_stem(text: str) -> str:

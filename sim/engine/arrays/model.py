@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from sim.api_checks import callback_argument
 from sim.engine.arrays.homes import home_population
 from sim.engine.arrays.table import ARREST, BLOCKED, CROSS, FREE, LEAVE, NEVER, QUEUED, MigrantTable
 from sim.engine.arrays.waits import (due_step, python_max0, scaled_log_survival, threshold_time,
@@ -514,7 +515,7 @@ class ArrayModel(EngineCore):
 def run(scenario: Scenario, seed: int | None = None,
         progress: Callable[[int, int], None] | None = None) -> RunResult:
     """Run a scenario once with the array engine: the same signature and RunResult as `sim.engine.mesa.model.run`."""
-    return ArrayModel(scenario, rng=seed).run(progress=progress)
+    return ArrayModel(scenario, rng=seed).run(progress=callback_argument(progress))
 
 
 __all__ = ["ArrayModel", "run"]
