@@ -152,6 +152,9 @@ def claim_dir(path: str | Path, kind: str, *, force: bool = False, resume: bool 
     if not p.exists() and not p.is_symlink():
         _check_writable(p, what)
         return False
+    if p.is_symlink() and not p.exists():  # it was 'exists and is not a directory' (a probe)
+        raise UsageError(f"{p}: is a symbolic link to {os.readlink(p)}, which does not exist; give a directory "
+                         f"path or choose another {what}")
     if not p.is_dir():
         raise UsageError(f"{p}: exists and is not a directory; choose another {what}")
     try:

@@ -444,3 +444,14 @@ def test_a_comparison_prints_in_one_line(runs):
 
     text = repr(sim.compare(runs["a"], runs["b"]))
     assert "\n" not in text and len(text) < 400 and str(runs["a"]) in text and "method paired" in text, text
+
+
+def test_a_point_given_from_python_is_a_text_or_an_index(sweeps, capsys):
+    """compare(point_a=['0']) read the list as the text "['0']" (an API probe): refused, naming the argument; an
+    int is the point's index."""
+    import sim
+    from sim.errors import UsageError
+
+    with pytest.raises(UsageError, match="point_a: give a string"):
+        sim.compare(sweeps["two"], sweeps["two"], point_a=["0"], point_b="1")
+    assert sim.compare(sweeps["two"], sweeps["two"], point_a=0, point_b=1).b.point == 1

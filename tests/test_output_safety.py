@@ -643,3 +643,12 @@ def test_a_path_longer_than_the_system_allows_is_bad_input(tmp_path, capsys):
     assert main(["run", str(TOY), "--out", str(deep / "out"), "--quiet"]) == 2
     assert "the path is longer than the file system allows (4,096 bytes)" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_dangling_link_as_out_is_named_as_one(tmp_path, capsys):
+    """A link to a path that does not exist was 'exists and is not a directory' (an API probe)."""
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "gone")
+    assert main(["run", str(TOY), "--out", str(link), "--quiet"]) == 2
+    assert f"is a symbolic link to {tmp_path / 'gone'}, which does not exist" in capsys.readouterr().err
+    assert link.is_symlink() and not (tmp_path / "gone").exists()

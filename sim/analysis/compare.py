@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.api_checks import path_argument
+from sim.api_checks import optional_string_argument, path_argument
 from sim.errors import InputError, UsageError, with_article
 from sim.experiments.summarize import MIN_CI_REPLICATES, mean_ci, outcome_columns, resolve_point
 from sim.experiments.store import read_record
@@ -531,11 +531,13 @@ def _table(block: str, a: Side, b: Side, method: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
-def compare(a: str | Path, b: str | Path, *, point_a: str | None = None, point_b: str | None = None) -> Comparison:
+def compare(a: str | Path, b: str | Path, *, point_a: str | int | None = None, point_b: str | int | None = None
+            ) -> Comparison:
     """Compare results B against A (B − A): each a run directory or a sweep directory ('DIR:POINT' or
     point_a/point_b choosing a sweep's point). Returns the tables, the interval method and the fairness issues;
     prints and writes nothing. UsageError/InputError (exit 2) for a directory bordersim did not make, or a missing
     or damaged file, naming it."""
+    point_a, point_b = _point_argument(point_a, "point_a"), _point_argument(point_b, "point_b")
     side_a, side_b = load_side(path_argument(a, "a"), "A", point_a), load_side(path_argument(b, "b"), "B", point_b)
     method, note = choose_method(side_a, side_b)
     notes = side_a.notes + side_b.notes + [n for n in [code_note(side_a, side_b)] if n]
@@ -555,6 +557,14 @@ def compare(a: str | Path, b: str | Path, *, point_a: str | None = None, point_b
         tables[block] = _table(block, side_a, side_b, method)
     return Comparison(side_a, side_b, method, note, fairness(side_a, side_b), notes,
                       scenario_differences(side_a.scenario, side_b.scenario), tables)
+
+
+def _point_argument(value, name: str) -> str | None:
+    """A sweep's point as `resolve_point` reads it: None, a text, or a point index (an int, not a bool); a list
+    was read as the text "['0']" (a probe)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return optional_string_argument(value, name)
 
 
 def write_comparison(c: Comparison, out: str | Path, *, force: bool = False) -> Path:
