@@ -1514,3 +1514,19 @@ def test_a_sweep_into_a_link_to_an_empty_directory_is_written_there_and_resumed(
     assert link.is_symlink() and marker_kind(mine) == "sweep" and len(list((mine / "runs").glob("*.json"))) == 2
     rc, out, err = cli(capsys, "sweep", spec, "--out", link, "--workers", "1")
     assert rc == 0 and "nothing to run: all 2 runs had finished" in out + err, out + err
+
+
+def test_a_sweep_resumed_into_a_runs_directory_it_may_not_write_is_refused_before_any_run(tmp_path, capsys):
+    """A resumed sweep whose runs/ its owner may not write computed the runs still to do, then failed at the first
+    record (an API probe): refused before any run, exit 2, nothing changed."""
+    spec = write_spec(tmp_path / "ro.yaml", "  network.edges.dmz.controls.mines: [0.0, 1.0]\n")
+    out = tmp_path / "o"
+    assert cli(capsys, "sweep", spec, "--out", out, "--workers", "1", "--quiet")[0] == 0
+    more = write_spec(tmp_path / "ro.yaml", "  network.edges.dmz.controls.mines: [0.0, 1.0]\n", replicates=2)
+    os.chmod(out / "runs", 0o555)
+    try:
+        rc, _, err = cli(capsys, "sweep", more, "--out", out, "--workers", "1", "--quiet")
+        assert rc == 2 and f"{out / 'runs'}: its owner may not read, write and enter it (mode 0555)" in err, err
+        assert len(list((out / "runs").glob("*.json"))) == 2
+    finally:
+        os.chmod(out / "runs", 0o755)

@@ -359,6 +359,9 @@ def _decision(root: Path, ls: LoadedSpec, force: bool) -> str:
                          "replace the directory, discarding them)") from None
     if ls.made(old):
         refuse_non_records(root)
+        for sub in (root / "runs", root / "timeseries"):  # written into as runs end: checked now, not after them
+            if sub.is_dir() and not sub.is_symlink():
+                refuse_kept_from(sub, "--out", replaced=False)
         return "resume"
     if force:
         return check_replaceable(root)
