@@ -305,7 +305,9 @@ def test_a_border_model_whose_step_was_interrupted_refuses_to_go_on():
     with pytest.raises(KeyboardInterrupt):
         model.run()
     assert model.running is False
-    for call in (model.step, model.run, model.result, lambda: model.run_for(3), lambda: model.run_until(50)):
+    # run_model, Mesa's loop while `running`, ended quietly as if the run were complete (an API probe)
+    for call in (model.step, model.run, model.result, lambda: model.run_for(3), lambda: model.run_until(50),
+                 model.run_model):
         with pytest.raises(UsageError, match="step 5 of this model was interrupted part way"):
             call()
 

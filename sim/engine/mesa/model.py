@@ -79,9 +79,9 @@ class BorderModel(EngineCore, mesa.Model):
 
     Stepped by hand: `model.step()` runs the next date of the horizon (Mesa counts it in `steps`); `running` is
     False after the last. A step past the horizon is a UsageError (`PAST_END_REFUSED`; Mesa's `run_for` /
-    `run_until` stop at the horizon instead), and so is any step or result after a step that was interrupted part
-    way (Ctrl-C, an error inside it): the state is then that of no step, and Mesa's schedule has lost its next
-    step (it only advanced its clock).
+    `run_until` stop at the horizon instead), and so is any step, run (`run_model` too) or result after a step that
+    was interrupted part way (Ctrl-C, an error inside it): the state is then that of no step, and Mesa's schedule
+    has lost its next step (it only advanced its clock).
 
     `BorderModel(scenario, rng=None, population=True)`: `scenario` a Scenario (`sim.load_scenario(PATH)`, validated
     again from its values here); `rng` the seed (Mesa's name for it; None: the scenario's `seed`), an integer in
@@ -133,6 +133,12 @@ class BorderModel(EngineCore, mesa.Model):
         end = min(_time_units(end_time, "end_time"), float(len(self.dates)))
         if end > self.time:
             super().run_until(end)
+
+    def run_model(self) -> None:
+        """Mesa's run_model (step while `running`), refused after a step interrupted part way: `running` is False
+        then, and Mesa's loop ended quietly as if the run were complete (a probe)."""
+        self._refuse_if_interrupted()
+        super().run_model()
 
     def _refuse_if_interrupted(self) -> None:
         if self._mid_step:
