@@ -958,7 +958,7 @@ def test_figures_are_not_written_into_a_directory_another_command_is_writing(tmp
 
 
 
-def test_a_figure_or_report_the_system_will_not_write_says_what_to_do(run_dir, tmp_path, monkeypatch):
+def test_a_figure_or_report_the_system_will_not_write_says_what_to_do(run_dir, tmp_path, monkeypatch, capsys):
     """The remedy of a refused figure or report was written in an `except OSError` that never ran (the atomic write
     had already turned the error into a WriteFailed): the message said only 'cannot write' (a review)."""
     import errno
@@ -979,3 +979,9 @@ def test_a_figure_or_report_the_system_will_not_write_says_what_to_do(run_dir, t
         with pytest.raises(WriteFailed, match="cannot write \\(Permission denied\\).*: give your user write access "
                                               "there, or choose another --out"):
             write()
+    # a figures directory whose marker cannot be written: refused before any figure is drawn, with the advice
+    from sim.cli.main import main
+
+    assert main(["plot", str(run_dir), "--out", str(tmp_path / "figs")]) == 2
+    err = capsys.readouterr().err
+    assert "figs/.bordersim: cannot write (Permission denied)" in err and "give your user write access" in err, err

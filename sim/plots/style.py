@@ -330,6 +330,8 @@ def claim_figures_dir(path, *, default: bool = False) -> FiguresDir:
     except OSError as exc:
         raise UsageError(f"{target}: cannot create the figures directory ({exc.strerror or exc}); choose "
                          "another --out") from None
+    except WriteFailed as exc:  # its marker (an atomic write): refused before any figure, as a place bad to use
+        raise UsageError(f"{exc}: {exc.remedy()}, or choose another --out") from None
     return FiguresDir(target)
 
 
