@@ -62,13 +62,16 @@ def kind_of(path: str | Path, give: str = _WHAT) -> str:
     return kind
 
 
+COMPARISON_TABLES = ("totals.csv", "by_route.csv", "by_group.csv", "by_year.csv")  # `bordersim compare`'s, one a block
+
+
 def refuse_other_kind(root: Path, marker: str | None) -> None:
     """UsageError saying what a comparison or figures directory (by its marker) is and what to give instead; None
     for any other directory."""
     if marker == "comparison":
         raise UsageError(f"{root} is a comparison directory (`bordersim compare`): its results are the tables "
-                         "totals.csv, by_route.csv, by_group.csv, by_year.csv and comparison.json, which no figure "
-                         "or report draws; give one of the directories it compares (comparison.json names them)")
+                         f"{', '.join(COMPARISON_TABLES)} and comparison.json, which no figure or report draws; give "
+                         "one of the directories it compares (comparison.json names them)")
     if marker == "figures":
         raise UsageError(f"{root} is a figures directory (`bordersim plot`): give the directory its figures were "
                          "drawn from")

@@ -47,6 +47,7 @@ import pandas as pd
 
 from sim.api_checks import path_argument
 from sim.errors import MixedCodeWarning, Unreadable, UsageError, with_article
+from sim.directories import COMPARISON_TABLES
 from sim.experiments.design import RunSpec
 from sim.interrupts import signals_deferred
 from sim.experiments.spec import LoadedSpec
@@ -360,7 +361,7 @@ def _decision(root: Path, ls: LoadedSpec, force: bool) -> str:
     if ls.made(old):
         refuse_non_records(root)
         for sub in (root / "runs", root / "timeseries"):  # written into as runs end: checked now, not after them
-            if sub.is_dir() and not sub.is_symlink():
+            if is_real_dir(sub):
                 refuse_kept_from(sub, "--out", replaced=False)
         return "resume"
     if force:
@@ -539,7 +540,8 @@ def check_sweep_dir(root: str | Path) -> Path:
         raise UsageError(f"{root} is {with_article(kind)} directory, not a sweep directory: {results}; {runs}")
     if kind in ("run", "figures", "comparison"):
         instead = {"run": "", "figures": " (give the directory its figures were drawn from to `bordersim plot`)",
-                   "comparison": " (its tables are totals.csv, by_route.csv, by_group.csv and by_year.csv)"}[kind]
+                   "comparison": f" (its tables are {', '.join(COMPARISON_TABLES[:-1])} and {COMPARISON_TABLES[-1]})"
+                   }[kind]
         raise UsageError(f"{root} is {with_article(kind)} directory, not a sweep directory{instead}; `bordersim "
                          "summarize` takes a directory made by `bordersim sweep`")
     if kind is None and not (root / MANIFEST).exists():
