@@ -982,7 +982,9 @@ main(["effects", sys.argv[1], "--out", sys.argv[2], "--workers", "1", "--quiet",
 def test_an_analysis_killed_while_it_writes_its_tables_is_finished_by_the_same_command(tmp_path, capsys):
     """The record of an analysis's results was written when the command ended: killed while it wrote its tables,
     it left them beside the earlier analysis's record, and the same command then refused them as files of the
-    user's, one per attempt (a review). The record says an analysis is writing from the moment it starts to."""
+    user's, one per attempt (a review). The record says an analysis is writing from the moment it starts to, and
+    names each table as it is written: a file of the user's put afterwards under the name of a table the killed
+    command had not written was then taken as bordersim's and replaced; it is refused and kept."""
     out = tmp_path / "out"
     assert main([*_small_analysis("effects", tmp_path), "--out", str(out), "--workers", "1", "--quiet"]) == 0
     (tmp_path / "other").mkdir()
@@ -990,9 +992,16 @@ def test_an_analysis_killed_while_it_writes_its_tables_is_finished_by_the_same_c
         replicates=2, fixed={"population.size": 2500}))
     killed = subprocess.run([sys.executable, "-c", KILLED, str(other), str(out)], cwd=ROOT, capture_output=True)
     assert killed.returncode == -signal.SIGKILL and (out / "effects.csv").is_file(), killed.stderr
+    assert not (out / "values.parquet").exists()
+    (out / "values.parquet").write_text("the user's\n")
     capsys.readouterr()
-    assert main(["effects", str(other), "--out", str(out), "--workers", "1", "--quiet", "--force"]) == 0, \
-        capsys.readouterr().err
+    command = ["effects", str(other), "--out", str(out), "--workers", "1", "--quiet", "--force"]
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert "values.parquet is not among the results" in err and "effects.csv" not in err, err
+    assert (out / "values.parquet").read_text() == "the user's\n"
+    (out / "values.parquet").unlink()
+    assert main(command) == 0, capsys.readouterr().err
 
 
 def test_a_calibration_refused_by_a_later_round_for_bad_input_leaves_the_earlier_one_whole(tmp_path, capsys):

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sim.errors import InputError, Unreadable, UsageError
 from sim.interrupts import signals_deferred
-from sim.outputs import (FIGURE_FORMATS, LOCK, MARKER, atomic_write_bytes, atomic_write_text, claim_dir,
+from sim.outputs import (FIGURE_FORMATS, LOCK, MARKER, atomic_path, atomic_write_bytes, atomic_write_text, claim_dir,
                          clean_stale_temporaries, held_by, is_bordersim_figure, is_bordersim_report, lock_dir,
                          marker_kind, path_from, real_target, refuse_foreign_figures, unlock_dir, write_if_changed,
                          write_marker)
@@ -55,6 +55,7 @@ class AnalysisDir:
         self.made = False  # this command created OUT
         self.writing = False  # `writing_results` was called: the results in OUT are this command's from then on
         self.theirs: set[str] = set()  # result names of files that appeared during the runs: not recorded as ours
+        self.written: dict[str, str | None] = {}  # result -> sha256 as written since `writing_results` (None: now)
         self.made_dirs: list[Path] = []  # the directories it created for it, OUT first, then its new parents
         self._fd: int | None = None
 
@@ -115,7 +116,8 @@ class AnalysisDir:
         Each result removed is one an earlier analysis left as it wrote it: `refuse_unrecorded_results` refused
         anything else when OUT was claimed, and refuses it again here, as a file may have appeared there during the
         runs; on a later call of the same command none is bordersim's (the first removed them). When the command
-        ends, even by Ctrl-C, `record_results` records the results then in OUT (not those refused here)."""
+        ends, even by Ctrl-C, `record_results` records the results then in OUT (not those refused here). Until then
+        the record says that an analysis is writing its results, and names each one `result` wrote or is writing."""
         if not self.writing:
             refuse_unrecorded_results(self.out, self.kind, self.results)
         else:
@@ -139,8 +141,27 @@ class AnalysisDir:
         if is_bordersim_report(report) and not report.is_symlink():
             report.unlink()
             self.report_removed = True
-        record_results(self.out, self.results, writing=True)
+        self.written = {}
+        record_writing(self.out, self.written)
         return self.report_removed
+
+    @contextmanager
+    def result(self, name: str) -> Iterator[Path]:
+        """A temporary path for the result OUT/NAME (`atomic_path`: renamed into place when the block ends). NAME
+        is recorded as being written before the file can appear, and with its sha256 once it is there, so that an
+        analysis killed while it writes its results leaves a record naming only the files it wrote: a file of the
+        user's put under another result's name afterwards is refused by the next run, not taken as bordersim's."""
+        self.written[name] = None
+        record_writing(self.out, self.written)
+        with atomic_path(self.out / name) as tmp:
+            yield tmp
+        self.written[name] = _sha256(self.out / name)
+        record_writing(self.out, self.written)
+
+    def write_result(self, name: str, text: str) -> None:
+        """`result` holding TEXT (UTF-8)."""
+        with self.result(name) as tmp:
+            tmp.write_bytes(text.encode("utf-8"))
 
 
 def _say_runs_kept(exc: BaseException | None, out: Path) -> None:
@@ -220,15 +241,24 @@ def claim_analysis_dir(out: Path, kind: str, *, force: bool, sweeps: list[str], 
 RESULTS_RECORD = ".bordersim-results.json"  # the results an analysis left in OUT: {"writing", "results"}
 
 
-def record_results(out: Path, results: Iterable[str], *, writing: bool = False) -> None:
-    """Write OUT/RESULTS_RECORD: `results` (file name -> sha256) of each file of `results` in OUT (regular files,
-    not links), the tables and summaries the analysis wrote there or kept; with `writing`, only that an analysis
-    is writing its tables now (set when it starts, so that one killed then leaves files the next run knows as
-    bordersim's). `refuse_unrecorded_results` reads it."""
-    present = {} if writing else {name: _sha256(out / name) for name in results
-                                  if (out / name).is_file() and not (out / name).is_symlink()}
+def record_results(out: Path, results: Iterable[str]) -> None:
+    """Write OUT/RESULTS_RECORD of a finished (or stopped) analysis: `results` (file name -> sha256) of each file
+    of `results` in OUT (regular files, not links), the tables and summaries the analysis wrote there or kept.
+    `refuse_unrecorded_results` reads it."""
+    present = {name: _sha256(out / name) for name in results
+               if (out / name).is_file() and not (out / name).is_symlink()}
+    _write_record(out, writing=False, results=present)
+
+
+def record_writing(out: Path, written: dict[str, str | None]) -> None:
+    """Write OUT/RESULTS_RECORD of an analysis writing its results now: `written` (file name -> sha256, or None
+    for the one being written), so that one killed meanwhile leaves a record of the files that are its own."""
+    _write_record(out, writing=True, results=written)
+
+
+def _write_record(out: Path, *, writing: bool, results: Mapping[str, str | None]) -> None:
     atomic_write_text(out / RESULTS_RECORD,
-                      json.dumps({"writing": writing, "results": present}, indent=1, sort_keys=True) + "\n")
+                      json.dumps({"writing": writing, "results": results}, indent=1, sort_keys=True) + "\n")
 
 
 def refuse_unrecorded_results(out: Path, kind: str, results: Iterable[str]) -> None:
@@ -236,7 +266,8 @@ def refuse_unrecorded_results(out: Path, kind: str, results: Iterable[str]) -> N
     analysis left there as it wrote them (their sha256 in OUT/RESULTS_RECORD): files of the user's (a probe:
     holdout.csv in a calibration without a hold-out was deleted by the next calibration), or changed since. The
     analysis would replace or remove them. While the record says an analysis was writing its tables (it was
-    killed then), the files there are that analysis's. A directory of an earlier version, which kept no record,
+    killed then), the files there that it names are that analysis's: the one it was writing (sha256 None) and
+    those with the sha256 it wrote. A directory of an earlier version, which kept no record,
     is taken as it was (its results are removed as bordersim's); a record that is not a regular file, or cannot
     be read, is refused."""
     path = out / RESULTS_RECORD
@@ -255,9 +286,9 @@ def refuse_unrecorded_results(out: Path, kind: str, results: Iterable[str]) -> N
                          "without it bordersim cannot tell them from files of yours: move it away (OUT is then "
                          "taken as a directory of an earlier version, whose results are removed as bordersim's), "
                          "or choose another --out")
-    if record["writing"]:
-        return
+    writing = record["writing"]
     theirs = [out / name for name in results if (out / name).is_file() and not (out / name).is_symlink()
+              and not (writing and name in known and known[name] is None)
               and known.get(name) != _sha256(out / name)]
     if theirs:
         listed = ", ".join(p.name for p in theirs)

@@ -65,12 +65,12 @@ from sim.analysis.calibration.posterior import (BOX_LIMITED, accept, box_limited
                                                 too_few_points_note, weights_of)
 from sim.analysis.calibration.rounds import lack_time_series, make_round, run_round
 from sim.analysis.calibration.sequential import PREFIX, run_sequential
-from sim.analysis.dirs import check_design, claim_analysis_dir, refuse_if_busy, undone_on_bad_input
+from sim.analysis.dirs import AnalysisDir, check_design, claim_analysis_dir, refuse_if_busy, undone_on_bad_input
 from sim.errors import UsageError
 from sim.analysis.calibration.scenario_file import check_scenario_target, format_value, write_scenario
 from sim.analysis.calibration.spec import TARGET_NAMES, LoadedCalibration, load_calibration
 from sim.numbers import readable
-from sim.outputs import atomic_path, atomic_write_text, default_dir, path_from, real_target
+from sim.outputs import default_dir, path_from, real_target
 from sim.provenance import stamp
 from sim.weighted import weighted_spearman_matrix
 
@@ -221,7 +221,7 @@ def calibrate(spec: str | Path | LoadedCalibration, out: str | Path | None = Non
         result = CalibrationResult(out, points, posterior, eps, table, values, check, len(per_run), failed, rounds,
                                    notes, box, generations, validation)
         result.report_removed = claim.writing_results()
-        write_outputs(result, lc, per_run)
+        write_outputs(result, lc, per_run, claim)
         if scenario_target is not None and write_scenario_path is not None:
             # checked again: a file of the user's may have appeared there while the runs ran
             scenario_target = check_scenario_target(write_scenario_path, lc.base_path)
@@ -311,31 +311,32 @@ def provenance(result: CalibrationResult, lc: LoadedCalibration, where: Path) ->
     return lines
 
 
-def write_outputs(result: CalibrationResult, lc: LoadedCalibration, per_run: pd.DataFrame) -> None:
+def write_outputs(result: CalibrationResult, lc: LoadedCalibration, per_run: pd.DataFrame,
+                  claim: AnalysisDir) -> None:
     """OUT/points.csv, posterior.csv and .parquet, posterior_table.csv and .md, predictive.csv,
     shares_predictive.csv, calibration.json; predictive.csv with an arrivals target, generations.csv with method:
     smc, holdout.csv and holdout_summary.csv with a hold-out validation; each of these is removed otherwise (a
     calibration directory's own files, left by an earlier calibration in OUT: they would describe another one).
     Nothing written depends on the day or the machine. calibration.json, which says the calibration finished
-    (`sim.directories.kind_of`), is written last."""
+    (`sim.directories.kind_of`), is written last. Each is written through `claim.result`, which records it."""
     out = result.out
-    _write_table(result.points, out / "points.csv")
-    _write_table(result.posterior, out / "posterior.csv")
-    with atomic_path(out / "posterior.parquet") as tmp:
+    _write_table(claim, result.points, "points.csv")
+    _write_table(claim, result.posterior, "posterior.csv")
+    with claim.result("posterior.parquet") as tmp:
         result.posterior.to_parquet(tmp, index=False)
-    _write_table(result.table.assign(written=[result.values[p] for p in result.table["parameter"]]),
-                 out / "posterior_table.csv")
-    atomic_write_text(out / "posterior_table.md", table_markdown(result.table, result.values) + "\n")
+    _write_table(claim, result.table.assign(written=[result.values[p] for p in result.table["parameter"]]),
+                 "posterior_table.csv")
+    claim.write_result("posterior_table.md", table_markdown(result.table, result.values) + "\n")
     accepted = result.posterior["point"].tolist()
     weights = (dict(zip(result.posterior["point"], result.posterior["weight"]))
                if "weight" in result.posterior else None)
-    _write_or_remove(predictive(per_run, accepted, lc, weights) if lc.spec.targets.arrivals is not None else None,
-                     out / "predictive.csv")
-    _write_table(share_predictive(per_run, accepted, lc, weights), out / "shares_predictive.csv")
-    _write_or_remove(result.generations, out / "generations.csv")
+    _write_or_remove(claim, predictive(per_run, accepted, lc, weights) if lc.spec.targets.arrivals is not None
+                     else None, "predictive.csv")
+    _write_table(claim, share_predictive(per_run, accepted, lc, weights), "shares_predictive.csv")
+    _write_or_remove(claim, result.generations, "generations.csv")
     holdout = result.holdout if result.holdout is not None and not result.holdout.summary.empty else None
-    _write_or_remove(None if holdout is None else holdout.table, out / "holdout.csv")
-    _write_or_remove(None if holdout is None else holdout.summary, out / "holdout_summary.csv")
+    _write_or_remove(claim, None if holdout is None else holdout.table, "holdout.csv")
+    _write_or_remove(claim, None if holdout is None else holdout.summary, "holdout_summary.csv")
     summary = {
         "spec": path_from(out, lc.path), "spec_sha256": lc.sha256(),
         "name": lc.spec.name, "priors": {n: p.model_dump() for n, p in lc.spec.parameters.items()},
@@ -350,21 +351,21 @@ def write_outputs(result: CalibrationResult, lc: LoadedCalibration, per_run: pd.
         "correlation": weighted_spearman_matrix(result.posterior, lc.names, weights_of(result.posterior))
         .round(3).to_dict() if len(result.posterior) > 2 else {},
     }
-    atomic_write_text(out / "calibration.json", json.dumps(_plain(summary), indent=2) + "\n")
+    claim.write_result("calibration.json", json.dumps(_plain(summary), indent=2) + "\n")
 
 
-def _write_or_remove(table: pd.DataFrame | None, path: Path) -> None:
-    """`_write_table`, or remove PATH when this calibration has no such table (an earlier run in OUT with another
-    method or targets wrote it: left there, it would describe another calibration)."""
+def _write_or_remove(claim: AnalysisDir, table: pd.DataFrame | None, name: str) -> None:
+    """`_write_table`, or remove OUT/NAME when this calibration has no such table (an earlier run in OUT with
+    another method or targets wrote it: left there, it would describe another calibration)."""
     if table is None:
-        path.unlink(missing_ok=True)
+        (claim.out / name).unlink(missing_ok=True)
     else:
-        _write_table(table, path)
+        _write_table(claim, table, name)
 
 
-def _write_table(table: pd.DataFrame, path: Path) -> None:
-    """CSV without the index, through a temporary file renamed into place (sim.outputs.atomic_path)."""
-    with atomic_path(path) as tmp:
+def _write_table(claim: AnalysisDir, table: pd.DataFrame, name: str) -> None:
+    """OUT/NAME, CSV without the index, through `claim.result` (a temporary file renamed into place)."""
+    with claim.result(name) as tmp:
         table.to_csv(tmp, index=False)
 
 

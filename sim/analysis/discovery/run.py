@@ -14,7 +14,7 @@ from sim.analysis.discovery.boxes import PrimResult, find_box, require_prim
 from sim.analysis.discovery.spec import Condition, LoadedDiscovery, load_discovery
 from sim.analysis.sensitivity.outcomes import NO_VALUE, NO_VALUE_REMEDY
 from sim.errors import ScenarioError
-from sim.outputs import atomic_path, atomic_write_text, default_dir, real_target
+from sim.outputs import default_dir, real_target
 from sim.scenario.keys import line_for
 
 if TYPE_CHECKING:
@@ -125,13 +125,13 @@ def run_discovery(spec: str | Path, out: str | Path | None = None, *, workers: i
                                 "run again after the change, no run is repeated", path=str(ld.path), key="condition",
                                 line=line_for(ld.lines, ("condition",))) from None
         removed = claim.writing_results()
-        with atomic_path(out / "points.csv") as tmp:
+        with claim.result("points.csv") as tmp:
             points.to_csv(tmp, index=False)
         res = DiscoveryResult(ld, points, threshold, result, len(runs), out, removed)
-        atomic_write_text(out / "summary.txt", res.summary())
-        with atomic_path(out / "trajectory.csv") as tmp:  # last, these two: they say the analysis finished
+        claim.write_result("summary.txt", res.summary())
+        with claim.result("trajectory.csv") as tmp:  # last, these two: they say the analysis finished
             result.trajectory.to_csv(tmp, index=False)
-        with atomic_path(out / "box.csv") as tmp:
+        with claim.result("box.csv") as tmp:
             result.box.to_csv(tmp, index=False)
         return res
 

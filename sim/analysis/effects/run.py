@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from sim.api_checks import optional_path_argument, path_argument, run_options
 from sim.analysis.effects.spec import LoadedEffects, load_effects
-from sim.outputs import atomic_path, default_dir, path_from, real_target
+from sim.outputs import default_dir, path_from, real_target
 from sim.provenance import stamp
 
 if TYPE_CHECKING:
@@ -88,7 +88,6 @@ def run_effects(spec: str | Path, out: str | Path | None = None, *, workers: int
     and draws nothing. Output rule as for sensitivity (sim.analysis.dirs): OUT is absent, empty or an `effects`
     directory (resumed); runs of another design in OUT/sweep are refused unless `force`."""
     from sim.analysis.dirs import analysis_records, refuse_if_busy, run_spec_sweep
-    from sim.outputs import write_if_changed
     from sim.analysis.effects.statistics import effects_table, values_table
     from sim.analysis.sensitivity.run import replicate_matrix
     from sim.experiments.design import replicate_seeds
@@ -109,11 +108,11 @@ def run_effects(spec: str | Path, out: str | Path | None = None, *, workers: int
         effects = effects_table(y, le.packages, baseline, {o.name: o.expression for o in le.outcomes})
         values = values_table(y, le.packages, baseline, le.posterior.rows, replicate_seeds(le.spec.seed, n_r))
         removed = claim.writing_results()
-        with atomic_path(out / "effects.csv") as tmp:
+        with claim.result("effects.csv") as tmp:
             effects.to_csv(tmp, index=False)
-        with atomic_path(out / "effects.parquet") as tmp:
+        with claim.result("effects.parquet") as tmp:
             effects.to_parquet(tmp, index=False)
-        with atomic_path(out / "values.parquet") as tmp:
+        with claim.result("values.parquet") as tmp:
             values.to_parquet(tmp, index=False)
         posterior = le.posterior.file
         meta = {"name": le.spec.name, "spec": path_from(out, le.path), "scenario": path_from(out, le.scenario_path),
@@ -123,7 +122,7 @@ def run_effects(spec: str | Path, out: str | Path | None = None, *, workers: int
                 "packages": {k: dict(v) for k, v in le.spec.policies.items()}, "baseline": baseline,
                 "outcomes": dict(le.spec.outcomes), "draws": n_d, "replicates": n_r, "seed": le.spec.seed,
                 "runs": total, "engine": le.spec.engine, "made_by": stamp()}
-        write_if_changed(out / "effects.json", json.dumps(meta, indent=2) + "\n")  # last: the analysis finished
+        claim.write_result("effects.json", json.dumps(meta, indent=2) + "\n")  # last: the analysis finished
         return EffectsResult(effects, values, total, out, removed)
 
 

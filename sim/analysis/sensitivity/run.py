@@ -16,7 +16,7 @@ from sim.analysis.sensitivity.spec import METHODS, LoadedSensitivity, load_sensi
 from sim.errors import ScenarioError
 from sim.extras import installed, missing_extra
 from sim.experiments.design import check_run_count
-from sim.outputs import atomic_path, atomic_write_text, default_dir, real_target
+from sim.outputs import default_dir, real_target
 
 if TYPE_CHECKING:  # numpy, pandas, scipy and SALib load on use, so registering the command costs nothing
     import numpy as np
@@ -154,14 +154,14 @@ def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None
             means[o.name] = y[o.name].mean(axis=1)
             means[f"{o.name}:sd"] = y[o.name].std(axis=1, ddof=1) if y[o.name].shape[1] > 1 else np.nan
         removed = claim.writing_results()
-        with atomic_path(out / "point_means.csv") as tmp:
+        with claim.result("point_means.csv") as tmp:
             means.to_csv(tmp, index_label="point")
         header = (f"{ls.spec.name}: {method}, {len(x)} points x {ls.spec.replicates} replicates = "
                   f"{len(x) * ls.spec.replicates} runs of {ls.scenario_path.name}")
         footer = "".join(f"\nwarning: {w}" for w in warnings)
-        atomic_write_text(out / "ranking.txt", header + "\n\n" + ranking_table(indices) + "\n" + footer
+        claim.write_result("ranking.txt", header + "\n\n" + ranking_table(indices) + "\n" + footer
                           + ("\n" if footer else ""))
-        with atomic_path(out / "indices.csv") as tmp:  # last: it says the analysis finished (`kind_of`)
+        with claim.result("indices.csv") as tmp:  # last: it says the analysis finished (`kind_of`)
             indices.to_csv(tmp, index=False)
         return SensitivityResult(method, indices, means, len(runs), out, warnings=warnings, report_removed=removed)
 
