@@ -336,6 +336,34 @@ def test_policy_bars_are_paired_differences(policy_dir):
         build_figures(policy_dir, baseline="nonesuch")
 
 
+def test_policy_bars_of_more_than_seven_combinations_tell_each_apart(tmp_path_factory):
+    """One bar colour per combination of the other parameters, from seven colours: the eighth combination's bars
+    were the first's, colour for colour. After seven they are hatched, and the legend shows it."""
+    from matplotlib.colors import to_rgb
+
+    values = ", ".join(f"0.{k}" for k in range(1, 9))
+    out = _sweep(tmp_path_factory, "combos", f"""
+name: combos
+scenario: SCENARIO
+parameters:
+  population.size: [500]
+  network.edges.dmz.controls.mines: [{values}]
+design:
+  type: policies
+  policies:
+    kept: {{}}
+    sea_open: {{network.edges.boat.controls.patrol: 0.1}}
+replicates: 1
+seed: 2
+""")
+    fig = build_figures(out, ["policy_bars"]).figures["policy_bars"]
+    legend = [(h.get_label(), to_rgb(h.get_facecolor()), h.get_hatch() or "") for h in fig.legends[0].legend_handles]
+    assert len(legend) == 8 and len({(c, h) for _, c, h in legend}) == 8
+    assert len({c for _, c, _ in legend[:7]}) == 7 and legend[7][1:] == (legend[0][1], "////")
+    drawn = {(to_rgb(p.get_facecolor()), p.get_hatch() or "") for ax in main_axes(fig) for p in ax.patches}
+    assert drawn == {(c, h) for _, c, h in legend}  # every combination's bars, as the legend shows them
+
+
 def test_policy_years_are_paired_differences_per_year(policy_dir):
     sw = load_sweep_dir(policy_dir)
     fig = build_figures(policy_dir, ["policy_years"], baseline="sea_open").figures["policy_years"]
@@ -650,6 +678,8 @@ def test_partial_years_are_those_with_fewer_steps_than_a_whole_year():
 def test_policy_years_shade_and_name_the_years_the_horizon_covers_in_part(tmp_path_factory):
     """The run's yearly figure hatches partial years and the report names them; the sweep's policy_years drew a
     year of 4 months beside whole ones with nothing to tell them apart (a probe)."""
+    from matplotlib.colors import to_rgb
+
     from sim.plots.policy_figures import sweep_partial_years
 
     root = tmp_path_factory.mktemp("partial")
@@ -679,11 +709,19 @@ design:
                                                                                           abs=1e-3)]
         assert shaded == [pytest.approx(2003.5)]
     assert "shaded: 2004, covered only in part by the horizon" in fig.get_supxlabel()
+    # and the eighth of the packages besides the baseline took the first one's colour and line: now dotted
     for base, figure in (("kept", fig), ("patrol_4", build_figures(root / "pol", ["policy_years"],
                                                                   baseline="patrol_4").figures["policy_years"])):
-        legend = {h.get_label(): h.get_facecolor()[:3] for h in figure.legends[0].legend_handles}
-        assert legend.pop(f"{base} (baseline)") == (0.0, 0.0, 0.0)
-        assert (0.0, 0.0, 0.0) not in legend.values() and len(set(list(legend.values())[:7])) == 7
+        legend = {h.get_label(): (to_rgb(h.get_color()), h.get_linestyle())
+                  for h in figure.legends[0].legend_handles}
+        assert legend.pop(f"{base} (baseline)") == ((0.0, 0.0, 0.0), "--")
+        styles = list(legend.values())
+        assert len(styles) == 8 and len(set(styles)) == 8 and (0.0, 0.0, 0.0) not in {c for c, _ in styles}
+        assert len({c for c, _ in styles[:7]}) == 7 and {ls for _, ls in styles[:7]} == {"-"}
+        assert styles[7] == (styles[0][0], ":")
+        drawn = {(to_rgb(line.get_color()), line.get_linestyle()) for line in main_axes(figure)[0].get_lines()
+                 if line.get_gid() != "replicate" and len(line.get_xdata()) > 1}
+        assert drawn == set(styles) | {((0.0, 0.0, 0.0), "--")}  # the lines as their legend shows them
     # where a parameter or a package sets the horizon, points differ: nothing is shaded or claimed
     text = spec.read_text()
     for name, change in (("by_time", ("population.size: [500]", "time.end: ['2004-04']")),

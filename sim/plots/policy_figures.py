@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from sim.experiments.summarize import paired_differences, summarize
@@ -25,6 +26,8 @@ from sim.plots.sweep_figures import (MIN_REPLICATES, REPLICATE_MARKER, NotApplic
                                      replicates_note, require_ok, select)
 
 NOT_BLACK = [c for c in style.OKABE_ITO if c != "#000000"]  # the palette's seven colours
+LINE_STYLES = ("-", ":", "-.")  # a line's style for the 1st-7th, 8th-14th, 15th-21st package of a colour cycle
+HATCHES = ("", "////", "....")  # a bar's hatching likewise
 POLICY_OUTCOMES = ("set_out", "arrived", "caught", "killed", "repatriated", "returned")
 
 
@@ -44,11 +47,17 @@ def sweep_partial_years(sw: SweepData) -> list[int] | None:
         return None
 
 
-def package_colours(packages: list[str], base: str) -> dict[str, str]:
-    """Black for the baseline package; the others take the Okabe-Ito colours but black in turn (the eighth package
-    drew in the baseline's black), repeating after seven."""
+def cycled(i: int, kinds: tuple[str, ...]) -> tuple[str, str]:
+    """The i-th (from 0) of several things told apart by colour: the Okabe-Ito colours but black in turn, and
+    after each seven the next of `kinds` (line styles, hatches), so that none of the first 21 share both."""
+    return NOT_BLACK[i % len(NOT_BLACK)], kinds[(i // len(NOT_BLACK)) % len(kinds)]
+
+
+def package_styles(packages: list[str], base: str) -> dict[str, tuple[str, str]]:
+    """Package -> (colour, line style): black and dashed for the baseline package; the others `cycled` (solid for
+    the first seven, then dotted, then dash-dotted: with one style the eighth package took the first's colour)."""
     rest = [p for p in packages if p != base]
-    return {p: "black" if p == base else NOT_BLACK[rest.index(p) % len(NOT_BLACK)] for p in packages}
+    return {p: ("black", "--") if p == base else cycled(rest.index(p), LINE_STYLES) for p in packages}
 
 
 def baseline_package(sw: SweepData, baseline: str | None = None) -> str:
@@ -115,7 +124,7 @@ def policy_bars(sw: SweepData, baseline: str | None = None) -> dict[str, Figure]
         raise NotApplicable(f"no successful runs of the baseline package '{base}'")
     data = data.rename(columns={"ci_low": "lo", "ci_high": "hi", "baseline_mean": "base"})
     combo_names = list(dict.fromkeys(data["combo"]))
-    hue = {c: NOT_BLACK[i % len(NOT_BLACK)] for i, c in enumerate(combo_names)}  # black: the zero line
+    hue = {c: cycled(i, HATCHES) for i, c in enumerate(combo_names)}  # (colour, hatch); black: the zero line
     ncols = 3 if len(outcomes) > 4 else len(outcomes)
     nrows = int(np.ceil(len(outcomes) / ncols))
     bar_h = 0.8 / len(combo_names)
@@ -135,14 +144,14 @@ def policy_bars(sw: SweepData, baseline: str | None = None) -> dict[str, Figure]
                     ax.annotate("no successful runs", (0, y), xytext=(4, 0), textcoords="offset points",
                                 va="center", fontsize=7.5, color="#555555", style="italic")
                     continue
-                colour = hue[cname] if len(combo_names) > 1 else (
-                    style.OUTCOME_COLOURS[outcome] if outcome != "killed" else "#555555")
+                colour, hatch = hue[cname] if len(combo_names) > 1 else (
+                    style.OUTCOME_COLOURS[outcome] if outcome != "killed" else "#555555", "")
                 err = None
                 few = rec["n"] < MIN_REPLICATES
                 if not few and not np.isnan(rec["lo"]):
                     err = [[rec["diff"] - rec["lo"]], [rec["hi"] - rec["diff"]]]
                     shown["band"] = True
-                ax.barh(y, rec["diff"], height=bar_h * 0.85, color=colour, alpha=0.85, xerr=err,
+                ax.barh(y, rec["diff"], height=bar_h * 0.85, color=colour, alpha=0.85, xerr=err, hatch=hatch,
                         error_kw={"elinewidth": 1.1, "capsize": 3, "ecolor": "#222222"})
                 right = max(0.0, rec["diff"], rec["hi"] if err is not None else rec["diff"])
                 if few and rec["values"]:
@@ -168,7 +177,8 @@ def policy_bars(sw: SweepData, baseline: str | None = None) -> dict[str, Figure]
     for ax in axes[::ncols]:
         ax.set_ylabel("policy package")
     if len(combo_names) > 1:
-        fig.legend(handles=[Patch(color=hue[c], label=c) for c in combo_names], loc="outside right upper",
+        fig.legend(handles=[Patch(facecolor=hue[c][0], hatch=hue[c][1], label=c) for c in combo_names],
+                   loc="outside right upper",
                    title="other parameters")
     fig.legend(handles=interval_handles(shown["band"], shown["dots"], "error bar"), loc="outside right lower",
                title="uncertainty")
@@ -221,7 +231,8 @@ def policy_years(sw: SweepData, baseline: str | None = None) -> dict[str, Figure
     note = ""
     if len(combos) > MAX_ROWS:
         combos, note = combos[:MAX_ROWS], f"first {MAX_ROWS} of {len(combos)} parameter combinations shown"
-    colours = package_colours(packages, base)
+    styles = package_styles(packages, base)
+    colours = {p: colour for p, (colour, _) in styles.items()}
     partial = [y for y in sweep_partial_years(sw) or () if str(y) in years]
     fig = style.figure(12, 3.6 * len(combos) + 1.2)
     axes = fig.subplots(len(combos), 2, squeeze=False, sharex=True)
@@ -236,7 +247,7 @@ def policy_years(sw: SweepData, baseline: str | None = None) -> dict[str, Figure
             t = means[means["policy"] == pkg].set_index("outcome").reindex(cols)
             # the baseline dashed on top: where packages agree (common random numbers), both stay visible
             ax_m.plot(x, t["mean"], marker="o", ms=3, lw=1.2 if pkg == base else 1.6, color=colours[pkg],
-                      label=pkg, ls="--" if pkg == base else "-", zorder=3 if pkg == base else 2)
+                      label=pkg, ls=styles[pkg][1], zorder=3 if pkg == base else 2)
             if t["n"].min() >= MIN_REPLICATES:
                 ax_m.fill_between(x, t["ci_low"], t["ci_high"], color=colours[pkg], alpha=0.15, lw=0)
                 band = True
@@ -248,7 +259,7 @@ def policy_years(sw: SweepData, baseline: str | None = None) -> dict[str, Figure
             if pkg == base:
                 continue
             d = diffs[diffs["policy"] == pkg].set_index("outcome").reindex(cols)
-            ax_d.plot(x, d["diff"], "o-", ms=3, lw=1.4, color=colours[pkg], label=pkg)
+            ax_d.plot(x, d["diff"], marker="o", ms=3, lw=1.4, color=colours[pkg], ls=styles[pkg][1], label=pkg)
             if d["n"].min() >= MIN_REPLICATES:
                 ax_d.fill_between(x, d["ci_low"], d["ci_high"], color=colours[pkg], alpha=0.2, lw=0)
                 band = True
@@ -274,8 +285,8 @@ def policy_years(sw: SweepData, baseline: str | None = None) -> dict[str, Figure
     step = next(s for s in (1, 2, 5, 10, 20) if span // s + 1 <= 10)
     for ax in axes[-1]:
         ax.set_xticks(np.arange(x.min() + (-x.min()) % step, x.max() + 1, step))
-    handles = [Patch(color=colours[p], label=p + (" (baseline)" if p == base and "baseline" not in p else ""))
-               for p in packages]
+    handles = [Line2D([], [], color=colours[p], ls=styles[p][1], lw=2,
+                      label=p + (" (baseline)" if p == base and "baseline" not in p else "")) for p in packages]
     fig.legend(handles=handles, loc="outside right upper", title="policy package")
     fig.legend(handles=interval_handles(band, dots), loc="outside right lower", title="uncertainty")
     what = {(True, False): "95% bands", (False, True): "each replicate",
