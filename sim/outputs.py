@@ -45,10 +45,10 @@ LOCK = ".lock"  # the lock file of a sweep or analysis directory (`lock_dir`)
 KINDS = ("run", "sweep", "sensitivity", "calibration", "effects", "discovery", "figures", "comparison")
 TMP_PREFIX = ".bordersim-"
 TMP_SUFFIX = ".tmp"
-SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}\Z")  # \Z: "$" also matches before a final newline
 SAFE_NAME_RULE = ("1 to {most} characters: ASCII letters, digits, '.', '_' or '-', starting with a letter or digit "
                   "(a name becomes a directory name)")
-_TMP_RE = re.compile(r"^\.bordersim-([0-9]+)-[A-Za-z0-9_]+\.tmp$")
+_TMP_RE = re.compile(r"^\.bordersim-([0-9]+)-[A-Za-z0-9_]+\.tmp\Z")
 
 
 MAX_NAME = 80  # characters of a SAFE_NAME

@@ -224,7 +224,7 @@ def test_sensitivity_refuses_another_design_before_writing_and_replaces_it_with_
 # ----------------------------------------------------------------------------------------------------- names
 
 
-BAD_NAMES = ["/", "../..", "a/b", "..", ".hidden", "", "x" * 81]
+BAD_NAMES = ["/", "../..", "a/b", "..", ".hidden", "", "x" * 81, "tiny\n"]  # a final newline passed "$" (a probe)
 
 
 @pytest.mark.parametrize("name", BAD_NAMES)

@@ -107,20 +107,25 @@ def test_an_empty_directory_may_be_used(tmp_path, capsys):
 
 
 def test_unsafe_names_are_refused():
-    for bad in ["/", "..", "../..", "a/b", ".hidden", "", "x" * 81, "name with space"]:
+    for bad in ["/", "..", "../..", "a/b", ".hidden", "", "x" * 81, "name with space", "name\n"]:
         with pytest.raises(ValueError):
             check_name(bad)
     assert check_name("korea_2024-v1.2") == "korea_2024-v1.2"
 
 
-def test_a_scenario_named_with_a_path_is_refused(tmp_path, capsys):
-    text = TOY.read_text().replace("name: toy", 'name: "../../escape"')
+@pytest.mark.parametrize("name", ["../../escape", "toy\\n"])
+def test_a_scenario_named_with_a_path_is_refused(tmp_path, capsys, monkeypatch, name):
+    """A name ending in a newline passed the check ("$" matches before it): `validate` said ok and `run` ended
+    with an internal failure, exit 1, making its default directory results/<name>-<time> (a probe)."""
+    monkeypatch.chdir(tmp_path)
+    text = TOY.read_text().replace("name: toy", f'name: "{name}"')
     scenario = tmp_path / "s.yaml"
     scenario.write_text(text)
-    rc = main(["run", str(scenario), "--quiet"])
-    err = capsys.readouterr().err
-    assert rc == 2 and "key 'name'" in err and "not a valid name" in err
-    assert not (tmp_path.parent / "escape").exists()
+    for command in ("validate", "run"):
+        rc = main([command, str(scenario), "--quiet"] if command == "run" else [command, str(scenario)])
+        err = capsys.readouterr().err
+        assert rc == 2 and "key 'name'" in err and "not a valid name" in err, err
+    assert not (tmp_path.parent / "escape").exists() and not (tmp_path / "results").exists()
 
 
 def test_a_long_legal_out_works_and_a_too_long_one_is_a_message(tmp_path, capsys):
@@ -336,11 +341,13 @@ def test_stale_temporaries_of_dead_processes_are_cleaned_and_live_ones_kept(tmp_
     yours = tmp_path / f".bordersim-{proc.pid}-yours.tmp"  # a directory of the user's bearing such a name
     yours.mkdir()
     (yours / "notes.txt").write_text("mine")
+    newline = tmp_path / f".bordersim-{proc.pid}-abc.tmp\n"  # not such a name: "$" matched before the newline
+    newline.write_text("mine")
     with new_dir(tmp_path / "run", "run", ["x"]) as tmp:
         (tmp / "x").write_text("x")
     names = sorted(p.name for p in tmp_path.iterdir())
     assert stale.name not in names and live.name in names and mine.name in names and "run" in names
-    assert (yours / "notes.txt").read_text() == "mine"
+    assert (yours / "notes.txt").read_text() == "mine" and newline.read_text() == "mine"
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [MARKER, "x"]
     assert json.loads((tmp_path / "run" / MARKER).read_text())["kind"] == "run"
 

@@ -247,6 +247,8 @@ def test_force_does_not_replace_a_sweep_directory_holding_what_bordersim_did_not
                          ("timeseries/run_id=p00000-r0000/extra.parquet",) * 2, ("analysis/table.csv", "analysis"),
                          ("report.html",) * 2, ("figures/my_figure.png",) * 2,
                          ("runs/p99999-r0000.json",) * 2,  # a file of the user's under a record's name
+                         # names that matched bordersim's patterns, "$" matching before a final newline
+                         ("runs/.bordersim-1-x.tmp\n",) * 2, ("timeseries/run_id=p00000-r0000/part-0.parquet\n",) * 2,
                          (".bordersim-1-notes.tmp/a.txt", ".bordersim-1-notes.tmp"),  # a directory named like a
                          ("runs/.p00000-r0000.json.keep.tmp/a.txt", "runs/.p00000-r0000.json.keep.tmp")]:  # temporary
         (out / where).parent.mkdir(exist_ok=True)

@@ -62,7 +62,7 @@ from sim.outputs import (LOCK, MARKER, TMP_PREFIX, TMP_SUFFIX, atomic_path, atom
 KIND = "sweep"
 # temporaries of this version (sim.outputs) and of earlier ones (.part-0.*, .runs.*, .<record or manifest>.json.*)
 _OUR_TEMPORARY = re.compile(rf"^(?:{re.escape(TMP_PREFIX)}|\.part-0\.|\.runs\.|\.sweep\.json\.|"
-                            rf"\.p[0-9]+-r[0-9]+\.json\.).*{re.escape(TMP_SUFFIX)}$")
+                            rf"\.p[0-9]+-r[0-9]+\.json\.).*{re.escape(TMP_SUFFIX)}\Z")
 MANIFEST = "sweep.json"
 BASE_SCENARIO = "scenario.resolved.yaml"
 
@@ -411,9 +411,9 @@ def check_replaceable(root: Path, why: str | None = None) -> str:
     return "replace"
 
 
-_RECORD = re.compile(r"^p[0-9]+-r[0-9]+\.json$")
-_SERIES = re.compile(r"^run_id=p[0-9]+-r[0-9]+$")
-_PART = re.compile(r"^part-0\.parquet$")
+_RECORD = re.compile(r"^p[0-9]+-r[0-9]+\.json\Z")  # \Z: "$" matches before a final newline too
+_SERIES = re.compile(r"^run_id=p[0-9]+-r[0-9]+\Z")
+_PART = re.compile(r"^part-0\.parquet\Z")
 # what `bordersim sweep` writes at the top of a sweep directory besides the marker (see the module doc): files, and
 # the directories of the run records and time series
 _OWN_FILES = (LOCK, MANIFEST, BASE_SCENARIO, "runs.parquet")
