@@ -221,6 +221,12 @@ def test_same_spec_twice_gives_identical_files_and_an_interrupted_run_resumes(tm
     ({"outcomes": {"x": "arrived(land)"}}, "outcomes.x", "unknown route 'land'"),
     ({"outcomes": {"x": "arrived(2007..2008)"}}, "outcomes.x", "inside the scenario's horizon"),
     ({"horizon": "2003-01"}, "horizon", "before the scenario's end"),
+    # the horizon set otherwise, cut or per package: effects.json said the spec's horizon, the runs had another,
+    # and a shorter package's "effect" was mostly its shorter horizon (a probe)
+    ({"fixed": {"time.end": "2003-06"}}, "fixed.time.end", "the horizon of an effects analysis is set by"),
+    ({"policies": {"no_change": {}, "short": {"time.end": "2005-06"}}}, "policies.short.time.end",
+     "every package is run over the same horizon and steps"),
+    ({"policies": {"no_change": {}, "late": {"time.start": "2001-01"}}}, "policies.late.time.start", "sets time.start"),
     ({"policies": {"a": {}, "b": {}}}, "", "name the baseline package"),
     ({"baseline": "nope"}, "", "baseline 'nope' is not a package"),
     ({"posterior": None}, "posterior", "write `posterior: none`"),

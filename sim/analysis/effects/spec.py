@@ -144,6 +144,16 @@ def load_effects(path: str | Path) -> LoadedEffects:
                       "extends a scenario, it does not cut it", "horizon")
         data["time"]["end"] = spec.horizon
     refuse_repeated_places(data, spec.fixed, path=src, line=line_for(lines, ("fixed",)), key="fixed")
+    for name in spec.fixed:
+        if name in ("time.start", "time.end"):
+            raise err(f"{name} may not be fixed: the horizon of an effects analysis is set by `horizon: YYYY-MM`, "
+                      "which extends the scenario and may not cut it", "fixed", name)
+    for package, settings in spec.policies.items():
+        for name in settings:
+            if name == "time" or name.startswith("time."):
+                raise err(f"package '{package}' sets {name}: every package is run over the same horizon and steps "
+                          "(an effect would mix the policy with a change of horizon or step); set the horizon "
+                          "with `horizon:` and the step with `fixed: {time.step: ...}`", "policies", package, name)
     for name, value in spec.fixed.items():
         _set(data, name, value, err, "fixed", name)
     try:
