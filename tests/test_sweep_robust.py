@@ -1192,15 +1192,22 @@ def test_summarize_on_a_sensitivity_or_calibration_directory_says_what_it_is(tmp
 @pytest.mark.parametrize("kind, results", [("effects", "effects.csv"), ("discovery", "box.csv")])
 def test_summarize_on_an_effects_or_discovery_directory_says_what_it_is(tmp_path, capsys, finished_sweep, kind,
                                                                         results):
-    """It used to call them sweep directories without runs.parquet, to be finished by `bordersim sweep`."""
+    """It used to call them sweep directories without runs.parquet, to be finished by `bordersim sweep`; and
+    one that had not finished was said to hold results it did not have (a probe)."""
     d = tmp_path / "analysis"
     d.mkdir()
     shutil.copytree(finished_sweep, d / "sweep")
     write_marker(d, kind)
+    command = {"effects": "effects", "discovery": "discover"}[kind]
     rc, _, err = cli(capsys, "summarize", d)
-    assert rc == 2 and f"is {with_article(kind)} directory, not a sweep directory" in err and results in err, err
+    assert rc == 2 and f"is {with_article(kind)} directory, not a sweep directory" in err, err
     assert "is an effects" in err or kind != "effects"  # it said "is a effects directory"
     assert f"bordersim summarize {d / 'sweep'}" in err and "without runs.parquet" not in err
+    assert "it has not finished" in err and f"`bordersim {command}`" in err and results not in err, err
+    for name in {"effects": ("effects.csv", "effects.json"), "discovery": ("box.csv", "summary.txt")}[kind]:
+        (d / name).write_text("x\n")
+    rc, _, err = cli(capsys, "summarize", d)
+    assert rc == 2 and f"its results are {d / results}" in err and "not finished" not in err, err
     (tmp_path / "a_file").write_text("x")
     rc, _, err = cli(capsys, "summarize", tmp_path / "a_file")
     assert rc == 2 and "a_file: is a file, not a directory" in err, err

@@ -536,7 +536,10 @@ def check_sweep_dir(root: str | Path) -> Path:
                 + ", ".join(str(root / d) for d in subs) + f": `bordersim summarize {root / subs[0]}`") if subs \
             else "it has no finished sweep yet"
         files, command = _ANALYSIS_RESULTS[kind]
-        results = f"its results are {' and '.join(str(root / f) for f in files)} (`bordersim {command}`)"
+        results = (f"its results are {' and '.join(str(root / f) for f in files)} (`bordersim {command}`)"
+                   if all((root / f).is_file() for f in files) else
+                   f"it has not finished, so its results are not there yet (the same `bordersim {command}` command "
+                   "finishes it)")
         raise UsageError(f"{root} is {with_article(kind)} directory, not a sweep directory: {results}; {runs}")
     if kind in ("run", "figures", "comparison"):
         instead = {"run": "", "figures": " (give the directory its figures were drawn from to `bordersim plot`)",
