@@ -985,3 +985,26 @@ def test_a_figure_or_report_the_system_will_not_write_says_what_to_do(run_dir, t
     assert main(["plot", str(run_dir), "--out", str(tmp_path / "figs")]) == 2
     err = capsys.readouterr().err
     assert "figs/.bordersim: cannot write (Permission denied)" in err and "give your user write access" in err, err
+
+
+def test_a_title_or_footnote_wider_than_its_figure_is_wrapped_inside_it():
+    """The effects figure's footnote ended mid-word at the image's edge ("...; the parameter uncertain"), hiding
+    that the parameter uncertainty was not sampled; a calibration figure's title was cut at both ends (a probe)."""
+    from matplotlib.text import Text
+
+    from sim.plots import style
+
+    title = "A title that says more than a narrow figure can hold on one line: " + "word " * 30
+    footnote = "How the intervals were computed, and what was not sampled: " + "detail " * 60 + "the end."
+    fig = style.figure(5, 3)
+    fig.subplots().plot([0, 1], [0, 1])
+    style.title(fig, title)
+    style.note(fig, footnote)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    width, height = fig.bbox.width, fig.bbox.height
+    texts = [t for t in fig.findobj(Text) if t.get_text() in (title, footnote)]  # unchanged: wrapped when drawn
+    assert len(texts) == 2
+    for t in texts:
+        box = t.get_window_extent(renderer)
+        assert -1 <= box.x0 and box.x1 <= width + 1 and -1 <= box.y0 and box.y1 <= height + 1, (t.get_text()[:30], box)

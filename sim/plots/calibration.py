@@ -149,7 +149,7 @@ def posterior_pairs(points: pd.DataFrame, priors: dict[str, dict], title: str = 
     if scatter is not None:
         fig.colorbar(scatter, ax=list(axes[:, -1]), label="distance of the accepted points", shrink=0.5,
                      location="right")
-    fig.suptitle(title)
+    style.title(fig, title)
     style.note(fig, f"Grey: the other points sampled ({len(rej)}); coloured: the {len(acc)} accepted points. Axes "
                     "span the prior. Upper triangle: Spearman correlation of the accepted points"
                     + (", weighted (sim.weighted)." if weights is not None else "."))

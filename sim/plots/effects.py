@@ -52,14 +52,14 @@ def effects_figure(effects: pd.DataFrame) -> Figure:
             ax.text(0, 1.01, expr, transform=ax.transAxes, fontsize=7.5, color="#555555", va="bottom")
         ax.set_xlabel(f"effect ({_unit(expr)})")
     if one_draw:
-        fig.suptitle(f"Policy effects against '{first['baseline']}' (median and 50%/90% intervals over the "
+        style.title(fig, f"Policy effects against '{first['baseline']}' (median and 50%/90% intervals over the "
                      "replicates of one draw: parameter uncertainty not sampled)")
         style.note(fig, f"Effect against '{first['baseline']}'. Dot: median over {int(first['replicates'])} "
                         "replicate(s) of one draw (posterior: none, draws: 1, or a posterior of one row): grey, "
                         "the 50% (thick) and 90% (thin) interval of the seed noise alone (none with one replicate); "
                         "the parameter uncertainty is not sampled.")
         return fig
-    fig.suptitle(f"Policy effects against '{first['baseline']}' (median, total and parameter intervals)")
+    style.title(fig, f"Policy effects against '{first['baseline']}' (median, total and parameter intervals)")
     style.note(fig, f"Effect against '{first['baseline']}'. Dot: median over {int(first['draws'])} draw(s) x "
                     f"{int(first['replicates'])} "
                     "replicate(s). Grey: total 50% (thick) and 90% (thin) interval; colour: parameter part "

@@ -184,7 +184,7 @@ def policy_bars(sw: SweepData, baseline: str | None = None) -> dict[str, Figure]
                title="uncertainty")
     what = {(True, False): "95% CI", (False, True): "each replicate's difference",
             (True, True): "95% CI or each replicate's difference"}.get((shown["band"], shown["dots"]), "95% CI")
-    fig.suptitle(f"Policy packages against the baseline '{base}': paired difference over the run, {what}")
+    style.title(fig, f"Policy packages against the baseline '{base}': paired difference over the run, {what}")
     how = ("with its 95% t-interval" if not shown["dots"] else
            f"with each replicate's difference (dots) where fewer than {MIN_REPLICATES}" if not shown["band"] else
            f"with its 95% t-interval, or each replicate's difference (dots) where fewer than {MIN_REPLICATES}")
@@ -291,7 +291,7 @@ def policy_years(sw: SweepData, baseline: str | None = None) -> dict[str, Figure
     fig.legend(handles=interval_handles(band, dots), loc="outside right lower", title="uncertainty")
     what = {(True, False): "95% bands", (False, True): "each replicate",
             (True, True): "95% bands or each replicate"}.get((band, dots), "95% bands")
-    fig.suptitle(f"Arrivals per year by policy package (mean and paired difference, {what})")
+    style.title(fig, f"Arrivals per year by policy package (mean and paired difference, {what})")
     how = "bands: 95% t-interval" if band else ""
     if dots:
         how += ("; " if how else "") + f"dots: each replicate where a package has fewer than {MIN_REPLICATES}"

@@ -316,7 +316,7 @@ def route_map(run: RunData) -> Figure:
                        markerfacecolor="white", markeredgecolor="#222222", label=k) for k in KINDS]
     fig.legend(handles=handles, loc="outside lower center", ncol=4,
                title="edge width: people who entered the edge over the run; node shape: kind")
-    fig.suptitle(f"Route-flow map: {run.name} (seed {run.summary['provenance']['seed']})")
+    style.title(fig, f"Route-flow map: {run.name} (seed {run.summary['provenance']['seed']})")
     fig.canvas.draw()  # final layout first, so that labels can be placed in display space
     assert isinstance(fig.canvas, FigureCanvasAgg)  # style.figure draws with Agg
     renderer = fig.canvas.get_renderer()

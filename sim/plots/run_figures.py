@@ -126,7 +126,7 @@ def flows(run: RunData) -> Figure:
     bottom.set_xlabel("date")
     bottom.set_xlim(dates[0], horizon_end)
     style.date_axis(bottom, (horizon_end - dates[0]).days / 365.25)
-    fig.suptitle(f"Flows over time: {run.name} (seed {run.summary['provenance']['seed']})")
+    style.title(fig, f"Flows over time: {run.name} (seed {run.summary['provenance']['seed']})")
     return fig
 
 
@@ -228,7 +228,7 @@ def yearly(run: RunData) -> Figure:
     ax.set_ylim(0, top * (1.2 if rows == 1 else 1.35))
     ax.legend(handles=handles, loc="upper center", ncol=-(-len(handles) // rows))
     ax_f.legend(loc="lower left")
-    fig.suptitle(f"Yearly arrivals: {run.name}")
+    style.title(fig, f"Yearly arrivals: {run.name}")
     if footnote:
         style.note(fig, footnote)
     return fig
@@ -280,5 +280,5 @@ def outcome_shares(run: RunData) -> Figure:
         ax.grid(axis="y", visible=False)
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=len(order))
-    fig.suptitle(f"Where people are lost, and who: {run.name}")
+    style.title(fig, f"Where people are lost, and who: {run.name}")
     return fig

@@ -109,7 +109,7 @@ def morris_figure(indices: pd.DataFrame, replicates: str = "the replicates"):
     handles = [Line2D([], [], ls="", marker=look[lab][1], color=look[lab][0], label=lab) for lab in labels]
     handles.append(Line2D([], [], ls="--", color="#777777", label="σ = μ*"))
     fig.legend(handles=handles, loc="outside right center")  # clear of the title, which spans the figure
-    fig.suptitle("Morris screening: mean absolute effect μ* against its spread σ")
+    style.title(fig, "Morris screening: mean absolute effect μ* against its spread σ")
     style.note(fig, NOTE.format(r=replicates))
     return fig
 
@@ -139,7 +139,7 @@ def sobol_figure(indices: pd.DataFrame, replicates: str = "the replicates"):
     drawn = [ax for ax in axes if ax.containers]  # the first panel with bars carries the legend
     if drawn:
         drawn[0].legend(loc="lower right")
-    fig.suptitle("Sobol indices: share of the outcome's variance due to each parameter")
+    style.title(fig, "Sobol indices: share of the outcome's variance due to each parameter")
     style.note(fig, NOTE.format(r=replicates))
     return fig
 

@@ -335,7 +335,14 @@ def claim_figures_dir(path, *, default: bool = False) -> FiguresDir:
     return FiguresDir(target)
 
 
+def title(fig: Figure, text: str) -> None:
+    """The figure's title (suptitle), wrapped at the figure's edges when it is longer than the figure is wide (it
+    was cut off at both ends)."""
+    fig.suptitle(text, wrap=True)
+
+
 def note(fig: Figure, text: str) -> None:
-    """A small grey footnote at the bottom left of the figure (data source, how intervals were computed); the
-    constrained layout keeps room for it (it is the figure's supxlabel)."""
-    fig.supxlabel(text, x=0.01, ha="left", fontsize=7.5, color="#555555", fontweight="normal")
+    """A small grey footnote at the bottom left of the figure (data source, how intervals were computed), wrapped
+    at the figure's right edge (a long one was cut off there); the constrained layout keeps room for it (it is the
+    figure's supxlabel)."""
+    fig.supxlabel(text, x=0.01, ha="left", fontsize=7.5, color="#555555", fontweight="normal", wrap=True)

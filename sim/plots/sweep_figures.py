@@ -219,7 +219,7 @@ def response(sw: SweepData) -> dict[str, Figure]:
         fig.legend(handles, labels, loc="outside right upper", title="route")
         what = "error bar" if sampled else "band"
         fig.legend(handles=interval_handles(band, dots, what), loc="outside right lower", title="uncertainty")
-        fig.suptitle(f"Response to {style.param_label(x).split(' (')[0]}: {uncertainty_text(band, dots, what)}")
+        style.title(fig, f"Response to {style.param_label(x).split(' (')[0]}: {uncertainty_text(band, dots, what)}")
         how = []
         if band:
             how.append("95% t-interval of the mean")
@@ -351,7 +351,7 @@ def heatmap(sw: SweepData) -> dict[str, Figure]:
             cbar = fig.colorbar(im, ax=ax, shrink=0.9, format=style.THOUSANDS)
             cbar.set_label(f"mean, {style.outcome_unit(outcome)}")
     span = f"{min(used)}" if min(used) == max(used) else f"{min(used)}-{max(used)}"
-    fig.suptitle("Mean outcome over the two-parameter grid: coloured where it differs from the mean of the cells")
+    style.title(fig, "Mean outcome over the two-parameter grid: coloured where it differs from the mean of the cells")
     style.note(fig, replicates_note(
         sw, f"colour: only where a paired test over {span} replicates resolves the cell's difference from the mean "
             f"of the cells (the centre of the scale)\n(family-wise {1 - FAMILY_LEVEL:.0%}, Bonferroni over the "
@@ -433,7 +433,7 @@ def route_shares(sw: SweepData) -> dict[str, Figure]:
                     ax.set_xlabel(style.param_label(x))
         handles = [Patch(color=colours[r], label=r) for r in sw.routes]
         fig.legend(handles=handles, loc="outside right upper", title="route")
-        fig.suptitle(f"Route shares against {style.param_label(x).split(' (')[0]} (mean over replicates)")
+        style.title(fig, f"Route shares against {style.param_label(x).split(' (')[0]} (mean over replicates)")
         gap_note = "gaps: points with no successful run, or where nobody set out or arrived"
         style.note(fig, replicates_note(sw, "; ".join(t for t in (note, gap_note if gaps else "") if t)))
         figures[_stem("route_shares", x, len(xs) > 1)] = fig
@@ -476,6 +476,6 @@ def _shares_by_package(sw: SweepData, df: pd.DataFrame, cols: dict[str, list[tup
     axes[-1].set_xlabel("share (%), mean over replicates")
     fig.legend(handles=[Patch(color=colours[r], label=r) for r in sw.routes], loc="outside right upper",
                title="route")
-    fig.suptitle("Route shares by policy package (substitution between routes)")
+    style.title(fig, "Route shares by policy package (substitution between routes)")
     style.note(fig, replicates_note(sw))
     return fig
