@@ -131,6 +131,42 @@ def test_sobol_ranks_the_only_route_first_and_the_unusable_route_at_zero(known, 
         assert abs(arr.loc[label, "S1"] - exact["S1"][j]) < 0.05, label
 
 
+def test_second_order_indices_are_written_and_match_the_exact_function(known, tmp_path):
+    """`sobol: {second_order: true}` sampled N(2D + 2) points, and SALib computed S2, but only S1 and ST were kept:
+    the larger design bought nothing (a probe). S2 of each pair is in indices_s2.csv: SALib's on the point means,
+    close to the exact function's on the same design, ~0 for the pairs with the unusable route's patrol."""
+    from SALib.analyze.sobol import analyze as sobol_analyze
+
+    spec = yaml.safe_load(known.read_text())
+    spec["sobol"]["second_order"] = True
+    path = known.parent / "known_s2.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    out = tmp_path / "s2"
+    res = sa_run.run_sensitivity(path, "sobol", out, workers=1)
+    table = pd.read_csv(out / "indices_s2.csv")
+    pd.testing.assert_frame_equal(table, res.second_order.reset_index(drop=True), check_dtype=False)
+    assert len(table) == 3 * 3 and list(table.columns[:6]) == ["outcome", "expression", "parameter_a", "label_a",
+                                                                "parameter_b", "label_b"]
+    arr = table[table["outcome"] == "arrivals"].set_index(["label_a", "label_b"])
+    ls = sa_spec.load_sensitivity(path)
+    design = pd.read_csv(out / "point_means.csv")
+    by_hand = sobol_analyze(sa_spec.problem(ls), design["arrivals"].to_numpy(), calc_second_order=True, seed=1)
+    exact = sobol_analyze(sa_spec.problem(ls), expected_arrivals(design[GUARDS].to_numpy(),
+                                                                 design[FENCE].to_numpy()),
+                          calc_second_order=True, seed=1)
+    for (i, a), (j, b) in [((0, "guards"), (1, "fence")), ((0, "guards"), (2, "sea_patrol")),
+                           ((1, "fence"), (2, "sea_patrol"))]:
+        assert arr.loc[(a, b), "S2"] == pytest.approx(by_hand["S2"][i, j], abs=1e-12)
+        assert abs(arr.loc[(a, b), "S2"] - exact["S2"][i, j]) < 0.05, (a, b)
+        assert arr.loc[(a, b), "S2_conf"] > 0
+    assert table[table["outcome"] == "river_share"]["S2"].isna().all()  # a constant outcome: nothing to apportion
+    # the same directory without second-order indices: the table of the earlier analysis goes
+    spec["sobol"]["second_order"] = False
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    res = sa_run.run_sensitivity(path, "sobol", out, workers=1, force=True)
+    assert res.second_order is None and not (out / "indices_s2.csv").exists()
+
+
 def test_constant_outcomes_do_not_break_the_analysis(morris_result, sobol_result):
     m = _rows(morris_result[0].indices, "sea_arrivals")
     assert (m["mu_star"] == 0).all() and (m["sigma"] == 0).all()

@@ -116,6 +116,34 @@ def analyze(ls: LoadedSensitivity, method: str, x: np.ndarray, y: dict[str, np.n
     return pd.concat(frames, ignore_index=True)
 
 
+def second_order(ls: LoadedSensitivity, x: np.ndarray, y: dict[str, np.ndarray]) -> pd.DataFrame:
+    """indices_s2.csv rows (pair of parameters x outcome) of a Sobol design sampled with `second_order: true`: S2,
+    the share of the outcome's variance due to the interaction of the two parameters alone, and S2_conf, its 95%
+    design interval (SALib, bootstrap of the points), from the replicate means as `analyze` takes them. No seed
+    interval: read S2 with the seed noise of the outcome (`noise_share` in indices.csv). NaN for an outcome
+    without variance or with runs without a value."""
+    import numpy as np
+    import pandas as pd
+    from SALib.analyze.sobol import analyze as sobol_analyze
+
+    prob = problem(ls)
+    salib_seed = int(np.random.SeedSequence([ls.spec.seed, 7]).generate_state(1)[0]) | 1  # as `analyze`
+    pairs = [(i, j) for i in range(len(ls.names)) for j in range(i + 1, len(ls.names))]
+    rows = []
+    for o in ls.outcomes:
+        yo = y[o.name]
+        s2 = conf = np.full((len(ls.names),) * 2, np.nan)
+        if not np.isnan(yo).any() and np.ptp(yo.mean(axis=1)) > 0:
+            si = sobol_analyze(prob, yo.mean(axis=1), calc_second_order=True, num_resamples=200,
+                               conf_level=CONF_LEVEL, seed=salib_seed)
+            s2, conf = np.asarray(si["S2"], float), np.asarray(si["S2_conf"], float)
+        rows += [{"outcome": o.name, "expression": o.expression, "parameter_a": ls.names[i], "label_a": ls.labels[i],
+                  "parameter_b": ls.names[j], "label_b": ls.labels[j], "S2": s2[i, j], "S2_conf": conf[i, j]}
+                 for i, j in pairs]
+    return pd.DataFrame(rows, columns=["outcome", "expression", "parameter_a", "label_a", "parameter_b", "label_b",
+                                       "S2", "S2_conf"])
+
+
 def half_width(row, key: str) -> float:
     """Combined 95% half-width of index `key` in an indices row: sqrt(conf^2 + seed_conf^2), the design interval
     alone when there is no seed interval (1 replicate)."""

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 
 from sim.api_checks import choice_argument, optional_path_argument, path_argument, run_options
-from sim.analysis.sensitivity.indices import analyze, index_warnings, ranking_table
+from sim.analysis.sensitivity.indices import analyze, index_warnings, ranking_table, second_order
 from sim.analysis.sensitivity.outcomes import Outcome
 from sim.analysis.sensitivity.spec import METHODS, LoadedSensitivity, load_sensitivity, problem
 from sim.errors import ScenarioError
@@ -88,9 +88,11 @@ class SensitivityResult:
     out: Path
     warnings: list[str] = field(default_factory=list)  # indices the design does not resolve (`index_warnings`)
     report_removed: bool = False  # OUT/report.html, which bordersim wrote for the earlier analysis, was removed
+    second_order: pd.DataFrame | None = None  # S2 per pair of parameters (Sobol with `second_order: true`)
 
 
-OUTPUT_FILES = ("base.yaml", "spec.yaml", "experiment.yaml", "indices.csv", "point_means.csv", "ranking.txt")
+OUTPUT_FILES = ("base.yaml", "spec.yaml", "experiment.yaml", "indices.csv", "indices_s2.csv", "point_means.csv",
+                "ranking.txt")
 
 
 def claim_sensitivity_dir(out: Path, method: str, *, force: bool) -> AnalysisDir:
@@ -99,7 +101,7 @@ def claim_sensitivity_dir(out: Path, method: str, *, force: bool) -> AnalysisDir
 
     return claim_analysis_dir(out, "sensitivity", force=force, sweeps=["sweep"], files=list(OUTPUT_FILES),
                               figures=(f"{method}.png", f"{method}_overview.png"), records=("base.yaml", "spec.yaml"),
-                              results=("point_means.csv", "ranking.txt", "indices.csv"))
+                              results=("point_means.csv", "ranking.txt", "indices_s2.csv", "indices.csv"))
 
 
 def sensitivity_dry_run(ls: LoadedSensitivity, method: str, out: str | Path | None, *, force: bool,
@@ -153,6 +155,7 @@ def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None
         for o in ls.outcomes:
             means[o.name] = y[o.name].mean(axis=1)
             means[f"{o.name}:sd"] = y[o.name].std(axis=1, ddof=1) if y[o.name].shape[1] > 1 else np.nan
+        s2 = second_order(ls, x, y) if method == "sobol" and ls.spec.sobol.second_order else None
         removed = claim.writing_results()
         with claim.result("point_means.csv") as tmp:
             means.to_csv(tmp, index_label="point")
@@ -161,9 +164,13 @@ def run_sensitivity(spec: str | Path, method: str, out: str | Path | None = None
         footer = "".join(f"\nwarning: {w}" for w in warnings)
         claim.write_result("ranking.txt", header + "\n\n" + ranking_table(indices) + "\n" + footer
                           + ("\n" if footer else ""))
+        if s2 is not None:
+            with claim.result("indices_s2.csv") as tmp:
+                s2.to_csv(tmp, index=False)
         with claim.result("indices.csv") as tmp:  # last: it says the analysis finished (`kind_of`)
             indices.to_csv(tmp, index=False)
-        return SensitivityResult(method, indices, means, len(runs), out, warnings=warnings, report_removed=removed)
+        return SensitivityResult(method, indices, means, len(runs), out, warnings=warnings, report_removed=removed,
+                                 second_order=s2)
 
 
 def replicate_matrix(runs: pd.DataFrame, points: int, replicates: int,
