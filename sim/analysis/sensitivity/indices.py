@@ -70,6 +70,13 @@ def _seed_confs(method: str, prob: dict, x: np.ndarray, yo: np.ndarray, settings
     return {f"{k}_seed_conf": z * np.std(np.array(draws[k]), axis=0, ddof=1) for k in keys}
 
 
+def _salib_seed(seed: int) -> int:
+    """The seed of SALib's bootstrap of the points, from the spec's seed (odd: SALib skips seed 0)."""
+    import numpy as np
+
+    return int(np.random.SeedSequence([seed, 7]).generate_state(1)[0]) | 1
+
+
 def analyze(ls: LoadedSensitivity, method: str, x: np.ndarray, y: dict[str, np.ndarray]) -> pd.DataFrame:
     """indices.csv rows (parameter x outcome): SALib indices of the replicate means with their design intervals,
     seed intervals from the replicate bootstrap, the outcome's noise share, the rank within the outcome (by
@@ -81,7 +88,7 @@ def analyze(ls: LoadedSensitivity, method: str, x: np.ndarray, y: dict[str, np.n
 
     prob = problem(ls)
     settings = ls.spec.morris if method == "morris" else ls.spec.sobol
-    salib_seed = int(np.random.SeedSequence([ls.spec.seed, 7]).generate_state(1)[0]) | 1  # SALib skips seed 0
+    salib_seed = _salib_seed(ls.spec.seed)
     keys = ("S1", "ST") if method == "sobol" else ("mu_star",)
     rng = np.random.default_rng([ls.spec.seed, 11])
     z = stats.norm.ppf(0.5 + CONF_LEVEL / 2)
@@ -127,7 +134,7 @@ def second_order(ls: LoadedSensitivity, x: np.ndarray, y: dict[str, np.ndarray])
     from SALib.analyze.sobol import analyze as sobol_analyze
 
     prob = problem(ls)
-    salib_seed = int(np.random.SeedSequence([ls.spec.seed, 7]).generate_state(1)[0]) | 1  # as `analyze`
+    salib_seed = _salib_seed(ls.spec.seed)
     pairs = [(i, j) for i in range(len(ls.names)) for j in range(i + 1, len(ls.names))]
     rows = []
     for o in ls.outcomes:
